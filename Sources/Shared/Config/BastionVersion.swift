@@ -1,0 +1,4 @@
+/// The version every binary reports.
+public enum BastionVersion {
+    public static let current = "0.1.0"
+}

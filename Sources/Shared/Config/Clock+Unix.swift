@@ -1,0 +1,6 @@
+import Foundation
+
+/// Wall-clock unix seconds, the unit of every stored timestamp.
+public func unixNow() -> Int64 {
+    Int64(Date().timeIntervalSince1970)
+}

@@ -1,0 +1,27 @@
+import Foundation
+
+/// The data directory and the well-known files inside it (DESIGN.md §2).
+public struct DataDirectory: Sendable, Equatable {
+    /// Absolute, standardized path of the directory.
+    public let path: String
+
+    public init(path: String) {
+        let url = URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
+        self.path = url.path
+    }
+
+    public var databasePath: String { path + "/bastion.db" }
+    public var socketPath: String { path + "/bastion.sock" }
+    /// Lock file that serializes schema migrations across processes.
+    public var migrationLockPath: String { path + "/bastion.db.migrate-lock" }
+    public var runsPath: String { path + "/runs" }
+
+    /// Creates the directory (and parents) if missing, with mode 0700.
+    public func create() throws {
+        try FileManager.default.createDirectory(
+            atPath: path,
+            withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700]
+        )
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Hummingbird
+import Shared
+
+/// Liveness, readiness and what the system is made of.
+struct SystemController {
+    let services: APIServices
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get("health", use: health)
+        group.get("ready", use: ready)
+        group.get("system", use: system)
+    }
+
+    struct OK: ResponseEncodable {
+        var ok: Bool
+    }
+
+    @Sendable func health(_ request: Request, context: AppRequestContext) async throws -> OK {
+        OK(ok: true)
+    }
+
+    @Sendable func ready(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<OK> {
+        do {
+            try await services.database.ping()
+            return EditedResponse(status: .ok, response: OK(ok: true))
+        } catch {
+            context.logger.warning("Readiness check failed", metadata: ["error": "\(error)"])
+            return EditedResponse(status: .serviceUnavailable, response: OK(ok: false))
+        }
+    }
+
+    struct SystemInfo: ResponseEncodable {
+        struct Peer: Codable {
+            var id: String
+            var pid: Int32
+        }
+
+        struct Bus: Codable {
+            var socket: String
+            var workers: [Peer]
+            var janitors: [Peer]
+        }
+
+        var version: String
+        var buildTimeUnix: Int64?
+        var database: DatabaseDescription
+        var bus: Bus
+
+        enum CodingKeys: String, CodingKey {
+            case version, database, bus
+            case buildTimeUnix = "build_time_unix"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(version, forKey: .version)
+            try container.encode(buildTimeUnix, forKey: .buildTimeUnix)
+            try container.encode(database, forKey: .database)
+            try container.encode(bus, forKey: .bus)
+        }
+    }
+
+    @Sendable func system(_ request: Request, context: AppRequestContext) async throws -> SystemInfo {
+        let peers = services.bus.connectedPeers()
+        func list(_ role: BusRole) -> [SystemInfo.Peer] {
+            peers.filter { $0.role == role }.map { SystemInfo.Peer(id: $0.id, pid: $0.pid) }
+        }
+        return SystemInfo(
+            version: BastionVersion.current,
+            buildTimeUnix: nil,
+            database: try await services.database.describe(),
+            bus: .init(socket: services.bus.socketPath, workers: list(.worker), janitors: list(.janitor))
+        )
+    }
+}

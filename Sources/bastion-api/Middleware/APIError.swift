@@ -1,0 +1,53 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// An error with a stable code, rendered as `{"error": code, "message": text, "details": {...}}`.
+struct APIError: Error {
+    var status: HTTPResponse.Status
+    var code: String
+    var message: String
+    var details: [String: String] = [:]
+
+    static func notFound(_ message: String = "no such resource") -> APIError {
+        APIError(status: .notFound, code: "not_found", message: message)
+    }
+
+    /// A generic mapping for errors raised by Hummingbird itself (unmatched route, body too large, ...).
+    init(status: HTTPResponse.Status, code: String, message: String, details: [String: String] = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+    }
+
+    init(httpStatus status: HTTPResponse.Status, message: String?) {
+        let code: String
+        switch status {
+        case .notFound: code = "not_found"
+        case .methodNotAllowed: code = "method_not_allowed"
+        case .contentTooLarge: code = "payload_too_large"
+        case .badRequest: code = "bad_request"
+        case .unsupportedMediaType: code = "unsupported_media_type"
+        default: code = status.code >= 500 ? "internal_error" : "http_\(status.code)"
+        }
+        self.init(status: status, code: code, message: message ?? status.reasonPhrase)
+    }
+
+    struct Body: Encodable {
+        var error: String
+        var message: String
+        var details: [String: String]
+    }
+
+    /// The JSON response, with `details.request_id`.
+    func response(requestID: String) -> Response {
+        var details = details
+        details["request_id"] = requestID
+        let body = (try? JSONEncoder().encode(Body(error: code, message: message, details: details))) ?? Data("{}".utf8)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Shared
+
+/// Options only the janitor takes.
+struct JanitorOptions: ParsableArguments {
+    @Option(name: .customLong("maintenance-interval"), help: "Seconds between maintenance passes. Env BASTION_MAINTENANCE_INTERVAL; default 3600.")
+    var maintenanceInterval: Double?
+
+    @Option(name: .customLong("run-retention-days"), help: "Delete finished runs older than this many days. Env BASTION_RUN_RETENTION_DAYS; default 180.")
+    var runRetentionDays: Int?
+
+    @Option(name: .customLong("maintenance-batch-size"), help: "Rows deleted per transaction. Env BASTION_MAINTENANCE_BATCH_SIZE; default 500.")
+    var batchSize: Int?
+
+    @Option(name: .customLong("wal-truncate-bytes"), help: "Checkpoint with TRUNCATE when the -wal file is larger. Env BASTION_WAL_TRUNCATE_BYTES; default 67108864.")
+    var walTruncateBytes: Int?
+}
+
+/// The janitor's resolved configuration.
+struct JanitorConfig: Sendable {
+    var common: CommonConfig
+    var interval: Duration
+    var pass: MaintenancePass.Settings
+    var janitorID: String
+
+    init(common: CommonConfig, options: JanitorOptions, resolver: OptionResolver = OptionResolver()) throws {
+        self.common = common
+        let interval = try resolver.resolve(options.maintenanceInterval, env: "BASTION_MAINTENANCE_INTERVAL", default: 3600)
+        guard interval > 0, interval.isFinite else {
+            throw ConfigError.invalidValue(option: "--maintenance-interval", value: "\(interval)", reason: "must be > 0")
+        }
+        self.interval = .milliseconds(Int64(interval * 1000))
+        let days = try resolver.resolve(options.runRetentionDays, env: "BASTION_RUN_RETENTION_DAYS", default: 180)
+        guard days > 0 else {
+            throw ConfigError.invalidValue(option: "--run-retention-days", value: "\(days)", reason: "must be > 0")
+        }
+        let batch = try resolver.resolve(options.batchSize, env: "BASTION_MAINTENANCE_BATCH_SIZE", default: 500)
+        guard batch > 0 else {
+            throw ConfigError.invalidValue(option: "--maintenance-batch-size", value: "\(batch)", reason: "must be > 0")
+        }
+        let wal = try resolver.resolve(options.walTruncateBytes, env: "BASTION_WAL_TRUNCATE_BYTES", default: 64 << 20)
+        pass = MaintenancePass.Settings(runRetentionDays: days, batchSize: batch, walTruncateAboveBytes: Int64(wal))
+        janitorID = "janitor-\(getpid())"
+    }
+}

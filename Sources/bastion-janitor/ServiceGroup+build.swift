@@ -1,0 +1,27 @@
+import Logging
+import ServiceLifecycle
+import Shared
+
+/// Builds the janitor's one `ServiceGroup`: the bus connection (so the API lists it) and the maintenance loop.
+func buildServiceGroup(_ config: JanitorConfig, logger: Logger) throws -> ServiceGroup {
+    let database = try AppDatabase.open(in: config.common.dataDirectory)
+    let client = BusClient(
+        socketPath: config.common.dataDirectory.socketPath,
+        peer: BusPeer(role: .janitor, id: config.janitorID),
+        logger: logger
+    )
+    let bus = BusClientService(client: client) { _ in }
+    let maintenance = MaintenanceService(
+        pass: MaintenancePass(database: database, settings: config.pass, logger: logger),
+        interval: config.interval,
+        logger: logger
+    )
+    logger.info("Janitor starting", metadata: ["data_dir": "\(config.common.dataDirectory.path)"])
+    return ServiceGroup(
+        configuration: .init(
+            services: [bus, maintenance],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+    )
+}

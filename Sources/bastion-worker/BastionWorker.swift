@@ -1,0 +1,20 @@
+import ArgumentParser
+import Shared
+
+@main
+struct BastionWorker: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bastion-worker",
+        abstract: "Claims and executes Bastion runs; start as many as you like."
+    )
+
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var worker: WorkerOptions
+
+    func run() async throws {
+        let config = try WorkerConfig(common: common.resolve(), options: worker)
+        let logger = BastionLogging.bootstrap(level: config.common.logLevel, label: "bastion-worker")
+        let group = try buildServiceGroup(config, logger: logger)
+        try await group.run()
+    }
+}
