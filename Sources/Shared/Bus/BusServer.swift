@@ -31,6 +31,8 @@ public final class BusServer: @unchecked Sendable {
     private var listener: UnsafeMutablePointer<uv_pipe_t>?
     private var connections: [Int: ServerConnection] = [:]
     private var nextConnectionID = 1
+    /// Set once this server bound the path: only then is the socket file its to remove.
+    private let bound = Mutex(false)
 
     public init(socketPath: String, maxPayloadBytes: Int = BusFrame.maxPayloadBytes, logger: Logger) {
         self.socketPath = socketPath
@@ -87,7 +89,7 @@ public final class BusServer: @unchecked Sendable {
         }
         await loop.stop()
         peers.withLock { $0.removeAll() }
-        unlink(socketPath)
+        if bound.withLock({ $0 }) { unlink(socketPath) }
         continuation.finish()
         logger.info("Bus stopped", metadata: ["bus.socket": "\(socketPath)"])
     }
@@ -114,6 +116,7 @@ public final class BusServer: @unchecked Sendable {
             throw UVError(status, "listen \(socketPath)")
         }
         listener = pipe
+        bound.withLock { $0 = true }
     }
 
     private func accept(status: Int32) {

@@ -43,8 +43,10 @@ public final class AppDatabase: Sendable {
         configuration.maximumReaderCount = 8
         configuration.label = "bastion"
         configuration.prepareDatabase { db in
-            // GRDB sets synchronous=NORMAL when it enables WAL on the writer; pin it on every connection.
+            // GRDB sets synchronous=NORMAL when it enables WAL on the writer, and gives readers a 10 s busy
+            // timeout; pin both on every connection (this runs after GRDB's own setup).
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA busy_timeout = 5000")
         }
         return configuration
     }

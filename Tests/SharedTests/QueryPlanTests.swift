@@ -1,0 +1,50 @@
+import GRDB
+import Testing
+@testable import Shared
+
+/// Hot queries must use their index: no full scan of the table, no temporary b-tree for ORDER BY.
+@Suite struct QueryPlanTests {
+    func plan(_ sql: String, _ arguments: StatementArguments = []) async throws -> [String] {
+        let dir = TemporaryDirectory()
+        let database = try AppDatabase.open(in: dir.dataDirectory)
+        return try await database.pool.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql, arguments: arguments).map { $0["detail"] as String }
+        }
+    }
+
+    func expectIndexed(_ details: [String], table: String, index: String) {
+        #expect(details.contains { $0.contains(index) }, "expected \(index) in \(details)")
+        #expect(!details.contains { $0.hasPrefix("SCAN \(table)") && !$0.contains("USING") }, "full scan of \(table): \(details)")
+        #expect(!details.contains { $0.contains("TEMP B-TREE") }, "temp b-tree: \(details)")
+    }
+
+    @Test func claimQueryUsesStatusStartedAtIndex() async throws {
+        let details = try await plan(AppDatabase.nextQueuedRunSQL)
+        expectIndexed(details, table: "runs", index: "idx_runs_status_started_at")
+    }
+
+    @Test func claimUpdateUsesStatusStartedAtIndex() async throws {
+        let details = try await plan(
+            """
+            UPDATE runs SET status = 'running', started_at = 1, worker_id = 'w', claim_token = 't', heartbeat_at = 1
+            WHERE id = (\(AppDatabase.nextQueuedRunSQL)) RETURNING id
+            """
+        )
+        expectIndexed(details, table: "runs", index: "idx_runs_status_started_at")
+    }
+
+    @Test func retentionQueryUsesEndedAtIndex() async throws {
+        let details = try await plan(AppDatabase.expiredRunsSQL, [0, 100])
+        expectIndexed(details, table: "runs", index: "idx_runs_ended_at")
+    }
+
+    @Test func expiredSessionsUseExpiresAtIndex() async throws {
+        let details = try await plan("SELECT id FROM sessions WHERE expires_at < ? LIMIT ?", [0, 10])
+        expectIndexed(details, table: "sessions", index: "idx_sessions_expires_at")
+    }
+
+    @Test func staleThrottlesUseLastFailedAtIndex() async throws {
+        let details = try await plan("SELECT ip FROM login_throttle WHERE last_failed_at < ? LIMIT ?", [0, 10])
+        expectIndexed(details, table: "login_throttle", index: "idx_login_throttle_last_failed_at")
+    }
+}
