@@ -13,13 +13,7 @@ struct MaintenanceService: Service {
             let clock = ContinuousClock()
             var due = clock.now
             while !Task.isCancelled {
-                do {
-                    try await pass.run(now: unixNow())
-                } catch is CancellationError {
-                    break
-                } catch {
-                    logger.error("Maintenance pass failed", metadata: ["error": "\(error)"])
-                }
+                await pass.run(now: unixNow())
                 due = due.advanced(by: interval)
                 if due < clock.now { due = clock.now.advanced(by: interval) }
                 logger.debug("Maintenance sleeping", metadata: ["next_in_seconds": "\((due - clock.now).components.seconds)"])

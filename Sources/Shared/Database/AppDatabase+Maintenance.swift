@@ -104,11 +104,20 @@ extension AppDatabase {
         let walPath = path + "-wal"
         let before = Self.fileSize(walPath)
         let mode: Database.CheckpointMode = before > truncateAboveBytes ? .truncate : .passive
-        let frames = try await pool.writeWithoutTransaction { db in
-            try db.checkpoint(mode)
+        let modeName = mode == .truncate ? "truncate" : "passive"
+        let frames: (walFrameCount: Int, checkpointedFrameCount: Int)
+        do {
+            frames = try await pool.writeWithoutTransaction { db in
+                try db.checkpoint(mode)
+            }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+            // Another process (a second janitor, a worker's auto-checkpoint) is checkpointing right now; SQLite
+            // answers BUSY without consulting the busy handler. Its checkpoint does the job: skip ours.
+            return WALCheckpointResult(mode: modeName, skipped: true, walBytesBefore: before, walBytesAfter: Self.fileSize(walPath), walFrames: 0, checkpointedFrames: 0)
         }
         return WALCheckpointResult(
-            mode: mode == .truncate ? "truncate" : "passive",
+            mode: modeName,
+            skipped: false,
             walBytesBefore: before,
             walBytesAfter: Self.fileSize(walPath),
             walFrames: frames.walFrameCount,
@@ -137,6 +146,8 @@ extension AppDatabase {
 /// What one checkpoint did.
 public struct WALCheckpointResult: Sendable, Equatable {
     public var mode: String
+    /// True when another connection was checkpointing and this one stood aside.
+    public var skipped: Bool
     public var walBytesBefore: Int64
     public var walBytesAfter: Int64
     public var walFrames: Int

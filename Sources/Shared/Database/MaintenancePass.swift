@@ -25,6 +25,7 @@ public struct MaintenancePass: Sendable {
         public var runs = 0
         public var runEvents = 0
         public var checkpoint: WALCheckpointResult?
+        public var failedSteps: [String] = []
     }
 
     public let database: AppDatabase
@@ -37,42 +38,63 @@ public struct MaintenancePass: Sendable {
         self.logger = logger
     }
 
-    /// Runs every step once. `now` is unix seconds.
+    /// Runs every step once; `now` is unix seconds. Steps are independent: one that fails is logged and the others
+    /// still run. Returns what was removed and the names of the steps that failed.
     @discardableResult
-    public func run(now: Int64) async throws -> Report {
+    public func run(now: Int64) async -> Report {
         var report = Report()
+        var failed: [String] = []
         let day: Int64 = 86_400
-        report.sessions = try await database.deleteExpiredSessions(now: now, batchSize: settings.batchSize)
-        logger.info("Pruned expired sessions", metadata: ["removed": "\(report.sessions)"])
-        report.enrollmentTokens = try await database.deleteExpiredEnrollmentTokens(now: now, batchSize: settings.batchSize)
-        logger.info("Pruned expired enrollment tokens", metadata: ["removed": "\(report.enrollmentTokens)"])
-        report.loginThrottles = try await database.deleteStaleLoginThrottles(
-            lastFailedBefore: now - Int64(settings.loginThrottleRetentionDays) * day,
-            batchSize: settings.batchSize
-        )
-        logger.info("Pruned stale login throttles", metadata: ["removed": "\(report.loginThrottles)"])
-        let runs = try await database.deleteRunsEnded(
-            before: now - Int64(settings.runRetentionDays) * day,
-            batchSize: settings.batchSize
-        )
-        report.runs = runs.runs
-        report.runEvents = runs.events
-        logger.info(
-            "Pruned runs past retention",
-            metadata: ["removed": "\(runs.runs)", "events_removed": "\(runs.events)", "retention_days": "\(settings.runRetentionDays)"]
-        )
-        try await database.optimize()
-        logger.info("Optimized database")
-        let checkpoint = try await database.checkpoint(truncateAboveBytes: settings.walTruncateAboveBytes)
-        report.checkpoint = checkpoint
-        logger.info(
-            "Checkpointed WAL",
-            metadata: [
-                "mode": "\(checkpoint.mode)", "wal_bytes_before": "\(checkpoint.walBytesBefore)",
-                "wal_bytes_after": "\(checkpoint.walBytesAfter)", "frames": "\(checkpoint.walFrames)",
-                "checkpointed": "\(checkpoint.checkpointedFrames)",
-            ]
-        )
+        let batch = settings.batchSize
+        if let removed = await step("sessions", &failed, { try await database.deleteExpiredSessions(now: now, batchSize: batch) }) {
+            report.sessions = removed
+            logger.info("Pruned expired sessions", metadata: ["removed": "\(removed)"])
+        }
+        if let removed = await step("enrollment_tokens", &failed, { try await database.deleteExpiredEnrollmentTokens(now: now, batchSize: batch) }) {
+            report.enrollmentTokens = removed
+            logger.info("Pruned expired enrollment tokens", metadata: ["removed": "\(removed)"])
+        }
+        let throttleCutoff = now - Int64(settings.loginThrottleRetentionDays) * day
+        if let removed = await step("login_throttle", &failed, { try await database.deleteStaleLoginThrottles(lastFailedBefore: throttleCutoff, batchSize: batch) }) {
+            report.loginThrottles = removed
+            logger.info("Pruned stale login throttles", metadata: ["removed": "\(removed)"])
+        }
+        let runCutoff = now - Int64(settings.runRetentionDays) * day
+        if let runs = await step("runs", &failed, { try await database.deleteRunsEnded(before: runCutoff, batchSize: batch) }) {
+            report.runs = runs.runs
+            report.runEvents = runs.events
+            logger.info(
+                "Pruned runs past retention",
+                metadata: ["removed": "\(runs.runs)", "events_removed": "\(runs.events)", "retention_days": "\(settings.runRetentionDays)"]
+            )
+        }
+        if await step("optimize", &failed, { try await database.optimize() }) != nil {
+            logger.info("Optimized database")
+        }
+        let truncateAbove = settings.walTruncateAboveBytes
+        if let checkpoint = await step("checkpoint", &failed, { try await database.checkpoint(truncateAboveBytes: truncateAbove) }) {
+            report.checkpoint = checkpoint
+            logger.info(
+                checkpoint.skipped ? "Checkpoint skipped: another connection is checkpointing" : "Checkpointed WAL",
+                metadata: [
+                    "mode": "\(checkpoint.mode)", "wal_bytes_before": "\(checkpoint.walBytesBefore)",
+                    "wal_bytes_after": "\(checkpoint.walBytesAfter)", "frames": "\(checkpoint.walFrames)",
+                    "checkpointed": "\(checkpoint.checkpointedFrames)",
+                ]
+            )
+        }
+        report.failedSteps = failed
         return report
+    }
+
+    /// Runs one step; a failure is logged and recorded, and the pass goes on.
+    private func step<T>(_ name: String, _ failed: inout [String], _ body: () async throws -> T) async -> T? {
+        do {
+            return try await body()
+        } catch {
+            failed.append(name)
+            logger.error("Maintenance step failed", metadata: ["step": "\(name)", "error": "\(error)"])
+            return nil
+        }
     }
 }
