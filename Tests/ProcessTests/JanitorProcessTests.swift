@@ -40,7 +40,7 @@ import Testing
         #expect(!janitor.log.contains("database is locked"))
     }
 
-    @Test func twoJanitorsAreHarmless() async throws {
+    @Test(arguments: 0..<5) func twoJanitorsAreHarmless(_ round: Int) async throws {
         let scratch = Scratch()
         let database = try AppDatabase.open(in: DataDirectory(path: scratch.dataDir))
         let now = unixNow()

@@ -92,8 +92,11 @@ extension AppDatabase {
     }
 
     /// `PRAGMA analysis_limit` then `PRAGMA optimize`, as SQLite recommends for long-lived connections.
+    ///
+    /// Inside an IMMEDIATE transaction: outside one, `optimize` reads and then upgrades to a write, and an upgrade
+    /// that meets another process's write lock fails with SQLITE_BUSY at once, busy timeout or not.
     public func optimize(analysisLimit: Int = 400) async throws {
-        try await pool.writeWithoutTransaction { db in
+        try await pool.write { db in
             try db.execute(sql: "PRAGMA analysis_limit = \(analysisLimit)")
             try db.execute(sql: "PRAGMA optimize")
         }
