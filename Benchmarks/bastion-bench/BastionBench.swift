@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// Benchmarks that print figures next to a baseline measured in the same run. Run with `make bench`.
+@main
+struct BastionBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bastion-bench",
+        abstract: "Bastion benchmarks (each prints its baseline from the same run).",
+        subcommands: [BusLatencyBenchmark.self]
+    )
+}
