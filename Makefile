@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN_RELEASE := .build/release
 
-.PHONY: deps build release run test bench clean
+.PHONY: deps build release run test bench clean format lint
 
 deps:
 	./scripts/install-deps.sh
@@ -20,7 +20,7 @@ run: release
 	honcho start
 
 ## Install what is missing, build, and run every test (unit and process tests on the real binaries).
-test: deps
+test: deps lint
 	$(SWIFT) build
 	$(SWIFT) test --no-parallel
 
@@ -31,3 +31,10 @@ bench: deps
 
 clean:
 	rm -rf .build
+
+## Formatting (hummingbird's .swift-format); `make test` fails on lint warnings when swift-format is available.
+format:
+	$(SWIFT) format format --in-place --recursive Sources Tests Benchmarks Package.swift
+
+lint:
+	@if $(SWIFT) format --version >/dev/null 2>&1; then $(SWIFT) format lint --strict --recursive Sources Tests Benchmarks; else echo "swift format not available; skipping lint"; fi

@@ -4,7 +4,7 @@ set -euo pipefail
 
 APT_PACKAGES=(
     pkg-config libsqlite3-dev libuv1-dev libzstd-dev libargon2-dev
-    sqlite3 zstd age b3sum python3-pip
+    sqlite3 zstd age b3sum
 )
 PIP_PACKAGES=(honcho)
 
@@ -21,6 +21,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+if ! python3 -m pip --version >/dev/null 2>&1; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-pip >/dev/null
+fi
 for pkg in "${PIP_PACKAGES[@]}"; do
     if ! python3 -m pip show -q "$pkg" >/dev/null 2>&1; then
         echo "install-deps: pip package: $pkg"

@@ -50,7 +50,9 @@ struct BusLatencyBenchmark: AsyncParsableCommand {
         let template = RunEvent(runId: UUID().uuidString, seq: 0, ts: 1_800_000_000, level: .info, kind: "progress", message: "")
         let frameSize = try BusFrame.encode(.event(template)).count
         let padding = String(repeating: "x", count: max(0, 200 - frameSize))
-        let sample = try BusFrame.encode(.event(RunEvent(runId: template.runId, seq: 1, ts: template.ts, level: .info, kind: "progress", message: padding))).count
+        let sample = try BusFrame.encode(
+            .event(RunEvent(runId: template.runId, seq: 1, ts: template.ts, level: .info, kind: "progress", message: padding))
+        ).count
         var event: [UInt64] = []
         for i in 0..<(warmup + messages) {
             let start = monotonicNanos()
@@ -73,9 +75,15 @@ struct BusLatencyBenchmark: AsyncParsableCommand {
         print(wakeSummary.row("wake  api→worker  (libuv bus, JSON, async)"))
         print(eventSummary.row("event worker→api  (libuv bus, \(sample) B frame)"))
         print(floorSummary.row("floor raw Unix socket, blocking threads"))
-        print(String(format: "ratio to floor (p50): wake %.1fx, event %.1fx; (p99): wake %.1fx, event %.1fx",
-                     wakeSummary.median / floorSummary.median, eventSummary.median / floorSummary.median,
-                     wakeSummary.p99 / floorSummary.p99, eventSummary.p99 / floorSummary.p99))
+        print(
+            String(
+                format: "ratio to floor (p50): wake %.1fx, event %.1fx; (p99): wake %.1fx, event %.1fx",
+                wakeSummary.median / floorSummary.median,
+                eventSummary.median / floorSummary.median,
+                wakeSummary.p99 / floorSummary.p99,
+                eventSummary.p99 / floorSummary.p99
+            )
+        )
     }
 }
 
@@ -92,7 +100,9 @@ enum RawSocketPingPong {
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0
         }
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
         listen(listener, 1)
         defer {
             close(listener)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Latency samples in nanoseconds, summarized.
 struct LatencySummary {
     let count: Int
@@ -25,8 +27,6 @@ struct LatencySummary {
 
     static let header = "\("path".padding(toLength: 44, withPad: " ", startingAt: 0))  p50 (µs)  p99 (µs) mean (µs)  min (µs)"
 }
-
-import Foundation
 
 /// Monotonic nanoseconds.
 @inline(__always) func monotonicNanos() -> UInt64 {

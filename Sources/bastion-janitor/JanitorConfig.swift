@@ -7,13 +7,19 @@ struct JanitorOptions: ParsableArguments {
     @Option(name: .customLong("maintenance-interval"), help: "Seconds between maintenance passes. Env BASTION_MAINTENANCE_INTERVAL; default 3600.")
     var maintenanceInterval: Double?
 
-    @Option(name: .customLong("run-retention-days"), help: "Delete finished runs older than this many days. Env BASTION_RUN_RETENTION_DAYS; default 180.")
+    @Option(
+        name: .customLong("run-retention-days"),
+        help: "Delete finished runs older than this many days. Env BASTION_RUN_RETENTION_DAYS; default 180."
+    )
     var runRetentionDays: Int?
 
     @Option(name: .customLong("maintenance-batch-size"), help: "Rows deleted per transaction. Env BASTION_MAINTENANCE_BATCH_SIZE; default 500.")
     var batchSize: Int?
 
-    @Option(name: .customLong("wal-truncate-bytes"), help: "Checkpoint with TRUNCATE when the -wal file is larger. Env BASTION_WAL_TRUNCATE_BYTES; default 67108864.")
+    @Option(
+        name: .customLong("wal-truncate-bytes"),
+        help: "Checkpoint with TRUNCATE when the -wal file is larger. Env BASTION_WAL_TRUNCATE_BYTES; default 67108864."
+    )
     var walTruncateBytes: Int?
 }
 

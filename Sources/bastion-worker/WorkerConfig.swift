@@ -4,7 +4,10 @@ import Shared
 
 /// Options only the worker takes.
 struct WorkerOptions: ParsableArguments {
-    @Option(name: .customLong("worker-id"), help: "Name shown in /api/system and stored on claimed runs. Env BASTION_WORKER_ID; default worker-<pid>-<random>.")
+    @Option(
+        name: .customLong("worker-id"),
+        help: "Name shown in /api/system and stored on claimed runs. Env BASTION_WORKER_ID; default worker-<pid>-<random>."
+    )
     var workerID: String?
 }
 

@@ -31,11 +31,14 @@ import Testing
         let base = "http://127.0.0.1:\(port)"
         let all = try honcho(["start", "-c", "worker=2"], scratch: scratch, port: port, name: "honcho")
         defer { all.kill9() }
-        #expect(await eventually(timeout: .seconds(20)) {
-            let workers = await systemPeers(base, "workers")?.count
-            let janitors = await systemPeers(base, "janitors")?.count
-            return workers == 2 && janitors == 1
-        }, "honcho output:\n\(all.log)")
+        #expect(
+            await eventually(timeout: .seconds(20)) {
+                let workers = await systemPeers(base, "workers")?.count
+                let janitors = await systemPeers(base, "janitors")?.count
+                return workers == 2 && janitors == 1
+            },
+            "honcho output:\n\(all.log)"
+        )
         all.signal(SIGTERM)
         #expect(await all.waitForExit(timeout: .seconds(10)) != nil)
         #expect(await eventually(timeout: .seconds(5)) { access(scratch.socketPath, F_OK) != 0 })

@@ -48,7 +48,10 @@ import Testing
         try await insertSession(database, id: "live", expiresAt: now + 3600)
         let first = try Child.bastion("bastion-janitor", dataDir: scratch.dataDir, logDir: scratch.path, ["--maintenance-batch-size", "7"])
         let second = try Child.bastion("bastion-janitor", dataDir: scratch.dataDir, logDir: scratch.path, ["--maintenance-batch-size", "7"])
-        defer { first.kill9(); second.kill9() }
+        defer {
+            first.kill9()
+            second.kill9()
+        }
         #expect(try await eventually { try await sessionIDs(database) == ["live"] })
         #expect(await eventually { first.log.contains("Optimized database") && second.log.contains("Optimized database") })
         #expect(await eventually { first.count("Checkpoint") == 1 && second.count("Checkpoint") == 1 })

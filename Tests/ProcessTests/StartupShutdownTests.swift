@@ -14,14 +14,19 @@ import Testing
             Child.bastion("bastion-janitor", dataDir: scratch.dataDir, logDir: scratch.path),
             Child.bastion("bastion-api", dataDir: scratch.dataDir, logDir: scratch.path, ["--port", "\(port)"]),
         ]
-        defer { children.forEach { $0.kill9() } }
+        defer {
+            for child in children { child.kill9() }
+        }
 
         #expect(await eventually { await HTTP.tryGet(base + "/api/ready")?.status == 200 }, "api never became ready")
-        #expect(await eventually {
-            let workers = await systemPeers(base, "workers")?.count
-            let janitors = await systemPeers(base, "janitors")?.count
-            return workers == 1 && janitors == 1
-        }, "worker and janitor never joined the bus")
+        #expect(
+            await eventually {
+                let workers = await systemPeers(base, "workers")?.count
+                let janitors = await systemPeers(base, "janitors")?.count
+                return workers == 1 && janitors == 1
+            },
+            "worker and janitor never joined the bus"
+        )
         for child in children {
             #expect(child.isRunning, "\(child.name) died:\n\(child.log)")
         }

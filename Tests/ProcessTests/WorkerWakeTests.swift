@@ -14,7 +14,9 @@ import Testing
         let api = try Child.bastion("bastion-api", dataDir: scratch.dataDir, logDir: scratch.path, ["--port", "\(port)"])
         defer { api.kill9() }
         let worker = try Child.bastion(
-            "bastion-worker", dataDir: scratch.dataDir, logDir: scratch.path,
+            "bastion-worker",
+            dataDir: scratch.dataDir,
+            logDir: scratch.path,
             ["--log-level", "debug", "--safety-poll-seconds", "3600", "--worker-id", "w-test"]
         )
         defer { worker.kill9() }
@@ -50,7 +52,9 @@ import Testing
         let base = "http://127.0.0.1:\(port)"
         // No API at all: the worker runs on its safety timeout.
         let worker = try Child.bastion(
-            "bastion-worker", dataDir: scratch.dataDir, logDir: scratch.path,
+            "bastion-worker",
+            dataDir: scratch.dataDir,
+            logDir: scratch.path,
             ["--log-level", "debug", "--safety-poll-seconds", "0.3", "--worker-id", "w-alone"]
         )
         defer { worker.kill9() }

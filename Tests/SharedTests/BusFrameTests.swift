@@ -1,13 +1,23 @@
 import Foundation
 import Testing
+
 @testable import Shared
 
 @Suite struct BusFrameTests {
     static let samples: [BusMessage] = [
         .hello(BusPeer(role: .worker, id: "w1", pid: 42)),
         .wake(.runs), .wake(.jobs), .wake(.notifications),
-        .event(RunEvent(runId: "r1", seq: 7, ts: 1_700_000_000, level: .warn, kind: "fs_issues", message: "two files",
-                        fields: .object(["count": .number(2), "paths": .array([.string("a"), .string("ü/b")])]))),
+        .event(
+            RunEvent(
+                runId: "r1",
+                seq: 7,
+                ts: 1_700_000_000,
+                level: .warn,
+                kind: "fs_issues",
+                message: "two files",
+                fields: .object(["count": .number(2), "paths": .array([.string("a"), .string("ü/b")])])
+            )
+        ),
         .cancel(runId: "r2"),
         .progress(runId: "r3", progress: .object(["stage": .string("packaging"), "done": .object(["files": .number(3)])])),
     ]

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Shared
 
 /// Collects a client's or server's events so tests can wait for them.
@@ -182,7 +183,9 @@ final class Recorder<Event: Sendable>: Sendable {
             raw.copyBytes(from: bytes)
             raw[bytes.count] = 0
         }
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
         close(fd)
         #expect(access(fixture.path, F_OK) == 0)
 

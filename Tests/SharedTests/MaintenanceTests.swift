@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import Shared
 
 @Suite struct MaintenanceTests {
@@ -8,7 +9,8 @@ import Testing
     static let day: Int64 = 86_400
 
     func seed(_ database: AppDatabase) async throws {
-        let now = Self.now, day = Self.day
+        let now = Self.now
+        let day = Self.day
         try await database.pool.write { db in
             try db.execute(sql: "INSERT INTO users (id, username, password_hash, created_at) VALUES (1, 'admin', 'x', 0)")
             for (id, expires) in [("s-expired", now - 1), ("s-live", now + 3600), ("s-edge", now)] {
@@ -29,7 +31,9 @@ import Testing
                     arguments: [ip, last, last]
                 )
             }
-            try db.execute(sql: "INSERT INTO jobs (id, name, overlap_policy, spec_json, created_at, updated_at) VALUES ('j', 'job', 'queue', '{}', 0, 0)")
+            try db.execute(
+                sql: "INSERT INTO jobs (id, name, overlap_policy, spec_json, created_at, updated_at) VALUES ('j', 'job', 'queue', '{}', 0, 0)"
+            )
             let runs: [(String, String, Int64, Int64?)] = [
                 ("old-success", "success", now - 200 * day, now - 200 * day),
                 ("old-failed", "failed", now - 181 * day, now - 181 * day),
@@ -100,7 +104,10 @@ import Testing
         let database = try AppDatabase.open(in: dir.dataDirectory)
         try await database.pool.write { db in
             for i in 0..<2000 {
-                try db.execute(sql: "INSERT INTO settings (key, value_json, updated_at) VALUES (?, ?, 0)", arguments: ["k\(i)", String(repeating: "v", count: 500)])
+                try db.execute(
+                    sql: "INSERT INTO settings (key, value_json, updated_at) VALUES (?, ?, 0)",
+                    arguments: ["k\(i)", String(repeating: "v", count: 500)]
+                )
             }
         }
         let result = try await database.checkpoint(truncateAboveBytes: 1024)

@@ -1,5 +1,6 @@
 import GRDB
 import Testing
+
 @testable import Shared
 
 /// Hot queries must use their index: no full scan of the table, no temporary b-tree for ORDER BY.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+
 @testable import Shared
 
 /// A fresh temporary data directory, removed when the value is deinitialized.

@@ -116,7 +116,14 @@ extension AppDatabase {
         } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
             // Another process (a second janitor, a worker's auto-checkpoint) is checkpointing right now; SQLite
             // answers BUSY without consulting the busy handler. Its checkpoint does the job: skip ours.
-            return WALCheckpointResult(mode: modeName, skipped: true, walBytesBefore: before, walBytesAfter: Self.fileSize(walPath), walFrames: 0, checkpointedFrames: 0)
+            return WALCheckpointResult(
+                mode: modeName,
+                skipped: true,
+                walBytesBefore: before,
+                walBytesAfter: Self.fileSize(walPath),
+                walFrames: 0,
+                checkpointedFrames: 0
+            )
         }
         return WALCheckpointResult(
             mode: modeName,

@@ -9,7 +9,8 @@ public struct MaintenancePass: Sendable {
         public var batchSize: Int
         public var walTruncateAboveBytes: Int64
 
-        public init(runRetentionDays: Int = 180, loginThrottleRetentionDays: Int = 30, batchSize: Int = 500, walTruncateAboveBytes: Int64 = 64 << 20) {
+        public init(runRetentionDays: Int = 180, loginThrottleRetentionDays: Int = 30, batchSize: Int = 500, walTruncateAboveBytes: Int64 = 64 << 20)
+        {
             self.runRetentionDays = runRetentionDays
             self.loginThrottleRetentionDays = loginThrottleRetentionDays
             self.batchSize = batchSize
@@ -55,7 +56,11 @@ public struct MaintenancePass: Sendable {
             logger.info("Pruned expired enrollment tokens", metadata: ["removed": "\(removed)"])
         }
         let throttleCutoff = now - Int64(settings.loginThrottleRetentionDays) * day
-        if let removed = await step("login_throttle", &failed, { try await database.deleteStaleLoginThrottles(lastFailedBefore: throttleCutoff, batchSize: batch) }) {
+        if let removed = await step(
+            "login_throttle",
+            &failed,
+            { try await database.deleteStaleLoginThrottles(lastFailedBefore: throttleCutoff, batchSize: batch) }
+        ) {
             report.loginThrottles = removed
             logger.info("Pruned stale login throttles", metadata: ["removed": "\(removed)"])
         }

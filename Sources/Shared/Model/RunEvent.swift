@@ -22,7 +22,8 @@ public struct RunEvent: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case runId = "run_id", seq, ts, level, kind, message, fields
+        case runId = "run_id"
+        case seq, ts, level, kind, message, fields
     }
 
     public func encode(to encoder: any Encoder) throws {
