@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import ServiceLifecycle
 import Shared
@@ -7,7 +8,23 @@ import Shared
 struct APIServices: Sendable {
     let database: AppDatabase
     let bus: BusServer
+    let hub: RunEventsHub
     let config: APIConfig
+
+    var runEvents: RunEventsWebSocket {
+        RunEventsWebSocket(database: database, hub: hub, closeDelay: config.webSocketCloseDelay)
+    }
+}
+
+/// The WebSocket routes' context (hummingbird-websocket needs its own).
+struct WebSocketContext: RequestContext, WebSocketRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let webSocket: WebSocketHandlerReference<Self>
+
+    init(source: Source) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+    }
 }
 
 /// Builds the router with its middleware and controllers. Tests drive this directly.
@@ -15,18 +32,54 @@ func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: ErrorMiddleware())
-    SystemController(services: services).addRoutes(to: router.group("api"))
+    let api = router.group("api")
+    SystemController(services: services).addRoutes(to: api)
+    JobsController(services: services).addRoutes(to: api)
+    RunsController(services: services).addRoutes(to: api)
+    // Reached when the WebSocket router declined the upgrade: answer why, as JSON.
+    api.get("runs/:id/events/ws") { request, context -> Response in
+        _ = try await services.runEvents.validate(request, runId: try context.parameters.require("id"))
+        throw APIError(status: .upgradeRequired, code: "websocket_required", message: "this endpoint speaks WebSocket only")
+    }
+    return router
+}
+
+/// The router consulted for WebSocket upgrades: it upgrades only valid requests; everything else falls through to
+/// the HTTP router, which explains the refusal.
+func buildWebSocketRouter(_ services: APIServices) -> Router<WebSocketContext> {
+    let router = Router(context: WebSocketContext.self)
+    let runEvents = services.runEvents
+    router.ws(
+        "/api/runs/:id/events/ws",
+        shouldUpgrade: { request, context in
+            guard let id = context.parameters.get("id"), (try? await runEvents.validate(request, runId: id)) != nil else {
+                return .dontUpgrade
+            }
+            return .upgrade([:])
+        },
+        onUpgrade: { inbound, outbound, context in
+            guard let id = context.requestContext.parameters.get("id") else { return }
+            let after = (try? RunsController.afterSeq(context.request)) ?? 0
+            await runEvents.stream(runId: id, afterSeq: after, inbound: inbound, outbound: outbound, logger: context.logger)
+        }
+    )
     return router
 }
 
 /// Builds the API's one `ServiceGroup`: the bus server, then the HTTP application (shut down in reverse order).
 func buildServiceGroup(_ config: APIConfig, logger: Logger) async throws -> ServiceGroup {
-    let database = try AppDatabase.open(in: config.common.dataDirectory)
+    let hub = RunEventsHub()
+    // Events the API itself commits (enqueue, cancel) go straight to its WebSocket subscribers.
+    let database = try AppDatabase.open(in: config.common.dataDirectory) { events in hub.publish(events) }
     let bus = BusServer(socketPath: config.common.dataDirectory.socketPath, logger: logger)
     try await bus.start()
-    let services = APIServices(database: database, bus: bus, config: config)
+    let services = APIServices(database: database, bus: bus, hub: hub, config: config)
     let app = Application(
         router: buildRouter(services),
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: buildWebSocketRouter(services),
+            configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(20))))
+        ),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "bastion"),
         onServerRunning: { channel in
             logger.info("API listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])
@@ -35,7 +88,7 @@ func buildServiceGroup(_ config: APIConfig, logger: Logger) async throws -> Serv
     )
     return ServiceGroup(
         configuration: .init(
-            services: [BusServerService(bus: bus, logger: logger), app],
+            services: [BusServerService(bus: bus, hub: hub, logger: logger), app],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

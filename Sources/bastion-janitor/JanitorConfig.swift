@@ -21,6 +21,9 @@ struct JanitorOptions: ParsableArguments {
         help: "Checkpoint with TRUNCATE when the -wal file is larger. Env BASTION_WAL_TRUNCATE_BYTES; default 67108864."
     )
     var walTruncateBytes: Int?
+
+    @Option(name: .customLong("lease-seconds"), help: "Runs whose heartbeat is older are failed as worker_lost. Env BASTION_LEASE_SECONDS; default 60.")
+    var leaseSeconds: Int?
 }
 
 /// The janitor's resolved configuration.
@@ -29,6 +32,7 @@ struct JanitorConfig: Sendable {
     var interval: Duration
     var pass: MaintenancePass.Settings
     var janitorID: String
+    var leaseSeconds: Int64
 
     init(common: CommonConfig, options: JanitorOptions, resolver: OptionResolver = OptionResolver()) throws {
         self.common = common
@@ -48,5 +52,10 @@ struct JanitorConfig: Sendable {
         let wal = try resolver.resolve(options.walTruncateBytes, env: "BASTION_WAL_TRUNCATE_BYTES", default: 64 << 20)
         pass = MaintenancePass.Settings(runRetentionDays: days, batchSize: batch, walTruncateAboveBytes: Int64(wal))
         janitorID = "janitor-\(getpid())"
+        let lease = try resolver.resolve(options.leaseSeconds, env: "BASTION_LEASE_SECONDS", default: 60)
+        guard lease > 0 else {
+            throw ConfigError.invalidValue(option: "--lease-seconds", value: "\(lease)", reason: "must be > 0")
+        }
+        leaseSeconds = Int64(lease)
     }
 }

@@ -2,7 +2,8 @@ import Logging
 import ServiceLifecycle
 import Shared
 
-/// Builds the janitor's one `ServiceGroup`: the bus connection (so the API lists it) and the maintenance loop.
+/// Builds the janitor's one `ServiceGroup`: the bus connection (so the API lists it), the maintenance loop and
+/// lost-run recovery.
 func buildServiceGroup(_ config: JanitorConfig, logger: Logger) throws -> ServiceGroup {
     let database = try AppDatabase.open(in: config.common.dataDirectory)
     let client = BusClient(
@@ -16,10 +17,11 @@ func buildServiceGroup(_ config: JanitorConfig, logger: Logger) throws -> Servic
         interval: config.interval,
         logger: logger
     )
+    let recovery = RecoveryService(database: database, leaseSeconds: config.leaseSeconds, safetyPoll: config.common.safetyPoll, logger: logger)
     logger.info("Janitor starting", metadata: ["data_dir": "\(config.common.dataDirectory.path)"])
     return ServiceGroup(
         configuration: .init(
-            services: [bus, maintenance],
+            services: [bus, maintenance, recovery],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

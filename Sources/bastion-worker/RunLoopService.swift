@@ -2,34 +2,32 @@ import Logging
 import ServiceLifecycle
 import Shared
 
-/// The worker's run loop: look for work, then sleep until a `wake runs` hint or the safety timeout.
+/// The worker's run loop: recover lost runs once at start, then claim until nothing is queued, then sleep until a
+/// `wake runs` hint or the safety timeout. The database is the source of truth; a wake only makes the next look
+/// happen sooner.
 ///
-/// The database is the source of truth; a wake only makes the next look happen sooner.
+/// Graceful shutdown does not cancel this task: it tells the `RunWorker`, which stops the run in flight
+/// cooperatively and hands it back to the queue, and wakes the loop so it returns.
 struct RunLoopService: Service {
-    let database: AppDatabase
+    let worker: RunWorker
     let wake: WakeSignal
     let safetyPoll: Duration
     let logger: Logger
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
+        await withGracefulShutdownHandler {
+            await worker.recoverLostRuns()
             var reason = "start"
-            while !Task.isCancelled {
-                await lookForWork(reason: reason)
-                let woke = await wake.wait(timeout: safetyPoll)
-                if woke == .cancelled { break }
-                reason = woke.rawValue
+            while !worker.isShuttingDown {
+                let executed = await worker.drainQueue()
+                logger.debug("Looked for work", metadata: ["reason": "\(reason)", "executed": "\(executed)"])
+                if worker.isShuttingDown { break }
+                reason = await wake.wait(timeout: safetyPoll).rawValue
             }
+        } onGracefulShutdown: {
+            worker.beginShutdown()
+            wake.signal()
         }
         logger.info("Run loop stopped")
-    }
-
-    private func lookForWork(reason: String) async {
-        do {
-            let next = try await database.nextQueuedRunID()
-            logger.debug("Looked for work", metadata: ["reason": "\(reason)", "queued_run": "\(next ?? "none")"])
-        } catch {
-            logger.error("Looking for work failed", metadata: ["reason": "\(reason)", "error": "\(error)"])
-        }
     }
 }

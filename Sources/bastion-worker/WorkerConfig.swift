@@ -9,12 +9,20 @@ struct WorkerOptions: ParsableArguments {
         help: "Name shown in /api/system and stored on claimed runs. Env BASTION_WORKER_ID; default worker-<pid>-<random>."
     )
     var workerID: String?
+
+    @Option(name: .customLong("heartbeat-seconds"), help: "Heartbeat period of a running run. Env BASTION_HEARTBEAT_SECONDS; default 10.")
+    var heartbeatSeconds: Double?
+
+    @Option(name: .customLong("lease-seconds"), help: "A run whose heartbeat is older than this is failed as worker_lost. Env BASTION_LEASE_SECONDS; default 60.")
+    var leaseSeconds: Int?
 }
 
 /// The worker's resolved configuration.
 struct WorkerConfig: Sendable {
     var common: CommonConfig
     var workerID: String
+    var heartbeatInterval: Duration = .seconds(10)
+    var leaseSeconds: Int64 = 60
 
     init(common: CommonConfig, workerID: String? = nil) {
         self.common = common
@@ -24,5 +32,15 @@ struct WorkerConfig: Sendable {
     init(common: CommonConfig, options: WorkerOptions, resolver: OptionResolver = OptionResolver()) throws {
         let id = try resolver.resolve(options.workerID, env: "BASTION_WORKER_ID", default: "")
         self.init(common: common, workerID: id.isEmpty ? nil : id)
+        let heartbeat = try resolver.resolve(options.heartbeatSeconds, env: "BASTION_HEARTBEAT_SECONDS", default: 10)
+        guard heartbeat > 0, heartbeat.isFinite else {
+            throw ConfigError.invalidValue(option: "--heartbeat-seconds", value: "\(heartbeat)", reason: "must be > 0")
+        }
+        let lease = try resolver.resolve(options.leaseSeconds, env: "BASTION_LEASE_SECONDS", default: 60)
+        guard lease > 0, Double(lease) > heartbeat else {
+            throw ConfigError.invalidValue(option: "--lease-seconds", value: "\(lease)", reason: "must be longer than the heartbeat period")
+        }
+        heartbeatInterval = .milliseconds(Int64(heartbeat * 1000))
+        leaseSeconds = Int64(lease)
     }
 }

@@ -1,6 +1,34 @@
 import Foundation
 import GRDB
 
+/// A run a worker has claimed, with what it needs to execute it.
+public struct ClaimedRun: Sendable {
+    public var run: Run
+    public var job: Job?
+    public var claimToken: String
+}
+
+/// How an execution ended, as the worker reports it.
+public enum RunOutcome: Sendable, Equatable {
+    case success(summary: JSONValue)
+    case failed(code: String, message: String, summary: JSONValue?)
+    case canceled(reason: String)
+}
+
+/// What a heartbeat learned.
+public enum HeartbeatResult: Sendable, Equatable {
+    case alive(cancelRequested: Bool)
+    /// The run is no longer this worker's (recovered as lost, or finished elsewhere): stop, write nothing.
+    case lost
+}
+
+/// What a cancel request did.
+public struct CancelResult: Sendable {
+    public var run: Run
+    /// True when the run is running and its worker should be told over the bus.
+    public var notifyWorker: Bool
+}
+
 extension AppDatabase {
     /// The claim candidate query of DESIGN.md §3 (oldest queued run not being canceled). Tests check its plan.
     public static let nextQueuedRunSQL = """
@@ -10,10 +38,310 @@ extension AppDatabase {
         LIMIT 1
         """
 
-    /// The id of the run a worker would claim next, if any. Read-only: the atomic claim arrives with the runs issue.
+    /// The id of the run a worker would claim next, if any.
     public func nextQueuedRunID() async throws -> String? {
-        try await pool.read { db in
-            try String.fetchOne(db, sql: Self.nextQueuedRunSQL)
+        try await pool.read { db in try String.fetchOne(db, sql: Self.nextQueuedRunSQL) }
+    }
+
+    // MARK: - Enqueue
+
+    /// Enqueues a run of `jobId`, applying the job's overlap policy in the same IMMEDIATE transaction as the insert,
+    /// and appends a `queued` or `rejected` event with `fields.source`. Nil when the job does not exist.
+    public func enqueueRun(jobId: String, source: String, scheduledFor: Int64? = nil, now: Int64 = unixNow()) async throws -> Run? {
+        try await writePublishing { db -> (Run?, [RunEvent]) in
+            guard let job = try Self.fetchJob(db, id: jobId) else { return (nil, []) }
+            let active = try Int.fetchOne(
+                db,
+                sql: "SELECT COUNT(*) FROM runs WHERE job_id = ? AND status IN ('queued', 'running')",
+                arguments: [jobId]
+            ) ?? 0
+            let rejected = job.overlapPolicy == .reject && active > 0
+            let id = UUID().uuidString.lowercased()
+            try db.execute(
+                sql: """
+                    INSERT INTO runs (id, job_id, status, started_at, ended_at, error, scheduled_for)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [id, jobId, rejected ? "rejected" : "queued", now, rejected ? now : nil, rejected ? "overlap_rejected" : nil, scheduledFor]
+            )
+            var fields: [String: JSONValue] = ["source": .string(source)]
+            if let scheduledFor { fields["scheduled_for"] = .number(Double(scheduledFor)) }
+            let event =
+                rejected
+                ? NewRunEvent(.warn, kind: "rejected", message: "Run rejected: another run of this job is queued or running", fields: .object(fields))
+                : NewRunEvent(.info, kind: "queued", message: "Run queued", fields: .object(fields))
+            let events = try Self.insertEvents(db, runId: id, [event], now: now)
+            return (try Self.fetchRun(db, id: id), events)
         }
+    }
+
+    // MARK: - Claim, heartbeat, completion (worker side; every write is fenced by the claim token)
+
+    /// Claims the oldest queued run through the `runs(status, started_at)` index, with a fresh claim token, and
+    /// appends its `start` event, all in one IMMEDIATE transaction. Nil when nothing is queued.
+    public func claimNextRun(workerId: String, now: Int64 = unixNow()) async throws -> ClaimedRun? {
+        let token = UUID().uuidString.lowercased()
+        return try await writePublishing { db -> (ClaimedRun?, [RunEvent]) in
+            guard
+                let id = try String.fetchOne(
+                    db,
+                    sql: """
+                        UPDATE runs SET status = 'running', started_at = ?, worker_id = ?, claim_token = ?, heartbeat_at = ?
+                        WHERE id = (\(Self.nextQueuedRunSQL))
+                        RETURNING id
+                        """,
+                    arguments: [now, workerId, token, now]
+                ),
+                let run = try Self.fetchRun(db, id: id)
+            else { return (nil, []) }
+            let events = try Self.insertEvents(db, runId: id, [NewRunEvent(kind: "start", message: "Run started", fields: .object(["worker_id": .string(workerId)]))], now: now)
+            return (ClaimedRun(run: run, job: try Self.fetchJob(db, id: run.jobId), claimToken: token), events)
+        }
+    }
+
+    /// Records that the worker holding `claimToken` is alive, and reports whether a cancel was requested.
+    public func heartbeat(runId: String, claimToken: String, now: Int64 = unixNow()) async throws -> HeartbeatResult {
+        try await pool.write { db in
+            let cancelRequested = try Row.fetchOne(
+                db,
+                sql: """
+                    UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running' AND claim_token = ?
+                    RETURNING cancel_requested_at
+                    """,
+                arguments: [now, runId, claimToken]
+            )
+            guard let cancelRequested else { return .lost }
+            return .alive(cancelRequested: (cancelRequested[0] as Int64?) != nil)
+        }
+    }
+
+    /// Stores the latest progress of a run (fenced by the claim token). False when the run is no longer ours.
+    @discardableResult
+    public func updateProgress(runId: String, claimToken: String, progress: JSONValue) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE runs SET progress_json = ? WHERE id = ? AND status = 'running' AND claim_token = ?",
+                arguments: [progress.jsonString(), runId, claimToken]
+            )
+            return db.changesCount == 1
+        }
+    }
+
+    /// The terminal write: compare-and-set on status and claim token, so a late or fenced-off writer changes nothing;
+    /// a cancel request turns any outcome into `canceled`. Appends the terminal event (`complete`, `failed` or
+    /// `canceled`) in the same transaction, plus `extraEvents` before it. Returns the final status, nil when the run
+    /// was no longer this worker's.
+    public func completeRun(
+        runId: String,
+        claimToken: String,
+        outcome: RunOutcome,
+        extraEvents: [NewRunEvent] = [],
+        now: Int64 = unixNow()
+    ) async throws -> RunStatus? {
+        try await writePublishing { db -> (RunStatus?, [RunEvent]) in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT cancel_requested_at, cancel_reason FROM runs WHERE id = ? AND status = 'running' AND claim_token = ?",
+                    arguments: [runId, claimToken]
+                )
+            else { return (nil, []) }
+            let cancelRequested = (row["cancel_requested_at"] as Int64?) != nil
+            var outcome = outcome
+            if cancelRequested, case .canceled = outcome {} else if cancelRequested {
+                outcome = .canceled(reason: row["cancel_reason"] ?? "canceled")
+            }
+            let status: RunStatus
+            let terminal: NewRunEvent
+            switch outcome {
+            case .success(let summary):
+                status = .success
+                try db.execute(
+                    sql: "UPDATE runs SET status = 'success', ended_at = ?, summary_json = ?, error = NULL WHERE id = ?",
+                    arguments: [now, summary.jsonString(), runId]
+                )
+                terminal = NewRunEvent(kind: "complete", message: "Run completed")
+            case .failed(let code, let message, let summary):
+                status = .failed
+                try db.execute(
+                    sql: "UPDATE runs SET status = 'failed', ended_at = ?, summary_json = ?, error = ? WHERE id = ?",
+                    arguments: [now, summary?.jsonString(), code, runId]
+                )
+                terminal = NewRunEvent(.error, kind: "failed", message: message, fields: .object(["error_code": .string(code)]))
+            case .canceled(let reason):
+                status = .canceled
+                try db.execute(
+                    sql: "UPDATE runs SET status = 'canceled', ended_at = ?, summary_json = NULL, error = COALESCE(error, 'canceled') WHERE id = ?",
+                    arguments: [now, runId]
+                )
+                terminal = NewRunEvent(.warn, kind: "canceled", message: "Run canceled", fields: .object(["reason": .string(reason)]))
+            }
+            let events = try Self.insertEvents(db, runId: runId, extraEvents + [terminal], now: now)
+            return (status, events)
+        }
+    }
+
+    /// Gives an in-flight run back to the queue (graceful worker shutdown), or cancels it if a cancel was requested.
+    /// Fenced by the claim token. Returns the resulting status, nil when the run was no longer ours.
+    public func releaseRun(runId: String, claimToken: String, reason: String, now: Int64 = unixNow()) async throws -> RunStatus? {
+        try await writePublishing { db -> (RunStatus?, [RunEvent]) in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT cancel_requested_at FROM runs WHERE id = ? AND status = 'running' AND claim_token = ?",
+                    arguments: [runId, claimToken]
+                )
+            else { return (nil, []) }
+            if (row["cancel_requested_at"] as Int64?) != nil {
+                try db.execute(
+                    sql: "UPDATE runs SET status = 'canceled', ended_at = ?, summary_json = NULL, error = COALESCE(error, 'canceled') WHERE id = ?",
+                    arguments: [now, runId]
+                )
+                let events = try Self.insertEvents(db, runId: runId, [NewRunEvent(.warn, kind: "canceled", message: "Run canceled")], now: now)
+                return (.canceled, events)
+            }
+            try db.execute(
+                sql: """
+                    UPDATE runs SET status = 'queued', worker_id = NULL, claim_token = NULL, heartbeat_at = NULL,
+                      progress_json = NULL, summary_json = NULL, error = NULL
+                    WHERE id = ?
+                    """,
+                arguments: [runId]
+            )
+            let events = try Self.insertEvents(
+                db, runId: runId, [NewRunEvent(.warn, kind: "requeued", message: "Run returned to the queue", fields: .object(["reason": .string(reason)]))], now: now
+            )
+            return (.queued, events)
+        }
+    }
+
+    // MARK: - Cancel (API side)
+
+    /// Requests cancellation. Queued → `canceled` at once; running → `cancel_requested_at` + a `cancel_requested`
+    /// event (the worker stops cooperatively); terminal → unchanged. Idempotent. Nil when there is no such run.
+    public func cancelRun(id: String, userId: Int64?, reason: String?, now: Int64 = unixNow()) async throws -> CancelResult? {
+        let reason = reason.flatMap { $0.isEmpty ? nil : $0 } ?? "manual"
+        return try await writePublishing { db -> (CancelResult?, [RunEvent]) in
+            guard let run = try Self.fetchRun(db, id: id) else { return (nil, []) }
+            switch run.status {
+            case .queued:
+                try db.execute(
+                    sql: """
+                        UPDATE runs SET status = 'canceled', ended_at = ?, error = 'canceled', cancel_requested_at = ?,
+                          cancel_requested_by_user_id = ?, cancel_reason = ?
+                        WHERE id = ? AND status = 'queued'
+                        """,
+                    arguments: [now, now, userId, reason, id]
+                )
+                let events = try Self.insertEvents(db, runId: id, [NewRunEvent(.warn, kind: "canceled", message: "Run canceled before it started", fields: .object(["reason": .string(reason)]))], now: now)
+                return (CancelResult(run: try Self.fetchRun(db, id: id)!, notifyWorker: false), events)
+            case .running where run.cancelRequestedAt == nil:
+                try db.execute(
+                    sql: "UPDATE runs SET cancel_requested_at = ?, cancel_requested_by_user_id = ?, cancel_reason = ? WHERE id = ?",
+                    arguments: [now, userId, reason, id]
+                )
+                let events = try Self.insertEvents(db, runId: id, [NewRunEvent(.warn, kind: "cancel_requested", message: "Cancel requested", fields: .object(["reason": .string(reason)]))], now: now)
+                return (CancelResult(run: try Self.fetchRun(db, id: id)!, notifyWorker: true), events)
+            case .running:
+                // Already requested: nothing changes; the hint is resent in case the first one was lost.
+                return (CancelResult(run: run, notifyWorker: true), [])
+            default:
+                return (CancelResult(run: run, notifyWorker: false), [])
+            }
+        }
+    }
+
+    // MARK: - Recovery
+
+    /// Marks runs whose heartbeat is older than the lease `failed` with error `worker_lost` (or `canceled` when a
+    /// cancel was requested), with an event each. Their claim token is cleared, so the lost worker can no longer write.
+    /// Returns the recovered run ids.
+    public func recoverLostRuns(leaseSeconds: Int64, now: Int64 = unixNow()) async throws -> [String] {
+        try await writePublishing { db -> ([String], [RunEvent]) in
+            let cutoff = now - leaseSeconds
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, cancel_requested_at, worker_id FROM runs
+                    WHERE status = 'running' AND COALESCE(heartbeat_at, started_at) < ?
+                    """,
+                arguments: [cutoff]
+            )
+            var events: [RunEvent] = []
+            for row in rows {
+                let id: String = row["id"]
+                let canceled = (row["cancel_requested_at"] as Int64?) != nil
+                try db.execute(
+                    sql: """
+                        UPDATE runs SET status = ?, ended_at = ?, error = ?, claim_token = NULL
+                        WHERE id = ? AND status = 'running'
+                        """,
+                    arguments: [canceled ? "canceled" : "failed", now, canceled ? "canceled" : "worker_lost", id]
+                )
+                let fields: JSONValue = .object(["error_code": .string("worker_lost"), "worker_id": (row["worker_id"] as String?).map(JSONValue.string) ?? .null])
+                events += try Self.insertEvents(
+                    db,
+                    runId: id,
+                    [canceled ? NewRunEvent(.warn, kind: "canceled", message: "Run canceled; its worker was lost", fields: fields)
+                        : NewRunEvent(.error, kind: "failed", message: "Worker lost: no heartbeat for \(leaseSeconds) s", fields: fields)],
+                    now: now
+                )
+            }
+            return (rows.map { $0["id"] }, events)
+        }
+    }
+
+    /// The earliest instant (unix seconds) at which a running run's lease expires, if any run is running.
+    public func nextLeaseExpiry(leaseSeconds: Int64) async throws -> Int64? {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MIN(COALESCE(heartbeat_at, started_at)) FROM runs WHERE status = 'running'").map { $0 + leaseSeconds }
+        }
+    }
+
+    // MARK: - Reads
+
+    public func run(id: String) async throws -> Run? {
+        try await pool.read { db in try Self.fetchRun(db, id: id) }
+    }
+
+    /// Runs newest first, filtered by status and job, paged. Returns the page and the total count.
+    public func listRuns(status: RunStatus?, jobId: String?, page: Int, pageSize: Int) async throws -> (items: [Run], total: Int) {
+        try await pool.read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let status {
+                conditions.append("status = ?")
+                _ = arguments.append(contentsOf: [status.rawValue])
+            }
+            if let jobId {
+                conditions.append("job_id = ?")
+                _ = arguments.append(contentsOf: [jobId])
+            }
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs \(whereClause)", arguments: arguments) ?? 0
+            let rows = try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM runs \(whereClause) ORDER BY started_at DESC, id DESC LIMIT \(pageSize) OFFSET \((page - 1) * pageSize)",
+                arguments: arguments
+            )
+            return (rows.map(Self.run), total)
+        }
+    }
+
+    static func fetchRun(_ db: Database, id: String) throws -> Run? {
+        try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(Self.run)
+    }
+
+    static func run(_ row: Row) -> Run {
+        Run(
+            id: row["id"], jobId: row["job_id"], status: RunStatus(rawValue: row["status"]) ?? .failed,
+            startedAt: row["started_at"], endedAt: row["ended_at"],
+            summary: (row["summary_json"] as String?).flatMap { try? JSONValue.parse($0) },
+            error: row["error"],
+            progress: (row["progress_json"] as String?).flatMap { try? JSONValue.parse($0) },
+            cancelRequestedAt: row["cancel_requested_at"], cancelRequestedByUserId: row["cancel_requested_by_user_id"],
+            cancelReason: row["cancel_reason"], workerId: row["worker_id"], heartbeatAt: row["heartbeat_at"],
+            scheduledFor: row["scheduled_for"]
+        )
     }
 }

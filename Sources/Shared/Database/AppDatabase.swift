@@ -13,12 +13,19 @@ public final class AppDatabase: Sendable {
     /// The underlying pool. Prefer the named methods in the `AppDatabase+*.swift` extensions.
     public let pool: DatabasePool
     public let path: String
+    /// Receives every run event appended through this `AppDatabase`, after its transaction committed: the API
+    /// feeds its WebSocket hub, a worker sends them over the bus.
+    let eventPublisher: (@Sendable ([RunEvent]) -> Void)?
 
     /// Opens (creating if needed) the database in `dataDirectory` and applies pending migrations.
     ///
     /// Migrations are serialized across processes with an exclusive `flock` on a lock file next to the database, so
     /// any number of processes may start at the same moment on a fresh data directory.
-    public static func open(in dataDirectory: DataDirectory, configure: (inout Configuration) -> Void = { _ in }) throws -> AppDatabase {
+    public static func open(
+        in dataDirectory: DataDirectory,
+        eventPublisher: (@Sendable ([RunEvent]) -> Void)? = nil,
+        configure: (inout Configuration) -> Void = { _ in }
+    ) throws -> AppDatabase {
         try dataDirectory.create()
         let lock = try FileLock(path: dataDirectory.migrationLockPath)
         defer { lock.unlock() }
@@ -26,12 +33,13 @@ public final class AppDatabase: Sendable {
         configure(&configuration)
         let pool = try DatabasePool(path: dataDirectory.databasePath, configuration: configuration)
         try migrator.migrate(pool)
-        return AppDatabase(pool: pool, path: dataDirectory.databasePath)
+        return AppDatabase(pool: pool, path: dataDirectory.databasePath, eventPublisher: eventPublisher)
     }
 
-    init(pool: DatabasePool, path: String) {
+    init(pool: DatabasePool, path: String, eventPublisher: (@Sendable ([RunEvent]) -> Void)?) {
         self.pool = pool
         self.path = path
+        self.eventPublisher = eventPublisher
     }
 
     /// Connection settings shared by every process (DESIGN.md §3).

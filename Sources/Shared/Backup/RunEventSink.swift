@@ -1,0 +1,66 @@
+import Foundation
+import Synchronization
+
+/// Collects a running run's events and writes them in batches: one transaction per flush, at most every 20 ms, or
+/// at once when 256 are waiting (DESIGN.md §3, issue: coalesce bursts). `emit` never blocks the executor.
+public final class RunEventSink: Sendable {
+    public static let maxBatch = 256
+    public static let flushInterval: Duration = .milliseconds(20)
+
+    private let database: AppDatabase
+    private let runId: String
+    private let buffer = Mutex<[NewRunEvent]>([])
+    private let wake = WakeSignal()
+    private let stopped = Mutex(false)
+
+    public init(database: AppDatabase, runId: String) {
+        self.database = database
+        self.runId = runId
+    }
+
+    /// Queues an event for the next flush.
+    public func emit(_ event: NewRunEvent) {
+        let count = buffer.withLock { events -> Int in
+            events.append(event)
+            return events.count
+        }
+        if count >= Self.maxBatch { wake.signal() }
+    }
+
+    public func emit(_ level: RunEvent.Level = .info, kind: String, message: String, fields: JSONValue? = nil) {
+        emit(NewRunEvent(level, kind: kind, message: message, fields: fields))
+    }
+
+    /// The flush loop; runs next to the executor until `finish()`.
+    public func run() async {
+        while !stopped.withLock({ $0 }) {
+            _ = await wake.wait(timeout: Self.flushInterval)
+            await flush()
+        }
+    }
+
+    /// Stops the loop and writes whatever is still buffered.
+    public func finish() async {
+        stopped.withLock { $0 = true }
+        wake.signal()
+        await flush()
+    }
+
+    /// Writes the buffered events (up to `maxBatch` per transaction).
+    public func flush() async {
+        while true {
+            let batch = buffer.withLock { events -> [NewRunEvent] in
+                let batch = Array(events.prefix(Self.maxBatch))
+                events.removeFirst(batch.count)
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            do {
+                try await database.appendEvents(runId: runId, batch)
+            } catch {
+                // The run's log is best effort while it runs; the terminal write reports the outcome.
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// The `sqlite` job type: copies a live SQLite database with the online backup API (in steps of pages, so writers
+/// to the source are never blocked for long), optionally runs `PRAGMA integrity_check` on the copy, and writes the
+/// copy plus a small `manifest.json` to the `local_dir` target under `<base_dir>/<job_id>/<run_id>/`.
+///
+/// (The `archive_v1` format replaces this layout with the backups issue.)
+public struct SQLiteBackupExecutor: JobExecutor {
+    public let jobType = "sqlite"
+    /// Pages copied per backup step; cancellation and progress are checked between steps.
+    public var pagesPerStep: Int32
+
+    public init(pagesPerStep: Int32 = 100) {
+        self.pagesPerStep = pagesPerStep
+    }
+
+    public func execute(_ context: RunContext) async throws -> JSONValue {
+        guard case .sqlite(let source) = context.spec.source else {
+            throw RunFailure(code: "invalid_spec", message: "not a sqlite job")
+        }
+        guard case .localDir(let target) = context.spec.target else {
+            throw RunFailure(code: "invalid_spec", message: "unsupported target")
+        }
+        guard FileManager.default.fileExists(atPath: source.path) else {
+            throw RunFailure(code: "source_not_found", message: "SQLite database \(source.path) does not exist")
+        }
+        let runDir = "\(target.baseDir)/\(context.job.id)/\(context.run.id)"
+        let name = URL(fileURLWithPath: source.path).lastPathComponent.isEmpty ? "database.sqlite3" : URL(fileURLWithPath: source.path).lastPathComponent
+        let finalPath = "\(runDir)/\(name)"
+        let partialPath = finalPath + ".partial"
+        do {
+            try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
+        } catch {
+            throw RunFailure(code: "target_unavailable", message: "cannot create \(runDir): \(error.localizedDescription)")
+        }
+        try? FileManager.default.removeItem(atPath: partialPath)
+
+        context.events.emit(kind: "snapshot", message: "Copying \(source.path) with the SQLite online backup API", fields: .object(["path": .string(source.path)]))
+        await context.progress.update(Self.progress(stage: "snapshot", done: 0, total: 0))
+
+        let steps = ProgressRelay()
+        let pagesPerStep = pagesPerStep
+        let cancellation = context.cancellation
+        // The backup is synchronous SQLite work: run it off the cooperative pool.
+        let copyTask = Task<Void, any Error> {
+            try await runBlocking {
+                var configuration = Configuration()
+                configuration.readonly = true
+                configuration.busyMode = .timeout(5)
+                let sourceDB = try DatabaseQueue(path: source.path, configuration: configuration)
+                defer { try? sourceDB.close() }
+                let destination = try DatabaseQueue(path: partialPath)
+                defer { try? destination.close() }
+                try sourceDB.backup(to: destination, pagesPerStep: pagesPerStep) { progress in
+                    if cancellation.reason != nil { throw CancellationError() }
+                    steps.set(done: progress.completedPageCount, total: progress.totalPageCount)
+                }
+            }
+        }
+        // Report progress while the copy runs.
+        while true {
+            let finished = await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    _ = await copyTask.result
+                    return true
+                }
+                group.addTask {
+                    try? await Task.sleep(for: .milliseconds(250))
+                    return false
+                }
+                let first = await group.next() ?? true
+                group.cancelAll()
+                return first
+            }
+            let (done, total) = steps.get()
+            await context.progress.update(Self.progress(stage: "snapshot", done: done, total: total))
+            if finished { break }
+        }
+        do {
+            try await copyTask.value
+        } catch is CancellationError {
+            try? FileManager.default.removeItem(atPath: partialPath)
+            throw CancellationError()
+        } catch {
+            try? FileManager.default.removeItem(atPath: partialPath)
+            throw RunFailure(code: "snapshot_failed", message: "SQLite backup of \(source.path) failed: \(error)")
+        }
+        try context.checkCancellation()
+
+        var integrity: JSONValue = .null
+        if source.integrityCheck {
+            context.events.emit(kind: "integrity_check", message: "Running PRAGMA integrity_check on the copy")
+            let lines = try await runBlocking { () -> [String] in
+                let copy = try DatabaseQueue(path: partialPath)
+                defer { try? copy.close() }
+                return try copy.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check(64)") }
+            }
+            let ok = lines == ["ok"]
+            integrity = .object(["ok": .bool(ok), "lines": .array(lines.map(JSONValue.string))])
+            if !ok {
+                context.events.emit(.error, kind: "integrity_check", message: "integrity_check failed: \(lines.first ?? "")")
+                try? FileManager.default.removeItem(atPath: partialPath)
+                throw RunFailure(code: "integrity_check_failed", message: "sqlite integrity_check failed: \(lines.first ?? "")")
+            }
+            context.events.emit(kind: "integrity_check", message: "integrity_check ok")
+        }
+        try context.checkCancellation()
+
+        context.events.emit(kind: "upload", message: "Writing the copy to \(runDir)")
+        let size = (try? FileManager.default.attributesOfItem(atPath: partialPath)[.size] as? NSNumber)?.int64Value ?? 0
+        await context.progress.update(Self.progress(stage: "upload", done: size, total: size))
+        do {
+            try? FileManager.default.removeItem(atPath: finalPath)
+            try FileManager.default.moveItem(atPath: partialPath, toPath: finalPath)
+            let manifest: JSONValue = .object([
+                "format": .string("sqlite_copy_v0"), "job_id": .string(context.job.id), "run_id": .string(context.run.id),
+                "source_path": .string(source.path), "file": .string(name), "size": .number(Double(size)),
+                "integrity_check": integrity, "created_at": .number(Double(unixNow())),
+            ])
+            try Data(manifest.jsonString().utf8).write(to: URL(fileURLWithPath: "\(runDir)/manifest.json"), options: .atomic)
+        } catch {
+            throw RunFailure(code: "target_write_failed", message: "writing to \(runDir) failed: \(error.localizedDescription)")
+        }
+        return .object([
+            "target": .object(["type": .string("local_dir"), "run_dir": .string(runDir)]),
+            "artifact_format": .string("sqlite_copy_v0"),
+            "sqlite": .object(["path": .string(source.path), "snapshot_name": .string(name), "integrity_check": integrity]),
+            "metrics": .object([
+                "source_total": .object(["files": .number(1), "dirs": .number(0), "bytes": .number(Double(size))]),
+                "transfer_total_bytes": .number(Double(size)),
+            ]),
+        ])
+    }
+
+    static func progress(stage: String, done: Int, total: Int) -> JSONValue {
+        .object(["stage": .string(stage), "done": .object(["pages": .number(Double(done))]), "total": .object(["pages": .number(Double(total))])])
+    }
+
+    static func progress(stage: String, done: Int64, total: Int64) -> JSONValue {
+        .object(["stage": .string(stage), "done": .object(["bytes": .number(Double(done))]), "total": .object(["bytes": .number(Double(total))])])
+    }
+}
+
+/// Latest page counts, written by the backup thread and read by the progress loop.
+private final class ProgressRelay: Sendable {
+    private let value = Mutex<(Int, Int)>((0, 0))
+    func set(done: Int, total: Int) { value.withLock { $0 = (done, total) } }
+    func get() -> (Int, Int) { value.withLock { $0 } }
+}
+
+/// Runs blocking work on a global dispatch queue so it never occupies a cooperative-pool thread.
+func runBlocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(with: Result { try work() })
+        }
+    }
+}

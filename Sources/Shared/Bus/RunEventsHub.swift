@@ -1,0 +1,137 @@
+import Foundation
+import Synchronization
+
+/// The API's in-process run-event bus (DESIGN.md §5, seeds: "bounded broadcast + idle pruning").
+///
+/// Each subscriber gets its own bounded buffer (`capacity`, 1024 by default). `publish` never waits: a subscriber
+/// that falls behind loses its oldest buffered deliveries and is flagged `lagged`; it then re-reads the database
+/// (the source of truth) from the last seq it sent. Per-run entries are created on subscribe and pruned once they
+/// have had no subscriber for `idleTTL` (10 min), checked every 128 operations.
+public final class RunEventsHub: Sendable {
+    /// What a subscriber receives.
+    public enum Delivery: Sendable, Equatable {
+        case event(RunEvent)
+        /// A wake-up the subscriber asked for (timers); carries nothing.
+        case tick
+    }
+
+    /// One subscriber's end.
+    public final class Subscription: Sendable {
+        public let runId: String
+        public let stream: AsyncStream<Delivery>
+        let id: UInt64
+        let continuation: AsyncStream<Delivery>.Continuation
+        private let lagged = Mutex(false)
+        private weak let hub: RunEventsHub?
+
+        init(runId: String, id: UInt64, capacity: Int, hub: RunEventsHub) {
+            self.runId = runId
+            self.id = id
+            self.hub = hub
+            (stream, continuation) = AsyncStream.makeStream(of: Delivery.self, bufferingPolicy: .bufferingNewest(capacity))
+        }
+
+        func deliver(_ delivery: Delivery) {
+            if case .dropped = continuation.yield(delivery) {
+                lagged.withLock { $0 = true }
+            }
+        }
+
+        /// True (once) when deliveries were dropped since the last call.
+        public func takeLagged() -> Bool {
+            lagged.withLock { value in
+                defer { value = false }
+                return value
+            }
+        }
+
+        /// Wakes the consumer with a `.tick` (timers use it; it goes through the same bounded buffer).
+        public func poke() {
+            deliver(.tick)
+        }
+
+        /// Ends the stream and unsubscribes.
+        public func cancel() {
+            continuation.finish()
+            hub?.unsubscribe(self)
+        }
+    }
+
+    private struct Entry {
+        var subscribers: [UInt64: Subscription] = [:]
+        var lastUsed: ContinuousClock.Instant
+    }
+
+    private struct State {
+        var entries: [String: Entry] = [:]
+        var nextID: UInt64 = 0
+        var operations = 0
+    }
+
+    public let capacity: Int
+    public let idleTTL: Duration
+    private let state = Mutex(State())
+
+    public init(capacity: Int = 1024, idleTTL: Duration = .seconds(600)) {
+        self.capacity = capacity
+        self.idleTTL = idleTTL
+    }
+
+    /// Subscribes to a run's live events. Subscribe first, then read the database: nothing falls in between.
+    public func subscribe(runId: String) -> Subscription {
+        state.withLock { state in
+            state.nextID += 1
+            let subscription = Subscription(runId: runId, id: state.nextID, capacity: capacity, hub: self)
+            state.entries[runId, default: Entry(lastUsed: .now)].subscribers[subscription.id] = subscription
+            state.entries[runId]?.lastUsed = .now
+            countOperation(&state)
+            return subscription
+        }
+    }
+
+    /// Hands committed events to their runs' subscribers. Never blocks.
+    public func publish(_ events: [RunEvent]) {
+        guard !events.isEmpty else { return }
+        var targets: [(Subscription, RunEvent)] = []
+        state.withLock { state in
+            for event in events {
+                guard var entry = state.entries[event.runId] else { continue }
+                entry.lastUsed = .now
+                state.entries[event.runId] = entry
+                for subscriber in entry.subscribers.values { targets.append((subscriber, event)) }
+            }
+            countOperation(&state)
+        }
+        for (subscriber, event) in targets { subscriber.deliver(.event(event)) }
+    }
+
+    func unsubscribe(_ subscription: Subscription) {
+        state.withLock { state in
+            state.entries[subscription.runId]?.subscribers[subscription.id] = nil
+            state.entries[subscription.runId]?.lastUsed = .now
+            countOperation(&state)
+        }
+    }
+
+    /// Removes entries without subscribers that have been idle for `idleTTL` as of `now`. Returns how many.
+    @discardableResult
+    public func prune(now: ContinuousClock.Instant = .now) -> Int {
+        state.withLock { state in prune(&state, now: now) }
+    }
+
+    /// Runs that currently have an entry (for tests and metrics).
+    public var entryCount: Int { state.withLock { $0.entries.count } }
+
+    public var subscriberCount: Int { state.withLock { $0.entries.values.reduce(0) { $0 + $1.subscribers.count } } }
+
+    private func countOperation(_ state: inout State) {
+        state.operations += 1
+        if state.operations % 128 == 0 { _ = prune(&state, now: .now) }
+    }
+
+    private func prune(_ state: inout State, now: ContinuousClock.Instant) -> Int {
+        let stale = state.entries.filter { $0.value.subscribers.isEmpty && now - $0.value.lastUsed >= idleTTL }.map(\.key)
+        for key in stale { state.entries[key] = nil }
+        return stale.count
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import GRDB
+
+/// A job row plus its latest run, as `GET /api/jobs` lists it.
+public struct JobListItem: Sendable {
+    public var job: Job
+    public var latestRunId: String?
+    public var latestRunStatus: String?
+    public var latestRunStartedAt: Int64?
+    public var latestRunEndedAt: Int64?
+}
+
+/// Sort orders of the job list (the original's names).
+public enum JobSort: String, Sendable, CaseIterable {
+    case updatedDesc = "updated_desc"
+    case updatedAsc = "updated_asc"
+    case nameAsc = "name_asc"
+    case nameDesc = "name_desc"
+
+    var orderBy: String {
+        switch self {
+        case .updatedDesc: return "updated_at DESC, id DESC"
+        case .updatedAsc: return "updated_at ASC, id ASC"
+        case .nameAsc: return "name COLLATE NOCASE ASC, id ASC"
+        case .nameDesc: return "name COLLATE NOCASE DESC, id DESC"
+        }
+    }
+}
+
+extension AppDatabase {
+    /// Inserts a validated job.
+    public func createJob(_ input: JobInput, now: Int64 = unixNow()) async throws -> Job {
+        let job = Job(
+            id: UUID().uuidString.lowercased(), name: input.name, agentId: nil, schedule: input.schedule,
+            scheduleTimezone: input.scheduleTimezone, overlapPolicy: input.overlapPolicy, spec: input.spec.storedJSON,
+            createdAt: now, updatedAt: now, archivedAt: nil
+        )
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO jobs (id, name, agent_id, schedule, schedule_timezone, overlap_policy, spec_json, created_at, updated_at)
+                    VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [job.id, job.name, job.schedule, job.scheduleTimezone, job.overlapPolicy.rawValue, job.spec.jsonString(), now, now]
+            )
+        }
+        return job
+    }
+
+    /// Replaces a job's definition; nil when there is no such job.
+    public func updateJob(id: String, _ input: JobInput, now: Int64 = unixNow()) async throws -> Job? {
+        try await pool.write { db -> Job? in
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET name = ?, schedule = ?, schedule_timezone = ?, overlap_policy = ?, spec_json = ?, updated_at = ?
+                    WHERE id = ?
+                    """,
+                arguments: [input.name, input.schedule, input.scheduleTimezone, input.overlapPolicy.rawValue, input.spec.storedJSON.jsonString(), now, id]
+            )
+            guard db.changesCount == 1 else { return nil }
+            return try Self.fetchJob(db, id: id)
+        }
+    }
+
+    /// Hard delete; runs and their events cascade. False when there was no such job.
+    public func deleteJob(id: String) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM jobs WHERE id = ?", arguments: [id])
+            return db.changesCount == 1
+        }
+    }
+
+    public func job(id: String) async throws -> Job? {
+        try await pool.read { db in try Self.fetchJob(db, id: id) }
+    }
+
+    /// Lists jobs; with `page == nil` every matching row is returned (as the original).
+    public func listJobs(includeArchived: Bool, query: String?, sort: JobSort, page: Int?, pageSize: Int) async throws -> (items: [JobListItem], total: Int) {
+        try await pool.read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if !includeArchived { conditions.append("archived_at IS NULL") }
+            if let query, !query.isEmpty {
+                conditions.append("name LIKE ? ESCAPE '\\'")
+                let escaped = query.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+                _ = arguments.append(contentsOf: ["%\(escaped)%"])
+            }
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs \(whereClause)", arguments: arguments) ?? 0
+            var limit = ""
+            if let page {
+                limit = " LIMIT \(pageSize) OFFSET \((page - 1) * pageSize)"
+            }
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT jobs.*,
+                      (SELECT id FROM runs r WHERE r.job_id = jobs.id ORDER BY started_at DESC LIMIT 1) AS latest_run_id
+                    FROM jobs \(whereClause) ORDER BY \(sort.orderBy)\(limit)
+                    """,
+                arguments: arguments
+            )
+            let items = try rows.map { row -> JobListItem in
+                var item = JobListItem(job: Self.job(row))
+                if let runId: String = row["latest_run_id"], let run = try Row.fetchOne(db, sql: "SELECT status, started_at, ended_at FROM runs WHERE id = ?", arguments: [runId]) {
+                    item.latestRunId = runId
+                    item.latestRunStatus = run["status"]
+                    item.latestRunStartedAt = run["started_at"]
+                    item.latestRunEndedAt = run["ended_at"]
+                }
+                return item
+            }
+            return (items, total)
+        }
+    }
+
+    static func fetchJob(_ db: Database, id: String) throws -> Job? {
+        try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(Self.job)
+    }
+
+    static func job(_ row: Row) -> Job {
+        Job(
+            id: row["id"], name: row["name"], agentId: row["agent_id"], schedule: row["schedule"],
+            scheduleTimezone: row["schedule_timezone"], overlapPolicy: OverlapPolicy(rawValue: row["overlap_policy"]) ?? .queue,
+            spec: (row["spec_json"] as String?).flatMap { try? JSONValue.parse($0) } ?? .null,
+            createdAt: row["created_at"], updatedAt: row["updated_at"], archivedAt: row["archived_at"]
+        )
+    }
+}
+
+extension JobListItem {
+    init(job: Job) {
+        self.job = job
+    }
+}

@@ -1,0 +1,32 @@
+/// A run as stored and as the API shows it.
+public struct Run: Sendable, Equatable {
+    public var id: String
+    public var jobId: String
+    public var status: RunStatus
+    public var startedAt: Int64
+    public var endedAt: Int64?
+    public var summary: JSONValue?
+    public var error: String?
+    public var progress: JSONValue?
+    public var cancelRequestedAt: Int64?
+    public var cancelRequestedByUserId: Int64?
+    public var cancelReason: String?
+    public var workerId: String?
+    public var heartbeatAt: Int64?
+    public var scheduledFor: Int64?
+}
+
+/// An event about to be appended (its `seq` and `ts` are assigned inside the inserting transaction).
+public struct NewRunEvent: Sendable, Equatable {
+    public var level: RunEvent.Level
+    public var kind: String
+    public var message: String
+    public var fields: JSONValue?
+
+    public init(_ level: RunEvent.Level = .info, kind: String, message: String, fields: JSONValue? = nil) {
+        self.level = level
+        self.kind = kind
+        self.message = message
+        self.fields = fields
+    }
+}

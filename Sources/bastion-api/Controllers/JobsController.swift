@@ -1,0 +1,211 @@
+import Foundation
+import Hummingbird
+import Shared
+
+/// Jobs: CRUD, manual runs, and a job's recent runs (reference/original-api.md §1 "Jobs").
+struct JobsController {
+    let services: APIServices
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get("jobs", use: list)
+        group.post("jobs", use: create)
+        group.get("jobs/:id", use: show)
+        group.put("jobs/:id", use: update)
+        group.delete("jobs/:id", use: delete)
+        group.post("jobs/:id/run", use: runNow)
+        group.get("jobs/:id/runs", use: runs)
+    }
+
+    struct JobDTO: ResponseEncodable {
+        var id: String
+        var name: String
+        var agentId: String?
+        var schedule: String?
+        var scheduleTimezone: String
+        var overlapPolicy: String
+        var spec: JSONValue
+        var createdAt: Int64
+        var updatedAt: Int64
+        var archivedAt: Int64?
+
+        init(_ job: Job) {
+            id = job.id
+            name = job.name
+            agentId = job.agentId
+            schedule = job.schedule
+            scheduleTimezone = job.scheduleTimezone
+            overlapPolicy = job.overlapPolicy.rawValue
+            spec = job.spec
+            createdAt = job.createdAt
+            updatedAt = job.updatedAt
+            archivedAt = job.archivedAt
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, schedule, spec
+            case agentId = "agent_id"
+            case scheduleTimezone = "schedule_timezone"
+            case overlapPolicy = "overlap_policy"
+            case createdAt = "created_at"
+            case updatedAt = "updated_at"
+            case archivedAt = "archived_at"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(name, forKey: .name)
+            try container.encode(agentId, forKey: .agentId)
+            try container.encode(schedule, forKey: .schedule)
+            try container.encode(scheduleTimezone, forKey: .scheduleTimezone)
+            try container.encode(overlapPolicy, forKey: .overlapPolicy)
+            try container.encode(spec, forKey: .spec)
+            try container.encode(createdAt, forKey: .createdAt)
+            try container.encode(updatedAt, forKey: .updatedAt)
+            try container.encode(archivedAt, forKey: .archivedAt)
+        }
+    }
+
+    struct JobListItemDTO: Encodable {
+        var item: JobListItem
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, schedule
+            case agentId = "agent_id"
+            case scheduleTimezone = "schedule_timezone"
+            case overlapPolicy = "overlap_policy"
+            case createdAt = "created_at"
+            case updatedAt = "updated_at"
+            case archivedAt = "archived_at"
+            case latestRunId = "latest_run_id"
+            case latestRunStatus = "latest_run_status"
+            case latestRunStartedAt = "latest_run_started_at"
+            case latestRunEndedAt = "latest_run_ended_at"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            let job = item.job
+            try container.encode(job.id, forKey: .id)
+            try container.encode(job.name, forKey: .name)
+            try container.encode(job.agentId, forKey: .agentId)
+            try container.encode(job.schedule, forKey: .schedule)
+            try container.encode(job.scheduleTimezone, forKey: .scheduleTimezone)
+            try container.encode(job.overlapPolicy.rawValue, forKey: .overlapPolicy)
+            try container.encode(job.createdAt, forKey: .createdAt)
+            try container.encode(job.updatedAt, forKey: .updatedAt)
+            try container.encode(job.archivedAt, forKey: .archivedAt)
+            try container.encode(item.latestRunId, forKey: .latestRunId)
+            try container.encode(item.latestRunStatus, forKey: .latestRunStatus)
+            try container.encode(item.latestRunStartedAt, forKey: .latestRunStartedAt)
+            try container.encode(item.latestRunEndedAt, forKey: .latestRunEndedAt)
+        }
+    }
+
+    struct Page<Item: Encodable & Sendable>: ResponseEncodable {
+        var items: [Item]
+        var page: Int
+        var pageSize: Int
+        var total: Int
+
+        enum CodingKeys: String, CodingKey {
+            case items, page, total
+            case pageSize = "page_size"
+        }
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Page<JobListItemDTO> {
+        let paging = try RequestInput.paging(request)
+        let sortName = request.uri.queryParameters.get("sort") ?? JobSort.updatedDesc.rawValue
+        guard let sort = JobSort(rawValue: sortName) else {
+            throw APIError(status: .badRequest, code: "invalid_query", message: "sort must be one of \(JobSort.allCases.map(\.rawValue).joined(separator: ", "))", details: ["field": "sort"])
+        }
+        let includeArchived = request.uri.queryParameters.get("include_archived") == "true"
+        let result = try await services.database.listJobs(
+            includeArchived: includeArchived,
+            query: request.uri.queryParameters.get("q"),
+            sort: sort,
+            page: paging.requested ? paging.page : nil,
+            pageSize: paging.pageSize
+        )
+        return Page(items: result.items.map(JobListItemDTO.init), page: paging.page, pageSize: paging.requested ? paging.pageSize : result.total, total: result.total)
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<JobDTO> {
+        let input = try await Self.input(request)
+        let job = try await services.database.createJob(input)
+        services.bus.broadcast(.wake(.jobs))
+        context.logger.info("Job created", metadata: ["job.id": "\(job.id)"])
+        return EditedResponse(status: .created, response: JobDTO(job))
+    }
+
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> JobDTO {
+        let id = try context.parameters.require("id")
+        guard let job = try await services.database.job(id: id) else { throw APIError.jobNotFound }
+        return JobDTO(job)
+    }
+
+    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> JobDTO {
+        let id = try context.parameters.require("id")
+        guard try await services.database.job(id: id) != nil else { throw APIError.jobNotFound }
+        let input = try await Self.input(request)
+        guard let job = try await services.database.updateJob(id: id, input) else { throw APIError.jobNotFound }
+        services.bus.broadcast(.wake(.jobs))
+        return JobDTO(job)
+    }
+
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard try await services.database.deleteJob(id: id) else { throw APIError.jobNotFound }
+        services.bus.broadcast(.wake(.jobs))
+        return Response(status: .noContent)
+    }
+
+    struct Enqueued: ResponseEncodable {
+        var runId: String
+        var status: String
+
+        enum CodingKeys: String, CodingKey {
+            case runId = "run_id"
+            case status
+        }
+    }
+
+    @Sendable func runNow(_ request: Request, context: AppRequestContext) async throws -> Enqueued {
+        let id = try context.parameters.require("id")
+        guard let run = try await services.database.enqueueRun(jobId: id, source: "manual") else { throw APIError.jobNotFound }
+        if run.status == .queued { services.bus.broadcast(.wake(.runs)) }
+        context.logger.info("Run enqueued", metadata: ["job.id": "\(id)", "run.id": "\(run.id)", "status": "\(run.status.rawValue)"])
+        return Enqueued(runId: run.id, status: run.status.rawValue)
+    }
+
+    @Sendable func runs(_ request: Request, context: AppRequestContext) async throws -> [RunsController.RunListItemDTO] {
+        let id = try context.parameters.require("id")
+        guard try await services.database.job(id: id) != nil else { throw APIError.jobNotFound }
+        return try await services.database.listRuns(status: nil, jobId: id, page: 1, pageSize: 50).items.map { RunsController.RunListItemDTO($0) }
+    }
+
+    /// Parses and validates a create/update body.
+    static func input(_ request: Request) async throws -> JobInput {
+        let body = try await RequestInput.object(request)
+        do {
+            return try JobInput(
+                name: try RequestInput.string(body, "name", code: "invalid_name"),
+                schedule: try RequestInput.string(body, "schedule", code: "invalid_schedule"),
+                scheduleTimezone: try RequestInput.string(body, "schedule_timezone", code: "invalid_timezone"),
+                overlapPolicy: try RequestInput.string(body, "overlap_policy", code: "invalid_overlap_policy"),
+                spec: body["spec"],
+                defaultTimezone: "UTC"
+            )
+        } catch let error as ValidationError {
+            throw RequestInput.badRequest(error)
+        }
+    }
+}
+
+extension JobsController.JobListItemDTO: Sendable {}
+
+extension APIError {
+    static let jobNotFound = APIError(status: .notFound, code: "job_not_found", message: "job not found")
+    static let runNotFound = APIError(status: .notFound, code: "run_not_found", message: "run not found")
+}

@@ -1,0 +1,84 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import Shared
+
+/// Reading request bodies and query strings with clear 400s: malformed JSON names the problem, wrong types name
+/// the field, nothing ever becomes a 500.
+enum RequestInput {
+    /// The 2 MiB body limit of DESIGN.md §6.
+    static let maxBodyBytes = 2 * 1024 * 1024
+
+    /// The body as a JSON object; an empty body is `[:]` when `allowEmpty`.
+    static func object(_ request: Request, allowEmpty: Bool = false) async throws -> [String: JSONValue] {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBodyBytes)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError(status: .contentTooLarge, code: "payload_too_large", message: "request body exceeds \(maxBodyBytes) bytes")
+        }
+        if buffer.readableBytes == 0 {
+            if allowEmpty { return [:] }
+            throw APIError(status: .badRequest, code: "invalid_json", message: "request body is empty; a JSON object is required")
+        }
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw APIError(status: .badRequest, code: "invalid_json", message: "malformed JSON: \(describe(error))")
+        } catch {
+            throw APIError(status: .badRequest, code: "invalid_json", message: "malformed JSON")
+        }
+        guard case .object(let object) = value else {
+            throw APIError(status: .badRequest, code: "invalid_json", message: "the body must be a JSON object")
+        }
+        return object
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .dataCorrupted(let context):
+            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+            return underlying ?? context.debugDescription
+        default:
+            return "\(error)"
+        }
+    }
+
+    /// A string field (absent or null → nil); any other type is a 400 with `code`.
+    static func string(_ object: [String: JSONValue], _ key: String, code: String) throws -> String? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .string(let value)?: return value
+        default: throw APIError(status: .badRequest, code: code, message: "\(key) must be a string", details: ["field": key])
+        }
+    }
+
+    /// An optional non-negative integer query parameter; anything else is a 400 `invalid_query`.
+    static func integer(_ request: Request, _ name: String, range: ClosedRange<Int64> = 0...Int64.max) throws -> Int64? {
+        guard let raw = request.uri.queryParameters.get(name) else { return nil }
+        guard let value = Int64(raw), range.contains(value) else {
+            throw APIError(status: .badRequest, code: "invalid_query", message: "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound)", details: ["field": name])
+        }
+        return value
+    }
+
+    /// `page` (≥ 1, default 1) and `page_size` (< 1 is a 400, > 100 clamped, default 20), as the original.
+    static func paging(_ request: Request) throws -> (page: Int, pageSize: Int, requested: Bool) {
+        let page = try integer(request, "page", range: 1...1_000_000)
+        let rawSize = request.uri.queryParameters.get("page_size")
+        var size = 20
+        if let rawSize {
+            guard let parsed = Int(rawSize), parsed >= 1 else {
+                throw APIError(status: .badRequest, code: "invalid_query", message: "page_size must be an integer ≥ 1", details: ["field": "page_size"])
+            }
+            size = min(parsed, 100)
+        }
+        return (Int(page ?? 1), size, page != nil || rawSize != nil)
+    }
+
+    /// Turns a model `ValidationError` into the API's 400.
+    static func badRequest(_ error: ValidationError) -> APIError {
+        APIError(status: .badRequest, code: error.code, message: error.message, details: ["field": error.field, "reason": error.reason])
+    }
+}

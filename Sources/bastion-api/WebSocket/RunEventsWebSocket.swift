@@ -1,0 +1,113 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import Shared
+
+/// `GET /api/runs/{id}/events/ws?after_seq=N` exactly as DESIGN.md §5:
+/// 1. subscribe to the hub first; 2. catch up from SQLite in pages of 200; 3. forward live events, dropping
+/// `seq <= last`, and re-read SQLite from `last` on a gap or a buffer overflow (the connection survives);
+/// 4. ping (automatic, every 20 s); close `closeDelay` after the run is terminal and everything was delivered.
+struct RunEventsWebSocket: Sendable {
+    let database: AppDatabase
+    let hub: RunEventsHub
+    let closeDelay: Duration
+    /// When nothing arrives, the database is re-checked this often (a lost terminal hint must not keep a socket open).
+    let safetyCheck: Duration = .seconds(30)
+
+    static let pageSize = 200
+    static let terminalKinds: Set<String> = ["complete", "failed", "canceled", "rejected"]
+
+    /// What the upgrade check needs from a request: run id and start seq, validated.
+    func validate(_ request: Request, runId: String) async throws -> Int64 {
+        let after = try RunsController.afterSeq(request)
+        guard try await database.run(id: runId) != nil else { throw APIError.runNotFound }
+        return after
+    }
+
+    func stream(runId: String, afterSeq: Int64, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async {
+        let subscription = hub.subscribe(runId: runId)
+        defer { subscription.cancel() }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        var last = afterSeq
+
+        func send(_ event: RunEvent) async throws {
+            let text = String(decoding: try encoder.encode(event), as: UTF8.self)
+            try await outbound.write(.text(text))
+            last = event.seq
+        }
+
+        /// Sends everything after `last` from SQLite; returns whether a terminal event was among them.
+        func catchUp() async throws -> Bool {
+            var sawTerminal = false
+            while true {
+                let page = try await database.events(runId: runId, afterSeq: last, limit: Self.pageSize)
+                for event in page {
+                    try await send(event)
+                    if Self.terminalKinds.contains(event.kind) { sawTerminal = true }
+                }
+                if page.count < Self.pageSize { return sawTerminal }
+            }
+        }
+
+        await withTaskGroup(of: Void.self) { group in
+            // Client frames are ignored; the inbound stream ending means the client went away.
+            group.addTask {
+                do {
+                    for try await _ in inbound {}
+                } catch {}
+                subscription.cancel()
+            }
+            // A once-a-second tick through the same bounded buffer drives the close countdown and lag checks.
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    subscription.poke()
+                }
+            }
+            do {
+                var terminalSince: ContinuousClock.Instant?
+                var lastCheck = ContinuousClock.now
+                let caughtUpTerminal = try await catchUp()
+                let statusTerminal = try await database.run(id: runId)?.status.isTerminal ?? true
+                if caughtUpTerminal || statusTerminal { terminalSince = .now }
+                for await delivery in subscription.stream {
+                    switch delivery {
+                    case .event(let event):
+                        if event.seq <= last { continue }
+                        if event.seq > last + 1 || subscription.takeLagged() {
+                            logger.debug("Run events resync", metadata: ["run.id": "\(runId)", "last_seq": "\(last)", "got_seq": "\(event.seq)"])
+                            if try await catchUp() { terminalSince = terminalSince ?? .now }
+                        } else {
+                            try await send(event)
+                            if Self.terminalKinds.contains(event.kind) { terminalSince = terminalSince ?? .now }
+                        }
+                    case .tick:
+                        let now = ContinuousClock.now
+                        if subscription.takeLagged() {
+                            if try await catchUp() { terminalSince = terminalSince ?? .now }
+                        }
+                        if let since = terminalSince, now - since >= closeDelay {
+                            _ = try await catchUp()
+                            guard let run = try await database.run(id: runId), !run.status.isTerminal else {
+                                try? await outbound.close(.normalClosure, reason: "run finished")
+                                group.cancelAll()
+                                return
+                            }
+                            terminalSince = nil
+                        } else if terminalSince == nil, now - lastCheck >= safetyCheck {
+                            lastCheck = now
+                            let sawTerminal = try await catchUp()
+                            let status = try await database.run(id: runId)?.status
+                            if sawTerminal || status?.isTerminal ?? true { terminalSince = now }
+                        }
+                    }
+                }
+            } catch {
+                logger.debug("Run events stream ended", metadata: ["run.id": "\(runId)", "error": "\(error)"])
+            }
+            group.cancelAll()
+        }
+    }
+}
