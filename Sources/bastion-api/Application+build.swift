@@ -70,7 +70,7 @@ func buildWebSocketRouter(_ services: APIServices) -> Router<WebSocketContext> {
 func buildServiceGroup(_ config: APIConfig, logger: Logger) async throws -> ServiceGroup {
     let hub = RunEventsHub()
     // Events the API itself commits (enqueue, cancel) go straight to its WebSocket subscribers.
-    let database = try AppDatabase.open(in: config.common.dataDirectory) { events in hub.publish(events) }
+    let database = try AppDatabase.open(in: config.common.dataDirectory, traceLogger: logger) { events in hub.publish(events) }
     let bus = BusServer(socketPath: config.common.dataDirectory.socketPath, logger: logger)
     try await bus.start()
     let services = APIServices(database: database, bus: bus, hub: hub, config: config)

@@ -5,7 +5,7 @@ import Shared
 /// Builds the janitor's one `ServiceGroup`: the bus connection (so the API lists it), the maintenance loop and
 /// lost-run recovery.
 func buildServiceGroup(_ config: JanitorConfig, logger: Logger) throws -> ServiceGroup {
-    let database = try AppDatabase.open(in: config.common.dataDirectory)
+    let database = try AppDatabase.open(in: config.common.dataDirectory, traceLogger: logger)
     let client = BusClient(
         socketPath: config.common.dataDirectory.socketPath,
         peer: BusPeer(role: .janitor, id: config.janitorID),

@@ -3,7 +3,9 @@ import ServiceLifecycle
 import Shared
 
 /// The executors this worker registers, one per job type.
-let jobExecutors: [any JobExecutor] = [SQLiteBackupExecutor()]
+func jobExecutors(_ config: WorkerConfig) -> [any JobExecutor] {
+    [SQLiteBackupExecutor(stepPause: config.sqliteStepPause)]
+}
 
 /// Builds the worker's one `ServiceGroup`: the bus connection, then the run loop.
 func buildServiceGroup(_ config: WorkerConfig, logger: Logger) throws -> ServiceGroup {
@@ -15,13 +17,13 @@ func buildServiceGroup(_ config: WorkerConfig, logger: Logger) throws -> Service
         logger: logger
     )
     // Every event this worker commits goes to the API over the bus (a hint: the API's WebSocket re-reads on a gap).
-    let database = try AppDatabase.open(in: config.common.dataDirectory) { events in
+    let database = try AppDatabase.open(in: config.common.dataDirectory, traceLogger: logger) { events in
         for event in events { client.send(.event(event)) }
     }
     let worker = RunWorker(
         database: database,
         settings: .init(workerId: config.workerID, heartbeatInterval: config.heartbeatInterval, leaseSeconds: config.leaseSeconds),
-        executors: jobExecutors,
+        executors: jobExecutors(config),
         logger: logger,
         publishProgress: { runId, progress in client.send(.progress(runId: runId, progress: progress)) }
     )

@@ -15,6 +15,9 @@ struct WorkerOptions: ParsableArguments {
 
     @Option(name: .customLong("lease-seconds"), help: "A run whose heartbeat is older than this is failed as worker_lost. Env BASTION_LEASE_SECONDS; default 60.")
     var leaseSeconds: Int?
+
+    @Option(name: .customLong("sqlite-step-pause-ms"), help: "Pause between SQLite online-backup steps of 100 pages, letting writers in. Env BASTION_SQLITE_STEP_PAUSE_MS; default 10.")
+    var sqliteStepPauseMillis: Int?
 }
 
 /// The worker's resolved configuration.
@@ -23,6 +26,7 @@ struct WorkerConfig: Sendable {
     var workerID: String
     var heartbeatInterval: Duration = .seconds(10)
     var leaseSeconds: Int64 = 60
+    var sqliteStepPause: Duration = .milliseconds(10)
 
     init(common: CommonConfig, workerID: String? = nil) {
         self.common = common
@@ -41,6 +45,11 @@ struct WorkerConfig: Sendable {
             throw ConfigError.invalidValue(option: "--lease-seconds", value: "\(lease)", reason: "must be longer than the heartbeat period")
         }
         heartbeatInterval = .milliseconds(Int64(heartbeat * 1000))
+        let pause = try resolver.resolve(options.sqliteStepPauseMillis, env: "BASTION_SQLITE_STEP_PAUSE_MS", default: 10)
+        guard (0...10_000).contains(pause) else {
+            throw ConfigError.invalidValue(option: "--sqlite-step-pause-ms", value: "\(pause)", reason: "must be 0...10000")
+        }
+        sqliteStepPause = .milliseconds(pause)
         leaseSeconds = Int64(lease)
     }
 }

@@ -182,6 +182,24 @@ enum HTTP {
         return HTTPResult(status: http.statusCode, headers: fields, body: data)
     }
 
+    /// Any method with an optional JSON body.
+    static func send(_ method: String, _ url: String, json: Any? = nil, raw: String? = nil) async throws -> HTTPResult {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = method
+        if let json {
+            request.httpBody = try JSONSerialization.data(withJSONObject: json)
+            request.setValue("application/json", forHTTPHeaderField: "content-type")
+        } else if let raw {
+            request.httpBody = Data(raw.utf8)
+            request.setValue("application/json", forHTTPHeaderField: "content-type")
+        }
+        let (data, response) = try await session.data(for: request)
+        let http = response as! HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (key, value) in http.allHeaderFields { fields[String(describing: key).lowercased()] = String(describing: value) }
+        return HTTPResult(status: http.statusCode, headers: fields, body: data)
+    }
+
     /// GET that answers nil instead of throwing while the server is not up yet.
     static func tryGet(_ url: String) async -> HTTPResult? {
         try? await get(url)

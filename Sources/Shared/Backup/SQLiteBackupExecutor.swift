@@ -11,9 +11,12 @@ public struct SQLiteBackupExecutor: JobExecutor {
     public let jobType = "sqlite"
     /// Pages copied per backup step; cancellation and progress are checked between steps.
     public var pagesPerStep: Int32
+    /// Pause between steps so writers to the source get the lock (the original: 100 pages, 10 ms).
+    public var stepPause: Duration
 
-    public init(pagesPerStep: Int32 = 100) {
+    public init(pagesPerStep: Int32 = 100, stepPause: Duration = .milliseconds(10)) {
         self.pagesPerStep = pagesPerStep
+        self.stepPause = stepPause
     }
 
     public func execute(_ context: RunContext) async throws -> JSONValue {
@@ -42,6 +45,7 @@ public struct SQLiteBackupExecutor: JobExecutor {
 
         let steps = ProgressRelay()
         let pagesPerStep = pagesPerStep
+        let pauseMicros = UInt32(clamping: stepPause.components.seconds * 1_000_000 + stepPause.components.attoseconds / 1_000_000_000_000)
         let cancellation = context.cancellation
         // The backup is synchronous SQLite work: run it off the cooperative pool.
         let copyTask = Task<Void, any Error> {
@@ -56,6 +60,7 @@ public struct SQLiteBackupExecutor: JobExecutor {
                 try sourceDB.backup(to: destination, pagesPerStep: pagesPerStep) { progress in
                     if cancellation.reason != nil { throw CancellationError() }
                     steps.set(done: progress.completedPageCount, total: progress.totalPageCount)
+                    if pauseMicros > 0, !progress.isCompleted { usleep(pauseMicros) }
                 }
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -23,6 +24,7 @@ public final class AppDatabase: Sendable {
     /// any number of processes may start at the same moment on a fresh data directory.
     public static func open(
         in dataDirectory: DataDirectory,
+        traceLogger: Logger? = nil,
         eventPublisher: (@Sendable ([RunEvent]) -> Void)? = nil,
         configure: (inout Configuration) -> Void = { _ in }
     ) throws -> AppDatabase {
@@ -30,6 +32,16 @@ public final class AppDatabase: Sendable {
         let lock = try FileLock(path: dataDirectory.migrationLockPath)
         defer { lock.unlock() }
         var configuration = makeConfiguration()
+        if let traceLogger, traceLogger.logLevel <= .trace {
+            // At trace level every statement is logged: how tests (and operators) see what a process asks SQLite.
+            configuration.prepareDatabase { db in
+                db.trace { event in
+                    if case .statement(let statement) = event {
+                        traceLogger.trace("SQL", metadata: ["sql": "\(statement.sql)"])
+                    }
+                }
+            }
+        }
         configure(&configuration)
         let pool = try DatabasePool(path: dataDirectory.databasePath, configuration: configuration)
         try migrator.migrate(pool)

@@ -1,0 +1,187 @@
+import Foundation
+import Glibc
+
+/// A minimal RFC 6455 client over a blocking TCP socket, so a test can be a slow reader for real (it simply does
+/// not read) and see exactly what the server sends. Blocking calls run on a dispatch queue.
+final class RawWebSocket: @unchecked Sendable {
+    enum Frame: Equatable {
+        case text(String)
+        case close(UInt16?)
+        case ping
+        case pong
+    }
+
+    struct Refused: Error {
+        var status: Int
+        var body: String
+    }
+
+    struct Timeout: Error {}
+
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    private init(fd: Int32) {
+        self.fd = fd
+    }
+
+    deinit {
+        Glibc.close(fd)
+    }
+
+    /// Connects and performs the upgrade; throws `Refused` with the HTTP status when the server declines.
+    static func connect(port: Int, path: String, headers: [String: String] = [:]) async throws -> RawWebSocket {
+        try await blocking {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard result == 0 else {
+                Glibc.close(fd)
+                throw POSIXError(.ECONNREFUSED)
+            }
+            let socket = RawWebSocket(fd: fd)
+            let key = Data((0..<16).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+            var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            request += "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
+            for (name, value) in headers { request += "\(name): \(value)\r\n" }
+            request += "\r\n"
+            try socket.writeAll(Array(request.utf8))
+            let head = try socket.readHead(timeout: 5)
+            let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+            guard status == 101 else {
+                let body = String(decoding: socket.buffer, as: UTF8.self)
+                throw Refused(status: status, body: body)
+            }
+            return socket
+        }
+    }
+
+    /// The next frame; answers pings itself and keeps going.
+    func next(timeout: Double = 5) async throws -> Frame {
+        try await Self.blocking { [self] in
+            while true {
+                let frame = try readFrame(timeout: timeout)
+                if frame == .ping { continue }
+                return frame
+            }
+        }
+    }
+
+    /// The next text frame decoded as a run event's JSON object; nil when the server closed.
+    func nextEvent(timeout: Double = 5) async throws -> [String: Any]? {
+        while true {
+            switch try await next(timeout: timeout) {
+            case .text(let text):
+                return try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            case .close:
+                return nil
+            case .ping, .pong:
+                continue
+            }
+        }
+    }
+
+    /// Reads events until `seq == until` (or the timeout); returns the seqs in arrival order.
+    func collectSeqs(until target: Int, timeout: Double = 10) async throws -> [Int] {
+        var seqs: [Int] = []
+        let deadline = Date().addingTimeInterval(timeout)
+        while seqs.last != target, Date() < deadline {
+            guard let event = try await nextEvent(timeout: max(0.1, deadline.timeIntervalSinceNow)) else { break }
+            seqs.append(event["seq"] as? Int ?? -1)
+        }
+        return seqs
+    }
+
+    func shutdown() {
+        Glibc.shutdown(fd, Int32(SHUT_RDWR))
+    }
+
+    // MARK: - Blocking internals
+
+    private static func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
+    private func writeAll(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            guard written > 0 else { throw POSIXError(.EPIPE) }
+            offset += written
+        }
+    }
+
+    private func fill(timeout: Double) throws {
+        var poll = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard Glibc.poll(&poll, 1, Int32(timeout * 1000)) > 0 else { throw Timeout() }
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, 65536) }
+        guard count > 0 else { throw POSIXError(.ECONNRESET) }
+        buffer.append(contentsOf: chunk[0..<count])
+    }
+
+    private func take(_ count: Int, timeout: Double) throws -> [UInt8] {
+        while buffer.count < count { try fill(timeout: timeout) }
+        let bytes = Array(buffer[0..<count])
+        buffer.removeFirst(count)
+        return bytes
+    }
+
+    private func readHead(timeout: Double) throws -> String {
+        let marker: [UInt8] = [13, 10, 13, 10]
+        while true {
+            if let range = buffer.firstRange(of: marker) {
+                let head = String(decoding: buffer[..<range.lowerBound], as: UTF8.self)
+                buffer.removeFirst(range.upperBound)
+                return head
+            }
+            try fill(timeout: timeout)
+        }
+    }
+
+    private func readFrame(timeout: Double) throws -> Frame {
+        let header = try take(2, timeout: timeout)
+        let opcode = header[0] & 0x0f
+        var length = Int(header[1] & 0x7f)
+        if length == 126 {
+            let ext = try take(2, timeout: timeout)
+            length = Int(ext[0]) << 8 | Int(ext[1])
+        } else if length == 127 {
+            length = try take(8, timeout: timeout).reduce(0) { $0 << 8 | Int($1) }
+        }
+        let payload = try take(length, timeout: timeout)
+        switch opcode {
+        case 0x1: return .text(String(decoding: payload, as: UTF8.self))
+        case 0x8:
+            try? send(opcode: 0x8, payload: Array(payload.prefix(2)))
+            return .close(payload.count >= 2 ? UInt16(payload[0]) << 8 | UInt16(payload[1]) : nil)
+        case 0x9:
+            try send(opcode: 0xA, payload: payload)
+            return .ping
+        case 0xA: return .pong
+        default: return .text(String(decoding: payload, as: UTF8.self))
+        }
+    }
+
+    /// Sends one masked frame (clients must mask).
+    private func send(opcode: UInt8, payload: [UInt8]) throws {
+        var frame: [UInt8] = [0x80 | opcode]
+        if payload.count < 126 {
+            frame.append(0x80 | UInt8(payload.count))
+        } else {
+            frame.append(0x80 | 126)
+            frame += [UInt8(payload.count >> 8), UInt8(payload.count & 0xff)]
+        }
+        let mask = (0..<4).map { _ in UInt8.random(in: 0...255) }
+        frame += mask
+        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        try writeAll(frame)
+    }
+}
