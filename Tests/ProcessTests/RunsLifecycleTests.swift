@@ -1,0 +1,159 @@
+import Foundation
+import GRDB
+import Shared
+import Testing
+
+/// Runs through real workers: exactly-once claims, a SIGKILLed worker, cancel, graceful shutdown, idle silence.
+@Suite(.serialized) struct RunsLifecycleTests {
+    static let fastLease = ["--lease-seconds", "2", "--heartbeat-seconds", "0.3"]
+
+    func waitForTerminal(_ fixture: RunsFixture, _ ids: [String], timeout: Duration = .seconds(60)) async -> [String: String] {
+        var statuses: [String: String] = [:]
+        _ = await eventually(timeout: timeout) {
+            for id in ids where statuses[id].map({ ["queued", "running"].contains($0) }) ?? true {
+                statuses[id] = await fixture.status(id)
+            }
+            return statuses.values.allSatisfy { !["queued", "running"].contains($0) } && statuses.count == ids.count
+        }
+        return statuses
+    }
+
+    @Test func everyRunExecutesOnceAcrossWorkersEvenWhenOneIsKilled() async throws {
+        let fixture = try await RunsFixture()
+        // ~60 steps of 100 pages at 20 ms: each run takes over a second, so the kill lands mid-run.
+        let source = try fixture.makeSourceDatabase(pages: 6000)
+        let job = try await fixture.createJob(source: source)
+        var workers: [Child] = []
+        for index in 0..<3 {
+            workers.append(try await fixture.startWorker("w\(index)", Self.fastLease + ["--sqlite-step-pause-ms", "20"]))
+        }
+        let janitor = try Child.bastion("bastion-janitor", dataDir: fixture.dataDir, logDir: fixture.scratch.path, ["--lease-seconds", "2"])
+        fixture.children.append(janitor)
+        var runs: [String] = []
+        for _ in 0..<9 { runs.append(try await fixture.enqueue(job).id) }
+
+        // Kill whichever worker runs the first run, mid-run.
+        var victimRun: String?
+        var victimWorker: String?
+        #expect(await eventually(timeout: .seconds(20)) {
+            for id in runs {
+                let run = (try? await fixture.run(id)) ?? [:]
+                if run["status"] as? String == "running", let worker = run["worker_id"] as? String {
+                    victimRun = id
+                    victimWorker = worker
+                    return true
+                }
+            }
+            return false
+        })
+        let victim = try #require(workers.first { $0.log.contains("worker.id=\(victimWorker ?? "?")") })
+        victim.signal(SIGKILL)
+        _ = await victim.waitForExit(timeout: .seconds(5))
+
+        let statuses = await waitForTerminal(fixture, runs, timeout: .seconds(90))
+        #expect(statuses[victimRun ?? ""] == "failed")
+        #expect(try await fixture.run(victimRun ?? "")["error"] as? String == "worker_lost")
+        for id in runs where id != victimRun {
+            #expect(statuses[id] == "success", "run \(id): \(statuses[id] ?? "?")")
+        }
+        // Exactly once: one `start` per run, one terminal event per run, never two.
+        for id in runs {
+            let kinds = try await fixture.events(id).compactMap { $0["kind"] as? String }
+            #expect(kinds.filter { $0 == "start" }.count == 1, "run \(id): \(kinds)")
+            #expect(kinds.filter { ["complete", "failed", "canceled"].contains($0) }.count == 1, "run \(id): \(kinds)")
+        }
+        let claimedBy = Set(try await runs.asyncMap { try await fixture.run($0)["worker_id"] as? String })
+        #expect(claimedBy.count >= 2, "work was spread over workers: \(claimedBy)")
+    }
+
+    @Test func cancelQueuedRunningTwiceAndFinished() async throws {
+        let fixture = try await RunsFixture()
+        let slow = try await fixture.createJob(source: try fixture.makeSourceDatabase(pages: 5000), name: "slow")
+        let tiny = try await fixture.createJob(source: try fixture.makeSourceDatabase(pages: 1, name: "tiny.db"), name: "tiny")
+
+        // Queued → canceled at once, without any worker.
+        let queued = try await fixture.enqueue(slow).id
+        let first = try await HTTP.send("POST", fixture.base + "/api/runs/\(queued)/cancel", json: ["reason": "changed my mind"])
+        #expect(first.status == 200)
+        #expect(first.json?["status"] as? String == "canceled")
+        #expect(first.json?["cancel_reason"] as? String == "changed my mind")
+        let eventCount = try await fixture.events(queued).count
+        let twice = try await HTTP.send("POST", fixture.base + "/api/runs/\(queued)/cancel")
+        #expect(twice.json?["status"] as? String == "canceled")
+        #expect(twice.json?["cancel_reason"] as? String == "changed my mind")
+        #expect(try await fixture.events(queued).count == eventCount, "a repeated cancel appended events")
+
+        // Running → cancel requested → the worker stops within about a second and writes `canceled`.
+        try await fixture.startWorker("w1", Self.fastLease + ["--sqlite-step-pause-ms", "50"])
+        let running = try await fixture.enqueue(slow).id
+        #expect(await eventually { await fixture.status(running) == "running" })
+        try await Task.sleep(for: .milliseconds(300))
+        let requested = try await HTTP.send("POST", fixture.base + "/api/runs/\(running)/cancel")
+        #expect(requested.json?["status"] as? String == "running")
+        #expect(requested.json?["cancel_requested_at"] as? Int != nil)
+        #expect(requested.json?["cancel_reason"] as? String == "manual")
+        let asked = ContinuousClock.now
+        #expect(await eventually(timeout: .seconds(5)) { await fixture.status(running) == "canceled" })
+        #expect(ContinuousClock.now - asked < .seconds(2))
+        let kinds = try await fixture.events(running).compactMap { $0["kind"] as? String }
+        #expect(kinds.contains("cancel_requested") && kinds.last == "canceled", "\(kinds)")
+        let runDir = try #require(try await fixture.run(running)["job_id"] as? String).map { "\(fixture.targetDir)/\($0)/\(running)" }
+        #expect(!FileManager.default.fileExists(atPath: "\(runDir)/manifest.json"))
+
+        // Finished → unchanged.
+        let done = try await fixture.enqueue(tiny).id
+        #expect(await eventually(timeout: .seconds(10)) { await fixture.status(done) == "success" })
+        let finished = try await HTTP.send("POST", fixture.base + "/api/runs/\(done)/cancel")
+        #expect(finished.status == 200)
+        #expect(finished.json?["status"] as? String == "success")
+        #expect(finished.json?["cancel_requested_at"] is NSNull)
+
+        // The sqlite backup on disk is a real database with the source's rows.
+        let summary = try #require(try await fixture.run(done)["summary"] as? [String: Any])
+        let dir = try #require((summary["target"] as? [String: Any])?["run_dir"] as? String)
+        let copy = try DatabaseQueue(path: dir + "/tiny.db", configuration: { var c = Configuration(); c.readonly = true; return c }())
+        #expect(try await copy.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") } == 1)
+        #expect(FileManager.default.fileExists(atPath: dir + "/manifest.json"))
+    }
+
+    @Test func gracefulShutdownHandsTheRunBack() async throws {
+        let fixture = try await RunsFixture()
+        let job = try await fixture.createJob(source: try fixture.makeSourceDatabase(pages: 5000))
+        let worker = try await fixture.startWorker("w1", ["--sqlite-step-pause-ms", "50"])
+        let run = try await fixture.enqueue(job).id
+        #expect(await eventually { await fixture.status(run) == "running" })
+        worker.signal(SIGTERM)
+        #expect(await worker.waitForExit(timeout: .seconds(5)) == 0, "\(worker.log)")
+        #expect(await fixture.status(run) == "queued")
+        #expect(try await fixture.events(run).compactMap { $0["kind"] as? String }.contains("requeued"))
+        // The next worker picks it up and finishes it.
+        try await fixture.startWorker("w2", ["--sqlite-step-pause-ms", "0"])
+        #expect(await eventually(timeout: .seconds(20)) { await fixture.status(run) == "success" })
+    }
+
+    @Test func idleProcessesRunNoQueries() async throws {
+        let fixture = try await RunsFixture(apiArgs: ["--log-level", "trace"])
+        let worker = try await fixture.startWorker("w1", ["--log-level", "trace", "--safety-poll-seconds", "3600"])
+        let job = try await fixture.createJob(source: try fixture.makeSourceDatabase(pages: 1))
+        let run = try await fixture.enqueue(job).id
+        #expect(await eventually(timeout: .seconds(10)) { await fixture.status(run) == "success" })
+        // An open event stream on a finished run with a long close delay is idle too.
+        let ws = try await RawWebSocket.connect(port: fixture.port, path: fixture.wsPath(run))
+        _ = try await ws.collectSeqs(until: 1)
+        try await Task.sleep(for: .seconds(1))
+        let apiBefore = fixture.api.count("sql=")
+        let workerBefore = worker.count("sql=")
+        #expect(workerBefore > 0, "trace logging shows the worker's statements")
+        try await Task.sleep(for: .seconds(3))
+        #expect(worker.count("sql=") == workerBefore, "worker queried while idle")
+        #expect(fixture.api.count("sql=") == apiBefore, "api queried while idle")
+    }
+}
+
+extension Sequence {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}
