@@ -1,0 +1,106 @@
+import Foundation
+import GRDB
+import Testing
+
+/// Bad input of every kind gets a clear 4xx with the original's code and changes nothing in the database.
+@Suite(.serialized) struct BadInputTests {
+    func snapshot(_ fixture: RunsFixture) async throws -> [String] {
+        let queue = try DatabaseQueue(path: fixture.dataDir + "/bastion.db", configuration: { var c = Configuration(); c.readonly = true; return c }())
+        defer { try? queue.close() }
+        return try await queue.read { db in
+            try ["jobs", "runs", "run_events"].map { table in
+                let rows = try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1")
+                return "\(table): \(rows.map(\.description).joined(separator: "|"))"
+            }
+        }
+    }
+
+    @Test func badRequestsAreRefusedAndChangeNothing() async throws {
+        let fixture = try await RunsFixture()
+        let source = try fixture.makeSourceDatabase(pages: 1)
+        let jobId = try await fixture.createJob(source: source)
+        let run = try await fixture.enqueue(jobId).id
+        let before = try await snapshot(fixture)
+        let base = fixture.base
+        let goodSpec: [String: Any] = ["v": 1, "type": "sqlite", "source": ["path": source], "target": ["type": "local_dir", "base_dir": "/tmp/x"]]
+        func job(_ overrides: [String: Any]) -> [String: Any] {
+            var body: [String: Any] = ["name": "n", "spec": goodSpec]
+            for (key, value) in overrides { body[key] = value }
+            return body
+        }
+
+        let cases: [(String, String, [String: Any]?, String?, Int, String)] = [
+            ("GET", "/api/jobs/nope", nil, nil, 404, "job_not_found"),
+            ("PUT", "/api/jobs/nope", job([:]), nil, 404, "job_not_found"),
+            ("DELETE", "/api/jobs/nope", nil, nil, 404, "job_not_found"),
+            ("POST", "/api/jobs/nope/run", nil, nil, 404, "job_not_found"),
+            ("GET", "/api/jobs/nope/runs", nil, nil, 404, "job_not_found"),
+            ("GET", "/api/runs/nope", nil, nil, 404, "run_not_found"),
+            ("POST", "/api/runs/nope/cancel", nil, nil, 404, "run_not_found"),
+            ("GET", "/api/runs/nope/events", nil, nil, 404, "run_not_found"),
+            ("POST", "/api/jobs", job(["name": "  "]), nil, 400, "invalid_name"),
+            ("POST", "/api/jobs", job(["name": 42]), nil, 400, "invalid_name"),
+            ("POST", "/api/jobs", job(["schedule": "61 * * * *"]), nil, 400, "invalid_schedule"),
+            ("POST", "/api/jobs", job(["schedule": "5 0 * * * *"]), nil, 400, "invalid_schedule"),
+            ("POST", "/api/jobs", job(["schedule": "0 0 0 * * * *"]), nil, 400, "invalid_schedule"),
+            ("POST", "/api/jobs", job(["schedule": "* * * FOO *"]), nil, 400, "invalid_schedule"),
+            ("POST", "/api/jobs", job(["schedule_timezone": "Mars/Olympus_Mons"]), nil, 400, "invalid_timezone"),
+            ("POST", "/api/jobs", job(["schedule_timezone": "EST5EDTX"]), nil, 400, "invalid_timezone"),
+            ("POST", "/api/jobs", job(["overlap_policy": "sometimes"]), nil, 400, "invalid_overlap_policy"),
+            ("POST", "/api/jobs", ["name": "n"], nil, 400, "invalid_spec"),
+            ("POST", "/api/jobs", job(["spec": ["v": 1, "type": "sqlite", "source": [:], "target": ["type": "local_dir", "base_dir": "/x"]]]), nil, 400, "invalid_spec"),
+            ("POST", "/api/jobs", job(["spec": ["v": 1, "type": "sqlite", "source": ["path": "/a"], "target": ["type": "local_dir", "base_dir": "relative"]]]), nil, 400, "invalid_spec"),
+            ("POST", "/api/jobs", job(["spec": ["v": 1, "type": "sqlite", "source": ["path": "/a"], "target": ["type": "local_dir", "base_dir": "/x", "part_size_bytes": 1000]]]), nil, 400, "invalid_spec"),
+            ("POST", "/api/jobs", job(["spec": ["v": 1, "type": "filesystem", "source": ["paths": []], "target": ["type": "local_dir", "base_dir": "/x"]]]), nil, 400, "invalid_spec"),
+            ("POST", "/api/jobs", job(["spec": ["v": 1, "type": "tape", "source": [:], "target": ["type": "local_dir", "base_dir": "/x"]]]), nil, 400, "invalid_spec"),
+            ("POST", "/api/jobs", job(["spec": ["v": 3]]), nil, 400, "invalid_spec"),
+            ("POST", "/api/jobs", job(["spec": "sqlite"]), nil, 400, "invalid_spec"),
+            ("POST", "/api/jobs", nil, "{\"name\": ", 400, "invalid_json"),
+            ("POST", "/api/jobs", nil, "[1, 2]", 400, "invalid_json"),
+            ("POST", "/api/jobs", nil, "", 400, "invalid_json"),
+            ("PUT", "/api/jobs/\(jobId)", job(["schedule": "bad"]), nil, 400, "invalid_schedule"),
+            ("POST", "/api/runs/\(run)/cancel", nil, "{\"reason\": 5}", 400, "invalid_reason"),
+            ("POST", "/api/runs/\(run)/cancel", nil, "not json", 400, "invalid_json"),
+            ("GET", "/api/runs/\(run)/events?after_seq=-1", nil, nil, 400, "invalid_query"),
+            ("GET", "/api/runs/\(run)/events?after_seq=abc", nil, nil, 400, "invalid_query"),
+            ("GET", "/api/runs/\(run)/events?limit=501", nil, nil, 400, "invalid_query"),
+            ("GET", "/api/runs?status=bogus", nil, nil, 400, "invalid_query"),
+            ("GET", "/api/runs?page=0", nil, nil, 400, "invalid_query"),
+            ("GET", "/api/jobs?page_size=0", nil, nil, 400, "invalid_query"),
+            ("GET", "/api/jobs?sort=random", nil, nil, 400, "invalid_query"),
+        ]
+        for (method, path, json, raw, status, code) in cases {
+            let result = try await HTTP.send(method, base + path, json: json, raw: raw)
+            #expect(result.status == status, "\(method) \(path) \(raw ?? "") → \(result.status) \(String(decoding: result.body, as: UTF8.self))")
+            #expect(result.json?["error"] as? String == code, "\(method) \(path): \(String(decoding: result.body, as: UTF8.self))")
+            #expect(result.json?["message"] as? String != nil)
+        }
+        // A body over 2 MiB is refused before it is parsed.
+        let huge = try await HTTP.send("POST", base + "/api/jobs", raw: "{\"name\": \"" + String(repeating: "x", count: 3 << 20) + "\"}")
+        #expect(huge.status == 413)
+        #expect(try await snapshot(fixture) == before, "a refused request changed the database")
+        #expect(!fixture.api.log.contains(" error "), "bad input logged an error:\n\(fixture.api.log)")
+    }
+
+    @Test func bothSpecShapesAreAcceptedAndStoredTheSameWay() async throws {
+        let fixture = try await RunsFixture()
+        let v1: [String: Any] = [
+            "v": 1, "type": "filesystem", "source": ["paths": ["/srv/data"], "exclude": ["*.tmp"]],
+            "target": ["type": "local_dir", "base_dir": "/backups", "part_size_bytes": 1_048_576],
+        ]
+        let v2: [String: Any] = [
+            "v": 2, "source": ["type": "filesystem", "version": 1, "config": ["paths": ["/srv/data"], "exclude": ["*.tmp"]]],
+            "target": ["type": "local_dir", "version": 1, "config": ["base_dir": "/backups", "part_size_bytes": 1_048_576], "auth_refs": [:]],
+        ]
+        var stored: [NSDictionary] = []
+        for spec in [v1, v2] {
+            let created = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "fs", "spec": spec, "schedule": "0 3 * * SUN", "schedule_timezone": "Europe/Berlin"])
+            #expect(created.status == 201)
+            stored.append(try #require(created.json?["spec"] as? NSDictionary))
+            #expect(created.json?["schedule_timezone"] as? String == "Europe/Berlin")
+        }
+        #expect(stored[0] == stored[1])
+        let list = try await HTTP.get(fixture.base + "/api/jobs")
+        #expect(list.json?["total"] as? Int == 2)
+    }
+}
