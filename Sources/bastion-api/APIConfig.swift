@@ -9,7 +9,11 @@ struct APIOptions: ParsableArguments {
     @Option(name: .customLong("port"), help: "TCP port to listen on (0 picks a free one). Env BASTION_PORT; default 9876.")
     var port: Int?
 
-    @Option(name: .customLong("ws-close-delay-seconds"), help: "Close a run's event WebSocket this long after the run finished and everything was sent. Env BASTION_WS_CLOSE_DELAY_SECONDS; default 30.")
+    @Option(
+        name: .customLong("ws-close-delay-seconds"),
+        help:
+            "Close a run's event WebSocket this long after the run finished and everything was sent. Env BASTION_WS_CLOSE_DELAY_SECONDS; default 30."
+    )
     var webSocketCloseDelay: Double?
 }
 

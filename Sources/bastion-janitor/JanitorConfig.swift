@@ -22,7 +22,10 @@ struct JanitorOptions: ParsableArguments {
     )
     var walTruncateBytes: Int?
 
-    @Option(name: .customLong("lease-seconds"), help: "Runs whose heartbeat is older are failed as worker_lost. Env BASTION_LEASE_SECONDS; default 60.")
+    @Option(
+        name: .customLong("lease-seconds"),
+        help: "Runs whose heartbeat is older are failed as worker_lost. Env BASTION_LEASE_SECONDS; default 60."
+    )
     var leaseSeconds: Int?
 }
 

@@ -13,10 +13,16 @@ struct WorkerOptions: ParsableArguments {
     @Option(name: .customLong("heartbeat-seconds"), help: "Heartbeat period of a running run. Env BASTION_HEARTBEAT_SECONDS; default 10.")
     var heartbeatSeconds: Double?
 
-    @Option(name: .customLong("lease-seconds"), help: "A run whose heartbeat is older than this is failed as worker_lost. Env BASTION_LEASE_SECONDS; default 60.")
+    @Option(
+        name: .customLong("lease-seconds"),
+        help: "A run whose heartbeat is older than this is failed as worker_lost. Env BASTION_LEASE_SECONDS; default 60."
+    )
     var leaseSeconds: Int?
 
-    @Option(name: .customLong("sqlite-step-pause-ms"), help: "Pause between SQLite online-backup steps of 100 pages, letting writers in. Env BASTION_SQLITE_STEP_PAUSE_MS; default 10.")
+    @Option(
+        name: .customLong("sqlite-step-pause-ms"),
+        help: "Pause between SQLite online-backup steps of 100 pages, letting writers in. Env BASTION_SQLITE_STEP_PAUSE_MS; default 10."
+    )
     var sqliteStepPauseMillis: Int?
 }
 

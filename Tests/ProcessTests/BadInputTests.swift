@@ -5,7 +5,14 @@ import Testing
 /// Bad input of every kind gets a clear 4xx with the original's code and changes nothing in the database.
 @Suite(.serialized) struct BadInputTests {
     func snapshot(_ fixture: RunsFixture) async throws -> [String] {
-        let queue = try DatabaseQueue(path: fixture.dataDir + "/bastion.db", configuration: { var c = Configuration(); c.readonly = true; return c }())
+        let queue = try DatabaseQueue(
+            path: fixture.dataDir + "/bastion.db",
+            configuration: {
+                var c = Configuration()
+                c.readonly = true
+                return c
+            }()
+        )
         defer { try? queue.close() }
         return try await queue.read { db in
             try ["jobs", "runs", "run_events"].map { table in
@@ -48,11 +55,33 @@ import Testing
             ("POST", "/api/jobs", job(["schedule_timezone": "EST5EDTX"]), nil, 400, "invalid_timezone"),
             ("POST", "/api/jobs", job(["overlap_policy": "sometimes"]), nil, 400, "invalid_overlap_policy"),
             ("POST", "/api/jobs", ["name": "n"], nil, 400, "invalid_spec"),
-            ("POST", "/api/jobs", job(["spec": ["v": 1, "type": "sqlite", "source": [:], "target": ["type": "local_dir", "base_dir": "/x"]]]), nil, 400, "invalid_spec"),
-            ("POST", "/api/jobs", job(["spec": ["v": 1, "type": "sqlite", "source": ["path": "/a"], "target": ["type": "local_dir", "base_dir": "relative"]]]), nil, 400, "invalid_spec"),
-            ("POST", "/api/jobs", job(["spec": ["v": 1, "type": "sqlite", "source": ["path": "/a"], "target": ["type": "local_dir", "base_dir": "/x", "part_size_bytes": 1000]]]), nil, 400, "invalid_spec"),
-            ("POST", "/api/jobs", job(["spec": ["v": 1, "type": "filesystem", "source": ["paths": []], "target": ["type": "local_dir", "base_dir": "/x"]]]), nil, 400, "invalid_spec"),
-            ("POST", "/api/jobs", job(["spec": ["v": 1, "type": "tape", "source": [:], "target": ["type": "local_dir", "base_dir": "/x"]]]), nil, 400, "invalid_spec"),
+            (
+                "POST", "/api/jobs", job(["spec": ["v": 1, "type": "sqlite", "source": [:], "target": ["type": "local_dir", "base_dir": "/x"]]]), nil,
+                400, "invalid_spec"
+            ),
+            (
+                "POST", "/api/jobs",
+                job(["spec": ["v": 1, "type": "sqlite", "source": ["path": "/a"], "target": ["type": "local_dir", "base_dir": "relative"]]]), nil,
+                400, "invalid_spec"
+            ),
+            (
+                "POST", "/api/jobs",
+                job([
+                    "spec": [
+                        "v": 1, "type": "sqlite", "source": ["path": "/a"],
+                        "target": ["type": "local_dir", "base_dir": "/x", "part_size_bytes": 1000],
+                    ]
+                ]), nil, 400, "invalid_spec"
+            ),
+            (
+                "POST", "/api/jobs",
+                job(["spec": ["v": 1, "type": "filesystem", "source": ["paths": []], "target": ["type": "local_dir", "base_dir": "/x"]]]), nil, 400,
+                "invalid_spec"
+            ),
+            (
+                "POST", "/api/jobs", job(["spec": ["v": 1, "type": "tape", "source": [:], "target": ["type": "local_dir", "base_dir": "/x"]]]), nil,
+                400, "invalid_spec"
+            ),
             ("POST", "/api/jobs", job(["spec": ["v": 3]]), nil, 400, "invalid_spec"),
             ("POST", "/api/jobs", job(["spec": "sqlite"]), nil, 400, "invalid_spec"),
             ("POST", "/api/jobs", nil, "{\"name\": ", 400, "invalid_json"),
@@ -94,7 +123,11 @@ import Testing
         ]
         var stored: [NSDictionary] = []
         for spec in [v1, v2] {
-            let created = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "fs", "spec": spec, "schedule": "0 3 * * SUN", "schedule_timezone": "Europe/Berlin"])
+            let created = try await HTTP.send(
+                "POST",
+                fixture.base + "/api/jobs",
+                json: ["name": "fs", "spec": spec, "schedule": "0 3 * * SUN", "schedule_timezone": "Europe/Berlin"]
+            )
             #expect(created.status == 201)
             stored.append(try #require(created.json?["spec"] as? NSDictionary))
             #expect(created.json?["schedule_timezone"] as? String == "Europe/Berlin")

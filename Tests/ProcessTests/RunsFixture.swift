@@ -54,10 +54,17 @@ final class RunsFixture: @unchecked Sendable {
 
     /// Creates an `sqlite` job through the API and returns its id.
     func createJob(source: String, overlap: String = "queue", name: String = "db") async throws -> String {
-        let result = try await HTTP.send("POST", base + "/api/jobs", json: [
-            "name": name, "overlap_policy": overlap,
-            "spec": ["v": 1, "type": "sqlite", "source": ["path": source, "integrity_check": true], "target": ["type": "local_dir", "base_dir": targetDir]],
-        ])
+        let result = try await HTTP.send(
+            "POST",
+            base + "/api/jobs",
+            json: [
+                "name": name, "overlap_policy": overlap,
+                "spec": [
+                    "v": 1, "type": "sqlite", "source": ["path": source, "integrity_check": true],
+                    "target": ["type": "local_dir", "base_dir": targetDir],
+                ],
+            ]
+        )
         guard result.status == 201, let id = result.json?["id"] as? String else {
             throw FixtureError("create job: \(result.status) \(String(decoding: result.body, as: UTF8.self))")
         }
@@ -91,9 +98,14 @@ final class RunsFixture: @unchecked Sendable {
         logger.logLevel = .critical
         let client = BusClient(socketPath: scratch.socketPath, peer: BusPeer(role: .worker, id: id), logger: logger)
         client.start()
-        guard let database = try? AppDatabase.open(in: DataDirectory(path: dataDir), eventPublisher: { events in
-            for event in events { client.send(.event(event)) }
-        }) else { return nil }
+        guard
+            let database = try? AppDatabase.open(
+                in: DataDirectory(path: dataDir),
+                eventPublisher: { events in
+                    for event in events { client.send(.event(event)) }
+                }
+            )
+        else { return nil }
         return (database, client)
     }
 

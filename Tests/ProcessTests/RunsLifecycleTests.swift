@@ -35,17 +35,19 @@ import Testing
         // Kill whichever worker runs the first run, mid-run.
         var victimRun: String?
         var victimWorker: String?
-        #expect(await eventually(timeout: .seconds(20)) {
-            for id in runs {
-                let run = (try? await fixture.run(id)) ?? [:]
-                if run["status"] as? String == "running", let worker = run["worker_id"] as? String {
-                    victimRun = id
-                    victimWorker = worker
-                    return true
+        #expect(
+            await eventually(timeout: .seconds(20)) {
+                for id in runs {
+                    let run = (try? await fixture.run(id)) ?? [:]
+                    if run["status"] as? String == "running", let worker = run["worker_id"] as? String {
+                        victimRun = id
+                        victimWorker = worker
+                        return true
+                    }
                 }
+                return false
             }
-            return false
-        })
+        )
         let victim = try #require(workers.first { $0.log.contains("worker.id=\(victimWorker ?? "?")") })
         victim.signal(SIGKILL)
         _ = await victim.waitForExit(timeout: .seconds(5))
@@ -111,7 +113,14 @@ import Testing
         // The sqlite backup on disk is a real database with the source's rows.
         let summary = try #require(try await fixture.run(done)["summary"] as? [String: Any])
         let dir = try #require((summary["target"] as? [String: Any])?["run_dir"] as? String)
-        let copy = try DatabaseQueue(path: dir + "/tiny.db", configuration: { var c = Configuration(); c.readonly = true; return c }())
+        let copy = try DatabaseQueue(
+            path: dir + "/tiny.db",
+            configuration: {
+                var c = Configuration()
+                c.readonly = true
+                return c
+            }()
+        )
         #expect(try await copy.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") } == 1)
         #expect(FileManager.default.fileExists(atPath: dir + "/manifest.json"))
     }

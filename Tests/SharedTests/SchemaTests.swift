@@ -49,13 +49,16 @@ import Testing
     @Test func writesBeginImmediate() async throws {
         let dir = TemporaryDirectory()
         let statements = Mutex<[String]>([])
-        let database = try AppDatabase.open(in: dir.dataDirectory, configure: { configuration in
-            configuration.prepareDatabase { db in
-                db.trace { event in
-                    if case .statement(let statement) = event { statements.withLock { $0.append(statement.sql) } }
+        let database = try AppDatabase.open(
+            in: dir.dataDirectory,
+            configure: { configuration in
+                configuration.prepareDatabase { db in
+                    db.trace { event in
+                        if case .statement(let statement) = event { statements.withLock { $0.append(statement.sql) } }
+                    }
                 }
             }
-        })
+        )
         try await database.pool.write { db in
             try db.execute(sql: "INSERT INTO settings (key, value_json, updated_at) VALUES ('k', '{}', 0)")
         }

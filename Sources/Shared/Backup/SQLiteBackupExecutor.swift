@@ -30,7 +30,8 @@ public struct SQLiteBackupExecutor: JobExecutor {
             throw RunFailure(code: "source_not_found", message: "SQLite database \(source.path) does not exist")
         }
         let runDir = "\(target.baseDir)/\(context.job.id)/\(context.run.id)"
-        let name = URL(fileURLWithPath: source.path).lastPathComponent.isEmpty ? "database.sqlite3" : URL(fileURLWithPath: source.path).lastPathComponent
+        let name =
+            URL(fileURLWithPath: source.path).lastPathComponent.isEmpty ? "database.sqlite3" : URL(fileURLWithPath: source.path).lastPathComponent
         let finalPath = "\(runDir)/\(name)"
         let partialPath = finalPath + ".partial"
         do {
@@ -40,7 +41,11 @@ public struct SQLiteBackupExecutor: JobExecutor {
         }
         try? FileManager.default.removeItem(atPath: partialPath)
 
-        context.events.emit(kind: "snapshot", message: "Copying \(source.path) with the SQLite online backup API", fields: .object(["path": .string(source.path)]))
+        context.events.emit(
+            kind: "snapshot",
+            message: "Copying \(source.path) with the SQLite online backup API",
+            fields: .object(["path": .string(source.path)])
+        )
         await context.progress.update(Self.progress(stage: "snapshot", done: 0, total: 0))
 
         let steps = ProgressRelay()

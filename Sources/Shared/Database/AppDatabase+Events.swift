@@ -32,7 +32,9 @@ extension AppDatabase {
         for event in events {
             seq += 1
             try statement.execute(arguments: [runId, seq, now, event.level.rawValue, event.kind, event.message, event.fields.map { $0.jsonString() }])
-            appended.append(RunEvent(runId: runId, seq: seq, ts: now, level: event.level, kind: event.kind, message: event.message, fields: event.fields))
+            appended.append(
+                RunEvent(runId: runId, seq: seq, ts: now, level: event.level, kind: event.kind, message: event.message, fields: event.fields)
+            )
         }
         return appended
     }

@@ -31,9 +31,16 @@ extension AppDatabase {
     /// Inserts a validated job.
     public func createJob(_ input: JobInput, now: Int64 = unixNow()) async throws -> Job {
         let job = Job(
-            id: UUID().uuidString.lowercased(), name: input.name, agentId: nil, schedule: input.schedule,
-            scheduleTimezone: input.scheduleTimezone, overlapPolicy: input.overlapPolicy, spec: input.spec.storedJSON,
-            createdAt: now, updatedAt: now, archivedAt: nil
+            id: UUID().uuidString.lowercased(),
+            name: input.name,
+            agentId: nil,
+            schedule: input.schedule,
+            scheduleTimezone: input.scheduleTimezone,
+            overlapPolicy: input.overlapPolicy,
+            spec: input.spec.storedJSON,
+            createdAt: now,
+            updatedAt: now,
+            archivedAt: nil
         )
         try await pool.write { db in
             try db.execute(
@@ -55,7 +62,9 @@ extension AppDatabase {
                     UPDATE jobs SET name = ?, schedule = ?, schedule_timezone = ?, overlap_policy = ?, spec_json = ?, updated_at = ?
                     WHERE id = ?
                     """,
-                arguments: [input.name, input.schedule, input.scheduleTimezone, input.overlapPolicy.rawValue, input.spec.storedJSON.jsonString(), now, id]
+                arguments: [
+                    input.name, input.schedule, input.scheduleTimezone, input.overlapPolicy.rawValue, input.spec.storedJSON.jsonString(), now, id,
+                ]
             )
             guard db.changesCount == 1 else { return nil }
             return try Self.fetchJob(db, id: id)
@@ -75,14 +84,23 @@ extension AppDatabase {
     }
 
     /// Lists jobs; with `page == nil` every matching row is returned (as the original).
-    public func listJobs(includeArchived: Bool, query: String?, sort: JobSort, page: Int?, pageSize: Int) async throws -> (items: [JobListItem], total: Int) {
+    public func listJobs(
+        includeArchived: Bool,
+        query: String?,
+        sort: JobSort,
+        page: Int?,
+        pageSize: Int
+    ) async throws -> (items: [JobListItem], total: Int) {
         try await pool.read { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
             if !includeArchived { conditions.append("archived_at IS NULL") }
             if let query, !query.isEmpty {
                 conditions.append("name LIKE ? ESCAPE '\\'")
-                let escaped = query.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+                let escaped = query.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(
+                    of: "_",
+                    with: "\\_"
+                )
                 _ = arguments.append(contentsOf: ["%\(escaped)%"])
             }
             let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
@@ -102,7 +120,9 @@ extension AppDatabase {
             )
             let items = try rows.map { row -> JobListItem in
                 var item = JobListItem(job: Self.job(row))
-                if let runId: String = row["latest_run_id"], let run = try Row.fetchOne(db, sql: "SELECT status, started_at, ended_at FROM runs WHERE id = ?", arguments: [runId]) {
+                if let runId: String = row["latest_run_id"],
+                    let run = try Row.fetchOne(db, sql: "SELECT status, started_at, ended_at FROM runs WHERE id = ?", arguments: [runId])
+                {
                     item.latestRunId = runId
                     item.latestRunStatus = run["status"]
                     item.latestRunStartedAt = run["started_at"]
@@ -120,10 +140,16 @@ extension AppDatabase {
 
     static func job(_ row: Row) -> Job {
         Job(
-            id: row["id"], name: row["name"], agentId: row["agent_id"], schedule: row["schedule"],
-            scheduleTimezone: row["schedule_timezone"], overlapPolicy: OverlapPolicy(rawValue: row["overlap_policy"]) ?? .queue,
+            id: row["id"],
+            name: row["name"],
+            agentId: row["agent_id"],
+            schedule: row["schedule"],
+            scheduleTimezone: row["schedule_timezone"],
+            overlapPolicy: OverlapPolicy(rawValue: row["overlap_policy"]) ?? .queue,
             spec: (row["spec_json"] as String?).flatMap { try? JSONValue.parse($0) } ?? .null,
-            createdAt: row["created_at"], updatedAt: row["updated_at"], archivedAt: row["archived_at"]
+            createdAt: row["created_at"],
+            updatedAt: row["updated_at"],
+            archivedAt: row["archived_at"]
         )
     }
 }

@@ -50,11 +50,12 @@ extension AppDatabase {
     public func enqueueRun(jobId: String, source: String, scheduledFor: Int64? = nil, now: Int64 = unixNow()) async throws -> Run? {
         try await writePublishing { db -> (Run?, [RunEvent]) in
             guard let job = try Self.fetchJob(db, id: jobId) else { return (nil, []) }
-            let active = try Int.fetchOne(
-                db,
-                sql: "SELECT COUNT(*) FROM runs WHERE job_id = ? AND status IN ('queued', 'running')",
-                arguments: [jobId]
-            ) ?? 0
+            let active =
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT COUNT(*) FROM runs WHERE job_id = ? AND status IN ('queued', 'running')",
+                    arguments: [jobId]
+                ) ?? 0
             let rejected = job.overlapPolicy == .reject && active > 0
             let id = UUID().uuidString.lowercased()
             try db.execute(
@@ -62,7 +63,9 @@ extension AppDatabase {
                     INSERT INTO runs (id, job_id, status, started_at, ended_at, error, scheduled_for)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [id, jobId, rejected ? "rejected" : "queued", now, rejected ? now : nil, rejected ? "overlap_rejected" : nil, scheduledFor]
+                arguments: [
+                    id, jobId, rejected ? "rejected" : "queued", now, rejected ? now : nil, rejected ? "overlap_rejected" : nil, scheduledFor,
+                ]
             )
             var fields: [String: JSONValue] = ["source": .string(source)]
             if let scheduledFor { fields["scheduled_for"] = .number(Double(scheduledFor)) }
@@ -94,7 +97,12 @@ extension AppDatabase {
                 ),
                 let run = try Self.fetchRun(db, id: id)
             else { return (nil, []) }
-            let events = try Self.insertEvents(db, runId: id, [NewRunEvent(kind: "start", message: "Run started", fields: .object(["worker_id": .string(workerId)]))], now: now)
+            let events = try Self.insertEvents(
+                db,
+                runId: id,
+                [NewRunEvent(kind: "start", message: "Run started", fields: .object(["worker_id": .string(workerId)]))],
+                now: now
+            )
             return (ClaimedRun(run: run, job: try Self.fetchJob(db, id: run.jobId), claimToken: token), events)
         }
     }
@@ -148,7 +156,8 @@ extension AppDatabase {
             else { return (nil, []) }
             let cancelRequested = (row["cancel_requested_at"] as Int64?) != nil
             var outcome = outcome
-            if cancelRequested, case .canceled = outcome {} else if cancelRequested {
+            if cancelRequested, case .canceled = outcome {
+            } else if cancelRequested {
                 outcome = .canceled(reason: row["cancel_reason"] ?? "canceled")
             }
             let status: RunStatus
@@ -209,7 +218,10 @@ extension AppDatabase {
                 arguments: [runId]
             )
             let events = try Self.insertEvents(
-                db, runId: runId, [NewRunEvent(.warn, kind: "requeued", message: "Run returned to the queue", fields: .object(["reason": .string(reason)]))], now: now
+                db,
+                runId: runId,
+                [NewRunEvent(.warn, kind: "requeued", message: "Run returned to the queue", fields: .object(["reason": .string(reason)]))],
+                now: now
             )
             return (.queued, events)
         }
@@ -233,14 +245,24 @@ extension AppDatabase {
                         """,
                     arguments: [now, now, userId, reason, id]
                 )
-                let events = try Self.insertEvents(db, runId: id, [NewRunEvent(.warn, kind: "canceled", message: "Run canceled before it started", fields: .object(["reason": .string(reason)]))], now: now)
+                let events = try Self.insertEvents(
+                    db,
+                    runId: id,
+                    [NewRunEvent(.warn, kind: "canceled", message: "Run canceled before it started", fields: .object(["reason": .string(reason)]))],
+                    now: now
+                )
                 return (CancelResult(run: try Self.fetchRun(db, id: id)!, notifyWorker: false), events)
             case .running where run.cancelRequestedAt == nil:
                 try db.execute(
                     sql: "UPDATE runs SET cancel_requested_at = ?, cancel_requested_by_user_id = ?, cancel_reason = ? WHERE id = ?",
                     arguments: [now, userId, reason, id]
                 )
-                let events = try Self.insertEvents(db, runId: id, [NewRunEvent(.warn, kind: "cancel_requested", message: "Cancel requested", fields: .object(["reason": .string(reason)]))], now: now)
+                let events = try Self.insertEvents(
+                    db,
+                    runId: id,
+                    [NewRunEvent(.warn, kind: "cancel_requested", message: "Cancel requested", fields: .object(["reason": .string(reason)]))],
+                    now: now
+                )
                 return (CancelResult(run: try Self.fetchRun(db, id: id)!, notifyWorker: true), events)
             case .running:
                 // Already requested: nothing changes; the hint is resent in case the first one was lost.
@@ -278,12 +300,17 @@ extension AppDatabase {
                         """,
                     arguments: [canceled ? "canceled" : "failed", now, canceled ? "canceled" : "worker_lost", id]
                 )
-                let fields: JSONValue = .object(["error_code": .string("worker_lost"), "worker_id": (row["worker_id"] as String?).map(JSONValue.string) ?? .null])
+                let fields: JSONValue = .object([
+                    "error_code": .string("worker_lost"), "worker_id": (row["worker_id"] as String?).map(JSONValue.string) ?? .null,
+                ])
                 events += try Self.insertEvents(
                     db,
                     runId: id,
-                    [canceled ? NewRunEvent(.warn, kind: "canceled", message: "Run canceled; its worker was lost", fields: fields)
-                        : NewRunEvent(.error, kind: "failed", message: "Worker lost: no heartbeat for \(leaseSeconds) s", fields: fields)],
+                    [
+                        canceled
+                            ? NewRunEvent(.warn, kind: "canceled", message: "Run canceled; its worker was lost", fields: fields)
+                            : NewRunEvent(.error, kind: "failed", message: "Worker lost: no heartbeat for \(leaseSeconds) s", fields: fields)
+                    ],
                     now: now
                 )
             }
@@ -334,13 +361,19 @@ extension AppDatabase {
 
     static func run(_ row: Row) -> Run {
         Run(
-            id: row["id"], jobId: row["job_id"], status: RunStatus(rawValue: row["status"]) ?? .failed,
-            startedAt: row["started_at"], endedAt: row["ended_at"],
+            id: row["id"],
+            jobId: row["job_id"],
+            status: RunStatus(rawValue: row["status"]) ?? .failed,
+            startedAt: row["started_at"],
+            endedAt: row["ended_at"],
             summary: (row["summary_json"] as String?).flatMap { try? JSONValue.parse($0) },
             error: row["error"],
             progress: (row["progress_json"] as String?).flatMap { try? JSONValue.parse($0) },
-            cancelRequestedAt: row["cancel_requested_at"], cancelRequestedByUserId: row["cancel_requested_by_user_id"],
-            cancelReason: row["cancel_reason"], workerId: row["worker_id"], heartbeatAt: row["heartbeat_at"],
+            cancelRequestedAt: row["cancel_requested_at"],
+            cancelRequestedByUserId: row["cancel_requested_by_user_id"],
+            cancelReason: row["cancel_reason"],
+            workerId: row["worker_id"],
+            heartbeatAt: row["heartbeat_at"],
             scheduledFor: row["scheduled_for"]
         )
     }

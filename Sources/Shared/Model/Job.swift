@@ -24,7 +24,8 @@ public struct JobInput: Sendable, Equatable {
 
     /// Validates the original's request fields, throwing `ValidationError` with the original's codes:
     /// `invalid_name`, `invalid_schedule`, `invalid_timezone`, `invalid_overlap_policy`, `invalid_spec`.
-    public init(name: String?, schedule: String?, scheduleTimezone: String?, overlapPolicy: String?, spec: JSONValue?, defaultTimezone: String) throws {
+    public init(name: String?, schedule: String?, scheduleTimezone: String?, overlapPolicy: String?, spec: JSONValue?, defaultTimezone: String) throws
+    {
         let trimmed = (name ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else {
             throw ValidationError(code: "invalid_name", field: "name", reason: "required", message: "name must not be empty")
@@ -46,11 +47,21 @@ public struct JobInput: Sendable, Equatable {
         }
         let zone = scheduleTimezone?.trimmingCharacters(in: .whitespaces) ?? defaultTimezone
         guard Self.isIANATimeZone(zone) else {
-            throw ValidationError(code: "invalid_timezone", field: "schedule_timezone", reason: "unknown", message: "unknown IANA time zone \"\(zone)\"")
+            throw ValidationError(
+                code: "invalid_timezone",
+                field: "schedule_timezone",
+                reason: "unknown",
+                message: "unknown IANA time zone \"\(zone)\""
+            )
         }
         self.scheduleTimezone = zone
         guard let policy = OverlapPolicy(rawValue: overlapPolicy ?? "queue") else {
-            throw ValidationError(code: "invalid_overlap_policy", field: "overlap_policy", reason: "unknown", message: "overlap_policy must be queue or reject")
+            throw ValidationError(
+                code: "invalid_overlap_policy",
+                field: "overlap_policy",
+                reason: "unknown",
+                message: "overlap_policy must be queue or reject"
+            )
         }
         self.overlapPolicy = policy
         guard let spec else { throw ValidationError.spec("spec", "required", "spec is required") }

@@ -31,7 +31,13 @@ public struct JobSpec: Sendable, Equatable {
 
     public var type: String { source.type }
 
-    public init(source: Source, target: Target, pipeline: JSONValue = .object([:]), notifications: JSONValue = .object([:]), retention: JSONValue = .object([:])) {
+    public init(
+        source: Source,
+        target: Target,
+        pipeline: JSONValue = .object([:]),
+        notifications: JSONValue = .object([:]),
+        retention: JSONValue = .object([:])
+    ) {
         self.source = source
         self.target = target
         self.pipeline = pipeline
@@ -124,7 +130,13 @@ extension JobSpec {
             default: throw ValidationError.spec(name, "not_object", "\(name) must be an object")
             }
         }
-        self.init(source: source, target: target, pipeline: try section("pipeline"), notifications: try section("notifications"), retention: try section("retention"))
+        self.init(
+            source: source,
+            target: target,
+            pipeline: try section("pipeline"),
+            notifications: try section("notifications"),
+            retention: try section("retention")
+        )
         try validatePipeline()
     }
 
@@ -179,16 +191,24 @@ extension JobSpec {
             guard case .string(let path)? = object["path"], !path.trimmingCharacters(in: .whitespaces).isEmpty else {
                 throw ValidationError.spec("\(field).path", "required", "sqlite source needs a non-blank path")
             }
-            return .sqlite(SQLiteSource(path: path, integrityCheck: try bool(object["integrity_check"], default: false, field: "\(field).integrity_check")))
+            return .sqlite(
+                SQLiteSource(path: path, integrityCheck: try bool(object["integrity_check"], default: false, field: "\(field).integrity_check"))
+            )
         default:
-            throw ValidationError.spec(field == "source" ? "type" : "source.type", "unsupported", "job type \(type) is not supported (filesystem, sqlite)")
+            throw ValidationError.spec(
+                field == "source" ? "type" : "source.type",
+                "unsupported",
+                "job type \(type) is not supported (filesystem, sqlite)"
+            )
         }
     }
 
     private static func parseTargetV1(_ value: JSONValue?) throws -> Target {
         guard case .object(let object)? = value else { throw ValidationError.spec("target", "required", "target is required") }
         guard case .string(let type)? = object["type"] else { throw ValidationError.spec("target.type", "required", "target.type is required") }
-        guard type == "local_dir" else { throw ValidationError.spec("target.type", "unsupported", "target type \(type) is not supported (local_dir)") }
+        guard type == "local_dir" else {
+            throw ValidationError.spec("target.type", "unsupported", "target type \(type) is not supported (local_dir)")
+        }
         return .localDir(try parseLocalDir(value, field: "target"))
     }
 
@@ -200,7 +220,9 @@ extension JobSpec {
         guard base.hasPrefix("/") else { throw ValidationError.spec("\(field).base_dir", "not_absolute", "base_dir must be an absolute path") }
         var partSize = LocalDirTarget.defaultPartSize
         if let raw = object["part_size_bytes"], raw != .null {
-            guard let size = raw.intValue else { throw ValidationError.spec("\(field).part_size_bytes", "invalid", "part_size_bytes must be an integer") }
+            guard let size = raw.intValue else {
+                throw ValidationError.spec("\(field).part_size_bytes", "invalid", "part_size_bytes must be an integer")
+            }
             partSize = Int64(size)
         }
         guard partSize >= LocalDirTarget.minimumPartSize else {
@@ -247,7 +269,9 @@ extension JobSpec {
 
     /// The internal V1 JSON form stored in `jobs.spec_json`.
     public var storedJSON: JSONValue {
-        var root: [String: JSONValue] = ["v": .number(1), "type": .string(type), "pipeline": pipeline, "notifications": notifications, "retention": retention]
+        var root: [String: JSONValue] = [
+            "v": .number(1), "type": .string(type), "pipeline": pipeline, "notifications": notifications, "retention": retention,
+        ]
         switch source {
         case .filesystem(let fs):
             root["source"] = .object([
@@ -261,7 +285,9 @@ extension JobSpec {
         }
         switch target {
         case .localDir(let local):
-            root["target"] = .object(["type": .string("local_dir"), "base_dir": .string(local.baseDir), "part_size_bytes": .number(Double(local.partSizeBytes))])
+            root["target"] = .object([
+                "type": .string("local_dir"), "base_dir": .string(local.baseDir), "part_size_bytes": .number(Double(local.partSizeBytes)),
+            ])
         }
         return .object(root)
     }

@@ -101,8 +101,14 @@ public final class RunWorker: Sendable {
 
         let sink = RunEventSink(database: database, runId: run.id)
         let outcome: RunOutcome = await withTaskGroup(of: RunOutcome?.self) { group in
-            group.addTask { await sink.run(); return nil }
-            group.addTask { [self] in await heartbeat(run.id, claimed.claimToken, cancellation); return nil }
+            group.addTask {
+                await sink.run()
+                return nil
+            }
+            group.addTask { [self] in
+                await heartbeat(run.id, claimed.claimToken, cancellation)
+                return nil
+            }
             let outcome = await perform(claimed, sink: sink, cancellation: cancellation, logger: logger)
             group.cancelAll()
             await sink.finish()

@@ -118,7 +118,12 @@ struct JobsController {
         let paging = try RequestInput.paging(request)
         let sortName = request.uri.queryParameters.get("sort") ?? JobSort.updatedDesc.rawValue
         guard let sort = JobSort(rawValue: sortName) else {
-            throw APIError(status: .badRequest, code: "invalid_query", message: "sort must be one of \(JobSort.allCases.map(\.rawValue).joined(separator: ", "))", details: ["field": "sort"])
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_query",
+                message: "sort must be one of \(JobSort.allCases.map(\.rawValue).joined(separator: ", "))",
+                details: ["field": "sort"]
+            )
         }
         let includeArchived = request.uri.queryParameters.get("include_archived") == "true"
         let result = try await services.database.listJobs(
@@ -128,7 +133,12 @@ struct JobsController {
             page: paging.requested ? paging.page : nil,
             pageSize: paging.pageSize
         )
-        return Page(items: result.items.map(JobListItemDTO.init), page: paging.page, pageSize: paging.requested ? paging.pageSize : result.total, total: result.total)
+        return Page(
+            items: result.items.map(JobListItemDTO.init),
+            page: paging.page,
+            pageSize: paging.requested ? paging.pageSize : result.total,
+            total: result.total
+        )
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<JobDTO> {

@@ -58,7 +58,12 @@ enum RequestInput {
     static func integer(_ request: Request, _ name: String, range: ClosedRange<Int64> = 0...Int64.max) throws -> Int64? {
         guard let raw = request.uri.queryParameters.get(name) else { return nil }
         guard let value = Int64(raw), range.contains(value) else {
-            throw APIError(status: .badRequest, code: "invalid_query", message: "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound)", details: ["field": name])
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_query",
+                message: "\(name) must be an integer in \(range.lowerBound)...\(range.upperBound)",
+                details: ["field": name]
+            )
         }
         return value
     }
@@ -70,7 +75,12 @@ enum RequestInput {
         var size = 20
         if let rawSize {
             guard let parsed = Int(rawSize), parsed >= 1 else {
-                throw APIError(status: .badRequest, code: "invalid_query", message: "page_size must be an integer ≥ 1", details: ["field": "page_size"])
+                throw APIError(
+                    status: .badRequest,
+                    code: "invalid_query",
+                    message: "page_size must be an integer ≥ 1",
+                    details: ["field": "page_size"]
+                )
             }
             size = min(parsed, 100)
         }

@@ -94,7 +94,12 @@ struct RunsController {
         var status: RunStatus?
         if let raw = request.uri.queryParameters.get("status"), raw != "all" {
             guard let parsed = RunStatus(rawValue: raw) else {
-                throw APIError(status: .badRequest, code: "invalid_query", message: "status must be one of \(RunStatus.allCases.map(\.rawValue).joined(separator: ", "))", details: ["field": "status"])
+                throw APIError(
+                    status: .badRequest,
+                    code: "invalid_query",
+                    message: "status must be one of \(RunStatus.allCases.map(\.rawValue).joined(separator: ", "))",
+                    details: ["field": "status"]
+                )
             }
             status = parsed
         }
@@ -114,7 +119,12 @@ struct RunsController {
         let body = try await RequestInput.object(request, allowEmpty: true)
         let reason = try RequestInput.string(body, "reason", code: "invalid_reason")
         if let reason, reason.count > 500 {
-            throw APIError(status: .badRequest, code: "invalid_reason", message: "reason must be at most 500 characters", details: ["field": "reason"])
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_reason",
+                message: "reason must be at most 500 characters",
+                details: ["field": "reason"]
+            )
         }
         guard let result = try await services.database.cancelRun(id: id, userId: nil, reason: reason) else { throw APIError.runNotFound }
         if result.notifyWorker { services.bus.broadcast(.cancel(runId: id)) }
