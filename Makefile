@@ -27,7 +27,11 @@ test: deps lint
 ## Benchmarks: print figures next to in-run baselines.
 bench: deps
 	$(SWIFT) build -c release --product bastion-bench
+	$(SWIFT) build -c release --product bastion-api
 	$(BIN_RELEASE)/bastion-bench bus
+	$(BIN_RELEASE)/bastion-bench claims
+	$(BIN_RELEASE)/bastion-bench events
+	$(BIN_RELEASE)/bastion-bench e2e
 
 clean:
 	rm -rf .build

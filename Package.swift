@@ -76,6 +76,8 @@ let package = Package(
             name: "bastion-bench",
             dependencies: [
                 "Shared",
+                "TestClients",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -91,10 +93,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "TestClients",
+            path: "Tests/TestClients",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ProcessTests",
             dependencies: [
                 "Shared",
+                "TestClients",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

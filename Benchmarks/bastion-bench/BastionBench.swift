@@ -6,6 +6,9 @@ struct BastionBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bastion-bench",
         abstract: "Bastion benchmarks (each prints its baseline from the same run).",
-        subcommands: [BusLatencyBenchmark.self]
+        subcommands: [
+            BusLatencyBenchmark.self, ClaimThroughputBenchmark.self, ClaimWorkerCommand.self, EventAppendBenchmark.self,
+            EndToEndLatencyBenchmark.self,
+        ]
     )
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Shared
+import TestClients
 import Testing
 
 /// The run-events WebSocket against the real API: resume by seq, the subscribe-first race, lag, API restarts.

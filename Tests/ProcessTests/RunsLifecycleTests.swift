@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Shared
+import TestClients
 import Testing
 
 /// Runs through real workers: exactly-once claims, a SIGKILLed worker, cancel, graceful shutdown, idle silence.

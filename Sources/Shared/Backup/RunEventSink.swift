@@ -33,7 +33,7 @@ public final class RunEventSink: Sendable {
 
     /// The flush loop; runs next to the executor until `finish()`.
     public func run() async {
-        while !stopped.withLock({ $0 }) {
+        while !stopped.withLock({ $0 }), !Task.isCancelled {
             _ = await wake.wait(timeout: Self.flushInterval)
             await flush()
         }

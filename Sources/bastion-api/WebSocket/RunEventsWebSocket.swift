@@ -28,13 +28,10 @@ struct RunEventsWebSocket: Sendable {
     func stream(runId: String, afterSeq: Int64, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async {
         let subscription = hub.subscribe(runId: runId)
         defer { subscription.cancel() }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .withoutEscapingSlashes
         var last = afterSeq
 
-        func send(_ event: RunEvent) async throws {
-            let text = String(decoding: try encoder.encode(event), as: UTF8.self)
-            try await outbound.write(.text(text))
+        func send(_ event: RunEvent, json: String? = nil) async throws {
+            try await outbound.write(.text(json ?? RunEventsHub.frameText(event)))
             last = event.seq
         }
 
@@ -74,13 +71,13 @@ struct RunEventsWebSocket: Sendable {
                 if caughtUpTerminal || statusTerminal { terminalSince = .now }
                 for await delivery in subscription.stream {
                     switch delivery {
-                    case .event(let event):
+                    case .event(let event, let json):
                         if event.seq <= last { continue }
                         if event.seq > last + 1 || subscription.takeLagged() {
                             logger.debug("Run events resync", metadata: ["run.id": "\(runId)", "last_seq": "\(last)", "got_seq": "\(event.seq)"])
                             if try await catchUp() { terminalSince = terminalSince ?? .now }
                         } else {
-                            try await send(event)
+                            try await send(event, json: json)
                             if Self.terminalKinds.contains(event.kind) { terminalSince = terminalSince ?? .now }
                         }
                     case .tick:

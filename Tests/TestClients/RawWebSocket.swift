@@ -1,25 +1,28 @@
 import Foundation
 import Glibc
 
-/// A minimal RFC 6455 client over a blocking TCP socket, so a test can be a slow reader for real (it simply does
+/// A minimal RFC 6455 client (tests and benchmarks only) over a blocking TCP socket, so a test can be a slow reader for real (it simply does
 /// not read) and see exactly what the server sends. Blocking calls run on a dispatch queue.
-final class RawWebSocket: @unchecked Sendable {
-    enum Frame: Equatable {
+public final class RawWebSocket: @unchecked Sendable {
+    public enum Frame: Equatable, Sendable {
         case text(String)
         case close(UInt16?)
         case ping
         case pong
     }
 
-    struct Refused: Error {
-        var status: Int
-        var body: String
+    public struct Refused: Error {
+        public var status: Int
+        public var body: String
     }
 
-    struct Timeout: Error {}
+    public struct Timeout: Error {}
 
     private let fd: Int32
     private var buffer: [UInt8] = []
+    /// Bytes of `buffer` already consumed (compacted lazily, so a frame costs no shifting).
+    private var start = 0
+    private var scratch = [UInt8](repeating: 0, count: 65536)
 
     private init(fd: Int32) {
         self.fd = fd
@@ -30,7 +33,7 @@ final class RawWebSocket: @unchecked Sendable {
     }
 
     /// Connects and performs the upgrade; throws `Refused` with the HTTP status when the server declines.
-    static func connect(port: Int, path: String, headers: [String: String] = [:]) async throws -> RawWebSocket {
+    public static func connect(port: Int, path: String, headers: [String: String] = [:]) async throws -> RawWebSocket {
         try await blocking {
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = sockaddr_in()
@@ -54,7 +57,7 @@ final class RawWebSocket: @unchecked Sendable {
             let head = try socket.readHead(timeout: 5)
             let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
             guard status == 101 else {
-                let body = String(decoding: socket.buffer, as: UTF8.self)
+                let body = String(decoding: socket.pending, as: UTF8.self)
                 throw Refused(status: status, body: body)
             }
             return socket
@@ -62,7 +65,7 @@ final class RawWebSocket: @unchecked Sendable {
     }
 
     /// The next frame; answers pings itself and keeps going.
-    func next(timeout: Double = 5) async throws -> Frame {
+    public func next(timeout: Double = 5) async throws -> Frame {
         try await Self.blocking { [self] in
             while true {
                 let frame = try readFrame(timeout: timeout)
@@ -73,7 +76,7 @@ final class RawWebSocket: @unchecked Sendable {
     }
 
     /// The next text frame decoded as a run event's JSON object; nil when the server closed.
-    func nextEvent(timeout: Double = 5) async throws -> [String: Any]? {
+    public func nextEvent(timeout: Double = 5) async throws -> [String: Any]? {
         while true {
             switch try await next(timeout: timeout) {
             case .text(let text):
@@ -87,7 +90,7 @@ final class RawWebSocket: @unchecked Sendable {
     }
 
     /// Reads events until `seq == until` (or the timeout); returns the seqs in arrival order.
-    func collectSeqs(until target: Int, timeout: Double = 10) async throws -> [Int] {
+    public func collectSeqs(until target: Int, timeout: Double = 10) async throws -> [Int] {
         var seqs: [Int] = []
         let deadline = Date().addingTimeInterval(timeout)
         while seqs.last != target, Date() < deadline {
@@ -97,7 +100,7 @@ final class RawWebSocket: @unchecked Sendable {
         return seqs
     }
 
-    func shutdown() {
+    public func shutdown() {
         Glibc.shutdown(fd, Int32(SHUT_RDWR))
     }
 
@@ -121,25 +124,34 @@ final class RawWebSocket: @unchecked Sendable {
     private func fill(timeout: Double) throws {
         var poll = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard Glibc.poll(&poll, 1, Int32(timeout * 1000)) > 0 else { throw Timeout() }
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, 65536) }
+        let count = scratch.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, 65536) }
         guard count > 0 else { throw POSIXError(.ECONNRESET) }
-        buffer.append(contentsOf: chunk[0..<count])
+        if start > 0, start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        } else if start > 1 << 20 {
+            buffer.removeFirst(start)
+            start = 0
+        }
+        buffer.append(contentsOf: scratch[0..<count])
     }
 
-    private func take(_ count: Int, timeout: Double) throws -> [UInt8] {
-        while buffer.count < count { try fill(timeout: timeout) }
-        let bytes = Array(buffer[0..<count])
-        buffer.removeFirst(count)
+    private func take(_ count: Int, timeout: Double) throws -> ArraySlice<UInt8> {
+        while buffer.count - start < count { try fill(timeout: timeout) }
+        let bytes = buffer[start..<(start + count)]
+        start += count
         return bytes
     }
+
+    /// What is buffered but not consumed (the body of a refused upgrade).
+    private var pending: ArraySlice<UInt8> { buffer[start...] }
 
     private func readHead(timeout: Double) throws -> String {
         let marker: [UInt8] = [13, 10, 13, 10]
         while true {
-            if let range = buffer.firstRange(of: marker) {
-                let head = String(decoding: buffer[..<range.lowerBound], as: UTF8.self)
-                buffer.removeFirst(range.upperBound)
+            if let range = pending.firstRange(of: marker) {
+                let head = String(decoding: buffer[start..<range.lowerBound], as: UTF8.self)
+                start = range.upperBound
                 return head
             }
             try fill(timeout: timeout)
@@ -147,16 +159,16 @@ final class RawWebSocket: @unchecked Sendable {
     }
 
     private func readFrame(timeout: Double) throws -> Frame {
-        let header = try take(2, timeout: timeout)
+        let header = Array(try take(2, timeout: timeout))
         let opcode = header[0] & 0x0f
         var length = Int(header[1] & 0x7f)
         if length == 126 {
-            let ext = try take(2, timeout: timeout)
+            let ext = Array(try take(2, timeout: timeout))
             length = Int(ext[0]) << 8 | Int(ext[1])
         } else if length == 127 {
             length = try take(8, timeout: timeout).reduce(0) { $0 << 8 | Int($1) }
         }
-        let payload = try take(length, timeout: timeout)
+        let payload = Array(try take(length, timeout: timeout))
         switch opcode {
         case 0x1: return .text(String(decoding: payload, as: UTF8.self))
         case 0x8:
@@ -183,5 +195,18 @@ final class RawWebSocket: @unchecked Sendable {
         frame += mask
         frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
         try writeAll(frame)
+    }
+}
+
+extension RawWebSocket {
+    /// Blocking read of the next text frame, for callers on their own thread (benchmarks with many clients).
+    public func nextTextBlocking(timeout: Double = 5) throws -> String? {
+        while true {
+            switch try readFrame(timeout: timeout) {
+            case .text(let text): return text
+            case .close: return nil
+            case .ping, .pong: continue
+            }
+        }
     }
 }
