@@ -18,7 +18,7 @@ struct EndToEndLatencyBenchmark: AsyncParsableCommand {
     func run() async throws {
         let dir = try BenchDirectory("e2e")
         defer { dir.remove() }
-        let port = Self.freePort()
+        let port = freePort()
         let apiPath = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path + "/bastion-api"
         let api = Process()
         api.executableURL = URL(fileURLWithPath: apiPath)
@@ -102,20 +102,6 @@ struct EndToEndLatencyBenchmark: AsyncParsableCommand {
         guard let range = text.range(of: "\"seq\":") else { return nil }
         let digits = text[range.upperBound...].prefix { $0.isNumber }
         return Int64(digits)
-    }
-
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }
 

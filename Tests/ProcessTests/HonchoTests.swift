@@ -1,4 +1,5 @@
 import Foundation
+import TestClients
 import Testing
 
 /// The Procfile as a user runs it, through honcho.

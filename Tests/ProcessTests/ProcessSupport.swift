@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import TestClients
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -137,22 +138,6 @@ final class Child: @unchecked Sendable {
     }
 
     func count(_ needle: String) -> Int { log.components(separatedBy: needle).count - 1 }
-}
-
-/// Picks a free TCP port on 127.0.0.1.
-func freePort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    _ = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// A response as the tests look at it.

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import Shared
+import TestClients
 
 /// A running API (plus whatever the test adds) on a scratch data directory, with helpers to drive runs.
 final class RunsFixture: @unchecked Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import TestClients
 import Testing
 
 /// The three real binaries on one fresh data directory, started at the same moment, repeatedly.

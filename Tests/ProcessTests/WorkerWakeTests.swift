@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Shared
+import TestClients
 import Testing
 
 /// The worker's run loop: it looks for work when woken over the bus or at its safety timeout, and otherwise sleeps.
