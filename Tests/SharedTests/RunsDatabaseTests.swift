@@ -109,6 +109,34 @@ import Testing
         #expect(try await database.heartbeat(runId: claim.run.id, claimToken: claim.claimToken) == .lost)
     }
 
+    @Test func completingClaimsTheNextRunInTheSameTransaction() async throws {
+        let (database, published, job, dir) = try await setUp()
+        defer { withExtendedLifetime(dir) {} }
+        let first = try #require(try await database.enqueueRun(jobId: job, source: "manual", now: 100))
+        let second = try #require(try await database.enqueueRun(jobId: job, source: "manual", now: 101))
+        let claim = try #require(try await database.claimNextRun(workerId: "w1", now: 102))
+        #expect(claim.run.id == first.id)
+        let (status, next) = try await database.completeRunAndClaimNext(
+            runId: first.id,
+            claimToken: claim.claimToken,
+            outcome: .success(summary: .object([:])),
+            workerId: "w1",
+            now: 103
+        )
+        #expect(status == .success)
+        #expect(next?.run.id == second.id && next?.run.status == .running && next?.claimToken != claim.claimToken)
+        // A forged or stale token completes nothing, and the queue is empty now.
+        let (lost, none) = try await database.completeRunAndClaimNext(
+            runId: first.id,
+            claimToken: claim.claimToken,
+            outcome: .failed(code: "x", message: "x", summary: nil),
+            workerId: "w1"
+        )
+        #expect(lost == nil && none == nil)
+        #expect(try await database.run(id: first.id)?.status == .success)
+        #expect(published.all.filter { $0.runId == second.id }.map(\.kind) == ["queued", "start"])
+    }
+
     @Test func batchAppendNumbersDenselyAndReadsPageBySeq() async throws {
         let (database, _, job, dir) = try await setUp()
         defer { withExtendedLifetime(dir) {} }

@@ -83,28 +83,31 @@ extension AppDatabase {
     /// Claims the oldest queued run through the `runs(status, started_at)` index, with a fresh claim token, and
     /// appends its `start` event, all in one IMMEDIATE transaction. Nil when nothing is queued.
     public func claimNextRun(workerId: String, now: Int64 = unixNow()) async throws -> ClaimedRun? {
+        try await writePublishing { db in try Self.claim(db, workerId: workerId, now: now) }
+    }
+
+    /// The claim itself, inside the caller's IMMEDIATE transaction.
+    static func claim(_ db: Database, workerId: String, now: Int64) throws -> (ClaimedRun?, [RunEvent]) {
         let token = UUID().uuidString.lowercased()
-        return try await writePublishing { db -> (ClaimedRun?, [RunEvent]) in
-            guard
-                let id = try String.fetchOne(
-                    db,
-                    sql: """
-                        UPDATE runs SET status = 'running', started_at = ?, worker_id = ?, claim_token = ?, heartbeat_at = ?
-                        WHERE id = (\(Self.nextQueuedRunSQL))
-                        RETURNING id
-                        """,
-                    arguments: [now, workerId, token, now]
-                ),
-                let run = try Self.fetchRun(db, id: id)
-            else { return (nil, []) }
-            let events = try Self.insertEvents(
+        guard
+            let id = try String.fetchOne(
                 db,
-                runId: id,
-                [NewRunEvent(kind: "start", message: "Run started", fields: .object(["worker_id": .string(workerId)]))],
-                now: now
-            )
-            return (ClaimedRun(run: run, job: try Self.fetchJob(db, id: run.jobId), claimToken: token), events)
-        }
+                sql: """
+                    UPDATE runs SET status = 'running', started_at = ?, worker_id = ?, claim_token = ?, heartbeat_at = ?
+                    WHERE id = (\(Self.nextQueuedRunSQL))
+                    RETURNING id
+                    """,
+                arguments: [now, workerId, token, now]
+            ),
+            let run = try Self.fetchRun(db, id: id)
+        else { return (nil, []) }
+        let events = try Self.insertEvents(
+            db,
+            runId: id,
+            [NewRunEvent(kind: "start", message: "Run started", fields: .object(["worker_id": .string(workerId)]))],
+            now: now
+        )
+        return (ClaimedRun(run: run, job: try Self.fetchJob(db, id: run.jobId), claimToken: token), events)
     }
 
     /// Records that the worker holding `claimToken` is alive, and reports whether a cancel was requested.
@@ -146,48 +149,76 @@ extension AppDatabase {
         extraEvents: [NewRunEvent] = [],
         now: Int64 = unixNow()
     ) async throws -> RunStatus? {
-        try await writePublishing { db -> (RunStatus?, [RunEvent]) in
-            guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: "SELECT cancel_requested_at, cancel_reason FROM runs WHERE id = ? AND status = 'running' AND claim_token = ?",
-                    arguments: [runId, claimToken]
-                )
-            else { return (nil, []) }
-            let cancelRequested = (row["cancel_requested_at"] as Int64?) != nil
-            var outcome = outcome
-            if cancelRequested, case .canceled = outcome {
-            } else if cancelRequested {
-                outcome = .canceled(reason: row["cancel_reason"] ?? "canceled")
-            }
-            let status: RunStatus
-            let terminal: NewRunEvent
-            switch outcome {
-            case .success(let summary):
-                status = .success
-                try db.execute(
-                    sql: "UPDATE runs SET status = 'success', ended_at = ?, summary_json = ?, error = NULL WHERE id = ?",
-                    arguments: [now, summary.jsonString(), runId]
-                )
-                terminal = NewRunEvent(kind: "complete", message: "Run completed")
-            case .failed(let code, let message, let summary):
-                status = .failed
-                try db.execute(
-                    sql: "UPDATE runs SET status = 'failed', ended_at = ?, summary_json = ?, error = ? WHERE id = ?",
-                    arguments: [now, summary?.jsonString(), code, runId]
-                )
-                terminal = NewRunEvent(.error, kind: "failed", message: message, fields: .object(["error_code": .string(code)]))
-            case .canceled(let reason):
-                status = .canceled
-                try db.execute(
-                    sql: "UPDATE runs SET status = 'canceled', ended_at = ?, summary_json = NULL, error = COALESCE(error, 'canceled') WHERE id = ?",
-                    arguments: [now, runId]
-                )
-                terminal = NewRunEvent(.warn, kind: "canceled", message: "Run canceled", fields: .object(["reason": .string(reason)]))
-            }
-            let events = try Self.insertEvents(db, runId: runId, extraEvents + [terminal], now: now)
-            return (status, events)
+        try await writePublishing { db in
+            try Self.complete(db, runId: runId, claimToken: claimToken, outcome: outcome, extraEvents: extraEvents, now: now)
         }
+    }
+
+    /// `completeRun`, then the claim of this worker's next run in the same IMMEDIATE transaction: one commit and one
+    /// lock acquisition per run while the queue is not empty. The claim is exactly `claimNextRun`'s.
+    public func completeRunAndClaimNext(
+        runId: String,
+        claimToken: String,
+        outcome: RunOutcome,
+        workerId: String,
+        now: Int64 = unixNow()
+    ) async throws -> (status: RunStatus?, next: ClaimedRun?) {
+        try await writePublishing { db -> ((RunStatus?, ClaimedRun?), [RunEvent]) in
+            let (status, completed) = try Self.complete(db, runId: runId, claimToken: claimToken, outcome: outcome, extraEvents: [], now: now)
+            let (next, started) = try Self.claim(db, workerId: workerId, now: now)
+            return ((status, next), completed + started)
+        }
+    }
+
+    /// The terminal compare-and-set, inside the caller's transaction.
+    static func complete(
+        _ db: Database,
+        runId: String,
+        claimToken: String,
+        outcome: RunOutcome,
+        extraEvents: [NewRunEvent],
+        now: Int64
+    ) throws -> (RunStatus?, [RunEvent]) {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT cancel_requested_at, cancel_reason FROM runs WHERE id = ? AND status = 'running' AND claim_token = ?",
+                arguments: [runId, claimToken]
+            )
+        else { return (nil, []) }
+        let cancelRequested = (row["cancel_requested_at"] as Int64?) != nil
+        var outcome = outcome
+        if cancelRequested, case .canceled = outcome {
+        } else if cancelRequested {
+            outcome = .canceled(reason: row["cancel_reason"] ?? "canceled")
+        }
+        let status: RunStatus
+        let terminal: NewRunEvent
+        switch outcome {
+        case .success(let summary):
+            status = .success
+            try db.execute(
+                sql: "UPDATE runs SET status = 'success', ended_at = ?, summary_json = ?, error = NULL WHERE id = ?",
+                arguments: [now, summary.jsonString(), runId]
+            )
+            terminal = NewRunEvent(kind: "complete", message: "Run completed")
+        case .failed(let code, let message, let summary):
+            status = .failed
+            try db.execute(
+                sql: "UPDATE runs SET status = 'failed', ended_at = ?, summary_json = ?, error = ? WHERE id = ?",
+                arguments: [now, summary?.jsonString(), code, runId]
+            )
+            terminal = NewRunEvent(.error, kind: "failed", message: message, fields: .object(["error_code": .string(code)]))
+        case .canceled(let reason):
+            status = .canceled
+            try db.execute(
+                sql: "UPDATE runs SET status = 'canceled', ended_at = ?, summary_json = NULL, error = COALESCE(error, 'canceled') WHERE id = ?",
+                arguments: [now, runId]
+            )
+            terminal = NewRunEvent(.warn, kind: "canceled", message: "Run canceled", fields: .object(["reason": .string(reason)]))
+        }
+        let events = try Self.insertEvents(db, runId: runId, extraEvents + [terminal], now: now)
+        return (status, events)
     }
 
     /// Gives an in-flight run back to the queue (graceful worker shutdown), or cancels it if a cancel was requested.

@@ -69,26 +69,34 @@ public final class RunWorker: Sendable {
     }
 
     /// Claims and executes runs until none is queued (or shutdown begins). Returns how many ran.
+    ///
+    /// After the first claim, each run's terminal write also claims the next run in the same transaction.
     @discardableResult
     public func drainQueue() async -> Int {
         var executed = 0
+        var next: ClaimedRun?
         while !isShuttingDown {
-            let claimed: ClaimedRun?
-            do {
-                claimed = try await database.claimNextRun(workerId: settings.workerId)
-            } catch {
-                logger.error("Claim failed", metadata: ["error": "\(error)"])
-                return executed
+            if next == nil {
+                do {
+                    next = try await database.claimNextRun(workerId: settings.workerId)
+                } catch {
+                    logger.error("Claim failed", metadata: ["error": "\(error)"])
+                    return executed
+                }
             }
-            guard let claimed else { return executed }
-            await execute(claimed)
+            guard let claimed = next else { return executed }
+            next = await execute(claimed)
             executed += 1
+        }
+        if let next {
+            // Claimed together with the previous run's completion just as shutdown began: hand it back untouched.
+            _ = try? await database.releaseRun(runId: next.run.id, claimToken: next.claimToken, reason: "worker_shutdown")
         }
         return executed
     }
 
-    /// Executes one claimed run to its terminal write.
-    func execute(_ claimed: ClaimedRun) async {
+    /// Executes one claimed run to its terminal write; returns the next run claimed in that same transaction.
+    func execute(_ claimed: ClaimedRun) async -> ClaimedRun? {
         let run = claimed.run
         var logger = logger
         logger[metadataKey: "run.id"] = "\(run.id)"
@@ -123,12 +131,24 @@ public final class RunWorker: Sendable {
                 let status = try await database.releaseRun(runId: run.id, claimToken: claimed.claimToken, reason: "worker_shutdown")
                 logger.info("Run released on shutdown", metadata: ["status": "\(status?.rawValue ?? "lost")"])
             default:
-                let status = try await database.completeRun(runId: run.id, claimToken: claimed.claimToken, outcome: outcome)
+                if isShuttingDown {
+                    let status = try await database.completeRun(runId: run.id, claimToken: claimed.claimToken, outcome: outcome)
+                    logger.info("Run finished", metadata: ["status": "\(status?.rawValue ?? "lost (lease)")"])
+                    return nil
+                }
+                let (status, next) = try await database.completeRunAndClaimNext(
+                    runId: run.id,
+                    claimToken: claimed.claimToken,
+                    outcome: outcome,
+                    workerId: settings.workerId
+                )
                 logger.info("Run finished", metadata: ["status": "\(status?.rawValue ?? "lost (lease)")"])
+                return next
             }
         } catch {
             logger.error("Terminal write failed; the run will be recovered after its lease", metadata: ["error": "\(error)"])
         }
+        return nil
     }
 
     private func perform(_ claimed: ClaimedRun, sink: RunEventSink, cancellation: RunCancellation, logger: Logger) async -> RunOutcome {

@@ -23,26 +23,14 @@ enum RequestInput {
         }
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))
-        } catch let error as DecodingError {
-            throw APIError(status: .badRequest, code: "invalid_json", message: "malformed JSON: \(describe(error))")
-        } catch {
-            throw APIError(status: .badRequest, code: "invalid_json", message: "malformed JSON")
+            value = try JSONValue.parse(bytes: buffer.readableBytesView)
+        } catch let error as JSONValue.ParseError {
+            throw APIError(status: .badRequest, code: "invalid_json", message: "malformed JSON: \(error)", details: ["offset": "\(error.offset)"])
         }
         guard case .object(let object) = value else {
             throw APIError(status: .badRequest, code: "invalid_json", message: "the body must be a JSON object")
         }
         return object
-    }
-
-    private static func describe(_ error: DecodingError) -> String {
-        switch error {
-        case .dataCorrupted(let context):
-            let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return underlying ?? context.debugDescription
-        default:
-            return "\(error)"
-        }
     }
 
     /// A string field (absent or null → nil); any other type is a 400 with `code`.
