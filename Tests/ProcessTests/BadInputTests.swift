@@ -51,6 +51,10 @@ import Testing
             ("POST", "/api/jobs", job(["schedule": "5 0 * * * *"]), nil, 400, "invalid_schedule"),
             ("POST", "/api/jobs", job(["schedule": "0 0 0 * * * *"]), nil, 400, "invalid_schedule"),
             ("POST", "/api/jobs", job(["schedule": "* * * FOO *"]), nil, 400, "invalid_schedule"),
+            ("POST", "/api/jobs", job(["schedule": "0 0 31 2 *"]), nil, 400, "invalid_schedule"),
+            ("POST", "/api/schedules/preview", ["schedule": "0 0 30 2 *"], nil, 400, "invalid_schedule"),
+            ("POST", "/api/schedules/preview", ["schedule": "0 3 * * *", "timezone": "Nowhere/City"], nil, 400, "invalid_timezone"),
+            ("POST", "/api/schedules/preview", ["schedule": "0 3 * * *", "count": 0], nil, 400, "invalid_count"),
             ("POST", "/api/jobs", job(["schedule_timezone": "Mars/Olympus_Mons"]), nil, 400, "invalid_timezone"),
             ("POST", "/api/jobs", job(["schedule_timezone": "EST5EDTX"]), nil, 400, "invalid_timezone"),
             ("POST", "/api/jobs", job(["overlap_policy": "sometimes"]), nil, 400, "invalid_overlap_policy"),
@@ -133,6 +137,17 @@ import Testing
             #expect(created.json?["schedule_timezone"] as? String == "Europe/Berlin")
         }
         #expect(stored[0] == stored[1])
+        let preview = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/schedules/preview",
+            json: ["schedule": "0 3 * * *", "timezone": "Europe/Berlin", "count": 3]
+        )
+        let next = try #require(preview.json?["next"] as? [Int])
+        #expect(next.count == 3 && zip(next, next.dropFirst()).allSatisfy { $1 - $0 >= 82_800 && $1 - $0 <= 90_000 })
+        let listed = try await HTTP.get(fixture.base + "/api/jobs")
+        let id = try #require((listed.json?["items"] as? [[String: Any]])?.first?["id"] as? String)
+        let detail = try await HTTP.get(fixture.base + "/api/jobs/\(id)")
+        #expect((detail.json?["next_run_at"] as? [Int])?.count == 5)
         let list = try await HTTP.get(fixture.base + "/api/jobs")
         #expect(list.json?["total"] as? Int == 2)
     }

@@ -36,10 +36,19 @@ public struct JobInput: Sendable, Equatable {
         self.name = trimmed
         let cron = schedule?.trimmingCharacters(in: .whitespacesAndNewlines)
         if let cron, !cron.isEmpty {
+            let expression: CronExpression
             do {
-                _ = try CronExpression(parsing: cron)
+                expression = try CronExpression(parsing: cron)
             } catch let error as CronExpression.ParseError {
                 throw ValidationError(code: "invalid_schedule", field: "schedule", reason: "invalid_cron", message: error.message)
+            }
+            guard expression.canFire else {
+                throw ValidationError(
+                    code: "invalid_schedule",
+                    field: "schedule",
+                    reason: "never_fires",
+                    message: "schedule \"\(cron)\" can never fire"
+                )
             }
             self.schedule = cron
         } else {

@@ -14,6 +14,56 @@ struct JobsController {
         group.delete("jobs/:id", use: delete)
         group.post("jobs/:id/run", use: runNow)
         group.get("jobs/:id/runs", use: runs)
+        group.post("schedules/preview", use: previewSchedule)
+    }
+
+    struct SchedulePreview: ResponseEncodable {
+        var schedule: String
+        var timezone: String
+        var next: [Int64]
+    }
+
+    /// `POST /api/schedules/preview {schedule, timezone?, count?}`: the next trigger instants, or the validation
+    /// error a job with that schedule would get.
+    @Sendable func previewSchedule(_ request: Request, context: AppRequestContext) async throws -> SchedulePreview {
+        let body = try await RequestInput.object(request)
+        let schedule = try RequestInput.string(body, "schedule", code: "invalid_schedule") ?? ""
+        let timezone = try RequestInput.string(body, "timezone", code: "invalid_timezone") ?? "UTC"
+        var count = 5
+        if let raw = body["count"] {
+            guard let value = raw.intValue, (1...50).contains(value) else {
+                throw APIError(status: .badRequest, code: "invalid_count", message: "count must be an integer in 1...50", details: ["field": "count"])
+            }
+            count = value
+        }
+        let expression: CronExpression
+        do {
+            expression = try CronExpression(parsing: schedule)
+        } catch let error as CronExpression.ParseError {
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_schedule",
+                message: error.message,
+                details: ["field": "schedule", "reason": "invalid_cron"]
+            )
+        }
+        guard expression.canFire else {
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_schedule",
+                message: "schedule \"\(schedule)\" can never fire",
+                details: ["field": "schedule", "reason": "never_fires"]
+            )
+        }
+        guard JobInput.isIANATimeZone(timezone), let zone = TimeZone(identifier: timezone) else {
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_timezone",
+                message: "unknown IANA time zone \"\(timezone)\"",
+                details: ["field": "timezone"]
+            )
+        }
+        return SchedulePreview(schedule: schedule, timezone: timezone, next: expression.nextTriggers(after: unixNow(), count: count, in: zone))
     }
 
     struct JobDTO: ResponseEncodable {
@@ -27,8 +77,10 @@ struct JobsController {
         var createdAt: Int64
         var updatedAt: Int64
         var archivedAt: Int64?
+        /// The next trigger instants (unix seconds), empty for manual jobs.
+        var nextRunAt: [Int64] = []
 
-        init(_ job: Job) {
+        init(_ job: Job, nextRuns: Int = 0) {
             id = job.id
             name = job.name
             agentId = job.agentId
@@ -39,6 +91,11 @@ struct JobsController {
             createdAt = job.createdAt
             updatedAt = job.updatedAt
             archivedAt = job.archivedAt
+            if nextRuns > 0, job.archivedAt == nil, let schedule = job.schedule, let cron = try? CronExpression(parsing: schedule),
+                let zone = TimeZone(identifier: job.scheduleTimezone)
+            {
+                nextRunAt = cron.nextTriggers(after: unixNow(), count: nextRuns, in: zone)
+            }
         }
 
         enum CodingKeys: String, CodingKey {
@@ -49,10 +106,12 @@ struct JobsController {
             case createdAt = "created_at"
             case updatedAt = "updated_at"
             case archivedAt = "archived_at"
+            case nextRunAt = "next_run_at"
         }
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(nextRunAt, forKey: .nextRunAt)
             try container.encode(id, forKey: .id)
             try container.encode(name, forKey: .name)
             try container.encode(agentId, forKey: .agentId)
@@ -152,7 +211,7 @@ struct JobsController {
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> JobDTO {
         let id = try context.parameters.require("id")
         guard let job = try await services.database.job(id: id) else { throw APIError.jobNotFound }
-        return JobDTO(job)
+        return JobDTO(job, nextRuns: 5)
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> JobDTO {
