@@ -88,7 +88,7 @@ func buildServiceGroup(_ config: APIConfig, logger: Logger) async throws -> Serv
     )
     return ServiceGroup(
         configuration: .init(
-            services: [BusServerService(bus: bus, hub: hub, logger: logger), app],
+            services: [BusServerService(bus: bus, hub: hub, logger: logger), app, RunEventsHubService(hub: hub)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

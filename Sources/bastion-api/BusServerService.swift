@@ -21,3 +21,15 @@ struct BusServerService: Service {
         await bus.shutdown()
     }
 }
+
+/// Closes the run-events hub at the start of graceful shutdown. Listed after the HTTP application, it is shut
+/// down first (reverse order): every WebSocket stream ends with `1001 going away`, so the server's drain of
+/// in-flight connections finishes at once instead of waiting for clients that never leave.
+struct RunEventsHubService: Service {
+    let hub: RunEventsHub
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        hub.close()
+    }
+}

@@ -142,6 +142,26 @@ import Testing
         #expect(waited >= .milliseconds(900) && waited < .seconds(5), "closed after \(waited)")
     }
 
+    @Test func apiShutsDownPromptlyWithStreamsOpen() async throws {
+        let fixture = try await RunsFixture()
+        let run = try await queuedRun(fixture)
+        var sockets: [RawWebSocket] = []
+        for _ in 0..<3 {
+            let ws = try await RawWebSocket.connect(port: fixture.port, path: fixture.wsPath(run))
+            #expect(try await ws.collectSeqs(until: 1) == [1])
+            sockets.append(ws)
+        }
+        fixture.api.signal(SIGTERM)
+        let status = await fixture.api.waitForExit(timeout: .seconds(5))
+        #expect(status == 0, "api did not exit cleanly within 5 s with open streams:\n\(fixture.api.log)")
+        // Clients see the stream end (a close frame or the connection going away), never a hang.
+        for ws in sockets {
+            let end = try? await ws.next(timeout: 3)
+            #expect(end == nil || end == .close(1001) || end == .close(1000), "\(String(describing: end))")
+        }
+        #expect(access(fixture.scratch.socketPath, F_OK) != 0)
+    }
+
     @Test func refusedUpgradesAndPlainRequestsExplainThemselves() async throws {
         let fixture = try await RunsFixture()
         let run = try await queuedRun(fixture)

@@ -141,6 +141,22 @@ import Testing
         #expect(await eventually(timeout: .seconds(20)) { await fixture.status(run) == "success" })
     }
 
+    @Test func aWorkerMidRunSurvivesTheAPIDying() async throws {
+        let fixture = try await RunsFixture()
+        let job = try await fixture.createJob(source: try fixture.makeSourceDatabase(pages: 6000))
+        // Progress goes over the bus every 250 ms: the API dies while the worker is writing to it.
+        let worker = try await fixture.startWorker("w1", ["--sqlite-step-pause-ms", "30"])
+        let run = try await fixture.enqueue(job).id
+        #expect(await eventually { await fixture.status(run) == "running" })
+        try await Task.sleep(for: .milliseconds(300))
+        fixture.api.kill9()
+        try await Task.sleep(for: .seconds(1))
+        #expect(worker.isRunning, "worker died with the API:\n\(worker.log)")
+        try fixture.startAPI()
+        #expect(await eventually(timeout: .seconds(20)) { await fixture.status(run) == "success" })
+        #expect(worker.isRunning)
+    }
+
     @Test func idleProcessesRunNoQueries() async throws {
         let fixture = try await RunsFixture(apiArgs: ["--log-level", "trace"])
         let worker = try await fixture.startWorker("w1", ["--log-level", "trace", "--safety-poll-seconds", "3600"])

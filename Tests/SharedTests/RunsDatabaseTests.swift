@@ -186,6 +186,17 @@ import Testing
         subscription.cancel()
     }
 
+    @Test func closeEndsEveryStreamAndRefusesNewOnes() async {
+        let hub = RunEventsHub()
+        let open = hub.subscribe(runId: "r")
+        hub.close()
+        for await _ in open.stream {}  // ends instead of waiting forever
+        let late = hub.subscribe(runId: "r")
+        for await _ in late.stream {}
+        hub.publish([Self.event(1)])
+        #expect(hub.isClosed && hub.subscriberCount == 0)
+    }
+
     @Test func idleEntriesWithoutSubscribersArePruned() {
         let hub = RunEventsHub(capacity: 8, idleTTL: .seconds(600))
         let subscription = hub.subscribe(runId: "r")

@@ -74,6 +74,7 @@ public final class RunEventsHub: Sendable {
         var entries: [String: Entry] = [:]
         var nextID: UInt64 = 0
         var operations = 0
+        var closed = false
     }
 
     public let capacity: Int
@@ -90,6 +91,10 @@ public final class RunEventsHub: Sendable {
         state.withLock { state in
             state.nextID += 1
             let subscription = Subscription(runId: runId, id: state.nextID, capacity: capacity, hub: self)
+            if state.closed {
+                subscription.continuation.finish()
+                return subscription
+            }
             state.entries[runId, default: Entry(lastUsed: .now)].subscribers[subscription.id] = subscription
             state.entries[runId]?.lastUsed = .now
             countOperation(&state)
@@ -127,6 +132,18 @@ public final class RunEventsHub: Sendable {
             countOperation(&state)
         }
     }
+
+    /// Ends every subscription and refuses new ones (graceful shutdown: streams end so connections can drain).
+    public func close() {
+        let subscribers = state.withLock { state -> [Subscription] in
+            state.closed = true
+            defer { state.entries.removeAll() }
+            return state.entries.values.flatMap { $0.subscribers.values }
+        }
+        for subscriber in subscribers { subscriber.continuation.finish() }
+    }
+
+    public var isClosed: Bool { state.withLock { $0.closed } }
 
     /// Removes entries without subscribers that have been idle for `idleTTL` as of `now`. Returns how many.
     @discardableResult

@@ -19,6 +19,9 @@ final class UVLoop: @unchecked Sendable {
     }
 
     init(name: String) {
+        // A peer that dies mid-write must be an EPIPE error on that connection, not a SIGPIPE that kills this
+        // process (libuv writes to Unix sockets with plain write()). Every bus user needs this, so it is here.
+        signal(SIGPIPE, SIG_IGN)
         loop = .allocate(capacity: 1)
         uv_loop_init(loop)
         wakeup = .allocate(capacity: 1)

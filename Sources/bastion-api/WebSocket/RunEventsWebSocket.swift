@@ -101,6 +101,10 @@ struct RunEventsWebSocket: Sendable {
                         }
                     }
                 }
+                if hub.isClosed {
+                    // The API is shutting down: tell the client to reconnect (by seq) to the next one.
+                    try? await outbound.close(.goingAway, reason: "server shutting down")
+                }
             } catch {
                 logger.debug("Run events stream ended", metadata: ["run.id": "\(runId)", "error": "\(error)"])
             }
