@@ -7,7 +7,7 @@ func jobExecutors(_ config: WorkerConfig) -> [any JobExecutor] {
     [SQLiteBackupExecutor(stepPause: config.sqliteStepPause)]
 }
 
-/// Builds the worker's one `ServiceGroup`: the bus connection, then the run loop.
+/// Builds the worker's one `ServiceGroup`: the bus connection, the run loop and the cron scheduler.
 func buildServiceGroup(_ config: WorkerConfig, logger: Logger) throws -> ServiceGroup {
     var logger = logger
     logger[metadataKey: "worker.id"] = "\(config.workerID)"
@@ -28,24 +28,38 @@ func buildServiceGroup(_ config: WorkerConfig, logger: Logger) throws -> Service
         publishProgress: { runId, progress in client.send(.progress(runId: runId, progress: progress)) }
     )
     let runsWake = WakeSignal()
+    let jobsWake = WakeSignal()
     let bus = BusClientService(client: client) { event in
         switch event {
         case .message(.wake(.runs)):
             runsWake.signal()
+        case .message(.wake(.jobs)):
+            jobsWake.signal()
         case .message(.cancel(let runId)):
             worker.cancelHint(runId: runId)
         case .connected:
-            // A wake sent while we were disconnected is lost: look once after every (re)connect.
+            // Wakes sent while we were disconnected are lost: look once after every (re)connect.
             runsWake.signal()
+            jobsWake.signal()
         case .message, .disconnected:
             break
         }
     }
     let runLoop = RunLoopService(worker: worker, wake: runsWake, safetyPoll: config.common.safetyPoll, logger: logger)
+    let scheduler = SchedulerService(
+        scheduler: Scheduler(database: database, clock: .fromEnvironment(), misfireGrace: config.misfireGrace, logger: logger),
+        jobsWake: jobsWake,
+        safetyPoll: config.common.safetyPoll,
+        onEnqueued: {
+            runsWake.signal()
+            client.send(.wake(.runs))
+        },
+        logger: logger
+    )
     logger.info("Worker starting", metadata: ["data_dir": "\(config.common.dataDirectory.path)"])
     return ServiceGroup(
         configuration: .init(
-            services: [bus, runLoop],
+            services: [bus, runLoop, scheduler],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

@@ -24,6 +24,12 @@ struct WorkerOptions: ParsableArguments {
         help: "Pause between SQLite online-backup steps of 100 pages, letting writers in. Env BASTION_SQLITE_STEP_PAUSE_MS; default 10."
     )
     var sqliteStepPauseMillis: Int?
+
+    @Option(
+        name: .customLong("misfire-grace"),
+        help: "At start, a cron trigger missed less than this many seconds ago is run once. Env BASTION_MISFIRE_GRACE; default 3600."
+    )
+    var misfireGrace: Int?
 }
 
 /// The worker's resolved configuration.
@@ -33,6 +39,7 @@ struct WorkerConfig: Sendable {
     var heartbeatInterval: Duration = .seconds(10)
     var leaseSeconds: Int64 = 60
     var sqliteStepPause: Duration = .milliseconds(10)
+    var misfireGrace: Int64 = 3600
 
     init(common: CommonConfig, workerID: String? = nil) {
         self.common = common
@@ -56,6 +63,11 @@ struct WorkerConfig: Sendable {
             throw ConfigError.invalidValue(option: "--sqlite-step-pause-ms", value: "\(pause)", reason: "must be 0...10000")
         }
         sqliteStepPause = .milliseconds(pause)
+        let grace = try resolver.resolve(options.misfireGrace, env: "BASTION_MISFIRE_GRACE", default: 3600)
+        guard grace >= 0 else {
+            throw ConfigError.invalidValue(option: "--misfire-grace", value: "\(grace)", reason: "must be ≥ 0")
+        }
+        misfireGrace = Int64(grace)
         leaseSeconds = Int64(lease)
     }
 }

@@ -32,8 +32,14 @@ final class RunsFixture: @unchecked Sendable {
     }
 
     @discardableResult
-    func startWorker(_ id: String, _ args: [String] = []) async throws -> Child {
-        let worker = try Child.bastion("bastion-worker", dataDir: dataDir, logDir: scratch.path, ["--worker-id", id] + args)
+    func startWorker(_ id: String, _ args: [String] = [], environment: [String: String] = [:]) async throws -> Child {
+        let worker = try Child(
+            Binaries.path("bastion-worker"),
+            ["--data-dir", dataDir, "--worker-id", id] + args,
+            name: "bastion-worker",
+            logDir: scratch.path,
+            environment: environment
+        )
         children.append(worker)
         guard await eventually({ await systemPeers(self.base, "workers")?.contains { $0["id"] as? String == id } == true }) else {
             throw FixtureError("worker \(id) never joined:\n\(worker.log)")
@@ -54,12 +60,12 @@ final class RunsFixture: @unchecked Sendable {
     }
 
     /// Creates an `sqlite` job through the API and returns its id.
-    func createJob(source: String, overlap: String = "queue", name: String = "db") async throws -> String {
+    func createJob(source: String, overlap: String = "queue", name: String = "db", schedule: String? = nil) async throws -> String {
         let result = try await HTTP.send(
             "POST",
             base + "/api/jobs",
             json: [
-                "name": name, "overlap_policy": overlap,
+                "name": name, "overlap_policy": overlap, "schedule": schedule.map { $0 as Any } ?? NSNull(),
                 "spec": [
                     "v": 1, "type": "sqlite", "source": ["path": source, "integrity_check": true],
                     "target": ["type": "local_dir", "base_dir": targetDir],

@@ -134,6 +134,13 @@ extension AppDatabase {
         }
     }
 
+    /// Jobs that fire on a schedule: not archived, with a cron string.
+    public func scheduledJobs() async throws -> [Job] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE schedule IS NOT NULL AND archived_at IS NULL").map(Self.job)
+        }
+    }
+
     static func fetchJob(_ db: Database, id: String) throws -> Job? {
         try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(Self.job)
     }

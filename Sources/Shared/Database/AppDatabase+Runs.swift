@@ -47,35 +47,70 @@ extension AppDatabase {
 
     /// Enqueues a run of `jobId`, applying the job's overlap policy in the same IMMEDIATE transaction as the insert,
     /// and appends a `queued` or `rejected` event with `fields.source`. Nil when the job does not exist.
-    public func enqueueRun(jobId: String, source: String, scheduledFor: Int64? = nil, now: Int64 = unixNow()) async throws -> Run? {
+    public func enqueueRun(jobId: String, source: String, now: Int64 = unixNow()) async throws -> Run? {
         try await writePublishing { db -> (Run?, [RunEvent]) in
             guard let job = try Self.fetchJob(db, id: jobId) else { return (nil, []) }
-            let active =
-                try Int.fetchOne(
-                    db,
-                    sql: "SELECT COUNT(*) FROM runs WHERE job_id = ? AND status IN ('queued', 'running')",
-                    arguments: [jobId]
-                ) ?? 0
-            let rejected = job.overlapPolicy == .reject && active > 0
-            let id = UUID().uuidString.lowercased()
-            try db.execute(
-                sql: """
-                    INSERT INTO runs (id, job_id, status, started_at, ended_at, error, scheduled_for)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    id, jobId, rejected ? "rejected" : "queued", now, rejected ? now : nil, rejected ? "overlap_rejected" : nil, scheduledFor,
-                ]
-            )
-            var fields: [String: JSONValue] = ["source": .string(source)]
-            if let scheduledFor { fields["scheduled_for"] = .number(Double(scheduledFor)) }
-            let event =
-                rejected
-                ? NewRunEvent(.warn, kind: "rejected", message: "Run rejected: another run of this job is queued or running", fields: .object(fields))
-                : NewRunEvent(.info, kind: "queued", message: "Run queued", fields: .object(fields))
-            let events = try Self.insertEvents(db, runId: id, [event], now: now)
-            return (try Self.fetchRun(db, id: id), events)
+            return try Self.insertRun(db, job: job, fields: ["source": .string(source)], scheduledFor: nil, now: now)
         }
+    }
+
+    /// Enqueues the run of a cron trigger through the same path as a manual run (`source = "schedule"`).
+    /// Any number of workers may call it for the same trigger: the first insert wins and the others are no-ops,
+    /// guaranteed by the UNIQUE `runs(job_id, scheduled_for)` index and checked first inside the IMMEDIATE
+    /// transaction. Nil when the trigger already has its run, or the job is gone, archived or unscheduled.
+    public func enqueueScheduledRun(
+        jobId: String,
+        scheduledFor: Int64,
+        extraFields: [String: JSONValue] = [:],
+        now: Int64 = unixNow()
+    ) async throws -> Run? {
+        try await writePublishing { db -> (Run?, [RunEvent]) in
+            guard let job = try Self.fetchJob(db, id: jobId), job.archivedAt == nil, job.schedule != nil else { return (nil, []) }
+            let exists =
+                try Bool.fetchOne(
+                    db,
+                    sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE job_id = ? AND scheduled_for = ?)",
+                    arguments: [jobId, scheduledFor]
+                ) ?? false
+            if exists { return (nil, []) }
+            var fields = extraFields
+            fields["source"] = .string("schedule")
+            fields["scheduled_for"] = .number(Double(scheduledFor))
+            return try Self.insertRun(db, job: job, fields: fields, scheduledFor: scheduledFor, now: now)
+        }
+    }
+
+    /// Whether a trigger already has its run.
+    public func hasScheduledRun(jobId: String, scheduledFor: Int64) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE job_id = ? AND scheduled_for = ?)", arguments: [jobId, scheduledFor])
+                ?? false
+        }
+    }
+
+    /// The enqueue itself: overlap policy, insert, `queued`/`rejected` event, inside the caller's transaction.
+    static func insertRun(_ db: Database, job: Job, fields: [String: JSONValue], scheduledFor: Int64?, now: Int64) throws -> (Run?, [RunEvent]) {
+        let active =
+            try Int.fetchOne(
+                db,
+                sql: "SELECT COUNT(*) FROM runs WHERE job_id = ? AND status IN ('queued', 'running')",
+                arguments: [job.id]
+            ) ?? 0
+        let rejected = job.overlapPolicy == .reject && active > 0
+        let id = UUID().uuidString.lowercased()
+        try db.execute(
+            sql: """
+                INSERT INTO runs (id, job_id, status, started_at, ended_at, error, scheduled_for)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [id, job.id, rejected ? "rejected" : "queued", now, rejected ? now : nil, rejected ? "overlap_rejected" : nil, scheduledFor]
+        )
+        let event =
+            rejected
+            ? NewRunEvent(.warn, kind: "rejected", message: "Run rejected: another run of this job is queued or running", fields: .object(fields))
+            : NewRunEvent(.info, kind: "queued", message: "Run queued", fields: .object(fields))
+        let events = try Self.insertEvents(db, runId: id, [event], now: now)
+        return (try Self.fetchRun(db, id: id), events)
     }
 
     // MARK: - Claim, heartbeat, completion (worker side; every write is fenced by the claim token)

@@ -1,0 +1,48 @@
+import Logging
+import ServiceLifecycle
+import Shared
+
+/// Sleeps until the earliest cron trigger of any job, enqueues what is due, and wakes early on `wake jobs` (a job
+/// was created, changed or deleted) to reload. At start it first catches up one missed trigger per job within the
+/// misfire grace. With no schedules it sleeps until a `wake jobs` hint or the safety timeout.
+struct SchedulerService: Service {
+    let scheduler: Scheduler
+    let jobsWake: WakeSignal
+    let safetyPoll: Duration
+    /// Called after this worker enqueued runs: wakes its own run loop and, over the bus, the others.
+    let onEnqueued: @Sendable () -> Void
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            do {
+                try await scheduler.reload()
+                if await scheduler.catchUp() > 0 { onEnqueued() }
+            } catch {
+                logger.error("Loading schedules failed", metadata: ["error": "\(error)"])
+            }
+            while !Task.isCancelled {
+                if await scheduler.fireDue() > 0 { onEnqueued() }
+                var wait = safetyPoll
+                var dueWake = false
+                if let next = scheduler.earliestNext {
+                    let untilNext = scheduler.clock.realDuration(until: next)
+                    if untilNext <= wait {
+                        wait = untilNext
+                        dueWake = true
+                    }
+                }
+                let reason = await jobsWake.wait(timeout: wait)
+                if reason == .cancelled { break }
+                if reason == .signaled || !dueWake {
+                    do {
+                        try await scheduler.reload()
+                    } catch {
+                        logger.error("Reloading schedules failed", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+        }
+        logger.info("Scheduler stopped")
+    }
+}

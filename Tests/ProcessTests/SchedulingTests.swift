@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+import Testing
+
+/// Cron scheduling in real workers, on a scaled test clock (60×: a cron minute every real second) that every
+/// process shares through the environment; the product's `--help` does not offer it.
+@Suite(.serialized) struct SchedulingTests {
+    static func fastClock() -> [String: String] {
+        ["BASTION_TEST_TIME_SCALE": "60", "BASTION_TEST_TIME_ANCHOR": String(Date().timeIntervalSince1970)]
+    }
+
+    func scheduledRuns(_ fixture: RunsFixture, job: String) async throws -> [(run: String, scheduledFor: Int64)] {
+        let queue = try DatabaseQueue(
+            path: fixture.dataDir + "/bastion.db",
+            configuration: {
+                var c = Configuration()
+                c.readonly = true
+                return c
+            }()
+        )
+        defer { try? queue.close() }
+        return try await queue.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT id, scheduled_for FROM runs WHERE job_id = ? AND scheduled_for IS NOT NULL ORDER BY scheduled_for",
+                arguments: [job]
+            )
+            .map { ($0["id"], $0["scheduled_for"]) }
+        }
+    }
+
+    @Test func threeWorkersEnqueueEachTriggerExactlyOnce() async throws {
+        let fixture = try await RunsFixture()
+        let clock = Self.fastClock()
+        for index in 0..<3 { try await fixture.startWorker("w\(index)", environment: clock) }
+        let job = try await fixture.createJob(source: try fixture.makeSourceDatabase(pages: 1), schedule: "* * * * *")
+        try await Task.sleep(for: .seconds(5))
+        let runs = try await scheduledRuns(fixture, job: job)
+        let triggers = runs.map(\.scheduledFor)
+        #expect(triggers.count >= 3, "\(triggers)")
+        #expect(Set(triggers).count == triggers.count, "a trigger was enqueued twice: \(triggers)")
+        #expect(zip(triggers, triggers.dropFirst()).allSatisfy { $1 - $0 == 60 }, "a trigger was skipped: \(triggers)")
+        #expect(triggers.allSatisfy { $0 % 60 == 0 })
+        // They ran, through the normal claim path.
+        #expect(await eventually { await fixture.status(runs[0].run) == "success" })
+        let first = try await fixture.events(runs[0].run)
+        #expect((first.first?["fields"] as? [String: Any])?["source"] as? String == "schedule")
+    }
+
+    @Test(arguments: [(3600, true), (1, false)])
+    func aTriggerMissedWhileNoWorkerRanIsCaughtUpWithinTheGrace(_ grace: Int, _ expectCatchUp: Bool) async throws {
+        let fixture = try await RunsFixture()
+        let clock = Self.fastClock()
+        let job = try await fixture.createJob(source: try fixture.makeSourceDatabase(pages: 1), schedule: "* * * * *")
+        // No worker while a couple of (scaled) minutes pass.
+        try await Task.sleep(for: .milliseconds(2500))
+        let worker = try await fixture.startWorker("w0", ["--misfire-grace", "\(grace)"], environment: clock)
+        try await Task.sleep(for: .milliseconds(500))
+        var catchUps = 0
+        for (run, _) in try await scheduledRuns(fixture, job: job) {
+            let queued = try await fixture.events(run).first
+            if (queued?["fields"] as? [String: Any])?["catch_up"] as? Bool == true { catchUps += 1 }
+        }
+        #expect(catchUps == (expectCatchUp ? 1 : 0))
+        if !expectCatchUp {
+            #expect(worker.log.contains("Missed trigger older than the misfire grace skipped"), "\(worker.log)")
+        }
+    }
+}
