@@ -66,4 +66,16 @@ import Testing
             #expect(worker.log.contains("Missed trigger older than the misfire grace skipped"), "\(worker.log)")
         }
     }
+
+    @Test func farFutureSchedulesLeaveTheWorkerSilent() async throws {
+        let fixture = try await RunsFixture()
+        let worker = try await fixture.startWorker("w0", ["--log-level", "trace", "--safety-poll-seconds", "3600"])
+        _ = try await fixture.createJob(source: try fixture.makeSourceDatabase(pages: 1), schedule: "0 0 1 1 *")
+        // The `wake jobs` hint makes the worker reload once; after that it sleeps until next January 1st.
+        #expect(await eventually { worker.log.contains("Schedules loaded") && worker.count("sql=") > 0 })
+        try await Task.sleep(for: .milliseconds(500))
+        let settled = worker.count("sql=")
+        try await Task.sleep(for: .seconds(3))
+        #expect(worker.count("sql=") == settled, "the worker queried while idle")
+    }
 }
