@@ -5,16 +5,7 @@ import Testing
 /// Bad input of every kind gets a clear 4xx with the original's code and changes nothing in the database.
 @Suite(.serialized) struct BadInputTests {
     func snapshot(_ fixture: RunsFixture) async throws -> [String] {
-        let queue = try DatabaseQueue(
-            path: fixture.dataDir + "/bastion.db",
-            configuration: {
-                var c = Configuration()
-                c.readonly = true
-                return c
-            }()
-        )
-        defer { try? queue.close() }
-        return try await queue.read { db in
+        try await fixture.readDatabase { db in
             try ["jobs", "runs", "run_events"].map { table in
                 let rows = try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1")
                 return "\(table): \(rows.map(\.description).joined(separator: "|"))"

@@ -116,6 +116,15 @@ final class RunsFixture: @unchecked Sendable {
         return (database, client)
     }
 
+    /// Reads the data directory's database directly, read-only (what the processes committed).
+    func readDatabase<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: dataDir + "/bastion.db", configuration: configuration)
+        defer { try? queue.close() }
+        return try await queue.read(body)
+    }
+
     func wsPath(_ runId: String, after: Int? = nil) -> String {
         "/api/runs/\(runId)/events/ws" + (after.map { "?after_seq=\($0)" } ?? "")
     }

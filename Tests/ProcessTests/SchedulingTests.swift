@@ -10,16 +10,7 @@ import Testing
     }
 
     func scheduledRuns(_ fixture: RunsFixture, job: String) async throws -> [(run: String, scheduledFor: Int64)] {
-        let queue = try DatabaseQueue(
-            path: fixture.dataDir + "/bastion.db",
-            configuration: {
-                var c = Configuration()
-                c.readonly = true
-                return c
-            }()
-        )
-        defer { try? queue.close() }
-        return try await queue.read { db in
+        try await fixture.readDatabase { db in
             try Row.fetchAll(
                 db,
                 sql: "SELECT id, scheduled_for FROM runs WHERE job_id = ? AND scheduled_for IS NOT NULL ORDER BY scheduled_for",
