@@ -112,7 +112,7 @@ extension AppDatabase {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT jobs.*,
+                    SELECT \(Self.jobColumns),
                       (SELECT id FROM runs r WHERE r.job_id = jobs.id ORDER BY started_at DESC LIMIT 1) AS latest_run_id
                     FROM jobs \(whereClause) ORDER BY \(sort.orderBy)\(limit)
                     """,
@@ -137,26 +137,30 @@ extension AppDatabase {
     /// Jobs that fire on a schedule: not archived, with a cron string.
     public func scheduledJobs() async throws -> [Job] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE schedule IS NOT NULL AND archived_at IS NULL").map(Self.job)
+            try Row.fetchAll(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE schedule IS NOT NULL AND archived_at IS NULL").map(Self.job)
         }
     }
 
+    /// The columns `job(_:)` reads, by position.
+    static let jobColumns = "id, name, agent_id, schedule, schedule_timezone, overlap_policy, spec_json, created_at, updated_at, archived_at"
+
     static func fetchJob(_ db: Database, id: String) throws -> Job? {
-        try Row.fetchOne(db, sql: "SELECT * FROM jobs WHERE id = ?", arguments: [id]).map(Self.job)
+        let statement = try db.cachedStatement(sql: "SELECT \(jobColumns) FROM jobs WHERE id = ?")
+        return try Row.fetchOne(statement, arguments: [id]).map(Self.job)
     }
 
     static func job(_ row: Row) -> Job {
         Job(
-            id: row["id"],
-            name: row["name"],
-            agentId: row["agent_id"],
-            schedule: row["schedule"],
-            scheduleTimezone: row["schedule_timezone"],
-            overlapPolicy: OverlapPolicy(rawValue: row["overlap_policy"]) ?? .queue,
-            spec: (row["spec_json"] as String?).flatMap { try? JSONValue.parse($0) } ?? .null,
-            createdAt: row["created_at"],
-            updatedAt: row["updated_at"],
-            archivedAt: row["archived_at"]
+            id: row[0],
+            name: row[1],
+            agentId: row[2],
+            schedule: row[3],
+            scheduleTimezone: row[4],
+            overlapPolicy: OverlapPolicy(rawValue: row[5]) ?? .queue,
+            spec: (row[6] as String?).flatMap { try? JSONValue.parse($0) } ?? .null,
+            createdAt: row[7],
+            updatedAt: row[8],
+            archivedAt: row[9]
         )
     }
 }

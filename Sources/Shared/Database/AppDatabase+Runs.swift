@@ -124,16 +124,15 @@ extension AppDatabase {
     /// The claim itself, inside the caller's IMMEDIATE transaction.
     static func claim(_ db: Database, workerId: String, now: Int64) throws -> (ClaimedRun?, [RunEvent]) {
         let token = UUID().uuidString.lowercased()
+        let update = try db.cachedStatement(
+            sql: """
+                UPDATE runs SET status = 'running', started_at = ?, worker_id = ?, claim_token = ?, heartbeat_at = ?
+                WHERE id = (\(Self.nextQueuedRunSQL))
+                RETURNING id
+                """
+        )
         guard
-            let id = try String.fetchOne(
-                db,
-                sql: """
-                    UPDATE runs SET status = 'running', started_at = ?, worker_id = ?, claim_token = ?, heartbeat_at = ?
-                    WHERE id = (\(Self.nextQueuedRunSQL))
-                    RETURNING id
-                    """,
-                arguments: [now, workerId, token, now]
-            ),
+            let id = try String.fetchOne(update, arguments: [now, workerId, token, now]),
             let run = try Self.fetchRun(db, id: id)
         else { return (nil, []) }
         let events = try Self.insertEvents(
@@ -214,28 +213,23 @@ extension AppDatabase {
         extraEvents: [NewRunEvent],
         now: Int64
     ) throws -> (RunStatus?, [RunEvent]) {
-        guard
-            let row = try Row.fetchOne(
-                db,
-                sql: "SELECT cancel_requested_at, cancel_reason FROM runs WHERE id = ? AND status = 'running' AND claim_token = ?",
-                arguments: [runId, claimToken]
-            )
-        else { return (nil, []) }
-        let cancelRequested = (row["cancel_requested_at"] as Int64?) != nil
+        let check = try db.cachedStatement(
+            sql: "SELECT cancel_requested_at, cancel_reason FROM runs WHERE id = ? AND status = 'running' AND claim_token = ?"
+        )
+        guard let row = try Row.fetchOne(check, arguments: [runId, claimToken]) else { return (nil, []) }
+        let cancelRequested = (row[0] as Int64?) != nil
         var outcome = outcome
         if cancelRequested, case .canceled = outcome {
         } else if cancelRequested {
-            outcome = .canceled(reason: row["cancel_reason"] ?? "canceled")
+            outcome = .canceled(reason: row[1] ?? "canceled")
         }
         let status: RunStatus
         let terminal: NewRunEvent
         switch outcome {
         case .success(let summary):
             status = .success
-            try db.execute(
-                sql: "UPDATE runs SET status = 'success', ended_at = ?, summary_json = ?, error = NULL WHERE id = ?",
-                arguments: [now, summary.jsonString(), runId]
-            )
+            try db.cachedStatement(sql: "UPDATE runs SET status = 'success', ended_at = ?, summary_json = ?, error = NULL WHERE id = ?")
+                .execute(arguments: [now, summary.jsonString(), runId])
             terminal = NewRunEvent(kind: "complete", message: "Run completed")
         case .failed(let code, let message, let summary):
             status = .failed
@@ -414,33 +408,41 @@ extension AppDatabase {
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs \(whereClause)", arguments: arguments) ?? 0
             let rows = try Row.fetchAll(
                 db,
-                sql: "SELECT * FROM runs \(whereClause) ORDER BY started_at DESC, id DESC LIMIT \(pageSize) OFFSET \((page - 1) * pageSize)",
+                sql:
+                    "SELECT \(Self.runColumns) FROM runs \(whereClause) ORDER BY started_at DESC, id DESC LIMIT \(pageSize) OFFSET \((page - 1) * pageSize)",
                 arguments: arguments
             )
             return (rows.map(Self.run), total)
         }
     }
 
+    /// The columns `run(_:)` reads, by position (hot path: no by-name lookups, and safe when migrations add columns).
+    static let runColumns = """
+        id, job_id, status, started_at, ended_at, summary_json, error, progress_json, cancel_requested_at, \
+        cancel_requested_by_user_id, cancel_reason, worker_id, heartbeat_at, scheduled_for
+        """
+
     static func fetchRun(_ db: Database, id: String) throws -> Run? {
-        try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(Self.run)
+        let statement = try db.cachedStatement(sql: "SELECT \(runColumns) FROM runs WHERE id = ?")
+        return try Row.fetchOne(statement, arguments: [id]).map(Self.run)
     }
 
     static func run(_ row: Row) -> Run {
         Run(
-            id: row["id"],
-            jobId: row["job_id"],
-            status: RunStatus(rawValue: row["status"]) ?? .failed,
-            startedAt: row["started_at"],
-            endedAt: row["ended_at"],
-            summary: (row["summary_json"] as String?).flatMap { try? JSONValue.parse($0) },
-            error: row["error"],
-            progress: (row["progress_json"] as String?).flatMap { try? JSONValue.parse($0) },
-            cancelRequestedAt: row["cancel_requested_at"],
-            cancelRequestedByUserId: row["cancel_requested_by_user_id"],
-            cancelReason: row["cancel_reason"],
-            workerId: row["worker_id"],
-            heartbeatAt: row["heartbeat_at"],
-            scheduledFor: row["scheduled_for"]
+            id: row[0],
+            jobId: row[1],
+            status: RunStatus(rawValue: row[2]) ?? .failed,
+            startedAt: row[3],
+            endedAt: row[4],
+            summary: (row[5] as String?).flatMap { try? JSONValue.parse($0) },
+            error: row[6],
+            progress: (row[7] as String?).flatMap { try? JSONValue.parse($0) },
+            cancelRequestedAt: row[8],
+            cancelRequestedByUserId: row[9],
+            cancelReason: row[10],
+            workerId: row[11],
+            heartbeatAt: row[12],
+            scheduledFor: row[13]
         )
     }
 }
