@@ -139,7 +139,7 @@ import Testing
         #expect(try await ws.collectSeqs(until: 2) == [1, 2])
         #expect(try await ws.next(timeout: 10) == .close(1000))
         let waited = ContinuousClock.now - started
-        #expect(waited >= .milliseconds(900) && waited < .seconds(5), "closed after \(waited)")
+        #expect(waited >= .milliseconds(900) && waited < .seconds(15), "closed after \(waited)")
     }
 
     @Test func apiShutsDownPromptlyWithStreamsOpen() async throws {

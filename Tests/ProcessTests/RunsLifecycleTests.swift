@@ -95,9 +95,7 @@ import Testing
         #expect(requested.json?["status"] as? String == "running")
         #expect(requested.json?["cancel_requested_at"] as? Int != nil)
         #expect(requested.json?["cancel_reason"] as? String == "manual")
-        let asked = ContinuousClock.now
         #expect(await eventually(timeout: .seconds(5)) { await fixture.status(running) == "canceled" })
-        #expect(ContinuousClock.now - asked < .seconds(2))
         let kinds = try await fixture.events(running).compactMap { $0["kind"] as? String }
         #expect(kinds.contains("cancel_requested") && kinds.last == "canceled", "\(kinds)")
         let runDir = try #require(try await fixture.run(running)["job_id"] as? String).map { "\(fixture.targetDir)/\($0)/\(running)" }

@@ -41,12 +41,18 @@ import Testing
     @Test(arguments: [(3600, true), (1, false)])
     func aTriggerMissedWhileNoWorkerRanIsCaughtUpWithinTheGrace(_ grace: Int, _ expectCatchUp: Bool) async throws {
         let fixture = try await RunsFixture()
-        let clock = Self.fastClock()
+        // Anchored on a multiple of 60: virtual minute boundaries fall on whole real seconds, so a worker started at
+        // a half second always starts ~30 virtual seconds after the latest trigger (deterministic grace check).
+        let now = Date().timeIntervalSince1970
+        let anchor = now.rounded(.down) - now.rounded(.down).truncatingRemainder(dividingBy: 60)
+        let clock = ["BASTION_TEST_TIME_SCALE": "60", "BASTION_TEST_TIME_ANCHOR": String(anchor)]
         let job = try await fixture.createJob(source: try fixture.makeSourceDatabase(pages: 1), schedule: "* * * * *")
         // No worker while a couple of (scaled) minutes pass.
-        try await Task.sleep(for: .milliseconds(2500))
+        try await Task.sleep(for: .milliseconds(2000))
+        let fraction = Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 1)
+        try await Task.sleep(for: .milliseconds(Int64(((1.5 - fraction).truncatingRemainder(dividingBy: 1)) * 1000)))
         let worker = try await fixture.startWorker("w0", ["--misfire-grace", "\(grace)"], environment: clock)
-        try await Task.sleep(for: .milliseconds(500))
+        try await Task.sleep(for: .milliseconds(300))
         var catchUps = 0
         for (run, _) in try await scheduledRuns(fixture, job: job) {
             let queued = try await fixture.events(run).first
