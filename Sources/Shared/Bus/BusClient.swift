@@ -64,11 +64,6 @@ public final class BusClient: @unchecked Sendable {
             logger.error("Bus message not sent", metadata: ["error": "\(error)"])
             return
         }
-        sendFrame(frame)
-    }
-
-    /// Sends pre-encoded frame bytes (tests use this to send garbage).
-    public func sendFrame(_ frame: [UInt8]) {
         loop.execute { [self] in
             guard let connection else { return }
             if !connection.write(frame) {

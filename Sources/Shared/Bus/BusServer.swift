@@ -164,8 +164,7 @@ public final class BusServer: @unchecked Sendable {
     }
 
     private func handle(_ message: BusMessage, payload: [UInt8], from connection: ServerConnection) {
-        switch message {
-        case .hello(let peer):
+        if case .hello(let peer) = message {
             connection.peer = peer
             peers.withLock { $0[connection.id] = peer }
             logger.info(
@@ -174,15 +173,14 @@ public final class BusServer: @unchecked Sendable {
             )
             continuation.yield(.hello(connection: connection.id, peer: peer))
             return
-        case .wake, .cancel:
+        }
+        if message.isRelayedToWorkers {
             var frame = [UInt8]()
             frame.reserveCapacity(payload.count + 4)
             let length = UInt32(payload.count)
             frame.append(contentsOf: [UInt8(length >> 24 & 0xff), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)])
             frame.append(contentsOf: payload)
             broadcastFrame(frame, to: .worker)
-        case .event, .progress:
-            break
         }
         continuation.yield(.message(connection: connection.id, message))
     }

@@ -38,11 +38,6 @@ extension AppDatabase {
         LIMIT 1
         """
 
-    /// The id of the run a worker would claim next, if any.
-    public func nextQueuedRunID() async throws -> String? {
-        try await pool.read { db in try String.fetchOne(db, sql: Self.nextQueuedRunSQL) }
-    }
-
     // MARK: - Enqueue
 
     /// Enqueues a run of `jobId`, applying the job's overlap policy in the same IMMEDIATE transaction as the insert,

@@ -10,10 +10,6 @@ struct APIError: Error {
     var message: String
     var details: [String: String] = [:]
 
-    static func notFound(_ message: String = "no such resource") -> APIError {
-        APIError(status: .notFound, code: "not_found", message: message)
-    }
-
     /// A generic mapping for errors raised by Hummingbird itself (unmatched route, body too large, ...).
     init(status: HTTPResponse.Status, code: String, message: String, details: [String: String] = [:]) {
         self.status = status
