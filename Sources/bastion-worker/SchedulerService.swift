@@ -26,7 +26,8 @@ struct SchedulerService: Service {
                 var wait = safetyPoll
                 var dueWake = false
                 if let next = scheduler.earliestNext {
-                    let untilNext = scheduler.clock.realDuration(until: next)
+                    // A trigger still pending after fireDue means its enqueue failed: retry in 5 s, not at once.
+                    let untilNext = max(scheduler.clock.realDuration(until: next), next <= scheduler.clock.now() ? .seconds(5) : .zero)
                     if untilNext <= wait {
                         wait = untilNext
                         dueWake = true

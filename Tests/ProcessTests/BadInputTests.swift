@@ -141,5 +141,13 @@ import Testing
         #expect((detail.json?["next_run_at"] as? [Int])?.count == 5)
         let list = try await HTTP.get(fixture.base + "/api/jobs")
         #expect(list.json?["total"] as? Int == 2)
+        let firstId = try #require((list.json?["items"] as? [[String: Any]])?.first?["id"] as? String)
+        let run = try await fixture.enqueue(firstId)
+        let page = try await HTTP.get(fixture.base + "/api/jobs?sort=name_asc&page=1&page_size=10")
+        let item = try #require((page.json?["items"] as? [[String: Any]])?.first { $0["id"] as? String == firstId })
+        #expect(item["latest_run_id"] as? String == run.id)
+        #expect(item["latest_run_status"] as? String == "queued")
+        #expect(item["schedule_timezone"] as? String == "Europe/Berlin")
+        #expect(item["spec"] == nil, "the list leaves the spec to the detail view")
     }
 }

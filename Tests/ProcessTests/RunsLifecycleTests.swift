@@ -90,7 +90,16 @@ import Testing
         try await fixture.startWorker("w1", Self.fastLease + ["--sqlite-step-pause-ms", "50"])
         let running = try await fixture.enqueue(slow).id
         #expect(await eventually { await fixture.status(running) == "running" })
-        try await Task.sleep(for: .milliseconds(300))
+        // Progress is written while the copy runs, not only at its end.
+        #expect(
+            await eventually(timeout: .seconds(10)) {
+                guard let progress = try? await fixture.run(running)["progress"] as? [String: Any],
+                    let done = (progress["done"] as? [String: Any])?["pages"] as? Int,
+                    let total = (progress["total"] as? [String: Any])?["pages"] as? Int
+                else { return false }
+                return progress["stage"] as? String == "snapshot" && done > 0 && done < total
+            }
+        )
         let requested = try await HTTP.send("POST", fixture.base + "/api/runs/\(running)/cancel")
         #expect(requested.json?["status"] as? String == "running")
         #expect(requested.json?["cancel_requested_at"] as? Int != nil)

@@ -137,6 +137,24 @@ import Testing
         #expect(published.all.filter { $0.runId == second.id }.map(\.kind) == ["queued", "start"])
     }
 
+    @Test func eventSinkFlushesAfterIdlingAndOnFinish() async throws {
+        let (database, _, job, dir) = try await setUp()
+        defer { withExtendedLifetime(dir) {} }
+        let run = try #require(try await database.enqueueRun(jobId: job, source: "manual"))
+        let sink = RunEventSink(database: database, runId: run.id)
+        let loop = Task { await sink.run() }
+        // The loop sleeps while nothing is buffered; the first event wakes it.
+        try await Task.sleep(for: .milliseconds(100))
+        sink.emit(kind: "log", message: "one")
+        #expect(await eventually { (try? await database.events(runId: run.id, afterSeq: 0, limit: 10).count) == 2 })
+        for index in 0..<600 { sink.emit(kind: "log", message: "\(index)") }
+        await sink.finish()
+        await loop.value
+        let events = try await database.events(runId: run.id, afterSeq: 0, limit: 1000)
+        #expect(events.map(\.seq) == Array(1...602))
+        #expect(events.last?.message == "599")
+    }
+
     @Test func batchAppendNumbersDenselyAndReadsPageBySeq() async throws {
         let (database, _, job, dir) = try await setUp()
         defer { withExtendedLifetime(dir) {} }

@@ -24,16 +24,22 @@ public final class RunEventSink: Sendable {
             events.append(event)
             return events.count
         }
-        if count >= Self.maxBatch { wake.signal() }
+        // The first event starts a flush window; a full batch ends it early.
+        if count == 1 || count >= Self.maxBatch { wake.signal() }
     }
 
     public func emit(_ level: RunEvent.Level = .info, kind: String, message: String, fields: JSONValue? = nil) {
         emit(NewRunEvent(level, kind: kind, message: message, fields: fields))
     }
 
-    /// The flush loop; runs next to the executor until `finish()`.
+    /// The flush loop; runs next to the executor until `finish()`. It sleeps while nothing is buffered; after the
+    /// first event it waits at most `flushInterval` (less if a batch fills) and writes everything in one go.
     public func run() async {
         while !stopped.withLock({ $0 }), !Task.isCancelled {
+            if buffer.withLock({ $0.isEmpty }) {
+                _ = await wake.wait(timeout: .seconds(3600))
+                continue
+            }
             _ = await wake.wait(timeout: Self.flushInterval)
             await flush()
         }

@@ -53,43 +53,30 @@ public struct SQLiteBackupExecutor: JobExecutor {
         let pauseMicros = UInt32(clamping: stepPause.components.seconds * 1_000_000 + stepPause.components.attoseconds / 1_000_000_000_000)
         let cancellation = context.cancellation
         // The backup is synchronous SQLite work: run it off the cooperative pool.
-        let copyTask = Task<Void, any Error> {
-            try await runBlocking {
-                var configuration = Configuration()
-                configuration.readonly = true
-                configuration.busyMode = .timeout(5)
-                let sourceDB = try DatabaseQueue(path: source.path, configuration: configuration)
-                defer { try? sourceDB.close() }
-                let destination = try DatabaseQueue(path: partialPath)
-                defer { try? destination.close() }
-                try sourceDB.backup(to: destination, pagesPerStep: pagesPerStep) { progress in
-                    if cancellation.reason != nil { throw CancellationError() }
-                    steps.set(done: progress.completedPageCount, total: progress.totalPageCount)
-                    if pauseMicros > 0, !progress.isCompleted { usleep(pauseMicros) }
-                }
+        async let copy: Void = runBlocking {
+            // However the copy ends, the progress loop below must stop.
+            defer { steps.finish() }
+            var configuration = Configuration()
+            configuration.readonly = true
+            configuration.busyMode = .timeout(5)
+            let sourceDB = try DatabaseQueue(path: source.path, configuration: configuration)
+            defer { try? sourceDB.close() }
+            let destination = try DatabaseQueue(path: partialPath)
+            defer { try? destination.close() }
+            try sourceDB.backup(to: destination, pagesPerStep: pagesPerStep) { progress in
+                if cancellation.reason != nil { throw CancellationError() }
+                steps.set(done: progress.completedPageCount, total: progress.totalPageCount)
+                if pauseMicros > 0, !progress.isCompleted { usleep(pauseMicros) }
             }
         }
-        // Report progress while the copy runs.
-        while true {
-            let finished = await withTaskGroup(of: Bool.self) { group in
-                group.addTask {
-                    _ = await copyTask.result
-                    return true
-                }
-                group.addTask {
-                    try? await Task.sleep(for: .milliseconds(250))
-                    return false
-                }
-                let first = await group.next() ?? true
-                group.cancelAll()
-                return first
-            }
+        // Report progress while the copy runs (the relay says when the copy thread is done).
+        while !steps.isFinished {
+            try? await Task.sleep(for: .milliseconds(250))
             let (done, total) = steps.get()
             await context.progress.update(Self.progress(stage: "snapshot", done: done, total: total))
-            if finished { break }
         }
         do {
-            try await copyTask.value
+            try await copy
         } catch is CancellationError {
             try? FileManager.default.removeItem(atPath: partialPath)
             throw CancellationError()
@@ -155,9 +142,11 @@ public struct SQLiteBackupExecutor: JobExecutor {
 
 /// Latest page counts, written by the backup thread and read by the progress loop.
 private final class ProgressRelay: Sendable {
-    private let value = Mutex<(Int, Int)>((0, 0))
-    func set(done: Int, total: Int) { value.withLock { $0 = (done, total) } }
-    func get() -> (Int, Int) { value.withLock { $0 } }
+    private let value = Mutex<(done: Int, total: Int, finished: Bool)>((0, 0, false))
+    func set(done: Int, total: Int) { value.withLock { $0 = (done, total, $0.finished) } }
+    func get() -> (Int, Int) { value.withLock { ($0.done, $0.total) } }
+    func finish() { value.withLock { $0.finished = true } }
+    var isFinished: Bool { value.withLock { $0.finished } }
 }
 
 /// Runs blocking work on a global dispatch queue so it never occupies a cooperative-pool thread.

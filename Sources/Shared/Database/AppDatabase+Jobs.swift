@@ -19,10 +19,10 @@ public enum JobSort: String, Sendable, CaseIterable {
 
     var orderBy: String {
         switch self {
-        case .updatedDesc: return "updated_at DESC, id DESC"
-        case .updatedAsc: return "updated_at ASC, id ASC"
-        case .nameAsc: return "name COLLATE NOCASE ASC, id ASC"
-        case .nameDesc: return "name COLLATE NOCASE DESC, id DESC"
+        case .updatedDesc: return "jobs.updated_at DESC, jobs.id DESC"
+        case .updatedAsc: return "jobs.updated_at ASC, jobs.id ASC"
+        case .nameAsc: return "jobs.name COLLATE NOCASE ASC, jobs.id ASC"
+        case .nameDesc: return "jobs.name COLLATE NOCASE DESC, jobs.id DESC"
         }
     }
 }
@@ -94,9 +94,9 @@ extension AppDatabase {
         try await pool.read { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
-            if !includeArchived { conditions.append("archived_at IS NULL") }
+            if !includeArchived { conditions.append("jobs.archived_at IS NULL") }
             if let query, !query.isEmpty {
-                conditions.append("name LIKE ? ESCAPE '\\'")
+                conditions.append("jobs.name LIKE ? ESCAPE '\\'")
                 let escaped = query.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(
                     of: "_",
                     with: "\\_"
@@ -109,25 +109,25 @@ extension AppDatabase {
             if let page {
                 limit = " LIMIT \(pageSize) OFFSET \((page - 1) * pageSize)"
             }
+            // One query: each job with its latest run (through runs(job_id, started_at)), no query per row.
+            let qualified = Self.jobColumns.split(separator: ",").map { "jobs." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT \(Self.jobColumns),
-                      (SELECT id FROM runs r WHERE r.job_id = jobs.id ORDER BY started_at DESC LIMIT 1) AS latest_run_id
-                    FROM jobs \(whereClause) ORDER BY \(sort.orderBy)\(limit)
+                    SELECT \(qualified), latest.id, latest.status, latest.started_at, latest.ended_at
+                    FROM jobs
+                    LEFT JOIN runs AS latest ON latest.id =
+                      (SELECT r.id FROM runs r WHERE r.job_id = jobs.id ORDER BY r.started_at DESC LIMIT 1)
+                    \(whereClause) ORDER BY \(sort.orderBy)\(limit)
                     """,
                 arguments: arguments
             )
-            let items = try rows.map { row -> JobListItem in
+            let items = rows.map { row -> JobListItem in
                 var item = JobListItem(job: Self.job(row))
-                if let runId: String = row["latest_run_id"],
-                    let run = try Row.fetchOne(db, sql: "SELECT status, started_at, ended_at FROM runs WHERE id = ?", arguments: [runId])
-                {
-                    item.latestRunId = runId
-                    item.latestRunStatus = run["status"]
-                    item.latestRunStartedAt = run["started_at"]
-                    item.latestRunEndedAt = run["ended_at"]
-                }
+                item.latestRunId = row[10]
+                item.latestRunStatus = row[11]
+                item.latestRunStartedAt = row[12]
+                item.latestRunEndedAt = row[13]
                 return item
             }
             return (items, total)

@@ -66,31 +66,16 @@ struct JobsController {
         return SchedulePreview(schedule: schedule, timezone: timezone, next: expression.nextTriggers(after: unixNow(), count: count, in: zone))
     }
 
+    /// A job as the API shows it. The detail view adds `spec` and `next_run_at`; the list leaves them out.
     struct JobDTO: ResponseEncodable {
-        var id: String
-        var name: String
-        var agentId: String?
-        var schedule: String?
-        var scheduleTimezone: String
-        var overlapPolicy: String
-        var spec: JSONValue
-        var createdAt: Int64
-        var updatedAt: Int64
-        var archivedAt: Int64?
-        /// The next trigger instants (unix seconds), empty for manual jobs.
+        var job: Job
+        var detail: Bool
+        /// The next trigger instants (unix seconds) of the detail view; empty for manual and archived jobs.
         var nextRunAt: [Int64] = []
 
-        init(_ job: Job, nextRuns: Int = 0) {
-            id = job.id
-            name = job.name
-            agentId = job.agentId
-            schedule = job.schedule
-            scheduleTimezone = job.scheduleTimezone
-            overlapPolicy = job.overlapPolicy.rawValue
-            spec = job.spec
-            createdAt = job.createdAt
-            updatedAt = job.updatedAt
-            archivedAt = job.archivedAt
+        init(_ job: Job, detail: Bool = true, nextRuns: Int = 0) {
+            self.job = job
+            self.detail = detail
             if nextRuns > 0, job.archivedAt == nil, let schedule = job.schedule, let cron = try? CronExpression(parsing: schedule),
                 let zone = TimeZone(identifier: job.scheduleTimezone)
             {
@@ -111,40 +96,6 @@ struct JobsController {
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(nextRunAt, forKey: .nextRunAt)
-            try container.encode(id, forKey: .id)
-            try container.encode(name, forKey: .name)
-            try container.encode(agentId, forKey: .agentId)
-            try container.encode(schedule, forKey: .schedule)
-            try container.encode(scheduleTimezone, forKey: .scheduleTimezone)
-            try container.encode(overlapPolicy, forKey: .overlapPolicy)
-            try container.encode(spec, forKey: .spec)
-            try container.encode(createdAt, forKey: .createdAt)
-            try container.encode(updatedAt, forKey: .updatedAt)
-            try container.encode(archivedAt, forKey: .archivedAt)
-        }
-    }
-
-    struct JobListItemDTO: Encodable {
-        var item: JobListItem
-
-        enum CodingKeys: String, CodingKey {
-            case id, name, schedule
-            case agentId = "agent_id"
-            case scheduleTimezone = "schedule_timezone"
-            case overlapPolicy = "overlap_policy"
-            case createdAt = "created_at"
-            case updatedAt = "updated_at"
-            case archivedAt = "archived_at"
-            case latestRunId = "latest_run_id"
-            case latestRunStatus = "latest_run_status"
-            case latestRunStartedAt = "latest_run_started_at"
-            case latestRunEndedAt = "latest_run_ended_at"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            let job = item.job
             try container.encode(job.id, forKey: .id)
             try container.encode(job.name, forKey: .name)
             try container.encode(job.agentId, forKey: .agentId)
@@ -154,6 +105,27 @@ struct JobsController {
             try container.encode(job.createdAt, forKey: .createdAt)
             try container.encode(job.updatedAt, forKey: .updatedAt)
             try container.encode(job.archivedAt, forKey: .archivedAt)
+            if detail {
+                try container.encode(job.spec, forKey: .spec)
+                try container.encode(nextRunAt, forKey: .nextRunAt)
+            }
+        }
+    }
+
+    /// A row of `GET /api/jobs`: the job's fields plus its latest run (the original's `latest_run_*`).
+    struct JobListItemDTO: Encodable, Sendable {
+        var item: JobListItem
+
+        enum CodingKeys: String, CodingKey {
+            case latestRunId = "latest_run_id"
+            case latestRunStatus = "latest_run_status"
+            case latestRunStartedAt = "latest_run_started_at"
+            case latestRunEndedAt = "latest_run_ended_at"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            try JobDTO(item.job, detail: false).encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(item.latestRunId, forKey: .latestRunId)
             try container.encode(item.latestRunStatus, forKey: .latestRunStatus)
             try container.encode(item.latestRunStartedAt, forKey: .latestRunStartedAt)
@@ -271,8 +243,6 @@ struct JobsController {
         }
     }
 }
-
-extension JobsController.JobListItemDTO: Sendable {}
 
 extension APIError {
     static let jobNotFound = APIError(status: .notFound, code: "job_not_found", message: "job not found")
