@@ -2,8 +2,9 @@ import Logging
 import ServiceLifecycle
 import Shared
 
-/// Fails runs whose worker died (heartbeat older than the lease) with `worker_lost`. It sleeps until the earliest
-/// lease among running runs can expire, or the safety timeout when nothing runs: no fixed-interval polling.
+/// Fails runs whose worker died (heartbeat older than the lease) with `worker_lost`, and re-queues notifications
+/// left in `sending` longer than the lease. It sleeps until the earliest lease among running runs and sending
+/// notifications can expire, or the safety timeout when nothing is in flight: no fixed-interval polling.
 struct RecoveryService: Service {
     let database: AppDatabase
     let leaseSeconds: Int64
@@ -19,7 +20,15 @@ struct RecoveryService: Service {
                     if !recovered.isEmpty {
                         logger.warning("Recovered runs of lost workers", metadata: ["runs": "\(recovered)", "error": "worker_lost"])
                     }
-                    if let expiry = try await database.nextLeaseExpiry(leaseSeconds: leaseSeconds) {
+                    let requeued = try await database.requeueStuckNotifications(leaseSeconds: leaseSeconds)
+                    if !requeued.isEmpty {
+                        logger.warning("Re-queued notifications of lost workers", metadata: ["notifications": "\(requeued)"])
+                    }
+                    let expiries = [
+                        try await database.nextLeaseExpiry(leaseSeconds: leaseSeconds),
+                        try await database.nextStuckNotificationExpiry(leaseSeconds: leaseSeconds),
+                    ].compactMap { $0 }
+                    if let expiry = expiries.min() {
                         let untilExpiry = Duration.seconds(max(1, expiry - unixNow() + 1))
                         sleep = min(sleep, untilExpiry)
                     }

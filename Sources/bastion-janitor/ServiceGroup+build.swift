@@ -3,13 +3,22 @@ import ServiceLifecycle
 import Shared
 
 /// Builds the janitor's one `ServiceGroup`: the bus connection (so the API lists it), the maintenance loop and
-/// lost-run recovery.
+/// recovery of lost runs and interrupted notifications.
 func buildServiceGroup(_ config: JanitorConfig, logger: Logger) throws -> ServiceGroup {
-    let database = try AppDatabase.open(in: config.common.dataDirectory, traceLogger: logger)
     let client = BusClient(
         socketPath: config.common.dataDirectory.socketPath,
         peer: BusPeer(role: .janitor, id: config.janitorID),
         logger: logger
+    )
+    // Events the janitor commits (a lost run's terminal event, an interrupted notification) reach live WebSocket
+    // streams through the API; re-queued notifications wake the workers (the API relays the wake).
+    let database = try AppDatabase.open(
+        in: config.common.dataDirectory,
+        traceLogger: logger,
+        eventPublisher: { events in
+            for event in events { client.send(.event(event)) }
+        },
+        wakeHook: { topic in client.send(.wake(topic)) }
     )
     let bus = BusClientService(client: client) { _ in }
     let maintenance = MaintenanceService(

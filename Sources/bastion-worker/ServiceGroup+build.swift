@@ -7,7 +7,8 @@ func jobExecutors(_ config: WorkerConfig) -> [any JobExecutor] {
     [SQLiteBackupExecutor(stepPause: config.sqliteStepPause)]
 }
 
-/// Builds the worker's one `ServiceGroup`: the bus connection, the run loop and the cron scheduler.
+/// Builds the worker's one `ServiceGroup`: the bus connection, the run loop, the cron scheduler and notification
+/// delivery.
 func buildServiceGroup(_ config: WorkerConfig, logger: Logger) throws -> ServiceGroup {
     var logger = logger
     logger[metadataKey: "worker.id"] = "\(config.workerID)"
@@ -16,10 +17,19 @@ func buildServiceGroup(_ config: WorkerConfig, logger: Logger) throws -> Service
         peer: BusPeer(role: .worker, id: config.workerID),
         logger: logger
     )
+    let notificationsWake = WakeSignal()
     // Every event this worker commits goes to the API over the bus (a hint: the API's WebSocket re-reads on a gap).
-    let database = try AppDatabase.open(in: config.common.dataDirectory, traceLogger: logger) { events in
-        for event in events { client.send(.event(event)) }
-    }
+    // Notifications its finished runs enqueue are delivered by this worker's own loop, woken at once.
+    let database = try AppDatabase.open(
+        in: config.common.dataDirectory,
+        traceLogger: logger,
+        eventPublisher: { events in
+            for event in events { client.send(.event(event)) }
+        },
+        wakeHook: { topic in
+            if topic == .notifications { notificationsWake.signal() }
+        }
+    )
     let worker = RunWorker(
         database: database,
         settings: .init(workerId: config.workerID, heartbeatInterval: config.heartbeatInterval, leaseSeconds: config.leaseSeconds),
@@ -35,19 +45,23 @@ func buildServiceGroup(_ config: WorkerConfig, logger: Logger) throws -> Service
             runsWake.signal()
         case .message(.wake(.jobs)):
             jobsWake.signal()
+        case .message(.wake(.notifications)):
+            notificationsWake.signal()
         case .message(.cancel(let runId)):
             worker.cancelHint(runId: runId)
         case .connected:
             // Wakes sent while we were disconnected are lost: look once after every (re)connect.
             runsWake.signal()
             jobsWake.signal()
+            notificationsWake.signal()
         case .message, .disconnected:
             break
         }
     }
     let runLoop = RunLoopService(worker: worker, wake: runsWake, safetyPoll: config.common.safetyPoll, logger: logger)
+    let clock = SchedulerClock.fromEnvironment()
     let scheduler = SchedulerService(
-        scheduler: Scheduler(database: database, clock: .fromEnvironment(), misfireGrace: config.misfireGrace, logger: logger),
+        scheduler: Scheduler(database: database, clock: clock, misfireGrace: config.misfireGrace, logger: logger),
         jobsWake: jobsWake,
         safetyPoll: config.common.safetyPoll,
         onEnqueued: {
@@ -56,10 +70,16 @@ func buildServiceGroup(_ config: WorkerConfig, logger: Logger) throws -> Service
         },
         logger: logger
     )
+    let notifications = NotificationService(
+        deliverer: NotificationDeliverer(database: database, dataDirectory: config.common.dataDirectory, clock: clock, logger: logger),
+        wake: notificationsWake,
+        safetyPoll: config.common.safetyPoll,
+        logger: logger
+    )
     logger.info("Worker starting", metadata: ["data_dir": "\(config.common.dataDirectory.path)"])
     return ServiceGroup(
         configuration: .init(
-            services: [bus, runLoop, scheduler],
+            services: [bus, runLoop, scheduler, notifications],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

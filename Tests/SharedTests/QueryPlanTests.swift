@@ -48,4 +48,25 @@ import Testing
         let details = try await plan("SELECT ip FROM login_throttle WHERE last_failed_at < ? LIMIT ?", [0, 10])
         expectIndexed(details, table: "login_throttle", index: "idx_login_throttle_last_failed_at")
     }
+
+    @Test func notificationClaimUsesStatusNextAttemptIndex() async throws {
+        let details = try await plan(
+            "UPDATE notifications SET status = 'sending', updated_at = 1 WHERE id = (\(AppDatabase.nextDueNotificationSQL)) RETURNING id",
+            [1]
+        )
+        expectIndexed(details, table: "notifications", index: "idx_notifications_status_next_attempt_at")
+        expectIndexed(
+            try await plan("SELECT MIN(next_attempt_at) FROM notifications WHERE status = 'queued'"),
+            table: "notifications",
+            index: "idx_notifications_status_next_attempt_at"
+        )
+    }
+
+    @Test func notificationQueuePagesUseCreatedAtIndex() async throws {
+        let details = try await plan(
+            "SELECT id FROM notifications WHERE (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT 21",
+            [5, 5, "x"]
+        )
+        expectIndexed(details, table: "notifications", index: "idx_notifications_created_at_id")
+    }
 }

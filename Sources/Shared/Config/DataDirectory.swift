@@ -15,6 +15,8 @@ public struct DataDirectory: Sendable, Equatable {
     /// Lock file that serializes schema migrations across processes.
     public var migrationLockPath: String { path + "/bastion.db.migrate-lock" }
     public var runsPath: String { path + "/runs" }
+    /// Keys that encrypt the `secrets` table (created on first use, mode 0600).
+    public var masterKeyPath: String { path + "/master.key" }
 
     /// Creates the directory (and parents) if missing, with mode 0700.
     public func create() throws {

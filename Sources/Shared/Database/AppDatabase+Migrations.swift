@@ -7,13 +7,16 @@ extension AppDatabase {
         migrator.registerMigration("v1_schema") { db in
             try db.execute(sql: Migrations.v1Schema)
         }
+        migrator.registerMigration("v2_notification_destinations") { db in
+            try db.execute(sql: Migrations.v2NotificationDestinations)
+        }
         return migrator
     }
 
     /// Every table and index that the schema must contain (DESIGN.md §3); tests compare against `sqlite_master`.
     public static let expectedTables = [
         "users", "sessions", "enrollment_tokens", "login_throttle", "jobs", "runs", "run_events",
-        "notifications", "settings", "secrets", "run_artifacts",
+        "notifications", "settings", "secrets", "run_artifacts", "notification_destinations",
     ]
 
     public static let expectedIndexes = [
@@ -31,6 +34,19 @@ extension AppDatabase {
 
 /// Frozen SQL of each migration.
 enum Migrations {
+    /// The switch of each notification destination (the original's `notification_destinations`, keyed by channel and
+    /// name; the address itself is an encrypted `secrets` row of kind = channel).
+    static let v2NotificationDestinations = """
+        CREATE TABLE notification_destinations (
+            channel TEXT NOT NULL CHECK (channel IN ('webhook', 'wecom_bot')),
+            name TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (channel, name)
+        ) WITHOUT ROWID;
+        """
+
     /// The whole schema: the original's tables and columns (reference/original-api.md §4) plus DESIGN.md §3's
     /// additions to `runs` (`worker_id`, `claim_token`, `heartbeat_at`, `scheduled_for`; `progress_json` and the
     /// cancel fields were already there). Timestamps are unix seconds; ids are UUID strings.

@@ -43,9 +43,10 @@ extension AppDatabase {
     /// Enqueues a run of `jobId`, applying the job's overlap policy in the same IMMEDIATE transaction as the insert,
     /// and appends a `queued` or `rejected` event with `fields.source`. Nil when the job does not exist.
     public func enqueueRun(jobId: String, source: String, now: Int64 = unixNow()) async throws -> Run? {
-        try await writePublishing { db -> (Run?, [RunEvent]) in
+        let wake = wakeHook
+        return try await writePublishing { db -> (Run?, [RunEvent]) in
             guard let job = try Self.fetchJob(db, id: jobId) else { return (nil, []) }
-            return try Self.insertRun(db, job: job, fields: ["source": .string(source)], scheduledFor: nil, now: now)
+            return try Self.insertRun(db, job: job, fields: ["source": .string(source)], scheduledFor: nil, now: now, wake: wake)
         }
     }
 
@@ -59,7 +60,8 @@ extension AppDatabase {
         extraFields: [String: JSONValue] = [:],
         now: Int64 = unixNow()
     ) async throws -> Run? {
-        try await writePublishing { db -> (Run?, [RunEvent]) in
+        let wake = wakeHook
+        return try await writePublishing { db -> (Run?, [RunEvent]) in
             guard let job = try Self.fetchJob(db, id: jobId), job.archivedAt == nil, job.schedule != nil else { return (nil, []) }
             let exists =
                 try Bool.fetchOne(
@@ -71,7 +73,7 @@ extension AppDatabase {
             var fields = extraFields
             fields["source"] = .string("schedule")
             fields["scheduled_for"] = .number(Double(scheduledFor))
-            return try Self.insertRun(db, job: job, fields: fields, scheduledFor: scheduledFor, now: now)
+            return try Self.insertRun(db, job: job, fields: fields, scheduledFor: scheduledFor, now: now, wake: wake)
         }
     }
 
@@ -83,8 +85,16 @@ extension AppDatabase {
         }
     }
 
-    /// The enqueue itself: overlap policy, insert, `queued`/`rejected` event, inside the caller's transaction.
-    static func insertRun(_ db: Database, job: Job, fields: [String: JSONValue], scheduledFor: Int64?, now: Int64) throws -> (Run?, [RunEvent]) {
+    /// The enqueue itself: overlap policy, insert, `queued`/`rejected` event, inside the caller's transaction. A rejected
+    /// run is terminal at once and enqueues its notifications.
+    static func insertRun(
+        _ db: Database,
+        job: Job,
+        fields: [String: JSONValue],
+        scheduledFor: Int64?,
+        now: Int64,
+        wake: @escaping @Sendable (WakeTopic) -> Void
+    ) throws -> (Run?, [RunEvent]) {
         let active =
             try Int.fetchOne(
                 db,
@@ -105,6 +115,7 @@ extension AppDatabase {
             ? NewRunEvent(.warn, kind: "rejected", message: "Run rejected: another run of this job is queued or running", fields: .object(fields))
             : NewRunEvent(.info, kind: "queued", message: "Run queued", fields: .object(fields))
         let events = try Self.insertEvents(db, runId: id, [event], now: now)
+        if rejected { try Self.enqueueNotifications(db, runId: id, jobId: job.id, now: now, wake: wake) }
         return (try Self.fetchRun(db, id: id), events)
     }
 
@@ -178,8 +189,9 @@ extension AppDatabase {
         extraEvents: [NewRunEvent] = [],
         now: Int64 = unixNow()
     ) async throws -> RunStatus? {
-        try await writePublishing { db in
-            try Self.complete(db, runId: runId, claimToken: claimToken, outcome: outcome, extraEvents: extraEvents, now: now)
+        let wake = wakeHook
+        return try await writePublishing { db in
+            try Self.complete(db, runId: runId, claimToken: claimToken, outcome: outcome, extraEvents: extraEvents, now: now, wake: wake)
         }
     }
 
@@ -192,24 +204,35 @@ extension AppDatabase {
         workerId: String,
         now: Int64 = unixNow()
     ) async throws -> (status: RunStatus?, next: ClaimedRun?) {
-        try await writePublishing { db -> ((RunStatus?, ClaimedRun?), [RunEvent]) in
-            let (status, completed) = try Self.complete(db, runId: runId, claimToken: claimToken, outcome: outcome, extraEvents: [], now: now)
+        let wake = wakeHook
+        return try await writePublishing { db -> ((RunStatus?, ClaimedRun?), [RunEvent]) in
+            let (status, completed) = try Self.complete(
+                db,
+                runId: runId,
+                claimToken: claimToken,
+                outcome: outcome,
+                extraEvents: [],
+                now: now,
+                wake: wake
+            )
             let (next, started) = try Self.claim(db, workerId: workerId, now: now)
             return ((status, next), completed + started)
         }
     }
 
-    /// The terminal compare-and-set, inside the caller's transaction.
+    /// The terminal compare-and-set, inside the caller's transaction; `success` and `failed` enqueue notifications in
+    /// the same transaction (`canceled` does not).
     static func complete(
         _ db: Database,
         runId: String,
         claimToken: String,
         outcome: RunOutcome,
         extraEvents: [NewRunEvent],
-        now: Int64
+        now: Int64,
+        wake: @escaping @Sendable (WakeTopic) -> Void
     ) throws -> (RunStatus?, [RunEvent]) {
         let check = try db.cachedStatement(
-            sql: "SELECT cancel_requested_at, cancel_reason FROM runs WHERE id = ? AND status = 'running' AND claim_token = ?"
+            sql: "SELECT cancel_requested_at, cancel_reason, job_id FROM runs WHERE id = ? AND status = 'running' AND claim_token = ?"
         )
         guard let row = try Row.fetchOne(check, arguments: [runId, claimToken]) else { return (nil, []) }
         let cancelRequested = (row[0] as Int64?) != nil
@@ -242,6 +265,7 @@ extension AppDatabase {
             terminal = NewRunEvent(.warn, kind: "canceled", message: "Run canceled", fields: .object(["reason": .string(reason)]))
         }
         let events = try Self.insertEvents(db, runId: runId, extraEvents + [terminal], now: now)
+        if status != .canceled { try Self.enqueueNotifications(db, runId: runId, jobId: row[2], now: now, wake: wake) }
         return (status, events)
     }
 
@@ -334,12 +358,13 @@ extension AppDatabase {
     /// cancel was requested), with an event each. Their claim token is cleared, so the lost worker can no longer write.
     /// Returns the recovered run ids.
     public func recoverLostRuns(leaseSeconds: Int64, now: Int64 = unixNow()) async throws -> [String] {
-        try await writePublishing { db -> ([String], [RunEvent]) in
+        let wake = wakeHook
+        return try await writePublishing { db -> ([String], [RunEvent]) in
             let cutoff = now - leaseSeconds
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, cancel_requested_at, worker_id FROM runs
+                    SELECT id, cancel_requested_at, worker_id, job_id FROM runs
                     WHERE status = 'running' AND COALESCE(heartbeat_at, started_at) < ?
                     """,
                 arguments: [cutoff]
@@ -368,6 +393,7 @@ extension AppDatabase {
                     ],
                     now: now
                 )
+                if !canceled { try Self.enqueueNotifications(db, runId: id, jobId: row["job_id"], now: now, wake: wake) }
             }
             return (rows.map { $0["id"] }, events)
         }

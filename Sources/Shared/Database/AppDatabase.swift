@@ -17,6 +17,9 @@ public final class AppDatabase: Sendable {
     /// Receives every run event appended through this `AppDatabase`, after its transaction committed: the API
     /// feeds its WebSocket hub, a worker sends them over the bus.
     let eventPublisher: (@Sendable ([RunEvent]) -> Void)?
+    /// Called after a transaction that created work for another loop committed (e.g. `.notifications` when a
+    /// finished run enqueued notifications): a worker wakes its own delivery loop, other processes send a bus hint.
+    let wakeHook: @Sendable (WakeTopic) -> Void
 
     /// Opens (creating if needed) the database in `dataDirectory` and applies pending migrations.
     ///
@@ -26,6 +29,7 @@ public final class AppDatabase: Sendable {
         in dataDirectory: DataDirectory,
         traceLogger: Logger? = nil,
         eventPublisher: (@Sendable ([RunEvent]) -> Void)? = nil,
+        wakeHook: @escaping @Sendable (WakeTopic) -> Void = { _ in },
         configure: (inout Configuration) -> Void = { _ in }
     ) throws -> AppDatabase {
         try dataDirectory.create()
@@ -45,13 +49,19 @@ public final class AppDatabase: Sendable {
         configure(&configuration)
         let pool = try DatabasePool(path: dataDirectory.databasePath, configuration: configuration)
         try migrator.migrate(pool)
-        return AppDatabase(pool: pool, path: dataDirectory.databasePath, eventPublisher: eventPublisher)
+        return AppDatabase(pool: pool, path: dataDirectory.databasePath, eventPublisher: eventPublisher, wakeHook: wakeHook)
     }
 
-    init(pool: DatabasePool, path: String, eventPublisher: (@Sendable ([RunEvent]) -> Void)?) {
+    init(
+        pool: DatabasePool,
+        path: String,
+        eventPublisher: (@Sendable ([RunEvent]) -> Void)?,
+        wakeHook: @escaping @Sendable (WakeTopic) -> Void = { _ in }
+    ) {
         self.pool = pool
         self.path = path
         self.eventPublisher = eventPublisher
+        self.wakeHook = wakeHook
     }
 
     /// Connection settings shared by every process (DESIGN.md §3).

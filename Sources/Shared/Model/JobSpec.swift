@@ -31,6 +31,9 @@ public struct JobSpec: Sendable, Equatable {
 
     public var type: String { source.type }
 
+    /// The typed notification choice (validated when the spec was parsed).
+    public var notificationChoice: JobNotifications { (try? JobNotifications.parse(notifications)) ?? JobNotifications() }
+
     public init(
         source: Source,
         target: Target,
@@ -138,6 +141,7 @@ extension JobSpec {
             retention: try section("retention")
         )
         try validatePipeline()
+        _ = try JobNotifications.parse(notifications)
     }
 
     private func validatePipeline() throws {

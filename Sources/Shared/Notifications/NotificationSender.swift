@@ -1,0 +1,98 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Sends one notification over HTTP (async-http-client, 10 s deadline for the whole exchange).
+///
+/// - `webhook`: `POST url` with the JSON of `RunNotification.webhookBody`, headers `X-Bastion-Notification-Id`,
+///   `X-Bastion-Timestamp` and, when the destination has a signing secret, `X-Bastion-Signature:
+///   sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`. Any 2xx is success.
+/// - `wecom_bot`: `POST` of `{"msgtype": "markdown", "markdown": {"content": …}}`; success is a 2xx whose JSON
+///   `errcode` is 0.
+public struct NotificationSender: Sendable {
+    let client: HTTPClient
+    let timeout: Duration
+
+    public init(client: HTTPClient = .shared, timeout: Duration = NotificationRetry.timeout) {
+        self.client = client
+        self.timeout = timeout
+    }
+
+    /// A failed attempt, with a message fit for `last_error` and the run's log.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    public func send(
+        _ notification: RunNotification,
+        to config: DestinationConfig,
+        settings: NotificationSettings,
+        notificationId: String,
+        attempt: Int,
+        now: Int64
+    ) async throws {
+        switch config {
+        case .webhook(let url, let secret):
+            let body = Data(notification.webhookBody(notificationId: notificationId, attempt: attempt, sentAt: now).jsonString().utf8)
+            var headers = [("X-Bastion-Notification-Id", notificationId), ("X-Bastion-Timestamp", "\(now)")]
+            if let secret {
+                headers.append(("X-Bastion-Signature", Self.signature(secret: secret, timestamp: now, body: body)))
+            }
+            let (status, _) = try await post(url, body: body, headers: headers)
+            guard (200..<300).contains(status) else { throw Failure(description: "HTTP \(status)") }
+        case .wecomBot(let url):
+            let content = notification.render(settings.wecomMarkdown)
+            let message: JSONValue = .object(["msgtype": .string("markdown"), "markdown": .object(["content": .string(content)])])
+            let (status, response) = try await post(url, body: Data(message.jsonString().utf8), headers: [])
+            guard (200..<300).contains(status) else { throw Failure(description: "HTTP \(status)") }
+            guard case .object(let object)? = try? JSONValue.parse(String(decoding: response, as: UTF8.self)), let code = object["errcode"]?.intValue
+            else {
+                throw Failure(description: "WeCom answered without an errcode")
+            }
+            guard code == 0 else {
+                var errmsg = ""
+                if case .string(let text)? = object["errmsg"] { errmsg = text }
+                throw Failure(description: "WeCom errcode \(code): \(errmsg)")
+            }
+        }
+    }
+
+    /// `sha256=` + lowercase hex HMAC-SHA256 of `"<timestamp>.<body>"` under `secret`.
+    public static func signature(secret: String, timestamp: Int64, body: Data) -> String {
+        "sha256=" + hmacSHA256Hex(key: Data(secret.utf8), message: Data("\(timestamp).".utf8) + body)
+    }
+
+    static func hmacSHA256Hex(key: Data, message: Data) -> String {
+        HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    private func post(_ url: String, body: Data, headers: [(String, String)]) async throws -> (Int, Data) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "bastion/\(BastionVersion.current)")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        do {
+            let response = try await client.execute(request, deadline: deadline)
+            let responseBody = try await response.body.collect(upTo: 64 * 1024)
+            return (Int(response.status.code), Data(responseBody.readableBytesView))
+        } catch let failure as Failure {
+            throw failure
+        } catch let error as HTTPClientError {
+            throw Failure(description: Self.describe(error))
+        } catch {
+            throw Failure(description: "\(error)")
+        }
+    }
+
+    static func describe(_ error: HTTPClientError) -> String {
+        switch error {
+        case .deadlineExceeded, .readTimeout, .connectTimeout: return "timed out after \(Int(NotificationRetry.timeout.components.seconds)) s"
+        default: return "\(error)"
+        }
+    }
+}

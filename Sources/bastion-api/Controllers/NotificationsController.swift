@@ -1,0 +1,286 @@
+import Foundation
+import Hummingbird
+import Shared
+
+/// Notifications: global settings, destinations (addresses encrypted in `secrets`), and the delivery queue
+/// (reference/original-api.md §1 "Notifications").
+struct NotificationsController {
+    let services: APIServices
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get("notifications/settings", use: settings)
+        group.put("notifications/settings", use: updateSettings)
+        group.get("notifications/destinations", use: destinations)
+        group.put("notifications/destinations/:channel/:name", use: saveDestination)
+        group.delete("notifications/destinations/:channel/:name", use: deleteDestination)
+        group.post("notifications/destinations/:channel/:name/enabled", use: setEnabled)
+        group.post("notifications/destinations/:channel/:name/test", use: test)
+        group.get("notifications/queue", use: queue)
+        group.post("notifications/queue/:id/retry-now", use: retryNow)
+        group.post("notifications/queue/:id/cancel", use: cancel)
+    }
+
+    // MARK: - Settings
+
+    struct SettingsDTO: ResponseEncodable {
+        var value: JSONValue
+
+        func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
+    }
+
+    @Sendable func settings(_ request: Request, context: AppRequestContext) async throws -> SettingsDTO {
+        SettingsDTO(value: try await services.database.notificationSettings().json)
+    }
+
+    /// `PUT /api/notifications/settings`: members left out keep their current value.
+    @Sendable func updateSettings(_ request: Request, context: AppRequestContext) async throws -> SettingsDTO {
+        let body = try await RequestInput.object(request)
+        let current = try await services.database.notificationSettings()
+        let updated: NotificationSettings
+        do {
+            updated = try NotificationSettings.parse(.object(body), base: current)
+        } catch let error as ValidationError {
+            throw RequestInput.badRequest(error)
+        }
+        try await services.database.saveNotificationSettings(updated)
+        return SettingsDTO(value: updated.json)
+    }
+
+    // MARK: - Destinations
+
+    struct DestinationDTO: ResponseEncodable {
+        var destination: NotificationDestination
+
+        enum CodingKeys: String, CodingKey {
+            case channel, name, enabled
+            case createdAt = "created_at"
+            case updatedAt = "updated_at"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(destination.channel.rawValue, forKey: .channel)
+            try container.encode(destination.name, forKey: .name)
+            try container.encode(destination.enabled, forKey: .enabled)
+            try container.encode(destination.createdAt, forKey: .createdAt)
+            try container.encode(destination.updatedAt, forKey: .updatedAt)
+        }
+    }
+
+    @Sendable func destinations(_ request: Request, context: AppRequestContext) async throws -> [DestinationDTO] {
+        try await services.database.notificationDestinations().map(DestinationDTO.init)
+    }
+
+    /// `PUT …/destinations/{channel}/{name}` with `{url, secret?, enabled?}` (webhook) or `{webhook_url, enabled?}`
+    /// (wecom_bot): creates or replaces the destination; the address is encrypted under `master.key`.
+    @Sendable func saveDestination(_ request: Request, context: AppRequestContext) async throws -> DestinationDTO {
+        let (channel, name) = try Self.destinationKey(context)
+        let body = try await RequestInput.object(request)
+        let config: DestinationConfig
+        do {
+            config = try DestinationConfig.parse(channel: channel, body)
+        } catch let error as ValidationError {
+            throw RequestInput.badRequest(error)
+        }
+        var enabled: Bool?
+        switch body["enabled"] {
+        case nil, .null?: enabled = nil
+        case .bool(let flag)?: enabled = flag
+        default: throw APIError(status: .badRequest, code: "invalid_enabled", message: "enabled must be true or false", details: ["field": "enabled"])
+        }
+        let sealed = try SecretBox.open(in: services.config.common.dataDirectory)
+            .seal(Data(config.secretJSON.jsonString().utf8), kind: channel.rawValue, name: name)
+        let destination = try await services.database.saveNotificationDestination(channel: channel, name: name, sealed: sealed, enabled: enabled)
+        context.logger.info("Notification destination saved", metadata: ["channel": "\(channel.rawValue)", "destination": "\(name)"])
+        return DestinationDTO(destination: destination)
+    }
+
+    @Sendable func deleteDestination(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (channel, name) = try Self.destinationKey(context)
+        guard try await services.database.deleteNotificationDestination(channel: channel, name: name) else { throw APIError.destinationNotFound }
+        return Response(status: .noContent)
+    }
+
+    /// `POST …/{channel}/{name}/enabled {enabled}`.
+    @Sendable func setEnabled(_ request: Request, context: AppRequestContext) async throws -> DestinationDTO {
+        let (channel, name) = try Self.destinationKey(context)
+        let body = try await RequestInput.object(request)
+        guard case .bool(let enabled)? = body["enabled"] else {
+            throw APIError(status: .badRequest, code: "invalid_enabled", message: "enabled must be true or false", details: ["field": "enabled"])
+        }
+        guard let destination = try await services.database.setNotificationDestinationEnabled(channel: channel, name: name, enabled: enabled)
+        else { throw APIError.destinationNotFound }
+        return DestinationDTO(destination: destination)
+    }
+
+    struct TestResult: ResponseEncodable {
+        var ok: Bool
+    }
+
+    /// `POST …/{channel}/{name}/test`: sends a test message now, from the API, and reports the outcome (502
+    /// `notification_test_failed` with the receiver's answer when it fails). Works on disabled destinations too.
+    @Sendable func test(_ request: Request, context: AppRequestContext) async throws -> TestResult {
+        let (channel, name) = try Self.destinationKey(context)
+        guard let sealed = try await services.database.notificationDestinationSecret(channel: channel, name: name) else {
+            throw APIError.destinationNotFound
+        }
+        let plaintext = try SecretBox.open(in: services.config.common.dataDirectory).open(sealed, kind: channel.rawValue, name: name)
+        guard let config = DestinationConfig.fromSecretJSON(channel: channel, try JSONValue.parse(String(decoding: plaintext, as: UTF8.self)))
+        else { throw APIError(status: .conflict, code: "destination_unreadable", message: "the destination's stored address is unreadable") }
+        let now = unixNow()
+        do {
+            try await NotificationSender().send(
+                .test(now: now),
+                to: config,
+                settings: try await services.database.notificationSettings(),
+                notificationId: "test-\(UUID().uuidString.lowercased())",
+                attempt: 1,
+                now: now
+            )
+        } catch {
+            throw APIError(status: .badGateway, code: "notification_test_failed", message: "\(error)")
+        }
+        return TestResult(ok: true)
+    }
+
+    static func destinationKey(_ context: AppRequestContext) throws -> (NotificationChannel, String) {
+        let rawChannel = try context.parameters.require("channel")
+        guard let channel = NotificationChannel(rawValue: rawChannel) else {
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_channel",
+                message: "unknown channel \(rawChannel) (webhook, wecom_bot)",
+                details: ["field": "channel"]
+            )
+        }
+        let name = try context.parameters.require("name").removingPercentEncoding ?? ""
+        do {
+            try DestinationConfig.validateName(name)
+        } catch let error as ValidationError {
+            throw RequestInput.badRequest(error)
+        }
+        return (channel, name)
+    }
+
+    // MARK: - Queue
+
+    struct NotificationDTO: ResponseEncodable {
+        var record: NotificationRecord
+
+        enum CodingKeys: String, CodingKey {
+            case id, channel, destination, status, attempts
+            case runId = "run_id"
+            case nextAttemptAt = "next_attempt_at"
+            case createdAt = "created_at"
+            case updatedAt = "updated_at"
+            case lastError = "last_error"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(record.id, forKey: .id)
+            try container.encode(record.runId, forKey: .runId)
+            try container.encode(record.channel, forKey: .channel)
+            try container.encode(record.destination, forKey: .destination)
+            try container.encode(record.status.rawValue, forKey: .status)
+            try container.encode(record.attempts, forKey: .attempts)
+            try container.encode(record.nextAttemptAt, forKey: .nextAttemptAt)
+            try container.encode(record.createdAt, forKey: .createdAt)
+            try container.encode(record.updatedAt, forKey: .updatedAt)
+            try container.encode(record.lastError, forKey: .lastError)
+        }
+    }
+
+    struct QueuePage: ResponseEncodable {
+        var items: [NotificationDTO]
+        var nextCursor: String?
+
+        enum CodingKeys: String, CodingKey {
+            case items
+            case nextCursor = "next_cursor"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(items, forKey: .items)
+            try container.encode(nextCursor, forKey: .nextCursor)
+        }
+    }
+
+    /// `GET /api/notifications/queue?status=&channel=&page_size=&cursor=`: newest first, keyset-paged with an opaque
+    /// `next_cursor` (null on the last page).
+    @Sendable func queue(_ request: Request, context: AppRequestContext) async throws -> QueuePage {
+        let parameters = request.uri.queryParameters
+        var status: NotificationStatus?
+        if let raw = parameters.get("status") {
+            guard let parsed = NotificationStatus(rawValue: raw) else {
+                throw APIError(
+                    status: .badRequest,
+                    code: "invalid_query",
+                    message: "status must be one of \(NotificationStatus.allCases.map(\.rawValue).joined(separator: ", "))",
+                    details: ["field": "status"]
+                )
+            }
+            status = parsed
+        }
+        let channel = parameters.get("channel")
+        if let channel, NotificationChannel(rawValue: channel) == nil {
+            throw APIError(status: .badRequest, code: "invalid_query", message: "channel must be webhook or wecom_bot", details: ["field": "channel"])
+        }
+        let pageSize = try RequestInput.paging(request).pageSize
+        var before: (Int64, String)?
+        if let cursor = parameters.get("cursor") {
+            guard let decoded = Self.decodeCursor(cursor) else {
+                throw APIError(status: .badRequest, code: "invalid_cursor", message: "cursor is not one this API issued", details: ["field": "cursor"])
+            }
+            before = decoded
+        }
+        let items = try await services.database.notifications(status: status, channel: channel, before: before, limit: pageSize + 1)
+        let page = Array(items.prefix(pageSize))
+        let next = items.count > pageSize ? page.last.map { Self.encodeCursor($0.createdAt, $0.id) } : nil
+        return QueuePage(items: page.map(NotificationDTO.init), nextCursor: next)
+    }
+
+    static func encodeCursor(_ createdAt: Int64, _ id: String) -> String {
+        Data("\(createdAt):\(id)".utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decodeCursor(_ cursor: String) -> (Int64, String)? {
+        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        guard cursor.count <= 200, let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
+            let colon = text.firstIndex(of: ":"), let createdAt = Int64(text[..<colon])
+        else { return nil }
+        let id = String(text[text.index(after: colon)...])
+        return id.isEmpty ? nil : (createdAt, id)
+    }
+
+    @Sendable func retryNow(_ request: Request, context: AppRequestContext) async throws -> NotificationDTO {
+        let record = try Self.changed(try await services.database.retryNotificationNow(id: try context.parameters.require("id")), action: "retried")
+        services.bus.broadcast(.wake(.notifications))
+        return NotificationDTO(record: record)
+    }
+
+    @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> NotificationDTO {
+        NotificationDTO(record: try Self.changed(try await services.database.cancelNotification(id: try context.parameters.require("id")), action: "canceled"))
+    }
+
+    static func changed(_ change: NotificationChange, action: String) throws -> NotificationRecord {
+        switch change {
+        case .changed(let record): return record
+        case .notFound: throw APIError(status: .notFound, code: "notification_not_found", message: "notification not found")
+        case .invalidState(let status):
+            throw APIError(
+                status: .conflict,
+                code: "invalid_state",
+                message: "a \(status.rawValue) notification cannot be \(action)",
+                details: ["status": status.rawValue]
+            )
+        }
+    }
+}
+
+extension APIError {
+    static let destinationNotFound = APIError(status: .notFound, code: "destination_not_found", message: "notification destination not found")
+}
