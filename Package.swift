@@ -110,6 +110,7 @@ let package = Package(
             dependencies: [
                 "Shared",
                 "TestClients",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -24,7 +24,8 @@ struct JanitorOptions: ParsableArguments {
 
     @Option(
         name: .customLong("lease-seconds"),
-        help: "Runs whose heartbeat is older are failed as worker_lost, and notifications sending for longer are re-queued. Env BASTION_LEASE_SECONDS; default 60."
+        help:
+            "Runs whose heartbeat is older are failed as worker_lost, and notifications sending for longer are re-queued. Env BASTION_LEASE_SECONDS; default 60."
     )
     var leaseSeconds: Int?
 }

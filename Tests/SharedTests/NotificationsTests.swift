@@ -22,13 +22,21 @@ import Testing
                 "v": .number(1), "type": .string("sqlite"), "source": .object(["path": .string("/tmp/x.db")]),
                 "target": .object(["type": .string("local_dir"), "base_dir": .string("/tmp/t")]), "notifications": notifications,
             ])
-            let input = try JobInput(name: "nightly", schedule: nil, scheduleTimezone: nil, overlapPolicy: overlap, spec: spec, defaultTimezone: "UTC")
+            let input = try JobInput(
+                name: "nightly",
+                schedule: nil,
+                scheduleTimezone: nil,
+                overlapPolicy: overlap,
+                spec: spec,
+                defaultTimezone: "UTC"
+            )
             return try await database.createJob(input).id
         }
 
         func destination(_ channel: NotificationChannel, _ name: String, enabled: Bool = true) async throws {
             let config: DestinationConfig =
-                channel == .webhook ? .webhook(url: "http://127.0.0.1:9/\(name)", signingSecret: "s3cret") : .wecomBot(webhookURL: "http://127.0.0.1:9/wecom")
+                channel == .webhook
+                ? .webhook(url: "http://127.0.0.1:9/\(name)", signingSecret: "s3cret") : .wecomBot(webhookURL: "http://127.0.0.1:9/wecom")
             let sealed = try box.seal(Data(config.secretJSON.jsonString().utf8), kind: channel.rawValue, name: name)
             _ = try await database.saveNotificationDestination(channel: channel, name: name, sealed: sealed, enabled: enabled)
         }
@@ -108,7 +116,9 @@ import Testing
         try await fixture.destination(.webhook, "b", enabled: false)
         try await fixture.destination(.wecomBot, "c")
         let inherit = try await fixture.job()
-        let custom = try await fixture.job(notifications: .object(["mode": .string("custom"), "webhook": .array([.string("b")]), "wecom_bot": .array([.string("c")])]))
+        let custom = try await fixture.job(
+            notifications: .object(["mode": .string("custom"), "webhook": .array([.string("b")]), "wecom_bot": .array([.string("c")])])
+        )
 
         let succeeded = try await fixture.finishRun(inherit, .success(summary: .null))
         #expect(try await fixture.queued(run: succeeded) == ["webhook/a", "wecom_bot/c"])
@@ -125,7 +135,10 @@ import Testing
         #expect(try await fixture.queued(run: try await fixture.finishRun(inherit, .success(summary: .null))).isEmpty)
         settings.enabled = true
         try await fixture.database.saveNotificationSettings(settings)
-        #expect(try await fixture.queued(run: try await fixture.finishRun(inherit, .canceled(reason: "manual"))).isEmpty, "canceled runs notify nobody")
+        #expect(
+            try await fixture.queued(run: try await fixture.finishRun(inherit, .canceled(reason: "manual"))).isEmpty,
+            "canceled runs notify nobody"
+        )
 
         // A rejected run is terminal at insert and notifies too.
         let rejecting = try await fixture.job(overlap: "reject")
@@ -204,7 +217,7 @@ import Testing
         _ = try await fixture.finishRun(try await fixture.job(), .success(summary: .null), now: unixNow())
         _ = try await fixture.database.setNotificationDestinationEnabled(channel: .webhook, name: "a", enabled: false)
         #expect(await deliverer.deliverDue() == 1)
-        var record = try #require(try await fixture.database.notifications(status: nil, channel: nil, before: nil, limit: 1).first)
+        let record = try #require(try await fixture.database.notifications(status: nil, channel: nil, before: nil, limit: 1).first)
         #expect(record.status == .canceled && record.lastError == "destination disabled")
 
         _ = try await fixture.database.setNotificationDestinationEnabled(channel: .webhook, name: "a", enabled: true)

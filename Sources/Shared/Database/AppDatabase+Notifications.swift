@@ -125,8 +125,12 @@ extension AppDatabase {
     }
 
     static func fetchSecret(_ db: Database, kind: String, name: String) throws -> SecretBox.Sealed? {
-        try Row.fetchOne(db, sql: "SELECT kid, nonce, ciphertext FROM secrets WHERE node_id = 'hub' AND kind = ? AND name = ?", arguments: [kind, name])
-            .map { SecretBox.Sealed(kid: $0[0], nonce: $0[1], ciphertext: $0[2]) }
+        try Row.fetchOne(
+            db,
+            sql: "SELECT kid, nonce, ciphertext FROM secrets WHERE node_id = 'hub' AND kind = ? AND name = ?",
+            arguments: [kind, name]
+        )
+        .map { SecretBox.Sealed(kid: $0[0], nonce: $0[1], ciphertext: $0[2]) }
     }
 
     static func fetchDestination(_ db: Database, channel: NotificationChannel, name: String) throws -> NotificationDestination? {
@@ -235,7 +239,11 @@ extension AppDatabase {
     /// `notify_sent` or `notify_failed` run event. A failure is retried after `NotificationRetry.delay` until the 10th
     /// attempt, then `failed`. Returns the new status; nil when the claim was taken away (re-queued as stuck).
     @discardableResult
-    public func finishNotification(_ delivery: NotificationDelivery, outcome: DeliveryOutcome, now: Int64 = unixNow()) async throws
+    public func finishNotification(
+        _ delivery: NotificationDelivery,
+        outcome: DeliveryOutcome,
+        now: Int64 = unixNow()
+    ) async throws
         -> NotificationStatus?
     {
         let record = delivery.record
@@ -256,7 +264,11 @@ extension AppDatabase {
                     sql: "UPDATE notifications SET status = 'sent', attempts = attempts + 1, updated_at = ?, last_error = NULL WHERE \(fence)",
                     arguments: [now] + fenceArguments
                 )
-                event = NewRunEvent(kind: "notify_sent", message: "Notification sent to \(record.channel)/\(record.destination)", fields: .object(fields))
+                event = NewRunEvent(
+                    kind: "notify_sent",
+                    message: "Notification sent to \(record.channel)/\(record.destination)",
+                    fields: .object(fields)
+                )
             case .canceled(let reason):
                 status = .canceled
                 try db.execute(
@@ -295,7 +307,8 @@ extension AppDatabase {
                     event = NewRunEvent(
                         .warn,
                         kind: "notify_failed",
-                        message: "Notification to \(record.channel)/\(record.destination) failed (attempt \(attempts)); retrying in \(delay) s: \(error)",
+                        message:
+                            "Notification to \(record.channel)/\(record.destination) failed (attempt \(attempts)); retrying in \(delay) s: \(error)",
                         fields: .object(fields)
                     )
                 }

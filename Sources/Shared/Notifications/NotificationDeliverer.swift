@@ -10,7 +10,13 @@ public struct NotificationDeliverer: Sendable {
     public let clock: SchedulerClock
     let logger: Logger
 
-    public init(database: AppDatabase, dataDirectory: DataDirectory, sender: NotificationSender = NotificationSender(), clock: SchedulerClock, logger: Logger) {
+    public init(
+        database: AppDatabase,
+        dataDirectory: DataDirectory,
+        sender: NotificationSender = NotificationSender(),
+        clock: SchedulerClock,
+        logger: Logger
+    ) {
         self.database = database
         self.dataDirectory = dataDirectory
         self.sender = sender

@@ -15,7 +15,17 @@ public struct NotificationSender: Sendable {
     let client: HTTPClient
     let timeout: Duration
 
-    public init(client: HTTPClient = .shared, timeout: Duration = NotificationRetry.timeout) {
+    /// The process's notification client: a failed connect fails the attempt at once (the retry schedule is ours, not
+    /// the pool's), and redirects are not followed (a webhook answers where it was configured).
+    public static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.redirectConfiguration = .disallow
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(10))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    public init(client: HTTPClient = NotificationSender.client, timeout: Duration = NotificationRetry.timeout) {
         self.client = client
         self.timeout = timeout
     }
@@ -75,7 +85,8 @@ public struct NotificationSender: Sendable {
         request.headers.add(name: "User-Agent", value: "bastion/\(BastionVersion.current)")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        let deadline =
+            NIODeadline.now() + .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
         do {
             let response = try await client.execute(request, deadline: deadline)
             let responseBody = try await response.body.collect(upTo: 64 * 1024)

@@ -231,7 +231,12 @@ struct NotificationsController {
         var before: (Int64, String)?
         if let cursor = parameters.get("cursor") {
             guard let decoded = Self.decodeCursor(cursor) else {
-                throw APIError(status: .badRequest, code: "invalid_cursor", message: "cursor is not one this API issued", details: ["field": "cursor"])
+                throw APIError(
+                    status: .badRequest,
+                    code: "invalid_cursor",
+                    message: "cursor is not one this API issued",
+                    details: ["field": "cursor"]
+                )
             }
             before = decoded
         }
@@ -263,7 +268,9 @@ struct NotificationsController {
     }
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> NotificationDTO {
-        NotificationDTO(record: try Self.changed(try await services.database.cancelNotification(id: try context.parameters.require("id")), action: "canceled"))
+        NotificationDTO(
+            record: try Self.changed(try await services.database.cancelNotification(id: try context.parameters.require("id")), action: "canceled")
+        )
     }
 
     static func changed(_ change: NotificationChange, action: String) throws -> NotificationRecord {
