@@ -41,6 +41,12 @@ struct EndToEndLatencyBenchmark: AsyncParsableCommand {
         let job = try await seedQueuedRuns(database, count: 1)
         let run = try await database.listRuns(status: .queued, jobId: job, page: 1, pageSize: 1).items[0].id
         while !bus.isConnected { try await Task.sleep(for: .milliseconds(20)) }
+        // The WebSocket needs a session and a matching Origin: sign a user in directly in the database.
+        let token = SessionToken.generate()
+        _ = try await database.createFirstUser(username: "bench", passwordHash: "unused")
+        let userId = try await database.user(username: "bench")!.id
+        try await database.createSession(userId: userId, tokenHash: SessionToken.hash(token), csrfToken: "unused", ttl: 3600)
+        let headers = ["Cookie": "bastion_session=\(token)", "Origin": "http://127.0.0.1:\(port)"]
 
         print("COMMIT → WebSocket receipt through bastion-api (release), \(seconds) s per row, \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print("rate (ev/s)  clients    p50 (ms)   p99 (ms)   max (ms)   samples")
@@ -49,7 +55,7 @@ struct EndToEndLatencyBenchmark: AsyncParsableCommand {
                 let last = try await database.events(runId: run, afterSeq: 0, limit: 1_000_000).last?.seq ?? 0
                 var sockets: [RawWebSocket] = []
                 for _ in 0..<clientCount {
-                    sockets.append(try await RawWebSocket.connect(port: port, path: "/api/runs/\(run)/events/ws?after_seq=\(last)"))
+                    sockets.append(try await RawWebSocket.connect(port: port, path: "/api/runs/\(run)/events/ws?after_seq=\(last)", headers: headers))
                 }
                 let total = Int(Double(rate) * seconds)
                 let target = last + Int64(total)

@@ -15,6 +15,19 @@ struct APIOptions: ParsableArguments {
             "Close a run's event WebSocket this long after the run finished and everything was sent. Env BASTION_WS_CLOSE_DELAY_SECONDS; default 30."
     )
     var webSocketCloseDelay: Double?
+
+    @Flag(
+        name: .customLong("insecure-http"),
+        help: "Accept plain HTTP from non-loopback clients (behind no TLS proxy). Env BASTION_INSECURE_HTTP=1; default off."
+    )
+    var insecureHTTP = false
+
+    @Option(
+        name: .customLong("trusted-proxy"),
+        help:
+            "CIDR of a reverse proxy whose X-Forwarded-* headers are believed; repeatable. Env BASTION_TRUSTED_PROXIES (comma-separated); default 127.0.0.1/32 and ::1/128."
+    )
+    var trustedProxies: [String] = []
 }
 
 /// The API's resolved configuration.
@@ -23,6 +36,9 @@ struct APIConfig: Sendable {
     var host: String
     var port: Int
     var webSocketCloseDelay: Duration = .seconds(30)
+    var network = NetworkPolicy()
+    /// Sessions last 7 days from login (no sliding renewal), as the original.
+    var sessionTTL: Int64 = 7 * 86400
 
     init(common: CommonConfig, host: String = "127.0.0.1", port: Int = 9876) {
         self.common = common
@@ -42,5 +58,20 @@ struct APIConfig: Sendable {
             throw ConfigError.invalidValue(option: "--ws-close-delay-seconds", value: "\(delay)", reason: "must be ≥ 0")
         }
         webSocketCloseDelay = .milliseconds(Int64(delay * 1000))
+        let insecure = try resolver.resolve(options.insecureHTTP ? true : nil, env: "BASTION_INSECURE_HTTP", default: false) {
+            ["1", "true", "yes"].contains($0.lowercased()) ? true : (["0", "false", "no"].contains($0.lowercased()) ? false : nil)
+        }
+        let proxies = try resolver.resolve(options.trustedProxies.isEmpty ? nil : options.trustedProxies, env: "BASTION_TRUSTED_PROXIES", default: [])
+        {
+            $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        var cidrs: [CIDR] = []
+        for text in proxies {
+            guard let cidr = CIDR(text) else {
+                throw ConfigError.invalidValue(option: "--trusted-proxy", value: text, reason: "not an IPv4/IPv6 address or CIDR")
+            }
+            cidrs.append(cidr)
+        }
+        network = NetworkPolicy(trustedProxies: cidrs.isEmpty ? CIDR.loopback : cidrs, insecureHTTP: insecure)
     }
 }

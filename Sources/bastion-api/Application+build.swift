@@ -10,9 +10,10 @@ struct APIServices: Sendable {
     let bus: BusServer
     let hub: RunEventsHub
     let config: APIConfig
+    let hasher = PasswordHasher()
 
     var runEvents: RunEventsWebSocket {
-        RunEventsWebSocket(database: database, hub: hub, closeDelay: config.webSocketCloseDelay)
+        RunEventsWebSocket(database: database, hub: hub, closeDelay: config.webSocketCloseDelay, policy: config.network)
     }
 }
 
@@ -20,10 +21,12 @@ struct APIServices: Sendable {
 struct WebSocketContext: RequestContext, WebSocketRequestContext {
     var coreContext: CoreRequestContextStorage
     let webSocket: WebSocketHandlerReference<Self>
+    let peerAddress: String?
 
     init(source: Source) {
         coreContext = .init(source: source)
         webSocket = .init()
+        peerAddress = source.channel.remoteAddress?.ipAddress
     }
 }
 
@@ -32,14 +35,17 @@ func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: ErrorMiddleware())
+    router.add(middleware: EdgePolicyMiddleware(policy: services.config.network))
+    router.add(middleware: AuthMiddleware(database: services.database))
     let api = router.group("api")
     SystemController(services: services).addRoutes(to: api)
+    AuthController(services: services, hasher: services.hasher).addRoutes(to: api)
     JobsController(services: services).addRoutes(to: api)
     RunsController(services: services).addRoutes(to: api)
     NotificationsController(services: services).addRoutes(to: api)
     // Reached when the WebSocket router declined the upgrade: answer why, as JSON.
     api.get("runs/:id/events/ws") { request, context -> Response in
-        _ = try await services.runEvents.validate(request, runId: try context.parameters.require("id"))
+        _ = try await services.runEvents.validate(request, runId: try context.parameters.require("id"), peer: context.peerAddress)
         throw APIError(status: .upgradeRequired, code: "websocket_required", message: "this endpoint speaks WebSocket only")
     }
     return router
@@ -50,10 +56,15 @@ func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
 func buildWebSocketRouter(_ services: APIServices) -> Router<WebSocketContext> {
     let router = Router(context: WebSocketContext.self)
     let runEvents = services.runEvents
+    let policy = services.config.network
     router.ws(
         "/api/runs/:id/events/ws",
         shouldUpgrade: { request, context in
-            guard let id = context.parameters.get("id"), (try? await runEvents.validate(request, runId: id)) != nil else {
+            // The edge rules apply here too: the WebSocket router runs before the HTTP middleware.
+            guard let id = context.parameters.get("id"),
+                policy.allows(peer: context.peerAddress, forwardedProto: request.headers[EdgePolicyMiddleware.forwardedProto]),
+                (try? await runEvents.validate(request, runId: id, peer: context.peerAddress)) != nil
+            else {
                 return .dontUpgrade
             }
             return .upgrade([:])

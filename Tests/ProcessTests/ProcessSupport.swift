@@ -154,11 +154,28 @@ enum HTTP {
     static let session: URLSession = {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 5
+        // Cookies are per API under test (see `credentials`), never shared through a jar: ports do not scope cookies.
+        configuration.httpShouldSetCookies = false
+        configuration.httpCookieAcceptPolicy = .never
+        configuration.httpCookieStorage = nil
         return URLSession(configuration: configuration)
     }()
 
-    static func get(_ url: String, headers: [String: String] = [:]) async throws -> HTTPResult {
+    /// Session cookie and CSRF token of each API a test signed in to, by `host:port`; sent on every request to it
+    /// unless the call is `anonymous`.
+    static let credentials = Mutex<[String: (cookie: String, csrf: String)]>([:])
+
+    static func authorize(_ request: inout URLRequest, anonymous: Bool) {
+        guard !anonymous, let url = request.url, let host = url.host, let port = url.port,
+            let credential = credentials.withLock({ $0["\(host):\(port)"] })
+        else { return }
+        request.setValue(credential.cookie, forHTTPHeaderField: "Cookie")
+        request.setValue(credential.csrf, forHTTPHeaderField: "x-csrf-token")
+    }
+
+    static func get(_ url: String, headers: [String: String] = [:], anonymous: Bool = false) async throws -> HTTPResult {
         var request = URLRequest(url: URL(string: url)!)
+        authorize(&request, anonymous: anonymous)
         for (key, value) in headers { request.setValue(value, forHTTPHeaderField: key) }
         let (data, response) = try await session.data(for: request)
         let http = response as! HTTPURLResponse
@@ -168,9 +185,18 @@ enum HTTP {
     }
 
     /// Any method with an optional JSON body.
-    static func send(_ method: String, _ url: String, json: Any? = nil, raw: String? = nil) async throws -> HTTPResult {
+    static func send(
+        _ method: String,
+        _ url: String,
+        json: Any? = nil,
+        raw: String? = nil,
+        headers: [String: String] = [:],
+        anonymous: Bool = false
+    ) async throws -> HTTPResult {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
+        authorize(&request, anonymous: anonymous)
+        for (key, value) in headers { request.setValue(value, forHTTPHeaderField: key) }
         if let json {
             request.httpBody = try JSONSerialization.data(withJSONObject: json)
             request.setValue("application/json", forHTTPHeaderField: "content-type")

@@ -19,21 +19,21 @@ import Testing
         #expect(await eventually { client.isConnected })
         try await appendEvents(database, runId: run, count: 9)  // seq 2...10
 
-        let ws = try await RawWebSocket.connect(port: fixture.port, path: fixture.wsPath(run, after: 4))
+        let ws = try await fixture.webSocket(fixture.wsPath(run, after: 4))
         #expect(try await ws.collectSeqs(until: 10) == Array(5...10))
         try await appendEvents(database, runId: run, count: 10)  // 11...20, live
         #expect(try await ws.collectSeqs(until: 20) == Array(11...20))
         ws.shutdown()
 
         try await appendEvents(database, runId: run, count: 10)  // 21...30 while disconnected
-        let again = try await RawWebSocket.connect(port: fixture.port, path: fixture.wsPath(run, after: 20))
+        let again = try await fixture.webSocket(fixture.wsPath(run, after: 20))
         #expect(try await again.collectSeqs(until: 30) == Array(21...30))
         try await appendEvents(database, runId: run, count: 5, batch: 5)  // 31...35 in one transaction
         #expect(try await again.collectSeqs(until: 35) == Array(31...35))
         // `after` is the original's alias; no parameter means from the start.
-        let alias = try await RawWebSocket.connect(port: fixture.port, path: "/api/runs/\(run)/events/ws?after=33")
+        let alias = try await fixture.webSocket("/api/runs/\(run)/events/ws?after=33")
         #expect(try await alias.collectSeqs(until: 35) == [34, 35])
-        let all = try await RawWebSocket.connect(port: fixture.port, path: fixture.wsPath(run))
+        let all = try await fixture.webSocket(fixture.wsPath(run))
         #expect(try await all.collectSeqs(until: 35) == Array(1...35))
         await client.shutdown()
     }
@@ -54,7 +54,7 @@ import Testing
         }
         var clients: [RawWebSocket] = []
         for _ in 0..<6 {
-            clients.append(try await RawWebSocket.connect(port: fixture.port, path: fixture.wsPath(run, after: 0)))
+            clients.append(try await fixture.webSocket(fixture.wsPath(run, after: 0)))
             try await Task.sleep(for: .milliseconds(60))
         }
         try await appender.value
@@ -69,7 +69,7 @@ import Testing
         let run = try await queuedRun(fixture)
         let (database, client) = try #require(fixture.writer())
         #expect(await eventually { client.isConnected })
-        let ws = try await RawWebSocket.connect(port: fixture.port, path: fixture.wsPath(run, after: 0))
+        let ws = try await fixture.webSocket(fixture.wsPath(run, after: 0))
         #expect(try await ws.collectSeqs(until: 1) == [1])
         let rssBefore = residentKiB(fixture.api.pid)
 
@@ -108,7 +108,7 @@ import Testing
         var restarted = false
         let deadline = ContinuousClock.now + .seconds(40)
         while seen.last != 301, ContinuousClock.now < deadline {
-            guard let ws = try? await RawWebSocket.connect(port: fixture.port, path: fixture.wsPath(run, after: seen.last ?? 0)) else {
+            guard let ws = try? await fixture.webSocket(fixture.wsPath(run, after: seen.last ?? 0)) else {
                 try await Task.sleep(for: .milliseconds(50))
                 continue
             }
@@ -134,7 +134,7 @@ import Testing
         let run = try await queuedRun(fixture)
         let canceled = try await HTTP.send("POST", fixture.base + "/api/runs/\(run)/cancel")
         #expect(canceled.json?["status"] as? String == "canceled")
-        let ws = try await RawWebSocket.connect(port: fixture.port, path: fixture.wsPath(run))
+        let ws = try await fixture.webSocket(fixture.wsPath(run))
         let started = ContinuousClock.now
         #expect(try await ws.collectSeqs(until: 2) == [1, 2])
         #expect(try await ws.next(timeout: 10) == .close(1000))
@@ -147,7 +147,7 @@ import Testing
         let run = try await queuedRun(fixture)
         var sockets: [RawWebSocket] = []
         for _ in 0..<3 {
-            let ws = try await RawWebSocket.connect(port: fixture.port, path: fixture.wsPath(run))
+            let ws = try await fixture.webSocket(fixture.wsPath(run))
             #expect(try await ws.collectSeqs(until: 1) == [1])
             sockets.append(ws)
         }
@@ -174,14 +174,14 @@ import Testing
             // hummingbird-websocket answers a refused upgrade with a bare 400: never a 101.
             if status != 426 {
                 do {
-                    _ = try await RawWebSocket.connect(port: fixture.port, path: path)
+                    _ = try await fixture.webSocket(path)
                     Issue.record("upgrade of \(path) should be refused")
                 } catch let refused as RawWebSocket.Refused {
                     #expect(refused.status == 400, "\(path)")
                 }
             }
             // The same URL over plain HTTP says why, as JSON.
-            let plain = try await HTTP.get(fixture.base + path)
+            let plain = try await HTTP.get(fixture.base + path, headers: ["Origin": fixture.base])
             #expect(plain.status == status, "\(path)")
             #expect(plain.json?["error"] as? String == code, "\(path)")
         }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Logging
 import Shared
+import Synchronization
 import TestClients
 
 /// A running API (plus whatever the test adds) on a scratch data directory, with helpers to drive runs.
@@ -20,6 +21,37 @@ final class RunsFixture: @unchecked Sendable {
         guard await eventually(timeout: .seconds(15), { await HTTP.tryGet(self.base + "/api/ready")?.status == 200 }) else {
             throw FixtureError("api not ready:\n\(api.log)")
         }
+        try await signIn()
+    }
+
+    static let username = "admin"
+    static let password = "correct horse battery staple"
+
+    /// Creates the admin user (first run) and signs in; later requests to this API carry the session.
+    func signIn() async throws {
+        let setup = try await HTTP.send("POST", base + "/api/setup/initialize", json: ["username": Self.username, "password": Self.password])
+        guard setup.status == 204 || setup.status == 409 else { throw FixtureError("setup: \(setup.status)") }
+        let login = try await HTTP.send(
+            "POST",
+            base + "/api/auth/login",
+            json: ["username": Self.username, "password": Self.password],
+            anonymous: true
+        )
+        guard login.status == 200, let csrf = login.json?["csrf_token"] as? String, let cookie = login.headers["set-cookie"] else {
+            throw FixtureError("login: \(login.status) \(String(decoding: login.body, as: UTF8.self))")
+        }
+        let pair = String(cookie.split(separator: ";")[0])
+        HTTP.credentials.withLock { $0["127.0.0.1:\(port)"] = (pair, csrf) }
+    }
+
+    /// The session cookie and CSRF token this fixture signed in with.
+    var credential: (cookie: String, csrf: String) { HTTP.credentials.withLock { $0["127.0.0.1:\(port)"]! } }
+
+    /// Headers a browser on this origin sends with a WebSocket upgrade.
+    var wsHeaders: [String: String] { ["Cookie": credential.cookie, "Origin": "http://127.0.0.1:\(port)"] }
+
+    func webSocket(_ path: String) async throws -> RawWebSocket {
+        try await RawWebSocket.connect(port: port, path: path, headers: wsHeaders)
     }
 
     deinit {

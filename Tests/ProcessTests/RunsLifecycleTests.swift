@@ -171,7 +171,7 @@ import Testing
         let run = try await fixture.enqueue(job).id
         #expect(await eventually(timeout: .seconds(10)) { await fixture.status(run) == "success" })
         // An open event stream on a finished run with a long close delay is idle too.
-        let ws = try await RawWebSocket.connect(port: fixture.port, path: fixture.wsPath(run))
+        let ws = try await fixture.webSocket(fixture.wsPath(run))
         _ = try await ws.collectSeqs(until: 1)
         try await Task.sleep(for: .seconds(1))
         let apiBefore = fixture.api.count("sql=")

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Shared
 
 /// An error with a stable code, rendered as `{"error": code, "message": text, "details": {...}}`.
 struct APIError: Error {
@@ -9,6 +10,10 @@ struct APIError: Error {
     var code: String
     var message: String
     var details: [String: String] = [:]
+    /// Typed values under `details.params` (e.g. `retry_after_seconds`).
+    var params: [String: JSONValue] = [:]
+    /// Extra response headers (e.g. `Retry-After`).
+    var headers = HTTPFields()
 
     /// A generic mapping for errors raised by Hummingbird itself (unmatched route, body too large, ...).
     init(status: HTTPResponse.Status, code: String, message: String, details: [String: String] = [:]) {
@@ -31,18 +36,14 @@ struct APIError: Error {
         self.init(status: status, code: code, message: message ?? status.reasonPhrase)
     }
 
-    struct Body: Encodable {
-        var error: String
-        var message: String
-        var details: [String: String]
-    }
-
     /// The JSON response, with `details.request_id`.
     func response(requestID: String) -> Response {
-        var details = details
-        details["request_id"] = requestID
-        let body = (try? JSONEncoder().encode(Body(error: code, message: message, details: details))) ?? Data("{}".utf8)
-        var headers = HTTPFields()
+        var detailObject = details.mapValues(JSONValue.string)
+        detailObject["request_id"] = .string(requestID)
+        if !params.isEmpty { detailObject["params"] = .object(params) }
+        let value: JSONValue = .object(["error": .string(code), "message": .string(message), "details": .object(detailObject)])
+        let body = Data(value.jsonString().utf8)
+        var headers = headers
         headers[.contentType] = "application/json; charset=utf-8"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
@@ -12,14 +13,30 @@ struct RunEventsWebSocket: Sendable {
     let database: AppDatabase
     let hub: RunEventsHub
     let closeDelay: Duration
+    let policy: NetworkPolicy
     /// When nothing arrives, the database is re-checked this often (a lost terminal hint must not keep a socket open).
     let safetyCheck: Duration = .seconds(30)
 
     static let pageSize = 200
     static let terminalKinds: Set<String> = ["complete", "failed", "canceled", "rejected"]
 
-    /// What the upgrade check needs from a request: run id and start seq, validated.
-    func validate(_ request: Request, runId: String) async throws -> Int64 {
+    /// The pre-upgrade checks, in the original's order: a session (`401 unauthorized`), an Origin matching how the
+    /// client reached us (`401 invalid_origin`), a valid `after_seq`, an existing run (`404 run_not_found`).
+    /// Returns the start seq.
+    func validate(_ request: Request, runId: String, peer: String?) async throws -> Int64 {
+        guard try await AuthMiddleware.session(request.headers, database: database) != nil else { throw APIError.unauthorized }
+        let headers = request.headers
+        guard
+            policy.originMatches(
+                origin: headers[.origin],
+                host: request.head.authority,
+                forwardedHost: headers[HTTPField.Name("x-forwarded-host")!],
+                forwardedProto: headers[EdgePolicyMiddleware.forwardedProto],
+                peer: peer
+            )
+        else {
+            throw APIError(status: .unauthorized, code: "invalid_origin", message: "the Origin header does not match this server")
+        }
         let after = try RunsController.afterSeq(request)
         guard try await database.run(id: runId) != nil else { throw APIError.runNotFound }
         return after
