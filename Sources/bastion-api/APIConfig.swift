@@ -28,6 +28,9 @@ struct APIOptions: ParsableArguments {
             "CIDR of a reverse proxy whose X-Forwarded-* headers are believed; repeatable. Env BASTION_TRUSTED_PROXIES (comma-separated); default 127.0.0.1/32 and ::1/128."
     )
     var trustedProxies: [String] = []
+
+    @Option(name: .customLong("ui-dir"), help: "Directory of the web UI's files. Env BASTION_UI_DIR; default ./Public.")
+    var uiDirectory: String?
 }
 
 /// The API's resolved configuration.
@@ -39,6 +42,7 @@ struct APIConfig: Sendable {
     var network = NetworkPolicy()
     /// Sessions last 7 days from login (no sliding renewal), as the original.
     var sessionTTL: Int64 = 7 * 86400
+    var uiDirectory = "./Public"
 
     init(common: CommonConfig, host: String = "127.0.0.1", port: Int = 9876) {
         self.common = common
@@ -73,5 +77,6 @@ struct APIConfig: Sendable {
             cidrs.append(cidr)
         }
         network = NetworkPolicy(trustedProxies: cidrs.isEmpty ? CIDR.loopback : cidrs, insecureHTTP: insecure)
+        uiDirectory = try resolver.resolve(options.uiDirectory, env: "BASTION_UI_DIR", default: "./Public")
     }
 }

@@ -11,6 +11,7 @@ struct APIServices: Sendable {
     let hub: RunEventsHub
     let config: APIConfig
     let hasher = PasswordHasher()
+    let routes = RouteTable()
 
     var runEvents: RunEventsWebSocket {
         RunEventsWebSocket(database: database, hub: hub, closeDelay: config.webSocketCloseDelay, policy: config.network)
@@ -34,10 +35,10 @@ struct WebSocketContext: RequestContext, WebSocketRequestContext {
 func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
-    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: ErrorMiddleware(routes: services.routes))
     router.add(middleware: EdgePolicyMiddleware(policy: services.config.network))
     router.add(middleware: AuthMiddleware(database: services.database))
-    let api = router.group("api")
+    let api = RecordingRouterGroup(inner: router.group("api"), prefix: "/api", table: services.routes)
     SystemController(services: services).addRoutes(to: api)
     AuthController(services: services, hasher: services.hasher).addRoutes(to: api)
     JobsController(services: services).addRoutes(to: api)
@@ -48,6 +49,7 @@ func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
         _ = try await services.runEvents.validate(request, runId: try context.parameters.require("id"), peer: context.peerAddress)
         throw APIError(status: .upgradeRequired, code: "websocket_required", message: "this endpoint speaks WebSocket only")
     }
+    UIController(root: services.config.uiDirectory).addRoutes(to: router)
     return router
 }
 

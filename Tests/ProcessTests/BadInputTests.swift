@@ -150,4 +150,18 @@ import Testing
         #expect(item["schedule_timezone"] as? String == "Europe/Berlin")
         #expect(item["spec"] == nil, "the list leaves the spec to the detail view")
     }
+
+    @Test func aKnownPathWithTheWrongMethodIs405() async throws {
+        let fixture = try await RunsFixture()
+        for (method, path, allowed) in [
+            ("DELETE", "/api/runs", "GET"), ("PUT", "/api/runs/abc/cancel", "POST"), ("GET", "/api/schedules/preview", "POST"),
+            ("PATCH", "/api/jobs/xyz", "DELETE, GET, PUT"), ("POST", "/api/health", "GET"),
+        ] {
+            let result = try await HTTP.send(method, fixture.base + path)
+            #expect(result.status == 405 && result.json?["error"] as? String == "method_not_allowed", "\(method) \(path): \(result.status)")
+            #expect(result.headers["allow"] == allowed, "\(method) \(path)")
+        }
+        let unknown = try await HTTP.get(fixture.base + "/api/no/such/thing")
+        #expect(unknown.status == 404 && unknown.json?["error"] as? String == "not_found")
+    }
 }

@@ -8,7 +8,7 @@ struct AuthController {
     let services: APIServices
     let hasher: PasswordHasher
 
-    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
         group.get("setup/status", use: setupStatus)
         group.post("setup/initialize", use: initialize)
         group.post("auth/login", use: login)

@@ -6,7 +6,7 @@ import Shared
 struct JobsController {
     let services: APIServices
 
-    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
         group.get("jobs", use: list)
         group.post("jobs", use: create)
         group.get("jobs/:id", use: show)

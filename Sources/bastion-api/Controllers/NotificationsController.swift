@@ -7,7 +7,7 @@ import Shared
 struct NotificationsController {
     let services: APIServices
 
-    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
         group.get("notifications/settings", use: settings)
         group.put("notifications/settings", use: updateSettings)
         group.get("notifications/destinations", use: destinations)

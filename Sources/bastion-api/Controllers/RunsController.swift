@@ -6,7 +6,7 @@ import Shared
 struct RunsController {
     let services: APIServices
 
-    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
         group.get("runs", use: list)
         group.get("runs/:id", use: show)
         group.post("runs/:id/cancel", use: cancel)

@@ -6,7 +6,7 @@ import Shared
 struct SystemController {
     let services: APIServices
 
-    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
         group.get("health", use: health)
         group.get("ready", use: ready)
         group.get("system", use: system)

@@ -6,12 +6,27 @@ import Logging
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
+    let routes: RouteTable
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
             return error.response(requestID: context.requestID)
         } catch let error as HTTPError {
+            if error.status == .notFound {
+                // A known path with another method: 405 with the methods it does take.
+                let allowed = Set(routes.methods(matching: request.uri.path))
+                if !allowed.isEmpty {
+                    var methodError = APIError(
+                        status: .methodNotAllowed,
+                        code: "method_not_allowed",
+                        message: "\(request.method.rawValue) is not allowed here"
+                    )
+                    methodError.headers[.allow] = allowed.map(\.rawValue).sorted().joined(separator: ", ")
+                    return methodError.response(requestID: context.requestID)
+                }
+            }
             return APIError(httpStatus: error.status, message: error.body).response(requestID: context.requestID)
         } catch let error as any HTTPResponseError {
             return APIError(httpStatus: error.status, message: nil).response(requestID: context.requestID)
