@@ -6,7 +6,7 @@ APT_PACKAGES=(
     pkg-config libsqlite3-dev libuv1-dev libzstd-dev libargon2-dev
     sqlite3 zstd age b3sum
 )
-PIP_PACKAGES=(honcho)
+PIP_PACKAGES=(honcho schemathesis)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -11,8 +11,22 @@ struct BastionAPI: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup var api: APIOptions
 
+    /// Prints every registered route (`METHOD /path`) and exits: how the OpenAPI completeness test sees the router.
+    @Flag(name: .customLong("print-routes"), help: .hidden) var printRoutes = false
+
     func run() async throws {
         let config = try APIConfig(common: common.resolve(), options: api)
+        if printRoutes {
+            let services = APIServices(
+                database: try AppDatabase.open(in: config.common.dataDirectory),
+                bus: BusServer(socketPath: config.common.dataDirectory.socketPath, logger: .init(label: "routes")),
+                hub: RunEventsHub(),
+                config: config
+            )
+            _ = buildRouter(services)
+            for route in services.routes.all { print("\(route.method.rawValue) \(route.path)") }
+            return
+        }
         let logger = BastionLogging.bootstrap(level: config.common.logLevel, label: "bastion-api")
         let group = try await buildServiceGroup(config, logger: logger)
         try await group.run()

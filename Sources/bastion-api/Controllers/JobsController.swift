@@ -156,7 +156,18 @@ struct JobsController {
                 details: ["field": "sort"]
             )
         }
-        let includeArchived = request.uri.queryParameters.get("include_archived") == "true"
+        let includeArchived: Bool
+        switch request.uri.queryParameters.get("include_archived") {
+        case nil, "false": includeArchived = false
+        case "true": includeArchived = true
+        default:
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_query",
+                message: "include_archived must be true or false",
+                details: ["field": "include_archived"]
+            )
+        }
         let result = try await services.database.listJobs(
             includeArchived: includeArchived,
             query: request.uri.queryParameters.get("q"),

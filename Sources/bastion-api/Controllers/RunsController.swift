@@ -126,7 +126,9 @@ struct RunsController {
                 details: ["field": "reason"]
             )
         }
-        guard let result = try await services.database.cancelRun(id: id, userId: nil, reason: reason) else { throw APIError.runNotFound }
+        guard let result = try await services.database.cancelRun(id: id, userId: context.session?.userId, reason: reason) else {
+            throw APIError.runNotFound
+        }
         if result.notifyWorker { services.bus.broadcast(.cancel(runId: id)) }
         context.logger.info("Cancel requested", metadata: ["run.id": "\(id)", "status": "\(result.run.status.rawValue)"])
         return RunDTO(run: result.run, jobName: try await services.database.job(id: result.run.jobId)?.name)

@@ -12,7 +12,7 @@ struct AuthMiddleware: RouterMiddleware {
     let database: AppDatabase
 
     static let publicPaths: Set<String> = [
-        "/api/health", "/api/ready", "/api/system", "/api/setup/status", "/api/setup/initialize", "/api/auth/login",
+        "/api/health", "/api/ready", "/api/system", "/api/setup/status", "/api/setup/initialize", "/api/auth/login", "/api/openapi.json",
     ]
     static let cookieName = "bastion_session"
     static let csrfHeader = HTTPField.Name("x-csrf-token")!

@@ -1,0 +1,417 @@
+import Shared
+
+/// The OpenAPI 3.0 description of every route (`GET /api/openapi.json`). A process test compares its paths with the
+/// routes the API registered, and schemathesis checks the running API against it.
+enum OpenAPIDocument {
+    typealias S = Schema
+
+    struct Operation {
+        var method: String
+        var path: String
+        var summary: String
+        var tag: String
+        var parameters: [JSONValue] = []
+        var body: JSONValue? = nil
+        var bodyRequired = true
+        /// Documented success responses (status → schema; nil = no body).
+        var responses: [String: JSONValue?]
+        var isPublic = false
+    }
+
+    static func pathParameter(_ name: String) -> JSONValue {
+        .object(["name": .string(name), "in": "path", "required": true, "schema": S.string])
+    }
+
+    static func query(_ name: String, _ schema: JSONValue, _ description: String) -> JSONValue {
+        .object(["name": .string(name), "in": "query", "required": false, "schema": schema, "description": .string(description)])
+    }
+
+    static let paging = [
+        query("page", .object(["type": "integer", "minimum": 1, "maximum": 1_000_000]), "1-based page (default 1)"),
+        query("page_size", .object(["type": "integer", "minimum": 1]), "items per page (default 20, at most 100)"),
+    ]
+
+    static let components: [String: JSONValue] = [
+        "Error": S.object(
+            [
+                "error": S.string, "message": S.string,
+                "details": .object([
+                    "type": "object", "properties": .object(["request_id": S.string, "params": S.anyObject]),
+                    "required": .array(["request_id"]), "additionalProperties": true,
+                ]),
+            ],
+            required: ["error", "message", "details"]
+        ),
+        "OK": S.object(["ok": S.boolean]),
+        "Job": S.object(
+            [
+                "id": S.string, "name": S.string, "agent_id": S.nullableString, "schedule": S.nullableString,
+                "schedule_timezone": S.string, "overlap_policy": S.enumeration(["queue", "reject"]), "created_at": S.integer,
+                "updated_at": S.integer, "archived_at": S.nullableInteger, "spec": S.anyObject, "next_run_at": S.array(S.integer),
+            ],
+            required: ["id", "name", "agent_id", "schedule", "schedule_timezone", "overlap_policy", "created_at", "updated_at", "archived_at"]
+        ),
+        "JobListItem": S.object(
+            [
+                "id": S.string, "name": S.string, "agent_id": S.nullableString, "schedule": S.nullableString,
+                "schedule_timezone": S.string, "overlap_policy": S.enumeration(["queue", "reject"]), "created_at": S.integer,
+                "updated_at": S.integer, "archived_at": S.nullableInteger, "latest_run_id": S.nullableString,
+                "latest_run_status": S.nullableString, "latest_run_started_at": S.nullableInteger, "latest_run_ended_at": S.nullableInteger,
+            ]
+        ),
+        "JobInput": S.object(
+            [
+                "name": S.string(minLength: 1, maxLength: 200), "schedule": S.nullableString, "schedule_timezone": S.nullableString,
+                "overlap_policy": S.enumeration(["queue", "reject"], nullable: true),
+                "spec": .object(["type": "object", "description": "v1 or v2 job spec (reference/original-backup.md §1)"]),
+            ],
+            required: ["name", "spec"]
+        ),
+        "RunListItem": S.object([
+            "id": S.string, "job_id": S.string, "status": S.ref("RunStatus"), "started_at": S.integer, "ended_at": S.nullableInteger,
+            "error": S.nullableString,
+        ]),
+        "RunStatus": S.enumeration(RunStatus.allCases.map(\.rawValue)),
+        "Run": S.object([
+            "id": S.string, "job_id": S.string, "job_name": S.nullableString, "node_id": S.string, "status": S.ref("RunStatus"),
+            "started_at": S.integer, "ended_at": S.nullableInteger, "cancel_requested_at": S.nullableInteger,
+            "cancel_requested_by_user_id": S.nullableInteger, "cancel_reason": S.nullableString, "progress": S.any, "summary": S.any,
+            "error": S.nullableString, "worker_id": S.nullableString, "heartbeat_at": S.nullableInteger, "scheduled_for": S.nullableInteger,
+        ]),
+        "RunEvent": S.object([
+            "run_id": S.string, "seq": S.integer, "ts": S.integer, "level": S.enumeration(["info", "warn", "error"]), "kind": S.string,
+            "message": S.string, "fields": .object(["type": "object", "nullable": true, "additionalProperties": true]),
+        ]),
+        "NotificationSettings": S.object([
+            "enabled": S.boolean,
+            "channels": S.object([
+                "webhook": S.object(["enabled": S.boolean]), "wecom_bot": S.object(["enabled": S.boolean]),
+            ]),
+            "templates": S.object(["wecom_markdown": S.string]),
+        ]),
+        "NotificationSettingsInput": S.object(
+            [
+                "enabled": S.boolean,
+                "channels": S.object(
+                    ["webhook": S.object(["enabled": S.boolean]), "wecom_bot": S.object(["enabled": S.boolean])],
+                    required: []
+                ),
+                "templates": S.object(["wecom_markdown": S.string(minLength: 1, maxLength: 4096)], required: []),
+            ],
+            required: []
+        ),
+        "Destination": S.object([
+            "channel": S.enumeration(NotificationChannel.allCases.map(\.rawValue)), "name": S.string, "enabled": S.boolean,
+            "created_at": S.integer, "updated_at": S.integer,
+        ]),
+        "DestinationInput": .object([
+            "type": "object",
+            "description": "webhook: {url, secret?, enabled?}; wecom_bot: {webhook_url, enabled?}",
+            "properties": .object([
+                "url": S.string, "webhook_url": S.string, "secret": S.nullableString,
+                "enabled": .object(["type": "boolean", "nullable": true]),
+            ]),
+        ]),
+        "Notification": S.object([
+            "id": S.string, "run_id": S.string, "channel": S.string, "destination": S.string,
+            "status": S.enumeration(NotificationStatus.allCases.map(\.rawValue)), "attempts": S.integer, "next_attempt_at": S.integer,
+            "created_at": S.integer, "updated_at": S.integer, "last_error": S.nullableString,
+        ]),
+    ]
+
+    static func page(_ item: String) -> JSONValue {
+        S.object(["items": S.array(S.ref(item)), "page": S.integer, "page_size": S.integer, "total": S.integer])
+    }
+
+    static let credentials = S.object(["username": S.string, "password": S.string])
+
+    static let operations: [Operation] = [
+        // System
+        Operation(method: "get", path: "/api/health", summary: "Liveness", tag: "system", responses: ["200": S.ref("OK")], isPublic: true),
+        Operation(
+            method: "get",
+            path: "/api/ready",
+            summary: "Readiness (the database answers)",
+            tag: "system",
+            responses: ["200": S.ref("OK"), "503": S.ref("OK")],
+            isPublic: true
+        ),
+        Operation(
+            method: "get",
+            path: "/api/system",
+            summary: "Version, database and connected processes",
+            tag: "system",
+            responses: [
+                "200": S.object([
+                    "version": S.string, "build_time_unix": S.nullableInteger,
+                    "database": S.object(["path": S.string, "sqlite_version": S.string, "journal_mode": S.string]),
+                    "bus": S.object([
+                        "socket": S.string, "workers": S.array(S.object(["id": S.string, "pid": S.integer])),
+                        "janitors": S.array(S.object(["id": S.string, "pid": S.integer])),
+                    ]),
+                ])
+            ],
+            isPublic: true
+        ),
+        Operation(method: "get", path: "/api/openapi.json", summary: "This document", tag: "system", responses: ["200": S.anyObject], isPublic: true),
+        // Auth
+        Operation(
+            method: "get",
+            path: "/api/setup/status",
+            summary: "Whether the first user must still be created",
+            tag: "auth",
+            responses: ["200": S.object(["needs_setup": S.boolean])],
+            isPublic: true
+        ),
+        Operation(
+            method: "post",
+            path: "/api/setup/initialize",
+            summary: "Create the first (only) user; password ≥ 12 bytes",
+            tag: "auth",
+            body: credentials,
+            responses: ["204": nil],
+            isPublic: true
+        ),
+        Operation(
+            method: "post",
+            path: "/api/auth/login",
+            summary: "Sign in: sets the bastion_session cookie, returns the CSRF token",
+            tag: "auth",
+            body: credentials,
+            responses: ["200": S.object(["csrf_token": S.string])],
+            isPublic: true
+        ),
+        Operation(method: "post", path: "/api/auth/logout", summary: "Sign out", tag: "auth", responses: ["204": nil]),
+        Operation(
+            method: "get",
+            path: "/api/session",
+            summary: "The current session",
+            tag: "auth",
+            responses: [
+                "200": S.object([
+                    "authenticated": S.boolean, "user_id": S.integer, "username": S.string, "csrf_token": S.string, "expires_at": S.integer,
+                ])
+            ]
+        ),
+        // Jobs
+        Operation(
+            method: "get",
+            path: "/api/jobs",
+            summary: "Jobs with their latest run",
+            tag: "jobs",
+            parameters: paging + [
+                query("sort", S.enumeration(JobSort.allCases.map(\.rawValue)), "order"),
+                query("q", S.string, "name contains"), query("include_archived", S.enumeration(["true", "false"]), "also archived jobs"),
+            ],
+            responses: ["200": page("JobListItem")]
+        ),
+        Operation(method: "post", path: "/api/jobs", summary: "Create a job", tag: "jobs", body: S.ref("JobInput"), responses: ["201": S.ref("Job")]),
+        Operation(method: "get", path: "/api/jobs/{id}", summary: "A job with its next triggers", tag: "jobs", responses: ["200": S.ref("Job")]),
+        Operation(
+            method: "put",
+            path: "/api/jobs/{id}",
+            summary: "Replace a job",
+            tag: "jobs",
+            body: S.ref("JobInput"),
+            responses: ["200": S.ref("Job")]
+        ),
+        Operation(method: "delete", path: "/api/jobs/{id}", summary: "Delete a job, its runs and events", tag: "jobs", responses: ["204": nil]),
+        Operation(
+            method: "post",
+            path: "/api/jobs/{id}/run",
+            summary: "Enqueue a run now (overlap policy applies)",
+            tag: "jobs",
+            responses: ["200": S.object(["run_id": S.string, "status": S.enumeration(["queued", "rejected"])])]
+        ),
+        Operation(
+            method: "get",
+            path: "/api/jobs/{id}/runs",
+            summary: "The job's latest 50 runs",
+            tag: "jobs",
+            responses: ["200": S.array(S.ref("RunListItem"))]
+        ),
+        Operation(
+            method: "post",
+            path: "/api/schedules/preview",
+            summary: "Next trigger instants of a cron schedule",
+            tag: "jobs",
+            body: S.object(
+                ["schedule": S.string, "timezone": S.nullableString, "count": .object(["type": "integer", "minimum": 1, "maximum": 50])],
+                required: ["schedule"]
+            ),
+            responses: ["200": S.object(["schedule": S.string, "timezone": S.string, "next": S.array(S.integer)])]
+        ),
+        // Runs
+        Operation(
+            method: "get",
+            path: "/api/runs",
+            summary: "Runs, newest first",
+            tag: "runs",
+            parameters: paging + [
+                query("status", S.enumeration(RunStatus.allCases.map(\.rawValue) + ["all"]), "filter by status"),
+                query("job_id", S.string, "filter by job"),
+            ],
+            responses: ["200": page("RunListItem")]
+        ),
+        Operation(method: "get", path: "/api/runs/{id}", summary: "A run", tag: "runs", responses: ["200": S.ref("Run")]),
+        Operation(
+            method: "post",
+            path: "/api/runs/{id}/cancel",
+            summary: "Cancel a run (queued: at once; running: cooperatively)",
+            tag: "runs",
+            body: S.object(["reason": .object(["type": "string", "maxLength": 500, "nullable": true])], required: []),
+            bodyRequired: false,
+            responses: ["200": S.ref("Run")]
+        ),
+        Operation(
+            method: "get",
+            path: "/api/runs/{id}/events",
+            summary: "A run's events after a seq",
+            tag: "runs",
+            parameters: [
+                query("after_seq", .object(["type": "integer", "minimum": 0]), "return events with seq > after_seq (alias after)"),
+                query("after", .object(["type": "integer", "minimum": 0]), "alias of after_seq"),
+                query("limit", .object(["type": "integer", "minimum": 1, "maximum": 500]), "at most this many (default 500)"),
+            ],
+            responses: ["200": S.array(S.ref("RunEvent"))]
+        ),
+        Operation(
+            method: "get",
+            path: "/api/runs/{id}/events/ws",
+            summary: "Live events over WebSocket (session cookie + same Origin); plain HTTP answers 426 or the refusal",
+            tag: "runs",
+            parameters: [query("after_seq", .object(["type": "integer", "minimum": 0]), "resume after this seq")],
+            responses: ["101": nil]
+        ),
+        // Notifications
+        Operation(
+            method: "get",
+            path: "/api/notifications/settings",
+            summary: "Global switches and template",
+            tag: "notifications",
+            responses: ["200": S.ref("NotificationSettings")]
+        ),
+        Operation(
+            method: "put",
+            path: "/api/notifications/settings",
+            summary: "Change switches or template (members left out keep their value)",
+            tag: "notifications",
+            body: S.ref("NotificationSettingsInput"),
+            responses: ["200": S.ref("NotificationSettings")]
+        ),
+        Operation(
+            method: "get",
+            path: "/api/notifications/destinations",
+            summary: "Destinations (addresses stay encrypted)",
+            tag: "notifications",
+            responses: ["200": S.array(S.ref("Destination"))]
+        ),
+        Operation(
+            method: "put",
+            path: "/api/notifications/destinations/{channel}/{name}",
+            summary: "Create or replace a destination",
+            tag: "notifications",
+            body: S.ref("DestinationInput"),
+            responses: ["200": S.ref("Destination")]
+        ),
+        Operation(
+            method: "delete",
+            path: "/api/notifications/destinations/{channel}/{name}",
+            summary: "Delete a destination",
+            tag: "notifications",
+            responses: ["204": nil]
+        ),
+        Operation(
+            method: "post",
+            path: "/api/notifications/destinations/{channel}/{name}/enabled",
+            summary: "Switch a destination on or off",
+            tag: "notifications",
+            body: S.object(["enabled": S.boolean]),
+            responses: ["200": S.ref("Destination")]
+        ),
+        Operation(
+            method: "post",
+            path: "/api/notifications/destinations/{channel}/{name}/test",
+            summary: "Send a test message now",
+            tag: "notifications",
+            responses: ["200": S.object(["ok": S.boolean])]
+        ),
+        Operation(
+            method: "get",
+            path: "/api/notifications/queue",
+            summary: "Deliveries, newest first (keyset pages)",
+            tag: "notifications",
+            parameters: [
+                query("status", S.enumeration(NotificationStatus.allCases.map(\.rawValue)), "filter by status"),
+                query("channel", S.enumeration(NotificationChannel.allCases.map(\.rawValue)), "filter by channel"),
+                query("page_size", .object(["type": "integer", "minimum": 1]), "items per page (default 20, at most 100)"),
+                query("cursor", S.string, "next_cursor of the previous page"),
+            ],
+            responses: ["200": S.object(["items": S.array(S.ref("Notification")), "next_cursor": S.nullableString])]
+        ),
+        Operation(
+            method: "post",
+            path: "/api/notifications/queue/{id}/retry-now",
+            summary: "Make a queued, failed or canceled notification due now",
+            tag: "notifications",
+            responses: ["200": S.ref("Notification")]
+        ),
+        Operation(
+            method: "post",
+            path: "/api/notifications/queue/{id}/cancel",
+            summary: "Cancel a queued notification",
+            tag: "notifications",
+            responses: ["200": S.ref("Notification")]
+        ),
+    ]
+
+    /// The whole document.
+    static func build() -> JSONValue {
+        var paths: [String: [String: JSONValue]] = [:]
+        for operation in operations {
+            var responses: [String: JSONValue] = [
+                "default": .object(["description": "an error", "content": .object(["application/json": .object(["schema": S.ref("Error")])])])
+            ]
+            for (status, schema) in operation.responses {
+                var response: [String: JSONValue] = ["description": .string(status.hasPrefix("2") ? "success" : "see summary")]
+                if let schema { response["content"] = .object(["application/json": .object(["schema": schema])]) }
+                responses[status] = .object(response)
+            }
+            let pathParameters = operation.path.split(separator: "/").filter { $0.hasPrefix("{") }.map {
+                pathParameter(String($0.dropFirst().dropLast()))
+            }
+            var entry: [String: JSONValue] = [
+                "summary": .string(operation.summary), "tags": .array([.string(operation.tag)]),
+                "operationId": .string(operation.method + operation.path.replacingOccurrences(of: "/", with: "_")),
+                "responses": .object(responses),
+            ]
+            if !(pathParameters + operation.parameters).isEmpty { entry["parameters"] = .array(pathParameters + operation.parameters) }
+            if let body = operation.body {
+                entry["requestBody"] = .object([
+                    "required": .bool(operation.bodyRequired), "content": .object(["application/json": .object(["schema": body])]),
+                ])
+            }
+            if operation.isPublic { entry["security"] = .array([]) }
+            paths[operation.path, default: [:]][operation.method] = .object(entry)
+        }
+        return .object([
+            "openapi": "3.0.3",
+            "info": .object([
+                "title": "Bastion API", "version": .string(BastionVersion.current),
+                "description": "Errors are {error, message, details: {request_id}}. Mutations need x-csrf-token.",
+            ]),
+            "paths": .object(paths.mapValues(JSONValue.object)),
+            "components": .object([
+                "schemas": .object(components),
+                "securitySchemes": .object([
+                    "session": .object(["type": "apiKey", "in": "cookie", "name": "bastion_session"]),
+                    "csrf": .object(["type": "apiKey", "in": "header", "name": "x-csrf-token"]),
+                ]),
+            ]),
+            "security": .array([.object(["session": .array([]), "csrf": .array([])])]),
+        ])
+    }
+
+    /// The routes the document describes, as `METHOD /path` (for the completeness test and the route table).
+    static var routeKeys: Set<String> { Set(operations.map { "\($0.method.uppercased()) \($0.path)" }) }
+}
