@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import Prometheus
 import ServiceLifecycle
 import Shared
 
@@ -10,6 +11,8 @@ struct APIServices: Sendable {
     let bus: BusServer
     let hub: RunEventsHub
     let config: APIConfig
+    /// Where swift-metrics records (bootstrapped by `main`) and what `GET /metrics` emits.
+    var metrics = PrometheusCollectorRegistry()
     let hasher = PasswordHasher()
     let routes = RouteTable()
 
@@ -35,6 +38,7 @@ struct WebSocketContext: RequestContext, WebSocketRequestContext {
 func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: RequestMetricsMiddleware())
     router.add(middleware: ErrorMiddleware(routes: services.routes))
     router.add(middleware: EdgePolicyMiddleware(policy: services.config.network))
     router.add(middleware: AuthMiddleware(database: services.database))
@@ -50,6 +54,7 @@ func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
         _ = try await services.runEvents.validate(request, runId: try context.parameters.require("id"), peer: context.peerAddress)
         throw APIError(status: .upgradeRequired, code: "websocket_required", message: "this endpoint speaks WebSocket only")
     }
+    MetricsController(services: services, registry: services.metrics).addRoutes(to: router)
     UIController(root: services.config.uiDirectory).addRoutes(to: router)
     return router
 }
@@ -82,13 +87,19 @@ func buildWebSocketRouter(_ services: APIServices) -> Router<WebSocketContext> {
 }
 
 /// Builds the API's one `ServiceGroup`: the bus server, then the HTTP application (shut down in reverse order).
-func buildServiceGroup(_ config: APIConfig, logger: Logger) async throws -> ServiceGroup {
+func buildServiceGroup(
+    _ config: APIConfig,
+    logger: Logger,
+    metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+) async throws
+    -> ServiceGroup
+{
     let hub = RunEventsHub()
     // Events the API itself commits (enqueue, cancel) go straight to its WebSocket subscribers.
     let database = try AppDatabase.open(in: config.common.dataDirectory, traceLogger: logger) { events in hub.publish(events) }
     let bus = BusServer(socketPath: config.common.dataDirectory.socketPath, logger: logger)
     try await bus.start()
-    let services = APIServices(database: database, bus: bus, hub: hub, config: config)
+    let services = APIServices(database: database, bus: bus, hub: hub, config: config, metrics: metrics)
     let app = Application(
         router: buildRouter(services),
         server: .http1WebSocketUpgrade(

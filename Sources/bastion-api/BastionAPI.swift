@@ -1,4 +1,6 @@
 import ArgumentParser
+import Metrics
+import Prometheus
 import Shared
 
 @main
@@ -28,7 +30,9 @@ struct BastionAPI: AsyncParsableCommand {
             return
         }
         let logger = BastionLogging.bootstrap(level: config.common.logLevel, label: "bastion-api")
-        let group = try await buildServiceGroup(config, logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let group = try await buildServiceGroup(config, logger: logger, metrics: registry)
         try await group.run()
     }
 }

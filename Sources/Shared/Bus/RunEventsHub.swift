@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import Synchronization
 
 /// The API's in-process run-event bus (DESIGN.md §5, seeds: "bounded broadcast + idle pruning").
@@ -81,6 +82,9 @@ public final class RunEventsHub: Sendable {
     public let idleTTL: Duration
     private let state = Mutex(State())
 
+    /// Run events handed to the hub (the API's own commits and every worker's, as the bus delivered them).
+    static let published = Counter(label: "bastion_run_events_published_total")
+
     public init(capacity: Int = 1024, idleTTL: Duration = .seconds(600)) {
         self.capacity = capacity
         self.idleTTL = idleTTL
@@ -105,6 +109,7 @@ public final class RunEventsHub: Sendable {
     /// Hands committed events to their runs' subscribers. Never blocks.
     public func publish(_ events: [RunEvent]) {
         guard !events.isEmpty else { return }
+        Self.published.increment(by: events.count)
         var targets: [(Subscription, Int)] = []
         state.withLock { state in
             for (index, event) in events.enumerated() {

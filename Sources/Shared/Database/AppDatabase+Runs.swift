@@ -467,3 +467,16 @@ extension AppDatabase {
         )
     }
 }
+
+extension AppDatabase {
+    /// How many runs are in each status (one pass over the `runs(status, started_at)` index).
+    public func runCountsByStatus() async throws -> [RunStatus: Int] {
+        try await pool.read { db in
+            var counts: [RunStatus: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) FROM runs GROUP BY status") {
+                if let status = RunStatus(rawValue: row[0]) { counts[status] = row[1] }
+            }
+            return counts
+        }
+    }
+}

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import Metrics
 import Shared
 
 /// `GET /api/runs/{id}/events/ws?after_seq=N` exactly as DESIGN.md §5:
@@ -44,7 +45,12 @@ struct RunEventsWebSocket: Sendable {
 
     func stream(runId: String, afterSeq: Int64, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async {
         let subscription = hub.subscribe(runId: runId)
-        defer { subscription.cancel() }
+        let clients = Meter(label: "bastion_websocket_clients")
+        clients.increment()
+        defer {
+            subscription.cancel()
+            clients.decrement()
+        }
         var last = afterSeq
 
         func send(_ event: RunEvent, json: String? = nil) async throws {

@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+
+/// `GET /metrics` of the real API, in Prometheus text format.
+@Suite(.serialized) struct MetricsTests {
+    /// The value of the first sample whose line starts with `name` and contains every label in `labels`.
+    func sample(_ text: String, _ name: String, _ labels: [String] = []) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(name) && !line.hasPrefix("#") {
+            let head = line.split(separator: " ").first.map(String.init) ?? ""
+            guard head == name || head.hasPrefix(name + "{"), labels.allSatisfy({ head.contains($0) }) else { continue }
+            return line.split(separator: " ").last.flatMap { Double($0) }
+        }
+        return nil
+    }
+
+    @Test func exportsRequestsLatencyWebSocketsRunsEventsAndBusConnections() async throws {
+        let fixture = try await RunsFixture()
+        try await fixture.startWorker("w0")
+        let job = try await fixture.createJob(source: "/nonexistent.db")
+        _ = try await HTTP.get(fixture.base + "/api/jobs")
+        _ = try await HTTP.get(fixture.base + "/api/jobs/nope")
+        let run = try await fixture.enqueue(job).id
+        #expect(await eventually { await fixture.status(run) == "failed" })
+        try await fixture.startWorker("w1")
+        let ws = try await fixture.webSocket(fixture.wsPath(run))
+        defer { ws.shutdown() }
+
+        let scrape = try await HTTP.get(fixture.base + "/metrics", anonymous: true)
+        #expect(scrape.status == 200 && scrape.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
+        let text = String(decoding: scrape.body, as: UTF8.self)
+        #expect((sample(text, "bastion_http_requests_total", ["route=\"/api/jobs\"", "method=\"GET\"", "status=\"200\""]) ?? 0) >= 1, "\(text)")
+        #expect((sample(text, "bastion_http_requests_total", ["route=\"/api/jobs/{id}\"", "status=\"404\""]) ?? 0) >= 1)
+        #expect(sample(text, "bastion_http_request_duration_seconds_bucket", ["route=\"/api/jobs\""]) != nil)
+        #expect(sample(text, "bastion_websocket_clients") == 1)
+        #expect(sample(text, "bastion_runs", ["status=\"failed\""]) == 1)
+        #expect(sample(text, "bastion_runs", ["status=\"success\""]) == 0)
+        #expect(sample(text, "bastion_bus_connections", ["role=\"worker\""]) == 2)
+        #expect((sample(text, "bastion_run_events_published_total") ?? 0) >= 3, "queued, start, failed at least")
+    }
+}
