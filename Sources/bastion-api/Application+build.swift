@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import Prometheus
@@ -86,6 +87,23 @@ func buildWebSocketRouter(_ services: APIServices) -> Router<WebSocketContext> {
     return router
 }
 
+/// HTTP/1 with the run-events WebSocket upgrade, behind the gate that answers refused upgrades with their real
+/// status (see `GatedWebSocketChannel`).
+func gatedWebSocketServer(_ services: APIServices) -> HTTPServerBuilder {
+    let webSocketResponder = buildWebSocketRouter(services).buildResponder()
+    let runEvents = services.runEvents
+    return HTTPServerBuilder { responder in
+        GatedWebSocketChannel(
+            inner: HTTP1WebSocketUpgradeChannel(
+                responder: responder,
+                webSocketResponder: webSocketResponder,
+                configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(20))))
+            ),
+            check: { uri, headers, authority, peer in await runEvents.refusal(uri: uri, headers: headers, authority: authority, peer: peer) }
+        )
+    }
+}
+
 /// Builds the API's one `ServiceGroup`: the bus server, then the HTTP application (shut down in reverse order).
 func buildServiceGroup(
     _ config: APIConfig,
@@ -102,10 +120,7 @@ func buildServiceGroup(
     let services = APIServices(database: database, bus: bus, hub: hub, config: config, metrics: metrics)
     let app = Application(
         router: buildRouter(services),
-        server: .http1WebSocketUpgrade(
-            webSocketRouter: buildWebSocketRouter(services),
-            configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(20))))
-        ),
+        server: gatedWebSocketServer(services),
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "bastion"),
         onServerRunning: { channel in
             logger.info("API listening", metadata: ["address": "\(channel.localAddress?.description ?? "?")"])

@@ -126,13 +126,16 @@ import FoundationNetworking
         let job = try await fixture.createJob(source: "/nonexistent.db")
         let run = try await fixture.enqueue(job).id
         let path = fixture.wsPath(run)
-        for headers in [
-            ["Origin": fixture.base], ["Cookie": fixture.credential.cookie, "Origin": "http://evil.example"], ["Cookie": fixture.credential.cookie],
+        for (headers, code) in [
+            (["Origin": fixture.base], "unauthorized"), (["Cookie": fixture.credential.cookie, "Origin": "http://evil.example"], "invalid_origin"),
+            (["Cookie": fixture.credential.cookie], "invalid_origin"),
         ] {
             do {
                 _ = try await RawWebSocket.connect(port: fixture.port, path: path, headers: headers)
                 Issue.record("upgrade with \(headers.keys.sorted()) should be refused")
-            } catch is RawWebSocket.Refused {}
+            } catch let refused as RawWebSocket.Refused {
+                #expect(refused.status == 401 && refused.body.contains("\"error\":\"\(code)\""), "\(refused.status) \(refused.body)")
+            }
         }
         let noSession = try await HTTP.get(fixture.base + path, headers: ["Origin": fixture.base], anonymous: true)
         #expect(noSession.status == 401 && noSession.json?["error"] as? String == "unauthorized")

@@ -171,13 +171,13 @@ import Testing
             ("/api/runs/\(run)/events/ws?after_seq=abc", 400, "invalid_query"),
             (fixture.wsPath(run), 426, "websocket_required"),
         ] {
-            // hummingbird-websocket answers a refused upgrade with a bare 400: never a 101.
+            // A refused upgrade answers with the real status and JSON reason (the upgrade gate), never a 101.
             if status != 426 {
                 do {
                     _ = try await fixture.webSocket(path)
                     Issue.record("upgrade of \(path) should be refused")
                 } catch let refused as RawWebSocket.Refused {
-                    #expect(refused.status == 400, "\(path)")
+                    #expect(refused.status == status && refused.body.contains("\"error\":\"\(code)\""), "\(path): \(refused.status) \(refused.body)")
                 }
             }
             // The same URL over plain HTTP says why, as JSON.

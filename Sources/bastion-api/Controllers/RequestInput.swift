@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import NIOCore
 import Shared
 
@@ -44,7 +45,12 @@ enum RequestInput {
 
     /// An optional non-negative integer query parameter; anything else is a 400 `invalid_query`.
     static func integer(_ request: Request, _ name: String, range: ClosedRange<Int64> = 0...Int64.max) throws -> Int64? {
-        guard let raw = request.uri.queryParameters.get(name) else { return nil }
+        try integer(request.uri, name, range: range)
+    }
+
+    /// `integer(_:_:range:)` on a URI.
+    static func integer(_ uri: URI, _ name: String, range: ClosedRange<Int64> = 0...Int64.max) throws -> Int64? {
+        guard let raw = uri.queryParameters.get(name) else { return nil }
         guard let value = Int64(raw), range.contains(value) else {
             throw APIError(
                 status: .badRequest,

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Shared
 
 /// Runs: list, detail, cancel, and the HTTP event log (reference/original-api.md §1 "Runs").
@@ -144,7 +145,11 @@ struct RunsController {
 
     /// `after_seq` (alias `after`): a non-negative integer, default 0; anything else is a 400.
     static func afterSeq(_ request: Request) throws -> Int64 {
-        try RequestInput.integer(request, "after_seq") ?? RequestInput.integer(request, "after") ?? 0
+        try afterSeq(request.uri)
+    }
+
+    static func afterSeq(_ uri: URI) throws -> Int64 {
+        try RequestInput.integer(uri, "after_seq") ?? RequestInput.integer(uri, "after") ?? 0
     }
 }
 

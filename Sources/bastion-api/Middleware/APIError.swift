@@ -36,13 +36,18 @@ struct APIError: Error {
         self.init(status: status, code: code, message: message ?? status.reasonPhrase)
     }
 
-    /// The JSON response, with `details.request_id`.
-    func response(requestID: String) -> Response {
+    /// The JSON body, with `details.request_id`.
+    func bodyText(requestID: String) -> String {
         var detailObject = details.mapValues(JSONValue.string)
         detailObject["request_id"] = .string(requestID)
         if !params.isEmpty { detailObject["params"] = .object(params) }
         let value: JSONValue = .object(["error": .string(code), "message": .string(message), "details": .object(detailObject)])
-        let body = Data(value.jsonString().utf8)
+        return value.jsonString()
+    }
+
+    /// The JSON response.
+    func response(requestID: String) -> Response {
+        let body = Data(bodyText(requestID: requestID).utf8)
         var headers = headers
         headers[.contentType] = "application/json; charset=utf-8"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))

@@ -20,12 +20,16 @@ struct EdgePolicyMiddleware: RouterMiddleware {
         context.isHTTPS = policy.isHTTPS(peer: context.peerAddress, forwardedProto: proto)
         context.clientIP = policy.clientIP(peer: context.peerAddress, forwardedFor: request.headers[Self.forwardedFor])
         if !Self.alwaysReachable.contains(request.uri.path), !policy.allows(peer: context.peerAddress, forwardedProto: proto) {
-            throw APIError(
-                status: .badRequest,
-                code: "insecure_not_allowed",
-                message: "plain HTTP is only accepted from loopback; use HTTPS through a trusted proxy or start the API with --insecure-http"
-            )
+            throw APIError.insecure
         }
         return try await next(request, context)
     }
+}
+
+extension APIError {
+    static let insecure = APIError(
+        status: .badRequest,
+        code: "insecure_not_allowed",
+        message: "plain HTTP is only accepted from loopback; use HTTPS through a trusted proxy or start the API with --insecure-http"
+    )
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import Metrics
@@ -24,13 +25,12 @@ struct RunEventsWebSocket: Sendable {
     /// The pre-upgrade checks, in the original's order: a session (`401 unauthorized`), an Origin matching how the
     /// client reached us (`401 invalid_origin`), a valid `after_seq`, an existing run (`404 run_not_found`).
     /// Returns the start seq.
-    func validate(_ request: Request, runId: String, peer: String?) async throws -> Int64 {
-        guard try await AuthMiddleware.session(request.headers, database: database) != nil else { throw APIError.unauthorized }
-        let headers = request.headers
+    func validate(headers: HTTPFields, authority: String?, uri: URI, runId: String, peer: String?) async throws -> Int64 {
+        guard try await AuthMiddleware.session(headers, database: database) != nil else { throw APIError.unauthorized }
         guard
             policy.originMatches(
                 origin: headers[.origin],
-                host: request.head.authority,
+                host: authority,
                 forwardedHost: headers[HTTPField.Name("x-forwarded-host")!],
                 forwardedProto: headers[EdgePolicyMiddleware.forwardedProto],
                 peer: peer
@@ -38,9 +38,32 @@ struct RunEventsWebSocket: Sendable {
         else {
             throw APIError(status: .unauthorized, code: "invalid_origin", message: "the Origin header does not match this server")
         }
-        let after = try RunsController.afterSeq(request)
+        let after = try RunsController.afterSeq(uri)
         guard try await database.run(id: runId) != nil else { throw APIError.runNotFound }
         return after
+    }
+
+    func validate(_ request: Request, runId: String, peer: String?) async throws -> Int64 {
+        try await validate(headers: request.headers, authority: request.head.authority, uri: request.uri, runId: runId, peer: peer)
+    }
+
+    /// The upgrade gate's check (see `GatedWebSocketChannel`): nil lets the upgrade through, else the refusal.
+    func refusal(uri raw: String, headers: HTTPFields, authority: String?, peer: String?) async -> (status: HTTPResponse.Status, body: String)? {
+        let uri = URI(raw)
+        let segments = uri.path.split(separator: "/")
+        guard segments.count == 5, segments[0] == "api", segments[1] == "runs", segments[3] == "events", segments[4] == "ws" else { return nil }
+        let requestID = headers[RequestIDMiddleware.header].flatMap(RequestIDMiddleware.sanitized) ?? UUID().uuidString.lowercased()
+        do {
+            guard policy.allows(peer: peer, forwardedProto: headers[EdgePolicyMiddleware.forwardedProto]) else { throw APIError.insecure }
+            _ = try await validate(headers: headers, authority: authority, uri: uri, runId: String(segments[2]), peer: peer)
+            return nil
+        } catch let error as APIError {
+            return (error.status, error.bodyText(requestID: requestID))
+        } catch {
+            return (
+                .serviceUnavailable, APIError(status: .serviceUnavailable, code: "unavailable", message: "try again").bodyText(requestID: requestID)
+            )
+        }
     }
 
     func stream(runId: String, afterSeq: Int64, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async {

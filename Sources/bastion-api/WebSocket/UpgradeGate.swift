@@ -1,0 +1,121 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// What the gate answers for an upgrade request: nil lets it through to the WebSocket router.
+typealias UpgradeCheck =
+    @Sendable (_ uri: String, _ headers: HTTPFields, _ authority: String?, _ peer: String?) async -> (
+        status: HTTPResponse.Status, body: String
+    )?
+
+/// hummingbird-websocket's HTTP/1 + WebSocket channel with a gate in front of its upgrade handler.
+///
+/// The library answers every refused upgrade with a bare `400`. The gate sees each WebSocket upgrade request first,
+/// runs the same checks the router will (session, Origin, query, run), and answers a refusal itself with the real
+/// status and JSON body (`401 unauthorized`, `401 invalid_origin`, `404 run_not_found`, …), then closes. Requests
+/// that are not upgrades pass untouched, and the gate leaves the pipeline after the first request.
+struct GatedWebSocketChannel: ServerChildChannel {
+    typealias Value = HTTP1WebSocketUpgradeChannel.Value
+
+    let inner: HTTP1WebSocketUpgradeChannel
+    let check: UpgradeCheck
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let upgrader = try channel.pipeline.syncOperations.handler(
+                type: NIOTypedHTTPServerUpgradeHandler<HTTP1WebSocketUpgradeChannel.UpgradeResult>.self
+            )
+            let peer = channel.remoteAddress?.ipAddress
+            try channel.pipeline.syncOperations.addHandler(UpgradeGateHandler(check: check, peer: peer), position: .before(upgrader))
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+}
+
+/// The channel handler behind `GatedWebSocketChannel`. Lives on one event loop; never shared.
+final class UpgradeGateHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case waitingForHead
+        case deciding([HTTPServerRequestPart])
+        case refused
+    }
+
+    private let check: UpgradeCheck
+    private let peer: String?
+    private var state = State.waitingForHead
+
+    init(check: @escaping UpgradeCheck, peer: String?) {
+        self.check = check
+        self.peer = peer
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch state {
+        case .refused:
+            return
+        case .deciding(var buffered):
+            buffered.append(part)
+            state = .deciding(buffered)
+            return
+        case .waitingForHead:
+            break
+        }
+        guard case .head(let head) = part, head.headers["upgrade"].contains(where: { $0.lowercased() == "websocket" }) else {
+            context.fireChannelRead(data)
+            context.pipeline.syncOperations.removeHandler(self, promise: nil)
+            return
+        }
+        state = .deciding([part])
+        var fields = HTTPFields()
+        for header in head.headers where header.name.lowercased() != "host" {
+            if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
+        }
+        let authority = head.headers["host"].first
+        let check = check
+        let peer = peer
+        let uri = head.uri
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.makeFutureWithTask { await check(uri, fields, authority, peer) }.whenComplete { result in
+            let (handler, context) = bound.value
+            switch result {
+            case .success(nil): handler.release(context: context)
+            case .success(let refusal?): handler.refuse(context: context, status: refusal.status, body: refusal.body)
+            case .failure: handler.refuse(context: context, status: .internalServerError, body: #"{"error":"internal_error"}"#)
+            }
+        }
+    }
+
+    /// Allowed: hand the buffered request to the upgrade handler and step out of the pipeline.
+    private func release(context: ChannelHandlerContext) {
+        guard case .deciding(let buffered) = state else { return }
+        state = .waitingForHead
+        for part in buffered { context.fireChannelRead(wrapInboundOut(part)) }
+        context.pipeline.syncOperations.removeHandler(self, promise: nil)
+    }
+
+    /// Refused: answer with the JSON error and close the connection.
+    private func refuse(context: ChannelHandlerContext, status: HTTPResponse.Status, body: String) {
+        state = .refused
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json; charset=utf-8")
+        headers.add(name: "content-length", value: "\(body.utf8.count)")
+        headers.add(name: "connection", value: "close")
+        let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status.code), headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+    }
+}
