@@ -1,0 +1,91 @@
+import Foundation
+import Synchronization
+
+/// Counters a backup thread updates and the executor's progress loop reads (DESIGN.md §7: progress goes to
+/// `runs.progress_json` at most once a second). Also the run's issue log: totals plus the first 50 samples each.
+public final class BuildProgress: Sendable {
+    public struct Counts: Sendable, Equatable {
+        public var files: Int64 = 0
+        public var dirs: Int64 = 0
+        public var bytes: Int64 = 0
+
+        public init(files: Int64 = 0, dirs: Int64 = 0, bytes: Int64 = 0) {
+            self.files = files
+            self.dirs = dirs
+            self.bytes = bytes
+        }
+
+        var json: JSONValue { .object(["files": .number(Double(files)), "dirs": .number(Double(dirs)), "bytes": .number(Double(bytes))]) }
+    }
+
+    struct State {
+        var stage = "scan"
+        var done = Counts()
+        var total: Counts?
+        var finished = false
+        var warnings = 0
+        var errors = 0
+        var warningSamples: [String] = []
+        var errorSamples: [String] = []
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func setStage(_ stage: String, total: Counts? = nil) {
+        state.withLock {
+            $0.stage = stage
+            $0.done = Counts()
+            $0.total = total
+        }
+    }
+
+    public func add(files: Int64 = 0, dirs: Int64 = 0, bytes: Int64 = 0) {
+        state.withLock {
+            $0.done.files += files
+            $0.done.dirs += dirs
+            $0.done.bytes += bytes
+        }
+    }
+
+    public func warning(_ message: String) {
+        state.withLock {
+            $0.warnings += 1
+            if $0.warningSamples.count < 50 { $0.warningSamples.append(message) }
+        }
+    }
+
+    public func error(_ message: String) {
+        state.withLock {
+            $0.errors += 1
+            if $0.errorSamples.count < 50 { $0.errorSamples.append(message) }
+        }
+    }
+
+    public func finish() { state.withLock { $0.finished = true } }
+    public var isFinished: Bool { state.withLock { $0.finished } }
+    public var stage: String { state.withLock { $0.stage } }
+    public var done: Counts { state.withLock { $0.done } }
+
+    public var issues: (warnings: Int, errors: Int, warningSamples: [String], errorSamples: [String]) {
+        state.withLock { ($0.warnings, $0.errors, $0.warningSamples, $0.errorSamples) }
+    }
+
+    /// The original's progress shape: `{v, kind, stage, ts, done, total?, rate_bps?, eta_seconds?}`. Rate and ETA come
+    /// from the previous snapshot of the same stage.
+    public func snapshot(kind: String, previous: (ts: Double, stage: String, bytes: Int64)?) -> (JSONValue, (Double, String, Int64)) {
+        let (stage, done, total) = state.withLock { ($0.stage, $0.done, $0.total) }
+        let now = Date().timeIntervalSince1970
+        var object: [String: JSONValue] = [
+            "v": 1, "kind": .string(kind), "stage": .string(stage), "ts": .number(now.rounded(.down)), "done": done.json,
+        ]
+        if let total { object["total"] = total.json }
+        if let previous, previous.stage == stage, now - previous.ts >= 0.2 {
+            let rate = Double(done.bytes - previous.bytes) / (now - previous.ts)
+            object["rate_bps"] = .number(rate.rounded())
+            if let total, rate > 0 { object["eta_seconds"] = .number((Double(max(0, total.bytes - done.bytes)) / rate).rounded(.up)) }
+        }
+        return (.object(object), (now, stage, done.bytes))
+    }
+}

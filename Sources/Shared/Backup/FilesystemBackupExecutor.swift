@@ -1,0 +1,151 @@
+import Foundation
+
+/// The `filesystem` job type: an `archive_v1` snapshot of the selected paths (include/exclude globs, symlink,
+/// hardlink and error policies, optional pre-scan for totals) in `<base_dir>/<job_id>/<run_id>/`.
+public struct FilesystemBackupExecutor: JobExecutor {
+    public let jobType = "filesystem"
+
+    public init() {}
+
+    public func execute(_ context: RunContext) async throws -> JSONValue {
+        guard case .filesystem(let source) = context.spec.source, case .localDir(let target) = context.spec.target else {
+            throw RunFailure(code: "invalid_spec", message: "not a filesystem job with a local_dir target")
+        }
+        var settings = ArchiveBuilder.Settings(
+            jobId: context.job.id,
+            runId: context.run.id,
+            runDirectory: "\(target.baseDir)/\(context.job.id)/\(context.run.id)",
+            partSize: target.partSizeBytes
+        )
+        settings.include = source.include.compactMap(Glob.init)
+        settings.exclude = source.exclude.compactMap(Glob.init)
+        settings.symlinkPolicy = source.symlinkPolicy
+        settings.hardlinkPolicy = source.hardlinkPolicy
+        settings.errorPolicy = source.errorPolicy
+        return try await ArchiveRun.perform(
+            context,
+            settings: settings,
+            paths: source.paths,
+            root: source.paths.count == 1 && source.root != nil ? source.root : nil,
+            preScan: source.preScan,
+            extraSummary: [:]
+        )
+    }
+}
+
+/// Runs an `ArchiveBuilder` for an executor: the build on a thread of its own, progress every 250 ms, the original's
+/// events (`packaging`, `fs_issues`, `upload`), error policy outcome, and the run summary (§6).
+enum ArchiveRun {
+    static func perform(
+        _ context: RunContext,
+        settings: ArchiveBuilder.Settings,
+        paths: [String],
+        root: String?,
+        preScan: Bool,
+        extraSummary: [String: JSONValue],
+        progress: BuildProgress = BuildProgress()
+    ) async throws -> JSONValue {
+        let runDir = settings.runDirectory
+        do {
+            try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
+        } catch {
+            throw RunFailure(code: "target_unavailable", message: "cannot create \(runDir): \(error.localizedDescription)")
+        }
+        let cancellation = context.cancellation
+        let roots: [ArchiveBuilder.Root]
+        do {
+            roots = try ArchiveBuilder.roots(paths: paths, root: root, progress: progress)
+        } catch {
+            throw RunFailure(code: "invalid_spec", message: "\(error)")
+        }
+        for root in roots where access(root.path, F_OK) != 0 {
+            if settings.errorPolicy == "fail_fast" {
+                throw RunFailure(code: "source_not_found", message: "\(root.path) does not exist")
+            }
+            progress.error("\(root.path) does not exist")
+        }
+        context.events.emit(
+            kind: "packaging",
+            message: "Packaging \(roots.count) path(s) into \(runDir)",
+            fields: .object(["run_dir": .string(runDir)])
+        )
+        async let built: ArchiveBuilder.Result = runBlocking {
+            defer { progress.finish() }
+            // Confined to this thread for the whole build.
+            let builder = ArchiveBuilder(settings: settings, progress: progress) { cancellation.reason != nil }
+            var total: BuildProgress.Counts?
+            if preScan {
+                progress.setStage("scan")
+                total = builder.scan(roots)
+            }
+            progress.setStage("packaging", total: total)
+            return try builder.build(roots)
+        }
+        var previous: (ts: Double, stage: String, bytes: Int64)?
+        while !progress.isFinished {
+            try? await Task.sleep(for: .milliseconds(250))
+            let (value, snapshot) = progress.snapshot(kind: "backup", previous: previous)
+            previous = snapshot
+            await context.progress.update(value)
+        }
+        let result: ArchiveBuilder.Result
+        do {
+            result = try await built
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let error as ArchiveBuilder.SourceError {
+            throw RunFailure(code: "fs_issues", message: error.description)
+        } catch {
+            throw RunFailure(code: "target_write_failed", message: "writing the snapshot to \(runDir) failed: \(error)")
+        }
+        let issues = progress.issues
+        if issues.warnings > 0 || issues.errors > 0 {
+            context.events.emit(
+                issues.errors > 0 ? .error : .warn,
+                kind: "fs_issues",
+                message: "\(issues.errors) error(s), \(issues.warnings) warning(s) while reading the source",
+                fields: .object([
+                    "warnings_total": .number(Double(issues.warnings)), "errors_total": .number(Double(issues.errors)),
+                    "warning_samples": .array(issues.warningSamples.map(JSONValue.string)),
+                    "error_samples": .array(issues.errorSamples.map(JSONValue.string)),
+                ])
+            )
+        }
+        let transfer = result.parts.reduce(Int64(0)) { $0 + $1.size }
+        context.events.emit(
+            kind: "upload",
+            message: "Snapshot written: \(result.parts.count) part(s), \(transfer) bytes",
+            fields: .object(["parts": .number(Double(result.parts.count)), "bytes": .number(Double(transfer))])
+        )
+        await context.progress.update(
+            .object([
+                "v": 1, "kind": "backup", "stage": "upload", "ts": .number(Double(unixNow())),
+                "done": .object([
+                    "files": .number(Double(result.source.files)), "dirs": .number(Double(result.source.dirs)), "bytes": .number(Double(transfer)),
+                ]),
+                "total": .object([
+                    "files": .number(Double(result.source.files)), "dirs": .number(Double(result.source.dirs)), "bytes": .number(Double(transfer)),
+                ]),
+            ])
+        )
+        var summary: [String: JSONValue] = [
+            "target": .object(["type": "local_dir", "run_dir": .string(runDir)]),
+            "artifact_format": "archive_v1",
+            "entries_count": .number(Double(result.entriesCount)),
+            "parts": .number(Double(result.parts.count)),
+            "metrics": .object([
+                "source_total": .object([
+                    "files": .number(Double(result.source.files)), "dirs": .number(Double(result.source.dirs)),
+                    "bytes": .number(Double(result.source.bytes)),
+                ]),
+                "transfer_total_bytes": .number(Double(transfer)),
+            ]),
+            "filesystem": .object(["warnings_total": .number(Double(issues.warnings)), "errors_total": .number(Double(issues.errors))]),
+        ]
+        for (key, value) in extraSummary { summary[key] = value }
+        if issues.errors > 0 && settings.errorPolicy == "skip_fail" {
+            throw RunFailure(code: "fs_issues", message: "\(issues.errors) source error(s) (error_policy skip_fail)", summary: .object(summary))
+        }
+        return .object(summary)
+    }
+}
