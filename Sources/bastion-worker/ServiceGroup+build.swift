@@ -4,7 +4,10 @@ import Shared
 
 /// The executors this worker registers, one per job type.
 func jobExecutors(_ config: WorkerConfig) -> [any JobExecutor] {
-    [SQLiteBackupExecutor(stepPause: config.sqliteStepPause), FilesystemBackupExecutor()]
+    [
+        SQLiteBackupExecutor(stepPause: config.sqliteStepPause, stagingDirectory: config.common.dataDirectory.runsPath),
+        FilesystemBackupExecutor(),
+    ]
 }
 
 /// Builds the worker's one `ServiceGroup`: the bus connection, the run loop, the cron scheduler and notification

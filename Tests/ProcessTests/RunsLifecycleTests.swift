@@ -118,11 +118,16 @@ import Testing
         #expect(finished.json?["status"] as? String == "success")
         #expect(finished.json?["cancel_requested_at"] is NSNull)
 
-        // The sqlite backup on disk is a real database with the source's rows.
+        // The sqlite backup on disk is an archive_v1 snapshot of a real database with the source's rows.
         let summary = try #require(try await fixture.run(done)["summary"] as? [String: Any])
         let dir = try #require((summary["target"] as? [String: Any])?["run_dir"] as? String)
+        #expect(summary["artifact_format"] as? String == "archive_v1")
+        let out = fixture.scratch.path + "/extracted"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        #expect(try ArchiveFormatTests.shell("cat '\(dir)'/payload.part* | zstd -d | tar -x -C '\(out)'").status == 0)
+        #expect(try ArchiveFormatTests.shell("cat '\(dir)'/payload.part* | zstd -d | tar -t").output == "tiny.db\n")
         let copy = try DatabaseQueue(
-            path: dir + "/tiny.db",
+            path: out + "/tiny.db",
             configuration: {
                 var c = Configuration()
                 c.readonly = true
@@ -130,7 +135,7 @@ import Testing
             }()
         )
         #expect(try await copy.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM t") } == 1)
-        #expect(FileManager.default.fileExists(atPath: dir + "/manifest.json"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/manifest.json") && FileManager.default.fileExists(atPath: dir + "/complete.json"))
     }
 
     @Test func gracefulShutdownHandsTheRunBack() async throws {

@@ -142,7 +142,15 @@ enum ArchiveRun {
             ]),
             "filesystem": .object(["warnings_total": .number(Double(issues.warnings)), "errors_total": .number(Double(issues.errors))]),
         ]
-        for (key, value) in extraSummary { summary[key] = value }
+        for (key, value) in extraSummary {
+            // Objects merge one level deep (an executor's `metrics.source_total` next to the build's transfer total).
+            if case .object(let extra) = value, case .object(var existing)? = summary[key] {
+                for (innerKey, innerValue) in extra { existing[innerKey] = innerValue }
+                summary[key] = .object(existing)
+            } else {
+                summary[key] = value
+            }
+        }
         if issues.errors > 0 && settings.errorPolicy == "skip_fail" {
             throw RunFailure(code: "fs_issues", message: "\(issues.errors) source error(s) (error_policy skip_fail)", summary: .object(summary))
         }

@@ -3,20 +3,22 @@ import GRDB
 import Synchronization
 
 /// The `sqlite` job type: copies a live SQLite database with the online backup API (in steps of pages, so writers
-/// to the source are never blocked for long), optionally runs `PRAGMA integrity_check` on the copy, and writes the
-/// copy plus a small `manifest.json` to the `local_dir` target under `<base_dir>/<job_id>/<run_id>/`.
-///
-/// (The `archive_v1` format replaces this layout with the backups issue.)
+/// to the source are never blocked for long) into `<staging>/<run_id>/source/<name>`, optionally runs
+/// `PRAGMA integrity_check` on the copy, then packages the copy as an `archive_v1` snapshot holding just `<name>`
+/// (reference/original-backup.md §2, "sqlite job") under `<base_dir>/<job_id>/<run_id>/`.
 public struct SQLiteBackupExecutor: JobExecutor {
     public let jobType = "sqlite"
     /// Pages copied per backup step; cancellation and progress are checked between steps.
     public var pagesPerStep: Int32
     /// Pause between steps so writers to the source get the lock (the original: 100 pages, 10 ms).
     public var stepPause: Duration
+    /// Where copies are made before packaging (the worker's `<data-dir>/runs`).
+    public var stagingDirectory: String
 
-    public init(pagesPerStep: Int32 = 100, stepPause: Duration = .milliseconds(10)) {
+    public init(pagesPerStep: Int32 = 100, stepPause: Duration = .milliseconds(10), stagingDirectory: String = NSTemporaryDirectory()) {
         self.pagesPerStep = pagesPerStep
         self.stepPause = stepPause
+        self.stagingDirectory = stagingDirectory
     }
 
     public func execute(_ context: RunContext) async throws -> JSONValue {
@@ -32,14 +34,16 @@ public struct SQLiteBackupExecutor: JobExecutor {
         let runDir = "\(target.baseDir)/\(context.job.id)/\(context.run.id)"
         let name =
             URL(fileURLWithPath: source.path).lastPathComponent.isEmpty ? "database.sqlite3" : URL(fileURLWithPath: source.path).lastPathComponent
-        let finalPath = "\(runDir)/\(name)"
-        let partialPath = finalPath + ".partial"
+        let staging = "\(stagingDirectory)/\(context.run.id)"
+        let sourceDir = "\(staging)/source"
+        let partialPath = "\(sourceDir)/\(name)"
+        try? FileManager.default.removeItem(atPath: staging)
         do {
-            try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: sourceDir, withIntermediateDirectories: true)
         } catch {
-            throw RunFailure(code: "target_unavailable", message: "cannot create \(runDir): \(error.localizedDescription)")
+            throw RunFailure(code: "staging_unavailable", message: "cannot create \(sourceDir): \(error.localizedDescription)")
         }
-        try? FileManager.default.removeItem(atPath: partialPath)
+        defer { try? FileManager.default.removeItem(atPath: staging) }
 
         context.events.emit(
             kind: "snapshot",
@@ -78,10 +82,8 @@ public struct SQLiteBackupExecutor: JobExecutor {
         do {
             try await copy
         } catch is CancellationError {
-            try? FileManager.default.removeItem(atPath: partialPath)
             throw CancellationError()
         } catch {
-            try? FileManager.default.removeItem(atPath: partialPath)
             throw RunFailure(code: "snapshot_failed", message: "SQLite backup of \(source.path) failed: \(error)")
         }
         try context.checkCancellation()
@@ -98,37 +100,26 @@ public struct SQLiteBackupExecutor: JobExecutor {
             integrity = .object(["ok": .bool(ok), "lines": .array(lines.map(JSONValue.string))])
             if !ok {
                 context.events.emit(.error, kind: "integrity_check", message: "integrity_check failed: \(lines.first ?? "")")
-                try? FileManager.default.removeItem(atPath: partialPath)
                 throw RunFailure(code: "integrity_check_failed", message: "sqlite integrity_check failed: \(lines.first ?? "")")
             }
             context.events.emit(kind: "integrity_check", message: "integrity_check ok")
         }
         try context.checkCancellation()
 
-        context.events.emit(kind: "upload", message: "Writing the copy to \(runDir)")
         let size = (try? FileManager.default.attributesOfItem(atPath: partialPath)[.size] as? NSNumber)?.int64Value ?? 0
-        await context.progress.update(Self.progress(stage: "upload", done: size, total: size))
-        do {
-            try? FileManager.default.removeItem(atPath: finalPath)
-            try FileManager.default.moveItem(atPath: partialPath, toPath: finalPath)
-            let manifest: JSONValue = .object([
-                "format": .string("sqlite_copy_v0"), "job_id": .string(context.job.id), "run_id": .string(context.run.id),
-                "source_path": .string(source.path), "file": .string(name), "size": .number(Double(size)),
-                "integrity_check": integrity, "created_at": .number(Double(unixNow())),
-            ])
-            try Data(manifest.jsonString().utf8).write(to: URL(fileURLWithPath: "\(runDir)/manifest.json"), options: .atomic)
-        } catch {
-            throw RunFailure(code: "target_write_failed", message: "writing to \(runDir) failed: \(error.localizedDescription)")
-        }
-        return .object([
-            "target": .object(["type": .string("local_dir"), "run_dir": .string(runDir)]),
-            "artifact_format": .string("sqlite_copy_v0"),
-            "sqlite": .object(["path": .string(source.path), "snapshot_name": .string(name), "integrity_check": integrity]),
-            "metrics": .object([
-                "source_total": .object(["files": .number(1), "dirs": .number(0), "bytes": .number(Double(size))]),
-                "transfer_total_bytes": .number(Double(size)),
-            ]),
-        ])
+        return try await ArchiveRun.perform(
+            context,
+            settings: ArchiveBuilder.Settings(jobId: context.job.id, runId: context.run.id, runDirectory: runDir, partSize: target.partSizeBytes),
+            paths: [partialPath],
+            root: sourceDir,
+            preScan: true,
+            extraSummary: [
+                "sqlite": .object(["path": .string(source.path), "snapshot_name": .string(name), "integrity_check": integrity]),
+                "metrics": .object([
+                    "source_total": .object(["files": 1, "dirs": 0, "bytes": .number(Double(size))])
+                ]),
+            ]
+        )
     }
 
     static func progress(stage: String, done: Int, total: Int) -> JSONValue {
