@@ -25,6 +25,8 @@ public final class ZstdCompressor: ByteSink {
         self.next = next
         output = [UInt8](repeating: 0, count: ZSTD_CStreamOutSize())
         _ = try checkZstd(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level))
+        // A content checksum per frame: corruption is caught by `zstd -d` and by restore, not only by the part hashes.
+        _ = try checkZstd(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1))
         if workers > 0 {
             // Multithreaded compression; a libzstd built without it refuses the parameter, which is fine.
             _ = ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, Int32(workers))
@@ -89,7 +91,8 @@ public final class ZstdDecompressor: ByteSink {
             let produced = try output.withUnsafeMutableBytes { buffer -> Int in
                 var out = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
                 var empty = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
-                lastHint = try checkZstd(ZSTD_decompressStream(context, &out, &empty))
+                // Only "frame complete" counts here: with no input, a finished context hints at the next header.
+                if try checkZstd(ZSTD_decompressStream(context, &out, &empty)) == 0 { lastHint = 0 }
                 if out.pos > 0 { try next.write(UnsafeRawBufferPointer(rebasing: buffer[0..<out.pos])) }
                 return out.pos
             }

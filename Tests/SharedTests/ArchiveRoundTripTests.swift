@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+
+@testable import Shared
+
+@Suite struct ArchiveRoundTripTests {
+    static func sh(_ command: String) -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try? process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    static func tree(_ root: String) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: root + "/d/e/f", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: root + "/empty", withIntermediateDirectories: true)
+        try "one".write(toFile: root + "/d/one.txt", atomically: true, encoding: .utf8)
+        try Data().write(to: URL(fileURLWithPath: root + "/d/e/zero"))
+        try "ö ✓".write(toFile: root + "/d/e/f/ünï 名前.txt", atomically: true, encoding: .utf8)
+        var generator = SystemRandomNumberGenerator()
+        try Data((0..<3_000_000).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: URL(fileURLWithPath: root + "/big.bin"))
+        try fm.createSymbolicLink(atPath: root + "/d/link", withDestinationPath: "one.txt")
+        chmod(root + "/d/one.txt", 0o600)
+        var times = [timespec(tv_sec: 1_500_000_000, tv_nsec: 0), timespec(tv_sec: 1_500_000_000, tv_nsec: 0)]
+        utimensat(AT_FDCWD, root + "/d/one.txt", &times, 0)
+        utimensat(AT_FDCWD, root + "/d/e", &times, 0)
+    }
+
+    func build(_ source: String, into runDir: String, partSize: Int64 = 1_048_576) throws -> ArchiveBuilder.Result {
+        try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
+        let progress = BuildProgress()
+        let builder = ArchiveBuilder(
+            settings: .init(jobId: "job", runId: "run", runDirectory: runDir, partSize: partSize),
+            progress: progress,
+            isCanceled: { false }
+        )
+        return try builder.build(try ArchiveBuilder.roots(paths: [source], root: source, progress: progress))
+    }
+
+    func restore(
+        _ runDir: String,
+        to destination: String,
+        policy: RestoreWriter.ConflictPolicy = .overwrite,
+        selection: RestoreWriter.Selection? = nil
+    ) throws {
+        try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
+        let snapshot = try Snapshot(directory: runDir)
+        try snapshot.checkParts()
+        let writer = RestoreWriter(destination: destination, policy: policy, selection: selection)
+        defer { writer.abandon() }
+        try snapshot.streamPayload(into: try ZstdDecompressor(next: TarReader(delegate: writer)))
+        writer.finishDirectories()
+    }
+
+    @Test func backupRestoreRoundTripIsIdentical() throws {
+        let dir = TemporaryDirectory()
+        let source = dir.path + "/src"
+        try Self.tree(source)
+        let result = try build(source, into: dir.path + "/run")
+        #expect(result.parts.count >= 3)
+        try restore(dir.path + "/run", to: dir.path + "/out")
+        let (status, diff) = Self.sh("diff -r --no-dereference '\(source)' '\(dir.path)/out'")
+        #expect(status == 0, "\(diff)")
+        var info = stat()
+        stat(dir.path + "/out/d/one.txt", &info)
+        #expect(info.st_mode & 0o7777 == 0o600 && info.st_mtim.tv_sec == 1_500_000_000)
+        stat(dir.path + "/out/d/e", &info)
+        #expect(info.st_mtim.tv_sec == 1_500_000_000, "directory mtimes are restored after their content")
+
+        // Selection and conflict policies.
+        let selected = try #require(RestoreWriter.Selection(files: ["d/one.txt"], dirs: ["/d/e/"]))
+        try restore(dir.path + "/run", to: dir.path + "/some", selection: selected)
+        #expect(Self.sh("cd '\(dir.path)/some' && find . | sort").1 == ".\n./d\n./d/e\n./d/e/f\n./d/e/f/ünï 名前.txt\n./d/e/zero\n./d/one.txt\n")
+        try "changed".write(toFile: dir.path + "/some/d/one.txt", atomically: true, encoding: .utf8)
+        try restore(dir.path + "/run", to: dir.path + "/some", policy: .skip, selection: selected)
+        #expect(try String(contentsOfFile: dir.path + "/some/d/one.txt", encoding: .utf8) == "changed")
+        #expect(throws: RestoreConflict.self) { try self.restore(dir.path + "/run", to: dir.path + "/some", policy: .fail, selection: selected) }
+        try restore(dir.path + "/run", to: dir.path + "/some", policy: .overwrite, selection: selected)
+        #expect(try String(contentsOfFile: dir.path + "/some/d/one.txt", encoding: .utf8) == "one")
+        #expect(RestoreWriter.Selection(files: ["../x"], dirs: []) == nil && RestoreWriter.Selection(files: [" "], dirs: []) == nil)
+    }
+
+    @Test func aFlippedByteOrAMissingPartIsRefusedBeforeAnythingIsWritten() throws {
+        let dir = TemporaryDirectory()
+        let source = dir.path + "/src"
+        try Self.tree(source)
+        _ = try build(source, into: dir.path + "/run")
+        let part2 = dir.path + "/run/payload.part000002"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: part2))
+        bytes[1000] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: part2))
+        #expect(throws: ArchiveError.self) { try self.restore(dir.path + "/run", to: dir.path + "/out") }
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/out"))?.isEmpty == true, "nothing restored")
+        bytes[1000] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: part2))
+        try FileManager.default.removeItem(atPath: dir.path + "/run/payload.part000001")
+        #expect(throws: ArchiveError.self) { try Snapshot(directory: dir.path + "/run").checkParts() }
+        try FileManager.default.removeItem(atPath: dir.path + "/run/complete.json")
+        #expect(throws: Snapshot.OpenError.self) { try Snapshot(directory: dir.path + "/run") }
+    }
+
+    /// A hostile archive: `../` paths, absolute paths, and a file written through a symlink it created.
+    @Test(arguments: [["../escaped"], ["/tmp/absolute-escape"], ["link -> OUTSIDE", "link/written-through-symlink"]])
+    func noEntryCanWriteOutsideTheDestination(_ members: [String]) throws {
+        let dir = TemporaryDirectory()
+        let outside = dir.path + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        let sink = MemorySink()
+        let tar = TarWriter(next: sink)
+        for member in members {
+            if member.contains(" -> ") {
+                try tar.begin(TarEntry(path: "link", kind: .symlink, mode: 0o777, mtime: 0, linkTarget: outside))
+            } else {
+                try tar.begin(TarEntry(path: member, kind: .file, mode: 0o644, mtime: 0, size: 4))
+                try tar.write(Array("evil".utf8).withUnsafeBytes { UnsafeRawBufferPointer($0) })
+                try tar.end(size: 4)
+            }
+        }
+        try tar.finish()
+        let destination = dir.path + "/dest/inner"
+        try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
+        let writer = RestoreWriter(destination: destination, policy: .overwrite, selection: nil)
+        #expect(throws: ArchiveError.self) {
+            try sink.bytes.withUnsafeBytes { try TarReader(delegate: writer).write($0) }
+        }
+        writer.abandon()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: outside).isEmpty)
+        #expect(
+            !FileManager.default.fileExists(atPath: dir.path + "/dest/escaped") && !FileManager.default.fileExists(atPath: "/tmp/absolute-escape")
+        )
+    }
+}
