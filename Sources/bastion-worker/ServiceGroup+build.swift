@@ -7,6 +7,8 @@ func jobExecutors(_ config: WorkerConfig) -> [any JobExecutor] {
     [
         SQLiteBackupExecutor(stepPause: config.sqliteStepPause, stagingDirectory: config.common.dataDirectory.runsPath),
         FilesystemBackupExecutor(),
+        RestoreExecutor(),
+        VerifyExecutor(),
     ]
 }
 

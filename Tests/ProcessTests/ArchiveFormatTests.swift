@@ -124,4 +124,135 @@ import Testing
         let kinds = try await fixture.events(run).compactMap { $0["kind"] as? String }
         #expect(kinds.contains("packaging") && kinds.contains("upload") && kinds.last == "complete", "\(kinds)")
     }
+
+    func waitFor(_ fixture: RunsFixture, _ run: String, _ status: String, timeout: Duration = .seconds(60)) async throws -> [String: Any] {
+        _ = await eventually(timeout: timeout) { await fixture.status(run) == status }
+        return try await fixture.run(run)
+    }
+
+    @Test func restoreAndVerifyThroughTheAPIAndTheyRefuseDamage() async throws {
+        let fixture = try await RunsFixture()
+        let source = fixture.scratch.path + "/src"
+        try Self.makeTree(source)
+        try await fixture.startWorker("w0")
+        let job = try await createFilesystemJob(fixture, paths: [source])
+        let backup = try await fixture.enqueue(job).id
+        #expect(try await waitFor(fixture, backup, "success")["status"] as? String == "success")
+
+        // Restore everything into a fresh directory: identical tree.
+        let out = fixture.scratch.path + "/restored"
+        let restore = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/runs/\(backup)/restore",
+            json: ["destination": ["type": "local_fs", "directory": out], "conflict_policy": "fail"]
+        )
+        let restoreRun = try #require(restore.json?["run_id"] as? String, "\(String(decoding: restore.body, as: UTF8.self))")
+        #expect(restore.json?["kind"] as? String == "restore")
+        let restored = try await waitFor(fixture, restoreRun, "success")
+        #expect(restored["kind"] as? String == "restore" && restored["status"] as? String == "success", "\(restored)")
+        let diff = try Self.shell("diff -r --no-dereference '\(source)' '\(out)\(source)'")
+        #expect(diff.status == 0, "\(diff.output)")
+        let kinds = try await fixture.events(restoreRun).compactMap { $0["kind"] as? String }
+        #expect(kinds.contains("manifest") && kinds.contains("restore") && kinds.last == "complete", "\(kinds)")
+
+        // Verify passes on the intact snapshot.
+        let verify = try #require(try await HTTP.send("POST", fixture.base + "/api/runs/\(backup)/verify").json?["run_id"] as? String)
+        let verified = try await waitFor(fixture, verify, "success")
+        let summary = try #require(verified["summary"] as? [String: Any])
+        #expect(summary["ok"] as? Bool == true && (summary["files_total"] as? Int ?? 0) >= 7 && summary["files_failed"] as? Int == 0, "\(summary)")
+
+        // A flipped byte: verify fails, restore refuses and writes nothing.
+        let runDir = "\(fixture.targetDir)/\(job)/\(backup)"
+        let part = runDir + "/payload.part000002"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: part))
+        bytes[4242] ^= 0x20
+        try bytes.write(to: URL(fileURLWithPath: part))
+        let badVerify = try #require(try await HTTP.send("POST", fixture.base + "/api/runs/\(backup)/verify").json?["run_id"] as? String)
+        #expect(try await waitFor(fixture, badVerify, "failed")["error"] as? String == "verify_failed")
+        let refusedOut = fixture.scratch.path + "/refused"
+        let badRestore = try #require(
+            try await HTTP.send(
+                "POST",
+                fixture.base + "/api/runs/\(backup)/restore",
+                json: ["destination": ["type": "local_fs", "directory": refusedOut]]
+            ).json?["run_id"] as? String
+        )
+        #expect(try await waitFor(fixture, badRestore, "failed")["error"] as? String == "snapshot_corrupt")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: refusedOut)) ?? []).isEmpty, "nothing restored from a damaged snapshot")
+        bytes[4242] ^= 0x20
+        try bytes.write(to: URL(fileURLWithPath: part))
+
+        // A missing part: verify fails too.
+        try FileManager.default.moveItem(atPath: part, toPath: part + ".moved")
+        let missing = try #require(try await HTTP.send("POST", fixture.base + "/api/runs/\(backup)/verify").json?["run_id"] as? String)
+        #expect(try await waitFor(fixture, missing, "failed")["error"] as? String == "verify_failed")
+        try FileManager.default.moveItem(atPath: part + ".moved", toPath: part)
+
+        // Bad requests change nothing.
+        let before = try await HTTP.get(fixture.base + "/api/runs?page_size=100").json?["total"] as? Int
+        for (body, status, code) in [
+            (["destination": ["type": "local_fs", "directory": "relative/dir"]], 400, "invalid_destination"),
+            (["destination": ["type": "webdav", "directory": "/x"]], 400, "invalid_destination"),
+            (["destination": ["type": "local_fs", "directory": "/x"], "conflict_policy": "merge"], 400, "invalid_conflict_policy"),
+            (["destination": ["type": "local_fs", "directory": "/x"], "selection": ["files": ["../etc"]]], 400, "invalid_selection"),
+            (["destination": ["type": "local_fs", "directory": "/x"], "selection": ["files": [1]]], 400, "invalid_selection"),
+        ] as [([String: Any], Int, String)] {
+            let result = try await HTTP.send("POST", fixture.base + "/api/runs/\(backup)/restore", json: body)
+            #expect(result.status == status && result.json?["error"] as? String == code, "\(body): \(result.status)")
+        }
+        let unknown = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/runs/nope/restore",
+            json: ["destination": ["type": "local_fs", "directory": "/x"]]
+        )
+        #expect(unknown.status == 404 && unknown.json?["error"] as? String == "run_not_found")
+        let notBackup = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/runs/\(verify)/restore",
+            json: ["destination": ["type": "local_fs", "directory": "/x"]]
+        )
+        #expect(notBackup.status == 409 && notBackup.json?["error"] as? String == "snapshot_not_restorable")
+        try FileManager.default.removeItem(atPath: runDir + "/complete.json")
+        let unfinished = try await HTTP.send("POST", fixture.base + "/api/runs/\(backup)/verify")
+        #expect(unfinished.status == 409 && unfinished.json?["error"] as? String == "snapshot_not_restorable")
+        #expect(try await HTTP.get(fixture.base + "/api/runs?page_size=100").json?["total"] as? Int == before)
+    }
+
+    @Test func cancelStopsAPackagingBackupAndAKilledWorkerLeavesNothingRestorable() async throws {
+        let fixture = try await RunsFixture()
+        let source = fixture.scratch.path + "/big"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        for index in 0..<4 { try Self.shell("head -c 150000000 /dev/urandom > '\(source)/blob\(index).bin'") }
+        let worker = try await fixture.startWorker("w0")
+        let job = try await createFilesystemJob(fixture, paths: [source])
+
+        // Cancel while packaging: canceled within about a second, no complete.json.
+        let first = try await fixture.enqueue(job).id
+        let packaging = await eventually(timeout: .seconds(30)) {
+            let progress = try? await fixture.run(first)["progress"] as? [String: Any]
+            return progress?["stage"] as? String == "packaging" && ((progress?["done"] as? [String: Any])?["bytes"] as? Int ?? 0) > 0
+        }
+        #expect(packaging)
+        let asked = ContinuousClock.now
+        _ = try await HTTP.send("POST", fixture.base + "/api/runs/\(first)/cancel")
+        #expect(await eventually(timeout: .seconds(10)) { await fixture.status(first) == "canceled" })
+        print("cancel honoured after \(ContinuousClock.now - asked)")
+        #expect(!FileManager.default.fileExists(atPath: "\(fixture.targetDir)/\(job)/\(first)/complete.json"))
+
+        // SIGKILL mid-backup: the run ends worker_lost (after the lease) and is not restorable.
+        let second = try await fixture.enqueue(job).id
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                (try? await fixture.run(second)["progress"] as? [String: Any])?["stage"] as? String == "packaging"
+            }
+        )
+        worker.kill9()
+        #expect(!FileManager.default.fileExists(atPath: "\(fixture.targetDir)/\(job)/\(second)/complete.json"))
+        let refused = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/runs/\(second)/restore",
+            json: ["destination": ["type": "local_fs", "directory": "/tmp/x"]]
+        )
+        #expect(refused.status == 409 && refused.json?["error"] as? String == "snapshot_not_restorable")
+    }
 }

@@ -10,6 +10,9 @@ extension AppDatabase {
         migrator.registerMigration("v2_notification_destinations") { db in
             try db.execute(sql: Migrations.v2NotificationDestinations)
         }
+        migrator.registerMigration("v3_run_kinds") { db in
+            try db.execute(sql: Migrations.v3RunKinds)
+        }
         return migrator
     }
 
@@ -34,6 +37,12 @@ extension AppDatabase {
 
 /// Frozen SQL of each migration.
 enum Migrations {
+    /// Restores and verifies are runs of their source snapshot's job, with their parameters in `operation_json`.
+    static let v3RunKinds = """
+        ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'backup' CHECK (kind IN ('backup', 'restore', 'verify'));
+        ALTER TABLE runs ADD COLUMN operation_json TEXT;
+        """
+
     /// The switch of each notification destination (the original's `notification_destinations`, keyed by channel and
     /// name; the address itself is an encrypted `secrets` row of kind = channel).
     static let v2NotificationDestinations = """

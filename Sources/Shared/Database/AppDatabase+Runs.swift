@@ -98,7 +98,7 @@ extension AppDatabase {
         let active =
             try Int.fetchOne(
                 db,
-                sql: "SELECT COUNT(*) FROM runs WHERE job_id = ? AND status IN ('queued', 'running')",
+                sql: "SELECT COUNT(*) FROM runs WHERE job_id = ? AND status IN ('queued', 'running') AND kind = 'backup'",
                 arguments: [job.id]
             ) ?? 0
         let rejected = job.overlapPolicy == .reject && active > 0
@@ -117,6 +117,27 @@ extension AppDatabase {
         let events = try Self.insertEvents(db, runId: id, [event], now: now)
         if rejected { try Self.enqueueNotifications(db, runId: id, jobId: job.id, now: now, wake: wake) }
         return (try Self.fetchRun(db, id: id), events)
+    }
+
+    /// Queues a restore or verify of the finished backup `source` (a run of the same job, `kind` operation, with its
+    /// parameters), with a `queued` event. Operations skip the overlap policy.
+    public func enqueueOperation(kind: RunKind, source: Run, parameters: JSONValue, now: Int64 = unixNow()) async throws -> Run {
+        try await writePublishing { db -> (Run, [RunEvent]) in
+            let id = UUID().uuidString.lowercased()
+            var operation: [String: JSONValue] = ["source_run_id": .string(source.id)]
+            if case .object(let object) = parameters { for (key, value) in object { operation[key] = value } }
+            try db.execute(
+                sql: "INSERT INTO runs (id, job_id, status, started_at, kind, operation_json) VALUES (?, ?, 'queued', ?, ?, ?)",
+                arguments: [id, source.jobId, now, kind.rawValue, JSONValue.object(operation).jsonString()]
+            )
+            let events = try Self.insertEvents(
+                db,
+                runId: id,
+                [NewRunEvent(kind: "queued", message: "\(kind.rawValue.capitalized) of run \(source.id) queued", fields: .object(operation))],
+                now: now
+            )
+            return (try Self.fetchRun(db, id: id)!, events)
+        }
     }
 
     // MARK: - Claim, heartbeat, completion (worker side; every write is fenced by the claim token)
@@ -232,7 +253,7 @@ extension AppDatabase {
         wake: @escaping @Sendable (WakeTopic) -> Void
     ) throws -> (RunStatus?, [RunEvent]) {
         let check = try db.cachedStatement(
-            sql: "SELECT cancel_requested_at, cancel_reason, job_id FROM runs WHERE id = ? AND status = 'running' AND claim_token = ?"
+            sql: "SELECT cancel_requested_at, cancel_reason, job_id, kind FROM runs WHERE id = ? AND status = 'running' AND claim_token = ?"
         )
         guard let row = try Row.fetchOne(check, arguments: [runId, claimToken]) else { return (nil, []) }
         let cancelRequested = (row[0] as Int64?) != nil
@@ -265,7 +286,9 @@ extension AppDatabase {
             terminal = NewRunEvent(.warn, kind: "canceled", message: "Run canceled", fields: .object(["reason": .string(reason)]))
         }
         let events = try Self.insertEvents(db, runId: runId, extraEvents + [terminal], now: now)
-        if status != .canceled { try Self.enqueueNotifications(db, runId: runId, jobId: row[2], now: now, wake: wake) }
+        if status != .canceled, (row[3] as String?) == RunKind.backup.rawValue {
+            try Self.enqueueNotifications(db, runId: runId, jobId: row[2], now: now, wake: wake)
+        }
         return (status, events)
     }
 
@@ -364,7 +387,7 @@ extension AppDatabase {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, cancel_requested_at, worker_id, job_id FROM runs
+                    SELECT id, cancel_requested_at, worker_id, job_id, kind FROM runs
                     WHERE status = 'running' AND COALESCE(heartbeat_at, started_at) < ?
                     """,
                 arguments: [cutoff]
@@ -393,7 +416,9 @@ extension AppDatabase {
                     ],
                     now: now
                 )
-                if !canceled { try Self.enqueueNotifications(db, runId: id, jobId: row["job_id"], now: now, wake: wake) }
+                if !canceled, (row["kind"] as String?) == RunKind.backup.rawValue {
+                    try Self.enqueueNotifications(db, runId: id, jobId: row["job_id"], now: now, wake: wake)
+                }
             }
             return (rows.map { $0["id"] }, events)
         }
@@ -440,7 +465,7 @@ extension AppDatabase {
     /// The columns `run(_:)` reads, by position (hot path: no by-name lookups, and safe when migrations add columns).
     static let runColumns = """
         id, job_id, status, started_at, ended_at, summary_json, error, progress_json, cancel_requested_at, \
-        cancel_requested_by_user_id, cancel_reason, worker_id, heartbeat_at, scheduled_for
+        cancel_requested_by_user_id, cancel_reason, worker_id, heartbeat_at, scheduled_for, kind, operation_json
         """
 
     static func fetchRun(_ db: Database, id: String) throws -> Run? {
@@ -463,7 +488,9 @@ extension AppDatabase {
             cancelReason: row[10],
             workerId: row[11],
             heartbeatAt: row[12],
-            scheduledFor: row[13]
+            scheduledFor: row[13],
+            kind: RunKind(rawValue: row[14]) ?? .backup,
+            operation: (row[15] as String?).flatMap { try? JSONValue.parse($0) }
         )
     }
 }

@@ -14,6 +14,16 @@ public struct Run: Sendable, Equatable {
     public var workerId: String?
     public var heartbeatAt: Int64?
     public var scheduledFor: Int64?
+    /// `backup`, or an operation on a finished backup: `restore`, `verify`.
+    public var kind: RunKind = .backup
+    /// An operation's parameters (`source_run_id`, destination, ...); nil for backups.
+    public var operation: JSONValue?
+}
+
+/// What a run does. Restores and verifies are runs too, so they share the claim, heartbeat, events, WebSocket,
+/// cancel and recovery paths; they belong to the source snapshot's job.
+public enum RunKind: String, Sendable, Codable, CaseIterable {
+    case backup, restore, verify
 }
 
 /// An event about to be appended (its `seq` and `ts` are assigned inside the inserting transaction).

@@ -162,7 +162,9 @@ public final class RunWorker: Sendable {
             sink.emit(.error, kind: "invalid_spec", message: "\(error)")
             return .failed(code: "invalid_spec", message: "Invalid job spec: \(error)", summary: nil)
         }
-        guard let executor = executors[spec.type] else {
+        // Restores and verifies run on their own executors; backups on their job type's.
+        let executorKey = claimed.run.kind == .backup ? spec.type : claimed.run.kind.rawValue
+        guard let executor = executors[executorKey] else {
             return .failed(code: "unsupported_job_type", message: "This worker cannot run \(spec.type) jobs yet", summary: nil)
         }
         let context = RunContext(

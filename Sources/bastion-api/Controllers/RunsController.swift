@@ -12,11 +12,14 @@ struct RunsController {
         group.get("runs/:id", use: show)
         group.post("runs/:id/cancel", use: cancel)
         group.get("runs/:id/events", use: events)
+        group.post("runs/:id/restore", use: restore)
+        group.post("runs/:id/verify", use: verify)
     }
 
     struct RunListItemDTO: Encodable, Sendable {
         var id: String
         var jobId: String
+        var kind: String
         var status: String
         var startedAt: Int64
         var endedAt: Int64?
@@ -25,6 +28,7 @@ struct RunsController {
         init(_ run: Run) {
             id = run.id
             jobId = run.jobId
+            kind = run.kind.rawValue
             status = run.status.rawValue
             startedAt = run.startedAt
             endedAt = run.endedAt
@@ -32,7 +36,7 @@ struct RunsController {
         }
 
         enum CodingKeys: String, CodingKey {
-            case id, status, error
+            case id, kind, status, error
             case jobId = "job_id"
             case startedAt = "started_at"
             case endedAt = "ended_at"
@@ -42,6 +46,7 @@ struct RunsController {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(id, forKey: .id)
             try container.encode(jobId, forKey: .jobId)
+            try container.encode(kind, forKey: .kind)
             try container.encode(status, forKey: .status)
             try container.encode(startedAt, forKey: .startedAt)
             try container.encode(endedAt, forKey: .endedAt)
@@ -55,7 +60,7 @@ struct RunsController {
         var jobName: String?
 
         enum CodingKeys: String, CodingKey {
-            case id, status, progress, summary, error
+            case id, kind, operation, status, progress, summary, error
             case jobId = "job_id"
             case jobName = "job_name"
             case nodeId = "node_id"
@@ -75,6 +80,8 @@ struct RunsController {
             try container.encode(run.jobId, forKey: .jobId)
             try container.encode(jobName, forKey: .jobName)
             try container.encode("hub", forKey: .nodeId)
+            try container.encode(run.kind.rawValue, forKey: .kind)
+            try container.encode(run.operation, forKey: .operation)
             try container.encode(run.status.rawValue, forKey: .status)
             try container.encode(run.startedAt, forKey: .startedAt)
             try container.encode(run.endedAt, forKey: .endedAt)
@@ -154,3 +161,107 @@ struct RunsController {
 }
 
 extension RunEvent: ResponseEncodable {}
+
+extension RunsController {
+    struct OperationQueued: ResponseEncodable {
+        var runId: String
+        var kind: String
+        var status: String
+
+        enum CodingKeys: String, CodingKey {
+            case kind, status
+            case runId = "run_id"
+        }
+    }
+
+    /// The backup run `id`, if it is a finished snapshot that can be read (else 404 / 409 `snapshot_not_restorable`).
+    func restorableSource(_ context: AppRequestContext) async throws -> Run {
+        let id = try context.parameters.require("id")
+        guard let run = try await services.database.run(id: id) else { throw APIError.runNotFound }
+        guard run.kind == .backup, run.status == .success, case .string(let directory)? = run.summary?["target"]?["run_dir"],
+            run.summary?["artifact_format"] == .string("archive_v1")
+        else {
+            throw APIError(
+                status: .conflict,
+                code: "snapshot_not_restorable",
+                message: "run \(id) is not a finished archive_v1 backup (status \(run.status.rawValue))"
+            )
+        }
+        guard FileManager.default.fileExists(atPath: directory + "/complete.json") else {
+            throw APIError(status: .conflict, code: "snapshot_not_restorable", message: "\(directory) has no complete.json")
+        }
+        return run
+    }
+
+    /// `POST /api/runs/{id}/restore {destination: {type: "local_fs", directory}, conflict_policy?, selection?}`: queues
+    /// a restore run (default conflict policy `fail`).
+    @Sendable func restore(_ request: Request, context: AppRequestContext) async throws -> OperationQueued {
+        let body = try await RequestInput.object(request)
+        let source = try await restorableSource(context)
+        guard case .object(let destination)? = body["destination"], destination["type"] == .string("local_fs"),
+            case .string(let directory)? = destination["directory"], directory.hasPrefix("/"), RestoreWriter.normalize(directory) != nil
+        else {
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_destination",
+                message: "destination must be {type: \"local_fs\", directory: <absolute path without ..>}",
+                details: ["field": "destination"]
+            )
+        }
+        var policy = "fail"
+        switch body["conflict_policy"] {
+        case nil, .null?: break
+        case .string(let raw)? where RestoreWriter.ConflictPolicy(rawValue: raw) != nil: policy = raw
+        default:
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_conflict_policy",
+                message: "conflict_policy must be overwrite, skip or fail",
+                details: ["field": "conflict_policy"]
+            )
+        }
+        var parameters: [String: JSONValue] = [
+            "destination": .object(["type": "local_fs", "directory": .string(directory)]), "conflict_policy": .string(policy),
+        ]
+        switch body["selection"] {
+        case nil, .null?: break
+        case .object(let selection)?:
+            func strings(_ key: String) throws -> [String] {
+                switch selection[key] {
+                case nil, .null?: return []
+                case .array(let items)?:
+                    return try items.map {
+                        guard case .string(let value) = $0 else { throw APIError.invalidSelection }
+                        return value
+                    }
+                default: throw APIError.invalidSelection
+                }
+            }
+            let files = try strings("files")
+            let dirs = try strings("dirs")
+            guard RestoreWriter.Selection(files: files, dirs: dirs) != nil else { throw APIError.invalidSelection }
+            parameters["selection"] = .object(["files": .array(files.map(JSONValue.string)), "dirs": .array(dirs.map(JSONValue.string))])
+        default: throw APIError.invalidSelection
+        }
+        let run = try await services.database.enqueueOperation(kind: .restore, source: source, parameters: .object(parameters))
+        services.bus.broadcast(.wake(.runs))
+        return OperationQueued(runId: run.id, kind: run.kind.rawValue, status: run.status.rawValue)
+    }
+
+    /// `POST /api/runs/{id}/verify`: queues a verify run of a finished snapshot.
+    @Sendable func verify(_ request: Request, context: AppRequestContext) async throws -> OperationQueued {
+        let source = try await restorableSource(context)
+        let run = try await services.database.enqueueOperation(kind: .verify, source: source, parameters: .object([:]))
+        services.bus.broadcast(.wake(.runs))
+        return OperationQueued(runId: run.id, kind: run.kind.rawValue, status: run.status.rawValue)
+    }
+}
+
+extension APIError {
+    static let invalidSelection = APIError(
+        status: .badRequest,
+        code: "invalid_selection",
+        message: "selection must be {files?: [path], dirs?: [path]} with at least one path and no ..",
+        details: ["field": "selection"]
+    )
+}

@@ -67,13 +67,16 @@ enum OpenAPIDocument {
             ],
             required: ["name", "spec"]
         ),
+        "RunKind": S.enumeration(RunKind.allCases.map(\.rawValue)),
         "RunListItem": S.object([
-            "id": S.string, "job_id": S.string, "status": S.ref("RunStatus"), "started_at": S.integer, "ended_at": S.nullableInteger,
+            "id": S.string, "job_id": S.string, "kind": S.ref("RunKind"), "status": S.ref("RunStatus"), "started_at": S.integer,
+            "ended_at": S.nullableInteger,
             "error": S.nullableString,
         ]),
         "RunStatus": S.enumeration(RunStatus.allCases.map(\.rawValue)),
         "Run": S.object([
-            "id": S.string, "job_id": S.string, "job_name": S.nullableString, "node_id": S.string, "status": S.ref("RunStatus"),
+            "id": S.string, "job_id": S.string, "job_name": S.nullableString, "node_id": S.string, "kind": S.ref("RunKind"),
+            "operation": .object(["type": "object", "nullable": true, "additionalProperties": true]), "status": S.ref("RunStatus"),
             "started_at": S.integer, "ended_at": S.nullableInteger, "cancel_requested_at": S.nullableInteger,
             "cancel_requested_by_user_id": S.nullableInteger, "cancel_reason": S.nullableString, "progress": S.any, "summary": S.any,
             "error": S.nullableString, "worker_id": S.nullableString, "heartbeat_at": S.nullableInteger, "scheduled_for": S.nullableInteger,
@@ -282,6 +285,28 @@ enum OpenAPIDocument {
             tag: "runs",
             parameters: [query("after_seq", .object(["type": "integer", "minimum": 0]), "resume after this seq")],
             responses: ["101": nil]
+        ),
+        Operation(
+            method: "post",
+            path: "/api/runs/{id}/restore",
+            summary: "Queue a restore of a finished snapshot into a local directory",
+            tag: "runs",
+            body: S.object(
+                [
+                    "destination": S.object(["type": S.enumeration(["local_fs"]), "directory": S.string]),
+                    "conflict_policy": S.enumeration(RestoreWriter.ConflictPolicy.allCases.map(\.rawValue), nullable: true),
+                    "selection": S.object(["files": S.array(S.string), "dirs": S.array(S.string)], required: [], nullable: true),
+                ],
+                required: ["destination"]
+            ),
+            responses: ["200": S.object(["run_id": S.string, "kind": S.ref("RunKind"), "status": S.ref("RunStatus")])]
+        ),
+        Operation(
+            method: "post",
+            path: "/api/runs/{id}/verify",
+            summary: "Queue a verify of a finished snapshot (parts, stream, every file's hash)",
+            tag: "runs",
+            responses: ["200": S.object(["run_id": S.string, "kind": S.ref("RunKind"), "status": S.ref("RunStatus")])]
         ),
         // Notifications
         Operation(

@@ -1,0 +1,189 @@
+import Foundation
+
+/// Where a finished backup of this job lives: `<base_dir>/<job_id>/<source_run_id>`.
+func sourceSnapshotDirectory(_ context: RunContext) throws -> (directory: String, sourceRunId: String) {
+    guard case .localDir(let target) = context.spec.target else { throw RunFailure(code: "invalid_spec", message: "unsupported target") }
+    guard case .string(let source)? = context.run.operation?["source_run_id"] else {
+        throw RunFailure(code: "invalid_operation", message: "the operation names no source run")
+    }
+    return ("\(target.baseDir)/\(context.job.id)/\(source)", source)
+}
+
+/// Opens the snapshot and emits the `manifest` event; a snapshot that never completed is `snapshot_not_restorable`.
+func openSnapshot(_ context: RunContext) throws -> Snapshot {
+    let (directory, source) = try sourceSnapshotDirectory(context)
+    let snapshot: Snapshot
+    do {
+        snapshot = try Snapshot(directory: directory)
+    } catch {
+        throw RunFailure(code: "snapshot_not_restorable", message: "snapshot of run \(source): \(error)")
+    }
+    context.events.emit(
+        kind: "manifest",
+        message: "Snapshot of run \(source): \(snapshot.parts.count) part(s)",
+        fields: .object([
+            "format": snapshot.manifest["pipeline"]?["format"] ?? .null, "artifacts": .number(Double(snapshot.parts.count)),
+            "entries_count": snapshot.entriesCount.map { .number(Double($0)) } ?? .null,
+        ])
+    )
+    return snapshot
+}
+
+/// Reports a blocking step's `BuildProgress` every 250 ms until it finishes.
+func reportProgress(_ progress: BuildProgress, kind: String, to context: RunContext) async {
+    var previous: (ts: Double, stage: String, bytes: Int64)?
+    while !progress.isFinished {
+        try? await Task.sleep(for: .milliseconds(250))
+        let (value, snapshot) = progress.snapshot(kind: kind, previous: previous)
+        previous = snapshot
+        await context.progress.update(value)
+    }
+}
+
+/// Restores a finished snapshot into a local directory (`operation`: `destination.directory`, `conflict_policy`,
+/// optional `selection`). Every part is checked (size and BLAKE3) before anything is written, and again while
+/// reading; cancel is honoured between entries and parts.
+public struct RestoreExecutor: JobExecutor {
+    public let jobType = RunKind.restore.rawValue
+
+    public init() {}
+
+    public func execute(_ context: RunContext) async throws -> JSONValue {
+        let operation = context.run.operation ?? .null
+        guard case .string(let directory)? = operation["destination"]?["directory"], directory.hasPrefix("/") else {
+            throw RunFailure(code: "invalid_operation", message: "restore needs destination.directory (absolute)")
+        }
+        var policy = RestoreWriter.ConflictPolicy.fail
+        if case .string(let raw)? = operation["conflict_policy"], let parsed = RestoreWriter.ConflictPolicy(rawValue: raw) { policy = parsed }
+        var selection: RestoreWriter.Selection?
+        if case .object(let object)? = operation["selection"] {
+            func strings(_ key: String) -> [String] {
+                guard case .array(let items)? = object[key] else { return [] }
+                return items.compactMap { if case .string(let value) = $0 { value } else { nil } }
+            }
+            selection = RestoreWriter.Selection(files: strings("files"), dirs: strings("dirs"))
+        }
+        let snapshot = try openSnapshot(context)
+        let totalBytes = ((try? snapshot.entries()) ?? []).reduce(Int64(0)) { sum, entry in
+            sum + Int64(entry["kind"] == .string("file") ? (entry["size"]?.intValue ?? 0) : 0)
+        }
+        context.events.emit(kind: "restore", message: "Restoring into \(directory) (conflict policy \(policy.rawValue))")
+        let progress = BuildProgress()
+        progress.setStage("restore", total: .init(bytes: selection == nil ? totalBytes : 0))
+        let cancellation = context.cancellation
+        let (chosenPolicy, chosenSelection) = (policy, selection)
+        async let restored: (Int64, Int64) = runBlocking {
+            defer { progress.finish() }
+            let check = { if cancellation.reason != nil { throw CancellationError() } }
+            try snapshot.checkParts(betweenParts: check)
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let writer = RestoreWriter(destination: directory, policy: chosenPolicy, selection: chosenSelection, progress: progress) {
+                cancellation.reason != nil
+            }
+            defer { writer.abandon() }
+            try snapshot.streamPayload(into: try ZstdDecompressor(next: TarReader(delegate: writer)), betweenParts: check)
+            writer.finishDirectories()
+            return (writer.restoredFiles, writer.skipped)
+        }
+        await reportProgress(progress, kind: "restore", to: context)
+        do {
+            let (files, skipped) = try await restored
+            return .object([
+                "destination": .string(directory), "restored_files": .number(Double(files)), "skipped": .number(Double(skipped)),
+                "source_run_id": operation["source_run_id"] ?? .null,
+            ])
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let conflict as RestoreConflict {
+            throw RunFailure(code: "restore_conflict", message: conflict.description)
+        } catch let error as ArchiveError {
+            throw RunFailure(code: "snapshot_corrupt", message: error.description)
+        } catch {
+            throw RunFailure(code: "restore_failed", message: "\(error)")
+        }
+    }
+}
+
+/// Verifies a finished snapshot without writing anything: every part's size and BLAKE3, the whole stream decoded,
+/// every file's size and BLAKE3 against the entries index, and the entry count against the manifest.
+public struct VerifyExecutor: JobExecutor {
+    public let jobType = RunKind.verify.rawValue
+
+    public init() {}
+
+    public func execute(_ context: RunContext) async throws -> JSONValue {
+        let snapshot = try openSnapshot(context)
+        let progress = BuildProgress()
+        progress.setStage("verify", total: .init(bytes: snapshot.parts.reduce(0) { $0 + $1.size }))
+        let cancellation = context.cancellation
+        async let checked: ([JSONValue], [String: FileDigest]) = runBlocking {
+            defer { progress.finish() }
+            let entries = try snapshot.entries()
+            let hasher = ContentHasher(progress: nil) { cancellation.reason != nil }
+            final class Counting: ByteSink {
+                let next: any ByteSink
+                let progress: BuildProgress
+                init(next: any ByteSink, progress: BuildProgress) {
+                    self.next = next
+                    self.progress = progress
+                }
+                func write(_ bytes: UnsafeRawBufferPointer) throws {
+                    progress.add(bytes: Int64(bytes.count))
+                    try next.write(bytes)
+                }
+                func finish() throws { try next.finish() }
+            }
+            try snapshot.streamPayload(into: Counting(next: try ZstdDecompressor(next: TarReader(delegate: hasher)), progress: progress)) {
+                if cancellation.reason != nil { throw CancellationError() }
+            }
+            return (entries, hasher.hashes.mapValues { FileDigest(size: $0.size, hash: $0.hash) })
+        }
+        await reportProgress(progress, kind: "verify", to: context)
+        let entries: [JSONValue]
+        let hashes: [String: FileDigest]
+        do {
+            (entries, hashes) = try await checked
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            context.events.emit(
+                .error,
+                kind: "verify",
+                message: "Verify failed: \(error)",
+                fields: .object(["ok": false, "error": .string("\(error)")])
+            )
+            throw RunFailure(code: "verify_failed", message: "\(error)", summary: .object(["ok": false, "error": .string("\(error)")]))
+        }
+        var total = 0
+        var ok = 0
+        var samples: [JSONValue] = []
+        for entry in entries where entry["kind"] == .string("file") {
+            total += 1
+            guard case .string(let path)? = entry["path"] else { continue }
+            let expected = (entry["size"]?.intValue.map(Int64.init), entry["hash"])
+            if let actual = hashes[path], actual.size == expected.0, .string(actual.hash) == expected.1 {
+                ok += 1
+            } else if samples.count < 10 {
+                samples.append(.string(path))
+            }
+        }
+        var failures = total - ok
+        if let count = snapshot.entriesCount, count != Int64(entries.count) {
+            failures += 1
+            samples.append(.string("entries index has \(entries.count) lines, the manifest says \(count)"))
+        }
+        let summary: JSONValue = .object([
+            "ok": .bool(failures == 0), "files_total": .number(Double(total)), "files_ok": .number(Double(ok)),
+            "files_failed": .number(Double(total - ok)), "sample_errors": .array(samples),
+        ])
+        context.events.emit(failures == 0 ? .info : .error, kind: "verify", message: "\(ok) of \(total) files verified", fields: summary)
+        if failures > 0 { throw RunFailure(code: "verify_failed", message: "\(total - ok) file(s) do not match the snapshot", summary: summary) }
+        return summary
+    }
+}
+
+/// A file's size and BLAKE3, as read back from a snapshot.
+struct FileDigest: Sendable {
+    var size: Int64
+    var hash: String
+}
