@@ -32,6 +32,8 @@ bench: deps
 	$(BIN_RELEASE)/bastion-bench claims
 	$(BIN_RELEASE)/bastion-bench events
 	$(BIN_RELEASE)/bastion-bench e2e
+	$(SWIFT) build -c release --product bastion-worker
+	$(BIN_RELEASE)/bastion-bench archive
 
 clean:
 	rm -rf .build

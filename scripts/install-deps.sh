@@ -4,7 +4,7 @@ set -euo pipefail
 
 APT_PACKAGES=(
     pkg-config libsqlite3-dev libuv1-dev libzstd-dev libargon2-dev
-    sqlite3 zstd age b3sum
+    sqlite3 zstd age b3sum restic
 )
 PIP_PACKAGES=(honcho schemathesis)
 
