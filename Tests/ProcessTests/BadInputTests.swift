@@ -77,6 +77,24 @@ import Testing
                 "POST", "/api/jobs", job(["spec": ["v": 1, "type": "tape", "source": [:], "target": ["type": "local_dir", "base_dir": "/x"]]]), nil,
                 400, "invalid_spec"
             ),
+            (
+                "POST", "/api/jobs",
+                job([
+                    "spec": [
+                        "v": 1, "type": "filesystem", "source": ["paths": ["/srv"], "exclude": ["*.[tmp"]],
+                        "target": ["type": "local_dir", "base_dir": "/x"],
+                    ]
+                ]), nil, 400, "invalid_spec"
+            ),
+            (
+                "POST", "/api/jobs",
+                job([
+                    "spec": [
+                        "v": 1, "type": "filesystem", "source": ["paths": ["/srv"], "notifications": ["mode": "custom", "webhook": [" "]]],
+                        "target": ["type": "local_dir", "base_dir": "/x"], "notifications": ["mode": "custom", "webhook": [" "]],
+                    ]
+                ]), nil, 400, "invalid_spec"
+            ),
             ("POST", "/api/jobs", job(["spec": ["v": 3]]), nil, 400, "invalid_spec"),
             ("POST", "/api/jobs", job(["spec": "sqlite"]), nil, 400, "invalid_spec"),
             ("POST", "/api/jobs", nil, "{\"name\": ", 400, "invalid_json"),

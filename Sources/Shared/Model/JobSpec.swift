@@ -179,6 +179,11 @@ extension JobSpec {
             guard !paths.isEmpty else { throw ValidationError.spec("\(field).paths", "required", "at least one non-blank path is required") }
             let include = try stringArray(object["include"], field: "\(field).include")
             let exclude = try stringArray(object["exclude"], field: "\(field).exclude")
+            for (list, name) in [(include, "include"), (exclude, "exclude")] {
+                for pattern in list where Glob(pattern) == nil {
+                    throw ValidationError.spec("\(field).\(name)", "invalid_glob", "\(name) pattern \"\(pattern)\" does not compile")
+                }
+            }
             return .filesystem(
                 FilesystemSource(
                     paths: paths,
