@@ -44,18 +44,19 @@ import Testing
         utimensat(AT_FDCWD, root + "/a/hello.txt", &times, 0)
     }
 
-    func createFilesystemJob(_ fixture: RunsFixture, paths: [String], exclude: [String] = [], partSize: Int = 1_048_576) async throws -> String {
-        let result = try await HTTP.send(
-            "POST",
-            fixture.base + "/api/jobs",
-            json: [
-                "name": "files",
-                "spec": [
-                    "v": 1, "type": "filesystem", "source": ["paths": paths, "exclude": exclude],
-                    "target": ["type": "local_dir", "base_dir": fixture.targetDir, "part_size_bytes": partSize],
-                ],
-            ]
-        )
+    func createFilesystemJob(
+        _ fixture: RunsFixture,
+        paths: [String],
+        exclude: [String] = [],
+        partSize: Int = 1_048_576,
+        encryptionKey: String? = nil
+    ) async throws -> String {
+        var spec: [String: Any] = [
+            "v": 1, "type": "filesystem", "source": ["paths": paths, "exclude": exclude],
+            "target": ["type": "local_dir", "base_dir": fixture.targetDir, "part_size_bytes": partSize],
+        ]
+        if let encryptionKey { spec["pipeline"] = ["encryption": ["type": "age_x25519", "key_name": encryptionKey]] }
+        let result = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "files", "spec": spec])
         guard result.status == 201, let id = result.json?["id"] as? String else {
             throw FixtureError("create job: \(result.status) \(String(decoding: result.body, as: UTF8.self))")
         }
@@ -254,5 +255,57 @@ import Testing
             json: ["destination": ["type": "local_fs", "directory": "/tmp/x"]]
         )
         #expect(refused.status == 409 && refused.json?["error"] as? String == "snapshot_not_restorable")
+    }
+
+    @Test func anEncryptedSnapshotDecryptsWithAgeAndTheExportedKey() async throws {
+        let fixture = try await RunsFixture()
+        let source = fixture.scratch.path + "/src"
+        try Self.makeTree(source)
+        try await fixture.startWorker("w0")
+        let job = try await createFilesystemJob(fixture, paths: [source], encryptionKey: "offsite")
+        let run = try await fixture.enqueue(job).id
+        #expect(try await waitFor(fixture, run, "success")["status"] as? String == "success")
+        let runDir = "\(fixture.targetDir)/\(job)/\(run)"
+        let manifest = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: runDir + "/manifest.json"))) as? [String: Any]
+        )
+        let pipeline = try #require(manifest["pipeline"] as? [String: Any])
+        #expect(pipeline["encryption"] as? String == "age" && pipeline["encryption_key"] as? String == "offsite")
+        #expect(try Self.shell("head -c 21 '\(runDir)/payload.part000001'").output == "age-encryption.org/v1")
+        #expect(try Self.shell("cat '\(runDir)'/payload.part* | zstd -d > /dev/null").status != 0, "not readable without the key")
+
+        // The key, exported through the API, decrypts with the age command.
+        let keys = try await HTTP.get(fixture.base + "/api/keys")
+        let listed = try #require(try JSONSerialization.jsonObject(with: keys.body) as? [[String: Any]])
+        #expect(listed.count == 1 && listed[0]["name"] as? String == "offsite" && listed[0]["identity"] == nil)
+        let exported = try await HTTP.get(fixture.base + "/api/keys/offsite")
+        let identity = try #require(exported.json?["identity"] as? String)
+        #expect(identity.hasPrefix("AGE-SECRET-KEY-1") && (exported.json?["recipient"] as? String)?.hasPrefix("age1") == true)
+        let keyFile = fixture.scratch.path + "/offsite.key"
+        try identity.write(toFile: keyFile, atomically: true, encoding: .utf8)
+        let out = fixture.scratch.path + "/decrypted"
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let extract = try Self.shell("cat '\(runDir)'/payload.part* | age -d -i '\(keyFile)' | zstd -d | tar -x -C '\(out)'")
+        #expect(extract.status == 0, "\(extract.output)")
+        #expect(try Self.shell("diff -r --no-dereference '\(source)' '\(out)\(source)'").status == 0)
+        let stored = try await fixture.readDatabase { db in
+            try Data.fetchOne(db, sql: "SELECT ciphertext FROM secrets WHERE kind = 'backup_age_identity'")
+        }
+        #expect(stored.map { $0.range(of: Data(identity.utf8)) == nil } == true, "the identity is stored encrypted")
+        #expect(try await HTTP.get(fixture.base + "/api/keys/nope").json?["error"] as? String == "key_not_found")
+
+        // Restore and verify through Bastion use the stored key.
+        let restoreOut = fixture.scratch.path + "/restored"
+        let restore = try #require(
+            try await HTTP.send(
+                "POST",
+                fixture.base + "/api/runs/\(run)/restore",
+                json: ["destination": ["type": "local_fs", "directory": restoreOut]]
+            ).json?["run_id"] as? String
+        )
+        #expect(try await waitFor(fixture, restore, "success")["status"] as? String == "success")
+        #expect(try Self.shell("diff -r --no-dereference '\(source)' '\(restoreOut)\(source)'").status == 0)
+        let verify = try #require(try await HTTP.send("POST", fixture.base + "/api/runs/\(run)/verify").json?["run_id"] as? String)
+        #expect((try await waitFor(fixture, verify, "success")["summary"] as? [String: Any])?["ok"] as? Bool == true)
     }
 }

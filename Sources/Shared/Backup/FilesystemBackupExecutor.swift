@@ -36,6 +36,17 @@ public struct FilesystemBackupExecutor: JobExecutor {
 /// Runs an `ArchiveBuilder` for an executor: the build on a thread of its own, progress every 250 ms, the original's
 /// events (`packaging`, `fs_issues`, `upload`), error policy outcome, and the run summary (§6).
 enum ArchiveRun {
+    /// `pipeline.encryption` `{type: "age_x25519", key_name}` → the key (created on first use) and its recipient.
+    static func encryption(_ context: RunContext) async throws -> (keyName: String, recipient: String)? {
+        guard case .string("age_x25519")? = context.spec.pipeline["encryption"]?["type"],
+            case .string(let name)? = context.spec.pipeline["encryption"]?["key_name"]
+        else { return nil }
+        guard let keys = context.keys, let key = try await keys.identity(named: name, create: true) else {
+            throw RunFailure(code: "key_unavailable", message: "backup key \(name) cannot be created here")
+        }
+        return (name, key.recipient)
+    }
+
     static func perform(
         _ context: RunContext,
         settings: ArchiveBuilder.Settings,
@@ -45,6 +56,8 @@ enum ArchiveRun {
         extraSummary: [String: JSONValue],
         progress: BuildProgress = BuildProgress()
     ) async throws -> JSONValue {
+        var settings = settings
+        settings.encryption = try await encryption(context)
         let runDir = settings.runDirectory
         do {
             try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
@@ -69,10 +82,11 @@ enum ArchiveRun {
             message: "Packaging \(roots.count) path(s) into \(runDir)",
             fields: .object(["run_dir": .string(runDir)])
         )
+        let buildSettings = settings
         async let built: ArchiveBuilder.Result = runBlocking {
             defer { progress.finish() }
             // Confined to this thread for the whole build.
-            let builder = ArchiveBuilder(settings: settings, progress: progress) { cancellation.reason != nil }
+            let builder = ArchiveBuilder(settings: buildSettings, progress: progress) { cancellation.reason != nil }
             var total: BuildProgress.Counts?
             if preScan {
                 progress.setStage("scan")

@@ -34,6 +34,8 @@ public struct RunContext: Sendable {
     public let events: RunEventSink
     public let progress: ProgressReporter
     public let cancellation: RunCancellation
+    /// Backup encryption keys (nil where a run has no database, e.g. benchmarks).
+    public var keys: BackupKeys? = nil
 
     /// Throws `CancellationError` once the run was asked to stop.
     public func checkCancellation() throws {
@@ -64,5 +66,21 @@ public final class RunCancellation: Sendable {
         state.withLock { current in
             if current == nil { current = reason }
         }
+    }
+}
+
+/// Access to the age identities of `pipeline.encryption.key_name`, for executors.
+public struct BackupKeys: Sendable {
+    public let database: AppDatabase
+    public let dataDirectory: DataDirectory
+
+    public init(database: AppDatabase, dataDirectory: DataDirectory) {
+        self.database = database
+        self.dataDirectory = dataDirectory
+    }
+
+    /// The identity and recipient named `name`, created when `create` and missing; nil when missing.
+    public func identity(named name: String, create: Bool) async throws -> (identity: String, recipient: String)? {
+        try await database.backupIdentity(name: name, box: try SecretBox.open(in: dataDirectory), create: create)
     }
 }

@@ -29,6 +29,15 @@ func openSnapshot(_ context: RunContext) throws -> Snapshot {
     return snapshot
 }
 
+/// The identity that decrypts `snapshot`, or nil when it is not encrypted; a missing key is `key_not_found`.
+func snapshotIdentity(_ snapshot: Snapshot, _ context: RunContext) async throws -> String? {
+    guard let name = snapshot.encryptionKey else { return nil }
+    guard let keys = context.keys, let key = try await keys.identity(named: name, create: false) else {
+        throw RunFailure(code: "key_not_found", message: "the snapshot is encrypted with key \(name), which this Bastion does not have")
+    }
+    return key.identity
+}
+
 /// Reports a blocking step's `BuildProgress` every 250 ms until it finishes.
 func reportProgress(_ progress: BuildProgress, kind: String, to context: RunContext) async {
     var previous: (ts: Double, stage: String, bytes: Int64)?
@@ -64,6 +73,7 @@ public struct RestoreExecutor: JobExecutor {
             selection = RestoreWriter.Selection(files: strings("files"), dirs: strings("dirs"))
         }
         let snapshot = try openSnapshot(context)
+        let identity = try await snapshotIdentity(snapshot, context)
         let totalBytes = ((try? snapshot.entries()) ?? []).reduce(Int64(0)) { sum, entry in
             sum + Int64(entry["kind"] == .string("file") ? (entry["size"]?.intValue ?? 0) : 0)
         }
@@ -81,7 +91,7 @@ public struct RestoreExecutor: JobExecutor {
                 cancellation.reason != nil
             }
             defer { writer.abandon() }
-            try snapshot.streamPayload(into: try ZstdDecompressor(next: TarReader(delegate: writer)), betweenParts: check)
+            try snapshot.streamPayload(into: try snapshot.decoder(identity: identity, next: TarReader(delegate: writer)), betweenParts: check)
             writer.finishDirectories()
             return (writer.restoredFiles, writer.skipped)
         }
@@ -98,6 +108,8 @@ public struct RestoreExecutor: JobExecutor {
             throw RunFailure(code: "restore_conflict", message: conflict.description)
         } catch let error as ArchiveError {
             throw RunFailure(code: "snapshot_corrupt", message: error.description)
+        } catch let error as AgeError {
+            throw RunFailure(code: "snapshot_corrupt", message: error.description)
         } catch {
             throw RunFailure(code: "restore_failed", message: "\(error)")
         }
@@ -113,6 +125,7 @@ public struct VerifyExecutor: JobExecutor {
 
     public func execute(_ context: RunContext) async throws -> JSONValue {
         let snapshot = try openSnapshot(context)
+        let identity = try await snapshotIdentity(snapshot, context)
         let progress = BuildProgress()
         progress.setStage("verify", total: .init(bytes: snapshot.parts.reduce(0) { $0 + $1.size }))
         let cancellation = context.cancellation
@@ -133,7 +146,9 @@ public struct VerifyExecutor: JobExecutor {
                 }
                 func finish() throws { try next.finish() }
             }
-            try snapshot.streamPayload(into: Counting(next: try ZstdDecompressor(next: TarReader(delegate: hasher)), progress: progress)) {
+            try snapshot.streamPayload(
+                into: Counting(next: try snapshot.decoder(identity: identity, next: TarReader(delegate: hasher)), progress: progress)
+            ) {
                 if cancellation.reason != nil { throw CancellationError() }
             }
             return (entries, hasher.hashes.mapValues { FileDigest(size: $0.size, hash: $0.hash) })

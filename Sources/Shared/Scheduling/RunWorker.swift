@@ -173,7 +173,11 @@ public final class RunWorker: Sendable {
             spec: spec,
             events: sink,
             progress: ProgressReporter(database: database, runId: claimed.run.id, claimToken: claimed.claimToken, publish: publishProgress),
-            cancellation: cancellation
+            cancellation: cancellation,
+            keys: BackupKeys(
+                database: database,
+                dataDirectory: DataDirectory(path: URL(fileURLWithPath: database.path).deletingLastPathComponent().path)
+            )
         )
         do {
             try context.checkCancellation()

@@ -308,6 +308,22 @@ enum OpenAPIDocument {
             tag: "runs",
             responses: ["200": S.object(["run_id": S.string, "kind": S.ref("RunKind"), "status": S.ref("RunStatus")])]
         ),
+        // Keys
+        Operation(
+            method: "get",
+            path: "/api/keys",
+            summary: "Backup encryption keys (age X25519), by name",
+            tag: "keys",
+            responses: ["200": S.array(S.object(["name": S.string, "recipient": S.string]))]
+        ),
+        Operation(
+            method: "get",
+            path: "/api/keys/{name}",
+            summary: "Export a key's identity (for age -d -i)",
+            tag: "keys",
+            parameters: [],
+            responses: ["200": S.object(["name": S.string, "recipient": S.string, "identity": S.string])]
+        ),
         // Notifications
         Operation(
             method: "get",

@@ -20,6 +20,8 @@ public final class ArchiveBuilder {
         public var hardlinkPolicy = "copy"
         public var errorPolicy = "fail_fast"
         public var zstdWorkers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        /// age X25519 encryption of the payload: the key's name (recorded in the manifest) and its recipient.
+        public var encryption: (keyName: String, recipient: String)?
 
         public init(jobId: String, runId: String, runDirectory: String, partSize: Int64) {
             self.jobId = jobId
@@ -143,7 +145,9 @@ public final class ArchiveBuilder {
         let parts = PartWriter(directory: directory, partSize: settings.partSize) { [isCanceled] in
             if isCanceled() { throw CancellationError() }
         }
-        let compressor = try ZstdCompressor(level: 3, workers: settings.zstdWorkers, next: parts)
+        let afterCompression: any ByteSink =
+            try settings.encryption.map { try AgeEncryptor(recipient: $0.recipient, next: parts) } ?? parts
+        let compressor = try ZstdCompressor(level: 3, workers: settings.zstdWorkers, next: afterCompression)
         tar = TarWriter(next: compressor)
         let entriesFile = try FileSink(path: "\(directory)/entries.jsonl.zst", hashing: true)
         entries = try ZstdCompressor(level: 3, workers: 0, next: entriesFile)
@@ -164,13 +168,15 @@ public final class ArchiveBuilder {
                 "hash": .string(entriesFile.hash ?? ""),
             ])
         )
+        var pipeline: [String: JSONValue] = [
+            "format": "archive_v1", "tar": "pax", "compression": "zstd", "encryption": settings.encryption == nil ? "none" : "age",
+            "split_bytes": .number(Double(settings.partSize)),
+        ]
+        if let encryption = settings.encryption { pipeline["encryption_key"] = .string(encryption.keyName) }
         let manifest: JSONValue = .object([
             "format_version": 1, "job_id": .string(settings.jobId), "run_id": .string(settings.runId),
             "started_at": .string(formatter.string(from: startedAt)), "ended_at": .string(formatter.string(from: endedAt)),
-            "pipeline": .object([
-                "format": "archive_v1", "tar": "pax", "compression": "zstd", "encryption": "none",
-                "split_bytes": .number(Double(settings.partSize)),
-            ]),
+            "pipeline": .object(pipeline),
             "artifacts": .array(artifacts),
             "entry_index": .object(["name": "entries.jsonl.zst", "count": .number(Double(entriesCount))]),
         ])

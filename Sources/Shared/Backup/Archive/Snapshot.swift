@@ -17,6 +17,16 @@ public struct Snapshot: Sendable {
     public let manifest: JSONValue
     public let parts: [Part]
     public let entriesCount: Int64?
+    /// The age key name when the payload is encrypted.
+    public let encryptionKey: String?
+
+    /// The payload decoder chain: [age decrypt →] zstd → `next`.
+    public func decoder(identity: String?, next: any ByteSink) throws -> any ByteSink {
+        let decompressor = try ZstdDecompressor(next: next)
+        guard encryptionKey != nil else { return decompressor }
+        guard let identity else { throw ArchiveError.corrupt("the snapshot is encrypted and no identity was given") }
+        return try AgeDecryptor(identity: identity, next: decompressor)
+    }
 
     /// Why a snapshot cannot be read.
     public enum OpenError: Error, CustomStringConvertible, Sendable {
@@ -38,8 +48,16 @@ public struct Snapshot: Sendable {
             let manifest = try? JSONValue.parse(String(decoding: data, as: UTF8.self)),
             case .array(let artifacts)? = manifest["artifacts"]
         else { throw OpenError.unreadable("\(directory)/manifest.json is missing or not a manifest") }
-        if case .string(let encryption)? = manifest["pipeline"]?["encryption"], encryption != "none" {
-            throw OpenError.unreadable("encrypted snapshots (\(encryption)) cannot be read yet")
+        switch manifest["pipeline"]?["encryption"] {
+        case nil, .string("none")?:
+            encryptionKey = nil
+        case .string("age")?:
+            guard case .string(let key)? = manifest["pipeline"]?["encryption_key"] else {
+                throw OpenError.unreadable("the manifest says age but names no encryption_key")
+            }
+            encryptionKey = key
+        default:
+            throw OpenError.unreadable("unsupported encryption in \(directory)/manifest.json")
         }
         self.manifest = manifest
         parts = artifacts.compactMap { artifact in
