@@ -50,6 +50,7 @@ func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
     RunsController(services: services).addRoutes(to: api)
     NotificationsController(services: services).addRoutes(to: api)
     KeysController(services: services).addRoutes(to: api)
+    SnapshotsController(services: services).addRoutes(to: api)
     OpenAPIController().addRoutes(to: api)
     // Reached when the WebSocket router declined the upgrade: answer why, as JSON.
     api.get("runs/:id/events/ws") { request, context -> Response in

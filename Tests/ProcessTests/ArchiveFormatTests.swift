@@ -308,4 +308,68 @@ import Testing
         let verify = try #require(try await HTTP.send("POST", fixture.base + "/api/runs/\(run)/verify").json?["run_id"] as? String)
         #expect((try await waitFor(fixture, verify, "success")["summary"] as? [String: Any])?["ok"] as? Bool == true)
     }
+
+    @Test func retentionKeepsPinnedAndNewestAndTheJanitorDeletesTheRest() async throws {
+        let fixture = try await RunsFixture()
+        let source = fixture.scratch.path + "/small"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        try "data".write(toFile: source + "/file.txt", atomically: true, encoding: .utf8)
+        try await fixture.startWorker("w0")
+        let created = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/jobs",
+            json: [
+                "name": "kept",
+                "spec": [
+                    "v": 1, "type": "filesystem", "source": ["paths": [source]],
+                    "target": ["type": "local_dir", "base_dir": fixture.targetDir], "retention": ["enabled": true, "keep_last": 2],
+                ],
+            ]
+        )
+        let job = try #require(created.json?["id"] as? String)
+        var runs: [String] = []
+        for _ in 0..<4 {
+            let run = try await fixture.enqueue(job).id
+            #expect(try await waitFor(fixture, run, "success")["status"] as? String == "success")
+            runs.append(run)
+        }
+        let snapshots =
+            try JSONSerialization.jsonObject(with: try await HTTP.get(fixture.base + "/api/jobs/\(job)/snapshots").body) as? [[String: Any]]
+        #expect(snapshots?.count == 4 && snapshots?.allSatisfy { $0["status"] as? String == "present" } == true)
+        #expect(try await HTTP.send("POST", fixture.base + "/api/runs/\(runs[0])/pin").json?["pinned_at"] as? Int != nil)
+
+        let preview = try await HTTP.send("POST", fixture.base + "/api/jobs/\(job)/retention/preview")
+        let deletes = (preview.json?["delete"] as? [[String: Any]])?.compactMap { $0["run_id"] as? String }
+        #expect(deletes == [runs[1]], "keep the newest 2 and the pinned one: \(String(decoding: preview.body, as: UTF8.self))")
+        let tried = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/jobs/\(job)/retention/preview",
+            json: ["retention": ["enabled": true, "keep_last": 1]]
+        )
+        #expect((tried.json?["delete"] as? [[String: Any]])?.count == 2, "a policy in the body is previewed, not saved")
+        let bad = try await HTTP.send("POST", fixture.base + "/api/jobs/\(job)/retention/preview", json: ["retention": ["enabled": true]])
+        #expect(bad.status == 400 && bad.json?["error"] as? String == "invalid_spec")
+
+        let applied = try await HTTP.send("POST", fixture.base + "/api/jobs/\(job)/retention/apply")
+        #expect(applied.json?["queued"] as? [String] == [runs[1]])
+        let janitor = try Child.bastion("bastion-janitor", dataDir: fixture.dataDir, logDir: fixture.scratch.path, ["--maintenance-interval", "1"])
+        fixture.children.append(janitor)
+        let doomedDir = "\(fixture.targetDir)/\(job)/\(runs[1])"
+        #expect(await eventually(timeout: .seconds(15)) { !FileManager.default.fileExists(atPath: doomedDir) })
+        let after = try JSONSerialization.jsonObject(with: try await HTTP.get(fixture.base + "/api/jobs/\(job)/snapshots").body) as? [[String: Any]]
+        let statuses = Dictionary(
+            uniqueKeysWithValues: (after ?? []).compactMap { row in (row["run_id"] as? String).map { ($0, row["status"] as? String ?? "") } }
+        )
+        #expect(statuses == [runs[0]: "present", runs[1]: "deleted", runs[2]: "present", runs[3]: "present"], "\(statuses)")
+        #expect(FileManager.default.fileExists(atPath: "\(fixture.targetDir)/\(job)/\(runs[0])/complete.json"), "the pinned snapshot stays")
+        let kinds = try await fixture.events(runs[1]).compactMap { $0["kind"] as? String }
+        #expect(kinds.contains("retention_queued") && kinds.contains("snapshot_deleted"), "\(kinds)")
+        let refused = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/runs/\(runs[1])/restore",
+            json: ["destination": ["type": "local_fs", "directory": "/tmp/x"]]
+        )
+        #expect(refused.status == 409)
+        #expect(try await HTTP.send("POST", fixture.base + "/api/runs/nope/pin").json?["error"] as? String == "snapshot_not_found")
+    }
 }

@@ -287,6 +287,9 @@ extension AppDatabase {
         }
         let events = try Self.insertEvents(db, runId: runId, extraEvents + [terminal], now: now)
         if status != .canceled, (row[3] as String?) == RunKind.backup.rawValue {
+            if status == .success, case .success(let summary) = outcome {
+                try Self.recordSnapshot(db, runId: runId, jobId: row[2], summary: summary, now: now)
+            }
             try Self.enqueueNotifications(db, runId: runId, jobId: row[2], now: now, wake: wake)
         }
         return (status, events)

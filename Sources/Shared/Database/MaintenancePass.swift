@@ -25,6 +25,8 @@ public struct MaintenancePass: Sendable {
         public var loginThrottles = 0
         public var runs = 0
         public var runEvents = 0
+        public var snapshotsQueued = 0
+        public var snapshotsDeleted = 0
         public var checkpoint: WALCheckpointResult?
         public var failedSteps: [String] = []
     }
@@ -73,6 +75,14 @@ public struct MaintenancePass: Sendable {
                 metadata: ["removed": "\(runs.runs)", "events_removed": "\(runs.events)", "retention_days": "\(settings.runRetentionDays)"]
             )
         }
+        if let queued = await step("snapshot_retention", &failed, { try await queueSnapshotRetention(now: now) }), queued > 0 {
+            report.snapshotsQueued = queued
+            logger.info("Snapshots queued for deletion by retention", metadata: ["queued": "\(queued)"])
+        }
+        if let deleted = await step("snapshot_deletes", &failed, { try await deleteQueuedSnapshots(limit: batch) }), deleted > 0 {
+            report.snapshotsDeleted = deleted
+            logger.info("Deleted snapshots from their targets", metadata: ["deleted": "\(deleted)"])
+        }
         if await step("optimize", &failed, { try await database.optimize() }) != nil {
             logger.info("Optimized database")
         }
@@ -90,6 +100,45 @@ public struct MaintenancePass: Sendable {
         }
         report.failedSteps = failed
         return report
+    }
+
+    /// Applies every enabled job retention policy (bounded by its per-tick and per-day limits).
+    func queueSnapshotRetention(now: Int64) async throws -> Int {
+        var queued = 0
+        for (jobId, policy) in try await database.jobsWithRetention() {
+            queued += try await database.queueRetentionDeletes(jobId: jobId, policy: policy, now: now).count
+        }
+        return queued
+    }
+
+    /// Deletes snapshots marked `deleting` from their `local_dir` target, at most `limit` per pass. A run directory is
+    /// removed only when its path ends in `/<job_id>/<run_id>` (nothing else is ever deleted); one already gone counts
+    /// as deleted.
+    func deleteQueuedSnapshots(limit: Int) async throws -> Int {
+        var deleted = 0
+        while deleted < limit {
+            let batch = try await database.snapshotsToDelete(limit: min(20, limit - deleted))
+            if batch.isEmpty { break }
+            for snapshot in batch {
+                var failure: String?
+                if let directory = snapshot.runDirectory {
+                    if !directory.hasSuffix("/\(snapshot.jobId)/\(snapshot.runId)") || !directory.hasPrefix("/") {
+                        failure = "refusing to delete \(directory): not <base_dir>/<job_id>/<run_id>"
+                    } else if FileManager.default.fileExists(atPath: directory) {
+                        do {
+                            // complete.json first: from then on the snapshot is no longer restorable, even half-deleted.
+                            try? FileManager.default.removeItem(atPath: directory + "/complete.json")
+                            try FileManager.default.removeItem(atPath: directory)
+                        } catch {
+                            failure = "\(error)"
+                        }
+                    }
+                }
+                try await database.finishSnapshotDelete(runId: snapshot.runId, error: failure)
+                deleted += 1
+            }
+        }
+        return deleted
     }
 
     /// Runs one step; a failure is logged and recorded, and the pass goes on.

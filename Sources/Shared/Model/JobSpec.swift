@@ -31,6 +31,9 @@ public struct JobSpec: Sendable, Equatable {
 
     public var type: String { source.type }
 
+    /// The typed retention policy (validated when the spec was parsed).
+    public var retentionPolicy: RetentionPolicy { (try? RetentionPolicy.parse(retention)) ?? RetentionPolicy() }
+
     /// The typed notification choice (validated when the spec was parsed).
     public var notificationChoice: JobNotifications { (try? JobNotifications.parse(notifications)) ?? JobNotifications() }
 
@@ -142,6 +145,7 @@ extension JobSpec {
         )
         try validatePipeline()
         _ = try JobNotifications.parse(notifications)
+        _ = try RetentionPolicy.parse(retention)
     }
 
     private func validatePipeline() throws {

@@ -115,6 +115,27 @@ enum OpenAPIDocument {
                 "enabled": .object(["type": "boolean", "nullable": true]),
             ]),
         ]),
+        "Snapshot": S.object(
+            [
+                "run_id": S.string, "job_id": S.string, "status": S.enumeration(["present", "deleting", "deleted", "missing", "error"]),
+                "ended_at": S.integer, "pinned_at": S.nullableInteger, "run_dir": S.nullableString, "reasons": S.array(S.string),
+            ],
+            required: ["run_id", "job_id", "status", "ended_at", "pinned_at", "run_dir"]
+        ),
+        "RetentionInput": S.object(
+            [
+                "retention": S.object(
+                    [
+                        "enabled": S.boolean, "keep_last": .object(["type": "integer", "minimum": 0, "maximum": 10_000, "nullable": true]),
+                        "keep_days": .object(["type": "integer", "minimum": 0, "maximum": 3650, "nullable": true]),
+                        "max_delete_per_tick": .object(["type": "integer", "minimum": 1, "maximum": 10_000]),
+                        "max_delete_per_day": .object(["type": "integer", "minimum": 1, "maximum": 100_000]),
+                    ],
+                    required: []
+                )
+            ],
+            required: []
+        ),
         "Notification": S.object([
             "id": S.string, "run_id": S.string, "channel": S.string, "destination": S.string,
             "status": S.enumeration(NotificationStatus.allCases.map(\.rawValue)), "attempts": S.integer, "next_attempt_at": S.integer,
@@ -308,6 +329,40 @@ enum OpenAPIDocument {
             tag: "runs",
             responses: ["200": S.object(["run_id": S.string, "kind": S.ref("RunKind"), "status": S.ref("RunStatus")])]
         ),
+        // Snapshots and retention
+        Operation(
+            method: "get",
+            path: "/api/jobs/{id}/snapshots",
+            summary: "The job's snapshots, newest first",
+            tag: "snapshots",
+            responses: ["200": S.array(S.ref("Snapshot"))]
+        ),
+        Operation(
+            method: "post",
+            path: "/api/jobs/{id}/retention/preview",
+            summary: "What the job's retention (or the one in the body) keeps and deletes",
+            tag: "snapshots",
+            body: S.ref("RetentionInput"),
+            bodyRequired: false,
+            responses: ["200": S.object(["keep": S.array(S.ref("Snapshot")), "delete": S.array(S.ref("Snapshot"))])]
+        ),
+        Operation(
+            method: "post",
+            path: "/api/jobs/{id}/retention/apply",
+            summary: "Queue the deletions now (bounded by the policy's limits); the janitor deletes",
+            tag: "snapshots",
+            body: S.ref("RetentionInput"),
+            bodyRequired: false,
+            responses: ["200": S.object(["queued": S.array(S.string)])]
+        ),
+        Operation(
+            method: "post",
+            path: "/api/runs/{id}/pin",
+            summary: "Pin a snapshot (retention never deletes it)",
+            tag: "snapshots",
+            responses: ["200": S.ref("Snapshot")]
+        ),
+        Operation(method: "post", path: "/api/runs/{id}/unpin", summary: "Unpin a snapshot", tag: "snapshots", responses: ["200": S.ref("Snapshot")]),
         // Keys
         Operation(
             method: "get",

@@ -1,0 +1,110 @@
+import Foundation
+import Hummingbird
+import Shared
+
+/// A job's snapshots, pinning, and retention preview/apply (reference/original-backup.md §5). Deleting is the
+/// janitor's: apply only queues (`deleting`), bounded by the policy's per-tick and per-day limits.
+struct SnapshotsController {
+    let services: APIServices
+
+    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
+        group.get("jobs/:id/snapshots", use: list)
+        group.post("jobs/:id/retention/preview", use: preview)
+        group.post("jobs/:id/retention/apply", use: apply)
+        group.post("runs/:id/pin", use: pin)
+        group.post("runs/:id/unpin", use: unpin)
+    }
+
+    struct SnapshotDTO: ResponseEncodable {
+        var record: SnapshotRecord
+        var reasons: [String]?
+
+        enum CodingKeys: String, CodingKey {
+            case status, reasons
+            case runId = "run_id"
+            case jobId = "job_id"
+            case endedAt = "ended_at"
+            case pinnedAt = "pinned_at"
+            case runDir = "run_dir"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(record.runId, forKey: .runId)
+            try container.encode(record.jobId, forKey: .jobId)
+            try container.encode(record.status, forKey: .status)
+            try container.encode(record.endedAt, forKey: .endedAt)
+            try container.encode(record.pinnedAt, forKey: .pinnedAt)
+            try container.encode(record.runDirectory, forKey: .runDir)
+            if let reasons { try container.encode(reasons, forKey: .reasons) }
+        }
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> [SnapshotDTO] {
+        let id = try context.parameters.require("id")
+        guard try await services.database.job(id: id) != nil else { throw APIError.jobNotFound }
+        return try await services.database.snapshots(jobId: id).map { SnapshotDTO(record: $0) }
+    }
+
+    struct Preview: ResponseEncodable {
+        var keep: [SnapshotDTO]
+        var delete: [SnapshotDTO]
+    }
+
+    /// The job's policy (or `{"retention": {...}}` in the body, to try one) applied to its present snapshots.
+    @Sendable func preview(_ request: Request, context: AppRequestContext) async throws -> Preview {
+        let (_, policy) = try await policy(request, context)
+        let present = try await services.database.snapshots(jobId: try context.parameters.require("id")).filter { $0.status == "present" }
+        let byId = Dictionary(uniqueKeysWithValues: present.map { ($0.runId, $0) })
+        let decisions = policy.decide(present.map(\.retentionSnapshot), now: unixNow())
+        return Preview(
+            keep: decisions.filter(\.keep).compactMap { decision in
+                byId[decision.snapshot.runId].map { SnapshotDTO(record: $0, reasons: decision.reasons) }
+            },
+            delete: decisions.filter { !$0.keep }.compactMap { decision in byId[decision.snapshot.runId].map { SnapshotDTO(record: $0, reasons: []) }
+            }
+        )
+    }
+
+    struct Applied: ResponseEncodable {
+        var queued: [String]
+    }
+
+    @Sendable func apply(_ request: Request, context: AppRequestContext) async throws -> Applied {
+        let (jobId, policy) = try await policy(request, context)
+        guard policy.enabled else {
+            throw APIError(status: .conflict, code: "retention_disabled", message: "this job's retention is not enabled")
+        }
+        let queued = try await services.database.queueRetentionDeletes(jobId: jobId, policy: policy)
+        context.logger.info("Retention applied", metadata: ["job.id": "\(jobId)", "queued": "\(queued.count)"])
+        return Applied(queued: queued)
+    }
+
+    func policy(_ request: Request, _ context: AppRequestContext) async throws -> (String, RetentionPolicy) {
+        let id = try context.parameters.require("id")
+        guard let job = try await services.database.job(id: id) else { throw APIError.jobNotFound }
+        let body = try await RequestInput.object(request, allowEmpty: true)
+        do {
+            if let override = body["retention"] { return (id, try RetentionPolicy.parse(override)) }
+            return (id, try JobSpec.parse(job.spec).retentionPolicy)
+        } catch let error as ValidationError {
+            throw RequestInput.badRequest(error)
+        }
+    }
+
+    @Sendable func pin(_ request: Request, context: AppRequestContext) async throws -> SnapshotDTO {
+        try await setPinned(context, true)
+    }
+
+    @Sendable func unpin(_ request: Request, context: AppRequestContext) async throws -> SnapshotDTO {
+        try await setPinned(context, false)
+    }
+
+    func setPinned(_ context: AppRequestContext, _ pinned: Bool) async throws -> SnapshotDTO {
+        let id = try context.parameters.require("id")
+        guard let record = try await services.database.setSnapshotPinned(runId: id, pinned: pinned, userId: context.session?.userId) else {
+            throw APIError(status: .notFound, code: "snapshot_not_found", message: "run \(id) has no snapshot")
+        }
+        return SnapshotDTO(record: record)
+    }
+}
