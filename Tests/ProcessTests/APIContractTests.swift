@@ -54,6 +54,8 @@ import Testing
         environment["BASTION_CSRF"] = credential.csrf
         environment["NO_COLOR"] = "1"
         process.environment = environment
+        // schemathesis keeps a cache in its working directory: keep it out of the repository.
+        process.currentDirectoryURL = URL(fileURLWithPath: fixture.scratch.path)
         let output = fixture.scratch.path + "/schemathesis.out"
         FileManager.default.createFile(atPath: output, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
