@@ -112,6 +112,7 @@ let package = Package(
             name: "SharedTests",
             dependencies: [
                 "Shared",
+                "TestClients",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Shared
+import TestClients
 
 /// Backup and restore throughput of `archive_v1` on a generated corpus, next to `tar | zstd -3 -T0` and
 /// `restic backup` in the same run, plus the real worker's peak RSS.
@@ -9,19 +10,6 @@ struct ArchiveBenchmark: AsyncParsableCommand {
 
     @Option(name: .customLong("corpus-mib"), help: "Corpus size in MiB (at least 1024 for the issue's figures).") var corpusMiB = 1100
     @Option(name: .customLong("part-mib"), help: "Part size in MiB.") var partMiB = 256
-
-    static func shell(_ command: String) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
 
     static func timed(_ body: () throws -> Void) rethrows -> Double {
         let start = ContinuousClock.now
@@ -56,10 +44,10 @@ struct ArchiveBenchmark: AsyncParsableCommand {
         for large in 0..<4 {
             let path = "\(root)/large/large-\(large).bin"
             if large % 2 == 0 {
-                _ = try shell("head -c \(largeEach) /dev/urandom > '\(path)'")
+                _ = try Shell.run("head -c \(largeEach) /dev/urandom > '\(path)'")
             } else {
                 // Compressible: repeated records with varying numbers.
-                _ = try shell(
+                _ = try Shell.run(
                     "seq 1 100000000 | awk '{print \"record\", $1, $1 % 97, \"payload-payload-payload\"}' | head -c \(largeEach) > '\(path)'"
                 )
             }
@@ -82,8 +70,8 @@ struct ArchiveBenchmark: AsyncParsableCommand {
         let corpus = dir.path + "/corpus"
         print("generating a \(corpusMiB) MiB corpus…")
         let bytes = try Self.makeCorpus(corpus, mib: corpusMiB)
-        let files = try Self.shell("find '\(corpus)' -type f | wc -l").1.trimmingCharacters(in: .whitespacesAndNewlines)
-        _ = try Self.shell("tar -cf - '\(corpus)' > /dev/null")  // warm the page cache for everyone
+        let files = try Shell.run("find '\(corpus)' -type f | wc -l").trimmed
+        _ = try Shell.run("tar -cf - '\(corpus)' > /dev/null")  // warm the page cache for everyone
         let mb = Double(bytes) / 1_048_576
         print("corpus: \(files) files, \(String(format: "%.0f", mb)) MiB, \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print("what                                          seconds    MiB/s   ratio")
@@ -93,7 +81,7 @@ struct ArchiveBenchmark: AsyncParsableCommand {
         }
 
         let tarZstd = try Self.timed {
-            _ = try Self.shell("tar -cf - -C / '\(corpus.dropFirst())' | zstd -3 -T0 -q -o '\(dir.path)/baseline.tar.zst'")
+            _ = try Shell.run("tar -cf - -C / '\(corpus.dropFirst())' | zstd -3 -T0 -q -o '\(dir.path)/baseline.tar.zst'")
         }
         row("tar -cf - | zstd -3 -T0 (baseline)", tarZstd, nil)
 
@@ -139,10 +127,10 @@ struct ArchiveBenchmark: AsyncParsableCommand {
         let rss = Self.peakRSSKiB(worker.processIdentifier) ?? 0
 
         // restic, local repository.
-        if try Self.shell("command -v restic").0 == 0 {
+        if try Shell.run("command -v restic").status == 0 {
             let repo = dir.path + "/restic-repo"
-            _ = try Self.shell("RESTIC_PASSWORD=bench restic -q -r '\(repo)' init")
-            let restic = try Self.timed { _ = try Self.shell("RESTIC_PASSWORD=bench restic -q -r '\(repo)' backup '\(corpus)'") }
+            _ = try Shell.run("RESTIC_PASSWORD=bench restic -q -r '\(repo)' init")
+            let restic = try Self.timed { _ = try Shell.run("RESTIC_PASSWORD=bench restic -q -r '\(repo)' backup '\(corpus)'") }
             row("restic backup (local repo, first run)", restic, tarZstd)
             print(String(format: "  archive_v1 build vs restic: %.2fx faster", restic / ours))
         } else {
@@ -151,7 +139,7 @@ struct ArchiveBenchmark: AsyncParsableCommand {
 
         // Restore.
         let zstdTar = try Self.timed {
-            _ = try Self.shell("mkdir -p '\(dir.path)/untar' && zstd -d -q -c '\(dir.path)/baseline.tar.zst' | tar -x -C '\(dir.path)/untar'")
+            _ = try Shell.run("mkdir -p '\(dir.path)/untar' && zstd -d -q -c '\(dir.path)/baseline.tar.zst' | tar -x -C '\(dir.path)/untar'")
         }
         row("zstd -d | tar -x (baseline)", zstdTar, nil)
         let restoreDir = dir.path + "/restore"
@@ -163,7 +151,7 @@ struct ArchiveBenchmark: AsyncParsableCommand {
             writer.finishDirectories()
         }
         row("archive_v1 restore (parts checked→zstd→tar)", restore, zstdTar)
-        let same = try Self.shell("diff -rq '\(corpus)' '\(restoreDir)\(corpus)' && echo identical").1
+        let same = try Shell.run("diff -rq '\(corpus)' '\(restoreDir)\(corpus)' && echo identical").output
         print("restored tree: \(same.contains("identical") ? "identical to the corpus" : "DIFFERS: \(same.prefix(300))")")
         print("bastion-worker peak RSS during the backup: \(rss / 1024) MiB (VmHWM)")
 
@@ -176,7 +164,7 @@ struct ArchiveBenchmark: AsyncParsableCommand {
             _ = hasher.finalizeHex()
         }
         try Data(buffer).write(to: URL(fileURLWithPath: dir.path + "/hash.bin"))
-        let b3 = try Self.timed { _ = try Self.shell("b3sum --num-threads 1 '\(dir.path)/hash.bin'") }
+        let b3 = try Self.timed { _ = try Shell.run("b3sum --num-threads 1 '\(dir.path)/hash.bin'") }
         print(String(format: "BLAKE3 one core: this implementation %.0f MiB/s, b3sum --num-threads 1 %.0f MiB/s", 256 / hashSeconds, 256 / b3))
     }
 }

@@ -26,12 +26,10 @@ struct APIServices: Sendable {
 struct WebSocketContext: RequestContext, WebSocketRequestContext {
     var coreContext: CoreRequestContextStorage
     let webSocket: WebSocketHandlerReference<Self>
-    let peerAddress: String?
 
     init(source: Source) {
         coreContext = .init(source: source)
         webSocket = .init()
-        peerAddress = source.channel.remoteAddress?.ipAddress
     }
 }
 
@@ -39,7 +37,9 @@ struct WebSocketContext: RequestContext, WebSocketRequestContext {
 func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestIDMiddleware())
-    router.add(middleware: RequestMetricsMiddleware())
+    // Hummingbird's request metrics (count by route pattern, method and status; duration; active requests), placed
+    // outside ErrorMiddleware so rendered errors count with their status.
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware(routes: services.routes))
     router.add(middleware: EdgePolicyMiddleware(policy: services.config.network))
     router.add(middleware: AuthMiddleware(database: services.database))
@@ -62,23 +62,16 @@ func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
     return router
 }
 
-/// The router consulted for WebSocket upgrades: it upgrades only valid requests; everything else falls through to
-/// the HTTP router, which explains the refusal.
+/// The router consulted for WebSocket upgrades. Every upgrade request reaching it has passed the gate in front of
+/// the upgrade handler (`GatedWebSocketChannel`: edge rule, session, Origin, query, run), which answers refusals
+/// itself, so it does not check them again.
 func buildWebSocketRouter(_ services: APIServices) -> Router<WebSocketContext> {
     let router = Router(context: WebSocketContext.self)
     let runEvents = services.runEvents
-    let policy = services.config.network
     router.ws(
         "/api/runs/:id/events/ws",
-        shouldUpgrade: { request, context in
-            // The edge rules apply here too: the WebSocket router runs before the HTTP middleware.
-            guard let id = context.parameters.get("id"),
-                policy.allows(peer: context.peerAddress, forwardedProto: request.headers[EdgePolicyMiddleware.forwardedProto]),
-                (try? await runEvents.validate(request, runId: id, peer: context.peerAddress)) != nil
-            else {
-                return .dontUpgrade
-            }
-            return .upgrade([:])
+        shouldUpgrade: { _, context in
+            context.parameters.get("id") == nil ? .dontUpgrade : .upgrade([:])
         },
         onUpgrade: { inbound, outbound, context in
             guard let id = context.requestContext.parameters.get("id") else { return }

@@ -31,7 +31,7 @@ struct BastionAPI: AsyncParsableCommand {
         }
         let logger = BastionLogging.bootstrap(level: config.common.logLevel, label: "bastion-api")
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(MetricsController.factory(registry: registry))
         let group = try await buildServiceGroup(config, logger: logger, metrics: registry)
         try await group.run()
     }

@@ -1,23 +1,9 @@
 import Foundation
+import TestClients
 import Testing
 
 /// `archive_v1` snapshots written by a real worker, read back with GNU tar, zstd and b3sum.
 @Suite(.serialized) struct ArchiveFormatTests {
-    /// Runs a shell command; returns its exit status and output.
-    @discardableResult
-    static func shell(_ command: String) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     /// A tree with nested and empty directories, empty and large files, unicode names, symlinks, modes and mtimes.
     static func makeTree(_ root: String) throws {
         let fm = FileManager.default
@@ -86,7 +72,7 @@ import Testing
         )
         let artifacts = try #require(manifest["artifacts"] as? [[String: Any]])
         for part in parts {
-            let hash = try Self.shell("b3sum --no-names '\(runDir)/\(part)'").output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let hash = try Shell.run("b3sum --no-names '\(runDir)/\(part)'").trimmed
             #expect(artifacts.first { $0["name"] as? String == part }?["hash"] as? String == hash, "\(part)")
         }
         #expect((manifest["pipeline"] as? [String: Any])?["format"] as? String == "archive_v1")
@@ -94,10 +80,10 @@ import Testing
         // GNU tar + zstd reproduce the tree.
         let out = fixture.scratch.path + "/out"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let extract = try Self.shell("cat '\(runDir)'/payload.part* | zstd -d | tar -x -C '\(out)'")
+        let extract = try Shell.run("cat '\(runDir)'/payload.part* | zstd -d | tar -x -C '\(out)'")
         #expect(extract.status == 0, "\(extract.output)")
         let restored = out + source
-        let diff = try Self.shell("diff -r --no-dereference '\(source)' '\(restored)'")
+        let diff = try Shell.run("diff -r --no-dereference '\(source)' '\(restored)'")
         #expect(diff.output.contains("Only in \(source): skip-me") && diff.output.contains("Only in \(source)/a: scratch.tmp"), "\(diff.output)")
         #expect(diff.output.split(separator: "\n").count == 2, "only the excluded paths differ:\n\(diff.output)")
         var original = stat()
@@ -112,11 +98,11 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: restored + "/empty"))
 
         // The entries index: one line per entry, each file's hash is its content's BLAKE3.
-        let index = try Self.shell("zstd -dc '\(runDir)/entries.jsonl.zst'").output.split(separator: "\n")
+        let index = try Shell.run("zstd -dc '\(runDir)/entries.jsonl.zst'").output.split(separator: "\n")
         #expect(index.count == (manifest["entry_index"] as? [String: Any])?["count"] as? Int)
         let lines = index.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         let big = try #require(lines.first { ($0["path"] as? String)?.hasSuffix("a/big.bin") == true })
-        let bigHash = try Self.shell("b3sum --no-names '\(source)/a/big.bin'").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let bigHash = try Shell.run("b3sum --no-names '\(source)/a/big.bin'").trimmed
         #expect(big["hash"] as? String == bigHash && big["size"] as? Int == 2_621_440 && big["kind"] as? String == "file")
         #expect(lines.contains { $0["kind"] as? String == "symlink" && $0["symlink_target"] as? String == "hello.txt" })
 
@@ -151,7 +137,7 @@ import Testing
         #expect(restore.json?["kind"] as? String == "restore")
         let restored = try await waitFor(fixture, restoreRun, "success")
         #expect(restored["kind"] as? String == "restore" && restored["status"] as? String == "success", "\(restored)")
-        let diff = try Self.shell("diff -r --no-dereference '\(source)' '\(out)\(source)'")
+        let diff = try Shell.run("diff -r --no-dereference '\(source)' '\(out)\(source)'")
         #expect(diff.status == 0, "\(diff.output)")
         let kinds = try await fixture.events(restoreRun).compactMap { $0["kind"] as? String }
         #expect(kinds.contains("manifest") && kinds.contains("restore") && kinds.last == "complete", "\(kinds)")
@@ -223,7 +209,7 @@ import Testing
         let fixture = try await RunsFixture()
         let source = fixture.scratch.path + "/big"
         try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
-        for index in 0..<4 { try Self.shell("head -c 150000000 /dev/urandom > '\(source)/blob\(index).bin'") }
+        for index in 0..<4 { try Shell.run("head -c 150000000 /dev/urandom > '\(source)/blob\(index).bin'") }
         let worker = try await fixture.startWorker("w0")
         let job = try await createFilesystemJob(fixture, paths: [source])
 
@@ -271,8 +257,8 @@ import Testing
         )
         let pipeline = try #require(manifest["pipeline"] as? [String: Any])
         #expect(pipeline["encryption"] as? String == "age" && pipeline["encryption_key"] as? String == "offsite")
-        #expect(try Self.shell("head -c 21 '\(runDir)/payload.part000001'").output == "age-encryption.org/v1")
-        #expect(try Self.shell("cat '\(runDir)'/payload.part* | zstd -d > /dev/null").status != 0, "not readable without the key")
+        #expect(try Shell.run("head -c 21 '\(runDir)/payload.part000001'").output == "age-encryption.org/v1")
+        #expect(try Shell.run("cat '\(runDir)'/payload.part* | zstd -d > /dev/null").status != 0, "not readable without the key")
 
         // The key, exported through the API, decrypts with the age command.
         let keys = try await HTTP.get(fixture.base + "/api/keys")
@@ -285,9 +271,9 @@ import Testing
         try identity.write(toFile: keyFile, atomically: true, encoding: .utf8)
         let out = fixture.scratch.path + "/decrypted"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let extract = try Self.shell("cat '\(runDir)'/payload.part* | age -d -i '\(keyFile)' | zstd -d | tar -x -C '\(out)'")
+        let extract = try Shell.run("cat '\(runDir)'/payload.part* | age -d -i '\(keyFile)' | zstd -d | tar -x -C '\(out)'")
         #expect(extract.status == 0, "\(extract.output)")
-        #expect(try Self.shell("diff -r --no-dereference '\(source)' '\(out)\(source)'").status == 0)
+        #expect(try Shell.run("diff -r --no-dereference '\(source)' '\(out)\(source)'").status == 0)
         let stored = try await fixture.readDatabase { db in
             try Data.fetchOne(db, sql: "SELECT ciphertext FROM secrets WHERE kind = 'backup_age_identity'")
         }
@@ -304,7 +290,7 @@ import Testing
             ).json?["run_id"] as? String
         )
         #expect(try await waitFor(fixture, restore, "success")["status"] as? String == "success")
-        #expect(try Self.shell("diff -r --no-dereference '\(source)' '\(restoreOut)\(source)'").status == 0)
+        #expect(try Shell.run("diff -r --no-dereference '\(source)' '\(restoreOut)\(source)'").status == 0)
         let verify = try #require(try await HTTP.send("POST", fixture.base + "/api/runs/\(run)/verify").json?["run_id"] as? String)
         #expect((try await waitFor(fixture, verify, "success")["summary"] as? [String: Any])?["ok"] as? Bool == true)
     }

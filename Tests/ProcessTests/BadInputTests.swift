@@ -90,7 +90,7 @@ import Testing
                 "POST", "/api/jobs",
                 job([
                     "spec": [
-                        "v": 1, "type": "filesystem", "source": ["paths": ["/srv"], "notifications": ["mode": "custom", "webhook": [" "]]],
+                        "v": 1, "type": "filesystem", "source": ["paths": ["/srv"]],
                         "target": ["type": "local_dir", "base_dir": "/x"], "notifications": ["mode": "custom", "webhook": [" "]],
                     ]
                 ]), nil, 400, "invalid_spec"

@@ -24,13 +24,16 @@ import Testing
         try await fixture.startWorker("w1")
         let ws = try await fixture.webSocket(fixture.wsPath(run))
         defer { ws.shutdown() }
+        // The stream counts itself once it runs (after the 101): its first event proves it does.
+        #expect(try await ws.nextEvent()?["seq"] as? Int == 1)
 
         let scrape = try await HTTP.get(fixture.base + "/metrics", anonymous: true)
         #expect(scrape.status == 200 && scrape.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
         let text = String(decoding: scrape.body, as: UTF8.self)
-        #expect((sample(text, "bastion_http_requests_total", ["route=\"/api/jobs\"", "method=\"GET\"", "status=\"200\""]) ?? 0) >= 1, "\(text)")
-        #expect((sample(text, "bastion_http_requests_total", ["route=\"/api/jobs/{id}\"", "status=\"404\""]) ?? 0) >= 1)
-        #expect(sample(text, "bastion_http_request_duration_seconds_bucket", ["route=\"/api/jobs\""]) != nil)
+        let jobs = ["http_route=\"/api/jobs\"", "http_request_method=\"GET\"", "http_response_status_code=\"200\""]
+        #expect((sample(text, "hb_requests", jobs) ?? 0) >= 1, "\(text)")
+        #expect((sample(text, "hb_requests", ["http_route=\"/api/jobs/{id}\"", "http_response_status_code=\"404\""]) ?? 0) >= 1)
+        #expect(sample(text, "http_server_request_duration_bucket", ["http_route=\"/api/jobs\""]) != nil)
         #expect(sample(text, "bastion_websocket_clients") == 1)
         #expect(sample(text, "bastion_runs", ["status=\"failed\""]) == 1)
         #expect(sample(text, "bastion_runs", ["status=\"success\""]) == 0)

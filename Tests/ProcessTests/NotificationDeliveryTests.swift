@@ -26,21 +26,8 @@ import Testing
 
     /// HMAC-SHA256 hex computed by Python's standard library: an implementation independent of the product's.
     func pythonHMAC(key: String, message: Data) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", "-c", "import hmac,hashlib,sys; print(hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha256).hexdigest())",
-            key,
-        ]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        input.fileHandleForWriting.write(message)
-        try input.fileHandleForWriting.close()
-        process.waitUntilExit()
-        return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let script = "import hmac,hashlib,sys; print(hmac.new(sys.argv[1].encode(), sys.stdin.buffer.read(), hashlib.sha256).hexdigest())"
+        return try Shell.run("python3 -c '\(script)' '\(key)'", input: message, stderr: false).trimmed
     }
 
     @Test func aFinishedRunIsDeliveredOnceWithAValidSignature() async throws {

@@ -124,8 +124,8 @@ import Testing
         #expect(summary["artifact_format"] as? String == "archive_v1")
         let out = fixture.scratch.path + "/extracted"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        #expect(try ArchiveFormatTests.shell("cat '\(dir)'/payload.part* | zstd -d | tar -x -C '\(out)'").status == 0)
-        #expect(try ArchiveFormatTests.shell("cat '\(dir)'/payload.part* | zstd -d | tar -t").output == "tiny.db\n")
+        #expect(try Shell.run("cat '\(dir)'/payload.part* | zstd -d | tar -x -C '\(out)'").status == 0)
+        #expect(try Shell.run("cat '\(dir)'/payload.part* | zstd -d | tar -t").output == "tiny.db\n")
         let copy = try DatabaseQueue(
             path: out + "/tiny.db",
             configuration: {

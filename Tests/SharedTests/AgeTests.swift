@@ -1,28 +1,10 @@
 import Foundation
+import TestClients
 import Testing
 
 @testable import Shared
 
 @Suite struct AgeTests {
-    static func sh(_ command: String, input: Data? = nil) -> (Int32, Data) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let stdin = Pipe()
-        let stdout = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        try? process.run()
-        let writer = Thread {
-            if let input { stdin.fileHandleForWriting.write(input) }
-            try? stdin.fileHandleForWriting.close()
-        }
-        writer.start()
-        let data = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, data)
-    }
-
     func encrypt(_ plain: [UInt8], to recipient: String, pieces: Int = 7919) throws -> [UInt8] {
         let sink = MemorySink()
         let encryptor = try AgeEncryptor(recipient: recipient, next: sink)
@@ -61,13 +43,13 @@ import Testing
 
         // Ours → age -d.
         let sealed = try encrypt(plain, to: recipient)
-        let (status, decrypted) = Self.sh("age -d -i '\(dir.path)/key.txt'", input: Data(sealed))
-        #expect(status == 0 && Array(decrypted) == plain, "age -d failed for \(length) bytes")
+        let decrypted = try Shell.run("age -d -i '\(dir.path)/key.txt'", input: Data(sealed), stderr: false)
+        #expect(decrypted.status == 0 && Array(decrypted.data) == plain, "age -d failed for \(length) bytes")
 
         // age -r → ours.
-        let (encryptStatus, fromAge) = Self.sh("age -r \(recipient)", input: Data(plain))
-        #expect(encryptStatus == 0)
-        #expect(try decrypt(Array(fromAge), identity: identity) == plain)
+        let fromAge = try Shell.run("age -r \(recipient)", input: Data(plain), stderr: false)
+        #expect(fromAge.status == 0)
+        #expect(try decrypt(Array(fromAge.data), identity: identity) == plain)
 
         // Wrong identity, flipped byte, truncation: refused.
         #expect(throws: AgeError.self) { try self.decrypt(sealed, identity: Age.generateIdentity().identity) }

@@ -1,22 +1,10 @@
 import Foundation
+import TestClients
 import Testing
 
 @testable import Shared
 
 @Suite struct ArchiveRoundTripTests {
-    static func sh(_ command: String) -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try? process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
     static func tree(_ root: String) throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: root + "/d/e/f", withIntermediateDirectories: true)
@@ -66,8 +54,8 @@ import Testing
         let result = try build(source, into: dir.path + "/run")
         #expect(result.parts.count >= 3)
         try restore(dir.path + "/run", to: dir.path + "/out")
-        let (status, diff) = Self.sh("diff -r --no-dereference '\(source)' '\(dir.path)/out'")
-        #expect(status == 0, "\(diff)")
+        let diff = try Shell.run("diff -r --no-dereference '\(source)' '\(dir.path)/out'")
+        #expect(diff.status == 0, "\(diff.output)")
         var info = stat()
         stat(dir.path + "/out/d/one.txt", &info)
         #expect(info.st_mode & 0o7777 == 0o600 && info.st_mtim.tv_sec == 1_500_000_000)
@@ -77,7 +65,9 @@ import Testing
         // Selection and conflict policies.
         let selected = try #require(RestoreWriter.Selection(files: ["d/one.txt"], dirs: ["/d/e/"]))
         try restore(dir.path + "/run", to: dir.path + "/some", selection: selected)
-        #expect(Self.sh("cd '\(dir.path)/some' && find . | sort").1 == ".\n./d\n./d/e\n./d/e/f\n./d/e/f/ünï 名前.txt\n./d/e/zero\n./d/one.txt\n")
+        #expect(
+            try Shell.run("cd '\(dir.path)/some' && find . | sort").output == ".\n./d\n./d/e\n./d/e/f\n./d/e/f/ünï 名前.txt\n./d/e/zero\n./d/one.txt\n"
+        )
         try "changed".write(toFile: dir.path + "/some/d/one.txt", atomically: true, encoding: .utf8)
         try restore(dir.path + "/run", to: dir.path + "/some", policy: .skip, selection: selected)
         #expect(try String(contentsOfFile: dir.path + "/some/d/one.txt", encoding: .utf8) == "changed")
@@ -85,6 +75,39 @@ import Testing
         try restore(dir.path + "/run", to: dir.path + "/some", policy: .overwrite, selection: selected)
         #expect(try String(contentsOfFile: dir.path + "/some/d/one.txt", encoding: .utf8) == "one")
         #expect(RestoreWriter.Selection(files: ["../x"], dirs: []) == nil && RestoreWriter.Selection(files: [" "], dirs: []) == nil)
+    }
+
+    @Test func symlinkPolicies() throws {
+        let dir = TemporaryDirectory()
+        let source = dir.path + "/src"
+        try Self.tree(source)
+        try FileManager.default.createSymbolicLink(atPath: source + "/dirlink", withDestinationPath: "d/e")
+        for policy in ["keep", "follow", "skip"] {
+            let runDir = dir.path + "/run-\(policy)"
+            try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
+            var settings = ArchiveBuilder.Settings(jobId: "job", runId: "run", runDirectory: runDir, partSize: 1 << 20)
+            settings.symlinkPolicy = policy
+            settings.errorPolicy = "fail_fast"
+            let progress = BuildProgress()
+            _ = try ArchiveBuilder(settings: settings, progress: progress) { false }
+                .build(try ArchiveBuilder.roots(paths: [source], root: source, progress: progress))
+            let out = dir.path + "/out-\(policy)"
+            try restore(runDir, to: out)
+            var info = stat()
+            let link = lstat(out + "/d/link", &info) == 0 ? info.st_mode & S_IFMT : 0
+            let dirLink = lstat(out + "/dirlink", &info) == 0 ? info.st_mode & S_IFMT : 0
+            switch policy {
+            case "keep":
+                #expect(link == S_IFLNK && dirLink == S_IFLNK)
+            case "follow":
+                let content = try String(contentsOfFile: out + "/d/link", encoding: .utf8)
+                #expect(link == S_IFREG && content == "one", "a followed file symlink is archived as its content")
+                // dirlink points at d/e, already archived under d: reached twice, archived once, with a warning.
+                #expect(dirLink == 0 && progress.issues.warnings == 1, "\(progress.issues.warningSamples)")
+            default:
+                #expect(link == 0 && dirLink == 0)
+            }
+        }
     }
 
     @Test func aFlippedByteOrAMissingPartIsRefusedBeforeAnythingIsWritten() throws {

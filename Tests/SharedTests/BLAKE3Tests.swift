@@ -1,4 +1,5 @@
 import Foundation
+import TestClients
 import Testing
 
 @testable import Shared
@@ -9,22 +10,7 @@ import Testing
 
     /// `b3sum` (Debian's, the reference implementation) over `bytes`.
     static func b3sum(_ bytes: [UInt8]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["b3sum", "--no-names"]
-        let input = Pipe()
-        let output = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        let writer = Thread {
-            input.fileHandleForWriting.write(Data(bytes))
-            try? input.fileHandleForWriting.close()
-        }
-        writer.start()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try Shell.run("b3sum --no-names", input: Data(bytes), stderr: false).trimmed
     }
 
     @Test func knownVectors() {

@@ -65,8 +65,6 @@ public final class BuildProgress: Sendable {
 
     public func finish() { state.withLock { $0.finished = true } }
     public var isFinished: Bool { state.withLock { $0.finished } }
-    public var stage: String { state.withLock { $0.stage } }
-    public var done: Counts { state.withLock { $0.done } }
 
     public var issues: (warnings: Int, errors: Int, warningSamples: [String], errorSamples: [String]) {
         state.withLock { ($0.warnings, $0.errors, $0.warningSamples, $0.errorSamples) }

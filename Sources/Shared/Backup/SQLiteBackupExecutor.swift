@@ -125,10 +125,6 @@ public struct SQLiteBackupExecutor: JobExecutor {
     static func progress(stage: String, done: Int, total: Int) -> JSONValue {
         .object(["stage": .string(stage), "done": .object(["pages": .number(Double(done))]), "total": .object(["pages": .number(Double(total))])])
     }
-
-    static func progress(stage: String, done: Int64, total: Int64) -> JSONValue {
-        .object(["stage": .string(stage), "done": .object(["bytes": .number(Double(done))]), "total": .object(["bytes": .number(Double(total))])])
-    }
 }
 
 /// Latest page counts, written by the backup thread and read by the progress loop.

@@ -74,24 +74,28 @@ public struct RestoreExecutor: JobExecutor {
         }
         let snapshot = try openSnapshot(context)
         let identity = try await snapshotIdentity(snapshot, context)
-        let totalBytes = ((try? snapshot.entries()) ?? []).reduce(Int64(0)) { sum, entry in
-            sum + Int64(entry["kind"] == .string("file") ? (entry["size"]?.intValue ?? 0) : 0)
-        }
         context.events.emit(kind: "restore", message: "Restoring into \(directory) (conflict policy \(policy.rawValue))")
+        // Progress counts stored payload bytes read: first while every part is checked, then while restoring.
         let progress = BuildProgress()
-        progress.setStage("restore", total: .init(bytes: selection == nil ? totalBytes : 0))
+        let total = BuildProgress.Counts(bytes: snapshot.payloadBytes)
+        progress.setStage("verify", total: total)
         let cancellation = context.cancellation
         let (chosenPolicy, chosenSelection) = (policy, selection)
         async let restored: (Int64, Int64) = runBlocking {
             defer { progress.finish() }
             let check = { if cancellation.reason != nil { throw CancellationError() } }
-            try snapshot.checkParts(betweenParts: check)
+            try snapshot.checkParts(progress: progress, betweenParts: check)
+            progress.setStage("restore", total: total)
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let writer = RestoreWriter(destination: directory, policy: chosenPolicy, selection: chosenSelection, progress: progress) {
                 cancellation.reason != nil
             }
             defer { writer.abandon() }
-            try snapshot.streamPayload(into: try snapshot.decoder(identity: identity, next: TarReader(delegate: writer)), betweenParts: check)
+            try snapshot.streamPayload(
+                into: try snapshot.decoder(identity: identity, next: TarReader(delegate: writer)),
+                progress: progress,
+                betweenParts: check
+            )
             writer.finishDirectories()
             return (writer.restoredFiles, writer.skipped)
         }
@@ -127,28 +131,13 @@ public struct VerifyExecutor: JobExecutor {
         let snapshot = try openSnapshot(context)
         let identity = try await snapshotIdentity(snapshot, context)
         let progress = BuildProgress()
-        progress.setStage("verify", total: .init(bytes: snapshot.parts.reduce(0) { $0 + $1.size }))
+        progress.setStage("verify", total: .init(bytes: snapshot.payloadBytes))
         let cancellation = context.cancellation
         async let checked: ([JSONValue], [String: FileDigest]) = runBlocking {
             defer { progress.finish() }
             let entries = try snapshot.entries()
-            let hasher = ContentHasher(progress: nil) { cancellation.reason != nil }
-            final class Counting: ByteSink {
-                let next: any ByteSink
-                let progress: BuildProgress
-                init(next: any ByteSink, progress: BuildProgress) {
-                    self.next = next
-                    self.progress = progress
-                }
-                func write(_ bytes: UnsafeRawBufferPointer) throws {
-                    progress.add(bytes: Int64(bytes.count))
-                    try next.write(bytes)
-                }
-                func finish() throws { try next.finish() }
-            }
-            try snapshot.streamPayload(
-                into: Counting(next: try snapshot.decoder(identity: identity, next: TarReader(delegate: hasher)), progress: progress)
-            ) {
+            let hasher = ContentHasher { cancellation.reason != nil }
+            try snapshot.streamPayload(into: try snapshot.decoder(identity: identity, next: TarReader(delegate: hasher)), progress: progress) {
                 if cancellation.reason != nil { throw CancellationError() }
             }
             return (entries, hasher.hashes.mapValues { FileDigest(size: $0.size, hash: $0.hash) })

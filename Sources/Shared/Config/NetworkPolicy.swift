@@ -62,8 +62,10 @@ public struct NetworkPolicy: Sendable {
 
     public func isTrusted(_ address: String) -> Bool { trustedProxies.contains { $0.contains(address) } }
 
+    static let loopbackNetworks = [CIDR("127.0.0.0/8")!, CIDR("::1/128")!]
+
     public static func isLoopback(_ address: String) -> Bool {
-        CIDR("127.0.0.0/8")!.contains(address) || CIDR("::1/128")!.contains(address)
+        loopbackNetworks.contains { $0.contains(address) }
     }
 
     /// Whether the request arrived over HTTPS: only a trusted proxy can say so, with `X-Forwarded-Proto: https`.

@@ -92,18 +92,17 @@ extension AppDatabase {
         pageSize: Int
     ) async throws -> (items: [JobListItem], total: Int) {
         try await pool.read { db in
-            var conditions: [String] = []
-            var arguments: StatementArguments = []
-            if !includeArchived { conditions.append("jobs.archived_at IS NULL") }
+            var conditions = SQLConditions()
+            if !includeArchived { conditions.add("jobs.archived_at IS NULL", []) }
             if let query, !query.isEmpty {
-                conditions.append("jobs.name LIKE ? ESCAPE '\\'")
                 let escaped = query.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(
                     of: "_",
                     with: "\\_"
                 )
-                _ = arguments.append(contentsOf: ["%\(escaped)%"])
+                conditions.add("jobs.name LIKE ? ESCAPE '\\'", ["%\(escaped)%"])
             }
-            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            let whereClause = conditions.whereClause
+            let arguments = conditions.arguments
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs \(whereClause)", arguments: arguments) ?? 0
             var limit = ""
             if let page {

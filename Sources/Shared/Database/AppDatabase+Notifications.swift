@@ -392,32 +392,16 @@ extension AppDatabase {
         limit: Int
     ) async throws -> [NotificationRecord] {
         try await pool.read { db in
-            var conditions: [String] = []
-            var arguments: StatementArguments = []
-            if let status {
-                conditions.append("status = ?")
-                _ = arguments.append(contentsOf: [status.rawValue])
-            }
-            if let channel {
-                conditions.append("channel = ?")
-                _ = arguments.append(contentsOf: [channel])
-            }
-            if let before {
-                conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
-                _ = arguments.append(contentsOf: [before.createdAt, before.createdAt, before.id])
-            }
-            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            var conditions = SQLConditions()
+            if let status { conditions.add("status = ?", [status.rawValue]) }
+            if let channel { conditions.add("channel = ?", [channel]) }
+            if let before { conditions.add("(created_at < ? OR (created_at = ? AND id < ?))", [before.createdAt, before.createdAt, before.id]) }
             return try Row.fetchAll(
                 db,
-                sql: "SELECT \(Self.notificationColumns) FROM notifications \(whereClause) ORDER BY created_at DESC, id DESC LIMIT \(limit)",
-                arguments: arguments
+                sql:
+                    "SELECT \(Self.notificationColumns) FROM notifications \(conditions.whereClause) ORDER BY created_at DESC, id DESC LIMIT \(limit)",
+                arguments: conditions.arguments
             ).map(Self.notification)
-        }
-    }
-
-    public func notification(id: String) async throws -> NotificationRecord? {
-        try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.notificationColumns) FROM notifications WHERE id = ?", arguments: [id]).map(Self.notification)
         }
     }
 

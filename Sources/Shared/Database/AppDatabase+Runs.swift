@@ -443,17 +443,11 @@ extension AppDatabase {
     /// Runs newest first, filtered by status and job, paged. Returns the page and the total count.
     public func listRuns(status: RunStatus?, jobId: String?, page: Int, pageSize: Int) async throws -> (items: [Run], total: Int) {
         try await pool.read { db in
-            var conditions: [String] = []
-            var arguments: StatementArguments = []
-            if let status {
-                conditions.append("status = ?")
-                _ = arguments.append(contentsOf: [status.rawValue])
-            }
-            if let jobId {
-                conditions.append("job_id = ?")
-                _ = arguments.append(contentsOf: [jobId])
-            }
-            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            var conditions = SQLConditions()
+            if let status { conditions.add("status = ?", [status.rawValue]) }
+            if let jobId { conditions.add("job_id = ?", [jobId]) }
+            let whereClause = conditions.whereClause
+            let arguments = conditions.arguments
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs \(whereClause)", arguments: arguments) ?? 0
             let rows = try Row.fetchAll(
                 db,

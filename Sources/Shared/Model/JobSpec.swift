@@ -34,9 +34,6 @@ public struct JobSpec: Sendable, Equatable {
     /// The typed retention policy (validated when the spec was parsed).
     public var retentionPolicy: RetentionPolicy { (try? RetentionPolicy.parse(retention)) ?? RetentionPolicy() }
 
-    /// The typed notification choice (validated when the spec was parsed).
-    public var notificationChoice: JobNotifications { (try? JobNotifications.parse(notifications)) ?? JobNotifications() }
-
     public init(
         source: Source,
         target: Target,

@@ -4,12 +4,24 @@ import NIOCore
 import Prometheus
 import Shared
 
-/// `GET /metrics`: Prometheus text format. Request counters and latency histograms, WebSocket clients and run events
-/// come from swift-metrics as they happen; runs by status and bus connections are read at scrape time. Outside `/api`,
+/// `GET /metrics`: Prometheus text format. Request counters and latency histograms (Hummingbird's
+/// `MetricsMiddleware`: `hb_requests`, `http_server_request_duration`, `http_server_active_requests`), WebSocket
+/// clients and run events come from swift-metrics as they happen; runs by status and bus connections are read at scrape time. Outside `/api`,
 /// so a scraper needs no session (it is still subject to the HTTPS rule off loopback).
 struct MetricsController {
     let services: APIServices
     let registry: PrometheusCollectorRegistry
+
+    /// The swift-metrics backend: Prometheus, with the dots of swift-metrics labels (`hb.requests`, `http.route`)
+    /// turned into the underscores Prometheus names allow.
+    static func factory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.nameAndLabelSanitizer = { label, dimensions in
+            func clean(_ text: String) -> String { text.replacingOccurrences(of: ".", with: "_") }
+            return (clean(label), dimensions.map { (clean($0.0), $0.1) })
+        }
+        return factory
+    }
 
     func addRoutes(to router: Router<AppRequestContext>) {
         router.get("metrics", use: scrape)

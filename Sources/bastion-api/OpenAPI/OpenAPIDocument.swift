@@ -507,7 +507,4 @@ enum OpenAPIDocument {
             "security": .array([.object(["session": .array([]), "csrf": .array([])])]),
         ])
     }
-
-    /// The routes the document describes, as `METHOD /path` (for the completeness test and the route table).
-    static var routeKeys: Set<String> { Set(operations.map { "\($0.method.uppercased()) \($0.path)" }) }
 }

@@ -106,11 +106,11 @@ public final class ArchiveBuilder {
     /// Counts files, directories and bytes of the selection (for totals and ETA).
     public func scan(_ roots: [Root]) -> BuildProgress.Counts {
         var total = BuildProgress.Counts()
-        for root in roots { scanTree(root.path, root: true, into: &total) }
+        for root in roots { scanTree(root.path, into: &total) }
         return total
     }
 
-    private func scanTree(_ path: String, root: Bool, into total: inout BuildProgress.Counts) {
+    private func scanTree(_ path: String, into total: inout BuildProgress.Counts) {
         if isCanceled() { return }
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
@@ -125,7 +125,7 @@ public final class ArchiveBuilder {
         if mode == S_IFDIR {
             if isExcluded(path, directory: true) { return }
             total.dirs += 1
-            for name in (try? Self.list(path)) ?? [] { scanTree(path == "/" ? "/" + name : path + "/" + name, root: false, into: &total) }
+            for name in (try? Self.list(path)) ?? [] { scanTree(path == "/" ? "/" + name : path + "/" + name, into: &total) }
         } else if mode == S_IFREG, !isExcluded(path, directory: false), isIncluded(path) {
             total.files += 1
             total.bytes += Int64(info.st_size)
@@ -232,11 +232,13 @@ public final class ArchiveBuilder {
             return
         }
         var mode = info.st_mode & S_IFMT
+        var followed = false
         if mode == S_IFLNK {
             switch settings.symlinkPolicy {
             case "skip":
                 return
             case "follow":
+                followed = true
                 guard stat(path, &info) == 0 else {
                     try issue(POSIXFailure("follow symlink \(path)").description)
                     return
@@ -245,21 +247,7 @@ public final class ArchiveBuilder {
             default:
                 if isExcluded(path, directory: false) || archivePath.isEmpty { return }
                 let target = Self.readLink(path) ?? ""
-                try add(
-                    TarEntry(
-                        path: archivePath,
-                        kind: .symlink,
-                        mode: UInt32(info.st_mode),
-                        uid: info.st_uid,
-                        gid: info.st_gid,
-                        mtime: Int64(info.st_mtim.tv_sec),
-                        linkTarget: target
-                    ),
-                    hash: nil,
-                    extra: ["symlink_target": .string(target)]
-                )
-                counts.files += 1
-                progress.add(files: 1)
+                try addLink(.symlink, archivePath, info, target: target, field: "symlink_target")
                 return
             }
         }
@@ -272,18 +260,7 @@ public final class ArchiveBuilder {
                 return
             }
             if !archivePath.isEmpty {
-                try add(
-                    TarEntry(
-                        path: archivePath,
-                        kind: .directory,
-                        mode: UInt32(info.st_mode),
-                        uid: info.st_uid,
-                        gid: info.st_gid,
-                        mtime: Int64(info.st_mtim.tv_sec)
-                    ),
-                    hash: nil,
-                    extra: [:]
-                )
+                try add(TarEntry(path: archivePath, kind: .directory, info: info), hash: nil, extra: [:])
             }
             counts.dirs += 1
             progress.add(dirs: 1)
@@ -301,47 +278,26 @@ public final class ArchiveBuilder {
             if isExcluded(path, directory: false) || !isIncluded(path) { return }
             let identity = "\(info.st_dev):\(info.st_ino)"
             if settings.hardlinkPolicy == "keep", info.st_nlink > 1, let first = hardlinks[identity] {
-                try add(
-                    TarEntry(
-                        path: archivePath,
-                        kind: .hardlink,
-                        mode: UInt32(info.st_mode),
-                        uid: info.st_uid,
-                        gid: info.st_gid,
-                        mtime: Int64(info.st_mtim.tv_sec),
-                        linkTarget: first
-                    ),
-                    hash: nil,
-                    extra: ["hardlink_target": .string(first)]
-                )
-                counts.files += 1
-                progress.add(files: 1)
+                try addLink(.hardlink, archivePath, info, target: first, field: "hardlink_target")
                 return
             }
-            try addFile(path, archivePath: archivePath, info: info)
+            try addFile(path, archivePath: archivePath, info: info, followingSymlink: followed)
             if info.st_nlink > 1 { hardlinks[identity] = archivePath }
         default:
             progress.warning("\(path): not a regular file, directory or symlink; skipped")
         }
     }
 
-    private func addFile(_ path: String, archivePath: String, info: stat) throws {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+    private func addFile(_ path: String, archivePath: String, info: stat, followingSymlink: Bool) throws {
+        // A file reached through a symlink the policy follows is opened through it; anything else never follows one.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | (followingSymlink ? 0 : O_NOFOLLOW))
         guard descriptor >= 0 else {
             try issue(POSIXFailure("open \(path)").description)
             return
         }
         defer { close(descriptor) }
         let size = Int64(info.st_size)
-        let entry = TarEntry(
-            path: archivePath,
-            kind: .file,
-            mode: UInt32(info.st_mode),
-            uid: info.st_uid,
-            gid: info.st_gid,
-            mtime: Int64(info.st_mtim.tv_sec),
-            size: size
-        )
+        let entry = TarEntry(path: archivePath, kind: .file, info: info, size: size)
         try tar.begin(entry)
         var hasher = BLAKE3()
         var remaining = size
@@ -384,6 +340,13 @@ public final class ArchiveBuilder {
         try appendIndex(entry, hash: hasher.finalizeHex(), extra: [:])
     }
 
+    /// A symlink or hardlink member (no content), counted as a file.
+    private func addLink(_ kind: TarEntry.Kind, _ archivePath: String, _ info: stat, target: String, field: String) throws {
+        try add(TarEntry(path: archivePath, kind: kind, info: info, linkTarget: target), hash: nil, extra: [field: .string(target)])
+        counts.files += 1
+        progress.add(files: 1)
+    }
+
     private func add(_ entry: TarEntry, hash: String?, extra: [String: JSONValue]) throws {
         try tar.begin(entry)
         try appendIndex(entry, hash: hash, extra: extra)
@@ -412,5 +375,21 @@ public final class ArchiveBuilder {
         let count = readlink(path, &buffer, buffer.count - 1)
         guard count >= 0 else { return nil }
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+extension TarEntry {
+    /// A member with the mode, owner and mtime of `info` (an `lstat`/`stat` result).
+    init(path: String, kind: Kind, info: stat, size: Int64 = 0, linkTarget: String? = nil) {
+        self.init(
+            path: path,
+            kind: kind,
+            mode: UInt32(info.st_mode),
+            uid: info.st_uid,
+            gid: info.st_gid,
+            mtime: Int64(info.st_mtim.tv_sec),
+            size: size,
+            linkTarget: linkTarget
+        )
     }
 }

@@ -158,7 +158,6 @@ public final class RestoreWriter: TarReaderDelegate {
             base += written
             remaining -= written
         }
-        progress?.add(bytes: Int64(bytes.count))
     }
 
     public func end(_ entry: TarEntry) throws {
@@ -201,31 +200,25 @@ public struct RestoreConflict: Error, CustomStringConvertible, Sendable {
 /// Hashes every file member of a tar stream (verify without writing anything).
 public final class ContentHasher: TarReaderDelegate {
     public private(set) var hashes: [String: (size: Int64, hash: String)] = [:]
-    public private(set) var members: Int64 = 0
     private var hasher: BLAKE3?
     let isCanceled: () -> Bool
-    let progress: BuildProgress?
 
-    public init(progress: BuildProgress? = nil, isCanceled: @escaping () -> Bool = { false }) {
-        self.progress = progress
+    public init(isCanceled: @escaping () -> Bool = { false }) {
         self.isCanceled = isCanceled
     }
 
     public func begin(_ entry: TarEntry) throws {
         if isCanceled() { throw CancellationError() }
-        members += 1
         if entry.kind == .file { hasher = BLAKE3() }
     }
 
     public func content(_ bytes: UnsafeRawBufferPointer) throws {
         hasher?.update(bytes)
-        progress?.add(bytes: Int64(bytes.count))
     }
 
     public func end(_ entry: TarEntry) throws {
         guard entry.kind == .file, let hasher else { return }
         hashes[entry.path] = (entry.size, hasher.finalizeHex())
         self.hasher = nil
-        progress?.add(files: 1)
     }
 }

@@ -70,8 +70,9 @@ public struct Snapshot: Sendable {
     }
 
     /// Streams the payload (parts in order) into `sink`, checking each part's size and BLAKE3 as it is read; a missing,
-    /// short, long or altered part stops the stream with `ArchiveError.corrupt`. `betweenParts` runs after each part.
-    public func streamPayload(into sink: any ByteSink, betweenParts: () throws -> Void = {}) throws {
+    /// short, long or altered part stops the stream with `ArchiveError.corrupt`. `betweenParts` runs after each part;
+    /// `progress` counts the stored bytes read (its total is `payloadBytes`).
+    public func streamPayload(into sink: any ByteSink, progress: BuildProgress? = nil, betweenParts: () throws -> Void = {}) throws {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         for part in parts {
             let path = "\(directory)/\(part.name)"
@@ -94,6 +95,7 @@ public struct Snapshot: Sendable {
                     hasher.update(chunk)
                     try sink.write(chunk)
                 }
+                progress?.add(bytes: Int64(count))
             }
             guard size == part.size else { throw ArchiveError.corrupt("\(part.name) has \(size) bytes, the manifest says \(part.size)") }
             guard hasher.finalizeHex() == part.hash else { throw ArchiveError.corrupt("\(part.name) does not match its BLAKE3 hash") }
@@ -102,13 +104,16 @@ public struct Snapshot: Sendable {
         try sink.finish()
     }
 
+    /// The stored size of the payload (all parts).
+    public var payloadBytes: Int64 { parts.reduce(0) { $0 + $1.size } }
+
     /// Checks that every part exists with its size and hash, without decoding anything.
-    public func checkParts(betweenParts: () throws -> Void = {}) throws {
+    public func checkParts(progress: BuildProgress? = nil, betweenParts: () throws -> Void = {}) throws {
         final class Discard: ByteSink {
             func write(_ bytes: UnsafeRawBufferPointer) throws {}
             func finish() throws {}
         }
-        try streamPayload(into: Discard(), betweenParts: betweenParts)
+        try streamPayload(into: Discard(), progress: progress, betweenParts: betweenParts)
     }
 
     /// The entries index, one JSON object per line.

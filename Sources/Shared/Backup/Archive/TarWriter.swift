@@ -36,7 +36,6 @@ public final class TarWriter {
     private let next: any ByteSink
     private var header = [UInt8](repeating: 0, count: 512)
     private var remainingInMember: Int64 = 0
-    private var written: Int64 = 0
 
     public init(next: any ByteSink) {
         self.next = next
@@ -102,7 +101,6 @@ public final class TarWriter {
         guard Int64(bytes.count) <= remainingInMember else { throw ArchiveError.sizeMismatch("more content than the header announced") }
         try next.write(bytes)
         remainingInMember -= Int64(bytes.count)
-        written += Int64(bytes.count)
     }
 
     /// Ends the current file member (pads to 512); `size` is what its header announced.
