@@ -148,7 +148,7 @@ import Testing
         sink.emit(kind: "log", message: "one")
         #expect(await eventually { (try? await database.events(runId: run.id, afterSeq: 0, limit: 10).count) == 2 })
         for index in 0..<600 { sink.emit(kind: "log", message: "\(index)") }
-        await sink.finish()
+        sink.stop()
         await loop.value
         let events = try await database.events(runId: run.id, afterSeq: 0, limit: 1000)
         #expect(events.map(\.seq) == Array(1...602))

@@ -32,8 +32,11 @@ public final class RunEventSink: Sendable {
         emit(NewRunEvent(level, kind: kind, message: message, fields: fields))
     }
 
-    /// The flush loop; runs next to the executor until `finish()`. It sleeps while nothing is buffered; after the
-    /// first event it waits at most `flushInterval` (less if a batch fills) and writes everything in one go.
+    /// The flush loop; runs next to the executor until `stop()`, then writes whatever is still buffered and returns.
+    /// It sleeps while nothing is buffered; after the first event it waits at most `flushInterval` (less if a batch
+    /// fills) and writes everything in one go. It is the only writer, so events commit in the order they were
+    /// emitted, and all of them commit before its caller goes on to the run's terminal write. (Cancelling the task
+    /// that runs it would cancel a write in flight: stop it instead.)
     public func run() async {
         while !stopped.withLock({ $0 }), !Task.isCancelled {
             if buffer.withLock({ $0.isEmpty }) {
@@ -43,17 +46,18 @@ public final class RunEventSink: Sendable {
             _ = await wake.wait(timeout: Self.flushInterval)
             await flush()
         }
-    }
-
-    /// Stops the loop and writes whatever is still buffered.
-    public func finish() async {
-        stopped.withLock { $0 = true }
-        wake.signal()
         await flush()
     }
 
-    /// Writes the buffered events (up to `maxBatch` per transaction).
-    public func flush() async {
+    /// Ends `run()` after a last flush.
+    public func stop() {
+        stopped.withLock { $0 = true }
+        wake.signal()
+    }
+
+    /// Writes the buffered events (up to `maxBatch` per transaction). A batch that fails to write goes back to the
+    /// front of the buffer for the next flush.
+    func flush() async {
         while true {
             let batch = buffer.withLock { events -> [NewRunEvent] in
                 let batch = Array(events.prefix(Self.maxBatch))
@@ -64,7 +68,7 @@ public final class RunEventSink: Sendable {
             do {
                 try await database.appendEvents(runId: runId, batch)
             } catch {
-                // The run's log is best effort while it runs; the terminal write reports the outcome.
+                buffer.withLock { $0.insert(contentsOf: batch, at: 0) }
                 return
             }
         }

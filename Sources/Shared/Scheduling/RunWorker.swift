@@ -108,20 +108,18 @@ public final class RunWorker: Sendable {
         defer { current.withLock { $0 = nil } }
 
         let sink = RunEventSink(database: database, runId: run.id)
-        let outcome: RunOutcome = await withTaskGroup(of: RunOutcome?.self) { group in
-            group.addTask {
-                await sink.run()
-                return nil
-            }
+        // The sink is stopped, never cancelled: its last events must commit before the terminal write.
+        async let sinkLoop: Void = sink.run()
+        let outcome: RunOutcome = await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
                 await heartbeat(run.id, claimed.claimToken, cancellation)
-                return nil
             }
             let outcome = await perform(claimed, sink: sink, cancellation: cancellation, logger: logger)
             group.cancelAll()
-            await sink.finish()
             return outcome
         }
+        sink.stop()
+        await sinkLoop
 
         do {
             switch (cancellation.reason, outcome) {
