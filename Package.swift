@@ -44,9 +44,11 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
         ),
+        .target(name: "CBLAKE3"),
         .target(
             name: "Shared",
             dependencies: [
+                "CBLAKE3",
                 "CLibUV",
                 "CArgon2",
                 "CZstd",

@@ -10,6 +10,8 @@ struct ArchiveBenchmark: AsyncParsableCommand {
 
     @Option(name: .customLong("corpus-mib"), help: "Corpus size in MiB (at least 1024 for the issue's figures).") var corpusMiB = 1100
     @Option(name: .customLong("part-mib"), help: "Part size in MiB.") var partMiB = 256
+    @Option(name: .customLong("rounds"), help: "Rounds of every measurement, interleaved; medians are reported.") var rounds = 3
+    @Option(name: .customLong("corpus"), help: "Use this existing directory as the corpus instead of generating one.") var existingCorpus: String?
 
     static func timed(_ body: () throws -> Void) rethrows -> Double {
         let start = ContinuousClock.now
@@ -64,40 +66,54 @@ struct ArchiveBenchmark: AsyncParsableCommand {
         return nil
     }
 
+    /// CPU seconds (user + system) of this process, or of its waited-for children.
+    static func cpuSeconds(_ who: Int32) -> Double {
+        var usage = rusage()
+        getrusage(who, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    /// CPU seconds (user + system) a running process has used so far, from /proc.
+    static func cpuSeconds(pid: Int32) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // Fields 14 and 15 of stat(5) (utime, stime), counted after the ")" that ends field 2.
+        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Wall and CPU seconds of each round of one contender.
+    struct Samples {
+        var wall: [Double] = []
+        var cpu: [Double] = []
+        var median: Double { wall.sorted()[wall.count / 2] }
+        var medianCPU: Double { cpu.sorted()[cpu.count / 2] }
+    }
+
     func run() async throws {
         let dir = try BenchDirectory("archive")
         defer { dir.remove() }
-        let corpus = dir.path + "/corpus"
-        print("generating a \(corpusMiB) MiB corpus…")
-        let bytes = try Self.makeCorpus(corpus, mib: corpusMiB)
+        let corpus: String
+        let bytes: Int64
+        if let existingCorpus {
+            corpus = URL(fileURLWithPath: existingCorpus).standardizedFileURL.path
+            bytes = Int64(try Shell.run("du -sb --apparent-size '\(corpus)' | cut -f1").trimmed) ?? 0
+        } else {
+            corpus = dir.path + "/corpus"
+            print("generating a \(corpusMiB) MiB corpus…")
+            bytes = try Self.makeCorpus(corpus, mib: corpusMiB)
+        }
         let files = try Shell.run("find '\(corpus)' -type f | wc -l").trimmed
         _ = try Shell.run("tar -cf - '\(corpus)' > /dev/null")  // warm the page cache for everyone
         let mb = Double(bytes) / 1_048_576
-        print("corpus: \(files) files, \(String(format: "%.0f", mb)) MiB, \(ProcessInfo.processInfo.activeProcessorCount) cores")
-        print("what                                          seconds    MiB/s   ratio")
-        func row(_ name: String, _ seconds: Double, _ baseline: Double?) {
-            let ratio = baseline.map { String(format: "%.2f", $0 / seconds) } ?? "1.00"
-            print(name.padding(toLength: 44, withPad: " ", startingAt: 0), String(format: "%8.2f %8.1f   %@", seconds, mb / seconds, ratio))
-        }
-
-        let tarZstd = try Self.timed {
-            _ = try Shell.run("tar -cf - -C / '\(corpus.dropFirst())' | zstd -3 -T0 -q -o '\(dir.path)/baseline.tar.zst'")
-        }
-        row("tar -cf - | zstd -3 -T0 (baseline)", tarZstd, nil)
-
-        // The pipeline in-process (no worker): the same code a backup runs.
-        let runDir = dir.path + "/target/job/run"
-        try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
-        let progress = BuildProgress()
         let partBytes = Int64(partMiB) * 1_048_576
-        let builder = ArchiveBuilder(settings: .init(jobId: "job", runId: "run", runDirectory: runDir, partSize: partBytes), progress: progress) {
-            false
-        }
-        let roots = try ArchiveBuilder.roots(paths: [corpus], root: nil, progress: progress)
-        let ours = try Self.timed { _ = try builder.build(roots) }
-        row("archive_v1 build (tar→zstd→parts+BLAKE3)", ours, tarZstd)
+        print(
+            "corpus: \(files) files, \(String(format: "%.0f", mb)) MiB, \(ProcessInfo.processInfo.activeProcessorCount) cores; \(rounds) rounds, interleaved"
+        )
 
-        // The real worker on a real job, and its peak RSS.
+        // The real worker, started once, on a real job.
         let data = dir.dataDirectory
         let database = try AppDatabase.open(in: data)
         let spec: JSONValue = .object([
@@ -114,48 +130,118 @@ struct ArchiveBenchmark: AsyncParsableCommand {
         try worker.run()
         defer { worker.terminate() }
         try await Task.sleep(for: .milliseconds(500))
-        let run = try await database.enqueueRun(jobId: job.id, source: "bench")!
-        let started = ContinuousClock.now
-        var finished: Run?
-        while finished == nil {
-            try await Task.sleep(for: .milliseconds(20))
-            if let current = try await database.run(id: run.id), current.status != .queued, current.status != .running { finished = current }
+        let hasRestic = try Shell.run("command -v restic").status == 0
+
+        var tarZstd = Samples()
+        var build = Samples()
+        var workerJob = Samples()
+        var restic = Samples()
+        var zstdTar = Samples()
+        var restore = Samples()
+        var statuses = Set<String>()
+        var identical = true
+        let runDir = dir.path + "/target/job/run"
+        func measure(_ samples: inout Samples, children: Bool = false, _ body: () throws -> Void) rethrows {
+            let who = children ? RUSAGE_CHILDREN : RUSAGE_SELF
+            let cpu = Self.cpuSeconds(who.rawValue)
+            samples.wall.append(try Self.timed(body))
+            samples.cpu.append(Self.cpuSeconds(who.rawValue) - cpu)
         }
-        let workerSeconds = ContinuousClock.now - started
-        let workerTime = Double(workerSeconds.components.seconds) + Double(workerSeconds.components.attoseconds) / 1e18
-        row("bastion-worker filesystem job (\(finished!.status.rawValue))", workerTime, tarZstd)
+        for round in 1...rounds {
+            print("round \(round)…")
+            try measure(&tarZstd, children: true) {
+                _ = try Shell.run("tar -cf - -C / '\(corpus.dropFirst())' | zstd -3 -T0 -q -f -o '\(dir.path)/baseline.tar.zst'")
+            }
+
+            // The pipeline in-process (no worker): the same code a backup runs.
+            try? FileManager.default.removeItem(atPath: runDir)
+            try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
+            let progress = BuildProgress()
+            let builder = ArchiveBuilder(settings: .init(jobId: "job", runId: "run", runDirectory: runDir, partSize: partBytes), progress: progress) {
+                false
+            }
+            let roots = try ArchiveBuilder.roots(paths: [corpus], root: nil, progress: progress)
+            try measure(&build) { _ = try builder.build(roots) }
+
+            // The worker: from the enqueue to the terminal status.
+            let run = try await database.enqueueRun(jobId: job.id, source: "bench")!
+            let workerCPU = Self.cpuSeconds(pid: worker.processIdentifier)
+            let started = ContinuousClock.now
+            var finished: Run?
+            while finished == nil {
+                try await Task.sleep(for: .milliseconds(10))
+                if let current = try await database.run(id: run.id), current.status != .queued, current.status != .running { finished = current }
+            }
+            let elapsed = ContinuousClock.now - started
+            workerJob.wall.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            workerJob.cpu.append(Self.cpuSeconds(pid: worker.processIdentifier) - workerCPU)
+            statuses.insert(finished!.status.rawValue)
+            try? FileManager.default.removeItem(atPath: dir.path + "/worker-target")
+
+            // restic, a fresh local repository each round (a first backup).
+            if hasRestic {
+                let repo = dir.path + "/restic-repo"
+                try? FileManager.default.removeItem(atPath: repo)
+                _ = try Shell.run("RESTIC_PASSWORD=bench restic -q -r '\(repo)' init")
+                try measure(&restic, children: true) { _ = try Shell.run("RESTIC_PASSWORD=bench restic -q -r '\(repo)' backup '\(corpus)'") }
+                try? FileManager.default.removeItem(atPath: repo)
+            }
+
+            // Restore: the baseline, then archive_v1 from the in-process build.
+            let untar = dir.path + "/untar"
+            try? FileManager.default.removeItem(atPath: untar)
+            try measure(&zstdTar, children: true) {
+                _ = try Shell.run("mkdir -p '\(untar)' && zstd -d -q -c '\(dir.path)/baseline.tar.zst' | tar -x -C '\(untar)'")
+            }
+            try? FileManager.default.removeItem(atPath: untar)
+            let restoreDir = dir.path + "/restore"
+            try? FileManager.default.removeItem(atPath: restoreDir)
+            try FileManager.default.createDirectory(atPath: restoreDir, withIntermediateDirectories: true)
+            try measure(&restore) {
+                let snapshot = try Snapshot(directory: runDir)
+                let writer = RestoreWriter(destination: restoreDir, policy: .overwrite, selection: nil)
+                try snapshot.streamPayload(into: try ZstdDecompressor(next: TarReader(delegate: writer)))
+                writer.finishDirectories()
+            }
+            let same = try Shell.run("diff -rq '\(corpus)' '\(restoreDir)\(corpus)' && echo identical").output
+            if !same.contains("identical") {
+                identical = false
+                print("restored tree DIFFERS: \(same.prefix(300))")
+            }
+            try? FileManager.default.removeItem(atPath: restoreDir)
+        }
         let rss = Self.peakRSSKiB(worker.processIdentifier) ?? 0
 
-        // restic, local repository.
-        if try Shell.run("command -v restic").status == 0 {
-            let repo = dir.path + "/restic-repo"
-            _ = try Shell.run("RESTIC_PASSWORD=bench restic -q -r '\(repo)' init")
-            let restic = try Self.timed { _ = try Shell.run("RESTIC_PASSWORD=bench restic -q -r '\(repo)' backup '\(corpus)'") }
+        print("median of \(rounds) rounds                        seconds    MiB/s   ratio   CPU s   (wall min–max)")
+        func row(_ name: String, _ samples: Samples, _ baseline: Samples?) {
+            let ratio = baseline.map { String(format: "%.2f", $0.median / samples.median) } ?? "1.00"
+            let range = String(format: "%.2f–%.2f", samples.wall.min() ?? 0, samples.wall.max() ?? 0)
+            print(
+                name.padding(toLength: 44, withPad: " ", startingAt: 0),
+                String(format: "%8.2f %8.1f   %@  %6.2f   (%@)", samples.median, mb / samples.median, ratio, samples.medianCPU, range)
+            )
+        }
+        row("tar -cf - | zstd -3 -T0 (baseline)", tarZstd, nil)
+        row("archive_v1 build (tar→zstd→parts+BLAKE3)", build, tarZstd)
+        row("bastion-worker filesystem job (\(statuses.sorted().joined(separator: ",")))", workerJob, tarZstd)
+        if hasRestic {
             row("restic backup (local repo, first run)", restic, tarZstd)
-            print(String(format: "  archive_v1 build vs restic: %.2fx faster", restic / ours))
+            print(
+                String(
+                    format: "  vs restic: archive_v1 build %.2fx, worker job %.2fx faster (median wall)",
+                    restic.median / build.median,
+                    restic.median / workerJob.median
+                )
+            )
         } else {
             print("restic not installed (make bench installs it)")
         }
-
-        // Restore.
-        let zstdTar = try Self.timed {
-            _ = try Shell.run("mkdir -p '\(dir.path)/untar' && zstd -d -q -c '\(dir.path)/baseline.tar.zst' | tar -x -C '\(dir.path)/untar'")
-        }
         row("zstd -d | tar -x (baseline)", zstdTar, nil)
-        let restoreDir = dir.path + "/restore"
-        try FileManager.default.createDirectory(atPath: restoreDir, withIntermediateDirectories: true)
-        let restore = try Self.timed {
-            let snapshot = try Snapshot(directory: runDir)
-            let writer = RestoreWriter(destination: restoreDir, policy: .overwrite, selection: nil)
-            try snapshot.streamPayload(into: try ZstdDecompressor(next: TarReader(delegate: writer)))
-            writer.finishDirectories()
-        }
         row("archive_v1 restore (parts checked→zstd→tar)", restore, zstdTar)
-        let same = try Shell.run("diff -rq '\(corpus)' '\(restoreDir)\(corpus)' && echo identical").output
-        print("restored tree: \(same.contains("identical") ? "identical to the corpus" : "DIFFERS: \(same.prefix(300))")")
-        print("bastion-worker peak RSS during the backup: \(rss / 1024) MiB (VmHWM)")
+        print("restored tree: \(identical ? "identical to the corpus every round" : "DIFFERS")")
+        print("bastion-worker peak RSS over \(rounds) backups: \(rss / 1024) MiB (VmHWM)")
 
-        // Where the time goes: BLAKE3 (portable Swift, one core) next to b3sum (SIMD, one thread) on 256 MiB.
+        // Where the time goes: BLAKE3 (one core) next to b3sum (one thread) on 256 MiB.
         var buffer = [UInt8](repeating: 0, count: 256 << 20)
         for index in stride(from: 0, to: buffer.count, by: 4096) { buffer[index] = UInt8(truncatingIfNeeded: index / 4096) }
         let hashSeconds = Self.timed {
@@ -165,6 +251,13 @@ struct ArchiveBenchmark: AsyncParsableCommand {
         }
         try Data(buffer).write(to: URL(fileURLWithPath: dir.path + "/hash.bin"))
         let b3 = try Self.timed { _ = try Shell.run("b3sum --num-threads 1 '\(dir.path)/hash.bin'") }
-        print(String(format: "BLAKE3 one core: this implementation %.0f MiB/s, b3sum --num-threads 1 %.0f MiB/s", 256 / hashSeconds, 256 / b3))
+        print(
+            String(
+                format: "BLAKE3 one core: this implementation (%@ kernel) %.0f MiB/s, b3sum --num-threads 1 %.0f MiB/s",
+                BLAKE3.kernel,
+                256 / hashSeconds,
+                256 / b3
+            )
+        )
     }
 }

@@ -21,7 +21,7 @@ import Testing
 
     @Test(arguments: [
         1, 63, 64, 65, 127, 128, 129, 1023, 1024, 1025, 2048, 2049, 3072, 3073, 4096, 4097, 5120, 5121, 6144, 6145, 7168, 7169,
-        8192, 8193, 16384, 31744, 102_400, 1_000_003,
+        8192, 8193, 9217, 13313, 16384, 31744, 65537, 102_400, 524_289, 525_312, 1_000_003, 3_145_735,
     ])
     func matchesB3sum(_ length: Int) throws {
         let bytes = Self.input(length)
@@ -38,5 +38,21 @@ import Testing
             step = step * 3 % 1031 + 1
         }
         #expect(hasher.finalizeHex() == expected, "length \(length), incremental")
+    }
+
+    /// Pieces the size of real callers (zstd output blocks, file reads, odd sizes) cross chunk and subtree boundaries
+    /// at every offset the wide kernel and its subtree alignment have to handle.
+    @Test(arguments: [1024, 5 * 1024, 131_072, 1 << 20, 1000, 64 * 1024 + 1])
+    func fixedPieces(_ piece: Int) throws {
+        let bytes = Self.input(2_500_000)
+        let expected = try Self.b3sum(bytes)
+        var hasher = BLAKE3()
+        var offset = 0
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + piece)
+            bytes[offset..<end].withUnsafeBytes { hasher.update($0) }
+            offset = end
+        }
+        #expect(hasher.finalizeHex() == expected, "pieces of \(piece)")
     }
 }

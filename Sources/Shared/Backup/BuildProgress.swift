@@ -66,6 +66,16 @@ public final class BuildProgress: Sendable {
     public func finish() { state.withLock { $0.finished = true } }
     public var isFinished: Bool { state.withLock { $0.finished } }
 
+    /// Sleeps for `interval`, or less when the build finishes first (noticed within 10 ms, so a finished build never
+    /// waits out a whole reporting interval). True when finished.
+    public func waitForFinish(upTo interval: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + interval
+        while !isFinished, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: min(.milliseconds(10), deadline - ContinuousClock.now))
+        }
+        return isFinished
+    }
+
     public var issues: (warnings: Int, errors: Int, warningSamples: [String], errorSamples: [String]) {
         state.withLock { ($0.warnings, $0.errors, $0.warningSamples, $0.errorSamples) }
     }

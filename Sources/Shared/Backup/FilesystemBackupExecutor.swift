@@ -95,13 +95,7 @@ enum ArchiveRun {
             progress.setStage("packaging", total: total)
             return try builder.build(roots)
         }
-        var previous: (ts: Double, stage: String, bytes: Int64)?
-        while !progress.isFinished {
-            try? await Task.sleep(for: .milliseconds(250))
-            let (value, snapshot) = progress.snapshot(kind: "backup", previous: previous)
-            previous = snapshot
-            await context.progress.update(value)
-        }
+        await reportProgress(progress, kind: "backup", to: context)
         let result: ArchiveBuilder.Result
         do {
             result = try await built

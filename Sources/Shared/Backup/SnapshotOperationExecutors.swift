@@ -38,11 +38,10 @@ func snapshotIdentity(_ snapshot: Snapshot, _ context: RunContext) async throws 
     return key.identity
 }
 
-/// Reports a blocking step's `BuildProgress` every 250 ms until it finishes.
+/// Reports a blocking step's `BuildProgress` every 250 ms until it finishes, and returns as soon as it does.
 func reportProgress(_ progress: BuildProgress, kind: String, to context: RunContext) async {
     var previous: (ts: Double, stage: String, bytes: Int64)?
-    while !progress.isFinished {
-        try? await Task.sleep(for: .milliseconds(250))
+    while await !progress.waitForFinish(upTo: .milliseconds(250)) {
         let (value, snapshot) = progress.snapshot(kind: kind, previous: previous)
         previous = snapshot
         await context.progress.update(value)

@@ -1,6 +1,10 @@
-/// BLAKE3 (256-bit output), written from the specification (https://github.com/BLAKE3-team/BLAKE3-specs): the
-/// portable algorithm, no SIMD. Incremental: `update` any number of times, then `finalize`. Checked against the
-/// official test vectors and `b3sum`.
+import CBLAKE3
+
+/// BLAKE3 (256-bit output), written from the specification (https://github.com/BLAKE3-team/BLAKE3-specs).
+/// Incremental: `update` any number of times, then `finalize`. Runs of whole chunks go to the wide kernel (CBLAKE3:
+/// AVX2 or SSE2, 8 or 4 chunks at a time) and the aligned subtrees they form are reduced there too (spec §5.3); the
+/// last chunk of an update, partial blocks and the root stay on the scalar path here. Checked against the official
+/// test vectors and `b3sum`.
 public struct BLAKE3: Sendable {
     static let iv: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
         0x6A09_E667, 0xBB67_AE85, 0x3C6E_F372, 0xA54F_F53A, 0x510E_527F, 0x9B05_688C, 0x1F83_D9AB, 0x5BE0_CD19
@@ -28,6 +32,9 @@ public struct BLAKE3: Sendable {
 
     public init() {}
 
+    /// The wide kernel this CPU runs: "avx2", "sse2" or "portable".
+    public static var kernel: String { String(cString: bastion_blake3_kernel()) }
+
     /// The hash of `bytes` as lowercase hex.
     public static func hex(_ bytes: some Sequence<UInt8>) -> String {
         var hasher = BLAKE3()
@@ -46,12 +53,21 @@ public struct BLAKE3: Sendable {
             // A full chunk ended and more input follows: push it and start the next chunk.
             if blocksCompressed * Self.blockLength + blockLength == Self.chunkLength {
                 let output = chunkOutput()
-                addChunkCV(output.chainingValue(), totalChunks: chunkCounter + 1)
+                addSubtreeCV(output.chainingValue(), level: 0, start: chunkCounter)
                 chunkCounter += 1
                 chunkCV = CV(w: Self.iv)
                 blocksCompressed = 0
                 blockLength = 0
                 for index in 0..<64 { block[index] = 0 }
+            }
+            // Whole chunks straight from the input, many at a time, while the chunk state is empty. The last chunk of
+            // the input stays behind: it may turn out to be the root.
+            if blocksCompressed == 0 && blockLength == 0 && remaining > Self.chunkLength {
+                let chunks = min((remaining - 1) / Self.chunkLength, Self.wideChunks)
+                addWideChunks(UnsafeRawPointer(base), count: chunks)
+                base += chunks * Self.chunkLength
+                remaining -= chunks * Self.chunkLength
+                continue
             }
             // Fast path: whole blocks straight from the input while the buffer is empty and more than one block
             // of this chunk remains after it (the last block of a chunk must wait to learn whether it is last).
@@ -118,14 +134,75 @@ public struct BLAKE3: Sendable {
         return text
     }
 
-    private mutating func addChunkCV(_ cv: CV, totalChunks: UInt64) {
+    /// The most chunks handed to the wide kernel at once (512 KiB of input, 16 KiB of chaining values).
+    static let wideChunks = 512
+
+    /// Hashes `count` whole chunks starting at chunk `chunkCounter` with the wide kernel, then splits them into the
+    /// largest subtrees aligned to their own size, reduces each to one chaining value (parents, again wide) and pushes
+    /// it onto the stack.
+    private mutating func addWideChunks(_ input: UnsafeRawPointer, count: Int) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count * 32) { cvs in
+            let out = cvs.baseAddress!
+            withUnsafePointer(to: Self.iv) { key in
+                key.withMemoryRebound(to: UInt32.self, capacity: 8) { key in
+                    bastion_blake3_hash_many(
+                        input.assumingMemoryBound(to: UInt8.self),
+                        count,
+                        Self.chunkLength / Self.blockLength,
+                        key,
+                        chunkCounter,
+                        1,
+                        0,
+                        UInt8(Self.chunkStart),
+                        UInt8(Self.chunkEnd),
+                        out
+                    )
+                    let first = chunkCounter
+                    var done = 0
+                    while done < count {
+                        // The largest power of two that fits what is left and divides the subtree's first chunk number.
+                        var size = 1 << (Int.bitWidth - 1 - (count - done).leadingZeroBitCount)
+                        let start = first + UInt64(done)
+                        if start != 0 { size = min(size, 1 << start.trailingZeroBitCount) }
+                        var level = 0
+                        var width = size
+                        let subtree = out + done * 32
+                        while width > 1 {
+                            width /= 2
+                            bastion_blake3_hash_many(subtree, width, 1, key, 0, 0, UInt8(Self.parent), 0, 0, subtree)
+                            level += 1
+                        }
+                        let cv = UnsafeRawPointer(subtree).withMemoryRebound(to: UInt32.self, capacity: 8) { words in
+                            CV(w: (words[0], words[1], words[2], words[3], words[4], words[5], words[6], words[7]))
+                        }
+                        addSubtreeCV(CV(w: Self.littleEndian(cv.w)), level: level, start: start)
+                        done += size
+                    }
+                    chunkCounter = first + UInt64(count)
+                }
+            }
+        }
+    }
+
+    /// Pushes the chaining value of the subtree of `2^level` chunks that starts at chunk `start`, merging it with the
+    /// completed subtrees of the same size to its left (one stack entry per set bit of the chunks done).
+    private mutating func addSubtreeCV(_ cv: CV, level: Int, start: UInt64) {
         var cv = cv
-        var total = totalChunks
+        var total = (start >> UInt64(level)) + 1
         while total & 1 == 0 {
             cv = Self.parentOutput(left: stack.removeLast(), right: cv).chainingValue()
             total >>= 1
         }
         stack.append(cv)
+    }
+
+    static func littleEndian(
+        _ w: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
+    ) -> (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) {
+        (
+            UInt32(littleEndian: w.0), UInt32(littleEndian: w.1), UInt32(littleEndian: w.2), UInt32(littleEndian: w.3),
+            UInt32(littleEndian: w.4), UInt32(littleEndian: w.5), UInt32(littleEndian: w.6), UInt32(littleEndian: w.7)
+        )
     }
 
     /// What finalizing the current chunk yields (not yet compressed: it may be the root).
