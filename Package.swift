@@ -44,7 +44,8 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]
         ),
-        .target(name: "CBLAKE3"),
+        // Optimized in debug builds too: the tests hash hundreds of MiB, and unoptimized intrinsics are ~20× slower.
+        .target(name: "CBLAKE3", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
             name: "Shared",
             dependencies: [

@@ -243,6 +243,44 @@ import Testing
         #expect(refused.status == 409 && refused.json?["error"] as? String == "snapshot_not_restorable")
     }
 
+    /// A worker restarted mid-backup returns the run to the queue; the next attempt keeps the parts the first one
+    /// finished (same bytes, same files) instead of writing them again, and the snapshot verifies.
+    @Test func aRunStoppedByAWorkerRestartResumesKeepingItsFinishedParts() async throws {
+        let fixture = try await RunsFixture()
+        let source = fixture.scratch.path + "/big"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        for index in 0..<3 { try Shell.run("head -c 100000000 /dev/urandom > '\(source)/blob\(index).bin'") }
+        let first = try await fixture.startWorker("w0")
+        let job = try await createFilesystemJob(fixture, paths: [source], partSize: 16 << 20)
+        let run = try await fixture.enqueue(job).id
+        let runDir = "\(fixture.targetDir)/\(job)/\(run)"
+        #expect(await eventually(timeout: .seconds(60)) { FileManager.default.fileExists(atPath: runDir + "/payload.part000002") })
+        first.signal(SIGTERM)
+        #expect(await first.waitForExit(timeout: .seconds(15)) == 0)
+        #expect(await fixture.status(run) == "queued")
+        func inodes() -> [String: ino_t] {
+            var result: [String: ino_t] = [:]
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: runDir)) ?? [] where !name.hasSuffix(".partial") {
+                var info = stat()
+                if name.hasPrefix("payload.part"), stat(runDir + "/" + name, &info) == 0 { result[name] = info.st_ino }
+            }
+            return result
+        }
+        let finished = inodes()
+        #expect(finished.count >= 2 && !FileManager.default.fileExists(atPath: runDir + "/complete.json"))
+
+        try await fixture.startWorker("w1")
+        #expect(try await waitFor(fixture, run, "success")["status"] as? String == "success")
+        let events = try await fixture.events(run)
+        #expect(events.contains { $0["kind"] as? String == "requeued" })
+        let upload = try #require(events.first { $0["kind"] as? String == "upload" }?["fields"] as? [String: Any])
+        #expect(upload["parts_kept"] as? Int ?? 0 >= finished.count, "\(upload) after \(finished.keys.sorted())")
+        let after = inodes()
+        for (name, inode) in finished { #expect(after[name] == inode, "\(name) was rewritten") }
+        let verify = try #require(try await HTTP.send("POST", fixture.base + "/api/runs/\(run)/verify").json?["run_id"] as? String)
+        #expect(try await waitFor(fixture, verify, "success")["status"] as? String == "success")
+    }
+
     @Test func anEncryptedSnapshotDecryptsWithAgeAndTheExportedKey() async throws {
         let fixture = try await RunsFixture()
         let source = fixture.scratch.path + "/src"

@@ -47,6 +47,56 @@ import Testing
         writer.finishDirectories()
     }
 
+    /// A second attempt of a run (after a worker restart) keeps the parts the first one finished when their bytes are
+    /// the same, rewrites the ones that differ, and removes parts a longer attempt left behind.
+    @Test func aSecondAttemptKeepsIdenticalPartsOnly() throws {
+        let dir = TemporaryDirectory()
+        let source = dir.path + "/src"
+        try Self.tree(source)
+        _ = try Shell.run("head -c 2500000 /dev/urandom > '\(source)/zz.bin'")
+        let runDir = dir.path + "/run"
+        func inode(_ name: String) -> ino_t {
+            var info = stat()
+            stat(runDir + "/" + name, &info)
+            return info.st_ino
+        }
+        let first = try build(source, into: runDir)
+        #expect(first.parts.count == 6 && first.keptParts == 0)
+        let inodes = first.parts.map { inode($0.name) }
+
+        // Interrupted before complete.json, with a half-written part: everything finished is kept as it is.
+        unlink(runDir + "/complete.json")
+        try Data(repeating: 7, count: 1000).write(to: URL(fileURLWithPath: runDir + "/payload.part000006.partial"))
+        let second = try build(source, into: runDir)
+        #expect(second.keptParts == 6 && second.parts == first.parts)
+        #expect(second.parts.map { inode($0.name) } == inodes)
+        #expect(!FileManager.default.fileExists(atPath: runDir + "/payload.part000006.partial"))
+
+        // The source changed between attempts (same mtime, so the tar header stays the same): parts before the change
+        // are kept, the rest rewritten, and the parts a longer attempt left are gone. Every part on disk matches the
+        // new manifest.
+        var before = stat()
+        stat(source + "/big.bin", &before)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: source + "/big.bin"))
+        try handle.seek(toOffset: 2_500_000)
+        try handle.write(contentsOf: Data("changed".utf8))
+        try handle.close()
+        var times = [before.st_atim, before.st_mtim]
+        utimensat(AT_FDCWD, source + "/big.bin", &times, 0)
+        unlink(source + "/zz.bin")
+        let third = try build(source, into: runDir)
+        #expect(third.parts.count == 3 && third.keptParts == 2, "\(third.parts)")
+        #expect(third.parts.prefix(2).map { inode($0.name) } == Array(inodes.prefix(2)))
+        #expect(third.parts[2].hash != first.parts[2].hash)
+        for part in third.parts {
+            #expect(try Shell.run("b3sum --no-names '\(runDir)/\(part.name)'").trimmed == part.hash, "\(part.name)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: runDir + "/payload.part000004"))
+        try restore(runDir, to: dir.path + "/out")
+        let diff = try Shell.run("diff -r --no-dereference '\(source)' '\(dir.path)/out'")
+        #expect(diff.status == 0, "\(diff.output)")
+    }
+
     @Test func backupRestoreRoundTripIsIdentical() throws {
         let dir = TemporaryDirectory()
         let source = dir.path + "/src"

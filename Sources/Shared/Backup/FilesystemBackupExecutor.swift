@@ -120,10 +120,14 @@ enum ArchiveRun {
             )
         }
         let transfer = result.parts.reduce(Int64(0)) { $0 + $1.size }
+        let kept = result.keptParts > 0 ? " (\(result.keptParts) kept from an earlier attempt of this run)" : ""
         context.events.emit(
             kind: "upload",
-            message: "Snapshot written: \(result.parts.count) part(s), \(transfer) bytes",
-            fields: .object(["parts": .number(Double(result.parts.count)), "bytes": .number(Double(transfer))])
+            message: "Snapshot written: \(result.parts.count) part(s), \(transfer) bytes\(kept)",
+            fields: .object([
+                "parts": .number(Double(result.parts.count)), "bytes": .number(Double(transfer)),
+                "parts_kept": .number(Double(result.keptParts)),
+            ])
         )
         await context.progress.update(
             .object([

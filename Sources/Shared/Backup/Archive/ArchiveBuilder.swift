@@ -45,6 +45,8 @@ public final class ArchiveBuilder {
     /// What a finished build produced.
     public struct Result: Sendable {
         public var parts: [PartWriter.Part]
+        /// Parts an earlier attempt of the run had already written with these exact bytes (kept, not rewritten).
+        public var keptParts: Int
         public var entriesCount: Int64
         public var source: BuildProgress.Counts
         public var payloadBytes: Int64
@@ -189,7 +191,14 @@ public final class ArchiveBuilder {
             fsync(directoryDescriptor)
             close(directoryDescriptor)
         }
-        return Result(parts: parts.parts, entriesCount: entriesCount, source: counts, payloadBytes: parts.totalBytes, manifest: manifest)
+        return Result(
+            parts: parts.parts,
+            keptParts: parts.keptParts,
+            entriesCount: entriesCount,
+            source: counts,
+            payloadBytes: parts.totalBytes,
+            manifest: manifest
+        )
     }
 
     static func writeFile(_ path: String, _ text: String) throws {
