@@ -8,7 +8,7 @@ func jobExecutors(_ config: WorkerConfig) -> [any JobExecutor] {
         SQLiteBackupExecutor(stepPause: config.sqliteStepPause, stagingDirectory: config.common.dataDirectory.runsPath),
         FilesystemBackupExecutor(),
         RestoreExecutor(),
-        VerifyExecutor(),
+        VerifyExecutor(workDirectory: config.common.dataDirectory.runsPath),
     ]
 }
 

@@ -281,6 +281,55 @@ import Testing
         #expect(try await waitFor(fixture, verify, "success")["status"] as? String == "success")
     }
 
+    /// Verify of a sqlite backup also runs PRAGMA integrity_check on the database the snapshot holds: a healthy copy
+    /// passes; a database that was already damaged when it was backed up (no check at backup time) fails verify even
+    /// though every part and file hash matches.
+    @Test func verifyOfASqliteBackupChecksTheDatabaseIntegrity() async throws {
+        let fixture = try await RunsFixture()
+        let database = fixture.scratch.path + "/app.db"
+        let create = try Shell.run(
+            "sqlite3 '\(database)' \"CREATE TABLE t(x); CREATE INDEX i ON t(x); "
+                + "WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < 3000) INSERT INTO t SELECT randomblob(200) FROM n;\""
+        )
+        #expect(create.status == 0, "\(create.output)")
+        try await fixture.startWorker("w0", ["--sqlite-step-pause-ms", "0"])
+        let created = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/jobs",
+            json: [
+                "name": "db",
+                "spec": [
+                    "v": 1, "type": "sqlite", "source": ["path": database, "integrity_check": false],
+                    "target": ["type": "local_dir", "base_dir": fixture.targetDir],
+                ],
+            ]
+        )
+        let job = try #require(created.json?["id"] as? String)
+        func verify(_ backup: String) async throws -> [String: Any] {
+            #expect(try await waitFor(fixture, backup, "success")["status"] as? String == "success")
+            let verify = try #require(try await HTTP.send("POST", fixture.base + "/api/runs/\(backup)/verify").json?["run_id"] as? String)
+            _ = await eventually(timeout: .seconds(60)) { ["success", "failed"].contains(await fixture.status(verify)) }
+            return try await fixture.run(verify)
+        }
+
+        let healthy = try await verify(try await fixture.enqueue(job).id)
+        let summary = try #require(healthy["summary"] as? [String: Any])
+        #expect(healthy["status"] as? String == "success" && summary["sqlite_ok"] as? Bool == true, "\(healthy)")
+        #expect((summary["sqlite"] as? [String: Any])?["integrity_check"] as? [String] == ["ok"])
+        #expect((summary["sqlite"] as? [String: Any])?["name"] as? String == "app.db")
+
+        // Damage a b-tree page of the source, back it up again (the job does not check), and verify.
+        let pageSize = Int(try Shell.run("sqlite3 '\(database)' 'PRAGMA page_size'").trimmed) ?? 4096
+        _ = try Shell.run(
+            "printf '\\377\\377\\377\\377\\377\\377\\377\\377' | dd of='\(database)' bs=1 seek=\(pageSize * 3) conv=notrunc status=none"
+        )
+        let damaged = try await verify(try await fixture.enqueue(job).id)
+        let damagedSummary = try #require(damaged["summary"] as? [String: Any])
+        #expect(damaged["status"] as? String == "failed" && damaged["error"] as? String == "verify_failed", "\(damaged)")
+        #expect(damagedSummary["sqlite_ok"] as? Bool == false && damagedSummary["files_failed"] as? Int == 0, "\(damagedSummary)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.dataDir + "/runs").isEmpty, "the work copy is removed")
+    }
+
     @Test func anEncryptedSnapshotDecryptsWithAgeAndTheExportedKey() async throws {
         let fixture = try await RunsFixture()
         let source = fixture.scratch.path + "/src"

@@ -91,11 +91,7 @@ public struct SQLiteBackupExecutor: JobExecutor {
         var integrity: JSONValue = .null
         if source.integrityCheck {
             context.events.emit(kind: "integrity_check", message: "Running PRAGMA integrity_check on the copy")
-            let lines = try await runBlocking { () -> [String] in
-                let copy = try DatabaseQueue(path: partialPath)
-                defer { try? copy.close() }
-                return try copy.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check(64)") }
-            }
+            let lines = try await runBlocking { try Self.integrityCheck(partialPath) }
             let ok = lines == ["ok"]
             integrity = .object(["ok": .bool(ok), "lines": .array(lines.map(JSONValue.string))])
             if !ok {
@@ -120,6 +116,14 @@ public struct SQLiteBackupExecutor: JobExecutor {
                 ]),
             ]
         )
+    }
+
+    /// `PRAGMA integrity_check` on the database at `path` (a work copy: a WAL-mode copy needs its `-shm`, so it is not
+    /// opened read-only), at most 64 lines; healthy is exactly `["ok"]`.
+    static func integrityCheck(_ path: String) throws -> [String] {
+        let database = try DatabaseQueue(path: path)
+        defer { try? database.close() }
+        return try database.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check(64)") }
     }
 
     static func progress(stage: String, done: Int, total: Int) -> JSONValue {

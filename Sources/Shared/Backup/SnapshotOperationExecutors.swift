@@ -119,12 +119,17 @@ public struct RestoreExecutor: JobExecutor {
     }
 }
 
-/// Verifies a finished snapshot without writing anything: every part's size and BLAKE3, the whole stream decoded,
-/// every file's size and BLAKE3 against the entries index, and the entry count against the manifest.
+/// Verifies a finished snapshot without restoring it: every part's size and BLAKE3, the whole stream decoded, every
+/// file's size and BLAKE3 against the entries index, the entry count against the manifest, and for a sqlite backup
+/// `PRAGMA integrity_check` on the database it holds (copied to a work file while hashing, removed afterwards).
 public struct VerifyExecutor: JobExecutor {
     public let jobType = RunKind.verify.rawValue
+    /// Where a sqlite snapshot's database is copied for its integrity check (the worker's `<data-dir>/runs`).
+    public var workDirectory: String
 
-    public init() {}
+    public init(workDirectory: String = NSTemporaryDirectory()) {
+        self.workDirectory = workDirectory
+    }
 
     public func execute(_ context: RunContext) async throws -> JSONValue {
         let snapshot = try openSnapshot(context)
@@ -132,20 +137,43 @@ public struct VerifyExecutor: JobExecutor {
         let progress = BuildProgress()
         progress.setStage("verify", total: .init(bytes: snapshot.payloadBytes))
         let cancellation = context.cancellation
-        async let checked: ([JSONValue], [String: FileDigest]) = runBlocking {
+        let work = "\(workDirectory)/\(context.run.id)"
+        var extract: (member: String, to: String)?
+        if case .string(let name)? = context.run.operation?["sqlite_snapshot_name"] {
+            try? FileManager.default.removeItem(atPath: work)
+            do {
+                try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            } catch {
+                throw RunFailure(code: "staging_unavailable", message: "cannot create \(work): \(error.localizedDescription)")
+            }
+            extract = (name, "\(work)/database.sqlite3")
+        }
+        defer { if extract != nil { try? FileManager.default.removeItem(atPath: work) } }
+        let sqliteCopy = extract
+        async let checked: ([JSONValue], [String: FileDigest], [String]?) = runBlocking {
             defer { progress.finish() }
             let entries = try snapshot.entries()
-            let hasher = ContentHasher { cancellation.reason != nil }
+            let hasher = ContentHasher(isCanceled: { cancellation.reason != nil }, extract: sqliteCopy)
             try snapshot.streamPayload(into: try snapshot.decoder(identity: identity, next: TarReader(delegate: hasher)), progress: progress) {
                 if cancellation.reason != nil { throw CancellationError() }
             }
-            return (entries, hasher.hashes.mapValues { FileDigest(size: $0.size, hash: $0.hash) })
+            var integrity: [String]?
+            if let sqliteCopy {
+                do {
+                    integrity =
+                        hasher.extracted ? try SQLiteBackupExecutor.integrityCheck(sqliteCopy.to) : ["\(sqliteCopy.member) is not in the snapshot"]
+                } catch {
+                    integrity = ["cannot open \(sqliteCopy.member): \(error)"]
+                }
+            }
+            return (entries, hasher.hashes.mapValues { FileDigest(size: $0.size, hash: $0.hash) }, integrity)
         }
         await reportProgress(progress, kind: "verify", to: context)
         let entries: [JSONValue]
         let hashes: [String: FileDigest]
+        let integrity: [String]?
         do {
-            (entries, hashes) = try await checked
+            (entries, hashes, integrity) = try await checked
         } catch is CancellationError {
             throw CancellationError()
         } catch {
@@ -175,12 +203,33 @@ public struct VerifyExecutor: JobExecutor {
             failures += 1
             samples.append(.string("entries index has \(entries.count) lines, the manifest says \(count)"))
         }
+        // The original's shape: `sqlite_ok` and `sqlite` are null when the snapshot is not a sqlite backup.
+        let sqliteOK = integrity.map { $0 == ["ok"] }
+        if sqliteOK == false {
+            failures += 1
+            samples.append(.string("sqlite integrity_check: \(integrity?.first ?? "")"))
+        }
         let summary: JSONValue = .object([
             "ok": .bool(failures == 0), "files_total": .number(Double(total)), "files_ok": .number(Double(ok)),
             "files_failed": .number(Double(total - ok)), "sample_errors": .array(samples),
+            "sqlite_ok": sqliteOK.map(JSONValue.bool) ?? .null,
+            "sqlite": integrity.map { lines in
+                .object(["name": extract.map { .string($0.member) } ?? .null, "integrity_check": .array(lines.map(JSONValue.string))])
+            } ?? .null,
         ])
-        context.events.emit(failures == 0 ? .info : .error, kind: "verify", message: "\(ok) of \(total) files verified", fields: summary)
-        if failures > 0 { throw RunFailure(code: "verify_failed", message: "\(total - ok) file(s) do not match the snapshot", summary: summary) }
+        let checkedSQLite = sqliteOK == nil ? "" : sqliteOK == true ? ", sqlite integrity_check ok" : ", sqlite integrity_check FAILED"
+        context.events.emit(
+            failures == 0 ? .info : .error,
+            kind: "verify",
+            message: "\(ok) of \(total) files verified\(checkedSQLite)",
+            fields: summary
+        )
+        if failures > 0 {
+            let message =
+                sqliteOK == false && total == ok
+                ? "sqlite integrity_check failed: \(integrity?.first ?? "")" : "\(total - ok) file(s) do not match the snapshot"
+            throw RunFailure(code: "verify_failed", message: message, summary: summary)
+        }
         return summary
     }
 }

@@ -126,6 +126,10 @@ extension AppDatabase {
             let id = UUID().uuidString.lowercased()
             var operation: [String: JSONValue] = ["source_run_id": .string(source.id)]
             if case .object(let object) = parameters { for (key, value) in object { operation[key] = value } }
+            // A verify of a sqlite backup also runs PRAGMA integrity_check on the database the snapshot holds.
+            if kind == .verify, case .string(let name)? = source.summary?["sqlite"]?["snapshot_name"] {
+                operation["sqlite_snapshot_name"] = .string(name)
+            }
             try db.execute(
                 sql: "INSERT INTO runs (id, job_id, status, started_at, kind, operation_json) VALUES (?, ?, 'queued', ?, ?, ?)",
                 arguments: [id, source.jobId, now, kind.rawValue, JSONValue.object(operation).jsonString()]

@@ -197,28 +197,43 @@ public struct RestoreConflict: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(path) already exists (conflict_policy fail)" }
 }
 
-/// Hashes every file member of a tar stream (verify without writing anything).
+/// Hashes every file member of a tar stream (verify: nothing is restored; at most the one `extract` member, a sqlite
+/// snapshot's database, is copied to a work file for its integrity check).
 public final class ContentHasher: TarReaderDelegate {
     public private(set) var hashes: [String: (size: Int64, hash: String)] = [:]
     private var hasher: BLAKE3?
     let isCanceled: () -> Bool
+    /// The member to copy out while hashing (a sqlite snapshot's database, for its integrity check) and where to.
+    let extract: (member: String, to: String)?
+    private var extracting: FileSink?
+    /// True once the `extract` member was copied out completely.
+    public private(set) var extracted = false
 
-    public init(isCanceled: @escaping () -> Bool = { false }) {
+    public init(isCanceled: @escaping () -> Bool = { false }, extract: (member: String, to: String)? = nil) {
         self.isCanceled = isCanceled
+        self.extract = extract
     }
 
     public func begin(_ entry: TarEntry) throws {
         if isCanceled() { throw CancellationError() }
-        if entry.kind == .file { hasher = BLAKE3() }
+        guard entry.kind == .file else { return }
+        hasher = BLAKE3()
+        if let extract, entry.path == extract.member { extracting = try FileSink(path: extract.to) }
     }
 
     public func content(_ bytes: UnsafeRawBufferPointer) throws {
         hasher?.update(bytes)
+        try extracting?.write(bytes)
     }
 
     public func end(_ entry: TarEntry) throws {
         guard entry.kind == .file, let hasher else { return }
         hashes[entry.path] = (entry.size, hasher.finalizeHex())
         self.hasher = nil
+        if let extracting {
+            try extracting.finish()
+            self.extracting = nil
+            extracted = true
+        }
     }
 }
