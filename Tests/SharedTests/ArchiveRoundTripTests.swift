@@ -179,6 +179,52 @@ import Testing
         #expect(throws: Snapshot.OpenError.self) { try Snapshot(directory: dir.path + "/run") }
     }
 
+    func verify(_ runDir: String) throws -> SnapshotVerifier {
+        let snapshot = try Snapshot(directory: runDir)
+        let verifier = try SnapshotVerifier(entriesIndex: runDir + "/entries.jsonl.zst")
+        try snapshot.streamPayload(into: try ZstdDecompressor(next: TarReader(delegate: verifier)))
+        try verifier.finish()
+        return verifier
+    }
+
+    /// Rewrites the entries index through a shell filter on its JSON lines.
+    func rewriteIndex(_ runDir: String, _ filter: String) throws {
+        let index = runDir + "/entries.jsonl.zst"
+        let result = try Shell.run("zstd -dcq '\(index)' | \(filter) | zstd -q -f -o '\(index).new' && mv '\(index).new' '\(index)'")
+        #expect(result.status == 0, "\(result.output)")
+    }
+
+    /// Verify reads the index alongside the payload: nothing waits when both are in order; a shuffled index still
+    /// verifies (entries wait for their members); an altered hash, a file the payload lacks, and a missing line are
+    /// each reported.
+    @Test func verifyStreamsTheIndexAlongsideThePayload() throws {
+        let dir = TemporaryDirectory()
+        let source = dir.path + "/src"
+        try Self.tree(source)
+        for index in 0..<200 { try "file \(index)".write(toFile: "\(source)/d/many-\(index).txt", atomically: false, encoding: .utf8) }
+        let runDir = dir.path + "/run"
+        _ = try build(source, into: runDir)
+        let files = Int(try Shell.run("find '\(source)' -type f | wc -l").trimmed)!
+
+        let ordered = try verify(runDir)
+        #expect(ordered.filesTotal == files && ordered.filesOK == files && ordered.samples.isEmpty)
+        #expect(ordered.mostPending == 0)
+        #expect(ordered.entriesCount == (try Snapshot(directory: runDir)).entriesCount)
+
+        try rewriteIndex(runDir, "shuf")
+        let shuffled = try verify(runDir)
+        #expect(shuffled.filesTotal == files && shuffled.filesOK == files && shuffled.mostPending > 0)
+
+        try rewriteIndex(
+            runDir,
+            #"sed -e '/many-7\.txt"/s/"hash":"[0-9a-f]*"/"hash":"00"/' -e '$a {"path":"d/ghost.txt","kind":"file","size":1,"hash_alg":"blake3","hash":"00"}' | grep -v 'many-9\.txt"'"#
+        )
+        let damaged = try verify(runDir)
+        #expect(damaged.filesTotal == files && damaged.filesOK == files - 2, "\(damaged.samples)")
+        #expect(Set(damaged.samples) == ["d/many-7.txt", "d/ghost.txt"])
+        #expect(damaged.entriesCount == ordered.entriesCount)
+    }
+
     /// A hostile archive: `../` paths, absolute paths, and a file written through a symlink it created.
     @Test(arguments: [["../escaped"], ["/tmp/absolute-escape"], ["link -> OUTSIDE", "link/written-through-symlink"]])
     func noEntryCanWriteOutsideTheDestination(_ members: [String]) throws {

@@ -150,30 +150,33 @@ public struct VerifyExecutor: JobExecutor {
         }
         defer { if extract != nil { try? FileManager.default.removeItem(atPath: work) } }
         let sqliteCopy = extract
-        async let checked: ([JSONValue], [String: FileDigest], [String]?) = runBlocking {
+        async let checked: (SnapshotVerifier.Outcome, [String]?) = runBlocking {
             defer { progress.finish() }
-            let entries = try snapshot.entries()
-            let hasher = ContentHasher(isCanceled: { cancellation.reason != nil }, extract: sqliteCopy)
-            try snapshot.streamPayload(into: try snapshot.decoder(identity: identity, next: TarReader(delegate: hasher)), progress: progress) {
+            let verifier = try SnapshotVerifier(
+                entriesIndex: snapshot.directory + "/entries.jsonl.zst",
+                isCanceled: { cancellation.reason != nil },
+                extract: sqliteCopy
+            )
+            try snapshot.streamPayload(into: try snapshot.decoder(identity: identity, next: TarReader(delegate: verifier)), progress: progress) {
                 if cancellation.reason != nil { throw CancellationError() }
             }
+            try verifier.finish()
             var integrity: [String]?
             if let sqliteCopy {
                 do {
                     integrity =
-                        hasher.extracted ? try SQLiteBackupExecutor.integrityCheck(sqliteCopy.to) : ["\(sqliteCopy.member) is not in the snapshot"]
+                        verifier.extracted ? try SQLiteBackupExecutor.integrityCheck(sqliteCopy.to) : ["\(sqliteCopy.member) is not in the snapshot"]
                 } catch {
                     integrity = ["cannot open \(sqliteCopy.member): \(error)"]
                 }
             }
-            return (entries, hasher.hashes.mapValues { FileDigest(size: $0.size, hash: $0.hash) }, integrity)
+            return (verifier.outcome, integrity)
         }
         await reportProgress(progress, kind: "verify", to: context)
-        let entries: [JSONValue]
-        let hashes: [String: FileDigest]
+        let verifier: SnapshotVerifier.Outcome
         let integrity: [String]?
         do {
-            (entries, hashes, integrity) = try await checked
+            (verifier, integrity) = try await checked
         } catch is CancellationError {
             throw CancellationError()
         } catch {
@@ -185,23 +188,13 @@ public struct VerifyExecutor: JobExecutor {
             )
             throw RunFailure(code: "verify_failed", message: "\(error)", summary: .object(["ok": false, "error": .string("\(error)")]))
         }
-        var total = 0
-        var ok = 0
-        var samples: [JSONValue] = []
-        for entry in entries where entry["kind"] == .string("file") {
-            total += 1
-            guard case .string(let path)? = entry["path"] else { continue }
-            let expected = (entry["size"]?.intValue.map(Int64.init), entry["hash"])
-            if let actual = hashes[path], actual.size == expected.0, .string(actual.hash) == expected.1 {
-                ok += 1
-            } else if samples.count < 10 {
-                samples.append(.string(path))
-            }
-        }
+        let total = verifier.filesTotal
+        let ok = verifier.filesOK
+        var samples: [JSONValue] = verifier.samples.map(JSONValue.string)
         var failures = total - ok
-        if let count = snapshot.entriesCount, count != Int64(entries.count) {
+        if let count = snapshot.entriesCount, count != verifier.entriesCount {
             failures += 1
-            samples.append(.string("entries index has \(entries.count) lines, the manifest says \(count)"))
+            samples.append(.string("entries index has \(verifier.entriesCount) lines, the manifest says \(count)"))
         }
         // The original's shape: `sqlite_ok` and `sqlite` are null when the snapshot is not a sqlite backup.
         let sqliteOK = integrity.map { $0 == ["ok"] }
@@ -232,10 +225,4 @@ public struct VerifyExecutor: JobExecutor {
         }
         return summary
     }
-}
-
-/// A file's size and BLAKE3, as read back from a snapshot.
-struct FileDigest: Sendable {
-    var size: Int64
-    var hash: String
 }

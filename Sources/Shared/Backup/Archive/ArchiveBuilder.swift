@@ -66,8 +66,9 @@ public final class ArchiveBuilder {
     private var entries: ZstdCompressor!
     private var entriesCount: Int64 = 0
     private var counts = BuildProgress.Counts()
-    private var hardlinks: [String: String] = [:]
-    private var visitedDirectories = Set<String>()
+    /// The first archive path of each file with more than one link (only those are remembered).
+    private var hardlinks: [DeviceInode: String] = [:]
+    private var visitedDirectories = Set<DeviceInode>()
     private var buffer = [UInt8](repeating: 0, count: 1 << 20)
 
     public init(settings: Settings, progress: BuildProgress, isCanceled: @escaping () -> Bool) {
@@ -263,10 +264,13 @@ public final class ArchiveBuilder {
         switch mode {
         case S_IFDIR:
             if isExcluded(path, directory: true) { return }
-            let identity = "\(info.st_dev):\(info.st_ino)"
-            guard visitedDirectories.insert(identity).inserted else {
-                progress.warning("\(path): directory already archived (symlink loop?); skipped")
-                return
+            // Only followed symlinks can lead back into a directory already archived (or into a loop); without them the
+            // walk keeps no per-directory state, so its memory does not grow with the tree.
+            if settings.symlinkPolicy == "follow" {
+                guard visitedDirectories.insert(DeviceInode(device: info.st_dev, inode: info.st_ino)).inserted else {
+                    progress.warning("\(path): directory already archived (symlink loop?); skipped")
+                    return
+                }
             }
             if !archivePath.isEmpty {
                 try add(TarEntry(path: archivePath, kind: .directory, info: info), hash: nil, extra: [:])
@@ -285,13 +289,13 @@ public final class ArchiveBuilder {
             }
         case S_IFREG:
             if isExcluded(path, directory: false) || !isIncluded(path) { return }
-            let identity = "\(info.st_dev):\(info.st_ino)"
+            let identity = DeviceInode(device: info.st_dev, inode: info.st_ino)
             if settings.hardlinkPolicy == "keep", info.st_nlink > 1, let first = hardlinks[identity] {
                 try addLink(.hardlink, archivePath, info, target: first, field: "hardlink_target")
                 return
             }
             try addFile(path, archivePath: archivePath, info: info, followingSymlink: followed)
-            if info.st_nlink > 1 { hardlinks[identity] = archivePath }
+            if settings.hardlinkPolicy == "keep", info.st_nlink > 1 { hardlinks[identity] = archivePath }
         default:
             progress.warning("\(path): not a regular file, directory or symlink; skipped")
         }
@@ -385,6 +389,12 @@ public final class ArchiveBuilder {
         guard count >= 0 else { return nil }
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
+}
+
+/// A file's identity on this machine.
+struct DeviceInode: Hashable {
+    var device: dev_t
+    var inode: ino_t
 }
 
 extension TarEntry {

@@ -115,16 +115,4 @@ public struct Snapshot: Sendable {
         }
         try streamPayload(into: Discard(), progress: progress, betweenParts: betweenParts)
     }
-
-    /// The entries index, one JSON object per line.
-    public func entries() throws -> [JSONValue] {
-        let sink = MemorySink()
-        let decompressor = try ZstdDecompressor(next: sink)
-        guard let data = FileManager.default.contents(atPath: directory + "/entries.jsonl.zst") else {
-            throw ArchiveError.corrupt("entries.jsonl.zst is missing")
-        }
-        try data.withUnsafeBytes { try decompressor.write($0) }
-        try decompressor.finish()
-        return String(decoding: sink.bytes, as: UTF8.self).split(separator: "\n").compactMap { try? JSONValue.parse(String($0)) }
-    }
 }
