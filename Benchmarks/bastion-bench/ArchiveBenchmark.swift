@@ -124,12 +124,30 @@ struct ArchiveBenchmark: AsyncParsableCommand {
             JobInput(name: "bench", schedule: nil, scheduleTimezone: nil, overlapPolicy: "queue", spec: spec, defaultTimezone: "UTC")
         )
         let binDir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
-        let worker = Process()
-        worker.executableURL = URL(fileURLWithPath: binDir + "/bastion-worker")
-        worker.arguments = ["--data-dir", data.path, "--safety-poll-seconds", "0.05", "--log-level", "warning"]
-        try worker.run()
+        func startWorker() async throws -> Process {
+            let worker = Process()
+            worker.executableURL = URL(fileURLWithPath: binDir + "/bastion-worker")
+            worker.arguments = ["--data-dir", data.path, "--safety-poll-seconds", "0.05", "--log-level", "warning"]
+            try worker.run()
+            try await Task.sleep(for: .milliseconds(500))
+            return worker
+        }
+        /// Enqueues through `enqueue`, waits for the run to end; its wall time and status, and the worker's CPU seconds.
+        func timedRun(on worker: Process, _ enqueue: () async throws -> Run) async throws -> (Double, Double, Run) {
+            let run = try await enqueue()
+            let workerCPU = Self.cpuSeconds(pid: worker.processIdentifier)
+            let started = ContinuousClock.now
+            while true {
+                try await Task.sleep(for: .milliseconds(10))
+                if let current = try await database.run(id: run.id), current.status != .queued, current.status != .running {
+                    let elapsed = ContinuousClock.now - started
+                    let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                    return (wall, Self.cpuSeconds(pid: worker.processIdentifier) - workerCPU, current)
+                }
+            }
+        }
+        let worker = try await startWorker()
         defer { worker.terminate() }
-        try await Task.sleep(for: .milliseconds(500))
         let hasRestic = try Shell.run("command -v restic").status == 0
 
         var tarZstd = Samples()
@@ -139,6 +157,7 @@ struct ArchiveBenchmark: AsyncParsableCommand {
         var zstdTar = Samples()
         var restore = Samples()
         var statuses = Set<String>()
+        var lastBackup: Run?
         var identical = true
         let runDir = dir.path + "/target/job/run"
         func measure(_ samples: inout Samples, children: Bool = false, _ body: () throws -> Void) rethrows {
@@ -163,20 +182,16 @@ struct ArchiveBenchmark: AsyncParsableCommand {
             let roots = try ArchiveBuilder.roots(paths: [corpus], root: nil, progress: progress)
             try measure(&build) { _ = try builder.build(roots) }
 
-            // The worker: from the enqueue to the terminal status.
-            let run = try await database.enqueueRun(jobId: job.id, source: "bench")!
-            let workerCPU = Self.cpuSeconds(pid: worker.processIdentifier)
-            let started = ContinuousClock.now
-            var finished: Run?
-            while finished == nil {
-                try await Task.sleep(for: .milliseconds(10))
-                if let current = try await database.run(id: run.id), current.status != .queued, current.status != .running { finished = current }
+            // The worker: from the enqueue to the terminal status. The last round's snapshot stays for the verify.
+            let (wall, cpu, finished) = try await timedRun(on: worker) { try await database.enqueueRun(jobId: job.id, source: "bench")! }
+            workerJob.wall.append(wall)
+            workerJob.cpu.append(cpu)
+            statuses.insert(finished.status.rawValue)
+            if round < rounds {
+                try? FileManager.default.removeItem(atPath: dir.path + "/worker-target")
+            } else {
+                lastBackup = finished
             }
-            let elapsed = ContinuousClock.now - started
-            workerJob.wall.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-            workerJob.cpu.append(Self.cpuSeconds(pid: worker.processIdentifier) - workerCPU)
-            statuses.insert(finished!.status.rawValue)
-            try? FileManager.default.removeItem(atPath: dir.path + "/worker-target")
 
             // restic, a fresh local repository each round (a first backup).
             if hasRestic {
@@ -193,7 +208,6 @@ struct ArchiveBenchmark: AsyncParsableCommand {
             try measure(&zstdTar, children: true) {
                 _ = try Shell.run("mkdir -p '\(untar)' && zstd -d -q -c '\(dir.path)/baseline.tar.zst' | tar -x -C '\(untar)'")
             }
-            try? FileManager.default.removeItem(atPath: untar)
             let restoreDir = dir.path + "/restore"
             try? FileManager.default.removeItem(atPath: restoreDir)
             try FileManager.default.createDirectory(atPath: restoreDir, withIntermediateDirectories: true)
@@ -208,13 +222,26 @@ struct ArchiveBenchmark: AsyncParsableCommand {
                 identical = false
                 print("restored tree DIFFERS: \(same.prefix(300))")
             }
+            // Both trees go only now: creating files right after deleting as many is slower on ext4 (its
+            // recently-deleted inode scan), which would charge one contender for the other's cleanup.
+            try? FileManager.default.removeItem(atPath: untar)
             try? FileManager.default.removeItem(atPath: restoreDir)
         }
         let rss = Self.peakRSSKiB(worker.processIdentifier) ?? 0
+        worker.terminate()
+        worker.waitUntilExit()
+
+        // Verify of the last worker backup by a fresh worker (its own peak RSS): parts, stream, every file's hash.
+        let verifier = try await startWorker()
+        defer { verifier.terminate() }
+        let (verifyWall, verifyCPU, verified) = try await timedRun(on: verifier) {
+            try await database.enqueueOperation(kind: .verify, source: lastBackup!, parameters: .object([:]))
+        }
+        let verifyRSS = Self.peakRSSKiB(verifier.processIdentifier) ?? 0
 
         print("median of \(rounds) rounds                        seconds    MiB/s   ratio   CPU s   (wall min–max)")
-        func row(_ name: String, _ samples: Samples, _ baseline: Samples?) {
-            let ratio = baseline.map { String(format: "%.2f", $0.median / samples.median) } ?? "1.00"
+        func row(_ name: String, _ samples: Samples, _ baseline: Samples?, isBaseline: Bool = true) {
+            let ratio = baseline.map { String(format: "%.2f", $0.median / samples.median) } ?? (isBaseline ? "1.00" : "  — ")
             let range = String(format: "%.2f–%.2f", samples.wall.min() ?? 0, samples.wall.max() ?? 0)
             print(
                 name.padding(toLength: 44, withPad: " ", startingAt: 0),
@@ -238,8 +265,11 @@ struct ArchiveBenchmark: AsyncParsableCommand {
         }
         row("zstd -d | tar -x (baseline)", zstdTar, nil)
         row("archive_v1 restore (parts checked→zstd→tar)", restore, zstdTar)
+        row("bastion-worker verify, one run (\(verified.status.rawValue))", Samples(wall: [verifyWall], cpu: [verifyCPU]), nil, isBaseline: false)
         print("restored tree: \(identical ? "identical to the corpus every round" : "DIFFERS")")
-        print("bastion-worker peak RSS over \(rounds) backups: \(rss / 1024) MiB (VmHWM)")
+        print(
+            "bastion-worker peak RSS over \(rounds) backups: \(rss / 1024) MiB; a fresh worker's during the verify: \(verifyRSS / 1024) MiB (VmHWM)"
+        )
 
         // Where the time goes: BLAKE3 (one core) next to b3sum (one thread) on 256 MiB.
         var buffer = [UInt8](repeating: 0, count: 256 << 20)
