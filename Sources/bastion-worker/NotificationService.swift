@@ -20,6 +20,8 @@ struct NotificationService: Service {
                         // Never a busy loop: a due row another worker holds is looked at again shortly.
                         wait = min(wait, max(deliverer.clock.realDuration(until: next), .milliseconds(5)))
                     }
+                } catch is CancellationError {
+                    break  // shutting down
                 } catch {
                     logger.error("Reading the notification queue failed", metadata: ["error": "\(error)"])
                     wait = min(wait, .seconds(5))

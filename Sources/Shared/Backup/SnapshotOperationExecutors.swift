@@ -90,11 +90,10 @@ public struct RestoreExecutor: JobExecutor {
                 cancellation.reason != nil
             }
             defer { writer.abandon() }
-            try snapshot.streamPayload(
-                into: try snapshot.decoder(identity: identity, next: TarReader(delegate: writer)),
-                progress: progress,
-                betweenParts: check
-            )
+            // Reading, checking and decompressing on this thread; parsing and writing files on another.
+            try PipelinedSink.run(next: TarReader(delegate: writer)) { files in
+                try snapshot.streamPayload(into: try snapshot.decoder(identity: identity, next: files), progress: progress, betweenParts: check)
+            }
             writer.finishDirectories()
             return (writer.restoredFiles, writer.skipped)
         }
@@ -157,8 +156,11 @@ public struct VerifyExecutor: JobExecutor {
                 isCanceled: { cancellation.reason != nil },
                 extract: sqliteCopy
             )
-            try snapshot.streamPayload(into: try snapshot.decoder(identity: identity, next: TarReader(delegate: verifier)), progress: progress) {
-                if cancellation.reason != nil { throw CancellationError() }
+            // Reading, checking and decompressing on this thread; parsing and hashing files on another.
+            try PipelinedSink.run(next: TarReader(delegate: verifier)) { files in
+                try snapshot.streamPayload(into: try snapshot.decoder(identity: identity, next: files), progress: progress) {
+                    if cancellation.reason != nil { throw CancellationError() }
+                }
             }
             try verifier.finish()
             var integrity: [String]?

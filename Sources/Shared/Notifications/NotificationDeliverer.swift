@@ -33,6 +33,8 @@ public struct NotificationDeliverer: Sendable {
             let delivery: NotificationDelivery?
             do {
                 delivery = try await database.claimDueNotification(now: clock.now())
+            } catch is CancellationError {
+                return attempts  // shutting down
             } catch {
                 logger.error("Claiming a notification failed", metadata: ["error": "\(error)"])
                 return attempts

@@ -1,5 +1,6 @@
-/// One stage of the archive pipeline (tar → zstd → age → parts): takes bytes, passes its output on. Confined to the
-/// one thread that builds an archive.
+/// One stage of the archive pipeline (tar → zstd → age → parts): takes bytes, passes its output on. Used by one
+/// thread at a time: the thread that builds or reads an archive, or for the stages after a `PipelinedSink`, the
+/// thread it hands them to.
 public protocol ByteSink: AnyObject {
     func write(_ bytes: UnsafeRawBufferPointer) throws
     /// No more input: flush everything and finish the stages downstream.
