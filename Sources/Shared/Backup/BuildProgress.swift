@@ -69,11 +69,7 @@ public final class BuildProgress: Sendable {
     /// Sleeps for `interval`, or less when the build finishes first (noticed within 10 ms, so a finished build never
     /// waits out a whole reporting interval). True when finished.
     public func waitForFinish(upTo interval: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + interval
-        while !isFinished, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: min(.milliseconds(10), deadline - ContinuousClock.now))
-        }
-        return isFinished
+        await waitUntil(upTo: interval) { isFinished }
     }
 
     public var issues: (warnings: Int, errors: Int, warningSamples: [String], errorSamples: [String]) {
@@ -96,4 +92,14 @@ public final class BuildProgress: Sendable {
         }
         return (.object(object), (now, stage, done.bytes))
     }
+}
+
+/// Sleeps until `done` is true (checked every 10 ms) or `interval` passes; the last value of `done`. For progress loops
+/// that report every interval but must not outlive the work they report on by a whole interval.
+func waitUntil(upTo interval: Duration, _ done: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + interval
+    while !done(), ContinuousClock.now < deadline {
+        try? await Task.sleep(for: min(.milliseconds(10), deadline - ContinuousClock.now))
+    }
+    return done()
 }

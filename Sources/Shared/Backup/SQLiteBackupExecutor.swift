@@ -74,8 +74,7 @@ public struct SQLiteBackupExecutor: JobExecutor {
             }
         }
         // Report progress while the copy runs (the relay says when the copy thread is done).
-        while !steps.isFinished {
-            try? await Task.sleep(for: .milliseconds(250))
+        while await !waitUntil(upTo: .milliseconds(250), { steps.isFinished }) {
             let (done, total) = steps.get()
             await context.progress.update(Self.progress(stage: "snapshot", done: done, total: total))
         }
