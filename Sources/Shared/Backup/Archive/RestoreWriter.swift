@@ -48,6 +48,8 @@ public final class RestoreWriter: TarReaderDelegate {
     public private(set) var skipped: Int64 = 0
     private var current: (descriptor: Int32, temporary: String, final: String, entry: TarEntry)?
     private var directoryTimes: [(String, Int64, UInt32)] = []
+    /// The parent directory (relative) `prepareParents` checked last.
+    private var lastParent: String?
 
     public init(
         destination: String,
@@ -65,6 +67,11 @@ public final class RestoreWriter: TarReaderDelegate {
 
     /// `path` without `./`, leading `/` or empty components; nil when it contains `..` or NUL.
     public static func normalize(_ raw: String) -> String? {
+        isPlainRelative(raw.utf8) ? raw : normalizeFully(raw)
+    }
+
+    /// `normalize` without the fast path for paths that need no change.
+    static func normalizeFully(_ raw: String) -> String? {
         let path = raw.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "\\", with: "/")
         guard !path.contains("\0") else { return nil }
         var components: [Substring] = []
@@ -76,9 +83,38 @@ public final class RestoreWriter: TarReaderDelegate {
         return components.joined(separator: "/")
     }
 
+    /// True when `normalize` would return `path` unchanged (the common case, checked without Foundation): no leading or
+    /// trailing `/`, no backslash or NUL, no empty, `.` or `..` component, and plain ASCII at both ends (so nothing to
+    /// trim).
+    static func isPlainRelative(_ path: String.UTF8View) -> Bool {
+        guard let first = path.first, let last = path.last else { return false }
+        for edge in [first, last] where edge == UInt8(ascii: "/") || edge <= UInt8(ascii: " ") || edge >= 0x7F { return false }
+        var length = 0
+        var dots = 0
+        for byte in path {
+            switch byte {
+            case 0, UInt8(ascii: "\\"): return false
+            case UInt8(ascii: "/"):
+                if length == 0 || (length == dots && dots <= 2) { return false }
+                length = 0
+                dots = 0
+            default:
+                length += 1
+                if byte == UInt8(ascii: ".") { dots += 1 }
+            }
+        }
+        return !(length == dots && dots <= 2)
+    }
+
     /// Creates the parents of `relative` inside the destination, refusing any component that is not a real directory.
+    /// The parent checked for the previous entry is remembered (members of one directory arrive together), so a
+    /// directory of many files is checked once, not once per file. That stays sound: an entry only ever creates or
+    /// removes its own path, which is neither its parent nor above it, and every entry (of any kind) passes through
+    /// here first, so an entry that replaces a directory with a symlink has a different parent and resets the memory.
     private func prepareParents(_ relative: String) throws -> String {
         let components = relative.split(separator: "/")
+        let parent = components.dropLast().joined(separator: "/")
+        if parent == lastParent { return destination + "/" + relative }
         var path = destination
         for component in components.dropLast() {
             path += "/" + component
@@ -91,6 +127,7 @@ public final class RestoreWriter: TarReaderDelegate {
                 guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw POSIXFailure("mkdir \(path)") }
             }
         }
+        lastParent = parent
         return destination + "/" + relative
     }
 
@@ -139,8 +176,12 @@ public final class RestoreWriter: TarReaderDelegate {
             guard link(targetPath, path) == 0 else { throw POSIXFailure("link \(path)") }
         case .file:
             let temporary = path + ".bastion-restore"
-            unlink(temporary)
-            let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            var descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if descriptor < 0, errno == EEXIST {
+                // Left by an interrupted restore: replace it (never opened through, O_EXCL).
+                unlink(temporary)
+                descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            }
             guard descriptor >= 0 else { throw POSIXFailure("create \(temporary)") }
             current = (descriptor, temporary, path, entry)
         }
