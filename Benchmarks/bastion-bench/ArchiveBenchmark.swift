@@ -214,9 +214,7 @@ struct ArchiveBenchmark: AsyncParsableCommand {
             try measure(&restore) {
                 let snapshot = try Snapshot(directory: runDir)
                 let writer = RestoreWriter(destination: restoreDir, policy: .overwrite, selection: nil)
-                try PipelinedSink.run(next: TarReader(delegate: writer)) { files in
-                    try snapshot.streamPayload(into: try ZstdDecompressor(next: files))
-                }
+                try snapshot.readMembers(into: writer, identity: nil)
                 writer.finishDirectories()
             }
             let same = try Shell.run("diff -rq '\(corpus)' '\(restoreDir)\(corpus)' && echo identical").output

@@ -69,6 +69,16 @@ static inline void store32(uint8_t *p, uint32_t w) {
 #define ROT8(x) ROTR(x, 8)
 #define ROT7(x) ROTR(x, 7)
 
+void bastion_blake3_compress(uint32_t cv[8], const uint8_t block[64], uint8_t block_len, uint64_t counter,
+                             uint8_t flags) {
+    uint32_t m[16];
+    for (int i = 0; i < 16; i++) m[i] = load32(block + i * 4);
+    uint32_t v[16] = {cv[0], cv[1], cv[2], cv[3], cv[4], cv[5], cv[6], cv[7], IV[0], IV[1], IV[2], IV[3],
+                      (uint32_t)counter, (uint32_t)(counter >> 32), block_len, flags};
+    ROUNDS(v, m)
+    for (int i = 0; i < 8; i++) cv[i] = v[i] ^ v[i + 8];
+}
+
 static void hash_one_portable(const uint8_t *input, size_t blocks, const uint32_t key[8], uint64_t counter,
                               uint8_t flags, uint8_t flags_start, uint8_t flags_end, uint8_t *out) {
     uint32_t h[8];
@@ -76,12 +86,7 @@ static void hash_one_portable(const uint8_t *input, size_t blocks, const uint32_
     uint8_t block_flags = flags | flags_start;
     for (size_t b = 0; b < blocks; b++) {
         if (b + 1 == blocks) block_flags |= flags_end;
-        uint32_t m[16];
-        for (int i = 0; i < 16; i++) m[i] = load32(input + b * 64 + i * 4);
-        uint32_t v[16] = {h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], IV[0], IV[1], IV[2], IV[3],
-                          (uint32_t)counter, (uint32_t)(counter >> 32), 64, block_flags};
-        ROUNDS(v, m)
-        for (int i = 0; i < 8; i++) h[i] = v[i] ^ v[i + 8];
+        bastion_blake3_compress(h, input + b * 64, 64, counter, block_flags);
         block_flags = flags;
     }
     for (int i = 0; i < 8; i++) store32(out + i * 4, h[i]);

@@ -43,7 +43,7 @@ import Testing
         try snapshot.checkParts()
         let writer = RestoreWriter(destination: destination, policy: policy, selection: selection)
         defer { writer.abandon() }
-        try snapshot.streamPayload(into: try ZstdDecompressor(next: TarReader(delegate: writer)))
+        try snapshot.readMembers(into: writer, identity: nil)
         writer.finishDirectories()
     }
 
@@ -182,7 +182,7 @@ import Testing
     func verify(_ runDir: String) throws -> SnapshotVerifier {
         let snapshot = try Snapshot(directory: runDir)
         let verifier = try SnapshotVerifier(entriesIndex: runDir + "/entries.jsonl.zst")
-        try snapshot.streamPayload(into: try ZstdDecompressor(next: TarReader(delegate: verifier)))
+        try snapshot.readMembers(into: verifier, identity: nil)
         try verifier.finish()
         return verifier
     }

@@ -13,6 +13,12 @@
 void bastion_blake3_hash_many(const uint8_t *input, size_t count, size_t blocks, const uint32_t key[8], uint64_t counter,
                               int increment_counter, uint8_t flags, uint8_t flags_start, uint8_t flags_end, uint8_t *out);
 
+/// One compression, truncated to the chaining value: `cv` (8 words) becomes the first 8 words of
+/// compress(cv, block, counter, block_len, flags). `block` is 64 little-endian bytes, zero-padded after `block_len`.
+/// The tree logic in Swift uses it for partial chunks, parents and the root.
+void bastion_blake3_compress(uint32_t cv[8], const uint8_t block[64], uint8_t block_len, uint64_t counter,
+                             uint8_t flags);
+
 /// Which kernel `bastion_blake3_hash_many` uses for groups of 8 on this CPU: "avx2", "sse2" or "portable".
 const char *bastion_blake3_kernel(void);
 

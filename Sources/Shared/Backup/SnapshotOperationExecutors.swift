@@ -90,10 +90,7 @@ public struct RestoreExecutor: JobExecutor {
                 cancellation.reason != nil
             }
             defer { writer.abandon() }
-            // Reading, checking and decompressing on this thread; parsing and writing files on another.
-            try PipelinedSink.run(next: TarReader(delegate: writer)) { files in
-                try snapshot.streamPayload(into: try snapshot.decoder(identity: identity, next: files), progress: progress, betweenParts: check)
-            }
+            try snapshot.readMembers(into: writer, identity: identity, progress: progress, betweenParts: check)
             writer.finishDirectories()
             return (writer.restoredFiles, writer.skipped)
         }
@@ -156,11 +153,8 @@ public struct VerifyExecutor: JobExecutor {
                 isCanceled: { cancellation.reason != nil },
                 extract: sqliteCopy
             )
-            // Reading, checking and decompressing on this thread; parsing and hashing files on another.
-            try PipelinedSink.run(next: TarReader(delegate: verifier)) { files in
-                try snapshot.streamPayload(into: try snapshot.decoder(identity: identity, next: files), progress: progress) {
-                    if cancellation.reason != nil { throw CancellationError() }
-                }
+            try snapshot.readMembers(into: verifier, identity: identity, progress: progress) {
+                if cancellation.reason != nil { throw CancellationError() }
             }
             try verifier.finish()
             var integrity: [String]?
@@ -175,10 +169,10 @@ public struct VerifyExecutor: JobExecutor {
             return (verifier.outcome, integrity)
         }
         await reportProgress(progress, kind: "verify", to: context)
-        let verifier: SnapshotVerifier.Outcome
+        let outcome: SnapshotVerifier.Outcome
         let integrity: [String]?
         do {
-            (verifier, integrity) = try await checked
+            (outcome, integrity) = try await checked
         } catch is CancellationError {
             throw CancellationError()
         } catch {
@@ -190,22 +184,23 @@ public struct VerifyExecutor: JobExecutor {
             )
             throw RunFailure(code: "verify_failed", message: "\(error)", summary: .object(["ok": false, "error": .string("\(error)")]))
         }
-        let total = verifier.filesTotal
-        let ok = verifier.filesOK
-        var samples: [JSONValue] = verifier.samples.map(JSONValue.string)
-        var failures = total - ok
-        if let count = snapshot.entriesCount, count != verifier.entriesCount {
-            failures += 1
-            samples.append(.string("entries index has \(verifier.entriesCount) lines, the manifest says \(count)"))
+        let total = outcome.filesTotal
+        let ok = outcome.filesOK
+        var samples: [JSONValue] = outcome.samples.map(JSONValue.string)
+        // Why the verify fails, if it does.
+        var failures: [String] = total == ok ? [] : ["\(total - ok) file(s) do not match the snapshot"]
+        if let count = snapshot.entriesCount, count != outcome.entriesCount {
+            failures.append("the entries index has \(outcome.entriesCount) lines, the manifest says \(count)")
+            samples.append(.string(failures.last!))
         }
         // The original's shape: `sqlite_ok` and `sqlite` are null when the snapshot is not a sqlite backup.
         let sqliteOK = integrity.map { $0 == ["ok"] }
         if sqliteOK == false {
-            failures += 1
-            samples.append(.string("sqlite integrity_check: \(integrity?.first ?? "")"))
+            failures.append("sqlite integrity_check failed: \(integrity?.first ?? "")")
+            samples.append(.string(failures.last!))
         }
         let summary: JSONValue = .object([
-            "ok": .bool(failures == 0), "files_total": .number(Double(total)), "files_ok": .number(Double(ok)),
+            "ok": .bool(failures.isEmpty), "files_total": .number(Double(total)), "files_ok": .number(Double(ok)),
             "files_failed": .number(Double(total - ok)), "sample_errors": .array(samples),
             "sqlite_ok": sqliteOK.map(JSONValue.bool) ?? .null,
             "sqlite": integrity.map { lines in
@@ -214,17 +209,12 @@ public struct VerifyExecutor: JobExecutor {
         ])
         let checkedSQLite = sqliteOK == nil ? "" : sqliteOK == true ? ", sqlite integrity_check ok" : ", sqlite integrity_check FAILED"
         context.events.emit(
-            failures == 0 ? .info : .error,
+            failures.isEmpty ? .info : .error,
             kind: "verify",
             message: "\(ok) of \(total) files verified\(checkedSQLite)",
             fields: summary
         )
-        if failures > 0 {
-            let message =
-                sqliteOK == false && total == ok
-                ? "sqlite integrity_check failed: \(integrity?.first ?? "")" : "\(total - ok) file(s) do not match the snapshot"
-            throw RunFailure(code: "verify_failed", message: message, summary: summary)
-        }
+        if !failures.isEmpty { throw RunFailure(code: "verify_failed", message: failures.joined(separator: "; "), summary: summary) }
         return summary
     }
 }

@@ -9,16 +9,34 @@ public struct BLAKE3: Sendable {
     static let iv: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (
         0x6A09_E667, 0xBB67_AE85, 0x3C6E_F372, 0xA54F_F53A, 0x510E_527F, 0x9B05_688C, 0x1F83_D9AB, 0x5BE0_CD19
     )
-    static let chunkStart: UInt32 = 1
-    static let chunkEnd: UInt32 = 2
-    static let parent: UInt32 = 4
-    static let root: UInt32 = 8
+    static let chunkStart: UInt8 = 1
+    static let chunkEnd: UInt8 = 2
+    static let parent: UInt8 = 4
+    static let root: UInt8 = 8
     static let blockLength = 64
     static let chunkLength = 1024
 
     /// An 8-word chaining value.
     struct CV: Sendable {
         var w: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
+
+        init(w: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)) {
+            self.w = w
+        }
+
+        /// From 32 little-endian bytes (the wide kernel's output).
+        init(littleEndian raw: UnsafeRawPointer) {
+            func word(_ index: Int) -> UInt32 { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)) }
+            w = (word(0), word(1), word(2), word(3), word(4), word(5), word(6), word(7))
+        }
+
+        /// The 32 little-endian bytes.
+        var bytes: [UInt8] {
+            var out: [UInt8] = []
+            out.reserveCapacity(32)
+            for word in [w.0, w.1, w.2, w.3, w.4, w.5, w.6, w.7] { withUnsafeBytes(of: word.littleEndian) { out.append(contentsOf: $0) } }
+            return out
+        }
     }
 
     // Chunk state.
@@ -153,8 +171,8 @@ public struct BLAKE3: Sendable {
                         chunkCounter,
                         1,
                         0,
-                        UInt8(Self.chunkStart),
-                        UInt8(Self.chunkEnd),
+                        Self.chunkStart,
+                        Self.chunkEnd,
                         out
                     )
                     let first = chunkCounter
@@ -169,13 +187,10 @@ public struct BLAKE3: Sendable {
                         let subtree = out + done * 32
                         while width > 1 {
                             width /= 2
-                            bastion_blake3_hash_many(subtree, width, 1, key, 0, 0, UInt8(Self.parent), 0, 0, subtree)
+                            bastion_blake3_hash_many(subtree, width, 1, key, 0, 0, Self.parent, 0, 0, subtree)
                             level += 1
                         }
-                        let cv = UnsafeRawPointer(subtree).withMemoryRebound(to: UInt32.self, capacity: 8) { words in
-                            CV(w: (words[0], words[1], words[2], words[3], words[4], words[5], words[6], words[7]))
-                        }
-                        addSubtreeCV(CV(w: Self.littleEndian(cv.w)), level: level, start: start)
+                        addSubtreeCV(CV(littleEndian: subtree), level: level, start: start)
                         done += size
                     }
                     chunkCounter = first + UInt64(count)
@@ -196,136 +211,54 @@ public struct BLAKE3: Sendable {
         stack.append(cv)
     }
 
-    static func littleEndian(
-        _ w: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
-    ) -> (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) {
-        (
-            UInt32(littleEndian: w.0), UInt32(littleEndian: w.1), UInt32(littleEndian: w.2), UInt32(littleEndian: w.3),
-            UInt32(littleEndian: w.4), UInt32(littleEndian: w.5), UInt32(littleEndian: w.6), UInt32(littleEndian: w.7)
-        )
-    }
-
     /// What finalizing the current chunk yields (not yet compressed: it may be the root).
     private func chunkOutput() -> Output {
-        var words = [UInt32](repeating: 0, count: 16)
-        block.withUnsafeBytes { raw in
-            for index in 0..<16 { words[index] = raw.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self).littleEndian }
-        }
-        return Output(
+        Output(
             cv: chunkCV,
-            block: words,
+            block: block,
             counter: chunkCounter,
-            blockLength: UInt32(blockLength),
+            blockLength: UInt8(blockLength),
             flags: Self.chunkEnd | (blocksCompressed == 0 ? Self.chunkStart : 0)
         )
     }
 
     static func parentOutput(left: CV, right: CV) -> Output {
-        let l = left.w
-        let r = right.w
-        return Output(
-            cv: CV(w: iv),
-            block: [l.0, l.1, l.2, l.3, l.4, l.5, l.6, l.7, r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7],
-            counter: 0,
-            blockLength: 64,
-            flags: parent
-        )
+        Output(cv: CV(w: iv), block: left.bytes + right.bytes, counter: 0, blockLength: 64, flags: parent)
     }
 
     struct Output {
         var cv: CV
-        var block: [UInt32]
+        /// 64 little-endian bytes, zero-padded after `blockLength`.
+        var block: [UInt8]
         var counter: UInt64
-        var blockLength: UInt32
-        var flags: UInt32
+        var blockLength: UInt8
+        var flags: UInt8
 
         func chainingValue() -> CV {
-            block.withUnsafeBytes {
-                BLAKE3.compress(cv, block: $0.baseAddress!, counter: counter, blockLength: blockLength, flags: flags, native: true)
-            }
+            block.withUnsafeBytes { BLAKE3.compressCV(cv, block: $0.baseAddress!, counter: counter, blockLength: blockLength, flags: flags) }
         }
 
         /// The first 32 output bytes (this implementation offers no extended output).
         func rootBytes() -> [UInt8] {
-            let out = block.withUnsafeBytes {
-                BLAKE3.compress(cv, block: $0.baseAddress!, counter: 0, blockLength: blockLength, flags: flags | BLAKE3.root, native: true)
+            block.withUnsafeBytes {
+                BLAKE3.compressCV(cv, block: $0.baseAddress!, counter: 0, blockLength: blockLength, flags: flags | BLAKE3.root).bytes
             }
-            var bytes = [UInt8]()
-            bytes.reserveCapacity(32)
-            for word in [out.w.0, out.w.1, out.w.2, out.w.3, out.w.4, out.w.5, out.w.6, out.w.7] {
-                bytes.append(UInt8(truncatingIfNeeded: word))
-                bytes.append(UInt8(truncatingIfNeeded: word >> 8))
-                bytes.append(UInt8(truncatingIfNeeded: word >> 16))
-                bytes.append(UInt8(truncatingIfNeeded: word >> 24))
-            }
-            return bytes
         }
     }
 
-    @inline(__always)
-    static func compressCV(_ cv: CV, block: UnsafeRawPointer, counter: UInt64, blockLength: UInt32, flags: UInt32) -> CV {
-        compress(cv, block: block, counter: counter, blockLength: blockLength, flags: flags, native: false)
+    /// The compression function (CBLAKE3's, shared with its portable kernel), truncated to the 8 words a chaining
+    /// value or a 32-byte hash needs. `block` is 64 little-endian bytes.
+    static func compressCV(_ cv: CV, block: UnsafeRawPointer, counter: UInt64, blockLength: UInt8, flags: UInt8) -> CV {
+        var out = cv
+        withUnsafeMutableBytes(of: &out.w) { words in
+            bastion_blake3_compress(
+                words.baseAddress!.assumingMemoryBound(to: UInt32.self),
+                block.assumingMemoryBound(to: UInt8.self),
+                blockLength,
+                counter,
+                flags
+            )
+        }
+        return out
     }
-
-    /// The compression function, truncated to the 8 words a chaining value or a 32-byte hash needs. `block` is 64
-    /// bytes: little-endian bytes, or (`native`) already 16 host words.
-    @inline(__always)
-    static func compress(_ cv: CV, block: UnsafeRawPointer, counter: UInt64, blockLength: UInt32, flags: UInt32, native: Bool) -> CV {
-        @inline(__always) func word(_ index: Int) -> UInt32 {
-            native
-                ? block.load(fromByteOffset: index * 4, as: UInt32.self)
-                : UInt32(littleEndian: block.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
-        }
-        var m = (
-            word(0), word(1), word(2), word(3), word(4), word(5), word(6), word(7),
-            word(8), word(9), word(10), word(11), word(12), word(13), word(14), word(15)
-        )
-        var s0 = cv.w.0
-        var s1 = cv.w.1
-        var s2 = cv.w.2
-        var s3 = cv.w.3
-        var s4 = cv.w.4
-        var s5 = cv.w.5
-        var s6 = cv.w.6
-        var s7 = cv.w.7
-        var s8 = iv.0
-        var s9 = iv.1
-        var s10 = iv.2
-        var s11 = iv.3
-        var s12 = UInt32(truncatingIfNeeded: counter)
-        var s13 = UInt32(truncatingIfNeeded: counter >> 32)
-        var s14 = blockLength
-        var s15 = flags
-
-        @inline(__always) func g(_ a: inout UInt32, _ b: inout UInt32, _ c: inout UInt32, _ d: inout UInt32, _ x: UInt32, _ y: UInt32) {
-            a = a &+ b &+ x
-            d = (d ^ a).rotatedRight(16)
-            c = c &+ d
-            b = (b ^ c).rotatedRight(12)
-            a = a &+ b &+ y
-            d = (d ^ a).rotatedRight(8)
-            c = c &+ d
-            b = (b ^ c).rotatedRight(7)
-        }
-
-        for round in 0..<7 {
-            g(&s0, &s4, &s8, &s12, m.0, m.1)
-            g(&s1, &s5, &s9, &s13, m.2, m.3)
-            g(&s2, &s6, &s10, &s14, m.4, m.5)
-            g(&s3, &s7, &s11, &s15, m.6, m.7)
-            g(&s0, &s5, &s10, &s15, m.8, m.9)
-            g(&s1, &s6, &s11, &s12, m.10, m.11)
-            g(&s2, &s7, &s8, &s13, m.12, m.13)
-            g(&s3, &s4, &s9, &s14, m.14, m.15)
-            if round < 6 {
-                // The message permutation 2,6,3,10,7,0,4,13,1,11,12,5,9,14,15,8.
-                m = (m.2, m.6, m.3, m.10, m.7, m.0, m.4, m.13, m.1, m.11, m.12, m.5, m.9, m.14, m.15, m.8)
-            }
-        }
-        return CV(w: (s0 ^ s8, s1 ^ s9, s2 ^ s10, s3 ^ s11, s4 ^ s12, s5 ^ s13, s6 ^ s14, s7 ^ s15))
-    }
-}
-
-extension UInt32 {
-    @inline(__always) func rotatedRight(_ count: UInt32) -> UInt32 { (self >> count) | (self << (32 - count)) }
 }

@@ -104,6 +104,20 @@ public struct Snapshot: Sendable {
         try sink.finish()
     }
 
+    /// Streams the payload's tar members to `delegate`: the parts are read, checked, decrypted and decompressed on this
+    /// thread, and the members parsed and handed to `delegate` on another (`PipelinedSink`), as `zstd -d | tar -x` uses
+    /// two processes. `identity` decrypts an encrypted payload.
+    public func readMembers(
+        into delegate: any TarReaderDelegate,
+        identity: String?,
+        progress: BuildProgress? = nil,
+        betweenParts: () throws -> Void = {}
+    ) throws {
+        try PipelinedSink.run(next: TarReader(delegate: delegate)) { members in
+            try streamPayload(into: try decoder(identity: identity, next: members), progress: progress, betweenParts: betweenParts)
+        }
+    }
+
     /// The stored size of the payload (all parts).
     public var payloadBytes: Int64 { parts.reduce(0) { $0 + $1.size } }
 
