@@ -46,10 +46,12 @@ let package = Package(
         ),
         // Optimized in debug builds too: the tests hash hundreds of MiB, and unoptimized intrinsics are ~20× slower.
         .target(name: "CBLAKE3", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CFileSystem"),
         .target(
             name: "Shared",
             dependencies: [
                 "CBLAKE3",
+                "CFileSystem",
                 "CLibUV",
                 "CArgon2",
                 "CZstd",

@@ -5,6 +5,7 @@ set -euo pipefail
 APT_PACKAGES=(
     pkg-config libsqlite3-dev libuv1-dev libzstd-dev libargon2-dev
     sqlite3 zstd age b3sum restic
+    libarchive-tools attr acl
 )
 PIP_PACKAGES=(honcho schemathesis)
 

@@ -215,7 +215,7 @@ struct ArchiveBenchmark: AsyncParsableCommand {
                 let snapshot = try Snapshot(directory: runDir)
                 let writer = RestoreWriter(destination: restoreDir, policy: .overwrite, selection: nil)
                 try snapshot.readMembers(into: writer, identity: nil)
-                writer.finishDirectories()
+                writer.finish()
             }
             let same = try Shell.run("diff -rq '\(corpus)' '\(restoreDir)\(corpus)' && echo identical").output
             if !same.contains("identical") {

@@ -153,6 +153,9 @@ enum ArchiveRun {
                 "transfer_total_bytes": .number(Double(transfer)),
             ]),
             "filesystem": .object(["warnings_total": .number(Double(issues.warnings)), "errors_total": .number(Double(issues.errors))]),
+            // Everything read around (skipped sockets, unreadable attributes, and errors under skip_ok): a success
+            // with warnings is visible in the run list (`runs.warnings`).
+            "warnings": .number(Double(issues.warnings + issues.errors)),
         ]
         for (key, value) in extraSummary {
             // Objects merge one level deep (an executor's `metrics.source_total` next to the build's transfer total).

@@ -63,13 +63,11 @@ public struct RestoreExecutor: JobExecutor {
         }
         var policy = RestoreWriter.ConflictPolicy.fail
         if case .string(let raw)? = operation["conflict_policy"], let parsed = RestoreWriter.ConflictPolicy(rawValue: raw) { policy = parsed }
+        var ownership = RestoreWriter.OwnershipPolicy.auto
+        if case .string(let raw)? = operation["restore_ownership"], let parsed = RestoreWriter.OwnershipPolicy(rawValue: raw) { ownership = parsed }
         var selection: RestoreWriter.Selection?
         if case .object(let object)? = operation["selection"] {
-            func strings(_ key: String) -> [String] {
-                guard case .array(let items)? = object[key] else { return [] }
-                return items.compactMap { if case .string(let value) = $0 { value } else { nil } }
-            }
-            selection = RestoreWriter.Selection(files: strings("files"), dirs: strings("dirs"))
+            selection = RestoreWriter.Selection(files: Self.paths(object, "files"), dirs: Self.paths(object, "dirs"))
         }
         let snapshot = try openSnapshot(context)
         let identity = try await snapshotIdentity(snapshot, context)
@@ -79,28 +77,42 @@ public struct RestoreExecutor: JobExecutor {
         let total = BuildProgress.Counts(bytes: snapshot.payloadBytes)
         progress.setStage("verify", total: total)
         let cancellation = context.cancellation
-        let (chosenPolicy, chosenSelection) = (policy, selection)
-        async let restored: (Int64, Int64) = runBlocking {
+        let (chosenPolicy, chosenSelection, chosenOwnership) = (policy, selection, ownership)
+        async let restored: Outcome = runBlocking {
             defer { progress.finish() }
             let check = { if cancellation.reason != nil { throw CancellationError() } }
             try snapshot.checkParts(progress: progress, betweenParts: check)
             progress.setStage("restore", total: total)
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let writer = RestoreWriter(destination: directory, policy: chosenPolicy, selection: chosenSelection, progress: progress) {
-                cancellation.reason != nil
-            }
-            defer { writer.abandon() }
+            let writer = RestoreWriter(
+                destination: directory,
+                policy: chosenPolicy,
+                selection: chosenSelection,
+                ownership: chosenOwnership,
+                progress: progress
+            ) { cancellation.reason != nil }
+            // Directory modes and times are applied after a failure too.
+            defer { writer.finish() }
             try snapshot.readMembers(into: writer, identity: identity, progress: progress, betweenParts: check)
-            writer.finishDirectories()
-            return (writer.restoredFiles, writer.skipped)
+            writer.finish()
+            return Outcome(writer)
         }
         await reportProgress(progress, kind: "restore", to: context)
         do {
-            let (files, skipped) = try await restored
-            return .object([
-                "destination": .string(directory), "restored_files": .number(Double(files)), "skipped": .number(Double(skipped)),
+            let outcome = try await restored
+            let summary: JSONValue = .object([
+                "destination": .string(directory), "restored_files": .number(Double(outcome.files)), "skipped": .number(Double(outcome.skipped)),
                 "source_run_id": operation["source_run_id"] ?? .null,
+                "not_restored": .number(Double(outcome.failed)), "not_restored_entries": .array(outcome.failures.map(Self.problem)),
+                "warnings": .number(Double(outcome.warned)), "warning_entries": .array(outcome.warnings.map(Self.problem)),
             ])
+            if outcome.failed > 0 {
+                let first = outcome.failures.first.map { ": first, \(String(decoding: $0.path, as: UTF8.self)): \($0.reason)" } ?? ""
+                throw RunFailure(code: "restore_incomplete", message: "\(outcome.failed) entr(ies) not restored\(first)", summary: summary)
+            }
+            return summary
+        } catch let failure as RunFailure {
+            throw failure
         } catch is CancellationError {
             throw CancellationError()
         } catch let conflict as RestoreConflict {
@@ -112,6 +124,45 @@ public struct RestoreExecutor: JobExecutor {
         } catch {
             throw RunFailure(code: "restore_failed", message: "\(error)")
         }
+    }
+}
+
+extension RestoreExecutor {
+    /// What a restore did, taken from its writer.
+    struct Outcome: Sendable {
+        var files: Int64
+        var skipped: Int64
+        var failed: Int64
+        var failures: [RestoreWriter.Problem]
+        var warned: Int64
+        var warnings: [RestoreWriter.Problem]
+
+        init(_ writer: RestoreWriter) {
+            files = writer.restoredFiles
+            skipped = writer.skipped
+            failed = writer.failed
+            failures = writer.failures
+            warned = writer.warned
+            warnings = writer.warnings
+        }
+    }
+
+    /// A selection list as bytes: `files`/`dirs` (text) and `files_b64`/`dirs_b64` (exact bytes, base64).
+    static func paths(_ selection: [String: JSONValue], _ key: String) -> [[UInt8]] {
+        var result: [[UInt8]] = []
+        if case .array(let items)? = selection[key] {
+            result += items.compactMap { if case .string(let value) = $0 { Array(value.utf8) } else { nil } }
+        }
+        if case .array(let items)? = selection[key + "_b64"] {
+            result += items.compactMap { if case .string(let value) = $0 { Data(base64Encoded: value).map { Array($0) } } else { nil } }
+        }
+        return result
+    }
+
+    static func problem(_ problem: RestoreWriter.Problem) -> JSONValue {
+        var fields = IndexJSON.fields(problem.path, "path")
+        fields["reason"] = .string(problem.reason)
+        return .object(fields)
     }
 }
 
@@ -189,6 +240,8 @@ public struct VerifyExecutor: JobExecutor {
         var samples: [JSONValue] = outcome.samples.map(JSONValue.string)
         // Why the verify fails, if it does.
         var failures: [String] = total == ok ? [] : ["\(total - ok) file(s) do not match the snapshot"]
+        if outcome.otherFailures > 0 { failures.append("\(outcome.otherFailures) other entr(ies) do not match the snapshot") }
+        if outcome.unrestorable > 0 { failures.append("\(outcome.unrestorable) entr(ies) have a path restore refuses") }
         if let count = snapshot.entriesCount, count != outcome.entriesCount {
             failures.append("the entries index has \(outcome.entriesCount) lines, the manifest says \(count)")
             samples.append(.string(failures.last!))
@@ -202,6 +255,8 @@ public struct VerifyExecutor: JobExecutor {
         let summary: JSONValue = .object([
             "ok": .bool(failures.isEmpty), "files_total": .number(Double(total)), "files_ok": .number(Double(ok)),
             "files_failed": .number(Double(total - ok)), "sample_errors": .array(samples),
+            "entries_failed": .number(Double(outcome.otherFailures + outcome.unrestorable)),
+            "warnings": .number(Double(outcome.warningsTotal)), "sample_warnings": .array(outcome.warnings.map(JSONValue.string)),
             "sqlite_ok": sqliteOK.map(JSONValue.bool) ?? .null,
             "sqlite": integrity.map { lines in
                 .object(["name": extract.map { .string($0.member) } ?? .null, "integrity_check": .array(lines.map(JSONValue.string))])

@@ -13,6 +13,9 @@ extension AppDatabase {
         migrator.registerMigration("v3_run_kinds") { db in
             try db.execute(sql: Migrations.v3RunKinds)
         }
+        migrator.registerMigration("v4_run_warnings") { db in
+            try db.execute(sql: Migrations.v4RunWarnings)
+        }
         return migrator
     }
 
@@ -38,6 +41,12 @@ extension AppDatabase {
 /// Frozen SQL of each migration.
 enum Migrations {
     /// Restores and verifies are runs of their source snapshot's job, with their parameters in `operation_json`.
+    /// How many things a finished run reports without failing (files skipped while reading the source, metadata a
+    /// restore could not apply, over-long names in a verify): a `success` with warnings is visible in lists.
+    static let v4RunWarnings = """
+        ALTER TABLE runs ADD COLUMN warnings INTEGER NOT NULL DEFAULT 0;
+        """
+
     static let v3RunKinds = """
         ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'backup' CHECK (kind IN ('backup', 'restore', 'verify'));
         ALTER TABLE runs ADD COLUMN operation_json TEXT;

@@ -271,14 +271,14 @@ extension AppDatabase {
         switch outcome {
         case .success(let summary):
             status = .success
-            try db.cachedStatement(sql: "UPDATE runs SET status = 'success', ended_at = ?, summary_json = ?, error = NULL WHERE id = ?")
-                .execute(arguments: [now, summary.jsonString(), runId])
+            try db.cachedStatement(sql: "UPDATE runs SET status = 'success', ended_at = ?, summary_json = ?, error = NULL, warnings = ? WHERE id = ?")
+                .execute(arguments: [now, summary.jsonString(), summary["warnings"]?.intValue ?? 0, runId])
             terminal = NewRunEvent(kind: "complete", message: "Run completed")
         case .failed(let code, let message, let summary):
             status = .failed
             try db.execute(
-                sql: "UPDATE runs SET status = 'failed', ended_at = ?, summary_json = ?, error = ? WHERE id = ?",
-                arguments: [now, summary?.jsonString(), code, runId]
+                sql: "UPDATE runs SET status = 'failed', ended_at = ?, summary_json = ?, error = ?, warnings = ? WHERE id = ?",
+                arguments: [now, summary?.jsonString(), code, summary?["warnings"]?.intValue ?? 0, runId]
             )
             terminal = NewRunEvent(.error, kind: "failed", message: message, fields: .object(["error_code": .string(code)]))
         case .canceled(let reason):
@@ -466,7 +466,7 @@ extension AppDatabase {
     /// The columns `run(_:)` reads, by position (hot path: no by-name lookups, and safe when migrations add columns).
     static let runColumns = """
         id, job_id, status, started_at, ended_at, summary_json, error, progress_json, cancel_requested_at, \
-        cancel_requested_by_user_id, cancel_reason, worker_id, heartbeat_at, scheduled_for, kind, operation_json
+        cancel_requested_by_user_id, cancel_reason, worker_id, heartbeat_at, scheduled_for, kind, operation_json, warnings
         """
 
     static func fetchRun(_ db: Database, id: String) throws -> Run? {
@@ -491,7 +491,8 @@ extension AppDatabase {
             heartbeatAt: row[12],
             scheduledFor: row[13],
             kind: RunKind(rawValue: row[14]) ?? .backup,
-            operation: (row[15] as String?).flatMap { try? JSONValue.parse($0) }
+            operation: (row[15] as String?).flatMap { try? JSONValue.parse($0) },
+            warnings: row[16]
         )
     }
 }

@@ -18,6 +18,8 @@ public struct Run: Sendable, Equatable {
     public var kind: RunKind = .backup
     /// An operation's parameters (`source_run_id`, destination, ...); nil for backups.
     public var operation: JSONValue?
+    /// What the run reported without failing (`summary.warnings` of the finished run; `docs/architecture.md`).
+    public var warnings: Int = 0
 }
 
 /// What a run does. Restores and verifies are runs too, so they share the claim, heartbeat, events, WebSocket,

@@ -24,6 +24,7 @@ struct RunsController {
         var startedAt: Int64
         var endedAt: Int64?
         var error: String?
+        var warnings: Int
 
         init(_ run: Run) {
             id = run.id
@@ -33,6 +34,7 @@ struct RunsController {
             startedAt = run.startedAt
             endedAt = run.endedAt
             error = run.error
+            warnings = run.warnings
         }
 
         enum CodingKeys: String, CodingKey {
@@ -40,10 +42,12 @@ struct RunsController {
             case jobId = "job_id"
             case startedAt = "started_at"
             case endedAt = "ended_at"
+            case warnings
         }
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(warnings, forKey: .warnings)
             try container.encode(id, forKey: .id)
             try container.encode(jobId, forKey: .jobId)
             try container.encode(kind, forKey: .kind)
@@ -60,7 +64,7 @@ struct RunsController {
         var jobName: String?
 
         enum CodingKeys: String, CodingKey {
-            case id, kind, operation, status, progress, summary, error
+            case id, kind, operation, status, progress, summary, error, warnings
             case jobId = "job_id"
             case jobName = "job_name"
             case nodeId = "node_id"
@@ -91,6 +95,7 @@ struct RunsController {
             try container.encode(run.progress, forKey: .progress)
             try container.encode(run.summary, forKey: .summary)
             try container.encode(run.error, forKey: .error)
+            try container.encode(run.warnings, forKey: .warnings)
             try container.encode(run.workerId, forKey: .workerId)
             try container.encode(run.heartbeatAt, forKey: .heartbeatAt)
             try container.encode(run.scheduledFor, forKey: .scheduledFor)
@@ -220,8 +225,21 @@ extension RunsController {
                 details: ["field": "conflict_policy"]
             )
         }
+        var ownership = "auto"
+        switch body["restore_ownership"] {
+        case nil, .null?: break
+        case .string(let raw)? where RestoreWriter.OwnershipPolicy(rawValue: raw) != nil: ownership = raw
+        default:
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_restore_ownership",
+                message: "restore_ownership must be auto (owners restored when the worker runs as root), always or never",
+                details: ["field": "restore_ownership"]
+            )
+        }
         var parameters: [String: JSONValue] = [
             "destination": .object(["type": "local_fs", "directory": .string(directory)]), "conflict_policy": .string(policy),
+            "restore_ownership": .string(ownership),
         ]
         switch body["selection"] {
         case nil, .null?: break
@@ -237,10 +255,25 @@ extension RunsController {
                 default: throw APIError.invalidSelection
                 }
             }
+            // Names that are not UTF-8 come as base64 in `files_b64`/`dirs_b64` (docs/formats.md).
+            func encoded(_ key: String) throws -> [[UInt8]] {
+                try strings(key).map {
+                    guard let bytes = Data(base64Encoded: $0) else { throw APIError.invalidSelection }
+                    return Array(bytes)
+                }
+            }
             let files = try strings("files")
             let dirs = try strings("dirs")
-            guard RestoreWriter.Selection(files: files, dirs: dirs) != nil else { throw APIError.invalidSelection }
-            parameters["selection"] = .object(["files": .array(files.map(JSONValue.string)), "dirs": .array(dirs.map(JSONValue.string))])
+            let filesB64 = try encoded("files_b64")
+            let dirsB64 = try encoded("dirs_b64")
+            guard RestoreWriter.Selection(files: files.map { Array($0.utf8) } + filesB64, dirs: dirs.map { Array($0.utf8) } + dirsB64) != nil else {
+                throw APIError.invalidSelection
+            }
+            parameters["selection"] = .object([
+                "files": .array(files.map(JSONValue.string)), "dirs": .array(dirs.map(JSONValue.string)),
+                "files_b64": .array(filesB64.map { .string(Data($0).base64EncodedString()) }),
+                "dirs_b64": .array(dirsB64.map { .string(Data($0).base64EncodedString()) }),
+            ])
         default: throw APIError.invalidSelection
         }
         let run = try await services.database.enqueueOperation(kind: .restore, source: source, parameters: .object(parameters))
@@ -261,7 +294,7 @@ extension APIError {
     static let invalidSelection = APIError(
         status: .badRequest,
         code: "invalid_selection",
-        message: "selection must be {files?: [path], dirs?: [path]} with at least one path and no ..",
+        message: "selection must be {files?: [path], dirs?: [path], files_b64?: [base64], dirs_b64?: [base64]} with at least one path and no ..",
         details: ["field": "selection"]
     )
 }

@@ -71,7 +71,7 @@ enum OpenAPIDocument {
         "RunListItem": S.object([
             "id": S.string, "job_id": S.string, "kind": S.ref("RunKind"), "status": S.ref("RunStatus"), "started_at": S.integer,
             "ended_at": S.nullableInteger,
-            "error": S.nullableString,
+            "error": S.nullableString, "warnings": S.integer,
         ]),
         "RunStatus": S.enumeration(RunStatus.allCases.map(\.rawValue)),
         "Run": S.object([
@@ -80,6 +80,7 @@ enum OpenAPIDocument {
             "started_at": S.integer, "ended_at": S.nullableInteger, "cancel_requested_at": S.nullableInteger,
             "cancel_requested_by_user_id": S.nullableInteger, "cancel_reason": S.nullableString, "progress": S.any, "summary": S.any,
             "error": S.nullableString, "worker_id": S.nullableString, "heartbeat_at": S.nullableInteger, "scheduled_for": S.nullableInteger,
+            "warnings": S.integer,
         ]),
         "RunEvent": S.object([
             "run_id": S.string, "seq": S.integer, "ts": S.integer, "level": S.enumeration(["info", "warn", "error"]), "kind": S.string,
@@ -316,7 +317,15 @@ enum OpenAPIDocument {
                 [
                     "destination": S.object(["type": S.enumeration(["local_fs"]), "directory": S.string]),
                     "conflict_policy": S.enumeration(RestoreWriter.ConflictPolicy.allCases.map(\.rawValue), nullable: true),
-                    "selection": S.object(["files": S.array(S.string), "dirs": S.array(S.string)], required: [], nullable: true),
+                    "selection": S.object(
+                        [
+                            "files": S.array(S.string), "dirs": S.array(S.string), "files_b64": S.array(S.string),
+                            "dirs_b64": S.array(S.string),
+                        ],
+                        required: [],
+                        nullable: true
+                    ),
+                    "restore_ownership": S.enumeration(RestoreWriter.OwnershipPolicy.allCases.map(\.rawValue), nullable: true),
                 ],
                 required: ["destination"]
             ),

@@ -1,3 +1,4 @@
+import CFileSystem
 import Foundation
 
 #if canImport(Glibc)
@@ -67,7 +68,11 @@ public final class ArchiveBuilder {
     private var entriesCount: Int64 = 0
     private var counts = BuildProgress.Counts()
     /// The first archive path of each file with more than one link (only those are remembered).
-    private var hardlinks: [DeviceInode: String] = [:]
+    private var hardlinks: [DeviceInode: [UInt8]] = [:]
+    /// Index lines not yet handed to the index's compressor.
+    private var indexLines: [UInt8] = []
+    private let owners = OwnerNames()
+    private let isRoot = geteuid() == 0
     private var visitedDirectories = Set<DeviceInode>()
     private var buffer = [UInt8](repeating: 0, count: 1 << 20)
 
@@ -109,17 +114,21 @@ public final class ArchiveBuilder {
     /// Counts files, directories and bytes of the selection (for totals and ETA).
     public func scan(_ roots: [Root]) -> BuildProgress.Counts {
         var total = BuildProgress.Counts()
-        for root in roots { scanTree(root.path, into: &total) }
+        for root in roots {
+            guard let (parent, name) = try? Self.openParent(of: root.path) else { continue }
+            defer { close(parent) }
+            scanTree(parent, name, Array(root.path.utf8), into: &total)
+        }
         return total
     }
 
-    private func scanTree(_ path: String, into total: inout BuildProgress.Counts) {
+    private func scanTree(_ parent: Int32, _ name: [UInt8], _ path: [UInt8], into total: inout BuildProgress.Counts) {
         if isCanceled() { return }
         var info = stat()
-        guard lstat(path, &info) == 0 else { return }
+        guard Self.statAt(parent, name, &info, follow: false) else { return }
         var mode = info.st_mode & S_IFMT
         if mode == S_IFLNK {
-            guard settings.symlinkPolicy == "follow", stat(path, &info) == 0 else {
+            guard settings.symlinkPolicy == "follow", Self.statAt(parent, name, &info, follow: true) else {
                 if settings.symlinkPolicy == "keep" { total.files += 1 }
                 return
             }
@@ -128,10 +137,15 @@ public final class ArchiveBuilder {
         if mode == S_IFDIR {
             if isExcluded(path, directory: true) { return }
             total.dirs += 1
-            for name in (try? Self.list(path)) ?? [] { scanTree(path == "/" ? "/" + name : path + "/" + name, into: &total) }
+            let descriptor = Self.openAt(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard descriptor >= 0 else { return }
+            defer { close(descriptor) }
+            for child in (try? Self.list(descriptor, path)) ?? [] { scanTree(descriptor, child, Self.join(path, child), into: &total) }
         } else if mode == S_IFREG, !isExcluded(path, directory: false), isIncluded(path) {
             total.files += 1
             total.bytes += Int64(info.st_size)
+        } else if mode != S_IFSOCK, !isExcluded(path, directory: false) {
+            total.files += 1
         }
     }
 
@@ -155,9 +169,19 @@ public final class ArchiveBuilder {
         let entriesFile = try FileSink(path: "\(directory)/entries.jsonl.zst", hashing: true)
         entries = try ZstdCompressor(level: 3, workers: 0, next: entriesFile)
         for root in roots {
-            try visit(root.path, archivePath: root.archivePath)
+            let parent: Int32
+            let name: [UInt8]
+            do {
+                (parent, name) = try Self.openParent(of: root.path)
+            } catch {
+                try issue("\(error)")
+                continue
+            }
+            defer { close(parent) }
+            try visit(parent, name, path: Array(root.path.utf8), archivePath: Array(root.archivePath.utf8))
         }
         try tar.finish()
+        try entries.write(indexLines)
         try entries.finish()
         let endedAt = Date()
 
@@ -215,30 +239,77 @@ public final class ArchiveBuilder {
         }
     }
 
-    private func isExcluded(_ path: String, directory: Bool) -> Bool {
-        settings.exclude.contains { $0.matches(path) || (directory && $0.matches(path + "/")) }
+    private func isExcluded(_ path: [UInt8], directory: Bool) -> Bool {
+        guard !settings.exclude.isEmpty else { return false }
+        let text = String(decoding: path, as: UTF8.self)
+        return settings.exclude.contains { $0.matches(text) || (directory && $0.matches(text + "/")) }
     }
 
-    private func isIncluded(_ path: String) -> Bool {
-        settings.include.isEmpty || settings.include.contains { $0.matches(path) }
+    private func isIncluded(_ path: [UInt8]) -> Bool {
+        guard !settings.include.isEmpty else { return true }
+        let text = String(decoding: path, as: UTF8.self)
+        return settings.include.contains { $0.matches(text) }
     }
 
-    static func list(_ path: String) throws -> [String] {
-        guard let handle = opendir(path) else { throw POSIXFailure("open directory \(path)") }
-        defer { closedir(handle) }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
-            if name != "." && name != ".." { names.append(name) }
+    static func display(_ path: [UInt8]) -> String { String(decoding: path, as: UTF8.self) }
+
+    static func join(_ path: [UInt8], _ name: [UInt8]) -> [UInt8] {
+        if path.isEmpty { return name }
+        if path == [UInt8(ascii: "/")] { return path + name }
+        var joined = path
+        joined.reserveCapacity(path.count + 1 + name.count)
+        joined.append(UInt8(ascii: "/"))
+        joined.append(contentsOf: name)
+        return joined
+    }
+
+    /// The directory holding a selected path, opened, and the path's last component (`.` for `/`): every later call
+    /// is relative to an open directory, so no path the walk passes to the kernel is longer than one name.
+    static func openParent(of path: String) throws -> (Int32, [UInt8]) {
+        let bytes = Array(path.utf8)
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { throw SourceError(description: "\(path) is not absolute") }
+        let parent = slash == 0 ? "/" : String(decoding: bytes[..<slash], as: UTF8.self)
+        var name = Array(bytes[(slash + 1)...])
+        if name.isEmpty { name = [UInt8(ascii: ".")] }
+        let descriptor = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw SourceError(description: POSIXFailure("open \(parent)").description) }
+        return (descriptor, name)
+    }
+
+    static func statAt(_ directory: Int32, _ name: [UInt8], _ info: inout stat, follow: Bool) -> Bool {
+        name.withCString { fstatat(directory, $0, &info, follow ? 0 : AT_SYMLINK_NOFOLLOW) == 0 }
+    }
+
+    static func openAt(_ directory: Int32, _ name: [UInt8], _ flags: Int32) -> Int32 {
+        name.withCString { openat(directory, $0, flags) }
+    }
+
+    /// A directory's names as bytes, sorted bytewise (`.` and `..` left out).
+    static func list(_ descriptor: Int32, _ path: [UInt8]) throws -> [[UInt8]] {
+        let copy = dup(descriptor)
+        guard copy >= 0, let handle = fdopendir(copy) else {
+            if copy >= 0 { close(copy) }
+            throw POSIXFailure("list \(display(path))")
         }
-        return names.sorted()
+        defer { closedir(handle) }
+        var names: [[UInt8]] = []
+        errno = 0
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                Array(raw.prefix(strnlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)))
+            }
+            if name != [UInt8(ascii: ".")] && name != [UInt8(ascii: "."), UInt8(ascii: ".")] { names.append(name) }
+        }
+        if errno != 0 { throw POSIXFailure("list \(display(path))") }
+        names.sort { $0.lexicographicallyPrecedes($1) }
+        return names
     }
 
-    private func visit(_ path: String, archivePath: String) throws {
+    private func visit(_ parent: Int32, _ name: [UInt8], path: [UInt8], archivePath: [UInt8]) throws {
         if isCanceled() { throw CancellationError() }
         var info = stat()
-        guard lstat(path, &info) == 0 else {
-            try issue(POSIXFailure("stat \(path)").description)
+        guard Self.statAt(parent, name, &info, follow: false) else {
+            try issue(POSIXFailure("stat \(Self.display(path))").description)
             return
         }
         var mode = info.st_mode & S_IFMT
@@ -249,15 +320,19 @@ public final class ArchiveBuilder {
                 return
             case "follow":
                 followed = true
-                guard stat(path, &info) == 0 else {
-                    try issue(POSIXFailure("follow symlink \(path)").description)
+                guard Self.statAt(parent, name, &info, follow: true) else {
+                    try issue(POSIXFailure("follow symlink \(Self.display(path))").description)
                     return
                 }
                 mode = info.st_mode & S_IFMT
             default:
                 if isExcluded(path, directory: false) || archivePath.isEmpty { return }
-                let target = Self.readLink(path) ?? ""
-                try addLink(.symlink, archivePath, info, target: target, field: "symlink_target")
+                var entry = entry(archivePath, .symlink, info)
+                // Reading a link moves its access time, and nothing can stop that: a symlink's atime is not archived.
+                entry.atime = nil
+                entry.linkTarget = Self.readLink(parent, name) ?? []
+                entry.xattrs = attributes(parent, name, path)
+                try add(entry, hash: nil)
                 return
             }
         }
@@ -268,70 +343,139 @@ public final class ArchiveBuilder {
             // walk keeps no per-directory state, so its memory does not grow with the tree.
             if settings.symlinkPolicy == "follow" {
                 guard visitedDirectories.insert(DeviceInode(device: info.st_dev, inode: info.st_ino)).inserted else {
-                    progress.warning("\(path): directory already archived (symlink loop?); skipped")
+                    progress.warning("\(Self.display(path)): directory already archived (symlink loop?); skipped")
                     return
                 }
             }
+            let descriptor = openSource(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (followed ? 0 : O_NOFOLLOW), owner: info.st_uid)
+            guard descriptor >= 0 else {
+                try issue(POSIXFailure("open directory \(Self.display(path))").description)
+                return
+            }
+            defer { close(descriptor) }
             if !archivePath.isEmpty {
-                try add(TarEntry(path: archivePath, kind: .directory, info: info), hash: nil, extra: [:])
+                var entry = entry(archivePath, .directory, info)
+                entry.xattrs = attributes(descriptor, path)
+                try add(entry, hash: nil)
             }
             counts.dirs += 1
             progress.add(dirs: 1)
-            let names: [String]
+            let names: [[UInt8]]
             do {
-                names = try Self.list(path)
+                names = try Self.list(descriptor, path)
             } catch {
                 try issue("\(error)")
                 return
             }
-            for name in names {
-                try visit(path == "/" ? "/" + name : path + "/" + name, archivePath: archivePath.isEmpty ? name : archivePath + "/" + name)
+            for child in names {
+                try visit(descriptor, child, path: Self.join(path, child), archivePath: Self.join(archivePath, child))
             }
         case S_IFREG:
             if isExcluded(path, directory: false) || !isIncluded(path) { return }
             let identity = DeviceInode(device: info.st_dev, inode: info.st_ino)
             if settings.hardlinkPolicy == "keep", info.st_nlink > 1, let first = hardlinks[identity] {
-                try addLink(.hardlink, archivePath, info, target: first, field: "hardlink_target")
+                var entry = entry(archivePath, .hardlink, info)
+                entry.linkTarget = first
+                try add(entry, hash: nil)
                 return
             }
-            try addFile(path, archivePath: archivePath, info: info, followingSymlink: followed)
+            try addFile(parent, name, path: path, archivePath: archivePath, info: info, followingSymlink: followed)
             if settings.hardlinkPolicy == "keep", info.st_nlink > 1 { hardlinks[identity] = archivePath }
+        case S_IFIFO, S_IFCHR, S_IFBLK:
+            if isExcluded(path, directory: false) || archivePath.isEmpty { return }
+            var entry = entry(archivePath, mode == S_IFIFO ? .fifo : mode == S_IFCHR ? .characterDevice : .blockDevice, info)
+            if mode != S_IFIFO {
+                entry.deviceMajor = UInt32((info.st_rdev >> 8) & 0xfff) | UInt32((info.st_rdev >> 32) & ~0xfff)
+                entry.deviceMinor = UInt32(info.st_rdev & 0xff) | UInt32((info.st_rdev >> 12) & ~0xff)
+            }
+            entry.xattrs = attributes(parent, name, path)
+            try add(entry, hash: nil)
         default:
-            progress.warning("\(path): not a regular file, directory or symlink; skipped")
+            // Sockets are recreated by the programs that own them; GNU tar skips them too.
+            progress.warning("\(Self.display(path)): a socket; skipped")
         }
     }
 
-    private func addFile(_ path: String, archivePath: String, info: stat, followingSymlink: Bool) throws {
+    /// The tar member for `info` (an `lstat`/`stat` result): mode, owner ids and names, times to the nanosecond.
+    private func entry(_ archivePath: [UInt8], _ kind: TarEntry.Kind, _ info: stat) -> TarEntry {
+        var entry = TarEntry(
+            path: archivePath,
+            kind: kind,
+            mode: UInt32(info.st_mode) & 0o7777,
+            uid: info.st_uid,
+            gid: info.st_gid,
+            mtime: FileTime(info.st_mtim)
+        )
+        entry.atime = FileTime(info.st_atim)
+        entry.userName = owners.user(info.st_uid)
+        entry.groupName = owners.group(info.st_gid)
+        return entry
+    }
+
+    /// Opens a source file or directory with O_NOATIME where allowed (its owner, or root), so neither reading a file
+    /// nor listing a directory moves its access time: the archive records the times as they were, and a second
+    /// attempt of the run finds the same bytes to resume.
+    private func openSource(_ parent: Int32, _ name: [UInt8], _ flags: Int32, owner: uid_t) -> Int32 {
+        if isRoot || owner == geteuid() {
+            let descriptor = Self.openAt(parent, name, flags | bastion_o_noatime())
+            if descriptor >= 0 || errno != EPERM { return descriptor }
+        }
+        return Self.openAt(parent, name, flags)
+    }
+
+    private func addFile(_ parent: Int32, _ name: [UInt8], path: [UInt8], archivePath: [UInt8], info: stat, followingSymlink: Bool) throws {
         // A file reached through a symlink the policy follows is opened through it; anything else never follows one.
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | (followingSymlink ? 0 : O_NOFOLLOW))
+        let descriptor = openSource(parent, name, O_RDONLY | O_CLOEXEC | (followingSymlink ? 0 : O_NOFOLLOW), owner: info.st_uid)
         guard descriptor >= 0 else {
-            try issue(POSIXFailure("open \(path)").description)
+            try issue(POSIXFailure("open \(Self.display(path))").description)
             return
         }
         defer { close(descriptor) }
         let size = Int64(info.st_size)
-        let entry = TarEntry(path: archivePath, kind: .file, info: info, size: size)
+        var entry = entry(archivePath, .file, info)
+        entry.size = size
+        entry.xattrs = attributes(descriptor, path)
+        // Holes are asked of the kernel only when fewer blocks are allocated than the size needs.
+        if Int64(info.st_blocks) * 512 < size { entry.sparse = Self.dataSegments(descriptor, size: size) }
         try tar.begin(entry)
         var hasher = BLAKE3()
-        var remaining = size
+        var position: Int64 = 0
+        for segment in entry.sparse ?? [TarEntry.Segment(offset: 0, length: size)] {
+            if segment.offset > position {
+                Self.hashZeros(segment.offset - position, into: &hasher)
+                position = segment.offset
+            }
+            try copy(descriptor, from: segment.offset, length: segment.length, path: path, hasher: &hasher)
+            position += segment.length
+        }
+        if position < size { Self.hashZeros(size - position, into: &hasher) }
+        try tar.end()
+        counts.files += 1
+        counts.bytes += size
+        progress.add(files: 1)
+        try appendIndex(entry, hash: hasher.finalizeHex())
+    }
+
+    /// Copies `length` bytes at `offset` of the open file into the tar stream and the hash. A file that shrank while
+    /// being read keeps the announced size (zeros), and the run records it.
+    private func copy(_ descriptor: Int32, from offset: Int64, length: Int64, path: [UInt8], hasher: inout BLAKE3) throws {
+        var remaining = length
+        var position = offset
         var sinceCheck: Int64 = 0
         while remaining > 0 {
             let want = Int(min(Int64(buffer.count), remaining))
-            let got = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, want) }
+            let got = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, want, off_t(position)) }
             if got < 0 {
                 if errno == EINTR { continue }
-                throw SourceError(description: POSIXFailure("read \(path)").description)
+                throw SourceError(description: POSIXFailure("read \(Self.display(path))").description)
             }
             if got == 0 {
-                // The file shrank while being read: keep the announced size (zeros) and record it.
-                progress.error("\(path): shrank from \(size) bytes while being read")
-                let zeros = [UInt8](repeating: 0, count: Int(min(remaining, Int64(buffer.count))))
-                while remaining > 0 {
-                    let count = Int(min(remaining, Int64(zeros.count)))
-                    try zeros.withUnsafeBytes { try tar.write(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-                    remaining -= Int64(count)
+                progress.error("\(Self.display(path)): shrank while being read; \(remaining) byte(s) stored as zeros")
+                try Self.zeroChunkBytes(remaining) { zeros in
+                    hasher.update(zeros)
+                    try tar.write(zeros)
                 }
-                break
+                return
             }
             try buffer.withUnsafeBytes { raw in
                 let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<got])
@@ -339,6 +483,7 @@ public final class ArchiveBuilder {
                 try tar.write(chunk)
             }
             remaining -= Int64(got)
+            position += Int64(got)
             sinceCheck += Int64(got)
             progress.add(bytes: Int64(got))
             if sinceCheck >= 8 << 20 {
@@ -346,48 +491,172 @@ public final class ArchiveBuilder {
                 if isCanceled() { throw CancellationError() }
             }
         }
-        try tar.end(size: size)
-        counts.files += 1
-        counts.bytes += size
-        progress.add(files: 1)
-        try appendIndex(entry, hash: hasher.finalizeHex(), extra: [:])
     }
 
-    /// A symlink or hardlink member (no content), counted as a file.
-    private func addLink(_ kind: TarEntry.Kind, _ archivePath: String, _ info: stat, target: String, field: String) throws {
-        try add(TarEntry(path: archivePath, kind: kind, info: info, linkTarget: target), hash: nil, extra: [field: .string(target)])
-        counts.files += 1
-        progress.add(files: 1)
+    private static let zeroChunk = [UInt8](repeating: 0, count: 1 << 20)
+
+    static func hashZeros(_ count: Int64, into hasher: inout BLAKE3) {
+        zeroChunkBytes(count) { hasher.update($0) }
     }
 
-    private func add(_ entry: TarEntry, hash: String?, extra: [String: JSONValue]) throws {
-        try tar.begin(entry)
-        try appendIndex(entry, hash: hash, extra: extra)
-    }
-
-    private func appendIndex(_ entry: TarEntry, hash: String?, extra: [String: JSONValue]) throws {
-        let kind: String
-        switch entry.kind {
-        case .file: kind = "file"
-        case .directory: kind = "dir"
-        case .symlink: kind = "symlink"
-        case .hardlink: kind = "hardlink"
+    /// Calls `body` with `count` zero bytes, at most 1 MiB at a time.
+    static func zeroChunkBytes(_ count: Int64, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        var remaining = count
+        try zeroChunk.withUnsafeBytes { zeros in
+            while remaining > 0 {
+                let take = Int(min(remaining, Int64(zeros.count)))
+                try body(UnsafeRawBufferPointer(rebasing: zeros[0..<take]))
+                remaining -= Int64(take)
+            }
         }
-        var line: [String: JSONValue] = [
-            "path": .string(entry.path), "kind": .string(kind), "size": .number(Double(entry.size)),
-            "hash_alg": hash == nil ? .null : "blake3", "hash": hash.map(JSONValue.string) ?? .null,
-            "mtime": .number(Double(entry.mtime)), "mode": .number(Double(entry.mode & 0o7777)),
-        ]
-        for (key, value) in extra { line[key] = value }
-        try entries.write(Array((JSONValue.object(line).jsonString() + "\n").utf8))
-        entriesCount += 1
     }
 
-    static func readLink(_ path: String) -> String? {
+    /// The data runs of a file as the kernel reports them (`SEEK_DATA`/`SEEK_HOLE`), ending with a zero-length run at
+    /// the size when the file ends in a hole (as GNU tar writes it); nil when the file has no hole.
+    static func dataSegments(_ descriptor: Int32, size: Int64) -> [TarEntry.Segment]? {
+        var segments: [TarEntry.Segment] = []
+        var position: Int64 = 0
+        while position < size {
+            let data = lseek(descriptor, off_t(position), bastion_seek_data())
+            if data < 0 {
+                guard errno == ENXIO else { return nil }  // no SEEK_DATA here: store it whole
+                break
+            }
+            let hole = lseek(descriptor, off_t(data), bastion_seek_hole())
+            guard hole > data else { return nil }
+            segments.append(.init(offset: Int64(data), length: min(Int64(hole), size) - Int64(data)))
+            position = Int64(hole)
+        }
+        if segments.count == 1, segments[0].offset == 0, segments[0].length == size { return nil }
+        if segments.last.map({ $0.offset + $0.length }) != size { segments.append(.init(offset: size, length: 0)) }
+        return segments
+    }
+
+    /// Extended attributes of an open file or directory, sorted by name.
+    private func attributes(_ descriptor: Int32, _ path: [UInt8]) -> [TarEntry.ExtendedAttribute] {
+        readAttributes(path, list: { bastion_flistxattr(descriptor, $0, $1) }, get: { bastion_fgetxattr(descriptor, $0, $1, $2) })
+    }
+
+    /// Extended attributes of a name in an open directory that cannot be opened (symlinks, FIFOs, devices), read
+    /// through `/proc/self/fd`, so the path stays short however deep the entry is.
+    private func attributes(_ parent: Int32, _ name: [UInt8], _ path: [UInt8]) -> [TarEntry.ExtendedAttribute] {
+        let proc = Array("/proc/self/fd/\(parent)/".utf8) + name
+        return proc.withCString { procPath in
+            readAttributes(path, list: { bastion_llistxattr(procPath, $0, $1) }, get: { bastion_lgetxattr(procPath, $0, $1, $2) })
+        }
+    }
+
+    private func readAttributes(
+        _ path: [UInt8],
+        list: (UnsafeMutablePointer<CChar>?, Int) -> Int,
+        get: (UnsafePointer<CChar>, UnsafeMutableRawPointer?, Int) -> Int
+    ) -> [TarEntry.ExtendedAttribute] {
+        let length = list(nil, 0)
+        if length == 0 { return [] }
+        guard length > 0 else {
+            if errno != ENOTSUP && errno != ENOENT { progress.warning(POSIXFailure("list extended attributes of \(Self.display(path))").description) }
+            return []
+        }
+        var names = [CChar](repeating: 0, count: length + 1)
+        let got = list(&names, length)
+        guard got >= 0 else { return [] }
+        var result: [TarEntry.ExtendedAttribute] = []
+        for rawName in names[0..<got].split(separator: 0) {
+            let name = rawName.map { UInt8(bitPattern: $0) }
+            let value: [UInt8]? = (rawName + [0]).withUnsafeBufferPointer { cName in
+                let size = get(cName.baseAddress!, nil, 0)
+                guard size >= 0 else { return nil }
+                var bytes = [UInt8](repeating: 0, count: size)
+                let read = bytes.withUnsafeMutableBytes { get(cName.baseAddress!, $0.baseAddress, size) }
+                guard read >= 0 else { return nil }
+                return Array(bytes[0..<read])
+            }
+            if let value {
+                result.append(.init(name: name, value: value))
+            } else {
+                progress.warning(POSIXFailure("read extended attribute \(String(decoding: name, as: UTF8.self)) of \(Self.display(path))").description)
+            }
+        }
+        return result.sorted { $0.name.lexicographicallyPrecedes($1.name) }
+    }
+
+    /// A member without content (directory, link, special file); links and special files count as files.
+    private func add(_ entry: TarEntry, hash: String?) throws {
+        try tar.begin(entry)
+        if entry.kind != .directory {
+            counts.files += 1
+            progress.add(files: 1)
+        }
+        try appendIndex(entry, hash: hash)
+    }
+
+    /// One line of `entries.jsonl.zst` (`docs/formats.md`), written by hand: this runs once per file.
+    private func appendIndex(_ entry: TarEntry, hash: String?) throws {
+        var line = indexLines
+        line.append(contentsOf: #"{"path":"#.utf8)
+        IndexJSON.appendString(entry.path, key: "path", to: &line)
+        line.append(contentsOf: #","kind":""#.utf8)
+        line.append(contentsOf: entry.kind.rawValue.utf8)
+        line.append(contentsOf: #"","size":"#.utf8)
+        line.append(contentsOf: String(entry.size).utf8)
+        if let hash {
+            line.append(contentsOf: #","hash_alg":"blake3","hash":""#.utf8)
+            line.append(contentsOf: hash.utf8)
+            line.append(UInt8(ascii: "\""))
+        } else {
+            line.append(contentsOf: #","hash_alg":null,"hash":null"#.utf8)
+        }
+        line.append(contentsOf: #","mtime":"#.utf8)
+        line.append(contentsOf: String(entry.mtime.seconds).utf8)
+        line.append(contentsOf: #","mtime_nsec":"#.utf8)
+        line.append(contentsOf: String(entry.mtime.nanoseconds).utf8)
+        line.append(contentsOf: #","mode":"#.utf8)
+        line.append(contentsOf: String(entry.mode).utf8)
+        line.append(contentsOf: #","uid":"#.utf8)
+        line.append(contentsOf: String(entry.uid).utf8)
+        line.append(contentsOf: #","gid":"#.utf8)
+        line.append(contentsOf: String(entry.gid).utf8)
+        if !entry.userName.isEmpty {
+            line.append(contentsOf: #","user":"#.utf8)
+            IndexJSON.appendString(entry.userName, key: nil, to: &line)
+        }
+        if !entry.groupName.isEmpty {
+            line.append(contentsOf: #","group":"#.utf8)
+            IndexJSON.appendString(entry.groupName, key: nil, to: &line)
+        }
+        if let target = entry.linkTarget {
+            let key = entry.kind == .hardlink ? "hardlink_target" : "symlink_target"
+            line.append(contentsOf: ",\"\(key)\":".utf8)
+            IndexJSON.appendString(target, key: key, to: &line)
+        }
+        if entry.kind == .characterDevice || entry.kind == .blockDevice {
+            line.append(contentsOf: ",\"rdev_major\":\(entry.deviceMajor),\"rdev_minor\":\(entry.deviceMinor)".utf8)
+        }
+        if entry.sparse != nil { line.append(contentsOf: #","sparse":true"#.utf8) }
+        if !entry.xattrs.isEmpty {
+            line.append(contentsOf: #","xattrs":{"#.utf8)
+            for (index, attribute) in entry.xattrs.enumerated() {
+                if index > 0 { line.append(UInt8(ascii: ",")) }
+                IndexJSON.appendString(attribute.name, key: nil, to: &line)
+                line.append(contentsOf: ":\"\(Data(attribute.value).base64EncodedString())\"".utf8)
+            }
+            line.append(UInt8(ascii: "}"))
+        }
+        line.append(contentsOf: "}\n".utf8)
+        entriesCount += 1
+        if line.count >= 256 << 10 {
+            try entries.write(line)
+            line.removeAll(keepingCapacity: true)
+        }
+        indexLines = line
+    }
+
+    /// A symlink's target as bytes.
+    static func readLink(_ directory: Int32, _ name: [UInt8]) -> [UInt8]? {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink(path, &buffer, buffer.count - 1)
+        let count = name.withCString { readlinkat(directory, $0, &buffer, buffer.count - 1) }
         guard count >= 0 else { return nil }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return buffer[0..<count].map { UInt8(bitPattern: $0) }
     }
 }
 
@@ -397,18 +666,32 @@ struct DeviceInode: Hashable {
     var inode: ino_t
 }
 
-extension TarEntry {
-    /// A member with the mode, owner and mtime of `info` (an `lstat`/`stat` result).
-    init(path: String, kind: Kind, info: stat, size: Int64 = 0, linkTarget: String? = nil) {
-        self.init(
-            path: path,
-            kind: kind,
-            mode: UInt32(info.st_mode),
-            uid: info.st_uid,
-            gid: info.st_gid,
-            mtime: Int64(info.st_mtim.tv_sec),
-            size: size,
-            linkTarget: linkTarget
-        )
+/// User and group names by id, looked up once per id.
+final class OwnerNames {
+    private var users: [uid_t: [UInt8]] = [:]
+    private var groups: [gid_t: [UInt8]] = [:]
+
+    func user(_ id: uid_t) -> [UInt8] {
+        if let name = users[id] { return name }
+        var record = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16 << 10)
+        let name: [UInt8] =
+            getpwuid_r(id, &record, &buffer, buffer.count, &result) == 0 && result != nil
+            ? Array(UnsafeRawBufferPointer(start: record.pw_name, count: strlen(record.pw_name))) : []
+        users[id] = name
+        return name
+    }
+
+    func group(_ id: gid_t) -> [UInt8] {
+        if let name = groups[id] { return name }
+        var record = Glibc.group()
+        var result: UnsafeMutablePointer<Glibc.group>?
+        var buffer = [CChar](repeating: 0, count: 16 << 10)
+        let name: [UInt8] =
+            getgrgid_r(id, &record, &buffer, buffer.count, &result) == 0 && result != nil
+            ? Array(UnsafeRawBufferPointer(start: record.gr_name, count: strlen(record.gr_name))) : []
+        groups[id] = name
+        return name
     }
 }

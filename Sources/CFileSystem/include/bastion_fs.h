@@ -1,0 +1,21 @@
+// What Swift's Glibc module does not bring: extended attributes (<sys/xattr.h>), and the GNU constants and macros
+// O_NOATIME, SEEK_DATA, SEEK_HOLE and makedev. Thin wrappers, compiled with _GNU_SOURCE in bastion_fs.c.
+#ifndef BASTION_FS_H
+#define BASTION_FS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+int bastion_o_noatime(void);
+int bastion_seek_data(void);
+int bastion_seek_hole(void);
+unsigned long long bastion_makedev(unsigned int major, unsigned int minor);
+
+ssize_t bastion_flistxattr(int fd, char *list, size_t size);
+ssize_t bastion_fgetxattr(int fd, const char *name, void *value, size_t size);
+int bastion_fsetxattr(int fd, const char *name, const void *value, size_t size);
+ssize_t bastion_llistxattr(const char *path, char *list, size_t size);
+ssize_t bastion_lgetxattr(const char *path, const char *name, void *value, size_t size);
+int bastion_lsetxattr(const char *path, const char *name, const void *value, size_t size);
+
+#endif

@@ -1,0 +1,151 @@
+import Foundation
+
+/// One archive member's metadata, as `TarWriter` writes it and `TarReader` reads it back. Names are bytes: a path is
+/// whatever bytes the file system gave (`docs/formats.md`, "Names are bytes"), never a decoded string.
+public struct TarEntry: Sendable, Equatable {
+    public enum Kind: String, Sendable, Equatable {
+        case file, directory = "dir", symlink, hardlink, fifo, characterDevice = "char", blockDevice = "block"
+    }
+
+    /// One extended attribute (any namespace; POSIX ACLs are `system.posix_acl_access` / `_default`).
+    public struct ExtendedAttribute: Sendable, Equatable {
+        public var name: [UInt8]
+        public var value: [UInt8]
+
+        public init(name: [UInt8], value: [UInt8]) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    /// A run of data in a sparse file; everything between runs (and after the last) is a hole.
+    public struct Segment: Sendable, Equatable {
+        public var offset: Int64
+        public var length: Int64
+
+        public init(offset: Int64, length: Int64) {
+            self.offset = offset
+            self.length = length
+        }
+    }
+
+    /// Relative path inside the archive (`/`-separated, no leading `/`). Directories without a trailing `/`.
+    public var path: [UInt8]
+    public var kind: Kind
+    /// Permission bits with setuid, setgid and sticky (`mode & 0o7777`).
+    public var mode: UInt32
+    public var uid: UInt32
+    public var gid: UInt32
+    /// Owner names (empty when the id has none here).
+    public var userName: [UInt8] = []
+    public var groupName: [UInt8] = []
+    public var mtime: FileTime
+    public var atime: FileTime?
+    /// A file's logical size (a sparse file's holes included).
+    public var size: Int64
+    /// Symlink target, or the archive path a hardlink points to.
+    public var linkTarget: [UInt8]?
+    /// Character and block devices.
+    public var deviceMajor: UInt32 = 0
+    public var deviceMinor: UInt32 = 0
+    public var xattrs: [ExtendedAttribute] = []
+    /// The data runs of a file stored sparse (GNU sparse 1.0); nil for a file stored whole.
+    public var sparse: [Segment]?
+
+    public init(
+        path: [UInt8],
+        kind: Kind,
+        mode: UInt32,
+        uid: UInt32 = 0,
+        gid: UInt32 = 0,
+        mtime: FileTime,
+        size: Int64 = 0,
+        linkTarget: [UInt8]? = nil
+    ) {
+        self.path = path
+        self.kind = kind
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.mtime = mtime
+        self.size = size
+        self.linkTarget = linkTarget
+    }
+
+    /// Convenience for tests and callers with text paths.
+    public init(path: String, kind: Kind, mode: UInt32, uid: UInt32 = 0, gid: UInt32 = 0, mtime: Int64, size: Int64 = 0, linkTarget: String? = nil) {
+        self.init(
+            path: Array(path.utf8),
+            kind: kind,
+            mode: mode,
+            uid: uid,
+            gid: gid,
+            mtime: FileTime(seconds: mtime),
+            size: size,
+            linkTarget: linkTarget.map { Array($0.utf8) }
+        )
+    }
+
+    /// The path for messages and JSON (invalid UTF-8 replaced by U+FFFD; see `path_b64` in the index).
+    public var displayPath: String { String(decoding: path, as: UTF8.self) }
+}
+
+/// A Unix time to the nanosecond (seconds may be negative: before 1970).
+public struct FileTime: Sendable, Equatable, Comparable {
+    public var seconds: Int64
+    /// 0 ..< 1_000_000_000.
+    public var nanoseconds: Int32
+
+    public init(seconds: Int64, nanoseconds: Int32 = 0) {
+        self.seconds = seconds
+        self.nanoseconds = nanoseconds
+    }
+
+    public init(_ time: timespec) {
+        self.init(seconds: Int64(time.tv_sec), nanoseconds: Int32(time.tv_nsec))
+    }
+
+    public var timespec: Glibc.timespec { Glibc.timespec(tv_sec: Int(seconds), tv_nsec: Int(nanoseconds)) }
+
+    public static func < (lhs: FileTime, rhs: FileTime) -> Bool {
+        (lhs.seconds, lhs.nanoseconds) < (rhs.seconds, rhs.nanoseconds)
+    }
+
+    /// The pax decimal form, as GNU tar writes it: the exact value with trailing zeros of the fraction dropped
+    /// (`1700000000.5`, `-1.75` for 1.75 s before 1970, `42` for a whole second).
+    public var paxValue: String {
+        if nanoseconds == 0 { return String(seconds) }
+        // seconds + ns/1e9 as a decimal: below zero, the magnitude is (-seconds - 1) + (1e9 - ns)/1e9.
+        let negative = seconds < 0
+        let whole = negative ? -(seconds + 1) : seconds
+        let fraction = negative ? 1_000_000_000 - Int64(nanoseconds) : Int64(nanoseconds)
+        var digits = String(fraction)
+        digits = String(repeating: "0", count: 9 - digits.count) + digits
+        while digits.hasSuffix("0") { digits.removeLast() }
+        return (negative ? "-" : "") + String(whole) + "." + digits
+    }
+
+    /// Parses a pax time (`[-]seconds[.fraction]`; fraction digits past nine are cut).
+    public init?(pax text: some StringProtocol) {
+        var rest = Substring(text)
+        let negative = rest.first == "-"
+        if negative { rest = rest.dropFirst() }
+        let parts = rest.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let wholeText = parts.first, !wholeText.isEmpty, wholeText.allSatisfy(\.isASCIIDigit), let whole = Int64(wholeText) else { return nil }
+        var fraction: Int64 = 0
+        if parts.count == 2 {
+            let digits = parts[1].prefix(9)
+            guard parts[1].allSatisfy(\.isASCIIDigit) else { return nil }
+            fraction = Int64(digits + String(repeating: "0", count: 9 - digits.count)) ?? 0
+        }
+        if negative && fraction > 0 {
+            self.init(seconds: -whole - 1, nanoseconds: Int32(1_000_000_000 - fraction))
+        } else {
+            self.init(seconds: negative ? -whole : whole, nanoseconds: Int32(fraction))
+        }
+    }
+}
+
+extension Character {
+    fileprivate var isASCIIDigit: Bool { asciiValue.map { $0 >= 48 && $0 <= 57 } ?? false }
+}
