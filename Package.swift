@@ -125,6 +125,7 @@ let package = Package(
         ),
         .target(
             name: "TestClients",
+            dependencies: ["Shared", "CFileSystem"],
             path: "Tests/TestClients",
             swiftSettings: swiftSettings
         ),

@@ -2,7 +2,7 @@ import Foundation
 
 /// Writes a POSIX pax tar stream the way GNU tar's `--format=posix --xattrs --acls --sparse` does (`docs/formats.md`):
 /// ustar headers, and a pax `x` header before any member with something ustar cannot hold: a name or link target that
-/// is long or not ASCII (raw bytes; `hdrcharset=BINARY` when they are not UTF-8), times with nanoseconds (`mtime`,
+/// is long or not ASCII (raw bytes, marked `hdrcharset=BINARY`), times with nanoseconds (`mtime`,
 /// `atime`), large sizes or ids, long or non-ASCII owner names, extended attributes (`SCHILY.xattr.NAME`, POSIX ACLs
 /// also as `SCHILY.acl.access`/`default` text), and sparse files (GNU sparse 1.0: `GNU.sparse.*` records, the map at
 /// the start of the member's data). Small writes are gathered into 256 KiB before they go downstream.
@@ -68,10 +68,10 @@ public final class TarWriter {
             }
         }
         if !records.isEmpty {
-            if !(String(validating: name, as: UTF8.self) != nil && String(validating: link, as: UTF8.self) != nil
-                && String(validating: entry.userName, as: UTF8.self) != nil && String(validating: entry.groupName, as: UTF8.self) != nil)
-            {
-                // GNU tar's mark for values that are bytes, not UTF-8; it must come before them.
+            if !(Self.isASCII(name) && Self.isASCII(link) && Self.isASCII(entry.userName) && Self.isASCII(entry.groupName)) {
+                // The names are the file system's bytes, not text in some encoding: POSIX's mark for that, before them.
+                // bsdtar then writes them as they are instead of converting them to its locale (which fails on NFD
+                // names); GNU tar always writes bytes as they are (1.34 prints a warning for the keyword).
                 var marked: [UInt8] = []
                 Self.record("hdrcharset", Array("BINARY".utf8), into: &marked)
                 records.insert(contentsOf: marked, at: 0)
