@@ -143,6 +143,8 @@ public enum FidelityTree {
 
 /// Every aspect of every entry of a tree, for comparing a source with what a restore or extraction made of it.
 public enum TreeFingerprint {
+    private static let zeros = [UInt8](repeating: 0, count: 1 << 20)
+
     /// `relative path (escaped) → description`; the root directory is "." . Excludes atime and ctime.
     public static func of(_ root: String) throws -> [String: String] {
         let top = open(root, O_RDONLY | O_DIRECTORY)
@@ -235,9 +237,8 @@ public enum TreeFingerprint {
                 let data = lseek(file, off_t(position), bastion_seek_data())
                 let start = data < 0 ? size : Int64(data)
                 while position < start {
-                    let take = Int(min(Int64(buffer.count), start - position))
-                    for index in 0..<take { buffer[index] = 0 }
-                    buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<take])) }
+                    let take = Int(min(Int64(zeros.count), start - position))
+                    zeros.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<take])) }
                     position += Int64(take)
                 }
                 if position >= size { break }
@@ -292,5 +293,38 @@ extension Array where Element == UInt8 {
     /// These bytes NUL-terminated, for a system call.
     func cString<Result>(_ body: (UnsafePointer<CChar>) -> Result) -> Result {
         (map { CChar(bitPattern: $0) } + [0]).withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}
+
+extension FidelityTree {
+    /// Extracts a snapshot's payload with GNU tar (`--xattrs --xattrs-include='*' --acls --numeric-owner -p`) and with
+    /// bsdtar (`--xattrs --acls --numeric-owner -p`) under `scratch`, and returns every way either result differs from
+    /// `source` (empty: both equal it). Left out, and said why: what those tools cannot write (paths past PATH_MAX: each
+    /// creates a member by its whole path), and libarchive's reading of a negative pax time with a fraction (it takes
+    /// `-1.75` as -1 s + 0.75).
+    public static func thirdPartyDifferences(runDirectory: String, source: String, scratch: String) throws -> [String] {
+        let payload = "cat '\(runDirectory)'/payload.part* | zstd -dq"
+        let pastPathMax = { (key: String) in key.contains("16d{248}") }
+        let expected = try TreeFingerprint.of(source)
+        var problems: [String] = []
+        let tools: [(name: String, command: String, tolerated: [String], excluded: (String) -> Bool)] = [
+            (
+                "GNU tar", "tar -x --xattrs --xattrs-include='*' --acls --numeric-owner -p",
+                ["File name too long", "Exiting with failure status", "hdrcharset", "implausibly old time stamp", "in the future"], pastPathMax
+            ),
+            ("bsdtar", "bsdtar -x --xattrs --acls --numeric-owner -p", ["16d{248}", "dddddddd", "Error exit delayed"], { pastPathMax($0) || $0 == "pre-1970" }),
+        ]
+        for tool in tools {
+            let out = scratch + "/" + tool.name.replacingOccurrences(of: " ", with: "-")
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let run = try Shell.run("\(payload) | \(tool.command) -C '\(out)' -f - 2>&1")
+            for line in run.output.split(separator: "\n") where !tool.tolerated.contains(where: { line.contains($0) }) {
+                problems.append("\(tool.name) said: \(line)")
+            }
+            let actual = try TreeFingerprint.of(out + source).filter { !tool.excluded($0.key) }
+            let differences = TreeFingerprint.differences(expected.filter { !tool.excluded($0.key) }, actual)
+            problems += differences.map { "\(tool.name): \($0)" }
+        }
+        return problems
     }
 }
