@@ -12,6 +12,7 @@ struct ArchiveBenchmark: AsyncParsableCommand {
     @Option(name: .customLong("part-mib"), help: "Part size in MiB.") var partMiB = 256
     @Option(name: .customLong("rounds"), help: "Rounds of every measurement, interleaved; medians are reported.") var rounds = 3
     @Option(name: .customLong("corpus"), help: "Use this existing directory as the corpus instead of generating one.") var existingCorpus: String?
+    @Option(name: .customLong("small-files"), help: "Generate N files of about 250 bytes instead (the per-file cost).") var smallFiles: Int?
 
     static func timed(_ body: () throws -> Void) rethrows -> Double {
         let start = ContinuousClock.now
@@ -92,6 +93,24 @@ struct ArchiveBenchmark: AsyncParsableCommand {
         var medianCPU: Double { cpu.sorted()[cpu.count / 2] }
     }
 
+    /// `count` files of 200–300 bytes (text), 400 to a directory: what dominates is the cost per file.
+    static func makeSmallFiles(_ root: String, count: Int) throws -> Int64 {
+        var total: Int64 = 0
+        var generator = SystemRandomNumberGenerator()
+        for index in 0..<count {
+            let dir = "\(root)/d\(index / 400)"
+            if index % 400 == 0 { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+            let size = Int.random(in: 200...300, using: &generator)
+            let line = "entry \(index) user=u\(index % 97) status=ok bytes=\(index * 7 % 10007)\n"
+            let text = String(String(repeating: line, count: size / line.utf8.count + 1).utf8.prefix(size))!
+            let descriptor = open("\(dir)/f\(index).txt", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            _ = text.withCString { write(descriptor, $0, strlen($0)) }
+            close(descriptor)
+            total += Int64(size)
+        }
+        return total
+    }
+
     func run() async throws {
         let dir = try BenchDirectory("archive")
         defer { dir.remove() }
@@ -100,6 +119,10 @@ struct ArchiveBenchmark: AsyncParsableCommand {
         if let existingCorpus {
             corpus = URL(fileURLWithPath: existingCorpus).standardizedFileURL.path
             bytes = Int64(try Shell.run("du -sb --apparent-size '\(corpus)' | cut -f1").trimmed) ?? 0
+        } else if let smallFiles {
+            corpus = dir.path + "/corpus"
+            print("generating \(smallFiles) small files…")
+            bytes = try Self.makeSmallFiles(corpus, count: smallFiles)
         } else {
             corpus = dir.path + "/corpus"
             print("generating a \(corpusMiB) MiB corpus…")

@@ -224,7 +224,9 @@ import Testing
         #expect(damaged.filesTotal == files && damaged.filesOK == files - 2, "\(damaged.samples)")
         #expect(
             Set(damaged.samples)
-                == ["d/many-7.txt: content differ", "d/ghost.txt: in the index, not in the payload", "d/many-9.txt: in the payload, not in the index"]
+                == [
+                    "d/many-7.txt: content differ", "d/ghost.txt: in the index, not in the payload", "d/many-9.txt: in the payload, not in the index",
+                ]
         )
         #expect(damaged.entriesCount == ordered.entriesCount)
     }

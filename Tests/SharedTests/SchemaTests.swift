@@ -70,7 +70,7 @@ import Testing
         _ = try AppDatabase.open(in: dir.dataDirectory)
         let again = try AppDatabase.open(in: dir.dataDirectory)
         let applied = try await again.pool.read { db in try AppDatabase.migrator.appliedIdentifiers(db) }
-        #expect(applied == ["v1_schema", "v2_notification_destinations", "v3_run_kinds"])
+        #expect(applied == ["v1_schema", "v2_notification_destinations", "v3_run_kinds", "v4_run_warnings"])
     }
 
     @Test func concurrentOpensOnAFreshFileAllSucceed() async throws {

@@ -215,7 +215,14 @@ public enum TreeFingerprint {
         }
     }
 
-    private static func describe(_ fd: Int32?, _ parent: Int32?, _ name: [UInt8], _ info: stat, _ inodes: inout [UInt64: String], _ key: String) -> String {
+    private static func describe(
+        _ fd: Int32?,
+        _ parent: Int32?,
+        _ name: [UInt8],
+        _ info: stat,
+        _ inodes: inout [UInt64: String],
+        _ key: String
+    ) -> String {
         let type: String
         var extra = ""
         switch info.st_mode & S_IFMT {
@@ -244,7 +251,9 @@ public enum TreeFingerprint {
                 if position >= size { break }
                 let hole = min(Int64(lseek(file, off_t(position), bastion_seek_hole())), size)
                 while position < hole {
-                    let got = buffer.withUnsafeMutableBytes { pread(file, $0.baseAddress, Int(min(Int64($0.count), hole - position)), off_t(position)) }
+                    let got = buffer.withUnsafeMutableBytes {
+                        pread(file, $0.baseAddress, Int(min(Int64($0.count), hole - position)), off_t(position))
+                    }
                     if got <= 0 { break }
                     buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<got])) }
                     position += Int64(got)
@@ -312,7 +321,10 @@ extension FidelityTree {
                 "GNU tar", "tar -x --xattrs --xattrs-include='*' --acls --numeric-owner -p",
                 ["File name too long", "Exiting with failure status", "hdrcharset", "implausibly old time stamp", "in the future"], pastPathMax
             ),
-            ("bsdtar", "bsdtar -x --xattrs --acls --numeric-owner -p", ["16d{248}", "dddddddd", "Error exit delayed"], { pastPathMax($0) || $0 == "pre-1970" }),
+            (
+                "bsdtar", "bsdtar -x --xattrs --acls --numeric-owner -p", ["16d{248}", "dddddddd", "Error exit delayed"],
+                { pastPathMax($0) || $0 == "pre-1970" }
+            ),
         ]
         for tool in tools {
             let out = scratch + "/" + tool.name.replacingOccurrences(of: " ", with: "-")

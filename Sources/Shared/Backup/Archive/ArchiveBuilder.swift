@@ -574,7 +574,9 @@ public final class ArchiveBuilder {
             if let value {
                 result.append(.init(name: name, value: value))
             } else {
-                progress.warning(POSIXFailure("read extended attribute \(String(decoding: name, as: UTF8.self)) of \(Self.display(path))").description)
+                progress.warning(
+                    POSIXFailure("read extended attribute \(String(decoding: name, as: UTF8.self)) of \(Self.display(path))").description
+                )
             }
         }
         return result.sorted { $0.name.lexicographicallyPrecedes($1.name) }

@@ -239,7 +239,10 @@ public final class RestoreWriter: TarReaderDelegate {
         case .fifo, .characterDevice, .blockDevice:
             let type = entry.kind == .fifo ? S_IFIFO : entry.kind == .characterDevice ? S_IFCHR : S_IFBLK
             if entry.kind != .fifo && geteuid() != 0 {
-                record(warning: entry.path, "a \(entry.kind == .characterDevice ? "character" : "block") device is created only when restoring as root")
+                record(
+                    warning: entry.path,
+                    "a \(entry.kind == .characterDevice ? "character" : "block") device is created only when restoring as root"
+                )
                 return
             }
             let device = dev_t(bastion_makedev(entry.deviceMajor, entry.deviceMinor))
@@ -355,7 +358,9 @@ public final class RestoreWriter: TarReaderDelegate {
             if changed != 0 { record(warning: entry.path, POSIXFailure("chown \(entry.displayPath)").description) }
         }
         if entry.kind != .symlink {
-            let changed = descriptor.map { fchmod($0, mode_t(entry.mode & 0o7777)) } ?? name.withCString { fchmodat(parent, $0, mode_t(entry.mode & 0o7777), 0) }
+            let changed =
+                descriptor.map { fchmod($0, mode_t(entry.mode & 0o7777)) }
+                ?? name.withCString { fchmodat(parent, $0, mode_t(entry.mode & 0o7777), 0) }
             if changed != 0 { record(warning: entry.path, POSIXFailure("chmod \(entry.displayPath)").description) }
         }
         if !entry.xattrs.isEmpty {
@@ -419,7 +424,12 @@ public final class RestoreWriter: TarReaderDelegate {
                 opened.append(descriptor)
             }
             if descriptor >= 0, !opened.isEmpty {
-                applyMetadata(entry, descriptor: descriptor, parent: opened.count >= 2 ? opened[opened.count - 2] : root, name: Array(components.last ?? []))
+                applyMetadata(
+                    entry,
+                    descriptor: descriptor,
+                    parent: opened.count >= 2 ? opened[opened.count - 2] : root,
+                    name: Array(components.last ?? [])
+                )
             } else {
                 record(failure: entry.path, POSIXFailure("open directory \(entry.displayPath)").description)
             }

@@ -4,7 +4,11 @@ import Foundation
 /// whatever bytes the file system gave (`docs/formats.md`, "Names are bytes"), never a decoded string.
 public struct TarEntry: Sendable, Equatable {
     public enum Kind: String, Sendable, Equatable {
-        case file, directory = "dir", symlink, hardlink, fifo, characterDevice = "char", blockDevice = "block"
+        case file
+        case directory = "dir"
+        case symlink, hardlink, fifo
+        case characterDevice = "char"
+        case blockDevice = "block"
     }
 
     /// One extended attribute (any namespace; POSIX ACLs are `system.posix_acl_access` / `_default`).
