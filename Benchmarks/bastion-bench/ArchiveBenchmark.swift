@@ -12,6 +12,7 @@ struct ArchiveBenchmark: AsyncParsableCommand {
     @Option(name: .customLong("part-mib"), help: "Part size in MiB.") var partMiB = 256
     @Option(name: .customLong("rounds"), help: "Rounds of every measurement, interleaved; medians are reported.") var rounds = 3
     @Option(name: .customLong("corpus"), help: "Use this existing directory as the corpus instead of generating one.") var existingCorpus: String?
+    @Flag(name: .customLong("build-only"), help: "Only time the in-process build, for profiling (no baselines).") var buildOnly = false
     @Option(name: .customLong("small-files"), help: "Generate N files of about 250 bytes instead (the per-file cost).") var smallFiles: Int?
 
     static func timed(_ body: () throws -> Void) rethrows -> Double {
@@ -135,6 +136,23 @@ struct ArchiveBenchmark: AsyncParsableCommand {
         print(
             "corpus: \(files) files, \(String(format: "%.0f", mb)) MiB, \(ProcessInfo.processInfo.activeProcessorCount) cores; \(rounds) rounds, interleaved"
         )
+
+        if buildOnly {
+            for round in 1...rounds {
+                let runDir = dir.path + "/target/job/run"
+                try? FileManager.default.removeItem(atPath: runDir)
+                try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
+                let progress = BuildProgress()
+                let builder = ArchiveBuilder(settings: .init(jobId: "job", runId: "run", runDirectory: runDir, partSize: partBytes), progress: progress) {
+                    false
+                }
+                let roots = try ArchiveBuilder.roots(paths: [corpus], root: nil, progress: progress)
+                let cpu = Self.cpuSeconds(RUSAGE_SELF.rawValue)
+                let wall = try Self.timed { _ = try builder.build(roots) }
+                print(String(format: "build %d: %.2f s wall, %.2f s CPU", round, wall, Self.cpuSeconds(RUSAGE_SELF.rawValue) - cpu))
+            }
+            return
+        }
 
         // The real worker, started once, on a real job.
         let data = dir.dataDirectory

@@ -245,6 +245,22 @@ import Testing
         #expect(RestoreWriter.normalize("/d/e/") == "d/e" && RestoreWriter.normalize("../x") == nil)
     }
 
+    /// pax times as GNU tar writes them: exact decimals, trailing zeros dropped, negative values below 1970.
+    @Test func paxTimesAreExactDecimals() {
+        let cases: [(FileTime, String)] = [
+            (FileTime(seconds: 0), "0"), (FileTime(seconds: 1_700_000_000, nanoseconds: 123_456_789), "1700000000.123456789"),
+            (FileTime(seconds: -2, nanoseconds: 250_000_000), "-1.75"), (FileTime(seconds: -1), "-1"),
+            (FileTime(seconds: 5, nanoseconds: 500_000_000), "5.5"), (FileTime(seconds: 7_258_118_400, nanoseconds: 1), "7258118400.000000001"),
+            (FileTime(seconds: -31_536_001, nanoseconds: 999_999_999), "-31536000.000000001"),
+        ]
+        for (time, text) in cases {
+            #expect(time.paxValue == text)
+            #expect(FileTime(pax: text) == time, "\(text)")
+        }
+        #expect(FileTime(pax: "1.1234567899") == FileTime(seconds: 1, nanoseconds: 123_456_789))
+        #expect(FileTime(pax: "x") == nil && FileTime(pax: "1.2.3") == nil && FileTime(pax: "") == nil && FileTime(pax: "-") == nil)
+    }
+
     /// A hostile archive: `../` paths, absolute paths, a file written through a symlink it created, and a directory
     /// replaced by a symlink between two of its files (the remembered parent must not be trusted after that).
     @Test(arguments: [

@@ -594,13 +594,16 @@ public final class ArchiveBuilder {
 
     /// One line of `entries.jsonl.zst` (`docs/formats.md`), written by hand: this runs once per file.
     private func appendIndex(_ entry: TarEntry, hash: String?) throws {
-        var line = indexLines
+        // Taken out of the property while it grows (a copy would duplicate the buffer on every append).
+        var line: [UInt8] = []
+        swap(&line, &indexLines)
+        defer { swap(&line, &indexLines) }
         line.append(contentsOf: #"{"path":"#.utf8)
         IndexJSON.appendString(entry.path, key: "path", to: &line)
         line.append(contentsOf: #","kind":""#.utf8)
         line.append(contentsOf: entry.kind.rawValue.utf8)
         line.append(contentsOf: #"","size":"#.utf8)
-        line.append(contentsOf: String(entry.size).utf8)
+        Decimal.append(entry.size, to: &line)
         if let hash {
             line.append(contentsOf: #","hash_alg":"blake3","hash":""#.utf8)
             line.append(contentsOf: hash.utf8)
@@ -609,15 +612,15 @@ public final class ArchiveBuilder {
             line.append(contentsOf: #","hash_alg":null,"hash":null"#.utf8)
         }
         line.append(contentsOf: #","mtime":"#.utf8)
-        line.append(contentsOf: String(entry.mtime.seconds).utf8)
+        Decimal.append(entry.mtime.seconds, to: &line)
         line.append(contentsOf: #","mtime_nsec":"#.utf8)
-        line.append(contentsOf: String(entry.mtime.nanoseconds).utf8)
+        Decimal.append(UInt64(entry.mtime.nanoseconds), to: &line)
         line.append(contentsOf: #","mode":"#.utf8)
-        line.append(contentsOf: String(entry.mode).utf8)
+        Decimal.append(UInt64(entry.mode), to: &line)
         line.append(contentsOf: #","uid":"#.utf8)
-        line.append(contentsOf: String(entry.uid).utf8)
+        Decimal.append(UInt64(entry.uid), to: &line)
         line.append(contentsOf: #","gid":"#.utf8)
-        line.append(contentsOf: String(entry.gid).utf8)
+        Decimal.append(UInt64(entry.gid), to: &line)
         if !entry.userName.isEmpty {
             line.append(contentsOf: #","user":"#.utf8)
             IndexJSON.appendString(entry.userName, key: nil, to: &line)
@@ -650,7 +653,6 @@ public final class ArchiveBuilder {
             try entries.write(line)
             line.removeAll(keepingCapacity: true)
         }
-        indexLines = line
     }
 
     /// A symlink's target as bytes.

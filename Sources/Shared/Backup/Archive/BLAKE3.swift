@@ -141,15 +141,18 @@ public struct BLAKE3: Sendable {
         return output.rootBytes()
     }
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// The hash as 64 lowercase hex digits (built in one buffer: this runs once per archived file).
     public func finalizeHex() -> String {
-        var text = ""
-        text.reserveCapacity(64)
-        let digits = Array("0123456789abcdef".utf8)
-        for byte in finalize() {
-            text.unicodeScalars.append(Unicode.Scalar(digits[Int(byte >> 4)]))
-            text.unicodeScalars.append(Unicode.Scalar(digits[Int(byte & 15)]))
+        let bytes = finalize()
+        return String(unsafeUninitializedCapacity: 64) { text in
+            for (index, byte) in bytes.enumerated() {
+                text[2 * index] = Self.hexDigits[Int(byte >> 4)]
+                text[2 * index + 1] = Self.hexDigits[Int(byte & 15)]
+            }
+            return 64
         }
-        return text
     }
 
     /// The most chunks handed to the wide kernel at once (512 KiB of input, 16 KiB of chaining values).

@@ -6,7 +6,7 @@ import Foundation
 public enum IndexJSON {
     /// Appends `"<text>"` for `bytes`, and `,"<key>_b64":"…"` after it when the bytes are not UTF-8 and a key is given.
     static func appendString(_ bytes: [UInt8], key: String?, to line: inout [UInt8]) {
-        let valid = String(validating: bytes, as: UTF8.self) != nil
+        let valid = TarWriter.isASCII(bytes) || String(validating: bytes, as: UTF8.self) != nil
         line.append(UInt8(ascii: "\""))
         if valid {
             appendEscaped(bytes, to: &line)

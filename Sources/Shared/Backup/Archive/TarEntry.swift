@@ -118,15 +118,32 @@ public struct FileTime: Sendable, Equatable, Comparable {
     /// The pax decimal form, as GNU tar writes it: the exact value with trailing zeros of the fraction dropped
     /// (`1700000000.5`, `-1.75` for 1.75 s before 1970, `42` for a whole second).
     public var paxValue: String {
-        if nanoseconds == 0 { return String(seconds) }
-        // seconds + ns/1e9 as a decimal: below zero, the magnitude is (-seconds - 1) + (1e9 - ns)/1e9.
-        let negative = seconds < 0
-        let whole = negative ? -(seconds + 1) : seconds
-        let fraction = negative ? 1_000_000_000 - Int64(nanoseconds) : Int64(nanoseconds)
-        var digits = String(fraction)
-        digits = String(repeating: "0", count: 9 - digits.count) + digits
-        while digits.hasSuffix("0") { digits.removeLast() }
-        return (negative ? "-" : "") + String(whole) + "." + digits
+        var bytes: [UInt8] = []
+        appendPax(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `paxValue` appended as bytes (no intermediate strings: this runs for every archived file). Below zero with a
+    /// fraction, the magnitude is (-seconds - 1) + (1e9 - ns)/1e9.
+    public func appendPax(to bytes: inout [UInt8]) {
+        let negative = seconds < 0 && nanoseconds != 0
+        if negative || seconds < 0 { bytes.append(UInt8(ascii: "-")) }
+        let whole = seconds < 0 ? (nanoseconds != 0 ? -(seconds + 1) : -seconds) : seconds
+        Decimal.append(UInt64(whole), to: &bytes)
+        guard nanoseconds != 0 else { return }
+        var fraction = UInt64(negative ? 1_000_000_000 - Int64(nanoseconds) : Int64(nanoseconds))
+        var digits = 9
+        while fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
+        bytes.append(UInt8(ascii: "."))
+        var divisor: UInt64 = 1
+        for _ in 1..<digits { divisor *= 10 }
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(fraction / divisor % 10))
+            divisor /= 10
+        }
     }
 
     /// Parses a pax time (`[-]seconds[.fraction]`; fraction digits past nine are cut).
@@ -147,6 +164,42 @@ public struct FileTime: Sendable, Equatable, Comparable {
         } else {
             self.init(seconds: negative ? -whole : whole, nanoseconds: Int32(fraction))
         }
+    }
+}
+
+/// Decimal digits appended to a byte buffer.
+enum Decimal {
+    static func append(_ value: UInt64, to bytes: inout [UInt8]) {
+        if value < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(value))
+            return
+        }
+        var digits: (UInt64, Int) = (1, 1)
+        while digits.0 <= value / 10 { digits = (digits.0 * 10, digits.1 + 1) }
+        var divisor = digits.0
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+            divisor /= 10
+        }
+    }
+
+    static func append(_ value: Int64, to bytes: inout [UInt8]) {
+        if value < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            append(value.magnitude, to: &bytes)
+        } else {
+            append(UInt64(value), to: &bytes)
+        }
+    }
+
+    static func count(_ value: Int) -> Int {
+        var count = 1
+        var rest = value / 10
+        while rest > 0 {
+            count += 1
+            rest /= 10
+        }
+        return count
     }
 }
 

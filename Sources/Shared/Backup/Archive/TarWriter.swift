@@ -10,6 +10,7 @@ public final class TarWriter {
     private let next: any ByteSink
     private var header = [UInt8](repeating: 0, count: 512)
     private var records: [UInt8] = []
+    private var scratch: [UInt8] = []
     private var output: [UInt8] = []
     private let outputLimit = 256 << 10
     private var remainingInMember: Int64 = 0
@@ -54,9 +55,9 @@ public final class TarWriter {
         let stored = Int64(sparseMap.count) + dataSize
         if stored > 0o77777777777 { Self.record("size", Array(String(stored).utf8), into: &records) }
         if entry.mtime.nanoseconds != 0 || entry.mtime.seconds < 0 || entry.mtime.seconds > 0o77777777777 {
-            Self.record("mtime", Array(entry.mtime.paxValue.utf8), into: &records)
+            timeRecord("mtime", entry.mtime)
         }
-        if let atime = entry.atime { Self.record("atime", Array(atime.paxValue.utf8), into: &records) }
+        if let atime = entry.atime { timeRecord("atime", atime) }
         if entry.uid > 0o7777777 { Self.record("uid", Array(String(entry.uid).utf8), into: &records) }
         if entry.gid > 0o7777777 { Self.record("gid", Array(String(entry.gid).utf8), into: &records) }
         if entry.userName.count > 31 || !Self.isASCII(entry.userName) { Self.record("uname", entry.userName, into: &records) }
@@ -170,6 +171,21 @@ public final class TarWriter {
         if remainder != 0 { try append([UInt8](repeating: 0, count: 512 - remainder)) }
     }
 
+    /// A time record built in place: `"<length> <key>=<seconds.fraction>\n"`.
+    private func timeRecord(_ key: StaticString, _ time: FileTime) {
+        scratch.removeAll(keepingCapacity: true)
+        time.appendPax(to: &scratch)
+        let bodyCount = 1 + key.utf8CodeUnitCount + 1 + scratch.count + 1
+        var length = bodyCount + 1
+        while Decimal.count(length) + bodyCount != length { length = Decimal.count(length) + bodyCount }
+        Decimal.append(UInt64(length), to: &records)
+        records.append(UInt8(ascii: " "))
+        records.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        records.append(UInt8(ascii: "="))
+        records.append(contentsOf: scratch)
+        records.append(UInt8(ascii: "\n"))
+    }
+
     static func isASCII(_ bytes: [UInt8]) -> Bool {
         for byte in bytes where byte >= 0x80 { return false }
         return true
@@ -190,8 +206,8 @@ public final class TarWriter {
     static func record(_ key: String, _ value: [UInt8], into records: inout [UInt8]) {
         let bodyCount = 1 + key.utf8.count + 1 + value.count + 1
         var length = bodyCount + 1
-        while String(length).utf8.count + bodyCount != length { length = String(length).utf8.count + bodyCount }
-        records += Array(String(length).utf8)
+        while Decimal.count(length) + bodyCount != length { length = Decimal.count(length) + bodyCount }
+        Decimal.append(UInt64(length), to: &records)
         records.append(UInt8(ascii: " "))
         records += Array(key.utf8)
         records.append(UInt8(ascii: "="))
