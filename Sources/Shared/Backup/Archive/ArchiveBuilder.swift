@@ -63,18 +63,14 @@ public final class ArchiveBuilder {
     let progress: BuildProgress
     let isCanceled: () -> Bool
 
-    private var tar: TarWriter!
-    private var entries: ZstdCompressor!
-    private var entriesCount: Int64 = 0
+    /// The queue to the thread that writes tar, hashes and the index (`ArchiveMemberWriter`).
+    private var members: Handoff<ArchiveMemberWriter.Item>!
     private var counts = BuildProgress.Counts()
     /// The first archive path of each file with more than one link (only those are remembered).
     private var hardlinks: [DeviceInode: [UInt8]] = [:]
-    /// Index lines not yet handed to the index's compressor.
-    private var indexLines: [UInt8] = []
     private let owners = OwnerNames()
     private let isRoot = geteuid() == 0
     private var visitedDirectories = Set<DeviceInode>()
-    private var buffer = [UInt8](repeating: 0, count: 1 << 20)
 
     public init(settings: Settings, progress: BuildProgress, isCanceled: @escaping () -> Bool) {
         self.settings = settings
@@ -165,24 +161,16 @@ public final class ArchiveBuilder {
         let afterCompression: any ByteSink =
             try settings.encryption.map { try AgeEncryptor(recipient: $0.recipient, next: parts) } ?? parts
         let compressor = try ZstdCompressor(level: 3, workers: settings.zstdWorkers, next: afterCompression)
-        tar = TarWriter(next: compressor)
         let entriesFile = try FileSink(path: "\(directory)/entries.jsonl.zst", hashing: true)
-        entries = try ZstdCompressor(level: 3, workers: 0, next: entriesFile)
-        for root in roots {
-            let parent: Int32
-            let name: [UInt8]
-            do {
-                (parent, name) = try Self.openParent(of: root.path)
-            } catch {
-                try issue("\(error)")
-                continue
-            }
-            defer { close(parent) }
-            try visit(parent, name, path: Array(root.path.utf8), archivePath: Array(root.archivePath.utf8))
+        let writer = ArchiveMemberWriter(tar: TarWriter(next: compressor), index: try ZstdCompressor(level: 3, workers: 0, next: entriesFile))
+        // The walk and its system calls on this thread; tar, hashes and the index on another, as `tar | zstd` uses
+        // two processes.
+        try Handoff<ArchiveMemberWriter.Item>.run(limit: 8 << 20, weight: \.weight, consume: { try writer.consume($0) }) { handoff in
+            members = handoff
+            defer { members = nil }
+            try walk(roots)
         }
-        try tar.finish()
-        try entries.write(indexLines)
-        try entries.finish()
+        let entriesCount = writer.entriesCount
         let endedAt = Date()
 
         let formatter = ISO8601DateFormatter()
@@ -224,6 +212,21 @@ public final class ArchiveBuilder {
             payloadBytes: parts.totalBytes,
             manifest: manifest
         )
+    }
+
+    private func walk(_ roots: [Root]) throws {
+        for root in roots {
+            let parent: Int32
+            let name: [UInt8]
+            do {
+                (parent, name) = try Self.openParent(of: root.path)
+            } catch {
+                try issue("\(error)")
+                continue
+            }
+            defer { close(parent) }
+            try visit(parent, name, path: Array(root.path.utf8), archivePath: Array(root.archivePath.utf8))
+        }
     }
 
     static func writeFile(_ path: String, _ text: String) throws {
@@ -332,7 +335,7 @@ public final class ArchiveBuilder {
                 entry.atime = nil
                 entry.linkTarget = Self.readLink(parent, name) ?? []
                 entry.xattrs = attributes(parent, name, path)
-                try add(entry, hash: nil)
+                try add(entry)
                 return
             }
         }
@@ -356,7 +359,7 @@ public final class ArchiveBuilder {
             if !archivePath.isEmpty {
                 var entry = entry(archivePath, .directory, info)
                 entry.xattrs = attributes(descriptor, path)
-                try add(entry, hash: nil)
+                try add(entry)
             }
             counts.dirs += 1
             progress.add(dirs: 1)
@@ -376,7 +379,7 @@ public final class ArchiveBuilder {
             if settings.hardlinkPolicy == "keep", info.st_nlink > 1, let first = hardlinks[identity] {
                 var entry = entry(archivePath, .hardlink, info)
                 entry.linkTarget = first
-                try add(entry, hash: nil)
+                try add(entry)
                 return
             }
             try addFile(parent, name, path: path, archivePath: archivePath, info: info, followingSymlink: followed)
@@ -389,7 +392,7 @@ public final class ArchiveBuilder {
                 entry.deviceMinor = UInt32(info.st_rdev & 0xff) | UInt32((info.st_rdev >> 12) & ~0xff)
             }
             entry.xattrs = attributes(parent, name, path)
-            try add(entry, hash: nil)
+            try add(entry)
         default:
             // Sockets are recreated by the programs that own them; GNU tar skips them too.
             progress.warning("\(Self.display(path)): a socket; skipped")
@@ -437,55 +440,53 @@ public final class ArchiveBuilder {
         entry.xattrs = attributes(descriptor, path)
         // Holes are asked of the kernel only when fewer blocks are allocated than the size needs.
         if Int64(info.st_blocks) * 512 < size { entry.sparse = Self.dataSegments(descriptor, size: size) }
-        try tar.begin(entry)
-        var hasher = BLAKE3()
+        try members.push(.file(entry))
         var position: Int64 = 0
         for segment in entry.sparse ?? [TarEntry.Segment(offset: 0, length: size)] {
             if segment.offset > position {
-                Self.hashZeros(segment.offset - position, into: &hasher)
+                try members.push(.hole(segment.offset - position))
                 position = segment.offset
             }
-            try copy(descriptor, from: segment.offset, length: segment.length, path: path, hasher: &hasher)
+            try copy(descriptor, from: segment.offset, length: segment.length, path: path)
             position += segment.length
         }
-        if position < size { Self.hashZeros(size - position, into: &hasher) }
-        try tar.end()
+        if position < size { try members.push(.hole(size - position)) }
+        try members.push(.end)
         counts.files += 1
         counts.bytes += size
         progress.add(files: 1)
-        try appendIndex(entry, hash: hasher.finalizeHex())
     }
 
-    /// Copies `length` bytes at `offset` of the open file into the tar stream and the hash. A file that shrank while
-    /// being read keeps the announced size (zeros), and the run records it.
-    private func copy(_ descriptor: Int32, from offset: Int64, length: Int64, path: [UInt8], hasher: inout BLAKE3) throws {
+    /// Reads `length` bytes at `offset` of the open file for the writer, at most 1 MiB at a time. A file that shrank
+    /// while being read keeps the announced size (zeros), and the run records it.
+    private func copy(_ descriptor: Int32, from offset: Int64, length: Int64, path: [UInt8]) throws {
         var remaining = length
         var position = offset
         var sinceCheck: Int64 = 0
         while remaining > 0 {
-            let want = Int(min(Int64(buffer.count), remaining))
-            let got = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, want, off_t(position)) }
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw SourceError(description: POSIXFailure("read \(Self.display(path))").description)
-            }
-            if got == 0 {
-                progress.error("\(Self.display(path)): shrank while being read; \(remaining) byte(s) stored as zeros")
-                try Self.zeroChunkBytes(remaining) { zeros in
-                    hasher.update(zeros)
-                    try tar.write(zeros)
+            let want = Int(min(1 << 20, remaining))
+            var failure: Int32 = 0
+            let chunk = [UInt8](unsafeUninitializedCapacity: want) { buffer, count in
+                count = 0
+                while count < want {
+                    let got = pread(descriptor, buffer.baseAddress! + count, want - count, off_t(position) + off_t(count))
+                    if got < 0 && errno == EINTR { continue }
+                    if got < 0 { failure = errno }
+                    if got <= 0 { break }
+                    count += got
                 }
+            }
+            if failure != 0 { throw SourceError(description: POSIXFailure("read \(Self.display(path))", code: failure).description) }
+            if chunk.isEmpty {
+                progress.error("\(Self.display(path)): shrank while being read; \(remaining) byte(s) stored as zeros")
+                try Self.zeroChunkBytes(remaining) { try members.push(.data([UInt8]($0))) }
                 return
             }
-            try buffer.withUnsafeBytes { raw in
-                let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<got])
-                hasher.update(chunk)
-                try tar.write(chunk)
-            }
-            remaining -= Int64(got)
-            position += Int64(got)
-            sinceCheck += Int64(got)
-            progress.add(bytes: Int64(got))
+            try members.push(.data(chunk))
+            remaining -= Int64(chunk.count)
+            position += Int64(chunk.count)
+            sinceCheck += Int64(chunk.count)
+            progress.add(bytes: Int64(chunk.count))
             if sinceCheck >= 8 << 20 {
                 sinceCheck = 0
                 if isCanceled() { throw CancellationError() }
@@ -583,75 +584,11 @@ public final class ArchiveBuilder {
     }
 
     /// A member without content (directory, link, special file); links and special files count as files.
-    private func add(_ entry: TarEntry, hash: String?) throws {
-        try tar.begin(entry)
+    private func add(_ entry: TarEntry) throws {
+        try members.push(.member(entry))
         if entry.kind != .directory {
             counts.files += 1
             progress.add(files: 1)
-        }
-        try appendIndex(entry, hash: hash)
-    }
-
-    /// One line of `entries.jsonl.zst` (`docs/formats.md`), written by hand: this runs once per file.
-    private func appendIndex(_ entry: TarEntry, hash: String?) throws {
-        // Taken out of the property while it grows (a copy would duplicate the buffer on every append).
-        var line: [UInt8] = []
-        swap(&line, &indexLines)
-        defer { swap(&line, &indexLines) }
-        line.append(contentsOf: #"{"path":"#.utf8)
-        IndexJSON.appendString(entry.path, key: "path", to: &line)
-        line.append(contentsOf: #","kind":""#.utf8)
-        line.append(contentsOf: entry.kind.rawValue.utf8)
-        line.append(contentsOf: #"","size":"#.utf8)
-        Decimal.append(entry.size, to: &line)
-        if let hash {
-            line.append(contentsOf: #","hash_alg":"blake3","hash":""#.utf8)
-            line.append(contentsOf: hash.utf8)
-            line.append(UInt8(ascii: "\""))
-        } else {
-            line.append(contentsOf: #","hash_alg":null,"hash":null"#.utf8)
-        }
-        line.append(contentsOf: #","mtime":"#.utf8)
-        Decimal.append(entry.mtime.seconds, to: &line)
-        line.append(contentsOf: #","mtime_nsec":"#.utf8)
-        Decimal.append(UInt64(entry.mtime.nanoseconds), to: &line)
-        line.append(contentsOf: #","mode":"#.utf8)
-        Decimal.append(UInt64(entry.mode), to: &line)
-        line.append(contentsOf: #","uid":"#.utf8)
-        Decimal.append(UInt64(entry.uid), to: &line)
-        line.append(contentsOf: #","gid":"#.utf8)
-        Decimal.append(UInt64(entry.gid), to: &line)
-        if !entry.userName.isEmpty {
-            line.append(contentsOf: #","user":"#.utf8)
-            IndexJSON.appendString(entry.userName, key: nil, to: &line)
-        }
-        if !entry.groupName.isEmpty {
-            line.append(contentsOf: #","group":"#.utf8)
-            IndexJSON.appendString(entry.groupName, key: nil, to: &line)
-        }
-        if let target = entry.linkTarget {
-            let key = entry.kind == .hardlink ? "hardlink_target" : "symlink_target"
-            line.append(contentsOf: ",\"\(key)\":".utf8)
-            IndexJSON.appendString(target, key: key, to: &line)
-        }
-        if entry.kind == .characterDevice || entry.kind == .blockDevice {
-            line.append(contentsOf: ",\"rdev_major\":\(entry.deviceMajor),\"rdev_minor\":\(entry.deviceMinor)".utf8)
-        }
-        if entry.sparse != nil { line.append(contentsOf: #","sparse":true"#.utf8) }
-        if !entry.xattrs.isEmpty {
-            line.append(contentsOf: #","xattrs":{"#.utf8)
-            for (index, attribute) in entry.xattrs.enumerated() {
-                if index > 0 { line.append(UInt8(ascii: ",")) }
-                IndexJSON.appendString(attribute.name, key: nil, to: &line)
-                line.append(contentsOf: ":\"\(Data(attribute.value).base64EncodedString())\"".utf8)
-            }
-            line.append(UInt8(ascii: "}"))
-        }
-        line.append(contentsOf: "}\n".utf8)
-        entriesCount += 1
-        if line.count >= 256 << 10 {
-            try entries.write(line)
-            line.removeAll(keepingCapacity: true)
         }
     }
 
