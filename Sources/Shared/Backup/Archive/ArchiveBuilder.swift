@@ -63,8 +63,11 @@ public final class ArchiveBuilder {
     let progress: BuildProgress
     let isCanceled: () -> Bool
 
-    /// The queue to the thread that writes tar, hashes and the index (`ArchiveMemberWriter`).
-    private var members: Handoff<ArchiveMemberWriter.Item>!
+    /// The queue to the thread that writes tar, hashes and the index (`ArchiveMemberWriter`), and the items not
+    /// handed over yet: they cross in batches, so the two threads meet once per batch, not once per file.
+    private var members: Handoff<[ArchiveMemberWriter.Item]>!
+    private var batch: [ArchiveMemberWriter.Item] = []
+    private var batchWeight = 0
     private var counts = BuildProgress.Counts()
     /// The first archive path of each file with more than one link (only those are remembered).
     private var hardlinks: [DeviceInode: [UInt8]] = [:]
@@ -165,10 +168,16 @@ public final class ArchiveBuilder {
         let writer = ArchiveMemberWriter(tar: TarWriter(next: compressor), index: try ZstdCompressor(level: 3, workers: 0, next: entriesFile))
         // The walk and its system calls on this thread; tar, hashes and the index on another, as `tar | zstd` uses
         // two processes.
-        try Handoff<ArchiveMemberWriter.Item>.run(limit: 8 << 20, weight: \.weight, consume: { try writer.consume($0) }) { handoff in
+        try Handoff<[ArchiveMemberWriter.Item]>.run(
+            limit: 8 << 20,
+            weight: { $0.reduce(0) { $0 + $1.weight } },
+            consume: { try writer.consume($0) }
+        ) { handoff in
             members = handoff
             defer { members = nil }
             try walk(roots)
+            try members.push(batch)
+            batch = []
         }
         let entriesCount = writer.entriesCount
         let endedAt = Date()
@@ -212,6 +221,18 @@ public final class ArchiveBuilder {
             payloadBytes: parts.totalBytes,
             manifest: manifest
         )
+    }
+
+    /// Queues an item for the writer thread.
+    private func emit(_ item: ArchiveMemberWriter.Item) throws {
+        batch.append(item)
+        batchWeight += item.weight
+        if batchWeight >= 1 << 20 || batch.count >= 1024 {
+            try members.push(batch)
+            batch = []
+            batch.reserveCapacity(1024)
+            batchWeight = 0
+        }
     }
 
     private func walk(_ roots: [Root]) throws {
@@ -440,18 +461,18 @@ public final class ArchiveBuilder {
         entry.xattrs = attributes(descriptor, path)
         // Holes are asked of the kernel only when fewer blocks are allocated than the size needs.
         if Int64(info.st_blocks) * 512 < size { entry.sparse = Self.dataSegments(descriptor, size: size) }
-        try members.push(.file(entry))
+        try emit(.file(entry))
         var position: Int64 = 0
         for segment in entry.sparse ?? [TarEntry.Segment(offset: 0, length: size)] {
             if segment.offset > position {
-                try members.push(.hole(segment.offset - position))
+                try emit(.hole(segment.offset - position))
                 position = segment.offset
             }
             try copy(descriptor, from: segment.offset, length: segment.length, path: path)
             position += segment.length
         }
-        if position < size { try members.push(.hole(size - position)) }
-        try members.push(.end)
+        if position < size { try emit(.hole(size - position)) }
+        try emit(.end)
         counts.files += 1
         counts.bytes += size
         progress.add(files: 1)
@@ -479,10 +500,10 @@ public final class ArchiveBuilder {
             if failure != 0 { throw SourceError(description: POSIXFailure("read \(Self.display(path))", code: failure).description) }
             if chunk.isEmpty {
                 progress.error("\(Self.display(path)): shrank while being read; \(remaining) byte(s) stored as zeros")
-                try Self.zeroChunkBytes(remaining) { try members.push(.data([UInt8]($0))) }
+                try Self.zeroChunkBytes(remaining) { try emit(.data([UInt8]($0))) }
                 return
             }
-            try members.push(.data(chunk))
+            try emit(.data(chunk))
             remaining -= Int64(chunk.count)
             position += Int64(chunk.count)
             sinceCheck += Int64(chunk.count)
@@ -585,7 +606,7 @@ public final class ArchiveBuilder {
 
     /// A member without content (directory, link, special file); links and special files count as files.
     private func add(_ entry: TarEntry) throws {
-        try members.push(.member(entry))
+        try emit(.member(entry))
         if entry.kind != .directory {
             counts.files += 1
             progress.add(files: 1)

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The consumer side of a backup's build: receives the walk's members through a `Handoff` on a thread of its own and
+/// The consumer side of a backup's build: receives the walk's members in batches through a `Handoff` on a thread of
+/// its own and
 /// writes them: tar headers and data (into the payload's zstd stage), each file's BLAKE3, and one line per member in
 /// `entries.jsonl.zst` (`docs/formats.md`).
 final class ArchiveMemberWriter: @unchecked Sendable {
@@ -32,32 +33,36 @@ final class ArchiveMemberWriter: @unchecked Sendable {
     }
 
     /// Writes every item until the walk is done, then ends the tar stream and the index.
-    func consume(_ items: Handoff<Item>) throws {
+    func consume(_ batches: Handoff<[Item]>) throws {
         var file: TarEntry?
         var hasher = BLAKE3()
-        while let item = try items.next() {
-            switch item {
-            case .member(let entry):
-                try tar.begin(entry)
-                try appendIndex(entry, hash: nil)
-            case .file(let entry):
-                try tar.begin(entry)
-                file = entry
-                hasher = BLAKE3()
-            case .data(let bytes):
-                hasher.update(bytes)
-                try bytes.withUnsafeBytes { try tar.write($0) }
-            case .hole(let count):
-                ArchiveBuilder.hashZeros(count, into: &hasher)
-            case .end:
-                try tar.end()
-                if let entry = file { try appendIndex(entry, hash: hasher.finalizeHex()) }
-                file = nil
-            }
+        while let batch = try batches.next() {
+            for item in batch { try write(item, file: &file, hasher: &hasher) }
         }
         try tar.finish()
         try index.write(indexLines)
         try index.finish()
+    }
+
+    private func write(_ item: Item, file: inout TarEntry?, hasher: inout BLAKE3) throws {
+        switch item {
+        case .member(let entry):
+            try tar.begin(entry)
+            try appendIndex(entry, hash: nil)
+        case .file(let entry):
+            try tar.begin(entry)
+            file = entry
+            hasher = BLAKE3()
+        case .data(let bytes):
+            hasher.update(bytes)
+            try bytes.withUnsafeBytes { try tar.write($0) }
+        case .hole(let count):
+            ArchiveBuilder.hashZeros(count, into: &hasher)
+        case .end:
+            try tar.end()
+            if let entry = file { try appendIndex(entry, hash: hasher.finalizeHex()) }
+            file = nil
+        }
     }
 
     /// One line of `entries.jsonl.zst` (`docs/formats.md`), written by hand: this runs once per file.
