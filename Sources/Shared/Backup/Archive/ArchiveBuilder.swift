@@ -246,7 +246,7 @@ public final class ArchiveBuilder {
                 continue
             }
             defer { close(parent) }
-            try visit(parent, name, path: Array(root.path.utf8), archivePath: Array(root.archivePath.utf8))
+            try visit(parent, name, path: SourcePath(whole: Array(root.path.utf8)), archivePath: Array(root.archivePath.utf8))
         }
     }
 
@@ -276,6 +276,34 @@ public final class ArchiveBuilder {
     }
 
     static func display(_ path: [UInt8]) -> String { String(decoding: path, as: UTF8.self) }
+    static func display(_ path: SourcePath) -> String { String(decoding: path.bytes, as: UTF8.self) }
+
+    /// A source path as its directory's path and its name, joined only when something needs it (globs, messages):
+    /// most files never do, and the walk saves an allocation per file.
+    struct SourcePath {
+        var parent: [UInt8]
+        var name: [UInt8]?
+
+        init(parent: [UInt8], name: [UInt8]) {
+            self.parent = parent
+            self.name = name
+        }
+
+        init(whole: [UInt8]) {
+            parent = whole
+            name = nil
+        }
+
+        var bytes: [UInt8] { name.map { ArchiveBuilder.join(parent, $0) } ?? parent }
+    }
+
+    private func isExcluded(_ path: SourcePath, directory: Bool) -> Bool {
+        settings.exclude.isEmpty ? false : isExcluded(path.bytes, directory: directory)
+    }
+
+    private func isIncluded(_ path: SourcePath) -> Bool {
+        settings.include.isEmpty ? true : isIncluded(path.bytes)
+    }
 
     static func join(_ path: [UInt8], _ name: [UInt8]) -> [UInt8] {
         if path.isEmpty { return name }
@@ -329,7 +357,7 @@ public final class ArchiveBuilder {
         return names
     }
 
-    private func visit(_ parent: Int32, _ name: [UInt8], path: [UInt8], archivePath: [UInt8]) throws {
+    private func visit(_ parent: Int32, _ name: [UInt8], path: SourcePath, archivePath: [UInt8]) throws {
         if isCanceled() { throw CancellationError() }
         var info = stat()
         guard Self.statAt(parent, name, &info, follow: false) else {
@@ -386,13 +414,14 @@ public final class ArchiveBuilder {
             progress.add(dirs: 1)
             let names: [[UInt8]]
             do {
-                names = try Self.list(descriptor, path)
+                names = try Self.list(descriptor, path.bytes)
             } catch {
                 try issue("\(error)")
                 return
             }
+            let directoryPath = path.bytes
             for child in names {
-                try visit(descriptor, child, path: Self.join(path, child), archivePath: Self.join(archivePath, child))
+                try visit(descriptor, child, path: SourcePath(parent: directoryPath, name: child), archivePath: Self.join(archivePath, child))
             }
         case S_IFREG:
             if isExcluded(path, directory: false) || !isIncluded(path) { return }
@@ -433,6 +462,7 @@ public final class ArchiveBuilder {
         entry.atime = FileTime(info.st_atim)
         entry.userName = owners.user(info.st_uid)
         entry.groupName = owners.group(info.st_gid)
+        owners.remember(info.st_uid, entry.userName, info.st_gid, entry.groupName)
         return entry
     }
 
@@ -447,7 +477,7 @@ public final class ArchiveBuilder {
         return Self.openAt(parent, name, flags)
     }
 
-    private func addFile(_ parent: Int32, _ name: [UInt8], path: [UInt8], archivePath: [UInt8], info: stat, followingSymlink: Bool) throws {
+    private func addFile(_ parent: Int32, _ name: [UInt8], path: SourcePath, archivePath: [UInt8], info: stat, followingSymlink: Bool) throws {
         // A file reached through a symlink the policy follows is opened through it; anything else never follows one.
         let descriptor = openSource(parent, name, O_RDONLY | O_CLOEXEC | (followingSymlink ? 0 : O_NOFOLLOW), owner: info.st_uid)
         guard descriptor >= 0 else {
@@ -480,7 +510,7 @@ public final class ArchiveBuilder {
 
     /// Reads `length` bytes at `offset` of the open file for the writer, at most 1 MiB at a time. A file that shrank
     /// while being read keeps the announced size (zeros), and the run records it.
-    private func copy(_ descriptor: Int32, from offset: Int64, length: Int64, path: [UInt8]) throws {
+    private func copy(_ descriptor: Int32, from offset: Int64, length: Int64, path: SourcePath) throws {
         var remaining = length
         var position = offset
         var sinceCheck: Int64 = 0
@@ -555,13 +585,13 @@ public final class ArchiveBuilder {
     }
 
     /// Extended attributes of an open file or directory, sorted by name.
-    private func attributes(_ descriptor: Int32, _ path: [UInt8]) -> [TarEntry.ExtendedAttribute] {
+    private func attributes(_ descriptor: Int32, _ path: SourcePath) -> [TarEntry.ExtendedAttribute] {
         readAttributes(path, list: { bastion_flistxattr(descriptor, $0, $1) }, get: { bastion_fgetxattr(descriptor, $0, $1, $2) })
     }
 
     /// Extended attributes of a name in an open directory that cannot be opened (symlinks, FIFOs, devices), read
     /// through `/proc/self/fd`, so the path stays short however deep the entry is.
-    private func attributes(_ parent: Int32, _ name: [UInt8], _ path: [UInt8]) -> [TarEntry.ExtendedAttribute] {
+    private func attributes(_ parent: Int32, _ name: [UInt8], _ path: SourcePath) -> [TarEntry.ExtendedAttribute] {
         let proc = Array("/proc/self/fd/\(parent)/".utf8) + name
         return proc.withCString { procPath in
             readAttributes(path, list: { bastion_llistxattr(procPath, $0, $1) }, get: { bastion_lgetxattr(procPath, $0, $1, $2) })
@@ -569,7 +599,7 @@ public final class ArchiveBuilder {
     }
 
     private func readAttributes(
-        _ path: [UInt8],
+        _ path: SourcePath,
         list: (UnsafeMutablePointer<CChar>?, Int) -> Int,
         get: (UnsafePointer<CChar>, UnsafeMutableRawPointer?, Int) -> Int
     ) -> [TarEntry.ExtendedAttribute] {
@@ -633,7 +663,15 @@ final class OwnerNames {
     private var users: [uid_t: [UInt8]] = [:]
     private var groups: [gid_t: [UInt8]] = [:]
 
+    private var last: (user: uid_t, userName: [UInt8], group: gid_t, groupName: [UInt8])?
+
+    /// The owner of the last entry: most entries share it, and this skips two dictionary lookups.
+    func remember(_ user: uid_t, _ userName: [UInt8], _ group: gid_t, _ groupName: [UInt8]) {
+        last = (user, userName, group, groupName)
+    }
+
     func user(_ id: uid_t) -> [UInt8] {
+        if let last, last.user == id { return last.userName }
         if let name = users[id] { return name }
         var record = passwd()
         var result: UnsafeMutablePointer<passwd>?
@@ -646,6 +684,7 @@ final class OwnerNames {
     }
 
     func group(_ id: gid_t) -> [UInt8] {
+        if let last, last.group == id { return last.groupName }
         if let name = groups[id] { return name }
         var record = Glibc.group()
         var result: UnsafeMutablePointer<Glibc.group>?

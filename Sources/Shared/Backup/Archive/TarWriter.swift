@@ -11,6 +11,8 @@ public final class TarWriter {
     private var header = [UInt8](repeating: 0, count: 512)
     private var records: [UInt8] = []
     private var scratch: [UInt8] = []
+    private static let paxPrefix = Array("PaxHeaders/".utf8)
+    private var paxName = TarWriter.paxPrefix
     private var output: [UInt8] = []
     private let outputLimit = 256 << 10
     private var remainingInMember: Int64 = 0
@@ -77,7 +79,7 @@ public final class TarWriter {
                 Self.record("hdrcharset", Array("BINARY".utf8), into: &marked)
                 records.insert(contentsOf: marked, at: 0)
             }
-            var paxName = Array("PaxHeaders/".utf8)
+            paxName.removeSubrange(Self.paxPrefix.count...)
             for byte in name.suffix(80) { paxName.append(byte == UInt8(ascii: "/") ? UInt8(ascii: "_") : byte) }
             writeHeader(
                 name: paxName[...],
@@ -231,7 +233,7 @@ public final class TarWriter {
     ) {
         header.withUnsafeMutableBytes { raw in
             let block = raw.bindMemory(to: UInt8.self)
-            for index in 0..<512 { block[index] = 0 }
+            block.initialize(repeating: 0)
             func put(_ bytes: ArraySlice<UInt8>, at offset: Int) {
                 var position = offset
                 for byte in bytes {
