@@ -183,6 +183,10 @@ import Testing
             (["destination": ["type": "local_fs", "directory": "/x"], "conflict_policy": "merge"], 400, "invalid_conflict_policy"),
             (["destination": ["type": "local_fs", "directory": "/x"], "selection": ["files": ["../etc"]]], 400, "invalid_selection"),
             (["destination": ["type": "local_fs", "directory": "/x"], "selection": ["files": [1]]], 400, "invalid_selection"),
+            (["destination": ["type": "local_fs", "directory": "/x"], "selection": ["files_b64": ["not base64!"]]], 400, "invalid_selection"),
+            (["destination": ["type": "local_fs", "directory": "/x"], "selection": ["dirs_b64": ["Li4="]]], 400, "invalid_selection"),  // ".."
+            (["destination": ["type": "local_fs", "directory": "/x"], "restore_ownership": "sometimes"], 400, "invalid_restore_ownership"),
+            (["destination": ["type": "local_fs", "directory": "/x"], "restore_ownership": 1], 400, "invalid_restore_ownership"),
         ] as [([String: Any], Int, String)] {
             let result = try await HTTP.send("POST", fixture.base + "/api/runs/\(backup)/restore", json: body)
             #expect(result.status == status && result.json?["error"] as? String == code, "\(body): \(result.status)")

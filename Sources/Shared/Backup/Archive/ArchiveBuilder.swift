@@ -139,7 +139,7 @@ public final class ArchiveBuilder {
             let descriptor = Self.openAt(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard descriptor >= 0 else { return }
             defer { close(descriptor) }
-            for child in (try? Self.list(descriptor, path)) ?? [] { scanTree(descriptor, child, Self.join(path, child), into: &total) }
+            for child in (try? Self.list(descriptor, path, sorted: false)) ?? [] { scanTree(descriptor, child, Self.join(path, child), into: &total) }
         } else if mode == S_IFREG, !isExcluded(path, directory: false), isIncluded(path) {
             total.files += 1
             total.bytes += Int64(info.st_size)
@@ -336,8 +336,8 @@ public final class ArchiveBuilder {
         name.withCString { openat(directory, $0, flags) }
     }
 
-    /// A directory's names as bytes, sorted bytewise (`.` and `..` left out).
-    static func list(_ descriptor: Int32, _ path: [UInt8]) throws -> [[UInt8]] {
+    /// A directory's names as bytes, sorted bytewise unless only counted (`.` and `..` left out).
+    static func list(_ descriptor: Int32, _ path: [UInt8], sorted: Bool = true) throws -> [[UInt8]] {
         let copy = dup(descriptor)
         guard copy >= 0, let handle = fdopendir(copy) else {
             if copy >= 0 { close(copy) }
@@ -353,7 +353,7 @@ public final class ArchiveBuilder {
             if name != [UInt8(ascii: ".")] && name != [UInt8(ascii: "."), UInt8(ascii: ".")] { names.append(name) }
         }
         if errno != 0 { throw POSIXFailure("list \(display(path))") }
-        names.sort { $0.lexicographicallyPrecedes($1) }
+        if sorted { names.sort { $0.lexicographicallyPrecedes($1) } }
         return names
     }
 

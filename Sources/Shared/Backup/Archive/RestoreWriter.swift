@@ -191,7 +191,9 @@ public final class RestoreWriter: TarReaderDelegate {
             record(failure: entry.path, ArchiveError.unsafePath(entry.displayPath).description)
             return
         }
-        let relative = components.count == 1 && components[0].count == entry.path.count ? entry.path : Self.joined(components)
+        // Already normal (the usual case) when nothing was dropped: same length as its components and separators.
+        let normal = components.reduce(components.count - 1) { $0 + $1.count } == entry.path.count
+        let relative = normal ? entry.path : Self.joined(components)
         if let selection, !selection.includes(relative) { return }
         do {
             let parent = try directory(components.dropLast()[...])
