@@ -171,14 +171,15 @@ public final class ArchiveBuilder {
         try Handoff<[ArchiveMemberWriter.Item]>.run(
             limit: 8 << 20,
             weight: { $0.reduce(0) { $0 + $1.weight } },
-            consume: { try writer.consume($0) }
-        ) { handoff in
-            members = handoff
-            defer { members = nil }
-            try walk(roots)
-            try members.push(batch)
-            batch = []
-        }
+            consume: { try writer.consume($0) },
+            produce: { handoff in
+                members = handoff
+                defer { members = nil }
+                try walk(roots)
+                try members.push(batch)
+                batch = []
+            }
+        )
         let entriesCount = writer.entriesCount
         let endedAt = Date()
 
