@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -10,6 +11,9 @@ int bastion_o_noatime(void) { return O_NOATIME; }
 int bastion_seek_data(void) { return SEEK_DATA; }
 int bastion_seek_hole(void) { return SEEK_HOLE; }
 unsigned long long bastion_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }
+unsigned int bastion_major(unsigned long long device) { return major(device); }
+unsigned int bastion_minor(unsigned long long device) { return minor(device); }
+void bastion_malloc_trim(void) { malloc_trim(0); }
 
 ssize_t bastion_flistxattr(int fd, char *list, size_t size) { return flistxattr(fd, list, size); }
 ssize_t bastion_fgetxattr(int fd, const char *name, void *value, size_t size) { return fgetxattr(fd, name, value, size); }

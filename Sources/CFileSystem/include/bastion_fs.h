@@ -1,5 +1,5 @@
-// What Swift's Glibc module does not bring: extended attributes (<sys/xattr.h>), and the GNU constants and macros
-// O_NOATIME, SEEK_DATA, SEEK_HOLE and makedev. Thin wrappers, compiled with _GNU_SOURCE in bastion_fs.c.
+// What Swift's Glibc module does not bring: extended attributes (<sys/xattr.h>), the GNU constants and macros
+// O_NOATIME, SEEK_DATA, SEEK_HOLE, makedev, major and minor, and malloc_trim (<malloc.h>). Thin wrappers, compiled with _GNU_SOURCE in bastion_fs.c.
 #ifndef BASTION_FS_H
 #define BASTION_FS_H
 
@@ -10,6 +10,11 @@ int bastion_o_noatime(void);
 int bastion_seek_data(void);
 int bastion_seek_hole(void);
 unsigned long long bastion_makedev(unsigned int major, unsigned int minor);
+unsigned int bastion_major(unsigned long long device);
+unsigned int bastion_minor(unsigned long long device);
+
+/// Gives memory freed in every malloc arena back to the system.
+void bastion_malloc_trim(void);
 
 ssize_t bastion_flistxattr(int fd, char *list, size_t size);
 ssize_t bastion_fgetxattr(int fd, const char *name, void *value, size_t size);

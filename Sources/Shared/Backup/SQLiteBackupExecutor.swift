@@ -1,3 +1,4 @@
+import CFileSystem
 import Foundation
 import GRDB
 import Synchronization
@@ -139,11 +140,15 @@ private final class ProgressRelay: Sendable {
     var isFinished: Bool { value.withLock { $0.finished } }
 }
 
-/// Runs blocking work on a global dispatch queue so it never occupies a cooperative-pool thread.
+/// Runs blocking work on a global dispatch queue so it never occupies a cooperative-pool thread. Afterwards the memory
+/// the work freed goes back to the system (`malloc_trim`): builds and restores allocate on threads of their own, and
+/// glibc keeps what such threads free in their arenas, so a long-lived worker's RSS would grow run after run.
 func runBlocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async {
-            continuation.resume(with: Result { try work() })
+            let result = Result { try work() }
+            bastion_malloc_trim()
+            continuation.resume(with: result)
         }
     }
 }

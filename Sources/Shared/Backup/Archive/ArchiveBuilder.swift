@@ -67,6 +67,7 @@ public final class ArchiveBuilder {
     /// handed over yet: they cross in batches, so the two threads meet once per batch, not once per file.
     private var members: Handoff<[ArchiveMemberWriter.Item]>!
     private var batch: [ArchiveMemberWriter.Item] = []
+    private let readBuffers = ReadBuffer.Pool()
     private var batchWeight = 0
     private var counts = BuildProgress.Counts()
     /// The first archive path of each file with more than one link (only those are remembered).
@@ -165,7 +166,11 @@ public final class ArchiveBuilder {
             try settings.encryption.map { try AgeEncryptor(recipient: $0.recipient, next: parts) } ?? parts
         let compressor = try ZstdCompressor(level: 3, workers: settings.zstdWorkers, next: afterCompression)
         let entriesFile = try FileSink(path: "\(directory)/entries.jsonl.zst", hashing: true)
-        let writer = ArchiveMemberWriter(tar: TarWriter(next: compressor), index: try ZstdCompressor(level: 3, workers: 0, next: entriesFile))
+        let writer = ArchiveMemberWriter(
+            tar: TarWriter(next: compressor),
+            index: try ZstdCompressor(level: 3, workers: 0, next: entriesFile),
+            readBuffers: readBuffers
+        )
         // The walk and its system calls on this thread; tar, hashes and the index on another, as `tar | zstd` uses
         // two processes.
         try Handoff<[ArchiveMemberWriter.Item]>.run(
@@ -439,8 +444,8 @@ public final class ArchiveBuilder {
             if isExcluded(path, directory: false) || archivePath.isEmpty { return }
             var entry = entry(archivePath, mode == S_IFIFO ? .fifo : mode == S_IFCHR ? .characterDevice : .blockDevice, info)
             if mode != S_IFIFO {
-                entry.deviceMajor = UInt32((info.st_rdev >> 8) & 0xfff) | UInt32((info.st_rdev >> 32) & ~0xfff)
-                entry.deviceMinor = UInt32(info.st_rdev & 0xff) | UInt32((info.st_rdev >> 12) & ~0xff)
+                entry.deviceMajor = bastion_major(UInt64(info.st_rdev))
+                entry.deviceMinor = bastion_minor(UInt64(info.st_rdev))
             }
             entry.xattrs = attributes(parent, name, path)
             try add(entry)
@@ -516,10 +521,10 @@ public final class ArchiveBuilder {
         var position = offset
         var sinceCheck: Int64 = 0
         while remaining > 0 {
-            let want = Int(min(1 << 20, remaining))
+            let want = Int(min(Int64(ReadBuffer.size), remaining))
             var failure: Int32 = 0
-            let chunk = [UInt8](unsafeUninitializedCapacity: want) { buffer, count in
-                count = 0
+            func fill(_ buffer: UnsafeMutableRawBufferPointer) -> Int {
+                var count = 0
                 while count < want {
                     let got = pread(descriptor, buffer.baseAddress! + count, want - count, off_t(position) + off_t(count))
                     if got < 0 && errno == EINTR { continue }
@@ -527,18 +532,29 @@ public final class ArchiveBuilder {
                     if got <= 0 { break }
                     count += got
                 }
+                return count
+            }
+            // Small reads get an array of their own; large ones a pooled buffer the writer gives back.
+            let count: Int
+            if want >= 64 << 10 {
+                let buffer = readBuffers.take()
+                count = fill(buffer.bytes)
+                if count > 0 { try emit(.buffer(buffer, count: count)) } else { readBuffers.give(buffer) }
+            } else {
+                let chunk = [UInt8](unsafeUninitializedCapacity: want) { $1 = fill(UnsafeMutableRawBufferPointer($0)) }
+                count = chunk.count
+                if count > 0 { try emit(.data(chunk)) }
             }
             if failure != 0 { throw SourceError(description: POSIXFailure("read \(Self.display(path))", code: failure).description) }
-            if chunk.isEmpty {
+            if count == 0 {
                 progress.error("\(Self.display(path)): shrank while being read; \(remaining) byte(s) stored as zeros")
                 try Self.zeroChunkBytes(remaining) { try emit(.data([UInt8]($0))) }
                 return
             }
-            try emit(.data(chunk))
-            remaining -= Int64(chunk.count)
-            position += Int64(chunk.count)
-            sinceCheck += Int64(chunk.count)
-            progress.add(bytes: Int64(chunk.count))
+            remaining -= Int64(count)
+            position += Int64(count)
+            sinceCheck += Int64(count)
+            progress.add(bytes: Int64(count))
             if sinceCheck >= 8 << 20 {
                 sinceCheck = 0
                 if isCanceled() { throw CancellationError() }

@@ -12,24 +12,31 @@ final class ArchiveMemberWriter: @unchecked Sendable {
         case member(TarEntry)
         case file(TarEntry)
         case data([UInt8])
+        /// A pooled buffer's first `count` bytes; the writer gives the buffer back.
+        case buffer(ReadBuffer, count: Int)
         case hole(Int64)
         case end
 
         var weight: Int {
-            if case .data(let bytes) = self { return bytes.count + 64 }
-            return 512
+            switch self {
+            case .data(let bytes): return bytes.count + 64
+            case .buffer(_, let count): return count + 64
+            default: return 512
+            }
         }
     }
 
     private let tar: TarWriter
     private let index: ZstdCompressor
+    private let readBuffers: ReadBuffer.Pool
     /// Index lines not yet handed to the index's compressor.
     private var indexLines: [UInt8] = []
     private(set) var entriesCount: Int64 = 0
 
-    init(tar: TarWriter, index: ZstdCompressor) {
+    init(tar: TarWriter, index: ZstdCompressor, readBuffers: ReadBuffer.Pool) {
         self.tar = tar
         self.index = index
+        self.readBuffers = readBuffers
     }
 
     /// Writes every item until the walk is done, then ends the tar stream and the index.
@@ -56,6 +63,11 @@ final class ArchiveMemberWriter: @unchecked Sendable {
         case .data(let bytes):
             hasher.update(bytes)
             try bytes.withUnsafeBytes { try tar.write($0) }
+        case .buffer(let buffer, let count):
+            let bytes = UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<count])
+            hasher.update(bytes)
+            try tar.write(bytes)
+            readBuffers.give(buffer)
         case .hole(let count):
             ArchiveBuilder.hashZeros(count, into: &hasher)
         case .end:
