@@ -12,7 +12,7 @@ struct ArchiveBenchmark: AsyncParsableCommand {
     @Option(name: .customLong("part-mib"), help: "Part size in MiB.") var partMiB = 256
     @Option(name: .customLong("rounds"), help: "Rounds of every measurement, interleaved; medians are reported.") var rounds = 3
     @Option(name: .customLong("corpus"), help: "Use this existing directory as the corpus instead of generating one.") var existingCorpus: String?
-    @Flag(name: .customLong("build-only"), help: "Only time the in-process build, for profiling (no baselines).") var buildOnly = false
+    @Flag(name: .customLong("build-only"), help: "Only time the in-process build and verify, for profiling (no baselines).") var buildOnly = false
     @Option(name: .customLong("small-files"), help: "Generate N files of about 250 bytes instead (the per-file cost).") var smallFiles: Int?
 
     static func timed(_ body: () throws -> Void) rethrows -> Double {
@@ -153,6 +153,13 @@ struct ArchiveBenchmark: AsyncParsableCommand {
                 let cpu = Self.cpuSeconds(RUSAGE_SELF.rawValue)
                 let wall = try Self.timed { _ = try builder.build(roots) }
                 print(String(format: "build %d: %.2f s wall, %.2f s CPU", round, wall, Self.cpuSeconds(RUSAGE_SELF.rawValue) - cpu))
+                let verifyCPU = Self.cpuSeconds(RUSAGE_SELF.rawValue)
+                let verifyWall = try Self.timed {
+                    let verifier = try SnapshotVerifier(entriesIndex: runDir + "/entries.jsonl.zst")
+                    try Snapshot(directory: runDir).readMembers(into: verifier, identity: nil)
+                    try verifier.finish()
+                }
+                print(String(format: "verify %d: %.2f s wall, %.2f s CPU", round, verifyWall, Self.cpuSeconds(RUSAGE_SELF.rawValue) - verifyCPU))
             }
             return
         }

@@ -221,6 +221,14 @@ extension JSONValue {
                 guard index < bytes.count else { throw error("unterminated string") }
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
+                    if scalars.isEmpty {
+                        // No escape in it (the usual case): the run is the whole string.
+                        guard let text = String(validating: bytes[runStart..<index], as: UTF8.self) else {
+                            throw ParseError(message: "invalid UTF-8 in a string", offset: runStart)
+                        }
+                        index += 1
+                        return text
+                    }
                     try flush(bytes, runStart, index, into: &scalars)
                     index += 1
                     return String(scalars)

@@ -148,16 +148,41 @@ public struct FileTime: Sendable, Equatable, Comparable {
 
     /// Parses a pax time (`[-]seconds[.fraction]`; fraction digits past nine are cut).
     public init?(pax text: some StringProtocol) {
-        var rest = Substring(text)
-        let negative = rest.first == "-"
-        if negative { rest = rest.dropFirst() }
-        let parts = rest.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let wholeText = parts.first, !wholeText.isEmpty, wholeText.allSatisfy(\.isASCIIDigit), let whole = Int64(wholeText) else { return nil }
+        self.init(paxBytes: Array(text.utf8))
+    }
+
+    /// `init(pax:)` on the record's bytes, as the tar reader has them.
+    public init?(paxBytes bytes: [UInt8]) {
+        var index = 0
+        let negative = bytes.first == UInt8(ascii: "-")
+        if negative { index = 1 }
+        var whole: Int64 = 0
+        var digits = 0
+        while index < bytes.count, bytes[index] != UInt8(ascii: ".") {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10, digits < 18 else { return nil }
+            whole = whole * 10 + Int64(digit)
+            digits += 1
+            index += 1
+        }
+        guard digits > 0 else { return nil }
         var fraction: Int64 = 0
-        if parts.count == 2 {
-            let digits = parts[1].prefix(9)
-            guard parts[1].allSatisfy(\.isASCIIDigit) else { return nil }
-            fraction = Int64(digits + String(repeating: "0", count: 9 - digits.count)) ?? 0
+        var fractionDigits = 0
+        if index < bytes.count {
+            index += 1  // the "."
+            while index < bytes.count {
+                let digit = bytes[index] &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                if fractionDigits < 9 {
+                    fraction = fraction * 10 + Int64(digit)
+                    fractionDigits += 1
+                }
+                index += 1
+            }
+        }
+        while fractionDigits < 9 {
+            fraction *= 10
+            fractionDigits += 1
         }
         if negative && fraction > 0 {
             self.init(seconds: -whole - 1, nanoseconds: Int32(1_000_000_000 - fraction))
@@ -201,8 +226,4 @@ enum Decimal {
         }
         return count
     }
-}
-
-extension Character {
-    fileprivate var isASCIIDigit: Bool { asciiValue.map { $0 >= 48 && $0 <= 57 } ?? false }
 }

@@ -120,8 +120,12 @@ public final class TarReader: ByteSink {
         }
         zeroBlocks = 0
         let stored = Self.octal(header[148..<156])
-        var sum: Int64 = 0
-        for (index, byte) in header.enumerated() { sum += (148..<156).contains(index) ? 32 : Int64(byte) }
+        // The byte sum with the checksum field read as eight spaces.
+        var sum: Int64 = 8 * 32
+        header.withUnsafeBufferPointer { block in
+            for index in 0..<148 { sum += Int64(block[index]) }
+            for index in 156..<512 { sum += Int64(block[index]) }
+        }
         guard stored == sum else { throw ArchiveError.corrupt("tar header checksum mismatch") }
         let type = header[156]
         switch type {
@@ -373,7 +377,7 @@ public final class TarReader: ByteSink {
     }
 
     static func time(_ bytes: [UInt8], _ key: String) throws -> FileTime {
-        guard let time = FileTime(pax: String(decoding: bytes, as: UTF8.self)) else { throw ArchiveError.corrupt("pax \(key) is not a time") }
+        guard let time = FileTime(paxBytes: bytes) else { throw ArchiveError.corrupt("pax \(key) is not a time") }
         return time
     }
 
