@@ -34,6 +34,7 @@ bench: deps
 	$(BIN_RELEASE)/bastion-bench e2e
 	$(SWIFT) build -c release --product bastion-worker
 	$(BIN_RELEASE)/bastion-bench archive
+	$(BIN_RELEASE)/bastion-bench archive --small-files 200000
 
 clean:
 	rm -rf .build
