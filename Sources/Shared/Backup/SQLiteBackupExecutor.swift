@@ -6,7 +6,7 @@ import Synchronization
 /// The `sqlite` job type: copies a live SQLite database with the online backup API (in steps of pages, so writers
 /// to the source are never blocked for long) into `<staging>/<run_id>/source/<name>`, optionally runs
 /// `PRAGMA integrity_check` on the copy, then packages the copy as an `archive_v1` snapshot holding just `<name>`
-/// (reference/original-backup.md §2, "sqlite job") under `<base_dir>/<job_id>/<run_id>/`.
+/// (`docs/architecture.md`, "Backups") under `<base_dir>/<job_id>/<run_id>/`.
 public struct SQLiteBackupExecutor: JobExecutor {
     public let jobType = "sqlite"
     /// Pages copied per backup step; cancellation and progress are checked between steps.

@@ -5,10 +5,11 @@ import Foundation
 import Glibc
 #endif
 
-/// Builds one `archive_v1` snapshot (reference/original-backup.md §2): walks the selection, streams
+/// Builds one `archive_v1` snapshot (`docs/formats.md`): walks the selection, streams
 /// tar (pax) → zstd 3 → parts with a BLAKE3 each into the run directory, writes `entries.jsonl.zst` (one JSON line per
 /// entry with the BLAKE3 of each file's content), `manifest.json`, and `complete.json` last. Synchronous: run it on a
-/// thread of its own. Cancellation is checked between files, every 8 MiB inside a file and between parts.
+/// thread of its own, which walks; tar, hashes and the index go to a second thread (`ArchiveMemberWriter`).
+/// Cancellation is checked between files, every 8 MiB inside a file and between parts.
 public final class ArchiveBuilder {
     public struct Settings: Sendable {
         public var jobId: String
