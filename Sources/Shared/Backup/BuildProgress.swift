@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// Counters a backup thread updates and the executor's progress loop reads (DESIGN.md §7: progress goes to
+/// Counters a backup thread updates and the executor's progress loop reads (docs/architecture.md, "Backups": progress goes to
 /// `runs.progress_json` at most once a second). Also the run's issue log: totals plus the first 50 samples each.
 public final class BuildProgress: Sendable {
     public struct Counts: Sendable, Equatable {

@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 
-/// Executes runs of one job type (DESIGN.md §9: the seam new job types plug into).
+/// Executes runs of one job type (docs/architecture.md, "Runs": the seam new job types plug into).
 ///
 /// `execute` returns the run's summary, throws `RunFailure` for a failure with a code, and throws
 /// `CancellationError` when `context.cancellation` fired (checked between steps: between pages, files, parts).

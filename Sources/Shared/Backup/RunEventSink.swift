@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// Collects a running run's events and writes them in batches: one transaction per flush, at most every 20 ms, or
-/// at once when 256 are waiting (DESIGN.md §3, issue: coalesce bursts). `emit` never blocks the executor.
+/// at once when 256 are waiting (docs/architecture.md, "Database", issue: coalesce bursts). `emit` never blocks the executor.
 public final class RunEventSink: Sendable {
     public static let maxBatch = 256
     public static let flushInterval: Duration = .milliseconds(20)

@@ -2,7 +2,7 @@ import Foundation
 
 /// Framing of the bus: a 4-byte big-endian payload length, then one UTF-8 JSON object.
 public enum BusFrame {
-    /// Largest payload accepted or produced (DESIGN.md §4).
+    /// Largest payload accepted or produced (docs/architecture.md, "The bus").
     public static let maxPayloadBytes = 256 * 1024
 
     /// Encodes a message into one complete frame.

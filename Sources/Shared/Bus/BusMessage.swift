@@ -23,7 +23,7 @@ public struct BusPeer: Sendable, Codable, Hashable {
     }
 }
 
-/// One bus frame's payload (DESIGN.md §4). On the wire: `{"type": "...", ...}`.
+/// One bus frame's payload (docs/architecture.md, "The bus"). On the wire: `{"type": "...", ...}`.
 public enum BusMessage: Sendable, Hashable {
     case hello(BusPeer)
     case wake(WakeTopic)

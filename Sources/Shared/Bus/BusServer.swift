@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import Synchronization
 
-/// The bus server bound by `bastion-api` at `<data-dir>/bastion.sock` (DESIGN.md §4).
+/// The bus server bound by `bastion-api` at `<data-dir>/bastion.sock` (docs/architecture.md, "The bus").
 ///
 /// Workers and the janitor connect as clients. `wake` and `cancel` frames from any client are relayed, byte for
 /// byte, to every connected worker on the loop thread; every decoded message is also delivered to `events`.

@@ -1,4 +1,4 @@
-/// Exponential backoff with full jitter for bus reconnects (DESIGN.md §4).
+/// Exponential backoff with full jitter for bus reconnects (docs/architecture.md, "The bus").
 ///
 /// The ceiling doubles from `base` to `cap` with each failed attempt; the delay is uniform in `[0, ceiling]`.
 /// It resets only after a connection that stayed up for `healthyAfter`, so a server that accepts and drops at once

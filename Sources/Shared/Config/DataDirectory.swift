@@ -1,6 +1,6 @@
 import Foundation
 
-/// The data directory and the well-known files inside it (DESIGN.md §2).
+/// The data directory and the well-known files inside it (docs/architecture.md, "Processes and services").
 public struct DataDirectory: Sendable, Equatable {
     /// Absolute, standardized path of the directory.
     public let path: String

@@ -50,7 +50,7 @@ public struct CIDR: Sendable, Equatable, CustomStringConvertible {
     public static let loopback = [CIDR("127.0.0.1/32")!, CIDR("::1/128")!]
 }
 
-/// Who is really asking and whether the request counts as HTTPS (reference/original-api.md §3).
+/// Who is really asking and whether the request counts as HTTPS (docs/architecture.md, "HTTP edge").
 public struct NetworkPolicy: Sendable {
     public var trustedProxies: [CIDR]
     public var insecureHTTP: Bool

@@ -17,7 +17,7 @@ public struct UserRecord: Sendable, Equatable {
     public var passwordHash: String
 }
 
-/// The login throttle (reference/original-api.md §3): 10 failures within 10 minutes lock the IP for 15 minutes.
+/// The login throttle (docs/architecture.md, "HTTP edge"): 10 failures within 10 minutes lock the IP for 15 minutes.
 public enum LoginThrottle {
     public static let window: Int64 = 600
     public static let maxFailures = 10

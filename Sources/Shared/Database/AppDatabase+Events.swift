@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// Run events: the one append path (DESIGN.md §3). `seq` is allocated inside the inserting IMMEDIATE transaction,
+/// Run events: the one append path (docs/architecture.md, "Database"). `seq` is allocated inside the inserting IMMEDIATE transaction,
 /// and events are handed to the publisher only after COMMIT.
 extension AppDatabase {
     /// Appends events to a run in its own transaction and publishes them after commit. Returns them with seq/ts.

@@ -19,7 +19,7 @@ extension AppDatabase {
         return migrator
     }
 
-    /// Every table and index that the schema must contain (DESIGN.md §3); tests compare against `sqlite_master`.
+    /// Every table and index that the schema must contain (docs/architecture.md, "Database"); tests compare against `sqlite_master`.
     public static let expectedTables = [
         "users", "sessions", "enrollment_tokens", "login_throttle", "jobs", "runs", "run_events",
         "notifications", "settings", "secrets", "run_artifacts", "notification_destinations",
@@ -65,9 +65,9 @@ enum Migrations {
         ) WITHOUT ROWID;
         """
 
-    /// The whole schema: the original's tables and columns (reference/original-api.md §4) plus DESIGN.md §3's
-    /// additions to `runs` (`worker_id`, `claim_token`, `heartbeat_at`, `scheduled_for`; `progress_json` and the
-    /// cancel fields were already there). Timestamps are unix seconds; ids are UUID strings.
+    /// The whole schema: the original's tables and columns plus this system's additions to `runs`
+    /// (docs/architecture.md, "Database"): `worker_id`, `claim_token`, `heartbeat_at`, `scheduled_for`; `progress_json` and the
+    /// cancel fields were already there. Timestamps are unix seconds; ids are UUID strings.
     static let v1Schema = """
         CREATE TABLE users (
             id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -185,7 +185,7 @@ extension AppDatabase {
 
     // MARK: - Delivery (worker side)
 
-    /// The claim of the next due notification, as DESIGN.md's hot-query checks see it.
+    /// The claim of the next due notification, as the hot-query checks see it (docs/architecture.md, "Database").
     public static let nextDueNotificationSQL = """
         SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT 1
         """

@@ -30,7 +30,7 @@ public struct CancelResult: Sendable {
 }
 
 extension AppDatabase {
-    /// The claim candidate query of DESIGN.md §3 (oldest queued run not being canceled). Tests check its plan.
+    /// The claim candidate query of docs/architecture.md, "Runs" (oldest queued run not being canceled). Tests check its plan.
     public static let nextQueuedRunSQL = """
         SELECT id FROM runs
         WHERE status = 'queued' AND cancel_requested_at IS NULL

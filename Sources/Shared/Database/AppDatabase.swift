@@ -6,7 +6,7 @@ import Logging
 import Glibc
 #endif
 
-/// The one owner of every database transaction (STYLE.md habit 3).
+/// The one owner of every database transaction (docs/architecture.md, "Database").
 ///
 /// A GRDB `DatabasePool` over `<data-dir>/bastion.db`: WAL, `synchronous=NORMAL`, `foreign_keys=ON`, a 5 s busy
 /// timeout, and every writing transaction `BEGIN IMMEDIATE` (GRDB 7's default for writes; a test pins it).
@@ -64,7 +64,7 @@ public final class AppDatabase: Sendable {
         self.wakeHook = wakeHook
     }
 
-    /// Connection settings shared by every process (DESIGN.md §3).
+    /// Connection settings shared by every process (docs/architecture.md, "Database").
     public static func makeConfiguration() -> Configuration {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A job's notification choice (`spec.notifications`, reference/original-backup.md §1): `inherit` sends to every
+/// A job's notification choice (`spec.notifications`, docs/architecture.md, "Jobs and specs"): `inherit` sends to every
 /// enabled destination; `custom` only to the listed ones that are enabled.
 public struct JobNotifications: Sendable, Equatable {
     public enum Mode: String, Sendable {

@@ -2,7 +2,7 @@ import Foundation
 
 /// A job's typed specification: what to back up (`source`), where to (`target`) and how (`pipeline`).
 ///
-/// Accepts the original's two JSON shapes and always stores the internal V1 form (reference/original-backup.md §1):
+/// Accepts the original's two JSON shapes and always stores the internal V1 form (docs/architecture.md, "Jobs and specs"):
 /// - V1: `{"v": 1, "type": "filesystem"|"sqlite", source: {...}, target: {"type": "local_dir", ...}, ...}`
 /// - V2: `{"v": 2, source: {type, version: 1, config: {...}}, target: {type, version: 1, config: {...}, auth_refs}, ...}`
 /// `pipeline`, `notifications` and `retention` keep their JSON as given (typed by the issues that use them).

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The global switches and template, stored as `settings` key `notifications` (reference/original-api.md §4).
+/// The global switches and template, stored as `settings` key `notifications` (docs/architecture.md, "Database").
 public struct NotificationSettings: Sendable, Equatable {
     public static let defaultWecomMarkdown = """
         **{{title}}**

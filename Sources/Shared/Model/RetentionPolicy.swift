@@ -1,6 +1,6 @@
 import Foundation
 
-/// A job's snapshot retention (`spec.retention`, reference/original-backup.md §5): keep the pinned, the newest
+/// A job's snapshot retention (`spec.retention`, docs/architecture.md, "Backups"): keep the pinned, the newest
 /// `keep_last`, and those younger than `keep_days`; delete the rest, at most `max_delete_per_tick` per pass and
 /// `max_delete_per_day` per UTC day.
 public struct RetentionPolicy: Sendable, Equatable {

@@ -1,4 +1,4 @@
-/// One entry of a run's log: `seq` is dense per run and starts at 1 (DESIGN.md §3, §5).
+/// One entry of a run's log: `seq` is dense per run and starts at 1 (docs/architecture.md, "Database").
 public struct RunEvent: Sendable, Hashable, Codable {
     public enum Level: String, Sendable, Codable { case info, warn, error }
 

@@ -1,4 +1,4 @@
-/// Lifecycle of a run (DESIGN.md §3): `queued → running → success | failed | canceled`; `rejected` is inserted terminal.
+/// Lifecycle of a run (docs/architecture.md, "Database"): `queued → running → success | failed | canceled`; `rejected` is inserted terminal.
 public enum RunStatus: String, Sendable, Codable, CaseIterable {
     case queued, running, success, failed, rejected, canceled
 

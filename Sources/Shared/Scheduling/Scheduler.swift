@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Synchronization
 
-/// Cron scheduling inside a worker (DESIGN.md §1): every worker computes each job's next trigger and enqueues it
+/// Cron scheduling inside a worker (docs/architecture.md, "Processes and services"): every worker computes each job's next trigger and enqueues it
 /// when due; `enqueueScheduledRun` makes the second insert of a trigger a no-op, so N workers enqueue it once.
 /// Schedules are parsed once per job change (a reload), not on every tick.
 public final class Scheduler: Sendable {

@@ -5,7 +5,7 @@ import Foundation
 import Glibc
 #endif
 
-/// `<data-dir>/master.key`: the keys that encrypt `secrets` rows (reference/original-api.md §3).
+/// `<data-dir>/master.key`: the keys that encrypt `secrets` rows (docs/architecture.md, "HTTP edge").
 ///
 /// JSON `{version: 1, active_kid, keys: [{kid, key_b64, created_at}]}`, mode 0600. Created on first use by whichever
 /// process needs it first; creation writes a temporary file and `link(2)`s it into place, which fails when the file

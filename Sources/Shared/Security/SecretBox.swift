@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 
-/// Seals and opens `secrets` rows (DESIGN.md §8): each secret has its own key, HKDF-SHA256 of the master key with
+/// Seals and opens `secrets` rows (docs/architecture.md, "HTTP edge"): each secret has its own key, HKDF-SHA256 of the master key with
 /// info `secrets-v1:{node}:{kind}:{name}`, used with ChaCha20-Poly1305 under a random nonce and the AAD
 /// `{node}:{kind}:{name}`, so a ciphertext moved to another row does not open.
 public struct SecretBox: Sendable {

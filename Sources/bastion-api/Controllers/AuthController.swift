@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Shared
 
-/// First-run setup, login, logout and the current session (reference/original-api.md §1 "Auth", §3).
+/// First-run setup, login, logout and the current session (docs/architecture.md, "HTTP edge").
 struct AuthController {
     let services: APIServices
     let hasher: PasswordHasher

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import Shared
 
-/// Jobs: CRUD, manual runs, and a job's recent runs (reference/original-api.md §1 "Jobs").
+/// Jobs: CRUD, manual runs, and a job's recent runs (docs/architecture.md).
 struct JobsController {
     let services: APIServices
 

@@ -3,7 +3,7 @@ import Hummingbird
 import Shared
 
 /// Notifications: global settings, destinations (addresses encrypted in `secrets`), and the delivery queue
-/// (reference/original-api.md §1 "Notifications").
+/// (docs/architecture.md).
 struct NotificationsController {
     let services: APIServices
 

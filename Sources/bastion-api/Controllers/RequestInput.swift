@@ -7,7 +7,7 @@ import Shared
 /// Reading request bodies and query strings with clear 400s: malformed JSON names the problem, wrong types name
 /// the field, nothing ever becomes a 500.
 enum RequestInput {
-    /// The 2 MiB body limit of DESIGN.md §6.
+    /// The 2 MiB body limit of docs/architecture.md, "HTTP edge".
     static let maxBodyBytes = 2 * 1024 * 1024
 
     /// The body as a JSON object; an empty body is `[:]` when `allowEmpty`.

@@ -3,7 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import Shared
 
-/// Runs: list, detail, cancel, and the HTTP event log (reference/original-api.md §1 "Runs").
+/// Runs: list, detail, cancel, and the HTTP event log (docs/architecture.md).
 struct RunsController {
     let services: APIServices
 

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import Shared
 
-/// A job's snapshots, pinning, and retention preview/apply (reference/original-backup.md §5). Deleting is the
+/// A job's snapshots, pinning, and retention preview/apply (docs/architecture.md, "Backups"). Deleting is the
 /// janitor's: apply only queues (`deleting`), bounded by the policy's per-tick and per-day limits.
 struct SnapshotsController {
     let services: APIServices

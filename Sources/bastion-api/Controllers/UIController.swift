@@ -3,8 +3,8 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// Serves the web UI from `--ui-dir` for every GET/HEAD path no API route matched (DESIGN.md §6,
-/// reference/original-api.md §6): files streamed from disk, `index.html` as the SPA fallback for unknown non-`/api`
+/// Serves the web UI from `--ui-dir` for every GET/HEAD path no API route matched (docs/architecture.md,
+/// "HTTP edge"): files streamed from disk, `index.html` as the SPA fallback for unknown non-`/api`
 /// paths, weak ETags with `If-None-Match` → 304, and cache rules by kind (`index.html` no-cache, `assets/`
 /// immutable for a year, the rest an hour). A path with `..`, `.`, hidden or empty-after-decoding components, a
 /// backslash or NUL is a 404, and so is any file whose real path (symlinks resolved) leaves the UI directory.

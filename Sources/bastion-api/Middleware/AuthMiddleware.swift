@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Shared
 
-/// Sessions and CSRF (DESIGN.md §8): every `/api` route except the public ones needs a live session cookie
+/// Sessions and CSRF (docs/architecture.md, "HTTP edge"): every `/api` route except the public ones needs a live session cookie
 /// (`401 unauthorized`), and every mutating request also needs `x-csrf-token` equal to the session's
 /// (`401 invalid_csrf`). Paths outside `/api` (the UI) are public.
 struct AuthMiddleware: RouterMiddleware {

@@ -2,7 +2,7 @@ import HTTPTypes
 import Hummingbird
 import Shared
 
-/// The HTTPS rule and the client IP (DESIGN.md §8, reference/original-api.md §3): loopback peers pass; anyone else
+/// The HTTPS rule and the client IP (docs/architecture.md, "HTTP edge"): loopback peers pass; anyone else
 /// needs HTTPS through a trusted proxy (`X-Forwarded-Proto: https`) or `--insecure-http`, else
 /// `400 insecure_not_allowed`. Health, readiness, system and setup status are always reachable.
 struct EdgePolicyMiddleware: RouterMiddleware {

@@ -63,7 +63,7 @@ enum OpenAPIDocument {
             [
                 "name": S.string(minLength: 1, maxLength: 200), "schedule": S.nullableString, "schedule_timezone": S.nullableString,
                 "overlap_policy": S.enumeration(["queue", "reject"], nullable: true),
-                "spec": .object(["type": "object", "description": "v1 or v2 job spec (reference/original-backup.md §1)"]),
+                "spec": .object(["type": "object", "description": "v1 or v2 job spec (docs/architecture.md, Jobs and specs)"]),
             ],
             required: ["name", "spec"]
         ),

@@ -7,7 +7,7 @@ import Logging
 import Metrics
 import Shared
 
-/// `GET /api/runs/{id}/events/ws?after_seq=N` exactly as DESIGN.md §5:
+/// `GET /api/runs/{id}/events/ws?after_seq=N` exactly as docs/architecture.md, "Run events over WebSocket", says:
 /// 1. subscribe to the hub first; 2. catch up from SQLite in pages of 200; 3. forward live events, dropping
 /// `seq <= last`, and re-read SQLite from `last` on a gap or a buffer overflow (the connection survives);
 /// 4. ping (automatic, every 20 s); close `closeDelay` after the run is terminal and everything was delivered.
