@@ -13,7 +13,6 @@ let package = Package(
         .executable(name: "bastion-api", targets: ["bastion-api"]),
         .executable(name: "bastion-worker", targets: ["bastion-worker"]),
         .executable(name: "bastion-janitor", targets: ["bastion-janitor"]),
-        .library(name: "Shared", targets: ["Shared"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -47,30 +46,91 @@ let package = Package(
         // Optimized in debug builds too: the tests hash hundreds of MiB, and unoptimized intrinsics are ~20× slower.
         .target(name: "CBLAKE3", cSettings: [.unsafeFlags(["-O3"])]),
         .target(name: "CFileSystem"),
+        // Sources/Shared: what the executables share, one target per room, dependencies pointing one way
+        // (docs/architecture.md, "Rooms"). Core ← Secrets, Archive, Bus, Store ← Runs, Scheduling, Notifications.
         .target(
-            name: "Shared",
+            name: "Core",
             dependencies: [
-                "CBLAKE3",
                 "CFileSystem",
-                "CLibUV",
-                "CArgon2",
-                "CZstd",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Shared/Core",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Secrets",
+            dependencies: ["Core", "CArgon2", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Sources/Shared/Secrets",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Archive",
+            dependencies: ["Core", "CBLAKE3", "CFileSystem", "CZstd", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Sources/Shared/Archive",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Bus",
+            dependencies: [
+                "Core",
+                "CLibUV",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Sources/Shared/Bus",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Store",
+            dependencies: [
+                "Archive",
+                "Core",
+                "Secrets",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Shared/Store",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Runs",
+            dependencies: ["Core", "Archive", "Secrets", "Store", "CFileSystem", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Shared/Runs",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Scheduling",
+            dependencies: ["Core", "Store", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Shared/Scheduling",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Notifications",
+            dependencies: [
+                "Core",
+                "Secrets",
+                "Store",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Metrics", package: "swift-metrics"),
             ],
+            path: "Sources/Shared/Notifications",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "bastion-api",
             dependencies: [
-                "Shared",
+                "Archive",
+                "Bus",
+                "Core",
+                "Notifications",
+                "Runs",
+                "Secrets",
+                "Store",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -84,7 +144,12 @@ let package = Package(
         .executableTarget(
             name: "bastion-worker",
             dependencies: [
-                "Shared",
+                "Bus",
+                "Core",
+                "Notifications",
+                "Runs",
+                "Scheduling",
+                "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -94,7 +159,10 @@ let package = Package(
         .executableTarget(
             name: "bastion-janitor",
             dependencies: [
-                "Shared",
+                "Bus",
+                "Core",
+                "Runs",
+                "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -104,7 +172,14 @@ let package = Package(
         .executableTarget(
             name: "bastion-bench",
             dependencies: [
-                "Shared",
+                "Archive",
+                "Bus",
+                "Core",
+                "Notifications",
+                "Runs",
+                "Scheduling",
+                "Secrets",
+                "Store",
                 "TestClients",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -116,7 +191,14 @@ let package = Package(
         .testTarget(
             name: "SharedTests",
             dependencies: [
-                "Shared",
+                "Archive",
+                "Bus",
+                "Core",
+                "Notifications",
+                "Runs",
+                "Scheduling",
+                "Secrets",
+                "Store",
                 "TestClients",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -125,19 +207,37 @@ let package = Package(
         ),
         .target(
             name: "TestClients",
-            dependencies: ["Shared", "CFileSystem"],
+            dependencies: ["Archive", "Core", "CFileSystem", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestClients",
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ProcessTests",
             dependencies: [
-                "Shared",
+                "Archive",
+                "Bus",
+                "Core",
+                "Notifications",
+                "Runs",
+                "Scheduling",
+                "Secrets",
+                "Store",
                 "TestClients",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Tests of code only one executable has: `@testable import` of that executable's module.
+        .testTarget(
+            name: "APITests",
+            dependencies: ["bastion-api", "Core", "Store", "TestClients"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "JanitorTests",
+            dependencies: ["bastion-janitor", "Core", "Store", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
     ]

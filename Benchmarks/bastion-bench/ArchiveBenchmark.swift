@@ -1,6 +1,13 @@
+import Archive
 import ArgumentParser
+import Bus
+import Core
 import Foundation
-import Shared
+import Notifications
+import Runs
+import Scheduling
+import Secrets
+import Store
 import TestClients
 
 /// Backup and restore throughput of `archive_v1` on a generated corpus, next to `tar | zstd -3 -T0` and

@@ -1,6 +1,13 @@
+import Archive
+import Bus
+import Core
 import Foundation
 import GRDB
-import Shared
+import Notifications
+import Runs
+import Scheduling
+import Secrets
+import Store
 
 /// A fresh data directory for one benchmark, removed afterwards.
 struct BenchDirectory {

@@ -1,7 +1,14 @@
+import Archive
 import ArgumentParser
+import Bus
+import Core
 import Foundation
 import Logging
-import Shared
+import Notifications
+import Runs
+import Scheduling
+import Secrets
+import Store
 
 #if canImport(Glibc)
 import Glibc
@@ -48,17 +55,17 @@ struct BusLatencyBenchmark: AsyncParsableCommand {
 
         // event: worker → API, a 200-byte frame
         let template = RunEvent(runId: UUID().uuidString, seq: 0, ts: 1_800_000_000, level: .info, kind: "progress", message: "")
-        let frameSize = try BusFrame.encode(.event(template)).count
+        let frameSize = try BusFrame.encode(.events([template])).count
         let padding = String(repeating: "x", count: max(0, 200 - frameSize))
         let sample = try BusFrame.encode(
-            .event(RunEvent(runId: template.runId, seq: 1, ts: template.ts, level: .info, kind: "progress", message: padding))
+            .events([RunEvent(runId: template.runId, seq: 1, ts: template.ts, level: .info, kind: "progress", message: padding)])
         ).count
         var event: [UInt64] = []
         for i in 0..<(warmup + messages) {
             let start = monotonicNanos()
-            client.send(.event(RunEvent(runId: template.runId, seq: Int64(i), ts: template.ts, level: .info, kind: "progress", message: padding)))
+            client.send(.events([RunEvent(runId: template.runId, seq: Int64(i), ts: template.ts, level: .info, kind: "progress", message: padding)]))
             while true {
-                if case .message(_, .event) = await serverEvents.next() { break }
+                if case .message(_, .events) = await serverEvents.next() { break }
             }
             if i >= warmup { event.append(monotonicNanos() - start) }
         }

@@ -1,8 +1,15 @@
+import Archive
 import ArgumentParser
+import Bus
+import Core
 import Foundation
 import GRDB
 import Logging
-import Shared
+import Notifications
+import Runs
+import Scheduling
+import Secrets
+import Store
 
 /// Claim + complete throughput of no-op runs with 1, 2 and 4 worker processes (the real `RunWorker`: indexed claim
 /// with a fresh token and `start` event, heartbeat task, event sink, fenced completion with its event), next to a
@@ -73,7 +80,7 @@ struct ClaimThroughputBenchmark: AsyncParsableCommand {
     private func appDatabaseLoop() async throws -> Double {
         let dir = try BenchDirectory("direct")
         defer { dir.remove() }
-        let database = try AppDatabase.open(in: dir.dataDirectory, eventPublisher: { _ in })
+        let database = try AppDatabase.open(in: dir.dataDirectory)
         _ = try await seedQueuedRuns(database, count: runs)
         let start = monotonicNanos()
         while let claimed = try await database.claimNextRun(workerId: "direct") {

@@ -1,7 +1,14 @@
+import Archive
 import ArgumentParser
+import Bus
+import Core
 import Foundation
 import Logging
-import Shared
+import Notifications
+import Runs
+import Scheduling
+import Secrets
+import Store
 import Synchronization
 import TestClients
 
@@ -30,13 +37,11 @@ struct EndToEndLatencyBenchmark: AsyncParsableCommand {
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
         let bus = BusClient(socketPath: dir.dataDirectory.socketPath, peer: BusPeer(role: .worker, id: "bench-writer"), logger: logger)
-        let database = try AppDatabase.open(in: dir.dataDirectory) { events in
-            let now = monotonicNanos()
-            for event in events {
-                commits.record(event.seq, now)
-                bus.send(.event(event))
-            }
-        }
+        // The worker's own publisher, with the commit instant noted first.
+        let database = try AppDatabase.open(
+            in: dir.dataDirectory,
+            publisher: TimedPublisher(commits: commits, inner: BusClientPublisher(client: bus, relayed: [.runs]))
+        )
         bus.start()
         let job = try await seedQueuedRuns(database, count: 1)
         let run = try await database.listRuns(status: .queued, jobId: job, page: 1, pageSize: 1).items[0].id
@@ -108,6 +113,18 @@ struct EndToEndLatencyBenchmark: AsyncParsableCommand {
         guard let range = text.range(of: "\"seq\":") else { return nil }
         let digits = text[range.upperBound...].prefix { $0.isNumber }
         return Int64(digits)
+    }
+}
+
+/// Notes each event's commit instant, then hands the batch to the real publisher.
+struct TimedPublisher: AfterCommitPublisher {
+    let commits: CommitTimes
+    let inner: BusClientPublisher
+
+    func publish(_ work: AfterCommit) {
+        let now = monotonicNanos()
+        for event in work.events { commits.record(event.seq, now) }
+        inner.publish(work)
     }
 }
 

@@ -1,7 +1,14 @@
+import Archive
 import ArgumentParser
+import Bus
+import Core
 import Foundation
 import GRDB
-import Shared
+import Notifications
+import Runs
+import Scheduling
+import Secrets
+import Store
 
 /// Event append throughput through `AppDatabase.appendEvents` (async pool, seq allocation, publish hook), single
 /// and in batches of 256, next to plain synchronous SQLite inserts with the same statements and pragmas.
@@ -29,7 +36,7 @@ struct EventAppendBenchmark: AsyncParsableCommand {
 
     private func freshRun(_ name: String) async throws -> (BenchDirectory, AppDatabase, String) {
         let dir = try BenchDirectory(name)
-        let database = try AppDatabase.open(in: dir.dataDirectory, eventPublisher: { _ in })
+        let database = try AppDatabase.open(in: dir.dataDirectory)
         let job = try await seedQueuedRuns(database, count: 1)
         let run = try await database.listRuns(status: .queued, jobId: job, page: 1, pageSize: 1).items[0].id
         return (dir, database, run)

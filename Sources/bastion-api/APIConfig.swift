@@ -1,5 +1,11 @@
+import Archive
 import ArgumentParser
-import Shared
+import Bus
+import Core
+import Notifications
+import Runs
+import Secrets
+import Store
 
 /// Options only the API takes.
 struct APIOptions: ParsableArguments {

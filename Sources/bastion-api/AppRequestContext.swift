@@ -1,5 +1,11 @@
+import Archive
+import Bus
+import Core
 import Hummingbird
-import Shared
+import Notifications
+import Runs
+import Secrets
+import Store
 
 /// Per-request context: Hummingbird's core storage, the request id every log line and error carries, and what the
 /// edge middleware learned (peer, client IP, HTTPS, session).
@@ -16,6 +22,9 @@ struct AppRequestContext: RequestContext {
     var session: AuthSession?
     /// The SHA-256 hex of the session cookie's token, when a session was found.
     var sessionTokenHash: String?
+
+    /// Every DTO is written by the one API encoder (snake_case, explicit nulls).
+    var responseEncoder: APIResponseEncoder { APIResponseEncoder() }
 
     init(source: Source) {
         coreContext = .init(source: source)

@@ -1,10 +1,16 @@
+import Archive
+import Bus
+import Core
 import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
+import Notifications
 import Prometheus
+import Runs
+import Secrets
 import ServiceLifecycle
-import Shared
+import Store
 
 /// Everything the API's handlers share.
 struct APIServices: Sendable {
@@ -108,9 +114,14 @@ func buildServiceGroup(
     -> ServiceGroup
 {
     let hub = RunEventsHub()
-    // Events the API itself commits (enqueue, cancel) go straight to its WebSocket subscribers.
-    let database = try AppDatabase.open(in: config.common.dataDirectory, traceLogger: logger) { events in hub.publish(events) }
     let bus = BusServer(socketPath: config.common.dataDirectory.socketPath, logger: logger)
+    // What the API itself commits (enqueue, cancel, job edits, notification retries) reaches its WebSocket
+    // subscribers and, as wakes and cancels, the workers.
+    let database = try AppDatabase.open(
+        in: config.common.dataDirectory,
+        traceLogger: logger,
+        publisher: APIPublisher(hub: hub, bus: bus)
+    )
     try await bus.start()
     let services = APIServices(database: database, bus: bus, hub: hub, config: config, metrics: metrics)
     let app = Application(

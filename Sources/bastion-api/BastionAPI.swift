@@ -1,7 +1,13 @@
+import Archive
 import ArgumentParser
+import Bus
+import Core
 import Metrics
+import Notifications
 import Prometheus
-import Shared
+import Runs
+import Secrets
+import Store
 
 @main
 struct BastionAPI: AsyncParsableCommand {

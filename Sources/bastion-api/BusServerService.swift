@@ -1,8 +1,14 @@
+import Archive
+import Bus
+import Core
 import Logging
+import Notifications
+import Runs
+import Secrets
 import ServiceLifecycle
-import Shared
+import Store
 
-/// Owns the bus server for the life of the API: feeds workers' run events into the WebSocket hub, and on graceful
+/// Owns the bus server for the life of the API: feeds workers' run events and progress into the WebSocket hub, and on graceful
 /// shutdown closes every connection and removes the socket file.
 struct BusServerService: Service {
     let bus: BusServer
@@ -12,8 +18,10 @@ struct BusServerService: Service {
     func run() async throws {
         for await event in bus.events.cancelOnGracefulShutdown() {
             switch event {
-            case .message(_, .event(let event)):
-                hub.publish([event])
+            case .message(_, .events(let events)):
+                hub.publish(events)
+            case .message(_, .progress(let update)):
+                hub.publishProgress(update)
             case .hello, .message, .disconnected:
                 break
             }

@@ -1,5 +1,8 @@
 import ArgumentParser
-import Shared
+import Bus
+import Core
+import Runs
+import Store
 
 @main
 struct BastionJanitor: AsyncParsableCommand {

@@ -1,6 +1,9 @@
 import ArgumentParser
+import Bus
+import Core
 import Foundation
-import Shared
+import Runs
+import Store
 
 /// Options only the janitor takes.
 struct JanitorOptions: ParsableArguments {

@@ -1,6 +1,9 @@
+import Bus
+import Core
 import Logging
+import Runs
 import ServiceLifecycle
-import Shared
+import Store
 
 /// Fails runs whose worker died (heartbeat older than the lease) with `worker_lost`, and re-queues notifications
 /// left in `sending` longer than the lease. It sleeps until the earliest lease among running runs and sending

@@ -1,6 +1,9 @@
+import Bus
+import Core
 import Logging
+import Runs
 import ServiceLifecycle
-import Shared
+import Store
 
 /// Builds the janitor's one `ServiceGroup`: the bus connection (so the API lists it), the maintenance loop and
 /// recovery of lost runs and interrupted notifications.
@@ -15,10 +18,7 @@ func buildServiceGroup(_ config: JanitorConfig, logger: Logger) throws -> Servic
     let database = try AppDatabase.open(
         in: config.common.dataDirectory,
         traceLogger: logger,
-        eventPublisher: { events in
-            for event in events { client.send(.event(event)) }
-        },
-        wakeHook: { topic in client.send(.wake(topic)) }
+        publisher: BusClientPublisher(client: client)
     )
     let bus = BusClientService(client: client) { _ in }
     let maintenance = MaintenanceService(

@@ -1,5 +1,10 @@
 import ArgumentParser
-import Shared
+import Bus
+import Core
+import Notifications
+import Runs
+import Scheduling
+import Store
 
 @main
 struct BastionWorker: AsyncParsableCommand {

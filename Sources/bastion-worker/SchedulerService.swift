@@ -1,6 +1,11 @@
+import Bus
+import Core
 import Logging
+import Notifications
+import Runs
+import Scheduling
 import ServiceLifecycle
-import Shared
+import Store
 
 /// Sleeps until the earliest cron trigger of any job, enqueues what is due, and wakes early on `wake jobs` (a job
 /// was created, changed or deleted) to reload. At start it first catches up one missed trigger per job within the
@@ -9,20 +14,19 @@ struct SchedulerService: Service {
     let scheduler: Scheduler
     let jobsWake: WakeSignal
     let safetyPoll: Duration
-    /// Called after this worker enqueued runs: wakes its own run loop and, over the bus, the others.
-    let onEnqueued: @Sendable () -> Void
+    /// (Enqueued runs wake the run loops through the database's after-COMMIT publisher.)
     let logger: Logger
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
             do {
                 try await scheduler.reload()
-                if await scheduler.catchUp() > 0 { onEnqueued() }
+                _ = await scheduler.catchUp()
             } catch {
                 logger.error("Loading schedules failed", metadata: ["error": "\(error)"])
             }
             while !Task.isCancelled {
-                if await scheduler.fireDue() > 0 { onEnqueued() }
+                _ = await scheduler.fireDue()
                 var wait = safetyPoll
                 var dueWake = false
                 if let next = scheduler.earliestNext {

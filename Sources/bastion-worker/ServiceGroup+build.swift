@@ -1,6 +1,11 @@
+import Bus
+import Core
 import Logging
+import Notifications
+import Runs
+import Scheduling
 import ServiceLifecycle
-import Shared
+import Store
 
 /// The executors this worker registers, one per job type.
 func jobExecutors(_ config: WorkerConfig) -> [any JobExecutor] {
@@ -22,28 +27,26 @@ func buildServiceGroup(_ config: WorkerConfig, logger: Logger) throws -> Service
         peer: BusPeer(role: .worker, id: config.workerID),
         logger: logger
     )
+    let runsWake = WakeSignal()
+    let jobsWake = WakeSignal()
     let notificationsWake = WakeSignal()
-    // Every event this worker commits goes to the API over the bus (a hint: the API's WebSocket re-reads on a gap).
-    // Notifications its finished runs enqueue are delivered by this worker's own loop, woken at once.
+    // After COMMIT: events and progress go to the API over the bus; new runs wake this worker's run loop and, through
+    // the API's relay, every other worker's; notifications its finished runs enqueued are delivered by its own loop.
     let database = try AppDatabase.open(
         in: config.common.dataDirectory,
         traceLogger: logger,
-        eventPublisher: { events in
-            for event in events { client.send(.event(event)) }
-        },
-        wakeHook: { topic in
-            if topic == .notifications { notificationsWake.signal() }
-        }
+        publisher: BusClientPublisher(
+            client: client,
+            local: [.runs: runsWake, .jobs: jobsWake, .notifications: notificationsWake],
+            relayed: [.runs, .jobs]
+        )
     )
     let worker = RunWorker(
         database: database,
         settings: .init(workerId: config.workerID, heartbeatInterval: config.heartbeatInterval, leaseSeconds: config.leaseSeconds),
         executors: jobExecutors(config),
-        logger: logger,
-        publishProgress: { runId, progress in client.send(.progress(runId: runId, progress: progress)) }
+        logger: logger
     )
-    let runsWake = WakeSignal()
-    let jobsWake = WakeSignal()
     let bus = BusClientService(client: client) { event in
         switch event {
         case .message(.wake(.runs)):
@@ -69,10 +72,6 @@ func buildServiceGroup(_ config: WorkerConfig, logger: Logger) throws -> Service
         scheduler: Scheduler(database: database, clock: clock, misfireGrace: config.misfireGrace, logger: logger),
         jobsWake: jobsWake,
         safetyPoll: config.common.safetyPoll,
-        onEnqueued: {
-            runsWake.signal()
-            client.send(.wake(.runs))
-        },
         logger: logger
     )
     let notifications = NotificationService(

@@ -1,6 +1,11 @@
 import ArgumentParser
+import Bus
+import Core
 import Foundation
-import Shared
+import Notifications
+import Runs
+import Scheduling
+import Store
 
 /// Options only the worker takes.
 struct WorkerOptions: ParsableArguments {

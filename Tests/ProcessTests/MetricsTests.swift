@@ -1,4 +1,5 @@
 import Foundation
+import TestClients
 import Testing
 
 /// `GET /metrics` of the real API, in Prometheus text format.

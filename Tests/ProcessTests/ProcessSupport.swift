@@ -217,16 +217,6 @@ enum HTTP {
     }
 }
 
-/// Polls until `condition` is true or `timeout` passes.
-func eventually(timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(25))
-    }
-    return try await condition()
-}
-
 /// The peers `/api/system` lists for a role.
 func systemPeers(_ base: String, _ role: String) async -> [[String: Any]]? {
     guard let result = await HTTP.tryGet(base + "/api/system"), result.status == 200,

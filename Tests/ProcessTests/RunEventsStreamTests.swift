@@ -1,5 +1,12 @@
+import Archive
+import Bus
+import Core
 import Foundation
-import Shared
+import Notifications
+import Runs
+import Scheduling
+import Secrets
+import Store
 import TestClients
 import Testing
 

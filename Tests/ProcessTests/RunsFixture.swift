@@ -1,7 +1,14 @@
+import Archive
+import Bus
+import Core
 import Foundation
 import GRDB
 import Logging
-import Shared
+import Notifications
+import Runs
+import Scheduling
+import Secrets
+import Store
 import Synchronization
 import TestClients
 
@@ -140,9 +147,7 @@ final class RunsFixture: @unchecked Sendable {
         guard
             let database = try? AppDatabase.open(
                 in: DataDirectory(path: dataDir),
-                eventPublisher: { events in
-                    for event in events { client.send(.event(event)) }
-                }
+                publisher: BusClientPublisher(client: client, relayed: [.runs])
             )
         else { return nil }
         return (database, client)

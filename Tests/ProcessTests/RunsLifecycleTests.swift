@@ -1,6 +1,13 @@
+import Archive
+import Bus
+import Core
 import Foundation
 import GRDB
-import Shared
+import Notifications
+import Runs
+import Scheduling
+import Secrets
+import Store
 import TestClients
 import Testing
 

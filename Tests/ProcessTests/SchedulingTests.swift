@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TestClients
 import Testing
 
 /// Cron scheduling in real workers, on a scaled test clock (60×: a cron minute every real second) that every

@@ -1,13 +1,20 @@
 import Foundation
 import Testing
 
-@testable import Shared
+@testable import Archive
+@testable import Bus
+@testable import Core
+@testable import Notifications
+@testable import Runs
+@testable import Scheduling
+@testable import Secrets
+@testable import Store
 
 @Suite struct BusFrameTests {
     static let samples: [BusMessage] = [
         .hello(BusPeer(role: .worker, id: "w1", pid: 42)),
         .wake(.runs), .wake(.jobs), .wake(.notifications),
-        .event(
+        .events([
             RunEvent(
                 runId: "r1",
                 seq: 7,
@@ -16,10 +23,24 @@ import Testing
                 kind: "fs_issues",
                 message: "two files",
                 fields: .object(["count": .number(2), "paths": .array([.string("a"), .string("ü/b")])])
+            ),
+            RunEvent(runId: "r1", seq: 8, ts: 1_700_000_001, level: .info, kind: "log", message: "quote \" backslash \\ tab \t"),
+        ]),
+        .cancel(runId: "r2"),
+        .progress(
+            RunProgress.Update(
+                runId: "r3",
+                progress: RunProgress(
+                    kind: "backup",
+                    stage: "build",
+                    ts: 5,
+                    done: .init(files: 3, bytes: 10),
+                    total: .init(files: 9),
+                    rateBps: 7,
+                    etaSeconds: 2
+                )
             )
         ),
-        .cancel(runId: "r2"),
-        .progress(runId: "r3", progress: .object(["stage": .string("packaging"), "done": .object(["files": .number(3)])])),
     ]
 
     @Test(arguments: samples) func roundTrip(_ message: BusMessage) throws {
@@ -60,7 +81,7 @@ import Testing
 
     @Test func refusesToEncodeOversizedMessages() {
         let huge = RunEvent(runId: "r", seq: 1, ts: 0, level: .info, kind: "k", message: String(repeating: "x", count: BusFrame.maxPayloadBytes))
-        #expect(throws: BusFrameError.self) { try BusFrame.encode(.event(huge)) }
+        #expect(throws: BusFrameError.self) { try BusFrame.encode(.events([huge])) }
     }
 }
 

@@ -1,8 +1,16 @@
 import Foundation
 import Synchronization
+import TestClients
 import Testing
 
-@testable import Shared
+@testable import Archive
+@testable import Bus
+@testable import Core
+@testable import Notifications
+@testable import Runs
+@testable import Scheduling
+@testable import Secrets
+@testable import Store
 
 /// Collects a client's or server's events so tests can wait for them.
 final class Recorder<Event: Sendable>: Sendable {
@@ -66,8 +74,8 @@ final class Recorder<Event: Sendable>: Sendable {
 
         // worker → api
         let event = RunEvent(runId: "r1", seq: 1, ts: 1, level: .info, kind: "start", message: "hello")
-        worker.send(.event(event))
-        #expect(await eventually { Self.messages(serverEvents.all).contains(.event(event)) })
+        worker.send(.events([event]))
+        #expect(await eventually { Self.messages(serverEvents.all).contains(.events([event])) })
 
         // api → worker (not to the janitor)
         server.broadcast(.wake(.runs), to: .worker)
@@ -97,11 +105,11 @@ final class Recorder<Event: Sendable>: Sendable {
         #expect(await eventually { server.connectedPeers().count == 1 })
 
         for seq in 1...1000 {
-            worker.send(.event(RunEvent(runId: "r", seq: Int64(seq), ts: 0, level: .info, kind: "k", message: "m\(seq)")))
+            worker.send(.events([RunEvent(runId: "r", seq: Int64(seq), ts: 0, level: .info, kind: "k", message: "m\(seq)")]))
             server.broadcast(.cancel(runId: "run-\(seq)"))
         }
         #expect(await eventually { Self.messages(serverEvents.all).count == 1000 && Self.messages(workerEvents.all).count == 1000 })
-        let seqs = Self.messages(serverEvents.all).compactMap { if case .event(let e) = $0 { return e.seq } else { return nil } }
+        let seqs = Self.messages(serverEvents.all).compactMap { if case .events(let e) = $0 { return e.first?.seq } else { return nil } }
         #expect(seqs == Array(1...1000))
         let cancels = Self.messages(workerEvents.all).compactMap { if case .cancel(let id) = $0 { return id } else { return nil } }
         #expect(cancels == (1...1000).map { "run-\($0)" })

@@ -1,7 +1,14 @@
 import ArgumentParser
 import Testing
 
-@testable import Shared
+@testable import Archive
+@testable import Bus
+@testable import Core
+@testable import Notifications
+@testable import Runs
+@testable import Scheduling
+@testable import Secrets
+@testable import Store
 
 @Suite struct ConfigTests {
     @Test func flagBeatsEnvironmentBeatsDefault() throws {

@@ -1,9 +1,17 @@
 import Foundation
 import GRDB
 import Synchronization
+import TestClients
 import Testing
 
-@testable import Shared
+@testable import Archive
+@testable import Bus
+@testable import Core
+@testable import Notifications
+@testable import Runs
+@testable import Scheduling
+@testable import Secrets
+@testable import Store
 
 @Suite struct NotificationsTests {
     final class Wakes: Sendable {
@@ -59,7 +67,12 @@ import Testing
     func setUp() throws -> Fixture {
         let dir = TemporaryDirectory()
         let wakes = Wakes()
-        let database = try AppDatabase.open(in: dir.dataDirectory, wakeHook: { topic in wakes.topics.withLock { $0.append(topic) } })
+        let database = try AppDatabase.open(
+            in: dir.dataDirectory,
+            publisher: CallbackPublisher { work in
+                if work.wakes.contains(.notifications) { wakes.topics.withLock { $0.append(.notifications) } }
+            }
+        )
         return Fixture(database: database, wakes: wakes, dir: dir, box: try SecretBox.open(in: dir.dataDirectory))
     }
 
@@ -239,5 +252,15 @@ import Testing
         ] {
             #expect(throws: ValidationError.self) { try JobNotifications.parse(bad) }
         }
+    }
+}
+
+@Suite struct WeComTemplateTests {
+    @Test func placeholdersAreExpandedOnceEvenWhenAValueLooksLikeOne() {
+        var notification = RunNotification(run: nil, runId: "r1", jobName: "{{error}} and {{run_id}}")
+        notification.status = "failed"
+        notification.error = "disk {{job_name}} full"
+        let text = notification.render("{{job_name}} | {{error}} | {{unknown}} | {{run_id}} | {{ | }}")
+        #expect(text == "{{error}} and {{run_id}} | disk {{job_name}} full | {{unknown}} | r1 | {{ | }}")
     }
 }

@@ -1,7 +1,15 @@
 import Foundation
+import TestClients
 import Testing
 
-@testable import Shared
+@testable import Archive
+@testable import Bus
+@testable import Core
+@testable import Notifications
+@testable import Runs
+@testable import Scheduling
+@testable import Secrets
+@testable import Store
 
 @Suite struct RunWorkerEventsTests {
     /// Emits one event, then returns after 0–40 ms: sometimes before the sink's 20 ms flush window closes, sometimes

@@ -1,9 +1,17 @@
 import Foundation
 import GRDB
 import Synchronization
+import TestClients
 import Testing
 
-@testable import Shared
+@testable import Archive
+@testable import Bus
+@testable import Core
+@testable import Notifications
+@testable import Runs
+@testable import Scheduling
+@testable import Secrets
+@testable import Store
 
 @Suite struct SchemaTests {
     @Test func freshFileHasEveryTableAndIndex() async throws {

@@ -1,6 +1,7 @@
+import Archive
 import CFileSystem
+import Core
 import Foundation
-import Shared
 
 #if canImport(Glibc)
 import Glibc

@@ -75,12 +75,15 @@ public final class RawWebSocket: @unchecked Sendable {
         }
     }
 
-    /// The next text frame decoded as a run event's JSON object; nil when the server closed.
+    /// The next text frame decoded as a run event's JSON object (live progress frames, `"type": "progress"`, are
+    /// skipped); nil when the server closed.
     public func nextEvent(timeout: Double = 5) async throws -> [String: Any]? {
         while true {
             switch try await next(timeout: timeout) {
             case .text(let text):
-                return try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+                let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+                if object?["type"] as? String == "progress" { continue }
+                return object
             case .close:
                 return nil
             case .ping, .pong:

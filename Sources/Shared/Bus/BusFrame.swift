@@ -1,3 +1,4 @@
+import Core
 import Foundation
 
 /// Framing of the bus: a 4-byte big-endian payload length, then one UTF-8 JSON object.
@@ -7,7 +8,7 @@ public enum BusFrame {
 
     /// Encodes a message into one complete frame.
     public static func encode(_ message: BusMessage) throws -> [UInt8] {
-        let payload = try JSONEncoder().encode(message)
+        let payload = Array(message.jsonText.utf8)
         guard payload.count <= maxPayloadBytes else {
             throw BusFrameError.oversized(payload.count)
         }
@@ -24,11 +25,14 @@ public enum BusFrame {
 
     /// Decodes one frame payload (without its length prefix).
     public static func decodePayload(_ payload: [UInt8]) throws -> BusMessage {
+        let message: BusMessage?
         do {
-            return try JSONDecoder().decode(BusMessage.self, from: Data(payload))
+            message = try BusMessage(payload: payload)
         } catch {
             throw BusFrameError.malformed(String(describing: error))
         }
+        guard let message else { throw BusFrameError.malformed("not a bus message") }
+        return message
     }
 }
 

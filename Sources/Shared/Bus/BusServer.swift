@@ -1,6 +1,8 @@
 import CLibUV
+import Core
 import Foundation
 import Logging
+import Metrics
 import Synchronization
 
 /// The bus server bound by `bastion-api` at `<data-dir>/bastion.sock` (docs/architecture.md, "The bus").
@@ -26,6 +28,11 @@ public final class BusServer: @unchecked Sendable {
     private let logger: Logger
     private let maxPayloadBytes: Int
     private let peers = Mutex<[Int: BusPeer]>([:])
+    /// Frames received, by payload type (`bastion_bus_frames_received_total{type}`): how tests count that a batch of
+    /// events crossed as one frame.
+    private let framesReceived: [String: Counter] = Dictionary(
+        uniqueKeysWithValues: BusMessage.typeNames.map { ($0, Counter(label: "bastion_bus_frames_received_total", dimensions: [("type", $0)])) }
+    )
 
     // Loop-thread state.
     private var listener: UnsafeMutablePointer<uv_pipe_t>?
@@ -164,6 +171,7 @@ public final class BusServer: @unchecked Sendable {
     }
 
     private func handle(_ message: BusMessage, payload: [UInt8], from connection: ServerConnection) {
+        framesReceived[message.typeName]?.increment()
         if case .hello(let peer) = message {
             connection.peer = peer
             peers.withLock { $0[connection.id] = peer }

@@ -2,6 +2,7 @@ import Foundation
 
 #if canImport(Glibc)
 import Glibc
+import Core
 #endif
 
 /// Minimal blocking Unix-domain socket calls, outside libuv: the stale-socket probe, and raw peers in tests and

@@ -1,5 +1,8 @@
+import Core
 import Foundation
 import Logging
+import Secrets
+import Store
 
 /// The worker's delivery engine: claims due notifications one at a time, checks the switches, decrypts the
 /// destination, sends, and records the outcome (retry schedule in `NotificationRetry`).

@@ -1,4 +1,7 @@
+import Core
 import Foundation
+import Secrets
+import Store
 
 /// What a notification says about a finished run: the webhook's JSON body and the WeCom template's placeholders
 /// (`{{title}}`, `{{job_id}}`, `{{job_name}}`, `{{run_id}}`, `{{status}}`, `{{status_text}}`, `{{started_at}}`,
@@ -86,11 +89,30 @@ public struct RunNotification: Sendable, Equatable {
             ("target_line_wecom", targetText == "-" ? "" : "> Target: \(targetText)\n"),
             ("error_line_wecom", errorText.isEmpty ? "" : "> Error: \(errorText)\n"),
         ]
-        var output = template
-        for (key, value) in values {
-            output = output.replacingOccurrences(of: "{{\(key)}}", with: value)
+        return Self.expand(template, Dictionary(values, uniquingKeysWith: { first, _ in first }))
+    }
+
+    /// Replaces each `{{name}}` of `template` whose name is in `values`, in one pass: text that a value brings in is
+    /// never expanded again (a job named `{{error}}` stays `{{error}}`). Unknown placeholders stay as they are.
+    static func expand(_ template: String, _ values: [String: String]) -> String {
+        var output = ""
+        var rest = template[...]
+        while let open = rest.range(of: "{{") {
+            output += rest[..<open.lowerBound]
+            guard let close = rest[open.upperBound...].range(of: "}}") else {
+                rest = rest[open.lowerBound...]
+                break
+            }
+            let name = String(rest[open.upperBound..<close.lowerBound])
+            if let value = values[name] {
+                output += value
+                rest = rest[close.upperBound...]
+            } else {
+                output += "{{"
+                rest = rest[open.upperBound...]
+            }
         }
-        return output
+        return output + rest
     }
 
     /// The webhook's JSON body.

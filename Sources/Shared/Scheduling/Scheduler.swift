@@ -1,5 +1,7 @@
+import Core
 import Foundation
 import Logging
+import Store
 import Synchronization
 
 /// Cron scheduling inside a worker (docs/architecture.md, "Processes and services"): every worker computes each job's next trigger and enqueues it

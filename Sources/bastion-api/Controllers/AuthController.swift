@@ -1,7 +1,13 @@
+import Archive
+import Bus
+import Core
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Shared
+import Notifications
+import Runs
+import Secrets
+import Store
 
 /// First-run setup, login, logout and the current session (docs/architecture.md, "HTTP edge").
 struct AuthController {
@@ -20,10 +26,6 @@ struct AuthController {
 
     struct SetupStatus: ResponseEncodable {
         var needsSetup: Bool
-
-        enum CodingKeys: String, CodingKey {
-            case needsSetup = "needs_setup"
-        }
     }
 
     @Sendable func setupStatus(_ request: Request, context: AppRequestContext) async throws -> SetupStatus {
@@ -59,10 +61,6 @@ struct AuthController {
 
     struct LoginResult: ResponseEncodable {
         var csrfToken: String
-
-        enum CodingKeys: String, CodingKey {
-            case csrfToken = "csrf_token"
-        }
     }
 
     /// `POST /api/auth/login {username, password}` → `{csrf_token}` and the `bastion_session` cookie. The throttle
@@ -110,13 +108,6 @@ struct AuthController {
         var username: String
         var csrfToken: String
         var expiresAt: Int64
-
-        enum CodingKeys: String, CodingKey {
-            case authenticated, username
-            case userId = "user_id"
-            case csrfToken = "csrf_token"
-            case expiresAt = "expires_at"
-        }
     }
 
     @Sendable func session(_ request: Request, context: AppRequestContext) async throws -> SessionDTO {

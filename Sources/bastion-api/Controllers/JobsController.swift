@@ -1,6 +1,12 @@
+import Archive
+import Bus
+import Core
 import Foundation
 import Hummingbird
-import Shared
+import Notifications
+import Runs
+import Secrets
+import Store
 
 /// Jobs: CRUD, manual runs, and a job's recent runs (docs/architecture.md).
 struct JobsController {
@@ -66,70 +72,54 @@ struct JobsController {
         return SchedulePreview(schedule: schedule, timezone: timezone, next: expression.nextTriggers(after: unixNow(), count: count, in: zone))
     }
 
-    /// A job as the API shows it. The detail view adds `spec` and `next_run_at`; the list leaves them out.
+    /// A job as the API shows it. The detail view adds `spec` and `next_run_at`; a row of the list adds its latest
+    /// run (the original's `latest_run_*`) instead.
     struct JobDTO: ResponseEncodable {
-        var job: Job
-        var detail: Bool
+        var id: String
+        var name: String
+        var agentId: String?
+        var schedule: String?
+        var scheduleTimezone: String
+        var overlapPolicy: String
+        var createdAt: Int64
+        var updatedAt: Int64
+        var archivedAt: Int64?
+        var spec: Omittable<JSONValue> = .absent
         /// The next trigger instants (unix seconds) of the detail view; empty for manual and archived jobs.
-        var nextRunAt: [Int64] = []
+        var nextRunAt: Omittable<[Int64]> = .absent
+        var latestRunId: Omittable<String?> = .absent
+        var latestRunStatus: Omittable<String?> = .absent
+        var latestRunStartedAt: Omittable<Int64?> = .absent
+        var latestRunEndedAt: Omittable<Int64?> = .absent
 
         init(_ job: Job, detail: Bool = true, nextRuns: Int = 0) {
-            self.job = job
-            self.detail = detail
+            id = job.id
+            name = job.name
+            agentId = job.agentId
+            schedule = job.schedule
+            scheduleTimezone = job.scheduleTimezone
+            overlapPolicy = job.overlapPolicy.rawValue
+            createdAt = job.createdAt
+            updatedAt = job.updatedAt
+            archivedAt = job.archivedAt
+            guard detail else { return }
+            spec = .present(job.spec)
+            var next: [Int64] = []
             if nextRuns > 0, job.archivedAt == nil, let schedule = job.schedule, let cron = try? CronExpression(parsing: schedule),
                 let zone = TimeZone(identifier: job.scheduleTimezone)
             {
-                nextRunAt = cron.nextTriggers(after: unixNow(), count: nextRuns, in: zone)
+                next = cron.nextTriggers(after: unixNow(), count: nextRuns, in: zone)
             }
+            nextRunAt = .present(next)
         }
 
-        enum CodingKeys: String, CodingKey {
-            case id, name, schedule, spec
-            case agentId = "agent_id"
-            case scheduleTimezone = "schedule_timezone"
-            case overlapPolicy = "overlap_policy"
-            case createdAt = "created_at"
-            case updatedAt = "updated_at"
-            case archivedAt = "archived_at"
-            case nextRunAt = "next_run_at"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(job.id, forKey: .id)
-            try container.encode(job.name, forKey: .name)
-            try container.encode(job.agentId, forKey: .agentId)
-            try container.encode(job.schedule, forKey: .schedule)
-            try container.encode(job.scheduleTimezone, forKey: .scheduleTimezone)
-            try container.encode(job.overlapPolicy.rawValue, forKey: .overlapPolicy)
-            try container.encode(job.createdAt, forKey: .createdAt)
-            try container.encode(job.updatedAt, forKey: .updatedAt)
-            try container.encode(job.archivedAt, forKey: .archivedAt)
-            if detail {
-                try container.encode(job.spec, forKey: .spec)
-                try container.encode(nextRunAt, forKey: .nextRunAt)
-            }
-        }
-    }
-
-    /// A row of `GET /api/jobs`: the job's fields plus its latest run (the original's `latest_run_*`).
-    struct JobListItemDTO: Encodable, Sendable {
-        var item: JobListItem
-
-        enum CodingKeys: String, CodingKey {
-            case latestRunId = "latest_run_id"
-            case latestRunStatus = "latest_run_status"
-            case latestRunStartedAt = "latest_run_started_at"
-            case latestRunEndedAt = "latest_run_ended_at"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            try JobDTO(item.job, detail: false).encode(to: encoder)
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(item.latestRunId, forKey: .latestRunId)
-            try container.encode(item.latestRunStatus, forKey: .latestRunStatus)
-            try container.encode(item.latestRunStartedAt, forKey: .latestRunStartedAt)
-            try container.encode(item.latestRunEndedAt, forKey: .latestRunEndedAt)
+        /// A row of `GET /api/jobs`.
+        init(listItem item: JobListItem) {
+            self.init(item.job, detail: false)
+            latestRunId = .present(item.latestRunId)
+            latestRunStatus = .present(item.latestRunStatus)
+            latestRunStartedAt = .present(item.latestRunStartedAt)
+            latestRunEndedAt = .present(item.latestRunEndedAt)
         }
     }
 
@@ -138,14 +128,9 @@ struct JobsController {
         var page: Int
         var pageSize: Int
         var total: Int
-
-        enum CodingKeys: String, CodingKey {
-            case items, page, total
-            case pageSize = "page_size"
-        }
     }
 
-    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Page<JobListItemDTO> {
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Page<JobDTO> {
         let paging = try RequestInput.paging(request)
         let sortName = request.uri.queryParameters.get("sort") ?? JobSort.updatedDesc.rawValue
         guard let sort = JobSort(rawValue: sortName) else {
@@ -176,7 +161,7 @@ struct JobsController {
             pageSize: paging.pageSize
         )
         return Page(
-            items: result.items.map(JobListItemDTO.init),
+            items: result.items.map { JobDTO(listItem: $0) },
             page: paging.page,
             pageSize: paging.requested ? paging.pageSize : result.total,
             total: result.total
@@ -186,7 +171,6 @@ struct JobsController {
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<JobDTO> {
         let input = try await Self.input(request)
         let job = try await services.database.createJob(input)
-        services.bus.broadcast(.wake(.jobs))
         context.logger.info("Job created", metadata: ["job.id": "\(job.id)"])
         return EditedResponse(status: .created, response: JobDTO(job))
     }
@@ -202,31 +186,23 @@ struct JobsController {
         guard try await services.database.job(id: id) != nil else { throw APIError.jobNotFound }
         let input = try await Self.input(request)
         guard let job = try await services.database.updateJob(id: id, input) else { throw APIError.jobNotFound }
-        services.bus.broadcast(.wake(.jobs))
         return JobDTO(job)
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         guard try await services.database.deleteJob(id: id) else { throw APIError.jobNotFound }
-        services.bus.broadcast(.wake(.jobs))
         return Response(status: .noContent)
     }
 
     struct Enqueued: ResponseEncodable {
         var runId: String
         var status: String
-
-        enum CodingKeys: String, CodingKey {
-            case runId = "run_id"
-            case status
-        }
     }
 
     @Sendable func runNow(_ request: Request, context: AppRequestContext) async throws -> Enqueued {
         let id = try context.parameters.require("id")
         guard let run = try await services.database.enqueueRun(jobId: id, source: "manual") else { throw APIError.jobNotFound }
-        if run.status == .queued { services.bus.broadcast(.wake(.runs)) }
         context.logger.info("Run enqueued", metadata: ["job.id": "\(id)", "run.id": "\(run.id)", "status": "\(run.status.rawValue)"])
         return Enqueued(runId: run.id, status: run.status.rawValue)
     }

@@ -1,6 +1,12 @@
+import Archive
+import Bus
+import Core
 import Foundation
 import Hummingbird
-import Shared
+import Notifications
+import Runs
+import Secrets
+import Store
 
 /// Backup encryption keys (age X25519 identities, one per `pipeline.encryption.key_name`): list them, and export one
 /// so a snapshot can be decrypted without Bastion (`age -d -i KEY`).
@@ -12,21 +18,11 @@ struct KeysController {
         group.get("keys/:name", use: export)
     }
 
+    /// A key; `identity` only in the export.
     struct KeyDTO: ResponseEncodable {
         var name: String
         var recipient: String
-        var identity: String?
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(name, forKey: .name)
-            try container.encode(recipient, forKey: .recipient)
-            if let identity { try container.encode(identity, forKey: .identity) }
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case name, recipient, identity
-        }
+        var identity: Omittable<String> = .absent
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> [KeyDTO] {
@@ -48,6 +44,6 @@ struct KeysController {
             throw APIError(status: .notFound, code: "key_not_found", message: "no backup key named \(name)")
         }
         context.logger.notice("Backup key exported", metadata: ["key": "\(name)"])
-        return KeyDTO(name: name, recipient: key.recipient, identity: key.identity)
+        return KeyDTO(name: name, recipient: key.recipient, identity: .present(key.identity))
     }
 }

@@ -1,8 +1,14 @@
+import Archive
+import Bus
+import Core
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Notifications
 import Prometheus
-import Shared
+import Runs
+import Secrets
+import Store
 
 /// `GET /metrics`: Prometheus text format. Request counters and latency histograms (Hummingbird's
 /// `MetricsMiddleware`: `hb_requests`, `http_server_request_duration`, `http_server_active_requests`), WebSocket

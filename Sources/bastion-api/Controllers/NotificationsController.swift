@@ -1,6 +1,12 @@
+import Archive
+import Bus
+import Core
 import Foundation
 import Hummingbird
-import Shared
+import Notifications
+import Runs
+import Secrets
+import Store
 
 /// Notifications: global settings, destinations (addresses encrypted in `secrets`), and the delivery queue
 /// (docs/architecture.md).
@@ -22,14 +28,11 @@ struct NotificationsController {
 
     // MARK: - Settings
 
-    struct SettingsDTO: ResponseEncodable {
-        var value: JSONValue
-
-        func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
-    }
+    /// The settings document as it is stored (`NotificationSettings.json`).
+    typealias SettingsDTO = JSONValue
 
     @Sendable func settings(_ request: Request, context: AppRequestContext) async throws -> SettingsDTO {
-        SettingsDTO(value: try await services.database.notificationSettings().json)
+        try await services.database.notificationSettings().json
     }
 
     /// `PUT /api/notifications/settings`: members left out keep their current value.
@@ -43,27 +46,24 @@ struct NotificationsController {
             throw RequestInput.badRequest(error)
         }
         try await services.database.saveNotificationSettings(updated)
-        return SettingsDTO(value: updated.json)
+        return updated.json
     }
 
     // MARK: - Destinations
 
     struct DestinationDTO: ResponseEncodable {
-        var destination: NotificationDestination
+        var channel: String
+        var name: String
+        var enabled: Bool
+        var createdAt: Int64
+        var updatedAt: Int64
 
-        enum CodingKeys: String, CodingKey {
-            case channel, name, enabled
-            case createdAt = "created_at"
-            case updatedAt = "updated_at"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(destination.channel.rawValue, forKey: .channel)
-            try container.encode(destination.name, forKey: .name)
-            try container.encode(destination.enabled, forKey: .enabled)
-            try container.encode(destination.createdAt, forKey: .createdAt)
-            try container.encode(destination.updatedAt, forKey: .updatedAt)
+        init(_ destination: NotificationDestination) {
+            channel = destination.channel.rawValue
+            name = destination.name
+            enabled = destination.enabled
+            createdAt = destination.createdAt
+            updatedAt = destination.updatedAt
         }
     }
 
@@ -92,7 +92,7 @@ struct NotificationsController {
             .seal(Data(config.secretJSON.jsonString().utf8), kind: channel.rawValue, name: name)
         let destination = try await services.database.saveNotificationDestination(channel: channel, name: name, sealed: sealed, enabled: enabled)
         context.logger.info("Notification destination saved", metadata: ["channel": "\(channel.rawValue)", "destination": "\(name)"])
-        return DestinationDTO(destination: destination)
+        return DestinationDTO(destination)
     }
 
     @Sendable func deleteDestination(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -110,7 +110,7 @@ struct NotificationsController {
         }
         guard let destination = try await services.database.setNotificationDestinationEnabled(channel: channel, name: name, enabled: enabled)
         else { throw APIError.destinationNotFound }
-        return DestinationDTO(destination: destination)
+        return DestinationDTO(destination)
     }
 
     struct TestResult: ResponseEncodable {
@@ -165,46 +165,34 @@ struct NotificationsController {
     // MARK: - Queue
 
     struct NotificationDTO: ResponseEncodable {
-        var record: NotificationRecord
+        var id: String
+        var runId: String
+        var channel: String
+        var destination: String
+        var status: String
+        var attempts: Int
+        var nextAttemptAt: Int64
+        var createdAt: Int64
+        var updatedAt: Int64
+        var lastError: String?
 
-        enum CodingKeys: String, CodingKey {
-            case id, channel, destination, status, attempts
-            case runId = "run_id"
-            case nextAttemptAt = "next_attempt_at"
-            case createdAt = "created_at"
-            case updatedAt = "updated_at"
-            case lastError = "last_error"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(record.id, forKey: .id)
-            try container.encode(record.runId, forKey: .runId)
-            try container.encode(record.channel, forKey: .channel)
-            try container.encode(record.destination, forKey: .destination)
-            try container.encode(record.status.rawValue, forKey: .status)
-            try container.encode(record.attempts, forKey: .attempts)
-            try container.encode(record.nextAttemptAt, forKey: .nextAttemptAt)
-            try container.encode(record.createdAt, forKey: .createdAt)
-            try container.encode(record.updatedAt, forKey: .updatedAt)
-            try container.encode(record.lastError, forKey: .lastError)
+        init(record: NotificationRecord) {
+            id = record.id
+            runId = record.runId
+            channel = record.channel
+            destination = record.destination
+            status = record.status.rawValue
+            attempts = record.attempts
+            nextAttemptAt = record.nextAttemptAt
+            createdAt = record.createdAt
+            updatedAt = record.updatedAt
+            lastError = record.lastError
         }
     }
 
     struct QueuePage: ResponseEncodable {
         var items: [NotificationDTO]
         var nextCursor: String?
-
-        enum CodingKeys: String, CodingKey {
-            case items
-            case nextCursor = "next_cursor"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(items, forKey: .items)
-            try container.encode(nextCursor, forKey: .nextCursor)
-        }
     }
 
     /// `GET /api/notifications/queue?status=&channel=&page_size=&cursor=`: newest first, keyset-paged with an opaque
@@ -263,7 +251,6 @@ struct NotificationsController {
 
     @Sendable func retryNow(_ request: Request, context: AppRequestContext) async throws -> NotificationDTO {
         let record = try Self.changed(try await services.database.retryNotificationNow(id: try context.parameters.require("id")), action: "retried")
-        services.bus.broadcast(.wake(.notifications))
         return NotificationDTO(record: record)
     }
 

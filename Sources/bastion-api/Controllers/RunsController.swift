@@ -1,7 +1,13 @@
+import Archive
+import Bus
+import Core
 import Foundation
 import Hummingbird
 import HummingbirdCore
-import Shared
+import Notifications
+import Runs
+import Secrets
+import Store
 
 /// Runs: list, detail, cancel, and the HTTP event log (docs/architecture.md).
 struct RunsController {
@@ -36,69 +42,50 @@ struct RunsController {
             error = run.error
             warnings = run.warnings
         }
-
-        enum CodingKeys: String, CodingKey {
-            case id, kind, status, error
-            case jobId = "job_id"
-            case startedAt = "started_at"
-            case endedAt = "ended_at"
-            case warnings
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(warnings, forKey: .warnings)
-            try container.encode(id, forKey: .id)
-            try container.encode(jobId, forKey: .jobId)
-            try container.encode(kind, forKey: .kind)
-            try container.encode(status, forKey: .status)
-            try container.encode(startedAt, forKey: .startedAt)
-            try container.encode(endedAt, forKey: .endedAt)
-            try container.encode(error, forKey: .error)
-        }
     }
 
     /// The run detail of the original plus this system's worker fields.
     struct RunDTO: ResponseEncodable {
-        var run: Run
+        var id: String
+        var jobId: String
         var jobName: String?
+        /// Where the run executes; agents will add their own ids.
+        var nodeId = "hub"
+        var kind: String
+        var operation: JSONValue?
+        var status: String
+        var startedAt: Int64
+        var endedAt: Int64?
+        var cancelRequestedAt: Int64?
+        var cancelRequestedByUserId: Int64?
+        var cancelReason: String?
+        var progress: JSONValue?
+        var summary: JSONValue?
+        var error: String?
+        var warnings: Int
+        var workerId: String?
+        var heartbeatAt: Int64?
+        var scheduledFor: Int64?
 
-        enum CodingKeys: String, CodingKey {
-            case id, kind, operation, status, progress, summary, error, warnings
-            case jobId = "job_id"
-            case jobName = "job_name"
-            case nodeId = "node_id"
-            case startedAt = "started_at"
-            case endedAt = "ended_at"
-            case cancelRequestedAt = "cancel_requested_at"
-            case cancelRequestedByUserId = "cancel_requested_by_user_id"
-            case cancelReason = "cancel_reason"
-            case workerId = "worker_id"
-            case heartbeatAt = "heartbeat_at"
-            case scheduledFor = "scheduled_for"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(run.id, forKey: .id)
-            try container.encode(run.jobId, forKey: .jobId)
-            try container.encode(jobName, forKey: .jobName)
-            try container.encode("hub", forKey: .nodeId)
-            try container.encode(run.kind.rawValue, forKey: .kind)
-            try container.encode(run.operation, forKey: .operation)
-            try container.encode(run.status.rawValue, forKey: .status)
-            try container.encode(run.startedAt, forKey: .startedAt)
-            try container.encode(run.endedAt, forKey: .endedAt)
-            try container.encode(run.cancelRequestedAt, forKey: .cancelRequestedAt)
-            try container.encode(run.cancelRequestedByUserId, forKey: .cancelRequestedByUserId)
-            try container.encode(run.cancelReason, forKey: .cancelReason)
-            try container.encode(run.progress, forKey: .progress)
-            try container.encode(run.summary, forKey: .summary)
-            try container.encode(run.error, forKey: .error)
-            try container.encode(run.warnings, forKey: .warnings)
-            try container.encode(run.workerId, forKey: .workerId)
-            try container.encode(run.heartbeatAt, forKey: .heartbeatAt)
-            try container.encode(run.scheduledFor, forKey: .scheduledFor)
+        init(run: Run, jobName: String?) {
+            id = run.id
+            jobId = run.jobId
+            self.jobName = jobName
+            kind = run.kind.rawValue
+            operation = run.operation
+            status = run.status.rawValue
+            startedAt = run.startedAt
+            endedAt = run.endedAt
+            cancelRequestedAt = run.cancelRequestedAt
+            cancelRequestedByUserId = run.cancelRequestedByUserId
+            cancelReason = run.cancelReason
+            progress = run.progress
+            summary = run.summary
+            error = run.error
+            warnings = run.warnings
+            workerId = run.workerId
+            heartbeatAt = run.heartbeatAt
+            scheduledFor = run.scheduledFor
         }
     }
 
@@ -142,17 +129,28 @@ struct RunsController {
         guard let result = try await services.database.cancelRun(id: id, userId: context.session?.userId, reason: reason) else {
             throw APIError.runNotFound
         }
-        if result.notifyWorker { services.bus.broadcast(.cancel(runId: id)) }
         context.logger.info("Cancel requested", metadata: ["run.id": "\(id)", "status": "\(result.run.status.rawValue)"])
         return RunDTO(run: result.run, jobName: try await services.database.job(id: result.run.jobId)?.name)
     }
 
-    @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> [RunEvent] {
+    /// The events as a JSON array of the same frames the WebSocket sends (`RunEvent.json`, encoded once).
+    @Sendable func events(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         let after = try Self.afterSeq(request)
         let limit = Int(try RequestInput.integer(request, "limit", range: 1...500) ?? 500)
         guard try await services.database.run(id: id) != nil else { throw APIError.runNotFound }
-        return try await services.database.events(runId: id, afterSeq: after, limit: limit)
+        let events = try await services.database.events(runId: id, afterSeq: after, limit: limit)
+        var body = "["
+        for (index, event) in events.enumerated() {
+            if index > 0 { body += "," }
+            body += event.json
+        }
+        body += "]"
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: body))
+        )
     }
 
     /// `after_seq` (alias `after`): a non-negative integer, default 0; anything else is a 400.
@@ -165,18 +163,11 @@ struct RunsController {
     }
 }
 
-extension RunEvent: ResponseEncodable {}
-
 extension RunsController {
     struct OperationQueued: ResponseEncodable {
         var runId: String
         var kind: String
         var status: String
-
-        enum CodingKeys: String, CodingKey {
-            case kind, status
-            case runId = "run_id"
-        }
     }
 
     /// The backup run `id`, if it is a finished snapshot that can be read (else 404 / 409 `snapshot_not_restorable`).
@@ -277,7 +268,6 @@ extension RunsController {
         default: throw APIError.invalidSelection
         }
         let run = try await services.database.enqueueOperation(kind: .restore, source: source, parameters: .object(parameters))
-        services.bus.broadcast(.wake(.runs))
         return OperationQueued(runId: run.id, kind: run.kind.rawValue, status: run.status.rawValue)
     }
 
@@ -285,7 +275,6 @@ extension RunsController {
     @Sendable func verify(_ request: Request, context: AppRequestContext) async throws -> OperationQueued {
         let source = try await restorableSource(context)
         let run = try await services.database.enqueueOperation(kind: .verify, source: source, parameters: .object([:]))
-        services.bus.broadcast(.wake(.runs))
         return OperationQueued(runId: run.id, kind: run.kind.rawValue, status: run.status.rawValue)
     }
 }

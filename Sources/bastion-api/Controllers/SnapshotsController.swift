@@ -1,6 +1,12 @@
+import Archive
+import Bus
+import Core
 import Foundation
 import Hummingbird
-import Shared
+import Notifications
+import Runs
+import Secrets
+import Store
 
 /// A job's snapshots, pinning, and retention preview/apply (docs/architecture.md, "Backups"). Deleting is the
 /// janitor's: apply only queues (`deleting`), bounded by the policy's per-tick and per-day limits.
@@ -15,28 +21,24 @@ struct SnapshotsController {
         group.post("runs/:id/unpin", use: unpin)
     }
 
+    /// A snapshot row; `reasons` only in a retention preview.
     struct SnapshotDTO: ResponseEncodable {
-        var record: SnapshotRecord
-        var reasons: [String]?
+        var runId: String
+        var jobId: String
+        var status: String
+        var endedAt: Int64?
+        var pinnedAt: Int64?
+        var runDir: String?
+        var reasons: Omittable<[String]> = .absent
 
-        enum CodingKeys: String, CodingKey {
-            case status, reasons
-            case runId = "run_id"
-            case jobId = "job_id"
-            case endedAt = "ended_at"
-            case pinnedAt = "pinned_at"
-            case runDir = "run_dir"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(record.runId, forKey: .runId)
-            try container.encode(record.jobId, forKey: .jobId)
-            try container.encode(record.status, forKey: .status)
-            try container.encode(record.endedAt, forKey: .endedAt)
-            try container.encode(record.pinnedAt, forKey: .pinnedAt)
-            try container.encode(record.runDirectory, forKey: .runDir)
-            if let reasons { try container.encode(reasons, forKey: .reasons) }
+        init(record: SnapshotRecord, reasons: [String]? = nil) {
+            runId = record.runId
+            jobId = record.jobId
+            status = record.status
+            endedAt = record.endedAt
+            pinnedAt = record.pinnedAt
+            runDir = record.runDirectory
+            if let reasons { self.reasons = .present(reasons) }
         }
     }
 

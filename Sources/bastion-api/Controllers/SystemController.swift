@@ -1,6 +1,12 @@
+import Archive
+import Bus
+import Core
 import Foundation
 import Hummingbird
-import Shared
+import Notifications
+import Runs
+import Secrets
+import Store
 
 /// Liveness, readiness and what the system is made of.
 struct SystemController {
@@ -46,19 +52,6 @@ struct SystemController {
         var buildTimeUnix: Int64?
         var database: DatabaseDescription
         var bus: Bus
-
-        enum CodingKeys: String, CodingKey {
-            case version, database, bus
-            case buildTimeUnix = "build_time_unix"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(version, forKey: .version)
-            try container.encode(buildTimeUnix, forKey: .buildTimeUnix)
-            try container.encode(database, forKey: .database)
-            try container.encode(bus, forKey: .bus)
-        }
     }
 
     @Sendable func system(_ request: Request, context: AppRequestContext) async throws -> SystemInfo {

@@ -1,7 +1,13 @@
+import Archive
+import Bus
+import Core
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Shared
+import Notifications
+import Runs
+import Secrets
+import Store
 
 /// Sessions and CSRF (docs/architecture.md, "HTTP edge"): every `/api` route except the public ones needs a live session cookie
 /// (`401 unauthorized`), and every mutating request also needs `x-csrf-token` equal to the session's

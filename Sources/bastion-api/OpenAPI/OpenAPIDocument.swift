@@ -1,4 +1,10 @@
-import Shared
+import Archive
+import Bus
+import Core
+import Notifications
+import Runs
+import Secrets
+import Store
 
 /// The OpenAPI 3.0 description of every route (`GET /api/openapi.json`). A process test compares its paths with the
 /// routes the API registered, and schemathesis checks the running API against it.

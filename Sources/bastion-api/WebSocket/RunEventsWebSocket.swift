@@ -1,3 +1,6 @@
+import Archive
+import Bus
+import Core
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -5,7 +8,10 @@ import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import Metrics
-import Shared
+import Notifications
+import Runs
+import Secrets
+import Store
 
 /// `GET /api/runs/{id}/events/ws?after_seq=N` exactly as docs/architecture.md, "Run events over WebSocket", says:
 /// 1. subscribe to the hub first; 2. catch up from SQLite in pages of 200; 3. forward live events, dropping
@@ -20,7 +26,7 @@ struct RunEventsWebSocket: Sendable {
     let safetyCheck: Duration = .seconds(30)
 
     static let pageSize = 200
-    static let terminalKinds: Set<String> = ["complete", "failed", "canceled", "rejected"]
+    static let terminalKinds = RunEventKind.terminal
 
     /// The pre-upgrade checks, in the original's order: a session (`401 unauthorized`), an Origin matching how the
     /// client reached us (`401 invalid_origin`), a valid `after_seq`, an existing run (`404 run_not_found`).
@@ -76,8 +82,8 @@ struct RunEventsWebSocket: Sendable {
         }
         var last = afterSeq
 
-        func send(_ event: RunEvent, json: String? = nil) async throws {
-            try await outbound.write(.text(json ?? RunEventsHub.frameText(event)))
+        func send(_ event: RunEvent) async throws {
+            try await outbound.write(.text(event.json))
             last = event.seq
         }
 
@@ -113,17 +119,26 @@ struct RunEventsWebSocket: Sendable {
                 var terminalSince: ContinuousClock.Instant?
                 var lastCheck = ContinuousClock.now
                 let caughtUpTerminal = try await catchUp()
-                let statusTerminal = try await database.run(id: runId)?.status.isTerminal ?? true
-                if caughtUpTerminal || statusTerminal { terminalSince = .now }
+                let run = try await database.run(id: runId)
+                let statusTerminal = run?.status.isTerminal ?? true
+                if caughtUpTerminal || statusTerminal {
+                    terminalSince = .now
+                } else if let stored = run?.progress.flatMap(RunProgress.init(json:)) {
+                    // A running run's latest progress at once, so a fresh page need not wait for the next update.
+                    try await outbound.write(.text(RunEventsHub.progressFrame(RunProgress.Update(runId: runId, progress: stored))))
+                }
                 for await delivery in subscription.stream {
                     switch delivery {
-                    case .event(let event, let json):
+                    case .progress(let json):
+                        // Live progress is not part of the log: nothing to resync when one is missed.
+                        if terminalSince == nil { try await outbound.write(.text(json)) }
+                    case .event(let event):
                         if event.seq <= last { continue }
                         if event.seq > last + 1 || subscription.takeLagged() {
                             logger.debug("Run events resync", metadata: ["run.id": "\(runId)", "last_seq": "\(last)", "got_seq": "\(event.seq)"])
                             if try await catchUp() { terminalSince = terminalSince ?? .now }
                         } else {
-                            try await send(event, json: json)
+                            try await send(event)
                             if Self.terminalKinds.contains(event.kind) { terminalSince = terminalSince ?? .now }
                         }
                     case .tick:

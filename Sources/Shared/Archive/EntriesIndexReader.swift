@@ -1,0 +1,89 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+import Core
+#endif
+
+/// Reads a snapshot's `entries.jsonl.zst` one entry at a time: 64 KiB of the file at a time through a
+/// `ZstdDecompressor` into a line buffer, so memory stays bounded whatever the number of entries. Lines that are not
+/// JSON objects are skipped (the manifest's count then tells).
+final class EntriesIndexReader {
+    private let path: String
+    private let descriptor: Int32
+    private let lines = LineBuffer()
+    private let decompressor: ZstdDecompressor
+    private var input = [UInt8](repeating: 0, count: 1 << 16)
+    private var endOfFile = false
+    /// Entries returned so far.
+    private(set) var count: Int64 = 0
+
+    init(path: String) throws {
+        self.path = path
+        decompressor = try ZstdDecompressor(next: lines)
+        descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw ArchiveError.corrupt("\(URL(fileURLWithPath: path).lastPathComponent) is missing") }
+    }
+
+    deinit { close(descriptor) }
+
+    /// The next entry, or nil after the last.
+    func next() throws -> JSONValue? {
+        while let line = try nextLine() {
+            if line.isEmpty { continue }
+            if let entry = try? JSONValue.parse(String(decoding: line, as: UTF8.self)), case .object = entry {
+                count += 1
+                return entry
+            }
+        }
+        return nil
+    }
+
+    private func nextLine() throws -> ArraySlice<UInt8>? {
+        while true {
+            if let line = lines.popLine() { return line }
+            if endOfFile { return lines.popRest() }
+            let got = input.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw POSIXFailure("read \(path)")
+            }
+            if got == 0 {
+                endOfFile = true
+                try decompressor.finish()  // a truncated last frame is an error
+            } else {
+                try input.withUnsafeBytes { try decompressor.write(UnsafeRawBufferPointer(rebasing: $0[0..<got])) }
+            }
+        }
+    }
+}
+
+/// Decompressed bytes waiting to be split into lines.
+private final class LineBuffer: ByteSink {
+    private var bytes: [UInt8] = []
+    private var start = 0
+
+    func write(_ chunk: UnsafeRawBufferPointer) throws {
+        if start > 0 {
+            bytes.removeSubrange(0..<start)
+            start = 0
+        }
+        bytes.append(contentsOf: chunk)
+    }
+
+    func finish() throws {}
+
+    /// The next complete line (without its newline), if one is buffered.
+    func popLine() -> ArraySlice<UInt8>? {
+        guard let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+        defer { start = newline + 1 }
+        return bytes[start..<newline]
+    }
+
+    /// What is left after the last newline (a last line without one), once.
+    func popRest() -> ArraySlice<UInt8>? {
+        guard start < bytes.count else { return nil }
+        defer { start = bytes.count }
+        return bytes[start...]
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+import Core
+#endif
+
+/// A finished `archive_v1` snapshot on a `local_dir` target: its manifest and parts, readable only when
+/// `complete.json` exists.
+public struct Snapshot: Sendable {
+    public struct Part: Sendable, Equatable {
+        public var name: String
+        public var size: Int64
+        public var hash: String
+    }
+
+    public let directory: String
+    public let manifest: JSONValue
+    public let parts: [Part]
+    public let entriesCount: Int64?
+    /// The age key name when the payload is encrypted.
+    public let encryptionKey: String?
+
+    /// The payload decoder chain: [age decrypt →] zstd → `next`.
+    public func decoder(identity: String?, next: any ByteSink) throws -> any ByteSink {
+        let decompressor = try ZstdDecompressor(next: next)
+        guard encryptionKey != nil else { return decompressor }
+        guard let identity else { throw ArchiveError.corrupt("the snapshot is encrypted and no identity was given") }
+        return try AgeDecryptor(identity: identity, next: decompressor)
+    }
+
+    /// Why a snapshot cannot be read.
+    public enum OpenError: Error, CustomStringConvertible, Sendable {
+        case notComplete(String)
+        case unreadable(String)
+
+        public var description: String {
+            switch self {
+            case .notComplete(let directory): return "\(directory) has no complete.json: the snapshot never finished"
+            case .unreadable(let message): return message
+            }
+        }
+    }
+
+    public init(directory: String) throws {
+        self.directory = directory
+        guard access(directory + "/complete.json", F_OK) == 0 else { throw OpenError.notComplete(directory) }
+        guard let data = FileManager.default.contents(atPath: directory + "/manifest.json"),
+            let manifest = try? JSONValue.parse(String(decoding: data, as: UTF8.self)),
+            case .array(let artifacts)? = manifest["artifacts"]
+        else { throw OpenError.unreadable("\(directory)/manifest.json is missing or not a manifest") }
+        switch manifest["pipeline"]?["encryption"] {
+        case nil, .string("none")?:
+            encryptionKey = nil
+        case .string("age")?:
+            guard case .string(let key)? = manifest["pipeline"]?["encryption_key"] else {
+                throw OpenError.unreadable("the manifest says age but names no encryption_key")
+            }
+            encryptionKey = key
+        default:
+            throw OpenError.unreadable("unsupported encryption in \(directory)/manifest.json")
+        }
+        self.manifest = manifest
+        parts = artifacts.compactMap { artifact in
+            guard case .string(let name)? = artifact["name"], name.hasPrefix("payload.part"), let size = artifact["size"]?.intValue,
+                case .string(let hash)? = artifact["hash"]
+            else { return nil }
+            return Part(name: name, size: Int64(size), hash: hash)
+        }.sorted { $0.name < $1.name }
+        entriesCount = manifest["entry_index"]?["count"]?.intValue.map(Int64.init)
+    }
+
+    /// Streams the payload (parts in order) into `sink`, checking each part's size and BLAKE3 as it is read; a missing,
+    /// short, long or altered part stops the stream with `ArchiveError.corrupt`. `betweenParts` runs after each part;
+    /// `progress` counts the stored bytes read (its total is `payloadBytes`).
+    public func streamPayload(into sink: any ByteSink, progress: BuildProgress? = nil, betweenParts: () throws -> Void = {}) throws {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        for part in parts {
+            let path = "\(directory)/\(part.name)"
+            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw ArchiveError.corrupt("\(part.name) is missing") }
+            defer { close(descriptor) }
+            var hasher = BLAKE3()
+            var size: Int64 = 0
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw ArchiveError.corrupt("\(part.name): \(String(cString: strerror(errno)))")
+                }
+                if count == 0 { break }
+                size += Int64(count)
+                guard size <= part.size else { throw ArchiveError.corrupt("\(part.name) is larger than the manifest says") }
+                try buffer.withUnsafeBytes { raw in
+                    let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<count])
+                    hasher.update(chunk)
+                    try sink.write(chunk)
+                }
+                progress?.add(bytes: Int64(count))
+            }
+            guard size == part.size else { throw ArchiveError.corrupt("\(part.name) has \(size) bytes, the manifest says \(part.size)") }
+            guard hasher.finalizeHex() == part.hash else { throw ArchiveError.corrupt("\(part.name) does not match its BLAKE3 hash") }
+            try betweenParts()
+        }
+        try sink.finish()
+    }
+
+    /// Streams the payload's tar members to `delegate`: the parts are read, checked, decrypted and decompressed on this
+    /// thread, and the members parsed and handed to `delegate` on another (`PipelinedSink`), as `zstd -d | tar -x` uses
+    /// two processes. `identity` decrypts an encrypted payload.
+    public func readMembers(
+        into delegate: any TarReaderDelegate,
+        identity: String?,
+        progress: BuildProgress? = nil,
+        betweenParts: () throws -> Void = {}
+    ) throws {
+        try PipelinedSink.run(next: TarReader(delegate: delegate)) { members in
+            try streamPayload(into: try decoder(identity: identity, next: members), progress: progress, betweenParts: betweenParts)
+        }
+    }
+
+    /// The stored size of the payload (all parts).
+    public var payloadBytes: Int64 { parts.reduce(0) { $0 + $1.size } }
+
+    /// Checks that every part exists with its size and hash, without decoding anything.
+    public func checkParts(progress: BuildProgress? = nil, betweenParts: () throws -> Void = {}) throws {
+        final class Discard: ByteSink {
+            func write(_ bytes: UnsafeRawBufferPointer) throws {}
+            func finish() throws {}
+        }
+        try streamPayload(into: Discard(), progress: progress, betweenParts: betweenParts)
+    }
+}

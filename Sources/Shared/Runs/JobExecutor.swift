@@ -1,0 +1,90 @@
+import Archive
+import Core
+import Foundation
+import Secrets
+import Store
+import Synchronization
+
+/// Executes runs of one job type (docs/architecture.md, "Runs": the seam new job types plug into).
+///
+/// `execute` returns the run's summary, throws `RunFailure` for a failure with a code, and throws
+/// `CancellationError` when `context.cancellation` fired (checked between steps: between pages, files, parts).
+public protocol JobExecutor: Sendable {
+    /// The spec `type` this executor runs (`sqlite`, `filesystem`).
+    var jobType: String { get }
+    func execute(_ context: RunContext) async throws -> JSONValue
+}
+
+/// A failure with a stable code (stored in `runs.error`) and, optionally, a summary of what was done.
+public struct RunFailure: Error, Sendable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+    public var summary: JSONValue?
+
+    public init(code: String, message: String, summary: JSONValue? = nil) {
+        self.code = code
+        self.message = message
+        self.summary = summary
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
+
+/// Everything an executor gets for one run.
+public struct RunContext: Sendable {
+    public let run: Run
+    public let job: Job
+    public let spec: JobSpec
+    public let events: RunEventSink
+    public let progress: ProgressReporter
+    public let cancellation: RunCancellation
+    /// Backup encryption keys (nil where a run has no database, e.g. benchmarks).
+    public var keys: BackupKeys? = nil
+
+    /// Throws `CancellationError` once the run was asked to stop.
+    public func checkCancellation() throws {
+        if cancellation.reason != nil { throw CancellationError() }
+    }
+}
+
+/// Why a run is being stopped, settable from any thread (bus handler, heartbeat, shutdown) and readable from
+/// synchronous code (a backup step on a dispatch queue).
+public final class RunCancellation: Sendable {
+    public enum Reason: String, Sendable {
+        /// A user asked (cancel_requested_at is set in the database).
+        case requested
+        /// The worker is shutting down gracefully: the run goes back to the queue.
+        case shutdown
+        /// The heartbeat found the run is no longer ours: write nothing.
+        case leaseLost
+    }
+
+    private let state = Mutex<Reason?>(nil)
+
+    public init() {}
+
+    public var reason: Reason? { state.withLock { $0 } }
+
+    /// Records the first reason; later ones are ignored.
+    public func cancel(_ reason: Reason) {
+        state.withLock { current in
+            if current == nil { current = reason }
+        }
+    }
+}
+
+/// Access to the age identities of `pipeline.encryption.key_name`, for executors.
+public struct BackupKeys: Sendable {
+    public let database: AppDatabase
+    public let dataDirectory: DataDirectory
+
+    public init(database: AppDatabase, dataDirectory: DataDirectory) {
+        self.database = database
+        self.dataDirectory = dataDirectory
+    }
+
+    /// The identity and recipient named `name`, created when `create` and missing; nil when missing.
+    public func identity(named name: String, create: Bool) async throws -> (identity: String, recipient: String)? {
+        try await database.backupIdentity(name: name, box: try SecretBox.open(in: dataDirectory), create: create)
+    }
+}

@@ -1,0 +1,224 @@
+import Core
+import GRDB
+import Secrets
+
+extension AppDatabase {
+    /// Named, frozen migrations. Never edit a shipped one: add a new one.
+    public static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1_schema") { db in
+            try db.execute(sql: Migrations.v1Schema)
+        }
+        migrator.registerMigration("v2_notification_destinations") { db in
+            try db.execute(sql: Migrations.v2NotificationDestinations)
+        }
+        migrator.registerMigration("v3_run_kinds") { db in
+            try db.execute(sql: Migrations.v3RunKinds)
+        }
+        migrator.registerMigration("v4_run_warnings") { db in
+            try db.execute(sql: Migrations.v4RunWarnings)
+        }
+        return migrator
+    }
+
+    /// Every table and index that the schema must contain (docs/architecture.md, "Database"); tests compare against `sqlite_master`.
+    public static let expectedTables = [
+        "users", "sessions", "enrollment_tokens", "login_throttle", "jobs", "runs", "run_events",
+        "notifications", "settings", "secrets", "run_artifacts", "notification_destinations",
+    ]
+
+    public static let expectedIndexes = [
+        "idx_sessions_expires_at", "idx_sessions_user_id", "idx_enrollment_tokens_expires_at",
+        "idx_login_throttle_locked_until", "idx_login_throttle_last_failed_at",
+        "idx_jobs_agent_id", "idx_jobs_schedule_timezone",
+        "idx_runs_status_started_at", "idx_runs_ended_at", "idx_runs_job_id_started_at",
+        "idx_runs_cancel_requested_at", "idx_runs_job_id_scheduled_for",
+        "idx_run_events_ts",
+        "idx_notifications_status_next_attempt_at", "idx_notifications_run_id",
+        "idx_notifications_created_at_id", "idx_notifications_status_channel_created_at_id",
+        "idx_run_artifacts_job_id_ended_at", "idx_run_artifacts_status",
+    ]
+}
+
+/// Frozen SQL of each migration.
+enum Migrations {
+    /// Restores and verifies are runs of their source snapshot's job, with their parameters in `operation_json`.
+    /// How many things a finished run reports without failing (files skipped while reading the source, metadata a
+    /// restore could not apply, over-long names in a verify): a `success` with warnings is visible in lists.
+    static let v4RunWarnings = """
+        ALTER TABLE runs ADD COLUMN warnings INTEGER NOT NULL DEFAULT 0;
+        """
+
+    static let v3RunKinds = """
+        ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'backup' CHECK (kind IN ('backup', 'restore', 'verify'));
+        ALTER TABLE runs ADD COLUMN operation_json TEXT;
+        """
+
+    /// The switch of each notification destination (the original's `notification_destinations`, keyed by channel and
+    /// name; the address itself is an encrypted `secrets` row of kind = channel).
+    static let v2NotificationDestinations = """
+        CREATE TABLE notification_destinations (
+            channel TEXT NOT NULL CHECK (channel IN ('webhook', 'wecom_bot')),
+            name TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (channel, name)
+        ) WITHOUT ROWID;
+        """
+
+    /// The whole schema: the original's tables and columns plus this system's additions to `runs`
+    /// (docs/architecture.md, "Database"): `worker_id`, `claim_token`, `heartbeat_at`, `scheduled_for`; `progress_json` and the
+    /// cancel fields were already there. Timestamps are unix seconds; ids are UUID strings.
+    static let v1Schema = """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            username TEXT NOT NULL UNIQUE,
+            password_hash TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+
+        -- id is the SHA-256 (hex) of the cookie token: the token itself is never stored.
+        CREATE TABLE sessions (
+            id TEXT PRIMARY KEY NOT NULL,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            csrf_token TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        );
+        CREATE INDEX idx_sessions_expires_at ON sessions(expires_at);
+        CREATE INDEX idx_sessions_user_id ON sessions(user_id);
+
+        CREATE TABLE enrollment_tokens (
+            token_hash BLOB PRIMARY KEY NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            remaining_uses INTEGER
+        );
+        CREATE INDEX idx_enrollment_tokens_expires_at ON enrollment_tokens(expires_at);
+
+        CREATE TABLE login_throttle (
+            ip TEXT PRIMARY KEY NOT NULL,
+            failures INTEGER NOT NULL,
+            first_failed_at INTEGER NOT NULL,
+            last_failed_at INTEGER NOT NULL,
+            locked_until INTEGER
+        );
+        CREATE INDEX idx_login_throttle_locked_until ON login_throttle(locked_until);
+        CREATE INDEX idx_login_throttle_last_failed_at ON login_throttle(last_failed_at);
+
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY NOT NULL,
+            name TEXT NOT NULL,
+            agent_id TEXT,
+            schedule TEXT,
+            schedule_timezone TEXT NOT NULL DEFAULT 'UTC',
+            overlap_policy TEXT NOT NULL CHECK (overlap_policy IN ('queue', 'reject')),
+            spec_json TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            archived_at INTEGER
+        );
+        CREATE INDEX idx_jobs_agent_id ON jobs(agent_id);
+        CREATE INDEX idx_jobs_schedule_timezone ON jobs(schedule_timezone);
+
+        -- started_at is the enqueue time while queued and the claim time once running (as in the original).
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY NOT NULL,
+            job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'success', 'failed', 'rejected', 'canceled')),
+            started_at INTEGER NOT NULL,
+            ended_at INTEGER,
+            summary_json TEXT,
+            error TEXT,
+            target_snapshot_json TEXT,
+            progress_json TEXT,
+            cancel_requested_at INTEGER,
+            cancel_requested_by_user_id INTEGER,
+            cancel_reason TEXT,
+            worker_id TEXT,
+            claim_token TEXT,
+            heartbeat_at INTEGER,
+            scheduled_for INTEGER
+        );
+        CREATE INDEX idx_runs_status_started_at ON runs(status, started_at);
+        CREATE INDEX idx_runs_ended_at ON runs(ended_at);
+        CREATE INDEX idx_runs_job_id_started_at ON runs(job_id, started_at);
+        CREATE INDEX idx_runs_cancel_requested_at ON runs(cancel_requested_at);
+        CREATE UNIQUE INDEX idx_runs_job_id_scheduled_for ON runs(job_id, scheduled_for) WHERE scheduled_for IS NOT NULL;
+
+        CREATE TABLE run_events (
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            ts INTEGER NOT NULL,
+            level TEXT NOT NULL CHECK (level IN ('info', 'warn', 'error')),
+            kind TEXT NOT NULL,
+            message TEXT NOT NULL,
+            fields_json TEXT,
+            PRIMARY KEY (run_id, seq)
+        ) WITHOUT ROWID;
+        CREATE INDEX idx_run_events_ts ON run_events(ts);
+
+        CREATE TABLE notifications (
+            id TEXT PRIMARY KEY NOT NULL,
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            channel TEXT NOT NULL,
+            secret_name TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'canceled')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            last_error TEXT,
+            UNIQUE (run_id, channel, secret_name)
+        );
+        CREATE INDEX idx_notifications_status_next_attempt_at ON notifications(status, next_attempt_at);
+        CREATE INDEX idx_notifications_run_id ON notifications(run_id);
+        CREATE INDEX idx_notifications_created_at_id ON notifications(created_at DESC, id DESC);
+        CREATE INDEX idx_notifications_status_channel_created_at_id ON notifications(status, channel, created_at DESC, id DESC);
+
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY NOT NULL,
+            value_json TEXT NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+
+        CREATE TABLE secrets (
+            id TEXT PRIMARY KEY NOT NULL,
+            node_id TEXT NOT NULL DEFAULT 'hub',
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            kid INTEGER NOT NULL,
+            nonce BLOB NOT NULL,
+            ciphertext BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            UNIQUE (kind, node_id, name)
+        );
+
+        -- The snapshot index: one row per run whose backup reached its target.
+        CREATE TABLE run_artifacts (
+            run_id TEXT PRIMARY KEY NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            job_id TEXT NOT NULL,
+            node_id TEXT NOT NULL DEFAULT 'hub',
+            target_type TEXT NOT NULL,
+            target_snapshot_json TEXT NOT NULL,
+            artifact_format TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('present', 'deleting', 'deleted', 'missing', 'error')),
+            started_at INTEGER NOT NULL,
+            ended_at INTEGER NOT NULL,
+            source_files INTEGER,
+            source_dirs INTEGER,
+            source_bytes INTEGER,
+            transfer_bytes INTEGER,
+            last_error TEXT,
+            last_attempt_at INTEGER,
+            pinned_at INTEGER,
+            pinned_by_user_id INTEGER,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX idx_run_artifacts_job_id_ended_at ON run_artifacts(job_id, ended_at);
+        CREATE INDEX idx_run_artifacts_status ON run_artifacts(status);
+        """
+}

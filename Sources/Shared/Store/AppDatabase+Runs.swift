@@ -1,0 +1,556 @@
+import Core
+import Foundation
+import GRDB
+import Secrets
+
+/// A run a worker has claimed, with what it needs to execute it.
+public struct ClaimedRun: Sendable {
+    public var run: Run
+    public var job: Job?
+    public var claimToken: String
+}
+
+/// How an execution ended, as the worker reports it.
+public enum RunOutcome: Sendable, Equatable {
+    case success(summary: JSONValue)
+    case failed(code: String, message: String, summary: JSONValue?)
+    case canceled(reason: String)
+}
+
+/// What a heartbeat learned.
+public enum HeartbeatResult: Sendable, Equatable {
+    case alive(cancelRequested: Bool)
+    /// The run is no longer this worker's (recovered as lost, or finished elsewhere): stop, write nothing.
+    case lost
+}
+
+/// What a cancel request did.
+public struct CancelResult: Sendable {
+    public var run: Run
+    /// True when the run is running and its worker should be told over the bus.
+    public var notifyWorker: Bool
+}
+
+extension AppDatabase {
+    /// The claim candidate query of docs/architecture.md, "Runs" (oldest queued run not being canceled). Tests check its plan.
+    public static let nextQueuedRunSQL = """
+        SELECT id FROM runs
+        WHERE status = 'queued' AND cancel_requested_at IS NULL
+        ORDER BY started_at
+        LIMIT 1
+        """
+
+    // MARK: - Enqueue
+
+    /// Enqueues a run of `jobId`, applying the job's overlap policy in the same IMMEDIATE transaction as the insert,
+    /// and appends a `queued` or `rejected` event with `fields.source`. Nil when the job does not exist.
+    public func enqueueRun(jobId: String, source: String, now: Int64 = unixNow()) async throws -> Run? {
+        try await write { db, after -> Run? in
+            guard let job = try Self.fetchJob(db, id: jobId) else { return nil }
+            return try Self.insertRun(db, job: job, fields: ["source": .string(source)], scheduledFor: nil, now: now, after: &after)
+        }
+    }
+
+    /// Enqueues the run of a cron trigger through the same path as a manual run (`source = "schedule"`).
+    /// Any number of workers may call it for the same trigger: the first insert wins and the others are no-ops,
+    /// guaranteed by the UNIQUE `runs(job_id, scheduled_for)` index and checked first inside the IMMEDIATE
+    /// transaction. Nil when the trigger already has its run, or the job is gone, archived or unscheduled.
+    public func enqueueScheduledRun(
+        jobId: String,
+        scheduledFor: Int64,
+        extraFields: [String: JSONValue] = [:],
+        now: Int64 = unixNow()
+    ) async throws -> Run? {
+        try await write { db, after -> Run? in
+            guard let job = try Self.fetchJob(db, id: jobId), job.archivedAt == nil, job.schedule != nil else { return nil }
+            let exists =
+                try Bool.fetchOne(
+                    db,
+                    sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE job_id = ? AND scheduled_for = ?)",
+                    arguments: [jobId, scheduledFor]
+                ) ?? false
+            if exists { return nil }
+            var fields = extraFields
+            fields["source"] = .string("schedule")
+            fields["scheduled_for"] = .number(Double(scheduledFor))
+            return try Self.insertRun(db, job: job, fields: fields, scheduledFor: scheduledFor, now: now, after: &after)
+        }
+    }
+
+    /// Whether a trigger already has its run.
+    public func hasScheduledRun(jobId: String, scheduledFor: Int64) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE job_id = ? AND scheduled_for = ?)", arguments: [jobId, scheduledFor])
+                ?? false
+        }
+    }
+
+    /// The enqueue itself: overlap policy, insert, `queued`/`rejected` event, inside the caller's transaction. A rejected
+    /// run is terminal at once and enqueues its notifications.
+    static func insertRun(
+        _ db: Database,
+        job: Job,
+        fields: [String: JSONValue],
+        scheduledFor: Int64?,
+        now: Int64,
+        after: inout AfterCommit
+    ) throws -> Run? {
+        let active =
+            try Int.fetchOne(
+                db,
+                sql: "SELECT COUNT(*) FROM runs WHERE job_id = ? AND status IN ('queued', 'running') AND kind = 'backup'",
+                arguments: [job.id]
+            ) ?? 0
+        let rejected = job.overlapPolicy == .reject && active > 0
+        let id = UUID().uuidString.lowercased()
+        try db.execute(
+            sql: """
+                INSERT INTO runs (id, job_id, status, started_at, ended_at, error, scheduled_for)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [id, job.id, rejected ? "rejected" : "queued", now, rejected ? now : nil, rejected ? "overlap_rejected" : nil, scheduledFor]
+        )
+        let event =
+            rejected
+            ? NewRunEvent(
+                .warn,
+                kind: RunEventKind.rejected,
+                message: "Run rejected: another run of this job is queued or running",
+                fields: .object(fields)
+            )
+            : NewRunEvent(.info, kind: RunEventKind.queued, message: "Run queued", fields: .object(fields))
+        try Self.insertEvents(db, runId: id, [event], now: now, after: &after)
+        if !rejected { after.wake(.runs) }
+        if rejected { try Self.enqueueNotifications(db, runId: id, jobId: job.id, now: now, after: &after) }
+        return try Self.fetchRun(db, id: id)
+    }
+
+    /// Queues a restore or verify of the finished backup `source` (a run of the same job, `kind` operation, with its
+    /// parameters), with a `queued` event. Operations skip the overlap policy.
+    public func enqueueOperation(kind: RunKind, source: Run, parameters: JSONValue, now: Int64 = unixNow()) async throws -> Run {
+        try await write { db, after -> Run in
+            let id = UUID().uuidString.lowercased()
+            var operation: [String: JSONValue] = ["source_run_id": .string(source.id)]
+            if case .object(let object) = parameters { for (key, value) in object { operation[key] = value } }
+            // A verify of a sqlite backup also runs PRAGMA integrity_check on the database the snapshot holds.
+            if kind == .verify, case .string(let name)? = source.summary?["sqlite"]?["snapshot_name"] {
+                operation["sqlite_snapshot_name"] = .string(name)
+            }
+            try db.execute(
+                sql: "INSERT INTO runs (id, job_id, status, started_at, kind, operation_json) VALUES (?, ?, 'queued', ?, ?, ?)",
+                arguments: [id, source.jobId, now, kind.rawValue, JSONValue.object(operation).jsonString()]
+            )
+            after.wake(.runs)
+            try Self.insertEvents(
+                db,
+                runId: id,
+                [
+                    NewRunEvent(
+                        kind: RunEventKind.queued,
+                        message: "\(kind.rawValue.capitalized) of run \(source.id) queued",
+                        fields: .object(operation)
+                    )
+                ],
+                now: now,
+                after: &after
+            )
+            return try Self.fetchRun(db, id: id)!
+        }
+    }
+
+    // MARK: - Claim, heartbeat, completion (worker side; every write is fenced by the claim token)
+
+    /// Claims the oldest queued run through the `runs(status, started_at)` index, with a fresh claim token, and
+    /// appends its `start` event, all in one IMMEDIATE transaction. Nil when nothing is queued.
+    public func claimNextRun(workerId: String, now: Int64 = unixNow()) async throws -> ClaimedRun? {
+        try await write { db, after in try Self.claim(db, workerId: workerId, now: now, after: &after) }
+    }
+
+    /// The claim itself, inside the caller's IMMEDIATE transaction.
+    static func claim(_ db: Database, workerId: String, now: Int64, after: inout AfterCommit) throws -> ClaimedRun? {
+        let token = UUID().uuidString.lowercased()
+        let update = try db.cachedStatement(
+            sql: """
+                UPDATE runs SET status = 'running', started_at = ?, worker_id = ?, claim_token = ?, heartbeat_at = ?
+                WHERE id = (\(Self.nextQueuedRunSQL))
+                RETURNING id
+                """
+        )
+        guard
+            let id = try String.fetchOne(update, arguments: [now, workerId, token, now]),
+            let run = try Self.fetchRun(db, id: id)
+        else { return nil }
+        try Self.insertEvents(
+            db,
+            runId: id,
+            [NewRunEvent(kind: RunEventKind.start, message: "Run started", fields: .object(["worker_id": .string(workerId)]))],
+            now: now,
+            after: &after
+        )
+        return ClaimedRun(run: run, job: try Self.fetchJob(db, id: run.jobId), claimToken: token)
+    }
+
+    /// Records that the worker holding `claimToken` is alive, and reports whether a cancel was requested.
+    public func heartbeat(runId: String, claimToken: String, now: Int64 = unixNow()) async throws -> HeartbeatResult {
+        try await pool.write { db in
+            let cancelRequested = try Row.fetchOne(
+                db,
+                sql: """
+                    UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running' AND claim_token = ?
+                    RETURNING cancel_requested_at
+                    """,
+                arguments: [now, runId, claimToken]
+            )
+            guard let cancelRequested else { return .lost }
+            return .alive(cancelRequested: (cancelRequested[0] as Int64?) != nil)
+        }
+    }
+
+    /// Stores the latest progress of a run (fenced by the claim token) and forwards it to live subscribers after
+    /// COMMIT. False when the run is no longer ours.
+    @discardableResult
+    public func updateProgress(runId: String, claimToken: String, progress: RunProgress) async throws -> Bool {
+        try await write { db, after in
+            try db.execute(
+                sql: "UPDATE runs SET progress_json = ? WHERE id = ? AND status = 'running' AND claim_token = ?",
+                arguments: [progress.json.jsonString(), runId, claimToken]
+            )
+            guard db.changesCount == 1 else { return false }
+            after.progress.append(RunProgress.Update(runId: runId, progress: progress))
+            return true
+        }
+    }
+
+    /// The terminal write: compare-and-set on status and claim token, so a late or fenced-off writer changes nothing;
+    /// a cancel request turns any outcome into `canceled`. Appends the terminal event (`complete`, `failed` or
+    /// `canceled`) in the same transaction, plus `extraEvents` before it. Returns the final status, nil when the run
+    /// was no longer this worker's.
+    public func completeRun(
+        runId: String,
+        claimToken: String,
+        outcome: RunOutcome,
+        extraEvents: [NewRunEvent] = [],
+        now: Int64 = unixNow()
+    ) async throws -> RunStatus? {
+        try await write { db, after in
+            try Self.complete(db, runId: runId, claimToken: claimToken, outcome: outcome, extraEvents: extraEvents, now: now, after: &after)
+        }
+    }
+
+    /// `completeRun`, then the claim of this worker's next run in the same IMMEDIATE transaction: one commit and one
+    /// lock acquisition per run while the queue is not empty. The claim is exactly `claimNextRun`'s.
+    public func completeRunAndClaimNext(
+        runId: String,
+        claimToken: String,
+        outcome: RunOutcome,
+        workerId: String,
+        now: Int64 = unixNow()
+    ) async throws -> (status: RunStatus?, next: ClaimedRun?) {
+        try await write { db, after -> (RunStatus?, ClaimedRun?) in
+            let status = try Self.complete(
+                db,
+                runId: runId,
+                claimToken: claimToken,
+                outcome: outcome,
+                extraEvents: [],
+                now: now,
+                after: &after
+            )
+            let next = try Self.claim(db, workerId: workerId, now: now, after: &after)
+            return (status, next)
+        }
+    }
+
+    /// The terminal compare-and-set, inside the caller's transaction; `success` and `failed` enqueue notifications in
+    /// the same transaction (`canceled` does not).
+    static func complete(
+        _ db: Database,
+        runId: String,
+        claimToken: String,
+        outcome: RunOutcome,
+        extraEvents: [NewRunEvent],
+        now: Int64,
+        after: inout AfterCommit
+    ) throws -> RunStatus? {
+        let check = try db.cachedStatement(
+            sql: "SELECT cancel_requested_at, cancel_reason, job_id, kind FROM runs WHERE id = ? AND status = 'running' AND claim_token = ?"
+        )
+        guard let row = try Row.fetchOne(check, arguments: [runId, claimToken]) else { return nil }
+        let cancelRequested = (row[0] as Int64?) != nil
+        var outcome = outcome
+        if cancelRequested, case .canceled = outcome {
+        } else if cancelRequested {
+            outcome = .canceled(reason: row[1] ?? "canceled")
+        }
+        let status: RunStatus
+        let terminal: NewRunEvent
+        switch outcome {
+        case .success(let summary):
+            status = .success
+            try db.cachedStatement(sql: "UPDATE runs SET status = 'success', ended_at = ?, summary_json = ?, error = NULL, warnings = ? WHERE id = ?")
+                .execute(arguments: [now, summary.jsonString(), summary["warnings"]?.intValue ?? 0, runId])
+            terminal = NewRunEvent(kind: RunEventKind.complete, message: "Run completed")
+        case .failed(let code, let message, let summary):
+            status = .failed
+            try db.execute(
+                sql: "UPDATE runs SET status = 'failed', ended_at = ?, summary_json = ?, error = ?, warnings = ? WHERE id = ?",
+                arguments: [now, summary?.jsonString(), code, summary?["warnings"]?.intValue ?? 0, runId]
+            )
+            terminal = NewRunEvent(.error, kind: RunEventKind.failed, message: message, fields: .object(["error_code": .string(code)]))
+        case .canceled(let reason):
+            status = .canceled
+            try db.execute(
+                sql: "UPDATE runs SET status = 'canceled', ended_at = ?, summary_json = NULL, error = COALESCE(error, 'canceled') WHERE id = ?",
+                arguments: [now, runId]
+            )
+            terminal = NewRunEvent(.warn, kind: RunEventKind.canceled, message: "Run canceled", fields: .object(["reason": .string(reason)]))
+        }
+        try Self.insertEvents(db, runId: runId, extraEvents + [terminal], now: now, after: &after)
+        if status != .canceled, (row[3] as String?) == RunKind.backup.rawValue {
+            if status == .success, case .success(let summary) = outcome {
+                try Self.recordSnapshot(db, runId: runId, jobId: row[2], summary: summary, now: now)
+            }
+            try Self.enqueueNotifications(db, runId: runId, jobId: row[2], now: now, after: &after)
+        }
+        return status
+    }
+
+    /// Gives an in-flight run back to the queue (graceful worker shutdown), or cancels it if a cancel was requested.
+    /// Fenced by the claim token. Returns the resulting status, nil when the run was no longer ours.
+    public func releaseRun(runId: String, claimToken: String, reason: String, now: Int64 = unixNow()) async throws -> RunStatus? {
+        try await write { db, after -> RunStatus? in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT cancel_requested_at FROM runs WHERE id = ? AND status = 'running' AND claim_token = ?",
+                    arguments: [runId, claimToken]
+                )
+            else { return nil }
+            if (row["cancel_requested_at"] as Int64?) != nil {
+                try db.execute(
+                    sql: "UPDATE runs SET status = 'canceled', ended_at = ?, summary_json = NULL, error = COALESCE(error, 'canceled') WHERE id = ?",
+                    arguments: [now, runId]
+                )
+                try Self.insertEvents(
+                    db,
+                    runId: runId,
+                    [NewRunEvent(.warn, kind: RunEventKind.canceled, message: "Run canceled")],
+                    now: now,
+                    after: &after
+                )
+                return .canceled
+            }
+            try db.execute(
+                sql: """
+                    UPDATE runs SET status = 'queued', worker_id = NULL, claim_token = NULL, heartbeat_at = NULL,
+                      progress_json = NULL, summary_json = NULL, error = NULL
+                    WHERE id = ?
+                    """,
+                arguments: [runId]
+            )
+            try Self.insertEvents(
+                db,
+                runId: runId,
+                [NewRunEvent(.warn, kind: "requeued", message: "Run returned to the queue", fields: .object(["reason": .string(reason)]))],
+                now: now,
+                after: &after
+            )
+            return .queued
+        }
+    }
+
+    // MARK: - Cancel (API side)
+
+    /// Requests cancellation. Queued → `canceled` at once; running → `cancel_requested_at` + a `cancel_requested`
+    /// event (the worker stops cooperatively); terminal → unchanged. Idempotent. Nil when there is no such run.
+    public func cancelRun(id: String, userId: Int64?, reason: String?, now: Int64 = unixNow()) async throws -> CancelResult? {
+        let reason = reason.flatMap { $0.isEmpty ? nil : $0 } ?? "manual"
+        return try await write { db, after -> CancelResult? in
+            guard let run = try Self.fetchRun(db, id: id) else { return nil }
+            switch run.status {
+            case .queued:
+                try db.execute(
+                    sql: """
+                        UPDATE runs SET status = 'canceled', ended_at = ?, error = 'canceled', cancel_requested_at = ?,
+                          cancel_requested_by_user_id = ?, cancel_reason = ?
+                        WHERE id = ? AND status = 'queued'
+                        """,
+                    arguments: [now, now, userId, reason, id]
+                )
+                try Self.insertEvents(
+                    db,
+                    runId: id,
+                    [
+                        NewRunEvent(
+                            .warn,
+                            kind: RunEventKind.canceled,
+                            message: "Run canceled before it started",
+                            fields: .object(["reason": .string(reason)])
+                        )
+                    ],
+                    now: now,
+                    after: &after
+                )
+                return CancelResult(run: try Self.fetchRun(db, id: id)!, notifyWorker: false)
+            case .running where run.cancelRequestedAt == nil:
+                try db.execute(
+                    sql: "UPDATE runs SET cancel_requested_at = ?, cancel_requested_by_user_id = ?, cancel_reason = ? WHERE id = ?",
+                    arguments: [now, userId, reason, id]
+                )
+                try Self.insertEvents(
+                    db,
+                    runId: id,
+                    [
+                        NewRunEvent(
+                            .warn,
+                            kind: RunEventKind.cancelRequested,
+                            message: "Cancel requested",
+                            fields: .object(["reason": .string(reason)])
+                        )
+                    ],
+                    now: now,
+                    after: &after
+                )
+                after.cancels.append(id)
+                return CancelResult(run: try Self.fetchRun(db, id: id)!, notifyWorker: true)
+            case .running:
+                // Already requested: nothing changes; the hint is resent in case the first one was lost.
+                after.cancels.append(id)
+                return CancelResult(run: run, notifyWorker: true)
+            default:
+                return CancelResult(run: run, notifyWorker: false)
+            }
+        }
+    }
+
+    // MARK: - Recovery
+
+    /// Marks runs whose heartbeat is older than the lease `failed` with error `worker_lost` (or `canceled` when a
+    /// cancel was requested), with an event each. Their claim token is cleared, so the lost worker can no longer write.
+    /// Returns the recovered run ids.
+    public func recoverLostRuns(leaseSeconds: Int64, now: Int64 = unixNow()) async throws -> [String] {
+        try await write { db, after -> [String] in
+            let cutoff = now - leaseSeconds
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, cancel_requested_at, worker_id, job_id, kind FROM runs
+                    WHERE status = 'running' AND COALESCE(heartbeat_at, started_at) < ?
+                    """,
+                arguments: [cutoff]
+            )
+            for row in rows {
+                let id: String = row["id"]
+                let canceled = (row["cancel_requested_at"] as Int64?) != nil
+                try db.execute(
+                    sql: """
+                        UPDATE runs SET status = ?, ended_at = ?, error = ?, claim_token = NULL
+                        WHERE id = ? AND status = 'running'
+                        """,
+                    arguments: [canceled ? "canceled" : "failed", now, canceled ? "canceled" : "worker_lost", id]
+                )
+                let fields: JSONValue = .object([
+                    "error_code": .string("worker_lost"), "worker_id": (row["worker_id"] as String?).map(JSONValue.string) ?? .null,
+                ])
+                try Self.insertEvents(
+                    db,
+                    runId: id,
+                    [
+                        canceled
+                            ? NewRunEvent(.warn, kind: RunEventKind.canceled, message: "Run canceled; its worker was lost", fields: fields)
+                            : NewRunEvent(
+                                .error,
+                                kind: RunEventKind.failed,
+                                message: "Worker lost: no heartbeat for \(leaseSeconds) s",
+                                fields: fields
+                            )
+                    ],
+                    now: now,
+                    after: &after
+                )
+                if !canceled, (row["kind"] as String?) == RunKind.backup.rawValue {
+                    try Self.enqueueNotifications(db, runId: id, jobId: row["job_id"], now: now, after: &after)
+                }
+            }
+            return rows.map { $0["id"] }
+        }
+    }
+
+    /// The earliest instant (unix seconds) at which a running run's lease expires, if any run is running.
+    public func nextLeaseExpiry(leaseSeconds: Int64) async throws -> Int64? {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MIN(COALESCE(heartbeat_at, started_at)) FROM runs WHERE status = 'running'").map { $0 + leaseSeconds }
+        }
+    }
+
+    // MARK: - Reads
+
+    public func run(id: String) async throws -> Run? {
+        try await pool.read { db in try Self.fetchRun(db, id: id) }
+    }
+
+    /// Runs newest first, filtered by status and job, paged. Returns the page and the total count.
+    public func listRuns(status: RunStatus?, jobId: String?, page: Int, pageSize: Int) async throws -> (items: [Run], total: Int) {
+        try await pool.read { db in
+            var conditions = SQLConditions()
+            if let status { conditions.add("status = ?", [status.rawValue]) }
+            if let jobId { conditions.add("job_id = ?", [jobId]) }
+            let whereClause = conditions.whereClause
+            let arguments = conditions.arguments
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs \(whereClause)", arguments: arguments) ?? 0
+            let rows = try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT \(Self.runColumns) FROM runs \(whereClause) ORDER BY started_at DESC, id DESC LIMIT \(pageSize) OFFSET \((page - 1) * pageSize)",
+                arguments: arguments
+            )
+            return (rows.map(Self.run), total)
+        }
+    }
+
+    /// The columns `run(_:)` reads, by position (hot path: no by-name lookups, and safe when migrations add columns).
+    static let runColumns = """
+        id, job_id, status, started_at, ended_at, summary_json, error, progress_json, cancel_requested_at, \
+        cancel_requested_by_user_id, cancel_reason, worker_id, heartbeat_at, scheduled_for, kind, operation_json, warnings
+        """
+
+    static func fetchRun(_ db: Database, id: String) throws -> Run? {
+        let statement = try db.cachedStatement(sql: "SELECT \(runColumns) FROM runs WHERE id = ?")
+        return try Row.fetchOne(statement, arguments: [id]).map(Self.run)
+    }
+
+    static func run(_ row: Row) -> Run {
+        Run(
+            id: row[0],
+            jobId: row[1],
+            status: RunStatus(rawValue: row[2]) ?? .failed,
+            startedAt: row[3],
+            endedAt: row[4],
+            summary: (row[5] as String?).flatMap { try? JSONValue.parse($0) },
+            error: row[6],
+            progress: (row[7] as String?).flatMap { try? JSONValue.parse($0) },
+            cancelRequestedAt: row[8],
+            cancelRequestedByUserId: row[9],
+            cancelReason: row[10],
+            workerId: row[11],
+            heartbeatAt: row[12],
+            scheduledFor: row[13],
+            kind: RunKind(rawValue: row[14]) ?? .backup,
+            operation: (row[15] as String?).flatMap { try? JSONValue.parse($0) },
+            warnings: row[16]
+        )
+    }
+}
+
+extension AppDatabase {
+    /// How many runs are in each status (one pass over the `runs(status, started_at)` index).
+    public func runCountsByStatus() async throws -> [RunStatus: Int] {
+        try await pool.read { db in
+            var counts: [RunStatus: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) FROM runs GROUP BY status") {
+                if let status = RunStatus(rawValue: row[0]) { counts[status] = row[1] }
+            }
+            return counts
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import Core
+import Foundation
+import GRDB
+import Secrets
+
+/// A snapshot row of `run_artifacts`, as retention and the API see it.
+public struct SnapshotRecord: Sendable, Equatable {
+    public var runId: String
+    public var jobId: String
+    public var status: String
+    public var endedAt: Int64
+    public var pinnedAt: Int64?
+    public var runDirectory: String?
+    /// Recording order (the row's rowid): newest-first ties within one second.
+    public var sequence: Int64 = 0
+
+    /// As retention sees it.
+    public var retentionSnapshot: RetentionPolicy.Snapshot {
+        .init(runId: runId, endedAt: endedAt, pinned: pinnedAt != nil, sequence: sequence)
+    }
+}
+
+/// The snapshot index (`run_artifacts`): recorded when a backup succeeds, pinned by users, queued for deletion by
+/// retention, deleted by the janitor.
+extension AppDatabase {
+    static let snapshotColumns = "run_id, job_id, status, ended_at, pinned_at, target_snapshot_json, rowid"
+
+    static func snapshot(_ row: Row) -> SnapshotRecord {
+        var directory: String?
+        if let json = row[5] as String?, case .string(let path)? = (try? JSONValue.parse(json))?["run_dir"] { directory = path }
+        return SnapshotRecord(
+            runId: row[0],
+            jobId: row[1],
+            status: row[2],
+            endedAt: row[3],
+            pinnedAt: row[4],
+            runDirectory: directory,
+            sequence: row[6]
+        )
+    }
+
+    /// Records the snapshot a successful backup wrote, inside its terminal transaction.
+    static func recordSnapshot(_ db: Database, runId: String, jobId: String, summary: JSONValue, now: Int64) throws {
+        guard case .string(let format)? = summary["artifact_format"], case .object(let target)? = summary["target"] else { return }
+        let started = try Int64.fetchOne(db, sql: "SELECT started_at FROM runs WHERE id = ?", arguments: [runId]) ?? now
+        let source = summary["metrics"]?["source_total"]
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO run_artifacts (run_id, job_id, target_type, target_snapshot_json, artifact_format, status, started_at,
+                  ended_at, source_files, source_dirs, source_bytes, transfer_bytes, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, 'present', ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                runId, jobId, (target["type"].flatMap { if case .string(let t) = $0 { t } else { nil } }) ?? "local_dir",
+                JSONValue.object(target).jsonString(), format, started, now, source?["files"]?.intValue, source?["dirs"]?.intValue,
+                source?["bytes"]?.intValue, summary["metrics"]?["transfer_total_bytes"]?.intValue, now, now,
+            ]
+        )
+    }
+
+    public func snapshots(jobId: String) async throws -> [SnapshotRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT \(Self.snapshotColumns) FROM run_artifacts WHERE job_id = ? ORDER BY ended_at DESC, rowid DESC",
+                arguments: [jobId]
+            ).map(Self.snapshot)
+        }
+    }
+
+    /// Pins or unpins a present snapshot; nil when the run has no snapshot.
+    public func setSnapshotPinned(runId: String, pinned: Bool, userId: Int64?, now: Int64 = unixNow()) async throws -> SnapshotRecord? {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE run_artifacts SET pinned_at = ?, pinned_by_user_id = ?, updated_at = ? WHERE run_id = ?",
+                arguments: [pinned ? now : nil, pinned ? userId : nil, now, runId]
+            )
+            return try Row.fetchOne(db, sql: "SELECT \(Self.snapshotColumns) FROM run_artifacts WHERE run_id = ?", arguments: [runId]).map(
+                Self.snapshot
+            )
+        }
+    }
+
+    /// Applies `policy` to the job's present snapshots: marks those it does not keep `deleting` (never pinned ones),
+    /// at most `max_delete_per_tick` now and `max_delete_per_day` per UTC day, with a `retention_queued` event on each.
+    /// Returns the run ids queued.
+    @discardableResult
+    public func queueRetentionDeletes(jobId: String, policy: RetentionPolicy, now: Int64 = unixNow()) async throws -> [String] {
+        try await write { db, after -> [String] in
+            let present = try Row.fetchAll(
+                db,
+                sql: "SELECT \(Self.snapshotColumns) FROM run_artifacts WHERE job_id = ? AND status = 'present'",
+                arguments: [jobId]
+            ).map(Self.snapshot)
+            let decisions = policy.decide(present.map(\.retentionSnapshot), now: now)
+            let startOfDay = now - now % 86_400
+            let today =
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT COUNT(*) FROM run_artifacts WHERE job_id = ? AND status IN ('deleting', 'deleted') AND last_attempt_at >= ?",
+                    arguments: [jobId, startOfDay]
+                ) ?? 0
+            let budget = max(0, min(policy.maxDeletePerTick, policy.maxDeletePerDay - today))
+            let doomed = decisions.filter { !$0.keep }.suffix(budget).map(\.snapshot.runId)
+            for runId in doomed {
+                try db.execute(
+                    sql:
+                        "UPDATE run_artifacts SET status = 'deleting', last_attempt_at = ?, updated_at = ? WHERE run_id = ? AND status = 'present' AND pinned_at IS NULL",
+                    arguments: [now, now, runId]
+                )
+                guard db.changesCount == 1 else { continue }
+                try Self.insertEvents(
+                    db,
+                    runId: runId,
+                    [NewRunEvent(kind: "retention_queued", message: "Snapshot queued for deletion by retention")],
+                    now: now,
+                    after: &after
+                )
+            }
+            return doomed
+        }
+    }
+
+    /// Snapshots waiting for deletion, oldest first.
+    public func snapshotsToDelete(limit: Int) async throws -> [SnapshotRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT \(Self.snapshotColumns) FROM run_artifacts WHERE status = 'deleting' ORDER BY ended_at LIMIT ?",
+                arguments: [limit]
+            ).map(Self.snapshot)
+        }
+    }
+
+    /// Records a deletion's outcome (`deleted`, or `error` with the reason) with a `snapshot_deleted` /
+    /// `snapshot_delete_failed` event.
+    public func finishSnapshotDelete(runId: String, error: String?, now: Int64 = unixNow()) async throws {
+        try await write { db, after -> Void in
+            try db.execute(
+                sql:
+                    "UPDATE run_artifacts SET status = ?, last_error = ?, last_attempt_at = ?, updated_at = ? WHERE run_id = ? AND status = 'deleting'",
+                arguments: [error == nil ? "deleted" : "error", error, now, now, runId]
+            )
+            guard db.changesCount == 1 else { return }
+            let event =
+                error == nil
+                ? NewRunEvent(kind: "snapshot_deleted", message: "Snapshot deleted from the target")
+                : NewRunEvent(.error, kind: "snapshot_delete_failed", message: "Deleting the snapshot failed: \(error!)")
+            try Self.insertEvents(db, runId: runId, [event], now: now, after: &after)
+        }
+    }
+
+    /// Jobs whose spec enables retention, with their policy.
+    public func jobsWithRetention() async throws -> [(jobId: String, policy: RetentionPolicy)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, spec_json FROM jobs WHERE archived_at IS NULL").compactMap { row in
+                guard let spec = try? JSONValue.parse(row[1] as String), let section = spec["retention"],
+                    let policy = try? RetentionPolicy.parse(section), policy.enabled
+                else { return nil }
+                return (row[0], policy)
+            }
+        }
+    }
+}

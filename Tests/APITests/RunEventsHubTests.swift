@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+
+@testable import Core
+@testable import bastion_api
+
+@Suite struct RunEventsHubTests {
+    static func event(_ seq: Int64, run: String = "r") -> RunEvent {
+        RunEvent(runId: run, seq: seq, ts: 0, level: .info, kind: "k", message: "m")
+    }
+
+    @Test func deliversToSubscribersOfThatRunOnly() async {
+        let hub = RunEventsHub()
+        let a = hub.subscribe(runId: "r")
+        let b = hub.subscribe(runId: "other")
+        hub.publish([Self.event(1), Self.event(1, run: "other"), Self.event(2)])
+        var iterator = a.stream.makeAsyncIterator()
+        #expect(await iterator.next() == .event(Self.event(1)))
+        #expect(await iterator.next() == .event(Self.event(2)))
+        var other = b.stream.makeAsyncIterator()
+        #expect(await other.next() == .event(Self.event(1, run: "other")))
+        a.cancel()
+        b.cancel()
+    }
+
+    @Test func overflowKeepsTheNewestAndFlagsLag() async {
+        let hub = RunEventsHub(capacity: 8)
+        let subscription = hub.subscribe(runId: "r")
+        hub.publish((1...20).map { Self.event($0) })
+        #expect(subscription.takeLagged())
+        #expect(!subscription.takeLagged(), "the flag is taken once")
+        subscription.continuation.finish()
+        var seqs: [Int64] = []
+        for await delivery in subscription.stream {
+            if case .event(let event) = delivery { seqs.append(event.seq) }
+        }
+        #expect(seqs == Array(13...20))
+        subscription.cancel()
+    }
+
+    @Test func closeEndsEveryStreamAndRefusesNewOnes() async {
+        let hub = RunEventsHub()
+        let open = hub.subscribe(runId: "r")
+        hub.close()
+        for await _ in open.stream {}  // ends instead of waiting forever
+        let late = hub.subscribe(runId: "r")
+        for await _ in late.stream {}
+        hub.publish([Self.event(1)])
+        #expect(hub.isClosed && hub.subscriberCount == 0)
+    }
+
+    @Test func idleEntriesWithoutSubscribersArePruned() {
+        let hub = RunEventsHub(capacity: 8, idleTTL: .seconds(600))
+        let subscription = hub.subscribe(runId: "r")
+        let kept = hub.subscribe(runId: "busy")
+        subscription.cancel()
+        #expect(hub.entryCount == 2)
+        #expect(hub.prune(now: .now + .seconds(599)) == 0)
+        #expect(hub.prune(now: .now + .seconds(601)) == 1, "only the run without subscribers goes")
+        #expect(hub.entryCount == 1)
+        #expect(hub.prune(now: .now + .seconds(6000)) == 0, "a run with a subscriber is never pruned")
+        kept.cancel()
+    }
+}
