@@ -1,6 +1,9 @@
 // swift-tools-version:6.2
 import PackageDescription
 
+/// Every room of Sources/Shared (docs/architecture.md, "Rooms"), for the targets that test or measure all of them.
+let sharedRooms: [Target.Dependency] = ["Archive", "Bus", "Core", "Notifications", "Runs", "Scheduling", "Secrets", "Store"]
+
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
@@ -26,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Tests only: validates the served OpenAPI document.
+        .package(url: "https://github.com/mattpolzin/OpenAPIKit", from: "6.4.0"),
     ],
     targets: [
         .systemLibrary(
@@ -128,7 +133,6 @@ let package = Package(
                 "Bus",
                 "Core",
                 "Notifications",
-                "Runs",
                 "Secrets",
                 "Store",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -161,7 +165,6 @@ let package = Package(
             dependencies: [
                 "Bus",
                 "Core",
-                "Runs",
                 "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -171,15 +174,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "bastion-bench",
-            dependencies: [
-                "Archive",
-                "Bus",
-                "Core",
-                "Notifications",
-                "Runs",
-                "Scheduling",
-                "Secrets",
-                "Store",
+            dependencies: sharedRooms + [
                 "TestClients",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -190,15 +185,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SharedTests",
-            dependencies: [
-                "Archive",
-                "Bus",
-                "Core",
-                "Notifications",
-                "Runs",
-                "Scheduling",
-                "Secrets",
-                "Store",
+            dependencies: sharedRooms + [
                 "TestClients",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -213,15 +200,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProcessTests",
-            dependencies: [
-                "Archive",
-                "Bus",
-                "Core",
-                "Notifications",
-                "Runs",
-                "Scheduling",
-                "Secrets",
-                "Store",
+            dependencies: sharedRooms + [
                 "TestClients",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -232,7 +211,7 @@ let package = Package(
         // Tests of code only one executable has: `@testable import` of that executable's module.
         .testTarget(
             name: "APITests",
-            dependencies: ["bastion-api", "Core", "Store", "TestClients"],
+            dependencies: ["bastion-api", "Core", "Store", "TestClients", .product(name: "OpenAPIKit30", package: "OpenAPIKit")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,12 +1,7 @@
 import Archive
 import ArgumentParser
-import Bus
 import Core
 import Foundation
-import Notifications
-import Runs
-import Scheduling
-import Secrets
 import Store
 import TestClients
 

@@ -1,12 +1,7 @@
-import Archive
-import Bus
 import Core
 import Foundation
 import GRDB
-import Notifications
 import Runs
-import Scheduling
-import Secrets
 import Store
 
 /// A fresh data directory for one benchmark, removed afterwards.

@@ -1,14 +1,8 @@
-import Archive
 import ArgumentParser
 import Bus
 import Core
 import Foundation
 import Logging
-import Notifications
-import Runs
-import Scheduling
-import Secrets
-import Store
 
 #if canImport(Glibc)
 import Glibc

@@ -1,14 +1,9 @@
-import Archive
 import ArgumentParser
-import Bus
 import Core
 import Foundation
 import GRDB
 import Logging
-import Notifications
 import Runs
-import Scheduling
-import Secrets
 import Store
 
 /// Claim + complete throughput of no-op runs with 1, 2 and 4 worker processes (the real `RunWorker`: indexed claim

@@ -1,12 +1,8 @@
-import Archive
 import ArgumentParser
 import Bus
 import Core
 import Foundation
 import Logging
-import Notifications
-import Runs
-import Scheduling
 import Secrets
 import Store
 import Synchronization

@@ -1,13 +1,7 @@
-import Archive
 import ArgumentParser
-import Bus
 import Core
 import Foundation
 import GRDB
-import Notifications
-import Runs
-import Scheduling
-import Secrets
 import Store
 
 /// Event append throughput through `AppDatabase.appendEvents` (async pool, seq allocation, publish hook), single

@@ -1,11 +1,5 @@
-import Archive
 import ArgumentParser
-import Bus
 import Core
-import Notifications
-import Runs
-import Secrets
-import Store
 
 /// Options only the API takes.
 struct APIOptions: ParsableArguments {

@@ -1,10 +1,4 @@
-import Archive
-import Bus
-import Core
 import Hummingbird
-import Notifications
-import Runs
-import Secrets
 import Store
 
 /// Per-request context: Hummingbird's core storage, the request id every log line and error carries, and what the

@@ -1,13 +1,9 @@
-import Archive
 import Bus
-import Core
 import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
-import Notifications
 import Prometheus
-import Runs
 import Secrets
 import ServiceLifecycle
 import Store

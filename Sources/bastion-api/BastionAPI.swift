@@ -1,12 +1,8 @@
-import Archive
 import ArgumentParser
 import Bus
 import Core
 import Metrics
-import Notifications
 import Prometheus
-import Runs
-import Secrets
 import Store
 
 @main

@@ -1,12 +1,6 @@
-import Archive
 import Bus
-import Core
 import Logging
-import Notifications
-import Runs
-import Secrets
 import ServiceLifecycle
-import Store
 
 /// Owns the bus server for the life of the API: feeds workers' run events and progress into the WebSocket hub, and on graceful
 /// shutdown closes every connection and removes the socket file.

@@ -1,8 +1,5 @@
 import ArgumentParser
-import Bus
 import Core
-import Runs
-import Store
 
 @main
 struct BastionJanitor: AsyncParsableCommand {

@@ -1,9 +1,6 @@
 import ArgumentParser
-import Bus
 import Core
 import Foundation
-import Runs
-import Store
 
 /// Options only the janitor takes.
 struct JanitorOptions: ParsableArguments {

@@ -1,9 +1,8 @@
-import Core
 import Foundation
 import Logging
 import Store
 
-/// One janitor maintenance pass (the seeds' DB maintenance loop plus run retention and WAL care).
+/// One janitor maintenance pass: database maintenance, run retention and WAL care (docs/architecture.md, "Database").
 public struct MaintenancePass: Sendable {
     public struct Settings: Sendable {
         public var runRetentionDays: Int
@@ -147,6 +146,11 @@ public struct MaintenancePass: Sendable {
     private func step<T>(_ name: String, _ failed: inout [String], _ body: () async throws -> T) async -> T? {
         do {
             return try await body()
+        } catch is CancellationError where Task.isCancelled {
+            // Shutdown arrived during the pass: the step is left for the next start, which is not a failure.
+            failed.append(name)
+            logger.info("Maintenance step skipped: shutting down", metadata: ["step": "\(name)"])
+            return nil
         } catch {
             failed.append(name)
             logger.error("Maintenance step failed", metadata: ["step": "\(name)", "error": "\(error)"])

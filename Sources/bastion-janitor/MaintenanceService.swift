@@ -1,9 +1,6 @@
-import Bus
 import Core
 import Logging
-import Runs
 import ServiceLifecycle
-import Store
 
 /// Runs a maintenance pass at start and then every `interval`, sleeping until the next due time (no polling).
 struct MaintenanceService: Service {

@@ -1,7 +1,5 @@
 import Bus
-import Core
 import Logging
-import Runs
 import ServiceLifecycle
 import Store
 

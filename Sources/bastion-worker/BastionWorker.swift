@@ -1,10 +1,5 @@
 import ArgumentParser
-import Bus
 import Core
-import Notifications
-import Runs
-import Scheduling
-import Store
 
 @main
 struct BastionWorker: AsyncParsableCommand {

@@ -1,11 +1,7 @@
-import Bus
 import Core
 import Logging
 import Notifications
-import Runs
-import Scheduling
 import ServiceLifecycle
-import Store
 
 /// Delivers notifications: sends everything due, then sleeps until the earliest `next_attempt_at`, a
 /// `wake notifications` hint (a run finished here, or the API asked for a retry), or the safety timeout.

@@ -1,11 +1,7 @@
-import Bus
 import Core
 import Logging
-import Notifications
 import Runs
-import Scheduling
 import ServiceLifecycle
-import Store
 
 /// The worker's run loop: recover lost runs once at start, then claim until nothing is queued, then sleep until a
 /// `wake runs` hint or the safety timeout. The database is the source of truth; a wake only makes the next look

@@ -1,11 +1,7 @@
-import Bus
 import Core
 import Logging
-import Notifications
-import Runs
 import Scheduling
 import ServiceLifecycle
-import Store
 
 /// Sleeps until the earliest cron trigger of any job, enqueues what is due, and wakes early on `wake jobs` (a job
 /// was created, changed or deleted) to reload. At start it first catches up one missed trigger per job within the

@@ -1,11 +1,6 @@
 import ArgumentParser
-import Bus
 import Core
 import Foundation
-import Notifications
-import Runs
-import Scheduling
-import Store
 
 /// Options only the worker takes.
 struct WorkerOptions: ParsableArguments {

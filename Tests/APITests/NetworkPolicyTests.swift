@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 
-@testable import Core
 @testable import bastion_api
 
 @Suite struct NetworkPolicyTests {

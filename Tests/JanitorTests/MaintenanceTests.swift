@@ -3,7 +3,6 @@ import GRDB
 import TestClients
 import Testing
 
-@testable import Core
 @testable import Store
 @testable import bastion_janitor
 

@@ -1,13 +1,7 @@
 import Archive
-import Bus
-import Core
 import Foundation
 import GRDB
-import Notifications
-import Runs
-import Scheduling
 import Secrets
-import Store
 import Synchronization
 import TestClients
 import Testing

@@ -1,12 +1,6 @@
-import Archive
-import Bus
 import Core
 import Foundation
 import GRDB
-import Notifications
-import Runs
-import Scheduling
-import Secrets
 import Store
 import TestClients
 import Testing

@@ -1,13 +1,8 @@
-import Archive
 import Bus
 import Core
 import Foundation
 import GRDB
 import Logging
-import Notifications
-import Runs
-import Scheduling
-import Secrets
 import Store
 import Synchronization
 import TestClients

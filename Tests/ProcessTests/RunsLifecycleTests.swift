@@ -1,13 +1,5 @@
-import Archive
-import Bus
-import Core
 import Foundation
 import GRDB
-import Notifications
-import Runs
-import Scheduling
-import Secrets
-import Store
 import TestClients
 import Testing
 

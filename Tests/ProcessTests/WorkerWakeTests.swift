@@ -1,13 +1,6 @@
-import Archive
 import Bus
-import Core
 import Foundation
 import Logging
-import Notifications
-import Runs
-import Scheduling
-import Secrets
-import Store
 import TestClients
 import Testing
 

@@ -3,13 +3,6 @@ import TestClients
 import Testing
 
 @testable import Archive
-@testable import Bus
-@testable import Core
-@testable import Notifications
-@testable import Runs
-@testable import Scheduling
-@testable import Secrets
-@testable import Store
 
 @Suite struct ArchiveRoundTripTests {
     static func tree(_ root: String) throws {

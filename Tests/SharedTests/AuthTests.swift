@@ -3,12 +3,6 @@ import GRDB
 import TestClients
 import Testing
 
-@testable import Archive
-@testable import Bus
-@testable import Core
-@testable import Notifications
-@testable import Runs
-@testable import Scheduling
 @testable import Secrets
 @testable import Store
 

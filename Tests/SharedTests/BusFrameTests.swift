@@ -1,14 +1,8 @@
 import Foundation
 import Testing
 
-@testable import Archive
 @testable import Bus
 @testable import Core
-@testable import Notifications
-@testable import Runs
-@testable import Scheduling
-@testable import Secrets
-@testable import Store
 
 @Suite struct BusFrameTests {
     static let samples: [BusMessage] = [

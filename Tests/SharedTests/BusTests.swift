@@ -3,14 +3,8 @@ import Synchronization
 import TestClients
 import Testing
 
-@testable import Archive
 @testable import Bus
 @testable import Core
-@testable import Notifications
-@testable import Runs
-@testable import Scheduling
-@testable import Secrets
-@testable import Store
 
 /// Collects a client's or server's events so tests can wait for them.
 final class Recorder<Event: Sendable>: Sendable {

@@ -1,14 +1,7 @@
 import ArgumentParser
 import Testing
 
-@testable import Archive
-@testable import Bus
 @testable import Core
-@testable import Notifications
-@testable import Runs
-@testable import Scheduling
-@testable import Secrets
-@testable import Store
 
 @Suite struct ConfigTests {
     @Test func flagBeatsEnvironmentBeatsDefault() throws {

@@ -1,14 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Archive
-@testable import Bus
 @testable import Core
-@testable import Notifications
-@testable import Runs
-@testable import Scheduling
-@testable import Secrets
-@testable import Store
 
 /// Next-trigger computation against a table of expressions and instants, DST included. No wall clock involved.
 @Suite struct CronNextTriggerTests {

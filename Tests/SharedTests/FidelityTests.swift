@@ -3,13 +3,6 @@ import TestClients
 import Testing
 
 @testable import Archive
-@testable import Bus
-@testable import Core
-@testable import Notifications
-@testable import Runs
-@testable import Scheduling
-@testable import Secrets
-@testable import Store
 
 /// Every name and attribute Linux allows survives a backup, GNU tar, bsdtar and Bastion's restore
 /// (`docs/formats.md`): the generated tree is archived, then extracted three ways, and each result is compared with

@@ -1,13 +1,6 @@
 import Testing
 
-@testable import Archive
-@testable import Bus
 @testable import Core
-@testable import Notifications
-@testable import Runs
-@testable import Scheduling
-@testable import Secrets
-@testable import Store
 
 @Suite struct GlobTests {
     @Test func matchesWithTheOriginalsSemantics() throws {

@@ -2,13 +2,6 @@ import Foundation
 import Testing
 
 @testable import Archive
-@testable import Bus
-@testable import Core
-@testable import Notifications
-@testable import Runs
-@testable import Scheduling
-@testable import Secrets
-@testable import Store
 
 @Suite struct PipelinedSinkTests {
     /// Records what reaches it; fails on the write that crosses `failAfter` bytes.

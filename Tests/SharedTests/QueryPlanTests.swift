@@ -2,13 +2,6 @@ import GRDB
 import TestClients
 import Testing
 
-@testable import Archive
-@testable import Bus
-@testable import Core
-@testable import Notifications
-@testable import Runs
-@testable import Scheduling
-@testable import Secrets
 @testable import Store
 
 /// Hot queries must use their index: no full scan of the table, no temporary b-tree for ORDER BY.

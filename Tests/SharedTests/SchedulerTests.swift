@@ -3,13 +3,8 @@ import GRDB
 import TestClients
 import Testing
 
-@testable import Archive
-@testable import Bus
 @testable import Core
-@testable import Notifications
-@testable import Runs
 @testable import Scheduling
-@testable import Secrets
 @testable import Store
 
 /// The scheduler against a real database with a manual clock: no test waits for the wall clock.

@@ -3,13 +3,6 @@ import TestClients
 import Testing
 
 @testable import Archive
-@testable import Bus
-@testable import Core
-@testable import Notifications
-@testable import Runs
-@testable import Scheduling
-@testable import Secrets
-@testable import Store
 
 /// The tar dialect at the member level (`docs/formats.md`): what `TarWriter` writes, `TarReader` reads back exactly, and
 /// a hostile stream is refused without buffering what it announces.

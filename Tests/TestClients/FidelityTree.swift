@@ -1,6 +1,5 @@
 import Archive
 import CFileSystem
-import Core
 import Foundation
 
 #if canImport(Glibc)

@@ -1,9 +1,9 @@
 import CFileSystem
+import Core
 import Foundation
 
 #if canImport(Glibc)
 import Glibc
-import Core
 #endif
 
 /// Builds one `archive_v1` snapshot (`docs/formats.md`): walks the selection, streams
@@ -53,7 +53,7 @@ public final class ArchiveBuilder {
         public var entriesCount: Int64
         public var source: BuildProgress.Counts
         public var payloadBytes: Int64
-        public var manifest: JSONValue
+        public var manifest: Manifest
     }
 
     /// A failure the error policy says to stop on.
@@ -191,28 +191,18 @@ public final class ArchiveBuilder {
         let endedAt = Date()
 
         let formatter = ISO8601DateFormatter()
-        var artifacts: [JSONValue] = parts.parts.map {
-            .object(["name": .string($0.name), "size": .number(Double($0.size)), "hash_alg": "blake3", "hash": .string($0.hash)])
-        }
-        artifacts.append(
-            .object([
-                "name": "entries.jsonl.zst", "size": .number(Double(entriesFile.size)), "hash_alg": "blake3",
-                "hash": .string(entriesFile.hash ?? ""),
-            ])
+        let manifest = Manifest(
+            jobId: settings.jobId,
+            runId: settings.runId,
+            startedAt: formatter.string(from: startedAt),
+            endedAt: formatter.string(from: endedAt),
+            splitBytes: Int64(settings.partSize),
+            encryptionKey: settings.encryption?.keyName,
+            artifacts: parts.parts.map { Manifest.Artifact(name: $0.name, size: $0.size, hash: $0.hash) }
+                + [Manifest.Artifact(name: Manifest.entriesIndexName, size: entriesFile.size, hash: entriesFile.hash ?? "")],
+            entriesCount: entriesCount
         )
-        var pipeline: [String: JSONValue] = [
-            "format": "archive_v1", "tar": "pax", "compression": "zstd", "encryption": settings.encryption == nil ? "none" : "age",
-            "split_bytes": .number(Double(settings.partSize)),
-        ]
-        if let encryption = settings.encryption { pipeline["encryption_key"] = .string(encryption.keyName) }
-        let manifest: JSONValue = .object([
-            "format_version": 1, "job_id": .string(settings.jobId), "run_id": .string(settings.runId),
-            "started_at": .string(formatter.string(from: startedAt)), "ended_at": .string(formatter.string(from: endedAt)),
-            "pipeline": .object(pipeline),
-            "artifacts": .array(artifacts),
-            "entry_index": .object(["name": "entries.jsonl.zst", "count": .number(Double(entriesCount))]),
-        ])
-        try Self.writeFile("\(directory)/manifest.json", manifest.jsonString())
+        try Self.writeFile("\(directory)/manifest.json", manifest.json.jsonString())
         if isCanceled() { throw CancellationError() }
         // The marker that makes this snapshot restorable, written last.
         try Self.writeFile("\(directory)/complete.json", "{}")

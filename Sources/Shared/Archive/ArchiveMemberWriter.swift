@@ -1,4 +1,3 @@
-import Core
 import Foundation
 
 /// The consumer side of a backup's build: receives the walk's members in batches through a `Handoff` on a thread of

@@ -1,5 +1,4 @@
 import CBLAKE3
-import Core
 
 /// BLAKE3 (256-bit output), written from the specification (https://github.com/BLAKE3-team/BLAKE3-specs).
 /// Incremental: `update` any number of times, then `finalize`. Runs of whole chunks go to the wide kernel (CBLAKE3:

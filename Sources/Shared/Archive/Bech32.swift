@@ -1,5 +1,3 @@
-import Core
-
 /// Bech32 (BIP 173, not bech32m) as age uses it for `age1…` recipients and `AGE-SECRET-KEY-1…` identities.
 enum Bech32 {
     static let alphabet = Array("qpzry9x8gf2tvdw0s3jn54khce6mua7l".utf8)

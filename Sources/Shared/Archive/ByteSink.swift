@@ -1,5 +1,3 @@
-import Core
-
 /// One stage of the archive pipeline (tar → zstd → age → parts): takes bytes, passes its output on. Used by one
 /// thread at a time: the thread that builds or reads an archive, or for the stages after a `PipelinedSink`, the
 /// thread it hands them to.

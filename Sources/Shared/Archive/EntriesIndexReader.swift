@@ -1,8 +1,8 @@
+import Core
 import Foundation
 
 #if canImport(Glibc)
 import Glibc
-import Core
 #endif
 
 /// Reads a snapshot's `entries.jsonl.zst` one entry at a time: 64 KiB of the file at a time through a

@@ -2,7 +2,6 @@ import Foundation
 
 #if canImport(Glibc)
 import Glibc
-import Core
 #endif
 
 /// Writes a stream to `<path>.partial`; `finish` syncs it, checks its size and renames it to `path` (never a

@@ -1,4 +1,3 @@
-import Core
 import Foundation
 
 /// Hands items from the calling thread (the producer) to a thread of its own (the consumer) through a bounded queue:

@@ -1,5 +1,3 @@
-import Core
-
 /// POSIX ACLs as Linux stores them: the `system.posix_acl_access` / `system.posix_acl_default` extended attributes
 /// (version 2, then one `{tag: u16, perm: u16, id: u32}` little-endian entry per line of the ACL). The archive carries
 /// that value as `SCHILY.xattr.*` and, for GNU tar's `--acls` and bsdtar, the same ACL as text in `SCHILY.acl.*`.

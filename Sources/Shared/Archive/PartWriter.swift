@@ -1,4 +1,3 @@
-import Core
 import Foundation
 
 /// The last stage of the pipeline: cuts the stream into `payload.part000001`, `payload.part000002`, … of

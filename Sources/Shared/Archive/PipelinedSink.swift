@@ -1,4 +1,3 @@
-import Core
 import Foundation
 
 /// Hands a stream to `next` on a thread of its own through a bounded queue (at most `limit` bytes waiting), so the

@@ -1,4 +1,3 @@
-import Core
 import Synchronization
 
 /// A 1 MiB buffer a backup reads a large file into, handed from the walk to the writer thread and back through a

@@ -6,7 +6,7 @@ import Glibc
 import Core
 #endif
 
-/// Writes tar members under a destination directory (`docs/architecture.md`, "Restore"): conflict policy
+/// Writes tar members under a destination directory (`docs/architecture.md`, "Backups": restore): conflict policy
 /// `overwrite | skip | fail`, an optional selection, owners (`restore_ownership`), modes with setuid/setgid/sticky,
 /// times to the nanosecond, extended attributes and ACLs, FIFOs and device nodes, sparse files with their holes.
 ///
@@ -17,15 +17,10 @@ import Core
 /// its reason and the rest go on; only a cancel, a conflict under `fail` and a full or read-only disk stop the restore.
 /// Directory owners, modes, attributes and times are applied last, deepest first (`finish`), also after a failure.
 public final class RestoreWriter: TarReaderDelegate {
-    public enum ConflictPolicy: String, Sendable, CaseIterable {
-        case overwrite, skip, fail
-    }
-
-    /// Whether owners are restored: `auto` when running as root (as GNU tar does), `always` (a failure is a warning),
-    /// `never`.
-    public enum OwnershipPolicy: String, Sendable, CaseIterable {
-        case auto, always, never
-    }
+    /// What to do with a name that exists (the run's `RestoreOperation` carries it).
+    public typealias ConflictPolicy = RestoreOperation.ConflictPolicy
+    /// Whether owners are restored.
+    public typealias OwnershipPolicy = RestoreOperation.OwnershipPolicy
 
     /// What to restore: exact files and whole directories, as archive paths (bytes).
     public struct Selection: Sendable, Equatable {

@@ -1,8 +1,8 @@
+import Core
 import Foundation
 
 #if canImport(Glibc)
 import Glibc
-import Core
 #endif
 
 /// A finished `archive_v1` snapshot on a `local_dir` target: its manifest and parts, readable only when
@@ -15,7 +15,7 @@ public struct Snapshot: Sendable {
     }
 
     public let directory: String
-    public let manifest: JSONValue
+    public let manifest: Manifest
     public let parts: [Part]
     public let entriesCount: Int64?
     /// The age key name when the payload is encrypted.
@@ -45,29 +45,16 @@ public struct Snapshot: Sendable {
     public init(directory: String) throws {
         self.directory = directory
         guard access(directory + "/complete.json", F_OK) == 0 else { throw OpenError.notComplete(directory) }
-        guard let data = FileManager.default.contents(atPath: directory + "/manifest.json"),
-            let manifest = try? JSONValue.parse(String(decoding: data, as: UTF8.self)),
-            case .array(let artifacts)? = manifest["artifacts"]
+        guard let data = FileManager.default.contents(atPath: directory + "/manifest.json"), let json = try? JSONValue.parse(bytes: data)
         else { throw OpenError.unreadable("\(directory)/manifest.json is missing or not a manifest") }
-        switch manifest["pipeline"]?["encryption"] {
-        case nil, .string("none")?:
-            encryptionKey = nil
-        case .string("age")?:
-            guard case .string(let key)? = manifest["pipeline"]?["encryption_key"] else {
-                throw OpenError.unreadable("the manifest says age but names no encryption_key")
-            }
-            encryptionKey = key
-        default:
-            throw OpenError.unreadable("unsupported encryption in \(directory)/manifest.json")
+        do {
+            manifest = try Manifest(json: json)
+        } catch {
+            throw OpenError.unreadable("\(directory)/manifest.json: \(error)")
         }
-        self.manifest = manifest
-        parts = artifacts.compactMap { artifact in
-            guard case .string(let name)? = artifact["name"], name.hasPrefix("payload.part"), let size = artifact["size"]?.intValue,
-                case .string(let hash)? = artifact["hash"]
-            else { return nil }
-            return Part(name: name, size: Int64(size), hash: hash)
-        }.sorted { $0.name < $1.name }
-        entriesCount = manifest["entry_index"]?["count"]?.intValue.map(Int64.init)
+        encryptionKey = manifest.encryptionKey
+        parts = manifest.payloadParts.map { Part(name: $0.name, size: $0.size, hash: $0.hash) }
+        entriesCount = manifest.entriesCount >= 0 ? manifest.entriesCount : nil
     }
 
     /// Streams the payload (parts in order) into `sink`, checking each part's size and BLAKE3 as it is read; a missing,

@@ -1,4 +1,3 @@
-import Core
 import Foundation
 
 /// One archive member's metadata, as `TarWriter` writes it and `TarReader` reads it back. Names are bytes: a path is

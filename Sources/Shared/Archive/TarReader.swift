@@ -1,4 +1,3 @@
-import Core
 import Foundation
 
 /// Receives a tar stream's members from `TarReader`.

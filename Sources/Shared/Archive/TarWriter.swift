@@ -1,4 +1,3 @@
-import Core
 import Foundation
 
 /// Writes a POSIX pax tar stream the way GNU tar's `--format=posix --xattrs --acls --sparse` does (`docs/formats.md`):

@@ -1,5 +1,4 @@
 import CZstd
-import Core
 
 /// A zstd failure, with libzstd's message.
 public struct ZstdError: Error, CustomStringConvertible, Sendable {

@@ -1,4 +1,3 @@
-import Core
 import Foundation
 
 /// Framing of the bus: a 4-byte big-endian payload length, then one UTF-8 JSON object.

@@ -1,5 +1,4 @@
 import CLibUV
-import Core
 import Foundation
 import Logging
 import Metrics

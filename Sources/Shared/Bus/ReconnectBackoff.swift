@@ -1,5 +1,3 @@
-import Core
-
 /// Exponential backoff with full jitter for bus reconnects (docs/architecture.md, "The bus").
 ///
 /// The ceiling doubles from `base` to `cap` with each failed attempt; the delay is uniform in `[0, ceiling]`.

@@ -2,7 +2,6 @@ import Foundation
 
 #if canImport(Glibc)
 import Glibc
-import Core
 #endif
 
 /// Minimal blocking Unix-domain socket calls, outside libuv: the stale-socket probe, and raw peers in tests and

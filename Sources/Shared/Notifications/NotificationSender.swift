@@ -4,8 +4,6 @@ import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
-import Secrets
-import Store
 
 /// Sends one notification over HTTP (async-http-client, 10 s deadline for the whole exchange).
 ///

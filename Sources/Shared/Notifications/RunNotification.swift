@@ -1,7 +1,5 @@
 import Core
 import Foundation
-import Secrets
-import Store
 
 /// What a notification says about a finished run: the webhook's JSON body and the WeCom template's placeholders
 /// (`{{title}}`, `{{job_id}}`, `{{job_name}}`, `{{run_id}}`, `{{status}}`, `{{status_text}}`, `{{started_at}}`,

@@ -1,7 +1,5 @@
-import Archive
 import Core
 import Foundation
-import Secrets
 import Store
 import Synchronization
 

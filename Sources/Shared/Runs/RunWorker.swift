@@ -1,8 +1,6 @@
-import Archive
 import Core
 import Foundation
 import Logging
-import Secrets
 import Store
 import Synchronization
 

@@ -2,7 +2,6 @@ import Archive
 import CFileSystem
 import Core
 import Foundation
-import Secrets
 import Store
 import Synchronization
 
@@ -105,12 +104,10 @@ public struct SQLiteBackupExecutor: JobExecutor {
             paths: [partialPath],
             root: sourceDir,
             preScan: true,
-            extraSummary: [
-                "sqlite": .object(["path": .string(source.path), "snapshot_name": .string(name), "integrity_check": integrity]),
-                "metrics": .object([
-                    "source_total": .object(["files": 1, "dirs": 0, "bytes": .number(Double(size))])
-                ]),
-            ]
+            adjustSummary: { summary in
+                summary.sqlite = .init(path: source.path, snapshotName: name, integrityCheck: integrity)
+                summary.source = .init(files: 1, dirs: 0, bytes: size)
+            }
         )
     }
 

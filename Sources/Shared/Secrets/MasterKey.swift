@@ -1,9 +1,9 @@
+import Core
 import Crypto
 import Foundation
 
 #if canImport(Glibc)
 import Glibc
-import Core
 #endif
 
 /// `<data-dir>/master.key`: the keys that encrypt `secrets` rows (docs/architecture.md, "HTTP edge").
@@ -12,26 +12,43 @@ import Core
 /// process needs it first; creation writes a temporary file and `link(2)`s it into place, which fails when the file
 /// already exists, so two processes racing on a fresh directory end up with the same key.
 public struct MasterKey: Sendable {
-    public struct Entry: Sendable, Codable {
+    public struct Entry: Sendable {
         public var kid: Int
         public var keyB64: String
         public var createdAt: Int64
-
-        enum CodingKeys: String, CodingKey {
-            case kid
-            case keyB64 = "key_b64"
-            case createdAt = "created_at"
-        }
     }
 
-    struct File: Codable {
+    struct File {
         var version: Int
         var activeKid: Int
         var keys: [Entry]
 
-        enum CodingKeys: String, CodingKey {
-            case version, keys
-            case activeKid = "active_kid"
+        var json: JSONValue {
+            .object([
+                "version": .number(Double(version)), "active_kid": .number(Double(activeKid)),
+                "keys": .array(
+                    keys.map {
+                        .object(["kid": .number(Double($0.kid)), "key_b64": .string($0.keyB64), "created_at": .number(Double($0.createdAt))])
+                    }
+                ),
+            ])
+        }
+
+        init(version: Int, activeKid: Int, keys: [Entry]) {
+            self.version = version
+            self.activeKid = activeKid
+            self.keys = keys
+        }
+
+        init?(json: JSONValue) {
+            guard let version = json["version"]?.doubleValue, let active = json["active_kid"]?.doubleValue, case .array(let entries)? = json["keys"]
+            else { return nil }
+            var keys: [Entry] = []
+            for entry in entries {
+                guard let kid = entry["kid"]?.doubleValue, let key = entry["key_b64"]?.stringValue else { return nil }
+                keys.append(Entry(kid: Int(kid), keyB64: key, createdAt: entry["created_at"]?.doubleValue.map { Int64($0) } ?? 0))
+            }
+            self.init(version: Int(version), activeKid: Int(active), keys: keys)
         }
     }
 
@@ -49,7 +66,7 @@ public struct MasterKey: Sendable {
     public static func loadOrCreate(path: String) throws -> MasterKey {
         if let existing = try load(path: path) { return existing }
         let entry = Entry(kid: 1, keyB64: SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }, createdAt: unixNow())
-        let data = try JSONEncoder().encode(File(version: 1, activeKid: 1, keys: [entry]))
+        let data = Array(File(version: 1, activeKid: 1, keys: [entry]).json.jsonString().utf8)
         let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SecretError.masterKey("cannot create \(temporary): \(String(cString: strerror(errno)))") }
@@ -71,7 +88,8 @@ public struct MasterKey: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         let file: File
         do {
-            file = try JSONDecoder().decode(File.self, from: data)
+            guard let parsed = File(json: try JSONValue.parse(bytes: data)) else { throw SecretError.masterKey("not a master key document") }
+            file = parsed
         } catch {
             throw SecretError.masterKey("\(path) is not a valid master key file: \(error)")
         }

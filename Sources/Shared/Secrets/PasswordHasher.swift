@@ -1,5 +1,4 @@
 import CArgon2
-import Core
 import Dispatch
 import Foundation
 import Synchronization

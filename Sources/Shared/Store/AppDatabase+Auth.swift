@@ -1,7 +1,6 @@
 import Core
 import Foundation
 import GRDB
-import Secrets
 
 /// A signed-in session as the API sees it.
 public struct AuthSession: Sendable, Equatable {

@@ -1,7 +1,6 @@
 import Core
 import Foundation
 import GRDB
-import Secrets
 
 /// Run events: the one append path (docs/architecture.md, "Database"), and `write`, the transaction that leaves
 /// work for after its COMMIT (docs/architecture.md, "After COMMIT"). `seq` is allocated inside the inserting IMMEDIATE

@@ -1,7 +1,6 @@
 import Core
 import Foundation
 import GRDB
-import Secrets
 
 /// A job row plus its latest run, as `GET /api/jobs` lists it.
 public struct JobListItem: Sendable {

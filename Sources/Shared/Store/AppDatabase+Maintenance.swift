@@ -1,7 +1,5 @@
-import Core
 import Foundation
 import GRDB
-import Secrets
 
 /// Janitor work: pruning in bounded batches, `PRAGMA optimize`, WAL checkpoints. Each batch is its own short
 /// IMMEDIATE transaction, so a writer in another process waits at most one batch.

@@ -1,6 +1,4 @@
-import Core
 import GRDB
-import Secrets
 
 extension AppDatabase {
     /// Named, frozen migrations. Never edit a shipped one: add a new one.

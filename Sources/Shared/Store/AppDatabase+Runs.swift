@@ -1,7 +1,6 @@
 import Core
 import Foundation
 import GRDB
-import Secrets
 
 /// A run a worker has claimed, with what it needs to execute it.
 public struct ClaimedRun: Sendable {
@@ -133,7 +132,7 @@ extension AppDatabase {
             var operation: [String: JSONValue] = ["source_run_id": .string(source.id)]
             if case .object(let object) = parameters { for (key, value) in object { operation[key] = value } }
             // A verify of a sqlite backup also runs PRAGMA integrity_check on the database the snapshot holds.
-            if kind == .verify, case .string(let name)? = source.summary?["sqlite"]?["snapshot_name"] {
+            if kind == .verify, let name = BackupSummary(json: source.summary)?.sqlite?.snapshotName {
                 operation["sqlite_snapshot_name"] = .string(name)
             }
             try db.execute(
@@ -351,7 +350,7 @@ extension AppDatabase {
             try Self.insertEvents(
                 db,
                 runId: runId,
-                [NewRunEvent(.warn, kind: "requeued", message: "Run returned to the queue", fields: .object(["reason": .string(reason)]))],
+                [NewRunEvent(.warn, kind: RunEventKind.requeued, message: "Run returned to the queue", fields: .object(["reason": .string(reason)]))],
                 now: now,
                 after: &after
             )

@@ -1,7 +1,6 @@
 import Core
 import Foundation
 import GRDB
-import Secrets
 
 /// A snapshot row of `run_artifacts`, as retention and the API see it.
 public struct SnapshotRecord: Sendable, Equatable {
@@ -40,10 +39,9 @@ extension AppDatabase {
     }
 
     /// Records the snapshot a successful backup wrote, inside its terminal transaction.
-    static func recordSnapshot(_ db: Database, runId: String, jobId: String, summary: JSONValue, now: Int64) throws {
-        guard case .string(let format)? = summary["artifact_format"], case .object(let target)? = summary["target"] else { return }
+    static func recordSnapshot(_ db: Database, runId: String, jobId: String, summary json: JSONValue, now: Int64) throws {
+        guard let summary = BackupSummary(json: json), case .object(let target)? = json["target"] else { return }
         let started = try Int64.fetchOne(db, sql: "SELECT started_at FROM runs WHERE id = ?", arguments: [runId]) ?? now
-        let source = summary["metrics"]?["source_total"]
         try db.execute(
             sql: """
                 INSERT OR IGNORE INTO run_artifacts (run_id, job_id, target_type, target_snapshot_json, artifact_format, status, started_at,
@@ -51,9 +49,8 @@ extension AppDatabase {
                 VALUES (?, ?, ?, ?, ?, 'present', ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                runId, jobId, (target["type"].flatMap { if case .string(let t) = $0 { t } else { nil } }) ?? "local_dir",
-                JSONValue.object(target).jsonString(), format, started, now, source?["files"]?.intValue, source?["dirs"]?.intValue,
-                source?["bytes"]?.intValue, summary["metrics"]?["transfer_total_bytes"]?.intValue, now, now,
+                runId, jobId, summary.targetType, JSONValue.object(target).jsonString(), BackupSummary.artifactFormat, started, now,
+                summary.source.files, summary.source.dirs, summary.source.bytes, summary.transferBytes, now, now,
             ]
         )
     }

@@ -1,11 +1,10 @@
+import Core
 import Foundation
 import GRDB
 import Logging
 
 #if canImport(Glibc)
 import Glibc
-import Core
-import Secrets
 #endif
 
 /// The one owner of every database transaction (docs/architecture.md, "Database").
@@ -94,12 +93,6 @@ public struct DatabaseDescription: Sendable, Codable, Equatable {
     public var path: String
     public var sqliteVersion: String
     public var journalMode: String
-
-    enum CodingKeys: String, CodingKey {
-        case path
-        case sqliteVersion = "sqlite_version"
-        case journalMode = "journal_mode"
-    }
 }
 
 /// An exclusive advisory lock on a file, held until `unlock()`.

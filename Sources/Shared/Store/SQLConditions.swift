@@ -1,6 +1,4 @@
-import Core
 import GRDB
-import Secrets
 
 /// The optional filters of a list query, joined with AND: `WHERE …` (or nothing) plus its arguments.
 struct SQLConditions {

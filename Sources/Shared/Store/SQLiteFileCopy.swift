@@ -1,6 +1,4 @@
-import Core
 import GRDB
-import Secrets
 
 /// Reading a user's SQLite database for a backup: the online backup API and `PRAGMA integrity_check`. It lives here
 /// because this target is the one that speaks SQLite (through GRDB); the `sqlite` executor in Runs calls it.

@@ -1,13 +1,9 @@
 import Archive
-import Bus
 import Core
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Notifications
-import Runs
 import Secrets
-import Store
 
 /// First-run setup, login, logout and the current session (docs/architecture.md, "HTTP edge").
 struct AuthController {

@@ -1,11 +1,6 @@
-import Archive
-import Bus
 import Core
 import Foundation
 import Hummingbird
-import Notifications
-import Runs
-import Secrets
 import Store
 
 /// Jobs: CRUD, manual runs, and a job's recent runs (docs/architecture.md).

@@ -1,12 +1,7 @@
-import Archive
-import Bus
 import Core
 import Foundation
 import Hummingbird
-import Notifications
-import Runs
 import Secrets
-import Store
 
 /// Backup encryption keys (age X25519 identities, one per `pipeline.encryption.key_name`): list them, and export one
 /// so a snapshot can be decrypted without Bastion (`age -d -i KEY`).

@@ -1,14 +1,9 @@
-import Archive
 import Bus
 import Core
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import Notifications
 import Prometheus
-import Runs
-import Secrets
-import Store
 
 /// `GET /metrics`: Prometheus text format. Request counters and latency histograms (Hummingbird's
 /// `MetricsMiddleware`: `hb_requests`, `http_server_request_duration`, `http_server_active_requests`), WebSocket

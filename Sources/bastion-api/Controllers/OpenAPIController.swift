@@ -1,14 +1,7 @@
-import Archive
-import Bus
-import Core
 import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import Notifications
-import Runs
-import Secrets
-import Store
 
 /// `GET /api/openapi.json`: the OpenAPI document, rendered once.
 struct OpenAPIController {

@@ -1,14 +1,8 @@
-import Archive
-import Bus
 import Core
 import Foundation
 import Hummingbird
 import HummingbirdCore
 import NIOCore
-import Notifications
-import Runs
-import Secrets
-import Store
 
 /// Reading request bodies and query strings with clear 400s: malformed JSON names the problem, wrong types name
 /// the field, nothing ever becomes a 500.

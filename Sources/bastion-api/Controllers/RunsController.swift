@@ -1,13 +1,8 @@
 import Archive
-import Bus
 import Core
 import Foundation
 import Hummingbird
 import HummingbirdCore
-import Notifications
-import Runs
-import Secrets
-import Store
 
 /// Runs: list, detail, cancel, and the HTTP event log (docs/architecture.md).
 struct RunsController {
@@ -174,9 +169,7 @@ extension RunsController {
     func restorableSource(_ context: AppRequestContext) async throws -> Run {
         let id = try context.parameters.require("id")
         guard let run = try await services.database.run(id: id) else { throw APIError.runNotFound }
-        guard run.kind == .backup, run.status == .success, case .string(let directory)? = run.summary?["target"]?["run_dir"],
-            run.summary?["artifact_format"] == .string("archive_v1")
-        else {
+        guard run.kind == .backup, run.status == .success, let directory = BackupSummary(json: run.summary)?.runDirectory else {
             throw APIError(
                 status: .conflict,
                 code: "snapshot_not_restorable",
@@ -204,10 +197,10 @@ extension RunsController {
                 details: ["field": "destination"]
             )
         }
-        var policy = "fail"
+        var operation = RestoreOperation(directory: directory)
         switch body["conflict_policy"] {
         case nil, .null?: break
-        case .string(let raw)? where RestoreWriter.ConflictPolicy(rawValue: raw) != nil: policy = raw
+        case .string(let raw)? where RestoreOperation.ConflictPolicy(rawValue: raw) != nil: operation.conflictPolicy = .init(rawValue: raw)!
         default:
             throw APIError(
                 status: .badRequest,
@@ -216,10 +209,9 @@ extension RunsController {
                 details: ["field": "conflict_policy"]
             )
         }
-        var ownership = "auto"
         switch body["restore_ownership"] {
         case nil, .null?: break
-        case .string(let raw)? where RestoreWriter.OwnershipPolicy(rawValue: raw) != nil: ownership = raw
+        case .string(let raw)? where RestoreOperation.OwnershipPolicy(rawValue: raw) != nil: operation.ownership = .init(rawValue: raw)!
         default:
             throw APIError(
                 status: .badRequest,
@@ -228,10 +220,6 @@ extension RunsController {
                 details: ["field": "restore_ownership"]
             )
         }
-        var parameters: [String: JSONValue] = [
-            "destination": .object(["type": "local_fs", "directory": .string(directory)]), "conflict_policy": .string(policy),
-            "restore_ownership": .string(ownership),
-        ]
         switch body["selection"] {
         case nil, .null?: break
         case .object(let selection)?:
@@ -257,17 +245,12 @@ extension RunsController {
             let dirs = try strings("dirs")
             let filesB64 = try encoded("files_b64")
             let dirsB64 = try encoded("dirs_b64")
-            guard RestoreWriter.Selection(files: files.map { Array($0.utf8) } + filesB64, dirs: dirs.map { Array($0.utf8) } + dirsB64) != nil else {
-                throw APIError.invalidSelection
-            }
-            parameters["selection"] = .object([
-                "files": .array(files.map(JSONValue.string)), "dirs": .array(dirs.map(JSONValue.string)),
-                "files_b64": .array(filesB64.map { .string(Data($0).base64EncodedString()) }),
-                "dirs_b64": .array(dirsB64.map { .string(Data($0).base64EncodedString()) }),
-            ])
+            let chosen = RestoreOperation.Selection(files: files.map { Array($0.utf8) } + filesB64, dirs: dirs.map { Array($0.utf8) } + dirsB64)
+            guard RestoreWriter.Selection(files: chosen.files, dirs: chosen.dirs) != nil else { throw APIError.invalidSelection }
+            operation.selection = chosen
         default: throw APIError.invalidSelection
         }
-        let run = try await services.database.enqueueOperation(kind: .restore, source: source, parameters: .object(parameters))
+        let run = try await services.database.enqueueOperation(kind: .restore, source: source, parameters: operation.json)
         return OperationQueued(runId: run.id, kind: run.kind.rawValue, status: run.status.rawValue)
     }
 

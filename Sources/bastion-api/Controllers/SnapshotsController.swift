@@ -1,11 +1,6 @@
-import Archive
-import Bus
 import Core
 import Foundation
 import Hummingbird
-import Notifications
-import Runs
-import Secrets
 import Store
 
 /// A job's snapshots, pinning, and retention preview/apply (docs/architecture.md, "Backups"). Deleting is the

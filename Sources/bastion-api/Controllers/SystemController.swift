@@ -1,11 +1,7 @@
-import Archive
 import Bus
 import Core
 import Foundation
 import Hummingbird
-import Notifications
-import Runs
-import Secrets
 import Store
 
 /// Liveness, readiness and what the system is made of.

@@ -1,14 +1,8 @@
-import Archive
-import Bus
 import Core
 import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import Notifications
-import Runs
-import Secrets
-import Store
 
 /// An error with a stable code, rendered as `{"error": code, "message": text, "details": {...}}`.
 struct APIError: Error {

@@ -1,11 +1,6 @@
-import Archive
-import Bus
-import Core
 import Foundation
 import HTTPTypes
 import Hummingbird
-import Notifications
-import Runs
 import Secrets
 import Store
 

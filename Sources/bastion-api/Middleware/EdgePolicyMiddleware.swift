@@ -1,12 +1,5 @@
-import Archive
-import Bus
-import Core
 import HTTPTypes
 import Hummingbird
-import Notifications
-import Runs
-import Secrets
-import Store
 
 /// The HTTPS rule and the client IP (docs/architecture.md, "HTTP edge"): loopback peers pass; anyone else
 /// needs HTTPS through a trusted proxy (`X-Forwarded-Proto: https`) or `--insecure-http`, else

@@ -1,9 +1,5 @@
 import Archive
-import Bus
 import Core
-import Notifications
-import Runs
-import Secrets
 import Store
 
 /// The OpenAPI 3.0 description of every route (`GET /api/openapi.json`). A process test compares its paths with the
@@ -22,6 +18,8 @@ enum OpenAPIDocument {
         /// Documented success responses (status → schema; nil = no body).
         var responses: [String: JSONValue?]
         var isPublic = false
+        /// Longer prose (CommonMark), when the summary is not enough.
+        var description: String? = nil
     }
 
     static func pathParameter(_ name: String) -> JSONValue {
@@ -92,6 +90,13 @@ enum OpenAPIDocument {
             "run_id": S.string, "seq": S.integer, "ts": S.integer, "level": S.enumeration(["info", "warn", "error"]), "kind": S.string,
             "message": S.string, "fields": .object(["type": "object", "nullable": true, "additionalProperties": true]),
         ]),
+        "RunProgressCounts": S.object(["files": S.integer, "dirs": S.integer, "bytes": S.integer, "pages": S.integer]),
+        "RunProgress": S.object([
+            "v": .object(["type": "integer", "enum": .array([1])]), "kind": S.enumeration(RunKind.allCases.map(\.rawValue)), "stage": S.string,
+            "ts": S.integer,
+            "done": S.ref("RunProgressCounts"), "total": S.ref("RunProgressCounts"), "rate_bps": S.integer, "eta_seconds": S.integer,
+        ]),
+        "RunProgressFrame": S.object(["type": S.enumeration(["progress"]), "run_id": S.string, "progress": S.ref("RunProgress")]),
         "NotificationSettings": S.object([
             "enabled": S.boolean,
             "channels": S.object([
@@ -312,7 +317,15 @@ enum OpenAPIDocument {
             summary: "Live events over WebSocket (session cookie + same Origin); plain HTTP answers 426 or the refusal",
             tag: "runs",
             parameters: [query("after_seq", .object(["type": "integer", "minimum": 0]), "resume after this seq")],
-            responses: ["101": nil]
+            responses: ["101": nil],
+            description: """
+                After the upgrade the server sends text frames of two kinds. **Events** (schema `RunEvent`): every event \
+                with `seq > after_seq`, in order, first from the database, then live; reconnect with the last `seq` seen \
+                to resume without gaps or duplicates. **Progress** (schema `RunProgressFrame`, `"type": "progress"`, no \
+                `seq`): the running run's stage, counts, rate and ETA, sent when they change (at most about once a \
+                second) and once right after the catch-up; not part of the log, never replayed. The server closes the \
+                socket 30 s after the run's terminal event (`complete`, `failed`, `canceled`, `rejected`).
+                """
         ),
         Operation(
             method: "post",
@@ -493,6 +506,7 @@ enum OpenAPIDocument {
             }
             var entry: [String: JSONValue] = [
                 "summary": .string(operation.summary), "tags": .array([.string(operation.tag)]),
+                "description": operation.description.map(JSONValue.string) ?? .string(operation.summary),
                 "operationId": .string(operation.method + operation.path.replacingOccurrences(of: "/", with: "_")),
                 "responses": .object(responses),
             ]

@@ -1,10 +1,4 @@
-import Archive
-import Bus
 import Core
-import Notifications
-import Runs
-import Secrets
-import Store
 
 /// Small builders for the JSON Schema objects of the OpenAPI document (OpenAPI 3.0: `nullable`, `$ref`).
 enum Schema {

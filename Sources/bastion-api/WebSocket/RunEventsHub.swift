@@ -3,7 +3,7 @@ import Foundation
 import Metrics
 import Synchronization
 
-/// The API's in-process run-event bus (docs/architecture.md, "Run events over WebSocket", seeds: "bounded broadcast + idle pruning").
+/// The API's in-process run-event fan-out (docs/architecture.md, "Run events over WebSocket": bounded buffers, idle pruning).
 ///
 /// Each subscriber gets its own bounded buffer (`capacity`, 1024 by default). `publish` never waits: a subscriber
 /// that falls behind loses its oldest buffered deliveries and is flagged `lagged`; it then re-reads the database

@@ -1,5 +1,3 @@
-import Archive
-import Bus
 import Core
 import Foundation
 import HTTPTypes
@@ -8,9 +6,6 @@ import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import Metrics
-import Notifications
-import Runs
-import Secrets
 import Store
 
 /// `GET /api/runs/{id}/events/ws?after_seq=N` exactly as docs/architecture.md, "Run events over WebSocket", says:

@@ -71,6 +71,8 @@ public enum RunEventKind {
     public static let failed = "failed"
     public static let canceled = "canceled"
     public static let cancelRequested = "cancel_requested"
+    /// A running run handed back to the queue (graceful worker shutdown).
+    public static let requeued = "requeued"
     /// The kinds that end a run's log.
     public static let terminal: Set<String> = [complete, failed, canceled, rejected]
 }

@@ -1,0 +1,116 @@
+import Core
+
+/// `manifest.json` of an `archive_v1` snapshot (docs/formats.md, "`archive_v1` snapshot"): who wrote it, the
+/// pipeline that turns the tar stream into parts, every artifact with its size and BLAKE3, and the entries index.
+/// Written by `ArchiveBuilder`, read by `Snapshot`; this type is the one place its shape is spelled out.
+public struct Manifest: Sendable, Equatable {
+    /// A file of the snapshot: a payload part or the entries index.
+    public struct Artifact: Sendable, Equatable {
+        public var name: String
+        public var size: Int64
+        /// BLAKE3, lowercase hex.
+        public var hash: String
+
+        public init(name: String, size: Int64, hash: String) {
+            self.name = name
+            self.size = size
+            self.hash = hash
+        }
+
+        public var isPayloadPart: Bool { name.hasPrefix("payload.part") }
+    }
+
+    public static let formatVersion = 1
+    public static let format = "archive_v1"
+    public static let entriesIndexName = "entries.jsonl.zst"
+
+    public var jobId: String
+    public var runId: String
+    /// ISO 8601, UTC.
+    public var startedAt: String
+    public var endedAt: String
+    /// Maximum bytes of one payload part.
+    public var splitBytes: Int64
+    /// The age key's name when the payload is encrypted (`pipeline.encryption = "age"`), nil for `none`.
+    public var encryptionKey: String?
+    public var artifacts: [Artifact]
+    public var entriesCount: Int64
+
+    public init(
+        jobId: String,
+        runId: String,
+        startedAt: String,
+        endedAt: String,
+        splitBytes: Int64,
+        encryptionKey: String?,
+        artifacts: [Artifact],
+        entriesCount: Int64
+    ) {
+        self.jobId = jobId
+        self.runId = runId
+        self.startedAt = startedAt
+        self.endedAt = endedAt
+        self.splitBytes = splitBytes
+        self.encryptionKey = encryptionKey
+        self.artifacts = artifacts
+        self.entriesCount = entriesCount
+    }
+
+    /// The payload parts in stream order.
+    public var payloadParts: [Artifact] { artifacts.filter(\.isPayloadPart).sorted { $0.name < $1.name } }
+
+    public var json: JSONValue {
+        var pipeline: [String: JSONValue] = [
+            "format": .string(Self.format), "tar": "pax", "compression": "zstd", "encryption": encryptionKey == nil ? "none" : "age",
+            "split_bytes": .number(Double(splitBytes)),
+        ]
+        if let encryptionKey { pipeline["encryption_key"] = .string(encryptionKey) }
+        return .object([
+            "format_version": .number(Double(Self.formatVersion)), "job_id": .string(jobId), "run_id": .string(runId),
+            "started_at": .string(startedAt), "ended_at": .string(endedAt),
+            "pipeline": .object(pipeline),
+            "artifacts": .array(
+                artifacts.map {
+                    .object(["name": .string($0.name), "size": .number(Double($0.size)), "hash_alg": "blake3", "hash": .string($0.hash)])
+                }
+            ),
+            "entry_index": .object(["name": .string(Self.entriesIndexName), "count": .number(Double(entriesCount))]),
+        ])
+    }
+
+    /// Why a manifest cannot be used.
+    public struct Invalid: Error, CustomStringConvertible, Sendable {
+        public var description: String
+    }
+
+    /// Reads a manifest; anything this version cannot read exactly is `Invalid`.
+    public init(json: JSONValue) throws {
+        guard case .array(let artifacts)? = json["artifacts"], let pipeline = json["pipeline"] else {
+            throw Invalid(description: "not a manifest (no artifacts or pipeline)")
+        }
+        if let format = pipeline["format"]?.stringValue, format != Self.format { throw Invalid(description: "unsupported format \(format)") }
+        switch pipeline["encryption"] {
+        case nil, .string("none")?:
+            encryptionKey = nil
+        case .string("age")?:
+            guard let key = pipeline["encryption_key"]?.stringValue else {
+                throw Invalid(description: "the manifest says age but names no encryption_key")
+            }
+            encryptionKey = key
+        default:
+            throw Invalid(description: "unsupported encryption")
+        }
+        jobId = json["job_id"]?.stringValue ?? ""
+        runId = json["run_id"]?.stringValue ?? ""
+        startedAt = json["started_at"]?.stringValue ?? ""
+        endedAt = json["ended_at"]?.stringValue ?? ""
+        splitBytes = pipeline["split_bytes"]?.doubleValue.map { Int64($0) } ?? 0
+        self.artifacts = try artifacts.map { artifact in
+            guard let name = artifact["name"]?.stringValue, let size = artifact["size"]?.doubleValue, size >= 0, size < 9.0e15,
+                let hash = artifact["hash"]?.stringValue
+            else { throw Invalid(description: "an artifact without name, size or hash") }
+            return Artifact(name: name, size: Int64(size), hash: hash)
+        }
+        entriesCount = json["entry_index"]?["count"]?.doubleValue.map { Int64($0) } ?? -1
+    }
+}

@@ -1,0 +1,117 @@
+/// `runs.summary_json` of a successful (or `skip_fail`-failed) backup (docs/formats.md, "Run summaries"): where the
+/// snapshot is, what it holds, what was read around. Written by the archive executors; read by the snapshot
+/// records, the restore and verify endpoints and the notifications. Restores and verifies write summaries of their
+/// own shapes.
+public struct BackupSummary: Sendable, Equatable {
+    /// Totals of the source as the build counted them.
+    public struct Totals: Sendable, Equatable {
+        public var files: Int64
+        public var dirs: Int64
+        public var bytes: Int64
+
+        public init(files: Int64, dirs: Int64, bytes: Int64) {
+            self.files = files
+            self.dirs = dirs
+            self.bytes = bytes
+        }
+    }
+
+    /// What a `sqlite` backup adds: the database copied and its integrity check (`null` when not asked for).
+    public struct SQLiteSource: Sendable, Equatable {
+        public var path: String
+        public var snapshotName: String
+        public var integrityCheck: JSONValue
+
+        public init(path: String, snapshotName: String, integrityCheck: JSONValue) {
+            self.path = path
+            self.snapshotName = snapshotName
+            self.integrityCheck = integrityCheck
+        }
+    }
+
+    public static let artifactFormat = "archive_v1"
+
+    /// `target.type`: `local_dir` today.
+    public var targetType: String
+    /// `target.run_dir`: the snapshot's directory.
+    public var runDirectory: String
+    public var entriesCount: Int64
+    public var parts: Int
+    public var source: Totals
+    public var transferBytes: Int64
+    public var filesystemWarnings: Int
+    public var filesystemErrors: Int
+    /// Everything read around (also `runs.warnings`).
+    public var warnings: Int
+    public var sqlite: SQLiteSource?
+
+    public init(
+        targetType: String = "local_dir",
+        runDirectory: String,
+        entriesCount: Int64,
+        parts: Int,
+        source: Totals,
+        transferBytes: Int64,
+        filesystemWarnings: Int,
+        filesystemErrors: Int,
+        sqlite: SQLiteSource? = nil
+    ) {
+        self.targetType = targetType
+        self.runDirectory = runDirectory
+        self.entriesCount = entriesCount
+        self.parts = parts
+        self.source = source
+        self.transferBytes = transferBytes
+        self.filesystemWarnings = filesystemWarnings
+        self.filesystemErrors = filesystemErrors
+        self.warnings = filesystemWarnings + filesystemErrors
+        self.sqlite = sqlite
+    }
+
+    /// The stored form.
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "target": .object(["type": .string(targetType), "run_dir": .string(runDirectory)]),
+            "artifact_format": .string(Self.artifactFormat),
+            "entries_count": .number(Double(entriesCount)),
+            "parts": .number(Double(parts)),
+            "metrics": .object([
+                "source_total": .object([
+                    "files": .number(Double(source.files)), "dirs": .number(Double(source.dirs)), "bytes": .number(Double(source.bytes)),
+                ]),
+                "transfer_total_bytes": .number(Double(transferBytes)),
+            ]),
+            "filesystem": .object(["warnings_total": .number(Double(filesystemWarnings)), "errors_total": .number(Double(filesystemErrors))]),
+            "warnings": .number(Double(warnings)),
+        ]
+        if let sqlite {
+            object["sqlite"] = .object([
+                "path": .string(sqlite.path), "snapshot_name": .string(sqlite.snapshotName), "integrity_check": sqlite.integrityCheck,
+            ])
+        }
+        return .object(object)
+    }
+
+    /// Reads a stored backup summary; nil when `json` is not one (another kind of run, another format).
+    public init?(json: JSONValue?) {
+        guard let json, json["artifact_format"]?.stringValue == Self.artifactFormat, let target = json["target"],
+            let runDirectory = target["run_dir"]?.stringValue
+        else { return nil }
+        func count(_ value: JSONValue?) -> Int64 { value?.doubleValue.map { Int64($0) } ?? 0 }
+        let totals = json["metrics"]?["source_total"]
+        self.init(
+            targetType: target["type"]?.stringValue ?? "local_dir",
+            runDirectory: runDirectory,
+            entriesCount: count(json["entries_count"]),
+            parts: Int(count(json["parts"])),
+            source: Totals(files: count(totals?["files"]), dirs: count(totals?["dirs"]), bytes: count(totals?["bytes"])),
+            transferBytes: count(json["metrics"]?["transfer_total_bytes"]),
+            filesystemWarnings: Int(count(json["filesystem"]?["warnings_total"])),
+            filesystemErrors: Int(count(json["filesystem"]?["errors_total"]))
+        )
+        warnings = Int(count(json["warnings"]))
+        if let sqlite = json["sqlite"], let path = sqlite["path"]?.stringValue, let name = sqlite["snapshot_name"]?.stringValue {
+            self.sqlite = SQLiteSource(path: path, snapshotName: name, integrityCheck: sqlite["integrity_check"] ?? .null)
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import Archive
+import Core
+import Foundation
+
+/// Restores a finished snapshot into a local directory (`operation`: `destination.directory`, `conflict_policy`,
+/// optional `selection`). Every part is checked (size and BLAKE3) before anything is written, and again while
+/// reading; cancel is honoured between entries and parts.
+public struct RestoreExecutor: JobExecutor {
+    public let jobType = RunKind.restore.rawValue
+
+    public init() {}
+
+    public func execute(_ context: RunContext) async throws -> JSONValue {
+        let operation: RestoreOperation
+        do {
+            operation = try RestoreOperation(json: context.run.operation ?? .null)
+        } catch {
+            throw RunFailure(code: "invalid_operation", message: "\(error)")
+        }
+        let directory = operation.directory
+        let policy = operation.conflictPolicy
+        let ownership = operation.ownership
+        var selection: RestoreWriter.Selection?
+        if let chosen = operation.selection {
+            guard let normalized = RestoreWriter.Selection(files: chosen.files, dirs: chosen.dirs) else {
+                throw RunFailure(code: "invalid_operation", message: "the selection has a path with .. or NUL")
+            }
+            selection = normalized
+        }
+        let snapshot = try openSnapshot(context)
+        let identity = try await snapshotIdentity(snapshot, context)
+        context.events.emit(kind: "restore", message: "Restoring into \(directory) (conflict policy \(policy.rawValue))")
+        // Progress counts stored payload bytes read: first while every part is checked, then while restoring.
+        let progress = BuildProgress()
+        let total = BuildProgress.Counts(bytes: snapshot.payloadBytes)
+        progress.setStage("verify", total: total)
+        let cancellation = context.cancellation
+        let (chosenPolicy, chosenSelection, chosenOwnership) = (policy, selection, ownership)
+        async let restored: Outcome = runBlocking {
+            defer { progress.finish() }
+            let check = { if cancellation.reason != nil { throw CancellationError() } }
+            try snapshot.checkParts(progress: progress, betweenParts: check)
+            progress.setStage("restore", total: total)
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let writer = RestoreWriter(
+                destination: directory,
+                policy: chosenPolicy,
+                selection: chosenSelection,
+                ownership: chosenOwnership,
+                progress: progress
+            ) { cancellation.reason != nil }
+            // Directory modes and times are applied after a failure too.
+            defer { writer.finish() }
+            try snapshot.readMembers(into: writer, identity: identity, progress: progress, betweenParts: check)
+            writer.finish()
+            return Outcome(writer)
+        }
+        await reportProgress(progress, kind: "restore", to: context)
+        do {
+            let outcome = try await restored
+            let summary: JSONValue = .object([
+                "destination": .string(directory), "restored_files": .number(Double(outcome.files)), "skipped": .number(Double(outcome.skipped)),
+                "source_run_id": operation.sourceRunId.map(JSONValue.string) ?? .null,
+                "not_restored": .number(Double(outcome.failed)), "not_restored_entries": .array(outcome.failures.map(Self.problem)),
+                "warnings": .number(Double(outcome.warned)), "warning_entries": .array(outcome.warnings.map(Self.problem)),
+            ])
+            if outcome.failed > 0 {
+                let first = outcome.failures.first.map { ": first, \(String(decoding: $0.path, as: UTF8.self)): \($0.reason)" } ?? ""
+                throw RunFailure(code: "restore_incomplete", message: "\(outcome.failed) entr(ies) not restored\(first)", summary: summary)
+            }
+            return summary
+        } catch let failure as RunFailure {
+            throw failure
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let conflict as RestoreConflict {
+            throw RunFailure(code: "restore_conflict", message: conflict.description)
+        } catch let error as ArchiveError {
+            throw RunFailure(code: "snapshot_corrupt", message: error.description)
+        } catch let error as AgeError {
+            throw RunFailure(code: "snapshot_corrupt", message: error.description)
+        } catch {
+            throw RunFailure(code: "restore_failed", message: "\(error)")
+        }
+    }
+}
+
+extension RestoreExecutor {
+    /// What a restore did, taken from its writer.
+    struct Outcome: Sendable {
+        var files: Int64
+        var skipped: Int64
+        var failed: Int64
+        var failures: [RestoreWriter.Problem]
+        var warned: Int64
+        var warnings: [RestoreWriter.Problem]
+
+        init(_ writer: RestoreWriter) {
+            files = writer.restoredFiles
+            skipped = writer.skipped
+            failed = writer.failed
+            failures = writer.failures
+            warned = writer.warned
+            warnings = writer.warnings
+        }
+    }
+
+    static func problem(_ problem: RestoreWriter.Problem) -> JSONValue {
+        var fields = IndexJSON.fields(problem.path, "path")
+        fields["reason"] = .string(problem.reason)
+        return .object(fields)
+    }
+}

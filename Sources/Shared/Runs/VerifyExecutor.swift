@@ -1,0 +1,112 @@
+import Archive
+import Core
+import Foundation
+import Store
+
+/// Verifies a finished snapshot without restoring it: every part's size and BLAKE3, the whole stream decoded, every
+/// file's size and BLAKE3 against the entries index, the entry count against the manifest, and for a sqlite backup
+/// `PRAGMA integrity_check` on the database it holds (copied to a work file while hashing, removed afterwards).
+public struct VerifyExecutor: JobExecutor {
+    public let jobType = RunKind.verify.rawValue
+    /// Where a sqlite snapshot's database is copied for its integrity check (the worker's `<data-dir>/runs`).
+    public var workDirectory: String
+
+    public init(workDirectory: String = NSTemporaryDirectory()) {
+        self.workDirectory = workDirectory
+    }
+
+    public func execute(_ context: RunContext) async throws -> JSONValue {
+        let snapshot = try openSnapshot(context)
+        let identity = try await snapshotIdentity(snapshot, context)
+        let progress = BuildProgress()
+        progress.setStage("verify", total: .init(bytes: snapshot.payloadBytes))
+        let cancellation = context.cancellation
+        let work = "\(workDirectory)/\(context.run.id)"
+        var extract: (member: String, to: String)?
+        if case .string(let name)? = context.run.operation?["sqlite_snapshot_name"] {
+            try? FileManager.default.removeItem(atPath: work)
+            do {
+                try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            } catch {
+                throw RunFailure(code: "staging_unavailable", message: "cannot create \(work): \(error.localizedDescription)")
+            }
+            extract = (name, "\(work)/database.sqlite3")
+        }
+        defer { if extract != nil { try? FileManager.default.removeItem(atPath: work) } }
+        let sqliteCopy = extract
+        async let checked: (SnapshotVerifier.Outcome, [String]?) = runBlocking {
+            defer { progress.finish() }
+            let verifier = try SnapshotVerifier(
+                entriesIndex: snapshot.directory + "/entries.jsonl.zst",
+                isCanceled: { cancellation.reason != nil },
+                extract: sqliteCopy
+            )
+            try snapshot.readMembers(into: verifier, identity: identity, progress: progress) {
+                if cancellation.reason != nil { throw CancellationError() }
+            }
+            try verifier.finish()
+            var integrity: [String]?
+            if let sqliteCopy {
+                do {
+                    integrity =
+                        verifier.extracted ? try SQLiteFileCopy.integrityCheck(sqliteCopy.to) : ["\(sqliteCopy.member) is not in the snapshot"]
+                } catch {
+                    integrity = ["cannot open \(sqliteCopy.member): \(error)"]
+                }
+            }
+            return (verifier.outcome, integrity)
+        }
+        await reportProgress(progress, kind: "verify", to: context)
+        let outcome: SnapshotVerifier.Outcome
+        let integrity: [String]?
+        do {
+            (outcome, integrity) = try await checked
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            context.events.emit(
+                .error,
+                kind: "verify",
+                message: "Verify failed: \(error)",
+                fields: .object(["ok": false, "error": .string("\(error)")])
+            )
+            throw RunFailure(code: "verify_failed", message: "\(error)", summary: .object(["ok": false, "error": .string("\(error)")]))
+        }
+        let total = outcome.filesTotal
+        let ok = outcome.filesOK
+        var samples: [JSONValue] = outcome.samples.map(JSONValue.string)
+        // Why the verify fails, if it does.
+        var failures: [String] = total == ok ? [] : ["\(total - ok) file(s) do not match the snapshot"]
+        if outcome.otherFailures > 0 { failures.append("\(outcome.otherFailures) other entr(ies) do not match the snapshot") }
+        if outcome.unrestorable > 0 { failures.append("\(outcome.unrestorable) entr(ies) have a path restore refuses") }
+        if let count = snapshot.entriesCount, count != outcome.entriesCount {
+            failures.append("the entries index has \(outcome.entriesCount) lines, the manifest says \(count)")
+            samples.append(.string(failures.last!))
+        }
+        // The original's shape: `sqlite_ok` and `sqlite` are null when the snapshot is not a sqlite backup.
+        let sqliteOK = integrity.map { $0 == ["ok"] }
+        if sqliteOK == false {
+            failures.append("sqlite integrity_check failed: \(integrity?.first ?? "")")
+            samples.append(.string(failures.last!))
+        }
+        let summary: JSONValue = .object([
+            "ok": .bool(failures.isEmpty), "files_total": .number(Double(total)), "files_ok": .number(Double(ok)),
+            "files_failed": .number(Double(total - ok)), "sample_errors": .array(samples),
+            "entries_failed": .number(Double(outcome.otherFailures + outcome.unrestorable)),
+            "warnings": .number(Double(outcome.warningsTotal)), "sample_warnings": .array(outcome.warnings.map(JSONValue.string)),
+            "sqlite_ok": sqliteOK.map(JSONValue.bool) ?? .null,
+            "sqlite": integrity.map { lines in
+                .object(["name": extract.map { .string($0.member) } ?? .null, "integrity_check": .array(lines.map(JSONValue.string))])
+            } ?? .null,
+        ])
+        let checkedSQLite = sqliteOK == nil ? "" : sqliteOK == true ? ", sqlite integrity_check ok" : ", sqlite integrity_check FAILED"
+        context.events.emit(
+            failures.isEmpty ? .info : .error,
+            kind: "verify",
+            message: "\(ok) of \(total) files verified\(checkedSQLite)",
+            fields: summary
+        )
+        if !failures.isEmpty { throw RunFailure(code: "verify_failed", message: failures.joined(separator: "; "), summary: summary) }
+        return summary
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import OpenAPIKit30
+import Testing
+
+@testable import bastion_api
+
+/// The OpenAPI document `GET /api/openapi.json` serves, read and validated by OpenAPIKit (an implementation of the
+/// specification independent of ours). That it matches the router in both directions is checked by the process
+/// tests (`APIContractTests`), and schemathesis checks live responses against it.
+@Suite struct OpenAPIDocumentTests {
+    static let text = OpenAPIDocument.build().jsonString()
+
+    @Test func isAValidOpenAPI30Document() throws {
+        let document = try JSONDecoder().decode(OpenAPI.Document.self, from: Data(Self.text.utf8))
+        try document.validate()
+        #expect(document.openAPIVersion == .v3_0_3)
+        #expect(document.paths.count >= 30, "\(document.paths.count) paths")
+    }
+
+    @Test func everyOperationHasAnIdAResponseAndResolvableReferences() throws {
+        let document = try JSONDecoder().decode(OpenAPI.Document.self, from: Data(Self.text.utf8))
+        let operations = document.allOperationIds
+        #expect(Set(operations).count == operations.count, "operation ids are unique")
+        let resolved = try document.locallyDereferenced()
+        for (path, item) in resolved.paths {
+            for endpoint in item.endpoints {
+                #expect(!endpoint.operation.responses.isEmpty, "\(endpoint.method) \(path.rawValue) has no response")
+                #expect(endpoint.operation.operationId != nil, "\(endpoint.method) \(path.rawValue) has no operationId")
+            }
+        }
+    }
+}
+
+@Suite struct OpenAPIValidatorTests {
+    /// The check above can fail: a document whose operation has no responses is refused.
+    @Test func refusesAnOperationWithoutResponses() throws {
+        let broken = #"{"openapi":"3.0.3","info":{"title":"x","version":"1"},"paths":{"/a":{"get":{"responses":{}}}}}"#
+        let document = try JSONDecoder().decode(OpenAPI.Document.self, from: Data(broken.utf8))
+        #expect(throws: (any Error).self) { try document.validate() }
+    }
+}
