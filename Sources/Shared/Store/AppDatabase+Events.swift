@@ -32,7 +32,9 @@ extension AppDatabase {
     public static func insertEvents(_ db: Database, runId: String, _ events: [NewRunEvent], now: Int64, after: inout AfterCommit) throws -> [RunEvent]
     {
         guard !events.isEmpty else { return [] }
-        var seq = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM run_events WHERE run_id = ?", arguments: [runId]) ?? 0
+        // Both statements are prepared once per connection (the writer's): every flush of every run reuses them.
+        let last = try db.cachedStatement(sql: "SELECT COALESCE(MAX(seq), 0) FROM run_events WHERE run_id = ?")
+        var seq = try Int64.fetchOne(last, arguments: [runId]) ?? 0
         let statement = try db.cachedStatement(
             sql: "INSERT INTO run_events (run_id, seq, ts, level, kind, message, fields_json) VALUES (?, ?, ?, ?, ?, ?, ?)"
         )

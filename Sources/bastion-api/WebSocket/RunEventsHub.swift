@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Metrics
+import NIOCore
 import Synchronization
 
 /// The API's in-process run-event fan-out (docs/architecture.md, "Run events over WebSocket": bounded buffers, idle pruning).
@@ -12,10 +13,11 @@ import Synchronization
 public final class RunEventsHub: Sendable {
     /// What a subscriber receives.
     public enum Delivery: Sendable, Equatable {
-        /// An event; its frame text (`event.json`) was encoded once, where it was committed.
-        case event(RunEvent)
+        /// An event and its frame: the text encoded once where it was committed (`event.json`), copied once into a
+        /// buffer that every subscriber's socket writes as it is.
+        case event(RunEvent, frame: ByteBuffer)
         /// A live progress frame, `{"type":"progress","run_id":…,"progress":{…}}`, encoded once for all subscribers.
-        case progress(json: String)
+        case progress(frame: ByteBuffer)
         /// A wake-up the subscriber asked for (timers); carries nothing.
         case tick
     }
@@ -121,7 +123,12 @@ public final class RunEventsHub: Sendable {
             }
             countOperation(&state)
         }
-        for (subscriber, index) in targets { subscriber.deliver(.event(events[index])) }
+        var frames: [Int: ByteBuffer] = [:]
+        for (subscriber, index) in targets {
+            let frame = frames[index] ?? ByteBuffer(string: events[index].json)
+            frames[index] = frame
+            subscriber.deliver(.event(events[index], frame: frame))
+        }
     }
 
     /// Hands a progress update to its run's subscribers (dropped when there are none). Never blocks.
@@ -131,7 +138,7 @@ public final class RunEventsHub: Sendable {
             return Array(entry.subscribers.values)
         }
         guard !subscribers.isEmpty else { return }
-        let frame = Delivery.progress(json: Self.progressFrame(update))
+        let frame = Delivery.progress(frame: ByteBuffer(string: Self.progressFrame(update)))
         for subscriber in subscribers { subscriber.deliver(frame) }
     }
 

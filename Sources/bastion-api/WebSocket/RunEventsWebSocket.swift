@@ -6,6 +6,8 @@ import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import Metrics
+import NIOCore
+import NIOWebSocket
 import Store
 
 /// `GET /api/runs/{id}/events/ws?after_seq=N` exactly as docs/architecture.md, "Run events over WebSocket", says:
@@ -77,8 +79,8 @@ struct RunEventsWebSocket: Sendable {
         }
         var last = afterSeq
 
-        func send(_ event: RunEvent) async throws {
-            try await outbound.write(.text(event.json))
+        func send(_ event: RunEvent, frame: ByteBuffer? = nil) async throws {
+            try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame ?? ByteBuffer(string: event.json))))
             last = event.seq
         }
 
@@ -124,16 +126,16 @@ struct RunEventsWebSocket: Sendable {
                 }
                 for await delivery in subscription.stream {
                     switch delivery {
-                    case .progress(let json):
+                    case .progress(let frame):
                         // Live progress is not part of the log: nothing to resync when one is missed.
-                        if terminalSince == nil { try await outbound.write(.text(json)) }
-                    case .event(let event):
+                        if terminalSince == nil { try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame))) }
+                    case .event(let event, let frame):
                         if event.seq <= last { continue }
                         if event.seq > last + 1 || subscription.takeLagged() {
                             logger.debug("Run events resync", metadata: ["run.id": "\(runId)", "last_seq": "\(last)", "got_seq": "\(event.seq)"])
                             if try await catchUp() { terminalSince = terminalSince ?? .now }
                         } else {
-                            try await send(event)
+                            try await send(event, frame: frame)
                             if Self.terminalKinds.contains(event.kind) { terminalSince = terminalSince ?? .now }
                         }
                     case .tick:

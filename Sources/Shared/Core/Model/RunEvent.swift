@@ -31,16 +31,24 @@ public struct RunEvent: Sendable, Hashable {
         self.kind = kind
         self.message = message
         self.fields = fields
-        var json = "{\"fields\":"
-        json += fieldsJSON ?? "null"
-        json += ",\"kind\":"
+        var json: [UInt8] = []
+        json.reserveCapacity(96 + message.utf8.count + (fieldsJSON?.utf8.count ?? 4))
+        json.append(contentsOf: #"{"fields":"#.utf8)
+        json.append(contentsOf: (fieldsJSON ?? "null").utf8)
+        json.append(contentsOf: #","kind":"#.utf8)
         JSONValue.writeString(kind, to: &json)
-        json += ",\"level\":\"\(level.rawValue)\",\"message\":"
+        json.append(contentsOf: #","level":""#.utf8)
+        json.append(contentsOf: level.rawValue.utf8)
+        json.append(contentsOf: #"","message":"#.utf8)
         JSONValue.writeString(message, to: &json)
-        json += ",\"run_id\":"
+        json.append(contentsOf: #","run_id":"#.utf8)
         JSONValue.writeString(runId, to: &json)
-        json += ",\"seq\":\(seq),\"ts\":\(ts)}"
-        self.json = json
+        json.append(contentsOf: #","seq":"#.utf8)
+        JSONValue.writeInteger(seq, to: &json)
+        json.append(contentsOf: #","ts":"#.utf8)
+        JSONValue.writeInteger(ts, to: &json)
+        json.append(UInt8(ascii: "}"))
+        self.json = String(decoding: json, as: UTF8.self)
     }
 
     /// An event received as its frame text (`value` is that text parsed); nil when it is not an event.
