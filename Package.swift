@@ -30,7 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // Tests only: validates the served OpenAPI document.
-        .package(url: "https://github.com/mattpolzin/OpenAPIKit", from: "6.4.0"),
+        // Without its default `ExternalLoading` trait, which the validation does not need and which builds slowly.
+        .package(url: "https://github.com/mattpolzin/OpenAPIKit", from: "6.4.0", traits: []),
     ],
     targets: [
         .systemLibrary(
