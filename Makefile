@@ -32,6 +32,7 @@ bench: deps
 	$(BIN_RELEASE)/bastion-bench claims
 	$(BIN_RELEASE)/bastion-bench events
 	$(BIN_RELEASE)/bastion-bench e2e
+	$(BIN_RELEASE)/bastion-bench runs
 	$(SWIFT) build -c release --product bastion-worker
 	$(BIN_RELEASE)/bastion-bench archive
 	$(BIN_RELEASE)/bastion-bench archive --small-files 200000

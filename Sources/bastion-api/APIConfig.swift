@@ -1,5 +1,6 @@
 import ArgumentParser
 import Core
+import Foundation
 
 /// Options only the API takes.
 struct APIOptions: ParsableArguments {
@@ -31,6 +32,12 @@ struct APIOptions: ParsableArguments {
 
     @Option(name: .customLong("ui-dir"), help: "Directory of the web UI's files. Env BASTION_UI_DIR; default ./Public.")
     var uiDirectory: String?
+
+    @Option(
+        name: .customLong("hub-timezone"),
+        help: "IANA time zone of jobs created without one (and shown to the UI). Env BASTION_HUB_TIMEZONE; default UTC."
+    )
+    var hubTimezone: String?
 }
 
 /// The API's resolved configuration.
@@ -43,6 +50,8 @@ struct APIConfig: Sendable {
     /// Sessions last 7 days from login (no sliding renewal), as the original.
     var sessionTTL: Int64 = 7 * 86400
     var uiDirectory = "./Public"
+    /// The time zone of jobs created without one.
+    var hubTimezone = "UTC"
 
     init(common: CommonConfig, host: String = "127.0.0.1", port: Int = 9876) {
         self.common = common
@@ -78,5 +87,9 @@ struct APIConfig: Sendable {
         }
         network = NetworkPolicy(trustedProxies: cidrs.isEmpty ? CIDR.loopback : cidrs, insecureHTTP: insecure)
         uiDirectory = try resolver.resolve(options.uiDirectory, env: "BASTION_UI_DIR", default: "./Public")
+        hubTimezone = try resolver.resolve(options.hubTimezone, env: "BASTION_HUB_TIMEZONE", default: "UTC")
+        guard JobInput.isIANATimeZone(hubTimezone), TimeZone(identifier: hubTimezone) != nil else {
+            throw ConfigError.invalidValue(option: "--hub-timezone", value: hubTimezone, reason: "not an IANA time zone")
+        }
     }
 }

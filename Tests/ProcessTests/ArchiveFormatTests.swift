@@ -176,7 +176,7 @@ import Testing
         try FileManager.default.moveItem(atPath: part + ".moved", toPath: part)
 
         // Bad requests change nothing.
-        let before = try await HTTP.get(fixture.base + "/api/runs?page_size=100").json?["total"] as? Int
+        let before = try await HTTP.get(fixture.base + "/api/runs?page=1&page_size=100").json?["total"] as? Int
         for (body, status, code) in [
             (["destination": ["type": "local_fs", "directory": "relative/dir"]], 400, "invalid_destination"),
             (["destination": ["type": "webdav", "directory": "/x"]], 400, "invalid_destination"),
@@ -206,7 +206,7 @@ import Testing
         try FileManager.default.removeItem(atPath: runDir + "/complete.json")
         let unfinished = try await HTTP.send("POST", fixture.base + "/api/runs/\(backup)/verify")
         #expect(unfinished.status == 409 && unfinished.json?["error"] as? String == "snapshot_not_restorable")
-        #expect(try await HTTP.get(fixture.base + "/api/runs?page_size=100").json?["total"] as? Int == before)
+        #expect(try await HTTP.get(fixture.base + "/api/runs?page=1&page_size=100").json?["total"] as? Int == before)
     }
 
     @Test func cancelStopsAPackagingBackupAndAKilledWorkerLeavesNothingRestorable() async throws {

@@ -215,10 +215,36 @@ enum HTTP {
     static func tryGet(_ url: String) async -> HTTPResult? {
         try? await get(url)
     }
+
+    static let username = "admin"
+    static let password = "correct horse battery staple"
+
+    /// Creates the admin user (first run) and signs in to the API at `base`; later requests to it carry the session.
+    static func signIn(_ base: String) async throws {
+        let setup = try await send("POST", base + "/api/setup/initialize", json: ["username": username, "password": password], anonymous: true)
+        guard setup.status == 204 || setup.status == 409 else { throw FixtureError("setup: \(setup.status)") }
+        let login = try await send("POST", base + "/api/auth/login", json: ["username": username, "password": password], anonymous: true)
+        guard login.status == 200, let csrf = login.json?["csrf_token"] as? String, let cookie = login.headers["set-cookie"],
+            let url = URL(string: base), let host = url.host, let port = url.port
+        else {
+            throw FixtureError("login: \(login.status) \(String(decoding: login.body, as: UTF8.self))")
+        }
+        credentials.withLock { $0["\(host):\(port)"] = (String(cookie.split(separator: ";")[0]), csrf) }
+    }
+
+    /// `signIn` unless this process already holds a session for `base`.
+    static func signInIfNeeded(_ base: String) async {
+        guard let url = URL(string: base), let host = url.host, let port = url.port,
+            credentials.withLock({ $0["\(host):\(port)"] }) == nil
+        else { return }
+        try? await signIn(base)
+    }
 }
 
 /// The peers `/api/system` lists for a role.
 func systemPeers(_ base: String, _ role: String) async -> [[String: Any]]? {
+    // Only a signed-in caller sees the connected processes.
+    await HTTP.signInIfNeeded(base)
     guard let result = await HTTP.tryGet(base + "/api/system"), result.status == 200,
         let bus = result.json?["bus"] as? [String: Any]
     else { return nil }

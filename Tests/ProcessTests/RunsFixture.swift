@@ -26,24 +26,12 @@ final class RunsFixture: @unchecked Sendable {
         try await signIn()
     }
 
-    static let username = "admin"
-    static let password = "correct horse battery staple"
+    static let username = HTTP.username
+    static let password = HTTP.password
 
     /// Creates the admin user (first run) and signs in; later requests to this API carry the session.
     func signIn() async throws {
-        let setup = try await HTTP.send("POST", base + "/api/setup/initialize", json: ["username": Self.username, "password": Self.password])
-        guard setup.status == 204 || setup.status == 409 else { throw FixtureError("setup: \(setup.status)") }
-        let login = try await HTTP.send(
-            "POST",
-            base + "/api/auth/login",
-            json: ["username": Self.username, "password": Self.password],
-            anonymous: true
-        )
-        guard login.status == 200, let csrf = login.json?["csrf_token"] as? String, let cookie = login.headers["set-cookie"] else {
-            throw FixtureError("login: \(login.status) \(String(decoding: login.body, as: UTF8.self))")
-        }
-        let pair = String(cookie.split(separator: ";")[0])
-        HTTP.credentials.withLock { $0["127.0.0.1:\(port)"] = (pair, csrf) }
+        try await HTTP.signIn(base)
     }
 
     /// The session cookie and CSRF token this fixture signed in with.

@@ -69,6 +69,12 @@ import Testing
         let insane = try await HTTP.get(base + "/api/health", headers: ["x-request-id": "bad id with spaces {}"])
         #expect(insane.headers["x-request-id"] != "bad id with spaces {}")
 
+        // Anonymous callers learn what the original tells them, and nothing about paths or processes.
+        let anonymous = try await HTTP.get(base + "/api/system", anonymous: true)
+        #expect(anonymous.json?["insecure_http"] as? Bool == false && anonymous.json?["hub_timezone"] as? String == "UTC")
+        #expect(anonymous.json?["database"] == nil && anonymous.json?["bus"] == nil, "\(String(decoding: anonymous.body, as: UTF8.self))")
+        #expect(!String(decoding: anonymous.body, as: UTF8.self).contains(scratch.dataDir))
+        try await HTTP.signIn(base)
         let system = try await HTTP.get(base + "/api/system")
         let database = try #require(system.json?["database"] as? [String: Any])
         #expect(database["journal_mode"] as? String == "wal")
@@ -77,7 +83,7 @@ import Testing
         #expect(system.json?["version"] as? String != nil)
 
         // Without a session every protected or unknown /api path is a JSON 401 (signed in, unknown paths are 404).
-        let missing = try await HTTP.get(base + "/api/does-not-exist", headers: ["x-request-id": "probe-404"])
+        let missing = try await HTTP.get(base + "/api/does-not-exist", headers: ["x-request-id": "probe-404"], anonymous: true)
         #expect(missing.status == 401)
         #expect(missing.json?["error"] as? String == "unauthorized")
         #expect(missing.json?["message"] as? String != nil)

@@ -16,6 +16,9 @@ extension AppDatabase {
         migrator.registerMigration("v4_run_warnings") { db in
             try db.execute(sql: Migrations.v4RunWarnings)
         }
+        migrator.registerMigration("v5_run_list_indexes") { db in
+            try db.execute(sql: Migrations.v5RunListIndexes)
+        }
         return migrator
     }
 
@@ -35,11 +38,19 @@ extension AppDatabase {
         "idx_notifications_status_next_attempt_at", "idx_notifications_run_id",
         "idx_notifications_created_at_id", "idx_notifications_status_channel_created_at_id",
         "idx_run_artifacts_job_id_ended_at", "idx_run_artifacts_status",
+        "idx_runs_started_at_id", "idx_runs_kind_started_at",
     ]
 }
 
 /// Frozen SQL of each migration.
 enum Migrations {
+    /// The run list pages by keyset, newest first (`(started_at, id) < cursor`): unfiltered through
+    /// `(started_at, id)`, by kind through `(kind, started_at)`; status and job already have theirs.
+    static let v5RunListIndexes = """
+        CREATE INDEX idx_runs_started_at_id ON runs(started_at, id);
+        CREATE INDEX idx_runs_kind_started_at ON runs(kind, started_at);
+        """
+
     /// Restores and verifies are runs of their source snapshot's job, with their parameters in `operation_json`.
     /// How many things a finished run reports without failing (files skipped while reading the source, metadata a
     /// restore could not apply, over-long names in a verify): a `success` with warnings is visible in lists.

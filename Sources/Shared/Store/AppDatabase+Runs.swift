@@ -490,20 +490,43 @@ extension AppDatabase {
 
     /// Runs newest first, filtered by status and job, paged. Returns the page and the total count.
     public func listRuns(status: RunStatus?, jobId: String?, page: Int, pageSize: Int) async throws -> (items: [Run], total: Int) {
+        let result = try await listRuns(RunListQuery(status: status, jobId: jobId, pageSize: pageSize, position: .page(page)))
+        return (result.items.map(\.run), result.total ?? 0)
+    }
+
+    /// A page of runs, newest first (`started_at DESC, id DESC`), with each run's job name. With a cursor the page is a
+    /// range read of an index whatever its depth; with a page number it is `OFFSET` plus a total count (kept for
+    /// clients of the original's paging).
+    public func listRuns(_ query: RunListQuery) async throws -> RunListPage {
         try await pool.read { db in
             var conditions = SQLConditions()
-            if let status { conditions.add("status = ?", [status.rawValue]) }
-            if let jobId { conditions.add("job_id = ?", [jobId]) }
-            let whereClause = conditions.whereClause
-            let arguments = conditions.arguments
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs \(whereClause)", arguments: arguments) ?? 0
+            if let status = query.status { conditions.add("runs.status = ?", [status.rawValue]) }
+            if let jobId = query.jobId { conditions.add("runs.job_id = ?", [jobId]) }
+            if let kind = query.kind { conditions.add("runs.kind = ?", [kind.rawValue]) }
+            var total: Int?
+            var offset = 0
+            switch query.position {
+            case .page(let page):
+                total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs \(conditions.whereClause)", arguments: conditions.arguments) ?? 0
+                offset = (page - 1) * query.pageSize
+            case .after(let cursor?):
+                conditions.add("(runs.started_at, runs.id) < (?, ?)", [cursor.time, cursor.id])
+            case .after(nil):
+                break
+            }
             let rows = try Row.fetchAll(
                 db,
-                sql:
-                    "SELECT \(Self.runColumns) FROM runs \(whereClause) ORDER BY started_at DESC, id DESC LIMIT \(pageSize) OFFSET \((page - 1) * pageSize)",
-                arguments: arguments
+                sql: """
+                    SELECT \(Self.runColumns.split(separator: ",").map { "runs." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")),
+                      jobs.name
+                    FROM runs LEFT JOIN jobs ON jobs.id = runs.job_id \(conditions.whereClause)
+                    ORDER BY runs.started_at DESC, runs.id DESC LIMIT \(query.pageSize + 1) OFFSET \(offset)
+                    """,
+                arguments: conditions.arguments
             )
-            return (rows.map(Self.run), total)
+            let items = rows.prefix(query.pageSize).map { (run: Self.run($0), jobName: $0[17] as String?) }
+            let next = rows.count > query.pageSize ? items.last.map { ListCursor(time: $0.run.startedAt, id: $0.run.id) } : nil
+            return RunListPage(items: Array(items), total: total, next: next)
         }
     }
 

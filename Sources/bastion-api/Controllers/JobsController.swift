@@ -29,7 +29,7 @@ struct JobsController {
     @Sendable func previewSchedule(_ request: Request, context: AppRequestContext) async throws -> SchedulePreview {
         let body = try await RequestInput.object(request)
         let schedule = try RequestInput.string(body, "schedule", code: "invalid_schedule") ?? ""
-        let timezone = try RequestInput.string(body, "timezone", code: "invalid_timezone") ?? "UTC"
+        let timezone = try RequestInput.string(body, "timezone", code: "invalid_timezone") ?? services.config.hubTimezone
         var count = 5
         if let raw = body["count"] {
             guard let value = raw.intValue, (1...50).contains(value) else {
@@ -164,7 +164,7 @@ struct JobsController {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<JobDTO> {
-        let input = try await Self.input(request)
+        let input = try await Self.input(request, defaultTimezone: services.config.hubTimezone)
         let job = try await services.database.createJob(input)
         context.logger.info("Job created", metadata: ["job.id": "\(job.id)"])
         return EditedResponse(status: .created, response: JobDTO(job))
@@ -179,7 +179,7 @@ struct JobsController {
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> JobDTO {
         let id = try context.parameters.require("id")
         guard try await services.database.job(id: id) != nil else { throw APIError.jobNotFound }
-        let input = try await Self.input(request)
+        let input = try await Self.input(request, defaultTimezone: services.config.hubTimezone)
         guard let job = try await services.database.updateJob(id: id, input) else { throw APIError.jobNotFound }
         return JobDTO(job)
     }
@@ -205,11 +205,13 @@ struct JobsController {
     @Sendable func runs(_ request: Request, context: AppRequestContext) async throws -> [RunsController.RunListItemDTO] {
         let id = try context.parameters.require("id")
         guard try await services.database.job(id: id) != nil else { throw APIError.jobNotFound }
-        return try await services.database.listRuns(status: nil, jobId: id, page: 1, pageSize: 50).items.map { RunsController.RunListItemDTO($0) }
+        return try await services.database.listRuns(RunListQuery(jobId: id, pageSize: 50)).items.map {
+            RunsController.RunListItemDTO($0.run, jobName: $0.jobName)
+        }
     }
 
     /// Parses and validates a create/update body.
-    static func input(_ request: Request) async throws -> JobInput {
+    static func input(_ request: Request, defaultTimezone: String) async throws -> JobInput {
         let body = try await RequestInput.object(request)
         do {
             return try JobInput(
@@ -218,7 +220,7 @@ struct JobsController {
                 scheduleTimezone: try RequestInput.string(body, "schedule_timezone", code: "invalid_timezone"),
                 overlapPolicy: try RequestInput.string(body, "overlap_policy", code: "invalid_overlap_policy"),
                 spec: body["spec"],
-                defaultTimezone: "UTC"
+                defaultTimezone: defaultTimezone
             )
         } catch let error as ValidationError {
             throw RequestInput.badRequest(error)

@@ -213,37 +213,11 @@ struct NotificationsController {
             throw APIError(status: .badRequest, code: "invalid_query", message: "channel must be webhook or wecom_bot", details: ["field": "channel"])
         }
         let pageSize = try RequestInput.paging(request).pageSize
-        var before: (Int64, String)?
-        if let cursor = parameters.get("cursor") {
-            guard let decoded = Self.decodeCursor(cursor) else {
-                throw APIError(
-                    status: .badRequest,
-                    code: "invalid_cursor",
-                    message: "cursor is not one this API issued",
-                    details: ["field": "cursor"]
-                )
-            }
-            before = decoded
-        }
+        let before = try RequestInput.cursor(request).map { ($0.time, $0.id) }
         let items = try await services.database.notifications(status: status, channel: channel, before: before, limit: pageSize + 1)
         let page = Array(items.prefix(pageSize))
-        let next = items.count > pageSize ? page.last.map { Self.encodeCursor($0.createdAt, $0.id) } : nil
+        let next = items.count > pageSize ? page.last.map { ListCursor(time: $0.createdAt, id: $0.id).token } : nil
         return QueuePage(items: page.map(NotificationDTO.init), nextCursor: next)
-    }
-
-    static func encodeCursor(_ createdAt: Int64, _ id: String) -> String {
-        Data("\(createdAt):\(id)".utf8).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-    }
-
-    static func decodeCursor(_ cursor: String) -> (Int64, String)? {
-        var base64 = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
-        guard cursor.count <= 200, let data = Data(base64Encoded: base64), let text = String(data: data, encoding: .utf8),
-            let colon = text.firstIndex(of: ":"), let createdAt = Int64(text[..<colon])
-        else { return nil }
-        let id = String(text[text.index(after: colon)...])
-        return id.isEmpty ? nil : (createdAt, id)
     }
 
     @Sendable func retryNow(_ request: Request, context: AppRequestContext) async throws -> NotificationDTO {

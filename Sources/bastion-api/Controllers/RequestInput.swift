@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import NIOCore
+import Store
 
 /// Reading request bodies and query strings with clear 400s: malformed JSON names the problem, wrong types name
 /// the field, nothing ever becomes a 500.
@@ -79,6 +80,15 @@ enum RequestInput {
             size = min(parsed, 100)
         }
         return (Int(page ?? 1), size, page != nil || rawSize != nil)
+    }
+
+    /// The `cursor` query parameter: nil when absent, `400 invalid_cursor` when it is not one this API issued.
+    static func cursor(_ request: Request) throws -> ListCursor? {
+        guard let raw = request.uri.queryParameters.get("cursor") else { return nil }
+        guard let cursor = ListCursor(token: String(raw)) else {
+            throw APIError(status: .badRequest, code: "invalid_cursor", message: "cursor is not one this API issued", details: ["field": "cursor"])
+        }
+        return cursor
     }
 
     /// Turns a model `ValidationError` into the API's 400.

@@ -3,6 +3,7 @@ import Core
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import Store
 
 /// Runs: list, detail, cancel, and the HTTP event log (docs/architecture.md).
 struct RunsController {
@@ -20,6 +21,7 @@ struct RunsController {
     struct RunListItemDTO: Encodable, Sendable {
         var id: String
         var jobId: String
+        var jobName: String?
         var kind: String
         var status: String
         var startedAt: Int64
@@ -27,9 +29,10 @@ struct RunsController {
         var error: String?
         var warnings: Int
 
-        init(_ run: Run) {
+        init(_ run: Run, jobName: String?) {
             id = run.id
             jobId = run.jobId
+            self.jobName = jobName
             kind = run.kind.rawValue
             status = run.status.rawValue
             startedAt = run.startedAt
@@ -84,10 +87,22 @@ struct RunsController {
         }
     }
 
-    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> JobsController.Page<RunListItemDTO> {
+    /// A page of `GET /api/runs`: `next_cursor` continues the list (an index range read at any depth); `page` and
+    /// `total` only when the client asked for a page number.
+    struct RunPage: ResponseEncodable {
+        var items: [RunListItemDTO]
+        var pageSize: Int
+        var nextCursor: String?
+        var page: Omittable<Int> = .absent
+        var total: Omittable<Int> = .absent
+    }
+
+    /// `GET /api/runs?status=&job_id=&kind=&page_size=&cursor=` (or `page=` for numbered pages with a total).
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> RunPage {
         let paging = try RequestInput.paging(request)
-        var status: RunStatus?
-        if let raw = request.uri.queryParameters.get("status"), raw != "all" {
+        let parameters = request.uri.queryParameters
+        var query = RunListQuery(pageSize: paging.pageSize)
+        if let raw = parameters.get("status"), raw != "all" {
             guard let parsed = RunStatus(rawValue: raw) else {
                 throw APIError(
                     status: .badRequest,
@@ -96,11 +111,34 @@ struct RunsController {
                     details: ["field": "status"]
                 )
             }
-            status = parsed
+            query.status = parsed
         }
-        let jobId = request.uri.queryParameters.get("job_id").map { String($0) }
-        let result = try await services.database.listRuns(status: status, jobId: jobId, page: paging.page, pageSize: paging.pageSize)
-        return JobsController.Page(items: result.items.map { RunListItemDTO($0) }, page: paging.page, pageSize: paging.pageSize, total: result.total)
+        if let raw = parameters.get("kind"), raw != "all" {
+            guard let parsed = RunKind(rawValue: raw) else {
+                throw APIError(
+                    status: .badRequest,
+                    code: "invalid_query",
+                    message: "kind must be one of \(RunKind.allCases.map(\.rawValue).joined(separator: ", "))",
+                    details: ["field": "kind"]
+                )
+            }
+            query.kind = parsed
+        }
+        query.jobId = parameters.get("job_id").map { String($0) }
+        let cursor = try RequestInput.cursor(request)
+        let numbered = parameters.get("page") != nil && cursor == nil
+        query.position = numbered ? .page(paging.page) : .after(cursor)
+        let result = try await services.database.listRuns(query)
+        var page = RunPage(
+            items: result.items.map { RunListItemDTO($0.run, jobName: $0.jobName) },
+            pageSize: paging.pageSize,
+            nextCursor: result.next?.token
+        )
+        if numbered {
+            page.page = .present(paging.page)
+            page.total = .present(result.total ?? 0)
+        }
+        return page
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> RunDTO {

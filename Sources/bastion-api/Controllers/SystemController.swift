@@ -32,6 +32,8 @@ struct SystemController {
         }
     }
 
+    /// What the original shows anyone (`version`, `build_time_unix`, `insecure_http`, `hub_timezone`); signed in,
+    /// also the database and the connected processes (paths and PIDs are not for anonymous callers).
     struct SystemInfo: ResponseEncodable {
         struct Peer: Codable {
             var id: String
@@ -46,20 +48,26 @@ struct SystemController {
 
         var version: String
         var buildTimeUnix: Int64?
-        var database: DatabaseDescription
-        var bus: Bus
+        var insecureHttp: Bool
+        var hubTimezone: String
+        var database: Omittable<DatabaseDescription> = .absent
+        var bus: Omittable<Bus> = .absent
     }
 
     @Sendable func system(_ request: Request, context: AppRequestContext) async throws -> SystemInfo {
+        var info = SystemInfo(
+            version: BastionVersion.current,
+            buildTimeUnix: nil,
+            insecureHttp: services.config.network.insecureHTTP,
+            hubTimezone: services.config.hubTimezone
+        )
+        guard try await AuthMiddleware.session(request.headers, database: services.database) != nil else { return info }
         let peers = services.bus.connectedPeers()
         func list(_ role: BusRole) -> [SystemInfo.Peer] {
             peers.filter { $0.role == role }.map { SystemInfo.Peer(id: $0.id, pid: $0.pid) }
         }
-        return SystemInfo(
-            version: BastionVersion.current,
-            buildTimeUnix: nil,
-            database: try await services.database.describe(),
-            bus: .init(socket: services.bus.socketPath, workers: list(.worker), janitors: list(.janitor))
-        )
+        info.database = .present(try await services.database.describe())
+        info.bus = .present(.init(socket: services.bus.socketPath, workers: list(.worker), janitors: list(.janitor)))
+        return info
     }
 }

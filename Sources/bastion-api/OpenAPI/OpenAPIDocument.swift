@@ -73,7 +73,8 @@ enum OpenAPIDocument {
         ),
         "RunKind": S.enumeration(RunKind.allCases.map(\.rawValue)),
         "RunListItem": S.object([
-            "id": S.string, "job_id": S.string, "kind": S.ref("RunKind"), "status": S.ref("RunStatus"), "started_at": S.integer,
+            "id": S.string, "job_id": S.string, "job_name": S.nullableString, "kind": S.ref("RunKind"), "status": S.ref("RunStatus"),
+            "started_at": S.integer,
             "ended_at": S.nullableInteger,
             "error": S.nullableString, "warnings": S.integer,
         ]),
@@ -175,17 +176,20 @@ enum OpenAPIDocument {
         Operation(
             method: "get",
             path: "/api/system",
-            summary: "Version, database and connected processes",
+            summary: "Version, build time, insecure_http and the hub time zone; signed in, also the database and connected processes",
             tag: "system",
             responses: [
-                "200": S.object([
-                    "version": S.string, "build_time_unix": S.nullableInteger,
-                    "database": S.object(["path": S.string, "sqlite_version": S.string, "journal_mode": S.string]),
-                    "bus": S.object([
-                        "socket": S.string, "workers": S.array(S.object(["id": S.string, "pid": S.integer])),
-                        "janitors": S.array(S.object(["id": S.string, "pid": S.integer])),
-                    ]),
-                ])
+                "200": S.object(
+                    [
+                        "version": S.string, "build_time_unix": S.nullableInteger, "insecure_http": S.boolean, "hub_timezone": S.string,
+                        "database": S.object(["path": S.string, "sqlite_version": S.string, "journal_mode": S.string]),
+                        "bus": S.object([
+                            "socket": S.string, "workers": S.array(S.object(["id": S.string, "pid": S.integer])),
+                            "janitors": S.array(S.object(["id": S.string, "pid": S.integer])),
+                        ]),
+                    ],
+                    required: ["version", "build_time_unix", "insecure_http", "hub_timezone"]
+                )
             ],
             isPublic: true
         ),
@@ -281,13 +285,23 @@ enum OpenAPIDocument {
         Operation(
             method: "get",
             path: "/api/runs",
-            summary: "Runs, newest first",
+            summary: "Runs, newest first: by keyset cursor (next_cursor), or by page number with a total",
             tag: "runs",
             parameters: paging + [
                 query("status", S.enumeration(RunStatus.allCases.map(\.rawValue) + ["all"]), "filter by status"),
                 query("job_id", S.string, "filter by job"),
+                query("kind", S.enumeration(RunKind.allCases.map(\.rawValue) + ["all"]), "filter by kind"),
+                query("cursor", S.string, "next_cursor of the previous page (takes precedence over page)"),
             ],
-            responses: ["200": page("RunListItem")]
+            responses: [
+                "200": S.object(
+                    [
+                        "items": S.array(S.ref("RunListItem")), "page_size": S.integer, "next_cursor": S.nullableString,
+                        "page": S.integer, "total": S.integer,
+                    ],
+                    required: ["items", "page_size", "next_cursor"]
+                )
+            ]
         ),
         Operation(method: "get", path: "/api/runs/{id}", summary: "A run", tag: "runs", responses: ["200": S.ref("Run")]),
         Operation(
