@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN_RELEASE := .build/release
 
-.PHONY: deps build release run test bench clean format lint
+.PHONY: deps build release ui ui-test browser-test run test bench clean format lint
 
 deps:
 	./scripts/install-deps.sh
@@ -15,14 +15,29 @@ release: deps
 	$(SWIFT) build -c release --product bastion-worker
 	$(SWIFT) build -c release --product bastion-janitor
 
-## Install what is missing, build release binaries and start api + worker + janitor (Ctrl-C stops them).
-run: release
+## The web UI (web/) into Public/: content-hashed assets and index.html (docs/architecture.md, "Web UI").
+ui: deps
+	node web/build.mjs
+
+## The UI's type check (tsc --noEmit, strict) and logic tests (node's test runner).
+ui-test: deps
+	cd web && tsc -p tsconfig.json
+	node web/test.mjs
+
+## The UI in Debian's Chromium (Playwright) against the debug binaries; screenshots in .build/ui-screenshots/.
+browser-test: ui
+	$(SWIFT) build
+	python3 Tests/Browser/ui_test.py
+
+## Install what is missing, build release binaries and the UI, and start api + worker + janitor (Ctrl-C stops them).
+run: release ui
 	honcho start
 
-## Install what is missing, build, and run every test (unit and process tests on the real binaries).
-test: deps lint
+## Install what is missing, build, and run every test (unit, process, UI logic and browser tests on the real binaries).
+test: deps lint ui-test ui
 	$(SWIFT) build
 	$(SWIFT) test --no-parallel
+	python3 Tests/Browser/ui_test.py
 
 ## Benchmarks: print figures next to in-run baselines.
 bench: deps

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Browser test of the web UI against the real binaries on 127.0.0.1, in Debian's Chromium driven by Playwright.
+
+First setup -> the jobs page (empty state) -> a filesystem job -> Run now -> its run page follows progress and the
+live log to `complete` with exactly the events the database holds -> a failing job shows its error -> dark theme and
+a phone-sized screen -> sign out -> a wrong password is refused. Screenshots go to .build/ui-screenshots/.
+
+Usage: python3 Tests/Browser/ui_test.py   (BASTION_BIN: binaries, default .build/debug; the UI must be built into Public/)
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from playwright.sync_api import expect, sync_playwright
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.path.abspath(os.environ.get("BASTION_BIN", os.path.join(ROOT, ".build", "debug")))
+SHOTS = os.path.join(ROOT, ".build", "ui-screenshots")
+PASSWORD = "correct horse battery staple"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(base, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/api/ready", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("bastion-api did not become ready")
+
+
+def main():
+    scratch = tempfile.mkdtemp(prefix="bui-")
+    data = os.path.join(scratch, "data")
+    source = os.path.join(scratch, "source")
+    os.makedirs(os.path.join(source, "docs"))
+    for index in range(300):
+        with open(os.path.join(source, "docs", f"file-{index:03}.txt"), "w") as handle:
+            handle.write(f"file {index}\n" * (index + 1))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    logs = open(os.path.join(scratch, "processes.log"), "w")
+    common = ["--data-dir", data, "--log-level", "warning"]
+    api = subprocess.Popen(
+        [os.path.join(BIN, "bastion-api"), *common, "--port", str(port), "--ui-dir", os.path.join(ROOT, "Public"), "--ws-close-delay-seconds", "2"],
+        stdout=logs,
+        stderr=subprocess.STDOUT,
+    )
+    worker = None
+    os.makedirs(SHOTS, exist_ok=True)
+    try:
+        wait_ready(base)
+        worker = subprocess.Popen([os.path.join(BIN, "bastion-worker"), *common, "--worker-id", "ui-worker"], stdout=logs, stderr=subprocess.STDOUT)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=["--no-sandbox"])
+            context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="light")
+            page = context.new_page()
+            page_errors = []
+            page.on("pageerror", lambda error: page_errors.append(str(error)))
+
+            # First visit: the setup page, then straight into the (empty) jobs list.
+            page.goto(base + "/")
+            expect(page.get_by_role("heading", name="Welcome to Bastion")).to_be_visible()
+            page.fill("input[name=password]", PASSWORD)
+            page.fill("input[name=confirm]", PASSWORD)
+            page.get_by_role("button", name="Create account").click()
+            expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
+            expect(page.get_by_text("No jobs yet")).to_be_visible()
+            expect(page.locator("footer")).to_contain_text("hub time zone UTC")
+
+            # Two jobs through the API with this browser's session (the job editor comes later).
+            csrf = page.request.get(base + "/api/session").json()["csrf_token"]
+
+            def create(name, spec):
+                response = page.request.post(base + "/api/jobs", data=json.dumps({"name": name, "spec": spec}), headers={"x-csrf-token": csrf, "content-type": "application/json"})
+                assert response.status == 201, response.text()
+                return response.json()["id"]
+
+            target = {"type": "local_dir", "base_dir": os.path.join(scratch, "target"), "part_size_bytes": 1048576}
+            create("Documents", {"v": 1, "type": "filesystem", "source": {"paths": [source]}, "target": target})
+            create("Broken", {"v": 1, "type": "filesystem", "source": {"paths": [os.path.join(scratch, "missing")]}, "target": target})
+            page.reload()
+            row = page.locator("tr", has_text="Documents")
+            expect(row).to_be_visible()
+            page.screenshot(path=os.path.join(SHOTS, "jobs-1280-light.png"), full_page=True)
+
+            # Run now -> the run page follows the run to its end.
+            row.get_by_role("button", name="Run now").click()
+            row.get_by_role("link", name="open run").click()
+            expect(page.get_by_test_id("log")).to_contain_text("complete", timeout=60000)
+            expect(page.locator(".badge.status-success")).to_be_visible(timeout=20000)
+            run_id = page.url.rstrip("/").split("/")[-1]
+            stored = page.request.get(f"{base}/api/runs/{run_id}/events?limit=500").json()
+            shown = page.eval_on_selector_all("[data-testid=log] .log-row", "rows => rows.map(row => Number(row.dataset.seq))")
+            assert shown == [event["seq"] for event in stored], f"page shows {shown}, the database holds {[event['seq'] for event in stored]}"
+            expect(page.locator(".progress-panel")).to_be_visible()
+            page.screenshot(path=os.path.join(SHOTS, "run-1280-light.png"), full_page=True)
+
+            # Dark theme (the toggle persists across a reload).
+            page.get_by_role("button", name="Toggle dark mode").click()
+            page.reload()
+            assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+            expect(page.get_by_test_id("log")).to_contain_text("complete")
+            page.screenshot(path=os.path.join(SHOTS, "run-1280-dark.png"), full_page=True)
+
+            # The failing job shows its error on its run page.
+            page.goto(base + "/jobs")
+            broken = page.locator("tr", has_text="Broken")
+            broken.get_by_role("button", name="Run now").click()
+            broken.get_by_role("link", name="open run").click()
+            expect(page.locator(".badge.status-failed")).to_be_visible(timeout=60000)
+            expect(page.locator(".run-summary")).to_contain_text("source_not_found")
+            page.goto(base + "/jobs")
+            page.screenshot(path=os.path.join(SHOTS, "jobs-1280-dark.png"), full_page=True)
+
+            # A phone.
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.screenshot(path=os.path.join(SHOTS, "jobs-390.png"), full_page=True)
+            page.goto(f"{base}/runs/{run_id}")
+            expect(page.get_by_test_id("log")).to_contain_text("complete")
+            page.screenshot(path=os.path.join(SHOTS, "run-390.png"), full_page=True)
+            page.set_viewport_size({"width": 1280, "height": 800})
+
+            # Sign out; a wrong password is refused with the server's message and request id.
+            page.get_by_role("button", name="Sign out").click()
+            expect(page.get_by_role("heading", name="Sign in to Bastion")).to_be_visible()
+            page.fill("input[name=username]", "admin")
+            page.fill("input[name=password]", "wrong password!")
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.get_by_role("alert")).to_contain_text("request")
+            # Then the right one returns to the jobs.
+            page.fill("input[name=password]", PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
+
+            assert not page_errors, f"errors in the page: {page_errors}"
+            browser.close()
+        print(f"ui_test: ok; screenshots in {SHOTS}: {', '.join(sorted(os.listdir(SHOTS)))}")
+    except Exception:
+        logs.flush()
+        sys.stderr.write(open(os.path.join(scratch, "processes.log")).read()[-4000:])
+        raise
+    finally:
+        for process in (worker, api):
+            if process is not None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+import { useCallback, useEffect, useState } from "react";
+import { api, setCsrfToken, type SystemInfo } from "./api";
+import { Link } from "./components";
+import { match, navigate, usePath } from "./lib/router";
+import { JobsPage } from "./pages/Jobs";
+import { LoginPage } from "./pages/Login";
+import { RunPage } from "./pages/RunPage";
+import { SetupPage } from "./pages/Setup";
+
+declare const __BASTION_UI_VERSION__: string;
+
+type Auth = "unknown" | "setup" | "signed-out" | "signed-in";
+
+function useTheme(): [string, () => void] {
+  const [theme, setTheme] = useState<string>(() => document.documentElement.dataset.theme ?? "system");
+  const toggle = () => {
+    const dark = theme === "dark" || (theme === "system" && matchMedia("(prefers-color-scheme: dark)").matches);
+    const next = dark ? "light" : "dark";
+    document.documentElement.dataset.theme = next;
+    try {
+      localStorage.setItem("bastion.theme", next);
+    } catch {
+      // Private windows may refuse storage: the toggle still works for this page.
+    }
+    setTheme(next);
+  };
+  return [theme, toggle];
+}
+
+/** The shell: who is signed in, where to go, and the page for the current path. */
+export function App() {
+  const path = usePath();
+  const [auth, setAuth] = useState<Auth>("unknown");
+  const [username, setUsername] = useState("");
+  const [system, setSystem] = useState<SystemInfo | null>(null);
+  const [returnTo, setReturnTo] = useState("/jobs");
+  const [theme, toggleTheme] = useTheme();
+
+  const check = useCallback(async () => {
+    try {
+      const session = await api.session();
+      setCsrfToken(session.csrf_token);
+      setUsername(session.username);
+      setAuth("signed-in");
+    } catch {
+      try {
+        setAuth((await api.setupStatus()).needs_setup ? "setup" : "signed-out");
+      } catch {
+        setAuth("signed-out");
+      }
+    }
+  }, []);
+
+  useEffect(() => {
+    void check();
+    api.system().then(setSystem, () => {});
+  }, [check]);
+
+  useEffect(() => {
+    // Any 401: back to sign-in, then back here.
+    const onUnauthorized = () => {
+      const here = location.pathname + location.search;
+      if (here !== "/" && !here.startsWith("/login") && !here.startsWith("/setup")) setReturnTo(here);
+      setCsrfToken(null);
+      setAuth("signed-out");
+    };
+    window.addEventListener("bastion:unauthorized", onUnauthorized);
+    return () => window.removeEventListener("bastion:unauthorized", onUnauthorized);
+  }, []);
+
+  // The path follows the state: setup and sign-in have their own addresses; once signed in, back to where the user was.
+  useEffect(() => {
+    const isAuthPath = path === "/" || path.startsWith("/login") || path.startsWith("/setup");
+    if (auth === "setup" && !path.startsWith("/setup")) navigate("/setup", true);
+    else if (auth === "signed-out" && !path.startsWith("/login")) {
+      if (!isAuthPath) setReturnTo(path);
+      navigate("/login", true);
+    } else if (auth === "signed-in" && isAuthPath) navigate(returnTo, true);
+  }, [auth, path, returnTo]);
+
+  const signOut = async () => {
+    try {
+      await api.logout();
+    } finally {
+      // A deliberate sign-out starts the next session at the jobs, not where this one ended.
+      setCsrfToken(null);
+      setReturnTo("/jobs");
+      navigate("/login", true);
+      setAuth("signed-out");
+    }
+  };
+
+  let page = null;
+  if (auth === "setup") page = <SetupPage onSignedIn={check} />;
+  else if (auth === "signed-out") page = <LoginPage onSignedIn={check} />;
+  else if (auth === "signed-in") {
+    const run = match("/runs/:id", path);
+    if (run) page = <RunPage key={run.id} runId={run.id} />;
+    else if (match("/jobs", path)) page = <JobsPage />;
+    else page = <p className="muted">Nothing here. <Link to="/jobs">Go to the jobs.</Link></p>;
+  }
+
+  return (
+    <div className="app">
+      {system?.insecure_http && (
+        <div className="banner" role="alert">
+          This Bastion accepts plain HTTP from other machines (--insecure-http): passwords and session cookies cross the network
+          unencrypted. Put it behind HTTPS.
+        </div>
+      )}
+      <header className="topbar">
+        <Link to="/jobs" className="brand">
+          Bastion
+        </Link>
+        {auth === "signed-in" && (
+          <nav className="nav">
+            <Link to="/jobs" className={path.startsWith("/jobs") ? "active" : undefined}>
+              Jobs
+            </Link>
+          </nav>
+        )}
+        <div className="topbar-end">
+          <button className="ghost" onClick={toggleTheme} aria-label="Toggle dark mode" title={`Theme: ${theme}`}>
+            ◐
+          </button>
+          {auth === "signed-in" && (
+            <>
+              <span className="muted user">{username}</span>
+              <button className="ghost" onClick={signOut}>
+                Sign out
+              </button>
+            </>
+          )}
+        </div>
+      </header>
+      <main className="content">{page}</main>
+      <footer className="footer muted">
+        Bastion {system?.version ?? ""} · UI {__BASTION_UI_VERSION__}
+        {system ? ` · hub time zone ${system.hub_timezone}` : ""}
+      </footer>
+    </div>
+  );
+}

@@ -1,0 +1,137 @@
+import { useCallback, useEffect, useState } from "react";
+import { api, type Job, type Page, type RunStatus } from "../api";
+import { ErrorBox, Link, StatusBadge } from "../components";
+import { formatRelative, formatTime } from "../lib/format";
+
+/** The jobs list: search, archived, paging, latest run, Run now. */
+export function JobsPage() {
+  const [query, setQuery] = useState("");
+  const [includeArchived, setIncludeArchived] = useState(false);
+  const [page, setPage] = useState(1);
+  const [result, setResult] = useState<Page<Job> | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [started, setStarted] = useState<Record<string, { runId: string; status: RunStatus }>>({});
+
+  const load = useCallback(async () => {
+    try {
+      const params = new URLSearchParams({ page: String(page), page_size: "20", sort: "name_asc" });
+      if (query) params.set("q", query);
+      if (includeArchived) params.set("include_archived", "true");
+      setResult(await api.jobs(params.toString()));
+      setError(null);
+    } catch (caught) {
+      setError(caught);
+    }
+  }, [page, query, includeArchived]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const runNow = async (job: Job) => {
+    try {
+      const run = await api.runNow(job.id);
+      setStarted((current) => ({ ...current, [job.id]: { runId: run.run_id, status: run.status } }));
+      void load();
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+
+  const pages = result ? Math.max(1, Math.ceil(result.total / result.page_size)) : 1;
+  return (
+    <section>
+      <header className="page-header">
+        <h1>Jobs</h1>
+      </header>
+      <div className="toolbar">
+        <input
+          type="search"
+          placeholder="Search jobs"
+          aria-label="Search jobs"
+          value={query}
+          onChange={(event) => {
+            setQuery(event.target.value);
+            setPage(1);
+          }}
+        />
+        <label className="inline">
+          <input type="checkbox" checked={includeArchived} onChange={(event) => setIncludeArchived(event.target.checked)} /> Include archived
+        </label>
+      </div>
+      <ErrorBox error={error} />
+      {result && result.items.length === 0 && (
+        <div className="card empty">
+          <h2>No jobs yet</h2>
+          <p className="muted">
+            A job says what to back up (a directory or an SQLite database), where to, and when. Create one with{" "}
+            <code>POST /api/jobs</code>; the job editor comes next.
+          </p>
+        </div>
+      )}
+      {result && result.items.length > 0 && (
+        <table className="list">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Schedule</th>
+              <th>Latest run</th>
+              <th aria-label="Actions" />
+            </tr>
+          </thead>
+          <tbody>
+            {result.items.map((job) => (
+              <tr key={job.id} className={job.archived_at ? "archived" : undefined}>
+                <td data-label="Name">
+                  <strong>{job.name}</strong>
+                  {job.archived_at && <span className="badge">archived</span>}
+                </td>
+                <td data-label="Schedule">
+                  {job.schedule ? (
+                    <>
+                      <code>{job.schedule}</code> <span className="muted">{job.schedule_timezone}</span>
+                    </>
+                  ) : (
+                    <span className="muted">manual</span>
+                  )}
+                </td>
+                <td data-label="Latest run">
+                  <StatusBadge status={job.latest_run_status} />{" "}
+                  {job.latest_run_id && job.latest_run_started_at && (
+                    <Link to={`/runs/${job.latest_run_id}`}>
+                      <span title={formatTime(job.latest_run_started_at)}>{formatRelative(job.latest_run_started_at)}</span>
+                    </Link>
+                  )}
+                </td>
+                <td className="actions">
+                  <button onClick={() => runNow(job)} disabled={!!job.archived_at}>
+                    Run now
+                  </button>
+                  {started[job.id] && (
+                    <span className="run-started">
+                      {started[job.id].status === "rejected" ? "rejected: a run is active" : "queued"} ·{" "}
+                      <Link to={`/runs/${started[job.id].runId}`}>open run</Link>
+                    </span>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {result && pages > 1 && (
+        <nav className="pager" aria-label="Pages">
+          <button disabled={page <= 1} onClick={() => setPage(page - 1)}>
+            Previous
+          </button>
+          <span>
+            Page {page} of {pages}
+          </span>
+          <button disabled={page >= pages} onClick={() => setPage(page + 1)}>
+            Next
+          </button>
+        </nav>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,279 @@
+import { useEffect, useMemo, useRef, useState, type UIEvent } from "react";
+import { api, type Run, type RunEvent, type RunProgress } from "../api";
+import { ErrorBox, Link, StatusBadge } from "../components";
+import type { EventLog } from "../lib/eventLog";
+import { formatBytes, formatDuration, formatTime } from "../lib/format";
+import { RunStream, type RunStreamState, type SocketLike } from "../lib/runStream";
+
+const rowHeight = 26;
+
+function browserSocket(runId: string, afterSeq: number): SocketLike {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/api/runs/${encodeURIComponent(runId)}/events/ws?after_seq=${afterSeq}`);
+  const like: SocketLike = { onopen: null, onmessage: null, onclose: null, close: () => socket.close() };
+  socket.onopen = () => like.onopen?.();
+  socket.onmessage = (message) => like.onmessage?.(String(message.data));
+  socket.onclose = (close) => like.onclose?.(close.code);
+  return like;
+}
+
+/** A run as it happens: status, progress from the live frames, and its log followed over the WebSocket. */
+export function RunPage(props: { runId: string }) {
+  const [run, setRun] = useState<Run | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [progress, setProgress] = useState<RunProgress | null>(null);
+  const [stream, setStream] = useState<RunStreamState>({ connection: "loading" });
+  const [events, setEvents] = useState<readonly RunEvent[]>([]);
+  const [now, setNow] = useState(Date.now());
+  const streamRef = useRef<RunStream | null>(null);
+
+  useEffect(() => {
+    let alive = true;
+    const refresh = async () => {
+      try {
+        const loaded = await api.run(props.runId);
+        if (!alive) return;
+        setRun(loaded);
+        setProgress((current) => current ?? loaded.progress);
+        setError(null);
+      } catch (caught) {
+        if (alive) setError(caught);
+      }
+    };
+    void refresh();
+    const stream = new RunStream(
+      {
+        loadAfter: (afterSeq) => api.events(props.runId, afterSeq),
+        openSocket: (afterSeq) => browserSocket(props.runId, afterSeq),
+        setTimer: (callback, ms) => setTimeout(callback, ms),
+        clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+        now: () => Date.now(),
+      },
+      (state: RunStreamState, log: EventLog) => {
+        if (!alive) return;
+        setStream(state);
+        setEvents([...log.events]);
+        const last = log.events[log.events.length - 1];
+        if (last && ["complete", "failed", "canceled", "rejected", "cancel_requested", "start"].includes(last.kind)) void refresh();
+      },
+      (value) => alive && setProgress(value),
+    );
+    streamRef.current = stream;
+    void stream.start();
+    const clock = setInterval(() => setNow(Date.now()), 1000);
+    return () => {
+      alive = false;
+      stream.stop();
+      clearInterval(clock);
+    };
+  }, [props.runId]);
+
+  const cancel = async () => {
+    if (!run || !window.confirm("Cancel this run? A running backup stops at its next step; nothing it wrote is kept.")) return;
+    try {
+      setRun(await api.cancelRun(run.id));
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+
+  const active = run && (run.status === "queued" || run.status === "running");
+  const status = run && active && run.cancel_requested_at ? "canceling" : run?.status;
+  const ended = run?.ended_at ?? (active ? Math.floor(now / 1000) : null);
+  return (
+    <section>
+      <header className="page-header">
+        <h1>
+          Run <code className="run-id">{props.runId.slice(0, 8)}</code> <StatusBadge status={status} />
+        </h1>
+        {run && (
+          <div className="header-actions">
+            {active && !run.cancel_requested_at && (
+              <button className="danger" onClick={cancel}>
+                Cancel
+              </button>
+            )}
+          </div>
+        )}
+      </header>
+      <ErrorBox error={error} />
+      {run && (
+        <div className="run-layout">
+          <div className="card run-summary">
+            <dl>
+              <dt>Job</dt>
+              <dd>{run.job_name ?? run.job_id}</dd>
+              <dt>Kind</dt>
+              <dd>{run.kind}</dd>
+              <dt>Started</dt>
+              <dd>{formatTime(run.started_at)}</dd>
+              <dt>Ended</dt>
+              <dd>{formatTime(run.ended_at)}</dd>
+              <dt>Duration</dt>
+              <dd>{ended ? formatDuration(ended - run.started_at) : "–"}</dd>
+              {run.error && (
+                <>
+                  <dt>Error</dt>
+                  <dd className="error-text">{run.error}</dd>
+                </>
+              )}
+            </dl>
+            <ProgressPanel progress={progress} active={!!active} />
+          </div>
+          <LogPanel events={events} stream={stream} now={now} onRetry={() => streamRef.current?.retryNow()} />
+        </div>
+      )}
+      <p>
+        <Link to="/jobs">← Jobs</Link>
+      </p>
+    </section>
+  );
+}
+
+const stages = ["scan", "packaging", "upload"];
+
+function ProgressPanel(props: { progress: RunProgress | null; active: boolean }) {
+  const progress = props.progress;
+  if (!progress) return <p className="muted">{props.active ? "Waiting for the first progress report…" : "No progress recorded."}</p>;
+  const doneBytes = progress.done.bytes ?? progress.done.pages ?? 0;
+  const totalBytes = progress.total?.bytes ?? progress.total?.pages;
+  const fraction = totalBytes ? Math.min(1, doneBytes / totalBytes) : null;
+  const stageIndex = stages.indexOf(progress.stage);
+  return (
+    <div className="progress-panel" data-stage={progress.stage}>
+      {stageIndex >= 0 && (
+        <ol className="stages">
+          {stages.map((stage, index) => (
+            <li key={stage} className={index < stageIndex ? "done" : index === stageIndex ? "current" : ""}>
+              {stage}
+            </li>
+          ))}
+        </ol>
+      )}
+      <div className="progress-bar" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={fraction === null ? undefined : Math.round(fraction * 100)}>
+        <div style={{ width: fraction === null ? "100%" : `${(fraction * 100).toFixed(1)}%` }} className={fraction === null ? "indeterminate" : ""} />
+      </div>
+      <p className="progress-text">
+        <span className="stage-name">{progress.stage}</span>
+        {progress.done.files !== undefined && (
+          <span>
+            {" "}
+            · {progress.done.files}
+            {progress.total?.files !== undefined ? ` of ${progress.total.files}` : ""} files
+          </span>
+        )}
+        {progress.done.bytes !== undefined && (
+          <span>
+            {" "}
+            · {formatBytes(progress.done.bytes)}
+            {progress.total?.bytes !== undefined ? ` of ${formatBytes(progress.total.bytes)}` : ""}
+          </span>
+        )}
+        {progress.done.pages !== undefined && (
+          <span>
+            {" "}
+            · {progress.done.pages}
+            {progress.total?.pages !== undefined ? ` of ${progress.total.pages}` : ""} pages
+          </span>
+        )}
+        {progress.rate_bps !== undefined && <span> · {formatBytes(progress.rate_bps)}/s</span>}
+        {progress.eta_seconds !== undefined && <span> · ETA {formatDuration(progress.eta_seconds)}</span>}
+      </p>
+    </div>
+  );
+}
+
+/** The log: a virtual list (only the visible rows exist), following the tail until the user scrolls up. */
+function LogPanel(props: { events: readonly RunEvent[]; stream: RunStreamState; now: number; onRetry: () => void }) {
+  const [follow, setFollow] = useState(true);
+  const [scrollTop, setScrollTop] = useState(0);
+  const [height, setHeight] = useState(480);
+  const [seenCount, setSeenCount] = useState(0);
+  const [expanded, setExpanded] = useState<number | null>(null);
+  const box = useRef<HTMLDivElement>(null);
+  const count = props.events.length;
+
+  useEffect(() => {
+    const element = box.current;
+    if (!element) return;
+    const observer = new ResizeObserver(() => setHeight(element.clientHeight));
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, []);
+
+  useEffect(() => {
+    if (!follow || !box.current) return;
+    box.current.scrollTop = count * rowHeight;
+    setSeenCount(count);
+  }, [count, follow]);
+
+  const onScroll = (event: UIEvent<HTMLDivElement>) => {
+    const element = event.currentTarget;
+    setScrollTop(element.scrollTop);
+    const atBottom = element.scrollTop + element.clientHeight >= element.scrollHeight - rowHeight;
+    setFollow(atBottom);
+    if (atBottom) setSeenCount(count);
+  };
+
+  const first = Math.max(0, Math.floor(scrollTop / rowHeight) - 10);
+  const last = Math.min(count, Math.ceil((scrollTop + height) / rowHeight) + 10);
+  const visible = useMemo(() => props.events.slice(first, last), [props.events, first, last]);
+  const unseen = follow ? 0 : count - seenCount;
+  const firstError = props.events.findIndex((event) => event.level === "error");
+  const retryIn = props.stream.retryAt ? Math.max(0, Math.ceil((props.stream.retryAt - props.now) / 1000)) : null;
+
+  const jumpTo = (index: number) => {
+    if (!box.current) return;
+    setFollow(false);
+    box.current.scrollTop = Math.max(0, index * rowHeight - height / 2);
+  };
+
+  return (
+    <div className="card log-panel">
+      <div className="log-toolbar">
+        <span className={`connection connection-${props.stream.connection}`} data-testid="connection">
+          {props.stream.connection}
+          {props.stream.connection === "reconnecting" && retryIn !== null && ` in ${retryIn}s`}
+        </span>
+        {props.stream.connection === "reconnecting" && <button onClick={props.onRetry}>Retry now</button>}
+        <span className="muted">{count} events</span>
+        {firstError >= 0 && <button onClick={() => jumpTo(firstError)}>First error</button>}
+        {!follow && (
+          <button
+            className="primary"
+            onClick={() => {
+              setFollow(true);
+            }}
+          >
+            Latest{unseen > 0 ? ` (${unseen} new)` : ""}
+          </button>
+        )}
+      </div>
+      <div className="log-rows" ref={box} onScroll={onScroll} data-testid="log">
+        <div style={{ height: count * rowHeight, position: "relative" }}>
+          {visible.map((event, offset) => {
+            const index = first + offset;
+            return (
+              <div
+                key={event.seq}
+                className={`log-row level-${event.level}`}
+                style={{ top: index * rowHeight, height: rowHeight }}
+                data-seq={event.seq}
+                onClick={() => setExpanded(expanded === event.seq ? null : event.seq)}
+                title={event.fields ? JSON.stringify(event.fields) : undefined}
+              >
+                <span className="seq">#{event.seq}</span>
+                <span className="time">{formatTime(event.ts).slice(11)}</span>
+                <span className="kind">{event.kind}</span>
+                <span className="message">{event.message}</span>
+              </div>
+            );
+          })}
+        </div>
+      </div>
+      {expanded !== null && (
+        <pre className="event-fields">{JSON.stringify(props.events.find((event) => event.seq === expanded), null, 2)}</pre>
+      )}
+    </div>
+  );
+}
