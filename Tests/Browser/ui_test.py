@@ -82,20 +82,37 @@ def main():
             expect(page.get_by_text("No jobs yet")).to_be_visible()
             expect(page.locator("footer")).to_contain_text("hub time zone UTC")
 
-            # Two jobs through the API with this browser's session (the job editor comes later).
+            # A filesystem job through the editor: the next runs appear as the schedule is chosen.
+            page.get_by_role("link", name="Create your first job").click()
+            expect(page.get_by_role("heading", name="New job")).to_be_visible()
+            page.fill("input[name=name]", "Documents")
+            page.fill("textarea[name=paths]", source)
+            page.fill("input[name=baseDir]", os.path.join(scratch, "target"))
+            preview = page.get_by_test_id("schedule-preview")
+            expect(preview.locator("li")).to_have_count(5)
+            expect(preview).to_contain_text("0 2 * * *")
+            page.screenshot(path=os.path.join(SHOTS, "editor-1280-light.png"), full_page=True)
+            # A bad cron is refused on its field, with the server's words.
+            page.get_by_label("Cron").check()
+            page.fill("input[name=cron]", "61 * * * *")
+            expect(preview).to_contain_text("minute")
+            page.get_by_label("Simple").check()
+            page.get_by_role("button", name="Create job").click()
+            expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
+
+            # A second job, one that fails, through the API with this browser's session.
             csrf = page.request.get(base + "/api/session").json()["csrf_token"]
-
-            def create(name, spec):
-                response = page.request.post(base + "/api/jobs", data=json.dumps({"name": name, "spec": spec}), headers={"x-csrf-token": csrf, "content-type": "application/json"})
-                assert response.status == 201, response.text()
-                return response.json()["id"]
-
             target = {"type": "local_dir", "base_dir": os.path.join(scratch, "target"), "part_size_bytes": 1048576}
-            create("Documents", {"v": 1, "type": "filesystem", "source": {"paths": [source]}, "target": target})
-            create("Broken", {"v": 1, "type": "filesystem", "source": {"paths": [os.path.join(scratch, "missing")]}, "target": target})
+            response = page.request.post(
+                base + "/api/jobs",
+                data=json.dumps({"name": "Broken", "spec": {"v": 1, "type": "filesystem", "source": {"paths": [os.path.join(scratch, "missing")]}, "target": target}}),
+                headers={"x-csrf-token": csrf, "content-type": "application/json"},
+            )
+            assert response.status == 201, response.text()
             page.reload()
             row = page.locator("tr", has_text="Documents")
             expect(row).to_be_visible()
+            expect(row).to_contain_text("every day at 02:00")
             page.screenshot(path=os.path.join(SHOTS, "jobs-1280-light.png"), full_page=True)
 
             # Run now -> the run page follows the run to its end.
@@ -126,6 +143,12 @@ def main():
             expect(page.locator(".run-summary")).to_contain_text("source_not_found")
             page.goto(base + "/jobs")
             page.screenshot(path=os.path.join(SHOTS, "jobs-1280-dark.png"), full_page=True)
+            page.locator("tr", has_text="Documents").get_by_role("link", name="Edit").click()
+            expect(page.locator("textarea[name=paths]")).to_have_value(source)
+            page.screenshot(path=os.path.join(SHOTS, "editor-1280-dark.png"), full_page=True)
+            page.goto(base + "/runs")
+            expect(page.locator("table.list tbody tr")).to_have_count(2)
+            expect(page.locator("table.list")).to_contain_text("Documents")
 
             # A phone.
             page.set_viewport_size({"width": 390, "height": 844})
@@ -133,6 +156,9 @@ def main():
             page.goto(f"{base}/runs/{run_id}")
             expect(page.get_by_test_id("log")).to_contain_text("complete")
             page.screenshot(path=os.path.join(SHOTS, "run-390.png"), full_page=True)
+            page.goto(base + "/jobs/new")
+            page.screenshot(path=os.path.join(SHOTS, "editor-390.png"), full_page=True)
+            page.goto(f"{base}/runs/{run_id}")
             page.set_viewport_size({"width": 1280, "height": 800})
 
             # Sign out; a wrong password is refused with the server's message and request id.

@@ -2,9 +2,11 @@ import { useCallback, useEffect, useState } from "react";
 import { api, setCsrfToken, type SystemInfo } from "./api";
 import { Link } from "./components";
 import { match, navigate, usePath } from "./lib/router";
+import { JobEditorPage } from "./pages/JobEditor";
 import { JobsPage } from "./pages/Jobs";
 import { LoginPage } from "./pages/Login";
 import { RunPage } from "./pages/RunPage";
+import { RunsPage } from "./pages/Runs";
 import { SetupPage } from "./pages/Setup";
 
 declare const __BASTION_UI_VERSION__: string;
@@ -96,7 +98,12 @@ export function App() {
   else if (auth === "signed-in") {
     const run = match("/runs/:id", path);
     if (run) page = <RunPage key={run.id} runId={run.id} />;
-    else if (match("/jobs", path)) page = <JobsPage />;
+    else if (match("/jobs/new", path)) page = <JobEditorPage key="new" jobId={null} hubTimezone={system?.hub_timezone ?? "UTC"} />;
+    else if (match("/jobs/:id/edit", path)) {
+      const id = match("/jobs/:id/edit", path)!.id;
+      page = <JobEditorPage key={id} jobId={id} hubTimezone={system?.hub_timezone ?? "UTC"} />;
+    } else if (match("/jobs", path)) page = <JobsPage />;
+    else if (match("/runs", path)) page = <RunsPage />;
     else page = <p className="muted">Nothing here. <Link to="/jobs">Go to the jobs.</Link></p>;
   }
 
@@ -116,6 +123,9 @@ export function App() {
           <nav className="nav">
             <Link to="/jobs" className={path.startsWith("/jobs") ? "active" : undefined}>
               Jobs
+            </Link>
+            <Link to="/runs" className={path.startsWith("/runs") ? "active" : undefined}>
+              Runs
             </Link>
           </nav>
         )}

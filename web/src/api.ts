@@ -48,6 +48,7 @@ export interface Job {
   created_at: number;
   updated_at: number;
   archived_at: number | null;
+  type: string | null;
   spec?: JobSpecJSON;
   next_run_at?: number[];
   latest_run_id?: string | null;
@@ -183,6 +184,10 @@ export const api = {
   session: () => request<SessionInfo>("GET", "/api/session"),
   jobs: (query: string) => request<Page<Job>>("GET", "/api/jobs?" + query),
   job: (id: string) => request<Job>("GET", `/api/jobs/${encodeURIComponent(id)}`),
+  createJob: (body: unknown) => request<Job>("POST", "/api/jobs", body),
+  updateJob: (id: string, body: unknown) => request<Job>("PUT", `/api/jobs/${encodeURIComponent(id)}`, body),
+  previewSchedule: (schedule: string, timezone: string) =>
+    request<{ schedule: string; timezone: string; next: number[] }>("POST", "/api/schedules/preview", { schedule, timezone, count: 5 }),
   runNow: (id: string) => request<{ run_id: string; status: RunStatus }>("POST", `/api/jobs/${encodeURIComponent(id)}/run`),
   runs: (query: string) => request<RunPage>("GET", "/api/runs?" + query),
   run: (id: string) => request<Run>("GET", `/api/runs/${encodeURIComponent(id)}`),

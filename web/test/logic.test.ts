@@ -62,3 +62,66 @@ test("routes match with parameters", () => {
   assert.equal(match("/runs/:id", "/runs"), null);
   assert.deepEqual(match("/jobs", "/jobs?q=x"), {});
 });
+
+import { describeCron, fromCron, toCron, type Simple } from "../src/lib/schedule";
+
+test("simple schedules and cron convert both ways", () => {
+  const cases: [Simple, string, string][] = [
+    [{ kind: "every_minutes", minutes: 15 }, "*/15 * * * *", "every 15 minutes"],
+    [{ kind: "hourly", minute: 5 }, "5 * * * *", "every hour at :05"],
+    [{ kind: "daily", hour: 2, minute: 30 }, "30 2 * * *", "every day at 02:30"],
+    [{ kind: "weekly", weekday: 1, hour: 23, minute: 0 }, "0 23 * * 1", "every Monday at 23:00"],
+    [{ kind: "monthly", day: 28, hour: 4, minute: 45 }, "45 4 28 * *", "on day 28 of every month at 04:45"],
+  ];
+  for (const [simple, cron, words] of cases) {
+    assert.equal(toCron(simple), cron);
+    assert.deepEqual(fromCron(cron), simple);
+    assert.equal(describeCron(cron), words);
+  }
+  assert.deepEqual(fromCron("0 3 * * 7"), { kind: "weekly", weekday: 0, hour: 3, minute: 0 }, "7 is Sunday too");
+  for (const other of ["0 3 * 1 *", "0 3 31 * *", "1,2 * * * *", "0 3 * * 1-5", "nonsense", "*/0 * * * *"]) {
+    assert.equal(fromCron(other), null, other);
+    assert.equal(describeCron(other), null, other);
+  }
+});
+
+import { emptyForm, fieldOf, formToRequest, jobToForm } from "../src/lib/jobForm";
+import type { Job } from "../src/api";
+
+test("the editor's form becomes the API body and comes back from a stored job", () => {
+  const form = emptyForm("Europe/Berlin");
+  form.name = "  Home  ";
+  form.paths = "/home/ann\n\n /etc \n";
+  form.exclude = "*/.cache";
+  form.encryption = "age";
+  form.keyName = "offsite";
+  form.retentionEnabled = true;
+  form.keepLast = "7";
+  form.simple = { kind: "weekly", weekday: 0, hour: 3, minute: 15 };
+  const body = formToRequest(form) as { name: string; schedule: string; schedule_timezone: string; spec: Record<string, any> };
+  assert.equal(body.name, "Home");
+  assert.equal(body.schedule, "15 3 * * 0");
+  assert.equal(body.schedule_timezone, "Europe/Berlin");
+  assert.deepEqual(body.spec.source.paths, ["/home/ann", "/etc"]);
+  assert.deepEqual(body.spec.pipeline, { encryption: { type: "age_x25519", key_name: "offsite" } });
+  assert.deepEqual(body.spec.retention, { enabled: true, keep_last: 7 });
+  assert.equal(body.spec.target.part_size_bytes, 256 * 1048576);
+
+  const job: Job = {
+    id: "j", name: "Home", agent_id: null, schedule: "15 3 * * 0", schedule_timezone: "Europe/Berlin", overlap_policy: "reject",
+    created_at: 0, updated_at: 0, archived_at: null, type: "filesystem", spec: body.spec as Job["spec"],
+  };
+  const back = jobToForm(job, "UTC");
+  assert.equal(back.scheduleMode, "simple");
+  assert.deepEqual(back.simple, form.simple);
+  assert.equal(back.paths, "/home/ann\n/etc");
+  assert.equal(back.overlap, "reject");
+  assert.equal(back.encryption, "age");
+  assert.equal(back.keepLast, "7");
+  assert.deepEqual(formToRequest({ ...back, overlap: "queue" }).spec, body.spec, "a round trip keeps the spec");
+  assert.equal(jobToForm({ ...job, schedule: "0 3 * 1 *" }, "UTC").scheduleMode, "cron");
+  assert.equal(jobToForm({ ...job, schedule: null }, "UTC").scheduleMode, "manual");
+  assert.equal(fieldOf("spec.source.paths"), "source");
+  assert.equal(fieldOf("schedule"), "schedule");
+  assert.equal(fieldOf("name"), "name");
+});

@@ -79,6 +79,8 @@ struct JobsController {
         var createdAt: Int64
         var updatedAt: Int64
         var archivedAt: Int64?
+        /// The spec's `type` (`filesystem`, `sqlite`), for lists that do not carry the spec.
+        var type: String?
         var spec: Omittable<JSONValue> = .absent
         /// The next trigger instants (unix seconds) of the detail view; empty for manual and archived jobs.
         var nextRunAt: Omittable<[Int64]> = .absent
@@ -97,20 +99,24 @@ struct JobsController {
             createdAt = job.createdAt
             updatedAt = job.updatedAt
             archivedAt = job.archivedAt
+            type = job.spec["type"]?.stringValue
             guard detail else { return }
             spec = .present(job.spec)
-            var next: [Int64] = []
-            if nextRuns > 0, job.archivedAt == nil, let schedule = job.schedule, let cron = try? CronExpression(parsing: schedule),
+            nextRunAt = .present(Self.nextTriggers(job, count: nextRuns))
+        }
+
+        /// The job's next `count` trigger instants (unix seconds); none for manual and archived jobs.
+        static func nextTriggers(_ job: Job, count: Int) -> [Int64] {
+            guard count > 0, job.archivedAt == nil, let schedule = job.schedule, let cron = try? CronExpression(parsing: schedule),
                 let zone = TimeZone(identifier: job.scheduleTimezone)
-            {
-                next = cron.nextTriggers(after: unixNow(), count: nextRuns, in: zone)
-            }
-            nextRunAt = .present(next)
+            else { return [] }
+            return cron.nextTriggers(after: unixNow(), count: count, in: zone)
         }
 
         /// A row of `GET /api/jobs`.
         init(listItem item: JobListItem) {
             self.init(item.job, detail: false)
+            nextRunAt = .present(Self.nextTriggers(item.job, count: 1))
             latestRunId = .present(item.latestRunId)
             latestRunStatus = .present(item.latestRunStatus)
             latestRunStartedAt = .present(item.latestRunStartedAt)

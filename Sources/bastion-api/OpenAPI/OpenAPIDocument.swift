@@ -52,8 +52,11 @@ enum OpenAPIDocument {
                 "id": S.string, "name": S.string, "agent_id": S.nullableString, "schedule": S.nullableString,
                 "schedule_timezone": S.string, "overlap_policy": S.enumeration(["queue", "reject"]), "created_at": S.integer,
                 "updated_at": S.integer, "archived_at": S.nullableInteger, "spec": S.anyObject, "next_run_at": S.array(S.integer),
+                "type": S.nullableString,
             ],
-            required: ["id", "name", "agent_id", "schedule", "schedule_timezone", "overlap_policy", "created_at", "updated_at", "archived_at"]
+            required: [
+                "id", "name", "agent_id", "schedule", "schedule_timezone", "overlap_policy", "created_at", "updated_at", "archived_at", "type",
+            ]
         ),
         "JobListItem": S.object(
             [
@@ -61,6 +64,7 @@ enum OpenAPIDocument {
                 "schedule_timezone": S.string, "overlap_policy": S.enumeration(["queue", "reject"]), "created_at": S.integer,
                 "updated_at": S.integer, "archived_at": S.nullableInteger, "latest_run_id": S.nullableString,
                 "latest_run_status": S.nullableString, "latest_run_started_at": S.nullableInteger, "latest_run_ended_at": S.nullableInteger,
+                "type": S.nullableString, "next_run_at": S.array(S.integer),
             ]
         ),
         "JobInput": S.object(

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import { api, type Job, type Page, type RunStatus } from "../api";
 import { ErrorBox, Link, StatusBadge } from "../components";
 import { formatRelative, formatTime } from "../lib/format";
+import { describeCron } from "../lib/schedule";
 
 /** The jobs list: search, archived, paging, latest run, Run now. */
 export function JobsPage() {
@@ -43,6 +44,9 @@ export function JobsPage() {
     <section>
       <header className="page-header">
         <h1>Jobs</h1>
+        <Link to="/jobs/new" className="button primary">
+          New job
+        </Link>
       </header>
       <div className="toolbar">
         <input
@@ -63,10 +67,10 @@ export function JobsPage() {
       {result && result.items.length === 0 && (
         <div className="card empty">
           <h2>No jobs yet</h2>
-          <p className="muted">
-            A job says what to back up (a directory or an SQLite database), where to, and when. Create one with{" "}
-            <code>POST /api/jobs</code>; the job editor comes next.
-          </p>
+          <p className="muted">A job says what to back up (a directory or an SQLite database), where to, and when.</p>
+          <Link to="/jobs/new" className="button primary">
+            Create your first job
+          </Link>
         </div>
       )}
       {result && result.items.length > 0 && (
@@ -75,6 +79,7 @@ export function JobsPage() {
             <tr>
               <th>Name</th>
               <th>Schedule</th>
+              <th>Next run</th>
               <th>Latest run</th>
               <th aria-label="Actions" />
             </tr>
@@ -84,15 +89,26 @@ export function JobsPage() {
               <tr key={job.id} className={job.archived_at ? "archived" : undefined}>
                 <td data-label="Name">
                   <strong>{job.name}</strong>
+                  {job.type && <span className="badge">{job.type}</span>}
                   {job.archived_at && <span className="badge">archived</span>}
                 </td>
                 <td data-label="Schedule">
                   {job.schedule ? (
                     <>
-                      <code>{job.schedule}</code> <span className="muted">{job.schedule_timezone}</span>
+                      {describeCron(job.schedule) ?? "cron"} <code>{job.schedule}</code>{" "}
+                      <span className="muted">{job.schedule_timezone}</span>
                     </>
                   ) : (
                     <span className="muted">manual</span>
+                  )}
+                </td>
+                <td data-label="Next run">
+                  {job.next_run_at && job.next_run_at.length > 0 ? (
+                    <span title={job.schedule_timezone}>
+                      {formatTime(job.next_run_at[0], job.schedule_timezone)} <span className="muted">({formatRelative(job.next_run_at[0])})</span>
+                    </span>
+                  ) : (
+                    <span className="muted">–</span>
                   )}
                 </td>
                 <td data-label="Latest run">
@@ -104,6 +120,9 @@ export function JobsPage() {
                   )}
                 </td>
                 <td className="actions">
+                  <Link to={`/jobs/${job.id}/edit`} className="button">
+                    Edit
+                  </Link>{" "}
                   <button onClick={() => runNow(job)} disabled={!!job.archived_at}>
                     Run now
                   </button>

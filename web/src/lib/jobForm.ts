@@ -1,0 +1,162 @@
+import type { Job } from "../api";
+import { fromCron, toCron, type Simple } from "./schedule";
+
+// The job editor's form and the request body it becomes, both ways: pure, so it is tested without a browser.
+
+export interface JobForm {
+  name: string;
+  scheduleMode: "manual" | "simple" | "cron";
+  simple: Simple;
+  cron: string;
+  timezone: string;
+  overlap: "queue" | "reject";
+  type: "filesystem" | "sqlite";
+  paths: string;
+  include: string;
+  exclude: string;
+  preScan: boolean;
+  symlinkPolicy: "keep" | "follow" | "skip";
+  hardlinkPolicy: "copy" | "keep";
+  errorPolicy: "fail_fast" | "skip_fail" | "skip_ok";
+  sqlitePath: string;
+  integrityCheck: boolean;
+  baseDir: string;
+  partSizeMiB: number;
+  encryption: "none" | "age";
+  keyName: string;
+  notifications: "inherit" | "custom";
+  retentionEnabled: boolean;
+  keepLast: string;
+  keepDays: string;
+}
+
+export function emptyForm(timezone: string): JobForm {
+  return {
+    name: "",
+    scheduleMode: "simple",
+    simple: { kind: "daily", hour: 2, minute: 0 },
+    cron: "0 2 * * *",
+    timezone,
+    overlap: "queue",
+    type: "filesystem",
+    paths: "",
+    include: "",
+    exclude: "",
+    preScan: true,
+    symlinkPolicy: "keep",
+    hardlinkPolicy: "copy",
+    errorPolicy: "fail_fast",
+    sqlitePath: "",
+    integrityCheck: true,
+    baseDir: "/var/backups/bastion",
+    partSizeMiB: 256,
+    encryption: "none",
+    keyName: "default",
+    notifications: "inherit",
+    retentionEnabled: false,
+    keepLast: "",
+    keepDays: "",
+  };
+}
+
+const lines = (text: string) =>
+  text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0);
+
+/** The schedule the form says: null for manual. */
+export function formSchedule(form: JobForm): string | null {
+  if (form.scheduleMode === "manual") return null;
+  return form.scheduleMode === "simple" ? toCron(form.simple) : form.cron.trim();
+}
+
+/** The `POST/PUT /api/jobs` body. */
+export function formToRequest(form: JobForm): Record<string, unknown> {
+  const source =
+    form.type === "filesystem"
+      ? {
+          paths: lines(form.paths),
+          include: lines(form.include),
+          exclude: lines(form.exclude),
+          pre_scan: form.preScan,
+          symlink_policy: form.symlinkPolicy,
+          hardlink_policy: form.hardlinkPolicy,
+          error_policy: form.errorPolicy,
+        }
+      : { path: form.sqlitePath.trim(), integrity_check: form.integrityCheck };
+  const retention: Record<string, unknown> = { enabled: form.retentionEnabled };
+  if (form.keepLast.trim()) retention.keep_last = Number(form.keepLast);
+  if (form.keepDays.trim()) retention.keep_days = Number(form.keepDays);
+  return {
+    name: form.name.trim(),
+    schedule: formSchedule(form),
+    schedule_timezone: form.timezone,
+    overlap_policy: form.overlap,
+    spec: {
+      v: 1,
+      type: form.type,
+      source,
+      target: { type: "local_dir", base_dir: form.baseDir.trim(), part_size_bytes: Math.round(form.partSizeMiB * 1024 * 1024) },
+      pipeline: form.encryption === "age" ? { encryption: { type: "age_x25519", key_name: form.keyName.trim() } } : {},
+      notifications: { mode: form.notifications },
+      retention,
+    },
+  };
+}
+
+type Loose = Record<string, unknown>;
+const object = (value: unknown): Loose => (value && typeof value === "object" && !Array.isArray(value) ? (value as Loose) : {});
+const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((item): item is string => typeof item === "string") : []);
+
+/** The form for an existing job (its stored spec). */
+export function jobToForm(job: Job, fallbackTimezone: string): JobForm {
+  const form = emptyForm(job.schedule_timezone || fallbackTimezone);
+  const spec = object(job.spec);
+  const source = object(spec.source);
+  const target = object(spec.target);
+  const encryption = object(object(spec.pipeline).encryption);
+  const retention = object(spec.retention);
+  form.name = job.name;
+  form.overlap = job.overlap_policy;
+  if (job.schedule === null) form.scheduleMode = "manual";
+  else {
+    const simple = fromCron(job.schedule);
+    form.scheduleMode = simple ? "simple" : "cron";
+    if (simple) form.simple = simple;
+    form.cron = job.schedule;
+  }
+  form.type = spec.type === "sqlite" ? "sqlite" : "filesystem";
+  form.paths = strings(source.paths).join("\n");
+  form.include = strings(source.include).join("\n");
+  form.exclude = strings(source.exclude).join("\n");
+  if (typeof source.pre_scan === "boolean") form.preScan = source.pre_scan;
+  if (source.symlink_policy === "follow" || source.symlink_policy === "skip") form.symlinkPolicy = source.symlink_policy;
+  if (source.hardlink_policy === "keep") form.hardlinkPolicy = "keep";
+  if (source.error_policy === "skip_fail" || source.error_policy === "skip_ok") form.errorPolicy = source.error_policy;
+  if (typeof source.path === "string") form.sqlitePath = source.path;
+  if (typeof source.integrity_check === "boolean") form.integrityCheck = source.integrity_check;
+  if (typeof target.base_dir === "string") form.baseDir = target.base_dir;
+  if (typeof target.part_size_bytes === "number") form.partSizeMiB = Math.max(1, Math.round(target.part_size_bytes / 1048576));
+  if (encryption.type === "age_x25519") {
+    form.encryption = "age";
+    if (typeof encryption.key_name === "string") form.keyName = encryption.key_name;
+  }
+  form.notifications = object(spec.notifications).mode === "custom" ? "custom" : "inherit";
+  form.retentionEnabled = retention.enabled === true;
+  form.keepLast = typeof retention.keep_last === "number" ? String(retention.keep_last) : "";
+  form.keepDays = typeof retention.keep_days === "number" ? String(retention.keep_days) : "";
+  return form;
+}
+
+/** Which form field a server error's `details.field` belongs to. */
+export function fieldOf(serverField: string | undefined): string {
+  if (!serverField) return "";
+  if (serverField === "schedule" || serverField === "timezone" || serverField === "schedule_timezone") return "schedule";
+  if (serverField.startsWith("spec.source")) return "source";
+  if (serverField.startsWith("spec.target")) return "target";
+  if (serverField.startsWith("spec.pipeline")) return "encryption";
+  if (serverField.startsWith("spec.retention") || serverField === "retention") return "retention";
+  if (serverField.startsWith("spec.notifications")) return "notifications";
+  return serverField;
+}

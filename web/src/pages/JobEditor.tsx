@@ -1,0 +1,361 @@
+import { useEffect, useMemo, useState, type ReactNode } from "react";
+import { api, ApiError, type Job } from "../api";
+import { ErrorBox, Link } from "../components";
+import { formatRelative, formatTime } from "../lib/format";
+import { emptyForm, fieldOf, formSchedule, formToRequest, jobToForm, type JobForm } from "../lib/jobForm";
+import { navigate } from "../lib/router";
+import { weekdays, type Simple } from "../lib/schedule";
+
+interface Draft {
+  form: JobForm;
+  /** The job's `updated_at` when the draft was taken (edits only). */
+  updatedAt: number | null;
+}
+
+const draftKey = (jobId: string | null) => (jobId ? `bastion.jobs.draft.${jobId}` : "bastion.jobs.draft.new");
+
+function readDraft(jobId: string | null): Draft | null {
+  try {
+    const text = localStorage.getItem(draftKey(jobId));
+    return text ? (JSON.parse(text) as Draft) : null;
+  } catch {
+    return null;
+  }
+}
+
+function Field(props: { label: string; error?: string; hint?: ReactNode; children: ReactNode }) {
+  return (
+    <div className={`field${props.error ? " has-error" : ""}`}>
+      <label>
+        {props.label}
+        {props.children}
+      </label>
+      {props.hint && <p className="hint muted">{props.hint}</p>}
+      {props.error && (
+        <p className="field-error" role="alert">
+          {props.error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** Create or edit a job: every part of the spec, a live preview of the next runs, drafts that survive a reload. */
+export function JobEditorPage(props: { jobId: string | null; hubTimezone: string }) {
+  const [form, setForm] = useState<JobForm>(() => emptyForm(props.hubTimezone));
+  const [job, setJob] = useState<Job | null>(null);
+  const [loaded, setLoaded] = useState(props.jobId === null);
+  const [draft, setDraft] = useState<Draft | null>(() => readDraft(props.jobId));
+  const [error, setError] = useState<unknown>(null);
+  const [preview, setPreview] = useState<{ next: number[] } | { error: string } | null>(null);
+  const [showJSON, setShowJSON] = useState(false);
+  const [saving, setSaving] = useState(false);
+
+  useEffect(() => {
+    if (!props.jobId) return;
+    api.job(props.jobId).then(
+      (loadedJob) => {
+        setJob(loadedJob);
+        setForm(jobToForm(loadedJob, props.hubTimezone));
+        setLoaded(true);
+      },
+      (caught) => setError(caught),
+    );
+  }, [props.jobId, props.hubTimezone]);
+
+  // Every change is kept as a draft (once the page has its starting values).
+  const [touched, setTouched] = useState(false);
+  useEffect(() => {
+    if (!touched) return;
+    try {
+      localStorage.setItem(draftKey(props.jobId), JSON.stringify({ form, updatedAt: job?.updated_at ?? null }));
+    } catch {
+      // Storage may be full or refused: the form still works.
+    }
+  }, [form, touched, job, props.jobId]);
+
+  const update = (change: Partial<JobForm>) => {
+    setTouched(true);
+    setDraft(null);
+    setForm((current) => ({ ...current, ...change }));
+  };
+  const updateSimple = (change: Partial<Simple>) => update({ simple: { ...form.simple, ...change } as Simple });
+
+  const schedule = formSchedule(form);
+  useEffect(() => {
+    if (schedule === null) {
+      setPreview(null);
+      return;
+    }
+    const timer = setTimeout(() => {
+      api.previewSchedule(schedule, form.timezone).then(
+        (result) => setPreview({ next: result.next }),
+        (caught) => setPreview({ error: caught instanceof ApiError ? caught.message : String(caught) }),
+      );
+    }, 250);
+    return () => clearTimeout(timer);
+  }, [schedule, form.timezone]);
+
+  const body = useMemo(() => formToRequest(form), [form]);
+  const fieldError = error instanceof ApiError ? fieldOf(error.details?.field as string | undefined) : "";
+  const errorFor = (key: string) => (fieldError === key && error instanceof ApiError ? error.message : undefined);
+  const zones = useMemo(() => {
+    try {
+      return (Intl as unknown as { supportedValuesOf(kind: string): string[] }).supportedValuesOf("timeZone");
+    } catch {
+      return ["UTC"];
+    }
+  }, []);
+
+  const save = async () => {
+    setSaving(true);
+    setError(null);
+    try {
+      const saved = props.jobId ? await api.updateJob(props.jobId, body) : await api.createJob(body);
+      localStorage.removeItem(draftKey(props.jobId));
+      navigate(`/jobs?saved=${encodeURIComponent(saved.id)}`);
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  if (!loaded) return error ? <ErrorBox error={error} /> : <p className="muted">Loading…</p>;
+  const stale = draft && job && draft.updatedAt !== null && draft.updatedAt !== job.updated_at;
+  return (
+    <section className="editor">
+      <header className="page-header">
+        <h1>{props.jobId ? `Edit ${job?.name ?? "job"}` : "New job"}</h1>
+        <Link to="/jobs">Cancel</Link>
+      </header>
+      {draft && (
+        <div className="card draft-note" role="status">
+          You have an unsaved draft of this {props.jobId ? "job" : "new job"}.
+          {stale && <strong> The job has changed since the draft was taken.</strong>}{" "}
+          <button
+            onClick={() => {
+              setForm(draft.form);
+              setTouched(true);
+              setDraft(null);
+            }}
+          >
+            Resume draft
+          </button>{" "}
+          <button
+            onClick={() => {
+              localStorage.removeItem(draftKey(props.jobId));
+              setDraft(null);
+            }}
+          >
+            Discard
+          </button>
+        </div>
+      )}
+      <div className="editor-grid">
+        <fieldset className="card">
+          <legend>Basics</legend>
+          <Field label="Name" error={errorFor("name")}>
+            <input name="name" value={form.name} onChange={(event) => update({ name: event.target.value })} required />
+          </Field>
+          <Field label="Type">
+            <select name="type" value={form.type} onChange={(event) => update({ type: event.target.value as JobForm["type"] })}>
+              <option value="filesystem">Files and directories</option>
+              <option value="sqlite">SQLite database</option>
+            </select>
+          </Field>
+          <Field label="When a run is still active" hint={form.overlap === "queue" ? "The new run waits for it." : "The new run is rejected (and notified)."}>
+            <select name="overlap" value={form.overlap} onChange={(event) => update({ overlap: event.target.value as JobForm["overlap"] })}>
+              <option value="queue">Queue the new run</option>
+              <option value="reject">Reject the new run</option>
+            </select>
+          </Field>
+        </fieldset>
+
+        <fieldset className="card">
+          <legend>Schedule</legend>
+          <div className="segmented" role="radiogroup" aria-label="Schedule mode">
+            {(["manual", "simple", "cron"] as const).map((mode) => (
+              <label key={mode} className="inline">
+                <input type="radio" name="scheduleMode" checked={form.scheduleMode === mode} onChange={() => update({ scheduleMode: mode, cron: schedule ?? form.cron })} />
+                {mode === "manual" ? "Manual only" : mode === "simple" ? "Simple" : "Cron"}
+              </label>
+            ))}
+          </div>
+          {form.scheduleMode === "simple" && (
+            <div className="row">
+              <select aria-label="Repeat" value={form.simple.kind} onChange={(event) => {
+                const kind = event.target.value as Simple["kind"];
+                const base = { hour: 2, minute: 0 };
+                update({
+                  simple:
+                    kind === "every_minutes" ? { kind, minutes: 15 } : kind === "hourly" ? { kind, minute: 0 } : kind === "daily" ? { kind, ...base } : kind === "weekly" ? { kind, weekday: 1, ...base } : { kind, day: 1, ...base },
+                });
+              }}>
+                <option value="every_minutes">Every N minutes</option>
+                <option value="hourly">Hourly</option>
+                <option value="daily">Daily</option>
+                <option value="weekly">Weekly</option>
+                <option value="monthly">Monthly</option>
+              </select>
+              {form.simple.kind === "every_minutes" && (
+                <input aria-label="Minutes" type="number" min={1} max={59} value={form.simple.minutes} onChange={(event) => updateSimple({ minutes: Number(event.target.value) })} />
+              )}
+              {form.simple.kind === "weekly" && (
+                <select aria-label="Weekday" value={form.simple.weekday} onChange={(event) => updateSimple({ weekday: Number(event.target.value) })}>
+                  {weekdays.map((day, index) => (
+                    <option key={day} value={index}>
+                      {day}
+                    </option>
+                  ))}
+                </select>
+              )}
+              {form.simple.kind === "monthly" && (
+                <input aria-label="Day of month" type="number" min={1} max={28} value={form.simple.day} onChange={(event) => updateSimple({ day: Number(event.target.value) })} />
+              )}
+              {(form.simple.kind === "daily" || form.simple.kind === "weekly" || form.simple.kind === "monthly") && (
+                <input aria-label="Hour" type="number" min={0} max={23} value={form.simple.hour} onChange={(event) => updateSimple({ hour: Number(event.target.value) })} />
+              )}
+              {form.simple.kind !== "every_minutes" && (
+                <input aria-label="Minute" type="number" min={0} max={59} value={form.simple.minute} onChange={(event) => updateSimple({ minute: Number(event.target.value) })} />
+              )}
+            </div>
+          )}
+          {form.scheduleMode === "cron" && (
+            <Field label="Cron (minute hour day month weekday)" error={errorFor("schedule")}>
+              <input name="cron" value={form.cron} onChange={(event) => update({ cron: event.target.value })} placeholder="30 2 * * *" />
+            </Field>
+          )}
+          {form.scheduleMode !== "manual" && (
+            <>
+              <Field label="Time zone" error={form.scheduleMode !== "cron" ? errorFor("schedule") : undefined}>
+                <input name="timezone" list="zones" value={form.timezone} onChange={(event) => update({ timezone: event.target.value })} />
+                <datalist id="zones">
+                  {zones.map((zone) => (
+                    <option key={zone} value={zone} />
+                  ))}
+                </datalist>
+              </Field>
+              <div className="preview" data-testid="schedule-preview">
+                {schedule && <code>{schedule}</code>}
+                {preview && "next" in preview && (
+                  <ol>
+                    {preview.next.map((instant) => (
+                      <li key={instant}>
+                        {formatTime(instant, form.timezone)} <span className="muted">({formatRelative(instant)})</span>
+                      </li>
+                    ))}
+                  </ol>
+                )}
+                {preview && "error" in preview && <p className="field-error">{preview.error}</p>}
+              </div>
+            </>
+          )}
+        </fieldset>
+
+        <fieldset className="card">
+          <legend>Source</legend>
+          {form.type === "filesystem" ? (
+            <>
+              <Field label="Paths (one per line, absolute)" error={errorFor("source")}>
+                <textarea name="paths" rows={3} value={form.paths} onChange={(event) => update({ paths: event.target.value })} />
+              </Field>
+              <Field label="Include (glob per line; empty: everything)">
+                <textarea name="include" rows={2} value={form.include} onChange={(event) => update({ include: event.target.value })} />
+              </Field>
+              <Field label="Exclude (glob per line)" hint="For example */.cache or *.tmp">
+                <textarea name="exclude" rows={2} value={form.exclude} onChange={(event) => update({ exclude: event.target.value })} />
+              </Field>
+              <label className="inline">
+                <input type="checkbox" checked={form.preScan} onChange={(event) => update({ preScan: event.target.checked })} /> Count files first (progress shows totals and an ETA)
+              </label>
+              <div className="row">
+                <Field label="Symlinks">
+                  <select value={form.symlinkPolicy} onChange={(event) => update({ symlinkPolicy: event.target.value as JobForm["symlinkPolicy"] })}>
+                    <option value="keep">keep as links</option>
+                    <option value="follow">follow</option>
+                    <option value="skip">skip</option>
+                  </select>
+                </Field>
+                <Field label="Hard links">
+                  <select value={form.hardlinkPolicy} onChange={(event) => update({ hardlinkPolicy: event.target.value as JobForm["hardlinkPolicy"] })}>
+                    <option value="copy">store each</option>
+                    <option value="keep">keep as links</option>
+                  </select>
+                </Field>
+                <Field label="Unreadable files">
+                  <select value={form.errorPolicy} onChange={(event) => update({ errorPolicy: event.target.value as JobForm["errorPolicy"] })}>
+                    <option value="fail_fast">fail the run</option>
+                    <option value="skip_fail">skip, then fail</option>
+                    <option value="skip_ok">skip and warn</option>
+                  </select>
+                </Field>
+              </div>
+            </>
+          ) : (
+            <>
+              <Field label="Database file (absolute path)" error={errorFor("source")}>
+                <input name="sqlitePath" value={form.sqlitePath} onChange={(event) => update({ sqlitePath: event.target.value })} />
+              </Field>
+              <label className="inline">
+                <input type="checkbox" checked={form.integrityCheck} onChange={(event) => update({ integrityCheck: event.target.checked })} /> Run PRAGMA integrity_check on the copy
+              </label>
+            </>
+          )}
+        </fieldset>
+
+        <fieldset className="card">
+          <legend>Target and security</legend>
+          <Field label="Local directory" error={errorFor("target")}>
+            <input name="baseDir" value={form.baseDir} onChange={(event) => update({ baseDir: event.target.value })} />
+          </Field>
+          <Field label="Part size (MiB)">
+            <input type="number" min={1} value={form.partSizeMiB} onChange={(event) => update({ partSizeMiB: Number(event.target.value) })} />
+          </Field>
+          <Field label="Encryption" error={errorFor("encryption")} hint={form.encryption === "age" ? "age X25519; export the key from the API to decrypt without Bastion." : undefined}>
+            <select value={form.encryption} onChange={(event) => update({ encryption: event.target.value as JobForm["encryption"] })}>
+              <option value="none">none</option>
+              <option value="age">age</option>
+            </select>
+          </Field>
+          {form.encryption === "age" && (
+            <Field label="Key name">
+              <input value={form.keyName} onChange={(event) => update({ keyName: event.target.value })} />
+            </Field>
+          )}
+        </fieldset>
+
+        <fieldset className="card">
+          <legend>Notifications and retention</legend>
+          <Field label="Notifications" error={errorFor("notifications")}>
+            <select value={form.notifications} onChange={(event) => update({ notifications: event.target.value as JobForm["notifications"] })}>
+              <option value="inherit">every enabled destination</option>
+              <option value="custom">none (custom, nothing selected)</option>
+            </select>
+          </Field>
+          <label className="inline">
+            <input type="checkbox" checked={form.retentionEnabled} onChange={(event) => update({ retentionEnabled: event.target.checked })} /> Delete old snapshots
+          </label>
+          {form.retentionEnabled && (
+            <div className="row">
+              <Field label="Keep the last" error={errorFor("retention")}>
+                <input type="number" min={0} value={form.keepLast} onChange={(event) => update({ keepLast: event.target.value })} />
+              </Field>
+              <Field label="Keep days">
+                <input type="number" min={0} value={form.keepDays} onChange={(event) => update({ keepDays: event.target.value })} />
+              </Field>
+            </div>
+          )}
+        </fieldset>
+      </div>
+      <ErrorBox error={error} />
+      <div className="editor-actions">
+        <button className="primary" onClick={save} disabled={saving}>
+          {props.jobId ? "Save" : "Create job"}
+        </button>
+        <button onClick={() => setShowJSON(!showJSON)}>{showJSON ? "Hide" : "Show"} what will be sent</button>
+      </div>
+      {showJSON && <pre className="json-view">{JSON.stringify(body, null, 2)}</pre>}
+    </section>
+  );
+}
