@@ -13,6 +13,15 @@ declare const __BASTION_UI_VERSION__: string;
 
 type Auth = "unknown" | "setup" | "signed-out" | "signed-in";
 
+const isAuthPath = (path: string) => path === "/" || path.startsWith("/login") || path.startsWith("/setup");
+const loginPath = (returnTo: string) => `/login?next=${encodeURIComponent(returnTo)}`;
+
+/** Where to go after signing in: `next` when it is a path of this site, else the jobs. */
+export function nextPath(path: string): string {
+  const next = new URLSearchParams(path.split("?")[1] ?? "").get("next");
+  return next && next.startsWith("/") && !next.startsWith("//") && !isAuthPath(next) ? next : "/jobs";
+}
+
 function useTheme(): [string, () => void] {
   const [theme, setTheme] = useState<string>(() => document.documentElement.dataset.theme ?? "system");
   const toggle = () => {
@@ -35,7 +44,6 @@ export function App() {
   const [auth, setAuth] = useState<Auth>("unknown");
   const [username, setUsername] = useState("");
   const [system, setSystem] = useState<SystemInfo | null>(null);
-  const [returnTo, setReturnTo] = useState("/jobs");
   const [theme, toggleTheme] = useTheme();
 
   const check = useCallback(async () => {
@@ -62,7 +70,7 @@ export function App() {
     // Any 401: back to sign-in, then back here.
     const onUnauthorized = () => {
       const here = location.pathname + location.search;
-      if (here !== "/" && !here.startsWith("/login") && !here.startsWith("/setup")) setReturnTo(here);
+      if (!isAuthPath(here)) navigate(loginPath(here), true);
       setCsrfToken(null);
       setAuth("signed-out");
     };
@@ -70,15 +78,13 @@ export function App() {
     return () => window.removeEventListener("bastion:unauthorized", onUnauthorized);
   }, []);
 
-  // The path follows the state: setup and sign-in have their own addresses; once signed in, back to where the user was.
+  // The path follows the state: setup and sign-in have their own addresses, and `/login?next=…` remembers where the
+  // user was; once signed in, back there.
   useEffect(() => {
-    const isAuthPath = path === "/" || path.startsWith("/login") || path.startsWith("/setup");
     if (auth === "setup" && !path.startsWith("/setup")) navigate("/setup", true);
-    else if (auth === "signed-out" && !path.startsWith("/login")) {
-      if (!isAuthPath) setReturnTo(path);
-      navigate("/login", true);
-    } else if (auth === "signed-in" && isAuthPath) navigate(returnTo, true);
-  }, [auth, path, returnTo]);
+    else if (auth === "signed-out" && !path.startsWith("/login")) navigate(isAuthPath(path) ? "/login" : loginPath(path), true);
+    else if (auth === "signed-in" && isAuthPath(path)) navigate(nextPath(path), true);
+  }, [auth, path]);
 
   const signOut = async () => {
     try {
@@ -86,7 +92,6 @@ export function App() {
     } finally {
       // A deliberate sign-out starts the next session at the jobs, not where this one ended.
       setCsrfToken(null);
-      setReturnTo("/jobs");
       navigate("/login", true);
       setAuth("signed-out");
     }

@@ -125,3 +125,13 @@ test("the editor's form becomes the API body and comes back from a stored job", 
   assert.equal(fieldOf("schedule"), "schedule");
   assert.equal(fieldOf("name"), "name");
 });
+
+import { nextPath } from "../src/App";
+
+test("after sign-in the user returns to a path of this site only", () => {
+  assert.equal(nextPath("/login?next=%2Fruns%2Fabc"), "/runs/abc");
+  assert.equal(nextPath("/login"), "/jobs");
+  assert.equal(nextPath("/login?next=https%3A%2F%2Fevil.example"), "/jobs");
+  assert.equal(nextPath("/login?next=%2F%2Fevil.example"), "/jobs");
+  assert.equal(nextPath("/login?next=%2Flogin"), "/jobs");
+});
