@@ -153,6 +153,10 @@ def main():
                 broken.get_by_role("link", name="open run").click()
                 expect(page.locator(".badge.status-failed")).to_be_visible(timeout=60000)
                 expect(page.locator(".run-summary")).to_contain_text("source_not_found")
+                # The log filters: errors only.
+                page.get_by_label("Level").select_option("error")
+                levels = page.eval_on_selector_all("[data-testid=log] .log-row", "rows => rows.map(row => row.className)")
+                assert levels and all("level-error" in name for name in levels), levels
                 page.goto(base + "/jobs")
                 page.screenshot(path=os.path.join(SHOTS, "jobs-1280-dark.png"), full_page=True)
                 page.locator("tr", has_text="Documents").get_by_role("link", name="Edit").click()

@@ -85,6 +85,9 @@ public final class BusServer: @unchecked Sendable {
 
     /// Closes every connection and the listener, removes the socket file and stops the loop thread.
     public func shutdown() async {
+        // The path goes first, so a client reconnecting during the shutdown fails to connect instead of reaching a
+        // listener that is about to close (and counting a connection that never served).
+        if bound.withLock({ $0 }) { unlink(socketPath) }
         loop.execute { [self] in
             for connection in connections.values { connection.stream.close() }
             connections.removeAll()
@@ -95,7 +98,6 @@ public final class BusServer: @unchecked Sendable {
         }
         await loop.stop()
         peers.withLock { $0.removeAll() }
-        if bound.withLock({ $0 }) { unlink(socketPath) }
         continuation.finish()
         logger.info("Bus stopped", metadata: ["bus.socket": "\(socketPath)"])
     }

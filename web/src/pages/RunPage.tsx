@@ -185,13 +185,29 @@ function ProgressPanel(props: { progress: RunProgress | null; active: boolean })
 
 /** The log: a virtual list (only the visible rows exist), following the tail until the user scrolls up. */
 function LogPanel(props: { events: readonly RunEvent[]; stream: RunStreamState; now: number; onRetry: () => void }) {
+  const [level, setLevel] = useState("all");
+  const [kind, setKind] = useState("all");
+  const [text, setText] = useState("");
+  const all = props.events;
+  const kinds = useMemo(() => Array.from(new Set(all.map((event) => event.kind))).sort(), [all]);
+  const filtering = level !== "all" || kind !== "all" || text.trim() !== "";
+  const shown = useMemo(() => {
+    if (!filtering) return all;
+    const needle = text.trim().toLowerCase();
+    return all.filter(
+      (event) =>
+        (level === "all" || event.level === level) &&
+        (kind === "all" || event.kind === kind) &&
+        (!needle || event.message.toLowerCase().includes(needle) || event.kind.includes(needle)),
+    );
+  }, [all, filtering, level, kind, text]);
   const [follow, setFollow] = useState(true);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(480);
   const [seenCount, setSeenCount] = useState(0);
   const [expanded, setExpanded] = useState<number | null>(null);
   const box = useRef<HTMLDivElement>(null);
-  const count = props.events.length;
+  const count = shown.length;
 
   useEffect(() => {
     const element = box.current;
@@ -217,9 +233,18 @@ function LogPanel(props: { events: readonly RunEvent[]; stream: RunStreamState; 
 
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - 10);
   const last = Math.min(count, Math.ceil((scrollTop + height) / rowHeight) + 10);
-  const visible = useMemo(() => props.events.slice(first, last), [props.events, first, last]);
-  const unseen = follow ? 0 : count - seenCount;
-  const firstError = props.events.findIndex((event) => event.level === "error");
+  const visible = useMemo(() => shown.slice(first, last), [shown, first, last]);
+  const unseen = follow ? 0 : Math.max(0, count - seenCount);
+  const firstError = shown.findIndex((event) => event.level === "error");
+  const asJSON = () => JSON.stringify(all, null, 2);
+  const download = () => {
+    const url = URL.createObjectURL(new Blob([asJSON()], { type: "application/json" }));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = `run-${all[0]?.run_id ?? "events"}.json`;
+    link.click();
+    URL.revokeObjectURL(url);
+  };
   const retryIn = props.stream.retryAt ? Math.max(0, Math.ceil((props.stream.retryAt - props.now) / 1000)) : null;
 
   const jumpTo = (index: number) => {
@@ -236,7 +261,22 @@ function LogPanel(props: { events: readonly RunEvent[]; stream: RunStreamState; 
           {props.stream.connection === "reconnecting" && retryIn !== null && ` in ${retryIn}s`}
         </span>
         {props.stream.connection === "reconnecting" && <button onClick={props.onRetry}>Retry now</button>}
-        <span className="muted">{count} events</span>
+        <span className="muted">{filtering ? `${count} of ${all.length}` : count} events</span>
+        <select aria-label="Level" value={level} onChange={(event) => setLevel(event.target.value)}>
+          <option value="all">all levels</option>
+          <option value="info">info</option>
+          <option value="warn">warn</option>
+          <option value="error">error</option>
+        </select>
+        <select aria-label="Kind" value={kind} onChange={(event) => setKind(event.target.value)}>
+          <option value="all">all kinds</option>
+          {kinds.map((value) => (
+            <option key={value}>{value}</option>
+          ))}
+        </select>
+        <input type="search" aria-label="Search the log" placeholder="Search" value={text} onChange={(event) => setText(event.target.value)} />
+        <button onClick={() => void navigator.clipboard?.writeText(asJSON())}>Copy JSON</button>
+        <button onClick={download}>Download</button>
         {firstError >= 0 && <button onClick={() => jumpTo(firstError)}>First error</button>}
         {!follow && (
           <button
@@ -272,7 +312,7 @@ function LogPanel(props: { events: readonly RunEvent[]; stream: RunStreamState; 
         </div>
       </div>
       {expanded !== null && (
-        <pre className="event-fields">{JSON.stringify(props.events.find((event) => event.seq === expanded), null, 2)}</pre>
+        <pre className="event-fields">{JSON.stringify(all.find((event) => event.seq === expanded), null, 2)}</pre>
       )}
     </div>
   );
