@@ -48,6 +48,8 @@ bench: deps
 	$(BIN_RELEASE)/bastion-bench events
 	$(BIN_RELEASE)/bastion-bench e2e
 	$(BIN_RELEASE)/bastion-bench runs
+	node web/build.mjs
+	python3 Tests/Browser/ui_bench.py
 	$(SWIFT) build -c release --product bastion-worker
 	$(BIN_RELEASE)/bastion-bench archive
 	$(BIN_RELEASE)/bastion-bench archive --small-files 200000

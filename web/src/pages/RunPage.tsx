@@ -24,7 +24,6 @@ export function RunPage(props: { runId: string }) {
   const [progress, setProgress] = useState<RunProgress | null>(null);
   const [stream, setStream] = useState<RunStreamState>({ connection: "loading" });
   const [events, setEvents] = useState<readonly RunEvent[]>([]);
-  const [now, setNow] = useState(Date.now());
   const streamRef = useRef<RunStream | null>(null);
 
   useEffect(() => {
@@ -60,11 +59,9 @@ export function RunPage(props: { runId: string }) {
     );
     streamRef.current = stream;
     void stream.start();
-    const clock = setInterval(() => setNow(Date.now()), 1000);
     return () => {
       alive = false;
       stream.stop();
-      clearInterval(clock);
     };
   }, [props.runId]);
 
@@ -79,7 +76,6 @@ export function RunPage(props: { runId: string }) {
 
   const active = run && (run.status === "queued" || run.status === "running");
   const status = run && active && run.cancel_requested_at ? "canceling" : run?.status;
-  const ended = run?.ended_at ?? (active ? Math.floor(now / 1000) : null);
   return (
     <section>
       <header className="page-header">
@@ -110,7 +106,9 @@ export function RunPage(props: { runId: string }) {
               <dt>Ended</dt>
               <dd>{formatTime(run.ended_at)}</dd>
               <dt>Duration</dt>
-              <dd>{ended ? formatDuration(ended - run.started_at) : "–"}</dd>
+              <dd>
+                <Elapsed start={run.started_at} end={run.ended_at} running={!!active} />
+              </dd>
               {run.error && (
                 <>
                   <dt>Error</dt>
@@ -120,7 +118,7 @@ export function RunPage(props: { runId: string }) {
             </dl>
             <ProgressPanel progress={progress} active={!!active} />
           </div>
-          <LogPanel events={events} stream={stream} now={now} onRetry={() => streamRef.current?.retryNow()} />
+          <LogPanel events={events} stream={stream} onRetry={() => streamRef.current?.retryNow()} />
         </div>
       )}
       <p>
@@ -128,6 +126,29 @@ export function RunPage(props: { runId: string }) {
       </p>
     </section>
   );
+}
+
+/** The current time, once a second while `active` (only the small components that show it re-render). */
+function useNow(active: boolean): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [active]);
+  return now;
+}
+
+function Elapsed(props: { start: number; end: number | null; running: boolean }) {
+  const now = useNow(props.running);
+  const end = props.end ?? (props.running ? Math.floor(now / 1000) : null);
+  return <>{end ? formatDuration(end - props.start) : "–"}</>;
+}
+
+function RetryCountdown(props: { at: number | undefined }) {
+  const now = useNow(props.at !== undefined);
+  if (props.at === undefined) return null;
+  return <> in {Math.max(0, Math.ceil((props.at - now) / 1000))}s</>;
 }
 
 const stages = ["scan", "packaging", "upload"];
@@ -184,7 +205,7 @@ function ProgressPanel(props: { progress: RunProgress | null; active: boolean })
 }
 
 /** The log: a virtual list (only the visible rows exist), following the tail until the user scrolls up. */
-function LogPanel(props: { events: readonly RunEvent[]; stream: RunStreamState; now: number; onRetry: () => void }) {
+function LogPanel(props: { events: readonly RunEvent[]; stream: RunStreamState; onRetry: () => void }) {
   const [level, setLevel] = useState("all");
   const [kind, setKind] = useState("all");
   const [text, setText] = useState("");
@@ -207,6 +228,8 @@ function LogPanel(props: { events: readonly RunEvent[]; stream: RunStreamState; 
   const [seenCount, setSeenCount] = useState(0);
   const [expanded, setExpanded] = useState<number | null>(null);
   const box = useRef<HTMLDivElement>(null);
+  /** Where following last put the scroll position: a scroll event above it is the user's, not ours. */
+  const autoTop = useRef(0);
   const count = shown.length;
 
   useEffect(() => {
@@ -220,6 +243,7 @@ function LogPanel(props: { events: readonly RunEvent[]; stream: RunStreamState; 
   useEffect(() => {
     if (!follow || !box.current) return;
     box.current.scrollTop = count * rowHeight;
+    autoTop.current = box.current.scrollTop;
     setSeenCount(count);
   }, [count, follow]);
 
@@ -227,15 +251,20 @@ function LogPanel(props: { events: readonly RunEvent[]; stream: RunStreamState; 
     const element = event.currentTarget;
     setScrollTop(element.scrollTop);
     const atBottom = element.scrollTop + element.clientHeight >= element.scrollHeight - rowHeight;
-    setFollow(atBottom);
-    if (atBottom) setSeenCount(count);
+    if (atBottom) {
+      setFollow(true);
+      setSeenCount(count);
+    } else if (element.scrollTop < autoTop.current - rowHeight) {
+      // Only a scroll up stops following (rows arriving below are not the user leaving the tail).
+      setFollow(false);
+    }
   };
 
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - 10);
   const last = Math.min(count, Math.ceil((scrollTop + height) / rowHeight) + 10);
   const visible = useMemo(() => shown.slice(first, last), [shown, first, last]);
   const unseen = follow ? 0 : Math.max(0, count - seenCount);
-  const firstError = shown.findIndex((event) => event.level === "error");
+  const firstError = useMemo(() => shown.findIndex((event) => event.level === "error"), [shown]);
   const asJSON = () => JSON.stringify(all, null, 2);
   const download = () => {
     const url = URL.createObjectURL(new Blob([asJSON()], { type: "application/json" }));
@@ -245,7 +274,6 @@ function LogPanel(props: { events: readonly RunEvent[]; stream: RunStreamState; 
     link.click();
     URL.revokeObjectURL(url);
   };
-  const retryIn = props.stream.retryAt ? Math.max(0, Math.ceil((props.stream.retryAt - props.now) / 1000)) : null;
 
   const jumpTo = (index: number) => {
     if (!box.current) return;
@@ -258,7 +286,7 @@ function LogPanel(props: { events: readonly RunEvent[]; stream: RunStreamState; 
       <div className="log-toolbar">
         <span className={`connection connection-${props.stream.connection}`} data-testid="connection">
           {props.stream.connection}
-          {props.stream.connection === "reconnecting" && retryIn !== null && ` in ${retryIn}s`}
+          {props.stream.connection === "reconnecting" && <RetryCountdown at={props.stream.retryAt} />}
         </span>
         {props.stream.connection === "reconnecting" && <button onClick={props.onRetry}>Retry now</button>}
         <span className="muted">{filtering ? `${count} of ${all.length}` : count} events</span>
