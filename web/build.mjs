@@ -48,7 +48,9 @@ const style = outputs.find((path) => path.endsWith(".css"));
 if (!script) throw new Error("esbuild produced no script");
 // The theme is applied before the first paint (no flash of the wrong theme).
 const themeBoot =
-  "try{var t=localStorage.getItem('bastion.theme');if(t==='dark'||t==='light')document.documentElement.dataset.theme=t}catch(e){}";
+  "var t;try{t=localStorage.getItem('bastion.theme')}catch(e){}" +
+  "if(t!=='dark'&&t!=='light')t=matchMedia('(prefers-color-scheme: dark)').matches?'dark':'light';" +
+  "document.documentElement.dataset.theme=t";
 writeFileSync(
   join(out, "index.html"),
   `<!doctype html>

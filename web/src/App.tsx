@@ -23,10 +23,9 @@ export function nextPath(path: string): string {
 }
 
 function useTheme(): [string, () => void] {
-  const [theme, setTheme] = useState<string>(() => document.documentElement.dataset.theme ?? "system");
+  const [theme, setTheme] = useState<string>(() => document.documentElement.dataset.theme ?? "light");
   const toggle = () => {
-    const dark = theme === "dark" || (theme === "system" && matchMedia("(prefers-color-scheme: dark)").matches);
-    const next = dark ? "light" : "dark";
+    const next = theme === "dark" ? "light" : "dark";
     document.documentElement.dataset.theme = next;
     try {
       localStorage.setItem("bastion.theme", next);

@@ -82,6 +82,16 @@ enum RequestInput {
         return (Int(page ?? 1), size, page != nil || rawSize != nil)
     }
 
+    /// An enumerated filter (`status=failed`): nil when absent or `all`, `400 invalid_query` naming the allowed values.
+    static func filter<Value: RawRepresentable & CaseIterable>(_ request: Request, _ name: String) throws -> Value? where Value.RawValue == String {
+        guard let raw = request.uri.queryParameters.get(name), raw != "all" else { return nil }
+        guard let value = Value(rawValue: String(raw)) else {
+            let allowed = Value.allCases.map(\.rawValue).joined(separator: ", ")
+            throw APIError(status: .badRequest, code: "invalid_query", message: "\(name) must be one of \(allowed)", details: ["field": name])
+        }
+        return value
+    }
+
     /// The `cursor` query parameter: nil when absent, `400 invalid_cursor` when it is not one this API issued.
     static func cursor(_ request: Request) throws -> ListCursor? {
         guard let raw = request.uri.queryParameters.get("cursor") else { return nil }

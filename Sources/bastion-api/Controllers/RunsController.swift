@@ -102,28 +102,8 @@ struct RunsController {
         let paging = try RequestInput.paging(request)
         let parameters = request.uri.queryParameters
         var query = RunListQuery(pageSize: paging.pageSize)
-        if let raw = parameters.get("status"), raw != "all" {
-            guard let parsed = RunStatus(rawValue: raw) else {
-                throw APIError(
-                    status: .badRequest,
-                    code: "invalid_query",
-                    message: "status must be one of \(RunStatus.allCases.map(\.rawValue).joined(separator: ", "))",
-                    details: ["field": "status"]
-                )
-            }
-            query.status = parsed
-        }
-        if let raw = parameters.get("kind"), raw != "all" {
-            guard let parsed = RunKind(rawValue: raw) else {
-                throw APIError(
-                    status: .badRequest,
-                    code: "invalid_query",
-                    message: "kind must be one of \(RunKind.allCases.map(\.rawValue).joined(separator: ", "))",
-                    details: ["field": "kind"]
-                )
-            }
-            query.kind = parsed
-        }
+        query.status = try RequestInput.filter(request, "status")
+        query.kind = try RequestInput.filter(request, "kind")
         query.jobId = parameters.get("job_id").map { String($0) }
         let cursor = try RequestInput.cursor(request)
         let numbered = parameters.get("page") != nil && cursor == nil
