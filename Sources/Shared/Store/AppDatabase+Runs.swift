@@ -26,7 +26,7 @@ public enum HeartbeatResult: Sendable, Equatable {
 /// What a cancel request did.
 public struct CancelResult: Sendable {
     public var run: Run
-    /// True when the run is running and its worker should be told over the bus.
+    /// True when the run is running: its worker is told after COMMIT (`AfterCommit.cancels`).
     public var notifyWorker: Bool
 }
 
