@@ -6,13 +6,10 @@ import Testing
 /// The after-COMMIT path of docs/architecture.md, "After COMMIT", through the real processes: wakes the API's own
 /// commits send, live progress frames, and a transaction's events crossing the bus as one frame.
 @Suite(.serialized) struct AfterCommitTests {
-    /// The value of `name{labels…}` in a Prometheus scrape, 0 when absent.
+    /// The value of `name{label…}` in the API's scrape, 0 when absent.
     func metric(_ fixture: RunsFixture, _ name: String, _ label: String) async throws -> Double {
         let text = String(decoding: try await HTTP.get(fixture.base + "/metrics", anonymous: true).body, as: UTF8.self)
-        for line in text.split(separator: "\n") where line.hasPrefix(name + "{") && line.contains(label) {
-            return line.split(separator: " ").last.flatMap { Double($0) } ?? 0
-        }
-        return 0
+        return sample(text, name, [label]) ?? 0
     }
 
     @Test func aRejectedManualRunsNotificationIsDeliveredWithinASecond() async throws {

@@ -4,16 +4,6 @@ import Testing
 
 /// `GET /metrics` of the real API, in Prometheus text format.
 @Suite(.serialized) struct MetricsTests {
-    /// The value of the first sample whose line starts with `name` and contains every label in `labels`.
-    func sample(_ text: String, _ name: String, _ labels: [String] = []) -> Double? {
-        for line in text.split(separator: "\n") where line.hasPrefix(name) && !line.hasPrefix("#") {
-            let head = line.split(separator: " ").first.map(String.init) ?? ""
-            guard head == name || head.hasPrefix(name + "{"), labels.allSatisfy({ head.contains($0) }) else { continue }
-            return line.split(separator: " ").last.flatMap { Double($0) }
-        }
-        return nil
-    }
-
     @Test func exportsRequestsLatencyWebSocketsRunsEventsAndBusConnections() async throws {
         let fixture = try await RunsFixture()
         try await fixture.startWorker("w0")

@@ -250,3 +250,13 @@ func systemPeers(_ base: String, _ role: String) async -> [[String: Any]]? {
     else { return nil }
     return bus[role] as? [[String: Any]]
 }
+
+/// The value of the first sample of metric `name` in a Prometheus scrape whose labels contain every one of `labels`.
+func sample(_ text: String, _ name: String, _ labels: [String] = []) -> Double? {
+    for line in text.split(separator: "\n") where line.hasPrefix(name) && !line.hasPrefix("#") {
+        let head = line.split(separator: " ").first.map(String.init) ?? ""
+        guard head == name || head.hasPrefix(name + "{"), labels.allSatisfy({ head.contains($0) }) else { continue }
+        return line.split(separator: " ").last.flatMap { Double($0) }
+    }
+    return nil
+}

@@ -2,12 +2,12 @@ import Core
 import Foundation
 
 /// Who is on the other end of a bus connection.
-public enum BusRole: String, Sendable, Codable {
+public enum BusRole: String, Sendable {
     case api, worker, janitor
 }
 
 /// Identity a client announces with `hello`.
-public struct BusPeer: Sendable, Codable, Hashable {
+public struct BusPeer: Sendable, Hashable {
     public var role: BusRole
     public var id: String
     public var pid: Int32

@@ -517,8 +517,7 @@ extension AppDatabase {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT \(Self.runColumns.split(separator: ",").map { "runs." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")),
-                      jobs.name
+                    SELECT \(Self.qualifiedRunColumns), jobs.name
                     FROM runs LEFT JOIN jobs ON jobs.id = runs.job_id \(conditions.whereClause)
                     ORDER BY runs.started_at DESC, runs.id DESC LIMIT \(query.pageSize + 1) OFFSET \(offset)
                     """,
@@ -535,6 +534,10 @@ extension AppDatabase {
         id, job_id, status, started_at, ended_at, summary_json, error, progress_json, cancel_requested_at, \
         cancel_requested_by_user_id, cancel_reason, worker_id, heartbeat_at, scheduled_for, kind, operation_json, warnings
         """
+
+    /// `runColumns` prefixed with `runs.`, for queries that join another table.
+    static let qualifiedRunColumns = runColumns.split(separator: ",").map { "runs." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        .joined(separator: ", ")
 
     static func fetchRun(_ db: Database, id: String) throws -> Run? {
         let statement = try db.cachedStatement(sql: "SELECT \(runColumns) FROM runs WHERE id = ?")

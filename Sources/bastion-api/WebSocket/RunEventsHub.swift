@@ -1,3 +1,4 @@
+import Bus
 import Core
 import Foundation
 import Metrics
@@ -22,9 +23,10 @@ public final class RunEventsHub: Sendable {
         case tick
     }
 
-    /// The WebSocket frame of a progress update (docs/architecture.md, "Run events over WebSocket").
+    /// The WebSocket frame of a progress update: the same JSON as the bus's `progress` message
+    /// (`{"type":"progress","run_id":…,"progress":{…}}`; docs/architecture.md, "Run events over WebSocket").
     public static func progressFrame(_ update: RunProgress.Update) -> String {
-        JSONValue.object(["type": "progress", "run_id": .string(update.runId), "progress": update.progress.json]).jsonString()
+        BusMessage.progress(update).jsonText
     }
 
     /// One subscriber's end.

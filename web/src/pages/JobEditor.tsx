@@ -199,7 +199,10 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
                 <option value="monthly">Monthly</option>
               </select>
               {form.simple.kind === "every_minutes" && (
-                <input aria-label="Minutes" type="number" min={1} max={59} value={form.simple.minutes} onChange={(event) => updateSimple({ minutes: Number(event.target.value) })} />
+                <>
+                  <input aria-label="Minutes" type="number" min={1} max={59} value={form.simple.minutes} onChange={(event) => updateSimple({ minutes: Number(event.target.value) })} />
+                  <span className="unit">minutes</span>
+                </>
               )}
               {form.simple.kind === "weekly" && (
                 <select aria-label="Weekday" value={form.simple.weekday} onChange={(event) => updateSimple({ weekday: Number(event.target.value) })}>
@@ -210,9 +213,11 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
                   ))}
                 </select>
               )}
+              {form.simple.kind === "monthly" && <span className="unit">on day</span>}
               {form.simple.kind === "monthly" && (
                 <input aria-label="Day of month" type="number" min={1} max={28} value={form.simple.day} onChange={(event) => updateSimple({ day: Number(event.target.value) })} />
               )}
+              {form.simple.kind !== "every_minutes" && <span className="unit">at {form.simple.kind === "hourly" ? "minute" : "hh : mm"}</span>}
               {(form.simple.kind === "daily" || form.simple.kind === "weekly" || form.simple.kind === "monthly") && (
                 <input aria-label="Hour" type="number" min={0} max={23} value={form.simple.hour} onChange={(event) => updateSimple({ hour: Number(event.target.value) })} />
               )}
