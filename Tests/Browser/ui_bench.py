@@ -42,6 +42,18 @@ def percentile(values, fraction):
 
 OBSERVERS = """
 window.__rows = {};
+window.__frames = {};
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", (message) => {
+      const now = performance.timeOrigin + performance.now();
+      const match = typeof message.data === "string" && /"seq":(\d+)/.exec(message.data);
+      if (match && !(match[1] in window.__frames)) window.__frames[match[1]] = now;
+    });
+  }
+};
 window.__longTasks = [];
 new PerformanceObserver((list) => { for (const entry of list.getEntries()) window.__longTasks.push(entry.duration); })
   .observe({ type: "longtask", buffered: true });
@@ -112,10 +124,15 @@ def main():
                     commits[parts[0]] = float(parts[1])
             page.wait_for_timeout(1000)
             rows = page.evaluate("window.__rows")
+            frames = page.evaluate("window.__frames")
+            arrivals = [frames[seq] - committed for seq, committed in commits.items() if seq in frames]
+            renders = [rows[seq] - frames[seq] for seq in commits if seq in rows and seq in frames]
             latencies = [rows[seq] - committed for seq, committed in commits.items() if seq in rows]
             missing = len(commits) - len(latencies)
             print(f"COMMIT -> row in the page at 100 ev/s ({len(latencies)} events{'; ' + str(missing) + ' never shown' if missing else ''}):"
                   f" p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms, max {max(latencies):.1f} ms")
+            print(f"  of which COMMIT -> WebSocket frame: p50 {percentile(arrivals, 0.5):.1f} ms, p99 {percentile(arrivals, 0.99):.1f} ms;"
+                  f" frame -> row: p50 {percentile(renders, 0.5):.1f} ms, p99 {percentile(renders, 0.99):.1f} ms")
 
             # 2. A 100,000-event log loads, then follows 100 ev/s.
             run = new_run()

@@ -42,6 +42,10 @@ test("the event log keeps each seq once and in order, and reports gaps instead o
   );
   assert.equal(log.lastSeq, 6);
   assert.equal(log.firstErrorIndex(), 5);
+  log.add([event(7, "failed", "error")]);
+  assert.equal(log.firstErrorIndex(), 5, "the first error stays the first");
+  assert.deepEqual([...log.kinds].sort(), ["failed", "log"]);
+  assert.equal(new EventLog().firstErrorIndex(), -1);
 });
 
 test("formats sizes, durations and times", () => {
@@ -55,6 +59,8 @@ test("formats sizes, durations and times", () => {
   assert.equal(formatRelative(1000, 1000_000 + 7_200_000), "2h ago");
   assert.equal(formatTime(0, "UTC"), "1970-01-01 00:00:00");
   assert.equal(formatTime(1_800_000_000, "Asia/Shanghai"), "2027-01-15 16:00:00");
+  assert.equal(formatTime(1_800_000_000, "UTC"), "2027-01-15 08:00:00", "a cached formatter keeps its own zone");
+  assert.equal(formatTime(1_800_000_000, "Not/AZone"), "2027-01-15 08:00:00", "an unknown zone falls back to UTC");
 });
 
 test("routes match with parameters", () => {

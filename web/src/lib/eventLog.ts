@@ -5,6 +5,8 @@ import type { RunEvent } from "../api";
 
 export class EventLog {
   private readonly items: RunEvent[] = [];
+  private readonly kindSet = new Set<string>();
+  private firstError = -1;
 
   /** The highest seq held with nothing missing below it (0 when empty). */
   get lastSeq(): number {
@@ -32,15 +34,22 @@ export class EventLog {
         gap = true;
         break;
       }
+      if (event.level === "error" && this.firstError < 0) this.firstError = this.items.length;
+      this.kindSet.add(event.kind);
       this.items.push(event);
       appended += 1;
     }
     return { appended, gap };
   }
 
-  /** Index of the first `error` event, or -1. */
+  /** Index of the first `error` event, or -1 (kept as events arrive: the page asks on every render). */
   firstErrorIndex(): number {
-    return this.items.findIndex((event) => event.level === "error");
+    return this.firstError;
+  }
+
+  /** The event kinds seen so far. */
+  get kinds(): ReadonlySet<string> {
+    return this.kindSet;
   }
 }
 

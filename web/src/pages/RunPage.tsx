@@ -6,6 +6,7 @@ import { formatBytes, formatDuration, formatTime } from "../lib/format";
 import { RunStream, type RunStreamState, type SocketLike } from "../lib/runStream";
 
 const rowHeight = 26;
+const noEvents: readonly RunEvent[] = [];
 
 function browserSocket(runId: string, afterSeq: number): SocketLike {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -23,7 +24,8 @@ export function RunPage(props: { runId: string }) {
   const [error, setError] = useState<unknown>(null);
   const [progress, setProgress] = useState<RunProgress | null>(null);
   const [stream, setStream] = useState<RunStreamState>({ connection: "loading" });
-  const [events, setEvents] = useState<readonly RunEvent[]>([]);
+  // The log is append-only: the page re-renders on its length instead of copying it per event.
+  const [logView, setLogView] = useState<{ log: EventLog; length: number } | null>(null);
   const streamRef = useRef<RunStream | null>(null);
 
   useEffect(() => {
@@ -51,7 +53,7 @@ export function RunPage(props: { runId: string }) {
       (state: RunStreamState, log: EventLog) => {
         if (!alive) return;
         setStream(state);
-        setEvents([...log.events]);
+        setLogView((current) => (current && current.log === log && current.length === log.length ? current : { log, length: log.length }));
         const last = log.events[log.events.length - 1];
         if (last && ["complete", "failed", "canceled", "rejected", "cancel_requested", "start"].includes(last.kind)) void refresh();
       },
@@ -118,7 +120,7 @@ export function RunPage(props: { runId: string }) {
             </dl>
             <ProgressPanel progress={progress} active={!!active} />
           </div>
-          <LogPanel events={events} stream={stream} onRetry={() => streamRef.current?.retryNow()} />
+          <LogPanel log={logView?.log ?? null} length={logView?.length ?? 0} stream={stream} onRetry={() => streamRef.current?.retryNow()} />
         </div>
       )}
       <p>
@@ -205,12 +207,14 @@ function ProgressPanel(props: { progress: RunProgress | null; active: boolean })
 }
 
 /** The log: a virtual list (only the visible rows exist), following the tail until the user scrolls up. */
-function LogPanel(props: { events: readonly RunEvent[]; stream: RunStreamState; onRetry: () => void }) {
+function LogPanel(props: { log: EventLog | null; length: number; stream: RunStreamState; onRetry: () => void }) {
   const [level, setLevel] = useState("all");
   const [kind, setKind] = useState("all");
   const [text, setText] = useState("");
-  const all = props.events;
-  const kinds = useMemo(() => Array.from(new Set(all.map((event) => event.kind))).sort(), [all]);
+  const all: readonly RunEvent[] = props.log?.events ?? noEvents;
+  const length = props.length;
+  const kindCount = props.log?.kinds.size ?? 0;
+  const kinds = useMemo(() => Array.from(props.log?.kinds ?? []).sort(), [props.log, kindCount]);
   const filtering = level !== "all" || kind !== "all" || text.trim() !== "";
   const shown = useMemo(() => {
     if (!filtering) return all;
@@ -221,7 +225,8 @@ function LogPanel(props: { events: readonly RunEvent[]; stream: RunStreamState; 
         (kind === "all" || event.kind === kind) &&
         (!needle || event.message.toLowerCase().includes(needle) || event.kind.includes(needle)),
     );
-  }, [all, filtering, level, kind, text]);
+    // `length` is a dependency: the log grows in place.
+  }, [all, length, filtering, level, kind, text]);
   const [follow, setFollow] = useState(true);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(480);
@@ -230,7 +235,7 @@ function LogPanel(props: { events: readonly RunEvent[]; stream: RunStreamState; 
   const box = useRef<HTMLDivElement>(null);
   /** Where following last put the scroll position: a scroll event above it is the user's, not ours. */
   const autoTop = useRef(0);
-  const count = shown.length;
+  const count = filtering ? shown.length : length;
 
   useEffect(() => {
     const element = box.current;
@@ -262,9 +267,12 @@ function LogPanel(props: { events: readonly RunEvent[]; stream: RunStreamState; 
 
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - 10);
   const last = Math.min(count, Math.ceil((scrollTop + height) / rowHeight) + 10);
-  const visible = useMemo(() => shown.slice(first, last), [shown, first, last]);
+  const visible = useMemo(() => shown.slice(first, last), [shown, first, last, count]);
   const unseen = follow ? 0 : Math.max(0, count - seenCount);
-  const firstError = useMemo(() => shown.findIndex((event) => event.level === "error"), [shown]);
+  const firstError = useMemo(
+    () => (filtering ? shown.findIndex((event) => event.level === "error") : (props.log?.firstErrorIndex() ?? -1)),
+    [filtering, shown, props.log, count],
+  );
   const asJSON = () => JSON.stringify(all, null, 2);
   const download = () => {
     const url = URL.createObjectURL(new Blob([asJSON()], { type: "application/json" }));
