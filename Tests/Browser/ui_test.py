@@ -11,6 +11,7 @@ Usage: python3 Tests/Browser/ui_test.py   (BASTION_BIN: binaries, default .build
 """
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -137,6 +138,12 @@ def main():
                 shown = page.eval_on_selector_all("[data-testid=log] .log-row", "rows => rows.map(row => Number(row.dataset.seq))")
                 assert shown == [event["seq"] for event in stored], f"page shows {shown}, the database holds {[event['seq'] for event in stored]}"
                 expect(page.locator(".progress-panel")).to_be_visible()
+                # Every stage the run went through is done, with the time it took.
+                stages = page.eval_on_selector_all(
+                    ".stages li", "items => items.map(item => [item.dataset.stage, item.className, item.querySelector('.stage-time')?.textContent])"
+                )
+                assert [stage for stage, _, _ in stages][-2:] == ["packaging", "upload"], stages
+                assert all(state == "done" and re.fullmatch(r"\d+(\.\d)? m?s|\d+m \d+s|< 1 s", time or "") for _, state, time in stages), stages
                 page.screenshot(path=os.path.join(SHOTS, "run-1280-light.png"), full_page=True)
 
                 # Dark theme (the toggle persists across a reload).
@@ -158,10 +165,35 @@ def main():
                 levels = page.eval_on_selector_all("[data-testid=log] .log-row", "rows => rows.map(row => row.className)")
                 assert levels and all("level-error" in name for name in levels), levels
                 page.goto(base + "/jobs")
+                names = lambda: page.eval_on_selector_all("table.list tbody td[data-label=Name] strong", "cells => cells.map(cell => cell.textContent)")
+                expect(page.locator("table.list tbody tr")).to_have_count(2)
+                assert names() == ["Broken", "Documents"], names()
+                page.get_by_label("Sort").select_option("name_desc")
+                expect(page.locator("table.list tbody tr").first).to_contain_text("Documents")
+                assert names() == ["Documents", "Broken"], names()
+                page.get_by_label("Sort").select_option("name_asc")
+                expect(page.locator("table.list tbody tr").first).to_contain_text("Broken")
                 page.screenshot(path=os.path.join(SHOTS, "jobs-1280-dark.png"), full_page=True)
+                # Custom notifications: the editor lists the hub's destinations; the pick is saved in the spec.
+                for name in ["ops", "pager"]:
+                    created = page.request.put(
+                        f"{base}/api/notifications/destinations/webhook/{name}",
+                        data=json.dumps({"url": "http://127.0.0.1:9/hook"}),
+                        headers={"x-csrf-token": csrf, "content-type": "application/json"},
+                    )
+                    assert created.ok, created.text()
                 page.locator("tr", has_text="Documents").get_by_role("link", name="Edit").click()
                 expect(page.locator("textarea[name=paths]")).to_have_value(source)
+                page.get_by_label("Notifications").select_option("custom")
+                picker = page.get_by_role("group", name="Notify")
+                expect(picker).to_contain_text("pager")
+                picker.get_by_label("ops").check()
                 page.screenshot(path=os.path.join(SHOTS, "editor-1280-dark.png"), full_page=True)
+                page.get_by_role("button", name="Save").click()
+                expect(page.locator("tr", has_text="Documents")).to_be_visible()
+                listed = next(job for job in page.request.get(base + "/api/jobs").json()["items"] if job["name"] == "Documents")
+                saved = page.request.get(f"{base}/api/jobs/{listed['id']}").json()
+                assert saved["spec"]["notifications"] == {"mode": "custom", "webhook": ["ops"]}, saved["spec"]["notifications"]
                 page.goto(base + "/runs")
                 expect(page.locator("table.list tbody tr")).to_have_count(2)
                 expect(page.locator("table.list")).to_contain_text("Documents")

@@ -87,6 +87,8 @@ export interface RunProgress {
   total?: RunProgressCounts;
   rate_bps?: number;
   eta_seconds?: number;
+  /** The stages so far, oldest first, each with when it began (unix ms). */
+  stages?: { stage: string; started_ms: number }[];
 }
 
 export interface Run {
@@ -175,6 +177,12 @@ export async function request<T>(method: string, path: string, body?: unknown, f
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
+export interface NotificationDestination {
+  channel: string;
+  name: string;
+  enabled: boolean;
+}
+
 export const api = {
   system: () => request<SystemInfo>("GET", "/api/system"),
   setupStatus: () => request<{ needs_setup: boolean }>("GET", "/api/setup/status"),
@@ -189,6 +197,7 @@ export const api = {
   previewSchedule: (schedule: string, timezone: string) =>
     request<{ schedule: string; timezone: string; next: number[] }>("POST", "/api/schedules/preview", { schedule, timezone, count: 5 }),
   runNow: (id: string) => request<{ run_id: string; status: RunStatus }>("POST", `/api/jobs/${encodeURIComponent(id)}/run`),
+  destinations: () => request<NotificationDestination[]>("GET", "/api/notifications/destinations"),
   runs: (query: string) => request<RunPage>("GET", "/api/runs?" + query),
   run: (id: string) => request<Run>("GET", `/api/runs/${encodeURIComponent(id)}`),
   cancelRun: (id: string) => request<Run>("POST", `/api/runs/${encodeURIComponent(id)}/cancel`, {}),

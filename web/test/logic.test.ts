@@ -5,6 +5,7 @@ import { Backoff } from "../src/lib/backoff";
 import { EventLog } from "../src/lib/eventLog";
 import { formatBytes, formatDuration, formatRelative, formatTime } from "../src/lib/format";
 import { match } from "../src/lib/router";
+import { formatStageTime, stageSteps } from "../src/lib/stages";
 
 const event = (seq: number, kind = "log", level: RunEvent["level"] = "info"): RunEvent => ({
   run_id: "r",
@@ -87,7 +88,29 @@ test("simple schedules and cron convert both ways", () => {
   assert.deepEqual(fromCron("0 3 * * 7"), { kind: "weekly", weekday: 0, hour: 3, minute: 0 }, "7 is Sunday too");
   for (const other of ["0 3 * 1 *", "0 3 31 * *", "1,2 * * * *", "0 3 * * 1-5", "nonsense", "*/0 * * * *"]) {
     assert.equal(fromCron(other), null, other);
-    assert.equal(describeCron(other), null, other);
+  }
+});
+
+test("any cron reads in words", () => {
+  const cases: [string, string][] = [
+    ["0 3 * * 1-5", "at 03:00 on weekdays"],
+    ["0 3 * * SAT,SUN", "at 03:00 on weekends"],
+    ["30 1 * * 1,3,5", "at 01:30 on Monday, Wednesday, Friday"],
+    ["0 3 * 1 *", "at 03:00 in January"],
+    ["0 3 31 * *", "at 03:00 on day 31 of the month"],
+    ["0 0 1,15 * *", "at 00:00 on day 1, 15 of the month"],
+    ["1,2 * * * *", "every hour at :01, :02"],
+    ["*/15 9-17 * * 1-5", "every 15 minutes during 09:00–17:59 hours on weekdays"],
+    ["0 */6 * * *", "every 6 hours at :00"],
+    ["0 8,20 * * *", "every day at 08:00, 20:00"],
+    ["0 0 1 1-3 *", "at 00:00 on day 1 of the month in January–March"],
+    ["0 0 1 * 1", "at 00:00 on day 1 of the month or on Monday"],
+    ["0 30 2 * * *", "every day at 02:30"],
+    ["0-10 0-10 * * *", "every day at minute 0–10 of hours 00–10"],
+  ];
+  for (const [cron, words] of cases) assert.equal(describeCron(cron), words, cron);
+  for (const bad of ["nonsense", "*/0 * * * *", "61 * * * *", "0 0 * * 8", "1 2 3", "5 0 3 * * *", "5-2 * * * *"]) {
+    assert.equal(describeCron(bad), null, bad);
   }
 });
 
@@ -130,6 +153,15 @@ test("the editor's form becomes the API body and comes back from a stored job", 
   assert.equal(fieldOf("spec.source.paths"), "source");
   assert.equal(fieldOf("schedule"), "schedule");
   assert.equal(fieldOf("name"), "name");
+
+  const custom = formToRequest({ ...form, notifications: "custom", notifyTo: ["webhook/ops", "wecom_bot/team", "webhook/pager", "bogus"] }) as {
+    spec: Record<string, any>;
+  };
+  assert.deepEqual(custom.spec.notifications, { mode: "custom", webhook: ["ops", "pager"], wecom_bot: ["team"] });
+  const customBack = jobToForm({ ...job, spec: custom.spec as Job["spec"] }, "UTC");
+  assert.equal(customBack.notifications, "custom");
+  assert.deepEqual(customBack.notifyTo, ["webhook/ops", "webhook/pager", "wecom_bot/team"]);
+  assert.deepEqual(formToRequest({ ...form, notifications: "custom", notifyTo: [] }).spec.notifications, { mode: "custom" }, "custom with none picked");
 });
 
 import { nextPath } from "../src/App";
@@ -140,4 +172,44 @@ test("after sign-in the user returns to a path of this site only", () => {
   assert.equal(nextPath("/login?next=https%3A%2F%2Fevil.example"), "/jobs");
   assert.equal(nextPath("/login?next=%2F%2Fevil.example"), "/jobs");
   assert.equal(nextPath("/login?next=%2Flogin"), "/jobs");
+});
+
+test("stage steps show the time each stage took and the ones still ahead", () => {
+  const progress = {
+    v: 1 as const,
+    kind: "backup" as const,
+    stage: "packaging",
+    ts: 100,
+    done: {},
+    stages: [
+      { stage: "snapshot", started_ms: 100_000 },
+      { stage: "scan", started_ms: 102_000 },
+      { stage: "packaging", started_ms: 102_040 },
+    ],
+  };
+  assert.deepEqual(stageSteps(progress, "backup", null, 105_040), [
+    { stage: "snapshot", state: "done", ms: 2000 },
+    { stage: "scan", state: "done", ms: 40 },
+    { stage: "packaging", state: "current", ms: 3000 },
+    { stage: "upload", state: "pending" },
+  ]);
+  const finished = { ...progress, stage: "upload", stages: [...progress.stages, { stage: "upload", started_ms: 106_000 }] };
+  assert.deepEqual(
+    stageSteps(finished, "backup", 106_500, 999_999).map((step) => [step.stage, step.state, step.ms, step.coarse]),
+    [
+      ["snapshot", "done", 2000, undefined],
+      ["scan", "done", 40, undefined],
+      ["packaging", "done", 3960, undefined],
+      ["upload", "done", 500, true],
+    ],
+  );
+  assert.deepEqual(
+    stageSteps(null, "restore", null, 0).map((step) => step.state),
+    ["pending", "pending"],
+    "before the first report: the kind's stages, all ahead",
+  );
+  assert.equal(formatStageTime(40), "40 ms");
+  assert.equal(formatStageTime(400, true), "< 1 s");
+  assert.equal(formatStageTime(2400), "2.4 s");
+  assert.equal(formatStageTime(184_000), "3m 4s");
 });

@@ -22,6 +22,8 @@ public final class BuildProgress: Sendable {
 
     struct State {
         var stage = "scan"
+        /// Each `setStage`, with when it happened: a stage shorter than a reporting interval is still recorded.
+        var marks: [RunProgress.StageMark] = []
         var done = Counts()
         var total: Counts?
         var finished = false
@@ -36,8 +38,10 @@ public final class BuildProgress: Sendable {
     public init() {}
 
     public func setStage(_ stage: String, total: Counts? = nil) {
+        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
         state.withLock {
             $0.stage = stage
+            $0.marks.append(RunProgress.StageMark(stage: stage, startedMs: now))
             $0.done = Counts()
             $0.total = total
         }
@@ -81,9 +85,16 @@ public final class BuildProgress: Sendable {
     /// A progress sample (docs/formats.md, "Run progress"). Rate and ETA come from the previous sample of the same
     /// stage.
     public func snapshot(kind: String, previous: (ts: Double, stage: String, bytes: Int64)?) -> (RunProgress, (Double, String, Int64)) {
-        let (stage, done, total) = state.withLock { ($0.stage, $0.done, $0.total) }
+        let (stage, marks, done, total) = state.withLock { ($0.stage, $0.marks, $0.done, $0.total) }
         let now = Date().timeIntervalSince1970
-        var progress = RunProgress(kind: kind, stage: stage, ts: Int64(now.rounded(.down)), done: done.progressCounts, total: total?.progressCounts)
+        var progress = RunProgress(
+            kind: kind,
+            stage: stage,
+            ts: Int64(now.rounded(.down)),
+            done: done.progressCounts,
+            total: total?.progressCounts,
+            stages: marks
+        )
         if let previous, previous.stage == stage, now - previous.ts >= 0.2 {
             let rate = Double(done.bytes - previous.bytes) / (now - previous.ts)
             progress.rateBps = Int64(rate.rounded())

@@ -39,7 +39,8 @@ func snapshotIdentity(_ snapshot: Snapshot, _ context: RunContext) async throws 
     return key.identity
 }
 
-/// Reports a blocking step's `BuildProgress` every 250 ms until it finishes, and returns as soon as it does.
+/// Reports a blocking step's `BuildProgress` every 250 ms until it finishes, and once more when it has: the last
+/// sample carries the final counts and every stage the step went through, however short.
 func reportProgress(_ progress: BuildProgress, kind: String, to context: RunContext) async {
     var previous: (ts: Double, stage: String, bytes: Int64)?
     while await !progress.waitForFinish(upTo: .milliseconds(250)) {
@@ -47,4 +48,5 @@ func reportProgress(_ progress: BuildProgress, kind: String, to context: RunCont
         previous = snapshot
         await context.progress.update(value)
     }
+    await context.progress.update(progress.snapshot(kind: kind, previous: previous).0)
 }

@@ -100,6 +100,7 @@ enum OpenAPIDocument {
             "v": .object(["type": "integer", "enum": .array([1])]), "kind": S.enumeration(RunKind.allCases.map(\.rawValue)), "stage": S.string,
             "ts": S.integer,
             "done": S.ref("RunProgressCounts"), "total": S.ref("RunProgressCounts"), "rate_bps": S.integer, "eta_seconds": S.integer,
+            "stages": S.array(S.object(["stage": S.string, "started_ms": S.integer], required: ["stage", "started_ms"])),
         ]),
         "RunProgressFrame": S.object(["type": S.enumeration(["progress"]), "run_id": S.string, "progress": S.ref("RunProgress")]),
         "NotificationSettings": S.object([

@@ -25,6 +25,8 @@ export interface JobForm {
   encryption: "none" | "age";
   keyName: string;
   notifications: "inherit" | "custom";
+  /** Custom mode: the destinations a run notifies, as `channel/name`. */
+  notifyTo: string[];
   retentionEnabled: boolean;
   keepLast: string;
   keepDays: string;
@@ -53,6 +55,7 @@ export function emptyForm(timezone: string): JobForm {
     encryption: "none",
     keyName: "default",
     notifications: "inherit",
+    notifyTo: [],
     retentionEnabled: false,
     keepLast: "",
     keepDays: "",
@@ -99,10 +102,25 @@ export function formToRequest(form: JobForm): Record<string, unknown> {
       source,
       target: { type: "local_dir", base_dir: form.baseDir.trim(), part_size_bytes: Math.round(form.partSizeMiB * 1024 * 1024) },
       pipeline: form.encryption === "age" ? { encryption: { type: "age_x25519", key_name: form.keyName.trim() } } : {},
-      notifications: { mode: form.notifications },
+      notifications: form.notifications === "custom" ? { mode: "custom", ...destinationLists(form.notifyTo) } : { mode: "inherit" },
       retention,
     },
   };
+}
+
+/** The channels a job's custom notifications list (`email` is kept from the original's specs; it never sends). */
+export const notificationChannels = ["webhook", "wecom_bot", "email"];
+
+/** `["webhook/ops", "wecom_bot/team"]` → `{webhook: ["ops"], wecom_bot: ["team"]}`. */
+function destinationLists(keys: string[]): Record<string, string[]> {
+  const lists: Record<string, string[]> = {};
+  for (const key of keys) {
+    const slash = key.indexOf("/");
+    const channel = key.slice(0, slash);
+    if (slash <= 0 || !notificationChannels.includes(channel)) continue;
+    (lists[channel] ??= []).push(key.slice(slash + 1));
+  }
+  return lists;
 }
 
 type Loose = Record<string, unknown>;
@@ -142,7 +160,9 @@ export function jobToForm(job: Job, fallbackTimezone: string): JobForm {
     form.encryption = "age";
     if (typeof encryption.key_name === "string") form.keyName = encryption.key_name;
   }
-  form.notifications = object(spec.notifications).mode === "custom" ? "custom" : "inherit";
+  const notifications = object(spec.notifications);
+  form.notifications = notifications.mode === "custom" ? "custom" : "inherit";
+  form.notifyTo = notificationChannels.flatMap((channel) => strings(notifications[channel]).map((name) => `${channel}/${name}`));
   form.retentionEnabled = retention.enabled === true;
   form.keepLast = typeof retention.keep_last === "number" ? String(retention.keep_last) : "";
   form.keepDays = typeof retention.keep_days === "number" ? String(retention.keep_days) : "";

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState, type ReactNode } from "react";
-import { api, ApiError, type Job } from "../api";
+import { api, ApiError, type Job, type NotificationDestination } from "../api";
 import { ErrorBox, Link } from "../components";
 import { formatRelative, formatTime } from "../lib/format";
 import { emptyForm, fieldOf, formSchedule, formToRequest, jobToForm, type JobForm } from "../lib/jobForm";
@@ -183,7 +183,7 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
             ))}
           </div>
           {form.scheduleMode === "simple" && (
-            <div className="row">
+            <div className="row simple-schedule">
               <select aria-label="Repeat" value={form.simple.kind} onChange={(event) => {
                 const kind = event.target.value as Simple["kind"];
                 const base = { hour: 2, minute: 0 };
@@ -217,9 +217,12 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
               {form.simple.kind === "monthly" && (
                 <input aria-label="Day of month" type="number" min={1} max={28} value={form.simple.day} onChange={(event) => updateSimple({ day: Number(event.target.value) })} />
               )}
-              {form.simple.kind !== "every_minutes" && <span className="unit">at {form.simple.kind === "hourly" ? "minute" : "hh : mm"}</span>}
+              {form.simple.kind !== "every_minutes" && <span className="unit">at {form.simple.kind === "hourly" ? "minute" : ""}</span>}
               {(form.simple.kind === "daily" || form.simple.kind === "weekly" || form.simple.kind === "monthly") && (
-                <input aria-label="Hour" type="number" min={0} max={23} value={form.simple.hour} onChange={(event) => updateSimple({ hour: Number(event.target.value) })} />
+                <>
+                  <input aria-label="Hour" type="number" min={0} max={23} value={form.simple.hour} onChange={(event) => updateSimple({ hour: Number(event.target.value) })} />
+                  <span className="unit">:</span>
+                </>
               )}
               {form.simple.kind !== "every_minutes" && (
                 <input aria-label="Minute" type="number" min={0} max={59} value={form.simple.minute} onChange={(event) => updateSimple({ minute: Number(event.target.value) })} />
@@ -335,9 +338,10 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
           <Field label="Notifications" error={errorFor("notifications")}>
             <select value={form.notifications} onChange={(event) => update({ notifications: event.target.value as JobForm["notifications"] })}>
               <option value="inherit">every enabled destination</option>
-              <option value="custom">none (custom, nothing selected)</option>
+              <option value="custom">the destinations picked below</option>
             </select>
           </Field>
+          {form.notifications === "custom" && <DestinationPicker selected={form.notifyTo} onChange={(notifyTo) => update({ notifyTo })} />}
           <label className="inline">
             <input type="checkbox" checked={form.retentionEnabled} onChange={(event) => update({ retentionEnabled: event.target.checked })} /> Delete old snapshots
           </label>
@@ -362,5 +366,36 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
       </div>
       {showJSON && <pre className="json-view">{JSON.stringify(body, null, 2)}</pre>}
     </section>
+  );
+}
+
+/** Custom notifications: one checkbox per destination the hub has, plus any the job names that no longer exist. */
+function DestinationPicker(props: { selected: string[]; onChange: (selected: string[]) => void }) {
+  const [destinations, setDestinations] = useState<NotificationDestination[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    api.destinations().then(setDestinations, setError);
+  }, []);
+  if (error) return <ErrorBox error={error} />;
+  if (!destinations) return <p className="muted">Loading destinations…</p>;
+  const known = destinations.map((destination) => ({ ...destination, key: `${destination.channel}/${destination.name}`, missing: false }));
+  const missing = props.selected
+    .filter((key) => !known.some((destination) => destination.key === key))
+    .map((key) => ({ key, channel: key.split("/")[0], name: key.slice(key.indexOf("/") + 1), enabled: false, missing: true }));
+  const all = [...known, ...missing];
+  const toggle = (key: string, on: boolean) =>
+    props.onChange(on ? [...props.selected.filter((item) => item !== key), key] : props.selected.filter((item) => item !== key));
+  return (
+    <div className="destinations" role="group" aria-label="Notify">
+      {all.length === 0 && <p className="muted">No destinations yet. Add a webhook or WeCom bot first; until then this job notifies no one.</p>}
+      {all.map((destination) => (
+        <label className="inline" key={destination.key}>
+          <input type="checkbox" checked={props.selected.includes(destination.key)} onChange={(event) => toggle(destination.key, event.target.checked)} />{" "}
+          {destination.name} <span className="badge">{destination.channel}</span>
+          {destination.missing ? <span className="muted"> (no longer exists)</span> : !destination.enabled && <span className="muted"> (disabled)</span>}
+        </label>
+      ))}
+      {all.length > 0 && props.selected.length === 0 && <p className="muted">Nothing picked: this job notifies no one.</p>}
+    </div>
   );
 }

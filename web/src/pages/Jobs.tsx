@@ -4,10 +4,21 @@ import { ErrorBox, Link, StatusBadge } from "../components";
 import { formatRelative, formatTime } from "../lib/format";
 import { describeCron } from "../lib/schedule";
 
-/** The jobs list: search, archived, paging, latest run, Run now. */
+type JobSort = "name_asc" | "name_desc" | "updated_desc" | "updated_asc";
+
+/** The API's job orders (`GET /api/jobs?sort=`), as the menu names them. */
+const jobSorts: [JobSort, string][] = [
+  ["name_asc", "Name A–Z"],
+  ["name_desc", "Name Z–A"],
+  ["updated_desc", "Recently changed"],
+  ["updated_asc", "Least recently changed"],
+];
+
+/** The jobs list: search, sort, archived, paging, latest run, Run now. */
 export function JobsPage() {
   const [query, setQuery] = useState("");
   const [includeArchived, setIncludeArchived] = useState(false);
+  const [sort, setSort] = useState<JobSort>("name_asc");
   const [page, setPage] = useState(1);
   const [result, setResult] = useState<Page<Job> | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -15,7 +26,7 @@ export function JobsPage() {
 
   const load = useCallback(async () => {
     try {
-      const params = new URLSearchParams({ page: String(page), page_size: "20", sort: "name_asc" });
+      const params = new URLSearchParams({ page: String(page), page_size: "20", sort });
       if (query) params.set("q", query);
       if (includeArchived) params.set("include_archived", "true");
       setResult(await api.jobs(params.toString()));
@@ -23,7 +34,7 @@ export function JobsPage() {
     } catch (caught) {
       setError(caught);
     }
-  }, [page, query, includeArchived]);
+  }, [page, query, includeArchived, sort]);
 
   useEffect(() => {
     void load();
@@ -59,6 +70,20 @@ export function JobsPage() {
             setPage(1);
           }}
         />
+        <select
+          aria-label="Sort"
+          value={sort}
+          onChange={(event) => {
+            setSort(event.target.value as JobSort);
+            setPage(1);
+          }}
+        >
+          {jobSorts.map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
         <label className="inline">
           <input type="checkbox" checked={includeArchived} onChange={(event) => setIncludeArchived(event.target.checked)} /> Include archived
         </label>

@@ -1,9 +1,10 @@
 import { useEffect, useMemo, useRef, useState, type UIEvent } from "react";
-import { api, type Run, type RunEvent, type RunProgress } from "../api";
+import { api, type Run, type RunEvent, type RunKind, type RunProgress } from "../api";
 import { ErrorBox, Link, StatusBadge } from "../components";
 import type { EventLog } from "../lib/eventLog";
 import { formatBytes, formatDuration, formatTime } from "../lib/format";
 import { RunStream, type RunStreamState, type SocketLike } from "../lib/runStream";
+import { formatStageTime, stageSteps } from "../lib/stages";
 
 const rowHeight = 26;
 const noEvents: readonly RunEvent[] = [];
@@ -118,7 +119,7 @@ export function RunPage(props: { runId: string }) {
                 </>
               )}
             </dl>
-            <ProgressPanel progress={progress} active={!!active} />
+            <ProgressPanel progress={progress} active={!!active} kind={run.kind} endedAt={run.ended_at} />
           </div>
           <LogPanel log={logView?.log ?? null} length={logView?.length ?? 0} stream={stream} onRetry={() => streamRef.current?.retryNow()} />
         </div>
@@ -153,22 +154,22 @@ function RetryCountdown(props: { at: number | undefined }) {
   return <> in {Math.max(0, Math.ceil((props.at - now) / 1000))}s</>;
 }
 
-const stages = ["scan", "packaging", "upload"];
-
-function ProgressPanel(props: { progress: RunProgress | null; active: boolean }) {
+function ProgressPanel(props: { progress: RunProgress | null; active: boolean; kind: RunKind; endedAt: number | null }) {
   const progress = props.progress;
+  const now = useNow(props.active);
   if (!progress) return <p className="muted">{props.active ? "Waiting for the first progress report…" : "No progress recorded."}</p>;
   const doneBytes = progress.done.bytes ?? progress.done.pages ?? 0;
   const totalBytes = progress.total?.bytes ?? progress.total?.pages;
   const fraction = totalBytes ? Math.min(1, doneBytes / totalBytes) : null;
-  const stageIndex = stages.indexOf(progress.stage);
+  const steps = stageSteps(progress, props.kind, props.active ? null : (props.endedAt ?? progress.ts) * 1000, now);
   return (
     <div className="progress-panel" data-stage={progress.stage}>
-      {stageIndex >= 0 && (
-        <ol className="stages">
-          {stages.map((stage, index) => (
-            <li key={stage} className={index < stageIndex ? "done" : index === stageIndex ? "current" : ""}>
-              {stage}
+      {steps.length > 0 && (
+        <ol className="stages" aria-label="Stages">
+          {steps.map((step) => (
+            <li key={step.stage} className={step.state === "pending" ? "" : step.state} data-stage={step.stage}>
+              {step.stage}
+              {step.ms !== undefined && <span className="stage-time">{formatStageTime(step.ms, step.coarse)}</span>}
             </li>
           ))}
         </ol>

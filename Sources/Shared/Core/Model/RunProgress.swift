@@ -1,6 +1,8 @@
 /// Where a running run is, as `runs.progress_json` stores it and the live WebSocket frame carries it (docs/formats.md,
 /// "Run progress"): `{v: 1, kind, stage, ts, done, total?, rate_bps?, eta_seconds?}`. `done` and `total` count files,
 /// directories and bytes (pages for SQLite's online copy); rate and ETA are present once a stage has two samples.
+/// `stages` is the run's stage history so far (each stage once, with when it began), so a finished run still shows how
+/// long each stage took.
 public struct RunProgress: Sendable, Hashable {
     /// What has been (or will be) processed in the current stage; absent members are not counted in that stage.
     public struct Counts: Sendable, Hashable {
@@ -30,6 +32,17 @@ public struct RunProgress: Sendable, Hashable {
         }
     }
 
+    /// When a stage began (unix milliseconds); the next mark, or the run's end, is when it ended.
+    public struct StageMark: Sendable, Hashable {
+        public var stage: String
+        public var startedMs: Int64
+
+        public init(stage: String, startedMs: Int64) {
+            self.stage = stage
+            self.startedMs = startedMs
+        }
+    }
+
     /// A progress value on its way to live subscribers.
     public struct Update: Sendable, Hashable {
         public var runId: String
@@ -52,6 +65,8 @@ public struct RunProgress: Sendable, Hashable {
     /// Bytes per second over the last interval of the same stage.
     public var rateBps: Int64?
     public var etaSeconds: Int64?
+    /// The stages so far, oldest first; empty when the writer keeps no history.
+    public var stages: [StageMark]
 
     public init(
         kind: String,
@@ -60,7 +75,8 @@ public struct RunProgress: Sendable, Hashable {
         done: Counts,
         total: Counts? = nil,
         rateBps: Int64? = nil,
-        etaSeconds: Int64? = nil
+        etaSeconds: Int64? = nil,
+        stages: [StageMark] = []
     ) {
         self.kind = kind
         self.stage = stage
@@ -69,6 +85,7 @@ public struct RunProgress: Sendable, Hashable {
         self.total = total
         self.rateBps = rateBps
         self.etaSeconds = etaSeconds
+        self.stages = stages
     }
 
     /// The stored and transmitted form (version 1).
@@ -79,6 +96,11 @@ public struct RunProgress: Sendable, Hashable {
         if let total { object["total"] = total.json }
         if let rateBps { object["rate_bps"] = .number(Double(rateBps)) }
         if let etaSeconds { object["eta_seconds"] = .number(Double(etaSeconds)) }
+        if !stages.isEmpty {
+            object["stages"] = .array(
+                stages.map { .object(["stage": .string($0.stage), "started_ms": .number(Double($0.startedMs))]) }
+            )
+        }
         return .object(object)
     }
 
@@ -92,7 +114,11 @@ public struct RunProgress: Sendable, Hashable {
             done: Counts(json: json["done"]),
             total: json["total"].map { Counts(json: $0) },
             rateBps: json["rate_bps"]?.doubleValue.map { Int64($0) },
-            etaSeconds: json["eta_seconds"]?.doubleValue.map { Int64($0) }
+            etaSeconds: json["eta_seconds"]?.doubleValue.map { Int64($0) },
+            stages: json["stages"]?.arrayValue?.compactMap { mark in
+                guard case .string(let stage)? = mark["stage"], let started = mark["started_ms"]?.doubleValue else { return nil }
+                return StageMark(stage: stage, startedMs: Int64(started))
+            } ?? []
         )
     }
 }
