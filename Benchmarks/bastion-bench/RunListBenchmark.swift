@@ -2,7 +2,9 @@ import ArgumentParser
 import Core
 import Foundation
 import GRDB
+import Secrets
 import Store
+import TestClients
 
 /// `GET /api/runs`'s query at depth, on a database seeded with many finished runs: numbered pages (a total count and
 /// `OFFSET`, the original's paging) next to keyset pages (`(started_at, id) < cursor`) at the same positions.
@@ -12,6 +14,8 @@ struct RunListBenchmark: AsyncParsableCommand {
     @Option(help: "Runs to seed.") var runs = 200_000
     @Option(help: "Jobs the runs are spread over.") var jobs = 8
     @Option(help: "Repetitions per measurement (the median is printed).") var repeats = 15
+    @Flag(inversion: .prefixedNo, help: "Also time GET /api/runs over HTTP through a real bastion-api (release, next to this binary).")
+    var http = true
 
     func run() async throws {
         let dir = try BenchDirectory("runlist")
@@ -20,15 +24,18 @@ struct RunListBenchmark: AsyncParsableCommand {
         let jobIds = try seed(dir.dataDirectory.databasePath)
         print("Run list over \(runs) runs in \(jobs) jobs, 20 per page, median of \(repeats) (ms)")
         print("query                              page 1   page 1000")
-        for (name, base) in [
-            ("all runs", RunListQuery()), ("status = failed", RunListQuery(status: .failed)),
-            ("one job", RunListQuery(jobId: jobIds[3])), ("kind = verify", RunListQuery(kind: .verify)),
-        ] {
+        let filters: [(name: String, query: RunListQuery, parameters: String)] = [
+            ("all runs", RunListQuery(), ""), ("status = failed", RunListQuery(status: .failed), "&status=failed"),
+            ("one job", RunListQuery(jobId: jobIds[3]), "&job_id=\(jobIds[3])"), ("kind = verify", RunListQuery(kind: .verify), "&kind=verify"),
+        ]
+        var deepCursors: [String: ListCursor] = [:]
+        for (name, base, _) in filters {
             // The cursor that starts page 1000 is the key of the 19,980th row of this filter.
             var deep = base
             deep.pageSize = 19_980
             let rows = try await database.listRuns(deep).items
             let cursor = rows.count == 19_980 ? rows.last.map { ListCursor(time: $0.run.startedAt, id: $0.run.id) } : nil
+            deepCursors[name] = cursor
             func timed(_ position: RunListQuery.Position) async throws -> String {
                 var query = base
                 query.position = position
@@ -46,6 +53,68 @@ struct RunListBenchmark: AsyncParsableCommand {
             let keysetDeep = cursor == nil ? "       -" : try await timed(.after(cursor))
             print("\(("OFFSET+count " + name).padding(toLength: 32, withPad: " ", startingAt: 0)) \(offsetFirst)   \(offsetDeep)")
             print("\(("keyset cursor " + name).padding(toLength: 32, withPad: " ", startingAt: 0)) \(keysetFirst)   \(keysetDeep)")
+        }
+        guard http else { return }
+        try await timeOverHTTP(
+            database: database,
+            directory: dir.dataDirectory.path,
+            filters: filters.map { ($0.name, $0.parameters, deepCursors[$0.name]) }
+        )
+    }
+
+    /// The same pages as a browser asks for them: `GET /api/runs` through bastion-api, timed by curl on one kept-alive
+    /// connection (`%{time_total}`: request sent to last byte received).
+    private func timeOverHTTP(database: AppDatabase, directory: String, filters: [(name: String, parameters: String, deep: ListCursor?)]) async throws
+    {
+        let port = freePort()
+        let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+        let api = Process()
+        api.executableURL = URL(fileURLWithPath: binaries + "/bastion-api")
+        api.arguments = ["--data-dir", directory, "--port", "\(port)", "--log-level", "warning"]
+        try api.run()
+        defer { api.terminate() }
+        let token = SessionToken.generate()
+        _ = try await database.createFirstUser(username: "bench", passwordHash: "unused")
+        let userId = try await database.user(username: "bench")!.id
+        try await database.createSession(userId: userId, tokenHash: SessionToken.hash(token), csrfToken: "unused", ttl: 3600)
+        let base = "http://127.0.0.1:\(port)"
+        func curl(_ urls: [String]) throws -> [Double] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            process.arguments =
+                ["-s", "-H", "Cookie: bastion_session=\(token)", "-w", "%{http_code} %{time_total}\\n"]
+                + urls.flatMap { ["-o", "/dev/null", $0] }
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return try output.split(separator: "\n").map { line in
+                let parts = line.split(separator: " ")
+                guard parts.count == 2, parts[0] == "200", let seconds = Double(parts[1]) else {
+                    throw ValidationError("GET /api/runs answered \(line)")
+                }
+                return seconds * 1000
+            }
+        }
+        for _ in 0..<100 {
+            if (try? curl([base + "/api/ready"])) != nil { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        func timed(_ path: String) throws -> String {
+            let samples = try curl([String](repeating: base + path, count: repeats + 1)).dropFirst().sorted()
+            return String(format: "%8.2f", samples[samples.count / 2])
+        }
+        print("")
+        print("GET /api/runs over HTTP (bastion-api, release), 20 per page, median of \(repeats) (ms)")
+        print("request                            page 1   page 1000")
+        for filter in filters {
+            let offsetFirst = try timed("/api/runs?page_size=20&page=1" + filter.parameters)
+            let offsetDeep = try timed("/api/runs?page_size=20&page=1000" + filter.parameters)
+            let keysetFirst = try timed("/api/runs?page_size=20" + filter.parameters)
+            let keysetDeep = try filter.deep.map { try timed("/api/runs?page_size=20&cursor=\($0.token)" + filter.parameters) } ?? "       -"
+            print("\(("?page=N " + filter.name).padding(toLength: 32, withPad: " ", startingAt: 0)) \(offsetFirst)   \(offsetDeep)")
+            print("\(("?cursor= " + filter.name).padding(toLength: 32, withPad: " ", startingAt: 0)) \(keysetFirst)   \(keysetDeep)")
         }
     }
 
