@@ -8,7 +8,7 @@ import Glibc
 /// Reads a snapshot's `entries.jsonl.zst` one entry at a time: 64 KiB of the file at a time through a
 /// `ZstdDecompressor` into a line buffer, so memory stays bounded whatever the number of entries. Lines that are not
 /// JSON objects are skipped (the manifest's count then tells).
-final class EntriesIndexReader {
+public final class EntriesIndexReader {
     private let path: String
     private let descriptor: Int32
     private let lines = LineBuffer()
@@ -16,9 +16,9 @@ final class EntriesIndexReader {
     private var input = [UInt8](repeating: 0, count: 1 << 16)
     private var endOfFile = false
     /// Entries returned so far.
-    private(set) var count: Int64 = 0
+    public private(set) var count: Int64 = 0
 
-    init(path: String) throws {
+    public init(path: String) throws {
         self.path = path
         decompressor = try ZstdDecompressor(next: lines)
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
@@ -28,7 +28,7 @@ final class EntriesIndexReader {
     deinit { close(descriptor) }
 
     /// The next entry, or nil after the last.
-    func next() throws -> JSONValue? {
+    public func next() throws -> JSONValue? {
         while let line = try nextLine() {
             if line.isEmpty { continue }
             if let entry = try? JSONValue.parse(String(decoding: line, as: UTF8.self)), case .object = entry {

@@ -17,6 +17,9 @@ public struct DataDirectory: Sendable, Equatable {
     public var runsPath: String { path + "/runs" }
     /// Keys that encrypt the `secrets` table (created on first use, mode 0600).
     public var masterKeyPath: String { path + "/master.key" }
+    /// Snapshot catalogs (`<run_id>.sqlite`) and cached diffs (`diff/<from>_<to>.sqlite`): derived from each
+    /// snapshot's entries index, rebuilt when missing (docs/formats.md, "The snapshot catalog").
+    public var catalogPath: String { path + "/catalog" }
 
     /// Creates the directory (and parents) if missing, with mode 0700.
     public func create() throws {

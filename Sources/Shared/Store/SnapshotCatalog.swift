@@ -1,0 +1,347 @@
+import Archive
+import Core
+import Foundation
+import GRDB
+
+/// A snapshot's catalog (docs/formats.md, "The snapshot catalog"): its entries index as a small SQLite file of its
+/// own, `<data-dir>/catalog/<run_id>.sqlite`, so that one directory level, a name search, a path's lookup and an
+/// ordered walk are index range reads instead of a scan of `entries.jsonl.zst`. Built once from the entries index
+/// (streamed, so memory stays bounded) and never changed: a snapshot is immutable. Not in `bastion.db`: a
+/// million-file snapshot's catalog is ~100 MB, and it is derived data that can be deleted and rebuilt.
+public final class SnapshotCatalog: Sendable {
+    /// Bumped when the layout changes; an older file is rebuilt.
+    public static let formatVersion: Int64 = 1
+
+    /// One entry of a snapshot, as the browser, search and diff see it.
+    public struct Entry: Sendable, Equatable {
+        /// The directory holding it (archive path, no leading or trailing `/`; empty at the top).
+        public var directory: [UInt8]
+        public var name: [UInt8]
+        /// `file`, `dir`, `symlink`, `hardlink`, `fifo`, `char`, `block`.
+        public var kind: String
+        public var size: Int64
+        public var mtime: Int64?
+        public var mtimeNsec: Int64?
+        public var mode: Int64?
+        public var uid: Int64?
+        public var gid: Int64?
+        /// BLAKE3 of a file's content (32 bytes).
+        public var hash: [UInt8]?
+        /// A symlink's or hardlink's target.
+        public var link: [UInt8]?
+        /// A directory above the backed-up paths: not an archive member, listed so the tree can be walked from the top.
+        public var implied: Bool
+
+        public var path: [UInt8] { directory.isEmpty ? name : directory + [UInt8(ascii: "/")] + name }
+        public var hashHex: String? { hash.map { $0.map { String(format: "%02x", $0) }.joined() } }
+    }
+
+    /// Where a listing or search stops; opaque to clients (base64url).
+    public struct Cursor: Sendable, Equatable {
+        public var directory: [UInt8]
+        public var directoriesDone: Bool
+        public var name: [UInt8]
+
+        public var token: String {
+            var bytes: [UInt8] = [directoriesDone ? 1 : 0]
+            let length = UInt32(directory.count)
+            bytes += [UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)]
+            bytes += directory + name
+            return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+
+        public init(directory: [UInt8], directoriesDone: Bool, name: [UInt8]) {
+            self.directory = directory
+            self.directoriesDone = directoriesDone
+            self.name = name
+        }
+
+        public init?(token: String) {
+            guard token.count <= 16_384 else { return nil }
+            var base64 = token.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+            guard let data = Data(base64Encoded: base64), data.count >= 5, data[data.startIndex] <= 1 else { return nil }
+            let bytes = [UInt8](data)
+            let length = Int(bytes[1]) << 24 | Int(bytes[2]) << 16 | Int(bytes[3]) << 8 | Int(bytes[4])
+            guard length <= bytes.count - 5 else { return nil }
+            self.init(directory: Array(bytes[5..<(5 + length)]), directoriesDone: bytes[0] == 1, name: Array(bytes[(5 + length)...]))
+        }
+    }
+
+    public struct Page: Sendable {
+        public var items: [Entry]
+        public var nextCursor: Cursor?
+    }
+
+    public struct BuildError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    let queue: DatabaseQueue
+    public let path: String
+
+    /// Opens a built catalog read-only; nil when the file is missing or of another format version.
+    public static func open(path: String) throws -> SnapshotCatalog? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.label = "catalog"
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        let version = try? queue.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'format_version'") }
+        guard version == formatVersion else { return nil }
+        return SnapshotCatalog(queue: queue, path: path)
+    }
+
+    init(queue: DatabaseQueue, path: String) {
+        self.queue = queue
+        self.path = path
+    }
+
+    /// Entries counted when the catalog was built (implied directories excluded).
+    public func entriesCount() throws -> Int64 {
+        try queue.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'entries'") ?? 0 }
+    }
+
+    // MARK: Reading
+
+    static let columns = "e.name, e.kind, e.size, e.mtime, e.mtime_nsec, e.mode, e.uid, e.gid, e.hash, e.link, e.implied, e.dir_first"
+
+    static func entry(_ row: Row, directory: [UInt8], offset: Int = 0) -> Entry {
+        Entry(
+            directory: directory,
+            name: [UInt8](row[offset] as Data),
+            kind: row[offset + 1],
+            size: row[offset + 2],
+            mtime: row[offset + 3],
+            mtimeNsec: row[offset + 4],
+            mode: row[offset + 5],
+            uid: row[offset + 6],
+            gid: row[offset + 7],
+            hash: (row[offset + 8] as Data?).map { [UInt8]($0) },
+            link: (row[offset + 9] as Data?).map { [UInt8]($0) },
+            implied: row[offset + 10]
+        )
+    }
+
+    static func directoryId(_ db: Database, _ directory: [UInt8]) throws -> Int64? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM dirs WHERE path = ?"), arguments: [Data(directory)])
+    }
+
+    /// One directory level, directories first, then everything else, each by name (bytewise); nil when the snapshot
+    /// has no such directory.
+    public func list(directory: [UInt8], after cursor: Cursor?, limit: Int, kind: String? = nil) throws -> Page? {
+        try queue.read { db in
+            guard let id = try Self.directoryId(db, directory) else { return nil }
+            var sql = "SELECT \(Self.columns) FROM entries e WHERE e.dir_id = ?"
+            var arguments: StatementArguments = [id]
+            if let kind {
+                sql += " AND e.kind = ?"
+                arguments += [kind]
+            }
+            if let cursor {
+                sql += " AND (e.dir_first, e.name) > (?, ?)"
+                arguments += [cursor.directoriesDone ? 1 : 0, Data(cursor.name)]
+            }
+            sql += " ORDER BY e.dir_first, e.name LIMIT ?"
+            arguments += [limit + 1]
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            let items = rows.prefix(limit).map { Self.entry($0, directory: directory) }
+            // The last row shown: its place in the (directories first, name) order is where the next page starts.
+            let next =
+                rows.count > limit
+                ? Cursor(directory: directory, directoriesDone: (rows[limit - 1][11] as Int64) == 1, name: items[limit - 1].name) : nil
+            return Page(items: items, nextCursor: next)
+        }
+    }
+
+    /// Entries under `directory` (at any depth) whose name contains `query` (ASCII case-insensitive), in path order;
+    /// nil when the snapshot has no such directory.
+    public func search(under directory: [UInt8], query: String, after cursor: Cursor?, limit: Int, kind: String? = nil) throws -> Page? {
+        try queue.read { db in
+            guard try Self.directoryId(db, directory) != nil else { return nil }
+            var sql = "SELECT d.path, \(Self.columns) FROM dirs d JOIN entries e ON e.dir_id = d.id WHERE "
+            var arguments: StatementArguments = []
+            if directory.isEmpty {
+                sql += "1"
+            } else {
+                // The directory itself and every path below it: `dir/` up to (not including) `dir0` ('0' follows '/').
+                sql += "(d.path = ? OR (d.path >= ? AND d.path < ?))"
+                arguments += [Data(directory), Data(directory + [UInt8(ascii: "/")]), Data(directory + [UInt8(ascii: "0")])]
+            }
+            sql += " AND instr(lower(CAST(e.name AS TEXT)), ?) > 0"
+            arguments += [query.lowercased()]
+            if let kind {
+                sql += " AND e.kind = ?"
+                arguments += [kind]
+            }
+            if let cursor {
+                sql += " AND (d.path, e.name) > (?, ?)"
+                arguments += [Data(cursor.directory), Data(cursor.name)]
+            }
+            sql += " ORDER BY d.path, e.name LIMIT ?"
+            arguments += [limit + 1]
+            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            let items = rows.prefix(limit).map { Self.entry($0, directory: [UInt8]($0[0] as Data), offset: 1) }
+            let next = rows.count > limit ? items.last.map { Cursor(directory: $0.directory, directoriesDone: true, name: $0.name) } : nil
+            return Page(items: items, nextCursor: next)
+        }
+    }
+
+    /// The entry at `path`, if the snapshot holds it.
+    public func lookup(_ path: [UInt8]) throws -> Entry? {
+        let (directory, name) = Self.split(path)
+        return try queue.read { db in
+            guard let id = try Self.directoryId(db, directory) else { return nil }
+            return try Row.fetchOne(db, sql: "SELECT \(Self.columns) FROM entries e WHERE e.dir_id = ? AND e.name = ?", arguments: [id, Data(name)])
+                .map { Self.entry($0, directory: directory) }
+        }
+    }
+
+    /// Every entry in (directory, name) order, bytewise: the order two catalogs are merged in.
+    public func walk(_ body: (Entry) throws -> Void) throws {
+        try queue.read { db in
+            let entries = try OrderedEntries(db)
+            while let entry = try entries.next() { try body(entry) }
+        }
+    }
+
+    /// `a/b/c` → (`a/b`, `c`); `c` → (``, `c`).
+    static func split(_ path: [UInt8]) -> (directory: [UInt8], name: [UInt8]) {
+        guard let slash = path.lastIndex(of: UInt8(ascii: "/")) else { return ([], path) }
+        return (Array(path[..<slash]), Array(path[(slash + 1)...]))
+    }
+
+    // MARK: Building
+
+    /// Builds the catalog of the entries index at `entriesIndex` into `path`: into a temporary file first, renamed
+    /// into place when complete, so a reader never sees half a catalog and concurrent builders do not collide.
+    @discardableResult
+    public static func build(entriesIndex: String, into path: String) throws -> SnapshotCatalog {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let temporary = "\(path).\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
+        defer {
+            for suffix in ["", "-journal", "-wal", "-shm"] { unlink(temporary + suffix) }
+        }
+        var configuration = Configuration()
+        configuration.label = "catalog-build"
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -65536")
+        }
+        let queue = try DatabaseQueue(path: temporary, configuration: configuration)
+        try queue.inDatabase { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+                    CREATE TABLE dirs (id INTEGER PRIMARY KEY, path BLOB NOT NULL UNIQUE);
+                    CREATE TABLE entries (
+                      dir_id INTEGER NOT NULL,
+                      name BLOB NOT NULL,
+                      dir_first INTEGER NOT NULL,
+                      kind TEXT NOT NULL,
+                      size INTEGER NOT NULL,
+                      mtime INTEGER, mtime_nsec INTEGER, mode INTEGER, uid INTEGER, gid INTEGER,
+                      hash BLOB, link BLOB,
+                      implied INTEGER NOT NULL DEFAULT 0,
+                      PRIMARY KEY (dir_id, name)
+                    ) WITHOUT ROWID;
+                    """
+            )
+            try db.inTransaction {
+                try fill(db, from: entriesIndex)
+                return .commit
+            }
+            // Built after the rows: one sorted pass instead of a random insert per row.
+            try db.execute(sql: "CREATE INDEX entries_listing ON entries (dir_id, dir_first, name)")
+        }
+        try queue.close()
+        let descriptor = Glibc.open(temporary, O_RDONLY | O_CLOEXEC)
+        if descriptor >= 0 {
+            fsync(descriptor)
+            close(descriptor)
+        }
+        guard rename(temporary, path) == 0 else { throw BuildError(description: "cannot move the catalog into \(path): errno \(errno)") }
+        guard let catalog = try open(path: path) else { throw BuildError(description: "the catalog at \(path) did not open after its build") }
+        return catalog
+    }
+
+    private static func fill(_ db: Database, from entriesIndex: String) throws {
+        let reader = try EntriesIndexReader(path: entriesIndex)
+        let insertDirectory = try db.makeStatement(sql: "INSERT INTO dirs (path) VALUES (?)")
+        let findDirectory = try db.makeStatement(sql: "SELECT id FROM dirs WHERE path = ?")
+        let insertEntry = try db.makeStatement(
+            sql: """
+                INSERT OR REPLACE INTO entries (dir_id, name, dir_first, kind, size, mtime, mtime_nsec, mode, uid, gid, hash, link)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        )
+        // Recently used directories: archive order keeps a directory's members together, so this stays small.
+        var recent: [[UInt8]: Int64] = [:]
+        func directoryId(_ path: [UInt8]) throws -> Int64 {
+            if let id = recent[path] { return id }
+            if recent.count > 4096 { recent.removeAll(keepingCapacity: true) }
+            let id: Int64
+            if let found = try Int64.fetchOne(findDirectory, arguments: [Data(path)]) {
+                id = found
+            } else {
+                if !path.isEmpty { _ = try directoryId(split(path).directory) }
+                try insertDirectory.execute(arguments: [Data(path)])
+                id = db.lastInsertedRowID
+            }
+            recent[path] = id
+            return id
+        }
+        _ = try directoryId([])
+        var count: Int64 = 0
+        while let entry = try reader.next() {
+            guard var path = IndexJSON.bytes(entry, "path") else { continue }
+            while path.last == UInt8(ascii: "/") { path.removeLast() }
+            while path.first == UInt8(ascii: "/") { path.removeFirst() }
+            guard !path.isEmpty else { continue }
+            let (directory, name) = split(path)
+            let kind = entry["kind"]?.stringValue ?? "file"
+            if kind == "dir" { _ = try directoryId(path) }
+            func integer(_ key: String) -> Int64? { entry[key]?.doubleValue.map { Int64($0) } }
+            let link = IndexJSON.bytes(entry, kind == "symlink" ? "symlink_target" : "hardlink_target")
+            try insertEntry.execute(arguments: [
+                try directoryId(directory), Data(name), kind == "dir" ? 0 : 1, kind, integer("size") ?? 0, integer("mtime"),
+                integer("mtime_nsec"), integer("mode"), integer("uid"), integer("gid"), entry["hash"]?.stringValue.flatMap(hexBytes).map { Data($0) },
+                link.map { Data($0) },
+            ])
+            count += 1
+        }
+        // Directories above the backed-up paths are not archive members: list them so the top can be walked.
+        let directories = try Row.fetchAll(db, sql: "SELECT id, path FROM dirs WHERE path != x''")
+        for row in directories {
+            let (parent, name) = split([UInt8](row[1] as Data))
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO entries (dir_id, name, dir_first, kind, size, implied) VALUES (?, ?, 0, 'dir', 0, 1)",
+                arguments: [try directoryId(parent), Data(name)]
+            )
+        }
+        try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('format_version', ?), ('entries', ?)", arguments: [formatVersion, count])
+    }
+
+    static func hexBytes(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        func value(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+        }
+        var index = 0
+        while index < digits.count {
+            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+}
