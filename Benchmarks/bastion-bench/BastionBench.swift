@@ -8,7 +8,7 @@ struct BastionBench: AsyncParsableCommand {
         abstract: "Bastion benchmarks (each prints its baseline from the same run).",
         subcommands: [
             BusLatencyBenchmark.self, ClaimThroughputBenchmark.self, ClaimWorkerCommand.self, EventAppendBenchmark.self,
-            EndToEndLatencyBenchmark.self, ArchiveBenchmark.self, RunListBenchmark.self, EventFeedCommand.self,
+            EndToEndLatencyBenchmark.self, ArchiveBenchmark.self, RunListBenchmark.self, EventFeedCommand.self, CatalogBenchmark.self,
         ]
     )
 }
