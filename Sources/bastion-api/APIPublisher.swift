@@ -11,7 +11,7 @@ struct APIPublisher: AfterCommitPublisher {
     func publish(_ work: AfterCommit) {
         hub.publish(work.events)
         for update in work.progress { hub.publishProgress(update) }
-        for topic in WakeTopic.allCases where work.wakes.contains(topic) { bus.broadcast(.wake(topic)) }
+        for topic in WakeTopic.allCases where work.wakes.contains(topic) { bus.broadcast(.wake(topic), to: topic.isForJanitor ? .janitor : .worker) }
         for runId in work.cancels { bus.broadcast(.cancel(runId: runId)) }
     }
 }

@@ -18,6 +18,8 @@ struct APIServices: Sendable {
     var metrics = PrometheusCollectorRegistry()
     let hasher = PasswordHasher()
     let routes = RouteTable()
+    /// Snapshot catalogs and diffs, built once however many requests ask (docs/formats.md, "The snapshot catalog").
+    let catalogs = SnapshotCatalogs()
 
     var runEvents: RunEventsWebSocket {
         RunEventsWebSocket(database: database, hub: hub, closeDelay: config.webSocketCloseDelay, policy: config.network)
@@ -53,6 +55,8 @@ func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
     NotificationsController(services: services).addRoutes(to: api)
     KeysController(services: services).addRoutes(to: api)
     SnapshotsController(services: services).addRoutes(to: api)
+    BrowseController(services: services).addRoutes(to: api)
+    DashboardController(services: services).addRoutes(to: api)
     OpenAPIController().addRoutes(to: api)
     // Reached when the WebSocket router declined the upgrade: answer why, as JSON.
     api.get("runs/:id/events/ws") { request, context -> Response in

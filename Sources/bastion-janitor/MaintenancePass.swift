@@ -136,6 +136,8 @@ public struct MaintenancePass: Sendable {
                     }
                 }
                 try await database.finishSnapshotDelete(runId: snapshot.runId, error: failure)
+                // The catalog and cached diffs are derived from the snapshot: gone with it.
+                if failure == nil { SnapshotCatalog.removeFiles(in: database.dataDirectory, runId: snapshot.runId) }
                 deleted += 1
             }
         }

@@ -1,4 +1,5 @@
 import Bus
+import Core
 import Logging
 import ServiceLifecycle
 import Store
@@ -18,17 +19,21 @@ func buildServiceGroup(_ config: JanitorConfig, logger: Logger) throws -> Servic
         traceLogger: logger,
         publisher: BusClientPublisher(client: client)
     )
-    let bus = BusClientService(client: client) { _ in }
-    let maintenance = MaintenanceService(
-        pass: MaintenancePass(database: database, settings: config.pass, logger: logger),
-        interval: config.interval,
-        logger: logger
-    )
+    let snapshotsWake = WakeSignal()
+    let bus = BusClientService(client: client) { event in
+        switch event {
+        case .message(.wake(.snapshots)), .connected: snapshotsWake.signal()
+        default: break
+        }
+    }
+    let pass = MaintenancePass(database: database, settings: config.pass, logger: logger)
+    let maintenance = MaintenanceService(pass: pass, interval: config.interval, logger: logger)
+    let deletions = SnapshotDeletionService(pass: pass, wake: snapshotsWake, logger: logger)
     let recovery = RecoveryService(database: database, leaseSeconds: config.leaseSeconds, safetyPoll: config.common.safetyPoll, logger: logger)
     logger.info("Janitor starting", metadata: ["data_dir": "\(config.common.dataDirectory.path)"])
     return ServiceGroup(
         configuration: .init(
-            services: [bus, maintenance, recovery],
+            services: [bus, maintenance, deletions, recovery],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

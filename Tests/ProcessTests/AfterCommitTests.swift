@@ -75,9 +75,9 @@ import Testing
         // the one-file copy takes milliseconds, less than a reporting interval, and is still there.
         let stored = try #require(try await fixture.run(run)["progress"] as? [String: Any])
         let marks = try #require(stored["stages"] as? [[String: Any]], "\(stored)")
-        #expect(marks.compactMap { $0["stage"] as? String } == ["snapshot", "scan", "packaging", "upload"], "\(marks)")
+        #expect(marks.compactMap { $0["stage"] as? String } == ["snapshot", "scan", "packaging", "upload", "index"], "\(marks)")
         let starts = marks.compactMap { $0["started_ms"] as? Int }
-        #expect(starts.count == 4 && starts == starts.sorted(), "\(starts)")
+        #expect(starts.count == 5 && starts == starts.sorted(), "\(starts)")
         #expect(starts[1] - starts[0] >= 1000, "the snapshot stage took its ~2 s of paced copying: \(starts)")
     }
 

@@ -71,7 +71,11 @@ import Testing
         _ = try AppDatabase.open(in: dir.dataDirectory)
         let again = try AppDatabase.open(in: dir.dataDirectory)
         let applied = try await again.pool.read { db in try AppDatabase.migrator.appliedIdentifiers(db) }
-        #expect(applied == ["v1_schema", "v2_notification_destinations", "v3_run_kinds", "v4_run_warnings", "v5_run_list_indexes"])
+        #expect(
+            applied == [
+                "v1_schema", "v2_notification_destinations", "v3_run_kinds", "v4_run_warnings", "v5_run_list_indexes", "v6_dashboard_indexes",
+            ]
+        )
     }
 
     @Test func concurrentOpensOnAFreshFileAllSucceed() async throws {

@@ -1,6 +1,7 @@
 import Archive
 import Core
 import Foundation
+import Store
 
 /// Runs an `ArchiveBuilder` for an executor: the build on a thread of its own, progress every 250 ms, the original's
 /// events (`packaging`, `fs_issues`, `upload`), error policy outcome, and the run's `BackupSummary`.
@@ -100,6 +101,10 @@ enum ArchiveRun {
         )
         let counts = RunProgress.Counts(files: result.source.files, dirs: result.source.dirs, bytes: transfer)
         await context.progress.update(RunProgress(kind: RunKind.backup.rawValue, stage: "upload", done: counts, total: counts))
+        if let data = context.catalogs {
+            await context.progress.update(RunProgress(kind: RunKind.backup.rawValue, stage: "index", done: counts, total: counts))
+            await buildCatalog(context, runDirectory: runDir, in: data)
+        }
         var summary = BackupSummary(
             runDirectory: runDir,
             entriesCount: result.entriesCount,
@@ -116,5 +121,29 @@ enum ArchiveRun {
             throw RunFailure(code: "fs_issues", message: "\(issues.errors) source error(s) (error_policy skip_fail)", summary: summary.json)
         }
         return summary.json
+    }
+
+    /// The snapshot's catalog, so the first look in the browser or a diff is instant (docs/formats.md, "The snapshot
+    /// catalog"). Not part of the snapshot: when it cannot be built the backup still succeeds (a warning), and the API
+    /// builds it on first use.
+    static func buildCatalog(_ context: RunContext, runDirectory: String, in data: DataDirectory) async {
+        let started = ContinuousClock.now
+        do {
+            let entries = try await runBlocking {
+                try SnapshotCatalog.build(
+                    entriesIndex: runDirectory + "/" + Manifest.entriesIndexName,
+                    into: SnapshotCatalog.path(in: data, runId: context.run.id)
+                ).entriesCount()
+            }
+            let elapsed = ContinuousClock.now - started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            context.events.emit(
+                kind: "catalog",
+                message: "Catalogued \(entries) entries for browsing in \(String(format: "%.2f", seconds)) s",
+                fields: .object(["entries": .number(Double(entries))])
+            )
+        } catch {
+            context.events.emit(.warn, kind: "catalog", message: "The snapshot's catalog was not built (it will be on first use): \(error)")
+        }
     }
 }

@@ -39,6 +39,8 @@ public struct RunContext: Sendable {
     public let cancellation: RunCancellation
     /// Backup encryption keys (nil where a run has no database, e.g. benchmarks).
     public var keys: BackupKeys? = nil
+    /// Where a backup writes its snapshot's catalog (docs/formats.md, "The snapshot catalog"); nil: not written here.
+    public var catalogs: DataDirectory? = nil
 
     /// Throws `CancellationError` once the run was asked to stop.
     public func checkCancellation() throws {

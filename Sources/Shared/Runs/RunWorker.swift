@@ -173,8 +173,9 @@ public final class RunWorker: Sendable {
             cancellation: cancellation,
             keys: BackupKeys(
                 database: database,
-                dataDirectory: DataDirectory(path: URL(fileURLWithPath: database.path).deletingLastPathComponent().path)
-            )
+                dataDirectory: database.dataDirectory
+            ),
+            catalogs: database.dataDirectory
         )
         do {
             try context.checkCancellation()

@@ -74,6 +74,20 @@ extension AppDatabase {
         }
     }
 
+    /// Archives (a soft delete: no more scheduled runs, history and snapshots stay) or unarchives a job; nil when there
+    /// is no such job.
+    public func setJobArchived(id: String, archived: Bool, now: Int64 = unixNow()) async throws -> Job? {
+        try await write { db, after -> Job? in
+            guard try Self.fetchJob(db, id: id) != nil else { return nil }
+            try db.execute(
+                sql: "UPDATE jobs SET archived_at = ?, updated_at = ? WHERE id = ? AND (archived_at IS NULL) = ?",
+                arguments: [archived ? now : nil, now, id, archived]
+            )
+            if db.changesCount == 1 { after.wake(.jobs) }
+            return try Self.fetchJob(db, id: id)
+        }
+    }
+
     /// Hard delete; runs and their events cascade. False when there was no such job.
     public func deleteJob(id: String) async throws -> Bool {
         try await write { db, after in
@@ -99,13 +113,7 @@ extension AppDatabase {
         try await pool.read { db in
             var conditions = SQLConditions()
             if !includeArchived { conditions.add("jobs.archived_at IS NULL", []) }
-            if let query, !query.isEmpty {
-                let escaped = query.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(
-                    of: "_",
-                    with: "\\_"
-                )
-                conditions.add("jobs.name LIKE ? ESCAPE '\\'", ["%\(escaped)%"])
-            }
+            if let query, !query.isEmpty { conditions.addContains("jobs.name", query) }
             let whereClause = conditions.whereClause
             let arguments = conditions.arguments
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs \(whereClause)", arguments: arguments) ?? 0

@@ -19,6 +19,9 @@ extension AppDatabase {
         migrator.registerMigration("v5_run_list_indexes") { db in
             try db.execute(sql: Migrations.v5RunListIndexes)
         }
+        migrator.registerMigration("v6_dashboard_indexes") { db in
+            try db.execute(sql: Migrations.v6DashboardIndexes)
+        }
         return migrator
     }
 
@@ -38,7 +41,7 @@ extension AppDatabase {
         "idx_notifications_status_next_attempt_at", "idx_notifications_run_id",
         "idx_notifications_created_at_id", "idx_notifications_status_channel_created_at_id",
         "idx_run_artifacts_job_id_ended_at", "idx_run_artifacts_status",
-        "idx_runs_started_at_id", "idx_runs_kind_started_at",
+        "idx_runs_started_at_id", "idx_runs_kind_started_at", "idx_runs_job_id_status_started_at",
     ]
 }
 
@@ -46,6 +49,11 @@ extension AppDatabase {
 enum Migrations {
     /// The run list pages by keyset, newest first (`(started_at, id) < cursor`): unfiltered through
     /// `(started_at, id)`, by kind through `(kind, started_at)`; status and job already have theirs.
+    /// The overview's per-job "last success" and "last failure": the newest run of a job in a status, one index seek.
+    static let v6DashboardIndexes = """
+        CREATE INDEX idx_runs_job_id_status_started_at ON runs(job_id, status, started_at);
+        """
+
     static let v5RunListIndexes = """
         CREATE INDEX idx_runs_started_at_id ON runs(started_at, id);
         CREATE INDEX idx_runs_kind_started_at ON runs(kind, started_at);

@@ -503,6 +503,9 @@ extension AppDatabase {
             if let status = query.status { conditions.add("runs.status = ?", [status.rawValue]) }
             if let jobId = query.jobId { conditions.add("runs.job_id = ?", [jobId]) }
             if let kind = query.kind { conditions.add("runs.kind = ?", [kind.rawValue]) }
+            if let name = query.jobName {
+                conditions.addContains("name", name) { "runs.job_id IN (SELECT id FROM jobs WHERE \($0))" }
+            }
             var total: Int?
             var offset = 0
             switch query.position {

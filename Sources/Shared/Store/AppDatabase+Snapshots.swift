@@ -12,6 +12,11 @@ public struct SnapshotRecord: Sendable, Equatable {
     public var runDirectory: String?
     /// Recording order (the row's rowid): newest-first ties within one second.
     public var sequence: Int64 = 0
+    /// What the backup read (files, directories, bytes) and what it wrote to the target.
+    public var sourceFiles: Int64?
+    public var sourceDirs: Int64?
+    public var sourceBytes: Int64?
+    public var transferBytes: Int64?
 
     /// As retention sees it.
     public var retentionSnapshot: RetentionPolicy.Snapshot {
@@ -22,7 +27,8 @@ public struct SnapshotRecord: Sendable, Equatable {
 /// The snapshot index (`run_artifacts`): recorded when a backup succeeds, pinned by users, queued for deletion by
 /// retention, deleted by the janitor.
 extension AppDatabase {
-    static let snapshotColumns = "run_id, job_id, status, ended_at, pinned_at, target_snapshot_json, rowid"
+    static let snapshotColumns =
+        "run_id, job_id, status, ended_at, pinned_at, target_snapshot_json, rowid, source_files, source_dirs, source_bytes, transfer_bytes"
 
     static func snapshot(_ row: Row) -> SnapshotRecord {
         var directory: String?
@@ -34,7 +40,11 @@ extension AppDatabase {
             endedAt: row[3],
             pinnedAt: row[4],
             runDirectory: directory,
-            sequence: row[6]
+            sequence: row[6],
+            sourceFiles: row[7],
+            sourceDirs: row[8],
+            sourceBytes: row[9],
+            transferBytes: row[10]
         )
     }
 
@@ -62,6 +72,13 @@ extension AppDatabase {
                 sql: "SELECT \(Self.snapshotColumns) FROM run_artifacts WHERE job_id = ? ORDER BY ended_at DESC, rowid DESC",
                 arguments: [jobId]
             ).map(Self.snapshot)
+        }
+    }
+
+    /// The snapshot a run wrote, in any status; nil when it wrote none.
+    public func snapshot(runId: String) async throws -> SnapshotRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.snapshotColumns) FROM run_artifacts WHERE run_id = ?", arguments: [runId]).map(Self.snapshot)
         }
     }
 
@@ -113,8 +130,55 @@ extension AppDatabase {
                     now: now,
                     after: &after
                 )
+                after.wake(.snapshots)
             }
             return doomed
+        }
+    }
+
+    public enum DeleteRequest: Sendable, Equatable {
+        case queued(SnapshotRecord)
+        case notFound
+        /// Pinned, and the request did not force.
+        case pinned
+        /// Already `deleting` or `deleted`.
+        case alreadyGone(String)
+    }
+
+    /// Queues one snapshot for the janitor to delete (status `deleting`, a `snapshot_delete_queued` event, a wake to
+    /// the janitor). A pinned snapshot only with `force`; one whose deletion failed (`error`) may be queued again.
+    public func queueSnapshotDelete(runId: String, force: Bool, userId: Int64?, now: Int64 = unixNow()) async throws -> DeleteRequest {
+        try await write { db, after -> DeleteRequest in
+            guard
+                let record = try Row.fetchOne(db, sql: "SELECT \(Self.snapshotColumns) FROM run_artifacts WHERE run_id = ?", arguments: [runId]).map(
+                    Self.snapshot
+                )
+            else { return .notFound }
+            guard record.status == "present" || record.status == "error" else { return .alreadyGone(record.status) }
+            if record.pinnedAt != nil && !force { return .pinned }
+            try db.execute(
+                sql: "UPDATE run_artifacts SET status = 'deleting', pinned_at = NULL, last_error = NULL, updated_at = ? WHERE run_id = ?",
+                arguments: [now, runId]
+            )
+            let forced = record.pinnedAt != nil ? " (pinned; forced)" : ""
+            try Self.insertEvents(
+                db,
+                runId: runId,
+                [
+                    NewRunEvent(
+                        kind: "snapshot_delete_queued",
+                        message: "Snapshot queued for deletion by a user\(forced)",
+                        fields: userId.map { .object(["user_id": .number(Double($0))]) }
+                    )
+                ],
+                now: now,
+                after: &after
+            )
+            after.wake(.snapshots)
+            return .queued(
+                try Row.fetchOne(db, sql: "SELECT \(Self.snapshotColumns) FROM run_artifacts WHERE run_id = ?", arguments: [runId]).map(Self.snapshot)
+                    ?? record
+            )
         }
     }
 

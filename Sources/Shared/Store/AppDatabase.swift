@@ -48,6 +48,9 @@ public final class AppDatabase: Sendable {
         return AppDatabase(pool: pool, path: dataDirectory.databasePath, publisher: publisher)
     }
 
+    /// The data directory this database lives in.
+    public var dataDirectory: DataDirectory { DataDirectory(path: (path as NSString).deletingLastPathComponent) }
+
     init(pool: DatabasePool, path: String, publisher: any AfterCommitPublisher) {
         self.pool = pool
         self.path = path

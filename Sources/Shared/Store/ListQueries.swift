@@ -13,13 +13,23 @@ public struct RunListQuery: Sendable, Equatable {
     public var status: RunStatus?
     public var jobId: String?
     public var kind: RunKind?
+    /// Runs of the jobs whose name contains this (case-insensitive for ASCII).
+    public var jobName: String?
     public var pageSize: Int
     public var position: Position
 
-    public init(status: RunStatus? = nil, jobId: String? = nil, kind: RunKind? = nil, pageSize: Int = 20, position: Position = .after(nil)) {
+    public init(
+        status: RunStatus? = nil,
+        jobId: String? = nil,
+        kind: RunKind? = nil,
+        jobName: String? = nil,
+        pageSize: Int = 20,
+        position: Position = .after(nil)
+    ) {
         self.status = status
         self.jobId = jobId
         self.kind = kind
+        self.jobName = jobName
         self.pageSize = pageSize
         self.position = position
     }

@@ -12,4 +12,12 @@ struct SQLConditions {
     }
 
     var whereClause: String { clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ") }
+
+    /// `column LIKE '%text%' ESCAPE '\'` with `text` taken literally (its `%`, `_` and `\` escaped), inside `wrap`
+    /// (e.g. a subquery) when given.
+    mutating func addContains(_ column: String, _ text: String, wrap: (String) -> String = { $0 }) {
+        let escaped = text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
+        add(wrap("\(column) LIKE ? ESCAPE '\\'"), ["%\(escaped)%"])
+    }
 }

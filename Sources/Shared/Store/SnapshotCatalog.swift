@@ -76,6 +76,8 @@ public final class SnapshotCatalog: Sendable {
 
     public struct BuildError: Error, CustomStringConvertible {
         public var description: String
+
+        public init(description: String) { self.description = description }
     }
 
     let queue: DatabaseQueue
@@ -344,4 +346,24 @@ public final class SnapshotCatalog: Sendable {
         }
         return bytes
     }
+}
+
+extension SnapshotCatalog {
+    /// `<data-dir>/catalog/<run_id>.sqlite`.
+    public static func path(in data: DataDirectory, runId: String) -> String { "\(data.catalogPath)/\(runId).sqlite" }
+
+    /// Removes the catalog of `runId` and every cached diff it is a side of (the snapshot was deleted).
+    public static func removeFiles(in data: DataDirectory, runId: String) {
+        unlink(path(in: data, runId: runId))
+        let diffs = data.catalogPath + "/diff"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: diffs)) ?? []
+        where name.hasPrefix(runId + "_") || name.hasSuffix("_" + runId + ".sqlite") {
+            unlink(diffs + "/" + name)
+        }
+    }
+}
+
+extension SnapshotDiff {
+    /// `<data-dir>/catalog/diff/<from>_<to>.sqlite`.
+    public static func path(in data: DataDirectory, from: String, to: String) -> String { "\(data.catalogPath)/diff/\(from)_\(to).sqlite" }
 }

@@ -146,7 +146,7 @@ public final class SnapshotDiff: Sendable {
     /// What differs between two entries at the same path; empty when nothing a user would call a change does.
     /// Directories are not `changed` by their mtime (it moves whenever their content does, which the diff already
     /// lists) and implied directories (above the backed-up paths) carry nothing to compare.
-    static func differences(_ old: SnapshotCatalog.Entry, _ new: SnapshotCatalog.Entry) -> [String] {
+    public static func differences(_ old: SnapshotCatalog.Entry, _ new: SnapshotCatalog.Entry) -> [String] {
         if old.kind != new.kind { return ["kind"] }
         if old.implied || new.implied { return [] }
         var fields: [String] = []

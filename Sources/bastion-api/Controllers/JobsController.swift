@@ -13,6 +13,8 @@ struct JobsController {
         group.get("jobs/:id", use: show)
         group.put("jobs/:id", use: update)
         group.delete("jobs/:id", use: delete)
+        group.post("jobs/:id/archive", use: archive)
+        group.post("jobs/:id/unarchive", use: unarchive)
         group.post("jobs/:id/run", use: runNow)
         group.get("jobs/:id/runs", use: runs)
         group.post("schedules/preview", use: previewSchedule)
@@ -188,6 +190,22 @@ struct JobsController {
         let input = try await Self.input(request, defaultTimezone: services.config.hubTimezone)
         guard let job = try await services.database.updateJob(id: id, input) else { throw APIError.jobNotFound }
         return JobDTO(job)
+    }
+
+    /// `POST /api/jobs/{id}/archive`: no more scheduled runs (Run now is refused); history and snapshots stay.
+    @Sendable func archive(_ request: Request, context: AppRequestContext) async throws -> JobDTO {
+        try await setArchived(context, true)
+    }
+
+    @Sendable func unarchive(_ request: Request, context: AppRequestContext) async throws -> JobDTO {
+        try await setArchived(context, false)
+    }
+
+    func setArchived(_ context: AppRequestContext, _ archived: Bool) async throws -> JobDTO {
+        let id = try context.parameters.require("id")
+        guard let job = try await services.database.setJobArchived(id: id, archived: archived) else { throw APIError.jobNotFound }
+        context.logger.info(archived ? "Job archived" : "Job unarchived", metadata: ["job.id": "\(id)"])
+        return JobDTO(job, nextRuns: 5)
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {

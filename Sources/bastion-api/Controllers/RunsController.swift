@@ -105,6 +105,12 @@ struct RunsController {
         query.status = try RequestInput.filter(request, "status")
         query.kind = try RequestInput.filter(request, "kind")
         query.jobId = parameters.get("job_id").map { String($0) }
+        if let name = parameters.get("q").map({ String($0) }), !name.isEmpty {
+            guard name.utf8.count <= 200 else {
+                throw APIError(status: .badRequest, code: "invalid_query", message: "q must be at most 200 bytes", details: ["field": "q"])
+            }
+            query.jobName = name
+        }
         let cursor = try RequestInput.cursor(request)
         let numbered = parameters.get("page") != nil && cursor == nil
         query.position = numbered ? .page(paging.page) : .after(cursor)

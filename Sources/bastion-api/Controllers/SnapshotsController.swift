@@ -14,6 +14,7 @@ struct SnapshotsController {
         group.post("jobs/:id/retention/apply", use: apply)
         group.post("runs/:id/pin", use: pin)
         group.post("runs/:id/unpin", use: unpin)
+        group.delete("runs/:id/snapshot", use: delete)
     }
 
     /// A snapshot row; `reasons` only in a retention preview.
@@ -24,6 +25,10 @@ struct SnapshotsController {
         var endedAt: Int64?
         var pinnedAt: Int64?
         var runDir: String?
+        var sourceFiles: Int64?
+        var sourceDirs: Int64?
+        var sourceBytes: Int64?
+        var transferBytes: Int64?
         var reasons: Omittable<[String]> = .absent
 
         init(record: SnapshotRecord, reasons: [String]? = nil) {
@@ -33,6 +38,10 @@ struct SnapshotsController {
             endedAt = record.endedAt
             pinnedAt = record.pinnedAt
             runDir = record.runDirectory
+            sourceFiles = record.sourceFiles
+            sourceDirs = record.sourceDirs
+            sourceBytes = record.sourceBytes
+            transferBytes = record.transferBytes
             if let reasons { self.reasons = .present(reasons) }
         }
     }
@@ -86,6 +95,33 @@ struct SnapshotsController {
             return (id, try JobSpec.parse(job.spec).retentionPolicy)
         } catch let error as ValidationError {
             throw RequestInput.badRequest(error)
+        }
+    }
+
+    /// `DELETE /api/runs/{id}/snapshot[?force=true]`: queues the snapshot for the janitor (status `deleting`), which
+    /// removes it from its target at once (woken over the bus). A pinned snapshot needs `force=true`.
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> SnapshotDTO {
+        let id = try context.parameters.require("id")
+        let force: Bool
+        switch request.uri.queryParameters.get("force") {
+        case nil, "false"?: force = false
+        case "true"?: force = true
+        default: throw APIError(status: .badRequest, code: "invalid_query", message: "force must be true or false", details: ["field": "force"])
+        }
+        switch try await services.database.queueSnapshotDelete(runId: id, force: force, userId: context.session?.userId) {
+        case .queued(let record):
+            context.logger.info("Snapshot queued for deletion", metadata: ["run.id": "\(id)", "forced": "\(force)"])
+            return SnapshotDTO(record: record)
+        case .notFound:
+            throw APIError(status: .notFound, code: "snapshot_not_found", message: "run \(id) has no snapshot")
+        case .pinned:
+            throw APIError(
+                status: .conflict,
+                code: "snapshot_pinned",
+                message: "the snapshot of run \(id) is pinned: unpin it or delete with force=true"
+            )
+        case .alreadyGone(let status):
+            throw APIError(status: .conflict, code: "snapshot_not_present", message: "the snapshot of run \(id) is already \(status)")
         }
     }
 

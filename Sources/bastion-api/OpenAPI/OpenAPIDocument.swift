@@ -137,9 +137,37 @@ enum OpenAPIDocument {
             [
                 "run_id": S.string, "job_id": S.string, "status": S.enumeration(["present", "deleting", "deleted", "missing", "error"]),
                 "ended_at": S.integer, "pinned_at": S.nullableInteger, "run_dir": S.nullableString, "reasons": S.array(S.string),
+                "source_files": S.nullableInteger, "source_dirs": S.nullableInteger, "source_bytes": S.nullableInteger,
+                "transfer_bytes": S.nullableInteger,
             ],
-            required: ["run_id", "job_id", "status", "ended_at", "pinned_at", "run_dir"]
+            required: [
+                "run_id", "job_id", "status", "ended_at", "pinned_at", "run_dir", "source_files", "source_dirs", "source_bytes", "transfer_bytes",
+            ]
         ),
+        "SnapshotEntry": S.object(
+            [
+                "name": S.string, "name_b64": S.string, "path": S.string, "path_b64": S.string,
+                "kind": S.enumeration(BrowseController.kinds), "size": S.integer, "mtime": S.nullableInteger,
+                "mtime_nsec": S.nullableInteger, "mode": S.nullableInteger, "uid": S.nullableInteger, "gid": S.nullableInteger,
+                "hash": S.nullableString, "link_target": S.nullableString, "link_target_b64": S.string, "implied": S.boolean,
+            ],
+            required: ["name", "path", "kind", "size", "mtime", "mtime_nsec", "mode", "uid", "gid", "hash", "link_target", "implied"]
+        ),
+        "SnapshotChangeSide": S.object(
+            [
+                "kind": S.string, "size": S.integer, "hash": S.nullableString, "mode": S.nullableInteger, "mtime": S.nullableInteger,
+                "mtime_nsec": S.nullableInteger, "link_target": S.nullableString,
+            ],
+            nullable: true
+        ),
+        "RunRef": S.object(
+            [
+                "run_id": S.string, "status": S.ref("RunStatus"), "started_at": S.integer, "ended_at": S.nullableInteger,
+                "error": S.nullableString,
+            ],
+            nullable: true
+        ),
+        "StatusCounts": S.object(["success": S.integer, "failed": S.integer, "canceled": S.integer, "rejected": S.integer]),
         "RetentionInput": S.object(
             [
                 "retention": S.object(
@@ -263,6 +291,14 @@ enum OpenAPIDocument {
         Operation(method: "delete", path: "/api/jobs/{id}", summary: "Delete a job, its runs and events", tag: "jobs", responses: ["204": nil]),
         Operation(
             method: "post",
+            path: "/api/jobs/{id}/archive",
+            summary: "Archive a job: no more scheduled runs or Run now; history and snapshots stay",
+            tag: "jobs",
+            responses: ["200": S.ref("Job")]
+        ),
+        Operation(method: "post", path: "/api/jobs/{id}/unarchive", summary: "Unarchive a job", tag: "jobs", responses: ["200": S.ref("Job")]),
+        Operation(
+            method: "post",
             path: "/api/jobs/{id}/run",
             summary: "Enqueue a run now (overlap policy applies)",
             tag: "jobs",
@@ -296,6 +332,7 @@ enum OpenAPIDocument {
                 query("status", S.enumeration(RunStatus.allCases.map(\.rawValue) + ["all"]), "filter by status"),
                 query("job_id", S.string, "filter by job"),
                 query("kind", S.enumeration(RunKind.allCases.map(\.rawValue) + ["all"]), "filter by kind"),
+                query("q", .object(["type": "string", "maxLength": 200]), "runs of the jobs whose name contains this"),
                 query("cursor", S.string, "next_cursor of the previous page (takes precedence over page)"),
             ],
             responses: [
@@ -410,6 +447,120 @@ enum OpenAPIDocument {
             responses: ["200": S.ref("Snapshot")]
         ),
         Operation(method: "post", path: "/api/runs/{id}/unpin", summary: "Unpin a snapshot", tag: "snapshots", responses: ["200": S.ref("Snapshot")]),
+        Operation(
+            method: "delete",
+            path: "/api/runs/{id}/snapshot",
+            summary: "Queue a snapshot for deletion (the janitor deletes it at once); a pinned one needs force=true",
+            tag: "snapshots",
+            parameters: [query("force", S.enumeration(["true", "false"]), "also delete a pinned snapshot")],
+            responses: ["200": S.ref("Snapshot")]
+        ),
+        Operation(
+            method: "get",
+            path: "/api/runs/{id}/entries",
+            summary: "One directory level of a snapshot (directories first), or a name search below it (q)",
+            tag: "snapshots",
+            parameters: [
+                query("prefix", S.string, "the directory (archive path, default the top)"),
+                query("prefix_b64", S.string, "the directory as base64 bytes (names that are not UTF-8)"),
+                query("q", .object(["type": "string", "maxLength": 256]), "search names containing this, at any depth below prefix"),
+                query("kind", S.enumeration(BrowseController.kinds + ["all"]), "only entries of this kind"),
+                query("cursor", S.string, "next_cursor of the previous page"),
+                query("limit", .object(["type": "integer", "minimum": 1, "maximum": 1000]), "at most this many (default 200)"),
+            ],
+            responses: [
+                "200": S.object(
+                    [
+                        "run_id": S.string, "prefix": S.string, "prefix_b64": S.string, "q": S.nullableString,
+                        "items": S.array(S.ref("SnapshotEntry")), "next_cursor": S.nullableString,
+                    ],
+                    required: ["run_id", "prefix", "q", "items", "next_cursor"]
+                )
+            ]
+        ),
+        Operation(
+            method: "get",
+            path: "/api/jobs/{id}/diff",
+            summary: "What was added, removed and changed from one snapshot of the job to another, in path order",
+            tag: "snapshots",
+            parameters: [
+                query("from", S.string, "the older snapshot's run id (required)"),
+                query("to", S.string, "the newer snapshot's run id (required)"),
+                query("change", S.enumeration(SnapshotDiff.Kind.allCases.map(\.rawValue) + ["all"]), "only changes of this kind"),
+                query("q", S.string, "only paths containing this"),
+                query("cursor", S.string, "next_cursor of the previous page"),
+                query("limit", .object(["type": "integer", "minimum": 1, "maximum": 1000]), "at most this many (default 200)"),
+            ],
+            responses: [
+                "200": S.object([
+                    "job_id": S.string,
+                    "from": S.object(["run_id": S.string, "ended_at": S.nullableInteger]),
+                    "to": S.object(["run_id": S.string, "ended_at": S.nullableInteger]),
+                    "totals": S.object(["added": S.integer, "removed": S.integer, "changed": S.integer]),
+                    "items": S.array(
+                        S.object(
+                            [
+                                "change": S.enumeration(SnapshotDiff.Kind.allCases.map(\.rawValue)), "path": S.string, "path_b64": S.string,
+                                "kind": S.string, "fields": S.array(S.string), "old": S.ref("SnapshotChangeSide"),
+                                "new": S.ref("SnapshotChangeSide"),
+                            ],
+                            required: ["change", "path", "kind", "fields", "old", "new"]
+                        )
+                    ),
+                    "next_cursor": S.nullableString,
+                ])
+            ]
+        ),
+        Operation(
+            method: "get",
+            path: "/api/jobs/{id}/versions",
+            summary: "One path in each present snapshot of the job, newest first, with what happened to it",
+            tag: "snapshots",
+            parameters: [
+                query("path", S.string, "the archive path (required, or path_b64)"),
+                query("path_b64", S.string, "the path as base64 bytes"),
+                query("limit", .object(["type": "integer", "minimum": 1, "maximum": 200]), "snapshots to look in (default 50)"),
+            ],
+            responses: [
+                "200": S.object(
+                    [
+                        "job_id": S.string, "path": S.string, "path_b64": S.string,
+                        "items": S.array(
+                            S.object([
+                                "run_id": S.string, "ended_at": S.nullableInteger, "pinned": S.boolean,
+                                "change": S.enumeration(["added", "changed", "unchanged", "removed", "absent"]),
+                                "entry": .object(["allOf": .array([S.ref("SnapshotEntry")]), "nullable": true]),
+                            ])
+                        ),
+                    ],
+                    required: ["job_id", "path", "items"]
+                )
+            ]
+        ),
+        // Overview
+        Operation(
+            method: "get",
+            path: "/api/dashboard",
+            summary: "The overview in one round trip: counts, what is active, a card per job (worst first), recent runs",
+            tag: "dashboard",
+            parameters: [query("days", .object(["type": "integer", "minimum": 1, "maximum": 90]), "days in each job's strip (default 30)")],
+            responses: [
+                "200": S.object([
+                    "now": S.integer, "hub_timezone": S.string, "last24h": S.ref("StatusCounts"), "last7d": S.ref("StatusCounts"),
+                    "running": S.integer, "queued": S.integer,
+                    "jobs": S.array(
+                        S.object([
+                            "id": S.string, "name": S.string, "type": S.nullableString, "schedule": S.nullableString,
+                            "schedule_timezone": S.string, "next_run_at": S.nullableInteger,
+                            "state": S.enumeration(["failed", "overdue", "running", "never", "ok"]),
+                            "last_success": S.ref("RunRef"), "last_failure": S.ref("RunRef"), "latest_run": S.ref("RunRef"),
+                            "days": S.array(S.object(["date": S.string, "success": S.integer, "failed": S.integer, "other": S.integer])),
+                        ])
+                    ),
+                    "recent_runs": S.array(S.ref("RunListItem")),
+                ])
+            ]
+        ),
         // Keys
         Operation(
             method: "get",

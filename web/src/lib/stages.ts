@@ -13,7 +13,7 @@ export interface StageStep {
 }
 
 const ahead: Record<RunKind, string[]> = {
-  backup: ["scan", "packaging", "upload"],
+  backup: ["scan", "packaging", "upload", "index"],
   restore: ["verify", "restore"],
   verify: ["verify"],
 };

@@ -1,0 +1,50 @@
+import Archive
+import Core
+import Foundation
+import Store
+
+/// The API's way to a snapshot's catalog and to the diff of two (docs/formats.md, "The snapshot catalog"): opens
+/// the file when it exists (a worker builds it after each backup), else builds it once, off the event loop, however
+/// many requests ask at the same time.
+actor SnapshotCatalogs {
+    private var building: [String: Task<Void, any Error>] = [:]
+
+    /// The catalog of the snapshot `runId`, whose entries index is in `runDirectory`.
+    func catalog(runId: String, runDirectory: String, in data: DataDirectory) async throws -> SnapshotCatalog {
+        let path = SnapshotCatalog.path(in: data, runId: runId)
+        if let catalog = try SnapshotCatalog.open(path: path) { return catalog }
+        try await once("catalog:\(runId)") {
+            try SnapshotCatalog.build(entriesIndex: runDirectory + "/" + Manifest.entriesIndexName, into: path)
+        }
+        guard let catalog = try SnapshotCatalog.open(path: path) else {
+            throw SnapshotCatalog.BuildError(description: "the catalog of \(runId) is missing after its build")
+        }
+        return catalog
+    }
+
+    /// The diff from `old` to `new`, both already catalogued.
+    func diff(
+        from old: (id: String, catalog: SnapshotCatalog),
+        to new: (id: String, catalog: SnapshotCatalog),
+        in data: DataDirectory
+    )
+        async throws -> SnapshotDiff
+    {
+        let path = SnapshotDiff.path(in: data, from: old.id, to: new.id)
+        if let diff = try SnapshotDiff.open(path: path) { return diff }
+        try await once("diff:\(old.id):\(new.id)") { try SnapshotDiff.build(from: old.catalog, to: new.catalog, into: path) }
+        guard let diff = try SnapshotDiff.open(path: path) else {
+            throw SnapshotCatalog.BuildError(description: "the diff of \(old.id) and \(new.id) is missing after its build")
+        }
+        return diff
+    }
+
+    /// Runs `work` on a blocking thread, shared by every caller that asks for `key` while it runs.
+    private func once(_ key: String, _ work: @escaping @Sendable () throws -> Void) async throws {
+        if let running = building[key] { return try await running.value }
+        let task = Task { try await runBlocking { try work() } }
+        building[key] = task
+        defer { building[key] = nil }
+        try await task.value
+    }
+}
