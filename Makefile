@@ -27,7 +27,9 @@ ui-test: deps
 ## The UI in Debian's Chromium (Playwright) against the debug binaries; screenshots in .build/ui-screenshots/.
 browser-test: ui
 	$(SWIFT) build
+	rm -rf .build/ui-screenshots
 	python3 Tests/Browser/ui_test.py
+	python3 Tests/Browser/ui_snapshots_test.py
 
 ## Install what is missing, build release binaries and the UI, and start api + worker + janitor (Ctrl-C stops them).
 run: release ui

@@ -93,7 +93,7 @@ def main():
             page.fill("input[name=password]", PASSWORD)
             page.fill("input[name=confirm]", PASSWORD)
             page.get_by_role("button", name="Create account").click()
-            expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
+            expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
             csrf = page.request.get(base + "/api/session").json()["csrf_token"]
             headers = {"x-csrf-token": csrf, "content-type": "application/json"}
             spec = {"v": 1, "type": "filesystem", "source": {"paths": ["/tmp"]}, "target": {"type": "local_dir", "base_dir": scratch}}

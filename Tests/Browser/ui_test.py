@@ -13,38 +13,17 @@ import json
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 from playwright.sync_api import expect, sync_playwright
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.path.abspath(os.environ.get("BASTION_BIN", os.path.join(ROOT, ".build", "debug")))
-SHOTS = os.path.join(ROOT, ".build", "ui-screenshots")
-PASSWORD = "correct horse battery staple"
+from harness import PASSWORD, ROOT, SHOTS, binaries, free_port, launch, set_up_admin, wait_ready
 
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(base, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/api/ready", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("bastion-api did not become ready")
+BIN = binaries("debug")
 
 
 def main():
@@ -69,7 +48,6 @@ def main():
     api = start_api()
     worker = None
     pages = []
-    shutil.rmtree(SHOTS, ignore_errors=True)
     os.makedirs(SHOTS, exist_ok=True)
     try:
         wait_ready(base)
@@ -77,7 +55,7 @@ def main():
             [os.path.join(BIN, "bastion-worker"), *common, "--worker-id", "ui-worker", "--sqlite-step-pause-ms", "150"], stdout=logs, stderr=subprocess.STDOUT
         )
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=["--no-sandbox"])
+            browser = launch(playwright)
             context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="light")
             page = context.new_page()
             pages.append(page)
@@ -85,12 +63,10 @@ def main():
             page.on("pageerror", lambda error: page_errors.append(str(error)))
 
             try:
-                # First visit: the setup page, then straight into the (empty) jobs list.
-                page.goto(base + "/")
-                expect(page.get_by_role("heading", name="Welcome to Bastion")).to_be_visible()
-                page.fill("input[name=password]", PASSWORD)
-                page.fill("input[name=confirm]", PASSWORD)
-                page.get_by_role("button", name="Create account").click()
+                # First visit: the setup page, then the (empty) overview, then the (empty) jobs list.
+                set_up_admin(page, base)
+                expect(page.get_by_text("Nothing backed up yet")).to_be_visible()
+                page.get_by_role("navigation").get_by_role("link", name="Jobs").click()
                 expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
                 expect(page.get_by_text("No jobs yet")).to_be_visible()
                 expect(page.locator("footer")).to_contain_text("hub time zone UTC")
@@ -142,7 +118,7 @@ def main():
                 stages = page.eval_on_selector_all(
                     ".stages li", "items => items.map(item => [item.dataset.stage, item.className, item.querySelector('.stage-time')?.textContent])"
                 )
-                assert [stage for stage, _, _ in stages][-2:] == ["packaging", "upload"], stages
+                assert [stage for stage, _, _ in stages][-3:] == ["packaging", "upload", "index"], stages
                 assert all(state == "done" and re.fullmatch(r"\d+(\.\d)? m?s|\d+m \d+s|< 1 s", time or "") for _, state, time in stages), stages
                 page.screenshot(path=os.path.join(SHOTS, "run-1280-light.png"), full_page=True)
 
@@ -252,10 +228,10 @@ def main():
                 page.fill("input[name=password]", "wrong password!")
                 page.get_by_role("button", name="Sign in").click()
                 expect(page.get_by_role("alert")).to_contain_text("request")
-                # Then the right one returns to the jobs.
+                # Then the right one starts at the overview.
                 page.fill("input[name=password]", PASSWORD)
                 page.get_by_role("button", name="Sign in").click()
-                expect(page.get_by_role("heading", name="Jobs", exact=True)).to_be_visible()
+                expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
 
                 # Ten failures lock the address: the page says how long to wait, and the button waits too.
                 page.get_by_role("button", name="Sign out").click()

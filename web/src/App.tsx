@@ -2,9 +2,13 @@ import { useCallback, useEffect, useState } from "react";
 import { api, setCsrfToken, type SystemInfo } from "./api";
 import { Link } from "./components";
 import { match, navigate, usePath } from "./lib/router";
+import { BrowsePage } from "./pages/Browse";
 import { JobEditorPage } from "./pages/JobEditor";
+import { JobPage } from "./pages/JobPage";
 import { JobsPage } from "./pages/Jobs";
 import { LoginPage } from "./pages/Login";
+import { OverviewPage } from "./pages/Overview";
+import { RestorePage } from "./pages/Restore";
 import { RunPage } from "./pages/RunPage";
 import { RunsPage } from "./pages/Runs";
 import { SetupPage } from "./pages/Setup";
@@ -13,13 +17,13 @@ declare const __BASTION_UI_VERSION__: string;
 
 type Auth = "unknown" | "setup" | "signed-out" | "signed-in";
 
-const isAuthPath = (path: string) => path === "/" || path.startsWith("/login") || path.startsWith("/setup");
+const isAuthPath = (path: string) => path.startsWith("/login") || path.startsWith("/setup");
 const loginPath = (returnTo: string) => `/login?next=${encodeURIComponent(returnTo)}`;
 
-/** Where to go after signing in: `next` when it is a path of this site, else the jobs. */
+/** Where to go after signing in: `next` when it is a path of this site, else the overview. */
 export function nextPath(path: string): string {
   const next = new URLSearchParams(path.split("?")[1] ?? "").get("next");
-  return next && next.startsWith("/") && !next.startsWith("//") && !isAuthPath(next) ? next : "/jobs";
+  return next && next.startsWith("/") && !next.startsWith("//") && !isAuthPath(next) ? next : "/";
 }
 
 function useTheme(): [string, () => void] {
@@ -81,7 +85,7 @@ export function App() {
   // user was; once signed in, back there.
   useEffect(() => {
     if (auth === "setup" && !path.startsWith("/setup")) navigate("/setup", true);
-    else if (auth === "signed-out" && !path.startsWith("/login")) navigate(isAuthPath(path) ? "/login" : loginPath(path), true);
+    else if (auth === "signed-out" && !path.startsWith("/login")) navigate(isAuthPath(path) || path === "/" ? "/login" : loginPath(path), true);
     else if (auth === "signed-in" && isAuthPath(path)) navigate(nextPath(path), true);
   }, [auth, path]);
 
@@ -89,7 +93,7 @@ export function App() {
     try {
       await api.logout();
     } finally {
-      // A deliberate sign-out starts the next session at the jobs, not where this one ended.
+      // A deliberate sign-out starts the next session at the overview, not where this one ended.
       setCsrfToken(null);
       navigate("/login", true);
       setAuth("signed-out");
@@ -100,15 +104,23 @@ export function App() {
   if (auth === "setup") page = <SetupPage onSignedIn={check} />;
   else if (auth === "signed-out") page = <LoginPage onSignedIn={check} />;
   else if (auth === "signed-in") {
+    const search = path.split("?")[1] ?? "";
     const run = match("/runs/:id", path);
-    if (run) page = <RunPage key={run.id} runId={run.id} />;
+    const browse = match("/runs/:id/browse", path);
+    const restore = match("/runs/:id/restore", path);
+    const job = match("/jobs/:id", path);
+    if (path.split("?")[0] === "/") page = <OverviewPage />;
+    else if (run) page = <RunPage key={run.id} runId={run.id} />;
+    else if (browse) page = <BrowsePage key={browse.id} runId={browse.id} search={search} />;
+    else if (restore) page = <RestorePage key={restore.id} runId={restore.id} search={search} />;
     else if (match("/jobs/new", path)) page = <JobEditorPage key="new" jobId={null} hubTimezone={system?.hub_timezone ?? "UTC"} />;
     else if (match("/jobs/:id/edit", path)) {
       const id = match("/jobs/:id/edit", path)!.id;
       page = <JobEditorPage key={id} jobId={id} hubTimezone={system?.hub_timezone ?? "UTC"} />;
-    } else if (match("/jobs", path)) page = <JobsPage />;
+    } else if (job) page = <JobPage key={job.id} jobId={job.id} search={search} />;
+    else if (match("/jobs", path)) page = <JobsPage />;
     else if (match("/runs", path)) page = <RunsPage />;
-    else page = <p className="muted">Nothing here. <Link to="/jobs">Go to the jobs.</Link></p>;
+    else page = <p className="muted">Nothing here. <Link to="/">Go to the overview.</Link></p>;
   }
 
   return (
@@ -120,11 +132,14 @@ export function App() {
         </div>
       )}
       <header className="topbar">
-        <Link to="/jobs" className="brand">
+        <Link to="/" className="brand">
           Bastion
         </Link>
         {auth === "signed-in" && (
           <nav className="nav">
+            <Link to="/" className={path.split("?")[0] === "/" ? "active" : undefined}>
+              Overview
+            </Link>
             <Link to="/jobs" className={path.startsWith("/jobs") ? "active" : undefined}>
               Jobs
             </Link>

@@ -107,6 +107,8 @@ export interface Run {
   error: string | null;
   warnings: number;
   worker_id: string | null;
+  /** Restores and verifies: what to do, and the backup they read (`source_run_id`). */
+  operation?: Record<string, unknown> | null;
 }
 
 export interface RunEvent {
@@ -177,6 +179,139 @@ export async function request<T>(method: string, path: string, body?: unknown, f
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
+export interface Snapshot {
+  run_id: string;
+  job_id: string;
+  status: "present" | "deleting" | "deleted" | "missing" | "error";
+  ended_at: number;
+  pinned_at: number | null;
+  run_dir: string | null;
+  source_files: number | null;
+  source_dirs: number | null;
+  source_bytes: number | null;
+  transfer_bytes: number | null;
+  reasons?: string[];
+}
+
+export type EntryKind = "file" | "dir" | "symlink" | "hardlink" | "fifo" | "char" | "block";
+
+export interface SnapshotEntry {
+  name: string;
+  name_b64?: string;
+  path: string;
+  path_b64?: string;
+  kind: EntryKind;
+  size: number;
+  mtime: number | null;
+  mtime_nsec: number | null;
+  mode: number | null;
+  uid: number | null;
+  gid: number | null;
+  hash: string | null;
+  link_target: string | null;
+  implied: boolean;
+}
+
+export interface EntriesPage {
+  run_id: string;
+  prefix: string;
+  prefix_b64?: string;
+  q: string | null;
+  items: SnapshotEntry[];
+  next_cursor: string | null;
+}
+
+export interface ChangeSide {
+  kind: string;
+  size: number;
+  hash: string | null;
+  mode: number | null;
+  mtime: number | null;
+  mtime_nsec: number | null;
+  link_target: string | null;
+}
+
+export type ChangeKind = "added" | "removed" | "changed";
+
+export interface SnapshotChange {
+  change: ChangeKind;
+  path: string;
+  path_b64?: string;
+  kind: string;
+  fields: string[];
+  old: ChangeSide | null;
+  new: ChangeSide | null;
+}
+
+export interface DiffPage {
+  job_id: string;
+  from: { run_id: string; ended_at: number | null };
+  to: { run_id: string; ended_at: number | null };
+  totals: { added: number; removed: number; changed: number };
+  items: SnapshotChange[];
+  next_cursor: string | null;
+}
+
+export interface PathVersion {
+  run_id: string;
+  ended_at: number | null;
+  pinned: boolean;
+  change: "added" | "changed" | "unchanged" | "removed" | "absent";
+  entry: SnapshotEntry | null;
+}
+
+export interface RunRef {
+  run_id: string;
+  status: RunStatus;
+  started_at: number;
+  ended_at: number | null;
+  error: string | null;
+}
+
+export type JobState = "failed" | "overdue" | "running" | "never" | "ok";
+
+export interface DashboardJob {
+  id: string;
+  name: string;
+  type: string | null;
+  schedule: string | null;
+  schedule_timezone: string;
+  next_run_at: number | null;
+  state: JobState;
+  last_success: RunRef | null;
+  last_failure: RunRef | null;
+  latest_run: RunRef | null;
+  days: { date: string; success: number; failed: number; other: number }[];
+}
+
+export interface StatusCounts {
+  success: number;
+  failed: number;
+  canceled: number;
+  rejected: number;
+}
+
+export interface Dashboard {
+  now: number;
+  hub_timezone: string;
+  last24h: StatusCounts;
+  last7d: StatusCounts;
+  running: number;
+  queued: number;
+  jobs: DashboardJob[];
+  recent_runs: RunListItem[];
+}
+
+/** A restore's selection: paths as text, or as base64 bytes for names that are not UTF-8. */
+export interface Selection {
+  files: string[];
+  dirs: string[];
+  files_b64: string[];
+  dirs_b64: string[];
+}
+
+export type ConflictPolicy = "overwrite" | "skip" | "fail";
+
 export interface NotificationDestination {
   channel: string;
   name: string;
@@ -198,6 +333,26 @@ export const api = {
     request<{ schedule: string; timezone: string; next: number[] }>("POST", "/api/schedules/preview", { schedule, timezone, count: 5 }),
   runNow: (id: string) => request<{ run_id: string; status: RunStatus }>("POST", `/api/jobs/${encodeURIComponent(id)}/run`),
   destinations: () => request<NotificationDestination[]>("GET", "/api/notifications/destinations"),
+  dashboard: () => request<Dashboard>("GET", "/api/dashboard"),
+  jobRuns: (id: string) => request<RunListItem[]>("GET", `/api/jobs/${encodeURIComponent(id)}/runs`),
+  archiveJob: (id: string, archived: boolean) => request<Job>("POST", `/api/jobs/${encodeURIComponent(id)}/${archived ? "archive" : "unarchive"}`),
+  snapshots: (jobId: string) => request<Snapshot[]>("GET", `/api/jobs/${encodeURIComponent(jobId)}/snapshots`),
+  setPinned: (runId: string, pinned: boolean) => request<Snapshot>("POST", `/api/runs/${encodeURIComponent(runId)}/${pinned ? "pin" : "unpin"}`),
+  deleteSnapshot: (runId: string, force: boolean) =>
+    request<Snapshot>("DELETE", `/api/runs/${encodeURIComponent(runId)}/snapshot${force ? "?force=true" : ""}`),
+  retentionPreview: (jobId: string) =>
+    request<{ keep: Snapshot[]; delete: Snapshot[] }>("POST", `/api/jobs/${encodeURIComponent(jobId)}/retention/preview`),
+  retentionApply: (jobId: string) => request<{ queued: string[] }>("POST", `/api/jobs/${encodeURIComponent(jobId)}/retention/apply`),
+  entries: (runId: string, query: string) => request<EntriesPage>("GET", `/api/runs/${encodeURIComponent(runId)}/entries?${query}`),
+  diff: (jobId: string, query: string) => request<DiffPage>("GET", `/api/jobs/${encodeURIComponent(jobId)}/diff?${query}`),
+  versions: (jobId: string, path: string) =>
+    request<{ job_id: string; path: string; items: PathVersion[] }>(
+      "GET",
+      `/api/jobs/${encodeURIComponent(jobId)}/versions?path=${encodeURIComponent(path)}`,
+    ),
+  restore: (runId: string, body: { destination: { type: "local_fs"; directory: string }; conflict_policy: ConflictPolicy; selection?: Selection }) =>
+    request<{ run_id: string; kind: RunKind; status: RunStatus }>("POST", `/api/runs/${encodeURIComponent(runId)}/restore`, body),
+  verify: (runId: string) => request<{ run_id: string; kind: RunKind; status: RunStatus }>("POST", `/api/runs/${encodeURIComponent(runId)}/verify`),
   runs: (query: string) => request<RunPage>("GET", "/api/runs?" + query),
   run: (id: string) => request<Run>("GET", `/api/runs/${encodeURIComponent(id)}`),
   cancelRun: (id: string) => request<Run>("POST", `/api/runs/${encodeURIComponent(id)}/cancel`, {}),

@@ -168,10 +168,10 @@ import { nextPath } from "../src/App";
 
 test("after sign-in the user returns to a path of this site only", () => {
   assert.equal(nextPath("/login?next=%2Fruns%2Fabc"), "/runs/abc");
-  assert.equal(nextPath("/login"), "/jobs");
-  assert.equal(nextPath("/login?next=https%3A%2F%2Fevil.example"), "/jobs");
-  assert.equal(nextPath("/login?next=%2F%2Fevil.example"), "/jobs");
-  assert.equal(nextPath("/login?next=%2Flogin"), "/jobs");
+  assert.equal(nextPath("/login"), "/");
+  assert.equal(nextPath("/login?next=https%3A%2F%2Fevil.example"), "/");
+  assert.equal(nextPath("/login?next=%2F%2Fevil.example"), "/");
+  assert.equal(nextPath("/login?next=%2Flogin"), "/");
 });
 
 test("stage steps show the time each stage took and the ones still ahead", () => {
@@ -192,6 +192,7 @@ test("stage steps show the time each stage took and the ones still ahead", () =>
     { stage: "scan", state: "done", ms: 40 },
     { stage: "packaging", state: "current", ms: 3000 },
     { stage: "upload", state: "pending" },
+    { stage: "index", state: "pending" },
   ]);
   const finished = { ...progress, stage: "upload", stages: [...progress.stages, { stage: "upload", started_ms: 106_000 }] };
   assert.deepEqual(
@@ -212,4 +213,42 @@ test("stage steps show the time each stage took and the ones still ahead", () =>
   assert.equal(formatStageTime(400, true), "< 1 s");
   assert.equal(formatStageTime(2400), "2.4 s");
   assert.equal(formatStageTime(184_000), "3m 4s");
+});
+
+import { click, emptyPick, pickAll, toSelection, unpick } from "../src/lib/selection";
+import type { SnapshotEntry } from "../src/api";
+
+test("the browser's pick: clicks toggle, shift-click picks a range, picks span directories, and become a selection", () => {
+  const entry = (path: string, kind: SnapshotEntry["kind"] = "file", path_b64?: string): SnapshotEntry => ({
+    name: path.split("/").pop()!,
+    path,
+    path_b64,
+    kind,
+    size: 1,
+    mtime: 0,
+    mtime_nsec: 0,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    hash: null,
+    link_target: null,
+    implied: false,
+  });
+  const here = [entry("d/sub", "dir"), entry("d/a"), entry("d/b"), entry("d/c"), entry("d/\ufffd", "file", "ZC/p")];
+  let state = click(emptyPick, here, 1, false);
+  state = click(state, here, 3, true);
+  assert.deepEqual([...state.picked.keys()], ["d/a", "d/b", "d/c"], "shift-click picks from the anchor to here");
+  state = click(state, here, 2, false);
+  assert.deepEqual([...state.picked.keys()], ["d/a", "d/c"], "a plain click toggles one");
+  state = click(state, here, 0, true);
+  assert.deepEqual([...state.picked.keys()].sort(), ["d/a", "d/b", "d/c", "d/sub"], "a range upwards from the new anchor");
+  // Another directory: the pick stays, the anchor does not carry over a shorter list.
+  const there = [entry("e/x")];
+  state = click({ ...state, anchor: 3 }, there, 0, true);
+  assert.ok(state.picked.has("e/x") && state.picked.size === 5);
+  state = pickAll(state, here, false);
+  assert.deepEqual([...state.picked.keys()], ["e/x"]);
+  state = pickAll(state, here, true);
+  state = unpick(state, "d/b");
+  assert.deepEqual(toSelection(state.picked.values()), { files: ["e/x", "d/a", "d/c"], dirs: ["d/sub"], files_b64: ["ZC/p"], dirs_b64: [] });
 });

@@ -113,7 +113,9 @@ export function JobsPage() {
             {result.items.map((job) => (
               <tr key={job.id} className={job.archived_at ? "archived" : undefined}>
                 <td data-label="Name">
-                  <strong>{job.name}</strong>
+                  <Link to={`/jobs/${encodeURIComponent(job.id)}`}>
+                    <strong>{job.name}</strong>
+                  </Link>
                   {job.type && <span className="badge">{job.type}</span>}
                   {job.archived_at && <span className="badge">archived</span>}
                 </td>

@@ -3,8 +3,11 @@ import { api, type Run, type RunEvent, type RunKind, type RunProgress } from "..
 import { ErrorBox, Link, StatusBadge } from "../components";
 import type { EventLog } from "../lib/eventLog";
 import { formatBytes, formatDuration, formatTime } from "../lib/format";
+import { navigate } from "../lib/router";
 import { RunStream, type RunStreamState, type SocketLike } from "../lib/runStream";
 import { formatStageTime, stageSteps } from "../lib/stages";
+import { browsePath } from "./Browse";
+import { savePicks, startVerify } from "./snapshotActions";
 
 const rowHeight = 26;
 const noEvents: readonly RunEvent[] = [];
@@ -92,6 +95,22 @@ export function RunPage(props: { runId: string }) {
                 Cancel
               </button>
             )}
+            {run.kind === "backup" && run.status === "success" && (
+              <>
+                <Link to={browsePath(run.id)} className="button">
+                  Browse files
+                </Link>
+                <button
+                  onClick={() => {
+                    savePicks(run.id, []);
+                    navigate(`/runs/${encodeURIComponent(run.id)}/restore?all=1`);
+                  }}
+                >
+                  Restore
+                </button>
+                <button onClick={() => void startVerify(run.id, setError)}>Verify</button>
+              </>
+            )}
           </div>
         )}
       </header>
@@ -101,7 +120,17 @@ export function RunPage(props: { runId: string }) {
           <div className="card run-summary">
             <dl>
               <dt>Job</dt>
-              <dd>{run.job_name ?? run.job_id}</dd>
+              <dd>
+                <Link to={`/jobs/${encodeURIComponent(run.job_id)}`}>{run.job_name ?? run.job_id}</Link>
+              </dd>
+              {typeof run.operation?.source_run_id === "string" && (
+                <>
+                  <dt>Snapshot</dt>
+                  <dd>
+                    <Link to={`/runs/${encodeURIComponent(run.operation.source_run_id)}`}>{run.operation.source_run_id.slice(0, 8)}</Link>
+                  </dd>
+                </>
+              )}
               <dt>Kind</dt>
               <dd>{run.kind}</dd>
               <dt>Started</dt>

@@ -1,0 +1,291 @@
+import { useEffect, useMemo, useState, type MouseEvent } from "react";
+import { api, type EntriesPage, type PathVersion, type Run, type SnapshotEntry } from "../api";
+import { ErrorBox, Link } from "../components";
+import { formatBytes, formatTime } from "../lib/format";
+import { navigate } from "../lib/router";
+import { click, emptyPick, entryKey, pickAll, unpick, type PickState } from "../lib/selection";
+import { savePicks, startVerify } from "./snapshotActions";
+
+// The snapshot browser: one flat list per directory (the catalog answers one level at a time, however big the
+// snapshot), breadcrumbs, name search below the current directory, and a pick that spans directories for a restore.
+
+/** A folder, a page, or an arrow for links (drawn, not an emoji: a server's browser may have no emoji font). */
+export function EntryIcon(props: { kind: string }) {
+  const shape =
+    props.kind === "dir" ? (
+      <path d="M1.5 3.5h5l1.5 2h6.5v8h-13z" fill="currentColor" fillOpacity="0.25" stroke="currentColor" />
+    ) : props.kind === "symlink" || props.kind === "hardlink" ? (
+      <path d="M3 12.5c0-5 3-7 9-7M9 2.5l3 3-3 3" fill="none" stroke="currentColor" strokeWidth="1.5" />
+    ) : (
+      <path d="M3.5 1.5h6l3 3v10h-9zM9.5 1.5v3h3" fill="none" stroke="currentColor" />
+    );
+  return (
+    <svg className={`kind-icon kind-${props.kind}`} viewBox="0 0 16 16" aria-hidden="true">
+      {shape}
+    </svg>
+  );
+}
+
+/** `/runs/{id}/browse?path=a/b`: the query's directory, as text or base64 bytes. */
+export function browsePath(runId: string, entry?: { path: string; path_b64?: string }): string {
+  const base = `/runs/${encodeURIComponent(runId)}/browse`;
+  if (!entry || entry.path === "") return base;
+  return entry.path_b64 ? `${base}?path_b64=${encodeURIComponent(entry.path_b64)}` : `${base}?path=${encodeURIComponent(entry.path)}`;
+}
+
+export function BrowsePage(props: { runId: string; search: string }) {
+  const params = new URLSearchParams(props.search);
+  const directory = params.get("path") ?? "";
+  const directoryB64 = params.get("path_b64");
+  const [run, setRun] = useState<Run | null>(null);
+  const [page, setPage] = useState<EntriesPage | null>(null);
+  const [items, setItems] = useState<SnapshotEntry[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [query, setQuery] = useState("");
+  const [search, setSearch] = useState("");
+  const [pick, setPick] = useState<PickState>(emptyPick);
+  const [versions, setVersions] = useState<{ entry: SnapshotEntry; items: PathVersion[] } | null>(null);
+
+  useEffect(() => {
+    api.run(props.runId).then(setRun, setError);
+  }, [props.runId]);
+
+  // Typing settles for a moment before the search runs.
+  useEffect(() => {
+    const timer = setTimeout(() => setSearch(query.trim()), 250);
+    return () => clearTimeout(timer);
+  }, [query]);
+
+  const listing = useMemo(() => {
+    const parameters = new URLSearchParams({ limit: "200" });
+    if (directoryB64) parameters.set("prefix_b64", directoryB64);
+    else if (directory) parameters.set("prefix", directory);
+    if (search) parameters.set("q", search);
+    return parameters;
+  }, [directory, directoryB64, search]);
+
+  useEffect(() => {
+    let alive = true;
+    setPage(null);
+    api.entries(props.runId, listing.toString()).then(
+      (loaded) => {
+        if (!alive) return;
+        setPage(loaded);
+        setItems(loaded.items);
+        setError(null);
+      },
+      (caught) => alive && setError(caught),
+    );
+    setPick((current) => ({ ...current, anchor: null }));
+    return () => {
+      alive = false;
+    };
+  }, [props.runId, listing]);
+
+  const more = async () => {
+    if (!page?.next_cursor) return;
+    const parameters = new URLSearchParams(listing);
+    parameters.set("cursor", page.next_cursor);
+    try {
+      const next = await api.entries(props.runId, parameters.toString());
+      setPage(next);
+      setItems((current) => [...current, ...next.items]);
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+
+  const onRowClick = (index: number, event: MouseEvent) => {
+    setPick((current) => click(current, items, index, event.shiftKey));
+  };
+
+  const showVersions = async (entry: SnapshotEntry) => {
+    if (!run) return;
+    try {
+      setVersions({ entry, items: (await api.versions(run.job_id, entry.path)).items });
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+
+  const restore = (everything: boolean) => {
+    savePicks(props.runId, everything ? [] : [...pick.picked.values()]);
+    navigate(`/runs/${encodeURIComponent(props.runId)}/restore${everything ? "?all=1" : ""}`);
+  };
+
+  const crumbs = directory.split("/").filter(Boolean);
+  const allPicked = items.length > 0 && items.every((entry) => pick.picked.has(entryKey(entry)));
+  return (
+    <section>
+      <header className="page-header">
+        <h1>
+          Snapshot <code>{props.runId.slice(0, 8)}</code>
+        </h1>
+        <div className="actions">
+          {run && (
+            <Link to={`/jobs/${encodeURIComponent(run.job_id)}?tab=snapshots`} className="button">
+              {run.job_name ?? "Job"}
+            </Link>
+          )}
+          <button onClick={() => void startVerify(props.runId, setError)}>Verify</button>
+          <button onClick={() => restore(true)}>Restore everything</button>
+          <button className="primary" disabled={pick.picked.size === 0} onClick={() => restore(false)}>
+            Restore selected ({pick.picked.size})
+          </button>
+        </div>
+      </header>
+      {run && <p className="muted">Backed up {formatTime(run.ended_at ?? run.started_at)} from {run.job_name ?? run.job_id}.</p>}
+      <nav className="breadcrumbs" aria-label="Path">
+        <Link to={browsePath(props.runId)}>top</Link>
+        {crumbs.map((name, index) => (
+          <span key={index}>
+            {" / "}
+            <Link to={browsePath(props.runId, { path: crumbs.slice(0, index + 1).join("/") })}>{name}</Link>
+          </span>
+        ))}
+        {directoryB64 && <span className="muted"> / (a name that is not UTF-8)</span>}
+      </nav>
+      <div className="toolbar">
+        <input type="search" placeholder="Search names below here" aria-label="Search names" value={query} onChange={(event) => setQuery(event.target.value)} />
+        <label className="inline">
+          <input type="checkbox" checked={allPicked} onChange={(event) => setPick((current) => pickAll(current, items, event.target.checked))} /> Select all shown
+        </label>
+        <span className="muted">Shift-click selects a range.</span>
+      </div>
+      <ErrorBox error={error} />
+      {pick.picked.size > 0 && (
+        <div className="chips" aria-label="Selected">
+          {[...pick.picked.values()].map((item) => (
+            <span className="chip" key={item.key}>
+              <EntryIcon kind={item.dir ? "dir" : "file"} />
+              {item.path}
+              <button className="ghost" aria-label={`Unselect ${item.path}`} onClick={() => setPick((current) => unpick(current, item.key))}>
+                ×
+              </button>
+            </span>
+          ))}
+        </div>
+      )}
+      {page === null && !error && <p className="muted">Loading…</p>}
+      {page && items.length === 0 && <p className="muted">{search ? "No names match." : "This directory is empty."}</p>}
+      {items.length > 0 && (
+        <table className="list entries" data-testid="entries">
+          <thead>
+            <tr>
+              <th aria-label="Selected" />
+              <th>Name</th>
+              <th>Size</th>
+              <th>Modified</th>
+              <th aria-label="Actions" />
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((entry, index) => {
+              const key = entryKey(entry);
+              const picked = pick.picked.has(key);
+              return (
+                <tr key={key} className={picked ? "picked" : undefined} data-name={entry.name} onClick={(event) => onRowClick(index, event)}>
+                  <td>
+                    <input type="checkbox" aria-label={`Select ${entry.name}`} checked={picked} readOnly />
+                  </td>
+                  <td data-label="Name">
+                    <EntryIcon kind={entry.kind} />
+                    {entry.kind === "dir" ? (
+                      <a
+                        href={browsePath(props.runId, entry)}
+                        onClick={(event) => {
+                          event.preventDefault();
+                          event.stopPropagation();
+                          setQuery("");
+                          navigate(browsePath(props.runId, entry));
+                        }}
+                      >
+                        {search ? entry.path : entry.name}
+                      </a>
+                    ) : (
+                      <span>{search ? entry.path : entry.name}</span>
+                    )}
+                    {entry.link_target !== null && <span className="muted"> → {entry.link_target}</span>}
+                  </td>
+                  <td data-label="Size">{entry.kind === "file" ? formatBytes(entry.size) : ""}</td>
+                  <td data-label="Modified">{entry.mtime !== null && !entry.implied ? formatTime(entry.mtime) : ""}</td>
+                  <td className="actions">
+                    {entry.kind === "file" && (
+                      <button
+                        className="ghost"
+                        onClick={(event) => {
+                          event.stopPropagation();
+                          void showVersions(entry);
+                        }}
+                      >
+                        Versions
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {page?.next_cursor && (
+        <p>
+          <button onClick={() => void more()}>Show more</button>
+        </p>
+      )}
+      {versions && <VersionsPanel entry={versions.entry} items={versions.items} current={props.runId} onClose={() => setVersions(null)} />}
+    </section>
+  );
+}
+
+const changeText: Record<PathVersion["change"], string> = {
+  added: "added",
+  changed: "changed",
+  unchanged: "unchanged",
+  removed: "removed",
+  absent: "not there",
+};
+
+/** One file across the job's snapshots, newest first. */
+function VersionsPanel(props: { entry: SnapshotEntry; items: PathVersion[]; current: string; onClose: () => void }) {
+  const directory = props.entry.path.split("/").slice(0, -1).join("/");
+  return (
+    <div className="card versions" role="dialog" aria-label="Versions">
+      <header className="page-header">
+        <h2>
+          Versions of <code>{props.entry.name}</code>
+        </h2>
+        <button onClick={props.onClose}>Close</button>
+      </header>
+      <table className="list">
+        <thead>
+          <tr>
+            <th>Snapshot</th>
+            <th>What happened</th>
+            <th>Size</th>
+            <th>Modified</th>
+            <th>Content</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.items.map((version) => (
+            <tr key={version.run_id} className={version.run_id === props.current ? "picked" : undefined}>
+              <td data-label="Snapshot">
+                <Link to={browsePath(version.run_id, { path: directory })}>{formatTime(version.ended_at)}</Link>
+                {version.pinned && <span className="badge">pinned</span>}
+              </td>
+              <td data-label="What happened">
+                <span className={`badge change-${version.change}`}>{changeText[version.change]}</span>
+              </td>
+              <td data-label="Size">{version.entry ? formatBytes(version.entry.size) : ""}</td>
+              <td data-label="Modified">{version.entry?.mtime != null ? formatTime(version.entry.mtime) : ""}</td>
+              <td data-label="Content">
+                <code title={version.entry?.hash ?? undefined}>{version.entry?.hash?.slice(0, 12) ?? ""}</code>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,544 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { api, type ChangeKind, type DiffPage, type Job, type RunListItem, type Snapshot, type SnapshotChange } from "../api";
+import { ErrorBox, Link, StatusBadge } from "../components";
+import { formatBytes, formatDuration, formatRelative, formatTime } from "../lib/format";
+import { navigate } from "../lib/router";
+import { describeCron } from "../lib/schedule";
+import { browsePath } from "./Browse";
+import { savePicks, startVerify } from "./snapshotActions";
+
+// A job's page: what it does and how it is doing, its history, its snapshots (browse, restore, verify, pin, delete),
+// retention (preview, then apply), and Compare: what changed between any two snapshots.
+
+const tabs = ["overview", "history", "snapshots", "retention", "compare"] as const;
+type Tab = (typeof tabs)[number];
+
+export function JobPage(props: { jobId: string; search: string }) {
+  const params = new URLSearchParams(props.search);
+  const tab: Tab = (tabs as readonly string[]).includes(params.get("tab") ?? "") ? (params.get("tab") as Tab) : "overview";
+  const [job, setJob] = useState<Job | null>(null);
+  const [runs, setRuns] = useState<RunListItem[]>([]);
+  const [snapshots, setSnapshots] = useState<Snapshot[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      const [loadedJob, loadedRuns, loadedSnapshots] = await Promise.all([
+        api.job(props.jobId),
+        api.jobRuns(props.jobId),
+        api.snapshots(props.jobId),
+      ]);
+      setJob(loadedJob);
+      setRuns(loadedRuns);
+      setSnapshots(loadedSnapshots);
+      setError(null);
+    } catch (caught) {
+      setError(caught);
+    }
+  }, [props.jobId]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const act = async (work: () => Promise<unknown>, done?: string) => {
+    try {
+      await work();
+      if (done) setNotice(done);
+      await load();
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+
+  const backupNow = async () => {
+    try {
+      const run = await api.runNow(props.jobId);
+      navigate(`/runs/${encodeURIComponent(run.run_id)}`);
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+
+  const tabLink = (name: Tab) => `/jobs/${encodeURIComponent(props.jobId)}${name === "overview" ? "" : `?tab=${name}`}`;
+  return (
+    <section>
+      <header className="page-header">
+        <h1>
+          {job?.name ?? "Job"} {job?.archived_at && <span className="badge">archived</span>}
+        </h1>
+        {job && (
+          <div className="actions">
+            <button className="primary" onClick={() => void backupNow()} disabled={!!job.archived_at}>
+              Backup now
+            </button>
+            <Link to={`/jobs/${encodeURIComponent(job.id)}/edit`} className="button">
+              Edit
+            </Link>
+            <button onClick={() => void act(() => api.archiveJob(job.id, !job.archived_at), job.archived_at ? "Unarchived." : "Archived: no more scheduled runs.")}>
+              {job.archived_at ? "Unarchive" : "Archive"}
+            </button>
+          </div>
+        )}
+      </header>
+      <nav className="tabs" aria-label="Job">
+        {tabs.map((name) => (
+          <Link key={name} to={tabLink(name)} className={name === tab ? "active" : undefined}>
+            {name[0].toUpperCase() + name.slice(1)}
+          </Link>
+        ))}
+      </nav>
+      <ErrorBox error={error} />
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
+      {job && tab === "overview" && <JobOverview job={job} runs={runs} snapshots={snapshots} />}
+      {job && tab === "history" && <History runs={runs} />}
+      {job && tab === "snapshots" && <Snapshots job={job} snapshots={snapshots} act={act} onError={setError} />}
+      {job && tab === "retention" && <Retention job={job} onApplied={load} onError={setError} />}
+      {job && tab === "compare" && <Compare job={job} snapshots={snapshots.filter((snapshot) => snapshot.status === "present")} search={props.search} />}
+    </section>
+  );
+}
+
+function describeSpec(job: Job): [string, string][] {
+  const spec = (job.spec ?? {}) as Record<string, any>;
+  const source = spec.source ?? {};
+  const target = spec.target ?? {};
+  const encryption = spec.pipeline?.encryption;
+  const retention = spec.retention ?? {};
+  const rows: [string, string][] = [];
+  rows.push(["What", job.type === "sqlite" ? `the SQLite database ${source.path}` : `${(source.paths ?? []).join(", ")}`]);
+  if (job.type !== "sqlite" && (source.exclude ?? []).length > 0) rows.push(["Leaving out", source.exclude.join(", ")]);
+  rows.push(["Where to", `${target.base_dir ?? "?"} (local directory, parts of ${formatBytes(target.part_size_bytes ?? 256 * 1048576)})`]);
+  rows.push(["Encryption", encryption?.type === "age_x25519" ? `age, key ${encryption.key_name}` : "none"]);
+  rows.push([
+    "When",
+    job.schedule ? `${describeCron(job.schedule) ?? job.schedule} (${job.schedule} ${job.schedule_timezone})` : "manually only",
+  ]);
+  rows.push(["If a run is active", job.overlap_policy === "queue" ? "the new run waits" : "the new run is rejected"]);
+  rows.push([
+    "Keeps",
+    retention.enabled
+      ? [retention.keep_last ? `the last ${retention.keep_last}` : null, retention.keep_days ? `${retention.keep_days} days` : null].filter(Boolean).join(" and ")
+      : "every snapshot (no retention)",
+  ]);
+  return rows;
+}
+
+function JobOverview(props: { job: Job; runs: RunListItem[]; snapshots: Snapshot[] }) {
+  const backups = props.runs.filter((run) => run.kind === "backup");
+  const lastSuccess = backups.find((run) => run.status === "success");
+  const lastFailure = backups.find((run) => run.status === "failed");
+  const present = props.snapshots.filter((snapshot) => snapshot.status === "present");
+  const stored = present.reduce((sum, snapshot) => sum + (snapshot.transfer_bytes ?? 0), 0);
+  return (
+    <div className="editor-grid">
+      <div className="card">
+        <h2>What it does</h2>
+        <dl className="facts">
+          {describeSpec(props.job).map(([term, value]) => (
+            <div key={term} className="fact">
+              <dt>{term}</dt>
+              <dd>{value}</dd>
+            </div>
+          ))}
+        </dl>
+      </div>
+      <div className="card">
+        <h2>Health</h2>
+        <dl className="facts">
+          <div className="fact">
+            <dt>Last success</dt>
+            <dd>{lastSuccess ? <Link to={`/runs/${lastSuccess.id}`}>{formatTime(lastSuccess.ended_at ?? lastSuccess.started_at)}</Link> : "never"}</dd>
+          </div>
+          <div className="fact">
+            <dt>Last failure</dt>
+            <dd>
+              {lastFailure ? (
+                <>
+                  <Link to={`/runs/${lastFailure.id}`}>{formatTime(lastFailure.started_at)}</Link> <span className="error-text">{lastFailure.error}</span>
+                </>
+              ) : (
+                "none"
+              )}
+            </dd>
+          </div>
+          <div className="fact">
+            <dt>Snapshots</dt>
+            <dd>
+              {present.length}, {formatBytes(stored)} stored
+            </dd>
+          </div>
+          <div className="fact">
+            <dt>Next runs</dt>
+            <dd>
+              {(props.job.next_run_at ?? []).length === 0 ? (
+                <span className="muted">{props.job.schedule ? "none" : "manual"}</span>
+              ) : (
+                <ol className="next-runs">
+                  {(props.job.next_run_at ?? []).map((at) => (
+                    <li key={at}>
+                      {formatTime(at, props.job.schedule_timezone)} <span className="muted">({formatRelative(at)})</span>
+                    </li>
+                  ))}
+                </ol>
+              )}
+            </dd>
+          </div>
+        </dl>
+      </div>
+    </div>
+  );
+}
+
+function History(props: { runs: RunListItem[] }) {
+  if (props.runs.length === 0) return <p className="muted">No runs yet.</p>;
+  return (
+    <table className="list">
+      <thead>
+        <tr>
+          <th>Status</th>
+          <th>Kind</th>
+          <th>Started</th>
+          <th>Took</th>
+          <th>Error</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.runs.map((run) => (
+          <tr key={run.id}>
+            <td data-label="Status">
+              <Link to={`/runs/${run.id}`}>
+                <StatusBadge status={run.status} />
+              </Link>
+            </td>
+            <td data-label="Kind">{run.kind}</td>
+            <td data-label="Started">{formatTime(run.started_at)}</td>
+            <td data-label="Took">{run.ended_at ? formatDuration(run.ended_at - run.started_at) : "–"}</td>
+            <td data-label="Error" className="error-text">
+              {run.error ?? ""}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function Snapshots(props: { job: Job; snapshots: Snapshot[]; act: (work: () => Promise<unknown>, done?: string) => Promise<void>; onError: (error: unknown) => void }) {
+  const [compare, setCompare] = useState<string[]>([]);
+  if (props.snapshots.length === 0) return <p className="muted">No snapshots yet: a successful backup makes one.</p>;
+  const toggleCompare = (runId: string) =>
+    setCompare((current) => (current.includes(runId) ? current.filter((id) => id !== runId) : [...current, runId].slice(-2)));
+  const openCompare = () => {
+    // The older one (further down the newest-first list) is `from`.
+    const position = (runId: string) => props.snapshots.findIndex((snapshot) => snapshot.run_id === runId);
+    const [a, b] = [...compare].sort((x, y) => position(y) - position(x));
+    navigate(`/jobs/${encodeURIComponent(props.job.id)}?tab=compare&from=${a}&to=${b}`);
+  };
+  const remove = (snapshot: Snapshot) => {
+    const pinned = snapshot.pinned_at !== null;
+    const question = pinned
+      ? "This snapshot is pinned (retention keeps it). Delete it anyway? Its files are removed from the target and cannot be restored."
+      : "Delete this snapshot? Its files are removed from the target and cannot be restored.";
+    if (!window.confirm(question)) return;
+    void props.act(() => api.deleteSnapshot(snapshot.run_id, pinned), "Snapshot queued for deletion.");
+  };
+  return (
+    <>
+      <div className="toolbar">
+        <button disabled={compare.length !== 2} onClick={openCompare}>
+          Compare the two ticked
+        </button>
+        <span className="muted">Tick two snapshots to see what changed between them.</span>
+      </div>
+      <table className="list snapshots">
+        <thead>
+          <tr>
+            <th aria-label="Compare" />
+            <th>Taken</th>
+            <th>Files</th>
+            <th>Size</th>
+            <th>Stored</th>
+            <th>Status</th>
+            <th aria-label="Actions" />
+          </tr>
+        </thead>
+        <tbody>
+          {props.snapshots.map((snapshot) => {
+            const present = snapshot.status === "present";
+            return (
+              <tr key={snapshot.run_id} data-run={snapshot.run_id}>
+                <td>
+                  {present && (
+                    <input
+                      type="checkbox"
+                      aria-label={`Compare ${formatTime(snapshot.ended_at)}`}
+                      checked={compare.includes(snapshot.run_id)}
+                      onChange={() => toggleCompare(snapshot.run_id)}
+                    />
+                  )}
+                </td>
+                <td data-label="Taken">
+                  <Link to={`/runs/${snapshot.run_id}`}>{formatTime(snapshot.ended_at)}</Link>
+                </td>
+                <td data-label="Files">{snapshot.source_files ?? "–"}</td>
+                <td data-label="Size">{formatBytes(snapshot.source_bytes)}</td>
+                <td data-label="Stored">{formatBytes(snapshot.transfer_bytes)}</td>
+                <td data-label="Status">
+                  <span className={`badge snapshot-${snapshot.status}`}>{snapshot.status}</span>
+                  {snapshot.pinned_at !== null && (
+                    <span className="badge" title="Retention never deletes a pinned snapshot">
+                      pinned
+                    </span>
+                  )}
+                </td>
+                <td className="actions">
+                  {present && (
+                    <>
+                      <Link to={browsePath(snapshot.run_id)} className="button">
+                        Browse
+                      </Link>{" "}
+                      <button
+                        onClick={() => {
+                          savePicks(snapshot.run_id, []);
+                          navigate(`/runs/${snapshot.run_id}/restore?all=1`);
+                        }}
+                      >
+                        Restore
+                      </button>{" "}
+                      <button onClick={() => void startVerify(snapshot.run_id, props.onError)}>Verify</button>{" "}
+                      <button onClick={() => void props.act(() => api.setPinned(snapshot.run_id, snapshot.pinned_at === null))}>
+                        {snapshot.pinned_at === null ? "Pin" : "Unpin"}
+                      </button>{" "}
+                      <button className="danger" onClick={() => remove(snapshot)}>
+                        Delete
+                      </button>
+                    </>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+function Retention(props: { job: Job; onApplied: () => Promise<void>; onError: (error: unknown) => void }) {
+  const [preview, setPreview] = useState<{ keep: Snapshot[]; delete: Snapshot[] } | null>(null);
+  const [applied, setApplied] = useState<string[] | null>(null);
+  const retention = ((props.job.spec ?? {}) as Record<string, any>).retention ?? {};
+  const load = async () => {
+    try {
+      setPreview(await api.retentionPreview(props.job.id));
+    } catch (caught) {
+      props.onError(caught);
+    }
+  };
+  useEffect(() => {
+    void load();
+  }, [props.job.id]);
+  const apply = async () => {
+    if (!preview || !window.confirm(`Delete ${preview.delete.length} snapshot(s) now? Pinned snapshots are never deleted.`)) return;
+    try {
+      setApplied((await api.retentionApply(props.job.id)).queued);
+      await props.onApplied();
+      await load();
+    } catch (caught) {
+      props.onError(caught);
+    }
+  };
+  return (
+    <div className="card">
+      <p>
+        {retention.enabled ? (
+          <>
+            Keeps {[retention.keep_last ? `the last ${retention.keep_last} snapshots` : null, retention.keep_days ? `every snapshot of the last ${retention.keep_days} days` : null]
+              .filter(Boolean)
+              .join(" and ")}
+            ; pinned snapshots are always kept. The janitor applies it every hour.
+          </>
+        ) : (
+          <>
+            Retention is off: every snapshot is kept. <Link to={`/jobs/${encodeURIComponent(props.job.id)}/edit`}>Turn it on in the editor.</Link>
+          </>
+        )}
+      </p>
+      {preview && (
+        <>
+          <h3>Would delete ({preview.delete.length})</h3>
+          {preview.delete.length === 0 ? (
+            <p className="muted">Nothing.</p>
+          ) : (
+            <ul className="retention-delete">
+              {preview.delete.map((snapshot) => (
+                <li key={snapshot.run_id}>
+                  {formatTime(snapshot.ended_at)} <span className="muted">{formatBytes(snapshot.transfer_bytes)}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+          <h3>Keeps ({preview.keep.length})</h3>
+          <ul className="retention-keep">
+            {preview.keep.map((snapshot) => (
+              <li key={snapshot.run_id}>
+                {formatTime(snapshot.ended_at)} <span className="muted">{(snapshot.reasons ?? []).join(", ")}</span>
+              </li>
+            ))}
+          </ul>
+          {retention.enabled && (
+            <button className="danger" disabled={preview.delete.length === 0} onClick={() => void apply()}>
+              Apply now
+            </button>
+          )}
+          {applied && <p role="status">Queued {applied.length} snapshot(s) for deletion.</p>}
+        </>
+      )}
+    </div>
+  );
+}
+
+const changeKinds: ChangeKind[] = ["added", "removed", "changed"];
+
+function describeChange(change: SnapshotChange): string {
+  if (change.change === "added") return change.new && change.kind === "file" ? formatBytes(change.new.size) : "";
+  if (change.change === "removed") return change.old && change.kind === "file" ? formatBytes(change.old.size) : "";
+  const parts: string[] = [];
+  for (const field of change.fields) {
+    if (field === "size" && change.old && change.new) parts.push(`${formatBytes(change.old.size)} → ${formatBytes(change.new.size)}`);
+    else if (field === "mode" && change.old?.mode != null && change.new?.mode != null)
+      parts.push(`mode ${change.old.mode.toString(8)} → ${change.new.mode.toString(8)}`);
+    else if (field === "kind") parts.push(`${change.old?.kind} → ${change.new?.kind}`);
+    else if (field === "content") parts.push("content");
+    else if (field === "mtime") parts.push("modified time");
+    else if (field === "target") parts.push(`link → ${change.new?.link_target}`);
+  }
+  return parts.join(", ");
+}
+
+function Compare(props: { job: Job; snapshots: Snapshot[]; search: string }) {
+  const params = new URLSearchParams(props.search);
+  // Oldest first: the API lists newest first, in recording order (snapshots of the same second stay in order).
+  const ordered = useMemo(() => [...props.snapshots].reverse(), [props.snapshots]);
+  const [from, setFrom] = useState(params.get("from") ?? ordered[ordered.length - 2]?.run_id ?? "");
+  const [to, setTo] = useState(params.get("to") ?? ordered[ordered.length - 1]?.run_id ?? "");
+  const [kind, setKind] = useState<ChangeKind | "all">("all");
+  const [text, setText] = useState("");
+  const [diff, setDiff] = useState<DiffPage | null>(null);
+  const [items, setItems] = useState<SnapshotChange[]>([]);
+  const [error, setError] = useState<unknown>(null);
+
+  const query = useMemo(() => {
+    const parameters = new URLSearchParams({ from, to, limit: "200" });
+    if (kind !== "all") parameters.set("change", kind);
+    if (text.trim()) parameters.set("q", text.trim());
+    return parameters;
+  }, [from, to, kind, text]);
+
+  useEffect(() => {
+    if (!from || !to) return;
+    let alive = true;
+    api.diff(props.job.id, query.toString()).then(
+      (loaded) => {
+        if (!alive) return;
+        setDiff(loaded);
+        setItems(loaded.items);
+        setError(null);
+      },
+      (caught) => alive && setError(caught),
+    );
+    return () => {
+      alive = false;
+    };
+  }, [props.job.id, query, from, to]);
+
+  const more = async () => {
+    if (!diff?.next_cursor) return;
+    const parameters = new URLSearchParams(query);
+    parameters.set("cursor", diff.next_cursor);
+    try {
+      const next = await api.diff(props.job.id, parameters.toString());
+      setDiff(next);
+      setItems((current) => [...current, ...next.items]);
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+
+  if (ordered.length < 2) return <p className="muted">Compare needs two snapshots of this job.</p>;
+  const option = (snapshot: Snapshot) => (
+    <option key={snapshot.run_id} value={snapshot.run_id}>
+      {formatTime(snapshot.ended_at)}
+    </option>
+  );
+  return (
+    <div className="compare">
+      <div className="toolbar">
+        <label className="inline">
+          From{" "}
+          <select aria-label="From" value={from} onChange={(event) => setFrom(event.target.value)}>
+            {ordered.map(option)}
+          </select>
+        </label>
+        <label className="inline">
+          to{" "}
+          <select aria-label="To" value={to} onChange={(event) => setTo(event.target.value)}>
+            {ordered.map(option)}
+          </select>
+        </label>
+        <select aria-label="Change" value={kind} onChange={(event) => setKind(event.target.value as ChangeKind | "all")}>
+          <option value="all">every change</option>
+          {changeKinds.map((value) => (
+            <option key={value} value={value}>
+              {value}
+            </option>
+          ))}
+        </select>
+        <input type="search" aria-label="Filter paths" placeholder="Filter paths" value={text} onChange={(event) => setText(event.target.value)} />
+      </div>
+      <ErrorBox error={error} />
+      {diff && (
+        <>
+          <p className="totals" data-testid="totals">
+            <span className="badge change-added">{diff.totals.added} added</span> <span className="badge change-removed">{diff.totals.removed} removed</span>{" "}
+            <span className="badge change-changed">{diff.totals.changed} changed</span>
+          </p>
+          {items.length === 0 ? (
+            <p className="muted">{from === to ? "The same snapshot." : "No differences."}</p>
+          ) : (
+            <table className="list changes" data-testid="changes">
+              <tbody>
+                {items.map((change) => (
+                  <tr key={change.path_b64 ?? change.path} data-change={change.change} data-path={change.path}>
+                    <td data-label="Change">
+                      <span className={`badge change-${change.change}`}>{change.change}</span>
+                    </td>
+                    <td data-label="Path">
+                      <code>{change.path}</code>
+                      {change.kind === "dir" && "/"}
+                    </td>
+                    <td data-label="Details" className="muted">
+                      {describeChange(change)}
+                    </td>
+                    <td className="actions">
+                      <Link to={browsePath(change.change === "removed" ? from : to, { path: change.path.split("/").slice(0, -1).join("/") })} className="button">
+                        Show
+                      </Link>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          {diff.next_cursor && <button onClick={() => void more()}>Show more</button>}
+        </>
+      )}
+    </div>
+  );
+}
