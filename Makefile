@@ -50,6 +50,7 @@ bench: deps
 	$(BIN_RELEASE)/bastion-bench events
 	$(BIN_RELEASE)/bastion-bench e2e
 	$(BIN_RELEASE)/bastion-bench runs
+	$(BIN_RELEASE)/bastion-bench catalog
 	node web/build.mjs
 	python3 Tests/Browser/ui_bench.py
 	$(SWIFT) build -c release --product bastion-worker
