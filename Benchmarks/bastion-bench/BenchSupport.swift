@@ -1,8 +1,11 @@
+import ArgumentParser
 import Core
 import Foundation
 import GRDB
 import Runs
+import Secrets
 import Store
+import TestClients
 
 /// A fresh data directory for one benchmark, removed afterwards.
 struct BenchDirectory {
@@ -56,4 +59,56 @@ func spawnSelf(_ arguments: [String]) throws -> (pid_t, FileHandle) {
 
 func formatRate(_ value: Double) -> String {
     String(format: "%10.0f", value)
+}
+
+/// A release bastion-api (next to this binary) on `data`, with a signed-in session made directly in the database, and
+/// requests timed by curl on one kept-alive connection (`%{time_total}`: request sent to last byte received).
+final class TimedAPI {
+    let base: String
+    private let process = Process()
+    private let token = SessionToken.generate()
+
+    init(data: DataDirectory, database: AppDatabase) async throws {
+        let port = freePort()
+        base = "http://127.0.0.1:\(port)"
+        let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+        process.executableURL = URL(fileURLWithPath: binaries + "/bastion-api")
+        process.arguments = ["--data-dir", data.path, "--port", "\(port)", "--log-level", "warning"]
+        try process.run()
+        _ = try await database.createFirstUser(username: "bench", passwordHash: "unused")
+        let userId = try await database.user(username: "bench")!.id
+        try await database.createSession(userId: userId, tokenHash: SessionToken.hash(token), csrfToken: "unused", ttl: 3600)
+        for _ in 0..<100 {
+            if (try? curl(["/api/ready"])) != nil { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ValidationError("bastion-api did not become ready")
+    }
+
+    deinit { process.terminate() }
+
+    /// Milliseconds per request, in order; a status other than 200 is an error.
+    func curl(_ paths: [String]) throws -> [Double] {
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments =
+            ["-s", "-H", "Cookie: bastion_session=\(token)", "-w", "%{http_code} %{time_total}\\n"]
+            + paths.flatMap { ["-o", "/dev/null", base + $0] }
+        let pipe = Pipe()
+        curl.standardOutput = pipe
+        try curl.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        curl.waitUntilExit()
+        return try output.split(separator: "\n").map { line in
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, parts[0] == "200", let seconds = Double(parts[1]) else { throw ValidationError("the API answered \(line)") }
+            return seconds * 1000
+        }
+    }
+
+    /// p50 and p99 of `repeats` requests of `path` after one warm-up.
+    func timed(_ path: String, repeats: Int) throws -> (p50: Double, p99: Double) {
+        let samples = try curl([String](repeating: path, count: repeats + 1)).dropFirst().sorted()
+        return (samples[samples.count / 2], samples[min(samples.count - 1, samples.count * 99 / 100)])
+    }
 }

@@ -13,6 +13,7 @@ struct CatalogBenchmark: AsyncParsableCommand {
 
     @Option(help: "Files in the snapshot (90% in 90×100 directories of 100 files, 10% in one flat directory).") var files = 1_000_000
     @Option(help: "Repetitions per listing (p50 and p99 are printed).") var repeats = 100
+    @Flag(inversion: .prefixedNo, help: "Also time the listing through a real bastion-api (release, next to this binary).") var http = true
 
     func run() async throws {
         let dir = try BenchDirectory("catalog")
@@ -26,9 +27,12 @@ struct CatalogBenchmark: AsyncParsableCommand {
         let indexSize = (try? FileManager.default.attributesOfItem(atPath: oldIndex)[.size] as? Int) ?? 0
         print("  entries.jsonl.zst: \(indexSize / 1_048_576) MiB")
 
+        // The old snapshot is a run of a job in a real data directory, so the API can serve it too.
+        let database = try AppDatabase.open(in: dir.dataDirectory)
+        let runId = try await Self.seedSnapshot(database, entriesIndex: oldIndex, runDirectory: dir.path + "/snapshot")
         Self.resetPeakMemory()
         started = monotonicNanos()
-        let old = try SnapshotCatalog.build(entriesIndex: oldIndex, into: dir.path + "/catalog/old.sqlite")
+        let old = try SnapshotCatalog.build(entriesIndex: oldIndex, into: SnapshotCatalog.path(in: dir.dataDirectory, runId: runId))
         let buildTime = Self.seconds(since: started)
         let catalogSize = (try? FileManager.default.attributesOfItem(atPath: old.path)[.size] as? Int) ?? 0
         print("Catalog build: \(buildTime), peak RSS \(Self.peakMemoryMiB()) MiB, file \(catalogSize / 1_048_576) MiB")
@@ -60,6 +64,23 @@ struct CatalogBenchmark: AsyncParsableCommand {
         print(
             "\("search \"file0042\" from the top".padding(toLength: 34, withPad: " ", startingAt: 0))          \(String(format: "%8.2f %8.2f", search50, search99))"
         )
+
+        if http {
+            let api = try await TimedAPI(data: dir.dataDirectory, database: database)
+            print("")
+            print("The same through GET /api/runs/{id}/entries (bastion-api, release; curl, one kept-alive connection) (ms)")
+            print("request                                      p50      p99")
+            for (label, query) in [
+                ("top", ""), ("data/d42/s17 (3 levels)", "prefix=data/d42/s17"), ("data/flat", "prefix=data/flat"),
+                ("data/flat, page 400", "prefix=data/flat&cursor=\(cursor?.token ?? "")"), ("search \"file0042\"", "q=file0042"),
+            ] {
+                let (p50, p99) = try api.timed(
+                    "/api/runs/\(runId)/entries?limit=200&\(query)",
+                    repeats: label.hasPrefix("search") ? max(5, repeats / 10) : repeats
+                )
+                print("\(label.padding(toLength: 42, withPad: " ", startingAt: 0)) \(String(format: "%8.2f %8.2f", p50, p99))")
+            }
+        }
 
         print("")
         Self.resetPeakMemory()
@@ -128,6 +149,26 @@ struct CatalogBenchmark: AsyncParsableCommand {
         try zstd.write(buffer)
         try zstd.finish()
         return count
+    }
+
+    /// A job and a successful backup whose snapshot directory holds `entriesIndex`, as a worker leaves them.
+    static func seedSnapshot(_ database: AppDatabase, entriesIndex: String, runDirectory: String) async throws -> String {
+        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: entriesIndex, toPath: runDirectory + "/" + Manifest.entriesIndexName)
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: runDirectory + "/complete.json"))
+        let runId = UUID().uuidString.lowercased()
+        let summary = #"{"artifact_format":"archive_v1","target":{"type":"local_dir","run_dir":"\#(runDirectory)"},"warnings":0}"#
+        try await database.pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO jobs (id, name, overlap_policy, spec_json, created_at, updated_at) VALUES ('bench', 'bench', 'queue', '{}', 0, 0)"
+            )
+            try db.execute(
+                sql:
+                    "INSERT INTO runs (id, job_id, status, started_at, ended_at, kind, summary_json) VALUES (?, 'bench', 'success', 1, 2, 'backup', ?)",
+                arguments: [runId, summary]
+            )
+        }
+        return runId
     }
 
     static func timed(_ repeats: Int, _ body: () throws -> Void) throws -> (p50: Double, p99: Double) {

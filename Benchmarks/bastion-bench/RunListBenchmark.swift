@@ -2,9 +2,7 @@ import ArgumentParser
 import Core
 import Foundation
 import GRDB
-import Secrets
 import Store
-import TestClients
 
 /// `GET /api/runs`'s query at depth, on a database seeded with many finished runs: numbered pages (a total count and
 /// `OFFSET`, the original's paging) next to keyset pages (`(started_at, id) < cursor`) at the same positions.
@@ -62,49 +60,11 @@ struct RunListBenchmark: AsyncParsableCommand {
         )
     }
 
-    /// The same pages as a browser asks for them: `GET /api/runs` through bastion-api, timed by curl on one kept-alive
-    /// connection (`%{time_total}`: request sent to last byte received).
+    /// The same pages as a browser asks for them: `GET /api/runs` through bastion-api.
     private func timeOverHTTP(database: AppDatabase, directory: String, filters: [(name: String, parameters: String, deep: ListCursor?)]) async throws
     {
-        let port = freePort()
-        let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
-        let api = Process()
-        api.executableURL = URL(fileURLWithPath: binaries + "/bastion-api")
-        api.arguments = ["--data-dir", directory, "--port", "\(port)", "--log-level", "warning"]
-        try api.run()
-        defer { api.terminate() }
-        let token = SessionToken.generate()
-        _ = try await database.createFirstUser(username: "bench", passwordHash: "unused")
-        let userId = try await database.user(username: "bench")!.id
-        try await database.createSession(userId: userId, tokenHash: SessionToken.hash(token), csrfToken: "unused", ttl: 3600)
-        let base = "http://127.0.0.1:\(port)"
-        func curl(_ urls: [String]) throws -> [Double] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            process.arguments =
-                ["-s", "-H", "Cookie: bastion_session=\(token)", "-w", "%{http_code} %{time_total}\\n"]
-                + urls.flatMap { ["-o", "/dev/null", $0] }
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return try output.split(separator: "\n").map { line in
-                let parts = line.split(separator: " ")
-                guard parts.count == 2, parts[0] == "200", let seconds = Double(parts[1]) else {
-                    throw ValidationError("GET /api/runs answered \(line)")
-                }
-                return seconds * 1000
-            }
-        }
-        for _ in 0..<100 {
-            if (try? curl([base + "/api/ready"])) != nil { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        func timed(_ path: String) throws -> String {
-            let samples = try curl([String](repeating: base + path, count: repeats + 1)).dropFirst().sorted()
-            return String(format: "%8.2f", samples[samples.count / 2])
-        }
+        let api = try await TimedAPI(data: DataDirectory(path: directory), database: database)
+        func timed(_ path: String) throws -> String { String(format: "%8.2f", try api.timed(path, repeats: repeats).p50) }
         print("")
         print("GET /api/runs over HTTP (bastion-api, release), 20 per page, median of \(repeats) (ms)")
         print("request                            page 1   page 1000")
