@@ -39,7 +39,7 @@ run: release ui
 test: deps lint ui-test ui
 	$(SWIFT) build
 	$(SWIFT) test --no-parallel
-	python3 Tests/Browser/ui_test.py
+	$(MAKE) --no-print-directory browser-test
 
 ## Benchmarks: print figures next to in-run baselines.
 bench: deps

@@ -2,6 +2,7 @@
 first-admin setup in the page, and a Chromium from Debian under Playwright."""
 import os
 import shutil
+import subprocess
 import socket
 import time
 import urllib.request
@@ -55,3 +56,15 @@ def api_headers(page, base):
     """Headers for API calls made with this page's session (the CSRF token of its session)."""
     csrf = page.request.get(base + "/api/session").json()["csrf_token"]
     return {"x-csrf-token": csrf, "content-type": "application/json"}
+
+
+def stop(processes):
+    """Terminates the processes (None entries skipped), killing any that has not exited after 10 s."""
+    for process in processes:
+        if process is None:
+            continue
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()

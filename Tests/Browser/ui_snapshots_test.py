@@ -21,7 +21,7 @@ import tempfile
 
 from playwright.sync_api import expect, sync_playwright
 
-from harness import ROOT, SHOTS, api_headers, binaries, free_port, launch, set_up_admin, wait_ready
+from harness import ROOT, SHOTS, api_headers, binaries, free_port, launch, set_up_admin, stop, wait_ready
 
 BIN = binaries("debug")
 
@@ -228,12 +228,7 @@ def main():
         sys.stderr.write(open(os.path.join(scratch, "processes.log")).read()[-4000:])
         raise
     finally:
-        for process in processes:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(processes)
         shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -21,7 +21,7 @@ import time
 
 from playwright.sync_api import expect, sync_playwright
 
-from harness import PASSWORD, ROOT, SHOTS, binaries, free_port, launch, set_up_admin, wait_ready
+from harness import PASSWORD, ROOT, SHOTS, binaries, free_port, launch, set_up_admin, stop, wait_ready
 
 BIN = binaries("debug")
 
@@ -173,6 +173,10 @@ def main():
                 page.goto(base + "/runs")
                 expect(page.locator("table.list tbody tr")).to_have_count(2)
                 expect(page.locator("table.list")).to_contain_text("Documents")
+                page.get_by_label("Job name").fill("broken")
+                expect(page.locator("table.list tbody tr")).to_have_count(1)
+                expect(page.locator("table.list")).to_contain_text("Broken")
+                page.get_by_label("Job name").fill("")
 
                 # A phone.
                 page.set_viewport_size({"width": 390, "height": 844})
@@ -261,13 +265,7 @@ def main():
         sys.stderr.write(open(os.path.join(scratch, "processes.log")).read()[-4000:])
         raise
     finally:
-        for process in (worker, api):
-            if process is not None:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        stop([worker, api])
         shutil.rmtree(scratch, ignore_errors=True)
 
 

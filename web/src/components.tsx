@@ -43,3 +43,13 @@ export function ErrorBox(props: { error: unknown }) {
     </div>
   );
 }
+
+/** What a Run now / Backup now did: queued, or rejected by the overlap policy, with a link to the run. */
+export function RunStarted(props: { started: { runId: string; status: RunStatus } | undefined }) {
+  if (!props.started) return null;
+  return (
+    <span className="run-started">
+      {props.started.status === "rejected" ? "rejected: a run is active" : "queued"} · <Link to={`/runs/${props.started.runId}`}>open run</Link>
+    </span>
+  );
+}

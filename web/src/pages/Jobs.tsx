@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, type Job, type Page, type RunStatus } from "../api";
-import { ErrorBox, Link, StatusBadge } from "../components";
+import { ErrorBox, Link, RunStarted, StatusBadge } from "../components";
 import { formatRelative, formatTime } from "../lib/format";
 import { describeCron } from "../lib/schedule";
 
@@ -153,12 +153,7 @@ export function JobsPage() {
                   <button onClick={() => runNow(job)} disabled={!!job.archived_at}>
                     Run now
                   </button>
-                  {started[job.id] && (
-                    <span className="run-started">
-                      {started[job.id].status === "rejected" ? "rejected: a run is active" : "queued"} ·{" "}
-                      <Link to={`/runs/${started[job.id].runId}`}>open run</Link>
-                    </span>
-                  )}
+                  <RunStarted started={started[job.id]} />
                 </td>
               </tr>
             ))}

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, type Dashboard, type DashboardJob, type JobState, type RunStatus } from "../api";
-import { ErrorBox, Link, StatusBadge } from "../components";
+import { ErrorBox, Link, RunStarted, StatusBadge } from "../components";
 import { formatRelative, formatTime } from "../lib/format";
 import { describeCron } from "../lib/schedule";
 
@@ -135,12 +135,7 @@ export function OverviewPage() {
                   <button className="primary" onClick={() => void backupNow(job)} disabled={job.state === "running"}>
                     Backup now
                   </button>
-                  {started[job.id] && (
-                    <span className="run-started">
-                      {started[job.id].status === "rejected" ? "rejected: a run is active" : "queued"} ·{" "}
-                      <Link to={`/runs/${started[job.id].runId}`}>open run</Link>
-                    </span>
-                  )}
+                  <RunStarted started={started[job.id]} />
                 </footer>
               </article>
             ))}

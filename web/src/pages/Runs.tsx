@@ -6,10 +6,11 @@ import { formatDuration, formatRelative, formatTime } from "../lib/format";
 const statuses = ["all", "queued", "running", "success", "failed", "canceled", "rejected"];
 const kinds = ["all", "backup", "restore", "verify"];
 
-/** Every run, newest first, filtered by status and kind; pages by cursor and refreshes while runs are active. */
+/** Every run, newest first, filtered by status, kind and job name; pages by cursor and refreshes while runs are active. */
 export function RunsPage() {
   const [status, setStatus] = useState("all");
   const [kind, setKind] = useState("all");
+  const [jobName, setJobName] = useState("");
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [items, setItems] = useState<RunListItem[]>([]);
   const [next, setNext] = useState<string | null>(null);
@@ -19,6 +20,7 @@ export function RunsPage() {
   const load = useCallback(async () => {
     try {
       const params = new URLSearchParams({ page_size: "25", status, kind });
+      if (jobName.trim()) params.set("q", jobName.trim());
       if (cursor) params.set("cursor", cursor);
       const page = await api.runs(params.toString());
       setItems(page.items);
@@ -27,7 +29,7 @@ export function RunsPage() {
     } catch (caught) {
       setError(caught);
     }
-  }, [status, kind, cursor]);
+  }, [status, kind, jobName, cursor]);
 
   useEffect(() => {
     void load();
@@ -51,6 +53,7 @@ export function RunsPage() {
         <h1>Runs</h1>
       </header>
       <div className="toolbar">
+        <input type="search" placeholder="Job name" aria-label="Job name" value={jobName} onChange={(event) => filter(setJobName)(event.target.value)} />
         <label className="inline">
           Status
           <select value={status} onChange={(event) => filter(setStatus)(event.target.value)}>
