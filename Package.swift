@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "bastion-api", targets: ["bastion-api"]),
         .executable(name: "bastion-worker", targets: ["bastion-worker"]),
         .executable(name: "bastion-janitor", targets: ["bastion-janitor"]),
+        .executable(name: "bastion-agent", targets: ["bastion-agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -160,6 +161,20 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "bastion-agent",
+            dependencies: [
+                "Core",
+                "Secrets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

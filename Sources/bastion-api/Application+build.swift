@@ -20,6 +20,23 @@ struct APIServices: Sendable {
     let routes = RouteTable()
     /// Snapshot catalogs and diffs, built once however many requests ask (docs/formats.md, "The snapshot catalog").
     let catalogs = SnapshotCatalogs()
+    /// The agents' WebSockets (docs/agents.md).
+    let agents: AgentGateway
+
+    init(
+        database: AppDatabase,
+        bus: BusServer,
+        hub: RunEventsHub,
+        config: APIConfig,
+        metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+    ) {
+        self.database = database
+        self.bus = bus
+        self.hub = hub
+        self.config = config
+        self.metrics = metrics
+        agents = AgentGateway(database: database, policy: config.network)
+    }
 
     var runEvents: RunEventsWebSocket {
         RunEventsWebSocket(database: database, hub: hub, closeDelay: config.webSocketCloseDelay, policy: config.network)
@@ -57,6 +74,9 @@ func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
     SnapshotsController(services: services).addRoutes(to: api)
     BrowseController(services: services).addRoutes(to: api)
     DashboardController(services: services).addRoutes(to: api)
+    let agents = AgentsController(services: services)
+    agents.addRoutes(to: api)
+    agents.addAgentRoutes(to: RecordingRouterGroup(inner: router.group("agent"), prefix: "/agent", table: services.routes))
     OpenAPIController().addRoutes(to: api)
     // Reached when the WebSocket router declined the upgrade: answer why, as JSON.
     api.get("runs/:id/events/ws") { request, context -> Response in
@@ -85,6 +105,17 @@ func buildWebSocketRouter(_ services: APIServices) -> Router<WebSocketContext> {
             await runEvents.stream(runId: id, afterSeq: after, inbound: inbound, outbound: outbound, logger: context.logger)
         }
     )
+    let agents = services.agents
+    router.ws(
+        "/agent/ws",
+        shouldUpgrade: { request, _ in
+            (try? await agents.authenticate(request.headers)) == nil ? .dontUpgrade : .upgrade([:])
+        },
+        onUpgrade: { inbound, outbound, context in
+            guard let agent = try? await agents.authenticate(context.request.headers) else { return }
+            await agents.serve(agent: agent, inbound: inbound, outbound: outbound, logger: context.logger)
+        }
+    )
     return router
 }
 
@@ -93,6 +124,7 @@ func buildWebSocketRouter(_ services: APIServices) -> Router<WebSocketContext> {
 func gatedWebSocketServer(_ services: APIServices) -> HTTPServerBuilder {
     let webSocketResponder = buildWebSocketRouter(services).buildResponder()
     let runEvents = services.runEvents
+    let agents = services.agents
     return HTTPServerBuilder { responder in
         GatedWebSocketChannel(
             inner: HTTP1WebSocketUpgradeChannel(
@@ -100,7 +132,10 @@ func gatedWebSocketServer(_ services: APIServices) -> HTTPServerBuilder {
                 webSocketResponder: webSocketResponder,
                 configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(20))))
             ),
-            check: { uri, headers, authority, peer in await runEvents.refusal(uri: uri, headers: headers, authority: authority, peer: peer) }
+            check: { uri, headers, authority, peer in
+                if URI(uri).path == "/agent/ws" { return await agents.refusal(headers: headers, peer: peer) }
+                return await runEvents.refusal(uri: uri, headers: headers, authority: authority, peer: peer)
+            }
         )
     }
 }

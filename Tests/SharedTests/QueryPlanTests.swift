@@ -20,19 +20,20 @@ import Testing
         #expect(!details.contains { $0.contains("TEMP B-TREE") }, "temp b-tree: \(details)")
     }
 
-    @Test func claimQueryUsesStatusStartedAtIndex() async throws {
-        let details = try await plan(AppDatabase.nextQueuedRunSQL)
-        expectIndexed(details, table: "runs", index: "idx_runs_status_started_at")
+    @Test func claimQueryUsesNodeStatusStartedAtIndex() async throws {
+        let details = try await plan(AppDatabase.nextQueuedRunSQL, ["hub"])
+        expectIndexed(details, table: "runs", index: "idx_runs_node_id_status_started_at")
     }
 
-    @Test func claimUpdateUsesStatusStartedAtIndex() async throws {
+    @Test func claimUpdateUsesNodeStatusStartedAtIndex() async throws {
         let details = try await plan(
             """
             UPDATE runs SET status = 'running', started_at = 1, worker_id = 'w', claim_token = 't', heartbeat_at = 1
             WHERE id = (\(AppDatabase.nextQueuedRunSQL)) RETURNING id
-            """
+            """,
+            ["hub"]
         )
-        expectIndexed(details, table: "runs", index: "idx_runs_status_started_at")
+        expectIndexed(details, table: "runs", index: "idx_runs_node_id_status_started_at")
     }
 
     @Test func retentionQueryUsesEndedAtIndex() async throws {

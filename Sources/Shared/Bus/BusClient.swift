@@ -1,4 +1,5 @@
 import CLibUV
+import Core
 import Foundation
 import Logging
 import Synchronization

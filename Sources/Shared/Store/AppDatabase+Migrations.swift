@@ -22,13 +22,16 @@ extension AppDatabase {
         migrator.registerMigration("v6_dashboard_indexes") { db in
             try db.execute(sql: Migrations.v6DashboardIndexes)
         }
+        migrator.registerMigration("v7_agents") { db in
+            try db.execute(sql: Migrations.v7Agents)
+        }
         return migrator
     }
 
     /// Every table and index that the schema must contain (docs/architecture.md, "Database"); tests compare against `sqlite_master`.
     public static let expectedTables = [
         "users", "sessions", "enrollment_tokens", "login_throttle", "jobs", "runs", "run_events",
-        "notifications", "settings", "secrets", "run_artifacts", "notification_destinations",
+        "notifications", "settings", "secrets", "run_artifacts", "notification_destinations", "agents", "agent_tasks",
     ]
 
     public static let expectedIndexes = [
@@ -42,6 +45,7 @@ extension AppDatabase {
         "idx_notifications_created_at_id", "idx_notifications_status_channel_created_at_id",
         "idx_run_artifacts_job_id_ended_at", "idx_run_artifacts_status",
         "idx_runs_started_at_id", "idx_runs_kind_started_at", "idx_runs_job_id_status_started_at",
+        "idx_agents_key_hash", "idx_agent_tasks_agent_id", "idx_runs_node_id_status_started_at",
     ]
 }
 
@@ -49,6 +53,37 @@ extension AppDatabase {
 enum Migrations {
     /// The run list pages by keyset, newest first (`(started_at, id) < cursor`): unfiltered through
     /// `(started_at, id)`, by kind through `(kind, started_at)`; status and job already have theirs.
+    /// Remote agents (docs/agents.md): enrolled agents (the key stored as its SHA-256 only, unique so a connection
+    /// finds its agent in one seek), the task each agent run was handed with its claim and the highest agent event
+    /// sequence appended, and the node of every run (`hub` for the hub's workers, else an agent's id), which claims
+    /// filter on.
+    static let v7Agents = """
+        CREATE TABLE agents (
+            id TEXT PRIMARY KEY NOT NULL,
+            name TEXT NOT NULL,
+            key_hash BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            revoked_at INTEGER,
+            last_seen_at INTEGER,
+            info_json TEXT,
+            key_rotated_at INTEGER
+        );
+        CREATE UNIQUE INDEX idx_agents_key_hash ON agents(key_hash);
+        CREATE TABLE agent_tasks (
+            run_id TEXT PRIMARY KEY NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            agent_id TEXT NOT NULL,
+            claim_token TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('sent', 'acked', 'completed')),
+            last_aseq INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            acked_at INTEGER,
+            completed_at INTEGER
+        );
+        CREATE INDEX idx_agent_tasks_agent_id ON agent_tasks(agent_id, completed_at);
+        ALTER TABLE runs ADD COLUMN node_id TEXT NOT NULL DEFAULT 'hub';
+        CREATE INDEX idx_runs_node_id_status_started_at ON runs(node_id, status, started_at);
+        """
+
     /// The overview's per-job "last success" and "last failure": the newest run of a job in a status, one index seek.
     static let v6DashboardIndexes = """
         CREATE INDEX idx_runs_job_id_status_started_at ON runs(job_id, status, started_at);

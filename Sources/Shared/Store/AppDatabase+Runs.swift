@@ -31,13 +31,17 @@ public struct CancelResult: Sendable {
 }
 
 extension AppDatabase {
-    /// The claim candidate query of docs/architecture.md, "Runs" (oldest queued run not being canceled). Tests check its plan.
+    /// The claim candidate query of docs/architecture.md, "Runs": the oldest queued run of one node (`?`: `hub` for the
+    /// hub's workers, an agent's id for that agent) not being canceled. Tests check its plan.
     public static let nextQueuedRunSQL = """
         SELECT id FROM runs
-        WHERE status = 'queued' AND cancel_requested_at IS NULL
+        WHERE node_id = ? AND status = 'queued' AND cancel_requested_at IS NULL
         ORDER BY started_at
         LIMIT 1
         """
+
+    /// The node of the hub's own workers (`runs.node_id`).
+    public static let hubNode = "hub"
 
     // MARK: - Enqueue
 
@@ -104,10 +108,13 @@ extension AppDatabase {
         let id = UUID().uuidString.lowercased()
         try db.execute(
             sql: """
-                INSERT INTO runs (id, job_id, status, started_at, ended_at, error, scheduled_for)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO runs (id, job_id, status, started_at, ended_at, error, scheduled_for, node_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [id, job.id, rejected ? "rejected" : "queued", now, rejected ? now : nil, rejected ? "overlap_rejected" : nil, scheduledFor]
+            arguments: [
+                id, job.id, rejected ? "rejected" : "queued", now, rejected ? now : nil, rejected ? "overlap_rejected" : nil, scheduledFor,
+                job.agentId ?? Self.hubNode,
+            ]
         )
         let event =
             rejected
@@ -136,8 +143,9 @@ extension AppDatabase {
                 operation["sqlite_snapshot_name"] = .string(name)
             }
             try db.execute(
-                sql: "INSERT INTO runs (id, job_id, status, started_at, kind, operation_json) VALUES (?, ?, 'queued', ?, ?, ?)",
-                arguments: [id, source.jobId, now, kind.rawValue, JSONValue.object(operation).jsonString()]
+                sql: "INSERT INTO runs (id, job_id, status, started_at, kind, operation_json, node_id) VALUES (?, ?, 'queued', ?, ?, ?, ?)",
+                // A restore or verify runs where the snapshot is: on the node that wrote it.
+                arguments: [id, source.jobId, now, kind.rawValue, JSONValue.object(operation).jsonString(), source.nodeId]
             )
             after.wake(.runs)
             try Self.insertEvents(
@@ -161,12 +169,12 @@ extension AppDatabase {
 
     /// Claims the oldest queued run through the `runs(status, started_at)` index, with a fresh claim token, and
     /// appends its `start` event, all in one IMMEDIATE transaction. Nil when nothing is queued.
-    public func claimNextRun(workerId: String, now: Int64 = unixNow()) async throws -> ClaimedRun? {
-        try await write { db, after in try Self.claim(db, workerId: workerId, now: now, after: &after) }
+    public func claimNextRun(workerId: String, node: String = hubNode, now: Int64 = unixNow()) async throws -> ClaimedRun? {
+        try await write { db, after in try Self.claim(db, workerId: workerId, node: node, now: now, after: &after) }
     }
 
     /// The claim itself, inside the caller's IMMEDIATE transaction.
-    static func claim(_ db: Database, workerId: String, now: Int64, after: inout AfterCommit) throws -> ClaimedRun? {
+    static func claim(_ db: Database, workerId: String, node: String = hubNode, now: Int64, after: inout AfterCommit) throws -> ClaimedRun? {
         let token = UUID().uuidString.lowercased()
         let update = try db.cachedStatement(
             sql: """
@@ -176,7 +184,7 @@ extension AppDatabase {
                 """
         )
         guard
-            let id = try String.fetchOne(update, arguments: [now, workerId, token, now]),
+            let id = try String.fetchOne(update, arguments: [now, workerId, token, now, node]),
             let run = try Self.fetchRun(db, id: id)
         else { return nil }
         try Self.insertEvents(
@@ -526,7 +534,7 @@ extension AppDatabase {
                     """,
                 arguments: conditions.arguments
             )
-            let items = rows.prefix(query.pageSize).map { (run: Self.run($0), jobName: $0[17] as String?) }
+            let items = rows.prefix(query.pageSize).map { (run: Self.run($0), jobName: $0[Self.runColumnCount] as String?) }
             let next = rows.count > query.pageSize ? items.last.map { ListCursor(time: $0.run.startedAt, id: $0.run.id) } : nil
             return RunListPage(items: Array(items), total: total, next: next)
         }
@@ -535,8 +543,11 @@ extension AppDatabase {
     /// The columns `run(_:)` reads, by position (hot path: no by-name lookups, and safe when migrations add columns).
     static let runColumns = """
         id, job_id, status, started_at, ended_at, summary_json, error, progress_json, cancel_requested_at, \
-        cancel_requested_by_user_id, cancel_reason, worker_id, heartbeat_at, scheduled_for, kind, operation_json, warnings
+        cancel_requested_by_user_id, cancel_reason, worker_id, heartbeat_at, scheduled_for, kind, operation_json, warnings, node_id
         """
+
+    /// How many columns `runColumns` names: a joined query's own columns come after them.
+    static let runColumnCount = 18
 
     /// `runColumns` prefixed with `runs.`, for queries that join another table.
     static let qualifiedRunColumns = runColumns.split(separator: ",").map { "runs." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -565,7 +576,8 @@ extension AppDatabase {
             scheduledFor: row[13],
             kind: RunKind(rawValue: row[14]) ?? .backup,
             operation: (row[15] as String?).flatMap { try? JSONValue.parse($0) },
-            warnings: row[16]
+            warnings: row[16],
+            nodeId: row[17]
         )
     }
 }

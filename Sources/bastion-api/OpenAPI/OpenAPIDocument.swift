@@ -167,6 +167,10 @@ enum OpenAPIDocument {
             ],
             nullable: true
         ),
+        "Agent": S.object([
+            "id": S.string, "name": S.string, "created_at": S.integer, "revoked_at": S.nullableInteger, "last_seen_at": S.nullableInteger,
+            "connected": S.boolean, "version": S.nullableString, "heartbeat_seconds": S.nullableInteger,
+        ]),
         "StatusCounts": S.object(["success": S.integer, "failed": S.integer, "canceled": S.integer, "rejected": S.integer]),
         "RetentionInput": S.object(
             [
@@ -536,6 +540,67 @@ enum OpenAPIDocument {
                     required: ["job_id", "path", "items"]
                 )
             ]
+        ),
+        // Agents
+        Operation(
+            method: "post",
+            path: "/api/agents/enrollment-tokens",
+            summary: "Create an enrolment token (shown once; stored hashed)",
+            tag: "agents",
+            body: S.object(
+                [
+                    "ttl_seconds": .object(["type": "integer", "minimum": 60, "maximum": 2_592_000, "nullable": true]),
+                    "remaining_uses": .object(["type": "integer", "minimum": 1, "maximum": 1000, "nullable": true]),
+                ],
+                required: []
+            ),
+            bodyRequired: false,
+            responses: ["200": S.object(["token": S.string, "expires_at": S.integer, "remaining_uses": S.nullableInteger])]
+        ),
+        Operation(
+            method: "get",
+            path: "/api/agents",
+            summary: "Enrolled agents, by name",
+            tag: "agents",
+            responses: ["200": S.array(S.ref("Agent"))]
+        ),
+        Operation(
+            method: "post",
+            path: "/api/agents/{id}/revoke",
+            summary: "Revoke an agent: its key stops working and its live connection closes (4401)",
+            tag: "agents",
+            responses: ["200": S.ref("Agent")]
+        ),
+        Operation(
+            method: "post",
+            path: "/agent/enroll",
+            summary: "Enrol an agent with a token (no session): its id and key, shown once",
+            tag: "agents",
+            body: S.object(["token": S.string, "name": S.string(minLength: 1, maxLength: 100)]),
+            responses: ["200": S.object(["agent_id": S.string, "agent_key": S.string])],
+            isPublic: true
+        ),
+        Operation(
+            method: "get",
+            path: "/agent/status",
+            summary: "Who the hub takes an agent's key for (Authorization: Bearer <agent key>), or 401 unauthorized|revoked",
+            tag: "agents",
+            responses: ["200": S.object(["agent_id": S.string, "name": S.string])],
+            isPublic: true
+        ),
+        Operation(
+            method: "get",
+            path: "/agent/ws",
+            summary: "The agent's WebSocket (Authorization: Bearer <agent key>); plain HTTP answers 426 or the refusal",
+            tag: "agents",
+            responses: ["101": nil],
+            isPublic: true,
+            description: """
+                One connection per agent: a newer one closes the older (4409). The agent sends `hello` (with \
+                `heartbeat_seconds`) and a `ping` every heartbeat; the hub answers `hello_ack` and `pong`, and closes a \
+                link silent for 3 heartbeats (4408). Revoking the agent closes it (4401). Every message and field: \
+                docs/agents.md.
+                """
         ),
         // Overview
         Operation(

@@ -20,6 +20,8 @@ public struct Run: Sendable, Equatable {
     public var operation: JSONValue?
     /// What the run reported without failing (`summary.warnings` of the finished run; `docs/architecture.md`).
     public var warnings: Int = 0
+    /// Where it runs: `hub` (the hub's workers) or an agent's id (docs/agents.md).
+    public var nodeId: String = "hub"
 
     public init(
         id: String,
@@ -38,7 +40,8 @@ public struct Run: Sendable, Equatable {
         scheduledFor: Int64? = nil,
         kind: RunKind = .backup,
         operation: JSONValue? = nil,
-        warnings: Int = 0
+        warnings: Int = 0,
+        nodeId: String = "hub"
     ) {
         self.id = id
         self.jobId = jobId
@@ -57,6 +60,7 @@ public struct Run: Sendable, Equatable {
         self.kind = kind
         self.operation = operation
         self.warnings = warnings
+        self.nodeId = nodeId
     }
 }
 

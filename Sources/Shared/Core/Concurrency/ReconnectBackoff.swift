@@ -1,4 +1,5 @@
-/// Exponential backoff with full jitter for bus reconnects (docs/architecture.md, "The bus").
+/// Exponential backoff with full jitter, for bus reconnects (docs/architecture.md, "The bus") and an agent's link to
+/// the hub (docs/agents.md, "Reconnecting").
 ///
 /// The ceiling doubles from `base` to `cap` with each failed attempt; the delay is uniform in `[0, ceiling]`.
 /// It resets only after a connection that stayed up for `healthyAfter`, so a server that accepts and drops at once

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Core
+import Foundation
+import Logging
+
+/// `bastion-agent`: runs on another host, with a data directory of its own, and talks to the hub only through one
+/// outbound WebSocket (docs/agents.md). The first start enrols with a token; later starts reuse `agent.json`.
+@main
+struct BastionAgent: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "bastion-agent", abstract: "A Bastion agent: backs up this host for a hub.")
+
+    @Option(help: "The hub's URL (http://host:port/ or https://…), as the agent reaches it.") var hubUrl: String
+    @Option(help: "The agent's own data directory (agent.json lives here, mode 0600).") var dataDir: String
+    @Option(help: "An enrolment token from the hub (only for the first start).") var enrollToken: String?
+    @Option(help: "The name the hub shows (default: this host's name).") var name: String?
+    @Option(help: "Seconds between pings; the hub closes a link silent for 3 of them.") var heartbeatSeconds: Int = 15
+    @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
+
+    func run() async throws {
+        var logger = Logger(label: "bastion-agent")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        guard (1...300).contains(heartbeatSeconds) else { throw ValidationError("--heartbeat-seconds must be 1...300") }
+        guard let hub = HubAddress(hubUrl) else { throw ValidationError("--hub-url must be an http:// or https:// URL") }
+        let directory = DataDirectory(path: dataDir)
+        try directory.create()
+        let identity: AgentIdentity
+        if let stored = try AgentIdentity.load(from: directory) {
+            guard stored.hubURL == hub.base else {
+                throw ValidationError("\(directory.path)/agent.json belongs to the hub at \(stored.hubURL), not \(hub.base)")
+            }
+            identity = stored
+        } else {
+            guard let token = enrollToken else {
+                throw ValidationError("not enrolled yet: pass --enroll-token (create one in the hub's Agents page)")
+            }
+            let agentName = name ?? ProcessInfo.processInfo.hostName
+            identity = try await Enrollment.enroll(hub: hub, token: token, name: agentName)
+            try identity.save(in: directory)
+            logger.info("Enrolled", metadata: ["agent.id": "\(identity.agentId)", "hub": "\(hub.base)"])
+        }
+        let link = HubLink(hub: hub, identity: identity, heartbeat: .seconds(heartbeatSeconds), logger: logger)
+        let outcome = await link.run()
+        switch outcome {
+        case .revoked(let reason):
+            logger.critical("The hub refuses this agent's key", metadata: ["reason": "\(reason)"])
+            throw ExitCode(3)
+        case .stopped:
+            return
+        }
+    }
+}

@@ -1,0 +1,189 @@
+import Core
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+import Secrets
+import Store
+import Synchronization
+
+/// The hub's end of the agents' WebSockets (docs/agents.md): who may connect (`Authorization: Bearer <agent key>`),
+/// one live connection per agent, `hello` and `ping`, and the idle timeout.
+///
+/// The registry maps an agent to its connection's generation. A newer connection of the same agent closes the older
+/// one (4409 "replaced", logged); cleanup removes an entry only when its generation is the one ending, so a late
+/// close of an old socket never unregisters the new one. Revoking an agent closes its socket (4401).
+actor AgentGateway {
+    /// Close codes the hub sends (docs/agents.md, "Close codes").
+    enum CloseCode: UInt16 {
+        case replaced = 4409
+        case revoked = 4401
+        case idle = 4408
+    }
+
+    struct Connection {
+        var generation: UUID
+        var outbound: WebSocketOutboundWriter
+        var connectedAt: Int64
+    }
+
+    let database: AppDatabase
+    let policy: NetworkPolicy
+    private var connections: [String: Connection] = [:]
+
+    init(database: AppDatabase, policy: NetworkPolicy) {
+        self.database = database
+        self.policy = policy
+    }
+
+    /// The heartbeat an agent announces when it says nothing (seconds), and the bounds of what it may announce.
+    static let defaultHeartbeat: Int64 = 15
+    static let heartbeatRange: ClosedRange<Int64> = 1...300
+
+    static func bearer(_ headers: HTTPFields) -> String? {
+        guard let value = headers[.authorization], value.hasPrefix("Bearer ") else { return nil }
+        return String(value.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+    }
+
+    /// The agent a request authenticates as: `401 unauthorized` without a known key, `401 revoked` for a revoked one.
+    func authenticate(_ headers: HTTPFields) async throws -> Agent {
+        guard let key = Self.bearer(headers), let hash = AgentCredential.hash(key), let agent = try await database.agent(keyHash: hash) else {
+            throw APIError(status: .unauthorized, code: "unauthorized", message: "no agent has this key")
+        }
+        guard agent.revokedAt == nil else { throw APIError(status: .unauthorized, code: "revoked", message: "this agent was revoked") }
+        return agent
+    }
+
+    /// The upgrade gate's check for `/agent/ws`: the edge rule, then the key.
+    func refusal(headers: HTTPFields, peer: String?) async -> (status: HTTPResponse.Status, body: String)? {
+        let requestID = headers[RequestIDMiddleware.header].flatMap(RequestIDMiddleware.sanitized) ?? UUID().uuidString.lowercased()
+        do {
+            guard policy.allows(peer: peer, forwardedProto: headers[EdgePolicyMiddleware.forwardedProto]) else { throw APIError.insecure }
+            _ = try await authenticate(headers)
+            return nil
+        } catch let error as APIError {
+            return (error.status, error.bodyText(requestID: requestID))
+        } catch {
+            return (
+                .serviceUnavailable, APIError(status: .serviceUnavailable, code: "unavailable", message: "try again").bodyText(requestID: requestID)
+            )
+        }
+    }
+
+    var connectedAgents: Set<String> { Set(connections.keys) }
+
+    func isConnected(_ agentId: String) -> Bool { connections[agentId] != nil }
+
+    private func register(_ agentId: String, outbound: WebSocketOutboundWriter, logger: Logger) async -> UUID {
+        let generation = UUID()
+        let previous = connections[agentId]
+        connections[agentId] = Connection(generation: generation, outbound: outbound, connectedAt: unixNow())
+        if let previous {
+            logger.warning("Agent connected again: closing its older connection", metadata: ["agent.id": "\(agentId)"])
+            try? await previous.outbound.close(.unknown(CloseCode.replaced.rawValue), reason: "replaced by a newer connection")
+        }
+        return generation
+    }
+
+    private func unregister(_ agentId: String, generation: UUID) {
+        if connections[agentId]?.generation == generation { connections[agentId] = nil }
+    }
+
+    /// Closes the agent's live connection, if any (revoke, rotate).
+    func disconnect(_ agentId: String, code: CloseCode, reason: String) async {
+        guard let connection = connections.removeValue(forKey: agentId) else { return }
+        try? await connection.outbound.close(.unknown(code.rawValue), reason: reason)
+    }
+
+    /// One agent connection, from upgrade to close.
+    nonisolated func serve(agent: Agent, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger base: Logger) async {
+        var tagged = base
+        tagged[metadataKey: "agent.id"] = "\(agent.id)"
+        let logger = tagged
+        let generation = await register(agent.id, outbound: outbound, logger: logger)
+        logger.info("Agent connected", metadata: ["agent.name": "\(agent.name)"])
+        try? await database.agentSeen(id: agent.id)
+        let clock = LinkClock(idleTimeout: .seconds(3 * Self.defaultHeartbeat))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    for try await message in inbound.messages(maxSize: 4 << 20) {
+                        clock.heard()
+                        guard case .text(let text) = message else { continue }
+                        await self.receive(text, agent: agent, outbound: outbound, clock: clock, logger: logger)
+                    }
+                } catch {
+                    logger.debug("Agent connection read failed", metadata: ["error": "\(error)"])
+                }
+            }
+            // The idle watchdog: nothing heard for 3 heartbeats closes the socket (a half-open TCP link never says so).
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    let (quiet, limit) = clock.quiet
+                    if quiet > limit {
+                        logger.warning("Agent silent past its idle timeout: closing", metadata: ["quiet_seconds": "\(quiet.components.seconds)"])
+                        try? await outbound.close(.unknown(CloseCode.idle.rawValue), reason: "idle timeout")
+                        return
+                    }
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        await unregister(agent.id, generation: generation)
+        try? await database.agentSeen(id: agent.id)
+        logger.info("Agent disconnected")
+    }
+
+    /// One text frame from an agent. Frames that are not JSON objects of `v: 1`, or of a type this hub does not know,
+    /// are ignored (the original's forward compatibility), and logged at debug.
+    private nonisolated func receive(_ text: String, agent: Agent, outbound: WebSocketOutboundWriter, clock: LinkClock, logger: Logger) async {
+        guard let message = try? JSONValue.parse(text), message["v"]?.doubleValue == 1, let type = message["type"]?.stringValue else {
+            logger.debug("Agent frame ignored: not a v1 message")
+            return
+        }
+        switch type {
+        case "hello":
+            let heartbeat =
+                message["heartbeat_seconds"]?.doubleValue.map { Int64($0) }.flatMap { Self.heartbeatRange.contains($0) ? $0 : nil }
+                ?? Self.defaultHeartbeat
+            clock.setIdleTimeout(.seconds(3 * heartbeat))
+            var info: [String: JSONValue] = ["heartbeat_seconds": .number(Double(heartbeat))]
+            for key in ["info", "capabilities", "name"] { info[key] = message[key] }
+            try? await database.agentSeen(id: agent.id, info: .object(info))
+            let reply = JSONValue.object([
+                "v": 1, "type": "hello_ack", "agent_id": .string(agent.id), "idle_timeout_seconds": .number(Double(3 * heartbeat)),
+            ])
+            try? await outbound.write(.text(reply.jsonString()))
+            logger.info(
+                "Agent said hello",
+                metadata: ["heartbeat_seconds": "\(heartbeat)", "version": "\(message["info"]?["version"]?.stringValue ?? "?")"]
+            )
+        case "ping":
+            try? await outbound.write(.text(#"{"type":"pong","v":1}"#))
+            try? await database.agentSeen(id: agent.id)
+        default:
+            logger.debug("Agent frame ignored: unknown type", metadata: ["type": "\(type)"])
+        }
+    }
+}
+
+/// When a connection last heard from its agent, and how long it may stay silent.
+final class LinkClock: Sendable {
+    private let state: Mutex<(lastHeard: ContinuousClock.Instant, idleTimeout: Duration)>
+
+    init(idleTimeout: Duration) {
+        state = Mutex((.now, idleTimeout))
+    }
+
+    func heard() { state.withLock { $0.lastHeard = .now } }
+
+    func setIdleTimeout(_ timeout: Duration) { state.withLock { $0.idleTimeout = timeout } }
+
+    /// How long it has been silent, and how long it may be.
+    var quiet: (Duration, Duration) { state.withLock { (ContinuousClock.now - $0.lastHeard, $0.idleTimeout) } }
+}
