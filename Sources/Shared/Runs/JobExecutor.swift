@@ -29,18 +29,55 @@ public struct RunFailure: Error, Sendable, CustomStringConvertible {
     public var description: String { "\(code): \(message)" }
 }
 
+/// Where an executor's events go: the hub's database in batches (`RunEventSink`, a worker) or an agent's durable
+/// outbox (docs/agents.md). Executors only emit; they never know which.
+public protocol RunEvents: Sendable {
+    func emit(_ event: NewRunEvent)
+}
+
+extension RunEvents {
+    public func emit(_ level: RunEvent.Level = .info, kind: String, message: String, fields: JSONValue? = nil) {
+        emit(NewRunEvent(level, kind: kind, message: message, fields: fields))
+    }
+}
+
+/// Where an executor's progress goes: `runs.progress_json` (`ProgressReporter`, a worker) or the agent's link.
+public protocol RunProgressSink: Sendable {
+    func update(_ progress: RunProgress) async
+}
+
 /// Everything an executor gets for one run.
 public struct RunContext: Sendable {
     public let run: Run
     public let job: Job
     public let spec: JobSpec
-    public let events: RunEventSink
-    public let progress: ProgressReporter
+    public let events: any RunEvents
+    public let progress: any RunProgressSink
     public let cancellation: RunCancellation
     /// Backup encryption keys (nil where a run has no database, e.g. benchmarks).
     public var keys: BackupKeys? = nil
     /// Where a backup writes its snapshot's catalog (docs/formats.md, "The snapshot catalog"); nil: not written here.
     public var catalogs: DataDirectory? = nil
+
+    public init(
+        run: Run,
+        job: Job,
+        spec: JobSpec,
+        events: any RunEvents,
+        progress: any RunProgressSink,
+        cancellation: RunCancellation,
+        keys: BackupKeys? = nil,
+        catalogs: DataDirectory? = nil
+    ) {
+        self.run = run
+        self.job = job
+        self.spec = spec
+        self.events = events
+        self.progress = progress
+        self.cancellation = cancellation
+        self.keys = keys
+        self.catalogs = catalogs
+    }
 
     /// Throws `CancellationError` once the run was asked to stop.
     public func checkCancellation() throws {

@@ -8,7 +8,7 @@ import Synchronization
 /// "After COMMIT"). Every write carries the run's stage history (docs/formats.md, "Run progress"): the marks a sample
 /// brings (a `BuildProgress` notes each stage as it begins) and, for a sample without marks, the moment its stage was
 /// first seen here.
-public final class ProgressReporter: Sendable {
+public final class ProgressReporter: RunProgressSink {
     private let database: AppDatabase
     private let runId: String
     private let claimToken: String
@@ -40,7 +40,7 @@ public final class ProgressReporter: Sendable {
 
     /// Adds the sample's marks that are newer than the history's last, or, when it brings none, a mark for a stage
     /// that differs from the last one.
-    static func merge(_ marks: inout [RunProgress.StageMark], _ progress: RunProgress) {
+    public static func merge(_ marks: inout [RunProgress.StageMark], _ progress: RunProgress) {
         if progress.stages.isEmpty {
             if marks.last?.stage != progress.stage {
                 marks.append(RunProgress.StageMark(stage: progress.stage, startedMs: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))))

@@ -5,7 +5,7 @@ import Synchronization
 
 /// Collects a running run's events and writes them in batches: one transaction per flush, at most every 20 ms, or
 /// at once when 256 are waiting (docs/architecture.md, "Database", issue: coalesce bursts). `emit` never blocks the executor.
-public final class RunEventSink: Sendable {
+public final class RunEventSink: RunEvents {
     public static let maxBatch = 256
     public static let flushInterval: Duration = .milliseconds(20)
 
@@ -28,10 +28,6 @@ public final class RunEventSink: Sendable {
         }
         // The first event starts a flush window; a full batch ends it early.
         if count == 1 || count >= Self.maxBatch { wake.signal() }
-    }
-
-    public func emit(_ level: RunEvent.Level = .info, kind: String, message: String, fields: JSONValue? = nil) {
-        emit(NewRunEvent(level, kind: kind, message: message, fields: fields))
     }
 
     /// The flush loop; runs next to the executor until `stop()`, then writes whatever is still buffered and returns.
