@@ -168,7 +168,9 @@ let package = Package(
             name: "bastion-agent",
             dependencies: [
                 "Core",
+                "Runs",
                 "Secrets",
+                "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -2,6 +2,8 @@ import ArgumentParser
 import Core
 import Foundation
 import Logging
+import Runs
+import Store
 
 /// `bastion-agent`: runs on another host, with a data directory of its own, and talks to the hub only through one
 /// outbound WebSocket (docs/agents.md). The first start enrols with a token; later starts reuse `agent.json`.
@@ -15,6 +17,8 @@ struct BastionAgent: AsyncParsableCommand {
     @Option(help: "The name the hub shows (default: this host's name).") var name: String?
     @Option(help: "Seconds between pings; the hub closes a link silent for 3 of them.") var heartbeatSeconds: Int = 15
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
+    @Option(help: "Pause between SQLite online-backup steps of 100 pages, in ms (tests slow a copy down with it).")
+    var sqliteStepPauseMs: Int = 10
 
     func run() async throws {
         var logger = Logger(label: "bastion-agent")
@@ -39,7 +43,19 @@ struct BastionAgent: AsyncParsableCommand {
             logger.info("Enrolled", metadata: ["agent.id": "\(identity.agentId)", "hub": "\(hub.base)"])
         }
         let link = HubLink(hub: hub, identity: identity, heartbeat: .seconds(heartbeatSeconds), logger: logger)
-        let outcome = await link.run()
+        let staging = directory.runsPath
+        let runner = AgentRunner(
+            store: try AgentStore(path: directory.path + "/agent.db"),
+            executors: [
+                SQLiteBackupExecutor(stepPause: .milliseconds(sqliteStepPauseMs), stagingDirectory: staging), FilesystemBackupExecutor(),
+                RestoreExecutor(),
+                VerifyExecutor(workDirectory: staging),
+            ],
+            logger: logger,
+            send: { await link.send($0) }
+        )
+        try runner.resume()
+        let outcome = await link.run(runner: runner)
         switch outcome {
         case .revoked(let reason):
             logger.critical("The hub refuses this agent's key", metadata: ["reason": "\(reason)"])

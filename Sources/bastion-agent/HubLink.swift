@@ -21,6 +21,8 @@ final class HubLink: Sendable {
     let identity: AgentIdentity
     let heartbeat: Duration
     let logger: Logger
+    /// The live connection's writer, for the runner's frames; nil between connections.
+    private let current = Mutex<WebSocketOutboundWriter?>(nil)
 
     static let version = "0.1.0"
 
@@ -31,7 +33,18 @@ final class HubLink: Sendable {
         self.logger = logger
     }
 
-    func run() async -> Outcome {
+    /// Writes a frame on the live connection; false when there is none (the caller keeps what must not be lost).
+    func send(_ message: JSONValue) async -> Bool {
+        guard let outbound = current.withLock({ $0 }) else { return false }
+        do {
+            try await outbound.write(.text(message.jsonString()))
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    func run(runner: AgentRunner) async -> Outcome {
         var backoff = ReconnectBackoff(base: .seconds(1), cap: .seconds(30), healthyAfter: .seconds(60))
         while !Task.isCancelled {
             let started = ContinuousClock.now
@@ -44,7 +57,9 @@ final class HubLink: Sendable {
                     configuration: .init(maxFrameSize: 4 << 20, additionalHeaders: headers),
                     logger: logger
                 ) { inbound, outbound, _ in
-                    try await self.session(inbound: inbound, outbound: outbound)
+                    self.current.withLock { $0 = outbound }
+                    defer { self.current.withLock { $0 = nil } }
+                    try await self.session(inbound: inbound, outbound: outbound, runner: runner)
                 }
                 closeCode = frame.map { UInt16(webSocketErrorCode: $0.closeCode) }
                 logger.warning(
@@ -79,7 +94,7 @@ final class HubLink: Sendable {
     }
 
     /// One connection: hello, then pings; returns when the hub closes or stops answering.
-    private func session(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async throws {
+    private func session(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, runner: AgentRunner) async throws {
         let heartbeatSeconds = heartbeat.components.seconds
         let hello: JSONValue = .object([
             "v": 1, "type": "hello", "agent_id": .string(identity.agentId), "name": .string(identity.name),
@@ -98,6 +113,18 @@ final class HubLink: Sendable {
                     guard case .text(let text) = message, let json = try? JSONValue.parse(text), json["v"]?.doubleValue == 1 else { continue }
                     switch json["type"]?.stringValue {
                     case "pong": lastPong.touch()
+                    case "task": await runner.receive(task: json)
+                    case "event_ack":
+                        if let runId = json["run_id"]?.stringValue, let aseq = json["aseq"]?.doubleValue {
+                            try? runner.store.acked(runId: runId, upTo: Int64(aseq))
+                            runner.outboxChanged.signal()
+                        }
+                    case "result_ack":
+                        if let runId = json["run_id"]?.stringValue { try? runner.store.resultAcked(runId: runId) }
+                    case "cancel_run_task":
+                        if let runId = json["run_id"]?.stringValue { runner.cancel(runId: runId) }
+                    case "task_revoked":
+                        if let runId = json["run_id"]?.stringValue { runner.revoke(runId: runId) }
                     case "hello_ack":
                         logger.debug(
                             "Hub acknowledged hello",
@@ -116,6 +143,39 @@ final class HubLink: Sendable {
                         return
                     }
                     try await outbound.write(.text(#"{"type":"ping","v":1}"#))
+                }
+            }
+            // The sender: every event not yet acked (once per connection), then each finished run's result once its
+            // events are all acked, again every 5 s until `result_ack`.
+            group.addTask {
+                var sentUpTo: [String: Int64] = [:]
+                var resultSent: [String: ContinuousClock.Instant] = [:]
+                while !Task.isCancelled {
+                    let tasks = (try? runner.store.tasks()) ?? []
+                    let tokens = Dictionary(uniqueKeysWithValues: tasks.map { ($0.runId, $0.claimToken) })
+                    let pending = (try? runner.store.pending(limit: 500)) ?? []
+                    for item in pending where item.aseq > sentUpTo[item.runId, default: 0] {
+                        guard case .object(var event) = item.event, let token = tokens[item.runId] else { continue }
+                        event["v"] = 1
+                        event["type"] = "run_event"
+                        event["run_id"] = .string(item.runId)
+                        event["claim_token"] = .string(token)
+                        try await outbound.write(.text(JSONValue.object(event).jsonString()))
+                        sentUpTo[item.runId] = item.aseq
+                    }
+                    let waiting = Set(pending.map(\.runId))
+                    for task in tasks where task.finished && !waiting.contains(task.runId) {
+                        guard case .object(var result)? = task.result else { continue }
+                        if let sent = resultSent[task.runId], ContinuousClock.now - sent < .seconds(5) { continue }
+                        result["v"] = 1
+                        result["type"] = "task_result"
+                        result["task_id"] = .string(task.runId)
+                        result["run_id"] = .string(task.runId)
+                        result["claim_token"] = .string(task.claimToken)
+                        try await outbound.write(.text(JSONValue.object(result).jsonString()))
+                        resultSent[task.runId] = .now
+                    }
+                    _ = await runner.outboxChanged.wait(timeout: .seconds(1))
                 }
             }
             _ = try await group.next()

@@ -152,13 +152,15 @@ func buildServiceGroup(
     let bus = BusServer(socketPath: config.common.dataDirectory.socketPath, logger: logger)
     // What the API itself commits (enqueue, cancel, job edits, notification retries) reaches its WebSocket
     // subscribers and, as wakes and cancels, the workers.
+    let relay = AgentRelay()
     let database = try AppDatabase.open(
         in: config.common.dataDirectory,
         traceLogger: logger,
-        publisher: APIPublisher(hub: hub, bus: bus)
+        publisher: APIPublisher(hub: hub, bus: bus, agents: relay)
     )
     try await bus.start()
     let services = APIServices(database: database, bus: bus, hub: hub, config: config, metrics: metrics)
+    relay.attach(services.agents)
     let app = Application(
         router: buildRouter(services),
         server: gatedWebSocketServer(services),
@@ -170,7 +172,7 @@ func buildServiceGroup(
     )
     return ServiceGroup(
         configuration: .init(
-            services: [BusServerService(bus: bus, hub: hub, logger: logger), app, RunEventsHubService(hub: hub)],
+            services: [BusServerService(bus: bus, hub: hub, agents: relay, logger: logger), app, RunEventsHubService(hub: hub)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

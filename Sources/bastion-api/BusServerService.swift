@@ -7,6 +7,8 @@ import ServiceLifecycle
 struct BusServerService: Service {
     let bus: BusServer
     let hub: RunEventsHub
+    /// A worker's `wake runs` (a scheduled run enqueued) may be for an agent's node.
+    let agents: AgentRelay
     let logger: Logger
 
     func run() async throws {
@@ -16,6 +18,8 @@ struct BusServerService: Service {
                 hub.publish(events)
             case .message(_, .progress(let update)):
                 hub.publishProgress(update)
+            case .message(_, .wake(.runs)):
+                agents.runsWoken()
             case .hello, .message, .disconnected:
                 break
             }

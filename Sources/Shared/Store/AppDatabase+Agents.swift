@@ -109,3 +109,137 @@ extension AppDatabase {
         }
     }
 }
+
+/// An agent run as the hub hands it out (docs/agents.md, "Runs on agents").
+public struct AgentTask: Sendable, Equatable {
+    public var runId: String
+    public var claimToken: String
+    public var status: String
+    public var lastAseq: Int64
+}
+
+extension AppDatabase {
+    /// Claims the agent's oldest queued run (its node), with a fresh claim token, the `start` event and the task row,
+    /// in one IMMEDIATE transaction; nil when none is queued.
+    public func claimAgentRun(agentId: String, now: Int64 = unixNow()) async throws -> ClaimedRun? {
+        try await write { db, after -> ClaimedRun? in
+            guard let claimed = try Self.claim(db, workerId: "agent:\(agentId)", node: agentId, now: now, after: &after) else { return nil }
+            try db.execute(
+                sql: "INSERT INTO agent_tasks (run_id, agent_id, claim_token, status, created_at) VALUES (?, ?, ?, 'sent', ?)",
+                arguments: [claimed.run.id, agentId, claimed.claimToken, now]
+            )
+            return claimed
+        }
+    }
+
+    /// The agent's tasks not yet completed, oldest first, each with its run and job (to send again on reconnect).
+    public func openAgentTasks(agentId: String) async throws -> [(task: AgentTask, claimed: ClaimedRun)] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT t.run_id, t.claim_token, t.status, t.last_aseq FROM agent_tasks t JOIN runs r ON r.id = t.run_id
+                    WHERE t.agent_id = ? AND t.completed_at IS NULL AND r.status = 'running' AND r.claim_token = t.claim_token
+                    ORDER BY t.created_at
+                    """,
+                arguments: [agentId]
+            ).compactMap { row in
+                let task = AgentTask(runId: row[0], claimToken: row[1], status: row[2], lastAseq: row[3])
+                guard let run = try Self.fetchRun(db, id: task.runId) else { return nil }
+                return (task, ClaimedRun(run: run, job: try Self.fetchJob(db, id: run.jobId), claimToken: task.claimToken))
+            }
+        }
+    }
+
+    /// The agent stored the task; false when it is not this agent's open task.
+    @discardableResult
+    public func ackAgentTask(agentId: String, runId: String, now: Int64 = unixNow()) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE agent_tasks SET status = 'acked', acked_at = COALESCE(acked_at, ?) WHERE run_id = ? AND agent_id = ? AND status = 'sent'",
+                arguments: [now, runId, agentId]
+            )
+            return db.changesCount == 1
+        }
+    }
+
+    /// Appends the agent's events with `aseq` above what is stored, in order and each once, in one transaction that
+    /// also keeps the run's lease; returns the highest `aseq` committed (for a cumulative `event_ack`), or nil when
+    /// the run is not this agent's running run under this claim (a forged or stale sender: nothing is written).
+    public func appendAgentEvents(
+        agentId: String,
+        runId: String,
+        claimToken: String,
+        _ events: [(aseq: Int64, event: NewRunEvent)],
+        now: Int64 = unixNow()
+    ) async throws -> Int64? {
+        try await write { db, after -> Int64? in
+            guard
+                let last = try Int64.fetchOne(
+                    db,
+                    sql: """
+                        SELECT t.last_aseq FROM agent_tasks t JOIN runs r ON r.id = t.run_id
+                        WHERE t.run_id = ? AND t.agent_id = ? AND t.claim_token = ? AND t.completed_at IS NULL
+                          AND r.status = 'running' AND r.claim_token = ?
+                        """,
+                    arguments: [runId, agentId, claimToken, claimToken]
+                )
+            else { return nil }
+            var next = last
+            var fresh: [NewRunEvent] = []
+            for (aseq, event) in events.sorted(by: { $0.aseq < $1.aseq }) where aseq == next + 1 {
+                fresh.append(event)
+                next = aseq
+            }
+            if !fresh.isEmpty {
+                try Self.insertEvents(db, runId: runId, fresh, now: now, after: &after)
+                try db.execute(sql: "UPDATE agent_tasks SET last_aseq = ? WHERE run_id = ?", arguments: [next, runId])
+            }
+            try db.execute(sql: "UPDATE runs SET heartbeat_at = ? WHERE id = ?", arguments: [now, runId])
+            return next
+        }
+    }
+
+    /// The agent's terminal result: the same fenced terminal write as a worker's, and the task completed, in one
+    /// transaction. `nil` when it is not this agent's task under this claim; a task already completed answers its
+    /// run's status (a resent result is acknowledged again, never applied twice).
+    public func completeAgentRun(agentId: String, runId: String, claimToken: String, outcome: RunOutcome, now: Int64 = unixNow()) async throws
+        -> RunStatus?
+    {
+        try await write { db, after -> RunStatus? in
+            guard
+                let completed = try Row.fetchOne(
+                    db,
+                    sql: "SELECT completed_at FROM agent_tasks WHERE run_id = ? AND agent_id = ? AND claim_token = ?",
+                    arguments: [runId, agentId, claimToken]
+                )
+            else { return nil }
+            if (completed[0] as Int64?) != nil { return try Self.fetchRun(db, id: runId)?.status }
+            let status = try Self.complete(db, runId: runId, claimToken: claimToken, outcome: outcome, extraEvents: [], now: now, after: &after)
+            try db.execute(sql: "UPDATE agent_tasks SET status = 'completed', completed_at = ? WHERE run_id = ?", arguments: [now, runId])
+            if let status { return status }
+            return try Self.fetchRun(db, id: runId)?.status
+        }
+    }
+
+    /// Keeps the leases of the agent's runs alive (its ping); returns the runs it holds that were canceled meanwhile.
+    public func agentHeartbeat(agentId: String, now: Int64 = unixNow()) async throws -> [String] {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE runs SET heartbeat_at = ? WHERE status = 'running' AND id IN
+                      (SELECT run_id FROM agent_tasks WHERE agent_id = ? AND completed_at IS NULL)
+                    """,
+                arguments: [now, agentId]
+            )
+            return try String.fetchAll(
+                db,
+                sql: """
+                    SELECT r.id FROM runs r JOIN agent_tasks t ON t.run_id = r.id
+                    WHERE t.agent_id = ? AND t.completed_at IS NULL AND r.status = 'running' AND r.cancel_requested_at IS NOT NULL
+                    """,
+                arguments: [agentId]
+            )
+        }
+    }
+}

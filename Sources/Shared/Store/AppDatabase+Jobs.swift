@@ -34,7 +34,7 @@ extension AppDatabase {
         let job = Job(
             id: UUID().uuidString.lowercased(),
             name: input.name,
-            agentId: nil,
+            agentId: input.agentId,
             schedule: input.schedule,
             scheduleTimezone: input.scheduleTimezone,
             overlapPolicy: input.overlapPolicy,
@@ -48,9 +48,11 @@ extension AppDatabase {
             try db.execute(
                 sql: """
                     INSERT INTO jobs (id, name, agent_id, schedule, schedule_timezone, overlap_policy, spec_json, created_at, updated_at)
-                    VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [job.id, job.name, job.schedule, job.scheduleTimezone, job.overlapPolicy.rawValue, job.spec.jsonString(), now, now]
+                arguments: [
+                    job.id, job.name, job.agentId, job.schedule, job.scheduleTimezone, job.overlapPolicy.rawValue, job.spec.jsonString(), now, now,
+                ]
             )
         }
         return job
@@ -61,11 +63,13 @@ extension AppDatabase {
         try await write { db, after -> Job? in
             try db.execute(
                 sql: """
-                    UPDATE jobs SET name = ?, schedule = ?, schedule_timezone = ?, overlap_policy = ?, spec_json = ?, updated_at = ?
+                    UPDATE jobs SET name = ?, schedule = ?, schedule_timezone = ?, overlap_policy = ?, spec_json = ?, updated_at = ?,
+                      agent_id = ?
                     WHERE id = ?
                     """,
                 arguments: [
-                    input.name, input.schedule, input.scheduleTimezone, input.overlapPolicy.rawValue, input.spec.storedJSON.jsonString(), now, id,
+                    input.name, input.schedule, input.scheduleTimezone, input.overlapPolicy.rawValue, input.spec.storedJSON.jsonString(), now,
+                    input.agentId, id,
                 ]
             )
             guard db.changesCount == 1 else { return nil }

@@ -121,8 +121,12 @@ actor AgentGateway {
             }
             // The idle watchdog: nothing heard for 3 heartbeats closes the socket (a half-open TCP link never says so).
             group.addTask {
+                var ticks = 0
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
+                    ticks += 1
+                    // A safety net under the wakes: a queued run of this agent is looked for every 5 s.
+                    if ticks % 5 == 0 { await self.dispatch(agent.id, logger: logger) }
                     let (quiet, limit) = clock.quiet
                     if quiet > limit {
                         logger.warning("Agent silent past its idle timeout: closing", metadata: ["quiet_seconds": "\(quiet.components.seconds)"])
@@ -166,8 +170,131 @@ actor AgentGateway {
         case "ping":
             try? await outbound.write(.text(#"{"type":"pong","v":1}"#))
             try? await database.agentSeen(id: agent.id)
+            // The ping keeps the leases of its runs; a cancel requested meanwhile is told again (idempotent).
+            for runId in (try? await database.agentHeartbeat(agentId: agent.id)) ?? [] {
+                try? await outbound.write(.text(Self.cancelMessage(runId)))
+            }
+        case "ack":
+            if let runId = message["task_id"]?.stringValue { try? await database.ackAgentTask(agentId: agent.id, runId: runId) }
+        case "run_event":
+            await receiveEvent(message, agent: agent, outbound: outbound, logger: logger)
+        case "progress":
+            guard let runId = message["run_id"]?.stringValue, let token = message["claim_token"]?.stringValue,
+                let value = message["progress"].flatMap(RunProgress.init(json:))
+            else { return }
+            _ = try? await database.updateProgress(runId: runId, claimToken: token, progress: value)
+        case "task_result":
+            await receiveResult(message, agent: agent, outbound: outbound, logger: logger)
         default:
             logger.debug("Agent frame ignored: unknown type", metadata: ["type": "\(type)"])
+        }
+    }
+}
+
+extension AgentGateway {
+    /// `task`: the run to execute, with its claim (docs/agents.md, "Runs on agents").
+    static func taskMessage(_ claimed: ClaimedRun) -> JSONValue {
+        var task: [String: JSONValue] = [
+            "run_id": .string(claimed.run.id), "job_id": .string(claimed.run.jobId), "kind": .string(claimed.run.kind.rawValue),
+            "started_at": .number(Double(claimed.run.startedAt)), "job_name": .string(claimed.job?.name ?? ""),
+            "spec": claimed.job?.spec ?? .null,
+        ]
+        if let operation = claimed.run.operation { task["operation"] = operation }
+        return .object([
+            "v": 1, "type": "task", "task_id": .string(claimed.run.id), "claim_token": .string(claimed.claimToken), "task": .object(task),
+        ])
+    }
+
+    static func cancelMessage(_ runId: String) -> String {
+        JSONValue.object(["v": 1, "type": "cancel_run_task", "run_id": .string(runId)]).jsonString()
+    }
+
+    /// Hands the agent its next queued run when it is connected and holds none (one run at a time per agent).
+    func dispatch(_ agentId: String, logger: Logger) async {
+        guard let connection = connections[agentId] else { return }
+        do {
+            guard try await database.openAgentTasks(agentId: agentId).isEmpty,
+                let claimed = try await database.claimAgentRun(agentId: agentId)
+            else { return }
+            logger.info("Run handed to agent", metadata: ["agent.id": "\(agentId)", "run.id": "\(claimed.run.id)"])
+            try await connection.outbound.write(.text(Self.taskMessage(claimed).jsonString()))
+        } catch {
+            logger.warning("Dispatch to agent failed (the task is sent again on reconnect)", metadata: ["agent.id": "\(agentId)", "error": "\(error)"])
+        }
+    }
+
+    /// Every connected agent looks for work (a `wake runs` reached the API).
+    func dispatchAll(logger: Logger) async {
+        for agentId in connections.keys { await dispatch(agentId, logger: logger) }
+    }
+
+    /// Tells the agent holding `runId` to cancel it, when it is connected (it is told again on its pings and on
+    /// reconnect while the cancel is pending).
+    func cancel(runIds: [String]) async {
+        for runId in runIds {
+            guard let agentId = try? await database.run(id: runId)?.nodeId, agentId != AppDatabase.hubNode, let connection = connections[agentId]
+            else { continue }
+            try? await connection.outbound.write(.text(Self.cancelMessage(runId)))
+        }
+    }
+
+    /// `run_event {run_id, claim_token, aseq, level, kind, message, fields?}`: appended once, then `event_ack` up to
+    /// what is stored. Another agent's run, or a stale claim, is refused and logged.
+    nonisolated func receiveEvent(_ message: JSONValue, agent: Agent, outbound: WebSocketOutboundWriter, logger: Logger) async {
+        guard let runId = message["run_id"]?.stringValue, let token = message["claim_token"]?.stringValue,
+            let aseq = message["aseq"]?.doubleValue.map({ Int64($0) }), let kind = message["kind"]?.stringValue,
+            let text = message["message"]?.stringValue
+        else { return }
+        let level = message["level"]?.stringValue.flatMap(RunEvent.Level.init(rawValue:)) ?? .info
+        let fields = message["fields"].flatMap { $0 == .null ? nil : $0 }
+        do {
+            guard
+                let stored = try await database.appendAgentEvents(
+                    agentId: agent.id,
+                    runId: runId,
+                    claimToken: token,
+                    [(aseq, NewRunEvent(level, kind: kind, message: text, fields: fields))]
+                )
+            else {
+                logger.warning("Agent event refused: not this agent's running run", metadata: ["run.id": "\(runId)"])
+                try? await outbound.write(.text(JSONValue.object(["v": 1, "type": "task_revoked", "run_id": .string(runId)]).jsonString()))
+                return
+            }
+            let ack = JSONValue.object(["v": 1, "type": "event_ack", "run_id": .string(runId), "aseq": .number(Double(stored))])
+            try await outbound.write(.text(ack.jsonString()))
+        } catch {
+            logger.warning("Agent event not stored (the agent sends it again)", metadata: ["run.id": "\(runId)", "error": "\(error)"])
+        }
+    }
+
+    /// `task_result {task_id, run_id, claim_token, status, summary?, error_code?, error?}`: the fenced terminal write,
+    /// then `result_ack`; a resent result is acknowledged again and changes nothing.
+    nonisolated func receiveResult(_ message: JSONValue, agent: Agent, outbound: WebSocketOutboundWriter, logger: Logger) async {
+        guard let runId = message["run_id"]?.stringValue, let token = message["claim_token"]?.stringValue,
+            let status = message["status"]?.stringValue
+        else { return }
+        let outcome: RunOutcome
+        switch status {
+        case "success": outcome = .success(summary: message["summary"] ?? .object([:]))
+        case "canceled": outcome = .canceled(reason: message["error"]?.stringValue ?? "canceled")
+        default:
+            outcome = .failed(
+                code: message["error_code"]?.stringValue ?? "agent_failed",
+                message: message["error"]?.stringValue ?? "the agent reported a failure",
+                summary: message["summary"].flatMap { $0 == .null ? nil : $0 }
+            )
+        }
+        do {
+            guard let final = try await database.completeAgentRun(agentId: agent.id, runId: runId, claimToken: token, outcome: outcome) else {
+                logger.warning("Agent result refused: not this agent's task", metadata: ["run.id": "\(runId)"])
+                try? await outbound.write(.text(JSONValue.object(["v": 1, "type": "task_revoked", "run_id": .string(runId)]).jsonString()))
+                return
+            }
+            logger.info("Agent run finished", metadata: ["run.id": "\(runId)", "status": "\(final.rawValue)"])
+            try await outbound.write(.text(JSONValue.object(["v": 1, "type": "result_ack", "run_id": .string(runId)]).jsonString()))
+            await dispatch(agent.id, logger: logger)
+        } catch {
+            logger.warning("Agent result not stored (the agent sends it again)", metadata: ["run.id": "\(runId)", "error": "\(error)"])
         }
     }
 }

@@ -172,7 +172,7 @@ struct JobsController {
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<JobDTO> {
-        let input = try await Self.input(request, defaultTimezone: services.config.hubTimezone)
+        let input = try await input(request)
         let job = try await services.database.createJob(input)
         context.logger.info("Job created", metadata: ["job.id": "\(job.id)"])
         return EditedResponse(status: .created, response: JobDTO(job))
@@ -187,7 +187,7 @@ struct JobsController {
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> JobDTO {
         let id = try context.parameters.require("id")
         guard try await services.database.job(id: id) != nil else { throw APIError.jobNotFound }
-        let input = try await Self.input(request, defaultTimezone: services.config.hubTimezone)
+        let input = try await input(request)
         guard let job = try await services.database.updateJob(id: id, input) else { throw APIError.jobNotFound }
         return JobDTO(job)
     }
@@ -235,8 +235,20 @@ struct JobsController {
     }
 
     /// Parses and validates a create/update body.
-    static func input(_ request: Request, defaultTimezone: String) async throws -> JobInput {
+    func input(_ request: Request) async throws -> JobInput {
         let body = try await RequestInput.object(request)
+        var input = try Self.input(body, defaultTimezone: services.config.hubTimezone)
+        // `agent_id`: the agent that runs the job (null: the hub's workers); it must exist and not be revoked.
+        if let agentId = try RequestInput.string(body, "agent_id", code: "invalid_agent") {
+            guard let agent = try await services.database.agent(id: agentId), agent.revokedAt == nil else {
+                throw APIError(status: .badRequest, code: "invalid_agent", message: "no usable agent has id \(agentId)", details: ["field": "agent_id"])
+            }
+            input.agentId = agent.id
+        }
+        return input
+    }
+
+    static func input(_ body: [String: JSONValue], defaultTimezone: String) throws -> JobInput {
         do {
             return try JobInput(
                 name: try RequestInput.string(body, "name", code: "invalid_name"),

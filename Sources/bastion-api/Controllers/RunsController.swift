@@ -47,8 +47,8 @@ struct RunsController {
         var id: String
         var jobId: String
         var jobName: String?
-        /// Where the run executes; agents will add their own ids.
-        var nodeId = "hub"
+        /// Where the run executes: `hub` (the hub's workers) or the agent's id.
+        var nodeId: String
         var kind: String
         var operation: JSONValue?
         var status: String
@@ -68,6 +68,7 @@ struct RunsController {
         init(run: Run, jobName: String?) {
             id = run.id
             jobId = run.jobId
+            nodeId = run.nodeId
             self.jobName = jobName
             kind = run.kind.rawValue
             operation = run.operation

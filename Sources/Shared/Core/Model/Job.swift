@@ -45,6 +45,8 @@ public struct JobInput: Sendable, Equatable {
     public var scheduleTimezone: String
     public var overlapPolicy: OverlapPolicy
     public var spec: JobSpec
+    /// The agent that runs it (docs/agents.md); nil: the hub's workers.
+    public var agentId: String?
 
     /// Validates the original's request fields, throwing `ValidationError` with the original's codes:
     /// `invalid_name`, `invalid_schedule`, `invalid_timezone`, `invalid_overlap_policy`, `invalid_spec`.
