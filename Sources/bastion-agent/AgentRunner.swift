@@ -79,7 +79,9 @@ final class AgentRunner: Sendable {
         func failed(_ code: String, _ message: String, summary: JSONValue? = nil) -> JSONValue {
             .object(["status": "failed", "error_code": .string(code), "error": .string(message), "summary": summary ?? .null])
         }
-        guard let jobId = body["job_id"]?.stringValue, let specJSON = body["spec"] else { return failed("invalid_task", "the task has no job or spec") }
+        guard let jobId = body["job_id"]?.stringValue, let specJSON = body["spec"] else {
+            return failed("invalid_task", "the task has no job or spec")
+        }
         let kind = body["kind"]?.stringValue.flatMap(RunKind.init(rawValue:)) ?? .backup
         let spec: JobSpec
         do {
@@ -176,6 +178,8 @@ final class LinkProgress: RunProgressSink {
             return true
         }
         guard due else { return }
-        _ = await send(.object(["v": 1, "type": "progress", "run_id": .string(runId), "claim_token": .string(claimToken), "progress": progress.json]))
+        _ = await send(
+            .object(["v": 1, "type": "progress", "run_id": .string(runId), "claim_token": .string(claimToken), "progress": progress.json])
+        )
     }
 }

@@ -107,6 +107,11 @@ public final class RawWebSocket: @unchecked Sendable {
         Glibc.shutdown(fd, Int32(SHUT_RDWR))
     }
 
+    /// Sends one text frame (a client speaking a protocol, such as a forged agent).
+    public func send(_ text: String) async throws {
+        try await Self.blocking { [self] in try send(opcode: 0x1, payload: Array(text.utf8)) }
+    }
+
     // MARK: - Blocking internals
 
     private static func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {

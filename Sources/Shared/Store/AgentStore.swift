@@ -91,7 +91,8 @@ public final class AgentStore: Sendable {
     /// Events not yet acked by the hub, oldest first.
     public func pending(limit: Int = 500) throws -> [Pending] {
         try queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT run_id, aseq, event_json FROM outbox ORDER BY run_id, aseq LIMIT ?", arguments: [limit]).compactMap { row in
+            try Row.fetchAll(db, sql: "SELECT run_id, aseq, event_json FROM outbox ORDER BY run_id, aseq LIMIT ?", arguments: [limit]).compactMap {
+                row in
                 guard let event = try? JSONValue.parse(row[2] as String) else { return nil }
                 return Pending(runId: row[0], aseq: row[1], event: event)
             }
@@ -121,7 +122,8 @@ public final class AgentStore: Sendable {
     /// The tasks held (running or finished with a result not yet acked).
     public func tasks() throws -> [Task] {
         try queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT run_id, claim_token, message_json, finished, result_json FROM tasks ORDER BY created_at").compactMap { row in
+            try Row.fetchAll(db, sql: "SELECT run_id, claim_token, message_json, finished, result_json FROM tasks ORDER BY created_at").compactMap {
+                row in
                 guard let message = try? JSONValue.parse(row[2] as String) else { return nil }
                 return Task(
                     runId: row[0],

@@ -156,7 +156,8 @@ extension AppDatabase {
     public func ackAgentTask(agentId: String, runId: String, now: Int64 = unixNow()) async throws -> Bool {
         try await pool.write { db in
             try db.execute(
-                sql: "UPDATE agent_tasks SET status = 'acked', acked_at = COALESCE(acked_at, ?) WHERE run_id = ? AND agent_id = ? AND status = 'sent'",
+                sql:
+                    "UPDATE agent_tasks SET status = 'acked', acked_at = COALESCE(acked_at, ?) WHERE run_id = ? AND agent_id = ? AND status = 'sent'",
                 arguments: [now, runId, agentId]
             )
             return db.changesCount == 1
@@ -203,7 +204,13 @@ extension AppDatabase {
     /// The agent's terminal result: the same fenced terminal write as a worker's, and the task completed, in one
     /// transaction. `nil` when it is not this agent's task under this claim; a task already completed answers its
     /// run's status (a resent result is acknowledged again, never applied twice).
-    public func completeAgentRun(agentId: String, runId: String, claimToken: String, outcome: RunOutcome, now: Int64 = unixNow()) async throws
+    public func completeAgentRun(
+        agentId: String,
+        runId: String,
+        claimToken: String,
+        outcome: RunOutcome,
+        now: Int64 = unixNow()
+    ) async throws
         -> RunStatus?
     {
         try await write { db, after -> RunStatus? in

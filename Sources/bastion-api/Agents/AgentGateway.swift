@@ -219,7 +219,10 @@ extension AgentGateway {
             logger.info("Run handed to agent", metadata: ["agent.id": "\(agentId)", "run.id": "\(claimed.run.id)"])
             try await connection.outbound.write(.text(Self.taskMessage(claimed).jsonString()))
         } catch {
-            logger.warning("Dispatch to agent failed (the task is sent again on reconnect)", metadata: ["agent.id": "\(agentId)", "error": "\(error)"])
+            logger.warning(
+                "Dispatch to agent failed (the task is sent again on reconnect)",
+                metadata: ["agent.id": "\(agentId)", "error": "\(error)"]
+            )
         }
     }
 

@@ -241,7 +241,12 @@ struct JobsController {
         // `agent_id`: the agent that runs the job (null: the hub's workers); it must exist and not be revoked.
         if let agentId = try RequestInput.string(body, "agent_id", code: "invalid_agent") {
             guard let agent = try await services.database.agent(id: agentId), agent.revokedAt == nil else {
-                throw APIError(status: .badRequest, code: "invalid_agent", message: "no usable agent has id \(agentId)", details: ["field": "agent_id"])
+                throw APIError(
+                    status: .badRequest,
+                    code: "invalid_agent",
+                    message: "no usable agent has id \(agentId)",
+                    details: ["field": "agent_id"]
+                )
             }
             input.agentId = agent.id
         }
