@@ -28,6 +28,13 @@ struct JanitorOptions: ParsableArguments {
             "Runs whose heartbeat is older are failed as worker_lost, and notifications sending for longer are re-queued. Env BASTION_LEASE_SECONDS; default 60."
     )
     var leaseSeconds: Int?
+
+    @Option(
+        name: .customLong("agent-lease-seconds"),
+        help:
+            "Runs on an agent not heard from for longer are failed as agent_lost (a link blip shorter than this never kills a run). Env BASTION_AGENT_LEASE_SECONDS; default 600."
+    )
+    var agentLeaseSeconds: Int?
 }
 
 /// The janitor's resolved configuration.
@@ -37,6 +44,7 @@ struct JanitorConfig: Sendable {
     var pass: MaintenancePass.Settings
     var janitorID: String
     var leaseSeconds: Int64
+    var agentLeaseSeconds: Int64
 
     init(common: CommonConfig, options: JanitorOptions, resolver: OptionResolver = OptionResolver()) throws {
         self.common = common
@@ -61,5 +69,10 @@ struct JanitorConfig: Sendable {
             throw ConfigError.invalidValue(option: "--lease-seconds", value: "\(lease)", reason: "must be > 0")
         }
         leaseSeconds = Int64(lease)
+        let agentLease = try resolver.resolve(options.agentLeaseSeconds, env: "BASTION_AGENT_LEASE_SECONDS", default: 600)
+        guard agentLease > 0 else {
+            throw ConfigError.invalidValue(option: "--agent-lease-seconds", value: "\(agentLease)", reason: "must be > 0")
+        }
+        agentLeaseSeconds = Int64(agentLease)
     }
 }

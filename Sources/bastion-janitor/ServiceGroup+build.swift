@@ -29,7 +29,13 @@ func buildServiceGroup(_ config: JanitorConfig, logger: Logger) throws -> Servic
     let pass = MaintenancePass(database: database, settings: config.pass, logger: logger)
     let maintenance = MaintenanceService(pass: pass, interval: config.interval, logger: logger)
     let deletions = SnapshotDeletionService(pass: pass, wake: snapshotsWake, logger: logger)
-    let recovery = RecoveryService(database: database, leaseSeconds: config.leaseSeconds, safetyPoll: config.common.safetyPoll, logger: logger)
+    let recovery = RecoveryService(
+        database: database,
+        leaseSeconds: config.leaseSeconds,
+        agentLeaseSeconds: config.agentLeaseSeconds,
+        safetyPoll: config.common.safetyPoll,
+        logger: logger
+    )
     logger.info("Janitor starting", metadata: ["data_dir": "\(config.common.dataDirectory.path)"])
     return ServiceGroup(
         configuration: .init(

@@ -155,4 +155,44 @@ import Testing
         relay.restore()
         #expect(await eventually(timeout: .seconds(40)) { await fixture.status(third) == "canceled" }, "\(a1.log)")
     }
+
+    @Test func anAgentSilentPastItsLeaseLosesItsRunAndIsToldWhenItWakes() async throws {
+        let fixture = try await RunsFixture()
+        let janitor = try Child.bastion(
+            "bastion-janitor",
+            dataDir: fixture.dataDir,
+            logDir: fixture.scratch.path,
+            ["--agent-lease-seconds", "4", "--safety-poll-seconds", "1"]
+        )
+        fixture.children.append(janitor)
+        let token = try await links.token(fixture)
+        let a1 = try Child(
+            Binaries.path("bastion-agent"),
+            [
+                "--hub-url", fixture.base, "--data-dir", fixture.scratch.path + "/agent-a1", "--heartbeat-seconds", "1", "--name", "a1",
+                "--enroll-token", token, "--sqlite-step-pause-ms", "150",
+            ],
+            name: "agent-a1",
+            logDir: fixture.scratch.path
+        )
+        fixture.children.append(a1)
+        #expect(await eventually { await links.connected(fixture, "a1") })
+        let spec: [String: Any] = [
+            "v": 1, "type": "sqlite", "source": ["path": try fixture.makeSourceDatabase(pages: 2000)],
+            "target": ["type": "local_dir", "base_dir": fixture.scratch.path + "/target-a1"],
+        ]
+        let job = try await createJob(fixture, name: "db", agent: try await agentId(fixture, "a1"), spec: spec)
+        let run = try await fixture.enqueue(job).id
+        #expect(await eventually { (try? await fixture.events(run))?.contains { $0["kind"] as? String == "snapshot" } == true })
+        a1.signal(SIGSTOP)
+        #expect(await eventually(timeout: .seconds(20)) { await fixture.status(run) == "failed" })
+        #expect(try await fixture.run(run)["error"] as? String == "agent_lost")
+        a1.signal(SIGCONT)
+        // Awake, the agent reconnects and is told the run is no longer its own; the run stays as the janitor left it.
+        #expect(await eventually(timeout: .seconds(30)) { a1.log.contains("Task revoked by the hub") }, "\(a1.log)")
+        try await Task.sleep(for: .seconds(3))
+        let kinds = try await fixture.events(run).compactMap { $0["kind"] as? String }
+        #expect(try await fixture.run(run)["status"] as? String == "failed")
+        #expect(kinds.filter { ["complete", "failed", "canceled"].contains($0) } == ["failed"], "\(kinds)")
+    }
 }

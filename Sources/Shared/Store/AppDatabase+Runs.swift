@@ -435,40 +435,48 @@ extension AppDatabase {
     /// Marks runs whose heartbeat is older than the lease `failed` with error `worker_lost` (or `canceled` when a
     /// cancel was requested), with an event each. Their claim token is cleared, so the lost worker can no longer write.
     /// Returns the recovered run ids.
-    public func recoverLostRuns(leaseSeconds: Int64, now: Int64 = unixNow()) async throws -> [String] {
+    public func recoverLostRuns(leaseSeconds: Int64, agentLeaseSeconds: Int64 = 600, now: Int64 = unixNow()) async throws -> [String] {
         try await write { db, after -> [String] in
-            let cutoff = now - leaseSeconds
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, cancel_requested_at, worker_id, job_id, kind FROM runs
-                    WHERE status = 'running' AND COALESCE(heartbeat_at, started_at) < ?
+                    SELECT id, cancel_requested_at, worker_id, job_id, kind, node_id FROM runs
+                    WHERE status = 'running' AND COALESCE(heartbeat_at, started_at) < (CASE WHEN node_id = 'hub' THEN ? ELSE ? END)
                     """,
-                arguments: [cutoff]
+                arguments: [now - leaseSeconds, now - agentLeaseSeconds]
             )
             for row in rows {
                 let id: String = row["id"]
                 let canceled = (row["cancel_requested_at"] as Int64?) != nil
+                // An agent's run is lost when the agent was not heard from for its (longer) lease: `agent_lost`.
+                let onAgent = (row["node_id"] as String?) != Self.hubNode
+                let code = onAgent ? "agent_lost" : "worker_lost"
+                let lease = onAgent ? agentLeaseSeconds : leaseSeconds
                 try db.execute(
                     sql: """
                         UPDATE runs SET status = ?, ended_at = ?, error = ?, claim_token = NULL
                         WHERE id = ? AND status = 'running'
                         """,
-                    arguments: [canceled ? "canceled" : "failed", now, canceled ? "canceled" : "worker_lost", id]
+                    arguments: [canceled ? "canceled" : "failed", now, canceled ? "canceled" : code, id]
                 )
                 let fields: JSONValue = .object([
-                    "error_code": .string("worker_lost"), "worker_id": (row["worker_id"] as String?).map(JSONValue.string) ?? .null,
+                    "error_code": .string(code), "worker_id": (row["worker_id"] as String?).map(JSONValue.string) ?? .null,
                 ])
                 try Self.insertEvents(
                     db,
                     runId: id,
                     [
                         canceled
-                            ? NewRunEvent(.warn, kind: RunEventKind.canceled, message: "Run canceled; its worker was lost", fields: fields)
+                            ? NewRunEvent(
+                                .warn,
+                                kind: RunEventKind.canceled,
+                                message: "Run canceled; its \(onAgent ? "agent" : "worker") was lost",
+                                fields: fields
+                            )
                             : NewRunEvent(
                                 .error,
                                 kind: RunEventKind.failed,
-                                message: "Worker lost: no heartbeat for \(leaseSeconds) s",
+                                message: "\(onAgent ? "Agent" : "Worker") lost: no heartbeat for \(lease) s",
                                 fields: fields
                             )
                     ],
@@ -484,9 +492,16 @@ extension AppDatabase {
     }
 
     /// The earliest instant (unix seconds) at which a running run's lease expires, if any run is running.
-    public func nextLeaseExpiry(leaseSeconds: Int64) async throws -> Int64? {
+    public func nextLeaseExpiry(leaseSeconds: Int64, agentLeaseSeconds: Int64 = 600) async throws -> Int64? {
         try await pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT MIN(COALESCE(heartbeat_at, started_at)) FROM runs WHERE status = 'running'").map { $0 + leaseSeconds }
+            try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT MIN(COALESCE(heartbeat_at, started_at) + (CASE WHEN node_id = 'hub' THEN ? ELSE ? END)) FROM runs
+                    WHERE status = 'running'
+                    """,
+                arguments: [leaseSeconds, agentLeaseSeconds]
+            )
         }
     }
 
