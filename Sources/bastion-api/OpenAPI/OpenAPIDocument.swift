@@ -72,7 +72,9 @@ enum OpenAPIDocument {
                 "name": S.string(minLength: 1, maxLength: 200), "schedule": S.nullableString, "schedule_timezone": S.nullableString,
                 "overlap_policy": S.enumeration(["queue", "reject"], nullable: true),
                 "spec": .object(["type": "object", "description": "v1 or v2 job spec (docs/architecture.md, Jobs and specs)"]),
-                "agent_id": .object(["type": "string", "nullable": true, "description": "the agent that runs the job (docs/agents.md); null: the hub"]),
+                "agent_id": .object([
+                    "type": "string", "nullable": true, "description": "the agent that runs the job (docs/agents.md); null: the hub",
+                ]),
             ],
             required: ["name", "spec"]
         ),
