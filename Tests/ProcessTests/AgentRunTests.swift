@@ -195,4 +195,45 @@ import Testing
         #expect(try await fixture.run(run)["status"] as? String == "failed")
         #expect(kinds.filter { ["complete", "failed", "canceled"].contains($0) } == ["failed"], "\(kinds)")
     }
+
+    @Test func theHubKilledMidRunStoresTheResultExactlyOnceAfterTheAgentReconnects() async throws {
+        let fixture = try await RunsFixture()
+        let token = try await links.token(fixture)
+        let a1 = try Child(
+            Binaries.path("bastion-agent"),
+            [
+                "--hub-url", fixture.base, "--data-dir", fixture.scratch.path + "/agent-a1", "--heartbeat-seconds", "1", "--name", "a1",
+                "--enroll-token", token, "--sqlite-step-pause-ms", "150",
+            ],
+            name: "agent-a1",
+            logDir: fixture.scratch.path
+        )
+        fixture.children.append(a1)
+        #expect(await eventually { await links.connected(fixture, "a1") })
+        let spec: [String: Any] = [
+            "v": 1, "type": "sqlite", "source": ["path": try fixture.makeSourceDatabase(pages: 2000)],
+            "target": ["type": "local_dir", "base_dir": fixture.scratch.path + "/target-a1"],
+        ]
+        let job = try await createJob(fixture, name: "db", agent: try await agentId(fixture, "a1"), spec: spec)
+        let run = try await fixture.enqueue(job).id
+        #expect(await eventually { (try? await fixture.events(run))?.contains { $0["kind"] as? String == "snapshot" } == true })
+        // SIGKILL: no graceful close, no last write; the agent keeps copying and queues what it cannot send.
+        fixture.api.kill9()
+        _ = await fixture.api.waitForExit(timeout: .seconds(10))
+        try await Task.sleep(for: .seconds(2))
+        try fixture.startAPI()
+        #expect(await eventually(timeout: .seconds(20)) { await HTTP.tryGet(fixture.base + "/api/ready")?.status == 200 })
+        try await fixture.signIn()
+        #expect(await eventually(timeout: .seconds(60)) { await fixture.status(run) == "success" }, "\(a1.log)")
+        let events = try await fixture.events(run)
+        let seqs = events.compactMap { $0["seq"] as? Int }
+        #expect(seqs == Array(1...seqs.count), "dense: \(seqs)")
+        for kind in ["start", "snapshot", "packaging", "upload", "complete"] {
+            #expect(events.filter { $0["kind"] as? String == kind }.count == 1, "\(kind) once: \(events.compactMap { $0["kind"] as? String })")
+        }
+        #expect(a1.log.contains("Task delivered again: acked, not run twice"), "the task resent after hello was not run again\n\(fixture.api.log)")
+        let snapshots =
+            try JSONSerialization.jsonObject(with: try await HTTP.get(fixture.base + "/api/jobs/\(job)/snapshots").body) as? [[String: Any]]
+        #expect(snapshots?.count == 1, "one snapshot recorded: \(snapshots ?? [])")
+    }
 }

@@ -167,6 +167,17 @@ actor AgentGateway {
                 "Agent said hello",
                 metadata: ["heartbeat_seconds": "\(heartbeat)", "version": "\(message["info"]?["version"]?.stringValue ?? "?")"]
             )
+            // Tasks it holds (or was sent and may not have stored) go again: it acks and ignores what it has.
+            do {
+                for (task, claimed) in try await database.openAgentTasks(agentId: agent.id) {
+                    try await outbound.write(.text(Self.taskMessage(claimed).jsonString()))
+                    if claimed.run.cancelRequestedAt != nil { try await outbound.write(.text(Self.cancelMessage(task.runId))) }
+                    logger.info("Open task sent again", metadata: ["run.id": "\(task.runId)"])
+                }
+            } catch {
+                logger.warning("Open tasks not sent again", metadata: ["error": "\(error)"])
+            }
+            await dispatch(agent.id, logger: logger)
         case "ping":
             try? await outbound.write(.text(#"{"type":"pong","v":1}"#))
             try? await database.agentSeen(id: agent.id)
