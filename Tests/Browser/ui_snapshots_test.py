@@ -194,6 +194,43 @@ def main():
                 page.goto(f"{base}/jobs/{job}?tab=retention")
                 expect(page.get_by_role("heading", name="Would delete (0)")).to_be_visible()
 
+                # An agent: the Agents page makes a token and shows the command; run there, the agent comes online,
+                # backs up a job assigned to it, and is revoked from the page.
+                page.goto(base + "/agents")
+                page.fill("input[name=agentName]", "far-host")
+                page.get_by_role("button", name="Create enrolment token").click()
+                command = page.get_by_test_id("enroll-command").inner_text()
+                page.screenshot(path=os.path.join(SHOTS, "agents-enrol-1280-light.png"), full_page=True)
+                assert command.startswith(f"bastion-agent --hub-url {base}/ "), command
+                enroll_token = command.split("--enroll-token=")[1].split()[0]
+                agent = subprocess.Popen(
+                    [os.path.join(BIN, "bastion-agent"), "--hub-url", base, "--data-dir", os.path.join(scratch, "agent"), "--enroll-token=" + enroll_token,
+                     "--name", "far-host", "--heartbeat-seconds", "1"],
+                    stdout=logs, stderr=subprocess.STDOUT,
+                )
+                processes.append(agent)
+                expect(page.locator("tr[data-agent=far-host]")).to_contain_text("online", timeout=20000)
+                agent_id = next(item["id"] for item in page.request.get(base + "/api/agents").json() if item["name"] == "far-host")
+                page.goto(base + "/jobs/new")
+                expect(page.locator("select[name=agent] option", has_text="agent far-host")).to_have_count(1)
+                remote_source = os.path.join(scratch, "remote-source")
+                write(os.path.join(remote_source, "notes.txt"), "on another host\n")
+                remote_spec = {"v": 1, "type": "filesystem", "source": {"paths": [remote_source]}, "target": {"type": "local_dir", "base_dir": os.path.join(scratch, "agent-target")}}
+                created = page.request.post(base + "/api/jobs", data=json.dumps({"name": "Far host", "agent_id": agent_id, "spec": remote_spec}), headers=headers)
+                assert created.status == 201, created.text()
+                page.goto(f"{base}/jobs/{created.json()['id']}")
+                page.get_by_role("button", name="Backup now").click()
+                expect(page.locator(".badge.status-success")).to_be_visible(timeout=60000)
+                expect(page.locator(".run-summary")).to_contain_text("agent " + agent_id[:8])
+                remote_run = page.url.rstrip("/").split("/")[-1]
+                assert os.path.exists(os.path.join(scratch, "agent-target", created.json()["id"], remote_run, "complete.json"))
+                page.goto(base + "/agents")
+                expect(page.locator("tr[data-agent=far-host]")).to_contain_text("online")
+                page.screenshot(path=os.path.join(SHOTS, "agents-1280-light.png"), full_page=True)
+                page.locator("tr[data-agent=far-host]").get_by_role("button", name="Revoke").click()
+                expect(page.locator("tr[data-agent=far-host]")).to_contain_text("revoked")
+                assert agent.wait(timeout=20) == 3, "a revoked agent stops"
+
                 # A failing job: first on the overview.
                 broken = dict(spec, source={"paths": ["/nonexistent/bastion-ui"]}, retention={})
                 created = page.request.post(base + "/api/jobs", data=json.dumps({"name": "Archive box", "spec": broken}), headers=headers)

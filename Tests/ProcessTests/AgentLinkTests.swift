@@ -15,7 +15,7 @@ import Testing
         var arguments = [
             "--hub-url", fixture.base, "--data-dir", fixture.scratch.path + "/agent-" + name, "--heartbeat-seconds", "1", "--name", name,
         ]
-        if let token { arguments += ["--enroll-token", token] }
+        if let token { arguments.append("--enroll-token=\(token)") }  // = : a token may begin with "-"
         let child = try Child(Binaries.path("bastion-agent"), arguments, name: "agent-" + name, logDir: fixture.scratch.path)
         fixture.children.append(child)
         return child

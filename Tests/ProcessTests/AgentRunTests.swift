@@ -79,7 +79,7 @@ import Testing
             Binaries.path("bastion-agent"),
             [
                 "--hub-url", "http://127.0.0.1:\(relay.port)", "--data-dir", fixture.scratch.path + "/agent-a1", "--heartbeat-seconds", "1",
-                "--name", "a1", "--enroll-token", token, "--sqlite-step-pause-ms", "100",
+                "--name", "a1", "--enroll-token=\(token)", "--sqlite-step-pause-ms", "100",
             ],
             name: "agent-a1",
             logDir: fixture.scratch.path
@@ -170,7 +170,7 @@ import Testing
             Binaries.path("bastion-agent"),
             [
                 "--hub-url", fixture.base, "--data-dir", fixture.scratch.path + "/agent-a1", "--heartbeat-seconds", "1", "--name", "a1",
-                "--enroll-token", token, "--sqlite-step-pause-ms", "150",
+                "--enroll-token=\(token)", "--sqlite-step-pause-ms", "150",
             ],
             name: "agent-a1",
             logDir: fixture.scratch.path
@@ -203,7 +203,7 @@ import Testing
             Binaries.path("bastion-agent"),
             [
                 "--hub-url", fixture.base, "--data-dir", fixture.scratch.path + "/agent-a1", "--heartbeat-seconds", "1", "--name", "a1",
-                "--enroll-token", token, "--sqlite-step-pause-ms", "150",
+                "--enroll-token=\(token)", "--sqlite-step-pause-ms", "150",
             ],
             name: "agent-a1",
             logDir: fixture.scratch.path

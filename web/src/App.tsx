@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import { api, setCsrfToken, type SystemInfo } from "./api";
 import { Link } from "./components";
 import { match, navigate, usePath } from "./lib/router";
+import { AgentsPage } from "./pages/Agents";
 import { BrowsePage } from "./pages/Browse";
 import { JobEditorPage } from "./pages/JobEditor";
 import { JobPage } from "./pages/JobPage";
@@ -120,6 +121,7 @@ export function App() {
     } else if (job) page = <JobPage key={job.id} jobId={job.id} search={search} />;
     else if (match("/jobs", path)) page = <JobsPage />;
     else if (match("/runs", path)) page = <RunsPage />;
+    else if (match("/agents", path)) page = <AgentsPage />;
     else page = <p className="muted">Nothing here. <Link to="/">Go to the overview.</Link></p>;
   }
 
@@ -145,6 +147,9 @@ export function App() {
             </Link>
             <Link to="/runs" className={path.startsWith("/runs") ? "active" : undefined}>
               Runs
+            </Link>
+            <Link to="/agents" className={path.startsWith("/agents") ? "active" : undefined}>
+              Agents
             </Link>
           </nav>
         )}

@@ -312,6 +312,18 @@ export interface Selection {
 
 export type ConflictPolicy = "overwrite" | "skip" | "fail";
 
+export interface AgentInfo {
+  id: string;
+  name: string;
+  created_at: number;
+  revoked_at: number | null;
+  last_seen_at: number | null;
+  connected: boolean;
+  version: string | null;
+  heartbeat_seconds: number | null;
+  running_runs: number;
+}
+
 export interface NotificationDestination {
   channel: string;
   name: string;
@@ -334,6 +346,13 @@ export const api = {
   runNow: (id: string) => request<{ run_id: string; status: RunStatus }>("POST", `/api/jobs/${encodeURIComponent(id)}/run`),
   destinations: () => request<NotificationDestination[]>("GET", "/api/notifications/destinations"),
   dashboard: () => request<Dashboard>("GET", "/api/dashboard"),
+  agents: () => request<AgentInfo[]>("GET", "/api/agents"),
+  enrollmentToken: (remainingUses: number, ttlSeconds: number) =>
+    request<{ token: string; expires_at: number; remaining_uses: number | null }>("POST", "/api/agents/enrollment-tokens", {
+      remaining_uses: remainingUses,
+      ttl_seconds: ttlSeconds,
+    }),
+  revokeAgent: (id: string) => request<AgentInfo>("POST", `/api/agents/${encodeURIComponent(id)}/revoke`),
   jobRuns: (id: string) => request<RunListItem[]>("GET", `/api/jobs/${encodeURIComponent(id)}/runs`),
   archiveJob: (id: string, archived: boolean) => request<Job>("POST", `/api/jobs/${encodeURIComponent(id)}/${archived ? "archive" : "unarchive"}`),
   snapshots: (jobId: string) => request<Snapshot[]>("GET", `/api/jobs/${encodeURIComponent(jobId)}/snapshots`),

@@ -252,3 +252,13 @@ test("the browser's pick: clicks toggle, shift-click picks a range, picks span d
   state = unpick(state, "d/b");
   assert.deepEqual(toSelection(state.picked.values()), { files: ["e/x", "d/a", "d/c"], dirs: ["d/sub"], files_b64: ["ZC/p"], dirs_b64: [] });
 });
+
+import { enrollCommand } from "../src/pages/Agents";
+
+test("the enrolment command names this hub and quotes the name for a shell", () => {
+  assert.equal(
+    enrollCommand("https://hub.example", "TOKEN", "web 1's"),
+    "bastion-agent --hub-url https://hub.example/ --data-dir /var/lib/bastion-agent --enroll-token=TOKEN --name 'web 1'\\''s'",
+  );
+  assert.equal(enrollCommand("http://127.0.0.1:9876/", "T", " "), "bastion-agent --hub-url http://127.0.0.1:9876/ --data-dir /var/lib/bastion-agent --enroll-token=T");
+});

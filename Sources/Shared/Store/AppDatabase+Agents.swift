@@ -90,6 +90,18 @@ extension AppDatabase {
         }
     }
 
+    /// How many runs are running on each agent (`runs.node_id`), through `idx_runs_node_id_status_started_at`.
+    public func runningRunsByAgent() async throws -> [String: Int] {
+        try await pool.read { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT node_id, COUNT(*) FROM runs WHERE status = 'running' AND node_id IN (SELECT id FROM agents) GROUP BY node_id"
+            ) { counts[row[0]] = row[1] }
+            return counts
+        }
+    }
+
     /// Revokes an agent (its key no longer authenticates); nil when there is no such agent.
     public func revokeAgent(id: String, now: Int64 = unixNow()) async throws -> Agent? {
         try await pool.write { db in

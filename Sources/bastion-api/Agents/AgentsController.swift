@@ -66,8 +66,9 @@ struct AgentsController {
         var connected: Bool
         var version: String?
         var heartbeatSeconds: Int64?
+        var runningRuns: Int
 
-        init(_ agent: Agent, connected: Bool) {
+        init(_ agent: Agent, connected: Bool, runningRuns: Int = 0) {
             id = agent.id
             name = agent.name
             createdAt = agent.createdAt
@@ -76,12 +77,14 @@ struct AgentsController {
             self.connected = connected
             version = agent.info?["info"]?["version"]?.stringValue
             heartbeatSeconds = agent.info?["heartbeat_seconds"]?.doubleValue.map { Int64($0) }
+            self.runningRuns = runningRuns
         }
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> [AgentDTO] {
         let connected = await services.agents.connectedAgents
-        return try await services.database.agents().map { AgentDTO($0, connected: connected.contains($0.id)) }
+        let running = try await services.database.runningRunsByAgent()
+        return try await services.database.agents().map { AgentDTO($0, connected: connected.contains($0.id), runningRuns: running[$0.id] ?? 0) }
     }
 
     /// Revokes the agent: its key stops working and its live connection is closed (4401).

@@ -172,7 +172,7 @@ enum OpenAPIDocument {
         ),
         "Agent": S.object([
             "id": S.string, "name": S.string, "created_at": S.integer, "revoked_at": S.nullableInteger, "last_seen_at": S.nullableInteger,
-            "connected": S.boolean, "version": S.nullableString, "heartbeat_seconds": S.nullableInteger,
+            "connected": S.boolean, "version": S.nullableString, "heartbeat_seconds": S.nullableInteger, "running_runs": S.integer,
         ]),
         "StatusCounts": S.object(["success": S.integer, "failed": S.integer, "canceled": S.integer, "rejected": S.integer]),
         "RetentionInput": S.object(

@@ -10,6 +10,8 @@ export interface JobForm {
   cron: string;
   timezone: string;
   overlap: "queue" | "reject";
+  /** The agent that runs the job; empty: this hub's workers. */
+  agentId: string;
   type: "filesystem" | "sqlite";
   paths: string;
   include: string;
@@ -40,6 +42,7 @@ export function emptyForm(timezone: string): JobForm {
     cron: "0 2 * * *",
     timezone,
     overlap: "queue",
+    agentId: "",
     type: "filesystem",
     paths: "",
     include: "",
@@ -96,6 +99,7 @@ export function formToRequest(form: JobForm): Record<string, unknown> {
     schedule: formSchedule(form),
     schedule_timezone: form.timezone,
     overlap_policy: form.overlap,
+    agent_id: form.agentId || null,
     spec: {
       v: 1,
       type: form.type,
@@ -137,6 +141,7 @@ export function jobToForm(job: Job, fallbackTimezone: string): JobForm {
   const retention = object(spec.retention);
   form.name = job.name;
   form.overlap = job.overlap_policy;
+  form.agentId = job.agent_id ?? "";
   if (job.schedule === null) form.scheduleMode = "manual";
   else {
     const simple = fromCron(job.schedule);

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState, type ReactNode } from "react";
-import { api, ApiError, type Job, type NotificationDestination } from "../api";
+import { api, ApiError, type AgentInfo, type Job, type NotificationDestination } from "../api";
 import { ErrorBox, Link } from "../components";
 import { formatRelative, formatTime } from "../lib/format";
 import { emptyForm, fieldOf, formSchedule, formToRequest, jobToForm, type JobForm } from "../lib/jobForm";
@@ -164,6 +164,7 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
               <option value="sqlite">SQLite database</option>
             </select>
           </Field>
+          <AgentField value={form.agentId} onChange={(agentId) => update({ agentId })} />
           <Field label="When a run is still active" hint={form.overlap === "queue" ? "The new run waits for it." : "The new run is rejected (and notified)."}>
             <select name="overlap" value={form.overlap} onChange={(event) => update({ overlap: event.target.value as JobForm["overlap"] })}>
               <option value="queue">Queue the new run</option>
@@ -397,5 +398,27 @@ function DestinationPicker(props: { selected: string[]; onChange: (selected: str
       ))}
       {all.length > 0 && props.selected.length === 0 && <p className="muted">Nothing picked: this job notifies no one.</p>}
     </div>
+  );
+}
+
+/** Where the job runs: this hub's workers, or one of the enrolled agents (docs/agents.md). */
+function AgentField(props: { value: string; onChange: (agentId: string) => void }) {
+  const [agents, setAgents] = useState<AgentInfo[]>([]);
+  useEffect(() => {
+    api.agents().then(setAgents, () => setAgents([]));
+  }, []);
+  const usable = agents.filter((agent) => !agent.revoked_at || agent.id === props.value);
+  return (
+    <Field label="Runs on" hint={props.value ? "Paths and the target directory are on that host." : undefined}>
+      <select name="agent" value={props.value} onChange={(event) => props.onChange(event.target.value)}>
+        <option value="">this hub</option>
+        {usable.map((agent) => (
+          <option key={agent.id} value={agent.id}>
+            agent {agent.name}
+            {agent.connected ? "" : " (offline)"}
+          </option>
+        ))}
+      </select>
+    </Field>
   );
 }

@@ -133,6 +133,8 @@ export function RunPage(props: { runId: string }) {
               )}
               <dt>Kind</dt>
               <dd>{run.kind}</dd>
+              <dt>Runs on</dt>
+              <dd>{run.node_id === "hub" ? "this hub" : <Link to="/agents">agent {run.node_id.slice(0, 8)}</Link>}</dd>
               <dt>Started</dt>
               <dd>{formatTime(run.started_at)}</dd>
               <dt>Ended</dt>
