@@ -66,10 +66,12 @@ func formatRate(_ value: Double) -> String {
 final class TimedAPI {
     let base: String
     private let process = Process()
-    private let token = SessionToken.generate()
+    /// The session's token (cookie `bastion_session`).
+    let token = SessionToken.generate()
+    let port: Int
 
     init(data: DataDirectory, database: AppDatabase) async throws {
-        let port = freePort()
+        port = freePort()
         base = "http://127.0.0.1:\(port)"
         let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
         process.executableURL = URL(fileURLWithPath: binaries + "/bastion-api")

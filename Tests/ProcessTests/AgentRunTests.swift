@@ -33,6 +33,21 @@ import Testing
         return seqs
     }
 
+    /// Agent a1, whose SQLite copies are slowed down (150 ms per 100 pages) so a test can act mid-run.
+    func startSlowAgent(_ fixture: RunsFixture, hub: String, token: String, pauseMs: Int = 150) throws -> Child {
+        let agent = try Child(
+            Binaries.path("bastion-agent"),
+            [
+                "--hub-url", hub, "--data-dir", fixture.scratch.path + "/agent-a1", "--heartbeat-seconds", "1", "--name", "a1",
+                "--enroll-token=\(token)", "--sqlite-step-pause-ms", "\(pauseMs)",
+            ],
+            name: "agent-a1",
+            logDir: fixture.scratch.path
+        )
+        fixture.children.append(agent)
+        return agent
+    }
+
     @Test func twoAgentsEachRunTheirJobThroughTheSamePathAsWorkers() async throws {
         let fixture = try await RunsFixture()
         try await fixture.startWorker("w0")
@@ -75,16 +90,7 @@ import Testing
         defer { relay.stop() }
         let token = try await links.token(fixture)
         // a1 reaches the hub through the relay; its SQLite copies take ~2 s.
-        let a1 = try Child(
-            Binaries.path("bastion-agent"),
-            [
-                "--hub-url", "http://127.0.0.1:\(relay.port)", "--data-dir", fixture.scratch.path + "/agent-a1", "--heartbeat-seconds", "1",
-                "--name", "a1", "--enroll-token=\(token)", "--sqlite-step-pause-ms", "100",
-            ],
-            name: "agent-a1",
-            logDir: fixture.scratch.path
-        )
-        fixture.children.append(a1)
+        let a1 = try startSlowAgent(fixture, hub: "http://127.0.0.1:\(relay.port)", token: token, pauseMs: 100)
         let a2 = try links.startAgent(fixture, "a2", token: token)
         let both = await eventually { await links.bothConnected(fixture) }
         #expect(both, "\(a1.log)\n\(a2.log)")
@@ -166,16 +172,7 @@ import Testing
         )
         fixture.children.append(janitor)
         let token = try await links.token(fixture)
-        let a1 = try Child(
-            Binaries.path("bastion-agent"),
-            [
-                "--hub-url", fixture.base, "--data-dir", fixture.scratch.path + "/agent-a1", "--heartbeat-seconds", "1", "--name", "a1",
-                "--enroll-token=\(token)", "--sqlite-step-pause-ms", "150",
-            ],
-            name: "agent-a1",
-            logDir: fixture.scratch.path
-        )
-        fixture.children.append(a1)
+        let a1 = try startSlowAgent(fixture, hub: fixture.base, token: token)
         #expect(await eventually { await links.connected(fixture, "a1") })
         let spec: [String: Any] = [
             "v": 1, "type": "sqlite", "source": ["path": try fixture.makeSourceDatabase(pages: 2000)],
@@ -199,16 +196,7 @@ import Testing
     @Test func theHubKilledMidRunStoresTheResultExactlyOnceAfterTheAgentReconnects() async throws {
         let fixture = try await RunsFixture()
         let token = try await links.token(fixture)
-        let a1 = try Child(
-            Binaries.path("bastion-agent"),
-            [
-                "--hub-url", fixture.base, "--data-dir", fixture.scratch.path + "/agent-a1", "--heartbeat-seconds", "1", "--name", "a1",
-                "--enroll-token=\(token)", "--sqlite-step-pause-ms", "150",
-            ],
-            name: "agent-a1",
-            logDir: fixture.scratch.path
-        )
-        fixture.children.append(a1)
+        let a1 = try startSlowAgent(fixture, hub: fixture.base, token: token)
         #expect(await eventually { await links.connected(fixture, "a1") })
         let spec: [String: Any] = [
             "v": 1, "type": "sqlite", "source": ["path": try fixture.makeSourceDatabase(pages: 2000)],

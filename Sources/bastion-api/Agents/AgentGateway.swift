@@ -58,19 +58,8 @@ actor AgentGateway {
     }
 
     /// The upgrade gate's check for `/agent/ws`: the edge rule, then the key.
-    func refusal(headers: HTTPFields, peer: String?) async -> (status: HTTPResponse.Status, body: String)? {
-        let requestID = headers[RequestIDMiddleware.header].flatMap(RequestIDMiddleware.sanitized) ?? UUID().uuidString.lowercased()
-        do {
-            guard policy.allows(peer: peer, forwardedProto: headers[EdgePolicyMiddleware.forwardedProto]) else { throw APIError.insecure }
-            _ = try await authenticate(headers)
-            return nil
-        } catch let error as APIError {
-            return (error.status, error.bodyText(requestID: requestID))
-        } catch {
-            return (
-                .serviceUnavailable, APIError(status: .serviceUnavailable, code: "unavailable", message: "try again").bodyText(requestID: requestID)
-            )
-        }
+    nonisolated func refusal(headers: HTTPFields, peer: String?) async -> (status: HTTPResponse.Status, body: String)? {
+        await gateRefusal(headers: headers, peer: peer, policy: policy) { _ = try await self.authenticate(headers) }
     }
 
     var connectedAgents: Set<String> { Set(connections.keys) }

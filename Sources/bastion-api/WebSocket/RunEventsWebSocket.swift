@@ -55,17 +55,8 @@ struct RunEventsWebSocket: Sendable {
         let uri = URI(raw)
         let segments = uri.path.split(separator: "/")
         guard segments.count == 5, segments[0] == "api", segments[1] == "runs", segments[3] == "events", segments[4] == "ws" else { return nil }
-        let requestID = headers[RequestIDMiddleware.header].flatMap(RequestIDMiddleware.sanitized) ?? UUID().uuidString.lowercased()
-        do {
-            guard policy.allows(peer: peer, forwardedProto: headers[EdgePolicyMiddleware.forwardedProto]) else { throw APIError.insecure }
+        return await gateRefusal(headers: headers, peer: peer, policy: policy) {
             _ = try await validate(headers: headers, authority: authority, uri: uri, runId: String(segments[2]), peer: peer)
-            return nil
-        } catch let error as APIError {
-            return (error.status, error.bodyText(requestID: requestID))
-        } catch {
-            return (
-                .serviceUnavailable, APIError(status: .serviceUnavailable, code: "unavailable", message: "try again").bodyText(requestID: requestID)
-            )
         }
     }
 

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
@@ -11,6 +12,26 @@ typealias UpgradeCheck =
     @Sendable (_ uri: String, _ headers: HTTPFields, _ authority: String?, _ peer: String?) async -> (
         status: HTTPResponse.Status, body: String
     )?
+
+/// Runs a gate check for a WebSocket path: the edge rule (`policy`), then `check`; nil when both pass, else the
+/// refusal as the status and JSON body an `APIError` renders (with the request's id).
+func gateRefusal(
+    headers: HTTPFields,
+    peer: String?,
+    policy: NetworkPolicy,
+    _ check: @Sendable () async throws -> Void
+) async -> (status: HTTPResponse.Status, body: String)? {
+    let requestID = headers[RequestIDMiddleware.header].flatMap(RequestIDMiddleware.sanitized) ?? UUID().uuidString.lowercased()
+    do {
+        guard policy.allows(peer: peer, forwardedProto: headers[EdgePolicyMiddleware.forwardedProto]) else { throw APIError.insecure }
+        try await check()
+        return nil
+    } catch let error as APIError {
+        return (error.status, error.bodyText(requestID: requestID))
+    } catch {
+        return (.serviceUnavailable, APIError(status: .serviceUnavailable, code: "unavailable", message: "try again").bodyText(requestID: requestID))
+    }
+}
 
 /// hummingbird-websocket's HTTP/1 + WebSocket channel with a gate in front of its upgrade handler.
 ///
