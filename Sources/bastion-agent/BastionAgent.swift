@@ -42,7 +42,7 @@ struct BastionAgent: AsyncParsableCommand {
             try identity.save(in: directory)
             logger.info("Enrolled", metadata: ["agent.id": "\(identity.agentId)", "hub": "\(hub.base)"])
         }
-        let link = HubLink(hub: hub, identity: identity, heartbeat: .seconds(heartbeatSeconds), logger: logger)
+        let link = HubLink(hub: hub, identity: identity, directory: directory, heartbeat: .seconds(heartbeatSeconds), logger: logger)
         let staging = directory.runsPath
         let runner = AgentRunner(
             store: try AgentStore(path: directory.path + "/agent.db"),

@@ -18,7 +18,10 @@ final class HubLink: Sendable {
     }
 
     let hub: HubAddress
-    let identity: AgentIdentity
+    /// Who this agent is; its key changes when the hub rotates it.
+    private let identityState: Mutex<AgentIdentity>
+    var identity: AgentIdentity { identityState.withLock { $0 } }
+    let directory: DataDirectory
     let heartbeat: Duration
     let logger: Logger
     /// The live connection's writer, for the runner's frames; nil between connections.
@@ -26,9 +29,10 @@ final class HubLink: Sendable {
 
     static let version = "0.1.0"
 
-    init(hub: HubAddress, identity: AgentIdentity, heartbeat: Duration, logger: Logger) {
+    init(hub: HubAddress, identity: AgentIdentity, directory: DataDirectory, heartbeat: Duration, logger: Logger) {
         self.hub = hub
-        self.identity = identity
+        identityState = Mutex(identity)
+        self.directory = directory
         self.heartbeat = heartbeat
         self.logger = logger
     }
@@ -72,6 +76,11 @@ final class HubLink: Sendable {
                 logger.warning("Cannot reach the hub", metadata: ["error": "\(error)"])
             }
             if closeCode == 4401 { return .revoked("revoked") }
+            if closeCode == 4410 {
+                // The key was rotated: reconnect at once with the new one.
+                backoff.connectionEnded(after: .seconds(3600))
+                continue
+            }
             backoff.connectionEnded(after: ContinuousClock.now - started)
             let delay: Duration
             if closeCode == 1001 || closeCode == 1012 {
@@ -125,6 +134,19 @@ final class HubLink: Sendable {
                         if let runId = json["run_id"]?.stringValue { runner.cancel(runId: runId) }
                     case "task_revoked":
                         if let runId = json["run_id"]?.stringValue { runner.revoke(runId: runId) }
+                    case "rotate_key":
+                        // Stored before it is confirmed: the hub replaces the old key only after the ack.
+                        guard let key = json["agent_key"]?.stringValue else { break }
+                        var rotated = self.identity
+                        rotated.agentKey = key
+                        do {
+                            try rotated.save(in: self.directory)
+                            self.identityState.withLock { $0 = rotated }
+                            try await outbound.write(.text(#"{"type":"rotate_key_ack","v":1}"#))
+                            logger.warning("The hub rotated this agent's key; stored")
+                        } catch {
+                            logger.error("New key not stored: not confirmed (the old key keeps working)", metadata: ["error": "\(error)"])
+                        }
                     case "hello_ack":
                         logger.debug(
                             "Hub acknowledged hello",

@@ -227,6 +227,8 @@ def main():
                 page.goto(base + "/agents")
                 expect(page.locator("tr[data-agent=far-host]")).to_contain_text("online")
                 page.screenshot(path=os.path.join(SHOTS, "agents-1280-light.png"), full_page=True)
+                page.locator("tr[data-agent=far-host]").get_by_role("button", name="Rotate key").click()
+                expect(page.locator("tr[data-agent=far-host]")).to_contain_text("online", timeout=20000)
                 page.locator("tr[data-agent=far-host]").get_by_role("button", name="Revoke").click()
                 expect(page.locator("tr[data-agent=far-host]")).to_contain_text("revoked")
                 assert agent.wait(timeout=20) == 3, "a revoked agent stops"

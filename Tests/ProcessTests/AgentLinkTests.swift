@@ -103,6 +103,24 @@ import Testing
         let back = await eventually(timeout: .seconds(30)) { await bothConnected(fixture) }
         #expect(back, "\(a1.log)\n\(a2.log)")
 
+        // Rotate a2's key over its link: it stores the new key, the old one stops working, and it reconnects with the new.
+        let a2Path = fixture.scratch.path + "/agent-a2/agent.json"
+        func storedKey() throws -> String? {
+            (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: a2Path))) as? [String: Any])?["agent_key"] as? String
+        }
+        let oldKey = try #require(try storedKey())
+        let a2Id = try #require(await agents(fixture)["a2"]?["id"] as? String)
+        let rotated = try await HTTP.send("POST", fixture.base + "/api/agents/\(a2Id)/rotate-key")
+        #expect(rotated.status == 200, "\(rotated.status) \(String(decoding: rotated.body, as: UTF8.self))")
+        let newKey = try #require(try storedKey())
+        #expect(newKey != oldKey)
+        let old = try await HTTP.get(fixture.base + "/agent/status", headers: ["Authorization": "Bearer \(oldKey)"], anonymous: true)
+        #expect(old.status == 401 && old.json?["error"] as? String == "unauthorized")
+        let fresh = try await HTTP.get(fixture.base + "/agent/status", headers: ["Authorization": "Bearer \(newKey)"], anonymous: true)
+        #expect(fresh.status == 200 && fresh.json?["agent_id"] as? String == a2Id)
+        #expect(await eventually { await connected(fixture, "a2") }, "\(a2.log)")
+        #expect(try await HTTP.send("POST", fixture.base + "/api/agents/nope/rotate-key").status == 404)
+
         // Revoke: the live socket closes (4401), the agent stops, and its key opens nothing any more.
         let a1Id = try #require(await agents(fixture)["a1"]?["id"] as? String)
         let revoked = try await HTTP.send("POST", fixture.base + "/api/agents/\(a1Id)/revoke")
@@ -125,5 +143,11 @@ import Testing
         }
         #expect(try await HTTP.send("POST", fixture.base + "/api/agents/nope/revoke").status == 404)
         #expect(await connected(fixture, "a2"))
+        // An agent that is not connected cannot receive a new key: nothing changes.
+        a2.signal(SIGSTOP)
+        #expect(await eventually(timeout: .seconds(10)) { !(await connected(fixture, "a2")) })
+        let offline = try await HTTP.send("POST", fixture.base + "/api/agents/\(a2Id)/rotate-key")
+        #expect(offline.status == 409 && offline.json?["error"] as? String == "agent_offline")
+        a2.signal(SIGCONT)
     }
 }

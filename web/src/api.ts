@@ -353,6 +353,7 @@ export const api = {
       ttl_seconds: ttlSeconds,
     }),
   revokeAgent: (id: string) => request<AgentInfo>("POST", `/api/agents/${encodeURIComponent(id)}/revoke`),
+  rotateAgentKey: (id: string) => request<AgentInfo>("POST", `/api/agents/${encodeURIComponent(id)}/rotate-key`),
   jobRuns: (id: string) => request<RunListItem[]>("GET", `/api/jobs/${encodeURIComponent(id)}/runs`),
   archiveJob: (id: string, archived: boolean) => request<Job>("POST", `/api/jobs/${encodeURIComponent(id)}/${archived ? "archive" : "unarchive"}`),
   snapshots: (jobId: string) => request<Snapshot[]>("GET", `/api/jobs/${encodeURIComponent(jobId)}/snapshots`),

@@ -110,6 +110,18 @@ extension AppDatabase {
         }
     }
 
+    /// Replaces the agent's key (its hash); the old key stops working at once.
+    public func rotateAgentKey(id: String, keyHash: Data, now: Int64 = unixNow()) async throws -> Agent? {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE agents SET key_hash = ?, key_rotated_at = ? WHERE id = ? AND revoked_at IS NULL",
+                arguments: [keyHash, now, id]
+            )
+            guard db.changesCount == 1 else { return nil }
+            return try Row.fetchOne(db, sql: "SELECT \(Self.agentColumns) FROM agents WHERE id = ?", arguments: [id]).map(Self.agent)
+        }
+    }
+
     /// Records that the agent was heard from, and what it said of itself when `info` is given.
     public func agentSeen(id: String, info: JSONValue? = nil, now: Int64 = unixNow()) async throws {
         try await pool.write { db in

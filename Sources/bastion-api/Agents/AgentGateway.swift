@@ -22,6 +22,7 @@ actor AgentGateway {
         case replaced = 4409
         case revoked = 4401
         case idle = 4408
+        case rotated = 4410
     }
 
     struct Connection {
@@ -33,6 +34,8 @@ actor AgentGateway {
     let database: AppDatabase
     let policy: NetworkPolicy
     private var connections: [String: Connection] = [:]
+    /// Rotations waiting for the agent's `rotate_key_ack`.
+    private var rotations: [String: CheckedContinuation<Bool, Never>] = [:]
 
     init(database: AppDatabase, policy: NetworkPolicy) {
         self.database = database
@@ -79,6 +82,38 @@ actor AgentGateway {
 
     private func unregister(_ agentId: String, generation: UUID) {
         if connections[agentId]?.generation == generation { connections[agentId] = nil }
+    }
+
+    enum RotationOutcome: Sendable {
+        case rotated(Agent)
+        case offline
+        case timedOut
+    }
+
+    /// Rotates the agent's key over its live link (docs/agents.md, "Rotating a key"): the new key goes to the agent,
+    /// which stores it and answers `rotate_key_ack`; only then does the hub replace the key's hash and close the link
+    /// (4410), and the agent reconnects with the new key. Without an answer within `timeout` nothing changes.
+    func rotate(_ agentId: String, timeout: Duration = .seconds(10), logger: Logger) async throws -> RotationOutcome {
+        guard let connection = connections[agentId], rotations[agentId] == nil else { return .offline }
+        let (key, hash) = AgentCredential.generate()
+        let message = JSONValue.object(["v": 1, "type": "rotate_key", "agent_key": .string(key)])
+        try await connection.outbound.write(.text(message.jsonString()))
+        let acknowledged = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            rotations[agentId] = continuation
+            Task {
+                try? await Task.sleep(for: timeout)
+                self.rotationAcknowledged(agentId, ok: false)
+            }
+        }
+        guard acknowledged else { return .timedOut }
+        guard let agent = try await database.rotateAgentKey(id: agentId, keyHash: hash) else { return .offline }
+        logger.warning("Agent key rotated", metadata: ["agent.id": "\(agentId)"])
+        await disconnect(agentId, code: .rotated, reason: "key rotated")
+        return .rotated(agent)
+    }
+
+    private func rotationAcknowledged(_ agentId: String, ok: Bool = true) {
+        rotations.removeValue(forKey: agentId)?.resume(returning: ok)
     }
 
     /// Closes the agent's live connection, if any (revoke, rotate).
@@ -174,6 +209,8 @@ actor AgentGateway {
             for runId in (try? await database.agentHeartbeat(agentId: agent.id)) ?? [] {
                 try? await outbound.write(.text(Self.cancelMessage(runId)))
             }
+        case "rotate_key_ack":
+            await rotationAcknowledged(agent.id)
         case "ack":
             if let runId = message["task_id"]?.stringValue { try? await database.ackAgentTask(agentId: agent.id, runId: runId) }
         case "run_event":

@@ -13,6 +13,7 @@ struct AgentsController {
         group.post("agents/enrollment-tokens", use: createToken)
         group.get("agents", use: list)
         group.post("agents/:id/revoke", use: revoke)
+        group.post("agents/:id/rotate-key", use: rotate)
     }
 
     func addAgentRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
@@ -96,6 +97,22 @@ struct AgentsController {
         await services.agents.disconnect(id, code: .revoked, reason: "revoked")
         context.logger.warning("Agent revoked", metadata: ["agent.id": "\(id)"])
         return AgentDTO(agent, connected: false)
+    }
+
+    /// Gives the agent a new key over its live link; the old key stops working once the agent stored the new one.
+    /// `409 agent_offline` when it is not connected, `504 rotate_timeout` when it did not confirm (nothing changed).
+    @Sendable func rotate(_ request: Request, context: AppRequestContext) async throws -> AgentDTO {
+        let id = try context.parameters.require("id")
+        guard let agent = try await services.database.agent(id: id), agent.revokedAt == nil else {
+            throw APIError(status: .notFound, code: "agent_not_found", message: "agent not found")
+        }
+        switch try await services.agents.rotate(id, logger: context.logger) {
+        case .rotated(let rotated): return AgentDTO(rotated, connected: false)
+        case .offline:
+            throw APIError(status: .conflict, code: "agent_offline", message: "the agent is not connected: its new key could not be delivered")
+        case .timedOut:
+            throw APIError(status: .gatewayTimeout, code: "rotate_timeout", message: "the agent did not confirm its new key; the old one still works")
+        }
     }
 
     struct Enrolled: ResponseEncodable {

@@ -576,6 +576,13 @@ enum OpenAPIDocument {
         ),
         Operation(
             method: "post",
+            path: "/api/agents/{id}/rotate-key",
+            summary: "Give a connected agent a new key (it confirms, then the old key stops working and the link reconnects)",
+            tag: "agents",
+            responses: ["200": S.ref("Agent")]
+        ),
+        Operation(
+            method: "post",
             path: "/agent/enroll",
             summary: "Enrol an agent with a token (no session): its id and key, shown once",
             tag: "agents",

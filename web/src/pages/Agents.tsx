@@ -44,6 +44,16 @@ export function AgentsPage() {
     }
   };
 
+  const rotate = async (agent: AgentInfo) => {
+    if (!window.confirm(`Give ${agent.name} a new key? It stores the new key, then the old one stops working.`)) return;
+    try {
+      await api.rotateAgentKey(agent.id);
+      await load();
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+
   const revoke = async (agent: AgentInfo) => {
     if (!window.confirm(`Revoke ${agent.name}? Its key stops working at once and its link is closed; it must be enrolled again.`)) return;
     try {
@@ -124,9 +134,14 @@ export function AgentsPage() {
                 <td data-label="Running">{agent.running_runs}</td>
                 <td className="actions">
                   {!agent.revoked_at && (
-                    <button className="danger" onClick={() => void revoke(agent)}>
-                      Revoke
-                    </button>
+                    <>
+                      <button onClick={() => void rotate(agent)} disabled={!agent.connected} title={agent.connected ? undefined : "only while it is online"}>
+                        Rotate key
+                      </button>{" "}
+                      <button className="danger" onClick={() => void revoke(agent)}>
+                        Revoke
+                      </button>
+                    </>
                   )}
                 </td>
               </tr>
