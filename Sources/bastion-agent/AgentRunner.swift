@@ -115,7 +115,11 @@ final class AgentRunner: Sendable {
             spec: spec,
             events: OutboxEvents(store: store, runId: task.runId, changed: outboxChanged, logger: logger),
             progress: LinkProgress(runId: task.runId, claimToken: task.claimToken, send: send),
-            cancellation: cancellation
+            cancellation: cancellation,
+            keys: body["keys"].flatMap { keys in
+                guard let name = keys["name"]?.stringValue, let recipient = keys["recipient"]?.stringValue else { return nil }
+                return TaskKeys(name: name, recipient: recipient, identity: keys["identity"]?.stringValue)
+            }
         )
         logger.info("Run started", metadata: ["run.id": "\(task.runId)", "kind": "\(kind.rawValue)"])
         do {

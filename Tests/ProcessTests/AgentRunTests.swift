@@ -63,7 +63,10 @@ import Testing
             for index in 0..<20 { try Data("\(name) file \(index)\n".utf8).write(to: URL(fileURLWithPath: "\(source)/docs/\(index).txt")) }
             let target = fixture.scratch.path + "/target-\(name)"
             let agent = try await agentId(fixture, name)
-            let job = try await createJob(fixture, name: "job-\(name)", agent: agent, spec: filesystemSpec(source, target))
+            var spec = filesystemSpec(source, target)
+            // a1 encrypts: the hub hands it the recipient only.
+            if name == "a1" { spec["pipeline"] = ["encryption": ["type": "age_x25519", "key_name": "agent-key"]] }
+            let job = try await createJob(fixture, name: "job-\(name)", agent: agent, spec: spec)
             runs.append((name, agent, job, try await fixture.enqueue(job).id, target))
         }
         for entry in runs {
@@ -78,6 +81,31 @@ import Testing
             #expect(events.filter { $0["kind"] as? String == "start" }.count == 1)
             #expect(FileManager.default.fileExists(atPath: "\(entry.target)/\(entry.job)/\(entry.run)/complete.json"), "on its own agent's target")
         }
+        // a1's snapshot is age-encrypted; its verify and restore run on a1 (which gets the identity for that task only).
+        let encrypted = runs[0]
+        let part = try Data(contentsOf: URL(fileURLWithPath: "\(encrypted.target)/\(encrypted.job)/\(encrypted.run)/payload.part000001"))
+        #expect(String(decoding: part.prefix(21), as: UTF8.self) == "age-encryption.org/v1")
+        let verify = try #require(try await HTTP.send("POST", fixture.base + "/api/runs/\(encrypted.run)/verify").json?["run_id"] as? String)
+        let verified = await eventually(timeout: .seconds(60)) { await fixture.status(verify) == "success" }
+        let verifyLog = try await fixture.events(verify).compactMap { $0["message"] as? String }
+        #expect(verified, "\(verifyLog)")
+        #expect(try await fixture.run(verify)["node_id"] as? String == encrypted.agent)
+        let destination = fixture.scratch.path + "/restored-a1"
+        let restore = try #require(
+            try await HTTP.send(
+                "POST",
+                fixture.base + "/api/runs/\(encrypted.run)/restore",
+                json: ["destination": ["type": "local_fs", "directory": destination]]
+            ).json?["run_id"] as? String
+        )
+        let restored = await eventually(timeout: .seconds(60)) { await fixture.status(restore) == "success" }
+        let restoreLog = try await fixture.events(restore).compactMap { $0["message"] as? String }
+        #expect(restored, "\(restoreLog)")
+        let restoredFile = destination + fixture.scratch.path + "/source-a1/docs/7.txt"
+        #expect((try? String(contentsOfFile: restoredFile, encoding: .utf8)) == "a1 file 7\n")
+        let browse = try await HTTP.get(fixture.base + "/api/runs/\(encrypted.run)/entries")
+        #expect(browse.status == 409 && browse.json?["error"] as? String == "snapshot_on_agent")
+
         // Nothing of one agent's job on the other's target; the hub's worker ran neither.
         #expect(!FileManager.default.fileExists(atPath: "\(runs[1].target)/\(runs[0].job)"))
         #expect(!FileManager.default.fileExists(atPath: "\(runs[0].target)/\(runs[1].job)"))

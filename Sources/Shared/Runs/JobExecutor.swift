@@ -54,8 +54,9 @@ public struct RunContext: Sendable {
     public let events: any RunEvents
     public let progress: any RunProgressSink
     public let cancellation: RunCancellation
-    /// Backup encryption keys (nil where a run has no database, e.g. benchmarks).
-    public var keys: BackupKeys? = nil
+    /// Backup encryption keys: the hub's key store for a worker, the keys handed over with its task for an agent
+    /// (nil where a run has none, e.g. benchmarks).
+    public var keys: (any BackupKeyProvider)? = nil
     /// Where a backup writes its snapshot's catalog (docs/formats.md, "The snapshot catalog"); nil: not written here.
     public var catalogs: DataDirectory? = nil
 
@@ -66,7 +67,7 @@ public struct RunContext: Sendable {
         events: any RunEvents,
         progress: any RunProgressSink,
         cancellation: RunCancellation,
-        keys: BackupKeys? = nil,
+        keys: (any BackupKeyProvider)? = nil,
         catalogs: DataDirectory? = nil
     ) {
         self.run = run
@@ -111,8 +112,15 @@ public final class RunCancellation: Sendable {
     }
 }
 
-/// Access to the age identities of `pipeline.encryption.key_name`, for executors.
-public struct BackupKeys: Sendable {
+/// The age key of `pipeline.encryption.key_name`: its recipient encrypts a backup, its identity decrypts a restore or
+/// verify.
+public protocol BackupKeyProvider: Sendable {
+    /// The identity and recipient named `name`, created when `create` and missing; nil when missing.
+    func identity(named name: String, create: Bool) async throws -> (identity: String, recipient: String)?
+}
+
+/// Access to the age identities of `pipeline.encryption.key_name`, for executors on the hub.
+public struct BackupKeys: BackupKeyProvider {
     public let database: AppDatabase
     public let dataDirectory: DataDirectory
 
@@ -121,8 +129,26 @@ public struct BackupKeys: Sendable {
         self.dataDirectory = dataDirectory
     }
 
-    /// The identity and recipient named `name`, created when `create` and missing; nil when missing.
     public func identity(named name: String, create: Bool) async throws -> (identity: String, recipient: String)? {
         try await database.backupIdentity(name: name, box: try SecretBox.open(in: dataDirectory), create: create)
+    }
+}
+
+/// The one key an agent's task carries (docs/agents.md, "Keys"): a backup gets the recipient only; a restore or
+/// verify gets the identity too, for that task only.
+public struct TaskKeys: BackupKeyProvider {
+    public let name: String
+    public let recipient: String
+    public let identity: String?
+
+    public init(name: String, recipient: String, identity: String?) {
+        self.name = name
+        self.recipient = recipient
+        self.identity = identity
+    }
+
+    public func identity(named name: String, create: Bool) async throws -> (identity: String, recipient: String)? {
+        guard name == self.name else { return nil }
+        return (identity ?? "", recipient)
     }
 }

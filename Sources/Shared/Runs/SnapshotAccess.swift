@@ -33,7 +33,7 @@ func openSnapshot(_ context: RunContext) throws -> Snapshot {
 /// The identity that decrypts `snapshot`, or nil when it is not encrypted; a missing key is `key_not_found`.
 func snapshotIdentity(_ snapshot: Snapshot, _ context: RunContext) async throws -> String? {
     guard let name = snapshot.encryptionKey else { return nil }
-    guard let keys = context.keys, let key = try await keys.identity(named: name, create: false) else {
+    guard let keys = context.keys, let key = try await keys.identity(named: name, create: false), !key.identity.isEmpty else {
         throw RunFailure(code: "key_not_found", message: "the snapshot is encrypted with key \(name), which this Bastion does not have")
     }
     return key.identity

@@ -194,7 +194,7 @@ actor AgentGateway {
             // Tasks it holds (or was sent and may not have stored) go again: it acks and ignores what it has.
             do {
                 for (task, claimed) in try await database.openAgentTasks(agentId: agent.id) {
-                    try await outbound.write(.text(Self.taskMessage(claimed).jsonString()))
+                    try await outbound.write(.text(await taskMessage(claimed).jsonString()))
                     if claimed.run.cancelRequestedAt != nil { try await outbound.write(.text(Self.cancelMessage(task.runId))) }
                     logger.info("Open task sent again", metadata: ["run.id": "\(task.runId)"])
                 }
@@ -229,6 +229,22 @@ actor AgentGateway {
 }
 
 extension AgentGateway {
+    /// `task` with the age key the run needs, if any (docs/agents.md, "Keys"): a backup gets the recipient only; a
+    /// restore or verify gets the identity too, for that task only.
+    func taskMessage(_ claimed: ClaimedRun) async -> JSONValue {
+        let message = Self.taskMessage(claimed)
+        guard let encryption = claimed.job?.spec["pipeline"]?["encryption"], encryption["type"]?.stringValue == "age_x25519",
+            let name = encryption["key_name"]?.stringValue, case .object(var root) = message, case .object(var task)? = root["task"],
+            let box = try? SecretBox.open(in: database.dataDirectory),
+            let key = try? await database.backupIdentity(name: name, box: box, create: claimed.run.kind == .backup)
+        else { return message }
+        var keys: [String: JSONValue] = ["name": .string(name), "recipient": .string(key.recipient)]
+        if claimed.run.kind != .backup { keys["identity"] = .string(key.identity) }
+        task["keys"] = .object(keys)
+        root["task"] = .object(task)
+        return .object(root)
+    }
+
     /// `task`: the run to execute, with its claim (docs/agents.md, "Runs on agents").
     static func taskMessage(_ claimed: ClaimedRun) -> JSONValue {
         var task: [String: JSONValue] = [
@@ -254,7 +270,7 @@ extension AgentGateway {
                 let claimed = try await database.claimAgentRun(agentId: agentId)
             else { return }
             logger.info("Run handed to agent", metadata: ["agent.id": "\(agentId)", "run.id": "\(claimed.run.id)"])
-            try await connection.outbound.write(.text(Self.taskMessage(claimed).jsonString()))
+            try await connection.outbound.write(.text(await taskMessage(claimed).jsonString()))
         } catch {
             logger.warning(
                 "Dispatch to agent failed (the task is sent again on reconnect)",

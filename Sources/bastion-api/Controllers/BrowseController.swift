@@ -295,6 +295,13 @@ struct BrowseController {
                 message: "run \(runId) is not a finished archive_v1 backup (status \(run.status.rawValue))"
             )
         }
+        guard run.nodeId == AppDatabase.hubNode else {
+            throw APIError(
+                status: .conflict,
+                code: "snapshot_on_agent",
+                message: "the snapshot of run \(runId) is on agent \(run.nodeId): restore or verify it there; browsing it is not built yet"
+            )
+        }
         if let record = try await services.database.snapshot(runId: runId), record.status != "present" {
             throw APIError(status: .gone, code: "snapshot_deleted", message: "the snapshot of run \(runId) is \(record.status)")
         }
