@@ -69,6 +69,7 @@ export interface RunListItem {
   ended_at: number | null;
   error: string | null;
   warnings: number;
+  node_id: string;
 }
 
 export interface RunProgressCounts {

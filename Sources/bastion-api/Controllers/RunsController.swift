@@ -28,11 +28,14 @@ struct RunsController {
         var endedAt: Int64?
         var error: String?
         var warnings: Int
+        /// `hub`, or the agent it runs on.
+        var nodeId: String
 
         init(_ run: Run, jobName: String?) {
             id = run.id
             jobId = run.jobId
             self.jobName = jobName
+            nodeId = run.nodeId
             kind = run.kind.rawValue
             status = run.status.rawValue
             startedAt = run.startedAt

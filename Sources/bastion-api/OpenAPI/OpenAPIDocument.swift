@@ -83,7 +83,7 @@ enum OpenAPIDocument {
             "id": S.string, "job_id": S.string, "job_name": S.nullableString, "kind": S.ref("RunKind"), "status": S.ref("RunStatus"),
             "started_at": S.integer,
             "ended_at": S.nullableInteger,
-            "error": S.nullableString, "warnings": S.integer,
+            "error": S.nullableString, "warnings": S.integer, "node_id": S.string,
         ]),
         "RunStatus": S.enumeration(RunStatus.allCases.map(\.rawValue)),
         "Run": S.object([

@@ -100,7 +100,10 @@ export function RunsPage() {
                   {run.error && <span className="muted"> {run.error}</span>}
                 </td>
                 <td data-label="Job">{run.job_name ?? run.job_id}</td>
-                <td data-label="Kind">{run.kind}</td>
+                <td data-label="Kind">
+                  {run.kind}
+                  {run.node_id !== "hub" && <span className="badge">agent {run.node_id.slice(0, 8)}</span>}
+                </td>
                 <td data-label="Started">
                   <span title={formatTime(run.started_at)}>{formatRelative(run.started_at)}</span>
                 </td>
