@@ -173,6 +173,8 @@ import Testing
         }
         #expect(!events.contains { $0["kind"] as? String == "forged" })
         #expect(a1.log.contains("Reconnecting"))
+        // The copy ran once through the cut (nothing started again, so no part was written twice).
+        #expect(a1.log.components(separatedBy: "run.id=\(run) [bastion_agent] Run started").count == 2, "\(a1.log)")
 
         // Cancel while connected: the agent stops the copy.
         let second = try await fixture.enqueue(job).id
