@@ -48,6 +48,18 @@ import Testing
         return agent
     }
 
+    /// An SQLite job on a1 (about 2,000 pages) and its run, once the copy is under way.
+    func startCopyOnA1(_ fixture: RunsFixture) async throws -> (job: String, run: String) {
+        let spec: [String: Any] = [
+            "v": 1, "type": "sqlite", "source": ["path": try fixture.makeSourceDatabase(pages: 2000)],
+            "target": ["type": "local_dir", "base_dir": fixture.scratch.path + "/target-a1"],
+        ]
+        let job = try await createJob(fixture, name: "db", agent: try await agentId(fixture, "a1"), spec: spec)
+        let run = try await fixture.enqueue(job).id
+        #expect(await eventually { (try? await fixture.events(run))?.contains { $0["kind"] as? String == "snapshot" } == true })
+        return (job, run)
+    }
+
     @Test func twoAgentsEachRunTheirJobThroughTheSamePathAsWorkers() async throws {
         let fixture = try await RunsFixture()
         try await fixture.startWorker("w0")
@@ -204,13 +216,7 @@ import Testing
         let token = try await links.token(fixture)
         let a1 = try startSlowAgent(fixture, hub: fixture.base, token: token)
         #expect(await eventually { await links.connected(fixture, "a1") })
-        let spec: [String: Any] = [
-            "v": 1, "type": "sqlite", "source": ["path": try fixture.makeSourceDatabase(pages: 2000)],
-            "target": ["type": "local_dir", "base_dir": fixture.scratch.path + "/target-a1"],
-        ]
-        let job = try await createJob(fixture, name: "db", agent: try await agentId(fixture, "a1"), spec: spec)
-        let run = try await fixture.enqueue(job).id
-        #expect(await eventually { (try? await fixture.events(run))?.contains { $0["kind"] as? String == "snapshot" } == true })
+        let (_, run) = try await startCopyOnA1(fixture)
         a1.signal(SIGSTOP)
         #expect(await eventually(timeout: .seconds(20)) { await fixture.status(run) == "failed" })
         #expect(try await fixture.run(run)["error"] as? String == "agent_lost")
@@ -228,13 +234,7 @@ import Testing
         let token = try await links.token(fixture)
         let a1 = try startSlowAgent(fixture, hub: fixture.base, token: token)
         #expect(await eventually { await links.connected(fixture, "a1") })
-        let spec: [String: Any] = [
-            "v": 1, "type": "sqlite", "source": ["path": try fixture.makeSourceDatabase(pages: 2000)],
-            "target": ["type": "local_dir", "base_dir": fixture.scratch.path + "/target-a1"],
-        ]
-        let job = try await createJob(fixture, name: "db", agent: try await agentId(fixture, "a1"), spec: spec)
-        let run = try await fixture.enqueue(job).id
-        #expect(await eventually { (try? await fixture.events(run))?.contains { $0["kind"] as? String == "snapshot" } == true })
+        let (job, run) = try await startCopyOnA1(fixture)
         // SIGKILL: no graceful close, no last write; the agent keeps copying and queues what it cannot send.
         fixture.api.kill9()
         _ = await fixture.api.waitForExit(timeout: .seconds(10))
