@@ -166,9 +166,16 @@ import Testing
             "v": 1, "type": "task_result", "task_id": run, "run_id": run, "claim_token": claimToken ?? "", "status": "failed",
         ]
         try await forger.send(String(decoding: try JSONSerialization.data(withJSONObject: forgedResult), as: UTF8.self))
+        let forgedProgress: [String: Any] = [
+            "v": 1, "type": "progress", "run_id": run, "claim_token": claimToken ?? "",
+            "progress": ["v": 1, "kind": "backup", "stage": "forged", "ts": 0, "done": [:]],
+        ]
+        try await forger.send(String(decoding: try JSONSerialization.data(withJSONObject: forgedProgress), as: UTF8.self))
         try await Task.sleep(for: .milliseconds(500))
         forger.shutdown()
         #expect(fixture.api.log.contains("Agent event refused") && fixture.api.log.contains("Agent result refused"))
+        #expect(fixture.api.log.contains("Agent progress refused"))
+        #expect((try await fixture.run(run)["progress"] as? [String: Any])?["stage"] as? String != "forged")
 
         // The link is cut for 3 s mid-copy: the run goes on, and completes once.
         let acceptedBefore = relay.accepted

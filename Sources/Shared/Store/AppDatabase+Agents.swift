@@ -175,6 +175,17 @@ extension AppDatabase {
         }
     }
 
+    /// Whether `runId` is this agent's open task under `claimToken` (a progress sample is taken only then).
+    public func agentHoldsRun(agentId: String, runId: String, claimToken: String) async throws -> Bool {
+        try await pool.read { db in
+            try Bool.fetchOne(
+                db,
+                sql: "SELECT 1 FROM agent_tasks WHERE run_id = ? AND agent_id = ? AND claim_token = ? AND completed_at IS NULL",
+                arguments: [runId, agentId, claimToken]
+            ) ?? false
+        }
+    }
+
     /// The agent stored the task; false when it is not this agent's open task.
     @discardableResult
     public func ackAgentTask(agentId: String, runId: String, now: Int64 = unixNow()) async throws -> Bool {

@@ -219,6 +219,10 @@ actor AgentGateway {
             guard let runId = message["run_id"]?.stringValue, let token = message["claim_token"]?.stringValue,
                 let value = message["progress"].flatMap(RunProgress.init(json:))
             else { return }
+            guard (try? await database.agentHoldsRun(agentId: agent.id, runId: runId, claimToken: token)) == true else {
+                logger.warning("Agent progress refused: not this agent's running run", metadata: ["run.id": "\(runId)"])
+                return
+            }
             _ = try? await database.updateProgress(runId: runId, claimToken: token, progress: value)
         case "task_result":
             await receiveResult(message, agent: agent, outbound: outbound, logger: logger)
