@@ -121,7 +121,11 @@ import Testing
         // Nothing of one agent's job on the other's target; the hub's worker ran neither.
         #expect(!FileManager.default.fileExists(atPath: "\(runs[1].target)/\(runs[0].job)"))
         #expect(!FileManager.default.fileExists(atPath: "\(runs[0].target)/\(runs[1].job)"))
-        #expect(!fixture.children.contains { $0.name == "bastion-worker" && $0.log.contains("Run claimed") })
+        // w0 was there all along, idle and able to claim: it took neither run (both carry their agent's worker_id, checked
+        // above), and no run at all names it.
+        #expect(await systemPeers(fixture.base, "workers")?.contains { $0["id"] as? String == "w0" } == true)
+        let claimedByWorker = try await fixture.readDatabase { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs WHERE worker_id = 'w0'") }
+        #expect(claimedByWorker == 0)
     }
 
     @Test func aCutLinkNeitherStopsNorDoublesARunAndCancelAndForgeryAreHandled() async throws {

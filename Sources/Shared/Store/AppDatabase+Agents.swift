@@ -144,9 +144,19 @@ public struct AgentTask: Sendable, Equatable {
 
 extension AppDatabase {
     /// Claims the agent's oldest queued run (its node), with a fresh claim token, the `start` event and the task row,
-    /// in one IMMEDIATE transaction; nil when none is queued.
+    /// in one IMMEDIATE transaction; nil when none is queued, or when the agent still holds a running task (one run at
+    /// a time per agent: checked in the same transaction, so two dispatches racing cannot hand out two).
     public func claimAgentRun(agentId: String, now: Int64 = unixNow()) async throws -> ClaimedRun? {
         try await write { db, after -> ClaimedRun? in
+            let busy = try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT 1 FROM agent_tasks t JOIN runs r ON r.id = t.run_id
+                    WHERE t.agent_id = ? AND t.completed_at IS NULL AND r.status = 'running' AND r.claim_token = t.claim_token
+                    """,
+                arguments: [agentId]
+            )
+            guard busy != true else { return nil }
             guard let claimed = try Self.claim(db, workerId: "agent:\(agentId)", node: agentId, now: now, after: &after) else { return nil }
             try db.execute(
                 sql: "INSERT INTO agent_tasks (run_id, agent_id, claim_token, status, created_at) VALUES (?, ?, ?, 'sent', ?)",

@@ -266,13 +266,12 @@ extension AgentGateway {
         JSONValue.object(["v": 1, "type": "cancel_run_task", "run_id": .string(runId)]).jsonString()
     }
 
-    /// Hands the agent its next queued run when it is connected and holds none (one run at a time per agent).
+    /// Hands the agent its next queued run when it is connected and holds none (one run at a time per agent; the claim
+    /// checks that in its own transaction).
     func dispatch(_ agentId: String, logger: Logger) async {
         guard let connection = connections[agentId] else { return }
         do {
-            guard try await database.openAgentTasks(agentId: agentId).isEmpty,
-                let claimed = try await database.claimAgentRun(agentId: agentId)
-            else { return }
+            guard let claimed = try await database.claimAgentRun(agentId: agentId) else { return }
             logger.info("Run handed to agent", metadata: ["agent.id": "\(agentId)", "run.id": "\(claimed.run.id)"])
             try await connection.outbound.write(.text(await taskMessage(claimed).jsonString()))
         } catch {

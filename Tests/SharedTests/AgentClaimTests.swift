@@ -1,0 +1,51 @@
+import Core
+import GRDB
+import Store
+import TestClients
+import Testing
+
+/// The hub's claims for an agent (docs/agents.md, "Runs on agents").
+struct AgentClaimTests {
+    @Test func concurrentDispatchesHandAnAgentOneRunAtATime() async throws {
+        let dir = TemporaryDirectory()
+        let database = try AppDatabase.open(in: dir.dataDirectory)
+        try await database.pool.write { db in
+            try db.execute(sql: "INSERT INTO agents (id, name, key_hash, created_at) VALUES ('a1', 'a1', x'00', 0)")
+        }
+        var input = try JobInput(
+            name: "j",
+            schedule: nil,
+            scheduleTimezone: nil,
+            overlapPolicy: "queue",
+            spec: .object([
+                "v": 1, "type": "sqlite", "source": .object(["path": "/x.db"]), "target": .object(["type": "local_dir", "base_dir": "/t"]),
+            ]),
+            defaultTimezone: "UTC"
+        )
+        input.agentId = "a1"
+        let job = try await database.createJob(input)
+        for _ in 0..<3 { _ = try await database.enqueueRun(jobId: job.id, source: "manual") }
+        // Ten dispatches at once: exactly one claim while that run is open.
+        let claimed = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<10 { group.addTask { (try? await database.claimAgentRun(agentId: "a1")) != nil } }
+            var count = 0
+            for await got in group where got { count += 1 }
+            return count
+        }
+        #expect(claimed == 1)
+        // A hub worker never takes an agent's run.
+        #expect(try await database.claimNextRun(workerId: "w0") == nil)
+        // Once the agent's task is completed, the next run is handed out.
+        let open = try await database.openAgentTasks(agentId: "a1")
+        #expect(open.count == 1)
+        let task = try #require(open.first).task
+        let status = try await database.completeAgentRun(
+            agentId: "a1",
+            runId: task.runId,
+            claimToken: task.claimToken,
+            outcome: .success(summary: .object([:]))
+        )
+        #expect(status == .success)
+        #expect(try await database.claimAgentRun(agentId: "a1") != nil)
+    }
+}
