@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// Every room of Sources/Shared (docs/architecture.md, "Rooms"), for the targets that test or measure all of them.
-let sharedRooms: [Target.Dependency] = ["Archive", "Bus", "Core", "Notifications", "Runs", "Scheduling", "Secrets", "Store"]
+let sharedRooms: [Target.Dependency] = ["Archive", "Bus", "Core", "Notifications", "Runs", "Scheduling", "Secrets", "Store", "Targets"]
 
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
@@ -95,6 +95,7 @@ let package = Package(
                 "Archive",
                 "Core",
                 "Secrets",
+                "Targets",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -102,8 +103,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "Targets",
+            dependencies: [
+                "Archive",
+                "Core",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Sources/Shared/Targets",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Runs",
-            dependencies: ["Core", "Archive", "Secrets", "Store", "CFileSystem", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Core", "Archive", "Secrets", "Store", "Targets", "CFileSystem", .product(name: "Logging", package: "swift-log")],
             path: "Sources/Shared/Runs",
             swiftSettings: swiftSettings
         ),
@@ -137,6 +151,7 @@ let package = Package(
                 "Notifications",
                 "Secrets",
                 "Store",
+                "Targets",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -171,6 +186,7 @@ let package = Package(
                 "Runs",
                 "Secrets",
                 "Store",
+                "Targets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -185,7 +201,9 @@ let package = Package(
             dependencies: [
                 "Bus",
                 "Core",
+                "Secrets",
                 "Store",
+                "Targets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

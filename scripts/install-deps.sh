@@ -6,6 +6,7 @@ APT_PACKAGES=(
     pkg-config libsqlite3-dev libuv1-dev libzstd-dev libargon2-dev
     sqlite3 zstd age b3sum restic
     libarchive-tools attr acl
+    rclone apache2 openssh-server
     nodejs esbuild node-react node-react-dom node-typescript node-csstype node-prop-types chromium
 )
 PIP_PACKAGES=(honcho schemathesis playwright)

@@ -4,6 +4,7 @@ import Logging
 import Runs
 import Store
 import Synchronization
+import Targets
 
 /// Runs the hub's tasks on this host (docs/agents.md, "Runs on agents") with the worker's own executors. A task is
 /// stored before it is acked, so a second delivery is acked and not run again. Execution is detached from the link:
@@ -119,6 +120,10 @@ final class AgentRunner: Sendable {
             keys: body["keys"].flatMap { keys in
                 guard let name = keys["name"]?.stringValue, let recipient = keys["recipient"]?.stringValue else { return nil }
                 return TaskKeys(name: name, recipient: recipient, identity: keys["identity"]?.stringValue)
+            },
+            targetSecrets: body["target_secret"].flatMap { secret in
+                guard let kind = secret["kind"]?.stringValue, let name = secret["name"]?.stringValue, let value = secret["value"] else { return nil }
+                return TaskTargetSecret(kind: kind, name: name, secret: TargetSecret(value))
             }
         )
         logger.info("Run started", metadata: ["run.id": "\(task.runId)", "kind": "\(kind.rawValue)"])

@@ -47,8 +47,9 @@ struct BastionAgent: AsyncParsableCommand {
         let runner = AgentRunner(
             store: try AgentStore(path: directory.path + "/agent.db"),
             executors: [
-                SQLiteBackupExecutor(stepPause: .milliseconds(sqliteStepPauseMs), stagingDirectory: staging), FilesystemBackupExecutor(),
-                RestoreExecutor(),
+                SQLiteBackupExecutor(stepPause: .milliseconds(sqliteStepPauseMs), stagingDirectory: staging),
+                FilesystemBackupExecutor(stagingDirectory: staging),
+                RestoreExecutor(stagingDirectory: staging),
                 VerifyExecutor(workDirectory: staging),
             ],
             logger: logger,

@@ -74,6 +74,7 @@ func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
     SnapshotsController(services: services).addRoutes(to: api)
     BrowseController(services: services).addRoutes(to: api)
     DashboardController(services: services).addRoutes(to: api)
+    TargetsController(services: services).addRoutes(to: api)
     let agents = AgentsController(services: services)
     agents.addRoutes(to: api)
     agents.addAgentRoutes(to: RecordingRouterGroup(inner: router.group("agent"), prefix: "/agent", table: services.routes))

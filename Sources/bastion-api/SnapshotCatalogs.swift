@@ -2,6 +2,7 @@ import Archive
 import Core
 import Foundation
 import Store
+import Targets
 
 /// The API's way to a snapshot's catalog and to the diff of two (docs/formats.md, "The snapshot catalog"): opens
 /// the file when it exists (a worker builds it after each backup), else builds it once, off the event loop, however
@@ -9,12 +10,24 @@ import Store
 actor SnapshotCatalogs {
     private var building: [String: Task<Void, any Error>] = [:]
 
-    /// The catalog of the snapshot `runId`, whose entries index is in `runDirectory`.
-    func catalog(runId: String, runDirectory: String, in data: DataDirectory) async throws -> SnapshotCatalog {
+    /// The catalog of the snapshot `runId` at `location`. On a remote target the entries index is fetched next to the
+    /// catalog first (and removed once it is built).
+    func catalog(runId: String, location: RunLocation, secrets: any TargetSecretProvider, in data: DataDirectory) async throws -> SnapshotCatalog {
         let path = SnapshotCatalog.path(in: data, runId: runId)
         if let catalog = try SnapshotCatalog.open(path: path) { return catalog }
-        try await once("catalog:\(runId)") {
-            try SnapshotCatalog.build(entriesIndex: runDirectory + "/" + Manifest.entriesIndexName, into: path)
+        if let directory = location.localDirectory {
+            try await once("catalog:\(runId)") {
+                try SnapshotCatalog.build(entriesIndex: directory + "/" + Manifest.entriesIndexName, into: path)
+            }
+        } else {
+            let index = path + ".entries.jsonl.zst"
+            let store = try await TargetStores.open(location, secrets: secrets)
+            try await onceAsync("catalog:\(runId)") {
+                defer { unlink(index) }
+                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try await store.download(Manifest.entriesIndexName, to: index)
+                try await runBlocking { try SnapshotCatalog.build(entriesIndex: index, into: path) }
+            }
         }
         guard let catalog = try SnapshotCatalog.open(path: path) else {
             throw SnapshotCatalog.BuildError(description: "the catalog of \(runId) is missing after its build")
@@ -41,8 +54,12 @@ actor SnapshotCatalogs {
 
     /// Runs `work` on a blocking thread, shared by every caller that asks for `key` while it runs.
     private func once(_ key: String, _ work: @escaping @Sendable () throws -> Void) async throws {
+        try await onceAsync(key) { try await runBlocking { try work() } }
+    }
+
+    private func onceAsync(_ key: String, _ work: @escaping @Sendable () async throws -> Void) async throws {
         if let running = building[key] { return try await running.value }
-        let task = Task { try await runBlocking { try work() } }
+        let task = Task { try await work() }
         building[key] = task
         defer { building[key] = nil }
         try await task.value

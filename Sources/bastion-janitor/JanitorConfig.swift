@@ -35,6 +35,13 @@ struct JanitorOptions: ParsableArguments {
             "Runs on an agent not heard from for longer are failed as agent_lost (a link blip shorter than this never kills a run). Env BASTION_AGENT_LEASE_SECONDS; default 600."
     )
     var agentLeaseSeconds: Int?
+
+    @Option(
+        name: .customLong("incomplete-cleanup-days"),
+        help:
+            "Remove what failed or canceled backups wrote on their targets once they are this many days old (fractions allowed); 0 disables. Env BASTION_INCOMPLETE_CLEANUP_DAYS; default 7."
+    )
+    var incompleteCleanupDays: Double?
 }
 
 /// The janitor's resolved configuration.
@@ -62,7 +69,11 @@ struct JanitorConfig: Sendable {
             throw ConfigError.invalidValue(option: "--maintenance-batch-size", value: "\(batch)", reason: "must be > 0")
         }
         let wal = try resolver.resolve(options.walTruncateBytes, env: "BASTION_WAL_TRUNCATE_BYTES", default: 64 << 20)
-        pass = MaintenancePass.Settings(runRetentionDays: days, batchSize: batch, walTruncateAboveBytes: Int64(wal))
+        let cleanup = try resolver.resolve(options.incompleteCleanupDays, env: "BASTION_INCOMPLETE_CLEANUP_DAYS", default: 7)
+        guard cleanup >= 0, cleanup.isFinite else {
+            throw ConfigError.invalidValue(option: "--incomplete-cleanup-days", value: "\(cleanup)", reason: "must be >= 0")
+        }
+        pass = MaintenancePass.Settings(runRetentionDays: days, batchSize: batch, walTruncateAboveBytes: Int64(wal), incompleteCleanupDays: cleanup)
         janitorID = "janitor-\(getpid())"
         let lease = try resolver.resolve(options.leaseSeconds, env: "BASTION_LEASE_SECONDS", default: 60)
         guard lease > 0 else {

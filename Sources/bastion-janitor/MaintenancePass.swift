@@ -1,6 +1,8 @@
+import Core
 import Foundation
 import Logging
 import Store
+import Targets
 
 /// One janitor maintenance pass: database maintenance, run retention and WAL care (docs/architecture.md, "Database").
 public struct MaintenancePass: Sendable {
@@ -9,13 +11,21 @@ public struct MaintenancePass: Sendable {
         public var loginThrottleRetentionDays: Int
         public var batchSize: Int
         public var walTruncateAboveBytes: Int64
+        /// Failed or canceled backups older than this lose what they wrote on their target; 0 disables.
+        public var incompleteCleanupDays: Double
 
-        public init(runRetentionDays: Int = 180, loginThrottleRetentionDays: Int = 30, batchSize: Int = 500, walTruncateAboveBytes: Int64 = 64 << 20)
-        {
+        public init(
+            runRetentionDays: Int = 180,
+            loginThrottleRetentionDays: Int = 30,
+            batchSize: Int = 500,
+            walTruncateAboveBytes: Int64 = 64 << 20,
+            incompleteCleanupDays: Double = 7
+        ) {
             self.runRetentionDays = runRetentionDays
             self.loginThrottleRetentionDays = loginThrottleRetentionDays
             self.batchSize = batchSize
             self.walTruncateAboveBytes = walTruncateAboveBytes
+            self.incompleteCleanupDays = incompleteCleanupDays
         }
     }
 
@@ -28,6 +38,7 @@ public struct MaintenancePass: Sendable {
         public var runEvents = 0
         public var snapshotsQueued = 0
         public var snapshotsDeleted = 0
+        public var incompleteCleaned = 0
         public var checkpoint: WALCheckpointResult?
         public var failedSteps: [String] = []
     }
@@ -84,6 +95,12 @@ public struct MaintenancePass: Sendable {
             report.snapshotsDeleted = deleted
             logger.info("Deleted snapshots from their targets", metadata: ["deleted": "\(deleted)"])
         }
+        if settings.incompleteCleanupDays > 0,
+            let cleaned = await step("incomplete_cleanup", &failed, { try await cleanIncompleteRuns(now: now, limit: min(batch, 50)) }), cleaned > 0
+        {
+            report.incompleteCleaned = cleaned
+            logger.info("Removed incomplete runs' data from their targets", metadata: ["runs": "\(cleaned)"])
+        }
         if await step("optimize", &failed, { try await database.optimize() }) != nil {
             logger.info("Optimized database")
         }
@@ -112,9 +129,9 @@ public struct MaintenancePass: Sendable {
         return queued
     }
 
-    /// Deletes snapshots marked `deleting` from their `local_dir` target, at most `limit` per pass. A run directory is
-    /// removed only when its path ends in `/<job_id>/<run_id>` (nothing else is ever deleted); one already gone counts
-    /// as deleted.
+    /// Deletes snapshots marked `deleting` from their target (docs/targets.md), at most `limit` per pass, in batches
+    /// of 20. On a `local_dir` a run directory is removed only when its path ends in `/<job_id>/<run_id>` (nothing else
+    /// is ever deleted); one already gone counts as deleted. A failure is recorded on the row and retried.
     func deleteQueuedSnapshots(limit: Int) async throws -> Int {
         var deleted = 0
         while deleted < limit {
@@ -122,17 +139,11 @@ public struct MaintenancePass: Sendable {
             if batch.isEmpty { break }
             for snapshot in batch {
                 var failure: String?
-                if let directory = snapshot.runDirectory {
-                    if !directory.hasSuffix("/\(snapshot.jobId)/\(snapshot.runId)") || !directory.hasPrefix("/") {
-                        failure = "refusing to delete \(directory): not <base_dir>/<job_id>/<run_id>"
-                    } else if FileManager.default.fileExists(atPath: directory) {
-                        do {
-                            // complete.json first: from then on the snapshot is no longer restorable, even half-deleted.
-                            try? FileManager.default.removeItem(atPath: directory + "/complete.json")
-                            try FileManager.default.removeItem(atPath: directory)
-                        } catch {
-                            failure = "\(error)"
-                        }
+                if let location = snapshot.location {
+                    do {
+                        try await TargetStores.open(location, secrets: HubTargetSecrets(database: database), logger: logger).removeRun()
+                    } catch {
+                        failure = "\(error)"
                     }
                 }
                 try await database.finishSnapshotDelete(runId: snapshot.runId, error: failure)
@@ -142,6 +153,34 @@ public struct MaintenancePass: Sendable {
             }
         }
         return deleted
+    }
+
+    /// Queues the failed and canceled backups older than `--incomplete-cleanup-days`, then removes what the due ones
+    /// wrote on their targets (and any staging they left in `<data-dir>/runs`), at most `limit` per pass.
+    func cleanIncompleteRuns(now: Int64, limit: Int) async throws -> Int {
+        let cutoff = now - Int64(settings.incompleteCleanupDays * 86_400)
+        let queued = try await database.queueIncompleteCleanups(endedBefore: cutoff, now: now)
+        if queued > 0 { logger.info("Incomplete runs queued for cleanup", metadata: ["queued": "\(queued)"]) }
+        var cleaned = 0
+        for cleanup in try await database.dueIncompleteCleanups(now: now, limit: limit) {
+            guard let location = cleanup.location else {
+                try await database.finishIncompleteCleanup(runId: cleanup.runId, removed: nil, error: "the run's target is not readable")
+                continue
+            }
+            do {
+                try await TargetStores.open(location, secrets: HubTargetSecrets(database: database), logger: logger).removeRun()
+                for suffix in [".upload", ".read"] {
+                    try? FileManager.default.removeItem(atPath: database.dataDirectory.runsPath + "/" + cleanup.runId + suffix)
+                }
+                try await database.finishIncompleteCleanup(runId: cleanup.runId, removed: location.display, error: nil)
+                logger.info("Incomplete run cleaned up", metadata: ["run.id": "\(cleanup.runId)", "location": "\(location.display)"])
+                cleaned += 1
+            } catch {
+                try await database.finishIncompleteCleanup(runId: cleanup.runId, removed: nil, error: "\(error)")
+                logger.warning("Incomplete run cleanup failed", metadata: ["run.id": "\(cleanup.runId)", "error": "\(error)"])
+            }
+        }
+        return cleaned
     }
 
     /// Runs one step; a failure is logged and recorded, and the pass goes on.

@@ -11,8 +11,8 @@ import Store
 func jobExecutors(_ config: WorkerConfig) -> [any JobExecutor] {
     [
         SQLiteBackupExecutor(stepPause: config.sqliteStepPause, stagingDirectory: config.common.dataDirectory.runsPath),
-        FilesystemBackupExecutor(),
-        RestoreExecutor(),
+        FilesystemBackupExecutor(stagingDirectory: config.common.dataDirectory.runsPath),
+        RestoreExecutor(stagingDirectory: config.common.dataDirectory.runsPath),
         VerifyExecutor(workDirectory: config.common.dataDirectory.runsPath),
     ]
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestClients
 import Testing
 
 /// The OpenAPI document against the real router and the running API: every registered route is documented, and

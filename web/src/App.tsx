@@ -3,6 +3,7 @@ import { api, setCsrfToken, type SystemInfo } from "./api";
 import { Link } from "./components";
 import { match, navigate, usePath } from "./lib/router";
 import { AgentsPage } from "./pages/Agents";
+import { SettingsPage } from "./pages/Settings";
 import { BrowsePage } from "./pages/Browse";
 import { JobEditorPage } from "./pages/JobEditor";
 import { JobPage } from "./pages/JobPage";
@@ -122,6 +123,7 @@ export function App() {
     else if (match("/jobs", path)) page = <JobsPage />;
     else if (match("/runs", path)) page = <RunsPage />;
     else if (match("/agents", path)) page = <AgentsPage />;
+    else if (match("/settings", path)) page = <SettingsPage />;
     else page = <p className="muted">Nothing here. <Link to="/">Go to the overview.</Link></p>;
   }
 
@@ -150,6 +152,9 @@ export function App() {
             </Link>
             <Link to="/agents" className={path.startsWith("/agents") ? "active" : undefined}>
               Agents
+            </Link>
+            <Link to="/settings" className={path.startsWith("/settings") ? "active" : undefined}>
+              Settings
             </Link>
           </nav>
         )}

@@ -331,6 +331,39 @@ export interface NotificationDestination {
   enabled: boolean;
 }
 
+export interface TargetSecretInfo {
+  kind: "webdav" | "rclone";
+  name: string;
+  created_at: number;
+  updated_at: number;
+  used_by: string[];
+}
+
+export interface TargetTestStep {
+  step: "connect" | "create" | "write" | "read" | "delete";
+  ok: boolean;
+  ms: number;
+  code?: string | null;
+  message?: string | null;
+  hint?: string | null;
+}
+
+export interface IncompleteCleanup {
+  run_id: string;
+  job_id: string;
+  job_name: string | null;
+  node_id: string;
+  target: string | null;
+  target_type: string | null;
+  status: "queued" | "retrying" | "done" | "ignored" | "abandoned";
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  updated_at: number;
+  run_status: string;
+  run_ended_at: number | null;
+}
+
 export const api = {
   system: () => request<SystemInfo>("GET", "/api/system"),
   setupStatus: () => request<{ needs_setup: boolean }>("GET", "/api/setup/status"),
@@ -346,6 +379,14 @@ export const api = {
     request<{ schedule: string; timezone: string; next: number[] }>("POST", "/api/schedules/preview", { schedule, timezone, count: 5 }),
   runNow: (id: string) => request<{ run_id: string; status: RunStatus }>("POST", `/api/jobs/${encodeURIComponent(id)}/run`),
   destinations: () => request<NotificationDestination[]>("GET", "/api/notifications/destinations"),
+  targetSecrets: (kind: "webdav" | "rclone") => request<TargetSecretInfo[]>("GET", `/api/secrets/${kind}`),
+  saveTargetSecret: (kind: "webdav" | "rclone", name: string, body: Record<string, string>) =>
+    request<TargetSecretInfo>("PUT", `/api/secrets/${kind}/${encodeURIComponent(name)}`, body),
+  deleteTargetSecret: (kind: "webdav" | "rclone", name: string) => request<void>("DELETE", `/api/secrets/${kind}/${encodeURIComponent(name)}`),
+  testTarget: (target: Record<string, unknown>) => request<{ ok: boolean; steps: TargetTestStep[] }>("POST", "/api/targets/test", target),
+  incompleteCleanups: () => request<IncompleteCleanup[]>("GET", "/api/maintenance/incomplete-cleanup"),
+  cleanupAction: (runId: string, action: "retry-now" | "ignore" | "unignore") =>
+    request<IncompleteCleanup>("POST", `/api/maintenance/incomplete-cleanup/${encodeURIComponent(runId)}/${action}`),
   dashboard: () => request<Dashboard>("GET", "/api/dashboard"),
   agents: () => request<AgentInfo[]>("GET", "/api/agents"),
   enrollmentToken: (remainingUses: number, ttlSeconds: number) =>

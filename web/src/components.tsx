@@ -1,5 +1,5 @@
-import type { MouseEvent, ReactNode } from "react";
-import { ApiError, type RunStatus } from "./api";
+import { useState, type MouseEvent, type ReactNode } from "react";
+import { api, ApiError, type RunStatus, type TargetTestStep } from "./api";
 import { navigate } from "./lib/router";
 
 // Small shared pieces: links that use the router, status badges, error boxes that show the server's message and id.
@@ -51,5 +51,57 @@ export function RunStarted(props: { started: { runId: string; status: RunStatus 
     <span className="run-started">
       {props.started.status === "rejected" ? "rejected: a run is active" : "queued"} · <Link to={`/runs/${props.started.runId}`}>open run</Link>
     </span>
+  );
+}
+
+/** Test connection (docs/targets.md): writes, reads back and deletes a small object on `target`; each step's outcome. */
+export function TestConnection(props: { target: () => Record<string, unknown>; disabled?: boolean }) {
+  const [steps, setSteps] = useState<TargetTestStep[] | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async () => {
+    setBusy(true);
+    setSteps(null);
+    setError(null);
+    try {
+      setSteps((await api.testTarget(props.target())).steps);
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const allSteps: TargetTestStep["step"][] = ["connect", "create", "write", "read", "delete"];
+  return (
+    <div className="target-test">
+      <button type="button" onClick={() => void run()} disabled={busy || props.disabled}>
+        {busy ? "Testing…" : "Test connection"}
+      </button>
+      {error !== null && <ErrorBox error={error} />}
+      {steps && (
+        <ol className="test-steps" aria-label="Test connection steps">
+          {allSteps.map((name) => {
+            const step = steps.find((item) => item.step === name);
+            const state = step ? (step.ok ? "ok" : "failed") : "skipped";
+            return (
+              <li key={name} className={`test-step ${state}`} data-step={name} data-state={state}>
+                <span className="test-mark" aria-hidden="true">
+                  {state === "ok" ? "✓" : state === "failed" ? "✗" : "–"}
+                </span>{" "}
+                {name}
+                {step && <span className="muted"> {step.ms.toFixed(0)} ms</span>}
+                {step && !step.ok && (
+                  <span className="test-error">
+                    {" "}
+                    {step.code}: {step.message}
+                    {step.hint ? ` (${step.hint})` : ""}
+                  </span>
+                )}
+              </li>
+            );
+          })}
+        </ol>
+      )}
+    </div>
   );
 }

@@ -114,7 +114,7 @@ test("any cron reads in words", () => {
   }
 });
 
-import { emptyForm, fieldOf, formToRequest, jobToForm } from "../src/lib/jobForm";
+import { describeTarget, emptyForm, fieldOf, formToRequest, jobToForm } from "../src/lib/jobForm";
 import type { Job } from "../src/api";
 
 test("the editor's form becomes the API body and comes back from a stored job", () => {
@@ -162,6 +162,24 @@ test("the editor's form becomes the API body and comes back from a stored job", 
   assert.equal(customBack.notifications, "custom");
   assert.deepEqual(customBack.notifyTo, ["webhook/ops", "webhook/pager", "wecom_bot/team"]);
   assert.deepEqual(formToRequest({ ...form, notifications: "custom", notifyTo: [] }).spec.notifications, { mode: "custom" }, "custom with none picked");
+});
+
+test("a remote target goes into the spec and comes back", () => {
+  const form = { ...emptyForm("UTC"), targetType: "webdav" as const, baseUrl: " https://nas.example/dav/ ", secretName: "nas", partSizeMiB: 64 };
+  const body = formToRequest(form) as { spec: Record<string, any> };
+  assert.deepEqual(body.spec.target, { type: "webdav", base_url: "https://nas.example/dav/", secret_name: "nas", part_size_bytes: 64 * 1048576 });
+  const job: Job = {
+    id: "j", name: "n", agent_id: null, schedule: null, schedule_timezone: "UTC", overlap_policy: "queue",
+    created_at: 0, updated_at: 0, archived_at: null, type: "filesystem", spec: body.spec as Job["spec"],
+  };
+  const back = jobToForm(job, "UTC");
+  assert.equal(back.targetType, "webdav");
+  assert.equal(back.baseUrl, "https://nas.example/dav/");
+  assert.equal(back.secretName, "nas");
+  const rclone = formToRequest({ ...form, targetType: "rclone", remote: "box:backups" }) as { spec: Record<string, any> };
+  assert.deepEqual(rclone.spec.target, { type: "rclone", remote: "box:backups", secret_name: "nas", part_size_bytes: 64 * 1048576 });
+  assert.equal(describeTarget(rclone.spec.target), "rclone box:backups");
+  assert.equal(describeTarget({ type: "local_dir", base_dir: "/b" }), "/b (local directory)");
 });
 
 import { nextPath } from "../src/App";

@@ -25,6 +25,9 @@ public final class ArchiveBuilder {
         public var zstdWorkers = max(1, ProcessInfo.processInfo.activeProcessorCount)
         /// age X25519 encryption of the payload: the key's name (recorded in the manifest) and its recipient.
         public var encryption: (keyName: String, recipient: String)?
+        /// A remote target: `runDirectory` is staging, each finished part goes to the shipper, and `complete.json` is
+        /// not written here (the uploader writes it on the target, last).
+        public var shipper: (any PartShipper)?
 
         public init(jobId: String, runId: String, runDirectory: String, partSize: Int64) {
             self.jobId = jobId
@@ -161,7 +164,7 @@ public final class ArchiveBuilder {
             unlink("\(directory)/\(name)")
         }
         let startedAt = Date()
-        let parts = PartWriter(directory: directory, partSize: settings.partSize) { [isCanceled] in
+        let parts = PartWriter(directory: directory, partSize: settings.partSize, shipper: settings.shipper) { [isCanceled] in
             if isCanceled() { throw CancellationError() }
         }
         let afterCompression: any ByteSink =
@@ -205,7 +208,7 @@ public final class ArchiveBuilder {
         try Self.writeFile("\(directory)/manifest.json", manifest.json.jsonString())
         if isCanceled() { throw CancellationError() }
         // The marker that makes this snapshot restorable, written last.
-        try Self.writeFile("\(directory)/complete.json", "{}")
+        if settings.shipper == nil { try Self.writeFile("\(directory)/complete.json", "{}") }
         let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY)
         if directoryDescriptor >= 0 {
             fsync(directoryDescriptor)

@@ -1,5 +1,12 @@
 import Foundation
 
+/// Takes each finished part off the staging directory to a remote target (docs/targets.md, "Writing a snapshot"). Called
+/// on the builder's thread right after a part is closed; it may block (one upload in flight while the next part is
+/// written) and owns the file from then on.
+public protocol PartShipper: AnyObject, Sendable {
+    func ship(_ part: PartWriter.Part, path: String) throws
+}
+
 /// The last stage of the pipeline: cuts the stream into `payload.part000001`, `payload.part000002`, … of
 /// `partSize` bytes each (the last one shorter; no empty parts), each written as `.partial`, synced and renamed,
 /// with the BLAKE3 of its bytes. `afterPart` runs between parts (cancellation checks). A part an earlier attempt of
@@ -20,10 +27,13 @@ public final class PartWriter: ByteSink {
     public private(set) var keptParts = 0
     private var current: FileSink?
     private let afterPart: () throws -> Void
+    /// Where finished parts go when the directory is only staging (a remote target).
+    private let shipper: (any PartShipper)?
 
-    public init(directory: String, partSize: Int64, afterPart: @escaping () throws -> Void = {}) {
+    public init(directory: String, partSize: Int64, shipper: (any PartShipper)? = nil, afterPart: @escaping () throws -> Void = {}) {
         self.directory = directory
         self.partSize = partSize
+        self.shipper = shipper
         self.afterPart = afterPart
     }
 
@@ -58,8 +68,10 @@ public final class PartWriter: ByteSink {
         guard let part = current else { return }
         try part.finish()
         if part.kept { keptParts += 1 }
-        parts.append(Part(name: URL(fileURLWithPath: part.path).lastPathComponent, size: part.size, hash: part.hash ?? ""))
+        let finished = Part(name: URL(fileURLWithPath: part.path).lastPathComponent, size: part.size, hash: part.hash ?? "")
+        parts.append(finished)
         current = nil
+        try shipper?.ship(finished, path: part.path)
         try afterPart()
     }
 }

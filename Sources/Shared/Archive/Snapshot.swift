@@ -20,6 +20,9 @@ public struct Snapshot: Sendable {
     public let entriesCount: Int64?
     /// The age key name when the payload is encrypted.
     public let encryptionKey: String?
+    /// A remote snapshot: fetches a part into a local file, its size and BLAKE3 checked, and returns the path (the
+    /// file is removed once read). Nil: the parts are in `directory`.
+    public let fetchPart: (@Sendable (Part) throws -> String)?
 
     /// The payload decoder chain: [age decrypt →] zstd → `next`.
     public func decoder(identity: String?, next: any ByteSink) throws -> any ByteSink {
@@ -42,8 +45,10 @@ public struct Snapshot: Sendable {
         }
     }
 
-    public init(directory: String) throws {
+    /// `directory` holds `manifest.json` and `complete.json` (for a remote snapshot, the copies fetched into staging).
+    public init(directory: String, fetchPart: (@Sendable (Part) throws -> String)? = nil) throws {
         self.directory = directory
+        self.fetchPart = fetchPart
         guard access(directory + "/complete.json", F_OK) == 0 else { throw OpenError.notComplete(directory) }
         guard let data = FileManager.default.contents(atPath: directory + "/manifest.json"), let json = try? JSONValue.parse(bytes: data)
         else { throw OpenError.unreadable("\(directory)/manifest.json is missing or not a manifest") }
@@ -63,10 +68,13 @@ public struct Snapshot: Sendable {
     public func streamPayload(into sink: any ByteSink, progress: BuildProgress? = nil, betweenParts: () throws -> Void = {}) throws {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         for part in parts {
-            let path = "\(directory)/\(part.name)"
+            let path = try fetchPart?(part) ?? "\(directory)/\(part.name)"
             let descriptor = open(path, O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else { throw ArchiveError.corrupt("\(part.name) is missing") }
-            defer { close(descriptor) }
+            defer {
+                close(descriptor)
+                if fetchPart != nil { unlink(path) }
+            }
             var hasher = BLAKE3()
             var size: Int64 = 0
             while true {

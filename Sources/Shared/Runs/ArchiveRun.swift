@@ -2,6 +2,7 @@ import Archive
 import Core
 import Foundation
 import Store
+import Targets
 
 /// Runs an `ArchiveBuilder` for an executor: the build on a thread of its own, progress every 250 ms, the original's
 /// events (`packaging`, `fs_issues`, `upload`), error policy outcome, and the run's `BackupSummary`.
@@ -20,6 +21,8 @@ enum ArchiveRun {
     static func perform(
         _ context: RunContext,
         settings: ArchiveBuilder.Settings,
+        location: RunLocation,
+        staging: String,
         paths: [String],
         root: String?,
         preScan: Bool,
@@ -28,13 +31,31 @@ enum ArchiveRun {
     ) async throws -> JSONValue {
         var settings = settings
         settings.encryption = try await encryption(context)
+        let cancellation = context.cancellation
+        // A remote target: the run directory is staging, and each finished part is uploaded (docs/targets.md).
+        var remote: RemoteUpload?
+        if location.localDirectory == nil {
+            settings.runDirectory = "\(staging)/\(context.run.id).upload"
+        }
         let runDir = settings.runDirectory
         do {
             try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
         } catch {
-            throw RunFailure(code: "target_unavailable", message: "cannot create \(runDir): \(error.localizedDescription)")
+            throw RunFailure(
+                code: location.localDirectory == nil ? "staging_unavailable" : "target_unavailable",
+                message: "cannot create \(runDir): \(error.localizedDescription)"
+            )
         }
-        let cancellation = context.cancellation
+        if location.localDirectory == nil {
+            let store = try await openStore(location, context)
+            try await targetStep {
+                try await store.prepare()
+                // An earlier attempt may have finished: the snapshot is not complete again until this one is.
+                try await store.delete("complete.json")
+            }
+            remote = RemoteUpload(store: store, staging: runDir) { cancellation.reason != nil }
+            settings.shipper = remote
+        }
         let roots: [ArchiveBuilder.Root]
         do {
             roots = try ArchiveBuilder.roots(paths: paths, root: root, progress: progress)
@@ -49,10 +70,11 @@ enum ArchiveRun {
         }
         context.events.emit(
             kind: "packaging",
-            message: "Packaging \(roots.count) path(s) into \(runDir)",
-            fields: .object(["run_dir": .string(runDir)])
+            message: "Packaging \(roots.count) path(s) into \(location.display)",
+            fields: .object(["run_dir": .string(location.display), "target": .string(location.target.type)])
         )
         let buildSettings = settings
+        let shipper = remote
         async let built: ArchiveBuilder.Result = runBlocking {
             defer { progress.finish() }
             // Confined to this thread for the whole build.
@@ -63,7 +85,15 @@ enum ArchiveRun {
                 total = builder.scan(roots)
             }
             progress.setStage("packaging", total: total)
-            return try builder.build(roots)
+            do {
+                let result = try builder.build(roots)
+                try shipper?.finish()
+                return result
+            } catch {
+                // No upload may outlive the build.
+                try? shipper?.finish()
+                throw error
+            }
         }
         await reportProgress(progress, kind: "backup", to: context)
         let result: ArchiveBuilder.Result
@@ -72,9 +102,34 @@ enum ArchiveRun {
         } catch is CancellationError {
             throw CancellationError()
         } catch let error as ArchiveBuilder.SourceError {
+            removeStaging(remote, runDir)
             throw RunFailure(code: "fs_issues", message: error.description)
+        } catch let error as TargetError {
+            removeStaging(remote, runDir)
+            throw RunFailure(code: error.code, message: "writing the snapshot to \(location.display) failed: \(error)")
         } catch {
-            throw RunFailure(code: "target_write_failed", message: "writing the snapshot to \(runDir) failed: \(error)")
+            removeStaging(remote, runDir)
+            throw RunFailure(code: "target_write_failed", message: "writing the snapshot to \(location.display) failed: \(error)")
+        }
+        if let remote {
+            // Parts an earlier, longer attempt left, then the index, the manifest, and complete.json last.
+            let store = remote.store
+            let names = Set(result.parts.map(\.name))
+            try await targetStep {
+                for (name, _) in try await store.list() where name.hasPrefix("payload.part") && !names.contains(name) {
+                    try await store.delete(name)
+                }
+                for name in [Manifest.entriesIndexName, "manifest.json"] {
+                    try context.checkCancellation()
+                    try await store.upload(name, from: "\(runDir)/\(name)")
+                }
+                try context.checkCancellation()
+                let marker = "\(runDir)/complete.json"
+                guard FileManager.default.createFile(atPath: marker, contents: Data("{}".utf8)) else {
+                    throw TargetError("staging_unavailable", "cannot write \(marker)")
+                }
+                try await store.upload("complete.json", from: marker)
+            }
         }
         let issues = progress.issues
         if issues.warnings > 0 || issues.errors > 0 {
@@ -90,13 +145,14 @@ enum ArchiveRun {
             )
         }
         let transfer = result.parts.reduce(Int64(0)) { $0 + $1.size }
-        let kept = result.keptParts > 0 ? " (\(result.keptParts) kept from an earlier attempt of this run)" : ""
+        let keptParts = remote?.keptParts ?? result.keptParts
+        let kept = keptParts > 0 ? " (\(keptParts) kept from an earlier attempt of this run)" : ""
         context.events.emit(
             kind: "upload",
-            message: "Snapshot written: \(result.parts.count) part(s), \(transfer) bytes\(kept)",
+            message: "Snapshot written to \(location.display): \(result.parts.count) part(s), \(transfer) bytes\(kept)",
             fields: .object([
                 "parts": .number(Double(result.parts.count)), "bytes": .number(Double(transfer)),
-                "parts_kept": .number(Double(result.keptParts)),
+                "parts_kept": .number(Double(keptParts)), "target": .string(location.target.type),
             ])
         )
         let counts = RunProgress.Counts(files: result.source.files, dirs: result.source.dirs, bytes: transfer)
@@ -105,8 +161,9 @@ enum ArchiveRun {
             await context.progress.update(RunProgress(kind: RunKind.backup.rawValue, stage: "index", done: counts, total: counts))
             await buildCatalog(context, runDirectory: runDir, in: data)
         }
+        if remote != nil { try? FileManager.default.removeItem(atPath: runDir) }
         var summary = BackupSummary(
-            runDirectory: runDir,
+            location: location,
             entriesCount: result.entriesCount,
             parts: result.parts.count,
             source: .init(files: result.source.files, dirs: result.source.dirs, bytes: result.source.bytes),
@@ -121,6 +178,25 @@ enum ArchiveRun {
             throw RunFailure(code: "fs_issues", message: "\(issues.errors) source error(s) (error_policy skip_fail)", summary: summary.json)
         }
         return summary.json
+    }
+
+    /// A failed backup's staging on a remote target: nothing of it is needed again (a retry is a new run).
+    static func removeStaging(_ remote: RemoteUpload?, _ directory: String) {
+        if remote != nil { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    /// The store of a remote location; a missing secret or a bad configuration is the run's failure with its code.
+    static func openStore(_ location: RunLocation, _ context: RunContext) async throws -> any TargetStore {
+        try await targetStep { try await TargetStores.open(location, secrets: context.targetSecrets) }
+    }
+
+    /// Runs a target step; a `TargetError` becomes the run's failure with the same code.
+    static func targetStep<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as TargetError {
+            throw RunFailure(code: error.code, message: error.description)
+        }
     }
 
     /// The snapshot's catalog, so the first look in the browser or a diff is instant (docs/formats.md, "The snapshot

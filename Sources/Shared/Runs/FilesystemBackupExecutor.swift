@@ -7,17 +7,23 @@ import Foundation
 public struct FilesystemBackupExecutor: JobExecutor {
     public let jobType = "filesystem"
 
-    public init() {}
+    /// Where a backup to a remote target stages its parts (the worker's `<data-dir>/runs`).
+    public var stagingDirectory: String
+
+    public init(stagingDirectory: String = NSTemporaryDirectory()) {
+        self.stagingDirectory = stagingDirectory
+    }
 
     public func execute(_ context: RunContext) async throws -> JSONValue {
-        guard case .filesystem(let source) = context.spec.source, case .localDir(let target) = context.spec.target else {
-            throw RunFailure(code: "invalid_spec", message: "not a filesystem job with a local_dir target")
+        guard case .filesystem(let source) = context.spec.source else {
+            throw RunFailure(code: "invalid_spec", message: "not a filesystem job")
         }
+        let location = RunLocation(target: context.spec.target, jobId: context.job.id, runId: context.run.id)
         var settings = ArchiveBuilder.Settings(
             jobId: context.job.id,
             runId: context.run.id,
-            runDirectory: "\(target.baseDir)/\(context.job.id)/\(context.run.id)",
-            partSize: target.partSizeBytes
+            runDirectory: location.localDirectory ?? "",
+            partSize: context.spec.target.partSizeBytes
         )
         settings.include = source.include.compactMap(Glob.init)
         settings.exclude = source.exclude.compactMap(Glob.init)
@@ -27,6 +33,8 @@ public struct FilesystemBackupExecutor: JobExecutor {
         return try await ArchiveRun.perform(
             context,
             settings: settings,
+            location: location,
+            staging: stagingDirectory,
             paths: source.paths,
             root: source.paths.count == 1 && source.root != nil ? source.root : nil,
             preScan: source.preScan

@@ -3,6 +3,7 @@ import Foundation
 import Secrets
 import Store
 import Synchronization
+import Targets
 
 /// Executes runs of one job type (docs/architecture.md, "Runs": the seam new job types plug into).
 ///
@@ -59,6 +60,8 @@ public struct RunContext: Sendable {
     public var keys: (any BackupKeyProvider)? = nil
     /// Where a backup writes its snapshot's catalog (docs/formats.md, "The snapshot catalog"); nil: not written here.
     public var catalogs: DataDirectory? = nil
+    /// The credentials of remote targets: the hub's `secrets` for a worker, the one its task carries for an agent.
+    public var targetSecrets: (any TargetSecretProvider)? = nil
 
     public init(
         run: Run,
@@ -68,7 +71,8 @@ public struct RunContext: Sendable {
         progress: any RunProgressSink,
         cancellation: RunCancellation,
         keys: (any BackupKeyProvider)? = nil,
-        catalogs: DataDirectory? = nil
+        catalogs: DataDirectory? = nil,
+        targetSecrets: (any TargetSecretProvider)? = nil
     ) {
         self.run = run
         self.job = job
@@ -78,6 +82,7 @@ public struct RunContext: Sendable {
         self.cancellation = cancellation
         self.keys = keys
         self.catalogs = catalogs
+        self.targetSecrets = targetSecrets
     }
 
     /// Throws `CancellationError` once the run was asked to stop.

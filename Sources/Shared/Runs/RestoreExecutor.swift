@@ -8,7 +8,12 @@ import Foundation
 public struct RestoreExecutor: JobExecutor {
     public let jobType = RunKind.restore.rawValue
 
-    public init() {}
+    /// Where a remote snapshot's parts are fetched, one at a time (the worker's `<data-dir>/runs`).
+    public var stagingDirectory: String
+
+    public init(stagingDirectory: String = NSTemporaryDirectory()) {
+        self.stagingDirectory = stagingDirectory
+    }
 
     public func execute(_ context: RunContext) async throws -> JSONValue {
         let operation: RestoreOperation
@@ -27,8 +32,18 @@ public struct RestoreExecutor: JobExecutor {
             }
             selection = normalized
         }
-        let snapshot = try openSnapshot(context)
+        let snapshot = try await openSnapshot(context, staging: stagingDirectory)
+        let remote = snapshot.fetchPart != nil
+        let readDirectory = remoteReadDirectory(context, staging: stagingDirectory)
+        defer { if remote { try? FileManager.default.removeItem(atPath: readDirectory) } }
         let identity = try await snapshotIdentity(snapshot, context)
+        if remote {
+            do {
+                try await checkRemoteParts(snapshot, context)
+            } catch let error as ArchiveError {
+                throw RunFailure(code: "snapshot_corrupt", message: error.description)
+            }
+        }
         context.events.emit(kind: "restore", message: "Restoring into \(directory) (conflict policy \(policy.rawValue))")
         // Progress counts stored payload bytes read: first while every part is checked, then while restoring.
         let progress = BuildProgress()
@@ -39,7 +54,8 @@ public struct RestoreExecutor: JobExecutor {
         async let restored: Outcome = runBlocking {
             defer { progress.finish() }
             let check = { if cancellation.reason != nil { throw CancellationError() } }
-            try snapshot.checkParts(progress: progress, betweenParts: check)
+            // A remote part is checked as it is fetched, before any of it is used (docs/targets.md).
+            if !remote { try snapshot.checkParts(progress: progress, betweenParts: check) }
             progress.setStage("restore", total: total)
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let writer = RestoreWriter(

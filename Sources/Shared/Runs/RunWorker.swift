@@ -58,6 +58,10 @@ public final class RunWorker: Sendable {
     /// Fails runs whose worker stopped heartbeating (done by every worker at start-up, and by the janitor).
     public func recoverLostRuns() async {
         do {
+            let released = try await database.releaseRunsOfRestartedWorker(workerId: settings.workerId)
+            if !released.isEmpty {
+                logger.warning("Runs this worker held before it restarted returned to the queue", metadata: ["runs": "\(released)"])
+            }
             let recovered = try await database.recoverLostRuns(leaseSeconds: settings.leaseSeconds)
             if !recovered.isEmpty {
                 logger.warning("Recovered runs of lost workers", metadata: ["runs": "\(recovered)"])
@@ -175,7 +179,8 @@ public final class RunWorker: Sendable {
                 database: database,
                 dataDirectory: database.dataDirectory
             ),
-            catalogs: database.dataDirectory
+            catalogs: database.dataDirectory,
+            targetSecrets: HubTargetSecrets(database: database)
         )
         do {
             try context.checkCancellation()

@@ -28,13 +28,10 @@ public struct SQLiteBackupExecutor: JobExecutor {
         guard case .sqlite(let source) = context.spec.source else {
             throw RunFailure(code: "invalid_spec", message: "not a sqlite job")
         }
-        guard case .localDir(let target) = context.spec.target else {
-            throw RunFailure(code: "invalid_spec", message: "unsupported target")
-        }
+        let location = RunLocation(target: context.spec.target, jobId: context.job.id, runId: context.run.id)
         guard FileManager.default.fileExists(atPath: source.path) else {
             throw RunFailure(code: "source_not_found", message: "SQLite database \(source.path) does not exist")
         }
-        let runDir = "\(target.baseDir)/\(context.job.id)/\(context.run.id)"
         let name =
             URL(fileURLWithPath: source.path).lastPathComponent.isEmpty ? "database.sqlite3" : URL(fileURLWithPath: source.path).lastPathComponent
         let staging = "\(stagingDirectory)/\(context.run.id)"
@@ -100,7 +97,14 @@ public struct SQLiteBackupExecutor: JobExecutor {
         let size = (try? FileManager.default.attributesOfItem(atPath: partialPath)[.size] as? NSNumber)?.int64Value ?? 0
         return try await ArchiveRun.perform(
             context,
-            settings: ArchiveBuilder.Settings(jobId: context.job.id, runId: context.run.id, runDirectory: runDir, partSize: target.partSizeBytes),
+            settings: ArchiveBuilder.Settings(
+                jobId: context.job.id,
+                runId: context.run.id,
+                runDirectory: location.localDirectory ?? "",
+                partSize: context.spec.target.partSizeBytes
+            ),
+            location: location,
+            staging: stagingDirectory,
             paths: [partialPath],
             root: sourceDir,
             preScan: true,

@@ -1,33 +1,112 @@
 import Archive
+import Core
 import Foundation
+import Targets
 
-/// Where a finished backup of this job lives: `<base_dir>/<job_id>/<source_run_id>`.
-func sourceSnapshotDirectory(_ context: RunContext) throws -> (directory: String, sourceRunId: String) {
-    guard case .localDir(let target) = context.spec.target else { throw RunFailure(code: "invalid_spec", message: "unsupported target") }
+/// Where a finished backup of this job lives: the location its backup recorded (`source_target`), else
+/// `<target>/<job_id>/<source_run_id>` on the job's target.
+func sourceSnapshotLocation(_ context: RunContext) throws -> (location: RunLocation, sourceRunId: String) {
     guard case .string(let source)? = context.run.operation?["source_run_id"] else {
         throw RunFailure(code: "invalid_operation", message: "the operation names no source run")
     }
-    return ("\(target.baseDir)/\(context.job.id)/\(source)", source)
+    if let recorded = RunLocation(json: context.run.operation?["source_target"]), recorded.runId == source {
+        return (recorded, source)
+    }
+    return (RunLocation(target: context.spec.target, jobId: context.job.id, runId: source), source)
 }
 
 /// Opens the snapshot and emits the `manifest` event; a snapshot that never completed is `snapshot_not_restorable`.
-func openSnapshot(_ context: RunContext) throws -> Snapshot {
-    let (directory, source) = try sourceSnapshotDirectory(context)
+///
+/// On a remote target the manifest and the entries index are fetched into `<staging>/<run>.read/`, and each part is
+/// fetched there when the stream reaches it, its size and BLAKE3 checked before a byte of it is used, and removed once
+/// read (docs/targets.md, "Reading a snapshot").
+func openSnapshot(_ context: RunContext, staging: String) async throws -> Snapshot {
+    let (location, source) = try sourceSnapshotLocation(context)
     let snapshot: Snapshot
     do {
-        snapshot = try Snapshot(directory: directory)
+        if let directory = location.localDirectory {
+            snapshot = try Snapshot(directory: directory)
+        } else {
+            snapshot = try await openRemote(location, context, staging: staging)
+        }
+    } catch let failure as RunFailure {
+        throw failure
+    } catch let error as TargetError {
+        throw RunFailure(code: error.code, message: "snapshot of run \(source): \(error)")
     } catch {
         throw RunFailure(code: "snapshot_not_restorable", message: "snapshot of run \(source): \(error)")
     }
     context.events.emit(
         kind: "manifest",
-        message: "Snapshot of run \(source): \(snapshot.parts.count) part(s)",
+        message: "Snapshot of run \(source) on \(location.display): \(snapshot.parts.count) part(s)",
         fields: .object([
             "format": .string(Manifest.format), "artifacts": .number(Double(snapshot.parts.count)),
-            "entries_count": snapshot.entriesCount.map { .number(Double($0)) } ?? .null,
+            "entries_count": snapshot.entriesCount.map { .number(Double($0)) } ?? .null, "target": .string(location.target.type),
         ])
     )
     return snapshot
+}
+
+/// A remote snapshot's staging directory, removed when the run ends.
+func remoteReadDirectory(_ context: RunContext, staging: String) -> String { "\(staging)/\(context.run.id).read" }
+
+private func openRemote(_ location: RunLocation, _ context: RunContext, staging: String) async throws -> Snapshot {
+    let store = try await ArchiveRun.openStore(location, context)
+    let directory = remoteReadDirectory(context, staging: staging)
+    try? FileManager.default.removeItem(atPath: directory)
+    do {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    } catch {
+        throw RunFailure(code: "staging_unavailable", message: "cannot create \(directory): \(error.localizedDescription)")
+    }
+    guard try await store.size(of: "complete.json") != nil else { throw Snapshot.OpenError.notComplete(location.display) }
+    try await store.download("manifest.json", to: directory + "/manifest.json")
+    try await store.download(Manifest.entriesIndexName, to: directory + "/" + Manifest.entriesIndexName)
+    FileManager.default.createFile(atPath: directory + "/complete.json", contents: Data("{}".utf8))
+    return try Snapshot(directory: directory) { part in
+        let path = "\(directory)/\(part.name)"
+        try awaitFromBlocking { _ = try await store.download(part.name, to: path) }
+        try checkPart(path, part)
+        return path
+    }
+}
+
+/// A fetched part's size and BLAKE3 against the manifest, before any of it is used.
+private func checkPart(_ path: String, _ part: Snapshot.Part) throws {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw ArchiveError.corrupt("\(part.name) could not be fetched") }
+    defer { close(descriptor) }
+    var hasher = BLAKE3()
+    var size: Int64 = 0
+    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        if count < 0, errno == EINTR { continue }
+        guard count >= 0 else { throw ArchiveError.corrupt("\(part.name): \(String(cString: strerror(errno)))") }
+        if count == 0 { break }
+        size += Int64(count)
+        buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    }
+    guard size == part.size else {
+        unlink(path)
+        throw ArchiveError.corrupt("\(part.name) has \(size) bytes on the target, the manifest says \(part.size)")
+    }
+    guard hasher.finalizeHex() == part.hash else {
+        unlink(path)
+        throw ArchiveError.corrupt("\(part.name) on the target does not match its BLAKE3 hash")
+    }
+}
+
+/// Before a restore writes anything: every part is on the target with its size (the bytes are checked as each part
+/// is fetched). For a local snapshot the caller reads every part instead.
+func checkRemoteParts(_ snapshot: Snapshot, _ context: RunContext) async throws {
+    let (location, _) = try sourceSnapshotLocation(context)
+    let store = try await ArchiveRun.openStore(location, context)
+    let stored = try await ArchiveRun.targetStep { try await store.list() }
+    for part in snapshot.parts {
+        guard let size = stored[part.name] else { throw ArchiveError.corrupt("\(part.name) is missing on \(location.display)") }
+        guard size == part.size else { throw ArchiveError.corrupt("\(part.name) has \(size) bytes on the target, the manifest says \(part.size)") }
+    }
 }
 
 /// The identity that decrypts `snapshot`, or nil when it is not encrypted; a missing key is `key_not_found`.

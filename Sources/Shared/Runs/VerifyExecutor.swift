@@ -16,7 +16,9 @@ public struct VerifyExecutor: JobExecutor {
     }
 
     public func execute(_ context: RunContext) async throws -> JSONValue {
-        let snapshot = try openSnapshot(context)
+        let snapshot = try await openSnapshot(context, staging: workDirectory)
+        let readDirectory = remoteReadDirectory(context, staging: workDirectory)
+        defer { if snapshot.fetchPart != nil { try? FileManager.default.removeItem(atPath: readDirectory) } }
         let identity = try await snapshotIdentity(snapshot, context)
         let progress = BuildProgress()
         progress.setStage("verify", total: .init(bytes: snapshot.payloadBytes))

@@ -25,13 +25,16 @@ extension AppDatabase {
         migrator.registerMigration("v7_agents") { db in
             try db.execute(sql: Migrations.v7Agents)
         }
+        migrator.registerMigration("v8_incomplete_cleanup") { db in
+            try db.execute(sql: Migrations.v8IncompleteCleanup)
+        }
         return migrator
     }
 
     /// Every table and index that the schema must contain (docs/architecture.md, "Database"); tests compare against `sqlite_master`.
     public static let expectedTables = [
         "users", "sessions", "enrollment_tokens", "login_throttle", "jobs", "runs", "run_events",
-        "notifications", "settings", "secrets", "run_artifacts", "notification_destinations", "agents", "agent_tasks",
+        "notifications", "settings", "secrets", "run_artifacts", "notification_destinations", "agents", "agent_tasks", "incomplete_cleanups",
     ]
 
     public static let expectedIndexes = [
@@ -46,6 +49,7 @@ extension AppDatabase {
         "idx_run_artifacts_job_id_ended_at", "idx_run_artifacts_status",
         "idx_runs_started_at_id", "idx_runs_kind_started_at", "idx_runs_job_id_status_started_at",
         "idx_agents_key_hash", "idx_agent_tasks_agent_id", "idx_runs_node_id_status_started_at",
+        "idx_incomplete_cleanups_status_next_attempt_at", "idx_runs_kind_status_ended_at",
     ]
 }
 
@@ -57,6 +61,26 @@ enum Migrations {
     /// finds its agent in one seek), the task each agent run was handed with its claim and the highest agent event
     /// sequence appended, and the node of every run (`hub` for the hub's workers, else an agent's id), which claims
     /// filter on.
+    /// Cleanup of incomplete runs (docs/targets.md, "Incomplete runs"): one row per failed or canceled backup whose
+    /// data is to be removed from its target (`runs.target_snapshot_json`, recorded at the claim), with its attempts
+    /// and the next one's time; the runs of that age are found through `(kind, status, ended_at)`.
+    static let v8IncompleteCleanup = """
+        CREATE TABLE incomplete_cleanups (
+            run_id TEXT PRIMARY KEY NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            job_id TEXT NOT NULL,
+            node_id TEXT NOT NULL DEFAULT 'hub',
+            target_json TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'retrying', 'done', 'ignored', 'abandoned')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            last_error TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE INDEX idx_incomplete_cleanups_status_next_attempt_at ON incomplete_cleanups(status, next_attempt_at);
+        CREATE INDEX idx_runs_kind_status_ended_at ON runs(kind, status, ended_at);
+        """
+
     static let v7Agents = """
         CREATE TABLE agents (
             id TEXT PRIMARY KEY NOT NULL,

@@ -142,6 +142,8 @@ extension AppDatabase {
             if kind == .verify, let name = BackupSummary(json: source.summary)?.sqlite?.snapshotName {
                 operation["sqlite_snapshot_name"] = .string(name)
             }
+            // Where the snapshot is, as the backup recorded it (the job's target may have changed since).
+            if let location = BackupSummary(json: source.summary)?.location { operation["source_target"] = location.json }
             try db.execute(
                 sql: "INSERT INTO runs (id, job_id, status, started_at, kind, operation_json, node_id) VALUES (?, ?, 'queued', ?, ?, ?, ?)",
                 // A restore or verify runs where the snapshot is: on the node that wrote it.
@@ -194,7 +196,15 @@ extension AppDatabase {
             now: now,
             after: &after
         )
-        return ClaimedRun(run: run, job: try Self.fetchJob(db, id: run.jobId), claimToken: token)
+        let job = try Self.fetchJob(db, id: run.jobId)
+        // Where this backup writes, as the executor will see it: what the cleanup of an incomplete run removes.
+        if run.kind == .backup, let job, let spec = try? JobSpec.parse(job.spec) {
+            try db.execute(
+                sql: "UPDATE runs SET target_snapshot_json = ? WHERE id = ?",
+                arguments: [RunLocation(target: spec.target, jobId: job.id, runId: id).json.jsonString(), id]
+            )
+        }
+        return ClaimedRun(run: run, job: job, claimToken: token)
     }
 
     /// Records that the worker holding `claimToken` is alive, and reports whether a cancel was requested.
@@ -364,6 +374,22 @@ extension AppDatabase {
             )
             return .queued
         }
+    }
+
+    /// A worker starting with the id of one that died (SIGKILL, power loss) takes back the runs that one still held:
+    /// each goes back to the queue (`requeued`, reason `worker_restarted`), or is canceled if a cancel was requested, so
+    /// a backup resumes from what it had written (docs/targets.md, "Resume") instead of waiting for the lease to fail it.
+    /// Only with a stable `--worker-id`: generated ids never repeat. The run ids handed back.
+    public func releaseRunsOfRestartedWorker(workerId: String, now: Int64 = unixNow()) async throws -> [String] {
+        let held = try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, claim_token FROM runs WHERE status = 'running' AND worker_id = ?", arguments: [workerId])
+                .map { ($0[0] as String, $0[1] as String) }
+        }
+        var released: [String] = []
+        for (runId, token) in held where try await releaseRun(runId: runId, claimToken: token, reason: "worker_restarted", now: now) != nil {
+            released.append(runId)
+        }
+        return released
     }
 
     // MARK: - Cancel (API side)

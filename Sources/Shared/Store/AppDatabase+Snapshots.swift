@@ -9,7 +9,9 @@ public struct SnapshotRecord: Sendable, Equatable {
     public var status: String
     public var endedAt: Int64
     public var pinnedAt: Int64?
-    public var runDirectory: String?
+    public var runDirectory: String? { location?.localDirectory }
+    /// Where the snapshot is (its target as the backup recorded it).
+    public var location: RunLocation?
     /// Recording order (the row's rowid): newest-first ties within one second.
     public var sequence: Int64 = 0
     /// What the backup read (files, directories, bytes) and what it wrote to the target.
@@ -31,15 +33,14 @@ extension AppDatabase {
         "run_id, job_id, status, ended_at, pinned_at, target_snapshot_json, rowid, source_files, source_dirs, source_bytes, transfer_bytes"
 
     static func snapshot(_ row: Row) -> SnapshotRecord {
-        var directory: String?
-        if let json = row[5] as String?, case .string(let path)? = (try? JSONValue.parse(json))?["run_dir"] { directory = path }
+        let location = (row[5] as String?).flatMap { RunLocation(json: try? JSONValue.parse($0)) }
         return SnapshotRecord(
             runId: row[0],
             jobId: row[1],
             status: row[2],
             endedAt: row[3],
             pinnedAt: row[4],
-            runDirectory: directory,
+            location: location,
             sequence: row[6],
             sourceFiles: row[7],
             sourceDirs: row[8],

@@ -9,6 +9,7 @@ import NIOWebSocket
 import Secrets
 import Store
 import Synchronization
+import Targets
 
 /// The hub's end of the agents' WebSockets (docs/agents.md): who may connect (`Authorization: Bearer <agent key>`),
 /// one live connection per agent, `hello` and `ping`, and the idle timeout.
@@ -236,7 +237,7 @@ extension AgentGateway {
     /// `task` with the age key the run needs, if any (docs/agents.md, "Keys"): a backup gets the recipient only; a
     /// restore or verify gets the identity too, for that task only.
     func taskMessage(_ claimed: ClaimedRun) async -> JSONValue {
-        let message = Self.taskMessage(claimed)
+        let message = await withTargetSecret(Self.taskMessage(claimed), claimed)
         guard let encryption = claimed.job?.spec["pipeline"]?["encryption"], encryption["type"]?.stringValue == "age_x25519",
             let name = encryption["key_name"]?.stringValue, case .object(var root) = message, case .object(var task)? = root["task"],
             let box = try? SecretBox.open(in: database.dataDirectory),
@@ -245,6 +246,19 @@ extension AgentGateway {
         var keys: [String: JSONValue] = ["name": .string(name), "recipient": .string(key.recipient)]
         if claimed.run.kind != .backup { keys["identity"] = .string(key.identity) }
         task["keys"] = .object(keys)
+        root["task"] = .object(task)
+        return .object(root)
+    }
+
+    /// `task` with the credentials of the target the run writes or reads (docs/agents.md, "Keys"), for that task only:
+    /// `target_secret: {kind, name, value}`. A restore or verify reads the target its backup recorded.
+    func withTargetSecret(_ message: JSONValue, _ claimed: ClaimedRun) async -> JSONValue {
+        let recorded = RunLocation(json: claimed.run.operation?["source_target"])?.target
+        guard let target = recorded ?? (try? JobSpec.parse(claimed.job?.spec ?? .null))?.target, let name = target.secretName,
+            case .object(var root) = message, case .object(var task)? = root["task"],
+            let secret = try? await HubTargetSecrets(database: database).secret(kind: target.type, name: name)
+        else { return message }
+        task["target_secret"] = .object(["kind": .string(target.type), "name": .string(name), "value": secret.value])
         root["task"] = .object(task)
         return .object(root)
     }

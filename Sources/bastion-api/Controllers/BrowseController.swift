@@ -2,6 +2,7 @@ import Core
 import Foundation
 import Hummingbird
 import Store
+import Targets
 
 /// Reading inside snapshots without restoring them (docs/architecture.md, "Browsing snapshots"): one directory level
 /// or a name search (`GET /api/runs/{id}/entries`), what changed between two snapshots of a job
@@ -73,7 +74,7 @@ struct BrowseController {
     /// (default: the top) one level deep, directories first; with `q`, the entries below `prefix` whose name contains
     /// `q`. Paged by an opaque cursor.
     @Sendable func entries(_ request: Request, context: AppRequestContext) async throws -> EntriesPage {
-        let (run, directory) = try await snapshot(try context.parameters.require("id"))
+        let (run, location) = try await snapshot(try context.parameters.require("id"))
         let prefix = try Self.path(request, "prefix") ?? []
         let limit = Int(try RequestInput.integer(request, "limit", range: 1...1000) ?? 200)
         let kind = try Self.kind(request)
@@ -93,7 +94,7 @@ struct BrowseController {
             }
             cursor = parsed
         }
-        let catalog = try await services.catalogs.catalog(runId: run.id, runDirectory: directory, in: services.config.common.dataDirectory)
+        let catalog = try await catalog(run.id, location)
         let start = cursor
         let page = try await runBlocking {
             let cursor = start
@@ -178,8 +179,8 @@ struct BrowseController {
             guard let id = request.uri.queryParameters.get(name).map { String($0) }, !id.isEmpty else {
                 throw APIError(status: .badRequest, code: "invalid_query", message: "\(name) (a run id) is required", details: ["field": name])
             }
-            let (run, directory) = try await snapshot(id, jobId: jobId)
-            return (run, try await services.catalogs.catalog(runId: run.id, runDirectory: directory, in: services.config.common.dataDirectory))
+            let (run, location) = try await snapshot(id, jobId: jobId)
+            return (run, try await catalog(run.id, location))
         }
         let (oldRun, oldCatalog) = try await side("from")
         let (newRun, newCatalog) = try await side("to")
@@ -257,8 +258,9 @@ struct BrowseController {
         let snapshots = try await services.database.snapshots(jobId: jobId).filter { $0.status == "present" }.prefix(limit)
         var found: [(SnapshotRecord, SnapshotCatalog.Entry?)] = []
         for record in snapshots {
-            guard let directory = record.runDirectory, FileManager.default.fileExists(atPath: directory + "/complete.json") else { continue }
-            let catalog = try await services.catalogs.catalog(runId: record.runId, runDirectory: directory, in: services.config.common.dataDirectory)
+            guard let location = record.location else { continue }
+            if let directory = location.localDirectory, !FileManager.default.fileExists(atPath: directory + "/complete.json") { continue }
+            let catalog = try await catalog(record.runId, location)
             found.append((record, try await runBlocking { try catalog.lookup(path) }))
         }
         var items: [VersionDTO] = []
@@ -286,9 +288,9 @@ struct BrowseController {
     }
 
     /// A successful backup whose snapshot is still on its target (of `jobId` when given), and its directory.
-    func snapshot(_ runId: String, jobId: String? = nil) async throws -> (Run, String) {
+    func snapshot(_ runId: String, jobId: String? = nil) async throws -> (Run, RunLocation) {
         guard let run = try await services.database.run(id: runId), jobId == nil || run.jobId == jobId else { throw APIError.runNotFound }
-        guard run.kind == .backup, run.status == .success, let directory = BackupSummary(json: run.summary)?.runDirectory else {
+        guard run.kind == .backup, run.status == .success, let location = BackupSummary(json: run.summary)?.location else {
             throw APIError(
                 status: .conflict,
                 code: "snapshot_not_browsable",
@@ -305,10 +307,25 @@ struct BrowseController {
         if let record = try await services.database.snapshot(runId: runId), record.status != "present" {
             throw APIError(status: .gone, code: "snapshot_deleted", message: "the snapshot of run \(runId) is \(record.status)")
         }
-        guard FileManager.default.fileExists(atPath: directory + "/complete.json") else {
+        if let directory = location.localDirectory, !FileManager.default.fileExists(atPath: directory + "/complete.json") {
             throw APIError(status: .conflict, code: "snapshot_not_browsable", message: "\(directory) has no complete.json")
         }
-        return (run, directory)
+        return (run, location)
+    }
+
+    /// The snapshot's catalog; on a remote target its entries index is fetched first (a target failure is 502 with
+    /// the target's code).
+    func catalog(_ runId: String, _ location: RunLocation) async throws -> SnapshotCatalog {
+        do {
+            return try await services.catalogs.catalog(
+                runId: runId,
+                location: location,
+                secrets: HubTargetSecrets(database: services.database),
+                in: services.config.common.dataDirectory
+            )
+        } catch let error as TargetError {
+            throw APIError(status: .badGateway, code: error.code, message: error.description)
+        }
     }
 
     /// A path query parameter as bytes: `<name>_b64` (base64) or `<name>` (text); leading and trailing `/` dropped.

@@ -197,12 +197,20 @@ extension RunsController {
     func restorableSource(_ context: AppRequestContext) async throws -> Run {
         let id = try context.parameters.require("id")
         guard let run = try await services.database.run(id: id) else { throw APIError.runNotFound }
-        guard run.kind == .backup, run.status == .success, let directory = BackupSummary(json: run.summary)?.runDirectory else {
+        guard run.kind == .backup, run.status == .success, let summary = BackupSummary(json: run.summary) else {
             throw APIError(
                 status: .conflict,
                 code: "snapshot_not_restorable",
                 message: "run \(id) is not a finished archive_v1 backup (status \(run.status.rawValue))"
             )
+        }
+        guard let directory = summary.runDirectory else {
+            // A remote target: the executor checks complete.json there; here, that the snapshot was not deleted.
+            let status = try await services.database.snapshot(runId: run.id)?.status
+            guard status == nil || status == "present" else {
+                throw APIError(status: .conflict, code: "snapshot_not_restorable", message: "the snapshot of run \(id) is \(status ?? "gone")")
+            }
+            return run
         }
         // An agent's snapshot is on its host: the agent checks it when it runs the restore or verify.
         guard run.nodeId != AppDatabase.hubNode || FileManager.default.fileExists(atPath: directory + "/complete.json") else {

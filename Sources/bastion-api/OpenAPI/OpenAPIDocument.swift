@@ -128,6 +128,36 @@ enum OpenAPIDocument {
             "channel": S.enumeration(NotificationChannel.allCases.map(\.rawValue)), "name": S.string, "enabled": S.boolean,
             "created_at": S.integer, "updated_at": S.integer,
         ]),
+        "TargetSecret": S.object([
+            "kind": S.enumeration(["webdav", "rclone"]), "name": S.string, "created_at": S.integer, "updated_at": S.integer,
+            "used_by": S.array(S.string),
+        ]),
+        "TargetSecretInput": .object([
+            "type": "object",
+            "description": "webdav: {username, password}; rclone: {config} (the remote's section as `rclone config show` prints it)",
+            "properties": .object(["username": S.string, "password": S.string, "config": S.string]),
+        ]),
+        "TargetTest": S.object([
+            "ok": S.boolean,
+            "steps": S.array(
+                S.object(
+                    [
+                        "step": S.enumeration(["connect", "create", "write", "read", "delete"]), "ok": S.boolean,
+                        "ms": .object(["type": "number"]), "code": S.nullableString, "message": S.nullableString, "hint": S.nullableString,
+                    ],
+                    required: ["step", "ok", "ms"]
+                )
+            ),
+        ]),
+        "IncompleteCleanup": S.object(
+            [
+                "run_id": S.string, "job_id": S.string, "job_name": S.nullableString, "node_id": S.string, "target": S.nullableString,
+                "target_type": S.nullableString, "status": S.enumeration(["queued", "retrying", "done", "ignored", "abandoned"]),
+                "attempts": S.integer, "next_attempt_at": S.integer, "last_error": S.nullableString, "created_at": S.integer,
+                "updated_at": S.integer, "run_status": S.string, "run_ended_at": S.nullableInteger,
+            ],
+            required: ["run_id", "job_id", "node_id", "status", "attempts", "next_attempt_at", "created_at", "updated_at", "run_status"]
+        ),
         "DestinationInput": .object([
             "type": "object",
             "description": "webhook: {url, secret?, enabled?}; wecom_bot: {webhook_url, enabled?}",
@@ -203,6 +233,64 @@ enum OpenAPIDocument {
     static let credentials = S.object(["username": S.string, "password": S.string])
 
     static let operations: [Operation] = [
+        Operation(
+            method: "get",
+            path: "/api/secrets/{kind}",
+            summary: "Target credentials of one kind (webdav, rclone): names and dates, never values",
+            tag: "targets",
+            responses: ["200": S.array(S.ref("TargetSecret"))]
+        ),
+        Operation(
+            method: "put",
+            path: "/api/secrets/{kind}/{name}",
+            summary: "Create or replace a target credential (sealed with the master key)",
+            tag: "targets",
+            body: S.ref("TargetSecretInput"),
+            responses: ["200": S.ref("TargetSecret")]
+        ),
+        Operation(
+            method: "delete",
+            path: "/api/secrets/{kind}/{name}",
+            summary: "Delete a target credential (409 secret_in_use while a job names it)",
+            tag: "targets",
+            responses: ["204": nil]
+        ),
+        Operation(
+            method: "post",
+            path: "/api/targets/test",
+            summary: "Test a target: connect, create, write, read back, delete a small object; each step's outcome",
+            tag: "targets",
+            body: S.object(
+                [
+                    "type": S.enumeration(["local_dir", "webdav", "rclone"]), "base_dir": S.string, "base_url": S.string, "remote": S.string,
+                    "secret_name": S.string, "part_size_bytes": S.integer,
+                ],
+                required: ["type"]
+            ),
+            responses: ["200": S.ref("TargetTest")]
+        ),
+        Operation(
+            method: "get",
+            path: "/api/maintenance/incomplete-cleanup",
+            summary: "Cleanups of incomplete runs' data on their targets, newest first",
+            tag: "maintenance",
+            parameters: [query("status", S.enumeration(["queued", "retrying", "done", "ignored", "abandoned"]), "filter by status")],
+            responses: ["200": S.array(S.ref("IncompleteCleanup"))]
+        ),
+        Operation(
+            method: "get",
+            path: "/api/maintenance/incomplete-cleanup/{run_id}",
+            summary: "One run's cleanup",
+            tag: "maintenance",
+            responses: ["200": S.ref("IncompleteCleanup")]
+        ),
+        Operation(
+            method: "post",
+            path: "/api/maintenance/incomplete-cleanup/{run_id}/{action}",
+            summary: "retry-now, ignore or unignore a cleanup",
+            tag: "maintenance",
+            responses: ["200": S.ref("IncompleteCleanup")]
+        ),
         // System
         Operation(method: "get", path: "/api/health", summary: "Liveness", tag: "system", responses: ["200": S.ref("OK")], isPublic: true),
         Operation(

@@ -22,7 +22,13 @@ export interface JobForm {
   errorPolicy: "fail_fast" | "skip_fail" | "skip_ok";
   sqlitePath: string;
   integrityCheck: boolean;
+  /** Where snapshots go (docs/targets.md). */
+  targetType: "local_dir" | "webdav" | "rclone";
   baseDir: string;
+  baseUrl: string;
+  remote: string;
+  /** The webdav or rclone secret holding the target's credentials. */
+  secretName: string;
   partSizeMiB: number;
   encryption: "none" | "age";
   keyName: string;
@@ -53,7 +59,11 @@ export function emptyForm(timezone: string): JobForm {
     errorPolicy: "fail_fast",
     sqlitePath: "",
     integrityCheck: true,
+    targetType: "local_dir",
     baseDir: "/var/backups/bastion",
+    baseUrl: "",
+    remote: "",
+    secretName: "",
     partSizeMiB: 256,
     encryption: "none",
     keyName: "default",
@@ -104,12 +114,32 @@ export function formToRequest(form: JobForm): Record<string, unknown> {
       v: 1,
       type: form.type,
       source,
-      target: { type: "local_dir", base_dir: form.baseDir.trim(), part_size_bytes: Math.round(form.partSizeMiB * 1024 * 1024) },
+      target: formTarget(form),
       pipeline: form.encryption === "age" ? { encryption: { type: "age_x25519", key_name: form.keyName.trim() } } : {},
       notifications: form.notifications === "custom" ? { mode: "custom", ...destinationLists(form.notifyTo) } : { mode: "inherit" },
       retention,
     },
   };
+}
+
+/** The spec's `target` the form says (also what Test connection sends). */
+export function formTarget(form: JobForm): Record<string, unknown> {
+  const part_size_bytes = Math.round(form.partSizeMiB * 1024 * 1024);
+  switch (form.targetType) {
+    case "webdav":
+      return { type: "webdav", base_url: form.baseUrl.trim(), secret_name: form.secretName, part_size_bytes };
+    case "rclone":
+      return { type: "rclone", remote: form.remote.trim(), secret_name: form.secretName, part_size_bytes };
+    default:
+      return { type: "local_dir", base_dir: form.baseDir.trim(), part_size_bytes };
+  }
+}
+
+/** A target in a line: the directory, the URL, or the remote. */
+export function describeTarget(target: Record<string, unknown>): string {
+  if (target.type === "webdav") return `WebDAV ${String(target.base_url ?? "?")}`;
+  if (target.type === "rclone") return `rclone ${String(target.remote ?? "?")}`;
+  return `${String(target.base_dir ?? "?")} (local directory)`;
 }
 
 /** The channels a job's custom notifications list (`email` is kept from the original's specs; it never sends). */
@@ -159,7 +189,11 @@ export function jobToForm(job: Job, fallbackTimezone: string): JobForm {
   if (source.error_policy === "skip_fail" || source.error_policy === "skip_ok") form.errorPolicy = source.error_policy;
   if (typeof source.path === "string") form.sqlitePath = source.path;
   if (typeof source.integrity_check === "boolean") form.integrityCheck = source.integrity_check;
+  if (target.type === "webdav" || target.type === "rclone") form.targetType = target.type;
   if (typeof target.base_dir === "string") form.baseDir = target.base_dir;
+  if (typeof target.base_url === "string") form.baseUrl = target.base_url;
+  if (typeof target.remote === "string") form.remote = target.remote;
+  if (typeof target.secret_name === "string") form.secretName = target.secret_name;
   if (typeof target.part_size_bytes === "number") form.partSizeMiB = Math.max(1, Math.round(target.part_size_bytes / 1048576));
   if (encryption.type === "age_x25519") {
     form.encryption = "age";

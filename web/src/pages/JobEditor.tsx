@@ -1,10 +1,16 @@
 import { useEffect, useMemo, useState, type ReactNode } from "react";
-import { api, ApiError, type AgentInfo, type Job, type NotificationDestination } from "../api";
-import { ErrorBox, Link } from "../components";
+import { api, ApiError, type AgentInfo, type Job, type NotificationDestination, type TargetSecretInfo } from "../api";
+import { ErrorBox, Link, TestConnection } from "../components";
 import { formatRelative, formatTime } from "../lib/format";
-import { emptyForm, fieldOf, formSchedule, formToRequest, jobToForm, type JobForm } from "../lib/jobForm";
+import { emptyForm, fieldOf, formSchedule, formTarget, formToRequest, jobToForm, type JobForm } from "../lib/jobForm";
 import { navigate } from "../lib/router";
 import { weekdays, type Simple } from "../lib/schedule";
+
+function targetHint(type: JobForm["targetType"]): string {
+  if (type === "local_dir") return "A backup on the same disk as its source is not a backup: prefer another disk or host.";
+  if (type === "webdav") return "Each part is one PUT: keep the part size under the server's upload limit.";
+  return "Reaches every backend Debian's rclone supports; the configuration is a secret in Settings.";
+}
 
 interface Draft {
   form: JobForm;
@@ -50,6 +56,12 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
   const [preview, setPreview] = useState<{ next: number[] } | { error: string } | null>(null);
   const [showJSON, setShowJSON] = useState(false);
   const [saving, setSaving] = useState(false);
+  const [secrets, setSecrets] = useState<Partial<Record<JobForm["targetType"], TargetSecretInfo[]>>>({});
+  useEffect(() => {
+    void Promise.all([api.targetSecrets("webdav"), api.targetSecrets("rclone")])
+      .then(([webdav, rclone]) => setSecrets({ webdav, rclone }))
+      .catch(() => setSecrets({}));
+  }, []);
 
   useEffect(() => {
     if (!props.jobId) return;
@@ -315,9 +327,51 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
 
         <fieldset className="card">
           <legend>Target and security</legend>
-          <Field label="Local directory" error={errorFor("target")}>
-            <input name="baseDir" value={form.baseDir} onChange={(event) => update({ baseDir: event.target.value })} />
+          <Field label="Where to" hint={targetHint(form.targetType)}>
+            <select name="targetType" value={form.targetType} onChange={(event) => update({ targetType: event.target.value as JobForm["targetType"] })}>
+              <option value="local_dir">a directory of this host</option>
+              <option value="webdav">a WebDAV server (Nextcloud, a NAS, a storage box)</option>
+              <option value="rclone">an rclone remote (SFTP, S3, B2, Google Drive, …)</option>
+            </select>
           </Field>
+          {form.targetType === "local_dir" && (
+            <Field label="Local directory" error={errorFor("target")}>
+              <input name="baseDir" value={form.baseDir} onChange={(event) => update({ baseDir: event.target.value })} />
+            </Field>
+          )}
+          {form.targetType === "webdav" && (
+            <Field label="Base URL" error={errorFor("target")} hint="Snapshots go to <base URL>/<job>/<run>/.">
+              <input name="baseUrl" placeholder="https://nas.example/remote.php/dav/files/me/bastion/" value={form.baseUrl} onChange={(event) => update({ baseUrl: event.target.value })} />
+            </Field>
+          )}
+          {form.targetType === "rclone" && (
+            <Field label="Remote (name:path)" error={errorFor("target")} hint="name is the remote's configuration; path a folder or bucket on it.">
+              <input name="remote" placeholder="box:backups/bastion" value={form.remote} onChange={(event) => update({ remote: event.target.value })} />
+            </Field>
+          )}
+          {form.targetType !== "local_dir" && (
+            <Field
+              label={form.targetType === "webdav" ? "WebDAV credentials" : "rclone configuration"}
+              hint={
+                <>
+                  Kept encrypted; add or change them in <Link to="/settings">Settings</Link>.
+                </>
+              }
+            >
+              <select name="secretName" value={form.secretName} onChange={(event) => update({ secretName: event.target.value })}>
+                <option value="">choose…</option>
+                {(secrets[form.targetType] ?? []).map((secret) => (
+                  <option key={secret.name} value={secret.name}>
+                    {secret.name}
+                  </option>
+                ))}
+                {form.secretName && !(secrets[form.targetType] ?? []).some((secret) => secret.name === form.secretName) && (
+                  <option value={form.secretName}>{form.secretName} (missing)</option>
+                )}
+              </select>
+            </Field>
+          )}
+          <TestConnection target={() => formTarget(form)} disabled={form.targetType !== "local_dir" && !form.secretName} />
           <Field label="Part size (MiB)">
             <input type="number" min={1} value={form.partSizeMiB} onChange={(event) => update({ partSizeMiB: Number(event.target.value) })} />
           </Field>

@@ -3,6 +3,7 @@ import { api, type ChangeKind, type DiffPage, type Job, type RunListItem, type S
 import { ErrorBox, Link, StatusBadge } from "../components";
 import { formatBytes, formatDuration, formatRelative, formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
+import { describeTarget } from "../lib/jobForm";
 import { describeCron } from "../lib/schedule";
 import { browsePath } from "./Browse";
 import { savePicks, startVerify } from "./snapshotActions";
@@ -113,7 +114,7 @@ function describeSpec(job: Job): [string, string][] {
   const rows: [string, string][] = [];
   rows.push(["What", job.type === "sqlite" ? `the SQLite database ${source.path}` : `${(source.paths ?? []).join(", ")}`]);
   if (job.type !== "sqlite" && (source.exclude ?? []).length > 0) rows.push(["Leaving out", source.exclude.join(", ")]);
-  rows.push(["Where to", `${target.base_dir ?? "?"} (local directory, parts of ${formatBytes(target.part_size_bytes ?? 256 * 1048576)})`]);
+  rows.push(["Where to", `${describeTarget(target)}, parts of ${formatBytes(target.part_size_bytes ?? 256 * 1048576)}`]);
   rows.push(["Encryption", encryption?.type === "age_x25519" ? `age, key ${encryption.key_name}` : "none"]);
   rows.push([
     "When",

@@ -23,3 +23,36 @@ public func waitUntil(upTo interval: Duration, _ done: () -> Bool) async -> Bool
     }
     return done()
 }
+
+/// The other way round: from blocking work (a `runBlocking` thread, never a cooperative-pool thread) waits for async
+/// work and returns its result. The archive builder uploads each finished part to a remote target this way.
+public func awaitFromBlocking<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = BlockingResult<T>()
+    Task { box.set(await Result(catching: work)) }
+    return try box.wait().get()
+}
+
+extension Result where Failure == any Error {
+    init(catching body: () async throws -> Success) async {
+        do {
+            self = .success(try await body())
+        } catch {
+            self = .failure(error)
+        }
+    }
+}
+
+private final class BlockingResult<T: Sendable>: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: Result<T, any Error>?
+
+    func set(_ value: Result<T, any Error>) {
+        result = value
+        done.signal()
+    }
+
+    func wait() -> Result<T, any Error> {
+        done.wait()
+        return result!
+    }
+}

@@ -31,10 +31,11 @@ public struct BackupSummary: Sendable, Equatable {
 
     public static let artifactFormat = "archive_v1"
 
-    /// `target.type`: `local_dir` today.
-    public var targetType: String
-    /// `target.run_dir`: the snapshot's directory.
-    public var runDirectory: String
+    /// `target`: where the snapshot is (its target and run).
+    public var location: RunLocation
+    public var targetType: String { location.target.type }
+    /// The snapshot's directory on a `local_dir` target; nil on remote targets.
+    public var runDirectory: String? { location.localDirectory }
     public var entriesCount: Int64
     public var parts: Int
     public var source: Totals
@@ -46,8 +47,7 @@ public struct BackupSummary: Sendable, Equatable {
     public var sqlite: SQLiteSource?
 
     public init(
-        targetType: String = "local_dir",
-        runDirectory: String,
+        location: RunLocation,
         entriesCount: Int64,
         parts: Int,
         source: Totals,
@@ -56,8 +56,7 @@ public struct BackupSummary: Sendable, Equatable {
         filesystemErrors: Int,
         sqlite: SQLiteSource? = nil
     ) {
-        self.targetType = targetType
-        self.runDirectory = runDirectory
+        self.location = location
         self.entriesCount = entriesCount
         self.parts = parts
         self.source = source
@@ -71,7 +70,7 @@ public struct BackupSummary: Sendable, Equatable {
     /// The stored form.
     public var json: JSONValue {
         var object: [String: JSONValue] = [
-            "target": .object(["type": .string(targetType), "run_dir": .string(runDirectory)]),
+            "target": location.json,
             "artifact_format": .string(Self.artifactFormat),
             "entries_count": .number(Double(entriesCount)),
             "parts": .number(Double(parts)),
@@ -94,14 +93,12 @@ public struct BackupSummary: Sendable, Equatable {
 
     /// Reads a stored backup summary; nil when `json` is not one (another kind of run, another format).
     public init?(json: JSONValue?) {
-        guard let json, json["artifact_format"]?.stringValue == Self.artifactFormat, let target = json["target"],
-            let runDirectory = target["run_dir"]?.stringValue
+        guard let json, json["artifact_format"]?.stringValue == Self.artifactFormat, let location = RunLocation(json: json["target"])
         else { return nil }
         func count(_ value: JSONValue?) -> Int64 { value?.doubleValue.map { Int64($0) } ?? 0 }
         let totals = json["metrics"]?["source_total"]
         self.init(
-            targetType: target["type"]?.stringValue ?? "local_dir",
-            runDirectory: runDirectory,
+            location: location,
             entriesCount: count(json["entries_count"]),
             parts: Int(count(json["parts"])),
             source: Totals(files: count(totals?["files"]), dirs: count(totals?["dirs"]), bytes: count(totals?["bytes"])),

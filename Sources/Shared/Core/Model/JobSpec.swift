@@ -19,8 +19,54 @@ public struct JobSpec: Sendable, Equatable {
         }
     }
 
+    /// Where snapshots are written (docs/targets.md): a directory of this host, a WebDAV server, or any rclone remote.
     public enum Target: Sendable, Equatable {
         case localDir(LocalDirTarget)
+        case webdav(WebDAVTarget)
+        case rclone(RcloneTarget)
+
+        public var type: String {
+            switch self {
+            case .localDir: return "local_dir"
+            case .webdav: return "webdav"
+            case .rclone: return "rclone"
+            }
+        }
+
+        public var partSizeBytes: Int64 {
+            switch self {
+            case .localDir(let target): return target.partSizeBytes
+            case .webdav(let target): return target.partSizeBytes
+            case .rclone(let target): return target.partSizeBytes
+            }
+        }
+
+        /// The secret holding the credentials (`secrets` row of kind `type`); nil for `local_dir`.
+        public var secretName: String? {
+            switch self {
+            case .localDir: return nil
+            case .webdav(let target): return target.secretName
+            case .rclone(let target): return target.secretName
+            }
+        }
+
+        /// The spec's JSON form of the target.
+        public var json: JSONValue {
+            switch self {
+            case .localDir(let local):
+                return .object(["type": "local_dir", "base_dir": .string(local.baseDir), "part_size_bytes": .number(Double(local.partSizeBytes))])
+            case .webdav(let webdav):
+                return .object([
+                    "type": "webdav", "base_url": .string(webdav.baseURL), "secret_name": .string(webdav.secretName),
+                    "part_size_bytes": .number(Double(webdav.partSizeBytes)),
+                ])
+            case .rclone(let rclone):
+                return .object([
+                    "type": "rclone", "remote": .string(rclone.remote), "secret_name": .string(rclone.secretName),
+                    "part_size_bytes": .number(Double(rclone.partSizeBytes)),
+                ])
+            }
+        }
     }
 
     public var source: Source
@@ -94,6 +140,44 @@ public struct LocalDirTarget: Sendable, Equatable, Codable {
     }
 }
 
+/// `webdav` target: `<base_url>/<job_id>/<run_id>/`, HTTP Basic credentials in the `webdav` secret `secret_name`
+/// (`{username, password}`).
+public struct WebDAVTarget: Sendable, Equatable {
+    public var baseURL: String
+    public var secretName: String
+    public var partSizeBytes: Int64
+
+    public init(baseURL: String, secretName: String, partSizeBytes: Int64 = LocalDirTarget.defaultPartSize) {
+        self.baseURL = baseURL
+        self.secretName = secretName
+        self.partSizeBytes = partSizeBytes
+    }
+}
+
+/// `rclone` target: `<remote>/<job_id>/<run_id>/` through Debian's `rclone`, the remote's configuration in the
+/// `rclone` secret `secret_name` (`{config: "type = sftp\n..."}`, as `rclone config show` prints it). `remote` is
+/// `name:path`; `name` names the configuration (letters, digits, `_`).
+public struct RcloneTarget: Sendable, Equatable {
+    public var remote: String
+    public var secretName: String
+    public var partSizeBytes: Int64
+
+    public init(remote: String, secretName: String, partSizeBytes: Int64 = LocalDirTarget.defaultPartSize) {
+        self.remote = remote
+        self.secretName = secretName
+        self.partSizeBytes = partSizeBytes
+    }
+
+    /// `name` of `name:path`.
+    public var remoteName: String { String(remote.prefix { $0 != ":" }) }
+    /// `path` of `name:path`, without a trailing `/`.
+    public var remotePath: String {
+        var path = String(remote.drop { $0 != ":" }.dropFirst())
+        while path.hasSuffix("/") { path.removeLast() }
+        return path
+    }
+}
+
 extension JobSpec {
     /// Parses and validates either JSON shape. Every problem is an `invalid_spec` `ValidationError` naming its field.
     public static func parse(_ value: JSONValue) throws -> JobSpec {
@@ -115,14 +199,17 @@ extension JobSpec {
         guard case .object(let target)? = root["target"] else { throw ValidationError.spec("target", "required", "target is required") }
         guard case .string(let targetType)? = target["type"] else { throw ValidationError.spec("target.type", "required", "target.type is required") }
         try checkDriverVersion(target["version"], field: "target.version")
-        guard targetType == "local_dir" else {
-            throw ValidationError.spec("target.type", "unsupported", "target type \(targetType) is not supported (local_dir)")
-        }
+        var config = target["config"]
         if case .object(let refs)? = target["auth_refs"], !refs.isEmpty {
-            throw ValidationError.spec("target.auth_refs", "not_allowed", "local_dir takes no auth_refs")
+            guard targetType != "local_dir" else { throw ValidationError.spec("target.auth_refs", "not_allowed", "local_dir takes no auth_refs") }
+            // The original's shape: the credentials' secret named in auth_refs.
+            if case .object(var object)? = config, let name = refs["secret_name"] ?? refs[targetType] {
+                object["secret_name"] = name
+                config = .object(object)
+            }
         }
-        let parsedTarget = try parseLocalDir(target["config"], field: "target.config")
-        return try JobSpec(source: parsedSource, target: .localDir(parsedTarget), root: root)
+        let parsedTarget = try parseTarget(type: targetType, config, field: "target.config")
+        return try JobSpec(source: parsedSource, target: parsedTarget, root: root)
     }
 
     private init(source: Source, target: Target, root: [String: JSONValue]) throws {
@@ -216,10 +303,70 @@ extension JobSpec {
     private static func parseTargetV1(_ value: JSONValue?) throws -> Target {
         guard case .object(let object)? = value else { throw ValidationError.spec("target", "required", "target is required") }
         guard case .string(let type)? = object["type"] else { throw ValidationError.spec("target.type", "required", "target.type is required") }
-        guard type == "local_dir" else {
-            throw ValidationError.spec("target.type", "unsupported", "target type \(type) is not supported (local_dir)")
+        return try parseTarget(type: type, value, field: "target")
+    }
+
+    /// A target of `type` from its fields (the V1 target object, or a V2 `target.config`).
+    public static func parseTarget(type: String, _ value: JSONValue?, field: String) throws -> Target {
+        switch type {
+        case "local_dir": return .localDir(try parseLocalDir(value, field: field))
+        case "webdav":
+            guard case .object(let object)? = value else { throw ValidationError.spec(field, "required", "\(field) must be an object") }
+            guard case .string(let url)? = object["base_url"], let parsed = URL(string: url),
+                parsed.scheme == "http" || parsed.scheme == "https", parsed.host?.isEmpty == false
+            else { throw ValidationError.spec("\(field).base_url", "invalid", "base_url must be an http:// or https:// URL") }
+            guard parsed.user == nil, parsed.password == nil else {
+                throw ValidationError.spec("\(field).base_url", "credentials_in_url", "put the credentials in a webdav secret, not in base_url")
+            }
+            guard parsed.query == nil, parsed.fragment == nil else {
+                throw ValidationError.spec("\(field).base_url", "invalid", "base_url takes no query or fragment")
+            }
+            let secret = try secretName(object["secret_name"], field: field)
+            return .webdav(WebDAVTarget(baseURL: url, secretName: secret, partSizeBytes: try partSize(object["part_size_bytes"], field: field)))
+        case "rclone":
+            guard case .object(let object)? = value else { throw ValidationError.spec(field, "required", "\(field) must be an object") }
+            guard case .string(let remote)? = object["remote"], let colon = remote.firstIndex(of: ":") else {
+                throw ValidationError.spec("\(field).remote", "invalid", "remote must be name:path")
+            }
+            let name = remote[..<colon]
+            guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+                throw ValidationError.spec("\(field).remote", "invalid", "the remote's name (before :) must be letters, digits or _")
+            }
+            let path = remote[remote.index(after: colon)...]
+            guard !path.contains("\0"), !path.split(separator: "/").contains("..") else {
+                throw ValidationError.spec("\(field).remote", "invalid", "the remote's path must not contain .. or NUL")
+            }
+            let secret = try secretName(object["secret_name"], field: field)
+            return .rclone(RcloneTarget(remote: remote, secretName: secret, partSizeBytes: try partSize(object["part_size_bytes"], field: field)))
+        default:
+            throw ValidationError.spec("target.type", "unsupported", "target type \(type) is not supported (local_dir, webdav, rclone)")
         }
-        return .localDir(try parseLocalDir(value, field: "target"))
+    }
+
+    /// A secret's name: 1–128 characters of letters, digits, `.`, `_`, `-`.
+    public static func isValidSecretName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 128 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+    }
+
+    private static func secretName(_ value: JSONValue?, field: String) throws -> String {
+        guard case .string(let name)? = value, isValidSecretName(name) else {
+            throw ValidationError.spec("\(field).secret_name", "required", "secret_name must name a secret (letters, digits, . _ -)")
+        }
+        return name
+    }
+
+    private static func partSize(_ raw: JSONValue?, field: String) throws -> Int64 {
+        var size = LocalDirTarget.defaultPartSize
+        if let raw, raw != .null {
+            guard let value = raw.intValue else {
+                throw ValidationError.spec("\(field).part_size_bytes", "invalid", "part_size_bytes must be an integer")
+            }
+            size = Int64(value)
+        }
+        guard size >= LocalDirTarget.minimumPartSize else {
+            throw ValidationError.spec("\(field).part_size_bytes", "min_value", "part_size_bytes must be at least 1048576 (1 MiB)")
+        }
+        return size
     }
 
     private static func parseLocalDir(_ value: JSONValue?, field: String) throws -> LocalDirTarget {
@@ -228,17 +375,7 @@ extension JobSpec {
             throw ValidationError.spec("\(field).base_dir", "required", "local_dir needs a base_dir")
         }
         guard base.hasPrefix("/") else { throw ValidationError.spec("\(field).base_dir", "not_absolute", "base_dir must be an absolute path") }
-        var partSize = LocalDirTarget.defaultPartSize
-        if let raw = object["part_size_bytes"], raw != .null {
-            guard let size = raw.intValue else {
-                throw ValidationError.spec("\(field).part_size_bytes", "invalid", "part_size_bytes must be an integer")
-            }
-            partSize = Int64(size)
-        }
-        guard partSize >= LocalDirTarget.minimumPartSize else {
-            throw ValidationError.spec("\(field).part_size_bytes", "min_value", "part_size_bytes must be at least 1048576 (1 MiB)")
-        }
-        return LocalDirTarget(baseDir: base, partSizeBytes: partSize)
+        return LocalDirTarget(baseDir: base, partSizeBytes: try partSize(object["part_size_bytes"], field: field))
     }
 
     private static func stringArray(_ value: JSONValue?, field: String) throws -> [String] {
@@ -293,12 +430,7 @@ extension JobSpec {
         case .sqlite(let sqlite):
             root["source"] = .object(["path": .string(sqlite.path), "integrity_check": .bool(sqlite.integrityCheck)])
         }
-        switch target {
-        case .localDir(let local):
-            root["target"] = .object([
-                "type": .string("local_dir"), "base_dir": .string(local.baseDir), "part_size_bytes": .number(Double(local.partSizeBytes)),
-            ])
-        }
+        root["target"] = target.json
         return .object(root)
     }
 }

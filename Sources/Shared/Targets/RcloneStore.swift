@@ -1,0 +1,206 @@
+import Archive
+import Core
+import Foundation
+import Logging
+
+/// A run's directory on any rclone remote (docs/targets.md, "rclone"): Debian's `rclone` binary, the remote's
+/// configuration handed over as `RCLONE_CONFIG_<NAME>_<KEY>` environment variables (never written to disk in clear;
+/// `RCLONE_CONFIG` points at no file, so the host's own rclone.conf plays no part). Files are streamed into
+/// `rclone rcat` and out of `rclone cat`; `lsjson`, `deletefile`, `purge` and `mkdir` do the rest.
+public struct RcloneStore: TargetStore {
+    public let location: RunLocation
+    /// `name:path/<job_id>/<run_id>`.
+    let directory: String
+    let environment: [String: String]
+    let logger: Logger?
+    public var executable = "/usr/bin/rclone"
+    public var attempts = 3
+
+    public init(location: RunLocation, target: RcloneTarget, secret: TargetSecret, logger: Logger?) throws {
+        guard case .string(let text)? = secret.value["config"] else {
+            throw TargetError("rclone_config", "the rclone secret \(target.secretName) has no config")
+        }
+        let options = try Self.parseConfig(text)
+        self.location = location
+        let path = target.remotePath
+        directory = "\(target.remoteName):\(path.isEmpty ? "" : path + "/")\(location.jobId)/\(location.runId)"
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RCLONE_") }
+        environment["RCLONE_CONFIG"] = "/nonexistent/bastion-rclone.conf"
+        let prefix = "RCLONE_CONFIG_\(target.remoteName.uppercased())_"
+        for (key, value) in options { environment[prefix + key.uppercased()] = value }
+        self.environment = environment
+        self.logger = logger
+    }
+
+    /// `key = value` lines as `rclone config show` prints them (a `[name]` header, blank lines and `#`/`;` comments are
+    /// skipped). `type` is required.
+    public static func parseConfig(_ text: String) throws -> [String: String] {
+        var options: [String: String] = [:]
+        for raw in text.split(whereSeparator: \.isNewline) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") || (line.hasPrefix("[") && line.hasSuffix("]")) { continue }
+            guard let equals = line.firstIndex(of: "=") else { throw TargetError("rclone_config", "config line without =: \(line.prefix(40))") }
+            let key = line[..<equals].trimmingCharacters(in: .whitespaces)
+            guard !key.isEmpty, key.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
+                throw TargetError("rclone_config", "config key \(key.prefix(40)) is not letters, digits and _")
+            }
+            options[key] = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+        }
+        guard let type = options["type"], !type.isEmpty else { throw TargetError("rclone_config", "the config needs a type (e.g. type = sftp)") }
+        return options
+    }
+
+    // MARK: TargetStore
+
+    public func prepare() async throws {
+        _ = try await run(["mkdir", directory])
+    }
+
+    public func upload(_ name: String, from path: String) async throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw TargetError("target_write_failed", POSIXFailure("stat \(path)").description) }
+        _ = try await run(["rcat", "--size", "\(info.st_size)", "\(directory)/\(name)"], input: path)
+    }
+
+    public func download(_ name: String, to path: String) async throws -> Int64 {
+        let partial = path + ".partial"
+        defer { unlink(partial) }
+        _ = try await run(["cat", "\(directory)/\(name)"], output: partial)
+        var info = stat()
+        guard stat(partial, &info) == 0, rename(partial, path) == 0 else {
+            throw TargetError("staging_unavailable", POSIXFailure("rename \(partial)").description)
+        }
+        return Int64(info.st_size)
+    }
+
+    public func size(of name: String) async throws -> Int64? {
+        try await list()[name]
+    }
+
+    public func list() async throws -> [String: Int64] {
+        let output: Data
+        do {
+            output = try await run(["lsjson", "--files-only", directory])
+        } catch let error as TargetError where error.code == "rclone_not_found" {
+            return [:]
+        }
+        guard case .array(let items)? = try? JSONValue.parse(bytes: output) else {
+            throw TargetError("rclone_failed", "rclone lsjson printed no JSON list")
+        }
+        var files: [String: Int64] = [:]
+        for item in items {
+            if case .string(let name)? = item["Name"], let size = item["Size"]?.doubleValue { files[name] = Int64(size) }
+        }
+        return files
+    }
+
+    public func delete(_ name: String) async throws {
+        do {
+            _ = try await run(["deletefile", "\(directory)/\(name)"])
+        } catch let error as TargetError where error.code == "rclone_not_found" {}
+    }
+
+    public func removeRun() async throws {
+        do {
+            _ = try await run(["purge", directory])
+        } catch let error as TargetError where error.code == "rclone_not_found" {}
+    }
+
+    // MARK: Running rclone
+
+    /// Runs rclone with `arguments`, stdin from the file `input`, stdout into the file `output` (else returned);
+    /// retries what rclone calls temporary and what looks like a network failure.
+    func run(_ arguments: [String], input: String? = nil, output: String? = nil) async throws -> Data {
+        var attempt = 1
+        while true {
+            do {
+                return try await runOnce(arguments, input: input, output: output)
+            } catch let error as TargetError where error.retryable && attempt < attempts {
+                logger?.warning("rclone failed; retrying", metadata: ["command": "\(arguments[0])", "error": "\(error)", "attempt": "\(attempt)"])
+                try await Task.sleep(for: .seconds(1 << (attempt - 1)))
+                attempt += 1
+            }
+        }
+    }
+
+    func runOnce(_ arguments: [String], input: String?, output: String?) async throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["--retries", "1", "--low-level-retries", "3", "--contimeout", "10s", "--timeout", "60s", "-q"] + arguments
+        process.environment = environment
+        let errors = Pipe()
+        process.standardError = errors
+        let stdout = Pipe()
+        var outputHandle: FileHandle?
+        if let output {
+            guard FileManager.default.createFile(atPath: output, contents: nil), let handle = FileHandle(forWritingAtPath: output) else {
+                throw TargetError("staging_unavailable", "cannot create \(output)")
+            }
+            outputHandle = handle
+            process.standardOutput = handle
+        } else {
+            process.standardOutput = stdout
+        }
+        defer { try? outputHandle?.close() }
+        var inputHandle: FileHandle?
+        if let input {
+            guard let handle = FileHandle(forReadingAtPath: input) else { throw TargetError("target_write_failed", "cannot open \(input)") }
+            inputHandle = handle
+            process.standardInput = handle
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        defer { try? inputHandle?.close() }
+        let finished = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { finished.continuation.yield($0.terminationStatus) }
+        do {
+            try process.run()
+        } catch {
+            throw TargetError("rclone_missing", "cannot start \(executable): \(error)", hint: "install rclone")
+        }
+        // Read both pipes while rclone runs, so a full pipe never blocks it.
+        async let stderrBytes = runBlocking { errors.fileHandleForReading.readDataToEndOfFile() }
+        async let stdoutBytes = runBlocking { output == nil ? stdout.fileHandleForReading.readDataToEndOfFile() : Data() }
+        var status: Int32 = -1
+        for await code in finished.stream {
+            status = code
+            break
+        }
+        let (message, printed) = try await (stderrBytes, stdoutBytes)
+        guard status == 0 else { throw Self.classify(status: status, stderr: String(decoding: message, as: UTF8.self), command: arguments[0]) }
+        return printed
+    }
+
+    /// rclone's exit status and message as a code (docs/targets.md, "Error codes"). Exit 3 and 4 are "directory" and
+    /// "file not found", 5 a temporary error, 7 fatal, 8 a transfer limit.
+    static func classify(status: Int32, stderr: String, command: String) -> TargetError {
+        let lines = stderr.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+        let message = "rclone \(command) exited with \(status): " + (lines.last ?? "no message").suffix(400)
+        let text = stderr.lowercased()
+        if status == 3 || status == 4 || text.contains("doesn't exist") || text.contains("object not found") || text.contains("directory not found")
+            || text.contains("file does not exist")
+        {
+            return TargetError("rclone_not_found", message)
+        }
+        if text.contains("unable to authenticate") || text.contains("permission denied (publickey") || text.contains("authentication failed")
+            || text.contains("401") || text.contains("invalid_grant") || text.contains("accessdenied") || text.contains("signaturedoesnotmatch")
+        {
+            return TargetError("rclone_auth_failed", message, hint: "check the remote's credentials in its rclone secret")
+        }
+        if text.contains("no space left") || text.contains("quota") || text.contains("insufficient storage") || text.contains("disk full") {
+            return TargetError("rclone_storage_full", message, hint: "the remote has no space left")
+        }
+        if text.contains("permission denied") || text.contains("403") || text.contains("forbidden") {
+            return TargetError("rclone_permission_denied", message)
+        }
+        if text.contains("didn't find section") || text.contains("unknown backend") || text.contains("config") && status == 1 {
+            return TargetError("rclone_config", message, hint: "check the remote's configuration")
+        }
+        if status == 5 || text.contains("connection refused") || text.contains("i/o timeout") || text.contains("connection reset")
+            || text.contains("broken pipe") || text.contains("no route to host") || text.contains("eof")
+        {
+            return TargetError("rclone_network", message, retryable: true, hint: "is the remote reachable?")
+        }
+        return TargetError("rclone_failed", message)
+    }
+}
