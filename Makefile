@@ -58,6 +58,7 @@ bench: deps
 	$(SWIFT) build -c release --product bastion-worker
 	$(BIN_RELEASE)/bastion-bench archive
 	$(BIN_RELEASE)/bastion-bench archive --small-files 200000
+	$(BIN_RELEASE)/bastion-bench targets
 
 clean:
 	rm -rf .build

@@ -233,7 +233,14 @@ import Testing
             "source.symlink_policy"
         ),
         (#"{"v":1,"type":"sqlite","source":{"path":"/a"},"target":{"type":"local_dir","base_dir":"b"}}"#, "target.base_dir"),
-        (#"{"v":1,"type":"sqlite","source":{"path":"/a"},"target":{"type":"webdav","base_url":"http://x"}}"#, "target.type"),
+        (#"{"v":1,"type":"sqlite","source":{"path":"/a"},"target":{"type":"s3","base_url":"http://x"}}"#, "target.type"),
+        (#"{"v":1,"type":"sqlite","source":{"path":"/a"},"target":{"type":"webdav","base_url":"http://x"}}"#, "target.secret_name"),
+        (
+            #"{"v":1,"type":"sqlite","source":{"path":"/a"},"target":{"type":"webdav","base_url":"http://u:p@x/","secret_name":"s"}}"#,
+            "target.base_url"
+        ),
+        (#"{"v":1,"type":"sqlite","source":{"path":"/a"},"target":{"type":"rclone","remote":"no-colon","secret_name":"s"}}"#, "target.remote"),
+        (#"{"v":1,"type":"sqlite","source":{"path":"/a"},"target":{"type":"rclone","remote":"r:a/../b","secret_name":"s"}}"#, "target.remote"),
         (
             #"{"v":1,"type":"sqlite","source":{"path":"/a"},"target":{"type":"local_dir","base_dir":"/b","part_size_bytes":1048575}}"#,
             "target.part_size_bytes"

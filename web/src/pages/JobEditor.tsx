@@ -329,9 +329,9 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
           <legend>Target and security</legend>
           <Field label="Where to" hint={targetHint(form.targetType)}>
             <select name="targetType" value={form.targetType} onChange={(event) => update({ targetType: event.target.value as JobForm["targetType"] })}>
-              <option value="local_dir">a directory of this host</option>
-              <option value="webdav">a WebDAV server (Nextcloud, a NAS, a storage box)</option>
-              <option value="rclone">an rclone remote (SFTP, S3, B2, Google Drive, …)</option>
+              <option value="local_dir">directory on this host</option>
+              <option value="webdav">WebDAV (Nextcloud, NAS, storage box)</option>
+              <option value="rclone">rclone remote (SFTP, S3, B2, …)</option>
             </select>
           </Field>
           {form.targetType === "local_dir" && (
