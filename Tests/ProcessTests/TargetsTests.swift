@@ -259,6 +259,11 @@ import Testing
         let runDir = "\(remoteRoot)/\(job)/\(run)"
         #expect(FileManager.default.fileExists(atPath: runDir + "/complete.json"))
         try await verifyAndRestore(fixture, run, source, label: "sftp")
+        // Browsing works from the target too: without the catalog the worker built, the API fetches the index.
+        try FileManager.default.removeItem(atPath: "\(fixture.dataDir)/catalog/\(run).sqlite")
+        let entries = try await HTTP.send("GET", fixture.base + "/api/runs/\(run)/entries?prefix=\(source.dropFirst())/a")
+        let names = (entries.json?["items"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(entries.status == 200 && names.contains("random.bin") && names.contains("hello.txt"), "\(entries.status) \(names)")
 
         let deleted = try await HTTP.send("DELETE", fixture.base + "/api/runs/\(run)/snapshot")
         #expect(deleted.status == 200, "\(deleted)")
