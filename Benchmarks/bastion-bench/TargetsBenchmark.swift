@@ -117,14 +117,14 @@ struct TargetsBenchmark: AsyncParsableCommand {
         for name in targets.map(\.0) + ["restic backup -r sftp: (same sshd)"] {
             let wall = median(samples[name]!)
             print(
-                String(
-                    format: "%-36@ %6.2f s  %7.1f MiB/s  %.2f× local_dir's time  %.2f× restic's time",
-                    name as NSString,
-                    wall,
-                    mib / wall,
-                    wall / local,
-                    wall / resticWall
-                )
+                name.padding(toLength: 36, withPad: " ", startingAt: 0)
+                    + String(
+                        format: "%6.2f s  %7.1f MiB/s  %.2f× local_dir's time  %.2f× restic's time",
+                        wall,
+                        mib / wall,
+                        wall / local,
+                        wall / resticWall
+                    )
             )
         }
     }

@@ -82,15 +82,7 @@ extension AppDatabase {
                     """,
                 arguments: [channel.rawValue, name, enabled ?? true, now, now, enabled]
             )
-            try db.execute(
-                sql: """
-                    INSERT INTO secrets (id, node_id, kind, name, kid, nonce, ciphertext, created_at, updated_at)
-                    VALUES (?, 'hub', ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (kind, node_id, name) DO UPDATE SET
-                      kid = excluded.kid, nonce = excluded.nonce, ciphertext = excluded.ciphertext, updated_at = excluded.updated_at
-                    """,
-                arguments: [UUID().uuidString.lowercased(), channel.rawValue, name, sealed.kid, sealed.nonce, sealed.ciphertext, now, now]
-            )
+            try Self.upsertSecret(db, kind: channel.rawValue, name: name, sealed: sealed, now: now)
             return try Self.fetchDestination(db, channel: channel, name: name)!
         }
     }
@@ -124,6 +116,19 @@ extension AppDatabase {
     /// The encrypted address of a destination.
     public func notificationDestinationSecret(channel: NotificationChannel, name: String) async throws -> SecretBox.Sealed? {
         try await pool.read { db in try Self.fetchSecret(db, kind: channel.rawValue, name: name) }
+    }
+
+    /// Creates or replaces the hub's secret `kind`/`name` (the row keeps its id and creation time).
+    static func upsertSecret(_ db: Database, kind: String, name: String, sealed: SecretBox.Sealed, now: Int64) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO secrets (id, node_id, kind, name, kid, nonce, ciphertext, created_at, updated_at)
+                VALUES (?, 'hub', ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (kind, node_id, name) DO UPDATE SET
+                  kid = excluded.kid, nonce = excluded.nonce, ciphertext = excluded.ciphertext, updated_at = excluded.updated_at
+                """,
+            arguments: [UUID().uuidString.lowercased(), kind, name, sealed.kid, sealed.nonce, sealed.ciphertext, now, now]
+        )
     }
 
     static func fetchSecret(_ db: Database, kind: String, name: String) throws -> SecretBox.Sealed? {

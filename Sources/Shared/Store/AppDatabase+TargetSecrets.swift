@@ -32,15 +32,7 @@ extension AppDatabase {
     public func saveTargetSecret(kind: String, name: String, sealed: SecretBox.Sealed, now: Int64 = unixNow()) async throws -> Bool {
         try await pool.write { db in
             let existed = try Self.fetchSecret(db, kind: kind, name: name) != nil
-            try db.execute(
-                sql: """
-                    INSERT INTO secrets (id, node_id, kind, name, kid, nonce, ciphertext, created_at, updated_at)
-                    VALUES (?, 'hub', ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (kind, node_id, name) DO UPDATE SET
-                      kid = excluded.kid, nonce = excluded.nonce, ciphertext = excluded.ciphertext, updated_at = excluded.updated_at
-                    """,
-                arguments: [UUID().uuidString.lowercased(), kind, name, sealed.kid, sealed.nonce, sealed.ciphertext, now, now]
-            )
+            try Self.upsertSecret(db, kind: kind, name: name, sealed: sealed, now: now)
             return existed
         }
     }
