@@ -270,6 +270,42 @@ import Testing
         #expect(await eventually(timeout: .seconds(30)) { !FileManager.default.fileExists(atPath: runDir) }, "\(janitor.log)")
     }
 
+    /// An agent writes to WebDAV with the credentials its task carries (for that task only), and restores from there;
+    /// the secret is nowhere in the agent's data directory or log.
+    @Test func anAgentBacksUpToWebDAVAndRestoresFromIt() async throws {
+        let fixture = try await RunsFixture()
+        let source = try await makeSource(fixture)
+        let links = AgentLinkTests()
+        let agent = try links.startAgent(fixture, "a1", token: try await links.token(fixture))
+        #expect(await eventually { await links.agents(fixture)["a1"]?["connected"] as? Bool == true })
+        let agentId = try #require(await links.agents(fixture)["a1"]?["id"] as? String)
+        let root = fixture.scratch.path + "/dav"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let server = try await TargetServers.rcloneWebDAV(root: root, user: Self.user, password: Self.password, logDir: fixture.scratch.path)
+        defer { server.stop() }
+        try await saveSecret(fixture, "webdav", "nas", ["username": Self.user, "password": Self.password])
+        let spec: [String: Any] = [
+            "v": 1, "type": "filesystem", "source": ["paths": [source]],
+            "target": ["type": "webdav", "base_url": "http://127.0.0.1:\(server.port)/agent/", "secret_name": "nas", "part_size_bytes": 1_048_576],
+        ]
+        let created = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "on-a1", "agent_id": agentId, "spec": spec])
+        let job = try #require(created.json?["id"] as? String, "\(String(decoding: created.body, as: UTF8.self))")
+        let run = try await fixture.enqueue(job).id
+        let finished = try await waitFor(fixture, run, ["success", "failed"])
+        let log_run = try await fixture.events(run).compactMap { $0["message"] as? String }
+        #expect(finished["status"] as? String == "success" && finished["node_id"] as? String == agentId, "\(finished) \(log_run)")
+        #expect(FileManager.default.fileExists(atPath: "\(root)/agent/\(job)/\(run)/complete.json"))
+        try await verifyAndRestore(fixture, run, source, label: "agent")
+        // Once the tasks' results are acked, the password is in no file of the agent's (nor ever in its log).
+        var leaked = ""
+        let gone = await eventually(timeout: .seconds(15)) {
+            leaked =
+                (try? await sh(fixture, "grep -rla '\(Self.password)' '\(fixture.scratch.path)/agent-a1' '\(agent.logPath)' || true").output) ?? "?"
+            return leaked.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        }
+        #expect(gone, "the password is kept by the agent: \(leaked)")
+    }
+
     /// A local_dir on a file system that fills up mid-backup: a clear failure, the worker keeps working, and after the
     /// cleanup delay nothing of that run is left on the target; the run's log and the maintenance list say so.
     @Test func aBackupThatFillsItsFileSystemIsCleanedUpAfterTheDelay() async throws {

@@ -34,8 +34,12 @@ public final class AgentStore: Sendable {
     public init(path: String) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL") }
+        // A task may carry secrets for its run (an age identity, a target's credentials: docs/agents.md, "Keys"):
+        // deleted rows are overwritten, and the file is the agent's alone, as agent.json is.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA secure_delete = ON")
+        }
         queue = try DatabaseQueue(path: path, configuration: configuration)
+        chmod(path, 0o600)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1_agent_store") { db in
             try db.execute(
@@ -111,12 +115,14 @@ public final class AgentStore: Sendable {
         }
     }
 
-    /// The hub committed the result: the task is done, on both sides.
+    /// The hub committed the result: the task is done, on both sides. The WAL is checkpointed and truncated, so the
+    /// task (and any secret it carried) is left in no file.
     public func resultAcked(runId: String) throws {
         try queue.write { db in
             try db.execute(sql: "DELETE FROM outbox WHERE run_id = ?", arguments: [runId])
             try db.execute(sql: "DELETE FROM tasks WHERE run_id = ?", arguments: [runId])
         }
+        try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
     /// The tasks held (running or finished with a result not yet acked).
