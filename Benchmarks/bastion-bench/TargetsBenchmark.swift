@@ -85,19 +85,34 @@ struct TargetsBenchmark: AsyncParsableCommand {
         let initialized = try Shell.run("\(restic) init")
         guard initialized.status == 0 else { throw BenchError("restic init: \(initialized.output)") }
 
+        /// Waits for the run to end successfully; its wall seconds since `started`.
+        func finished(_ run: Run, _ name: String, since started: ContinuousClock.Instant) async throws -> Double {
+            var final: Run?
+            while final == nil {
+                try await Task.sleep(for: .milliseconds(20))
+                if let current = try await database.run(id: run.id), current.status != .queued, current.status != .running { final = current }
+            }
+            let elapsed = ContinuousClock.now - started
+            guard final?.status == .success else { throw BenchError("\(name): \(final?.status.rawValue ?? "?") \(final?.error ?? "")") }
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        }
         var samples = [String: [Double]]()
+        var restores = [String: [Double]]()
         for round in 1...rounds {
             for (index, (name, _)) in targets.enumerated() {
                 guard let run = try await database.enqueueRun(jobId: jobs[index], source: "manual") else { throw BenchError("no job") }
-                let started = ContinuousClock.now
-                var final: Run?
-                while final == nil {
-                    try await Task.sleep(for: .milliseconds(20))
-                    if let current = try await database.run(id: run.id), current.status != .queued, current.status != .running { final = current }
-                }
-                let elapsed = ContinuousClock.now - started
-                guard final?.status == .success else { throw BenchError("\(name): \(final?.status.rawValue ?? "?") \(final?.error ?? "")") }
-                samples[name, default: []].append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                samples[name, default: []].append(try await finished(run, name, since: ContinuousClock.now))
+                // A whole-snapshot restore from the same target (remote parts fetched one ahead, each checked first).
+                let backup = try await database.run(id: run.id)!
+                let destination = "\(dir.path)/restore-\(index)"
+                try? FileManager.default.removeItem(atPath: destination)
+                let restore = try await database.enqueueOperation(
+                    kind: .restore,
+                    source: backup,
+                    parameters: .object(["destination": .object(["type": "local_fs", "directory": .string(destination)])])
+                )
+                restores[name, default: []].append(try await finished(restore, name + " restore", since: ContinuousClock.now))
+                try? FileManager.default.removeItem(atPath: destination)
             }
             // restic's first backup of the corpus into a fresh repository each round (as Bastion's full snapshot).
             if round > 1 {
@@ -114,6 +129,7 @@ struct TargetsBenchmark: AsyncParsableCommand {
         let local = median(samples["local_dir"]!)
         let resticWall = median(samples["restic backup -r sftp: (same sshd)"]!)
         print(String(format: "corpus: %.0f MiB, parts of %d MiB, %d round(s), medians", mib, partMiB, rounds))
+        print("backup:")
         for name in targets.map(\.0) + ["restic backup -r sftp: (same sshd)"] {
             let wall = median(samples[name]!)
             print(
@@ -125,6 +141,15 @@ struct TargetsBenchmark: AsyncParsableCommand {
                         wall / local,
                         wall / resticWall
                     )
+            )
+        }
+        let localRestore = median(restores["local_dir"]!)
+        print("restore of the whole snapshot:")
+        for name in targets.map(\.0) {
+            let wall = median(restores[name]!)
+            print(
+                name.padding(toLength: 36, withPad: " ", startingAt: 0)
+                    + String(format: "%6.2f s  %7.1f MiB/s  %.2f× local_dir's time", wall, mib / wall, wall / localRestore)
             )
         }
     }

@@ -1,6 +1,7 @@
 import Archive
 import Core
 import Foundation
+import Synchronization
 import Targets
 
 /// Where a finished backup of this job lives: the location its backup recorded (`source_target`), else
@@ -63,11 +64,46 @@ private func openRemote(_ location: RunLocation, _ context: RunContext, staging:
     try await store.download("manifest.json", to: directory + "/manifest.json")
     try await store.download(Manifest.entriesIndexName, to: directory + "/" + Manifest.entriesIndexName)
     FileManager.default.createFile(atPath: directory + "/complete.json", contents: Data("{}".utf8))
-    return try Snapshot(directory: directory) { part in
-        let path = "\(directory)/\(part.name)"
-        try awaitFromBlocking { _ = try await store.download(part.name, to: path) }
-        try checkPart(path, part)
-        return path
+    let snapshot = try Snapshot(directory: directory)
+    let fetcher = PartFetcher(store: store, directory: directory, parts: snapshot.parts)
+    return try Snapshot(directory: directory) { part in try fetcher.fetch(part) }
+}
+
+/// Fetches a remote snapshot's parts in stream order, the next one downloading while the current one is read (at most
+/// two parts staged); each is checked before it is handed over.
+private final class PartFetcher: @unchecked Sendable {
+    let store: any TargetStore
+    let directory: String
+    let parts: [Snapshot.Part]
+    private let next = Mutex<(index: Int, task: Task<Void, any Error>)?>(nil)
+
+    init(store: any TargetStore, directory: String, parts: [Snapshot.Part]) {
+        self.store = store
+        self.directory = directory
+        self.parts = parts
+    }
+
+    deinit { next.withLock { $0?.task.cancel() } }
+
+    func path(_ part: Snapshot.Part) -> String { "\(directory)/\(part.name)" }
+
+    func download(_ index: Int) -> Task<Void, any Error> {
+        let (store, part, path) = (store, parts[index], path(parts[index]))
+        return Task { _ = try await store.download(part.name, to: path) }
+    }
+
+    /// On the reading thread: the part's local path once it is fetched and checked; starts fetching the one after.
+    func fetch(_ part: Snapshot.Part) throws -> String {
+        guard let index = parts.firstIndex(of: part) else { throw ArchiveError.corrupt("\(part.name) is not in the manifest") }
+        let pending = next.withLock { current -> Task<Void, any Error>? in
+            defer { current = nil }
+            return current?.index == index ? current?.task : nil
+        }
+        let current = pending ?? download(index)
+        if index + 1 < parts.count { next.withLock { $0 = (index + 1, download(index + 1)) } }
+        try awaitFromBlocking { try await current.value }
+        try checkPart(path(part), part)
+        return path(part)
     }
 }
 
