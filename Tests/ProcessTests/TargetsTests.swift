@@ -101,6 +101,7 @@ import Testing
                 "\(label) test: \(String(decoding: test.body, as: UTF8.self))"
             )
 
+            #expect(!FileManager.default.fileExists(atPath: root + "/backups/.bastion-test"), "the test connection leaves nothing behind")
             let job = try await createJob(fixture, name: "dav-\(label)", source: source, target: target)
             let run = try await fixture.enqueue(job).id
             let finished = try await waitFor(fixture, run, ["success", "failed"])

@@ -69,6 +69,10 @@ public struct LocalDirStore: TargetStore {
         }
     }
 
+    public func removeJobIfEmpty() async {
+        rmdir((directory as NSString).deletingLastPathComponent)
+    }
+
     /// Removes the run directory, `complete.json` first (from then on it is not restorable, even half-deleted). Only a
     /// path ending in `/<job_id>/<run_id>` is ever removed.
     public func removeRun() async throws {

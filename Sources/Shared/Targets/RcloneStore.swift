@@ -100,6 +100,11 @@ public struct RcloneStore: TargetStore {
         } catch let error as TargetError where error.code == "rclone_not_found" {}
     }
 
+    public func removeJobIfEmpty() async {
+        // rmdir removes a directory only when it is empty.
+        _ = try? await runOnce(["rmdir", String(directory.dropLast(location.runId.count + 1))], input: nil, output: nil)
+    }
+
     public func removeRun() async throws {
         do {
             _ = try await run(["purge", directory])

@@ -21,6 +21,8 @@ public protocol TargetStore: Sendable {
     func delete(_ name: String) async throws
     /// Deletes the run's collection and everything in it; one already gone is not an error.
     func removeRun() async throws
+    /// Deletes the job's collection when it holds nothing (the test connection's `.bastion-test`); best effort.
+    func removeJobIfEmpty() async
 }
 
 /// A target failure with a stable code (`webdav_auth_failed`, `rclone_storage_full`, `target_write_failed`, …),
@@ -156,8 +158,10 @@ public enum TargetStores {
             }
         }
         // Delete even after a failed read: the test leaves nothing behind.
-        _ = await step("delete") { try await store.removeRun() }
-        if case .localDir(let local) = target { rmdir(local.baseDir + "/.bastion-test") }
+        _ = await step("delete") {
+            try await store.removeRun()
+            await store.removeJobIfEmpty()
+        }
         _ = read
         return steps
     }

@@ -110,6 +110,12 @@ public struct WebDAVStore: TargetStore {
         _ = try await send("DELETE", collection + Self.escape(name), expect: [200, 204, 404]) { HTTPClientRequest(url: "") }
     }
 
+    public func removeJobIfEmpty() async {
+        let jobCollection = base + Self.escape(location.jobId) + "/"
+        guard let members = try? await propfind(jobCollection), members.isEmpty else { return }
+        _ = try? await send("DELETE", jobCollection, expect: [200, 204, 404]) { HTTPClientRequest(url: "") }
+    }
+
     /// DELETE of the collection; when the server refuses that, each file and then the collection.
     public func removeRun() async throws {
         do {
