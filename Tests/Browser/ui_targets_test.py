@@ -4,7 +4,7 @@
 password fails at its step with webdav_auth_failed; the job editor's target choice, credential picker and Test
 connection; a backup through it lands on the server with complete.json; the maintenance list is shown.
 
-Screenshots: .build/ui-screenshots/settings-1280-light.png, editor-target-1280-light.png."""
+Screenshots: .build/ui-screenshots/settings-1280-light.png, settings-390.png, editor-target-1280-light.png."""
 import os
 import shutil
 import subprocess
@@ -96,6 +96,9 @@ def main():
                     os.path.join(dav_root, "bastion", ".bastion-test")), "the test leaves nothing behind"
                 expect(page.get_by_role("heading", name="Maintenance: incomplete runs")).to_be_visible()
                 page.screenshot(path=os.path.join(SHOTS, "settings-1280-light.png"), full_page=True)
+                page.set_viewport_size({"width": 390, "height": 844})
+                page.screenshot(path=os.path.join(SHOTS, "settings-390.png"), full_page=True)
+                page.set_viewport_size({"width": 1280, "height": 800})
 
                 # The editor: WebDAV, the credentials, Test connection, then create and run.
                 page.goto(base + "/jobs/new")

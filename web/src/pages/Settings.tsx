@@ -245,7 +245,9 @@ function RcloneForm(props: { onSaved: () => Promise<void> }) {
         Name <input name="rcloneName" value={name} onChange={(event) => setName(event.target.value)} placeholder="box" />
       </label>
       <label>
-        Configuration (as <code>rclone config show NAME</code> prints it)
+        <span>
+          Configuration, as <code>rclone config show NAME</code> prints it
+        </span>
         <textarea name="rcloneConfig" rows={5} value={config} onChange={(event) => setConfig(event.target.value)} placeholder={"type = sftp\nhost = backup.example\nuser = bastion\nkey_file = /etc/bastion/id_ed25519"} />
       </label>
       <button type="submit" disabled={!name.trim() || !config.trim()}>
