@@ -183,6 +183,22 @@ import Testing
         let dropped = try #require(lines.first { $0.hasSuffix("DROPPED") }).split(separator: " ")[1]
         #expect(lines.contains("PUT \(dropped) 201"), "the cut PUT was sent again: \(lines)")
         try await verifyAndRestore(fixture, run, source, label: "faults")
+
+        // A byte flipped on the server (same size, so the listing passes): the restore fails before writing anything.
+        let part = "\(root)/b/\(job)/\(run)/payload.part000001"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: part))
+        bytes[4242] ^= 0x20
+        try bytes.write(to: URL(fileURLWithPath: part))
+        let refused = fixture.scratch.path + "/refused"
+        let restore = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/runs/\(run)/restore",
+            json: ["destination": ["type": "local_fs", "directory": refused]]
+        )
+        let restoreRun = try #require(restore.json?["run_id"] as? String)
+        let failed = try await waitFor(fixture, restoreRun, ["success", "failed"])
+        #expect(failed["error"] as? String == "snapshot_corrupt", "\(failed)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: refused)) ?? []).isEmpty, "nothing restored from a damaged part")
     }
 
     /// The worker SIGKILLed while a part is being uploaded: started again with the same id, it takes the run back and

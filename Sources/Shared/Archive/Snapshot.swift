@@ -20,8 +20,8 @@ public struct Snapshot: Sendable {
     public let entriesCount: Int64?
     /// The age key name when the payload is encrypted.
     public let encryptionKey: String?
-    /// A remote snapshot: fetches a part into a local file, its size and BLAKE3 checked, and returns the path (the
-    /// file is removed once read). Nil: the parts are in `directory`.
+    /// A remote snapshot: fetches a part into a local file and returns its path (checked before use, removed once
+    /// read). Nil: the parts are in `directory`.
     public let fetchPart: (@Sendable (Part) throws -> String)?
 
     /// The payload decoder chain: [age decrypt →] zstd → `next`.
@@ -63,38 +63,19 @@ public struct Snapshot: Sendable {
     }
 
     /// Streams the payload (parts in order) into `sink`, checking each part's size and BLAKE3 as it is read; a missing,
-    /// short, long or altered part stops the stream with `ArchiveError.corrupt`. `betweenParts` runs after each part;
+    /// short, long or altered part stops the stream with `ArchiveError.corrupt`. A fetched part (a remote snapshot) is
+    /// checked whole before any of it reaches `sink`, and removed once read. `betweenParts` runs after each part;
     /// `progress` counts the stored bytes read (its total is `payloadBytes`).
     public func streamPayload(into sink: any ByteSink, progress: BuildProgress? = nil, betweenParts: () throws -> Void = {}) throws {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         for part in parts {
             let path = try fetchPart?(part) ?? "\(directory)/\(part.name)"
-            let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw ArchiveError.corrupt("\(part.name) is missing") }
-            defer {
-                close(descriptor)
-                if fetchPart != nil { unlink(path) }
+            defer { if fetchPart != nil { unlink(path) } }
+            if fetchPart != nil { try Self.readPart(path, part, buffer: &buffer) { _ in } }
+            try Self.readPart(path, part, buffer: &buffer) { chunk in
+                try sink.write(chunk)
+                progress?.add(bytes: Int64(chunk.count))
             }
-            var hasher = BLAKE3()
-            var size: Int64 = 0
-            while true {
-                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    throw ArchiveError.corrupt("\(part.name): \(String(cString: strerror(errno)))")
-                }
-                if count == 0 { break }
-                size += Int64(count)
-                guard size <= part.size else { throw ArchiveError.corrupt("\(part.name) is larger than the manifest says") }
-                try buffer.withUnsafeBytes { raw in
-                    let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<count])
-                    hasher.update(chunk)
-                    try sink.write(chunk)
-                }
-                progress?.add(bytes: Int64(count))
-            }
-            guard size == part.size else { throw ArchiveError.corrupt("\(part.name) has \(size) bytes, the manifest says \(part.size)") }
-            guard hasher.finalizeHex() == part.hash else { throw ArchiveError.corrupt("\(part.name) does not match its BLAKE3 hash") }
             try betweenParts()
         }
         try sink.finish()
@@ -112,6 +93,33 @@ public struct Snapshot: Sendable {
         try PipelinedSink.run(next: TarReader(delegate: delegate)) { members in
             try streamPayload(into: try decoder(identity: identity, next: members), progress: progress, betweenParts: betweenParts)
         }
+    }
+
+    /// Reads the part at `path` chunk by chunk into `body`, checking its size and BLAKE3 against the manifest's; a
+    /// missing, short, long or altered part is `ArchiveError.corrupt` (after the chunks read so far).
+    static func readPart(_ path: String, _ part: Part, buffer: inout [UInt8], _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw ArchiveError.corrupt("\(part.name) is missing") }
+        defer { close(descriptor) }
+        var hasher = BLAKE3()
+        var size: Int64 = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ArchiveError.corrupt("\(part.name): \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            size += Int64(count)
+            guard size <= part.size else { throw ArchiveError.corrupt("\(part.name) is larger than the manifest says") }
+            try buffer.withUnsafeBytes { raw in
+                let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<count])
+                hasher.update(chunk)
+                try body(chunk)
+            }
+        }
+        guard size == part.size else { throw ArchiveError.corrupt("\(part.name) has \(size) bytes, the manifest says \(part.size)") }
+        guard hasher.finalizeHex() == part.hash else { throw ArchiveError.corrupt("\(part.name) does not match its BLAKE3 hash") }
     }
 
     /// The stored size of the payload (all parts).

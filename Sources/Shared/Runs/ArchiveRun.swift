@@ -115,20 +115,25 @@ enum ArchiveRun {
             // Parts an earlier, longer attempt left, then the index, the manifest, and complete.json last.
             let store = remote.store
             let names = Set(result.parts.map(\.name))
-            try await targetStep {
-                for (name, _) in try await store.list() where name.hasPrefix("payload.part") && !names.contains(name) {
-                    try await store.delete(name)
-                }
-                for name in [Manifest.entriesIndexName, "manifest.json"] {
+            do {
+                try await targetStep {
+                    for (name, _) in try await store.list() where name.hasPrefix("payload.part") && !names.contains(name) {
+                        try await store.delete(name)
+                    }
+                    for name in [Manifest.entriesIndexName, "manifest.json"] {
+                        try context.checkCancellation()
+                        try await store.upload(name, from: "\(runDir)/\(name)")
+                    }
                     try context.checkCancellation()
-                    try await store.upload(name, from: "\(runDir)/\(name)")
+                    let marker = "\(runDir)/complete.json"
+                    guard FileManager.default.createFile(atPath: marker, contents: Data("{}".utf8)) else {
+                        throw TargetError("staging_unavailable", "cannot write \(marker)")
+                    }
+                    try await store.upload("complete.json", from: marker)
                 }
-                try context.checkCancellation()
-                let marker = "\(runDir)/complete.json"
-                guard FileManager.default.createFile(atPath: marker, contents: Data("{}".utf8)) else {
-                    throw TargetError("staging_unavailable", "cannot write \(marker)")
-                }
-                try await store.upload("complete.json", from: marker)
+            } catch let failure as RunFailure {
+                removeStaging(remote, runDir)
+                throw failure
             }
         }
         let issues = progress.issues

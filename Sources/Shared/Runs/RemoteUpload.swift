@@ -1,9 +1,6 @@
 import Archive
 import Core
 import Foundation
-import Logging
-import Secrets
-import Store
 import Synchronization
 import Targets
 
@@ -21,7 +18,7 @@ final class RemoteUpload: PartShipper, @unchecked Sendable {
 
     let store: any TargetStore
     let ledgerPath: String
-    private let state = Mutex<(ledger: [String: Entry], kept: Int, uploaded: Int64, failure: (any Error)?)>(([:], 0, 0, nil))
+    private let state = Mutex<(ledger: [String: Entry], kept: Int, failure: (any Error)?)>(([:], 0, nil))
     /// One upload in flight: taken before an upload starts, given back when it ends.
     private let slot = DispatchSemaphore(value: 1)
     private let isCanceled: @Sendable () -> Bool
@@ -31,8 +28,8 @@ final class RemoteUpload: PartShipper, @unchecked Sendable {
         ledgerPath = staging + "/ledger.json"
         self.isCanceled = isCanceled
         var ledger: [String: Entry] = [:]
-        if let data = FileManager.default.contents(atPath: ledgerPath), case .object(let parts)? = (try? JSONValue.parse(bytes: data))?["parts"],
-            (try? JSONValue.parse(bytes: data))?["location"]?.stringValue == store.location.display
+        if let data = FileManager.default.contents(atPath: ledgerPath), let stored = try? JSONValue.parse(bytes: data),
+            stored["location"]?.stringValue == store.location.display, case .object(let parts)? = stored["parts"]
         {
             for (name, value) in parts {
                 if let size = value["size"]?.doubleValue, case .string(let hash)? = value["hash"] {
@@ -44,7 +41,6 @@ final class RemoteUpload: PartShipper, @unchecked Sendable {
     }
 
     var keptParts: Int { state.withLock { $0.kept } }
-    var uploadedBytes: Int64 { state.withLock { $0.uploaded } }
 
     /// On the builder's thread: waits for the previous upload, then starts this one.
     func ship(_ part: PartWriter.Part, path: String) throws {
@@ -87,7 +83,6 @@ final class RemoteUpload: PartShipper, @unchecked Sendable {
         try await store.upload(part.name, from: path)
         let ledger = state.withLock { state in
             state.ledger[part.name] = Entry(size: part.size, hash: part.hash)
-            state.uploaded += part.size
             return state.ledger
         }
         try writeLedger(ledger)

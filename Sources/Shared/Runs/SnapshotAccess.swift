@@ -19,8 +19,8 @@ func sourceSnapshotLocation(_ context: RunContext) throws -> (location: RunLocat
 /// Opens the snapshot and emits the `manifest` event; a snapshot that never completed is `snapshot_not_restorable`.
 ///
 /// On a remote target the manifest and the entries index are fetched into `<staging>/<run>.read/`, and each part is
-/// fetched there when the stream reaches it, its size and BLAKE3 checked before a byte of it is used, and removed once
-/// read (docs/targets.md, "Reading a snapshot").
+/// fetched there when the stream reaches it (`Snapshot` checks its size and BLAKE3 before a byte of it is used, and
+/// removes it once read; docs/targets.md, "Reading a snapshot").
 func openSnapshot(_ context: RunContext, staging: String) async throws -> Snapshot {
     let (location, source) = try sourceSnapshotLocation(context)
     let snapshot: Snapshot
@@ -70,7 +70,7 @@ private func openRemote(_ location: RunLocation, _ context: RunContext, staging:
 }
 
 /// Fetches a remote snapshot's parts in stream order, the next one downloading while the current one is read (at most
-/// two parts staged); each is checked before it is handed over.
+/// two parts staged); `Snapshot` checks each before using it.
 private final class PartFetcher: @unchecked Sendable {
     let store: any TargetStore
     let directory: String
@@ -102,34 +102,7 @@ private final class PartFetcher: @unchecked Sendable {
         let current = pending ?? download(index)
         if index + 1 < parts.count { next.withLock { $0 = (index + 1, download(index + 1)) } }
         try awaitFromBlocking { try await current.value }
-        try checkPart(path(part), part)
         return path(part)
-    }
-}
-
-/// A fetched part's size and BLAKE3 against the manifest, before any of it is used.
-private func checkPart(_ path: String, _ part: Snapshot.Part) throws {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { throw ArchiveError.corrupt("\(part.name) could not be fetched") }
-    defer { close(descriptor) }
-    var hasher = BLAKE3()
-    var size: Int64 = 0
-    var buffer = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
-        let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        if count < 0, errno == EINTR { continue }
-        guard count >= 0 else { throw ArchiveError.corrupt("\(part.name): \(String(cString: strerror(errno)))") }
-        if count == 0 { break }
-        size += Int64(count)
-        buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-    }
-    guard size == part.size else {
-        unlink(path)
-        throw ArchiveError.corrupt("\(part.name) has \(size) bytes on the target, the manifest says \(part.size)")
-    }
-    guard hasher.finalizeHex() == part.hash else {
-        unlink(path)
-        throw ArchiveError.corrupt("\(part.name) on the target does not match its BLAKE3 hash")
     }
 }
 

@@ -73,14 +73,20 @@ public struct RcloneStore: TargetStore {
         return Int64(info.st_size)
     }
 
+    /// One `lsjson` of the file itself (not of the whole run: a resume asks for every part).
     public func size(of name: String) async throws -> Int64? {
-        try await list()[name]
+        try await listing("\(directory)/\(name)")[name]
     }
 
     public func list() async throws -> [String: Int64] {
+        try await listing(directory)
+    }
+
+    /// `lsjson --files-only` of `path` (a directory, or one file): names and sizes; empty when it does not exist.
+    func listing(_ path: String) async throws -> [String: Int64] {
         let output: Data
         do {
-            output = try await run(["lsjson", "--files-only", directory])
+            output = try await run(["lsjson", "--files-only", path])
         } catch let error as TargetError where error.code == "rclone_not_found" {
             return [:]
         }
