@@ -28,6 +28,11 @@ public final class ArchiveBuilder {
         /// A remote target: `runDirectory` is staging, each finished part goes to the shipper, and `complete.json` is
         /// not written here (the uploader writes it on the target, last).
         public var shipper: (any PartShipper)?
+        /// A job with `pipeline.incremental`: directories carry GNU tar's dumpdir, and files unchanged since the previous
+        /// snapshot are index lines pointing to the snapshot that holds them (docs/formats.md, "Incremental snapshots").
+        public var incremental: IncrementalBase?
+        /// Uncompressed bytes per independent zstd frame of the payload (docs/formats.md, "Frames").
+        public var frameBytes = FrameCompressor.defaultFrameBytes
 
         public init(jobId: String, runId: String, runDirectory: String, partSize: Int64) {
             self.jobId = jobId
@@ -160,7 +165,7 @@ public final class ArchiveBuilder {
         let directory = settings.runDirectory
         // Leftovers of an earlier attempt of this run (the worker that had it died or shut down).
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        where name.hasSuffix(".partial") || name == "complete.json" {
+        where name.hasSuffix(".partial") || name == "complete.json" || name == Manifest.framesName {
             unlink("\(directory)/\(name)")
         }
         let startedAt = Date()
@@ -169,7 +174,7 @@ public final class ArchiveBuilder {
         }
         let afterCompression: any ByteSink =
             try settings.encryption.map { try AgeEncryptor(recipient: $0.recipient, next: parts) } ?? parts
-        let compressor = try ZstdCompressor(level: 3, workers: settings.zstdWorkers, next: afterCompression)
+        let compressor = FrameCompressor(level: 3, frameBytes: settings.frameBytes, workers: settings.zstdWorkers, next: afterCompression)
         let entriesFile = try FileSink(path: "\(directory)/entries.jsonl.zst", hashing: true)
         let writer = ArchiveMemberWriter(
             tar: TarWriter(next: compressor),
@@ -191,6 +196,9 @@ public final class ArchiveBuilder {
             }
         )
         let entriesCount = writer.entriesCount
+        let frames = try FileSink(path: "\(directory)/\(Manifest.framesName)", hashing: true)
+        try frames.write(Array(FrameTable(frameBytes: Int64(settings.frameBytes), offsets: compressor.frameOffsets).json.jsonString().utf8))
+        try frames.finish()
         let endedAt = Date()
 
         let formatter = ISO8601DateFormatter()
@@ -202,8 +210,13 @@ public final class ArchiveBuilder {
             splitBytes: Int64(settings.partSize),
             encryptionKey: settings.encryption?.keyName,
             artifacts: parts.parts.map { Manifest.Artifact(name: $0.name, size: $0.size, hash: $0.hash) }
-                + [Manifest.Artifact(name: Manifest.entriesIndexName, size: entriesFile.size, hash: entriesFile.hash ?? "")],
-            entriesCount: entriesCount
+                + [
+                    Manifest.Artifact(name: Manifest.entriesIndexName, size: entriesFile.size, hash: entriesFile.hash ?? ""),
+                    Manifest.Artifact(name: Manifest.framesName, size: frames.size, hash: frames.hash ?? ""),
+                ],
+            entriesCount: entriesCount,
+            frameBytes: Int64(settings.frameBytes),
+            chain: settings.incremental.map { Manifest.Chain(level: $0.level, before: $0.chain) }
         )
         try Self.writeFile("\(directory)/manifest.json", manifest.json.jsonString())
         if isCanceled() { throw CancellationError() }
@@ -358,10 +371,10 @@ public final class ArchiveBuilder {
         return names
     }
 
-    private func visit(_ parent: Int32, _ name: [UInt8], path: SourcePath, archivePath: [UInt8]) throws {
+    private func visit(_ parent: Int32, _ name: [UInt8], path: SourcePath, archivePath: [UInt8], known: stat? = nil) throws {
         if isCanceled() { throw CancellationError() }
-        var info = stat()
-        guard Self.statAt(parent, name, &info, follow: false) else {
+        var info = known ?? stat()
+        guard known != nil || Self.statAt(parent, name, &info, follow: false) else {
             try issue(POSIXFailure("stat \(Self.display(path))").description)
             return
         }
@@ -406,23 +419,47 @@ public final class ArchiveBuilder {
                 return
             }
             defer { close(descriptor) }
-            if !archivePath.isEmpty {
-                var entry = entry(archivePath, .directory, info)
-                entry.xattrs = attributes(descriptor, path)
-                try add(entry)
-            }
-            counts.dirs += 1
-            progress.add(dirs: 1)
+            var directoryEntry = entry(archivePath, .directory, info)
+            directoryEntry.xattrs = attributes(descriptor, path)
             let names: [[UInt8]]
             do {
                 names = try Self.list(descriptor, path.bytes)
             } catch {
+                if !archivePath.isEmpty { try add(directoryEntry) }
                 try issue("\(error)")
                 return
             }
             let directoryPath = path.bytes
-            for child in names {
-                try visit(descriptor, child, path: SourcePath(parent: directoryPath, name: child), archivePath: Self.join(archivePath, child))
+            // An incremental snapshot's directory lists what it holds (the dumpdir), so the children are looked at
+            // first; each is then visited with the `lstat` taken here.
+            var known: [stat?] = []
+            if settings.incremental != nil {
+                var dumpdir: [UInt8] = []
+                for child in names {
+                    var childInfo = stat()
+                    let found = Self.statAt(descriptor, child, &childInfo, follow: false)
+                    known.append(found ? childInfo : nil)
+                    let childPath = SourcePath(parent: directoryPath, name: child)
+                    if found, let code = dumpdirCode(descriptor, child, childPath, Self.join(archivePath, child), childInfo) {
+                        dumpdir.append(code)
+                        dumpdir += child
+                        dumpdir.append(0)
+                    }
+                }
+                dumpdir.append(0)
+                directoryEntry.dumpdir = dumpdir
+            }
+            if !archivePath.isEmpty { try add(directoryEntry) }
+            counts.dirs += 1
+            progress.add(dirs: 1)
+            for (index, child) in names.enumerated() {
+                try visit(
+                    descriptor,
+                    child,
+                    path: SourcePath(parent: directoryPath, name: child),
+                    archivePath: Self.join(archivePath, child),
+                    known: known.isEmpty ? nil : known[index]
+                )
             }
         case S_IFREG:
             if isExcluded(path, directory: false) || !isIncluded(path) { return }
@@ -433,7 +470,20 @@ public final class ArchiveBuilder {
                 try add(entry)
                 return
             }
-            try addFile(parent, name, path: path, archivePath: archivePath, info: info, followingSymlink: followed)
+            if let prior = try unchanged(parent, name, archivePath: archivePath, info: info, followingSymlink: followed) {
+                var entry = entry(archivePath, .file, info)
+                entry.size = prior.size
+                entry.identity = Self.identity(info)
+                entry.xattrs = followed ? [] : attributes(parent, name, path)
+                if prior.sparse { entry.sparse = [] }
+                try emit(.reference(entry, prior))
+                counts.files += 1
+                counts.bytes += prior.size
+                progress.add(files: 1)
+                progress.add(bytes: prior.size)
+            } else {
+                try addFile(parent, name, path: path, archivePath: archivePath, info: info, followingSymlink: followed)
+            }
             if settings.hardlinkPolicy == "keep", info.st_nlink > 1 { hardlinks[identity] = archivePath }
         case S_IFIFO, S_IFCHR, S_IFBLK:
             if isExcluded(path, directory: false) || archivePath.isEmpty { return }
@@ -447,6 +497,67 @@ public final class ArchiveBuilder {
         default:
             // Sockets are recreated by the programs that own them; GNU tar skips them too.
             progress.warning("\(Self.display(path)): a socket; skipped")
+        }
+    }
+
+    static func identity(_ info: stat) -> FileIdentity {
+        FileIdentity(inode: UInt64(info.st_ino), device: UInt64(info.st_dev), ctime: FileTime(info.st_ctim))
+    }
+
+    /// The previous snapshot's record of a regular file when the file has not changed since (size, mtime, ctime,
+    /// inode and device; with `rehash`, the same size and content), else nil: it goes into this snapshot.
+    private func unchanged(_ parent: Int32, _ name: [UInt8], archivePath: [UInt8], info: stat, followingSymlink: Bool) throws -> PriorEntry? {
+        guard let incremental = settings.incremental, let prior = incremental.prior[archivePath] else { return nil }
+        guard incremental.rehash else {
+            return prior.isUnchanged(size: Int64(info.st_size), mtime: FileTime(info.st_mtim), identity: Self.identity(info)) ? prior : nil
+        }
+        guard prior.size == Int64(info.st_size) else { return nil }
+        let descriptor = openSource(parent, name, O_RDONLY | O_CLOEXEC | (followingSymlink ? 0 : O_NOFOLLOW), owner: info.st_uid)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var hasher = BLAKE3()
+        let buffer = readBuffers.take()
+        defer { readBuffers.give(buffer) }
+        var position: off_t = 0
+        while true {
+            let got = pread(descriptor, buffer.bytes.baseAddress, buffer.bytes.count, position)
+            if got < 0 && errno == EINTR { continue }
+            guard got >= 0 else { return nil }
+            if got == 0 { break }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<got]))
+            position += off_t(got)
+            if isCanceled() { throw CancellationError() }
+        }
+        return Int64(position) == prior.size && hasher.finalizeHex() == prior.hash ? prior : nil
+    }
+
+    /// A name's letter in its directory's dumpdir (`Y` in this archive, `N` unchanged, `D` a directory), or nil when
+    /// the walk leaves it out; the same decisions `visit` takes.
+    private func dumpdirCode(_ parent: Int32, _ name: [UInt8], _ path: SourcePath, _ archivePath: [UInt8], _ info: stat) -> UInt8? {
+        var info = info
+        var mode = info.st_mode & S_IFMT
+        if mode == S_IFLNK {
+            switch settings.symlinkPolicy {
+            case "skip": return nil
+            case "follow":
+                guard Self.statAt(parent, name, &info, follow: true) else { return nil }
+                mode = info.st_mode & S_IFMT
+            default: return isExcluded(path, directory: false) ? nil : UInt8(ascii: "Y")
+            }
+        }
+        switch mode {
+        case S_IFDIR:
+            return isExcluded(path, directory: true) ? nil : UInt8(ascii: "D")
+        case S_IFREG:
+            if isExcluded(path, directory: false) || !isIncluded(path) { return nil }
+            guard let incremental = settings.incremental, !incremental.rehash, let prior = incremental.prior[archivePath],
+                prior.isUnchanged(size: Int64(info.st_size), mtime: FileTime(info.st_mtim), identity: Self.identity(info))
+            else { return UInt8(ascii: "Y") }
+            return UInt8(ascii: "N")
+        case S_IFIFO, S_IFCHR, S_IFBLK:
+            return isExcluded(path, directory: false) ? nil : UInt8(ascii: "Y")
+        default:
+            return nil
         }
     }
 
@@ -489,6 +600,7 @@ public final class ArchiveBuilder {
         let size = Int64(info.st_size)
         var entry = entry(archivePath, .file, info)
         entry.size = size
+        entry.identity = Self.identity(info)
         entry.xattrs = attributes(descriptor, path)
         // Holes are asked of the kernel only when fewer blocks are allocated than the size needs.
         if Int64(info.st_blocks) * 512 < size { entry.sparse = Self.dataSegments(descriptor, size: size) }

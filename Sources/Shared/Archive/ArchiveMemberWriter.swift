@@ -16,6 +16,9 @@ final class ArchiveMemberWriter: @unchecked Sendable {
         case buffer(ReadBuffer, count: Int)
         case hole(Int64)
         case end
+        /// A file of an incremental snapshot that has not changed since an earlier one: an index line pointing to the
+        /// snapshot that holds its bytes, nothing in tar.
+        case reference(TarEntry, PriorEntry)
 
         var weight: Int {
             switch self {
@@ -32,6 +35,8 @@ final class ArchiveMemberWriter: @unchecked Sendable {
     /// Index lines not yet handed to the index's compressor.
     private var indexLines: [UInt8] = []
     private(set) var entriesCount: Int64 = 0
+    /// Where the file being written starts in the tar stream.
+    private var fileOffset: Int64 = 0
 
     init(tar: TarWriter, index: ZstdCompressor, readBuffers: ReadBuffer.Pool) {
         self.tar = tar
@@ -54,12 +59,16 @@ final class ArchiveMemberWriter: @unchecked Sendable {
     private func write(_ item: Item, file: inout TarEntry?, hasher: inout BLAKE3) throws {
         switch item {
         case .member(let entry):
+            let offset = tar.offset
             try tar.begin(entry)
-            try appendIndex(entry, hash: nil)
+            try appendIndex(entry, hash: nil, offset: offset)
         case .file(let entry):
+            fileOffset = tar.offset
             try tar.begin(entry)
             file = entry
             hasher = BLAKE3()
+        case .reference(let entry, let prior):
+            try appendIndex(entry, hash: prior.hash, offset: prior.offset, storedIn: prior.storedIn)
         case .data(let bytes):
             hasher.update(bytes)
             try bytes.withUnsafeBytes { try tar.write($0) }
@@ -72,13 +81,13 @@ final class ArchiveMemberWriter: @unchecked Sendable {
             ArchiveBuilder.hashZeros(count, into: &hasher)
         case .end:
             try tar.end()
-            if let entry = file { try appendIndex(entry, hash: hasher.finalizeHex()) }
+            if let entry = file { try appendIndex(entry, hash: hasher.finalizeHex(), offset: fileOffset) }
             file = nil
         }
     }
 
     /// One line of `entries.jsonl.zst` (`docs/formats.md`), written by hand: this runs once per file.
-    private func appendIndex(_ entry: TarEntry, hash: String?) throws {
+    private func appendIndex(_ entry: TarEntry, hash: String?, offset: Int64?, storedIn: String? = nil) throws {
         // Taken out of the property while it grows (a copy would duplicate the buffer on every append).
         var line: [UInt8] = []
         swap(&line, &indexLines)
@@ -123,6 +132,24 @@ final class ArchiveMemberWriter: @unchecked Sendable {
             line.append(contentsOf: ",\"rdev_major\":\(entry.deviceMajor),\"rdev_minor\":\(entry.deviceMinor)".utf8)
         }
         if entry.sparse != nil { line.append(contentsOf: #","sparse":true"#.utf8) }
+        if let identity = entry.identity {
+            line.append(contentsOf: #","ctime":"#.utf8)
+            Decimal.append(identity.ctime.seconds, to: &line)
+            line.append(contentsOf: #","ctime_nsec":"#.utf8)
+            Decimal.append(UInt64(identity.ctime.nanoseconds), to: &line)
+            line.append(contentsOf: #","ino":"#.utf8)
+            Decimal.append(identity.inode, to: &line)
+            line.append(contentsOf: #","dev":"#.utf8)
+            Decimal.append(identity.device, to: &line)
+        }
+        if let offset {
+            line.append(contentsOf: #","offset":"#.utf8)
+            Decimal.append(offset, to: &line)
+        }
+        if let storedIn {
+            line.append(contentsOf: #","stored_in":"#.utf8)
+            IndexJSON.appendString(Array(storedIn.utf8), key: nil, to: &line)
+        }
         if !entry.xattrs.isEmpty {
             line.append(contentsOf: #","xattrs":{"#.utf8)
             for (index, attribute) in entry.xattrs.enumerated() {

@@ -23,6 +23,9 @@ public struct Manifest: Sendable, Equatable {
     public static let formatVersion = 1
     public static let format = "archive_v1"
     public static let entriesIndexName = "entries.jsonl.zst"
+    public static let framesName = "frames.json"
+
+    public typealias Chain = SnapshotChain
 
     public var jobId: String
     public var runId: String
@@ -35,6 +38,11 @@ public struct Manifest: Sendable, Equatable {
     public var encryptionKey: String?
     public var artifacts: [Artifact]
     public var entriesCount: Int64
+    /// Uncompressed bytes per zstd frame when the payload is cut into independent frames (`frames.json` says where
+    /// each starts); nil for snapshots written before frames.
+    public var frameBytes: Int64?
+    /// Set on the snapshots of a job with `pipeline.incremental`, the full ones included.
+    public var chain: Chain?
 
     public init(
         jobId: String,
@@ -44,7 +52,9 @@ public struct Manifest: Sendable, Equatable {
         splitBytes: Int64,
         encryptionKey: String?,
         artifacts: [Artifact],
-        entriesCount: Int64
+        entriesCount: Int64,
+        frameBytes: Int64? = nil,
+        chain: Chain? = nil
     ) {
         self.jobId = jobId
         self.runId = runId
@@ -54,7 +64,12 @@ public struct Manifest: Sendable, Equatable {
         self.encryptionKey = encryptionKey
         self.artifacts = artifacts
         self.entriesCount = entriesCount
+        self.frameBytes = frameBytes
+        self.chain = chain
     }
+
+    /// The frames artifact, when the payload has one.
+    public var framesArtifact: Artifact? { artifacts.first { $0.name == Self.framesName } }
 
     /// The payload parts in stream order.
     public var payloadParts: [Artifact] { artifacts.filter(\.isPayloadPart).sorted { $0.name < $1.name } }
@@ -65,7 +80,8 @@ public struct Manifest: Sendable, Equatable {
             "split_bytes": .number(Double(splitBytes)),
         ]
         if let encryptionKey { pipeline["encryption_key"] = .string(encryptionKey) }
-        return .object([
+        if let frameBytes { pipeline["frame_bytes"] = .number(Double(frameBytes)) }
+        var object: [String: JSONValue] = [
             "format_version": .number(Double(Self.formatVersion)), "job_id": .string(jobId), "run_id": .string(runId),
             "started_at": .string(startedAt), "ended_at": .string(endedAt),
             "pipeline": .object(pipeline),
@@ -75,7 +91,21 @@ public struct Manifest: Sendable, Equatable {
                 }
             ),
             "entry_index": .object(["name": .string(Self.entriesIndexName), "count": .number(Double(entriesCount))]),
-        ])
+        ]
+        if let chain, case .object(var incremental) = chain.json(runId: runId) {
+            incremental["gnu_tar_commands"] = .array(
+                (chain.before + [runId]).map { .string(Self.extractCommand(run: $0, encrypted: encryptionKey != nil)) }
+            )
+            object["incremental"] = .object(incremental)
+        }
+        return .object(object)
+    }
+
+    /// How GNU tar extracts one snapshot of a chain, run in the job's directory on the target (the snapshots in chain
+    /// order reproduce the tree, deletions included).
+    public static func extractCommand(run: String, encrypted: Bool) -> String {
+        "cat \(run)/payload.part* | " + (encrypted ? "age -d -i KEY | " : "")
+            + "zstd -d | tar -xG --xattrs --xattrs-include='*' --acls --numeric-owner -p -f - -C DEST"
     }
 
     /// Why a manifest cannot be used.
@@ -112,5 +142,14 @@ public struct Manifest: Sendable, Equatable {
             return Artifact(name: name, size: Int64(size), hash: hash)
         }
         entriesCount = json["entry_index"]?["count"]?.doubleValue.map { Int64($0) } ?? -1
+        frameBytes = pipeline["frame_bytes"]?.doubleValue.flatMap { $0 >= 512 && $0 < 4_294_967_296 ? Int64($0) : nil }
+        if let incremental = json["incremental"] {
+            guard let chain = Chain(json: incremental, runId: runId) else {
+                throw Invalid(description: "an incremental section whose chain does not end at this run")
+            }
+            self.chain = chain
+        } else {
+            chain = nil
+        }
     }
 }

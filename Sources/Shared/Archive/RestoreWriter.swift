@@ -49,7 +49,7 @@ public final class RestoreWriter: TarReaderDelegate {
             self.init(files: files.map { Array($0.utf8) }, dirs: dirs.map { Array($0.utf8) })
         }
 
-        func includes(_ path: [UInt8]) -> Bool {
+        public func includes(_ path: [UInt8]) -> Bool {
             files.contains(path)
                 || dirs.contains { path == $0 || (path.count > $0.count && path.starts(with: $0) && path[$0.count] == UInt8(ascii: "/")) }
         }

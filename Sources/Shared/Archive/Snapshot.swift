@@ -122,6 +122,15 @@ public struct Snapshot: Sendable {
         guard hasher.finalizeHex() == part.hash else { throw ArchiveError.corrupt("\(part.name) does not match its BLAKE3 hash") }
     }
 
+    /// Checks a non-payload artifact (the entries index, the frame table) at `path` against the manifest.
+    public func checkArtifact(_ name: String, at path: String) throws {
+        guard let artifact = manifest.artifacts.first(where: { $0.name == name }) else {
+            throw ArchiveError.corrupt("the manifest lists no \(name)")
+        }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        try Self.readPart(path, Part(name: name, size: artifact.size, hash: artifact.hash), buffer: &buffer) { _ in }
+    }
+
     /// The stored size of the payload (all parts).
     public var payloadBytes: Int64 { parts.reduce(0) { $0 + $1.size } }
 

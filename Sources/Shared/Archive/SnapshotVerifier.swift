@@ -27,7 +27,8 @@ public final class SnapshotVerifier: TarReaderDelegate {
         }
     }
 
-    private let index: EntriesIndexReader
+    /// The index read alongside the payload; nil when the entries expected are given (`init(expected:)`).
+    private let index: EntriesIndexReader?
     private let isCanceled: () -> Bool
     private let extract: (member: [UInt8], to: String)?
     private var extracting: FileSink?
@@ -52,7 +53,7 @@ public final class SnapshotVerifier: TarReaderDelegate {
     /// True once the `extract` member was copied out completely.
     public private(set) var extracted = false
     /// Entries read from the index (compare with the manifest's `entry_index.count`).
-    public var entriesCount: Int64 { index.count }
+    public var entriesCount: Int64 { index?.count ?? 0 }
 
     /// What a finished verification found.
     public struct Outcome: Sendable {
@@ -64,6 +65,18 @@ public final class SnapshotVerifier: TarReaderDelegate {
         public var warningsTotal: Int
         public var warnings: [String]
         public var entriesCount: Int64
+
+        /// Adds what the check of another payload of the same snapshot found (an earlier snapshot of its chain); the
+        /// entry count stays this one's.
+        public mutating func add(_ other: Outcome) {
+            filesTotal += other.filesTotal
+            filesOK += other.filesOK
+            otherFailures += other.otherFailures
+            unrestorable += other.unrestorable
+            samples += other.samples.prefix(max(0, 10 - samples.count))
+            warningsTotal += other.warningsTotal
+            warnings += other.warnings.prefix(max(0, 10 - warnings.count))
+        }
     }
 
     public var outcome: Outcome {
@@ -83,6 +96,24 @@ public final class SnapshotVerifier: TarReaderDelegate {
         index = try EntriesIndexReader(path: path)
         self.isCanceled = isCanceled
         self.extract = extract.map { (Array($0.member.utf8), $0.to) }
+    }
+
+    /// Checks the members an earlier snapshot of a chain holds for a later one against what the later one's index
+    /// promises (`ChainPlan`): every one must arrive and match.
+    init(expected: [[UInt8]: Digest], isCanceled: @escaping () -> Bool) {
+        index = nil
+        self.isCanceled = isCanceled
+        extract = nil
+        pendingEntries = expected
+    }
+
+    /// The next index entry this payload holds: entries of an incremental snapshot stored in an earlier one
+    /// (`stored_in`) are checked by reading that one.
+    private func nextOwnEntry() throws -> JSONValue? {
+        while let entry = try index?.next() {
+            if entry["stored_in"] == nil { return entry }
+        }
+        return nil
     }
 
     public func begin(_ entry: TarEntry) throws {
@@ -139,7 +170,7 @@ public final class SnapshotVerifier: TarReaderDelegate {
             extracted = true
         }
         // The index entry written for this member, when the orders agree.
-        let entry = try index.next()
+        let entry = try nextOwnEntry()
         let entryPath = entry.flatMap { IndexJSON.bytes($0, "path") }
         if let entry, let entryPath, entryPath == member.path {
             settle(member.path, expected: Self.digest(entry), actual: digest)
@@ -164,7 +195,7 @@ public final class SnapshotVerifier: TarReaderDelegate {
 
     /// After the payload: the index entries no member answered are failures.
     public func finish() throws {
-        while let entry = try index.next() {
+        while let entry = try nextOwnEntry() {
             guard let path = IndexJSON.bytes(entry, "path") else { continue }
             settle(path, expected: Self.digest(entry), actual: pendingMembers.removeValue(forKey: path))
         }

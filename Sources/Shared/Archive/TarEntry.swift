@@ -55,6 +55,13 @@ public struct TarEntry: Sendable, Equatable {
     public var xattrs: [ExtendedAttribute] = []
     /// The data runs of a file stored sparse (GNU sparse 1.0); nil for a file stored whole.
     public var sparse: [Segment]?
+    /// A directory of an incremental snapshot: GNU tar's dumpdir (`GNU.dumpdir`, docs/formats.md, "Incremental
+    /// snapshots"): for each name in the directory, `Y` (in this archive), `N` (unchanged, in an earlier one) or `D`
+    /// (a directory), the name and a NUL; a NUL ends it.
+    public var dumpdir: [UInt8]?
+    /// Where the file was on the backed-up host (inode, device, ctime): recorded in the entries index so the next
+    /// incremental snapshot can tell an unchanged file without reading it. Not written to tar.
+    public var identity: FileIdentity?
 
     public init(
         path: [UInt8],
@@ -225,5 +232,18 @@ enum Decimal {
             rest /= 10
         }
         return count
+    }
+}
+
+/// A source file's identity and change time, as `stat` gave them (docs/formats.md, "The entries index").
+public struct FileIdentity: Sendable, Equatable {
+    public var inode: UInt64
+    public var device: UInt64
+    public var ctime: FileTime
+
+    public init(inode: UInt64, device: UInt64, ctime: FileTime) {
+        self.inode = inode
+        self.device = device
+        self.ctime = ctime
     }
 }

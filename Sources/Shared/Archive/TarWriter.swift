@@ -17,6 +17,11 @@ public final class TarWriter {
     private let outputLimit = 256 << 10
     private var remainingInMember: Int64 = 0
     private var storedSize: Int64 = 0
+    /// Bytes handed downstream so far.
+    private var flushed: Int64 = 0
+
+    /// Where the next member starts in the uncompressed tar stream (the entries index records it: docs/formats.md).
+    public var offset: Int64 { flushed + Int64(output.count) }
 
     public init(next: any ByteSink) {
         self.next = next
@@ -64,6 +69,7 @@ public final class TarWriter {
         if entry.gid > 0o7777777 { Self.record("gid", Array(String(entry.gid).utf8), into: &records) }
         if entry.userName.count > 31 || !Self.isASCII(entry.userName) { Self.record("uname", entry.userName, into: &records) }
         if entry.groupName.count > 31 || !Self.isASCII(entry.groupName) { Self.record("gname", entry.groupName, into: &records) }
+        if let dumpdir = entry.dumpdir, entry.kind == .directory { Self.record("GNU.dumpdir", dumpdir, into: &records) }
         for attribute in entry.xattrs {
             Self.record("SCHILY.xattr." + String(decoding: attribute.name, as: UTF8.self), attribute.value, into: &records)
             if let kind = POSIXACL.kind(ofAttribute: attribute.name), let text = POSIXACL.text(attribute.value) {
@@ -140,6 +146,7 @@ public final class TarWriter {
         } else {
             try flush()
             try next.write(bytes)
+            flushed += Int64(bytes.count)
         }
     }
 
@@ -165,6 +172,7 @@ public final class TarWriter {
     private func flush() throws {
         guard !output.isEmpty else { return }
         try next.write(output)
+        flushed += Int64(output.count)
         output.removeAll(keepingCapacity: true)
     }
 

@@ -120,7 +120,7 @@ enum ArchiveRun {
                     for (name, _) in try await store.list() where name.hasPrefix("payload.part") && !names.contains(name) {
                         try await store.delete(name)
                     }
-                    for name in [Manifest.entriesIndexName, "manifest.json"] {
+                    for name in [Manifest.entriesIndexName, Manifest.framesName, "manifest.json"] {
                         try context.checkCancellation()
                         try await store.upload(name, from: "\(runDir)/\(name)")
                     }
@@ -178,6 +178,7 @@ enum ArchiveRun {
             filesystemWarnings: issues.warnings,
             filesystemErrors: issues.errors
         )
+        summary.chain = settings.incremental.map { SnapshotChain(level: $0.level, before: $0.chain) }
         adjustSummary(&summary)
         if issues.errors > 0 && settings.errorPolicy == "skip_fail" {
             throw RunFailure(code: "fs_issues", message: "\(issues.errors) source error(s) (error_policy skip_fail)", summary: summary.json)

@@ -30,6 +30,7 @@ public struct FilesystemBackupExecutor: JobExecutor {
         settings.symlinkPolicy = source.symlinkPolicy
         settings.hardlinkPolicy = source.hardlinkPolicy
         settings.errorPolicy = source.errorPolicy
+        settings.incremental = await IncrementalRun.base(context, staging: stagingDirectory)
         return try await ArchiveRun.perform(
             context,
             settings: settings,

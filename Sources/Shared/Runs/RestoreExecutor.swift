@@ -32,11 +32,18 @@ public struct RestoreExecutor: JobExecutor {
             }
             selection = normalized
         }
-        let snapshot = try await openSnapshot(context, staging: stagingDirectory)
+        let snapshot = try await openSnapshot(context, staging: stagingDirectory, prefetch: selection == nil)
         let remote = snapshot.fetchPart != nil
         let readDirectory = remoteReadDirectory(context, staging: stagingDirectory)
         defer { if remote { try? FileManager.default.removeItem(atPath: readDirectory) } }
         let identity = try await snapshotIdentity(snapshot, context)
+        // An incremental snapshot, or a selection read by frame (docs/formats.md, "Incremental snapshots").
+        var chain: ChainRead?
+        if ChainRead.applies(snapshot, selection: selection) {
+            chain = try await ChainRead.open(snapshot, selection: selection, identity: identity, context, staging: stagingDirectory)
+        }
+        let staging = stagingDirectory
+        defer { chain?.removeStaging(context, staging: staging) }
         if remote {
             do {
                 try await checkRemoteParts(snapshot, context)
@@ -47,15 +54,16 @@ public struct RestoreExecutor: JobExecutor {
         context.events.emit(kind: "restore", message: "Restoring into \(directory) (conflict policy \(policy.rawValue))")
         // Progress counts stored payload bytes read: first while every part is checked, then while restoring.
         let progress = BuildProgress()
-        let total = BuildProgress.Counts(bytes: snapshot.payloadBytes)
+        let total = BuildProgress.Counts(bytes: chain?.payloadBytes ?? snapshot.payloadBytes)
         progress.setStage("verify", total: total)
         let cancellation = context.cancellation
-        let (chosenPolicy, chosenSelection, chosenOwnership) = (policy, selection, ownership)
+        let (chosenPolicy, chosenSelection, chosenOwnership, chosenChain) = (policy, selection, ownership, chain)
         async let restored: Outcome = runBlocking {
             defer { progress.finish() }
             let check = { if cancellation.reason != nil { throw CancellationError() } }
             // A remote part is checked as it is fetched, before any of it is used (docs/targets.md).
-            if !remote { try snapshot.checkParts(progress: progress, betweenParts: check) }
+            // A read by frame checks each part it uses before using it, and reads no other.
+            if !remote, chosenChain == nil || chosenSelection == nil { try snapshot.checkParts(progress: progress, betweenParts: check) }
             progress.setStage("restore", total: total)
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let writer = RestoreWriter(
@@ -67,7 +75,12 @@ public struct RestoreExecutor: JobExecutor {
             ) { cancellation.reason != nil }
             // Directory modes and times are applied after a failure too.
             defer { writer.finish() }
-            try snapshot.readMembers(into: writer, identity: identity, progress: progress, betweenParts: check)
+            if let chosenChain {
+                try chosenChain.readSources(into: { _ in writer }, progress: progress, check: check)
+                try chosenChain.readOwn(into: writer, selected: chosenSelection != nil, progress: progress, check: check)
+            } else {
+                try snapshot.readMembers(into: writer, identity: identity, progress: progress, betweenParts: check)
+            }
             writer.finish()
             return Outcome(writer)
         }

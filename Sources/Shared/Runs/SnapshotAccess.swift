@@ -21,15 +21,11 @@ func sourceSnapshotLocation(_ context: RunContext) throws -> (location: RunLocat
 /// On a remote target the manifest and the entries index are fetched into `<staging>/<run>.read/`, and each part is
 /// fetched there when the stream reaches it (`Snapshot` checks its size and BLAKE3 before a byte of it is used, and
 /// removes it once read; docs/targets.md, "Reading a snapshot").
-func openSnapshot(_ context: RunContext, staging: String) async throws -> Snapshot {
+func openSnapshot(_ context: RunContext, staging: String, prefetch: Bool = true) async throws -> Snapshot {
     let (location, source) = try sourceSnapshotLocation(context)
     let snapshot: Snapshot
     do {
-        if let directory = location.localDirectory {
-            snapshot = try Snapshot(directory: directory)
-        } else {
-            snapshot = try await openRemote(location, context, staging: staging)
-        }
+        snapshot = try await openSnapshot(at: location, context, directory: remoteReadDirectory(context, staging: staging), prefetch: prefetch)
     } catch let failure as RunFailure {
         throw failure
     } catch let error as TargetError {
@@ -51,9 +47,12 @@ func openSnapshot(_ context: RunContext, staging: String) async throws -> Snapsh
 /// A remote snapshot's staging directory, removed when the run ends.
 func remoteReadDirectory(_ context: RunContext, staging: String) -> String { "\(staging)/\(context.run.id).read" }
 
-private func openRemote(_ location: RunLocation, _ context: RunContext, staging: String) async throws -> Snapshot {
+/// The snapshot at `location`: read in place on a local target; on a remote one its manifest, entries index and frame
+/// table fetched into `directory`, and its parts when a read reaches them (`prefetch`: the next one too, for a read
+/// that goes through the parts in order).
+func openSnapshot(at location: RunLocation, _ context: RunContext, directory: String, prefetch: Bool = true) async throws -> Snapshot {
+    if let local = location.localDirectory { return try Snapshot(directory: local) }
     let store = try await ArchiveRun.openStore(location, context)
-    let directory = remoteReadDirectory(context, staging: staging)
     try? FileManager.default.removeItem(atPath: directory)
     do {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -65,7 +64,8 @@ private func openRemote(_ location: RunLocation, _ context: RunContext, staging:
     try await store.download(Manifest.entriesIndexName, to: directory + "/" + Manifest.entriesIndexName)
     FileManager.default.createFile(atPath: directory + "/complete.json", contents: Data("{}".utf8))
     let snapshot = try Snapshot(directory: directory)
-    let fetcher = PartFetcher(store: store, directory: directory, parts: snapshot.parts)
+    if snapshot.manifest.framesArtifact != nil { try await store.download(Manifest.framesName, to: directory + "/" + Manifest.framesName) }
+    let fetcher = PartFetcher(store: store, directory: directory, parts: snapshot.parts, prefetch: prefetch)
     return try Snapshot(directory: directory) { part in try fetcher.fetch(part) }
 }
 
@@ -75,12 +75,14 @@ private final class PartFetcher: @unchecked Sendable {
     let store: any TargetStore
     let directory: String
     let parts: [Snapshot.Part]
+    let prefetch: Bool
     private let next = Mutex<(index: Int, task: Task<Void, any Error>)?>(nil)
 
-    init(store: any TargetStore, directory: String, parts: [Snapshot.Part]) {
+    init(store: any TargetStore, directory: String, parts: [Snapshot.Part], prefetch: Bool) {
         self.store = store
         self.directory = directory
         self.parts = parts
+        self.prefetch = prefetch
     }
 
     deinit { next.withLock { $0?.task.cancel() } }
@@ -100,7 +102,7 @@ private final class PartFetcher: @unchecked Sendable {
             return current?.index == index ? current?.task : nil
         }
         let current = pending ?? download(index)
-        if index + 1 < parts.count { next.withLock { $0 = (index + 1, download(index + 1)) } }
+        if prefetch, index + 1 < parts.count { next.withLock { $0 = (index + 1, download(index + 1)) } }
         try awaitFromBlocking { try await current.value }
         return path(part)
     }

@@ -20,8 +20,22 @@ public struct VerifyExecutor: JobExecutor {
         let readDirectory = remoteReadDirectory(context, staging: workDirectory)
         defer { if snapshot.fetchPart != nil { try? FileManager.default.removeItem(atPath: readDirectory) } }
         let identity = try await snapshotIdentity(snapshot, context)
+        // An incremental snapshot: the members earlier snapshots hold for it are checked there, against its index.
+        var chain: ChainRead?
+        if (snapshot.manifest.chain?.level ?? 0) > 0 {
+            do {
+                chain = try await ChainRead.open(snapshot, selection: nil, identity: identity, context, staging: workDirectory)
+            } catch let failure as RunFailure where failure.code == "base_missing" || failure.code == "snapshot_corrupt" {
+                let summary: JSONValue = .object(["ok": false, "error": .string(failure.message)])
+                context.events.emit(.error, kind: "verify", message: "Verify failed: \(failure.message)", fields: summary)
+                throw RunFailure(code: "verify_failed", message: failure.message, summary: summary)
+            }
+        }
+        let staging = workDirectory
+        defer { chain?.removeStaging(context, staging: staging) }
+        let chosenChain = chain
         let progress = BuildProgress()
-        progress.setStage("verify", total: .init(bytes: snapshot.payloadBytes))
+        progress.setStage("verify", total: .init(bytes: chain?.payloadBytes ?? snapshot.payloadBytes))
         let cancellation = context.cancellation
         let work = "\(workDirectory)/\(context.run.id)"
         var extract: (member: String, to: String)?
@@ -47,6 +61,23 @@ public struct VerifyExecutor: JobExecutor {
                 if cancellation.reason != nil { throw CancellationError() }
             }
             try verifier.finish()
+            var outcome = verifier.outcome
+            if let chosenChain {
+                var current: SnapshotVerifier?
+                try chosenChain.readSources(
+                    into: { run in
+                        let next = chosenChain.plan.verifier(for: run) { cancellation.reason != nil }
+                        current = next
+                        return next
+                    },
+                    progress: progress,
+                    check: { if cancellation.reason != nil { throw CancellationError() } },
+                    finished: { _ in
+                        try current?.finish()
+                        if let more = current?.outcome { outcome.add(more) }
+                    }
+                )
+            }
             var integrity: [String]?
             if let sqliteCopy {
                 do {
@@ -56,7 +87,7 @@ public struct VerifyExecutor: JobExecutor {
                     integrity = ["cannot open \(sqliteCopy.member): \(error)"]
                 }
             }
-            return (verifier.outcome, integrity)
+            return (outcome, integrity)
         }
         await reportProgress(progress, kind: "verify", to: context)
         let outcome: SnapshotVerifier.Outcome

@@ -28,6 +28,9 @@ extension AppDatabase {
         migrator.registerMigration("v8_incomplete_cleanup") { db in
             try db.execute(sql: Migrations.v8IncompleteCleanup)
         }
+        migrator.registerMigration("v9_incremental") { db in
+            try db.execute(sql: Migrations.v9Incremental)
+        }
         return migrator
     }
 
@@ -49,7 +52,7 @@ extension AppDatabase {
         "idx_run_artifacts_job_id_ended_at", "idx_run_artifacts_status",
         "idx_runs_started_at_id", "idx_runs_kind_started_at", "idx_runs_job_id_status_started_at",
         "idx_agents_key_hash", "idx_agent_tasks_agent_id", "idx_runs_node_id_status_started_at",
-        "idx_incomplete_cleanups_status_next_attempt_at", "idx_runs_kind_status_ended_at",
+        "idx_incomplete_cleanups_status_next_attempt_at", "idx_runs_kind_status_ended_at", "idx_run_artifacts_base_run_id",
     ]
 }
 
@@ -64,6 +67,14 @@ enum Migrations {
     /// Cleanup of incomplete runs (docs/targets.md, "Incomplete runs"): one row per failed or canceled backup whose
     /// data is to be removed from its target (`runs.target_snapshot_json`, recorded at the claim), with its attempts
     /// and the next one's time; the runs of that age are found through `(kind, status, ended_at)`.
+    /// Incremental snapshots (docs/formats.md, "Incremental snapshots"): each snapshot's level in its chain (NULL:
+    /// not part of one, never a base) and the snapshot it was built on, whose dependants are found by index.
+    static let v9Incremental = """
+        ALTER TABLE run_artifacts ADD COLUMN base_run_id TEXT;
+        ALTER TABLE run_artifacts ADD COLUMN chain_level INTEGER;
+        CREATE INDEX idx_run_artifacts_base_run_id ON run_artifacts(base_run_id);
+        """
+
     static let v8IncompleteCleanup = """
         CREATE TABLE incomplete_cleanups (
             run_id TEXT PRIMARY KEY NOT NULL REFERENCES runs(id) ON DELETE CASCADE,

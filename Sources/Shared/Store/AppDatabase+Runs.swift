@@ -185,9 +185,7 @@ extension AppDatabase {
                 RETURNING id
                 """
         )
-        guard
-            let id = try String.fetchOne(update, arguments: [now, workerId, token, now, node]),
-            let run = try Self.fetchRun(db, id: id)
+        guard let id = try String.fetchOne(update, arguments: [now, workerId, token, now, node]), var run = try Self.fetchRun(db, id: id)
         else { return nil }
         try Self.insertEvents(
             db,
@@ -203,8 +201,58 @@ extension AppDatabase {
                 sql: "UPDATE runs SET target_snapshot_json = ? WHERE id = ?",
                 arguments: [RunLocation(target: spec.target, jobId: job.id, runId: id).json.jsonString(), id]
             )
+            // Full or incremental, and on which snapshot: decided here, in the claim's transaction (docs/formats.md).
+            if let setting = spec.incremental {
+                var operation: [String: JSONValue] = [:]
+                if case .object(let existing)? = run.operation { operation = existing }
+                operation["incremental"] = try Self.incrementalPlan(db, job: job, spec: spec, setting: setting, runId: id).json
+                run.operation = .object(operation)
+                try db.execute(sql: "UPDATE runs SET operation_json = ? WHERE id = ?", arguments: [JSONValue.object(operation).jsonString(), id])
+            }
         }
         return ClaimedRun(run: run, job: job, claimToken: token)
+    }
+
+    /// The chain a backup of an incremental job builds on: the job's newest present snapshot of a chain on the same
+    /// target, when its level is below `full_every - 1` and every snapshot of its chain is still present; else a full
+    /// snapshot, with the reason.
+    static func incrementalPlan(_ db: Database, job: Job, spec: JobSpec, setting: JobSpec.Incremental, runId: String) throws -> IncrementalPlan {
+        func full(_ reason: String) -> IncrementalPlan {
+            IncrementalPlan(chain: SnapshotChain(level: 0, before: []), base: nil, rehash: setting.rehash, reason: reason)
+        }
+        guard
+            let newest = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT run_id, chain_level, target_snapshot_json FROM run_artifacts
+                    WHERE job_id = ? AND status = 'present' AND chain_level IS NOT NULL ORDER BY ended_at DESC, rowid DESC LIMIT 1
+                    """,
+                arguments: [job.id]
+            )
+        else { return full("first") }
+        let baseRunId: String = newest[0]
+        let baseLevel: Int = newest[1]
+        guard let base = (newest[2] as String?).flatMap({ RunLocation(json: try? JSONValue.parse($0)) }), base.target == spec.target else {
+            return full("target_changed")
+        }
+        if baseLevel + 1 >= setting.fullEvery { return full("full_every") }
+        var chain = [baseRunId]
+        var cursor = baseRunId
+        while let row = try Row.fetchOne(db, sql: "SELECT base_run_id FROM run_artifacts WHERE run_id = ?", arguments: [cursor]),
+            let parent = row[0] as String?
+        {
+            let status = try String.fetchOne(db, sql: "SELECT status FROM run_artifacts WHERE run_id = ?", arguments: [parent])
+            guard status == "present", chain.count <= baseLevel else { return full("base_unavailable") }
+            chain.append(parent)
+            cursor = parent
+        }
+        guard chain.count == baseLevel + 1 else { return full("base_unavailable") }
+        return IncrementalPlan(
+            chain: SnapshotChain(level: baseLevel + 1, before: chain.reversed()),
+            base: base,
+            rehash: setting.rehash,
+            reason: "incremental"
+        )
     }
 
     /// Records that the worker holding `claimToken` is alive, and reports whether a cancel was requested.

@@ -56,12 +56,13 @@ extension AppDatabase {
         try db.execute(
             sql: """
                 INSERT OR IGNORE INTO run_artifacts (run_id, job_id, target_type, target_snapshot_json, artifact_format, status, started_at,
-                  ended_at, source_files, source_dirs, source_bytes, transfer_bytes, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, 'present', ?, ?, ?, ?, ?, ?, ?, ?)
+                  ended_at, source_files, source_dirs, source_bytes, transfer_bytes, created_at, updated_at, base_run_id, chain_level)
+                VALUES (?, ?, ?, ?, ?, 'present', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 runId, jobId, summary.targetType, JSONValue.object(target).jsonString(), BackupSummary.artifactFormat, started, now,
                 summary.source.files, summary.source.dirs, summary.source.bytes, summary.transferBytes, now, now,
+                summary.chain?.baseRunId, summary.chain?.level,
             ]
         )
     }

@@ -45,6 +45,8 @@ public struct BackupSummary: Sendable, Equatable {
     /// Everything read around (also `runs.warnings`).
     public var warnings: Int
     public var sqlite: SQLiteSource?
+    /// Set for the snapshots of a job with `pipeline.incremental`: `incremental: {level, base_run_id, chain}`.
+    public var chain: SnapshotChain?
 
     public init(
         location: RunLocation,
@@ -83,6 +85,7 @@ public struct BackupSummary: Sendable, Equatable {
             "filesystem": .object(["warnings_total": .number(Double(filesystemWarnings)), "errors_total": .number(Double(filesystemErrors))]),
             "warnings": .number(Double(warnings)),
         ]
+        if let chain { object["incremental"] = chain.json(runId: location.runId) }
         if let sqlite {
             object["sqlite"] = .object([
                 "path": .string(sqlite.path), "snapshot_name": .string(sqlite.snapshotName), "integrity_check": sqlite.integrityCheck,
@@ -107,6 +110,7 @@ public struct BackupSummary: Sendable, Equatable {
             filesystemErrors: Int(count(json["filesystem"]?["errors_total"]))
         )
         warnings = Int(count(json["warnings"]))
+        chain = SnapshotChain(json: json["incremental"], runId: location.runId)
         if let sqlite = json["sqlite"], let path = sqlite["path"]?.stringValue, let name = sqlite["snapshot_name"]?.stringValue {
             self.sqlite = SQLiteSource(path: path, snapshotName: name, integrityCheck: sqlite["integrity_check"] ?? .null)
         }

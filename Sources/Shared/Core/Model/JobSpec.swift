@@ -247,6 +247,44 @@ extension JobSpec {
                 throw ValidationError.spec("pipeline.encryption.type", "unsupported", "encryption type must be none or age_x25519")
             }
         }
+        _ = try Self.incremental(pipeline)
+    }
+
+    /// `pipeline.incremental` (docs/formats.md, "Incremental snapshots"): every `fullEvery`-th snapshot is full, the
+    /// ones between hold only what changed; `rehash` reads every file to tell changes by content.
+    public struct Incremental: Sendable, Equatable {
+        public var fullEvery: Int
+        public var rehash: Bool
+
+        public init(fullEvery: Int, rehash: Bool = false) {
+            self.fullEvery = fullEvery
+            self.rehash = rehash
+        }
+    }
+
+    /// The job's incremental setting; nil for full snapshots only (the default).
+    public var incremental: Incremental? { try? Self.incremental(pipeline) }
+
+    static func incremental(_ pipeline: JSONValue) throws -> Incremental? {
+        switch pipeline["incremental"] {
+        case nil, .null?, .bool(false)?:
+            return nil
+        case .object(let object)?:
+            guard let every = object["full_every"]?.intValue, (1...1000).contains(every) else {
+                throw ValidationError.spec(
+                    "pipeline.incremental.full_every",
+                    "invalid",
+                    "full_every must be a whole number from 1 (every snapshot full) to 1000"
+                )
+            }
+            switch object["rehash"] {
+            case nil, .bool?: break
+            default: throw ValidationError.spec("pipeline.incremental.rehash", "invalid", "rehash must be true or false")
+            }
+            return Incremental(fullEvery: every, rehash: object["rehash"] == .bool(true))
+        default:
+            throw ValidationError.spec("pipeline.incremental", "invalid", "pipeline.incremental must be an object {full_every: N} or null")
+        }
     }
 
     private static func checkDriverVersion(_ value: JSONValue?, field: String) throws {

@@ -1,0 +1,58 @@
+import Core
+import Foundation
+
+/// What reading one snapshot takes (docs/formats.md, "Incremental snapshots"), from its entries index, which lists
+/// every entry of the tree: the members its own payload holds, and for each earlier snapshot of its chain the members
+/// whose bytes are there (`stored_in`), with where each starts and what it must hash to. A full snapshot has no
+/// sources.
+public struct ChainPlan: Sendable {
+    /// This snapshot's own members that are wanted (with `selection`; all of them without one).
+    public var own: [Snapshot.Wanted] = []
+    /// Own members without an offset (an index written before frames): read by streaming.
+    public var ownWithoutOffset = false
+    /// Earlier snapshots' members, by run id.
+    public var sources: [String: [Snapshot.Wanted]] = [:]
+    /// Members of a source without an offset, by run id.
+    public var sourcesWithoutOffset = Set<String>()
+    /// What each referenced member must be (verify), by run id then path.
+    var expected: [String: [[UInt8]: SnapshotVerifier.Digest]] = [:]
+
+    /// Reads the index at `path`; `selection` limits the wanted entries.
+    public init(entriesIndex path: String, selection: RestoreWriter.Selection?) throws {
+        let reader = try EntriesIndexReader(path: path)
+        while let entry = try reader.next() {
+            guard let entryPath = IndexJSON.bytes(entry, "path") else { continue }
+            if let selection, !selection.includes(entryPath) { continue }
+            let offset = entry["offset"]?.intValue.map(Int64.init)
+            if case .string(let source)? = entry["stored_in"] {
+                if let offset {
+                    sources[source, default: []].append(.init(offset: offset, path: entryPath))
+                } else {
+                    sourcesWithoutOffset.insert(source)
+                }
+                expected[source, default: [:]][entryPath] = SnapshotVerifier.digest(entry)
+            } else if let offset {
+                own.append(.init(offset: offset, path: entryPath))
+            } else {
+                ownWithoutOffset = true
+            }
+        }
+    }
+
+    /// The earlier snapshots this read needs, in chain order (`chain` oldest first).
+    public func sourceRuns(chain: [String]) throws -> [String] {
+        let needed = Set(sources.keys).union(sourcesWithoutOffset)
+        if let stray = needed.subtracting(chain).first {
+            throw ArchiveError.corrupt("the entries index points to run \(stray), which is not in this snapshot's chain")
+        }
+        return chain.filter(needed.contains)
+    }
+
+    /// A verifier of the members `source` holds for this snapshot.
+    public func verifier(for source: String, isCanceled: @escaping () -> Bool) -> SnapshotVerifier {
+        SnapshotVerifier(expected: expected[source] ?? [:], isCanceled: isCanceled)
+    }
+
+    /// All wanted paths of `source` (for a read that streams it).
+    public func paths(of source: String) -> Set<[UInt8]> { Set(expected[source]?.keys.map { $0 } ?? []) }
+}

@@ -1,0 +1,161 @@
+import CZstd
+import Core
+import Foundation
+
+/// The payload's zstd stage (docs/formats.md, "Frames"): the tar stream cut into independent zstd frames of
+/// `frameBytes` uncompressed bytes each (the last one shorter), compressed on up to `workers` threads at once and
+/// written downstream in order. `zstd -d` reads the concatenation like any zstd file; a reader that knows where frame
+/// k starts (`frameOffsets[k]`) decodes uncompressed bytes `k * frameBytes ..< (k + 1) * frameBytes` alone, so a restore
+/// of a few files decodes only the frames that hold them.
+public final class FrameCompressor: ByteSink {
+    public static let defaultFrameBytes = 4 << 20
+
+    /// One frame on its way: compressed on a pool thread, written by the caller's thread in order.
+    private final class Job: @unchecked Sendable {
+        // @unchecked Sendable: `output` and `failure` are written by one pool thread before `done` is signalled and read
+        // only after it is waited on.
+        let input: [UInt8]
+        var output: [UInt8] = []
+        var failure: (any Error)?
+        let done = DispatchSemaphore(value: 0)
+
+        init(input: [UInt8]) { self.input = input }
+    }
+
+    private let next: any ByteSink
+    private let level: Int32
+    public let frameBytes: Int
+    private let workers: Int
+    private var pending: [UInt8] = []
+    private var inFlight: [Job] = []
+    private let contexts = ContextPool()
+    /// Where each frame starts in the compressed stream, in order.
+    public private(set) var frameOffsets: [Int64] = []
+    /// Compressed bytes written downstream.
+    public private(set) var compressedBytes: Int64 = 0
+
+    public init(level: Int32 = 3, frameBytes: Int = FrameCompressor.defaultFrameBytes, workers: Int = 1, next: any ByteSink) {
+        self.level = level
+        self.frameBytes = frameBytes
+        self.workers = max(1, workers)
+        self.next = next
+        pending.reserveCapacity(frameBytes)
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let take = min(frameBytes - pending.count, bytes.count - offset)
+            pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + take)]))
+            offset += take
+            if pending.count == frameBytes { try submit() }
+        }
+    }
+
+    public func finish() throws {
+        if !pending.isEmpty { try submit() }
+        while !inFlight.isEmpty { try writeOldest() }
+        try next.finish()
+    }
+
+    private func submit() throws {
+        let job = Job(input: pending)
+        pending = []
+        pending.reserveCapacity(frameBytes)
+        // At most one frame per worker compressing and one more waiting: bounded memory, and the workers stay busy.
+        while inFlight.count > workers { try writeOldest() }
+        inFlight.append(job)
+        let (contexts, level) = (contexts, level)
+        DispatchQueue.global().async {
+            defer { job.done.signal() }
+            do {
+                job.output = try contexts.compress(job.input, level: level)
+            } catch {
+                job.failure = error
+            }
+        }
+    }
+
+    private func writeOldest() throws {
+        let job = inFlight.removeFirst()
+        job.done.wait()
+        if let failure = job.failure { throw failure }
+        frameOffsets.append(compressedBytes)
+        try next.write(job.output)
+        compressedBytes += Int64(job.output.count)
+    }
+
+    /// Compression contexts reused across frames (one is created per thread that needs one at the same time).
+    private final class ContextPool: @unchecked Sendable {
+        // @unchecked Sendable: `free` is guarded by `lock`; a context is used by one thread at a time.
+        private let lock = NSLock()
+        private var free: [OpaquePointer] = []
+
+        deinit { for context in free { ZSTD_freeCCtx(context) } }
+
+        func compress(_ input: [UInt8], level: Int32) throws -> [UInt8] {
+            let context = try take(level: level)
+            defer { give(context) }
+            let bound = ZSTD_compressBound(input.count)
+            var output = [UInt8](repeating: 0, count: bound)
+            let size = try output.withUnsafeMutableBytes { out in
+                try input.withUnsafeBytes { source in
+                    try checkZstd(ZSTD_compress2(context, out.baseAddress, out.count, source.baseAddress, source.count))
+                }
+            }
+            output.removeSubrange(size...)
+            return output
+        }
+
+        private func take(level: Int32) throws -> OpaquePointer {
+            if let context = lock.withLock({ free.popLast() }) { return context }
+            guard let context = ZSTD_createCCtx() else { throw ZstdError(message: "cannot create a compression context") }
+            _ = try checkZstd(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level))
+            // A content checksum per frame: corruption is caught by `zstd -d` and by restore, not only by the part hashes.
+            _ = try checkZstd(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1))
+            return context
+        }
+
+        private func give(_ context: OpaquePointer) { lock.withLock { free.append(context) } }
+    }
+}
+
+/// `frames.json` (docs/formats.md, "Frames"): where each zstd frame of the payload starts in the compressed stream
+/// (before encryption), frame k holding uncompressed bytes `k * frame_bytes ..< (k + 1) * frame_bytes`.
+public struct FrameTable: Sendable, Equatable {
+    public var frameBytes: Int64
+    public var offsets: [Int64]
+
+    public init(frameBytes: Int64, offsets: [Int64]) {
+        self.frameBytes = frameBytes
+        self.offsets = offsets
+    }
+
+    public var json: JSONValue {
+        .object(["frame_bytes": .number(Double(frameBytes)), "offsets": .array(offsets.map { .number(Double($0)) })])
+    }
+
+    /// Nil unless every offset is a whole number, the first 0 and each larger than the one before.
+    public init?(json: JSONValue) {
+        guard let frameBytes = json["frame_bytes"]?.doubleValue, frameBytes >= 512, frameBytes < Double(1 << 32),
+            case .array(let values)? = json["offsets"]
+        else { return nil }
+        var offsets: [Int64] = []
+        offsets.reserveCapacity(values.count)
+        for value in values {
+            guard let number = value.doubleValue, number >= 0, number < 9.0e15, number.rounded() == number,
+                offsets.last.map({ Int64(number) > $0 }) ?? (number == 0)
+            else { return nil }
+            offsets.append(Int64(number))
+        }
+        self.frameBytes = Int64(frameBytes)
+        self.offsets = offsets
+    }
+
+    /// The frame holding uncompressed offset `offset`, and where it starts compressed; nil past the last frame.
+    public func frame(holding offset: Int64) -> (index: Int, compressedOffset: Int64, skip: Int64)? {
+        let index = Int(offset / frameBytes)
+        guard offset >= 0, index < offsets.count else { return nil }
+        return (index, offsets[index], offset - Int64(index) * frameBytes)
+    }
+}

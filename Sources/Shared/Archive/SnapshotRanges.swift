@@ -1,0 +1,223 @@
+import Core
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Random access into a snapshot's payload (docs/formats.md, "Frames"): the members that start at given offsets of the
+/// tar stream are read by decoding only the frames that hold them. Each part a byte is taken from is checked whole
+/// (size and BLAKE3) before any of it is used, once; a remote part is fetched only when a wanted member is in it.
+extension Snapshot {
+    /// A member to read: where it starts in the uncompressed tar stream, and its archive path.
+    public struct Wanted: Sendable, Equatable {
+        public var offset: Int64
+        public var path: [UInt8]
+
+        public init(offset: Int64, path: [UInt8]) {
+            self.offset = offset
+            self.path = path
+        }
+    }
+
+    /// The frame table, checked against the manifest; nil when the payload has none or is encrypted (an age stream is
+    /// read from its start).
+    public func frameTable() throws -> FrameTable? {
+        guard manifest.frameBytes != nil, encryptionKey == nil, manifest.framesArtifact != nil else { return nil }
+        let path = directory + "/" + Manifest.framesName
+        try checkArtifact(Manifest.framesName, at: path)
+        guard let data = FileManager.default.contents(atPath: path), let json = try? JSONValue.parse(bytes: data),
+            let table = FrameTable(json: json), table.frameBytes == manifest.frameBytes
+        else { throw ArchiveError.corrupt("\(Manifest.framesName) is not a frame table") }
+        return table
+    }
+
+    /// Reads the `wanted` members into `delegate`, decoding from the frame that holds each one (or on from the member
+    /// before when it is in the same or the next frame). Members of other paths that share those frames are skipped.
+    /// `progress` counts the stored bytes of the parts used.
+    public func readMembers(
+        _ wanted: [Wanted],
+        frames: FrameTable,
+        into delegate: any TarReaderDelegate,
+        progress: BuildProgress? = nil,
+        check: () throws -> Void = {}
+    ) throws {
+        let sorted = wanted.sorted { $0.offset < $1.offset }
+        let filter = MemberFilter(paths: Set(sorted.map(\.path)), next: delegate)
+        let parts = PartCursor(snapshot: self, progress: progress)
+        defer { parts.close() }
+        var position: (frame: Int, window: Window, decoder: ZstdDecompressor, reader: TarReader)?
+        for member in sorted {
+            if filter.delivered.contains(member.path) { continue }
+            guard let (frame, compressedOffset, skip) = frames.frame(holding: member.offset) else {
+                throw ArchiveError.corrupt("an entry's offset \(member.offset) is past the last frame")
+            }
+            // Decoding on is cheaper than seeking when the member starts in the frame being decoded or the next one.
+            let decodedFrame = position.map { Int($0.window.position / frames.frameBytes) }
+            if position == nil || decodedFrame! + 1 < frame || position!.window.position > member.offset + 1 && !filter.inside {
+                let window = Window(skip: skip)
+                let reader = TarReader(delegate: filter)
+                window.next = reader
+                let decoder = try ZstdDecompressor(next: window)
+                window.position = Int64(frame) * frames.frameBytes
+                try parts.seek(to: compressedOffset)
+                position = (frame, window, decoder, reader)
+            }
+            while !filter.delivered.contains(member.path) {
+                try check()
+                guard let chunk = try parts.next() else {
+                    throw ArchiveError.corrupt("the payload ends before \(String(decoding: member.path, as: UTF8.self))")
+                }
+                try chunk.withUnsafeBytes { try position!.decoder.write($0) }
+            }
+        }
+        let missing = filter.paths.subtracting(filter.delivered)
+        if let first = missing.first {
+            throw ArchiveError.corrupt("\(missing.count) member(s) are not where the index says, e.g. \(String(decoding: first, as: UTF8.self))")
+        }
+    }
+}
+
+extension Snapshot {
+    /// Streams the whole payload and hands on only the members at `paths` (a snapshot without a frame table, or
+    /// encrypted); each must be there.
+    public func readMembers(
+        paths: Set<[UInt8]>,
+        into delegate: any TarReaderDelegate,
+        identity: String?,
+        progress: BuildProgress? = nil,
+        betweenParts: () throws -> Void = {}
+    ) throws {
+        let filter = MemberFilter(paths: paths, next: delegate)
+        try readMembers(into: filter, identity: identity, progress: progress, betweenParts: betweenParts)
+        let missing = paths.subtracting(filter.delivered)
+        if let first = missing.first {
+            throw ArchiveError.corrupt(
+                "\(missing.count) member(s) are not in the payload of run \(manifest.runId), e.g. \(String(decoding: first, as: UTF8.self))"
+            )
+        }
+    }
+}
+
+/// Passes on the decoded stream from the member a seek aimed at, counting the uncompressed position.
+private final class Window: ByteSink {
+    var next: (any ByteSink)?
+    var skip: Int64
+    var position: Int64 = 0
+
+    init(skip: Int64) { self.skip = skip }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var bytes = bytes
+        position += Int64(bytes.count)
+        if skip > 0 {
+            let dropped = Int(min(skip, Int64(bytes.count)))
+            skip -= Int64(dropped)
+            bytes = UnsafeRawBufferPointer(rebasing: bytes[dropped...])
+        }
+        if !bytes.isEmpty { try next?.write(bytes) }
+    }
+
+    func finish() throws {}
+}
+
+/// Hands on the wanted paths' members, each once; everything else the decoded frames hold is skipped.
+private final class MemberFilter: TarReaderDelegate {
+    let paths: Set<[UInt8]>
+    let next: any TarReaderDelegate
+    private(set) var delivered = Set<[UInt8]>()
+    /// True while a wanted member is being handed on.
+    private(set) var inside = false
+
+    init(paths: Set<[UInt8]>, next: any TarReaderDelegate) {
+        self.paths = paths
+        self.next = next
+    }
+
+    func begin(_ entry: TarEntry) throws {
+        inside = paths.contains(entry.path) && !delivered.contains(entry.path)
+        if inside { try next.begin(entry) }
+    }
+
+    func content(_ bytes: UnsafeRawBufferPointer) throws { if inside { try next.content(bytes) } }
+
+    func hole(_ count: Int64) throws { if inside { try next.hole(count) } }
+
+    func end(_ entry: TarEntry) throws {
+        guard inside else { return }
+        inside = false
+        try next.end(entry)
+        delivered.insert(entry.path)
+    }
+}
+
+/// Reads the compressed payload from any offset, part by part; each part is checked whole before its first byte is
+/// used (fetched first when remote, and kept until the read ends).
+private final class PartCursor {
+    let snapshot: Snapshot
+    let progress: BuildProgress?
+    private var checked: [Int: String] = [:]
+    private var part = 0
+    private var descriptor: Int32 = -1
+    private var buffer = [UInt8](repeating: 0, count: 1 << 16)
+
+    init(snapshot: Snapshot, progress: BuildProgress?) {
+        self.snapshot = snapshot
+        self.progress = progress
+    }
+
+    func seek(to offset: Int64) throws {
+        let split = snapshot.manifest.splitBytes
+        guard split > 0 else { throw ArchiveError.corrupt("the manifest has no split_bytes") }
+        part = Int(offset / split)
+        try open(part, at: offset - Int64(part) * split)
+    }
+
+    /// The next bytes, nil after the last part.
+    func next() throws -> ArraySlice<UInt8>? {
+        while true {
+            guard descriptor >= 0 else { return nil }
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw ArchiveError.corrupt("\(snapshot.parts[part].name): \(String(cString: strerror(errno)))") }
+            if count > 0 { return buffer[0..<count] }
+            part += 1
+            guard part < snapshot.parts.count else {
+                Glibc.close(descriptor)
+                descriptor = -1
+                return nil
+            }
+            try open(part, at: 0)
+        }
+    }
+
+    private func open(_ index: Int, at offset: Int64) throws {
+        if descriptor >= 0 { Glibc.close(descriptor) }
+        descriptor = -1
+        guard index < snapshot.parts.count else { throw ArchiveError.corrupt("an offset past the last part") }
+        let part = snapshot.parts[index]
+        guard index == snapshot.parts.count - 1 || part.size == snapshot.manifest.splitBytes else {
+            throw ArchiveError.corrupt("\(part.name) is not split_bytes long")
+        }
+        let path: String
+        if let known = checked[index] {
+            path = known
+        } else {
+            path = try snapshot.fetchPart?(part) ?? "\(snapshot.directory)/\(part.name)"
+            var scratch = [UInt8](repeating: 0, count: 1 << 20)
+            try Snapshot.readPart(path, part, buffer: &scratch) { _ in }
+            checked[index] = path
+            progress?.add(bytes: part.size)
+        }
+        descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0, lseek(descriptor, off_t(offset), SEEK_SET) == off_t(offset) else {
+            throw ArchiveError.corrupt("\(part.name) cannot be read at \(offset)")
+        }
+    }
+
+    func close() {
+        if descriptor >= 0 { Glibc.close(descriptor) }
+        descriptor = -1
+        if snapshot.fetchPart != nil { for path in checked.values { unlink(path) } }
+    }
+}

@@ -1,0 +1,108 @@
+import Archive
+import Core
+import Foundation
+
+/// Reading an incremental snapshot, or a few files of any snapshot with a frame table (docs/formats.md, "Incremental
+/// snapshots" and "Frames"): the snapshot's entries index says which members are its own and which earlier snapshots
+/// of its chain hold the others; each earlier one is opened where the chain lives and only its wanted members are
+/// read (by frame when it has a frame table), oldest first, then the snapshot's own.
+struct ChainRead {
+    let snapshot: Snapshot
+    let plan: ChainPlan
+    /// The earlier snapshots needed, oldest first, each with the identity that decrypts it.
+    let sources: [(runId: String, snapshot: Snapshot, identity: String?)]
+    let identity: String?
+
+    /// Whether reading `snapshot` (with `selection`) goes through a plan: it builds on others, or a selection can be
+    /// read by frame.
+    static func applies(_ snapshot: Snapshot, selection: RestoreWriter.Selection?) -> Bool {
+        (snapshot.manifest.chain?.level ?? 0) > 0 || (selection != nil && snapshot.manifest.frameBytes != nil && snapshot.encryptionKey == nil)
+    }
+
+    /// Plans the read and opens every earlier snapshot it needs; one that is gone is `base_missing`.
+    static func open(
+        _ snapshot: Snapshot,
+        selection: RestoreWriter.Selection?,
+        identity: String?,
+        _ context: RunContext,
+        staging: String
+    ) async throws -> ChainRead {
+        let index = snapshot.directory + "/" + Manifest.entriesIndexName
+        let chosen = selection
+        let plan: ChainPlan
+        let runs: [String]
+        do {
+            plan = try await runBlocking { try ChainPlan(entriesIndex: index, selection: chosen) }
+            runs = try plan.sourceRuns(chain: snapshot.manifest.chain?.before ?? [])
+        } catch let error as ArchiveError {
+            throw RunFailure(code: "snapshot_corrupt", message: error.description)
+        }
+        let (location, _) = try sourceSnapshotLocation(context)
+        var sources: [(String, Snapshot, String?)] = []
+        for run in runs {
+            let at = RunLocation(target: location.target, jobId: location.jobId, runId: run)
+            do {
+                let source = try await openSnapshot(
+                    at: at,
+                    context,
+                    directory: remoteReadDirectory(context, staging: staging) + ".\(run)",
+                    prefetch: false
+                )
+                guard source.manifest.runId == run else { throw ArchiveError.corrupt("its manifest names run \(source.manifest.runId)") }
+                sources.append((run, source, try await snapshotIdentity(source, context)))
+            } catch let failure as RunFailure where failure.code == "key_not_found" {
+                throw failure
+            } catch {
+                throw RunFailure(
+                    code: "base_missing",
+                    message: "run \(run)'s snapshot, which this incremental snapshot builds on, cannot be read at \(at.display): \(error)"
+                )
+            }
+        }
+        return ChainRead(snapshot: snapshot, plan: plan, sources: sources, identity: identity)
+    }
+
+    /// Removes what remote sources staged.
+    func removeStaging(_ context: RunContext, staging: String) {
+        for source in sources where source.snapshot.fetchPart != nil {
+            try? FileManager.default.removeItem(atPath: remoteReadDirectory(context, staging: staging) + ".\(source.runId)")
+        }
+    }
+
+    /// Stored bytes a read may go through (for progress).
+    var payloadBytes: Int64 { sources.reduce(snapshot.payloadBytes) { $0 + $1.snapshot.payloadBytes } }
+
+    /// Reads each earlier snapshot's wanted members into `delegate(runId)`, oldest first.
+    func readSources(
+        into delegate: (String) -> any TarReaderDelegate,
+        progress: BuildProgress?,
+        check: () throws -> Void,
+        finished: (String) throws -> Void = { _ in }
+    ) throws {
+        for source in sources {
+            let target = delegate(source.runId)
+            if !plan.sourcesWithoutOffset.contains(source.runId), let frames = try source.snapshot.frameTable() {
+                try source.snapshot.readMembers(plan.sources[source.runId] ?? [], frames: frames, into: target, progress: progress, check: check)
+            } else {
+                try source.snapshot.readMembers(
+                    paths: plan.paths(of: source.runId),
+                    into: target,
+                    identity: source.identity,
+                    progress: progress,
+                    betweenParts: check
+                )
+            }
+            try finished(source.runId)
+        }
+    }
+
+    /// Reads the snapshot's own wanted members: by frame for a selection when it can, else the whole payload (the
+    /// delegate's own selection, if any, applies).
+    func readOwn(into delegate: any TarReaderDelegate, selected: Bool, progress: BuildProgress?, check: () throws -> Void) throws {
+        if selected, !plan.ownWithoutOffset, let frames = try snapshot.frameTable() {
+            try snapshot.readMembers(plan.own, frames: frames, into: delegate, progress: progress, check: check)
+        } else {
+            try snapshot.readMembers(into: delegate, identity: identity, progress: progress, betweenParts: check)
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Archive
+import Core
+import Foundation
+import Targets
+
+/// What an incremental job's backup builds on (docs/formats.md, "Incremental snapshots"): the claim's plan
+/// (`operation.incremental`), with the base snapshot's entries index read from wherever the base is (a local
+/// directory, or fetched from a remote target into `<staging>/<run>.base/`) and checked against the base's manifest. A
+/// base that cannot be read makes this snapshot a full one, with a warning: the chain starts again.
+enum IncrementalRun {
+    static func base(_ context: RunContext, staging: String) async -> IncrementalBase? {
+        guard let setting = context.spec.incremental else { return nil }
+        let plan = IncrementalPlan(json: context.run.operation?["incremental"])
+        guard let plan, let base = plan.base, let baseRunId = plan.chain.baseRunId else {
+            let reason = plan?.reason ?? "first"
+            context.events.emit(
+                kind: "incremental",
+                message:
+                    "Full snapshot (\(reason == "full_every" ? "every \(setting.fullEvery) snapshots one is full" : reason == "first" ? "the first of a chain" : reason.replacingOccurrences(of: "_", with: " ")))",
+                fields: .object(["level": 0, "reason": .string(reason)])
+            )
+            return .full(rehash: setting.rehash)
+        }
+        let directory = "\(staging)/\(context.run.id).base"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let index = try await fetchIndex(base, context, into: directory)
+            let prior = try await runBlocking { try IncrementalBase.loadPrior(entriesIndex: index, baseRunId: baseRunId) }
+            context.events.emit(
+                kind: "incremental",
+                message: "Incremental snapshot, level \(plan.chain.level), on run \(baseRunId) (\(prior.count) file(s) to compare)",
+                fields: .object([
+                    "level": .number(Double(plan.chain.level)), "base_run_id": .string(baseRunId),
+                    "chain": .array(plan.chain.before.map(JSONValue.string)), "rehash": .bool(plan.rehash),
+                ])
+            )
+            return IncrementalBase(level: plan.chain.level, chain: plan.chain.before, prior: prior, rehash: plan.rehash)
+        } catch {
+            context.events.emit(
+                .warn,
+                kind: "incremental",
+                message: "The base snapshot of run \(baseRunId) cannot be read (\(error)); this snapshot is full",
+                fields: .object(["level": 0, "reason": "base_unavailable", "base_run_id": .string(baseRunId)])
+            )
+            return .full(rehash: setting.rehash)
+        }
+    }
+
+    /// The base's entries index as a local file, after its size and BLAKE3 matched the base's manifest.
+    private static func fetchIndex(_ base: RunLocation, _ context: RunContext, into directory: String) async throws -> String {
+        let snapshotDirectory: String
+        if let local = base.localDirectory {
+            snapshotDirectory = local
+        } else {
+            let store = try await ArchiveRun.openStore(base, context)
+            try? FileManager.default.removeItem(atPath: directory)
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            guard try await store.size(of: "complete.json") != nil else { throw Snapshot.OpenError.notComplete(base.display) }
+            try await store.download("manifest.json", to: directory + "/manifest.json")
+            try await store.download(Manifest.entriesIndexName, to: directory + "/" + Manifest.entriesIndexName)
+            FileManager.default.createFile(atPath: directory + "/complete.json", contents: Data("{}".utf8))
+            snapshotDirectory = directory
+        }
+        let snapshot = try Snapshot(directory: snapshotDirectory)
+        let path = snapshotDirectory + "/" + Manifest.entriesIndexName
+        try snapshot.checkArtifact(Manifest.entriesIndexName, at: path)
+        return path
+    }
+}

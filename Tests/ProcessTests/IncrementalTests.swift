@@ -1,0 +1,175 @@
+import Foundation
+import TestClients
+import Testing
+
+/// Incremental snapshots (docs/formats.md, "Incremental snapshots"), through the real API and worker: a tree changed
+/// between five snapshots of one chain; each restored by Bastion and by GNU tar's `-xG` over its chain equals the tree
+/// at that time; diffs name exactly what changed; a restore of one file reads only what holds it.
+@Suite(.serialized) struct IncrementalTests {
+    @discardableResult
+    func sh(_ fixture: RunsFixture, _ command: String) async throws -> (status: Int32, output: String) {
+        let result = try await Child.shell(command, logDir: fixture.scratch.path)
+        if result.status != 0 { Issue.record("\(command): \(result.output)") }
+        return result
+    }
+
+    func createJob(_ fixture: RunsFixture, source: String, fullEvery: Int, target: [String: Any]? = nil) async throws -> String {
+        let spec: [String: Any] = [
+            "v": 1, "type": "filesystem", "source": ["paths": [source], "hardlink_policy": "keep"],
+            "target": target ?? ["type": "local_dir", "base_dir": fixture.targetDir, "part_size_bytes": 1_048_576],
+            "pipeline": ["incremental": ["full_every": fullEvery]],
+        ]
+        let result = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "incremental", "spec": spec])
+        guard result.status == 201, let id = result.json?["id"] as? String else {
+            throw FixtureError("create job: \(result.status) \(String(decoding: result.body, as: UTF8.self))")
+        }
+        return id
+    }
+
+    func waitFor(_ fixture: RunsFixture, _ run: String) async throws -> [String: Any] {
+        _ = await eventually(timeout: .seconds(90)) { ["success", "failed", "canceled"].contains(await fixture.status(run) ?? "") }
+        return try await fixture.run(run)
+    }
+
+    func backup(_ fixture: RunsFixture, _ job: String) async throws -> (id: String, summary: [String: Any]) {
+        let run = try await fixture.enqueue(job).id
+        let finished = try await waitFor(fixture, run)
+        let log = try await fixture.events(run).compactMap { $0["message"] as? String }
+        #expect(finished["status"] as? String == "success", "\(finished) \(log)")
+        return (run, finished["summary"] as? [String: Any] ?? [:])
+    }
+
+    func restore(_ fixture: RunsFixture, _ run: String, into out: String, selection: [String: Any]? = nil) async throws -> [String: Any] {
+        var body: [String: Any] = ["destination": ["type": "local_fs", "directory": out], "conflict_policy": "fail"]
+        if let selection { body["selection"] = selection }
+        let queued = try await HTTP.send("POST", fixture.base + "/api/runs/\(run)/restore", json: body)
+        let id = try #require(queued.json?["run_id"] as? String, "\(String(decoding: queued.body, as: UTF8.self))")
+        let finished = try await waitFor(fixture, id)
+        let log = try await fixture.events(id).compactMap { $0["message"] as? String }
+        #expect(finished["status"] as? String == "success", "restore of \(run): \(finished) \(log)")
+        return finished
+    }
+
+    func verify(_ fixture: RunsFixture, _ run: String) async throws -> [String: Any] {
+        let queued = try await HTTP.send("POST", fixture.base + "/api/runs/\(run)/verify")
+        let id = try #require(queued.json?["run_id"] as? String)
+        return try await waitFor(fixture, id)
+    }
+
+    /// The changes between snapshots, as `(added, removed, changed)` relative paths.
+    typealias Changes = (added: Set<String>, removed: Set<String>, changed: Set<String>)
+
+    func diff(_ fixture: RunsFixture, _ job: String, _ from: String, _ to: String, prefix: String) async throws -> Changes {
+        let result = try await HTTP.get(fixture.base + "/api/jobs/\(job)/diff?from=\(from)&to=\(to)&limit=1000")
+        let items = result.json?["items"] as? [[String: Any]] ?? []
+        var changes: Changes = ([], [], [])
+        for item in items {
+            guard let path = item["path"] as? String, path.hasPrefix(prefix + "/") else { continue }
+            let relative = String(path.dropFirst(prefix.count + 1))
+            switch item["change"] as? String {
+            case "added": changes.added.insert(relative)
+            case "removed": changes.removed.insert(relative)
+            default: changes.changed.insert(relative)
+            }
+        }
+        return changes
+    }
+
+    @Test func fiveSnapshotsOfAChangingTreeRestoreExactlyWithBastionAndGNUTar() async throws {
+        let fixture = try await RunsFixture()
+        try await fixture.startWorker("w0")
+        let source = fixture.scratch.path + "/src"
+        let prefix = String(source.dropFirst())
+        // The tree at the first snapshot.
+        try await sh(
+            fixture,
+            """
+            set -e; mkdir -p '\(source)'; cd '\(source)'
+            head -c 100000 /dev/urandom > keep.txt; head -c 3000000 /dev/urandom > big.bin
+            echo first > grow.log; head -c 50000 /dev/urandom > shrink.bin; echo bye > gone.txt; echo named > old-name.txt
+            mkdir swap; echo inner > swap/inner.txt; echo 'echo hi' > perm.sh; chmod 644 perm.sh; echo stamp > stamp.txt
+            echo linked > linked.txt; mkdir -p deep/a/b; echo 'version one' > deep/a/b/c.txt
+            """
+        )
+        let steps: [(script: String, expected: Changes)] = [
+            (
+                "echo more >> grow.log; truncate -s 1000 shrink.bin; rm gone.txt; mkdir new; echo added > new/added.txt",
+                (["new", "new/added.txt"], ["gone.txt"], ["grow.log", "shrink.bin"])
+            ),
+            ("mv old-name.txt new-name.txt; rm -r swap; echo now-a-file > swap", (["new-name.txt"], ["old-name.txt", "swap/inner.txt"], ["swap"])),
+            (
+                "chmod 755 perm.sh; touch -d '2001-02-03 04:05:06.123456789' stamp.txt; ln linked.txt zz-link.txt",
+                (["zz-link.txt"], [], ["perm.sh", "stamp.txt"])
+            ),
+            (
+                // Same size and mtime, other content: only the ctime tells.
+                "m=$(stat -c %y deep/a/b/c.txt); echo 'version two' > deep/a/b/c.txt; touch -d \"$m\" deep/a/b/c.txt; rm -r new; echo x > café.txt",
+                (["café.txt"], ["new", "new/added.txt"], ["deep/a/b/c.txt"])
+            ),
+        ]
+        let job = try await createJob(fixture, source: source, fullEvery: 10)
+        var runs: [String] = []
+        var trees: [[String: String]] = []
+        var transfers: [Int] = []
+        for index in 0...steps.count {
+            if index > 0 {
+                try await Task.sleep(for: .milliseconds(20))
+                try await sh(fixture, "cd '\(source)' && \(steps[index - 1].script)")
+            }
+            trees.append(try TreeFingerprint.of(source))
+            let (run, summary) = try await backup(fixture, job)
+            runs.append(run)
+            let incremental = summary["incremental"] as? [String: Any]
+            #expect(incremental?["level"] as? Int == index, "snapshot \(index + 1): \(summary)")
+            #expect(incremental?["chain"] as? [String] == runs, "\(summary)")
+            transfers.append((summary["metrics"] as? [String: Any])?["transfer_total_bytes"] as? Int ?? -1)
+        }
+        // The later snapshots hold only what changed: far less than the 3 MB the full one holds.
+        #expect(transfers.dropFirst().allSatisfy { $0 < 100_000 } && transfers[0] > 3_000_000, "\(transfers)")
+
+        for (index, run) in runs.enumerated() {
+            let label = "snapshot \(index + 1)"
+            let verified = try await verify(fixture, run)
+            #expect(verified["status"] as? String == "success", "\(label) verify: \(verified)")
+            // Bastion's restore of the snapshot alone.
+            let out = fixture.scratch.path + "/bastion-\(index + 1)"
+            _ = try await restore(fixture, run, into: out)
+            let restored = try TreeFingerprint.of(out + source)
+            #expect(TreeFingerprint.differences(trees[index], restored).isEmpty, "\(label): \(TreeFingerprint.differences(trees[index], restored))")
+            // GNU tar over the chain, with the commands the manifest gives.
+            let manifest =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: "\(fixture.targetDir)/\(job)/\(run)/manifest.json"))
+                ) as? [String: Any]
+            let commands = (manifest?["incremental"] as? [String: Any])?["gnu_tar_commands"] as? [String] ?? []
+            #expect(commands.count == index + 1, "\(String(describing: manifest))")
+            let tarOut = fixture.scratch.path + "/tar-\(index + 1)"
+            try FileManager.default.createDirectory(atPath: tarOut, withIntermediateDirectories: true)
+            for command in commands {
+                try await sh(fixture, "cd '\(fixture.targetDir)/\(job)' && " + command.replacingOccurrences(of: "DEST", with: "'\(tarOut)'"))
+            }
+            let extracted = try TreeFingerprint.of(tarOut + source)
+            #expect(
+                TreeFingerprint.differences(trees[index], extracted).isEmpty,
+                "\(label) tar -xG: \(TreeFingerprint.differences(trees[index], extracted))"
+            )
+        }
+
+        // Diffs between consecutive snapshots name exactly what each step changed; from the first to the last, the sum.
+        for (index, step) in steps.enumerated() {
+            let found = try await diff(fixture, job, runs[index], runs[index + 1], prefix: prefix)
+            #expect(found.added == step.expected.added && found.removed == step.expected.removed, "step \(index + 1): \(found)")
+            #expect(found.changed == step.expected.changed, "step \(index + 1): \(found)")
+        }
+        let whole = try await diff(fixture, job, runs[0], runs[4], prefix: prefix)
+        #expect(whole.added == ["new-name.txt", "zz-link.txt", "café.txt"], "\(whole)")
+        #expect(whole.removed == ["gone.txt", "old-name.txt", "swap/inner.txt"], "\(whole)")
+        #expect(whole.changed == ["grow.log", "shrink.bin", "swap", "perm.sh", "stamp.txt", "deep/a/b/c.txt"], "\(whole)")
+
+        // One file of the last snapshot whose bytes are in the first: restored alone, exactly.
+        let one = fixture.scratch.path + "/one"
+        let selected = try await restore(fixture, runs[4], into: one, selection: ["files": [prefix + "/big.bin"]])
+        let compare = try await sh(fixture, "cmp '\(source)/big.bin' '\(one)\(source)/big.bin' && test $(find '\(one)' -type f | wc -l) = 1")
+        #expect(compare.status == 0, "\(selected)")
+    }
+}
