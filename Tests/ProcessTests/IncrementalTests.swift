@@ -172,4 +172,74 @@ import Testing
         let compare = try await sh(fixture, "cmp '\(source)/big.bin' '\(one)\(source)/big.bin' && test $(find '\(one)' -type f | wc -l) = 1")
         #expect(compare.status == 0, "\(selected)")
     }
+
+    /// Retention keeps the chain of every snapshot it keeps (pinned ones included) and says why; a base is deleted only
+    /// by force, after which its dependants fail verify and restore with a clear reason and write nothing.
+    @Test func retentionAndDeletionRespectChains() async throws {
+        let fixture = try await RunsFixture()
+        try await fixture.startWorker("w0")
+        let janitor = try Child.bastion("bastion-janitor", dataDir: fixture.dataDir, logDir: fixture.scratch.path, ["--maintenance-interval", "1"])
+        defer { janitor.kill9() }
+        let source = fixture.scratch.path + "/src"
+        try await sh(fixture, "mkdir -p '\(source)' && head -c 200000 /dev/urandom > '\(source)/base.bin'")
+        let job = try await createJob(fixture, source: source, fullEvery: 3)
+        var runs: [String] = []
+        for index in 0..<4 {
+            try await sh(fixture, "echo \(index) > '\(source)/step-\(index).txt'")
+            let (run, summary) = try await backup(fixture, job)
+            #expect((summary["incremental"] as? [String: Any])?["level"] as? Int == [0, 1, 2, 0][index], "\(summary)")
+            runs.append(run)
+        }
+        let listed = try await HTTP.get(fixture.base + "/api/jobs/\(job)/snapshots").jsonArray ?? []
+        let byRun = Dictionary(uniqueKeysWithValues: listed.compactMap { row in (row["run_id"] as? String).map { ($0, row) } })
+        #expect(byRun[runs[0]]?["dependants"] as? Int == 1 && byRun[runs[2]]?["base_run_id"] as? String == runs[1], "\(listed)")
+        #expect(byRun[runs[3]]?["chain_level"] as? Int == 0 && byRun[runs[3]]?["base_run_id"] is NSNull, "\(listed)")
+
+        // Keeping the last two keeps the third snapshot's whole chain.
+        func preview(_ retention: [String: Any]) async throws -> (keep: [String: [String]], delete: Set<String>) {
+            let result = try await HTTP.send("POST", fixture.base + "/api/jobs/\(job)/retention/preview", json: ["retention": retention])
+            let keep = (result.json?["keep"] as? [[String: Any]] ?? []).reduce(into: [String: [String]]()) {
+                $0[$1["run_id"] as? String ?? ""] = $1["reasons"] as? [String] ?? []
+            }
+            let delete = Set((result.json?["delete"] as? [[String: Any]] ?? []).compactMap { $0["run_id"] as? String })
+            return (keep, delete)
+        }
+        let two = try await preview(["enabled": true, "keep_last": 2])
+        #expect(two.delete.isEmpty && two.keep[runs[0]] == ["chain_base"] && two.keep[runs[1]] == ["chain_base"], "\(two)")
+        // Keeping one leaves nothing of the first chain.
+        let one = try await preview(["enabled": true, "keep_last": 1])
+        #expect(one.delete == Set(runs.prefix(3)), "\(one)")
+        // A pinned snapshot keeps its chain.
+        #expect(try await HTTP.send("POST", fixture.base + "/api/runs/\(runs[1])/pin").status == 200)
+        let pinned = try await preview(["enabled": true, "keep_last": 1])
+        #expect(pinned.delete == [runs[2]] && pinned.keep[runs[0]] == ["chain_base"] && pinned.keep[runs[1]] == ["pinned"], "\(pinned)")
+        #expect(try await HTTP.send("POST", fixture.base + "/api/runs/\(runs[1])/unpin").status == 200)
+
+        // Deleting a base needs force.
+        let refused = try await HTTP.send("DELETE", fixture.base + "/api/runs/\(runs[0])/snapshot")
+        #expect(refused.status == 409 && refused.json?["error"] as? String == "snapshot_has_dependants", "\(refused)")
+        #expect(FileManager.default.fileExists(atPath: "\(fixture.targetDir)/\(job)/\(runs[0])/complete.json"))
+        let forced = try await HTTP.send("DELETE", fixture.base + "/api/runs/\(runs[0])/snapshot?force=true")
+        #expect(forced.status == 200, "\(forced)")
+        #expect(await eventually { !FileManager.default.fileExists(atPath: "\(fixture.targetDir)/\(job)/\(runs[0])") })
+
+        // Its dependants no longer verify, and a restore fails before writing anything; the next full chain is fine.
+        let verified = try await verify(fixture, runs[2])
+        let message = verified["error_message"] as? String ?? (verified["summary"] as? [String: Any])?["error"] as? String ?? ""
+        #expect(verified["status"] as? String == "failed" && message.contains(runs[0]), "\(verified)")
+        let out = fixture.scratch.path + "/broken"
+        let queued = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/runs/\(runs[2])/restore",
+            json: ["destination": ["type": "local_fs", "directory": out], "conflict_policy": "fail"]
+        )
+        let restoreRun = try #require(queued.json?["run_id"] as? String)
+        let restored = try await waitFor(fixture, restoreRun)
+        #expect(restored["status"] as? String == "failed" && restored["error"] as? String == "base_missing", "\(restored)")
+        #expect(!FileManager.default.fileExists(atPath: out + source), "nothing restored")
+        #expect(try await verify(fixture, runs[3])["status"] as? String == "success")
+        // The next backup builds on the newest present snapshot (the full one), not on the broken chain.
+        let (next, summary) = try await backup(fixture, job)
+        #expect((summary["incremental"] as? [String: Any])?["base_run_id"] as? String == runs[3], "\(next) \(summary)")
+    }
 }

@@ -52,6 +52,7 @@ struct HTTPResult: Sendable {
     var body: Data
 
     var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
+    var jsonArray: [[String: Any]]? { (try? JSONSerialization.jsonObject(with: body)) as? [[String: Any]] }
 }
 
 /// Minimal HTTP client over URLSession.

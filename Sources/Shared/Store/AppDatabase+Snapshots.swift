@@ -19,10 +19,15 @@ public struct SnapshotRecord: Sendable, Equatable {
     public var sourceDirs: Int64?
     public var sourceBytes: Int64?
     public var transferBytes: Int64?
+    /// An incremental snapshot's level and the snapshot it builds on (nil: not part of a chain; level 0: a full one that
+    /// starts one), and how many present snapshots build on this one.
+    public var chainLevel: Int?
+    public var baseRunId: String?
+    public var dependants: Int = 0
 
     /// As retention sees it.
     public var retentionSnapshot: RetentionPolicy.Snapshot {
-        .init(runId: runId, endedAt: endedAt, pinned: pinnedAt != nil, sequence: sequence)
+        .init(runId: runId, endedAt: endedAt, pinned: pinnedAt != nil, sequence: sequence, baseRunId: baseRunId)
     }
 }
 
@@ -30,7 +35,8 @@ public struct SnapshotRecord: Sendable, Equatable {
 /// retention, deleted by the janitor.
 extension AppDatabase {
     static let snapshotColumns =
-        "run_id, job_id, status, ended_at, pinned_at, target_snapshot_json, rowid, source_files, source_dirs, source_bytes, transfer_bytes"
+        "run_id, job_id, status, ended_at, pinned_at, target_snapshot_json, rowid, source_files, source_dirs, source_bytes, transfer_bytes, "
+        + "chain_level, base_run_id, (SELECT COUNT(*) FROM run_artifacts AS d WHERE d.base_run_id = run_artifacts.run_id AND d.status = 'present')"
 
     static func snapshot(_ row: Row) -> SnapshotRecord {
         let location = (row[5] as String?).flatMap { RunLocation(json: try? JSONValue.parse($0)) }
@@ -45,7 +51,10 @@ extension AppDatabase {
             sourceFiles: row[7],
             sourceDirs: row[8],
             sourceBytes: row[9],
-            transferBytes: row[10]
+            transferBytes: row[10],
+            chainLevel: row[11],
+            baseRunId: row[12],
+            dependants: row[13]
         )
     }
 
@@ -145,6 +154,8 @@ extension AppDatabase {
         case pinned
         /// Already `deleting` or `deleted`.
         case alreadyGone(String)
+        /// Incremental snapshots build on it (their run ids), and the request did not force.
+        case hasDependants([String])
     }
 
     /// Queues one snapshot for the janitor to delete (status `deleting`, a `snapshot_delete_queued` event, a wake to
@@ -158,11 +169,20 @@ extension AppDatabase {
             else { return .notFound }
             guard record.status == "present" || record.status == "error" else { return .alreadyGone(record.status) }
             if record.pinnedAt != nil && !force { return .pinned }
+            let dependants = try String.fetchAll(
+                db,
+                sql: "SELECT run_id FROM run_artifacts WHERE base_run_id = ? AND status IN ('present', 'error') ORDER BY ended_at",
+                arguments: [runId]
+            )
+            if !dependants.isEmpty && !force { return .hasDependants(dependants) }
             try db.execute(
                 sql: "UPDATE run_artifacts SET status = 'deleting', pinned_at = NULL, last_error = NULL, updated_at = ? WHERE run_id = ?",
                 arguments: [now, runId]
             )
-            let forced = record.pinnedAt != nil ? " (pinned; forced)" : ""
+            var forced = record.pinnedAt != nil ? " (pinned; forced)" : ""
+            if !dependants.isEmpty {
+                forced += "; \(dependants.count) incremental snapshot(s) build on it and will no longer verify or restore"
+            }
             try Self.insertEvents(
                 db,
                 runId: runId,

@@ -29,6 +29,11 @@ struct SnapshotsController {
         var sourceDirs: Int64?
         var sourceBytes: Int64?
         var transferBytes: Int64?
+        /// Incremental snapshots (docs/formats.md): level in the chain (null outside one), the snapshot this one builds
+        /// on, and how many present snapshots build on this one (it is kept while any do).
+        var chainLevel: Int?
+        var baseRunId: String?
+        var dependants: Int
         var reasons: Omittable<[String]> = .absent
 
         init(record: SnapshotRecord, reasons: [String]? = nil) {
@@ -42,6 +47,9 @@ struct SnapshotsController {
             sourceDirs = record.sourceDirs
             sourceBytes = record.sourceBytes
             transferBytes = record.transferBytes
+            chainLevel = record.chainLevel
+            baseRunId = record.baseRunId
+            dependants = record.dependants
             if let reasons { self.reasons = .present(reasons) }
         }
     }
@@ -122,6 +130,14 @@ struct SnapshotsController {
             )
         case .alreadyGone(let status):
             throw APIError(status: .conflict, code: "snapshot_not_present", message: "the snapshot of run \(id) is already \(status)")
+        case .hasDependants(let runs):
+            throw APIError(
+                status: .conflict,
+                code: "snapshot_has_dependants",
+                message: "\(runs.count) incremental snapshot(s) build on the snapshot of run \(id) and could no longer be restored: "
+                    + "delete them first, or delete with force=true",
+                details: ["dependants": runs.joined(separator: ",")]
+            )
         }
     }
 

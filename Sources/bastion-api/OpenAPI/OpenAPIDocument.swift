@@ -171,10 +171,11 @@ enum OpenAPIDocument {
                 "run_id": S.string, "job_id": S.string, "status": S.enumeration(["present", "deleting", "deleted", "missing", "error"]),
                 "ended_at": S.integer, "pinned_at": S.nullableInteger, "run_dir": S.nullableString, "reasons": S.array(S.string),
                 "source_files": S.nullableInteger, "source_dirs": S.nullableInteger, "source_bytes": S.nullableInteger,
-                "transfer_bytes": S.nullableInteger,
+                "transfer_bytes": S.nullableInteger, "chain_level": S.nullableInteger, "base_run_id": S.nullableString, "dependants": S.integer,
             ],
             required: [
                 "run_id", "job_id", "status", "ended_at", "pinned_at", "run_dir", "source_files", "source_dirs", "source_bytes", "transfer_bytes",
+                "chain_level", "base_run_id", "dependants",
             ]
         ),
         "SnapshotEntry": S.object(
@@ -545,9 +546,10 @@ enum OpenAPIDocument {
         Operation(
             method: "delete",
             path: "/api/runs/{id}/snapshot",
-            summary: "Queue a snapshot for deletion (the janitor deletes it at once); a pinned one needs force=true",
+            summary:
+                "Queue a snapshot for deletion (the janitor deletes it at once); a pinned one, or one incremental snapshots build on, needs force=true",
             tag: "snapshots",
-            parameters: [query("force", S.enumeration(["true", "false"]), "also delete a pinned snapshot")],
+            parameters: [query("force", S.enumeration(["true", "false"]), "also delete a pinned snapshot, or one others build on")],
             responses: ["200": S.ref("Snapshot")]
         ),
         Operation(

@@ -56,16 +56,20 @@ public struct RetentionPolicy: Sendable, Equatable {
         public var pinned: Bool
         /// Breaks ties between snapshots that ended in the same second (the order they were recorded in).
         public var sequence: Int64
+        /// The snapshot an incremental one is built on (docs/formats.md, "Incremental snapshots").
+        public var baseRunId: String?
 
-        public init(runId: String, endedAt: Int64, pinned: Bool, sequence: Int64 = 0) {
+        public init(runId: String, endedAt: Int64, pinned: Bool, sequence: Int64 = 0, baseRunId: String? = nil) {
             self.runId = runId
             self.endedAt = endedAt
             self.pinned = pinned
             self.sequence = sequence
+            self.baseRunId = baseRunId
         }
     }
 
-    /// A decision with its reasons (`pinned`, `keep_last`, `keep_days`, `retention_disabled`; none = delete).
+    /// A decision with its reasons (`pinned`, `keep_last`, `keep_days`, `retention_disabled`, `chain_base`: a kept
+    /// incremental snapshot builds on it; none = delete).
     public struct Decision: Sendable, Equatable {
         public var snapshot: Snapshot
         public var reasons: [String]
@@ -75,13 +79,18 @@ public struct RetentionPolicy: Sendable, Equatable {
     /// Decisions for `snapshots`, newest first.
     public func decide(_ snapshots: [Snapshot], now: Int64) -> [Decision] {
         let ordered = snapshots.sorted { ($0.endedAt, $0.sequence, $0.runId) > ($1.endedAt, $1.sequence, $1.runId) }
+        // A base is older than what builds on it: newest first, each kept snapshot keeps its base, which keeps its own.
+        var neededBases = Set<String>()
         return ordered.enumerated().map { index, snapshot in
             var reasons: [String] = []
             if !enabled { reasons.append("retention_disabled") }
             if snapshot.pinned { reasons.append("pinned") }
             if let keepLast, keepLast > 0, index < keepLast { reasons.append("keep_last") }
             if let keepDays, keepDays > 0, snapshot.endedAt >= now - Int64(keepDays) * 86_400 { reasons.append("keep_days") }
-            return Decision(snapshot: snapshot, reasons: reasons)
+            if neededBases.contains(snapshot.runId) { reasons.append("chain_base") }
+            let decision = Decision(snapshot: snapshot, reasons: reasons)
+            if decision.keep, let base = snapshot.baseRunId { neededBases.insert(base) }
+            return decision
         }
     }
 }
