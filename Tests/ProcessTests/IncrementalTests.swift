@@ -242,4 +242,72 @@ import Testing
         let (next, summary) = try await backup(fixture, job)
         #expect((summary["incremental"] as? [String: Any])?["base_run_id"] as? String == runs[3], "\(next) \(summary)")
     }
+
+    /// A chain on WebDAV (`rclone serve webdav`, behind a proxy that logs each request) and a chain on an agent: each
+    /// snapshot verifies and restores identical; a restore of one file from the second snapshot fetches only the one
+    /// part of the first snapshot that holds it.
+    @Test func chainsLiveOnWebDAVAndOnAgents() async throws {
+        let fixture = try await RunsFixture()
+        try await fixture.startWorker("w0")
+        let root = fixture.scratch.path + "/dav"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let server = try await TargetServers.rcloneWebDAV(root: root, user: "backup", password: "pw", logDir: fixture.scratch.path)
+        defer { server.stop() }
+        let proxyLog = fixture.scratch.path + "/proxy.log"
+        let proxy = try await TargetServers.faultProxy(upstream: server.port, log: proxyLog, options: [])
+        defer { proxy.stop() }
+        #expect(try await HTTP.send("PUT", fixture.base + "/api/secrets/webdav/nas", json: ["username": "backup", "password": "pw"]).status == 200)
+        let source = fixture.scratch.path + "/src"
+        try await sh(
+            fixture,
+            "mkdir -p '\(source)' && for n in 1 2 3 4; do head -c 1500000 /dev/urandom > '\(source)'/big-$n.bin; done && echo one > '\(source)/note.txt'"
+        )
+        let target: [String: Any] = [
+            "type": "webdav", "base_url": "http://127.0.0.1:\(proxy.port)/b/", "secret_name": "nas", "part_size_bytes": 1_048_576,
+        ]
+        let job = try await createJob(fixture, source: source, fullEvery: 5, target: target)
+        let (first, _) = try await backup(fixture, job)
+        try await sh(fixture, "echo two >> '\(source)/note.txt'")
+        let (second, summary) = try await backup(fixture, job)
+        #expect((summary["incremental"] as? [String: Any])?["base_run_id"] as? String == first, "\(summary)")
+        let written = (summary["metrics"] as? [String: Any])?["transfer_total_bytes"] as? Int ?? -1
+        #expect(written > 0 && written < 100_000, "the second snapshot holds only the note: \(written) bytes")
+        #expect(try await verify(fixture, second)["status"] as? String == "success")
+        let whole = fixture.scratch.path + "/whole"
+        _ = try await restore(fixture, second, into: whole)
+        #expect(try await sh(fixture, "diff -r '\(source)' '\(whole)\(source)'").status == 0)
+
+        let before = try String(contentsOfFile: proxyLog, encoding: .utf8).split(separator: "\n").count
+        let one = fixture.scratch.path + "/one"
+        let prefix = String(source.dropFirst())
+        _ = try await restore(fixture, second, into: one, selection: ["files": [prefix + "/big-3.bin"]])
+        #expect(try await sh(fixture, "cmp '\(source)/big-3.bin' '\(one)\(source)/big-3.bin'").status == 0)
+        let gets = try String(contentsOfFile: proxyLog, encoding: .utf8).split(separator: "\n").dropFirst(before)
+            .filter { $0.hasPrefix("GET ") && $0.contains("payload.part") }
+        let firstRunParts = gets.filter { $0.contains(first) }
+        // big-3.bin's 1.5 MB of random bytes span two or three 1 MiB parts of the first snapshot's six.
+        #expect(firstRunParts.count <= 3 && !firstRunParts.isEmpty && gets.allSatisfy { !$0.contains(second) }, "\(gets)")
+
+        // An agent keeps its chain on its own disk.
+        let links = AgentLinkTests()
+        _ = try links.startAgent(fixture, "a1", token: try await links.token(fixture))
+        #expect(await eventually { await links.agents(fixture)["a1"]?["connected"] as? Bool == true })
+        let agent = try #require(await links.agents(fixture)["a1"]?["id"] as? String)
+        let agentSource = fixture.scratch.path + "/agent-src"
+        try await sh(fixture, "mkdir -p '\(agentSource)' && head -c 300000 /dev/urandom > '\(agentSource)/data.bin' && echo a > '\(agentSource)/a.txt'")
+        let spec: [String: Any] = [
+            "v": 1, "type": "filesystem", "source": ["paths": [agentSource]],
+            "target": ["type": "local_dir", "base_dir": fixture.scratch.path + "/agent-target"], "pipeline": ["incremental": ["full_every": 5]],
+        ]
+        let created = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "on-agent", "agent_id": agent, "spec": spec])
+        let agentJob = try #require(created.json?["id"] as? String)
+        _ = try await backup(fixture, agentJob)
+        try await sh(fixture, "rm '\(agentSource)/a.txt' && echo b > '\(agentSource)/b.txt'")
+        let (agentSecond, agentSummary) = try await backup(fixture, agentJob)
+        #expect((agentSummary["incremental"] as? [String: Any])?["level"] as? Int == 1, "\(agentSummary)")
+        #expect(try await verify(fixture, agentSecond)["status"] as? String == "success")
+        let agentOut = fixture.scratch.path + "/agent-restored"
+        _ = try await restore(fixture, agentSecond, into: agentOut)
+        #expect(try await sh(fixture, "diff -r '\(agentSource)' '\(agentOut)\(agentSource)'").status == 0)
+    }
 }
