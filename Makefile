@@ -59,6 +59,7 @@ bench: deps
 	$(BIN_RELEASE)/bastion-bench archive
 	$(BIN_RELEASE)/bastion-bench archive --small-files 200000
 	$(BIN_RELEASE)/bastion-bench targets
+	$(BIN_RELEASE)/bastion-bench incremental
 
 clean:
 	rm -rf .build

@@ -294,7 +294,10 @@ import Testing
         #expect(await eventually { await links.agents(fixture)["a1"]?["connected"] as? Bool == true })
         let agent = try #require(await links.agents(fixture)["a1"]?["id"] as? String)
         let agentSource = fixture.scratch.path + "/agent-src"
-        try await sh(fixture, "mkdir -p '\(agentSource)' && head -c 300000 /dev/urandom > '\(agentSource)/data.bin' && echo a > '\(agentSource)/a.txt'")
+        try await sh(
+            fixture,
+            "mkdir -p '\(agentSource)' && head -c 300000 /dev/urandom > '\(agentSource)/data.bin' && echo a > '\(agentSource)/a.txt'"
+        )
         let spec: [String: Any] = [
             "v": 1, "type": "filesystem", "source": ["paths": [agentSource]],
             "target": ["type": "local_dir", "base_dir": fixture.scratch.path + "/agent-target"], "pipeline": ["incremental": ["full_every": 5]],

@@ -52,9 +52,10 @@ extension Snapshot {
             guard let (frame, compressedOffset, skip) = frames.frame(holding: member.offset) else {
                 throw ArchiveError.corrupt("an entry's offset \(member.offset) is past the last frame")
             }
-            // Decoding on is cheaper than seeking when the member starts in the frame being decoded or the next one.
+            // Decoding on is cheaper than seeking when the member starts in the frame being decoded or the next one (or
+            // has begun already: its header may still be arriving).
             let decodedFrame = position.map { Int($0.window.position / frames.frameBytes) }
-            if position == nil || decodedFrame! + 1 < frame || position!.window.position > member.offset + 1 && !filter.inside {
+            if position == nil || decodedFrame! + 1 < frame {
                 let window = Window(skip: skip)
                 let reader = TarReader(delegate: filter)
                 window.next = reader

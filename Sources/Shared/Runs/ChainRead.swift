@@ -81,8 +81,11 @@ struct ChainRead {
     ) throws {
         for source in sources {
             let target = delegate(source.runId)
-            if !plan.sourcesWithoutOffset.contains(source.runId), let frames = try source.snapshot.frameTable() {
-                try source.snapshot.readMembers(plan.sources[source.runId] ?? [], frames: frames, into: target, progress: progress, check: check)
+            let wanted = plan.sources[source.runId] ?? []
+            // Most of a payload is read faster as one stream (decoding and writing on two threads) than frame by frame.
+            let most = Int64(wanted.count) * 2 > (source.snapshot.entriesCount ?? .max)
+            if !most, !plan.sourcesWithoutOffset.contains(source.runId), let frames = try source.snapshot.frameTable() {
+                try source.snapshot.readMembers(wanted, frames: frames, into: target, progress: progress, check: check)
             } else {
                 try source.snapshot.readMembers(
                     paths: plan.paths(of: source.runId),
