@@ -2,9 +2,11 @@
 """Remote targets in Debian's Chromium against the real binaries and a real WebDAV server (`rclone serve webdav` on
 127.0.0.1): Settings stores WebDAV credentials (never shown again) and its Test connection reports each step, a wrong
 password fails at its step with webdav_auth_failed; the job editor's target choice, credential picker and Test
-connection; a backup through it lands on the server with complete.json; the maintenance list is shown.
+connection; a backup through it lands on the server with complete.json; the maintenance list is shown. The job keeps
+incremental snapshots: the second is shown as incremental on the first, which is shown as its base.
 
-Screenshots: .build/ui-screenshots/settings-1280-light.png, settings-390.png, editor-target-1280-light.png."""
+Screenshots: .build/ui-screenshots/settings-1280-light.png, settings-390.png, editor-target-1280-light.png,
+snapshots-chain-1280-light.png."""
 import os
 import shutil
 import subprocess
@@ -106,6 +108,8 @@ def main():
                 page.locator("select[name=targetType]").select_option("webdav")
                 page.fill("input[name=baseUrl]", dav_url)
                 page.locator("select[name=secretName]").select_option("nas")
+                page.locator("select[name=snapshots]").select_option("incremental")
+                page.fill("input[name=fullEvery]", "7")
                 page.get_by_role("button", name="Test connection").click()
                 expect(page.locator(".test-step[data-state=ok]")).to_have_count(5)
                 page.locator(".target-test").scroll_into_view_if_needed()
@@ -120,6 +124,24 @@ def main():
                 found = [d for d in job_dirs if os.path.exists(os.path.join(dav_root, "bastion", d, run, "complete.json"))]
                 assert found, f"the snapshot is on the WebDAV server: {job_dirs}"
                 expect(page.get_by_text("Snapshot written to " + dav_url)).to_be_visible()
+                expect(page.get_by_text("Full snapshot (the first of a chain)")).to_be_visible()
+
+                # A second backup holds only what changed, on the first.
+                with open(os.path.join(source, "docs", "postscript.txt"), "w") as out:
+                    out.write("p.s.\n")
+                page.go_back()
+                page.get_by_role("button", name="Backup now").click()
+                expect(page.get_by_text("Incremental snapshot, level 1")).to_be_visible(timeout=60000)
+                expect(page.locator(".badge.status-success")).to_be_visible(timeout=60000)
+                page.go_back()
+                expect(page.get_by_text("incremental, a full one every 7")).to_be_visible()
+                page.get_by_role("link", name="Snapshots", exact=True).click()
+                rows = page.locator("table.snapshots tbody tr")
+                expect(rows).to_have_count(2)
+                expect(rows.nth(0)).to_contain_text("incremental 1")
+                expect(rows.nth(1)).to_contain_text("full")
+                expect(rows.nth(1)).to_contain_text("base of 1")
+                page.screenshot(path=os.path.join(SHOTS, "snapshots-chain-1280-light.png"), full_page=True)
                 assert not page_errors, f"errors in the page: {page_errors}"
             except Exception:
                 page.screenshot(path=os.path.join(SHOTS, "failure-targets.png"), full_page=True)

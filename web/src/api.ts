@@ -191,6 +191,10 @@ export interface Snapshot {
   source_dirs: number | null;
   source_bytes: number | null;
   transfer_bytes: number | null;
+  /** Incremental chains (docs/formats.md): the level (null outside a chain), what it builds on, how many build on it. */
+  chain_level: number | null;
+  base_run_id: string | null;
+  dependants: number;
   reasons?: string[];
 }
 

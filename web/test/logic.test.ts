@@ -154,6 +154,16 @@ test("the editor's form becomes the API body and comes back from a stored job", 
   assert.equal(fieldOf("schedule"), "schedule");
   assert.equal(fieldOf("name"), "name");
 
+  // Incremental chains: in the pipeline for filesystem jobs only, and back.
+  const chained = formToRequest({ ...form, snapshots: "incremental", fullEvery: "5" }) as { spec: Record<string, any> };
+  assert.deepEqual(chained.spec.pipeline, { encryption: { type: "age_x25519", key_name: "offsite" }, incremental: { full_every: 5 } });
+  const chainedBack = jobToForm({ ...job, spec: chained.spec as Job["spec"] }, "UTC");
+  assert.equal(chainedBack.snapshots, "incremental");
+  assert.equal(chainedBack.fullEvery, "5");
+  const sqlite = formToRequest({ ...form, type: "sqlite", snapshots: "incremental" }) as { spec: Record<string, any> };
+  assert.equal(sqlite.spec.pipeline.incremental, undefined);
+  assert.equal(fieldOf("spec.pipeline.incremental.full_every"), "snapshots");
+
   const custom = formToRequest({ ...form, notifications: "custom", notifyTo: ["webhook/ops", "wecom_bot/team", "webhook/pager", "bogus"] }) as {
     spec: Record<string, any>;
   };

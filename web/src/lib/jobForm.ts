@@ -32,6 +32,9 @@ export interface JobForm {
   partSizeMiB: number;
   encryption: "none" | "age";
   keyName: string;
+  /** Filesystem jobs: every snapshot full, or chains of incremental ones with a full one every `fullEvery`. */
+  snapshots: "full" | "incremental";
+  fullEvery: string;
   notifications: "inherit" | "custom";
   /** Custom mode: the destinations a run notifies, as `channel/name`. */
   notifyTo: string[];
@@ -67,6 +70,8 @@ export function emptyForm(timezone: string): JobForm {
     partSizeMiB: 256,
     encryption: "none",
     keyName: "default",
+    snapshots: "full",
+    fullEvery: "7",
     notifications: "inherit",
     notifyTo: [],
     retentionEnabled: false,
@@ -115,11 +120,19 @@ export function formToRequest(form: JobForm): Record<string, unknown> {
       type: form.type,
       source,
       target: formTarget(form),
-      pipeline: form.encryption === "age" ? { encryption: { type: "age_x25519", key_name: form.keyName.trim() } } : {},
+      pipeline: formPipeline(form),
       notifications: form.notifications === "custom" ? { mode: "custom", ...destinationLists(form.notifyTo) } : { mode: "inherit" },
       retention,
     },
   };
+}
+
+/** The spec's `pipeline`: encryption, and incremental chains for filesystem jobs (docs/formats.md). */
+export function formPipeline(form: JobForm): Record<string, unknown> {
+  const pipeline: Record<string, unknown> = {};
+  if (form.encryption === "age") pipeline.encryption = { type: "age_x25519", key_name: form.keyName.trim() };
+  if (form.type === "filesystem" && form.snapshots === "incremental") pipeline.incremental = { full_every: Number(form.fullEvery) };
+  return pipeline;
 }
 
 /** The spec's `target` the form says (also what Test connection sends). */
@@ -168,6 +181,7 @@ export function jobToForm(job: Job, fallbackTimezone: string): JobForm {
   const source = object(spec.source);
   const target = object(spec.target);
   const encryption = object(object(spec.pipeline).encryption);
+  const incremental = object(object(spec.pipeline).incremental);
   const retention = object(spec.retention);
   form.name = job.name;
   form.overlap = job.overlap_policy;
@@ -199,6 +213,10 @@ export function jobToForm(job: Job, fallbackTimezone: string): JobForm {
     form.encryption = "age";
     if (typeof encryption.key_name === "string") form.keyName = encryption.key_name;
   }
+  if (typeof incremental.full_every === "number") {
+    form.snapshots = "incremental";
+    form.fullEvery = String(incremental.full_every);
+  }
   const notifications = object(spec.notifications);
   form.notifications = notifications.mode === "custom" ? "custom" : "inherit";
   form.notifyTo = notificationChannels.flatMap((channel) => strings(notifications[channel]).map((name) => `${channel}/${name}`));
@@ -214,6 +232,7 @@ export function fieldOf(serverField: string | undefined): string {
   if (serverField === "schedule" || serverField === "timezone" || serverField === "schedule_timezone") return "schedule";
   if (serverField.startsWith("spec.source")) return "source";
   if (serverField.startsWith("spec.target")) return "target";
+  if (serverField.startsWith("spec.pipeline.incremental")) return "snapshots";
   if (serverField.startsWith("spec.pipeline")) return "encryption";
   if (serverField.startsWith("spec.retention") || serverField === "retention") return "retention";
   if (serverField.startsWith("spec.notifications")) return "notifications";

@@ -386,6 +386,27 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
               <input value={form.keyName} onChange={(event) => update({ keyName: event.target.value })} />
             </Field>
           )}
+          {form.type === "filesystem" && (
+            <Field
+              label="Snapshots"
+              error={errorFor("snapshots")}
+              hint={
+                form.snapshots === "incremental"
+                  ? "Each snapshot stores only the files changed since the one before; GNU tar restores the chain with tar -xG."
+                  : "Every snapshot is a full copy."
+              }
+            >
+              <select name="snapshots" value={form.snapshots} onChange={(event) => update({ snapshots: event.target.value as JobForm["snapshots"] })}>
+                <option value="full">full every time</option>
+                <option value="incremental">incremental</option>
+              </select>
+            </Field>
+          )}
+          {form.type === "filesystem" && form.snapshots === "incremental" && (
+            <Field label="A full snapshot every" hint="snapshots (the chain restarts there)">
+              <input name="fullEvery" type="number" min={1} max={1000} value={form.fullEvery} onChange={(event) => update({ fullEvery: event.target.value })} />
+            </Field>
+          )}
         </fieldset>
 
         <fieldset className="card">

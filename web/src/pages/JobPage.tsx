@@ -116,6 +116,10 @@ function describeSpec(job: Job): [string, string][] {
   if (job.type !== "sqlite" && (source.exclude ?? []).length > 0) rows.push(["Leaving out", source.exclude.join(", ")]);
   rows.push(["Where to", `${describeTarget(target)}, parts of ${formatBytes(target.part_size_bytes ?? 256 * 1048576)}`]);
   rows.push(["Encryption", encryption?.type === "age_x25519" ? `age, key ${encryption.key_name}` : "none"]);
+  const incremental = spec.pipeline?.incremental;
+  if (spec.type === "filesystem") {
+    rows.push(["Snapshots", incremental?.full_every ? `incremental, a full one every ${incremental.full_every}` : "full every time"]);
+  }
   rows.push([
     "When",
     job.schedule ? `${describeCron(job.schedule) ?? job.schedule} (${job.schedule} ${job.schedule_timezone})` : "manually only",
@@ -243,11 +247,14 @@ function Snapshots(props: { job: Job; snapshots: Snapshot[]; act: (work: () => P
   };
   const remove = (snapshot: Snapshot) => {
     const pinned = snapshot.pinned_at !== null;
-    const question = pinned
-      ? "This snapshot is pinned (retention keeps it). Delete it anyway? Its files are removed from the target and cannot be restored."
-      : "Delete this snapshot? Its files are removed from the target and cannot be restored.";
+    const question =
+      snapshot.dependants > 0
+        ? `${snapshot.dependants} incremental snapshot(s) build on this one and could no longer be restored or verified. Delete it anyway?`
+        : pinned
+          ? "This snapshot is pinned (retention keeps it). Delete it anyway? Its files are removed from the target and cannot be restored."
+          : "Delete this snapshot? Its files are removed from the target and cannot be restored.";
     if (!window.confirm(question)) return;
-    void props.act(() => api.deleteSnapshot(snapshot.run_id, pinned), "Snapshot queued for deletion.");
+    void props.act(() => api.deleteSnapshot(snapshot.run_id, pinned || snapshot.dependants > 0), "Snapshot queued for deletion.");
   };
   return (
     <>
@@ -295,6 +302,16 @@ function Snapshots(props: { job: Job; snapshots: Snapshot[]; act: (work: () => P
                   {snapshot.pinned_at !== null && (
                     <span className="badge" title="Retention never deletes a pinned snapshot">
                       pinned
+                    </span>
+                  )}
+                  {snapshot.chain_level !== null && (
+                    <span className="badge" title={snapshot.chain_level === 0 ? "Starts a chain of incremental snapshots" : "Holds only what changed since the snapshot before"}>
+                      {snapshot.chain_level === 0 ? "full" : `incremental ${snapshot.chain_level}`}
+                    </span>
+                  )}
+                  {snapshot.dependants > 0 && (
+                    <span className="badge" title="Later incremental snapshots build on it: it is kept until they are gone">
+                      base of {snapshot.dependants}
                     </span>
                   )}
                 </td>
@@ -389,7 +406,7 @@ function Retention(props: { job: Job; onApplied: () => Promise<void>; onError: (
           <ul className="retention-keep">
             {preview.keep.map((snapshot) => (
               <li key={snapshot.run_id}>
-                {formatTime(snapshot.ended_at)} <span className="muted">{(snapshot.reasons ?? []).join(", ")}</span>
+                {formatTime(snapshot.ended_at)} <span className="muted">{(snapshot.reasons ?? []).map((reason) => (reason === "chain_base" ? "a kept snapshot builds on it" : reason.replace("_", " "))).join(", ")}</span>
               </li>
             ))}
           </ul>
