@@ -313,4 +313,41 @@ import Testing
         _ = try await restore(fixture, agentSecond, into: agentOut)
         #expect(try await sh(fixture, "diff -r '\(agentSource)' '\(agentOut)\(agentSource)'").status == 0)
     }
+
+    /// An age-encrypted chain: verify and a whole restore through the chain; one file restored alone decrypts only the
+    /// chunks of the parts that hold it (the restore's progress counts the parts it used).
+    @Test func encryptedChainsReadOnlyThePartsTheyNeed() async throws {
+        let fixture = try await RunsFixture()
+        try await fixture.startWorker("w0")
+        let source = fixture.scratch.path + "/src"
+        try await sh(
+            fixture,
+            "mkdir -p '\(source)' && for n in 1 2 3 4 5 6; do head -c 1500000 /dev/urandom > '\(source)'/big-$n.bin; done && echo one > '\(source)/note.txt'"
+        )
+        let spec: [String: Any] = [
+            "v": 1, "type": "filesystem", "source": ["paths": [source]],
+            "target": ["type": "local_dir", "base_dir": fixture.targetDir, "part_size_bytes": 1_048_576],
+            "pipeline": ["incremental": ["full_every": 5], "encryption": ["type": "age_x25519", "key_name": "chain-key"]],
+        ]
+        let created = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "sealed", "spec": spec])
+        let job = try #require(created.json?["id"] as? String)
+        let (first, _) = try await backup(fixture, job)
+        let part = try Data(contentsOf: URL(fileURLWithPath: "\(fixture.targetDir)/\(job)/\(first)/payload.part000001"))
+        #expect(String(decoding: part.prefix(21), as: UTF8.self) == "age-encryption.org/v1")
+        try await sh(fixture, "echo two >> '\(source)/note.txt'")
+        let (second, _) = try await backup(fixture, job)
+        #expect(try await verify(fixture, second)["status"] as? String == "success")
+        let whole = fixture.scratch.path + "/whole"
+        _ = try await restore(fixture, second, into: whole)
+        #expect(try await sh(fixture, "diff -r '\(source)' '\(whole)\(source)'").status == 0)
+
+        let parts = try FileManager.default.contentsOfDirectory(atPath: "\(fixture.targetDir)/\(job)/\(first)").filter {
+            $0.hasPrefix("payload.part")
+        }
+        let one = fixture.scratch.path + "/one"
+        let restored = try await restore(fixture, second, into: one, selection: ["files": [String(source.dropFirst()) + "/big-5.bin"]])
+        #expect(try await sh(fixture, "cmp '\(source)/big-5.bin' '\(one)\(source)/big-5.bin'").status == 0)
+        let read = ((restored["progress"] as? [String: Any])?["done"] as? [String: Any])?["bytes"] as? Int ?? -1
+        #expect(parts.count >= 8 && read > 0 && read <= 3 * 1_048_576 + 100_000, "read \(read) bytes of \(parts.count) parts")
+    }
 }

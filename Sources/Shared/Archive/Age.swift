@@ -68,6 +68,9 @@ public final class AgeEncryptor: ByteSink {
     private let payloadKey: SymmetricKey
     private var buffer: [UInt8] = []
     private var counter: UInt64 = 0
+    /// The header and the payload nonce: everything before the first chunk. A reader that has them (`frames.json`
+    /// keeps a copy) and the identity can decrypt any chunk alone (`AgeDecryptor.start(header:atChunk:)`).
+    public let header: [UInt8]
 
     public init(recipient: String, next: any ByteSink) throws {
         self.next = next
@@ -88,7 +91,8 @@ public final class AgeEncryptor: ByteSink {
         var nonce = [UInt8](repeating: 0, count: 16)
         for index in nonce.indices { nonce[index] = generator.next() }
         payloadKey = Age.hkdf(fileKey, salt: nonce, info: "payload")
-        try next.write(Array(header.utf8) + nonce)
+        self.header = Array(header.utf8) + nonce
+        try next.write(self.header)
         buffer.reserveCapacity(Age.chunkSize)
     }
 
@@ -141,6 +145,25 @@ public final class AgeDecryptor: ByteSink {
             offset += Self.sealedChunk
         }
         if offset > 0 { pending.removeFirst(offset) }
+    }
+
+    /// Starts decrypting at chunk `chunk` of a stream whose `header` (with the payload nonce) is known: the bytes
+    /// written next are that chunk's ciphertext onwards (docs/formats.md, "Frames").
+    public func start(header: [UInt8], atChunk chunk: UInt64) throws {
+        pending = header
+        try parseHeader()
+        guard payloadKey != nil, pending.isEmpty else { throw AgeError("not a whole age header") }
+        counter = chunk
+    }
+
+    /// Where chunk `chunk` starts in a stream with a header of `headerBytes`.
+    public static func offset(ofChunk chunk: Int64, headerBytes: Int) -> Int64 { Int64(headerBytes) + chunk * Int64(sealedChunk) }
+
+    /// At the end of the stream in a read that does not finish it: the last chunk held back is opened as the last.
+    public func endOfStream() throws {
+        guard payloadKey != nil, pending.count >= 16 else { return }
+        try open(pending, last: true)
+        pending.removeAll()
     }
 
     public func finish() throws {

@@ -172,8 +172,8 @@ public final class ArchiveBuilder {
         let parts = PartWriter(directory: directory, partSize: settings.partSize, shipper: settings.shipper) { [isCanceled] in
             if isCanceled() { throw CancellationError() }
         }
-        let afterCompression: any ByteSink =
-            try settings.encryption.map { try AgeEncryptor(recipient: $0.recipient, next: parts) } ?? parts
+        let encryptor = try settings.encryption.map { try AgeEncryptor(recipient: $0.recipient, next: parts) }
+        let afterCompression: any ByteSink = encryptor ?? parts
         let compressor = FrameCompressor(level: 3, frameBytes: settings.frameBytes, workers: settings.zstdWorkers, next: afterCompression)
         let entriesFile = try FileSink(path: "\(directory)/entries.jsonl.zst", hashing: true)
         let writer = ArchiveMemberWriter(
@@ -197,7 +197,12 @@ public final class ArchiveBuilder {
         )
         let entriesCount = writer.entriesCount
         let frames = try FileSink(path: "\(directory)/\(Manifest.framesName)", hashing: true)
-        try frames.write(Array(FrameTable(frameBytes: Int64(settings.frameBytes), offsets: compressor.frameOffsets).json.jsonString().utf8))
+        try frames.write(
+            Array(
+                FrameTable(frameBytes: Int64(settings.frameBytes), offsets: compressor.frameOffsets, ageHeader: encryptor?.header).json.jsonString()
+                    .utf8
+            )
+        )
         try frames.finish()
         let endedAt = Date()
 

@@ -125,14 +125,20 @@ public final class FrameCompressor: ByteSink {
 public struct FrameTable: Sendable, Equatable {
     public var frameBytes: Int64
     public var offsets: [Int64]
+    /// An encrypted payload's age header with its nonce (public: it opens every part 1), so a reader can decrypt the
+    /// chunks that hold a frame without reading the stream's start.
+    public var ageHeader: [UInt8]?
 
-    public init(frameBytes: Int64, offsets: [Int64]) {
+    public init(frameBytes: Int64, offsets: [Int64], ageHeader: [UInt8]? = nil) {
         self.frameBytes = frameBytes
         self.offsets = offsets
+        self.ageHeader = ageHeader
     }
 
     public var json: JSONValue {
-        .object(["frame_bytes": .number(Double(frameBytes)), "offsets": .array(offsets.map { .number(Double($0)) })])
+        var object: [String: JSONValue] = ["frame_bytes": .number(Double(frameBytes)), "offsets": .array(offsets.map { .number(Double($0)) })]
+        if let ageHeader { object["age_header_b64"] = .string(Data(ageHeader).base64EncodedString()) }
+        return .object(object)
     }
 
     /// Nil unless every offset is a whole number, the first 0 and each larger than the one before.
@@ -150,6 +156,13 @@ public struct FrameTable: Sendable, Equatable {
         }
         self.frameBytes = Int64(frameBytes)
         self.offsets = offsets
+        switch json["age_header_b64"] {
+        case nil: ageHeader = nil
+        case .string(let encoded)?:
+            guard let bytes = Data(base64Encoded: encoded), bytes.count < 4096 else { return nil }
+            ageHeader = Array(bytes)
+        default: return nil
+        }
     }
 
     /// The frame holding uncompressed offset `offset`, and where it starts compressed; nil past the last frame.

@@ -20,24 +20,26 @@ extension Snapshot {
         }
     }
 
-    /// The frame table, checked against the manifest; nil when the payload has none or is encrypted (an age stream is
-    /// read from its start).
+    /// The frame table, checked against the manifest; nil when the payload has none.
     public func frameTable() throws -> FrameTable? {
-        guard manifest.frameBytes != nil, encryptionKey == nil, manifest.framesArtifact != nil else { return nil }
+        guard manifest.frameBytes != nil, manifest.framesArtifact != nil else { return nil }
         let path = directory + "/" + Manifest.framesName
         try checkArtifact(Manifest.framesName, at: path)
         guard let data = FileManager.default.contents(atPath: path), let json = try? JSONValue.parse(bytes: data),
             let table = FrameTable(json: json), table.frameBytes == manifest.frameBytes
         else { throw ArchiveError.corrupt("\(Manifest.framesName) is not a frame table") }
+        if encryptionKey != nil && table.ageHeader == nil { throw ArchiveError.corrupt("\(Manifest.framesName) lacks the age header") }
         return table
     }
 
     /// Reads the `wanted` members into `delegate`, decoding from the frame that holds each one (or on from the member
     /// before when it is in the same or the next frame). Members of other paths that share those frames are skipped.
-    /// `progress` counts the stored bytes of the parts used.
+    /// An encrypted payload is decrypted from the age chunk that holds the frame's start (`identity`). `progress`
+    /// counts the stored bytes of the parts used.
     public func readMembers(
         _ wanted: [Wanted],
         frames: FrameTable,
+        identity: String?,
         into delegate: any TarReaderDelegate,
         progress: BuildProgress? = nil,
         check: () throws -> Void = {}
@@ -46,7 +48,7 @@ extension Snapshot {
         let filter = MemberFilter(paths: Set(sorted.map(\.path)), next: delegate)
         let parts = PartCursor(snapshot: self, progress: progress)
         defer { parts.close() }
-        var position: (frame: Int, window: Window, decoder: ZstdDecompressor, reader: TarReader)?
+        var position: (frame: Int, window: Window, input: any ByteSink, decryptor: AgeDecryptor?, reader: TarReader)?
         for member in sorted {
             if filter.delivered.contains(member.path) { continue }
             guard let (frame, compressedOffset, skip) = frames.frame(holding: member.offset) else {
@@ -61,15 +63,32 @@ extension Snapshot {
                 window.next = reader
                 let decoder = try ZstdDecompressor(next: window)
                 window.position = Int64(frame) * frames.frameBytes
-                try parts.seek(to: compressedOffset)
-                position = (frame, window, decoder, reader)
+                if let header = frames.ageHeader {
+                    // The age chunk holding the frame's start, decrypted alone; its bytes before the frame dropped.
+                    guard let identity else { throw ArchiveError.corrupt("the snapshot is encrypted and no identity was given") }
+                    let chunk = compressedOffset / Int64(Age.chunkSize)
+                    let decryptor = try AgeDecryptor(identity: identity, next: Skip(Int(compressedOffset % Int64(Age.chunkSize)), next: decoder))
+                    try decryptor.start(header: header, atChunk: UInt64(chunk))
+                    try parts.seek(to: AgeDecryptor.offset(ofChunk: chunk, headerBytes: header.count))
+                    position = (frame, window, decryptor, decryptor, reader)
+                } else {
+                    try parts.seek(to: compressedOffset)
+                    position = (frame, window, decoder, nil, reader)
+                }
             }
+            var ended = false
             while !filter.delivered.contains(member.path) {
                 try check()
                 guard let chunk = try parts.next() else {
+                    // An age stream's last chunk is opened only at its end.
+                    if let decryptor = position!.decryptor, !ended {
+                        ended = true
+                        try decryptor.endOfStream()
+                        continue
+                    }
                     throw ArchiveError.corrupt("the payload ends before \(String(decoding: member.path, as: UTF8.self))")
                 }
-                try chunk.withUnsafeBytes { try position!.decoder.write($0) }
+                try chunk.withUnsafeBytes { try position!.input.write($0) }
             }
         }
         let missing = filter.paths.subtracting(filter.delivered)
@@ -98,6 +117,25 @@ extension Snapshot {
             )
         }
     }
+}
+
+/// Drops the first bytes of a stream (a decrypted age chunk's bytes before the frame a seek aimed at).
+private final class Skip: ByteSink {
+    var remaining: Int
+    let next: any ByteSink
+
+    init(_ count: Int, next: any ByteSink) {
+        remaining = count
+        self.next = next
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        let dropped = min(remaining, bytes.count)
+        remaining -= dropped
+        if dropped < bytes.count { try next.write(UnsafeRawBufferPointer(rebasing: bytes[dropped...])) }
+    }
+
+    func finish() throws {}
 }
 
 /// Passes on the decoded stream from the member a seek aimed at, counting the uncompressed position.

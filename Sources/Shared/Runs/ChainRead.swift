@@ -16,7 +16,7 @@ struct ChainRead {
     /// Whether reading `snapshot` (with `selection`) goes through a plan: it builds on others, or a selection can be
     /// read by frame.
     static func applies(_ snapshot: Snapshot, selection: RestoreWriter.Selection?) -> Bool {
-        (snapshot.manifest.chain?.level ?? 0) > 0 || (selection != nil && snapshot.manifest.frameBytes != nil && snapshot.encryptionKey == nil)
+        (snapshot.manifest.chain?.level ?? 0) > 0 || (selection != nil && snapshot.manifest.frameBytes != nil)
     }
 
     /// Plans the read and opens every earlier snapshot it needs; one that is gone is `base_missing`.
@@ -85,7 +85,7 @@ struct ChainRead {
             // Most of a payload is read faster as one stream (decoding and writing on two threads) than frame by frame.
             let most = Int64(wanted.count) * 2 > (source.snapshot.entriesCount ?? .max)
             if !most, !plan.sourcesWithoutOffset.contains(source.runId), let frames = try source.snapshot.frameTable() {
-                try source.snapshot.readMembers(wanted, frames: frames, into: target, progress: progress, check: check)
+                try source.snapshot.readMembers(wanted, frames: frames, identity: source.identity, into: target, progress: progress, check: check)
             } else {
                 try source.snapshot.readMembers(
                     paths: plan.paths(of: source.runId),
@@ -103,7 +103,7 @@ struct ChainRead {
     /// delegate's own selection, if any, applies).
     func readOwn(into delegate: any TarReaderDelegate, selected: Bool, progress: BuildProgress?, check: () throws -> Void) throws {
         if selected, !plan.ownWithoutOffset, let frames = try snapshot.frameTable() {
-            try snapshot.readMembers(plan.own, frames: frames, into: delegate, progress: progress, check: check)
+            try snapshot.readMembers(plan.own, frames: frames, identity: identity, into: delegate, progress: progress, check: check)
         } else {
             try snapshot.readMembers(into: delegate, identity: identity, progress: progress, betweenParts: check)
         }
