@@ -258,6 +258,26 @@ import Testing
             "pipeline.encryption.key_name"
         ),
         (#"{"type":"sqlite","source":{"path":"/a"},"target":{"type":"local_dir","base_dir":"/b"}}"#, "v"),
+        (
+            #"{"v":1,"type":"filesystem","source":{"paths":["/a"]},"target":{"type":"local_dir","base_dir":"/b"},"pipeline":{"incremental":{"full_every":0}}}"#,
+            "pipeline.incremental.full_every"
+        ),
+        (
+            #"{"v":1,"type":"filesystem","source":{"paths":["/a"]},"target":{"type":"local_dir","base_dir":"/b"},"pipeline":{"incremental":{"full_every":"7"}}}"#,
+            "pipeline.incremental.full_every"
+        ),
+        (
+            #"{"v":1,"type":"filesystem","source":{"paths":["/a"]},"target":{"type":"local_dir","base_dir":"/b"},"pipeline":{"incremental":{"full_every":2.5}}}"#,
+            "pipeline.incremental.full_every"
+        ),
+        (
+            #"{"v":1,"type":"filesystem","source":{"paths":["/a"]},"target":{"type":"local_dir","base_dir":"/b"},"pipeline":{"incremental":{"full_every":3,"rehash":1}}}"#,
+            "pipeline.incremental.rehash"
+        ),
+        (
+            #"{"v":1,"type":"filesystem","source":{"paths":["/a"]},"target":{"type":"local_dir","base_dir":"/b"},"pipeline":{"incremental":true}}"#,
+            "pipeline.incremental"
+        ),
     ])
     func invalidSpecsNameTheirField(_ json: String, _ field: String) throws {
         do {

@@ -85,6 +85,8 @@ public final class ArchiveBuilder {
     private let owners = OwnerNames()
     private let isRoot = geteuid() == 0
     private var visitedDirectories = Set<DeviceInode>()
+    /// With `rehash`: files whose content the dumpdir already found unchanged (checked once per file).
+    private var rehashVerdicts: [[UInt8]: Bool] = [:]
 
     public init(settings: Settings, progress: BuildProgress, isCanceled: @escaping () -> Bool) {
         self.settings = settings
@@ -510,13 +512,15 @@ public final class ArchiveBuilder {
     }
 
     /// The previous snapshot's record of a regular file when the file has not changed since (size, mtime, ctime,
-    /// inode and device; with `rehash`, the same size and content), else nil: it goes into this snapshot.
+    /// inode and device; with `rehash`, also the same content), else nil: it goes into this snapshot. A metadata change
+    /// (mode, owner, attributes) moves the ctime, so the file is stored again with its new header.
     private func unchanged(_ parent: Int32, _ name: [UInt8], archivePath: [UInt8], info: stat, followingSymlink: Bool) throws -> PriorEntry? {
-        guard let incremental = settings.incremental, let prior = incremental.prior[archivePath] else { return nil }
-        guard incremental.rehash else {
-            return prior.isUnchanged(size: Int64(info.st_size), mtime: FileTime(info.st_mtim), identity: Self.identity(info)) ? prior : nil
-        }
-        guard prior.size == Int64(info.st_size) else { return nil }
+        guard let incremental = settings.incremental, let prior = incremental.prior[archivePath],
+            prior.isUnchanged(size: Int64(info.st_size), mtime: FileTime(info.st_mtim), identity: Self.identity(info))
+        else { return nil }
+        guard incremental.rehash else { return prior }
+        // The dumpdir asked first, for the same file.
+        if let verdict = rehashVerdicts.removeValue(forKey: archivePath) { return verdict ? prior : nil }
         let descriptor = openSource(parent, name, O_RDONLY | O_CLOEXEC | (followingSymlink ? 0 : O_NOFOLLOW), owner: info.st_uid)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
@@ -555,10 +559,9 @@ public final class ArchiveBuilder {
             return isExcluded(path, directory: true) ? nil : UInt8(ascii: "D")
         case S_IFREG:
             if isExcluded(path, directory: false) || !isIncluded(path) { return nil }
-            guard let incremental = settings.incremental, !incremental.rehash, let prior = incremental.prior[archivePath],
-                prior.isUnchanged(size: Int64(info.st_size), mtime: FileTime(info.st_mtim), identity: Self.identity(info))
-            else { return UInt8(ascii: "Y") }
-            return UInt8(ascii: "N")
+            let found = (try? unchanged(parent, name, archivePath: archivePath, info: info, followingSymlink: false)) ?? nil
+            if settings.incremental?.rehash == true, settings.incremental?.prior[archivePath] != nil { rehashVerdicts[archivePath] = found != nil }
+            return found == nil ? UInt8(ascii: "Y") : UInt8(ascii: "N")
         case S_IFIFO, S_IFCHR, S_IFBLK:
             return isExcluded(path, directory: false) ? nil : UInt8(ascii: "Y")
         default:

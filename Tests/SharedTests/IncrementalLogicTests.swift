@@ -1,0 +1,223 @@
+import Foundation
+import GRDB
+import TestClients
+import Testing
+
+@testable import Archive
+@testable import Core
+@testable import Store
+
+/// The pieces of incremental snapshots that need no processes (docs/formats.md, "Incremental snapshots", "Frames"):
+/// the frame table and the frame compressor, the index an incremental build writes, the read plan and what it
+/// refuses, the claim's plan, and retention's chain rule.
+@Suite struct IncrementalLogicTests {
+    @Test func frameTablesRoundTripAndRefuseWhatCannotBe() throws {
+        let table = FrameTable(frameBytes: 65536, offsets: [0, 100, 250], ageHeader: Array("age".utf8))
+        #expect(FrameTable(json: table.json) == table)
+        #expect(table.frame(holding: 65536 * 2 + 5)! == (2, 250, 5))
+        #expect(table.frame(holding: 65536 * 3) == nil)
+        for bad in [
+            #"{"frame_bytes":65536,"offsets":[5,10]}"#, #"{"frame_bytes":65536,"offsets":[0,10,10]}"#, #"{"frame_bytes":65536,"offsets":[0,-1]}"#,
+            #"{"frame_bytes":100,"offsets":[0]}"#, #"{"frame_bytes":65536,"offsets":[0,1.5]}"#, #"{"frame_bytes":65536,"offsets":"0"}"#,
+            #"{"frame_bytes":65536,"offsets":[0],"age_header_b64":7}"#,
+        ] {
+            #expect(FrameTable(json: try JSONValue.parse(bad)) == nil, "\(bad)")
+        }
+    }
+
+    /// The frames concatenate to what `zstd -d` reads, and each decodes alone from its recorded offset.
+    @Test func framesDecodeTogetherAndAlone() throws {
+        final class Collect: ByteSink {
+            var bytes: [UInt8] = []
+            func write(_ chunk: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: chunk) }
+            func finish() throws {}
+        }
+        var input = [UInt8]()
+        for index in 0..<300_000 { input.append(UInt8(truncatingIfNeeded: index * 7 + index / 1000)) }
+        let compressed = Collect()
+        let compressor = FrameCompressor(level: 3, frameBytes: 65536, workers: 3, next: compressed)
+        try input.withUnsafeBytes { raw in
+            for start in stride(from: 0, to: raw.count, by: 10_000) {
+                try compressor.write(UnsafeRawBufferPointer(rebasing: raw[start..<min(raw.count, start + 10_000)]))
+            }
+        }
+        try compressor.finish()
+        #expect(compressor.frameOffsets.count == 5 && compressor.frameOffsets.first == 0)
+        let whole = Collect()
+        let decoder = try ZstdDecompressor(next: whole)
+        try compressed.bytes.withUnsafeBytes { try decoder.write($0) }
+        try decoder.finish()
+        #expect(whole.bytes == input)
+        for (index, offset) in compressor.frameOffsets.enumerated() {
+            let end = index + 1 < compressor.frameOffsets.count ? Int(compressor.frameOffsets[index + 1]) : compressed.bytes.count
+            let alone = Collect()
+            let frameDecoder = try ZstdDecompressor(next: alone)
+            try compressed.bytes[Int(offset)..<end].withUnsafeBytes { try frameDecoder.write($0) }
+            try frameDecoder.finish()
+            #expect(alone.bytes[...] == input[(index * 65536)..<min(input.count, (index + 1) * 65536)], "frame \(index)")
+        }
+    }
+
+    func build(_ source: String, _ runDirectory: String, runId: String, incremental: IncrementalBase) throws -> ArchiveBuilder.Result {
+        try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+        var settings = ArchiveBuilder.Settings(jobId: "job", runId: runId, runDirectory: runDirectory, partSize: 1 << 20)
+        settings.incremental = incremental
+        settings.frameBytes = 64 << 10
+        let progress = BuildProgress()
+        let builder = ArchiveBuilder(settings: settings, progress: progress) { false }
+        return try builder.build(try ArchiveBuilder.roots(paths: [source], root: nil, progress: progress))
+    }
+
+    func entries(_ runDirectory: String) throws -> [String: JSONValue] {
+        let reader = try EntriesIndexReader(path: runDirectory + "/" + Manifest.entriesIndexName)
+        var result: [String: JSONValue] = [:]
+        while let entry = try reader.next() { result[String((entry["path"]?.stringValue ?? "").split(separator: "/").last ?? "")] = entry }
+        return result
+    }
+
+    /// A level-1 build stores the changed file and points to the base for the others; `rehash` tells a same-size,
+    /// same-times rewrite only by content; an index that points outside the chain, or past the last frame, is refused.
+    @Test func anIncrementalBuildPointsToWhereUnchangedBytesAre() throws {
+        let dir = TemporaryDirectory()
+        let source = dir.path + "/src"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        try Data(repeating: 1, count: 200_000).write(to: URL(fileURLWithPath: source + "/same.bin"))
+        try Data("before".utf8).write(to: URL(fileURLWithPath: source + "/edit.txt"))
+        let full = try build(source, dir.path + "/r0", runId: "r0", incremental: .full())
+        #expect(full.manifest.chain == SnapshotChain(level: 0, before: []))
+        let firstIndex = try entries(dir.path + "/r0")
+        #expect(
+            firstIndex["same.bin"]?["offset"]?.intValue != nil && firstIndex["same.bin"]?["ino"] != nil && firstIndex["same.bin"]?["stored_in"] == nil
+        )
+
+        try Data("after!".utf8).write(to: URL(fileURLWithPath: source + "/edit.txt"))
+        let prior = try IncrementalBase.loadPrior(entriesIndex: dir.path + "/r0/" + Manifest.entriesIndexName, baseRunId: "r0")
+        let next = try build(source, dir.path + "/r1", runId: "r1", incremental: IncrementalBase(level: 1, chain: ["r0"], prior: prior))
+        let index = try entries(dir.path + "/r1")
+        #expect(index["same.bin"]?["stored_in"] == .string("r0") && index["same.bin"]?["offset"] == firstIndex["same.bin"]?["offset"])
+        #expect(index["same.bin"]?["hash"] == firstIndex["same.bin"]?["hash"])
+        #expect(index["edit.txt"]?["stored_in"] == nil)
+        #expect(next.payloadBytes < full.payloadBytes && next.manifest.chain == SnapshotChain(level: 1, before: ["r0"]))
+
+        // The plan of the level-1 snapshot: one own file (and its directory), one from r0.
+        let plan = try ChainPlan(entriesIndex: dir.path + "/r1/" + Manifest.entriesIndexName, selection: nil)
+        let runs = try plan.sourceRuns(chain: ["r0"])
+        #expect(plan.sources["r0"]?.count == 1 && runs == ["r0"])
+        #expect(throws: ArchiveError.self) { try plan.sourceRuns(chain: ["other"]) }
+        // A member asked for past the last frame is refused, not read from somewhere else.
+        let snapshot = try Snapshot(directory: dir.path + "/r0")
+        let frames = try #require(try snapshot.frameTable())
+        final class Ignore: TarReaderDelegate {
+            func begin(_ entry: TarEntry) throws {}
+            func content(_ bytes: UnsafeRawBufferPointer) throws {}
+            func hole(_ count: Int64) throws {}
+            func end(_ entry: TarEntry) throws {}
+        }
+        #expect(throws: ArchiveError.self) {
+            try snapshot.readMembers([.init(offset: 1 << 40, path: Array("x".utf8))], frames: frames, identity: nil, into: Ignore())
+        }
+        // An offset that is not a member's start finds no such member.
+        #expect(throws: ArchiveError.self) {
+            try snapshot.readMembers([.init(offset: 0, path: Array("no/such/file".utf8))], frames: frames, identity: nil, into: Ignore())
+        }
+
+        // With rehash the content is read as well: unchanged files are still references, a rewrite with the same size
+        // and mtime is stored (the ctime also tells it here; rehash guards against file systems where it does not).
+        var edited = stat()
+        stat(source + "/edit.txt", &edited)
+        try Data("AFTER!".utf8).write(to: URL(fileURLWithPath: source + "/edit.txt"))
+        var times = [edited.st_atim, edited.st_mtim]
+        utimensat(AT_FDCWD, source + "/edit.txt", &times, 0)
+        let rehashed = try build(
+            source,
+            dir.path + "/r2",
+            runId: "r2",
+            incremental: IncrementalBase(
+                level: 2,
+                chain: ["r0", "r1"],
+                prior: try IncrementalBase.loadPrior(entriesIndex: dir.path + "/r1/" + Manifest.entriesIndexName, baseRunId: "r1"),
+                rehash: true
+            )
+        )
+        let third = try entries(dir.path + "/r2")
+        #expect(third["same.bin"]?["stored_in"] == .string("r0") && third["edit.txt"]?["stored_in"] == nil, "\(rehashed.manifest.json)")
+        #expect(third["edit.txt"]?["hash"] != index["edit.txt"]?["hash"])
+    }
+
+    @Test func theClaimPlansFullOrIncrementalAndSaysWhy() async throws {
+        let dir = TemporaryDirectory()
+        let database = try AppDatabase.open(in: dir.dataDirectory)
+        let target: JSONValue = .object(["type": "local_dir", "base_dir": "/b"])
+        let spec: JSONValue = .object([
+            "v": 1, "type": "filesystem", "source": .object(["paths": .array(["/a"])]), "target": target,
+            "pipeline": .object(["incremental": .object(["full_every": 3])]),
+        ])
+        let job = try await database.createJob(
+            try JobInput(name: "j", schedule: nil, scheduleTimezone: nil, overlapPolicy: "queue", spec: spec, defaultTimezone: "UTC")
+        )
+        let parsed = try JobSpec.parse(spec)
+        func plan() async throws -> IncrementalPlan {
+            try await database.pool.read { db in
+                try AppDatabase.incrementalPlan(db, job: job, spec: parsed, setting: parsed.incremental!, runId: "next")
+            }
+        }
+        func record(_ run: String, level: Int, base: String?, ended: Int64, status: String = "present", baseDir: String = "/b") async throws {
+            try await database.pool.write { db in
+                try db.execute(
+                    sql: "INSERT INTO runs (id, job_id, status, started_at, ended_at) VALUES (?, ?, 'success', 0, ?)",
+                    arguments: [run, job.id, ended]
+                )
+                try db.execute(
+                    sql: """
+                        INSERT INTO run_artifacts (run_id, job_id, target_type, target_snapshot_json, artifact_format, status,
+                          started_at, ended_at, created_at, updated_at, base_run_id, chain_level)
+                        VALUES (?, ?, 'local_dir', ?, 'archive_v1', ?, 0, ?, 0, 0, ?, ?)
+                        """,
+                    arguments: [
+                        run, job.id,
+                        RunLocation(
+                            target: .localDir(LocalDirTarget(baseDir: baseDir, partSizeBytes: LocalDirTarget.defaultPartSize)),
+                            jobId: job.id,
+                            runId: run
+                        ).json.jsonString(), status, ended,
+                        base, level,
+                    ]
+                )
+            }
+        }
+        #expect(try await plan().reason == "first")
+        try await record("a", level: 0, base: nil, ended: 1)
+        let second = try await plan()
+        #expect(second.reason == "incremental" && second.chain == SnapshotChain(level: 1, before: ["a"]) && second.base?.runId == "a")
+        #expect(IncrementalPlan(json: second.json) == second)
+        try await record("b", level: 1, base: "a", ended: 2)
+        #expect(try await plan().chain == SnapshotChain(level: 2, before: ["a", "b"]))
+        try await record("c", level: 2, base: "b", ended: 3)
+        #expect(try await plan().reason == "full_every")
+        // A chain whose full snapshot is gone is not built on.
+        try await database.pool.write { db in try db.execute(sql: "UPDATE run_artifacts SET status = 'deleted' WHERE run_id = 'a'") }
+        try await database.pool.write { db in try db.execute(sql: "DELETE FROM run_artifacts WHERE run_id = 'c'") }
+        #expect(try await plan().reason == "base_unavailable")
+        // Nor one on another target.
+        try await record("d", level: 0, base: nil, ended: 4, baseDir: "/elsewhere")
+        #expect(try await plan().reason == "target_changed")
+        #expect(IncrementalPlan(json: .object(["level": 2, "chain": .array(["x"])])) == nil, "a level that does not match its chain")
+    }
+
+    @Test func retentionKeepsTheChainsOfWhatItKeeps() {
+        let snapshots: [RetentionPolicy.Snapshot] = [
+            .init(runId: "f1", endedAt: 1, pinned: false), .init(runId: "i1", endedAt: 2, pinned: false, baseRunId: "f1"),
+            .init(runId: "i2", endedAt: 3, pinned: false, baseRunId: "i1"), .init(runId: "f2", endedAt: 4, pinned: false),
+            .init(runId: "j1", endedAt: 5, pinned: false, baseRunId: "f2"),
+        ]
+        func kept(_ policy: RetentionPolicy, _ list: [RetentionPolicy.Snapshot] = snapshots) -> [String: [String]] {
+            Dictionary(uniqueKeysWithValues: policy.decide(list, now: 10).map { ($0.snapshot.runId, $0.reasons) })
+        }
+        let one = kept(RetentionPolicy(enabled: true, keepLast: 1))
+        #expect(one["j1"] == ["keep_last"] && one["f2"] == ["chain_base"] && one["i2"] == [] && one["f1"] == [])
+        var pinned = snapshots
+        pinned[2].pinned = true
+        let withPin = kept(RetentionPolicy(enabled: true, keepLast: 1), pinned)
+        #expect(withPin["i2"] == ["pinned"] && withPin["i1"] == ["chain_base"] && withPin["f1"] == ["chain_base"])
+    }
+}
