@@ -21,8 +21,9 @@ public struct Snapshot: Sendable {
     /// The age key name when the payload is encrypted.
     public let encryptionKey: String?
     /// A remote snapshot: fetches a part into a local file and returns its path (checked before use, removed once
-    /// read). Nil: the parts are in `directory`.
-    public let fetchPart: (@Sendable (Part) throws -> String)?
+    /// read); `sequential` says the read goes on through the parts in order (the next may be fetched meanwhile). Nil:
+    /// the parts are in `directory`.
+    public let fetchPart: (@Sendable (Part, _ sequential: Bool) throws -> String)?
 
     /// The payload decoder chain: [age decrypt →] zstd → `next`.
     public func decoder(identity: String?, next: any ByteSink) throws -> any ByteSink {
@@ -46,7 +47,7 @@ public struct Snapshot: Sendable {
     }
 
     /// `directory` holds `manifest.json` and `complete.json` (for a remote snapshot, the copies fetched into staging).
-    public init(directory: String, fetchPart: (@Sendable (Part) throws -> String)? = nil) throws {
+    public init(directory: String, fetchPart: (@Sendable (Part, _ sequential: Bool) throws -> String)? = nil) throws {
         self.directory = directory
         self.fetchPart = fetchPart
         guard access(directory + "/complete.json", F_OK) == 0 else { throw OpenError.notComplete(directory) }
@@ -69,7 +70,7 @@ public struct Snapshot: Sendable {
     public func streamPayload(into sink: any ByteSink, progress: BuildProgress? = nil, betweenParts: () throws -> Void = {}) throws {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         for part in parts {
-            let path = try fetchPart?(part) ?? "\(directory)/\(part.name)"
+            let path = try fetchPart?(part, true) ?? "\(directory)/\(part.name)"
             defer { if fetchPart != nil { unlink(path) } }
             if fetchPart != nil { try Self.readPart(path, part, buffer: &buffer) { _ in } }
             try Self.readPart(path, part, buffer: &buffer) { chunk in

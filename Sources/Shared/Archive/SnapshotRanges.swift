@@ -242,7 +242,7 @@ private final class PartCursor {
         if let known = checked[index] {
             path = known
         } else {
-            path = try snapshot.fetchPart?(part) ?? "\(snapshot.directory)/\(part.name)"
+            path = try snapshot.fetchPart?(part, false) ?? "\(snapshot.directory)/\(part.name)"
             var scratch = [UInt8](repeating: 0, count: 1 << 20)
             try Snapshot.readPart(path, part, buffer: &scratch) { _ in }
             checked[index] = path

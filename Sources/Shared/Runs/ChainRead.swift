@@ -45,8 +45,7 @@ struct ChainRead {
                 let source = try await openSnapshot(
                     at: at,
                     context,
-                    directory: remoteReadDirectory(context, staging: staging) + ".\(run)",
-                    prefetch: false
+                    directory: remoteReadDirectory(context, staging: staging) + ".\(run)"
                 )
                 guard source.manifest.runId == run else { throw ArchiveError.corrupt("its manifest names run \(source.manifest.runId)") }
                 sources.append((run, source, try await snapshotIdentity(source, context)))

@@ -32,7 +32,7 @@ public struct RestoreExecutor: JobExecutor {
             }
             selection = normalized
         }
-        let snapshot = try await openSnapshot(context, staging: stagingDirectory, prefetch: selection == nil)
+        let snapshot = try await openSnapshot(context, staging: stagingDirectory)
         let remote = snapshot.fetchPart != nil
         let readDirectory = remoteReadDirectory(context, staging: stagingDirectory)
         defer { if remote { try? FileManager.default.removeItem(atPath: readDirectory) } }

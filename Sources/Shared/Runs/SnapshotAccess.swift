@@ -21,11 +21,11 @@ func sourceSnapshotLocation(_ context: RunContext) throws -> (location: RunLocat
 /// On a remote target the manifest and the entries index are fetched into `<staging>/<run>.read/`, and each part is
 /// fetched there when the stream reaches it (`Snapshot` checks its size and BLAKE3 before a byte of it is used, and
 /// removes it once read; docs/targets.md, "Reading a snapshot").
-func openSnapshot(_ context: RunContext, staging: String, prefetch: Bool = true) async throws -> Snapshot {
+func openSnapshot(_ context: RunContext, staging: String) async throws -> Snapshot {
     let (location, source) = try sourceSnapshotLocation(context)
     let snapshot: Snapshot
     do {
-        snapshot = try await openSnapshot(at: location, context, directory: remoteReadDirectory(context, staging: staging), prefetch: prefetch)
+        snapshot = try await openSnapshot(at: location, context, directory: remoteReadDirectory(context, staging: staging))
     } catch let failure as RunFailure {
         throw failure
     } catch let error as TargetError {
@@ -48,9 +48,9 @@ func openSnapshot(_ context: RunContext, staging: String, prefetch: Bool = true)
 func remoteReadDirectory(_ context: RunContext, staging: String) -> String { "\(staging)/\(context.run.id).read" }
 
 /// The snapshot at `location`: read in place on a local target; on a remote one its manifest, entries index and frame
-/// table fetched into `directory`, and its parts when a read reaches them (`prefetch`: the next one too, for a read
-/// that goes through the parts in order).
-func openSnapshot(at location: RunLocation, _ context: RunContext, directory: String, prefetch: Bool = true) async throws -> Snapshot {
+/// table fetched into `directory`, and its parts when a read reaches them (the next one too, meanwhile, when the read
+/// goes through the parts in order).
+func openSnapshot(at location: RunLocation, _ context: RunContext, directory: String) async throws -> Snapshot {
     if let local = location.localDirectory { return try Snapshot(directory: local) }
     let store = try await ArchiveRun.openStore(location, context)
     try? FileManager.default.removeItem(atPath: directory)
@@ -65,8 +65,8 @@ func openSnapshot(at location: RunLocation, _ context: RunContext, directory: St
     FileManager.default.createFile(atPath: directory + "/complete.json", contents: Data("{}".utf8))
     let snapshot = try Snapshot(directory: directory)
     if snapshot.manifest.framesArtifact != nil { try await store.download(Manifest.framesName, to: directory + "/" + Manifest.framesName) }
-    let fetcher = PartFetcher(store: store, directory: directory, parts: snapshot.parts, prefetch: prefetch)
-    return try Snapshot(directory: directory) { part in try fetcher.fetch(part) }
+    let fetcher = PartFetcher(store: store, directory: directory, parts: snapshot.parts)
+    return try Snapshot(directory: directory) { part, sequential in try fetcher.fetch(part, prefetchNext: sequential) }
 }
 
 /// Fetches a remote snapshot's parts in stream order, the next one downloading while the current one is read (at most
@@ -75,14 +75,12 @@ private final class PartFetcher: @unchecked Sendable {
     let store: any TargetStore
     let directory: String
     let parts: [Snapshot.Part]
-    let prefetch: Bool
     private let next = Mutex<(index: Int, task: Task<Void, any Error>)?>(nil)
 
-    init(store: any TargetStore, directory: String, parts: [Snapshot.Part], prefetch: Bool) {
+    init(store: any TargetStore, directory: String, parts: [Snapshot.Part]) {
         self.store = store
         self.directory = directory
         self.parts = parts
-        self.prefetch = prefetch
     }
 
     deinit { next.withLock { $0?.task.cancel() } }
@@ -94,15 +92,15 @@ private final class PartFetcher: @unchecked Sendable {
         return Task { _ = try await store.download(part.name, to: path) }
     }
 
-    /// On the reading thread: the part's local path once it is fetched and checked; starts fetching the one after.
-    func fetch(_ part: Snapshot.Part) throws -> String {
+    /// On the reading thread: the part's local path once it is fetched and checked; with `prefetchNext`, starts fetching the one after.
+    func fetch(_ part: Snapshot.Part, prefetchNext: Bool) throws -> String {
         guard let index = parts.firstIndex(of: part) else { throw ArchiveError.corrupt("\(part.name) is not in the manifest") }
         let pending = next.withLock { current -> Task<Void, any Error>? in
             defer { current = nil }
             return current?.index == index ? current?.task : nil
         }
         let current = pending ?? download(index)
-        if prefetch, index + 1 < parts.count { next.withLock { $0 = (index + 1, download(index + 1)) } }
+        if prefetchNext, index + 1 < parts.count { next.withLock { $0 = (index + 1, download(index + 1)) } }
         try awaitFromBlocking { try await current.value }
         return path(part)
     }
