@@ -254,7 +254,8 @@ import Testing
         #expect((summary["incremental"] as? [String: Any])?["base_run_id"] as? String == runs[3], "\(next) \(summary)")
     }
 
-    /// A chain on WebDAV (`rclone serve webdav`, behind a proxy that logs each request) and a chain on an agent: each
+    /// A chain on WebDAV (`rclone serve webdav`, behind a proxy that logs each request), one through rclone to sshd's
+    /// sftp, and one on an agent: each
     /// snapshot verifies and restores identical; a restore of one file from the second snapshot fetches only the one
     /// part of the first snapshot that holds it.
     @Test func chainsLiveOnWebDAVAndOnAgents() async throws {
@@ -298,6 +299,24 @@ import Testing
         let firstRunParts = gets.filter { $0.contains(first) }
         // big-3.bin's 1.5 MB of random bytes span two or three 1 MiB parts of the first snapshot's six.
         #expect(firstRunParts.count <= 3 && !firstRunParts.isEmpty && gets.allSatisfy { !$0.contains(second) }, "\(gets)")
+
+        // rclone to OpenSSH's sftp: the same chain on another store.
+        let (sshd, key) = try await TargetServers.sshd(directory: fixture.scratch.path + "/ssh")
+        defer { sshd.stop() }
+        let config = "[box]\ntype = sftp\nhost = 127.0.0.1\nport = \(sshd.port)\nuser = root\nkey_file = \(key)\nshell_type = unix\n"
+        #expect(try await HTTP.send("PUT", fixture.base + "/api/secrets/rclone/box", json: ["config": config]).status == 200)
+        let sftpRoot = fixture.scratch.path + "/sftp-root"
+        let sftpTarget: [String: Any] = ["type": "rclone", "remote": "box:\(sftpRoot)", "secret_name": "box", "part_size_bytes": 1_048_576]
+        let sftpJob = try await createJob(fixture, source: source, fullEvery: 5, target: sftpTarget)
+        let (sftpFirst, _) = try await backup(fixture, sftpJob)
+        try await sh(fixture, "echo three >> '\(source)/note.txt' && rm '\(source)/big-1.bin'")
+        let (sftpSecond, sftpSummary) = try await backup(fixture, sftpJob)
+        #expect((sftpSummary["incremental"] as? [String: Any])?["base_run_id"] as? String == sftpFirst, "\(sftpSummary)")
+        #expect(FileManager.default.fileExists(atPath: "\(sftpRoot)/\(sftpJob)/\(sftpSecond)/complete.json"))
+        #expect(try await verify(fixture, sftpSecond)["status"] as? String == "success")
+        let sftpOut = fixture.scratch.path + "/sftp-restored"
+        _ = try await restore(fixture, sftpSecond, into: sftpOut)
+        #expect(try await sh(fixture, "diff -r '\(source)' '\(sftpOut)\(source)'").status == 0)
 
         // An agent keeps its chain on its own disk.
         let links = AgentLinkTests()

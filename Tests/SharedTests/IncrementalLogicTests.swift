@@ -202,6 +202,10 @@ import Testing
         try await record("d", level: 0, base: nil, ended: 4, baseDir: "/elsewhere")
         #expect(try await plan().reason == "target_changed")
         #expect(IncrementalPlan(json: .object(["level": 2, "chain": .array(["x"])])) == nil, "a level that does not match its chain")
+        // A manifest's chain names runs, never paths.
+        #expect(SnapshotChain(json: .object(["level": 1, "chain": .array(["../../etc", "r"])]), runId: "r") == nil)
+        #expect(SnapshotChain(json: .object(["level": 1, "chain": .array(["a/b", "r"])]), runId: "r") == nil)
+        #expect(SnapshotChain(json: .object(["level": 1, "chain": .array(["3b86902d-c950-4c82", "r"])]), runId: "r") != nil)
     }
 
     @Test func retentionKeepsTheChainsOfWhatItKeeps() {

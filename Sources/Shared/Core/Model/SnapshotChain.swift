@@ -21,12 +21,19 @@ public struct SnapshotChain: Sendable, Equatable {
         ])
     }
 
-    /// Reads `json(runId:)`; nil unless the chain ends at `runId` and its length matches the level.
+    /// Reads `json(runId:)`; nil unless the chain ends at `runId`, its length matches the level, and every entry is a
+    /// run id (letters, digits and `-`: a manifest on a target cannot point a read outside the job's directory).
     public init?(json: JSONValue?, runId: String) {
         guard let json, case .array(let order)? = json["chain"], let level = json["level"]?.intValue else { return nil }
         let runs = order.compactMap(\.stringValue)
-        guard runs.count == order.count, runs.last == runId, level == runs.count - 1 else { return nil }
+        guard runs.count == order.count, runs.last == runId, level == runs.count - 1, runs.allSatisfy(Self.isRunId) else { return nil }
         self.init(level: level, before: Array(runs.dropLast()))
+    }
+
+    /// A run id as Bastion makes them (a UUID), or anything of the same alphabet.
+    public static func isRunId(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.count <= 64
+            && text.utf8.allSatisfy { $0 == UInt8(ascii: "-") || ($0 >= 48 && $0 <= 57) || ($0 | 0x20 >= 97 && $0 | 0x20 <= 122) }
     }
 }
 
