@@ -16,6 +16,8 @@ struct IncrementalBenchmark: AsyncParsableCommand {
     @Option(name: .customLong("corpus-mib"), help: "Corpus size in MiB.") var corpusMiB = 1024
     @Option(name: .customLong("part-mib"), help: "Part size in MiB.") var partMiB = 64
     @Option(name: .customLong("rounds"), help: "Rounds of each whole restore, interleaved; medians are reported.") var rounds = 3
+    @Option(name: .customLong("small-files"), help: "Also this many files of ~250 bytes (the previous index held in memory).")
+    var smallFiles = 0
 
     func run() async throws {
         let dir = try BenchDirectory("incremental")
@@ -26,6 +28,13 @@ struct IncrementalBenchmark: AsyncParsableCommand {
         // One 1 MiB file deep in the stream (after the large files), to restore alone.
         try FileManager.default.createDirectory(atPath: corpus + "/middle", withIntermediateDirectories: true)
         _ = try Shell.run("head -c 1048576 /dev/urandom > '\(corpus)/middle/one-mib.bin'")
+        if smallFiles > 0 {
+            _ = try Shell.run(
+                "mkdir -p '\(corpus)/many' && cd '\(corpus)/many' && for d in $(seq 0 \((smallFiles - 1) / 1000)); do mkdir $d; "
+                    + "for f in $(seq 0 999); do echo \"small file $d/$f of the incremental benchmark, padded to about two hundred and fifty bytes "
+                    + "with words that compress a little but not entirely, like a config file or a note would\" > $d/$f.txt; done; done"
+            )
+        }
         let files = try Shell.run("find '\(corpus)' -type f | sort").output.split(separator: "\n").map(String.init)
         print(String(format: "corpus: %.0f MiB in %d files, parts of %d MiB", Double(bytes) / 1_048_576, files.count, partMiB))
 
@@ -114,6 +123,7 @@ struct IncrementalBenchmark: AsyncParsableCommand {
         let (resticFirstWall, resticFirstBytes) = try resticBackup()
         try change(1)
         let (secondWall, second, secondBytes) = try await backup()
+        let workerRSS = ArchiveBenchmark.peakRSSKiB(worker.processIdentifier) ?? 0
         let (resticSecondWall, resticSecondBytes) = try resticBackup()
         let mib = 1_048_576.0
         print("backups (the first is full for both):")
@@ -138,6 +148,7 @@ struct IncrementalBenchmark: AsyncParsableCommand {
                 Double(secondBytes) / Double(max(1, resticSecondBytes))
             )
         )
+        print("  the worker's peak RSS after both backups: \(workerRSS / 1024) MiB")
 
         let one = String(corpus.dropFirst()) + "/middle/one-mib.bin"
         let (oneWall, oneRead) = try await restore(second, selection: [one])

@@ -3,8 +3,8 @@ import Core
 import Foundation
 
 /// The payload's zstd stage (docs/formats.md, "Frames"): the tar stream cut into independent zstd frames of
-/// `frameBytes` uncompressed bytes each (the last one shorter), compressed on up to `workers` threads at once and
-/// written downstream in order. `zstd -d` reads the concatenation like any zstd file; a reader that knows where frame
+/// `frameBytes` uncompressed bytes each (the last one shorter), compressed on `workers` threads of its own (not
+/// Dispatch's pool, which a blocking build already occupies) and written downstream in order. `zstd -d` reads the concatenation like any zstd file; a reader that knows where frame
 /// k starts (`frameOffsets[k]`) decodes uncompressed bytes `k * frameBytes ..< (k + 1) * frameBytes` alone, so a restore
 /// of a few files decodes only the frames that hold them.
 public final class FrameCompressor: ByteSink {
@@ -12,14 +12,19 @@ public final class FrameCompressor: ByteSink {
 
     /// One frame on its way: compressed on a pool thread, written by the caller's thread in order.
     private final class Job: @unchecked Sendable {
-        // @unchecked Sendable: `output` and `failure` are written by one pool thread before `done` is signalled and read
-        // only after it is waited on.
-        let input: [UInt8]
-        var output: [UInt8] = []
+        // @unchecked Sendable: the compressing thread owns it between `put` and `done.signal()`, the writer before and
+        // after (`done.wait()`).
+        var input: [UInt8]
+        /// Sized for the worst case once; `outputCount` bytes of it are the frame.
+        var output: [UInt8]
+        var outputCount = 0
         var failure: (any Error)?
         let done = DispatchSemaphore(value: 0)
 
-        init(input: [UInt8]) { self.input = input }
+        init(input: [UInt8], output: [UInt8]) {
+            self.input = input
+            self.output = output
+        }
     }
 
     private let next: any ByteSink
@@ -28,7 +33,12 @@ public final class FrameCompressor: ByteSink {
     private let workers: Int
     private var pending: [UInt8] = []
     private var inFlight: [Job] = []
+    /// Buffers of written frames, reused: a fresh 4 MiB allocation per frame is a fresh mmap and its page faults.
+    private var freeInputs: [[UInt8]] = []
+    private var freeOutputs: [[UInt8]] = []
     private let contexts = ContextPool()
+    private let queue = JobQueue()
+    private var threads: [Thread] = []
     /// Where each frame starts in the compressed stream, in order.
     public private(set) var frameOffsets: [Int64] = []
     /// Compressed bytes written downstream.
@@ -52,27 +62,69 @@ public final class FrameCompressor: ByteSink {
         }
     }
 
+    deinit { queue.close() }
+
     public func finish() throws {
         if !pending.isEmpty { try submit() }
         while !inFlight.isEmpty { try writeOldest() }
+        queue.close()
         try next.finish()
     }
 
     private func submit() throws {
-        let job = Job(input: pending)
-        pending = []
+        let output = freeOutputs.popLast() ?? [UInt8](repeating: 0, count: ZSTD_compressBound(frameBytes))
+        let job = Job(input: pending, output: output)
+        pending = freeInputs.popLast() ?? []
+        pending.removeAll(keepingCapacity: true)
         pending.reserveCapacity(frameBytes)
         // At most one frame per worker compressing and one more waiting: bounded memory, and the workers stay busy.
         while inFlight.count > workers { try writeOldest() }
         inFlight.append(job)
-        let (contexts, level) = (contexts, level)
-        DispatchQueue.global().async {
-            defer { job.done.signal() }
-            do {
-                job.output = try contexts.compress(job.input, level: level)
-            } catch {
-                job.failure = error
+        if threads.count < workers {
+            let (contexts, level, queue) = (contexts, level, queue)
+            let thread = Thread {
+                while let job = queue.take() {
+                    do {
+                        job.outputCount = try contexts.compress(job.input, into: &job.output, level: level)
+                    } catch {
+                        job.failure = error
+                    }
+                    job.done.signal()
+                }
             }
+            thread.name = "bastion-zstd-\(threads.count)"
+            thread.start()
+            threads.append(thread)
+        }
+        queue.put(job)
+    }
+
+    /// Frames waiting for a compressing thread; closed at the end, which lets the threads return.
+    private final class JobQueue: @unchecked Sendable {
+        // @unchecked Sendable: every field is guarded by `condition`.
+        private let condition = NSCondition()
+        private var jobs: [Job] = []
+        private var closed = false
+
+        func put(_ job: Job) {
+            condition.lock()
+            jobs.append(job)
+            condition.signal()
+            condition.unlock()
+        }
+
+        func take() -> Job? {
+            condition.lock()
+            defer { condition.unlock() }
+            while jobs.isEmpty && !closed { condition.wait() }
+            return jobs.isEmpty ? nil : jobs.removeFirst()
+        }
+
+        func close() {
+            condition.lock()
+            closed = true
+            condition.broadcast()
+            condition.unlock()
         }
     }
 
@@ -81,8 +133,10 @@ public final class FrameCompressor: ByteSink {
         job.done.wait()
         if let failure = job.failure { throw failure }
         frameOffsets.append(compressedBytes)
-        try next.write(job.output)
-        compressedBytes += Int64(job.output.count)
+        try job.output.withUnsafeBytes { try next.write(UnsafeRawBufferPointer(rebasing: $0[0..<job.outputCount])) }
+        compressedBytes += Int64(job.outputCount)
+        freeInputs.append(job.input)
+        freeOutputs.append(job.output)
     }
 
     /// Compression contexts reused across frames (one is created per thread that needs one at the same time).
@@ -93,18 +147,15 @@ public final class FrameCompressor: ByteSink {
 
         deinit { for context in free { ZSTD_freeCCtx(context) } }
 
-        func compress(_ input: [UInt8], level: Int32) throws -> [UInt8] {
+        /// Compresses `input` into `output` (at least `ZSTD_compressBound(input.count)` long); the frame's size.
+        func compress(_ input: [UInt8], into output: inout [UInt8], level: Int32) throws -> Int {
             let context = try take(level: level)
             defer { give(context) }
-            let bound = ZSTD_compressBound(input.count)
-            var output = [UInt8](repeating: 0, count: bound)
-            let size = try output.withUnsafeMutableBytes { out in
+            return try output.withUnsafeMutableBytes { out in
                 try input.withUnsafeBytes { source in
                     try checkZstd(ZSTD_compress2(context, out.baseAddress, out.count, source.baseAddress, source.count))
                 }
             }
-            output.removeSubrange(size...)
-            return output
         }
 
         private func take(level: Int32) throws -> OpaquePointer {
