@@ -1,3 +1,4 @@
+import Archive
 import ArgumentParser
 import Core
 import Foundation
@@ -96,18 +97,17 @@ struct IncrementalBenchmark: AsyncParsableCommand {
             guard try Shell.run("\(restic) backup '\(corpus)'").status == 0 else { throw BenchError("restic backup failed") }
             return (seconds(since: start), try duBytes(repo) - before)
         }
-        func restore(_ backup: Run, selection: [String]? = nil) async throws -> (Double, Int64) {
-            let destination = dir.path + "/restore"
-            _ = try Shell.run("rm -rf '\(destination)'")
+        /// A restore into `<dir>/restore-<name>`, left in place: removing a large tree right before the next contender
+        /// restores would charge it for the file system's cleanup (the caller removes them together, then syncs).
+        func restore(_ backup: Run, selection: [String]? = nil, name: String = "one") async throws -> (Double, Int64) {
+            let destination = dir.path + "/restore-" + name
             var parameters: [String: JSONValue] = ["destination": .object(["type": "local_fs", "directory": .string(destination)])]
             if let selection { parameters["selection"] = .object(["files": .array(selection.map(JSONValue.string))]) }
             let read = readBytes()
             let start = ContinuousClock.now
             _ = try await finished(try await database.enqueueOperation(kind: .restore, source: backup, parameters: .object(parameters)))
             let wall = seconds(since: start)
-            let used = readBytes() - read
-            _ = try Shell.run("rm -rf '\(destination)'")
-            return (wall, used)
+            return (wall, readBytes() - read)
         }
         /// Appends to every 100th file (1%).
         func change(_ round: Int) throws {
@@ -126,6 +126,7 @@ struct IncrementalBenchmark: AsyncParsableCommand {
         let workerRSS = ArchiveBenchmark.peakRSSKiB(worker.processIdentifier) ?? 0
         let (resticSecondWall, resticSecondBytes) = try resticBackup()
         let mib = 1_048_576.0
+        var start = ContinuousClock.now
         print("backups (the first is full for both):")
         print(
             String(
@@ -149,11 +150,27 @@ struct IncrementalBenchmark: AsyncParsableCommand {
             )
         )
         print("  the worker's peak RSS after both backups: \(workerRSS / 1024) MiB")
+        // What a backup and a read spend on the previous index before touching the tree.
+        let index = "\(base)/\(job)/\(second.id)/\(Manifest.entriesIndexName)"
+        start = ContinuousClock.now
+        let prior = try IncrementalBase.loadPrior(entriesIndex: index, baseRunId: first.id)
+        let loadWall = seconds(since: start)
+        start = ContinuousClock.now
+        _ = try ChainPlan(entriesIndex: index, selection: nil)
+        print(
+            String(
+                format: "  reading the second snapshot's index (%d files): as the next backup's base %.3f s, as a read plan %.3f s",
+                prior.count,
+                loadWall,
+                seconds(since: start)
+            )
+        )
 
         let one = String(corpus.dropFirst()) + "/middle/one-mib.bin"
         let (oneWall, oneRead) = try await restore(second, selection: [one])
+        _ = try Shell.run("rm -rf '\(dir.path)'/restore-* && sync")
         let resticRestore = dir.path + "/restic-restore"
-        var start = ContinuousClock.now
+        start = ContinuousClock.now
         _ = try Shell.run("\(restic) restore latest --target '\(resticRestore)' --include '\(corpus)/middle/one-mib.bin'")
         let resticOneWall = seconds(since: start)
         _ = try Shell.run("rm -rf '\(resticRestore)'")
@@ -178,13 +195,19 @@ struct IncrementalBenchmark: AsyncParsableCommand {
         var chainWalls: [Double] = []
         var fullWalls: [Double] = []
         var resticWalls: [Double] = []
-        for _ in 0..<rounds {
-            chainWalls.append(try await restore(last).0)
-            fullWalls.append(try await restore(first).0)
+        for round in 0..<rounds {
+            // Who goes first alternates; the trees are removed together after each round.
+            if round % 2 == 0 {
+                chainWalls.append(try await restore(last, name: "chain").0)
+                fullWalls.append(try await restore(first, name: "full").0)
+            } else {
+                fullWalls.append(try await restore(first, name: "full").0)
+                chainWalls.append(try await restore(last, name: "chain").0)
+            }
             start = ContinuousClock.now
             _ = try Shell.run("\(restic) restore latest --target '\(resticRestore)'")
             resticWalls.append(seconds(since: start))
-            _ = try Shell.run("rm -rf '\(resticRestore)'")
+            _ = try Shell.run("rm -rf '\(resticRestore)' '\(dir.path)'/restore-* && sync")
         }
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         let (chainWall, fullWall, resticWhole) = (median(chainWalls), median(fullWalls), median(resticWalls))

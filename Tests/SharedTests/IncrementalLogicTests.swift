@@ -25,6 +25,26 @@ import Testing
         }
     }
 
+    /// The field-by-field reading of index lines agrees with the JSON parser, escapes and names included, and refuses
+    /// what is not one JSON object.
+    @Test func indexLinesAreReadFieldByField() throws {
+        let text =
+            #"{"path":"a\"b\\c\u00e9\ud83d\ude00\n","path_b64":null,"size":-12,"xattrs":{"user.x":"e30=","n":[1,{"d":"}"}]},"#
+            + #""kind":"file","sparse":true,"offset":9007199254740993,"mode":1.5,"symlink_target":"bad","symlink_target_b64":"/w==","\u006bey":"v"}"#
+        let line = try #require(IndexLine(Array(text.utf8)[...]))
+        #expect(line.name("path", base64: "path_b64") == Array("a\"b\\cé😀\n".utf8))
+        #expect(line.int("size") == -12 && line.int("offset") == 9_007_199_254_740_993 && line.int("mode") == nil)
+        #expect(line.bool("sparse") == true && line.string("kind") == Array("file".utf8) && !line.has("path_b64"))
+        #expect(line.name("symlink_target", base64: "symlink_target_b64") == [0xff], "the _b64 twin wins")
+        #expect(line.string("key") == Array("v".utf8), "an escaped key")
+        let parsed = try JSONValue.parse(text)
+        #expect(IndexJSON.bytes(parsed, "path") == line.name("path", base64: "path_b64"))
+        for bad in [#"{"a":1"#, #"{"a":1}x"#, #"["a"]"#, #"{"a":"\x"}"#, #"{"a":tru}"#, #"{"a":"\ud800"}"#, "{\"a\":\"\u{01}\"}", ""] {
+            let fields = IndexLine(Array(bad.utf8)[...])
+            #expect(fields == nil || fields?.string("a") == nil, "\(bad)")
+        }
+    }
+
     /// The frames concatenate to what `zstd -d` reads, and each decodes alone from its recorded offset.
     @Test func framesDecodeTogetherAndAlone() throws {
         final class Collect: ByteSink {

@@ -20,11 +20,12 @@ public struct ChainPlan: Sendable {
     /// Reads the index at `path`; `selection` limits the wanted entries.
     public init(entriesIndex path: String, selection: RestoreWriter.Selection?) throws {
         let reader = try EntriesIndexReader(path: path)
-        while let entry = try reader.next() {
-            guard let entryPath = IndexJSON.bytes(entry, "path") else { continue }
+        while let entry = try reader.nextFields() {
+            guard let entryPath = entry.name("path", base64: "path_b64") else { continue }
             if let selection, !selection.includes(entryPath) { continue }
-            let offset = entry["offset"]?.intValue.map(Int64.init)
-            if case .string(let source)? = entry["stored_in"] {
+            let offset = entry.int("offset")
+            if let stored = entry.string("stored_in") {
+                let source = String(decoding: stored, as: UTF8.self)
                 if let offset {
                     sources[source, default: []].append(.init(offset: offset, path: entryPath))
                 } else {

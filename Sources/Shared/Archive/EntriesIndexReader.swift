@@ -31,9 +31,22 @@ public final class EntriesIndexReader {
     public func next() throws -> JSONValue? {
         while let line = try nextLine() {
             if line.isEmpty { continue }
-            if let entry = try? JSONValue.parse(String(decoding: line, as: UTF8.self)), case .object = entry {
+            if let entry = try? JSONValue.parse(bytes: line), case .object = entry {
                 count += 1
                 return entry
+            }
+        }
+        return nil
+    }
+
+    /// The next entry as fields, for reads that take a few fields of every line (`IndexLine`).
+    func nextFields() throws -> IndexLine? {
+        while let line = try nextLine() {
+            if line.isEmpty { continue }
+            // A copy of its own: a slice would keep the line buffer shared, and its next write would copy it whole.
+            if let fields = IndexLine(Array(line)[...]) {
+                count += 1
+                return fields
             }
         }
         return nil

@@ -28,25 +28,33 @@ public struct IncrementalBase: Sendable {
     public static func loadPrior(entriesIndex path: String, baseRunId: String) throws -> [[UInt8]: PriorEntry] {
         let reader = try EntriesIndexReader(path: path)
         var prior: [[UInt8]: PriorEntry] = [:]
-        while let entry = try reader.next() {
-            guard case .string("file")? = entry["kind"], let path = IndexJSON.bytes(entry, "path"),
-                case .string(let hash)? = entry["hash"], let size = entry["size"]?.intValue,
-                let mtime = entry["mtime"]?.intValue, let nanoseconds = entry["mtime_nsec"]?.intValue,
-                let ctime = entry["ctime"]?.intValue, let ctimeNanoseconds = entry["ctime_nsec"]?.intValue,
-                let inode = entry["ino"]?.doubleValue, let device = entry["dev"]?.doubleValue
+        let file = Array("file".utf8)
+        // Run ids as one string each, however many files name them.
+        var runs: [[UInt8]: String] = [:]
+        while let entry = try reader.nextFields() {
+            guard entry.string("kind") == file, let path = entry.name("path", base64: "path_b64"), let hash = entry.string("hash"),
+                let size = entry.int("size"),
+                let mtime = entry.int("mtime"), let nanoseconds = entry.int("mtime_nsec"), (0..<1_000_000_000).contains(nanoseconds),
+                let ctime = entry.int("ctime"), let ctimeNanoseconds = entry.int("ctime_nsec"), (0..<1_000_000_000).contains(ctimeNanoseconds),
+                let inode = entry.int("ino"), let device = entry.int("dev")
             else { continue }
             prior[path] = PriorEntry(
-                size: Int64(size),
-                mtime: FileTime(seconds: Int64(mtime), nanoseconds: Int32(nanoseconds)),
+                size: size,
+                mtime: FileTime(seconds: mtime, nanoseconds: Int32(nanoseconds)),
                 identity: FileIdentity(
-                    inode: UInt64(inode),
-                    device: UInt64(device),
-                    ctime: FileTime(seconds: Int64(ctime), nanoseconds: Int32(ctimeNanoseconds))
+                    inode: UInt64(bitPattern: inode),
+                    device: UInt64(bitPattern: device),
+                    ctime: FileTime(seconds: ctime, nanoseconds: Int32(ctimeNanoseconds))
                 ),
-                hash: hash,
-                storedIn: entry["stored_in"]?.stringValue ?? baseRunId,
-                offset: entry["offset"]?.intValue.map(Int64.init),
-                sparse: entry["sparse"] == .bool(true)
+                hash: String(decoding: hash, as: UTF8.self),
+                storedIn: entry.string("stored_in").map { run in
+                    if let known = runs[run] { return known }
+                    let text = String(decoding: run, as: UTF8.self)
+                    runs[run] = text
+                    return text
+                } ?? baseRunId,
+                offset: entry.int("offset"),
+                sparse: entry.bool("sparse") == true
             )
         }
         return prior

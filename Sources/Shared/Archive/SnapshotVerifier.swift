@@ -226,6 +226,23 @@ public final class SnapshotVerifier: TarReaderDelegate {
         )
     }
 
+    /// What an index line promises, read field by field (`IndexLine`); the same as `digest(_:)`.
+    static func digest(_ entry: IndexLine) -> Digest {
+        let kind = entry.string("kind").map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let target =
+            kind == "hardlink"
+            ? entry.name("hardlink_target", base64: "hardlink_target_b64") : entry.name("symlink_target", base64: "symlink_target_b64")
+        return Digest(
+            kind: kind,
+            size: kind == "file" ? entry.int("size") ?? -1 : 0,
+            hash: kind == "file" ? entry.string("hash").map { String(decoding: $0, as: UTF8.self) } : nil,
+            mode: entry.int("mode").map { UInt32(truncatingIfNeeded: $0) & 0o7777 },
+            mtime: entry.int("mtime"),
+            nanoseconds: entry.int("mtime_nsec").map { Int32(truncatingIfNeeded: $0) },
+            target: kind == "symlink" || kind == "hardlink" ? target ?? [] : nil
+        )
+    }
+
     /// Settles one entry of the index against its member (nil: no member).
     private func settle(_ path: [UInt8], expected: Digest, actual: Digest?) {
         if expected.kind == "file" { filesTotal += 1 }
