@@ -176,15 +176,7 @@ struct ArchiveBenchmark: AsyncParsableCommand {
         let job = try await database.createJob(
             JobInput(name: "bench", schedule: nil, scheduleTimezone: nil, overlapPolicy: "queue", spec: spec, defaultTimezone: "UTC")
         )
-        let binDir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
-        func startWorker() async throws -> Process {
-            let worker = Process()
-            worker.executableURL = URL(fileURLWithPath: binDir + "/bastion-worker")
-            worker.arguments = ["--data-dir", data.path, "--safety-poll-seconds", "0.05", "--log-level", "warning"]
-            try worker.run()
-            try await Task.sleep(for: .milliseconds(500))
-            return worker
-        }
+        func startWorker() async throws -> Process { try await startBenchWorker(data) }
         /// Enqueues through `enqueue`, waits for the run to end; its wall time and status, and the worker's CPU seconds.
         func timedRun(on worker: Process, _ enqueue: () async throws -> Run) async throws -> (Double, Double, Run) {
             let run = try await enqueue()

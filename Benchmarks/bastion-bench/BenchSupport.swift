@@ -24,6 +24,39 @@ struct BenchDirectory {
     }
 }
 
+/// A release `bastion-worker` beside this binary on `data`, polling often; stopped with `terminate()`.
+func startBenchWorker(_ data: DataDirectory) async throws -> Process {
+    let binDir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+    let worker = Process()
+    worker.executableURL = URL(fileURLWithPath: binDir + "/bastion-worker")
+    worker.arguments = ["--data-dir", data.path, "--safety-poll-seconds", "0.05", "--log-level", "warning"]
+    try worker.run()
+    try await Task.sleep(for: .milliseconds(500))
+    return worker
+}
+
+/// A filesystem job of `paths` to `target`, with `pipeline`.
+func createBenchJob(
+    _ database: AppDatabase,
+    name: String,
+    paths: [String],
+    target: JSONValue,
+    pipeline: JSONValue = .object([:])
+) async throws -> String {
+    let spec: JSONValue = .object([
+        "v": 1, "type": "filesystem", "source": .object(["paths": .array(paths.map(JSONValue.string))]), "target": target, "pipeline": pipeline,
+    ])
+    return try await database.createJob(
+        JobInput(name: name, schedule: nil, scheduleTimezone: nil, overlapPolicy: "queue", spec: spec, defaultTimezone: "UTC")
+    ).id
+}
+
+/// Seconds since `start`.
+func seconds(since start: ContinuousClock.Instant) -> Double {
+    let elapsed = ContinuousClock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+}
+
 /// Creates a job and `count` queued runs, as the API would (one enqueue transaction each).
 func seedQueuedRuns(_ database: AppDatabase, count: Int) async throws -> String {
     let spec: JSONValue = .object([

@@ -42,30 +42,20 @@ struct IncrementalBenchmark: AsyncParsableCommand {
         let data = dir.dataDirectory
         let database = try AppDatabase.open(in: data)
         let base = dir.path + "/target"
-        let spec: JSONValue = .object([
-            "v": 1, "type": "filesystem", "source": .object(["paths": .array([.string(corpus)])]),
-            "target": .object(["type": "local_dir", "base_dir": .string(base), "part_size_bytes": .number(Double(partMiB * 1_048_576))]),
-            "pipeline": .object(["incremental": .object(["full_every": 10])]),
-        ])
-        let job = try await database.createJob(
-            JobInput(name: "incremental", schedule: nil, scheduleTimezone: nil, overlapPolicy: "queue", spec: spec, defaultTimezone: "UTC")
-        ).id
-        let binDir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
-        let worker = Process()
-        worker.executableURL = URL(fileURLWithPath: binDir + "/bastion-worker")
-        worker.arguments = ["--data-dir", data.path, "--safety-poll-seconds", "0.05", "--log-level", "warning"]
-        try worker.run()
+        let job = try await createBenchJob(
+            database,
+            name: "incremental",
+            paths: [corpus],
+            target: .object(["type": "local_dir", "base_dir": .string(base), "part_size_bytes": .number(Double(partMiB * 1_048_576))]),
+            pipeline: .object(["incremental": .object(["full_every": 10])])
+        )
+        let worker = try await startBenchWorker(data)
         defer { worker.terminate() }
-        try await Task.sleep(for: .milliseconds(500))
 
         let repo = dir.path + "/restic"
         let restic = "RESTIC_PASSWORD=bench restic -q -r '\(repo)'"
         guard try Shell.run("\(restic) init").status == 0 else { throw BenchError("restic init failed") }
 
-        func seconds(since start: ContinuousClock.Instant) -> Double {
-            let elapsed = ContinuousClock.now - start
-            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        }
         func finished(_ run: Run) async throws -> Run {
             while true {
                 try await Task.sleep(for: .milliseconds(10))

@@ -63,21 +63,9 @@ struct TargetsBenchmark: AsyncParsableCommand {
             ),
         ]
         var jobs: [String] = []
-        for (name, target) in targets {
-            let spec: JSONValue = .object(["v": 1, "type": "filesystem", "source": .object(["paths": .array([.string(corpus)])]), "target": target])
-            jobs.append(
-                try await database.createJob(
-                    JobInput(name: name, schedule: nil, scheduleTimezone: nil, overlapPolicy: "queue", spec: spec, defaultTimezone: "UTC")
-                ).id
-            )
-        }
-        let binDir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
-        let worker = Process()
-        worker.executableURL = URL(fileURLWithPath: binDir + "/bastion-worker")
-        worker.arguments = ["--data-dir", data.path, "--safety-poll-seconds", "0.05", "--log-level", "warning"]
-        try worker.run()
+        for (name, target) in targets { jobs.append(try await createBenchJob(database, name: name, paths: [corpus], target: target)) }
+        let worker = try await startBenchWorker(data)
         defer { worker.terminate() }
-        try await Task.sleep(for: .milliseconds(500))
 
         let resticRepo = "sftp:root@127.0.0.1:\(dir.path)/restic"
         let ssh = "ssh -i \(key) -p \(sshd.port) -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR root@127.0.0.1 -s sftp"

@@ -13,13 +13,23 @@ import Testing
         return result
     }
 
-    func createJob(_ fixture: RunsFixture, source: String, fullEvery: Int, target: [String: Any]? = nil) async throws -> String {
+    func createJob(
+        _ fixture: RunsFixture,
+        source: String,
+        fullEvery: Int,
+        target: [String: Any]? = nil,
+        encryptionKey: String? = nil,
+        agent: String? = nil
+    ) async throws -> String {
+        var pipeline: [String: Any] = ["incremental": ["full_every": fullEvery]]
+        if let encryptionKey { pipeline["encryption"] = ["type": "age_x25519", "key_name": encryptionKey] }
         let spec: [String: Any] = [
             "v": 1, "type": "filesystem", "source": ["paths": [source], "hardlink_policy": "keep"],
-            "target": target ?? ["type": "local_dir", "base_dir": fixture.targetDir, "part_size_bytes": 1_048_576],
-            "pipeline": ["incremental": ["full_every": fullEvery]],
+            "target": target ?? ["type": "local_dir", "base_dir": fixture.targetDir, "part_size_bytes": 1_048_576], "pipeline": pipeline,
         ]
-        let result = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "incremental", "spec": spec])
+        var body: [String: Any] = ["name": "incremental", "spec": spec]
+        if let agent { body["agent_id"] = agent }
+        let result = try await HTTP.send("POST", fixture.base + "/api/jobs", json: body)
         guard result.status == 201, let id = result.json?["id"] as? String else {
             throw FixtureError("create job: \(result.status) \(String(decoding: result.body, as: UTF8.self))")
         }
@@ -328,12 +338,13 @@ import Testing
             fixture,
             "mkdir -p '\(agentSource)' && head -c 300000 /dev/urandom > '\(agentSource)/data.bin' && echo a > '\(agentSource)/a.txt'"
         )
-        let spec: [String: Any] = [
-            "v": 1, "type": "filesystem", "source": ["paths": [agentSource]],
-            "target": ["type": "local_dir", "base_dir": fixture.scratch.path + "/agent-target"], "pipeline": ["incremental": ["full_every": 5]],
-        ]
-        let created = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "on-agent", "agent_id": agent, "spec": spec])
-        let agentJob = try #require(created.json?["id"] as? String)
+        let agentJob = try await createJob(
+            fixture,
+            source: agentSource,
+            fullEvery: 5,
+            target: ["type": "local_dir", "base_dir": fixture.scratch.path + "/agent-target"],
+            agent: agent
+        )
         _ = try await backup(fixture, agentJob)
         try await sh(fixture, "rm '\(agentSource)/a.txt' && echo b > '\(agentSource)/b.txt'")
         let (agentSecond, agentSummary) = try await backup(fixture, agentJob)
@@ -354,13 +365,7 @@ import Testing
             fixture,
             "mkdir -p '\(source)' && for n in 1 2 3 4 5 6; do head -c 1500000 /dev/urandom > '\(source)'/big-$n.bin; done && echo one > '\(source)/note.txt'"
         )
-        let spec: [String: Any] = [
-            "v": 1, "type": "filesystem", "source": ["paths": [source]],
-            "target": ["type": "local_dir", "base_dir": fixture.targetDir, "part_size_bytes": 1_048_576],
-            "pipeline": ["incremental": ["full_every": 5], "encryption": ["type": "age_x25519", "key_name": "chain-key"]],
-        ]
-        let created = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "sealed", "spec": spec])
-        let job = try #require(created.json?["id"] as? String)
+        let job = try await createJob(fixture, source: source, fullEvery: 5, encryptionKey: "chain-key")
         let (first, _) = try await backup(fixture, job)
         let part = try Data(contentsOf: URL(fileURLWithPath: "\(fixture.targetDir)/\(job)/\(first)/payload.part000001"))
         #expect(String(decoding: part.prefix(21), as: UTF8.self) == "age-encryption.org/v1")
