@@ -164,6 +164,62 @@ import Testing
         #expect(third["edit.txt"]?["hash"] != index["edit.txt"]?["hash"])
     }
 
+    /// A successful backup run and its snapshot record, at level `level` of a chain on `base`.
+    static func record(
+        _ database: AppDatabase,
+        job: String,
+        _ run: String,
+        level: Int,
+        base: String?,
+        ended: Int64,
+        baseDir: String = "/b"
+    ) async throws {
+        try await database.pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO runs (id, job_id, status, started_at, ended_at) VALUES (?, ?, 'success', 0, ?)",
+                arguments: [run, job, ended]
+            )
+            try db.execute(
+                sql: """
+                    INSERT INTO run_artifacts (run_id, job_id, target_type, target_snapshot_json, artifact_format, status,
+                      started_at, ended_at, created_at, updated_at, base_run_id, chain_level)
+                    VALUES (?, ?, 'local_dir', ?, 'archive_v1', 'present', 0, ?, 0, 0, ?, ?)
+                    """,
+                arguments: [
+                    run, job,
+                    RunLocation(
+                        target: .localDir(LocalDirTarget(baseDir: baseDir, partSizeBytes: LocalDirTarget.defaultPartSize)),
+                        jobId: job,
+                        runId: run
+                    )
+                    .json.jsonString(),
+                    ended, base, level,
+                ]
+            )
+        }
+    }
+
+    /// Retention within a small budget deletes what builds on a snapshot before it, so a cut never strands a chain.
+    @Test func retentionDeletesDependantsBeforeTheirBase() async throws {
+        let dir = TemporaryDirectory()
+        let database = try AppDatabase.open(in: dir.dataDirectory)
+        let spec: JSONValue = .object([
+            "v": 1, "type": "filesystem", "source": .object(["paths": .array(["/a"])]), "target": .object(["type": "local_dir", "base_dir": "/b"]),
+        ])
+        let job = try await database.createJob(
+            try JobInput(name: "j", schedule: nil, scheduleTimezone: nil, overlapPolicy: "queue", spec: spec, defaultTimezone: "UTC")
+        )
+        try await Self.record(database, job: job.id, "old", level: 0, base: nil, ended: 1)
+        try await Self.record(database, job: job.id, "f1", level: 0, base: nil, ended: 2)
+        try await Self.record(database, job: job.id, "i1", level: 1, base: "f1", ended: 3)
+        try await Self.record(database, job: job.id, "i2", level: 2, base: "i1", ended: 4)
+        try await Self.record(database, job: job.id, "f2", level: 0, base: nil, ended: 5)
+        let policy = RetentionPolicy(enabled: true, keepLast: 1, maxDeletePerTick: 1, maxDeletePerDay: 100)
+        var order: [String] = []
+        for tick in 0..<5 { order += try await database.queueRetentionDeletes(jobId: job.id, policy: policy, now: 1_000_000 + Int64(tick)) }
+        #expect(order == ["old", "i2", "i1", "f1"], "\(order)")
+    }
+
     @Test func theClaimPlansFullOrIncrementalAndSaysWhy() async throws {
         let dir = TemporaryDirectory()
         let database = try AppDatabase.open(in: dir.dataDirectory)
@@ -181,29 +237,8 @@ import Testing
                 try AppDatabase.incrementalPlan(db, job: job, spec: parsed, setting: parsed.incremental!, runId: "next")
             }
         }
-        func record(_ run: String, level: Int, base: String?, ended: Int64, status: String = "present", baseDir: String = "/b") async throws {
-            try await database.pool.write { db in
-                try db.execute(
-                    sql: "INSERT INTO runs (id, job_id, status, started_at, ended_at) VALUES (?, ?, 'success', 0, ?)",
-                    arguments: [run, job.id, ended]
-                )
-                try db.execute(
-                    sql: """
-                        INSERT INTO run_artifacts (run_id, job_id, target_type, target_snapshot_json, artifact_format, status,
-                          started_at, ended_at, created_at, updated_at, base_run_id, chain_level)
-                        VALUES (?, ?, 'local_dir', ?, 'archive_v1', ?, 0, ?, 0, 0, ?, ?)
-                        """,
-                    arguments: [
-                        run, job.id,
-                        RunLocation(
-                            target: .localDir(LocalDirTarget(baseDir: baseDir, partSizeBytes: LocalDirTarget.defaultPartSize)),
-                            jobId: job.id,
-                            runId: run
-                        ).json.jsonString(), status, ended,
-                        base, level,
-                    ]
-                )
-            }
+        func record(_ run: String, level: Int, base: String?, ended: Int64, baseDir: String = "/b") async throws {
+            try await Self.record(database, job: job.id, run, level: level, base: base, ended: ended, baseDir: baseDir)
         }
         #expect(try await plan().reason == "first")
         try await record("a", level: 0, base: nil, ended: 1)

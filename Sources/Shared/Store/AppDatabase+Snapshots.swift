@@ -126,7 +126,22 @@ extension AppDatabase {
                     arguments: [jobId, startOfDay]
                 ) ?? 0
             let budget = max(0, min(policy.maxDeletePerTick, policy.maxDeletePerDay - today))
-            let doomed = decisions.filter { !$0.keep }.suffix(budget).map(\.snapshot.runId)
+            // Oldest chain first (a full snapshot is a chain of one), and within a chain what builds on a snapshot
+            // before it: whatever the budget cuts, no incremental snapshot is left without its chain.
+            let byId = Dictionary(uniqueKeysWithValues: present.map { ($0.runId, $0) })
+            func root(_ snapshot: SnapshotRecord) -> (root: SnapshotRecord, depth: Int) {
+                var current = snapshot
+                var depth = 0
+                while let base = current.baseRunId, let next = byId[base], depth < 10_000 {
+                    current = next
+                    depth += 1
+                }
+                return (current, depth)
+            }
+            let condemned = decisions.filter { !$0.keep }.compactMap { byId[$0.snapshot.runId] }.map { ($0, root($0)) }
+            let doomed = condemned.sorted { a, b in
+                (a.1.root.endedAt, a.1.root.sequence, -a.1.depth) < (b.1.root.endedAt, b.1.root.sequence, -b.1.depth)
+            }.prefix(budget).map(\.0.runId)
             for runId in doomed {
                 try db.execute(
                     sql:
