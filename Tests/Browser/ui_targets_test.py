@@ -6,7 +6,7 @@ connection; a backup through it lands on the server with complete.json; the main
 incremental snapshots: the second is shown as incremental on the first, which is shown as its base.
 
 Screenshots: .build/ui-screenshots/settings-1280-light.png, settings-390.png, editor-target-1280-light.png,
-snapshots-chain-1280-light.png."""
+snapshots-chain-1280-light.png, snapshots-chain-390.png."""
 import os
 import shutil
 import subprocess
@@ -142,6 +142,11 @@ def main():
                 expect(rows.nth(1)).to_contain_text("full")
                 expect(rows.nth(1)).to_contain_text("base of 1")
                 page.screenshot(path=os.path.join(SHOTS, "snapshots-chain-1280-light.png"), full_page=True)
+                page.set_viewport_size({"width": 390, "height": 844})
+                page.screenshot(path=os.path.join(SHOTS, "snapshots-chain-390.png"), full_page=True)
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= 390, f"the snapshot list on a phone is {width} px wide"
+                page.set_viewport_size({"width": 1280, "height": 800})
                 assert not page_errors, f"errors in the page: {page_errors}"
             except Exception:
                 page.screenshot(path=os.path.join(SHOTS, "failure-targets.png"), full_page=True)

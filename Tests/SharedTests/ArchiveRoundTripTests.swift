@@ -21,13 +21,11 @@ import Testing
         utimensat(AT_FDCWD, root + "/d/e", &times, 0)
     }
 
-    func build(_ source: String, into runDir: String, partSize: Int64 = 1_048_576, frameBytes: Int = 4 << 20) throws -> ArchiveBuilder.Result {
+    func build(_ source: String, into runDir: String, partSize: Int64 = 1_048_576) throws -> ArchiveBuilder.Result {
         try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
         let progress = BuildProgress()
-        var settings = ArchiveBuilder.Settings(jobId: "job", runId: "run", runDirectory: runDir, partSize: partSize)
-        settings.frameBytes = frameBytes
         let builder = ArchiveBuilder(
-            settings: settings,
+            settings: .init(jobId: "job", runId: "run", runDirectory: runDir, partSize: partSize),
             progress: progress,
             isCanceled: { false }
         )
@@ -62,14 +60,14 @@ import Testing
             stat(runDir + "/" + name, &info)
             return info.st_ino
         }
-        let first = try build(source, into: runDir, frameBytes: 256 << 10)
+        let first = try build(source, into: runDir)
         #expect(first.parts.count == 6 && first.keptParts == 0)
         let inodes = first.parts.map { inode($0.name) }
 
         // Interrupted before complete.json, with a half-written part: everything finished is kept as it is.
         unlink(runDir + "/complete.json")
         try Data(repeating: 7, count: 1000).write(to: URL(fileURLWithPath: runDir + "/payload.part000006.partial"))
-        let second = try build(source, into: runDir, frameBytes: 256 << 10)
+        let second = try build(source, into: runDir)
         #expect(second.keptParts == 6 && second.parts == first.parts)
         #expect(second.parts.map { inode($0.name) } == inodes)
         #expect(!FileManager.default.fileExists(atPath: runDir + "/payload.part000006.partial"))
@@ -86,8 +84,9 @@ import Testing
         var times = [before.st_atim, before.st_mtim]
         utimensat(AT_FDCWD, source + "/big.bin", &times, 0)
         unlink(source + "/zz.bin")
-        // The frame holding the change and every one after it are new bytes (a frame is compressed whole).
-        let third = try build(source, into: runDir, frameBytes: 256 << 10)
+        // The frame holding the change and every one after it are new bytes (a frame, a quarter of a part here, is
+        // compressed whole).
+        let third = try build(source, into: runDir)
         #expect(third.parts.count == 3 && third.keptParts == 2, "\(third.parts)")
         #expect(third.parts.prefix(2).map { inode($0.name) } == Array(inodes.prefix(2)))
         #expect(third.parts[2].hash != first.parts[2].hash)

@@ -31,14 +31,16 @@ public final class ArchiveBuilder {
         /// A job with `pipeline.incremental`: directories carry GNU tar's dumpdir, and files unchanged since the previous
         /// snapshot are index lines pointing to the snapshot that holds them (docs/formats.md, "Incremental snapshots").
         public var incremental: IncrementalBase?
-        /// Uncompressed bytes per independent zstd frame of the payload (docs/formats.md, "Frames").
-        public var frameBytes = FrameCompressor.defaultFrameBytes
+        /// Uncompressed bytes per independent zstd frame of the payload (docs/formats.md, "Frames"); follows the part
+        /// size unless set.
+        public var frameBytes: Int
 
         public init(jobId: String, runId: String, runDirectory: String, partSize: Int64) {
             self.jobId = jobId
             self.runId = runId
             self.runDirectory = runDirectory
             self.partSize = partSize
+            frameBytes = FrameCompressor.frameBytes(forPartSize: partSize)
         }
     }
 
@@ -180,7 +182,7 @@ public final class ArchiveBuilder {
         let entriesFile = try FileSink(path: "\(directory)/entries.jsonl.zst", hashing: true)
         let writer = ArchiveMemberWriter(
             tar: TarWriter(next: compressor),
-            index: try ZstdCompressor(level: 3, workers: 0, next: entriesFile),
+            index: try ZstdCompressor(level: 3, next: entriesFile),
             readBuffers: readBuffers
         )
         // The walk and its system calls on this thread; tar, hashes and the index on another, as `tar | zstd` uses

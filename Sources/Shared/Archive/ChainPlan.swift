@@ -3,8 +3,8 @@ import Foundation
 
 /// What reading one snapshot takes (docs/formats.md, "Incremental snapshots"), from its entries index, which lists
 /// every entry of the tree: the members its own payload holds, and for each earlier snapshot of its chain the members
-/// whose bytes are there (`stored_in`), with where each starts and what it must hash to. A full snapshot has no
-/// sources.
+/// whose bytes are there (`stored_in`), with where each starts and, for a verify, what it must be. A full snapshot has
+/// no sources.
 public struct ChainPlan: Sendable {
     /// This snapshot's own members that are wanted (with `selection`; all of them without one).
     public var own: [Snapshot.Wanted] = []
@@ -12,13 +12,14 @@ public struct ChainPlan: Sendable {
     public var ownWithoutOffset = false
     /// Earlier snapshots' members, by run id.
     public var sources: [String: [Snapshot.Wanted]] = [:]
-    /// Members of a source without an offset, by run id.
-    public var sourcesWithoutOffset = Set<String>()
-    /// What each referenced member must be (verify), by run id then path.
+    /// Earlier snapshots' members without an offset, by run id: that snapshot is read by streaming.
+    public var unplaced: [String: [[UInt8]]] = [:]
+    /// What each referenced member must be, by run id then path (only when planned for a verify).
     var expected: [String: [[UInt8]: SnapshotVerifier.Digest]] = [:]
 
-    /// Reads the index at `path`; `selection` limits the wanted entries.
-    public init(entriesIndex path: String, selection: RestoreWriter.Selection?) throws {
+    /// Reads the index at `path`; `selection` limits the wanted entries; `verifying` keeps what each referenced member
+    /// must be.
+    public init(entriesIndex path: String, selection: RestoreWriter.Selection?, verifying: Bool = false) throws {
         let reader = try EntriesIndexReader(path: path)
         while let entry = try reader.nextFields() {
             guard let entryPath = entry.name("path", base64: "path_b64") else { continue }
@@ -29,9 +30,9 @@ public struct ChainPlan: Sendable {
                 if let offset {
                     sources[source, default: []].append(.init(offset: offset, path: entryPath))
                 } else {
-                    sourcesWithoutOffset.insert(source)
+                    unplaced[source, default: []].append(entryPath)
                 }
-                expected[source, default: [:]][entryPath] = SnapshotVerifier.digest(entry)
+                if verifying { expected[source, default: [:]][entryPath] = SnapshotVerifier.digest(entry) }
             } else if let offset {
                 own.append(.init(offset: offset, path: entryPath))
             } else {
@@ -42,18 +43,18 @@ public struct ChainPlan: Sendable {
 
     /// The earlier snapshots this read needs, in chain order (`chain` oldest first).
     public func sourceRuns(chain: [String]) throws -> [String] {
-        let needed = Set(sources.keys).union(sourcesWithoutOffset)
+        let needed = Set(sources.keys).union(unplaced.keys)
         if let stray = needed.subtracting(chain).first {
             throw ArchiveError.corrupt("the entries index points to run \(stray), which is not in this snapshot's chain")
         }
         return chain.filter(needed.contains)
     }
 
-    /// A verifier of the members `source` holds for this snapshot.
+    /// A verifier of the members `source` holds for this snapshot (a plan made with `verifying`).
     public func verifier(for source: String, isCanceled: @escaping () -> Bool) -> SnapshotVerifier {
         SnapshotVerifier(expected: expected[source] ?? [:], isCanceled: isCanceled)
     }
 
     /// All wanted paths of `source` (for a read that streams it).
-    public func paths(of source: String) -> Set<[UInt8]> { Set(expected[source]?.keys.map { $0 } ?? []) }
+    public func paths(of source: String) -> Set<[UInt8]> { Set((sources[source] ?? []).map(\.path) + (unplaced[source] ?? [])) }
 }

@@ -4,11 +4,18 @@ import Foundation
 
 /// The payload's zstd stage (docs/formats.md, "Frames"): the tar stream cut into independent zstd frames of
 /// `frameBytes` uncompressed bytes each (the last one shorter), compressed on `workers` threads of its own (not
-/// Dispatch's pool, which a blocking build already occupies) and written downstream in order. `zstd -d` reads the concatenation like any zstd file; a reader that knows where frame
-/// k starts (`frameOffsets[k]`) decodes uncompressed bytes `k * frameBytes ..< (k + 1) * frameBytes` alone, so a restore
-/// of a few files decodes only the frames that hold them.
+/// Dispatch's pool, which a blocking build already occupies) and written downstream in order. `zstd -d` reads the
+/// concatenation like any zstd file; a reader that knows where frame k starts (`frameOffsets[k]`) decodes uncompressed
+/// bytes `k * frameBytes ..< (k + 1) * frameBytes` alone, so a restore of a few files decodes only the frames that
+/// hold them.
 public final class FrameCompressor: ByteSink {
     public static let defaultFrameBytes = 4 << 20
+
+    /// The frame size for parts of `partSize`: at most a quarter of a part (one member's frames rarely touch more parts
+    /// than its bytes do), 4 MiB at most, 64 KiB at least.
+    public static func frameBytes(forPartSize partSize: Int64) -> Int {
+        Int(min(Int64(defaultFrameBytes), max(64 << 10, partSize / 4)))
+    }
 
     /// One frame on its way: compressed on a pool thread, written by the caller's thread in order.
     private final class Job: @unchecked Sendable {
@@ -38,7 +45,7 @@ public final class FrameCompressor: ByteSink {
     private var freeOutputs: [[UInt8]] = []
     private let contexts = ContextPool()
     private let queue = JobQueue()
-    private var threads: [Thread] = []
+    private var threadsStarted = 0
     /// Where each frame starts in the compressed stream, in order.
     public private(set) var frameOffsets: [Int64] = []
     /// Compressed bytes written downstream.
@@ -80,7 +87,7 @@ public final class FrameCompressor: ByteSink {
         // At most one frame per worker compressing and one more waiting: bounded memory, and the workers stay busy.
         while inFlight.count > workers { try writeOldest() }
         inFlight.append(job)
-        if threads.count < workers {
+        if threadsStarted < workers {
             let (contexts, level, queue) = (contexts, level, queue)
             let thread = Thread {
                 while let job = queue.take() {
@@ -92,9 +99,9 @@ public final class FrameCompressor: ByteSink {
                     job.done.signal()
                 }
             }
-            thread.name = "bastion-zstd-\(threads.count)"
+            thread.name = "bastion-zstd-\(threadsStarted)"
             thread.start()
-            threads.append(thread)
+            threadsStarted += 1
         }
         queue.put(job)
     }
@@ -160,11 +167,7 @@ public final class FrameCompressor: ByteSink {
 
         private func take(level: Int32) throws -> OpaquePointer {
             if let context = lock.withLock({ free.popLast() }) { return context }
-            guard let context = ZSTD_createCCtx() else { throw ZstdError(message: "cannot create a compression context") }
-            _ = try checkZstd(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level))
-            // A content checksum per frame: corruption is caught by `zstd -d` and by restore, not only by the part hashes.
-            _ = try checkZstd(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1))
-            return context
+            return try ZstdCompressor.makeContext(level: level)
         }
 
         private func give(_ context: OpaquePointer) { lock.withLock { free.append(context) } }

@@ -22,8 +22,6 @@ struct IndexLine {
         return nil
     }
 
-    func has(_ key: StaticString) -> Bool { raw(key).map { $0.first != UInt8(ascii: "n") } ?? false }
-
     /// A whole number (no fraction or exponent), within Int64.
     func int(_ key: StaticString) -> Int64? {
         guard let raw = raw(key), !raw.isEmpty else { return nil }

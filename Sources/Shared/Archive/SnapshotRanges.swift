@@ -48,7 +48,9 @@ extension Snapshot {
         let filter = MemberFilter(paths: Set(sorted.map(\.path)), next: delegate)
         let parts = PartCursor(snapshot: self, progress: progress)
         defer { parts.close() }
-        var position: (frame: Int, window: Window, input: any ByteSink, decryptor: AgeDecryptor?, reader: TarReader)?
+        // Where decoding is: the window counting the uncompressed position (it holds the tar reader), the sink the
+        // part bytes go into, and the age decryptor when the payload is encrypted.
+        var position: (window: Window, input: any ByteSink, decryptor: AgeDecryptor?)?
         for member in sorted {
             if filter.delivered.contains(member.path) { continue }
             guard let (frame, compressedOffset, skip) = frames.frame(holding: member.offset) else {
@@ -58,22 +60,20 @@ extension Snapshot {
             // has begun already: its header may still be arriving).
             let decodedFrame = position.map { Int($0.window.position / frames.frameBytes) }
             if position == nil || decodedFrame! + 1 < frame {
-                let window = Window(skip: skip)
-                let reader = TarReader(delegate: filter)
-                window.next = reader
+                let window = Window(skip: skip, next: TarReader(delegate: filter))
                 let decoder = try ZstdDecompressor(next: window)
                 window.position = Int64(frame) * frames.frameBytes
                 if let header = frames.ageHeader {
                     // The age chunk holding the frame's start, decrypted alone; its bytes before the frame dropped.
                     guard let identity else { throw ArchiveError.corrupt("the snapshot is encrypted and no identity was given") }
                     let chunk = compressedOffset / Int64(Age.chunkSize)
-                    let decryptor = try AgeDecryptor(identity: identity, next: Skip(Int(compressedOffset % Int64(Age.chunkSize)), next: decoder))
+                    let decryptor = try AgeDecryptor(identity: identity, next: Window(skip: compressedOffset % Int64(Age.chunkSize), next: decoder))
                     try decryptor.start(header: header, atChunk: UInt64(chunk))
                     try parts.seek(to: AgeDecryptor.offset(ofChunk: chunk, headerBytes: header.count))
-                    position = (frame, window, decryptor, decryptor, reader)
+                    position = (window, decryptor, decryptor)
                 } else {
                     try parts.seek(to: compressedOffset)
-                    position = (frame, window, decoder, nil, reader)
+                    position = (window, decoder, nil)
                 }
             }
             var ended = false
@@ -119,32 +119,17 @@ extension Snapshot {
     }
 }
 
-/// Drops the first bytes of a stream (a decrypted age chunk's bytes before the frame a seek aimed at).
-private final class Skip: ByteSink {
-    var remaining: Int
-    let next: any ByteSink
-
-    init(_ count: Int, next: any ByteSink) {
-        remaining = count
-        self.next = next
-    }
-
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
-        let dropped = min(remaining, bytes.count)
-        remaining -= dropped
-        if dropped < bytes.count { try next.write(UnsafeRawBufferPointer(rebasing: bytes[dropped...])) }
-    }
-
-    func finish() throws {}
-}
-
-/// Passes on the decoded stream from the member a seek aimed at, counting the uncompressed position.
+/// Passes a stream on from where a seek aimed (dropping the first `skip` bytes: a frame's bytes before the member, or
+/// a decrypted age chunk's before the frame), counting the position reached.
 private final class Window: ByteSink {
-    var next: (any ByteSink)?
+    let next: any ByteSink
     var skip: Int64
     var position: Int64 = 0
 
-    init(skip: Int64) { self.skip = skip }
+    init(skip: Int64, next: any ByteSink) {
+        self.skip = skip
+        self.next = next
+    }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         var bytes = bytes
@@ -154,7 +139,7 @@ private final class Window: ByteSink {
             skip -= Int64(dropped)
             bytes = UnsafeRawBufferPointer(rebasing: bytes[dropped...])
         }
-        if !bytes.isEmpty { try next?.write(bytes) }
+        if !bytes.isEmpty { try next.write(bytes) }
     }
 
     func finish() throws {}

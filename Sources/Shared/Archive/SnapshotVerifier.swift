@@ -109,9 +109,9 @@ public final class SnapshotVerifier: TarReaderDelegate {
 
     /// The next index entry this payload holds: entries of an incremental snapshot stored in an earlier one
     /// (`stored_in`) are checked by reading that one.
-    private func nextOwnEntry() throws -> JSONValue? {
-        while let entry = try index?.next() {
-            if entry["stored_in"] == nil { return entry }
+    private func nextOwnEntry() throws -> IndexLine? {
+        while let entry = try index?.nextFields() {
+            if entry.string("stored_in") == nil { return entry }
         }
         return nil
     }
@@ -171,7 +171,7 @@ public final class SnapshotVerifier: TarReaderDelegate {
         }
         // The index entry written for this member, when the orders agree.
         let entry = try nextOwnEntry()
-        let entryPath = entry.flatMap { IndexJSON.bytes($0, "path") }
+        let entryPath = entry.flatMap { $0.name("path", base64: "path_b64") }
         if let entry, let entryPath, entryPath == member.path {
             settle(member.path, expected: Self.digest(entry), actual: digest)
             return
@@ -196,7 +196,7 @@ public final class SnapshotVerifier: TarReaderDelegate {
     /// After the payload: the index entries no member answered are failures.
     public func finish() throws {
         while let entry = try nextOwnEntry() {
-            guard let path = IndexJSON.bytes(entry, "path") else { continue }
+            guard let path = entry.name("path", base64: "path_b64") else { continue }
             settle(path, expected: Self.digest(entry), actual: pendingMembers.removeValue(forKey: path))
         }
         for (path, expected) in pendingEntries.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
@@ -210,23 +210,7 @@ public final class SnapshotVerifier: TarReaderDelegate {
         pendingMembers = [:]
     }
 
-    /// What an index entry promises.
-    static func digest(_ entry: JSONValue) -> Digest {
-        let kind: String = if case .string(let value)? = entry["kind"] { value } else { "" }
-        let hash: String? = if case .string(let value)? = entry["hash"] { value } else { nil }
-        let targetKey = kind == "hardlink" ? "hardlink_target" : "symlink_target"
-        return Digest(
-            kind: kind,
-            size: kind == "file" ? Int64(entry["size"]?.intValue ?? -1) : 0,
-            hash: kind == "file" ? hash : nil,
-            mode: entry["mode"]?.intValue.map { UInt32(truncatingIfNeeded: $0) & 0o7777 },
-            mtime: entry["mtime"]?.intValue.map(Int64.init),
-            nanoseconds: entry["mtime_nsec"]?.intValue.map { Int32(truncatingIfNeeded: $0) },
-            target: kind == "symlink" || kind == "hardlink" ? IndexJSON.bytes(entry, targetKey) ?? [] : nil
-        )
-    }
-
-    /// What an index line promises, read field by field (`IndexLine`); the same as `digest(_:)`.
+    /// What an index line promises.
     static func digest(_ entry: IndexLine) -> Digest {
         let kind = entry.string("kind").map { String(decoding: $0, as: UTF8.self) } ?? ""
         let target =

@@ -12,25 +12,31 @@ public struct ZstdError: Error, CustomStringConvertible, Sendable {
     return code
 }
 
-/// Streaming zstd compression into a sink (libzstd; level 3 and one worker thread per core by default, as the
-/// original). Output is standard zstd frames, readable by `zstd -d`.
+/// Streaming zstd compression into a sink on the caller's thread (the entries index; the payload goes through
+/// `FrameCompressor`). Output is a standard zstd frame, readable by `zstd -d`.
 public final class ZstdCompressor: ByteSink {
     private let context: OpaquePointer
     private let next: any ByteSink
     private var output: [UInt8]
 
-    public init(level: Int32 = 3, workers: Int = 0, next: any ByteSink) throws {
-        guard let context = ZSTD_createCCtx() else { throw ZstdError(message: "cannot create a compression context") }
-        self.context = context
+    public init(level: Int32 = 3, next: any ByteSink) throws {
+        context = try Self.makeContext(level: level)
         self.next = next
         output = [UInt8](repeating: 0, count: ZSTD_CStreamOutSize())
-        _ = try checkZstd(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level))
-        // A content checksum per frame: corruption is caught by `zstd -d` and by restore, not only by the part hashes.
-        _ = try checkZstd(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1))
-        if workers > 0 {
-            // Multithreaded compression; a libzstd built without it refuses the parameter, which is fine.
-            _ = ZSTD_CCtx_setParameter(context, ZSTD_c_nbWorkers, Int32(workers))
+    }
+
+    /// A compression context at `level` with a content checksum per frame: corruption is caught by `zstd -d` and by
+    /// restore, not only by the part hashes. The caller frees it.
+    static func makeContext(level: Int32) throws -> OpaquePointer {
+        guard let context = ZSTD_createCCtx() else { throw ZstdError(message: "cannot create a compression context") }
+        do {
+            _ = try checkZstd(ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level))
+            _ = try checkZstd(ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1))
+        } catch {
+            ZSTD_freeCCtx(context)
+            throw error
         }
+        return context
     }
 
     deinit { ZSTD_freeCCtx(context) }

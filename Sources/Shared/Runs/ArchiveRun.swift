@@ -31,8 +31,6 @@ enum ArchiveRun {
     ) async throws -> JSONValue {
         var settings = settings
         settings.encryption = try await encryption(context)
-        // Frames of at most a quarter of a part, so one member's frames rarely touch more parts than its bytes do.
-        settings.frameBytes = Int(min(Int64(FrameCompressor.defaultFrameBytes), max(64 << 10, settings.partSize / 4)))
         let cancellation = context.cancellation
         // A remote target: the run directory is staging, and each finished part is uploaded (docs/targets.md).
         var remote: RemoteUpload?

@@ -19,10 +19,12 @@ struct ChainRead {
         (snapshot.manifest.chain?.level ?? 0) > 0 || (selection != nil && snapshot.manifest.frameBytes != nil)
     }
 
-    /// Plans the read and opens every earlier snapshot it needs; one that is gone is `base_missing`.
+    /// Plans the read (`verifying`: with what each referenced member must be) and opens every earlier snapshot it
+    /// needs; one that is gone is `base_missing`.
     static func open(
         _ snapshot: Snapshot,
         selection: RestoreWriter.Selection?,
+        verifying: Bool = false,
         identity: String?,
         _ context: RunContext,
         staging: String
@@ -32,7 +34,7 @@ struct ChainRead {
         let plan: ChainPlan
         let runs: [String]
         do {
-            plan = try await runBlocking { try ChainPlan(entriesIndex: index, selection: chosen) }
+            plan = try await runBlocking { try ChainPlan(entriesIndex: index, selection: chosen, verifying: verifying) }
             runs = try plan.sourceRuns(chain: snapshot.manifest.chain?.before ?? [])
         } catch let error as ArchiveError {
             throw RunFailure(code: "snapshot_corrupt", message: error.description)
@@ -71,30 +73,26 @@ struct ChainRead {
     /// Stored bytes a read may go through (for progress).
     var payloadBytes: Int64 { sources.reduce(snapshot.payloadBytes) { $0 + $1.snapshot.payloadBytes } }
 
-    /// Reads each earlier snapshot's wanted members into `delegate(runId)`, oldest first.
-    func readSources(
-        into delegate: (String) -> any TarReaderDelegate,
+    /// Reads one earlier snapshot's wanted members into `delegate` (call for each of `sources`, oldest first).
+    func read(
+        _ source: (runId: String, snapshot: Snapshot, identity: String?),
+        into delegate: any TarReaderDelegate,
         progress: BuildProgress?,
-        check: () throws -> Void,
-        finished: (String) throws -> Void = { _ in }
+        check: () throws -> Void
     ) throws {
-        for source in sources {
-            let target = delegate(source.runId)
-            let wanted = plan.sources[source.runId] ?? []
-            // Most of a payload is read faster as one stream (decoding and writing on two threads) than frame by frame.
-            let most = Int64(wanted.count) * 2 > (source.snapshot.entriesCount ?? .max)
-            if !most, !plan.sourcesWithoutOffset.contains(source.runId), let frames = try source.snapshot.frameTable() {
-                try source.snapshot.readMembers(wanted, frames: frames, identity: source.identity, into: target, progress: progress, check: check)
-            } else {
-                try source.snapshot.readMembers(
-                    paths: plan.paths(of: source.runId),
-                    into: target,
-                    identity: source.identity,
-                    progress: progress,
-                    betweenParts: check
-                )
-            }
-            try finished(source.runId)
+        let wanted = plan.sources[source.runId] ?? []
+        // Most of a payload is read faster as one stream (decoding and writing on two threads) than frame by frame.
+        let most = Int64(wanted.count) * 2 > (source.snapshot.entriesCount ?? .max)
+        if !most, plan.unplaced[source.runId] == nil, let frames = try source.snapshot.frameTable() {
+            try source.snapshot.readMembers(wanted, frames: frames, identity: source.identity, into: delegate, progress: progress, check: check)
+        } else {
+            try source.snapshot.readMembers(
+                paths: plan.paths(of: source.runId),
+                into: delegate,
+                identity: source.identity,
+                progress: progress,
+                betweenParts: check
+            )
         }
     }
 

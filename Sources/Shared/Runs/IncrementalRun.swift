@@ -1,7 +1,6 @@
 import Archive
 import Core
 import Foundation
-import Targets
 
 /// What an incremental job's backup builds on (docs/formats.md, "Incremental snapshots"): the claim's plan
 /// (`operation.incremental`), with the base snapshot's entries index read from wherever the base is (a local
@@ -13,10 +12,13 @@ enum IncrementalRun {
         let plan = IncrementalPlan(json: context.run.operation?["incremental"])
         guard let plan, let base = plan.base, let baseRunId = plan.chain.baseRunId else {
             let reason = plan?.reason ?? "first"
+            let why = [
+                "first": "the first of a chain", "full_every": "every \(setting.fullEvery) snapshots one is full",
+                "target_changed": "the target changed", "base_unavailable": "the previous chain is incomplete",
+            ]
             context.events.emit(
                 kind: "incremental",
-                message:
-                    "Full snapshot (\(reason == "full_every" ? "every \(setting.fullEvery) snapshots one is full" : reason == "first" ? "the first of a chain" : reason.replacingOccurrences(of: "_", with: " ")))",
+                message: "Full snapshot (\(why[reason] ?? reason))",
                 fields: .object(["level": 0, "reason": .string(reason)])
             )
             return .full(rehash: setting.rehash)
@@ -46,23 +48,11 @@ enum IncrementalRun {
         }
     }
 
-    /// The base's entries index as a local file, after its size and BLAKE3 matched the base's manifest.
+    /// The base's entries index as a local file (fetched with the manifest when remote), after its size and BLAKE3
+    /// matched the base's manifest.
     private static func fetchIndex(_ base: RunLocation, _ context: RunContext, into directory: String) async throws -> String {
-        let snapshotDirectory: String
-        if let local = base.localDirectory {
-            snapshotDirectory = local
-        } else {
-            let store = try await ArchiveRun.openStore(base, context)
-            try? FileManager.default.removeItem(atPath: directory)
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            guard try await store.size(of: "complete.json") != nil else { throw Snapshot.OpenError.notComplete(base.display) }
-            try await store.download("manifest.json", to: directory + "/manifest.json")
-            try await store.download(Manifest.entriesIndexName, to: directory + "/" + Manifest.entriesIndexName)
-            FileManager.default.createFile(atPath: directory + "/complete.json", contents: Data("{}".utf8))
-            snapshotDirectory = directory
-        }
-        let snapshot = try Snapshot(directory: snapshotDirectory)
-        let path = snapshotDirectory + "/" + Manifest.entriesIndexName
+        let snapshot = try await openSnapshot(at: base, context, directory: directory)
+        let path = snapshot.directory + "/" + Manifest.entriesIndexName
         try snapshot.checkArtifact(Manifest.entriesIndexName, at: path)
         return path
     }

@@ -76,7 +76,7 @@ public struct RestoreExecutor: JobExecutor {
             // Directory modes and times are applied after a failure too.
             defer { writer.finish() }
             if let chosenChain {
-                try chosenChain.readSources(into: { _ in writer }, progress: progress, check: check)
+                for source in chosenChain.sources { try chosenChain.read(source, into: writer, progress: progress, check: check) }
                 try chosenChain.readOwn(into: writer, selected: chosenSelection != nil, progress: progress, check: check)
             } else {
                 try snapshot.readMembers(into: writer, identity: identity, progress: progress, betweenParts: check)

@@ -24,7 +24,7 @@ public struct VerifyExecutor: JobExecutor {
         var chain: ChainRead?
         if (snapshot.manifest.chain?.level ?? 0) > 0 {
             do {
-                chain = try await ChainRead.open(snapshot, selection: nil, identity: identity, context, staging: workDirectory)
+                chain = try await ChainRead.open(snapshot, selection: nil, verifying: true, identity: identity, context, staging: workDirectory)
             } catch let failure as RunFailure where failure.code == "base_missing" || failure.code == "snapshot_corrupt" {
                 let summary: JSONValue = .object(["ok": false, "error": .string(failure.message)])
                 context.events.emit(.error, kind: "verify", message: "Verify failed: \(failure.message)", fields: summary)
@@ -63,20 +63,14 @@ public struct VerifyExecutor: JobExecutor {
             try verifier.finish()
             var outcome = verifier.outcome
             if let chosenChain {
-                var current: SnapshotVerifier?
-                try chosenChain.readSources(
-                    into: { run in
-                        let next = chosenChain.plan.verifier(for: run) { cancellation.reason != nil }
-                        current = next
-                        return next
-                    },
-                    progress: progress,
-                    check: { if cancellation.reason != nil { throw CancellationError() } },
-                    finished: { _ in
-                        try current?.finish()
-                        if let more = current?.outcome { outcome.add(more) }
+                for source in chosenChain.sources {
+                    let sourceVerifier = chosenChain.plan.verifier(for: source.runId) { cancellation.reason != nil }
+                    try chosenChain.read(source, into: sourceVerifier, progress: progress) {
+                        if cancellation.reason != nil { throw CancellationError() }
                     }
-                )
+                    try sourceVerifier.finish()
+                    outcome.add(sourceVerifier.outcome)
+                }
             }
             var integrity: [String]?
             if let sqliteCopy {

@@ -224,7 +224,7 @@ extension AppDatabase {
             let newest = try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT run_id, chain_level, target_snapshot_json FROM run_artifacts
+                    SELECT run_id, chain_level, target_snapshot_json, base_run_id FROM run_artifacts
                     WHERE job_id = ? AND status = 'present' AND chain_level IS NOT NULL ORDER BY ended_at DESC, rowid DESC LIMIT 1
                     """,
                 arguments: [job.id]
@@ -236,15 +236,16 @@ extension AppDatabase {
             return full("target_changed")
         }
         if baseLevel + 1 >= setting.fullEvery { return full("full_every") }
+        // Down the chain to its full snapshot, each one still present.
         var chain = [baseRunId]
-        var cursor = baseRunId
-        while let row = try Row.fetchOne(db, sql: "SELECT base_run_id FROM run_artifacts WHERE run_id = ?", arguments: [cursor]),
-            let parent = row[0] as String?
-        {
-            let status = try String.fetchOne(db, sql: "SELECT status FROM run_artifacts WHERE run_id = ?", arguments: [parent])
-            guard status == "present", chain.count <= baseLevel else { return full("base_unavailable") }
-            chain.append(parent)
-            cursor = parent
+        var parent: String? = newest[3]
+        while let next = parent {
+            guard chain.count <= baseLevel,
+                let row = try Row.fetchOne(db, sql: "SELECT status, base_run_id FROM run_artifacts WHERE run_id = ?", arguments: [next]),
+                row[0] as String? == "present"
+            else { return full("base_unavailable") }
+            chain.append(next)
+            parent = row[1]
         }
         guard chain.count == baseLevel + 1 else { return full("base_unavailable") }
         return IncrementalPlan(
