@@ -43,7 +43,7 @@ struct AgentIdentity: Sendable, Equatable {
             agentId: id,
             agentKey: key,
             name: json["name"]?.stringValue ?? "",
-            enrolledAt: json["enrolled_at"]?.doubleValue.map { Int64($0) } ?? 0
+            enrolledAt: json["enrolled_at"]?.int64Value ?? 0
         )
     }
 

@@ -97,7 +97,7 @@ final class AgentRunner: Sendable {
             id: task.runId,
             jobId: jobId,
             status: .running,
-            startedAt: body["started_at"]?.doubleValue.map { Int64($0) } ?? unixNow(),
+            startedAt: body["started_at"]?.int64Value ?? unixNow(),
             kind: kind,
             operation: body["operation"]
         )

@@ -124,8 +124,8 @@ final class HubLink: Sendable {
                     case "pong": lastPong.touch()
                     case "task": await runner.receive(task: json)
                     case "event_ack":
-                        if let runId = json["run_id"]?.stringValue, let aseq = json["aseq"]?.doubleValue {
-                            try? runner.store.acked(runId: runId, upTo: Int64(aseq))
+                        if let runId = json["run_id"]?.stringValue, let aseq = json["aseq"]?.int64Value {
+                            try? runner.store.acked(runId: runId, upTo: aseq)
                             runner.outboxChanged.signal()
                         }
                     case "result_ack":

@@ -134,15 +134,15 @@ public struct Manifest: Sendable, Equatable {
         runId = json["run_id"]?.stringValue ?? ""
         startedAt = json["started_at"]?.stringValue ?? ""
         endedAt = json["ended_at"]?.stringValue ?? ""
-        splitBytes = pipeline["split_bytes"]?.doubleValue.map { Int64($0) } ?? 0
+        splitBytes = pipeline["split_bytes"]?.int64Value ?? 0
         self.artifacts = try artifacts.map { artifact in
-            guard let name = artifact["name"]?.stringValue, let size = artifact["size"]?.doubleValue, size >= 0, size < 9.0e15,
+            guard let name = artifact["name"]?.stringValue, let size = artifact["size"]?.int64Value, size >= 0,
                 let hash = artifact["hash"]?.stringValue
             else { throw Invalid(description: "an artifact without name, size or hash") }
-            return Artifact(name: name, size: Int64(size), hash: hash)
+            return Artifact(name: name, size: size, hash: hash)
         }
-        entriesCount = json["entry_index"]?["count"]?.doubleValue.map { Int64($0) } ?? -1
-        frameBytes = pipeline["frame_bytes"]?.doubleValue.flatMap { $0 >= 512 && $0 < 4_294_967_296 ? Int64($0) : nil }
+        entriesCount = json["entry_index"]?["count"]?.int64Value ?? -1
+        frameBytes = pipeline["frame_bytes"]?.int64Value.flatMap { $0 >= 512 && $0 < 4_294_967_296 ? $0 : nil }
         if let incremental = json["incremental"] {
             guard let chain = Chain(json: incremental, runId: runId) else {
                 throw Invalid(description: "an incremental section whose chain does not end at this run")

@@ -32,8 +32,8 @@ final class RemoteUpload: PartShipper, @unchecked Sendable {
             stored["location"]?.stringValue == store.location.display, case .object(let parts)? = stored["parts"]
         {
             for (name, value) in parts {
-                if let size = value["size"]?.doubleValue, case .string(let hash)? = value["hash"] {
-                    ledger[name] = Entry(size: Int64(size), hash: hash)
+                if let size = value["size"]?.int64Value, size >= 0, case .string(let hash)? = value["hash"] {
+                    ledger[name] = Entry(size: size, hash: hash)
                 }
             }
         }

@@ -41,14 +41,14 @@ public struct MasterKey: Sendable {
         }
 
         init?(json: JSONValue) {
-            guard let version = json["version"]?.doubleValue, let active = json["active_kid"]?.doubleValue, case .array(let entries)? = json["keys"]
+            guard let version = json["version"]?.intValue, let active = json["active_kid"]?.intValue, case .array(let entries)? = json["keys"]
             else { return nil }
             var keys: [Entry] = []
             for entry in entries {
-                guard let kid = entry["kid"]?.doubleValue, let key = entry["key_b64"]?.stringValue else { return nil }
-                keys.append(Entry(kid: Int(kid), keyB64: key, createdAt: entry["created_at"]?.doubleValue.map { Int64($0) } ?? 0))
+                guard let kid = entry["kid"]?.intValue, let key = entry["key_b64"]?.stringValue else { return nil }
+                keys.append(Entry(kid: kid, keyB64: key, createdAt: entry["created_at"]?.int64Value ?? 0))
             }
-            self.init(version: Int(version), activeKid: Int(active), keys: keys)
+            self.init(version: version, activeKid: active, keys: keys)
         }
     }
 

@@ -304,7 +304,7 @@ public final class SnapshotCatalog: Sendable {
             let (directory, name) = split(path)
             let kind = entry["kind"]?.stringValue ?? "file"
             if kind == "dir" { _ = try directoryId(path) }
-            func integer(_ key: String) -> Int64? { entry[key]?.doubleValue.map { Int64($0) } }
+            func integer(_ key: String) -> Int64? { entry[key]?.int64Value }
             let link = IndexJSON.bytes(entry, kind == "symlink" ? "symlink_target" : "hardlink_target")
             try insertEntry.execute(arguments: [
                 try directoryId(directory), Data(name), kind == "dir" ? 0 : 1, kind, integer("size") ?? 0, integer("mtime"),

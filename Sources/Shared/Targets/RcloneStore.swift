@@ -95,7 +95,7 @@ public struct RcloneStore: TargetStore {
         }
         var files: [String: Int64] = [:]
         for item in items {
-            if case .string(let name)? = item["Name"], let size = item["Size"]?.doubleValue { files[name] = Int64(size) }
+            if case .string(let name)? = item["Name"], let size = item["Size"]?.int64Value, size >= 0 { files[name] = size }
         }
         return files
     }

@@ -178,7 +178,7 @@ actor AgentGateway {
         switch type {
         case "hello":
             let heartbeat =
-                message["heartbeat_seconds"]?.doubleValue.map { Int64($0) }.flatMap { Self.heartbeatRange.contains($0) ? $0 : nil }
+                message["heartbeat_seconds"]?.int64Value.flatMap { Self.heartbeatRange.contains($0) ? $0 : nil }
                 ?? Self.defaultHeartbeat
             clock.setIdleTimeout(.seconds(3 * heartbeat))
             var info: [String: JSONValue] = ["heartbeat_seconds": .number(Double(heartbeat))]
@@ -315,7 +315,7 @@ extension AgentGateway {
     /// what is stored. Another agent's run, or a stale claim, is refused and logged.
     nonisolated func receiveEvent(_ message: JSONValue, agent: Agent, outbound: WebSocketOutboundWriter, logger: Logger) async {
         guard let runId = message["run_id"]?.stringValue, let token = message["claim_token"]?.stringValue,
-            let aseq = message["aseq"]?.doubleValue.map({ Int64($0) }), let kind = message["kind"]?.stringValue,
+            let aseq = message["aseq"]?.int64Value, let kind = message["kind"]?.stringValue,
             let text = message["message"]?.stringValue
         else { return }
         let level = message["level"]?.stringValue.flatMap(RunEvent.Level.init(rawValue:)) ?? .info

@@ -77,7 +77,7 @@ struct AgentsController {
             lastSeenAt = agent.lastSeenAt
             self.connected = connected
             version = agent.info?["info"]?["version"]?.stringValue
-            heartbeatSeconds = agent.info?["heartbeat_seconds"]?.doubleValue.map { Int64($0) }
+            heartbeatSeconds = agent.info?["heartbeat_seconds"]?.int64Value
             self.runningRuns = runningRuns
         }
     }

@@ -57,6 +57,17 @@ public enum JSONValue: Sendable, Hashable, Codable {
         return nil
     }
 
+    /// The number as an integer, when it is a whole number that a `Double` holds exactly (|n| < 2^53): the one
+    /// conversion of a JSON number to an integer (docs/security.md, "Numbers from outside"). A fraction, an
+    /// out-of-range value, NaN or anything that is not a number is nil, never a trap.
+    public var int64Value: Int64? {
+        guard case .number(let number) = self, number.rounded() == number, abs(number) < 9.0e15 else { return nil }
+        return Int64(number)
+    }
+
+    /// `int64Value` as an `Int`.
+    public var intValue: Int? { int64Value.map { Int($0) } }
+
     /// The string, when this is one.
     public var stringValue: String? {
         if case .string(let value) = self { return value }

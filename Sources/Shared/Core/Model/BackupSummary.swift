@@ -98,7 +98,7 @@ public struct BackupSummary: Sendable, Equatable {
     public init?(json: JSONValue?) {
         guard let json, json["artifact_format"]?.stringValue == Self.artifactFormat, let location = RunLocation(json: json["target"])
         else { return nil }
-        func count(_ value: JSONValue?) -> Int64 { value?.doubleValue.map { Int64($0) } ?? 0 }
+        func count(_ value: JSONValue?) -> Int64 { value?.int64Value ?? 0 }
         let totals = json["metrics"]?["source_total"]
         self.init(
             location: location,

@@ -473,11 +473,3 @@ extension JobSpec {
     }
 }
 
-extension JSONValue {
-    /// The value as an integer when it is a whole number.
-    public var intValue: Int? {
-        if case .number(let number) = self, number.rounded() == number, abs(number) < 9.0e15 { return Int(number) }
-        return nil
-    }
-
-}

@@ -27,7 +27,7 @@ public struct RunProgress: Sendable, Hashable {
         }
 
         init(json: JSONValue?) {
-            func count(_ key: String) -> Int64? { json?[key]?.doubleValue.map { Int64($0) } }
+            func count(_ key: String) -> Int64? { json?[key]?.int64Value }
             self.init(files: count("files"), dirs: count("dirs"), bytes: count("bytes"), pages: count("pages"))
         }
     }
@@ -110,14 +110,14 @@ public struct RunProgress: Sendable, Hashable {
         self.init(
             kind: kind,
             stage: stage,
-            ts: json["ts"]?.doubleValue.map { Int64($0) } ?? 0,
+            ts: json["ts"]?.int64Value ?? 0,
             done: Counts(json: json["done"]),
             total: json["total"].map { Counts(json: $0) },
-            rateBps: json["rate_bps"]?.doubleValue.map { Int64($0) },
-            etaSeconds: json["eta_seconds"]?.doubleValue.map { Int64($0) },
+            rateBps: json["rate_bps"]?.int64Value,
+            etaSeconds: json["eta_seconds"]?.int64Value,
             stages: json["stages"]?.arrayValue?.compactMap { mark in
-                guard case .string(let stage)? = mark["stage"], let started = mark["started_ms"]?.doubleValue else { return nil }
-                return StageMark(stage: stage, startedMs: Int64(started))
+                guard case .string(let stage)? = mark["stage"], let started = mark["started_ms"]?.int64Value else { return nil }
+                return StageMark(stage: stage, startedMs: started)
             } ?? []
         )
     }
