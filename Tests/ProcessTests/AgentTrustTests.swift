@@ -327,7 +327,7 @@ import Testing
         #expect(try await eventCount(fixture, floodRun, kind: "agent_events_dropped") == 1)
 
         // An event over the size limit is a protocol error.
-        let big = String(repeating: "x", count: AgentMessage.Limits.messageBytes + 1)
+        let big = String(repeating: "x", count: 16 * 1024 + 1)  // AgentMessage.Limits.messageBytes + 1
         try await steadyLink.send(
             #"{"v":1,"type":"run_event","run_id":"\#(steadyRun)","claim_token":"\#(steadyToken)","aseq":2,"kind":"log","message":"\#(big)"}"#
         )
