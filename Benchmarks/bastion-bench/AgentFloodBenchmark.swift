@@ -19,6 +19,8 @@ struct AgentFloodBenchmark: AsyncParsableCommand {
     @Option(help: "Agent B's events per second.") var rate = 50
     @Option(help: "Seconds per phase (quiet, then flood).") var seconds = 10.0
     @Option(help: "Bytes of each flood event's message.") var floodBytes = 8_000
+    @Option(help: "Passed to bastion-api as --agent-events-per-second (a high value turns the pacing off, as before it existed).")
+    var agentEventsPerSecond: Int?
 
     /// A fake agent holding its run: the link, the run and its claim token.
     struct FakeAgent {
@@ -31,7 +33,11 @@ struct AgentFloodBenchmark: AsyncParsableCommand {
         let dir = try BenchDirectory("agent-flood")
         defer { dir.remove() }
         let database = try AppDatabase.open(in: dir.dataDirectory)
-        let api = try await TimedAPI(data: dir.dataDirectory, database: database)
+        let api = try await TimedAPI(
+            data: dir.dataDirectory,
+            database: database,
+            arguments: agentEventsPerSecond.map { ["--agent-events-per-second", "\($0)"] } ?? []
+        )
         let flooder = try await connectAgent("flooder", database: database, api: api)
         let steady = try await connectAgent("steady", database: database, api: api)
 
@@ -143,7 +149,9 @@ struct AgentFloodBenchmark: AsyncParsableCommand {
     private static func curl(base: String, session: String, _ paths: [String]) throws -> [Double] {
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        curl.arguments = ["-s", "-H", "Cookie: bastion_session=\(session)", "-w", "%{http_code} %{time_total}\\n"] + paths.flatMap { ["-o", "/dev/null", base + $0] }
+        curl.arguments =
+            ["-s", "-H", "Cookie: bastion_session=\(session)", "-w", "%{http_code} %{time_total}\\n"]
+            + paths.flatMap { ["-o", "/dev/null", base + $0] }
         let pipe = Pipe()
         curl.standardOutput = pipe
         try curl.run()

@@ -25,7 +25,8 @@ import Testing
         )
     }
 
-    func link(_ fixture: RunsFixture, _ key: String, hello: String? = #"{"v":1,"type":"hello","heartbeat_seconds":60}"#) async throws -> RawWebSocket {
+    func link(_ fixture: RunsFixture, _ key: String, hello: String? = #"{"v":1,"type":"hello","heartbeat_seconds":60}"#) async throws -> RawWebSocket
+    {
         let socket = try await RawWebSocket.connect(port: fixture.port, path: "/agent/ws", headers: ["Authorization": "Bearer \(key)"])
         if let hello { try await socket.send(hello) }
         return socket
@@ -92,7 +93,8 @@ import Testing
     }
 
     func snapshotCount(_ fixture: RunsFixture, _ run: String) async throws -> Int {
-        try await fixture.readDatabase { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run_artifacts WHERE run_id = ?", arguments: [run]) ?? 0 }
+        try await fixture.readDatabase { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run_artifacts WHERE run_id = ?", arguments: [run]) ?? 0
+        }
     }
 
     func eventCount(_ fixture: RunsFixture, _ run: String, kind: String) async throws -> Int {
@@ -303,7 +305,8 @@ import Testing
         Thread {
             for first in stride(from: 1, through: total, by: 100) {
                 let events = (first..<first + 100).map { #"{"aseq":\#($0),"level":"info","kind":"log","message":"flood \#($0)"}"# }
-                let frame = #"{"v":1,"type":"run_events","run_id":"\#(floodRun)","claim_token":"\#(floodToken)","events":[\#(events.joined(separator: ","))]}"#
+                let frame =
+                    #"{"v":1,"type":"run_events","run_id":"\#(floodRun)","claim_token":"\#(floodToken)","events":[\#(events.joined(separator: ","))]}"#
                 guard (try? floodLink.sendBlocking(frame)) != nil else { return }
             }
         }

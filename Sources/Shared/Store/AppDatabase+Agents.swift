@@ -158,7 +158,9 @@ extension AppDatabase {
     public func claimAgentRun(agentId: String, now: Int64 = unixNow()) async throws -> ClaimedRun? {
         try await write { db, after -> ClaimedRun? in
             // A revoked agent gets nothing, even on a link that raced the revoke (docs/agents.md, "Revoking").
-            let revoked = try Row.fetchOne(db, sql: "SELECT revoked_at FROM agents WHERE id = ?", arguments: [agentId]).map { ($0[0] as Int64?) != nil }
+            let revoked = try Row.fetchOne(db, sql: "SELECT revoked_at FROM agents WHERE id = ?", arguments: [agentId]).map {
+                ($0[0] as Int64?) != nil
+            }
             guard revoked == false else { return nil }
             let busy = try Bool.fetchOne(
                 db,
@@ -325,7 +327,9 @@ extension AppDatabase {
         }
         switch outcome {
         case .success(let summary) where (row[0] as String?) == RunKind.backup.rawValue:
-            guard let recordedJSON, let recorded = RunLocation(json: recordedJSON) else { return mismatch("the hub recorded no location for this run") }
+            guard let recordedJSON, let recorded = RunLocation(json: recordedJSON) else {
+                return mismatch("the hub recorded no location for this run")
+            }
             guard let reported = BackupSummary(json: summary) else { return mismatch("its summary is not a backup summary") }
             guard reported.location == recorded else {
                 return mismatch("it names \(reported.location.display), the hub recorded \(recorded.display)")

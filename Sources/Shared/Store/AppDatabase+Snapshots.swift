@@ -241,7 +241,8 @@ extension AppDatabase {
     public func leaveSnapshotOnAgent(runId: String, display: String, now: Int64 = unixNow()) async throws {
         try await write { db, after -> Void in
             try db.execute(
-                sql: "UPDATE run_artifacts SET status = 'deleted', last_error = NULL, last_attempt_at = ?, updated_at = ? WHERE run_id = ? AND status = 'deleting'",
+                sql:
+                    "UPDATE run_artifacts SET status = 'deleted', last_error = NULL, last_attempt_at = ?, updated_at = ? WHERE run_id = ? AND status = 'deleting'",
                 arguments: [now, now, runId]
             )
             guard db.changesCount == 1 else { return }

@@ -235,7 +235,9 @@ public enum AgentMessage: Sendable, Equatable {
             hello.name = try reader.optionalString("name", max: Limits.nameLength)
             hello.heartbeatSeconds = try reader.optionalInt("heartbeat_seconds", in: Limits.heartbeatSeconds)
             if let info = reader.take("info") {
-                guard case .object(let fields) = info, fields.count <= 16 else { throw AgentProtocolError("hello: info is not an object of 16 keys at most") }
+                guard case .object(let fields) = info, fields.count <= 16 else {
+                    throw AgentProtocolError("hello: info is not an object of 16 keys at most")
+                }
                 for (key, value) in fields {
                     guard key.utf8.count <= 32, let string = value.stringValue, string.utf8.count <= 100 else {
                         throw AgentProtocolError("hello: info.\(key.prefix(32)) is not a string of 100 bytes at most")
@@ -299,7 +301,9 @@ public enum AgentMessage: Sendable, Equatable {
             message = .task(taskId: taskId, claimToken: token, task: task)
         case "event_ack":
             let runId = try reader.id("run_id")
-            guard let aseq = try reader.optionalInt("aseq", in: 0...Limits.aseq.upperBound) else { throw AgentProtocolError("event_ack: aseq is missing") }
+            guard let aseq = try reader.optionalInt("aseq", in: 0...Limits.aseq.upperBound) else {
+                throw AgentProtocolError("event_ack: aseq is missing")
+            }
             message = .eventAck(runId: runId, aseq: aseq)
         case "result_ack": message = .resultAck(runId: try reader.id("run_id"))
         case "cancel_run_task": message = .cancelRunTask(runId: try reader.id("run_id"))
