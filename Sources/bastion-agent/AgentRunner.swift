@@ -152,7 +152,7 @@ struct OutboxEvents: RunEvents {
     func emit(_ event: NewRunEvent) {
         var message = event.message
         if message.utf8.count > AgentMessage.Limits.messageBytes {
-            message = String(decoding: message.utf8.prefix(AgentMessage.Limits.messageBytes - 16), as: UTF8.self) + " … (truncated)"
+            message = String(decoding: message.utf8.prefix(AgentMessage.Limits.messageBytes - 32), as: UTF8.self) + " … (truncated)"
         }
         var fields = event.fields ?? .null
         if fields.jsonString().utf8.count > AgentMessage.Limits.fieldsBytes { fields = .object(["truncated": true]) }

@@ -235,14 +235,22 @@ final class HubLink: Sendable {
     /// A stored result (`AgentRunner.execute`) as the wire's `task_result`.
     static func result(_ stored: JSONValue, runId: String, claimToken: String) -> AgentMessage.TaskResult? {
         guard let status = stored["status"]?.stringValue.flatMap(AgentMessage.TaskResult.Status.init(rawValue:)) else { return nil }
+        // Within the hub's limits, or the result would be a protocol error sent again forever.
+        var summary = stored["summary"].flatMap { $0 == .null ? nil : $0 }
+        if let text = summary?.jsonString(), text.utf8.count > AgentMessage.Limits.summaryBytes { summary = .object(["truncated": true]) }
+        var code = stored["error_code"]?.stringValue
+        if let value = code, value.isEmpty || value.utf8.count > AgentMessage.Limits.kindLength || !value.utf8.allSatisfy(AgentMessage.isCodeByte) {
+            code = "agent_failed"
+        }
+        let error = stored["error"]?.stringValue.map { String(decoding: $0.utf8.prefix(AgentMessage.Limits.errorBytes - 4), as: UTF8.self) }
         return AgentMessage.TaskResult(
             taskId: runId,
             runId: runId,
             claimToken: claimToken,
             status: status,
-            summary: stored["summary"].flatMap { $0 == .null ? nil : $0 },
-            errorCode: stored["error_code"]?.stringValue,
-            error: stored["error"]?.stringValue
+            summary: summary,
+            errorCode: code,
+            error: error
         )
     }
 }

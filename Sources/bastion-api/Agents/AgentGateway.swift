@@ -160,7 +160,11 @@ actor AgentGateway {
                         guard await self.receive(message, agent: agent, outbound: outbound, clock: clock, logger: logger) else { return }
                         // Over its budget, this agent's next frame waits: its socket backs up, nothing is dropped.
                         let wait = budget.spend(events: message.eventCount, bytes: text.utf8.count)
-                        if wait > .zero { try await Task.sleep(for: wait) }
+                        if wait > .zero {
+                            try await Task.sleep(for: wait)
+                            // Its frames wait unread: the agent is not idle, the hub is pacing it.
+                            clock.heard()
+                        }
                     }
                 } catch {
                     logger.debug("Agent connection read failed", metadata: ["error": "\(error)"])

@@ -120,7 +120,7 @@ public enum AgentMessage: Sendable, Equatable {
         public static let fieldsBytes = 64 * 1024
         public static let maxEventsPerFrame = 200
         public static let progressBytes = 64 * 1024
-        public static let summaryBytes = 256 * 1024
+        public static let summaryBytes = 512 * 1024
         public static let errorBytes = 16 * 1024
         public static let infoBytes = 4 * 1024
         /// A frame from an agent (a full `run_events` fits); a `task` from the hub may be larger (a job spec).
