@@ -643,7 +643,7 @@ enum OpenAPIDocument {
             body: S.object(
                 [
                     "ttl_seconds": .object(["type": "integer", "minimum": 60, "maximum": 2_592_000, "nullable": true]),
-                    "remaining_uses": .object(["type": "integer", "minimum": 1, "maximum": 1000, "default": 1]),
+                    "remaining_uses": .object(["type": "integer", "minimum": 1, "maximum": 1000, "default": 1, "nullable": true]),
                 ],
                 required: []
             ),
