@@ -74,4 +74,15 @@ struct AgentClaimTests {
         _ = try await database.revokeAgent(id: "a1")
         #expect(try await database.claimAgentRun(agentId: "a1") == nil)
     }
+
+    /// The ids in a stored location name directories under the target's base: ids, never paths.
+    @Test func locationIdsAreIdsNotPaths() {
+        let base: [String: JSONValue] = ["type": "local_dir", "base_dir": "/backups", "job_id": "j-1", "run_id": "r-1"]
+        #expect(RunLocation(json: .object(base))?.localDirectory == "/backups/j-1/r-1")
+        for (key, value) in [("job_id", ".."), ("run_id", "../../etc"), ("run_id", "a/b"), ("job_id", "")] {
+            var forged = base
+            forged[key] = .string(value)
+            #expect(RunLocation(json: .object(forged)) == nil, "\(key) = \(value)")
+        }
+    }
 }
