@@ -103,12 +103,12 @@ final class TimedAPI {
     let token = SessionToken.generate()
     let port: Int
 
-    init(data: DataDirectory, database: AppDatabase) async throws {
+    init(data: DataDirectory, database: AppDatabase, arguments: [String] = []) async throws {
         port = freePort()
         base = "http://127.0.0.1:\(port)"
         let binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
         process.executableURL = URL(fileURLWithPath: binaries + "/bastion-api")
-        process.arguments = ["--data-dir", data.path, "--port", "\(port)", "--log-level", "warning"]
+        process.arguments = ["--data-dir", data.path, "--port", "\(port)", "--log-level", "warning"] + arguments
         try process.run()
         _ = try await database.createFirstUser(username: "bench", passwordHash: "unused")
         let userId = try await database.user(username: "bench")!.id

@@ -17,10 +17,10 @@ final class AgentRunner: Sendable {
     /// Signalled when the outbox or a result has something new to send.
     let outboxChanged = WakeSignal()
     /// Sends a frame on the live link; false when there is none.
-    let send: @Sendable (JSONValue) async -> Bool
+    let send: @Sendable (AgentMessage) async -> Bool
     private let running = Mutex<[String: RunCancellation]>([:])
 
-    init(store: AgentStore, executors: [any JobExecutor], logger: Logger, send: @escaping @Sendable (JSONValue) async -> Bool) {
+    init(store: AgentStore, executors: [any JobExecutor], logger: Logger, send: @escaping @Sendable (AgentMessage) async -> Bool) {
         self.store = store
         self.executors = Dictionary(uniqueKeysWithValues: executors.map { ($0.jobType, $0) })
         self.logger = logger
@@ -33,11 +33,11 @@ final class AgentRunner: Sendable {
     }
 
     /// A `task` from the hub: stored, acked, and run unless it was already held.
-    func receive(task message: JSONValue) async {
-        guard let runId = message["task_id"]?.stringValue, let token = message["claim_token"]?.stringValue else { return }
+    func receive(taskId runId: String, claimToken token: String, task: JSONValue) async {
+        let message = AgentMessage.task(taskId: runId, claimToken: token, task: task).json
         do {
             let isNew = try store.store(runId: runId, claimToken: token, message: message)
-            _ = await send(.object(["v": 1, "type": "ack", "task_id": .string(runId)]))
+            _ = await send(.ack(taskId: runId))
             guard isNew else {
                 logger.info("Task delivered again: acked, not run twice", metadata: ["run.id": "\(runId)"])
                 return
@@ -148,9 +148,18 @@ struct OutboxEvents: RunEvents {
     let changed: WakeSignal
     let logger: Logger
 
+    /// Bounded as the hub's decoder requires (docs/agents.md, "Limits"), so no event of this agent is ever refused.
     func emit(_ event: NewRunEvent) {
+        var message = event.message
+        if message.utf8.count > AgentMessage.Limits.messageBytes {
+            message = String(decoding: message.utf8.prefix(AgentMessage.Limits.messageBytes - 32), as: UTF8.self) + " … (truncated)"
+        }
+        var fields = event.fields ?? .null
+        if fields.jsonString().utf8.count > AgentMessage.Limits.fieldsBytes { fields = .object(["truncated": true]) }
+        var kind = event.kind
+        if kind.isEmpty || kind.utf8.count > AgentMessage.Limits.kindLength || !kind.utf8.allSatisfy(AgentMessage.isCodeByte) { kind = "log" }
         let json: JSONValue = .object([
-            "level": .string(event.level.rawValue), "kind": .string(event.kind), "message": .string(event.message), "fields": event.fields ?? .null,
+            "level": .string(event.level.rawValue), "kind": .string(kind), "message": .string(message), "fields": fields,
         ])
         do {
             try store.append(runId: runId, event: json)
@@ -166,10 +175,10 @@ struct OutboxEvents: RunEvents {
 final class LinkProgress: RunProgressSink {
     let runId: String
     let claimToken: String
-    let send: @Sendable (JSONValue) async -> Bool
+    let send: @Sendable (AgentMessage) async -> Bool
     private let state = Mutex<(marks: [RunProgress.StageMark], last: ContinuousClock.Instant?, stage: String?)>(([], nil, nil))
 
-    init(runId: String, claimToken: String, send: @escaping @Sendable (JSONValue) async -> Bool) {
+    init(runId: String, claimToken: String, send: @escaping @Sendable (AgentMessage) async -> Bool) {
         self.runId = runId
         self.claimToken = claimToken
         self.send = send
@@ -187,8 +196,6 @@ final class LinkProgress: RunProgressSink {
             return true
         }
         guard due else { return }
-        _ = await send(
-            .object(["v": 1, "type": "progress", "run_id": .string(runId), "claim_token": .string(claimToken), "progress": progress.json])
-        )
+        _ = await send(.progress(runId: runId, claimToken: claimToken, progress))
     }
 }

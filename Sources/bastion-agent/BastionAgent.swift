@@ -13,7 +13,8 @@ struct BastionAgent: AsyncParsableCommand {
 
     @Option(help: "The hub's URL (http://host:port/ or https://…), as the agent reaches it.") var hubUrl: String
     @Option(help: "The agent's own data directory (agent.json lives here, mode 0600).") var dataDir: String
-    @Option(help: "An enrolment token from the hub (only for the first start).") var enrollToken: String?
+    @Option(help: "A file holding an enrolment token from the hub (only for the first start; or env BASTION_ENROLL_TOKEN).")
+    var enrollTokenFile: String?
     @Option(help: "The name the hub shows (default: this host's name).") var name: String?
     @Option(help: "Seconds between pings; the hub closes a link silent for 3 of them.") var heartbeatSeconds: Int = 15
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
@@ -34,8 +35,10 @@ struct BastionAgent: AsyncParsableCommand {
             }
             identity = stored
         } else {
-            guard let token = enrollToken else {
-                throw ValidationError("not enrolled yet: pass --enroll-token (create one in the hub's Agents page)")
+            guard let token = try enrollmentToken() else {
+                throw ValidationError(
+                    "not enrolled yet: pass --enroll-token-file PATH or set BASTION_ENROLL_TOKEN (create a token in the hub's Agents page)"
+                )
             }
             let agentName = name ?? ProcessInfo.processInfo.hostName
             identity = try await Enrollment.enroll(hub: hub, token: token, name: agentName)
@@ -64,5 +67,16 @@ struct BastionAgent: AsyncParsableCommand {
         case .stopped:
             return
         }
+    }
+
+    /// The enrolment token, from `--enroll-token-file` or `BASTION_ENROLL_TOKEN`: never from the command line, which
+    /// every local user can read in /proc (docs/security.md, "Agents").
+    private func enrollmentToken() throws -> String? {
+        if let path = enrollTokenFile {
+            guard let text = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read --enroll-token-file \(path)") }
+            return String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let variable = ProcessInfo.processInfo.environment["BASTION_ENROLL_TOKEN"]?.trimmingCharacters(in: .whitespacesAndNewlines)
+        return variable?.isEmpty == false ? variable : nil
     }
 }

@@ -4,6 +4,7 @@ import HTTPTypes
 import HummingbirdWSClient
 import Logging
 import NIOWebSocket
+import Store
 import Synchronization
 
 /// The agent's one outbound WebSocket to the hub (docs/agents.md, "The link"): `hello`, then a `ping` every heartbeat;
@@ -38,10 +39,10 @@ final class HubLink: Sendable {
     }
 
     /// Writes a frame on the live connection; false when there is none (the caller keeps what must not be lost).
-    func send(_ message: JSONValue) async -> Bool {
+    func send(_ message: AgentMessage) async -> Bool {
         guard let outbound = current.withLock({ $0 }) else { return false }
         do {
-            try await outbound.write(.text(message.jsonString()))
+            try await outbound.write(.text(message.text))
             return true
         } catch {
             return false
@@ -58,7 +59,7 @@ final class HubLink: Sendable {
                 headers[.authorization] = "Bearer \(identity.agentKey)"
                 let frame = try await WebSocketClient.connect(
                     url: hub.webSocketURL,
-                    configuration: .init(maxFrameSize: 4 << 20, additionalHeaders: headers),
+                    configuration: .init(maxFrameSize: AgentMessage.Limits.hubFrameBytes, additionalHeaders: headers),
                     logger: logger
                 ) { inbound, outbound, _ in
                     self.current.withLock { $0 = outbound }
@@ -104,56 +105,33 @@ final class HubLink: Sendable {
 
     /// One connection: hello, then pings; returns when the hub closes or stops answering.
     private func session(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, runner: AgentRunner) async throws {
-        let heartbeatSeconds = heartbeat.components.seconds
-        let hello: JSONValue = .object([
-            "v": 1, "type": "hello", "agent_id": .string(identity.agentId), "name": .string(identity.name),
-            "heartbeat_seconds": .number(Double(heartbeatSeconds)),
-            "info": .object(["version": .string(Self.version), "os": "linux", "arch": "x86_64"]),
-            "capabilities": .object(["backup": .array(["filesystem", "sqlite"])]),
-        ])
-        try await outbound.write(.text(hello.jsonString()))
+        let hello = AgentMessage.hello(
+            .init(
+                agentId: identity.agentId,
+                name: identity.name,
+                heartbeatSeconds: heartbeat.components.seconds,
+                info: ["version": Self.version, "os": "linux", "arch": "x86_64"],
+                capabilities: .object(["backup": .array(["filesystem", "sqlite"])])
+            )
+        )
+        try await outbound.write(.text(hello.text))
         logger.info("Connected to the hub", metadata: ["hub": "\(hub.base)"])
         let lastPong = Stamp()
         let logger = self.logger
         let heartbeat = self.heartbeat
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for try await message in inbound.messages(maxSize: 4 << 20) {
-                    guard case .text(let text) = message, let json = try? JSONValue.parse(text), json["v"]?.doubleValue == 1 else { continue }
-                    switch json["type"]?.stringValue {
-                    case "pong": lastPong.touch()
-                    case "task": await runner.receive(task: json)
-                    case "event_ack":
-                        if let runId = json["run_id"]?.stringValue, let aseq = json["aseq"]?.int64Value {
-                            try? runner.store.acked(runId: runId, upTo: aseq)
-                            runner.outboxChanged.signal()
-                        }
-                    case "result_ack":
-                        if let runId = json["run_id"]?.stringValue { try? runner.store.resultAcked(runId: runId) }
-                    case "cancel_run_task":
-                        if let runId = json["run_id"]?.stringValue { runner.cancel(runId: runId) }
-                    case "task_revoked":
-                        if let runId = json["run_id"]?.stringValue { runner.revoke(runId: runId) }
-                    case "rotate_key":
-                        // Stored before it is confirmed: the hub replaces the old key only after the ack.
-                        guard let key = json["agent_key"]?.stringValue else { break }
-                        var rotated = self.identity
-                        rotated.agentKey = key
-                        do {
-                            try rotated.save(in: self.directory)
-                            self.identityState.withLock { $0 = rotated }
-                            try await outbound.write(.text(#"{"type":"rotate_key_ack","v":1}"#))
-                            logger.warning("The hub rotated this agent's key; stored")
-                        } catch {
-                            logger.error("New key not stored: not confirmed (the old key keeps working)", metadata: ["error": "\(error)"])
-                        }
-                    case "hello_ack":
-                        logger.debug(
-                            "Hub acknowledged hello",
-                            metadata: ["idle_timeout_seconds": "\(json["idle_timeout_seconds"]?.doubleValue ?? 0)"]
-                        )
-                    default: logger.debug("Hub frame ignored", metadata: ["type": "\(json["type"]?.stringValue ?? "?")"])
+                for try await frame in inbound.messages(maxSize: AgentMessage.Limits.hubFrameBytes) {
+                    guard case .text(let text) = frame else { continue }
+                    let message: AgentMessage
+                    do {
+                        message = try AgentMessage.decode(text)
+                    } catch {
+                        // A frame of another protocol version or a broken hub: dropped, loudly.
+                        logger.error("Hub frame dropped: protocol error", metadata: ["error": "\(error)"])
+                        continue
                     }
+                    try await self.receive(message, outbound: outbound, runner: runner, lastPong: lastPong)
                 }
             }
             group.addTask {
@@ -164,45 +142,116 @@ final class HubLink: Sendable {
                         try? await outbound.close(.goingAway, reason: "pong timeout")
                         return
                     }
-                    try await outbound.write(.text(#"{"type":"ping","v":1}"#))
+                    try await outbound.write(.text(AgentMessage.ping.text))
                 }
             }
-            // The sender: every event not yet acked (once per connection), then each finished run's result once its
-            // events are all acked, again every 5 s until `result_ack`.
-            group.addTask {
-                var sentUpTo: [String: Int64] = [:]
-                var resultSent: [String: ContinuousClock.Instant] = [:]
-                while !Task.isCancelled {
-                    let tasks = (try? runner.store.tasks()) ?? []
-                    let tokens = Dictionary(uniqueKeysWithValues: tasks.map { ($0.runId, $0.claimToken) })
-                    let pending = (try? runner.store.pending(limit: 500)) ?? []
-                    for item in pending where item.aseq > sentUpTo[item.runId, default: 0] {
-                        guard case .object(var event) = item.event, let token = tokens[item.runId] else { continue }
-                        event["v"] = 1
-                        event["type"] = "run_event"
-                        event["run_id"] = .string(item.runId)
-                        event["claim_token"] = .string(token)
-                        try await outbound.write(.text(JSONValue.object(event).jsonString()))
-                        sentUpTo[item.runId] = item.aseq
-                    }
-                    let waiting = Set(pending.map(\.runId))
-                    for task in tasks where task.finished && !waiting.contains(task.runId) {
-                        guard case .object(var result)? = task.result else { continue }
-                        if let sent = resultSent[task.runId], ContinuousClock.now - sent < .seconds(5) { continue }
-                        result["v"] = 1
-                        result["type"] = "task_result"
-                        result["task_id"] = .string(task.runId)
-                        result["run_id"] = .string(task.runId)
-                        result["claim_token"] = .string(task.claimToken)
-                        try await outbound.write(.text(JSONValue.object(result).jsonString()))
-                        resultSent[task.runId] = .now
-                    }
-                    _ = await runner.outboxChanged.wait(timeout: .seconds(1))
-                }
-            }
+            group.addTask { try await self.drain(outbound: outbound, runner: runner) }
             _ = try await group.next()
             group.cancelAll()
         }
+    }
+
+    /// One decoded frame from the hub.
+    private func receive(_ message: AgentMessage, outbound: WebSocketOutboundWriter, runner: AgentRunner, lastPong: Stamp) async throws {
+        switch message {
+        case .pong: lastPong.touch()
+        case .task(let taskId, let claimToken, let task): await runner.receive(taskId: taskId, claimToken: claimToken, task: task)
+        case .eventAck(let runId, let aseq):
+            try? runner.store.acked(runId: runId, upTo: aseq)
+            runner.outboxChanged.signal()
+        case .resultAck(let runId): try? runner.store.resultAcked(runId: runId)
+        case .cancelRunTask(let runId): runner.cancel(runId: runId)
+        case .taskRevoked(let runId): runner.revoke(runId: runId)
+        case .rotateKey(let key):
+            // Stored before it is confirmed; the hub takes both keys until this agent connects with the new one.
+            var rotated = identity
+            rotated.agentKey = key
+            do {
+                try rotated.save(in: directory)
+                identityState.withLock { $0 = rotated }
+                try await outbound.write(.text(AgentMessage.rotateKeyAck.text))
+                logger.warning("The hub rotated this agent's key; stored")
+            } catch {
+                logger.error("New key not stored: not confirmed (the old key keeps working)", metadata: ["error": "\(error)"])
+            }
+        case .helloAck(_, let idle): logger.debug("Hub acknowledged hello", metadata: ["idle_timeout_seconds": "\(idle)"])
+        case .hello, .ping, .ack, .runEvent, .runEvents, .progress, .taskResult, .rotateKeyAck:
+            logger.error("Hub frame dropped: protocol error", metadata: ["error": "\(message.type) is an agent's message"])
+        }
+    }
+
+    /// The sender: the outbox's unacked events in `run_events` frames (at most 200 events and 512 KiB each; the outbox
+    /// read bounds what is in flight to 500 events), each once per connection, then each finished run's result once
+    /// its events are all acked, again every 5 s until `result_ack`.
+    private func drain(outbound: WebSocketOutboundWriter, runner: AgentRunner) async throws {
+        var sentUpTo: [String: Int64] = [:]
+        var resultSent: [String: ContinuousClock.Instant] = [:]
+        while !Task.isCancelled {
+            let tasks = (try? runner.store.tasks()) ?? []
+            let tokens = Dictionary(uniqueKeysWithValues: tasks.map { ($0.runId, $0.claimToken) })
+            let pending = (try? runner.store.pending(limit: 500)) ?? []
+            var batch: [AgentMessage.AgentEvent] = []
+            var batchRun: String?
+            var batchBytes = 0
+            func flush() async throws {
+                guard let runId = batchRun, let token = tokens[runId], !batch.isEmpty else { return }
+                try await outbound.write(.text(AgentMessage.runEvents(runId: runId, claimToken: token, batch).text))
+                sentUpTo[runId] = batch.last?.aseq
+                batch = []
+                batchBytes = 0
+            }
+            for item in pending where item.aseq > sentUpTo[item.runId, default: 0] && tokens[item.runId] != nil {
+                let event = Self.outboxEvent(item)
+                if batchRun != item.runId || batch.count == AgentMessage.Limits.maxEventsPerFrame || batchBytes + event.size > 512 * 1024 {
+                    try await flush()
+                    batchRun = item.runId
+                }
+                batch.append(event)
+                batchBytes += event.size
+            }
+            try await flush()
+            let waiting = Set(pending.map(\.runId))
+            for task in tasks where task.finished && !waiting.contains(task.runId) {
+                guard let stored = task.result, let result = Self.result(stored, runId: task.runId, claimToken: task.claimToken) else { continue }
+                if let sent = resultSent[task.runId], ContinuousClock.now - sent < .seconds(5) { continue }
+                try await outbound.write(.text(AgentMessage.taskResult(result).text))
+                resultSent[task.runId] = .now
+            }
+            _ = await runner.outboxChanged.wait(timeout: .seconds(1))
+        }
+    }
+
+    /// An outbox row as the wire's event (the outbox keeps what `OutboxEvents` bounded).
+    static func outboxEvent(_ item: AgentStore.Pending) -> AgentMessage.AgentEvent {
+        AgentMessage.AgentEvent(
+            aseq: item.aseq,
+            level: item.event["level"]?.stringValue.flatMap(RunEvent.Level.init(rawValue:)) ?? .info,
+            kind: item.event["kind"]?.stringValue ?? "log",
+            message: item.event["message"]?.stringValue ?? "",
+            fields: item.event["fields"].flatMap { $0 == .null ? nil : $0 }
+        )
+    }
+
+    /// A stored result (`AgentRunner.execute`) as the wire's `task_result`.
+    static func result(_ stored: JSONValue, runId: String, claimToken: String) -> AgentMessage.TaskResult? {
+        guard let status = stored["status"]?.stringValue.flatMap(AgentMessage.TaskResult.Status.init(rawValue:)) else { return nil }
+        // Within the hub's limits, or the result would be a protocol error sent again forever.
+        var summary = stored["summary"].flatMap { $0 == .null ? nil : $0 }
+        if let text = summary?.jsonString(), text.utf8.count > AgentMessage.Limits.summaryBytes { summary = .object(["truncated": true]) }
+        var code = stored["error_code"]?.stringValue
+        if let value = code, value.isEmpty || value.utf8.count > AgentMessage.Limits.kindLength || !value.utf8.allSatisfy(AgentMessage.isCodeByte) {
+            code = "agent_failed"
+        }
+        let error = stored["error"]?.stringValue.map { String(decoding: $0.utf8.prefix(AgentMessage.Limits.errorBytes - 4), as: UTF8.self) }
+        return AgentMessage.TaskResult(
+            taskId: runId,
+            runId: runId,
+            claimToken: claimToken,
+            status: status,
+            summary: summary,
+            errorCode: code,
+            error: error
+        )
     }
 }
 

@@ -38,6 +38,18 @@ struct APIOptions: ParsableArguments {
         help: "IANA time zone of jobs created without one (and shown to the UI). Env BASTION_HUB_TIMEZONE; default UTC."
     )
     var hubTimezone: String?
+
+    @Option(
+        name: .customLong("agent-events-per-second"),
+        help: "Events one agent may send per second (a burst of twice as many). Env BASTION_AGENT_EVENTS_PER_SECOND; default 500."
+    )
+    var agentEventsPerSecond: Int?
+
+    @Option(
+        name: .customLong("agent-events-per-run"),
+        help: "Events stored per agent run; past it they are acknowledged and dropped. Env BASTION_AGENT_EVENTS_PER_RUN; default 100000."
+    )
+    var agentEventsPerRun: Int?
 }
 
 /// The API's resolved configuration.
@@ -52,6 +64,8 @@ struct APIConfig: Sendable {
     var uiDirectory = "./Public"
     /// The time zone of jobs created without one.
     var hubTimezone = "UTC"
+    /// What one agent may send (docs/agents.md, "Limits").
+    var agentLimits = AgentLimits()
 
     init(common: CommonConfig, host: String = "127.0.0.1", port: Int = 9876) {
         self.common = common
@@ -91,5 +105,14 @@ struct APIConfig: Sendable {
         guard JobInput.isIANATimeZone(hubTimezone), TimeZone(identifier: hubTimezone) != nil else {
             throw ConfigError.invalidValue(option: "--hub-timezone", value: hubTimezone, reason: "not an IANA time zone")
         }
+        let perSecond = try resolver.resolve(options.agentEventsPerSecond, env: "BASTION_AGENT_EVENTS_PER_SECOND", default: 500)
+        guard (1...100_000).contains(perSecond) else {
+            throw ConfigError.invalidValue(option: "--agent-events-per-second", value: "\(perSecond)", reason: "must be 1...100000")
+        }
+        let perRun = try resolver.resolve(options.agentEventsPerRun, env: "BASTION_AGENT_EVENTS_PER_RUN", default: 100_000)
+        guard (1...100_000_000).contains(perRun) else {
+            throw ConfigError.invalidValue(option: "--agent-events-per-run", value: "\(perRun)", reason: "must be 1...100000000")
+        }
+        agentLimits = AgentLimits(eventsPerSecond: perSecond, eventsPerRun: Int64(perRun))
     }
 }

@@ -35,7 +35,7 @@ struct APIServices: Sendable {
         self.hub = hub
         self.config = config
         self.metrics = metrics
-        agents = AgentGateway(database: database, policy: config.network)
+        agents = AgentGateway(database: database, policy: config.network, limits: config.agentLimits)
     }
 
     var runEvents: RunEventsWebSocket {

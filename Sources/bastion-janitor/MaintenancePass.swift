@@ -138,6 +138,16 @@ public struct MaintenancePass: Sendable {
             let batch = try await database.snapshotsToDelete(limit: min(20, limit - deleted))
             if batch.isEmpty { break }
             for snapshot in batch {
+                // An agent's snapshot is on its host: never deleted with the hub's disk or credentials.
+                if snapshot.onAgent {
+                    try await database.leaveSnapshotOnAgent(runId: snapshot.runId, display: snapshot.location?.display ?? "its run directory")
+                    logger.warning(
+                        "Agent snapshot left on the agent (removed from the index only)",
+                        metadata: ["run.id": "\(snapshot.runId)", "agent.id": "\(snapshot.nodeId)"]
+                    )
+                    deleted += 1
+                    continue
+                }
                 var failure: String?
                 if let location = snapshot.location {
                     do {

@@ -201,12 +201,12 @@ def main():
                 page.get_by_role("button", name="Create enrolment token").click()
                 command = page.get_by_test_id("enroll-command").inner_text()
                 page.screenshot(path=os.path.join(SHOTS, "agents-enrol-1280-light.png"), full_page=True)
-                assert command.startswith(f"bastion-agent --hub-url {base}/ "), command
-                enroll_token = command.split("--enroll-token=")[1].split()[0]
+                assert command.startswith("BASTION_ENROLL_TOKEN=") and f" bastion-agent --hub-url {base}/ " in command, command
+                enroll_token = command.split("BASTION_ENROLL_TOKEN=")[1].split()[0]
                 agent = subprocess.Popen(
-                    [os.path.join(BIN, "bastion-agent"), "--hub-url", base, "--data-dir", os.path.join(scratch, "agent"), "--enroll-token=" + enroll_token,
+                    [os.path.join(BIN, "bastion-agent"), "--hub-url", base, "--data-dir", os.path.join(scratch, "agent"),
                      "--name", "far-host", "--heartbeat-seconds", "1"],
-                    stdout=logs, stderr=subprocess.STDOUT,
+                    stdout=logs, stderr=subprocess.STDOUT, env={**os.environ, "BASTION_ENROLL_TOKEN": enroll_token},
                 )
                 processes.append(agent)
                 expect(page.locator("tr[data-agent=far-host]")).to_contain_text("online", timeout=20000)

@@ -15,8 +15,14 @@ import Testing
         var arguments = [
             "--hub-url", fixture.base, "--data-dir", fixture.scratch.path + "/agent-" + name, "--heartbeat-seconds", "1", "--name", name,
         ]
-        if let token { arguments.append("--enroll-token=\(token)") }  // = : a token may begin with "-"
-        let child = try Child(Binaries.path("bastion-agent"), arguments, name: "agent-" + name, logDir: fixture.scratch.path)
+        // The token from the environment, never argv (docs/agents.md, "Enrolment").
+        let child = try Child(
+            Binaries.path("bastion-agent"),
+            arguments,
+            name: "agent-" + name,
+            logDir: fixture.scratch.path,
+            environment: token.map { ["BASTION_ENROLL_TOKEN": $0] } ?? [:]
+        )
         fixture.children.append(child)
         return child
     }
@@ -114,8 +120,12 @@ import Testing
         #expect(rotated.status == 200, "\(rotated.status) \(String(decoding: rotated.body, as: UTF8.self))")
         let newKey = try #require(try storedKey())
         #expect(newKey != oldKey)
-        let old = try await HTTP.get(fixture.base + "/agent/status", headers: ["Authorization": "Bearer \(oldKey)"], anonymous: true)
-        #expect(old.status == 401 && old.json?["error"] as? String == "unauthorized")
+        // The agent reconnects with the new key, which then replaces the old one (both worked until it proved it).
+        let oldRefused = await eventually {
+            let old = try? await HTTP.get(fixture.base + "/agent/status", headers: ["Authorization": "Bearer \(oldKey)"], anonymous: true)
+            return old?.status == 401 && old?.json?["error"] as? String == "unauthorized"
+        }
+        #expect(oldRefused, "\(a2.log)")
         let fresh = try await HTTP.get(fixture.base + "/agent/status", headers: ["Authorization": "Bearer \(newKey)"], anonymous: true)
         #expect(fresh.status == 200 && fresh.json?["agent_id"] as? String == a2Id)
         #expect(await eventually { await connected(fixture, "a2") }, "\(a2.log)")

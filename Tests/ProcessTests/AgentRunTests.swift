@@ -35,11 +35,14 @@ import Testing
 
     /// Agent a1, whose SQLite copies are slowed down (150 ms per 100 pages) so a test can act mid-run.
     func startSlowAgent(_ fixture: RunsFixture, hub: String, token: String, pauseMs: Int = 150) throws -> Child {
+        // The token from a file (docs/agents.md, "Enrolment"): never on the command line.
+        let tokenFile = fixture.scratch.path + "/enroll-token-a1"
+        try Data((token + "\n").utf8).write(to: URL(fileURLWithPath: tokenFile))
         let agent = try Child(
             Binaries.path("bastion-agent"),
             [
                 "--hub-url", hub, "--data-dir", fixture.scratch.path + "/agent-a1", "--heartbeat-seconds", "1", "--name", "a1",
-                "--enroll-token=\(token)", "--sqlite-step-pause-ms", "\(pauseMs)",
+                "--enroll-token-file", tokenFile, "--sqlite-step-pause-ms", "\(pauseMs)",
             ],
             name: "agent-a1",
             logDir: fixture.scratch.path

@@ -39,13 +39,50 @@ struct AgentClaimTests {
         let open = try await database.openAgentTasks(agentId: "a1")
         #expect(open.count == 1)
         let task = try #require(open.first).task
+        let location = RunLocation(target: try JobSpec.parse(job.spec).target, jobId: job.id, runId: task.runId)
+        let summary = BackupSummary(
+            location: location,
+            entriesCount: 1,
+            parts: 1,
+            source: .init(files: 1, dirs: 0, bytes: 1),
+            transferBytes: 1,
+            filesystemWarnings: 0,
+            filesystemErrors: 0
+        )
         let status = try await database.completeAgentRun(
             agentId: "a1",
             runId: task.runId,
             claimToken: task.claimToken,
-            outcome: .success(summary: .object([:]))
+            outcome: .success(summary: summary.json)
         )
         #expect(status == .success)
-        #expect(try await database.claimAgentRun(agentId: "a1") != nil)
+        #expect(try await database.snapshot(runId: task.runId)?.nodeId == "a1")
+        // The next one: a result naming another place than the claim recorded fails the run and records nothing.
+        let next = try #require(try await database.claimAgentRun(agentId: "a1"))
+        var elsewhere = summary
+        elsewhere.location = RunLocation(target: location.target, jobId: "hub-data", runId: "precious")
+        let refused = try await database.completeAgentRun(
+            agentId: "a1",
+            runId: next.run.id,
+            claimToken: next.claimToken,
+            outcome: .success(summary: elsewhere.json)
+        )
+        #expect(refused == .failed)
+        #expect(try await database.run(id: next.run.id)?.error == AppDatabase.locationMismatchCode)
+        #expect(try await database.snapshot(runId: next.run.id) == nil)
+        // A revoked agent is handed nothing more.
+        _ = try await database.revokeAgent(id: "a1")
+        #expect(try await database.claimAgentRun(agentId: "a1") == nil)
+    }
+
+    /// The ids in a stored location name directories under the target's base: ids, never paths.
+    @Test func locationIdsAreIdsNotPaths() {
+        let base: [String: JSONValue] = ["type": "local_dir", "base_dir": "/backups", "job_id": "j-1", "run_id": "r-1"]
+        #expect(RunLocation(json: .object(base))?.localDirectory == "/backups/j-1/r-1")
+        for (key, value) in [("job_id", ".."), ("run_id", "../../etc"), ("run_id", "a/b"), ("job_id", "")] {
+            var forged = base
+            forged[key] = .string(value)
+            #expect(RunLocation(json: .object(forged)) == nil, "\(key) = \(value)")
+        }
     }
 }

@@ -195,9 +195,12 @@ public final class RawWebSocket: @unchecked Sendable {
         var frame: [UInt8] = [0x80 | opcode]
         if payload.count < 126 {
             frame.append(0x80 | UInt8(payload.count))
-        } else {
+        } else if payload.count < 65536 {
             frame.append(0x80 | 126)
             frame += [UInt8(payload.count >> 8), UInt8(payload.count & 0xff)]
+        } else {
+            frame.append(0x80 | 127)
+            frame += (0..<8).reversed().map { UInt8(truncatingIfNeeded: UInt64(payload.count) >> (8 * UInt64($0))) }
         }
         let mask = (0..<4).map { _ in UInt8.random(in: 0...255) }
         frame += mask
@@ -207,6 +210,11 @@ public final class RawWebSocket: @unchecked Sendable {
 }
 
 extension RawWebSocket {
+    /// Blocking send of one text frame, for callers on their own thread (a flooding agent).
+    public func sendBlocking(_ text: String) throws {
+        try send(opcode: 0x1, payload: Array(text.utf8))
+    }
+
     /// Blocking read of the next text frame, for callers on their own thread (benchmarks with many clients).
     public func nextTextBlocking(timeout: Double = 5) throws -> String? {
         while true {

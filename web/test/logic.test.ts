@@ -286,7 +286,7 @@ import { enrollCommand } from "../src/pages/Agents";
 test("the enrolment command names this hub and quotes the name for a shell", () => {
   assert.equal(
     enrollCommand("https://hub.example", "TOKEN", "web 1's"),
-    "bastion-agent --hub-url https://hub.example/ --data-dir /var/lib/bastion-agent --enroll-token=TOKEN --name 'web 1'\\''s'",
+    "BASTION_ENROLL_TOKEN=TOKEN bastion-agent --hub-url https://hub.example/ --data-dir /var/lib/bastion-agent --name 'web 1'\\''s'",
   );
-  assert.equal(enrollCommand("http://127.0.0.1:9876/", "T", " "), "bastion-agent --hub-url http://127.0.0.1:9876/ --data-dir /var/lib/bastion-agent --enroll-token=T");
+  assert.equal(enrollCommand("http://127.0.0.1:9876/", "T", " "), "BASTION_ENROLL_TOKEN=T bastion-agent --hub-url http://127.0.0.1:9876/ --data-dir /var/lib/bastion-agent");
 });

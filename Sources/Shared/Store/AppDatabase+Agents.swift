@@ -72,9 +72,19 @@ extension AppDatabase {
     }
 
     /// The agent whose key hashes to `keyHash` (revoked ones included: the caller refuses them with their own code).
-    public func agent(keyHash: Data) async throws -> Agent? {
-        try await pool.read { db in
+    /// A rotated key the agent has not used yet (`pending_key_hash`) authenticates too, and its first use makes it the
+    /// agent's only key (docs/agents.md, "Rotating a key"): the agent proved it stored it.
+    public func agent(keyHash: Data, now: Int64 = unixNow()) async throws -> Agent? {
+        let current = try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.agentColumns) FROM agents WHERE key_hash = ?", arguments: [keyHash]).map(Self.agent)
+        }
+        if let current { return current }
+        return try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE agents SET key_hash = pending_key_hash, pending_key_hash = NULL, key_rotated_at = ? WHERE pending_key_hash = ?",
+                arguments: [now, keyHash]
+            )
+            return try Row.fetchOne(db, sql: "SELECT \(Self.agentColumns) FROM agents WHERE key_hash = ?", arguments: [keyHash]).map(Self.agent)
         }
     }
 
@@ -105,18 +115,17 @@ extension AppDatabase {
     /// Revokes an agent (its key no longer authenticates); nil when there is no such agent.
     public func revokeAgent(id: String, now: Int64 = unixNow()) async throws -> Agent? {
         try await pool.write { db in
-            try db.execute(sql: "UPDATE agents SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?", arguments: [now, id])
+            try db.execute(sql: "UPDATE agents SET revoked_at = COALESCE(revoked_at, ?), pending_key_hash = NULL WHERE id = ?", arguments: [now, id])
             return try Row.fetchOne(db, sql: "SELECT \(Self.agentColumns) FROM agents WHERE id = ?", arguments: [id]).map(Self.agent)
         }
     }
 
-    /// Replaces the agent's key (its hash); the old key stops working at once.
-    public func rotateAgentKey(id: String, keyHash: Data, now: Int64 = unixNow()) async throws -> Agent? {
+    /// Records a rotated key as pending (before it is sent): the old key and this one both authenticate until the agent
+    /// connects with the new one (`agent(keyHash:)`). A newer rotation replaces a pending key. Nil for a revoked or
+    /// unknown agent.
+    public func setPendingAgentKey(id: String, keyHash: Data) async throws -> Agent? {
         try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE agents SET key_hash = ?, key_rotated_at = ? WHERE id = ? AND revoked_at IS NULL",
-                arguments: [keyHash, now, id]
-            )
+            try db.execute(sql: "UPDATE agents SET pending_key_hash = ? WHERE id = ? AND revoked_at IS NULL", arguments: [keyHash, id])
             guard db.changesCount == 1 else { return nil }
             return try Row.fetchOne(db, sql: "SELECT \(Self.agentColumns) FROM agents WHERE id = ?", arguments: [id]).map(Self.agent)
         }
@@ -148,6 +157,11 @@ extension AppDatabase {
     /// a time per agent: checked in the same transaction, so two dispatches racing cannot hand out two).
     public func claimAgentRun(agentId: String, now: Int64 = unixNow()) async throws -> ClaimedRun? {
         try await write { db, after -> ClaimedRun? in
+            // A revoked agent gets nothing, even on a link that raced the revoke (docs/agents.md, "Revoking").
+            let revoked = try Row.fetchOne(db, sql: "SELECT revoked_at FROM agents WHERE id = ?", arguments: [agentId]).map {
+                ($0[0] as Int64?) != nil
+            }
+            guard revoked == false else { return nil }
             let busy = try Bool.fetchOne(
                 db,
                 sql: """
@@ -209,6 +223,9 @@ extension AppDatabase {
         }
     }
 
+    /// The events one agent run may store (docs/agents.md, "Limits"); past it they are acknowledged and dropped.
+    public static let maxAgentEventsPerRun: Int64 = 100_000
+
     /// Appends the agent's events with `aseq` above what is stored, in order and each once, in one transaction that
     /// also keeps the run's lease; returns the highest `aseq` committed (for a cumulative `event_ack`), or nil when
     /// the run is not this agent's running run under this claim (a forged or stale sender: nothing is written).
@@ -217,6 +234,7 @@ extension AppDatabase {
         runId: String,
         claimToken: String,
         _ events: [(aseq: Int64, event: NewRunEvent)],
+        maxPerRun: Int64 = maxAgentEventsPerRun,
         now: Int64 = unixNow()
     ) async throws -> Int64? {
         try await write { db, after -> Int64? in
@@ -234,7 +252,18 @@ extension AppDatabase {
             var next = last
             var fresh: [NewRunEvent] = []
             for (aseq, event) in events.sorted(by: { $0.aseq < $1.aseq }) where aseq == next + 1 {
-                fresh.append(event)
+                // Past the per-run budget an event is acknowledged and not stored; one warning says so.
+                if aseq <= maxPerRun {
+                    fresh.append(event)
+                } else if aseq == maxPerRun + 1 {
+                    fresh.append(
+                        NewRunEvent(
+                            .warn,
+                            kind: "agent_events_dropped",
+                            message: "The agent sent more than \(maxPerRun) events for this run: the rest are not stored"
+                        )
+                    )
+                }
                 next = aseq
             }
             if !fresh.isEmpty {
@@ -267,10 +296,56 @@ extension AppDatabase {
                 )
             else { return nil }
             if (completed[0] as Int64?) != nil { return try Self.fetchRun(db, id: runId)?.status }
-            let status = try Self.complete(db, runId: runId, claimToken: claimToken, outcome: outcome, extraEvents: [], now: now, after: &after)
+            let checked = try Self.checkAgentLocation(db, runId: runId, outcome: outcome)
+            let status = try Self.complete(db, runId: runId, claimToken: claimToken, outcome: checked, extraEvents: [], now: now, after: &after)
             try db.execute(sql: "UPDATE agent_tasks SET status = 'completed', completed_at = ? WHERE run_id = ?", arguments: [now, runId])
             if let status { return status }
             return try Self.fetchRun(db, id: runId)?.status
+        }
+    }
+
+    /// The error code of an agent backup whose result names another place than the hub recorded at its claim.
+    public static let locationMismatchCode = "agent_location_mismatch"
+
+    /// The hub decides where an agent's snapshot lives (docs/security.md, "Agents"): a backup's summary must name
+    /// the location recorded at the claim (`runs.target_snapshot_json`) and the chain the claim planned
+    /// (`operation_json.incremental`); it is then stored with the hub's own JSON for both. A summary that disagrees
+    /// fails the run with `agent_location_mismatch`, storing nothing of it. Other runs' summaries lose any `target`.
+    static func checkAgentLocation(_ db: Database, runId: String, outcome: RunOutcome) throws -> RunOutcome {
+        guard let row = try Row.fetchOne(db, sql: "SELECT kind, target_snapshot_json, operation_json FROM runs WHERE id = ?", arguments: [runId])
+        else { return outcome }
+        let recordedJSON = (row[1] as String?).flatMap { try? JSONValue.parse($0) }
+        let plan = IncrementalPlan(json: (row[2] as String?).flatMap { try? JSONValue.parse($0) }?["incremental"])
+        func hubs(_ summary: JSONValue) -> JSONValue {
+            guard case .object(var object) = summary else { return summary }
+            object["target"] = recordedJSON
+            if let plan { object["incremental"] = plan.chain.json(runId: runId) }
+            return .object(object)
+        }
+        func mismatch(_ why: String) -> RunOutcome {
+            .failed(code: locationMismatchCode, message: "The agent's result was refused: \(why)", summary: nil)
+        }
+        switch outcome {
+        case .success(let summary) where (row[0] as String?) == RunKind.backup.rawValue:
+            guard let recordedJSON, let recorded = RunLocation(json: recordedJSON) else {
+                return mismatch("the hub recorded no location for this run")
+            }
+            guard let reported = BackupSummary(json: summary) else { return mismatch("its summary is not a backup summary") }
+            guard reported.location == recorded else {
+                return mismatch("it names \(reported.location.display), the hub recorded \(recorded.display)")
+            }
+            guard reported.chain == plan?.chain else { return mismatch("its incremental chain is not the one the claim planned") }
+            return .success(summary: hubs(summary))
+        case .success(let summary):
+            guard case .object(var object) = summary else { return outcome }
+            object["target"] = nil
+            return .success(summary: .object(object))
+        case .failed(let code, let message, let summary?):
+            guard case .object(var object) = summary else { return .failed(code: code, message: message, summary: nil) }
+            object["target"] = recordedJSON
+            return .failed(code: code, message: message, summary: .object(object))
+        default:
+            return outcome
         }
     }
 

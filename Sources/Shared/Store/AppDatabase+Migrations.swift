@@ -31,6 +31,9 @@ extension AppDatabase {
         migrator.registerMigration("v9_incremental") { db in
             try db.execute(sql: Migrations.v9Incremental)
         }
+        migrator.registerMigration("v10_agent_pending_key") { db in
+            try db.execute(sql: Migrations.v10AgentPendingKey)
+        }
         return migrator
     }
 
@@ -53,11 +56,19 @@ extension AppDatabase {
         "idx_runs_started_at_id", "idx_runs_kind_started_at", "idx_runs_job_id_status_started_at",
         "idx_agents_key_hash", "idx_agent_tasks_agent_id", "idx_runs_node_id_status_started_at",
         "idx_incomplete_cleanups_status_next_attempt_at", "idx_runs_kind_status_ended_at", "idx_run_artifacts_base_run_id",
+        "idx_agents_pending_key_hash",
     ]
 }
 
 /// Frozen SQL of each migration.
 enum Migrations {
+    /// Key rotation without lock-out (docs/agents.md, "Rotating a key"): the key the hub sent and the agent has not yet
+    /// connected with; both it and `key_hash` authenticate until the agent proves the new one, which replaces the old.
+    static let v10AgentPendingKey = """
+        ALTER TABLE agents ADD COLUMN pending_key_hash BLOB;
+        CREATE UNIQUE INDEX idx_agents_pending_key_hash ON agents(pending_key_hash);
+        """
+
     /// The run list pages by keyset, newest first (`(started_at, id) < cursor`): unfiltered through
     /// `(started_at, id)`, by kind through `(kind, started_at)`; status and job already have theirs.
     /// Remote agents (docs/agents.md): enrolled agents (the key stored as its SHA-256 only, unique so a connection

@@ -142,8 +142,14 @@ extension AppDatabase {
             if kind == .verify, let name = BackupSummary(json: source.summary)?.sqlite?.snapshotName {
                 operation["sqlite_snapshot_name"] = .string(name)
             }
-            // Where the snapshot is, as the backup recorded it (the job's target may have changed since).
-            if let location = BackupSummary(json: source.summary)?.location { operation["source_target"] = location.json }
+            // Where the snapshot is, as the backup recorded it (the job's target may have changed since). For an agent's
+            // snapshot, as the hub recorded it at the claim: the agent's own word is never where credentials go.
+            if source.nodeId != Self.hubNode {
+                let recorded = try String.fetchOne(db, sql: "SELECT target_snapshot_json FROM runs WHERE id = ?", arguments: [source.id])
+                if let location = recorded.flatMap({ RunLocation(json: try? JSONValue.parse($0)) }) { operation["source_target"] = location.json }
+            } else if let location = BackupSummary(json: source.summary)?.location {
+                operation["source_target"] = location.json
+            }
             try db.execute(
                 sql: "INSERT INTO runs (id, job_id, status, started_at, kind, operation_json, node_id) VALUES (?, ?, 'queued', ?, ?, ?, ?)",
                 // A restore or verify runs where the snapshot is: on the node that wrote it.

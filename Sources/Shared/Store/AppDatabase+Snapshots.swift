@@ -24,6 +24,9 @@ public struct SnapshotRecord: Sendable, Equatable {
     public var chainLevel: Int?
     public var baseRunId: String?
     public var dependants: Int = 0
+    /// Where the backup ran: `hub`, or the agent whose host holds the snapshot (its run's `node_id`).
+    public var nodeId: String = AppDatabase.hubNode
+    public var onAgent: Bool { nodeId != AppDatabase.hubNode }
 
     /// As retention sees it.
     public var retentionSnapshot: RetentionPolicy.Snapshot {
@@ -36,7 +39,8 @@ public struct SnapshotRecord: Sendable, Equatable {
 extension AppDatabase {
     static let snapshotColumns =
         "run_id, job_id, status, ended_at, pinned_at, target_snapshot_json, rowid, source_files, source_dirs, source_bytes, transfer_bytes, "
-        + "chain_level, base_run_id, (SELECT COUNT(*) FROM run_artifacts AS d WHERE d.base_run_id = run_artifacts.run_id AND d.status = 'present')"
+        + "chain_level, base_run_id, (SELECT COUNT(*) FROM run_artifacts AS d WHERE d.base_run_id = run_artifacts.run_id AND d.status = 'present'), "
+        + "(SELECT node_id FROM runs WHERE runs.id = run_artifacts.run_id)"
 
     static func snapshot(_ row: Row) -> SnapshotRecord {
         let location = (row[5] as String?).flatMap { RunLocation(json: try? JSONValue.parse($0)) }
@@ -54,24 +58,26 @@ extension AppDatabase {
             transferBytes: row[10],
             chainLevel: row[11],
             baseRunId: row[12],
-            dependants: row[13]
+            dependants: row[13],
+            nodeId: (row[14] as String?) ?? hubNode
         )
     }
 
     /// Records the snapshot a successful backup wrote, inside its terminal transaction.
     static func recordSnapshot(_ db: Database, runId: String, jobId: String, summary json: JSONValue, now: Int64) throws {
         guard let summary = BackupSummary(json: json), case .object(let target)? = json["target"] else { return }
-        let started = try Int64.fetchOne(db, sql: "SELECT started_at FROM runs WHERE id = ?", arguments: [runId]) ?? now
+        let run = try Row.fetchOne(db, sql: "SELECT started_at, node_id FROM runs WHERE id = ?", arguments: [runId])
+        let started: Int64 = run?[0] ?? now
         try db.execute(
             sql: """
                 INSERT OR IGNORE INTO run_artifacts (run_id, job_id, target_type, target_snapshot_json, artifact_format, status, started_at,
-                  ended_at, source_files, source_dirs, source_bytes, transfer_bytes, created_at, updated_at, base_run_id, chain_level)
-                VALUES (?, ?, ?, ?, ?, 'present', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                  ended_at, source_files, source_dirs, source_bytes, transfer_bytes, created_at, updated_at, base_run_id, chain_level, node_id)
+                VALUES (?, ?, ?, ?, ?, 'present', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 runId, jobId, summary.targetType, JSONValue.object(target).jsonString(), BackupSummary.artifactFormat, started, now,
                 summary.source.files, summary.source.dirs, summary.source.bytes, summary.transferBytes, now, now,
-                summary.chain?.baseRunId, summary.chain?.level,
+                summary.chain?.baseRunId, summary.chain?.level, (run?[1] as String?) ?? Self.hubNode,
             ]
         )
     }
@@ -227,6 +233,26 @@ extension AppDatabase {
                 sql: "SELECT \(Self.snapshotColumns) FROM run_artifacts WHERE status = 'deleting' ORDER BY ended_at LIMIT ?",
                 arguments: [limit]
             ).map(Self.snapshot)
+        }
+    }
+
+    /// An agent's snapshot queued for deletion: the hub never deletes it with its own disk or credentials (docs/security.md,
+    /// "Agents"), so the index forgets it (`deleted`) and a `snapshot_left_on_agent` warning says where its files stay.
+    public func leaveSnapshotOnAgent(runId: String, display: String, now: Int64 = unixNow()) async throws {
+        try await write { db, after -> Void in
+            try db.execute(
+                sql:
+                    "UPDATE run_artifacts SET status = 'deleted', last_error = NULL, last_attempt_at = ?, updated_at = ? WHERE run_id = ? AND status = 'deleting'",
+                arguments: [now, now, runId]
+            )
+            guard db.changesCount == 1 else { return }
+            let event = NewRunEvent(
+                .warn,
+                kind: "snapshot_left_on_agent",
+                message: "Snapshot removed from the index; its files are on the agent's side and were not deleted: remove \(display) there",
+                fields: .object(["location": .string(display)])
+            )
+            try Self.insertEvents(db, runId: runId, [event], now: now, after: &after)
         }
     }
 

@@ -24,6 +24,8 @@ actor AgentGateway {
         case revoked = 4401
         case idle = 4408
         case rotated = 4410
+        /// A frame that is not a known message within its limits (docs/agents.md, "Protocol errors").
+        case protocolError = 4400
     }
 
     struct Connection {
@@ -34,18 +36,19 @@ actor AgentGateway {
 
     let database: AppDatabase
     let policy: NetworkPolicy
+    let limits: AgentLimits
     private var connections: [String: Connection] = [:]
     /// Rotations waiting for the agent's `rotate_key_ack`.
     private var rotations: [String: CheckedContinuation<Bool, Never>] = [:]
 
-    init(database: AppDatabase, policy: NetworkPolicy) {
+    init(database: AppDatabase, policy: NetworkPolicy, limits: AgentLimits = AgentLimits()) {
         self.database = database
         self.policy = policy
+        self.limits = limits
     }
 
-    /// The heartbeat an agent announces when it says nothing (seconds), and the bounds of what it may announce.
+    /// The heartbeat an agent announces when it says nothing (seconds); `AgentMessage.Limits` bounds what it may announce.
     static let defaultHeartbeat: Int64 = 15
-    static let heartbeatRange: ClosedRange<Int64> = 1...300
 
     static func bearer(_ headers: HTTPFields) -> String? {
         guard let value = headers[.authorization], value.hasPrefix("Bearer ") else { return nil }
@@ -91,14 +94,16 @@ actor AgentGateway {
         case timedOut
     }
 
-    /// Rotates the agent's key over its live link (docs/agents.md, "Rotating a key"): the new key goes to the agent,
-    /// which stores it and answers `rotate_key_ack`; only then does the hub replace the key's hash and close the link
-    /// (4410), and the agent reconnects with the new key. Without an answer within `timeout` nothing changes.
+    /// Rotates the agent's key over its live link (docs/agents.md, "Rotating a key"). The new key's hash is stored as
+    /// pending before it is sent, and both keys authenticate until the agent connects with the new one, which then
+    /// replaces the old (`AppDatabase.agent(keyHash:)`): no lost message can leave the agent holding a key the hub does
+    /// not take. After the agent's `rotate_key_ack`, or `timeout` without one, the link is closed (4410) so the agent
+    /// reconnects at once with whichever key it holds.
     func rotate(_ agentId: String, timeout: Duration = .seconds(10), logger: Logger) async throws -> RotationOutcome {
         guard let connection = connections[agentId], rotations[agentId] == nil else { return .offline }
         let (key, hash) = AgentCredential.generate()
-        let message = JSONValue.object(["v": 1, "type": "rotate_key", "agent_key": .string(key)])
-        try await connection.outbound.write(.text(message.jsonString()))
+        guard let agent = try await database.setPendingAgentKey(id: agentId, keyHash: hash) else { return .offline }
+        try await connection.outbound.write(.text(AgentMessage.rotateKey(agentKey: key).text))
         let acknowledged = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             rotations[agentId] = continuation
             Task {
@@ -106,11 +111,9 @@ actor AgentGateway {
                 self.rotationAcknowledged(agentId, ok: false)
             }
         }
-        guard acknowledged else { return .timedOut }
-        guard let agent = try await database.rotateAgentKey(id: agentId, keyHash: hash) else { return .offline }
-        logger.warning("Agent key rotated", metadata: ["agent.id": "\(agentId)"])
+        logger.warning("Agent key rotation sent", metadata: ["agent.id": "\(agentId)", "acknowledged": "\(acknowledged)"])
         await disconnect(agentId, code: .rotated, reason: "key rotated")
-        return .rotated(agent)
+        return acknowledged ? .rotated(agent) : .timedOut
     }
 
     private func rotationAcknowledged(_ agentId: String, ok: Bool = true) {
@@ -130,15 +133,38 @@ actor AgentGateway {
         let logger = tagged
         let generation = await register(agent.id, outbound: outbound, logger: logger)
         logger.info("Agent connected", metadata: ["agent.name": "\(agent.name)"])
+        // A revoke that ran between the upgrade's check and the registration found no socket to close: close it here.
+        guard await stillAllowed(agent.id, outbound: outbound, logger: logger) else {
+            await unregister(agent.id, generation: generation)
+            return
+        }
         try? await database.agentSeen(id: agent.id)
         let clock = LinkClock(idleTimeout: .seconds(3 * Self.defaultHeartbeat))
+        let limits = self.limits
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
+                var budget = AgentBudget(limits: limits)
                 do {
-                    for try await message in inbound.messages(maxSize: 4 << 20) {
+                    for try await frame in inbound.messages(maxSize: AgentMessage.Limits.agentFrameBytes) {
                         clock.heard()
-                        guard case .text(let text) = message else { continue }
-                        await self.receive(text, agent: agent, outbound: outbound, clock: clock, logger: logger)
+                        guard case .text(let text) = frame else { continue }
+                        let message: AgentMessage
+                        do {
+                            message = try AgentMessage.decode(text)
+                        } catch {
+                            // Drop and close: a frame this hub does not understand is a broken or hostile agent.
+                            logger.warning("Agent protocol error: closing the link", metadata: ["error": "\(error)"])
+                            try? await outbound.close(.unknown(CloseCode.protocolError.rawValue), reason: String("\(error)".prefix(100)))
+                            return
+                        }
+                        guard await self.receive(message, agent: agent, outbound: outbound, clock: clock, logger: logger) else { return }
+                        // Over its budget, this agent's next frame waits: its socket backs up, nothing is dropped.
+                        let wait = budget.spend(events: message.eventCount, bytes: text.utf8.count)
+                        if wait > .zero {
+                            try await Task.sleep(for: wait)
+                            // Its frames wait unread: the agent is not idle, the hub is pacing it.
+                            clock.heard()
+                        }
                     }
                 } catch {
                     logger.debug("Agent connection read failed", metadata: ["error": "\(error)"])
@@ -168,34 +194,42 @@ actor AgentGateway {
         logger.info("Agent disconnected")
     }
 
-    /// One text frame from an agent. Frames that are not JSON objects of `v: 1`, or of a type this hub does not know,
-    /// are ignored (the original's forward compatibility), and logged at debug.
-    private nonisolated func receive(_ text: String, agent: Agent, outbound: WebSocketOutboundWriter, clock: LinkClock, logger: Logger) async {
-        guard let message = try? JSONValue.parse(text), message["v"]?.doubleValue == 1, let type = message["type"]?.stringValue else {
-            logger.debug("Agent frame ignored: not a v1 message")
-            return
+    /// Whether the agent is still enrolled and not revoked; if not, closes the link with 4401 (revocation is checked
+    /// at the upgrade, after registering, at `hello`, at every `ping` and in the claim).
+    private nonisolated func stillAllowed(_ agentId: String, outbound: WebSocketOutboundWriter, logger: Logger) async -> Bool {
+        let current = try? await database.agent(id: agentId)
+        guard let current, current.revokedAt == nil else {
+            logger.warning("Revoked agent on a live link: closing it")
+            try? await outbound.close(.unknown(CloseCode.revoked.rawValue), reason: "revoked")
+            return false
         }
-        switch type {
-        case "hello":
-            let heartbeat =
-                message["heartbeat_seconds"]?.int64Value.flatMap { Self.heartbeatRange.contains($0) ? $0 : nil }
-                ?? Self.defaultHeartbeat
+        return true
+    }
+
+    /// One decoded frame from an agent; false when the link was closed (revoked, or a message only the hub sends).
+    private nonisolated func receive(
+        _ message: AgentMessage,
+        agent: Agent,
+        outbound: WebSocketOutboundWriter,
+        clock: LinkClock,
+        logger: Logger
+    ) async -> Bool {
+        switch message {
+        case .hello(let hello):
+            guard await stillAllowed(agent.id, outbound: outbound, logger: logger) else { return false }
+            let heartbeat = hello.heartbeatSeconds ?? Self.defaultHeartbeat
             clock.setIdleTimeout(.seconds(3 * heartbeat))
             var info: [String: JSONValue] = ["heartbeat_seconds": .number(Double(heartbeat))]
-            for key in ["info", "capabilities", "name"] { info[key] = message[key] }
+            if !hello.info.isEmpty { info["info"] = .object(hello.info.mapValues { .string($0) }) }
+            if let capabilities = hello.capabilities { info["capabilities"] = capabilities }
+            if let name = hello.name { info["name"] = .string(name) }
             try? await database.agentSeen(id: agent.id, info: .object(info))
-            let reply = JSONValue.object([
-                "v": 1, "type": "hello_ack", "agent_id": .string(agent.id), "idle_timeout_seconds": .number(Double(3 * heartbeat)),
-            ])
-            try? await outbound.write(.text(reply.jsonString()))
-            logger.info(
-                "Agent said hello",
-                metadata: ["heartbeat_seconds": "\(heartbeat)", "version": "\(message["info"]?["version"]?.stringValue ?? "?")"]
-            )
+            try? await outbound.write(.text(AgentMessage.helloAck(agentId: agent.id, idleTimeoutSeconds: 3 * heartbeat).text))
+            logger.info("Agent said hello", metadata: ["heartbeat_seconds": "\(heartbeat)", "version": "\(hello.info["version"] ?? "?")"])
             // Tasks it holds (or was sent and may not have stored) go again: it acks and ignores what it has.
             do {
                 for (task, claimed) in try await database.openAgentTasks(agentId: agent.id) {
-                    try await outbound.write(.text(await taskMessage(claimed).jsonString()))
+                    try await outbound.write(.text(await taskMessage(claimed).text))
                     if claimed.run.cancelRequestedAt != nil { try await outbound.write(.text(Self.cancelMessage(task.runId))) }
                     logger.info("Open task sent again", metadata: ["run.id": "\(task.runId)"])
                 }
@@ -203,82 +237,80 @@ actor AgentGateway {
                 logger.warning("Open tasks not sent again", metadata: ["error": "\(error)"])
             }
             await dispatch(agent.id, logger: logger)
-        case "ping":
-            try? await outbound.write(.text(#"{"type":"pong","v":1}"#))
+        case .ping:
+            guard await stillAllowed(agent.id, outbound: outbound, logger: logger) else { return false }
+            try? await outbound.write(.text(AgentMessage.pong.text))
             try? await database.agentSeen(id: agent.id)
             // The ping keeps the leases of its runs; a cancel requested meanwhile is told again (idempotent).
             for runId in (try? await database.agentHeartbeat(agentId: agent.id)) ?? [] {
                 try? await outbound.write(.text(Self.cancelMessage(runId)))
             }
-        case "rotate_key_ack":
+        case .rotateKeyAck:
             await rotationAcknowledged(agent.id)
-        case "ack":
-            if let runId = message["task_id"]?.stringValue { try? await database.ackAgentTask(agentId: agent.id, runId: runId) }
-        case "run_event":
-            await receiveEvent(message, agent: agent, outbound: outbound, logger: logger)
-        case "progress":
-            guard let runId = message["run_id"]?.stringValue, let token = message["claim_token"]?.stringValue,
-                let value = message["progress"].flatMap(RunProgress.init(json:))
-            else { return }
+        case .ack(let runId):
+            try? await database.ackAgentTask(agentId: agent.id, runId: runId)
+        case .runEvent(let runId, let token, let event):
+            await receiveEvents([event], runId: runId, claimToken: token, agent: agent, outbound: outbound, logger: logger)
+        case .runEvents(let runId, let token, let events):
+            await receiveEvents(events, runId: runId, claimToken: token, agent: agent, outbound: outbound, logger: logger)
+        case .progress(let runId, let token, let value):
             guard (try? await database.agentHoldsRun(agentId: agent.id, runId: runId, claimToken: token)) == true else {
                 logger.warning("Agent progress refused: not this agent's running run", metadata: ["run.id": "\(runId)"])
-                return
+                return true
             }
             _ = try? await database.updateProgress(runId: runId, claimToken: token, progress: value)
-        case "task_result":
-            await receiveResult(message, agent: agent, outbound: outbound, logger: logger)
-        default:
-            logger.debug("Agent frame ignored: unknown type", metadata: ["type": "\(type)"])
+        case .taskResult(let result):
+            await receiveResult(result, agent: agent, outbound: outbound, logger: logger)
+        case .helloAck, .pong, .task, .eventAck, .resultAck, .cancelRunTask, .taskRevoked, .rotateKey:
+            logger.warning("Agent protocol error: closing the link", metadata: ["error": "\(message.type) is sent by the hub, not an agent"])
+            try? await outbound.close(.unknown(CloseCode.protocolError.rawValue), reason: "\(message.type) is not an agent's message")
+            return false
         }
+        return true
     }
 }
 
 extension AgentGateway {
     /// `task` with the age key the run needs, if any (docs/agents.md, "Keys"): a backup gets the recipient only; a
     /// restore or verify gets the identity too, for that task only.
-    func taskMessage(_ claimed: ClaimedRun) async -> JSONValue {
-        let message = await withTargetSecret(Self.taskMessage(claimed), claimed)
-        guard let encryption = claimed.job?.spec["pipeline"]?["encryption"], encryption["type"]?.stringValue == "age_x25519",
-            let name = encryption["key_name"]?.stringValue, case .object(var root) = message, case .object(var task)? = root["task"],
-            let box = try? SecretBox.open(in: database.dataDirectory),
+    func taskMessage(_ claimed: ClaimedRun) async -> AgentMessage {
+        var task = await withTargetSecret(Self.taskBody(claimed), claimed)
+        if let encryption = claimed.job?.spec["pipeline"]?["encryption"], encryption["type"]?.stringValue == "age_x25519",
+            let name = encryption["key_name"]?.stringValue, let box = try? SecretBox.open(in: database.dataDirectory),
             let key = try? await database.backupIdentity(name: name, box: box, create: claimed.run.kind == .backup)
-        else { return message }
-        var keys: [String: JSONValue] = ["name": .string(name), "recipient": .string(key.recipient)]
-        if claimed.run.kind != .backup { keys["identity"] = .string(key.identity) }
-        task["keys"] = .object(keys)
-        root["task"] = .object(task)
-        return .object(root)
+        {
+            var keys: [String: JSONValue] = ["name": .string(name), "recipient": .string(key.recipient)]
+            if claimed.run.kind != .backup { keys["identity"] = .string(key.identity) }
+            task["keys"] = .object(keys)
+        }
+        return .task(taskId: claimed.run.id, claimToken: claimed.claimToken, task: .object(task))
     }
 
-    /// `task` with the credentials of the target the run writes or reads (docs/agents.md, "Keys"), for that task only:
-    /// `target_secret: {kind, name, value}`. A restore or verify reads the target its backup recorded.
-    func withTargetSecret(_ message: JSONValue, _ claimed: ClaimedRun) async -> JSONValue {
+    /// The task with the credentials of the target the run writes or reads (docs/agents.md, "Keys"), for that task
+    /// only: `target_secret: {kind, name, value}`. A restore or verify reads the location the hub recorded at its
+    /// backup's claim (`operation.source_target`), never one an agent reported.
+    func withTargetSecret(_ task: [String: JSONValue], _ claimed: ClaimedRun) async -> [String: JSONValue] {
         let recorded = RunLocation(json: claimed.run.operation?["source_target"])?.target
         guard let target = recorded ?? (try? JobSpec.parse(claimed.job?.spec ?? .null))?.target, let name = target.secretName,
-            case .object(var root) = message, case .object(var task)? = root["task"],
             let secret = try? await HubTargetSecrets(database: database).secret(kind: target.type, name: name)
-        else { return message }
+        else { return task }
+        var task = task
         task["target_secret"] = .object(["kind": .string(target.type), "name": .string(name), "value": secret.value])
-        root["task"] = .object(task)
-        return .object(root)
+        return task
     }
 
-    /// `task`: the run to execute, with its claim (docs/agents.md, "Runs on agents").
-    static func taskMessage(_ claimed: ClaimedRun) -> JSONValue {
+    /// The `task` body: the run to execute (docs/agents.md, "Runs on agents").
+    static func taskBody(_ claimed: ClaimedRun) -> [String: JSONValue] {
         var task: [String: JSONValue] = [
             "run_id": .string(claimed.run.id), "job_id": .string(claimed.run.jobId), "kind": .string(claimed.run.kind.rawValue),
             "started_at": .number(Double(claimed.run.startedAt)), "job_name": .string(claimed.job?.name ?? ""),
             "spec": claimed.job?.spec ?? .null,
         ]
         if let operation = claimed.run.operation { task["operation"] = operation }
-        return .object([
-            "v": 1, "type": "task", "task_id": .string(claimed.run.id), "claim_token": .string(claimed.claimToken), "task": .object(task),
-        ])
+        return task
     }
 
-    static func cancelMessage(_ runId: String) -> String {
-        JSONValue.object(["v": 1, "type": "cancel_run_task", "run_id": .string(runId)]).jsonString()
-    }
+    static func cancelMessage(_ runId: String) -> String { AgentMessage.cancelRunTask(runId: runId).text }
 
     /// Hands the agent its next queued run when it is connected and holds none (one run at a time per agent; the claim
     /// checks that in its own transaction).
@@ -287,7 +319,7 @@ extension AgentGateway {
         do {
             guard let claimed = try await database.claimAgentRun(agentId: agentId) else { return }
             logger.info("Run handed to agent", metadata: ["agent.id": "\(agentId)", "run.id": "\(claimed.run.id)"])
-            try await connection.outbound.write(.text(await taskMessage(claimed).jsonString()))
+            try await connection.outbound.write(.text(await taskMessage(claimed).text))
         } catch {
             logger.warning(
                 "Dispatch to agent failed (the task is sent again on reconnect)",
@@ -311,60 +343,67 @@ extension AgentGateway {
         }
     }
 
-    /// `run_event {run_id, claim_token, aseq, level, kind, message, fields?}`: appended once, then `event_ack` up to
-    /// what is stored. Another agent's run, or a stale claim, is refused and logged.
-    nonisolated func receiveEvent(_ message: JSONValue, agent: Agent, outbound: WebSocketOutboundWriter, logger: Logger) async {
-        guard let runId = message["run_id"]?.stringValue, let token = message["claim_token"]?.stringValue,
-            let aseq = message["aseq"]?.int64Value, let kind = message["kind"]?.stringValue,
-            let text = message["message"]?.stringValue
-        else { return }
-        let level = message["level"]?.stringValue.flatMap(RunEvent.Level.init(rawValue:)) ?? .info
-        let fields = message["fields"].flatMap { $0 == .null ? nil : $0 }
+    /// `run_event` / `run_events`: the frame's events appended in one transaction (each once, in order), then
+    /// `event_ack` up to what is stored. Another agent's run, or a stale claim, is refused and logged.
+    nonisolated func receiveEvents(
+        _ events: [AgentMessage.AgentEvent],
+        runId: String,
+        claimToken: String,
+        agent: Agent,
+        outbound: WebSocketOutboundWriter,
+        logger: Logger
+    ) async {
         do {
             guard
                 let stored = try await database.appendAgentEvents(
                     agentId: agent.id,
                     runId: runId,
-                    claimToken: token,
-                    [(aseq, NewRunEvent(level, kind: kind, message: text, fields: fields))]
+                    claimToken: claimToken,
+                    events.map { ($0.aseq, $0.event) },
+                    maxPerRun: limits.eventsPerRun
                 )
             else {
                 logger.warning("Agent event refused: not this agent's running run", metadata: ["run.id": "\(runId)"])
-                try? await outbound.write(.text(JSONValue.object(["v": 1, "type": "task_revoked", "run_id": .string(runId)]).jsonString()))
+                try? await outbound.write(.text(AgentMessage.taskRevoked(runId: runId).text))
                 return
             }
-            let ack = JSONValue.object(["v": 1, "type": "event_ack", "run_id": .string(runId), "aseq": .number(Double(stored))])
-            try await outbound.write(.text(ack.jsonString()))
+            try await outbound.write(.text(AgentMessage.eventAck(runId: runId, aseq: stored).text))
         } catch {
             logger.warning("Agent event not stored (the agent sends it again)", metadata: ["run.id": "\(runId)", "error": "\(error)"])
         }
     }
 
-    /// `task_result {task_id, run_id, claim_token, status, summary?, error_code?, error?}`: the fenced terminal write,
-    /// then `result_ack`; a resent result is acknowledged again and changes nothing.
-    nonisolated func receiveResult(_ message: JSONValue, agent: Agent, outbound: WebSocketOutboundWriter, logger: Logger) async {
-        guard let runId = message["run_id"]?.stringValue, let token = message["claim_token"]?.stringValue,
-            let status = message["status"]?.stringValue
-        else { return }
+    /// `task_result`: the fenced terminal write, then `result_ack`; a resent result is acknowledged again and changes
+    /// nothing. A backup's result whose location or chain is not what the hub recorded at the claim fails the run
+    /// (`agent_location_mismatch`, logged).
+    nonisolated func receiveResult(_ result: AgentMessage.TaskResult, agent: Agent, outbound: WebSocketOutboundWriter, logger: Logger) async {
+        let runId = result.runId
         let outcome: RunOutcome
-        switch status {
-        case "success": outcome = .success(summary: message["summary"] ?? .object([:]))
-        case "canceled": outcome = .canceled(reason: message["error"]?.stringValue ?? "canceled")
-        default:
+        switch result.status {
+        case .success: outcome = .success(summary: result.summary ?? .object([:]))
+        case .canceled: outcome = .canceled(reason: result.error ?? "canceled")
+        case .failed:
             outcome = .failed(
-                code: message["error_code"]?.stringValue ?? "agent_failed",
-                message: message["error"]?.stringValue ?? "the agent reported a failure",
-                summary: message["summary"].flatMap { $0 == .null ? nil : $0 }
+                code: result.errorCode ?? "agent_failed",
+                message: result.error ?? "the agent reported a failure",
+                summary: result.summary
             )
         }
         do {
-            guard let final = try await database.completeAgentRun(agentId: agent.id, runId: runId, claimToken: token, outcome: outcome) else {
+            guard let final = try await database.completeAgentRun(agentId: agent.id, runId: runId, claimToken: result.claimToken, outcome: outcome)
+            else {
                 logger.warning("Agent result refused: not this agent's task", metadata: ["run.id": "\(runId)"])
-                try? await outbound.write(.text(JSONValue.object(["v": 1, "type": "task_revoked", "run_id": .string(runId)]).jsonString()))
+                try? await outbound.write(.text(AgentMessage.taskRevoked(runId: runId).text))
                 return
             }
+            if result.status == .success, final == .failed, (try? await database.run(id: runId))?.error == AppDatabase.locationMismatchCode {
+                logger.warning(
+                    "Agent result refused: its snapshot location is not the one the hub recorded (the run failed)",
+                    metadata: ["run.id": "\(runId)", "error_code": "\(AppDatabase.locationMismatchCode)"]
+                )
+            }
             logger.info("Agent run finished", metadata: ["run.id": "\(runId)", "status": "\(final.rawValue)"])
-            try await outbound.write(.text(JSONValue.object(["v": 1, "type": "result_ack", "run_id": .string(runId)]).jsonString()))
+            try await outbound.write(.text(AgentMessage.resultAck(runId: runId).text))
             await dispatch(agent.id, logger: logger)
         } catch {
             logger.warning("Agent result not stored (the agent sends it again)", metadata: ["run.id": "\(runId)", "error": "\(error)"])

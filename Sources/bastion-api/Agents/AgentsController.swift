@@ -29,11 +29,11 @@ struct AgentsController {
     struct TokenDTO: ResponseEncodable {
         var token: String
         var expiresAt: Int64
-        var remainingUses: Int?
+        var remainingUses: Int
     }
 
-    /// `{ttl_seconds?: 60…30 days (default 1 hour), remaining_uses?: 1…1000 | null (any number)}`; the token is shown
-    /// once, only its hash is kept.
+    /// `{ttl_seconds?: 60…30 days (default 1 hour), remaining_uses?: 1…1000 (default 1)}`: single-use unless the admin
+    /// asks for more, never unlimited. The token is shown once, only its hash is kept.
     @Sendable func createToken(_ request: Request, context: AppRequestContext) async throws -> TokenDTO {
         let body = try await RequestInput.object(request, allowEmpty: true)
         func integer(_ key: String, _ range: ClosedRange<Int64>) throws -> Int64? {
@@ -50,11 +50,11 @@ struct AgentsController {
             }
         }
         let ttl = try integer("ttl_seconds", 60...(30 * 86_400)) ?? 3600
-        let uses = try integer("remaining_uses", 1...1000).map { Int($0) }
+        let uses = Int(try integer("remaining_uses", 1...1000) ?? 1)
         let (token, hash) = AgentCredential.generate()
         let expiresAt = unixNow() + ttl
         try await services.database.createEnrollmentToken(hash: hash, expiresAt: expiresAt, remainingUses: uses)
-        context.logger.info("Enrollment token created", metadata: ["ttl_seconds": "\(ttl)", "remaining_uses": "\(uses.map(String.init) ?? "any")"])
+        context.logger.info("Enrollment token created", metadata: ["ttl_seconds": "\(ttl)", "remaining_uses": "\(uses)"])
         return TokenDTO(token: token, expiresAt: expiresAt, remainingUses: uses)
     }
 

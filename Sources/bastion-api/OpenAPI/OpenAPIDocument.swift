@@ -643,12 +643,12 @@ enum OpenAPIDocument {
             body: S.object(
                 [
                     "ttl_seconds": .object(["type": "integer", "minimum": 60, "maximum": 2_592_000, "nullable": true]),
-                    "remaining_uses": .object(["type": "integer", "minimum": 1, "maximum": 1000, "nullable": true]),
+                    "remaining_uses": .object(["type": "integer", "minimum": 1, "maximum": 1000, "default": 1, "nullable": true]),
                 ],
                 required: []
             ),
             bodyRequired: false,
-            responses: ["200": S.object(["token": S.string, "expires_at": S.integer, "remaining_uses": S.nullableInteger])]
+            responses: ["200": S.object(["token": S.string, "expires_at": S.integer, "remaining_uses": S.integer])]
         ),
         Operation(
             method: "get",

@@ -10,7 +10,7 @@ import { formatRelative, formatTime } from "../lib/format";
 export function enrollCommand(origin: string, token: string, name: string): string {
   const hub = origin.endsWith("/") ? origin : origin + "/";
   const named = name.trim() ? ` --name '${name.trim().replace(/'/g, "'\\''")}'` : "";
-  return `bastion-agent --hub-url ${hub} --data-dir /var/lib/bastion-agent --enroll-token=${token}${named}`;
+  return `BASTION_ENROLL_TOKEN=${token} bastion-agent --hub-url ${hub} --data-dir /var/lib/bastion-agent${named}`;
 }
 
 export function AgentsPage() {

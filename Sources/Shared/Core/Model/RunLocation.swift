@@ -56,7 +56,9 @@ public struct RunLocation: Sendable, Equatable {
             object["job_id"] = object["job_id"] ?? .string(String(parts[parts.count - 2]))
             object["run_id"] = object["run_id"] ?? .string(String(parts[parts.count - 1]))
         }
+        // The ids name directories under the target's base: ids as Bastion makes them, never `..`, `/` or empty.
         guard case .string(let jobId)? = object["job_id"], case .string(let runId)? = object["run_id"],
+            SnapshotChain.isRunId(jobId), SnapshotChain.isRunId(runId),
             let target = try? JobSpec.parseTarget(type: type, .object(object), field: "target")
         else { return nil }
         self.init(target: target, jobId: jobId, runId: runId)
