@@ -21,8 +21,7 @@ public final class EntriesIndexReader {
     public init(path: String) throws {
         self.path = path
         decompressor = try ZstdDecompressor(next: lines)
-        descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw ArchiveError.corrupt("\(URL(fileURLWithPath: path).lastPathComponent) is missing") }
+        descriptor = try Snapshot.openRegularFile(path, name: URL(fileURLWithPath: path).lastPathComponent)
     }
 
     deinit { close(descriptor) }
