@@ -25,7 +25,8 @@ extension Snapshot {
         guard manifest.frameBytes != nil, manifest.framesArtifact != nil else { return nil }
         let path = directory + "/" + Manifest.framesName
         try checkArtifact(Manifest.framesName, at: path)
-        guard let data = try? Snapshot.readRegularFile(path, limit: Int(manifest.framesArtifact?.size ?? 0)), let json = try? JSONValue.parse(bytes: data),
+        guard let data = try? Snapshot.readRegularFile(path, limit: Int(manifest.framesArtifact?.size ?? 0)),
+            let json = try? JSONValue.parse(bytes: data),
             let table = FrameTable(json: json), table.frameBytes == manifest.frameBytes
         else { throw ArchiveError.corrupt("\(Manifest.framesName) is not a frame table") }
         if encryptionKey != nil && table.ageHeader == nil { throw ArchiveError.corrupt("\(Manifest.framesName) lacks the age header") }

@@ -41,7 +41,9 @@ public struct RestoreExecutor: JobExecutor {
         // The index every member is checked against is itself checked against the manifest first.
         if snapshot.manifest.artifacts.contains(where: { $0.name == Manifest.entriesIndexName }) {
             do {
-                try await runBlocking { try snapshot.checkArtifact(Manifest.entriesIndexName, at: snapshot.directory + "/" + Manifest.entriesIndexName) }
+                try await runBlocking {
+                    try snapshot.checkArtifact(Manifest.entriesIndexName, at: snapshot.directory + "/" + Manifest.entriesIndexName)
+                }
             } catch let error as ArchiveError {
                 throw RunFailure(code: "snapshot_corrupt", message: error.description)
             }
@@ -95,7 +97,12 @@ public struct RestoreExecutor: JobExecutor {
             } else {
                 let index = snapshot.directory + "/" + Manifest.entriesIndexName
                 let verifier = try SnapshotVerifier(entriesIndex: index, strict: true, isCanceled: isCanceled)
-                try snapshot.readMembers(into: CheckedMembers(check: verifier, next: writer), identity: identity, progress: progress, betweenParts: check)
+                try snapshot.readMembers(
+                    into: CheckedMembers(check: verifier, next: writer),
+                    identity: identity,
+                    progress: progress,
+                    betweenParts: check
+                )
                 try verifier.finish()
             }
             writer.finish()
