@@ -1,3 +1,4 @@
+import CFileSystem
 import Core
 import Foundation
 
@@ -138,21 +139,23 @@ public struct Snapshot: Sendable {
     /// The most bytes of `manifest.json` read.
     static let manifestLimit = 16 << 20
 
-    /// Opens a file of a snapshot for reading only when it is a regular file: a symlink is refused (`O_NOFOLLOW`),
-    /// and a FIFO or device is opened `O_NONBLOCK` (so opening cannot block) and refused before any read
-    /// (docs/security.md, "Archives and restore"). The descriptor is blocking again when returned.
+    /// Opens a file of a snapshot for reading only when it is a regular file (docs/security.md, "Archives and
+    /// restore"): the name is first opened `O_PATH | O_NOFOLLOW`, which opens nothing for reading (a symlink is not
+    /// followed, a FIFO cannot block, a device sees no open), and `fstat`ed; only a regular file is then opened for
+    /// reading, through `/proc/self/fd`, so it is the very file that was checked.
     public static func openRegularFile(_ path: String, name: String) throws -> Int32 {
-        let descriptor = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            if errno == ELOOP { throw ArchiveError.corrupt("\(name) is a symlink (never followed)") }
-            throw ArchiveError.corrupt("\(name) is missing (\(String(cString: strerror(errno))))")
-        }
+        let handle = open(path, bastion_o_path() | O_NOFOLLOW | O_CLOEXEC)
+        guard handle >= 0 else { throw ArchiveError.corrupt("\(name) is missing (\(String(cString: strerror(errno))))") }
+        defer { close(handle) }
         var info = stat()
-        guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
-            close(descriptor)
-            throw ArchiveError.corrupt("\(name) is not a regular file")
+        guard fstat(handle, &info) == 0 else { throw ArchiveError.corrupt("\(name): \(String(cString: strerror(errno)))") }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFLNK: throw ArchiveError.corrupt("\(name) is a symlink (never followed)")
+        default: throw ArchiveError.corrupt("\(name) is not a regular file")
         }
-        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+        let descriptor = open("/proc/self/fd/\(handle)", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw ArchiveError.corrupt("\(name) cannot be opened (\(String(cString: strerror(errno))))") }
         return descriptor
     }
 
