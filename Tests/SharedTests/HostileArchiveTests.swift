@@ -135,6 +135,25 @@ import Testing
         #expect(sound.payloadBytes == 3)
     }
 
+    /// An entries index that is one endless line (a zstd bomb without a newline): refused past 32 MiB instead of
+    /// buffered until memory is gone.
+    @Test func anIndexLineIsBounded() throws {
+        let path = NSTemporaryDirectory() + "index-\(UUID().uuidString).jsonl.zst"
+        defer { unlink(path) }
+        let sink = MemorySink()
+        let compressor = try ZstdCompressor(next: sink)
+        let block = [UInt8](repeating: UInt8(ascii: "a"), count: 1 << 20)
+        for _ in 0..<40 { try block.withUnsafeBytes { try compressor.write($0) } }
+        try compressor.finish()
+        try Data(sink.bytes).write(to: URL(fileURLWithPath: path))
+        let reader = try EntriesIndexReader(path: path)
+        #expect {
+            _ = try reader.next()
+        } throws: { error in
+            "\(error)".contains("longer than")
+        }
+    }
+
     // MARK: - Parts that are not regular files
 
     /// A one-part snapshot directory whose part holds `bytes` (manifest with its size and BLAKE3).

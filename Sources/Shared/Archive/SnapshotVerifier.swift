@@ -241,6 +241,7 @@ public final class SnapshotVerifier: TarReaderDelegate {
         } else {
             pendingMembers[member.path] = digest
             mostPending = max(mostPending, pendingMembers.count + pendingEntries.count)
+            try checkPending()
         }
         if let entry, let entryPath {
             let expected = Self.digest(entry)
@@ -249,7 +250,18 @@ public final class SnapshotVerifier: TarReaderDelegate {
             } else {
                 pendingEntries[entryPath] = expected
                 mostPending = max(mostPending, pendingMembers.count + pendingEntries.count)
+                try checkPending()
             }
+        }
+    }
+
+    /// The most members and entries that may wait for their other half: Bastion's archives keep both in one order, so
+    /// only a hostile or foreign one gets near it, and it must not hold the worker's memory.
+    static let pendingLimit = 1_000_000
+
+    private func checkPending() throws {
+        guard pendingMembers.count + pendingEntries.count <= Self.pendingLimit || index == nil else {
+            throw ArchiveError.corrupt("more than \(Self.pendingLimit) members and index entries are out of order")
         }
     }
 
