@@ -121,6 +121,19 @@ import Testing
         #expect(throws: Manifest.Invalid.self) {
             try Manifest(json: Self.manifest([["name": "payload.part000001", "size": .number(1e20), "hash": .string(hash)]]))
         }
+        // split_bytes, frame_bytes and the entry count out of range (Int64(Double) trapped on them before a13e961, which
+        // then read them as absent): refused.
+        for (pipeline, count) in [
+            (JSONValue.object(["format": "archive_v1", "split_bytes": .number(1e20)]), JSONValue.number(1)),
+            (.object(["format": "archive_v1", "split_bytes": 1024, "frame_bytes": .number(-1e300)]), .number(1)),
+            (.object(["format": "archive_v1", "split_bytes": 1024]), .number(1e20)),
+        ] {
+            let json: JSONValue = .object([
+                "job_id": "j", "run_id": "r", "pipeline": pipeline, "entry_index": .object(["count": count]),
+                "artifacts": .array([.object(["name": "payload.part000001", "size": 3, "hash": .string(hash)])]),
+            ])
+            #expect(throws: Manifest.Invalid.self, "\(json)") { try Manifest(json: json) }
+        }
         // 1100 parts just under 2^53 each: each in range, the total past Int64.max (`payloadBytes` trapped).
         let many = (1...1100).map { index -> [String: JSONValue] in
             ["name": .string(String(format: "payload.part%06d", index)), "size": .number(8.9e15), "hash": .string(hash)]

@@ -144,6 +144,12 @@ public struct Manifest: Sendable, Equatable {
         startedAt = json["started_at"]?.stringValue ?? ""
         endedAt = json["ended_at"]?.stringValue ?? ""
         splitBytes = pipeline["split_bytes"]?.int64Value ?? 0
+        // A number that is there but out of range is damage, not an absent field.
+        for (value, field) in [
+            (pipeline["split_bytes"], "split_bytes"), (pipeline["frame_bytes"], "frame_bytes"), (json["entry_index"]?["count"], "entry_index.count"),
+        ] {
+            if let value, value != .null, value.int64Value == nil { throw Invalid(description: "\(field) is not a whole number below 2^53") }
+        }
         // Sizes are whole numbers below 2^53 (`int64Value`) and their total fits in an Int64, so no sum of them traps;
         // names are plain file names, so no read or fetch leaves the snapshot's directory (docs/security.md).
         var total: Int64 = 0
