@@ -1,6 +1,12 @@
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
 #include <malloc.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -8,6 +14,8 @@
 #include "bastion_fs.h"
 
 int bastion_o_noatime(void) { return O_NOATIME; }
+int bastion_o_path(void) { return O_PATH; }
+int bastion_at_empty_path(void) { return AT_EMPTY_PATH; }
 int bastion_seek_data(void) { return SEEK_DATA; }
 int bastion_seek_hole(void) { return SEEK_HOLE; }
 unsigned long long bastion_makedev(unsigned int major, unsigned int minor) { return makedev(major, minor); }
@@ -21,3 +29,63 @@ int bastion_fsetxattr(int fd, const char *name, const void *value, size_t size) 
 ssize_t bastion_llistxattr(const char *path, char *list, size_t size) { return llistxattr(path, list, size); }
 ssize_t bastion_lgetxattr(const char *path, const char *name, void *value, size_t size) { return lgetxattr(path, name, value, size); }
 int bastion_lsetxattr(const char *path, const char *name, const void *value, size_t size) { return lsetxattr(path, name, value, size, 0); }
+int bastion_setxattr(const char *path, const char *name, const void *value, size_t size) { return setxattr(path, name, value, size, 0); }
+
+// The directory at `path`, opened without following a symlink in any component (docs/security.md, "Archives and
+// restore"): openat2 with RESOLVE_NO_SYMLINKS when the kernel has it (Linux 5.6), else `bastion_open_directory_walk`.
+// A missing directory (ENOENT) is created by the walk when `create` is set.
+int bastion_open_directory_nofollow(const char *path, int create) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS;
+    int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+    if (fd >= 0) return fd;
+    if (errno == ENOSYS || errno == EPERM || (errno == ENOENT && create)) return bastion_open_directory_walk(path, create);
+    return -1;
+}
+
+// The same, one component at a time: each opened O_NOFOLLOW | O_DIRECTORY relative to the one before (a symlink is
+// ELOOP or ENOTDIR), created with mode 0755 when missing and `create` is set. `..` is refused (EINVAL).
+int bastion_open_directory_walk(const char *path, int create) {
+    int fd = open(path[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    const char *cursor = path;
+    char name[NAME_MAX + 1];
+    while (*cursor) {
+        while (*cursor == '/') cursor++;
+        if (!*cursor) break;
+        const char *end = strchr(cursor, '/');
+        size_t length = end ? (size_t)(end - cursor) : strlen(cursor);
+        cursor += length;
+        if (length > NAME_MAX) {
+            close(fd);
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        memcpy(name, cursor - length, length);
+        name[length] = 0;
+        if (strcmp(name, ".") == 0) continue;
+        if (strcmp(name, "..") == 0) {
+            close(fd);
+            errno = EINVAL;
+            return -1;
+        }
+        int next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0 && errno == ENOENT && create) {
+            if (mkdirat(fd, name, 0755) != 0 && errno != EEXIST) {
+                int saved = errno;
+                close(fd);
+                errno = saved;
+                return -1;
+            }
+            next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        }
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        if (next < 0) return -1;
+        fd = next;
+    }
+    return fd;
+}

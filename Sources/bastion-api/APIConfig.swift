@@ -84,7 +84,7 @@ struct APIConfig: Sendable {
         guard delay >= 0, delay.isFinite else {
             throw ConfigError.invalidValue(option: "--ws-close-delay-seconds", value: "\(delay)", reason: "must be ≥ 0")
         }
-        webSocketCloseDelay = .milliseconds(Int64(delay * 1000))
+        webSocketCloseDelay = .milliseconds(Int64(saturating: delay * 1000))
         let insecure = try resolver.resolve(options.insecureHTTP ? true : nil, env: "BASTION_INSECURE_HTTP", default: false) {
             ["1", "true", "yes"].contains($0.lowercased()) ? true : (["0", "false", "no"].contains($0.lowercased()) ? false : nil)
         }

@@ -59,7 +59,7 @@ struct JanitorConfig: Sendable {
         guard interval > 0, interval.isFinite else {
             throw ConfigError.invalidValue(option: "--maintenance-interval", value: "\(interval)", reason: "must be > 0")
         }
-        self.interval = .milliseconds(Int64(interval * 1000))
+        self.interval = .milliseconds(Int64(saturating: interval * 1000))
         let days = try resolver.resolve(options.runRetentionDays, env: "BASTION_RUN_RETENTION_DAYS", default: 180)
         guard days > 0 else {
             throw ConfigError.invalidValue(option: "--run-retention-days", value: "\(days)", reason: "must be > 0")

@@ -168,7 +168,7 @@ public struct MaintenancePass: Sendable {
     /// Queues the failed and canceled backups older than `--incomplete-cleanup-days`, then removes what the due ones
     /// wrote on their targets (and any staging they left in `<data-dir>/runs`), at most `limit` per pass.
     func cleanIncompleteRuns(now: Int64, limit: Int) async throws -> Int {
-        let cutoff = now - Int64(settings.incompleteCleanupDays * 86_400)
+        let cutoff = now - Int64(saturating: settings.incompleteCleanupDays * 86_400)
         let queued = try await database.queueIncompleteCleanups(endedBefore: cutoff, now: now)
         if queued > 0 { logger.info("Incomplete runs queued for cleanup", metadata: ["queued": "\(queued)"]) }
         var cleaned = 0

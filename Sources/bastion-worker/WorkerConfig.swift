@@ -57,7 +57,7 @@ struct WorkerConfig: Sendable {
         guard lease > 0, Double(lease) > heartbeat else {
             throw ConfigError.invalidValue(option: "--lease-seconds", value: "\(lease)", reason: "must be longer than the heartbeat period")
         }
-        heartbeatInterval = .milliseconds(Int64(heartbeat * 1000))
+        heartbeatInterval = .milliseconds(Int64(saturating: heartbeat * 1000))
         let pause = try resolver.resolve(options.sqliteStepPauseMillis, env: "BASTION_SQLITE_STEP_PAUSE_MS", default: 10)
         guard (0...10_000).contains(pause) else {
             throw ConfigError.invalidValue(option: "--sqlite-step-pause-ms", value: "\(pause)", reason: "must be 0...10000")

@@ -1,5 +1,5 @@
 // What Swift's Glibc module does not bring: extended attributes (<sys/xattr.h>), the GNU constants and macros
-// O_NOATIME, SEEK_DATA, SEEK_HOLE, makedev, major and minor, and malloc_trim (<malloc.h>). Thin wrappers, compiled with _GNU_SOURCE in bastion_fs.c.
+// O_NOATIME, SEEK_DATA, SEEK_HOLE, makedev, major and minor, malloc_trim (<malloc.h>), and openat2. Thin wrappers, compiled with _GNU_SOURCE in bastion_fs.c.
 #ifndef BASTION_FS_H
 #define BASTION_FS_H
 
@@ -7,6 +7,8 @@
 #include <sys/types.h>
 
 int bastion_o_noatime(void);
+int bastion_o_path(void);
+int bastion_at_empty_path(void);
 int bastion_seek_data(void);
 int bastion_seek_hole(void);
 unsigned long long bastion_makedev(unsigned int major, unsigned int minor);
@@ -22,5 +24,13 @@ int bastion_fsetxattr(int fd, const char *name, const void *value, size_t size);
 ssize_t bastion_llistxattr(const char *path, char *list, size_t size);
 ssize_t bastion_lgetxattr(const char *path, const char *name, void *value, size_t size);
 int bastion_lsetxattr(const char *path, const char *name, const void *value, size_t size);
+int bastion_setxattr(const char *path, const char *name, const void *value, size_t size);
+
+/// The directory at `path` opened O_RDONLY | O_DIRECTORY | O_CLOEXEC without following a symlink in any component:
+/// openat2 with RESOLVE_NO_SYMLINKS, or where the kernel lacks it (ENOSYS) `bastion_open_directory_walk`. With
+/// `create`, missing components are created (0755). -1 with errno on failure (ELOOP or ENOTDIR: a symlink).
+int bastion_open_directory_nofollow(const char *path, int create);
+/// The same, one component at a time with O_NOFOLLOW | O_DIRECTORY; `..` is EINVAL.
+int bastion_open_directory_walk(const char *path, int create);
 
 #endif

@@ -177,15 +177,19 @@ public final class AgeDecryptor: ByteSink {
 
     private func open(_ sealed: [UInt8], last: Bool) throws {
         guard let payloadKey else { return }
+        let plaintext: Data
         do {
             let box = try ChaChaPoly.SealedBox(nonce: Age.chunkNonce(counter, last: last), ciphertext: sealed.dropLast(16), tag: sealed.suffix(16))
-            try next.write(Array(try ChaChaPoly.open(box, using: payloadKey)))
+            plaintext = try ChaChaPoly.open(box, using: payloadKey)
         } catch let error as AgeError {
             throw error
         } catch {
             throw AgeError("payload chunk \(counter) does not authenticate (wrong key or damaged data)")
         }
         counter += 1
+        // Outside the catch: what the stages after decryption throw (a restore's conflict, a cancel) is theirs, not a
+        // chunk that fails to authenticate.
+        try next.write(Array(plaintext))
     }
 
     private func parseHeader() throws {

@@ -38,7 +38,7 @@ public final class BuildProgress: Sendable {
     public init() {}
 
     public func setStage(_ stage: String, total: Counts? = nil) {
-        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        let now = Int64(saturating: Date().timeIntervalSince1970 * 1000, rounding: .down)
         state.withLock {
             $0.stage = stage
             $0.marks.append(RunProgress.StageMark(stage: stage, startedMs: now))
@@ -90,15 +90,15 @@ public final class BuildProgress: Sendable {
         var progress = RunProgress(
             kind: kind,
             stage: stage,
-            ts: Int64(now.rounded(.down)),
+            ts: Int64(saturating: now, rounding: .down),
             done: done.progressCounts,
             total: total?.progressCounts,
             stages: marks
         )
         if let previous, previous.stage == stage, now - previous.ts >= 0.2 {
             let rate = Double(done.bytes - previous.bytes) / (now - previous.ts)
-            progress.rateBps = Int64(rate.rounded())
-            if let total, rate > 0 { progress.etaSeconds = Int64((Double(max(0, total.bytes - done.bytes)) / rate).rounded(.up)) }
+            progress.rateBps = Int64(saturating: rate, rounding: .toNearestOrAwayFromZero)
+            if let total, rate > 0 { progress.etaSeconds = Int64(saturating: Double(max(0, total.bytes - done.bytes)) / rate, rounding: .up) }
         }
         return (progress, (now, stage, done.bytes))
     }

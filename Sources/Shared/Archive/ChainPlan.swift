@@ -14,11 +14,13 @@ public struct ChainPlan: Sendable {
     public var sources: [String: [Snapshot.Wanted]] = [:]
     /// Earlier snapshots' members without an offset, by run id: that snapshot is read by streaming.
     public var unplaced: [String: [[UInt8]]] = [:]
-    /// What each referenced member must be, by run id then path (only when planned for a verify).
+    /// What each referenced member must be, by run id then path (only when planned `verifying`).
     var expected: [String: [[UInt8]: SnapshotVerifier.Digest]] = [:]
+    /// What each of `own` must be (only when planned `verifying`).
+    var ownExpected: [[UInt8]: SnapshotVerifier.Digest] = [:]
 
-    /// Reads the index at `path`; `selection` limits the wanted entries; `verifying` keeps what each referenced member
-    /// must be.
+    /// Reads the index at `path`; `selection` limits the wanted entries; `verifying` keeps what each wanted member
+    /// must be (a verify, and a restore, which checks every member against the index).
     public init(entriesIndex path: String, selection: RestoreWriter.Selection?, verifying: Bool = false) throws {
         let reader = try EntriesIndexReader(path: path)
         while let entry = try reader.nextFields() {
@@ -35,6 +37,7 @@ public struct ChainPlan: Sendable {
                 if verifying { expected[source, default: [:]][entryPath] = SnapshotVerifier.digest(entry) }
             } else if let offset {
                 own.append(.init(offset: offset, path: entryPath))
+                if verifying { ownExpected[entryPath] = SnapshotVerifier.digest(entry) }
             } else {
                 ownWithoutOffset = true
             }
@@ -50,9 +53,15 @@ public struct ChainPlan: Sendable {
         return chain.filter(needed.contains)
     }
 
-    /// A verifier of the members `source` holds for this snapshot (a plan made with `verifying`).
-    public func verifier(for source: String, isCanceled: @escaping () -> Bool) -> SnapshotVerifier {
-        SnapshotVerifier(expected: expected[source] ?? [:], isCanceled: isCanceled)
+    /// A verifier of the members `source` holds for this snapshot (a plan made with `verifying`); `strict` for a
+    /// restore.
+    public func verifier(for source: String, strict: Bool = false, isCanceled: @escaping () -> Bool) -> SnapshotVerifier {
+        SnapshotVerifier(expected: expected[source] ?? [:], strict: strict, isCanceled: isCanceled)
+    }
+
+    /// A restore's strict check of the snapshot's own wanted members read by frame (a plan made with `verifying`).
+    public func ownVerifier(isCanceled: @escaping () -> Bool) -> SnapshotVerifier {
+        SnapshotVerifier(expected: ownExpected, strict: true, isCanceled: isCanceled)
     }
 
     /// All wanted paths of `source` (for a read that streams it).

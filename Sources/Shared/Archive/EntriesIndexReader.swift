@@ -7,8 +7,12 @@ import Glibc
 
 /// Reads a snapshot's `entries.jsonl.zst` one entry at a time: 64 KiB of the file at a time through a
 /// `ZstdDecompressor` into a line buffer, so memory stays bounded whatever the number of entries. Lines that are not
-/// JSON objects are skipped (the manifest's count then tells).
+/// JSON objects are skipped (the manifest's count then tells). A line longer than `lineLimit` is an error, so an index
+/// from a hostile target cannot hold the reader's memory (docs/security.md, "Archives and restore").
 public final class EntriesIndexReader {
+    /// The longest line read: a member's extended headers are at most 16 MiB (`TarReader`), 22 MiB in base64.
+    static let lineLimit = 32 << 20
+
     private let path: String
     private let descriptor: Int32
     private let lines = LineBuffer()
@@ -21,8 +25,7 @@ public final class EntriesIndexReader {
     public init(path: String) throws {
         self.path = path
         decompressor = try ZstdDecompressor(next: lines)
-        descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw ArchiveError.corrupt("\(URL(fileURLWithPath: path).lastPathComponent) is missing") }
+        descriptor = try Snapshot.openRegularFile(path, name: URL(fileURLWithPath: path).lastPathComponent)
     }
 
     deinit { close(descriptor) }
@@ -56,6 +59,9 @@ public final class EntriesIndexReader {
         while true {
             if let line = lines.popLine() { return line }
             if endOfFile { return lines.popRest() }
+            guard lines.pendingCount <= Self.lineLimit else {
+                throw ArchiveError.corrupt("\(URL(fileURLWithPath: path).lastPathComponent) has a line longer than \(Self.lineLimit) bytes")
+            }
             let got = input.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if got < 0 {
                 if errno == EINTR { continue }
@@ -92,6 +98,9 @@ private final class LineBuffer: ByteSink {
         defer { start = newline + 1 }
         return bytes[start..<newline]
     }
+
+    /// Bytes buffered after the last line returned.
+    var pendingCount: Int { bytes.count - start }
 
     /// What is left after the last newline (a last line without one), once.
     func popRest() -> ArraySlice<UInt8>? {

@@ -197,18 +197,16 @@ public struct FrameTable: Sendable, Equatable {
 
     /// Nil unless every offset is a whole number, the first 0 and each larger than the one before.
     public init?(json: JSONValue) {
-        guard let frameBytes = json["frame_bytes"]?.doubleValue, frameBytes >= 512, frameBytes < Double(1 << 32),
+        guard let frameBytes = json["frame_bytes"]?.int64Value, frameBytes >= 512, frameBytes < 1 << 32,
             case .array(let values)? = json["offsets"]
         else { return nil }
         var offsets: [Int64] = []
         offsets.reserveCapacity(values.count)
         for value in values {
-            guard let number = value.doubleValue, number >= 0, number < 9.0e15, number.rounded() == number,
-                offsets.last.map({ Int64(number) > $0 }) ?? (number == 0)
-            else { return nil }
-            offsets.append(Int64(number))
+            guard let number = value.int64Value, number >= 0, offsets.last.map({ number > $0 }) ?? (number == 0) else { return nil }
+            offsets.append(number)
         }
-        self.frameBytes = Int64(frameBytes)
+        self.frameBytes = frameBytes
         self.offsets = offsets
         switch json["age_header_b64"] {
         case nil: ageHeader = nil

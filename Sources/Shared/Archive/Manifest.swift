@@ -44,6 +44,9 @@ public struct Manifest: Sendable, Equatable {
     /// Set on the snapshots of a job with `pipeline.incremental`, the full ones included.
     public var chain: Chain?
 
+    /// The stored size of all payload parts.
+    public var payloadBytes: Int64 { payloadParts.reduce(0) { $0 + $1.size } }
+
     public init(
         jobId: String,
         runId: String,
@@ -108,6 +111,12 @@ public struct Manifest: Sendable, Equatable {
             + "zstd -d | tar -xG --xattrs --xattrs-include='*' --acls --numeric-owner -p -f - -C DEST"
     }
 
+    /// A file name in one directory: not empty, not `.` or `..`, no `/` or NUL, at most 255 bytes.
+    public static func isPlainName(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && name.utf8.count <= 255 && !name.utf8.contains(UInt8(ascii: "/"))
+            && !name.utf8.contains(0)
+    }
+
     /// Why a manifest cannot be used.
     public struct Invalid: Error, CustomStringConvertible, Sendable {
         public var description: String
@@ -135,12 +144,26 @@ public struct Manifest: Sendable, Equatable {
         startedAt = json["started_at"]?.stringValue ?? ""
         endedAt = json["ended_at"]?.stringValue ?? ""
         splitBytes = pipeline["split_bytes"]?.int64Value ?? 0
+        // A number that is there but out of range is damage, not an absent field.
+        for (value, field) in [
+            (pipeline["split_bytes"], "split_bytes"), (pipeline["frame_bytes"], "frame_bytes"), (json["entry_index"]?["count"], "entry_index.count"),
+        ] {
+            if let value, value != .null, value.int64Value == nil { throw Invalid(description: "\(field) is not a whole number below 2^53") }
+        }
+        // Sizes are whole numbers below 2^53 (`int64Value`) and their total fits in an Int64, so no sum of them traps;
+        // names are plain file names, so no read or fetch leaves the snapshot's directory (docs/security.md).
+        var total: Int64 = 0
         self.artifacts = try artifacts.map { artifact in
             guard let name = artifact["name"]?.stringValue, let size = artifact["size"]?.int64Value, size >= 0,
                 let hash = artifact["hash"]?.stringValue
-            else { throw Invalid(description: "an artifact without name, size or hash") }
+            else { throw Invalid(description: "an artifact without name, size or hash (or a size out of range)") }
+            guard Self.isPlainName(name) else { throw Invalid(description: "an artifact name that is not a plain file name") }
+            let (sum, overflow) = total.addingReportingOverflow(size)
+            guard !overflow else { throw Invalid(description: "the artifacts' sizes add up past 2^63") }
+            total = sum
             return Artifact(name: name, size: size, hash: hash)
         }
+        guard splitBytes >= 0 else { throw Invalid(description: "a negative split_bytes") }
         entriesCount = json["entry_index"]?["count"]?.int64Value ?? -1
         frameBytes = pipeline["frame_bytes"]?.int64Value.flatMap { $0 >= 512 && $0 < 4_294_967_296 ? $0 : nil }
         if let incremental = json["incremental"] {

@@ -11,8 +11,11 @@ import Core
 /// times to the nanosecond, extended attributes and ACLs, FIFOs and device nodes, sparse files with their holes.
 ///
 /// Every call is relative to an open directory (`openat`, `mkdirat`, `renameat`, …), so a path may be longer than
-/// PATH_MAX, and no symlink is ever followed: each parent is opened `O_NOFOLLOW | O_DIRECTORY`, which also keeps the
-/// writes inside the destination (absolute paths and `..` are refused before). A file is written under a short
+/// PATH_MAX, and no symlink is ever followed: the destination itself is opened without following a symlink in any
+/// component (`openat2` with `RESOLVE_NO_SYMLINKS`), each parent `O_NOFOLLOW | O_DIRECTORY`, which also keeps the
+/// writes inside the destination (absolute paths and `..` are refused before). A FIFO or device node gets its owner,
+/// mode, attributes and times through an `O_PATH | O_NOFOLLOW` descriptor of what was created, so a symlink put in
+/// its place meanwhile is refused, never followed (docs/security.md, "Archives and restore"). A file is written under a short
 /// temporary name in its own directory and renamed when complete. An entry that cannot be restored is recorded with
 /// its reason and the rest go on; only a cancel, a conflict under `fail` and a full or read-only disk stop the restore.
 /// Directory owners, modes, attributes and times are applied last, deepest first (`finish`), also after a failure.
@@ -86,7 +89,15 @@ public final class RestoreWriter: TarReaderDelegate {
     private var directories: [(components: [ArraySlice<UInt8>], entry: TarEntry)] = []
     private var owners: [String: UInt32] = [:]
     private var finished = false
+    /// Extended attribute bytes of the directories whose metadata waits for `finish`.
+    private var keptAttributeBytes = 0
+    /// The most extended attribute bytes kept for directories until `finish` (a hostile archive's directories could
+    /// otherwise hold the worker's memory).
+    static let keptAttributeLimit = 256 << 20
     static let temporaryName = Array(".bastion-restore.tmp".utf8)
+    /// Tests only: called between creating a FIFO or device node and applying its metadata (the window a local user
+    /// could swap the node for a symlink in).
+    var afterCreatingNode: ((_ parent: Int32, _ name: [UInt8]) -> Void)?
 
     public init(
         destination: String,
@@ -138,11 +149,17 @@ public final class RestoreWriter: TarReaderDelegate {
         components(Array(raw.utf8)).map { String(decoding: joined($0), as: UTF8.self) }
     }
 
-    /// The open destination directory.
-    private func destinationDescriptor() throws -> Int32 {
+    /// The open destination directory, created when missing; no symlink is followed in any component of its path.
+    @discardableResult
+    public func destinationDescriptor() throws -> Int32 {
         if root < 0 {
-            root = open(destination, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard root >= 0 else { throw Fatal(message: POSIXFailure("open \(destination)").description) }
+            root = bastion_open_directory_nofollow(destination, 1)
+            guard root >= 0 else {
+                if errno == ELOOP || errno == ENOTDIR {
+                    throw Fatal(message: "\(destination): a component is a symlink or not a directory (a symlink is never followed)")
+                }
+                throw Fatal(message: POSIXFailure("open \(destination)").description)
+            }
         }
         return root
     }
@@ -212,6 +229,10 @@ public final class RestoreWriter: TarReaderDelegate {
         switch entry.kind {
         case .directory:
             if name.withCString({ mkdirat(parent, $0, 0o700) }) != 0 && errno != EEXIST { throw POSIXFailure("mkdir \(display)") }
+            keptAttributeBytes += entry.xattrs.reduce(0) { $0 + $1.name.count + $1.value.count }
+            guard keptAttributeBytes <= Self.keptAttributeLimit else {
+                throw ArchiveError.corrupt("more than \(Self.keptAttributeLimit) bytes of directory attributes")
+            }
             directories.append((components, entry))
         case .symlink:
             guard (entry.linkTarget ?? []).withCString({ target in name.withCString { symlinkat(target, parent, $0) } }) == 0 else {
@@ -245,7 +266,16 @@ public final class RestoreWriter: TarReaderDelegate {
             }
             let device = dev_t(bastion_makedev(entry.deviceMajor, entry.deviceMinor))
             guard name.withCString({ mknodat(parent, $0, type | 0o600, device) }) == 0 else { throw POSIXFailure("mknod \(display)") }
-            applyMetadata(entry, descriptor: nil, parent: parent, name: name)
+            afterCreatingNode?(parent, name)
+            // What is at the name now, never through a symlink; it must be the node just made.
+            let node = name.withCString { openat(parent, $0, bastion_o_path() | O_NOFOLLOW | O_CLOEXEC) }
+            guard node >= 0 else { throw POSIXFailure("open the new node \(display)") }
+            defer { close(node) }
+            var info = stat()
+            guard fstat(node, &info) == 0, info.st_mode & S_IFMT == type else {
+                throw ArchiveError.unsafePath("\(display) was replaced by something else while it was restored (a symlink is never followed)")
+            }
+            applyMetadata(entry, descriptor: nil, node: node, parent: parent, name: name)
         case .file:
             var descriptor = Self.temporaryName.withCString { openat(parent, $0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
             if descriptor < 0, errno == EEXIST {
@@ -345,29 +375,36 @@ public final class RestoreWriter: TarReaderDelegate {
 
     /// Owner (when restored), mode, extended attributes (ACLs among them), then times, in that order: a chown clears
     /// setuid bits and capabilities, and every other change moves the ctime, not the times set last. `descriptor` is
-    /// an open file or directory; without one the name in `parent` is used (symlinks, FIFOs, devices).
-    private func applyMetadata(_ entry: TarEntry, descriptor: Int32?, parent: Int32, name: [UInt8]) {
+    /// an open file or directory; `node` an `O_PATH | O_NOFOLLOW` descriptor of a FIFO or device node, changed through
+    /// `/proc/self/fd/N` (the inode itself, whatever is at the name now); with neither, a symlink, changed by its name
+    /// in `parent` without following it (no chmod: a symlink has no mode of its own).
+    private func applyMetadata(_ entry: TarEntry, descriptor: Int32?, node: Int32? = nil, parent: Int32, name: [UInt8]) {
+        let nodePath = node.map { Array("/proc/self/fd/\($0)".utf8) }
         if restoresOwners {
             let uid = owner(entry.userName, entry.uid, user: true)
             let gid = owner(entry.groupName, entry.gid, user: false)
             let changed =
                 descriptor.map { fchown($0, uid, gid) }
+                ?? node.map { fchownat($0, "", uid, gid, bastion_at_empty_path()) }
                 ?? name.withCString { fchownat(parent, $0, uid, gid, AT_SYMLINK_NOFOLLOW) }
             if changed != 0 { record(warning: entry.path, POSIXFailure("chown \(entry.displayPath)").description) }
         }
         if entry.kind != .symlink {
             let changed =
                 descriptor.map { fchmod($0, mode_t(entry.mode & 0o7777)) }
-                ?? name.withCString { fchmodat(parent, $0, mode_t(entry.mode & 0o7777), 0) }
+                ?? nodePath.map { path in path.withCString { chmod($0, mode_t(entry.mode & 0o7777)) } }
             if changed != 0 { record(warning: entry.path, POSIXFailure("chmod \(entry.displayPath)").description) }
         }
         if !entry.xattrs.isEmpty {
-            let proc = Array("/proc/self/fd/\(parent)/".utf8) + name
+            let proc = nodePath ?? Array("/proc/self/fd/\(parent)/".utf8) + name
             for attribute in entry.xattrs {
                 let set = attribute.name.withCString { key in
                     attribute.value.withUnsafeBytes { value in
                         descriptor.map { bastion_fsetxattr($0, key, value.baseAddress, value.count) }
-                            ?? proc.withCString { bastion_lsetxattr($0, key, value.baseAddress, value.count) }
+                            // A node's /proc/self/fd link is followed to the node; a symlink's name is not followed.
+                            ?? (node != nil
+                                ? proc.withCString { bastion_setxattr($0, key, value.baseAddress, value.count) }
+                                : proc.withCString { bastion_lsetxattr($0, key, value.baseAddress, value.count) })
                     }
                 }
                 if set != 0 {
@@ -379,7 +416,10 @@ public final class RestoreWriter: TarReaderDelegate {
             }
         }
         var times = [entry.atime?.timespec ?? entry.mtime.timespec, entry.mtime.timespec]
-        let set = descriptor.map { futimens($0, &times) } ?? name.withCString { utimensat(parent, $0, &times, AT_SYMLINK_NOFOLLOW) }
+        let set =
+            descriptor.map { futimens($0, &times) }
+            ?? nodePath.map { path in path.withCString { utimensat(AT_FDCWD, $0, &times, 0) } }
+            ?? name.withCString { utimensat(parent, $0, &times, AT_SYMLINK_NOFOLLOW) }
         if set != 0 { record(warning: entry.path, POSIXFailure("set times of \(entry.displayPath)").description) }
     }
 

@@ -1,3 +1,4 @@
+import CFileSystem
 import Core
 import Foundation
 
@@ -51,8 +52,9 @@ public struct Snapshot: Sendable {
         self.directory = directory
         self.fetchPart = fetchPart
         guard access(directory + "/complete.json", F_OK) == 0 else { throw OpenError.notComplete(directory) }
-        guard let data = FileManager.default.contents(atPath: directory + "/manifest.json"), let json = try? JSONValue.parse(bytes: data)
-        else { throw OpenError.unreadable("\(directory)/manifest.json is missing or not a manifest") }
+        guard let data = try? Self.readRegularFile(directory + "/manifest.json", limit: Self.manifestLimit),
+            let json = try? JSONValue.parse(bytes: data)
+        else { throw OpenError.unreadable("\(directory)/manifest.json is missing, not a regular file or not a manifest") }
         do {
             manifest = try Manifest(json: json)
         } catch {
@@ -99,8 +101,7 @@ public struct Snapshot: Sendable {
     /// Reads the part at `path` chunk by chunk into `body`, checking its size and BLAKE3 against the manifest's; a
     /// missing, short, long or altered part is `ArchiveError.corrupt` (after the chunks read so far).
     static func readPart(_ path: String, _ part: Part, buffer: inout [UInt8], _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw ArchiveError.corrupt("\(part.name) is missing") }
+        let descriptor = try openRegularFile(path, name: part.name)
         defer { close(descriptor) }
         var hasher = BLAKE3()
         var size: Int64 = 0
@@ -132,8 +133,50 @@ public struct Snapshot: Sendable {
         try Self.readPart(path, Part(name: name, size: artifact.size, hash: artifact.hash), buffer: &buffer) { _ in }
     }
 
-    /// The stored size of the payload (all parts).
-    public var payloadBytes: Int64 { parts.reduce(0) { $0 + $1.size } }
+    /// The stored size of the payload (all parts; `Manifest` refuses a total past `Int64.max`).
+    public var payloadBytes: Int64 { manifest.payloadBytes }
+
+    /// The most bytes of `manifest.json` read.
+    static let manifestLimit = 16 << 20
+
+    /// Opens a file of a snapshot for reading only when it is a regular file (docs/security.md, "Archives and
+    /// restore"): the name is first opened `O_PATH | O_NOFOLLOW`, which opens nothing for reading (a symlink is not
+    /// followed, a FIFO cannot block, a device sees no open), and `fstat`ed; only a regular file is then opened for
+    /// reading, through `/proc/self/fd`, so it is the very file that was checked.
+    public static func openRegularFile(_ path: String, name: String) throws -> Int32 {
+        let handle = open(path, bastion_o_path() | O_NOFOLLOW | O_CLOEXEC)
+        guard handle >= 0 else { throw ArchiveError.corrupt("\(name) is missing (\(String(cString: strerror(errno))))") }
+        defer { close(handle) }
+        var info = stat()
+        guard fstat(handle, &info) == 0 else { throw ArchiveError.corrupt("\(name): \(String(cString: strerror(errno)))") }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: break
+        case S_IFLNK: throw ArchiveError.corrupt("\(name) is a symlink (never followed)")
+        default: throw ArchiveError.corrupt("\(name) is not a regular file")
+        }
+        let descriptor = open("/proc/self/fd/\(handle)", O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw ArchiveError.corrupt("\(name) cannot be opened (\(String(cString: strerror(errno))))") }
+        return descriptor
+    }
+
+    /// A regular file's bytes (`openRegularFile`), at most `limit` of them (more is an error).
+    public static func readRegularFile(_ path: String, limit: Int) throws -> [UInt8] {
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        let descriptor = try openRegularFile(path, name: name)
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw ArchiveError.corrupt("\(name): \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { return bytes }
+            guard bytes.count + count <= limit else { throw ArchiveError.corrupt("\(name) is larger than \(limit) bytes") }
+            bytes += buffer[0..<count]
+        }
+    }
 
     /// Checks that every part exists with its size and hash, without decoding anything.
     public func checkParts(progress: BuildProgress? = nil, betweenParts: () throws -> Void = {}) throws {

@@ -25,7 +25,8 @@ extension Snapshot {
         guard manifest.frameBytes != nil, manifest.framesArtifact != nil else { return nil }
         let path = directory + "/" + Manifest.framesName
         try checkArtifact(Manifest.framesName, at: path)
-        guard let data = FileManager.default.contents(atPath: path), let json = try? JSONValue.parse(bytes: data),
+        guard let data = try? Snapshot.readRegularFile(path, limit: Int(manifest.framesArtifact?.size ?? 0)),
+            let json = try? JSONValue.parse(bytes: data),
             let table = FrameTable(json: json), table.frameBytes == manifest.frameBytes
         else { throw ArchiveError.corrupt("\(Manifest.framesName) is not a frame table") }
         if encryptionKey != nil && table.ageHeader == nil { throw ArchiveError.corrupt("\(Manifest.framesName) lacks the age header") }
@@ -233,8 +234,8 @@ private final class PartCursor {
             checked[index] = path
             progress?.add(bytes: part.size)
         }
-        descriptor = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0, lseek(descriptor, off_t(offset), SEEK_SET) == off_t(offset) else {
+        descriptor = try Snapshot.openRegularFile(path, name: part.name)
+        guard lseek(descriptor, off_t(offset), SEEK_SET) == off_t(offset) else {
             throw ArchiveError.corrupt("\(part.name) cannot be read at \(offset)")
         }
     }

@@ -8,6 +8,10 @@ import Foundation
 /// read alongside, one entry per tar member, so memory stays bounded when both are in the same order (always for
 /// archives Bastion writes); members and entries that arrive out of order wait in maps until their other half shows
 /// up. At most the one `extract` member, a sqlite snapshot's database, is copied to a work file for its integrity check.
+///
+/// A restore uses it `strict` (`CheckedMembers` in front of the writer): a member must be the next entry of the index
+/// (or one of the entries expected), its header is compared as it begins and a file's content hash before the writer
+/// renames it into place; the first difference throws `ArchiveError.corrupt` (docs/security.md, "Archives and restore").
 public final class SnapshotVerifier: TarReaderDelegate {
     struct Digest: Equatable {
         var kind: String
@@ -35,6 +39,10 @@ public final class SnapshotVerifier: TarReaderDelegate {
     private var hasher: BLAKE3?
     private var pendingMembers: [[UInt8]: Digest] = [:]
     private var pendingEntries: [[UInt8]: Digest] = [:]
+    /// A restore's check: the first mismatch throws instead of being counted.
+    private let strict: Bool
+    /// In a strict check, what the member being read must be.
+    private var strictExpected: Digest?
 
     /// `file` entries in the index, and those that matched.
     public private(set) var filesTotal = 0
@@ -92,16 +100,24 @@ public final class SnapshotVerifier: TarReaderDelegate {
         )
     }
 
-    public init(entriesIndex path: String, isCanceled: @escaping () -> Bool = { false }, extract: (member: String, to: String)? = nil) throws {
+    /// `strict`: a restore's check, members in the index's order, the first mismatch thrown.
+    public init(
+        entriesIndex path: String,
+        strict: Bool = false,
+        isCanceled: @escaping () -> Bool = { false },
+        extract: (member: String, to: String)? = nil
+    ) throws {
         index = try EntriesIndexReader(path: path)
+        self.strict = strict
         self.isCanceled = isCanceled
         self.extract = extract.map { (Array($0.member.utf8), $0.to) }
     }
 
-    /// Checks the members an earlier snapshot of a chain holds for a later one against what the later one's index
-    /// promises (`ChainPlan`): every one must arrive and match.
-    init(expected: [[UInt8]: Digest], isCanceled: @escaping () -> Bool) {
+    /// Checks the members an earlier snapshot of a chain holds for a later one (or those of a selection read by frame)
+    /// against what the later one's index promises (`ChainPlan`): every one must arrive and match.
+    init(expected: [[UInt8]: Digest], strict: Bool = false, isCanceled: @escaping () -> Bool) {
         index = nil
+        self.strict = strict
         self.isCanceled = isCanceled
         extract = nil
         pendingEntries = expected
@@ -118,7 +134,7 @@ public final class SnapshotVerifier: TarReaderDelegate {
 
     public func begin(_ entry: TarEntry) throws {
         if isCanceled() { throw CancellationError() }
-        checkRestorable(entry)
+        if strict { try checkHeader(entry) } else { checkRestorable(entry) }
         guard entry.kind == .file else { return }
         hasher = BLAKE3()
         if let extract, entry.path == extract.member { extracting = try FileSink(path: extract.to) }
@@ -146,16 +162,44 @@ public final class SnapshotVerifier: TarReaderDelegate {
 
     public func hole(_ count: Int64) throws {
         guard hasher != nil else { return }
-        ArchiveBuilder.hashZeros(count, into: &hasher!)
-        if let extracting {
-            try ArchiveBuilder.zeroChunkBytes(count) { try extracting.write($0) }
+        // A hostile map can announce exabytes of holes: hashed 64 MiB at a time, and a cancel is honoured between.
+        var remaining = count
+        while remaining > 0 {
+            if isCanceled() { throw CancellationError() }
+            let take = min(remaining, 64 << 20)
+            ArchiveBuilder.hashZeros(take, into: &hasher!)
+            if let extracting {
+                try ArchiveBuilder.zeroChunkBytes(take) { try extracting.write($0) }
+            }
+            remaining -= take
         }
     }
 
-    public func end(_ member: TarEntry) throws {
-        let hash = member.kind == .file ? hasher?.finalizeHex() : nil
-        hasher = nil
-        let digest = Digest(
+    /// A strict check's start of a member: it must be the next index entry (or an expected one), with the same kind,
+    /// size, mode, mtime and link target; its content hash is compared at its end.
+    private func checkHeader(_ member: TarEntry) throws {
+        let expected: Digest
+        if index != nil {
+            guard let entry = try nextOwnEntry(), let path = entry.name("path", base64: "path_b64"), path == member.path else {
+                throw ArchiveError.corrupt("\(member.displayPath) is not the next entry of the entries index")
+            }
+            expected = Self.digest(entry)
+        } else {
+            guard let found = pendingEntries.removeValue(forKey: member.path) else {
+                throw ArchiveError.corrupt("\(member.displayPath) is not in the entries index")
+            }
+            expected = found
+        }
+        var actual = Self.digest(member, hash: nil)
+        actual.hash = expected.hash
+        guard expected.matches(actual) else {
+            throw ArchiveError.corrupt("\(member.displayPath): \(Self.differences(expected, actual)) differ from the entries index")
+        }
+        strictExpected = expected
+    }
+
+    static func digest(_ member: TarEntry, hash: String?) -> Digest {
+        Digest(
             kind: member.kind.rawValue,
             size: member.kind == .file ? member.size : 0,
             hash: hash,
@@ -164,6 +208,22 @@ public final class SnapshotVerifier: TarReaderDelegate {
             nanoseconds: member.mtime.nanoseconds,
             target: member.linkTarget
         )
+    }
+
+    public func end(_ member: TarEntry) throws {
+        let hash = member.kind == .file ? hasher?.finalizeHex() : nil
+        hasher = nil
+        let digest = Self.digest(member, hash: hash)
+        if strict {
+            guard let expected = strictExpected else { throw ArchiveError.corrupt("\(member.displayPath) ends without its start") }
+            strictExpected = nil
+            if expected.kind == "file" { filesTotal += 1 }
+            guard expected.matches(digest) else {
+                throw ArchiveError.corrupt("\(member.displayPath): \(Self.differences(expected, digest)) differ from the entries index")
+            }
+            if expected.kind == "file" { filesOK += 1 }
+            return
+        }
         if let extracting {
             try extracting.finish()
             self.extracting = nil
@@ -181,6 +241,7 @@ public final class SnapshotVerifier: TarReaderDelegate {
         } else {
             pendingMembers[member.path] = digest
             mostPending = max(mostPending, pendingMembers.count + pendingEntries.count)
+            try checkPending()
         }
         if let entry, let entryPath {
             let expected = Self.digest(entry)
@@ -189,12 +250,33 @@ public final class SnapshotVerifier: TarReaderDelegate {
             } else {
                 pendingEntries[entryPath] = expected
                 mostPending = max(mostPending, pendingMembers.count + pendingEntries.count)
+                try checkPending()
             }
+        }
+    }
+
+    /// The most members and entries that may wait for their other half: Bastion's archives keep both in one order, so
+    /// only a hostile or foreign one gets near it, and it must not hold the worker's memory.
+    static let pendingLimit = 1_000_000
+
+    private func checkPending() throws {
+        guard pendingMembers.count + pendingEntries.count <= Self.pendingLimit || index == nil else {
+            throw ArchiveError.corrupt("more than \(Self.pendingLimit) members and index entries are out of order")
         }
     }
 
     /// After the payload: the index entries no member answered are failures.
     public func finish() throws {
+        if strict {
+            if let entry = try nextOwnEntry() {
+                let path = entry.name("path", base64: "path_b64").map { String(decoding: $0, as: UTF8.self) } ?? "?"
+                throw ArchiveError.corrupt("\(path): in the entries index, not in the payload")
+            }
+            if let path = pendingEntries.keys.first {
+                throw ArchiveError.corrupt("\(String(decoding: path, as: UTF8.self)): in the entries index, not in the payload")
+            }
+            return
+        }
         while let entry = try nextOwnEntry() {
             guard let path = entry.name("path", base64: "path_b64") else { continue }
             settle(path, expected: Self.digest(entry), actual: pendingMembers.removeValue(forKey: path))
@@ -237,6 +319,11 @@ public final class SnapshotVerifier: TarReaderDelegate {
         if expected.kind != "file" { otherFailures += 1 }
         let display = String(decoding: path, as: UTF8.self)
         guard let actual else { return record(failure: "\(display): in the index, not in the payload") }
+        record(failure: "\(display): \(Self.differences(expected, actual)) differ")
+    }
+
+    /// What differs between what the index promises and what a member is, for messages.
+    static func differences(_ expected: Digest, _ actual: Digest) -> String {
         var differences: [String] = []
         if actual.kind != expected.kind { differences.append("kind") }
         if actual.size != expected.size { differences.append("size") }
@@ -248,10 +335,43 @@ public final class SnapshotVerifier: TarReaderDelegate {
         {
             differences.append("mtime")
         }
-        record(failure: "\(display): \(differences.joined(separator: ", ")) differ")
+        return differences.joined(separator: ", ")
     }
 
     private func record(failure: String) {
         if samples.count < 10 { samples.append(failure) }
+    }
+}
+
+/// A restore's reader delegate: each member is checked by a strict `SnapshotVerifier` before `next` (the writer) sees
+/// its start and again before it sees its end, so a member that differs from the entries index is never renamed into
+/// place and stops the restore (docs/security.md, "Archives and restore").
+public final class CheckedMembers: TarReaderDelegate {
+    let check: SnapshotVerifier
+    let next: any TarReaderDelegate
+
+    public init(check: SnapshotVerifier, next: any TarReaderDelegate) {
+        self.check = check
+        self.next = next
+    }
+
+    public func begin(_ entry: TarEntry) throws {
+        try check.begin(entry)
+        try next.begin(entry)
+    }
+
+    public func content(_ bytes: UnsafeRawBufferPointer) throws {
+        try check.content(bytes)
+        try next.content(bytes)
+    }
+
+    public func hole(_ count: Int64) throws {
+        try check.hole(count)
+        try next.hole(count)
+    }
+
+    public func end(_ entry: TarEntry) throws {
+        try check.end(entry)
+        try next.end(entry)
     }
 }

@@ -12,8 +12,10 @@ public protocol TarReaderDelegate: AnyObject {
 
 /// Parses a tar stream fed in arbitrary pieces: ustar headers, pax `x` records (path, linkpath, size, mtime, atime,
 /// uid, gid, uname, gname, `SCHILY.xattr.*`, GNU sparse 1.0) and GNU `L`/`K` long names, as GNU tar and Bastion write
-/// them. Names stay bytes. Headers with a bad checksum, extended headers over 16 MiB and malformed sparse maps are
-/// errors, so a hostile archive cannot make it buffer without bound.
+/// them. Names stay bytes. Headers with a bad checksum, extended headers over 16 MiB, more than 16 MiB of extended
+/// headers before one member, numbers out of range and malformed sparse maps are errors, so a hostile archive cannot
+/// make it buffer without bound or trap on a number: every sum and product of values read from the archive is
+/// checked (docs/security.md, "Archives and restore").
 public final class TarReader: ByteSink {
     private enum State {
         case header
@@ -25,6 +27,8 @@ public final class TarReader: ByteSink {
     }
 
     static let extendedLimit: Int64 = 16 << 20
+    /// Extended header bytes (pax records, GNU long names) that may precede one member, all headers together.
+    static let memberMetadataLimit: Int64 = 16 << 20
     static let segmentLimit = 1 << 20
 
     private weak var delegate: (any TarReaderDelegate)?
@@ -36,6 +40,8 @@ public final class TarReader: ByteSink {
     private var longName: [UInt8]?
     private var longLink: [UInt8]?
     private var zeroBlocks = 0
+    /// Extended header bytes read since the last member.
+    private var metadataBytes: Int64 = 0
     public private(set) var finishedCleanly = false
 
     // The member being read: its padding, and for a sparse file the map, the segment being read and the logical
@@ -71,7 +77,7 @@ public final class TarReader: ByteSink {
                 let available = Int(min(remaining, Int64(bytes.count - offset)))
                 let used = try readMap(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + available)]))
                 offset += used
-                let left = remaining - Int64(used)
+                let left = remaining - Int64(used)  // used <= remaining
                 if mapFinished {
                     try beginSparse(dataLeft: left)
                 } else {
@@ -119,7 +125,7 @@ public final class TarReader: ByteSink {
             return
         }
         zeroBlocks = 0
-        let stored = Self.octal(header[148..<156])
+        let stored = try Self.octal(header[148..<156])
         // The byte sum with the checksum field read as eight spaces.
         var sum: Int64 = 8 * 32
         header.withUnsafeBufferPointer { block in
@@ -131,9 +137,13 @@ public final class TarReader: ByteSink {
         switch type {
         case UInt8(ascii: "x"), UInt8(ascii: "g"), UInt8(ascii: "L"), UInt8(ascii: "K"):
             extendedBuffer.removeAll(keepingCapacity: true)
-            let rawSize = Self.octal(header[124..<136])
+            let rawSize = try Self.octal(header[124..<136])
             guard rawSize >= 0, rawSize <= Self.extendedLimit else {
                 throw ArchiveError.corrupt("an extended header of \(rawSize) bytes (the limit is \(Self.extendedLimit))")
+            }
+            metadataBytes += rawSize
+            guard metadataBytes <= Self.memberMetadataLimit else {
+                throw ArchiveError.corrupt("more than \(Self.memberMetadataLimit) bytes of extended headers before one member")
             }
             let rawPadding = Int((512 - rawSize % 512) % 512)
             state = rawSize > 0 ? .extended(type: type, remaining: rawSize, padding: rawPadding) : .header
@@ -141,6 +151,7 @@ public final class TarReader: ByteSink {
         default:
             break
         }
+        metadataBytes = 0
         let size = try pax["size"].map { try Self.number($0, "size") } ?? Self.octal(header[124..<136])
         guard size >= 0 else { throw ArchiveError.corrupt("negative member size") }
         var name = Self.field(header[0..<100])
@@ -148,7 +159,7 @@ public final class TarReader: ByteSink {
         if !prefix.isEmpty, header[257..<262].elementsEqual("ustar".utf8) { name = prefix + [UInt8(ascii: "/")] + name }
         name = pax["GNU.sparse.name"] ?? pax["path"] ?? longName ?? name
         let link = pax["linkpath"] ?? longLink ?? Self.field(header[157..<257])
-        let mtime = try pax["mtime"].map { try Self.time($0, "mtime") } ?? FileTime(seconds: Self.octal(header[136..<148]))
+        let mtime = try pax["mtime"].map { try Self.time($0, "mtime") } ?? FileTime(seconds: try Self.octal(header[136..<148]))
         let kind: TarEntry.Kind
         switch type {
         case UInt8(ascii: "0"), 0, UInt8(ascii: "7"): kind = name.last == UInt8(ascii: "/") ? .directory : .file
@@ -164,11 +175,9 @@ public final class TarReader: ByteSink {
         var entry = TarEntry(
             path: name,
             kind: kind,
-            mode: UInt32(truncatingIfNeeded: Self.octal(header[100..<108])) & 0o7777,
-            uid: try pax["uid"].map { UInt32(truncatingIfNeeded: try Self.number($0, "uid")) }
-                ?? UInt32(truncatingIfNeeded: Self.octal(header[108..<116])),
-            gid: try pax["gid"].map { UInt32(truncatingIfNeeded: try Self.number($0, "gid")) }
-                ?? UInt32(truncatingIfNeeded: Self.octal(header[116..<124])),
+            mode: UInt32(truncatingIfNeeded: try Self.octal(header[100..<108])) & 0o7777,
+            uid: try Self.id(pax["uid"].map { try Self.number($0, "uid") } ?? Self.octal(header[108..<116]), "uid"),
+            gid: try Self.id(pax["gid"].map { try Self.number($0, "gid") } ?? Self.octal(header[116..<124]), "gid"),
             mtime: mtime,
             size: kind == .file ? size : 0,
             linkTarget: kind == .symlink || kind == .hardlink ? link : nil
@@ -177,8 +186,8 @@ public final class TarReader: ByteSink {
         entry.userName = pax["uname"] ?? Self.field(header[265..<297])
         entry.groupName = pax["gname"] ?? Self.field(header[297..<329])
         if kind == .characterDevice || kind == .blockDevice {
-            entry.deviceMajor = UInt32(truncatingIfNeeded: Self.octal(header[329..<337]))
-            entry.deviceMinor = UInt32(truncatingIfNeeded: Self.octal(header[337..<345]))
+            entry.deviceMajor = try Self.id(Self.octal(header[329..<337]), "device major")
+            entry.deviceMinor = try Self.id(Self.octal(header[337..<345]), "device minor")
         }
         entry.xattrs = paxXattrs
         let sparse = kind == .file && pax["GNU.sparse.major"] != nil
@@ -187,6 +196,7 @@ public final class TarReader: ByteSink {
                 let real = pax["GNU.sparse.realsize"]
             else { throw ArchiveError.corrupt("unsupported GNU sparse format (only 1.0 is read)") }
             entry.size = try Self.number(real, "GNU.sparse.realsize")
+            guard entry.size >= 0 else { throw ArchiveError.corrupt("a negative GNU.sparse.realsize") }
             entry.sparse = []
         }
         pax = [:]
@@ -285,8 +295,11 @@ public final class TarReader: ByteSink {
         }
         guard segments.count < count else { throw ArchiveError.corrupt("malformed sparse map") }
         if let offset = mapPendingOffset {
+            // Each segment starts at or after the end of the one before and ends within the file's size (both >= 0),
+            // so every end and the sum of the lengths fit in an Int64.
             let end = segments.last.map { $0.offset + $0.length } ?? 0
-            guard offset >= end, value >= 0, offset <= (member?.size ?? 0) - value else {
+            let (segmentEnd, overflow) = offset.addingReportingOverflow(value)
+            guard offset >= end, value >= 0, !overflow, segmentEnd <= (member?.size ?? 0) else {
                 throw ArchiveError.corrupt("sparse map segments overlap or pass the file's size")
             }
             segments.append(.init(offset: offset, length: value))
@@ -371,9 +384,16 @@ public final class TarReader: ByteSink {
         return Array(bytes[bytes.startIndex..<end])
     }
 
+    /// A pax decimal number (`Int64(String)` is nil out of range, never a trap).
     static func number(_ bytes: [UInt8], _ key: String) throws -> Int64 {
         guard let value = Int64(String(decoding: bytes, as: UTF8.self)) else { throw ArchiveError.corrupt("pax \(key) is not a number") }
         return value
+    }
+
+    /// An owner id or a device number: 0 ..< 2^32.
+    static func id(_ value: Int64, _ key: String) throws -> UInt32 {
+        guard let id = UInt32(exactly: value) else { throw ArchiveError.corrupt("\(key) \(value) is out of range") }
+        return id
     }
 
     static func time(_ bytes: [UInt8], _ key: String) throws -> FileTime {
@@ -381,10 +401,18 @@ public final class TarReader: ByteSink {
         return time
     }
 
-    static func octal(_ bytes: ArraySlice<UInt8>) -> Int64 {
-        // GNU base-256 for large values: first byte 0x80.
+    /// A numeric header field: octal digits, or GNU base-256 (first byte 0x80; 0xff, a negative number, is refused).
+    /// A value past `Int64.max` is corrupt, not wrapped.
+    static func octal(_ bytes: ArraySlice<UInt8>) throws -> Int64 {
         if let first = bytes.first, first & 0x80 != 0 {
-            return bytes.dropFirst().reduce(Int64(first & 0x7f)) { ($0 << 8) | Int64($1) }
+            guard first == 0x80 else { throw ArchiveError.corrupt("a negative base-256 number in a tar header") }
+            var value: Int64 = 0
+            for byte in bytes.dropFirst() {
+                let (shifted, overflow) = value.multipliedReportingOverflow(by: 256)
+                guard !overflow else { throw ArchiveError.corrupt("a base-256 number in a tar header is out of range") }
+                value = shifted | Int64(byte)
+            }
+            return value
         }
         var value: Int64 = 0
         for byte in bytes {
@@ -392,7 +420,9 @@ public final class TarReader: ByteSink {
                 if value > 0 { break } else { continue }
             }
             guard (UInt8(ascii: "0")...UInt8(ascii: "7")).contains(byte) else { break }
-            value = value * 8 + Int64(byte - UInt8(ascii: "0"))
+            let (shifted, overflow) = value.multipliedReportingOverflow(by: 8)
+            guard !overflow else { throw ArchiveError.corrupt("an octal number in a tar header is out of range") }
+            value = shifted | Int64(byte - UInt8(ascii: "0"))
         }
         return value
     }

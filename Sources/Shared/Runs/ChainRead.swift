@@ -71,7 +71,12 @@ struct ChainRead {
     }
 
     /// Stored bytes a read may go through (for progress).
-    var payloadBytes: Int64 { sources.reduce(snapshot.payloadBytes) { $0 + $1.snapshot.payloadBytes } }
+    var payloadBytes: Int64 {
+        sources.reduce(snapshot.payloadBytes) { total, source in
+            let (sum, overflow) = total.addingReportingOverflow(source.snapshot.payloadBytes)
+            return overflow ? .max : sum
+        }
+    }
 
     /// Reads one earlier snapshot's wanted members into `delegate` (call for each of `sources`, oldest first).
     func read(
@@ -96,13 +101,39 @@ struct ChainRead {
         }
     }
 
-    /// Reads the snapshot's own wanted members: by frame for a selection when it can, else the whole payload (the
-    /// delegate's own selection, if any, applies).
-    func readOwn(into delegate: any TarReaderDelegate, selected: Bool, progress: BuildProgress?, check: () throws -> Void) throws {
+    /// A restore's read of one earlier snapshot: every member checked against the index before `writer` keeps it (a
+    /// plan opened `verifying`).
+    func restore(
+        _ source: (runId: String, snapshot: Snapshot, identity: String?),
+        into writer: any TarReaderDelegate,
+        progress: BuildProgress?,
+        isCanceled: @escaping () -> Bool,
+        check: () throws -> Void
+    ) throws {
+        let verifier = plan.verifier(for: source.runId, strict: true, isCanceled: isCanceled)
+        try read(source, into: CheckedMembers(check: verifier, next: writer), progress: progress, check: check)
+        try verifier.finish()
+    }
+
+    /// Reads the snapshot's own wanted members into a restore's `writer`, each checked against the index first: by
+    /// frame for a selection when it can, else the whole payload (the writer's own selection, if any, applies).
+    func restoreOwn(
+        into writer: any TarReaderDelegate,
+        selected: Bool,
+        progress: BuildProgress?,
+        isCanceled: @escaping () -> Bool,
+        check: () throws -> Void
+    ) throws {
+        let verifier: SnapshotVerifier
         if selected, !plan.ownWithoutOffset, let frames = try snapshot.frameTable() {
-            try snapshot.readMembers(plan.own, frames: frames, identity: identity, into: delegate, progress: progress, check: check)
+            verifier = plan.ownVerifier(isCanceled: isCanceled)
+            let checked = CheckedMembers(check: verifier, next: writer)
+            try snapshot.readMembers(plan.own, frames: frames, identity: identity, into: checked, progress: progress, check: check)
         } else {
-            try snapshot.readMembers(into: delegate, identity: identity, progress: progress, betweenParts: check)
+            verifier = try SnapshotVerifier(entriesIndex: snapshot.directory + "/" + Manifest.entriesIndexName, strict: true, isCanceled: isCanceled)
+            let checked = CheckedMembers(check: verifier, next: writer)
+            try snapshot.readMembers(into: checked, identity: identity, progress: progress, betweenParts: check)
         }
+        try verifier.finish()
     }
 }

@@ -43,7 +43,9 @@ public final class ProgressReporter: RunProgressSink {
     public static func merge(_ marks: inout [RunProgress.StageMark], _ progress: RunProgress) {
         if progress.stages.isEmpty {
             if marks.last?.stage != progress.stage {
-                marks.append(RunProgress.StageMark(stage: progress.stage, startedMs: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))))
+                marks.append(
+                    RunProgress.StageMark(stage: progress.stage, startedMs: Int64(saturating: Date().timeIntervalSince1970 * 1000, rounding: .down))
+                )
             }
             return
         }

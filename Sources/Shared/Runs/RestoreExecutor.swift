@@ -4,7 +4,8 @@ import Foundation
 
 /// Restores a finished snapshot into a local directory (`operation`: `destination.directory`, `conflict_policy`,
 /// optional `selection`). Every part is checked (size and BLAKE3) before anything is written, and again while
-/// reading; cancel is honoured between entries and parts.
+/// reading; every member is checked against the entries index (kind, size, mode, mtime, link target, content hash)
+/// before it is kept, and a difference is `snapshot_corrupt`; cancel is honoured between entries and parts.
 public struct RestoreExecutor: JobExecutor {
     public let jobType = RunKind.restore.rawValue
 
@@ -37,10 +38,20 @@ public struct RestoreExecutor: JobExecutor {
         let readDirectory = remoteReadDirectory(context, staging: stagingDirectory)
         defer { if remote { try? FileManager.default.removeItem(atPath: readDirectory) } }
         let identity = try await snapshotIdentity(snapshot, context)
+        // The index every member is checked against is itself checked against the manifest first.
+        if snapshot.manifest.artifacts.contains(where: { $0.name == Manifest.entriesIndexName }) {
+            do {
+                try await runBlocking {
+                    try snapshot.checkArtifact(Manifest.entriesIndexName, at: snapshot.directory + "/" + Manifest.entriesIndexName)
+                }
+            } catch let error as ArchiveError {
+                throw RunFailure(code: "snapshot_corrupt", message: error.description)
+            }
+        }
         // An incremental snapshot, or a selection read by frame (docs/formats.md, "Incremental snapshots").
         var chain: ChainRead?
         if ChainRead.applies(snapshot, selection: selection) {
-            chain = try await ChainRead.open(snapshot, selection: selection, identity: identity, context, staging: stagingDirectory)
+            chain = try await ChainRead.open(snapshot, selection: selection, verifying: true, identity: identity, context, staging: stagingDirectory)
         }
         let staging = stagingDirectory
         defer { chain?.removeStaging(context, staging: staging) }
@@ -65,21 +76,34 @@ public struct RestoreExecutor: JobExecutor {
             // A read by frame checks each part it uses before using it, and reads no other.
             if !remote, chosenChain == nil || chosenSelection == nil { try snapshot.checkParts(progress: progress, betweenParts: check) }
             progress.setStage("restore", total: total)
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let isCanceled = { cancellation.reason != nil }
             let writer = RestoreWriter(
                 destination: directory,
                 policy: chosenPolicy,
                 selection: chosenSelection,
                 ownership: chosenOwnership,
-                progress: progress
-            ) { cancellation.reason != nil }
+                progress: progress,
+                isCanceled: isCanceled
+            )
             // Directory modes and times are applied after a failure too.
             defer { writer.finish() }
+            // Created when missing, never through a symlink (docs/security.md, "Archives and restore").
+            try writer.destinationDescriptor()
             if let chosenChain {
-                for source in chosenChain.sources { try chosenChain.read(source, into: writer, progress: progress, check: check) }
-                try chosenChain.readOwn(into: writer, selected: chosenSelection != nil, progress: progress, check: check)
+                for source in chosenChain.sources {
+                    try chosenChain.restore(source, into: writer, progress: progress, isCanceled: isCanceled, check: check)
+                }
+                try chosenChain.restoreOwn(into: writer, selected: chosenSelection != nil, progress: progress, isCanceled: isCanceled, check: check)
             } else {
-                try snapshot.readMembers(into: writer, identity: identity, progress: progress, betweenParts: check)
+                let index = snapshot.directory + "/" + Manifest.entriesIndexName
+                let verifier = try SnapshotVerifier(entriesIndex: index, strict: true, isCanceled: isCanceled)
+                try snapshot.readMembers(
+                    into: CheckedMembers(check: verifier, next: writer),
+                    identity: identity,
+                    progress: progress,
+                    betweenParts: check
+                )
+                try verifier.finish()
             }
             writer.finish()
             return Outcome(writer)

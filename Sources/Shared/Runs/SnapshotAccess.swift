@@ -16,7 +16,8 @@ func sourceSnapshotLocation(_ context: RunContext) throws -> (location: RunLocat
     return (RunLocation(target: context.spec.target, jobId: context.job.id, runId: source), source)
 }
 
-/// Opens the snapshot and emits the `manifest` event; a snapshot that never completed is `snapshot_not_restorable`.
+/// Opens the snapshot and emits the `manifest` event; a snapshot that never completed is `snapshot_not_restorable`,
+/// one whose manifest cannot be read `snapshot_corrupt`.
 ///
 /// On a remote target the manifest and the entries index are fetched into `<staging>/<run>.read/`, and each part is
 /// fetched there when the stream reaches it (`Snapshot` checks its size and BLAKE3 before a byte of it is used, and
@@ -30,6 +31,11 @@ func openSnapshot(_ context: RunContext, staging: String) async throws -> Snapsh
         throw failure
     } catch let error as TargetError {
         throw RunFailure(code: error.code, message: "snapshot of run \(source): \(error)")
+    } catch let error as Snapshot.OpenError {
+        // A manifest that is there but cannot be read (not a regular file, a number out of range, a name that is not
+        // plain) is damage, not a snapshot that never finished.
+        if case .unreadable = error { throw RunFailure(code: "snapshot_corrupt", message: "snapshot of run \(source): \(error)") }
+        throw RunFailure(code: "snapshot_not_restorable", message: "snapshot of run \(source): \(error)")
     } catch {
         throw RunFailure(code: "snapshot_not_restorable", message: "snapshot of run \(source): \(error)")
     }

@@ -213,7 +213,7 @@ public struct WebDAVStore: TargetStore {
             formatter.locale = Locale(identifier: "en_US_POSIX")
             formatter.timeZone = TimeZone(identifier: "GMT")
             formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-            if let date = formatter.date(from: text) { return .seconds(min(max(Int(date.timeIntervalSinceNow.rounded(.up)), 0), 60)) }
+            if let date = formatter.date(from: text) { return .seconds(min(max(Int64(saturating: date.timeIntervalSinceNow, rounding: .up), 0), 60)) }
         }
         return min(first * (1 << min(attempt - 1, 10)), .seconds(30))
     }

@@ -88,7 +88,7 @@ struct DashboardController {
         formatter.timeZone = zone
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.dateFormat = "yyyy-MM-dd"
-        let data = try await services.database.dashboard(now: now, dayStarts: starts.map { Int64($0.timeIntervalSince1970) })
+        let data = try await services.database.dashboard(now: now, dayStarts: starts.map { Int64(saturating: $0.timeIntervalSince1970) })
         let recent = try await services.database.listRuns(RunListQuery(pageSize: 10)).items
         func counts(_ values: [String: Int]) -> Counts {
             Counts(

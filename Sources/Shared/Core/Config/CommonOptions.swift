@@ -32,7 +32,7 @@ public struct CommonOptions: ParsableArguments, Sendable {
         return CommonConfig(
             dataDirectory: DataDirectory(path: dataDir),
             logLevel: level,
-            safetyPoll: .milliseconds(Int64(poll * 1000))
+            safetyPoll: .milliseconds(Int64(saturating: poll * 1000))
         )
     }
 }

@@ -47,7 +47,7 @@ public struct SchedulerClock: Sendable {
     /// Virtual now, unix seconds.
     public func now() -> Int64 {
         if let manual { return manual.now }
-        return Int64((anchor + (Date().timeIntervalSince1970 - anchor) * scale).rounded(.down))
+        return Int64(saturating: anchor + (Date().timeIntervalSince1970 - anchor) * scale, rounding: .down)
     }
 
     /// Real time left until virtual instant `instant` (zero when past).
@@ -55,6 +55,6 @@ public struct SchedulerClock: Sendable {
         if let manual { return .seconds(max(0, instant - manual.now)) }
         let realTarget = anchor + (Double(instant) - anchor) / scale
         let seconds = max(0, realTarget - Date().timeIntervalSince1970)
-        return .milliseconds(Int64((seconds * 1000).rounded(.up)))
+        return .milliseconds(Int64(saturating: seconds * 1000, rounding: .up))
     }
 }

@@ -53,15 +53,15 @@ public struct RunEvent: Sendable, Hashable {
 
     /// An event received as its frame text (`value` is that text parsed); nil when it is not an event.
     public init?(parsed value: JSONValue, json: String) {
-        guard case .string(let runId)? = value["run_id"], let seq = value["seq"]?.doubleValue, let ts = value["ts"]?.doubleValue,
+        guard case .string(let runId)? = value["run_id"], let seq = value["seq"]?.int64Value, let ts = value["ts"]?.int64Value,
             case .string(let levelText)? = value["level"], let level = Level(rawValue: levelText),
             case .string(let kind)? = value["kind"], case .string(let message)? = value["message"],
-            seq >= 1, seq < 9.0e15, seq.rounded() == seq, abs(ts) < 9.0e15
+            seq >= 1
         else { return nil }
         let fields = value["fields"]
         self.runId = runId
-        self.seq = Int64(seq)
-        self.ts = Int64(ts)
+        self.seq = seq
+        self.ts = ts
         self.level = level
         self.kind = kind
         self.message = message
