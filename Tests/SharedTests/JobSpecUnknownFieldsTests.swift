@@ -100,6 +100,13 @@ import Testing
         }
     }
 
+    /// An unknown source or target type is reported as such, not as a list of keys that type would not take.
+    @Test func anUnknownTypeIsNamedAsTheType() {
+        let spec: JSONValue = ["v": 1, "type": "postgres", "source": ["host": "db"], "target": ["type": "s3", "bucket": "b"]]
+        #expect(JobSpec.unknownFields(spec).isEmpty)
+        #expect(Self.field(spec)?.code == "invalid_spec", "\(String(describing: Self.field(spec)))")
+    }
+
     @Test func whatTheUISendsIsAccepted() throws {
         // web/src/lib/jobForm.ts formToRequest, every option set.
         let spec: JSONValue = [

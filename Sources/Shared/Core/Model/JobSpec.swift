@@ -530,9 +530,10 @@ extension JobSpec {
         }
         if case .string(let type)? = root["type"] {
             check(value, sectionKeys.union(["type"]), "")
-            check(root["source"], sourceKeys(type) ?? [], "source")
-            if case .string(let targetType)? = root["target"]?["type"] {
-                check(root["target"], (targetKeys(targetType) ?? []).union(["type"]), "target")
+            // A type the spec does not know is `parse`'s error to report (`unsupported`), not a list of unknown keys.
+            if let keys = sourceKeys(type) { check(root["source"], keys, "source") }
+            if case .string(let targetType)? = root["target"]?["type"], let keys = targetKeys(targetType) {
+                check(root["target"], keys.union(["type"]), "target")
             }
         } else {
             check(value, sectionKeys, "")
