@@ -12,7 +12,7 @@ struct AppRequestContext: RequestContext {
     var clientIP: String = "unknown"
     /// Whether the request counts as HTTPS (a trusted proxy said so).
     var isHTTPS = false
-    /// The signed-in session (set by `AuthMiddleware` on protected routes).
+    /// The signed-in session (set by `AccessGate` on session routes).
     var session: AuthSession?
     /// The SHA-256 hex of the session cookie's token, when a session was found.
     var sessionTokenHash: String?

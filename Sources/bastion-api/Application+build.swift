@@ -1,4 +1,5 @@
 import Bus
+import Core
 import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
@@ -47,10 +48,13 @@ struct APIServices: Sendable {
 struct WebSocketContext: RequestContext, WebSocketRequestContext {
     var coreContext: CoreRequestContextStorage
     let webSocket: WebSocketHandlerReference<Self>
+    /// The TCP peer's IP address (the HTTPS rule and the Origin check need it).
+    let peerAddress: String?
 
     init(source: Source) {
         coreContext = .init(source: source)
         webSocket = .init()
+        peerAddress = source.channel.remoteAddress?.ipAddress
     }
 }
 
@@ -62,9 +66,15 @@ func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
     // outside ErrorMiddleware so rendered errors count with their status.
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware(routes: services.routes))
+    // Nothing above decides anything; from here on every path has one spelling (docs/security.md, "Canonical paths").
+    router.add(middleware: CanonicalPathMiddleware())
     router.add(middleware: EdgePolicyMiddleware(policy: services.config.network))
-    router.add(middleware: AuthMiddleware(database: services.database))
-    let api = RecordingRouterGroup(inner: router.group("api"), prefix: "/api", table: services.routes)
+    // Access is decided per route, as each is registered (RecordingRouterGroup, docs/security.md, "The access list").
+    let gate = AccessGate(database: services.database, agents: services.agents)
+    func group(_ prefix: String, _ access: RouteAccess) -> RecordingRouterGroup {
+        RecordingRouterGroup(inner: router.group(RouterPath(prefix)), prefix: prefix, table: services.routes, gate: gate, access: access)
+    }
+    let api = group("/api", .session)
     SystemController(services: services).addRoutes(to: api)
     AuthController(services: services, hasher: services.hasher).addRoutes(to: api)
     JobsController(services: services).addRoutes(to: api)
@@ -77,28 +87,36 @@ func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
     TargetsController(services: services).addRoutes(to: api)
     let agents = AgentsController(services: services)
     agents.addRoutes(to: api)
-    agents.addAgentRoutes(to: RecordingRouterGroup(inner: router.group("agent"), prefix: "/agent", table: services.routes))
+    agents.addAgentRoutes(to: group("/agent", .agent))
     OpenAPIController().addRoutes(to: api)
     // Reached when the WebSocket router declined the upgrade: answer why, as JSON.
     api.get("runs/:id/events/ws") { request, context -> Response in
         _ = try await services.runEvents.validate(request, runId: try context.parameters.require("id"), peer: context.peerAddress)
         throw APIError(status: .upgradeRequired, code: "websocket_required", message: "this endpoint speaks WebSocket only")
     }
-    MetricsController(services: services, registry: services.metrics).addRoutes(to: router)
-    UIController(root: services.config.uiDirectory).addRoutes(to: router)
+    let root = group("", .session)
+    MetricsController(services: services, registry: services.metrics).addRoutes(to: root)
+    UIController(root: services.config.uiDirectory).addRoutes(to: root)
     return router
 }
 
 /// The router consulted for WebSocket upgrades. Every upgrade request reaching it has passed the gate in front of
-/// the upgrade handler (`GatedWebSocketChannel`: edge rule, session, Origin, query, run), which answers refusals
-/// itself, so it does not check them again.
+/// the upgrade handler (`GatedWebSocketChannel`: canonical path, edge rule, session, Origin, query, run), which
+/// answers refusals itself; `shouldUpgrade` runs the same checks again, so whatever spelling of the headers slipped
+/// past the gate still meets them before a socket opens (docs/security.md, "WebSocket upgrades").
 func buildWebSocketRouter(_ services: APIServices) -> Router<WebSocketContext> {
     let router = Router(context: WebSocketContext.self)
     let runEvents = services.runEvents
     router.ws(
         "/api/runs/:id/events/ws",
-        shouldUpgrade: { _, context in
-            context.parameters.get("id") == nil ? .dontUpgrade : .upgrade([:])
+        shouldUpgrade: { request, context in
+            let refusal = await runEvents.refusal(
+                uri: request.head.path ?? "",
+                headers: request.headers,
+                authority: request.head.authority,
+                peer: context.peerAddress
+            )
+            return refusal == nil ? .upgrade([:]) : .dontUpgrade
         },
         onUpgrade: { inbound, outbound, context in
             guard let id = context.requestContext.parameters.get("id") else { return }
@@ -109,8 +127,9 @@ func buildWebSocketRouter(_ services: APIServices) -> Router<WebSocketContext> {
     let agents = services.agents
     router.ws(
         "/agent/ws",
-        shouldUpgrade: { request, _ in
-            (try? await agents.authenticate(request.headers)) == nil ? .dontUpgrade : .upgrade([:])
+        shouldUpgrade: { request, context in
+            await agents.refusal(uri: request.head.path ?? "", headers: request.headers, peer: context.peerAddress) == nil
+                ? .upgrade([:]) : .dontUpgrade
         },
         onUpgrade: { inbound, outbound, context in
             guard let agent = try? await agents.authenticate(context.request.headers) else { return }
@@ -134,8 +153,16 @@ func gatedWebSocketServer(_ services: APIServices) -> HTTPServerBuilder {
                 configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(20))))
             ),
             check: { uri, headers, authority, peer in
-                if URI(uri).path == "/agent/ws" { return await agents.refusal(headers: headers, peer: peer) }
-                return await runEvents.refusal(uri: uri, headers: headers, authority: authority, peer: peer)
+                // Any spelling that is not canonical is refused here; a canonical path that is neither WebSocket goes
+                // on to the HTTP router (and its access decisions).
+                guard let path = try? RequestPath.canonical(uri) else {
+                    return await gateRefusal(uri: uri, headers: headers, peer: peer, policy: nil) { _ in }
+                }
+                if path == "/agent/ws" { return await agents.refusal(uri: uri, headers: headers, peer: peer) }
+                if RunEventsWebSocket.runId(inPath: path) != nil {
+                    return await runEvents.refusal(uri: uri, headers: headers, authority: authority, peer: peer)
+                }
+                return nil
             }
         )
     }
@@ -159,6 +186,7 @@ func buildServiceGroup(
         traceLogger: logger,
         publisher: APIPublisher(hub: hub, bus: bus, agents: relay)
     )
+    try await reportUnknownJobFields(database, logger: logger)
     try await bus.start()
     let services = APIServices(database: database, bus: bus, hub: hub, config: config, metrics: metrics)
     relay.attach(services.agents)
@@ -178,4 +206,20 @@ func buildServiceGroup(
             logger: logger
         )
     )
+}
+
+/// Logs a warning for every stored job whose spec has keys the spec does not define (saved before saving refused
+/// them, docs/security.md, "Unknown fields"). The jobs are left as they are and still run; the keys are ignored.
+func reportUnknownJobFields(_ database: AppDatabase, logger: Logger) async throws {
+    let jobs = try await database.listJobs(includeArchived: true, query: nil, sort: .updatedDesc, page: nil, pageSize: 1).items
+    for item in jobs {
+        let unknown = JobSpec.unknownFields(item.job.spec)
+        guard !unknown.isEmpty else { continue }
+        logger.warning(
+            "Stored job has fields the server does not know: they are ignored; edit the job to remove them",
+            metadata: [
+                "job.id": "\(item.job.id)", "job.name": "\(item.job.name)", "fields": "\(unknown.map { "spec." + $0 }.joined(separator: ","))",
+            ]
+        )
+    }
 }

@@ -15,7 +15,8 @@ struct BastionAPI: AsyncParsableCommand {
     @OptionGroup var common: CommonOptions
     @OptionGroup var api: APIOptions
 
-    /// Prints every registered route (`METHOD /path`) and exits: how the OpenAPI completeness test sees the router.
+    /// Prints every registered route (`METHOD /path access`) and exits: how the OpenAPI completeness test and the
+    /// access test (`RouteAccessTests`) see the router.
     @Flag(name: .customLong("print-routes"), help: .hidden) var printRoutes = false
 
     func run() async throws {
@@ -28,7 +29,7 @@ struct BastionAPI: AsyncParsableCommand {
                 config: config
             )
             _ = buildRouter(services)
-            for route in services.routes.all { print("\(route.method.rawValue) \(route.path)") }
+            for route in services.routes.all { print("\(route.method.rawValue) \(route.path) \(route.access.rawValue)") }
             return
         }
         let logger = BastionLogging.bootstrap(level: config.common.logLevel, label: "bastion-api")

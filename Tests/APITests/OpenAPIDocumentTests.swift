@@ -31,6 +31,32 @@ import Testing
     }
 }
 
+extension OpenAPIDocumentTests {
+    /// The API refuses unknown keys in every body it reads (`400 unknown_field`), and the document says so.
+    @Test func everyRequestBodyObjectRefusesOtherKeys() throws {
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(Self.text.utf8)) as? [String: Any])
+        let schemas = try #require((root["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        func check(_ schema: Any?, _ at: String) {
+            guard let object = schema as? [String: Any] else { return }
+            if let ref = object["$ref"] as? String { return check(schemas[String(ref.split(separator: "/").last!)], at + " " + ref) }
+            if let properties = object["properties"] as? [String: Any] {
+                #expect(object["additionalProperties"] as? Bool == false, "\(at) allows other keys")
+                for (key, value) in properties { check(value, at + "." + key) }
+            }
+        }
+        var bodies = 0
+        for (path, item) in try #require(root["paths"] as? [String: [String: Any]]) {
+            for (method, operation) in item {
+                let content = (((operation as? [String: Any])?["requestBody"] as? [String: Any])?["content"] as? [String: Any])
+                guard let schema = (content?["application/json"] as? [String: Any])?["schema"] else { continue }
+                bodies += 1
+                check(schema, "\(method) \(path)")
+            }
+        }
+        #expect(bodies >= 15, "\(bodies) request bodies")
+    }
+}
+
 @Suite struct OpenAPIValidatorTests {
     /// The check above can fail: a document whose operation has no responses is refused.
     @Test func refusesAnOperationWithoutResponses() throws {

@@ -201,6 +201,7 @@ import FoundationNetworking
         var login = URLRequest(url: URL(string: fixture.base + "/api/auth/login")!)
         login.httpMethod = "POST"
         login.httpBody = try JSONSerialization.data(withJSONObject: ["username": RunsFixture.username, "password": RunsFixture.password])
+        login.setValue("application/json", forHTTPHeaderField: "content-type")
         let loginRequest = login
         final class Latencies: Sendable { let values = Mutex<[Double]>([]) }
         let latencies = Latencies()

@@ -53,6 +53,7 @@ struct HTTPResult: Sendable {
 
     var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
     var jsonArray: [[String: Any]]? { (try? JSONSerialization.jsonObject(with: body)) as? [[String: Any]] }
+    var text: String { String(decoding: body, as: UTF8.self) }
 }
 
 /// Minimal HTTP client over URLSession.

@@ -82,10 +82,13 @@ import Testing
         #expect(database["path"] as? String == scratch.dataDir + "/bastion.db")
         #expect(system.json?["version"] as? String != nil)
 
-        // Without a session every protected or unknown /api path is a JSON 401 (signed in, unknown paths are 404).
+        // An unknown /api path is a JSON 404 whoever asks (access is decided per route: there is none to protect); a
+        // protected one is a JSON 401 without a session.
         let missing = try await HTTP.get(base + "/api/does-not-exist", headers: ["x-request-id": "probe-404"], anonymous: true)
-        #expect(missing.status == 401)
-        #expect(missing.json?["error"] as? String == "unauthorized")
+        #expect(missing.status == 404)
+        #expect(missing.json?["error"] as? String == "not_found")
+        let protected = try await HTTP.get(base + "/api/jobs", anonymous: true)
+        #expect(protected.status == 401 && protected.json?["error"] as? String == "unauthorized")
         #expect(missing.json?["message"] as? String != nil)
         #expect((missing.json?["details"] as? [String: Any])?["request_id"] as? String == "probe-404")
         #expect(missing.headers["content-type"]?.hasPrefix("application/json") == true)

@@ -64,9 +64,13 @@ actor AgentGateway {
         return agent
     }
 
-    /// The upgrade gate's check for `/agent/ws`: the edge rule, then the key.
-    nonisolated func refusal(headers: HTTPFields, peer: String?) async -> (status: HTTPResponse.Status, body: String)? {
-        await gateRefusal(headers: headers, peer: peer, policy: policy) { _ = try await self.authenticate(headers) }
+    /// The upgrade's check for `/agent/ws`, at the gate and again in the router's `shouldUpgrade`: the canonical path,
+    /// the edge rule, then the key.
+    nonisolated func refusal(uri: String, headers: HTTPFields, peer: String?) async -> (status: HTTPResponse.Status, body: String)? {
+        await gateRefusal(uri: uri, headers: headers, peer: peer, policy: policy) { path in
+            guard path == "/agent/ws" else { throw APIError(status: .notFound, code: "not_found", message: "no such WebSocket") }
+            _ = try await self.authenticate(headers)
+        }
     }
 
     var connectedAgents: Set<String> { Set(connections.keys) }

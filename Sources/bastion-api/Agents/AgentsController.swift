@@ -9,14 +9,14 @@ import Store
 struct AgentsController {
     let services: APIServices
 
-    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RecordingRouterGroup) {
         group.post("agents/enrollment-tokens", use: createToken)
         group.get("agents", use: list)
         group.post("agents/:id/revoke", use: revoke)
         group.post("agents/:id/rotate-key", use: rotate)
     }
 
-    func addAgentRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
+    func addAgentRoutes(to group: RecordingRouterGroup) {
         group.post("enroll", use: enroll)
         group.get("status", use: status)
         // Reached when the upgrade did not happen: say why (the key's refusal first), as JSON.
@@ -35,7 +35,7 @@ struct AgentsController {
     /// `{ttl_seconds?: 60…30 days (default 1 hour), remaining_uses?: 1…1000 (default 1)}`: single-use unless the admin
     /// asks for more, never unlimited. The token is shown once, only its hash is kept.
     @Sendable func createToken(_ request: Request, context: AppRequestContext) async throws -> TokenDTO {
-        let body = try await RequestInput.object(request, allowEmpty: true)
+        let body = try await RequestInput.object(request, allowEmpty: true, known: ["ttl_seconds", "remaining_uses"])
         func integer(_ key: String, _ range: ClosedRange<Int64>) throws -> Int64? {
             switch body[key] {
             case nil, .null?: return nil
@@ -123,7 +123,7 @@ struct AgentsController {
     /// `POST /agent/enroll {token, name}` → `{agent_id, agent_key}`: `401 invalid_token` (malformed, unknown or used
     /// up: `details.reason`), `401 expired_token`.
     @Sendable func enroll(_ request: Request, context: AppRequestContext) async throws -> Enrolled {
-        let body = try await RequestInput.object(request)
+        let body = try await RequestInput.object(request, known: ["token", "name"])
         func refused(_ code: String, _ reason: String, _ message: String) -> APIError {
             APIError(status: .unauthorized, code: code, message: message, details: ["field": "token", "reason": reason])
         }

@@ -10,7 +10,7 @@ struct AuthController {
     let services: APIServices
     let hasher: PasswordHasher
 
-    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RecordingRouterGroup) {
         group.get("setup/status", use: setupStatus)
         group.post("setup/initialize", use: initialize)
         group.post("auth/login", use: login)
@@ -85,7 +85,7 @@ struct AuthController {
             ttl: services.config.sessionTTL
         )
         var headers = HTTPFields()
-        headers[.setCookie] = "\(AuthMiddleware.cookieName)=\(token); HttpOnly; SameSite=Lax; Path=/" + (context.isHTTPS ? "; Secure" : "")
+        headers[.setCookie] = "\(SessionCookie.cookieName)=\(token); HttpOnly; SameSite=Lax; Path=/" + (context.isHTTPS ? "; Secure" : "")
         context.logger.info("Login", metadata: ["user.id": "\(user.id)", "client.ip": "\(ip)"])
         return EditedResponse(headers: headers, response: LoginResult(csrfToken: csrf))
     }
@@ -94,7 +94,7 @@ struct AuthController {
     @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
         if let hash = context.sessionTokenHash { try await services.database.deleteSession(tokenHash: hash) }
         var headers = HTTPFields()
-        headers[.setCookie] = "\(AuthMiddleware.cookieName)=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0" + (context.isHTTPS ? "; Secure" : "")
+        headers[.setCookie] = "\(SessionCookie.cookieName)=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0" + (context.isHTTPS ? "; Secure" : "")
         return Response(status: .noContent, headers: headers)
     }
 
@@ -112,7 +112,7 @@ struct AuthController {
     }
 
     static func credentials(_ request: Request) async throws -> (String, String) {
-        let body = try await RequestInput.object(request)
+        let body = try await RequestInput.object(request, known: ["username", "password"])
         let username = try RequestInput.string(body, "username", code: "invalid_username") ?? ""
         let password = try RequestInput.string(body, "password", code: "invalid_password") ?? ""
         return (username, password)

@@ -11,7 +11,7 @@ import Targets
 struct BrowseController {
     let services: APIServices
 
-    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RecordingRouterGroup) {
         group.get("runs/:id/entries", use: entries)
         group.get("jobs/:id/diff", use: diff)
         group.get("jobs/:id/versions", use: versions)

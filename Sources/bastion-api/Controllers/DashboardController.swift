@@ -7,7 +7,7 @@ import Store
 struct DashboardController {
     let services: APIServices
 
-    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RecordingRouterGroup) {
         group.get("dashboard", use: dashboard)
     }
 

@@ -7,7 +7,7 @@ import Store
 struct JobsController {
     let services: APIServices
 
-    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RecordingRouterGroup) {
         group.get("jobs", use: list)
         group.post("jobs", use: create)
         group.get("jobs/:id", use: show)
@@ -29,7 +29,7 @@ struct JobsController {
     /// `POST /api/schedules/preview {schedule, timezone?, count?}`: the next trigger instants, or the validation
     /// error a job with that schedule would get.
     @Sendable func previewSchedule(_ request: Request, context: AppRequestContext) async throws -> SchedulePreview {
-        let body = try await RequestInput.object(request)
+        let body = try await RequestInput.object(request, known: ["schedule", "timezone", "count"])
         let schedule = try RequestInput.string(body, "schedule", code: "invalid_schedule") ?? ""
         let timezone = try RequestInput.string(body, "timezone", code: "invalid_timezone") ?? services.config.hubTimezone
         var count = 5
@@ -236,7 +236,7 @@ struct JobsController {
 
     /// Parses and validates a create/update body.
     func input(_ request: Request) async throws -> JobInput {
-        let body = try await RequestInput.object(request)
+        let body = try await RequestInput.object(request, known: ["name", "schedule", "schedule_timezone", "overlap_policy", "agent_id", "spec"])
         var input = try Self.input(body, defaultTimezone: services.config.hubTimezone)
         // `agent_id`: the agent that runs the job (null: the hub's workers); it must exist and not be revoked.
         if let agentId = try RequestInput.string(body, "agent_id", code: "invalid_agent") {

@@ -8,7 +8,7 @@ import Secrets
 struct KeysController {
     let services: APIServices
 
-    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RecordingRouterGroup) {
         group.get("keys", use: list)
         group.get("keys/:name", use: export)
     }

@@ -24,7 +24,7 @@ struct MetricsController {
         return factory
     }
 
-    func addRoutes(to router: Router<AppRequestContext>) {
+    func addRoutes(to router: RecordingRouterGroup) {
         router.get("metrics", use: scrape)
     }
 

@@ -10,7 +10,7 @@ import Store
 struct NotificationsController {
     let services: APIServices
 
-    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RecordingRouterGroup) {
         group.get("notifications/settings", use: settings)
         group.put("notifications/settings", use: updateSettings)
         group.get("notifications/destinations", use: destinations)
@@ -34,7 +34,15 @@ struct NotificationsController {
 
     /// `PUT /api/notifications/settings`: members left out keep their current value.
     @Sendable func updateSettings(_ request: Request, context: AppRequestContext) async throws -> SettingsDTO {
-        let body = try await RequestInput.object(request)
+        let body = try await RequestInput.object(request, known: ["enabled", "channels", "templates"])
+        if case .object(let channels)? = body["channels"] {
+            for (name, entry) in channels {
+                if case .object(let object) = entry { try RequestInput.refuseUnknownKeys(object, known: ["enabled"], at: "channels.\(name)") }
+            }
+        }
+        if case .object(let templates)? = body["templates"] {
+            try RequestInput.refuseUnknownKeys(templates, known: ["wecom_markdown"], at: "templates")
+        }
         let current = try await services.database.notificationSettings()
         let updated: NotificationSettings
         do {
@@ -72,7 +80,7 @@ struct NotificationsController {
     /// (wecom_bot): creates or replaces the destination; the address is encrypted under `master.key`.
     @Sendable func saveDestination(_ request: Request, context: AppRequestContext) async throws -> DestinationDTO {
         let (channel, name) = try Self.destinationKey(context)
-        let body = try await RequestInput.object(request)
+        let body = try await RequestInput.object(request, known: channel == .webhook ? ["url", "secret", "enabled"] : ["webhook_url", "enabled"])
         let config: DestinationConfig
         do {
             config = try DestinationConfig.parse(channel: channel, body)
@@ -101,7 +109,7 @@ struct NotificationsController {
     /// `POST …/{channel}/{name}/enabled {enabled}`.
     @Sendable func setEnabled(_ request: Request, context: AppRequestContext) async throws -> DestinationDTO {
         let (channel, name) = try Self.destinationKey(context)
-        let body = try await RequestInput.object(request)
+        let body = try await RequestInput.object(request, known: ["enabled"])
         guard case .bool(let enabled)? = body["enabled"] else {
             throw APIError(status: .badRequest, code: "invalid_enabled", message: "enabled must be true or false", details: ["field": "enabled"])
         }

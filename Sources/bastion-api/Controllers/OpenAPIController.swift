@@ -7,7 +7,7 @@ import NIOCore
 struct OpenAPIController {
     static let body = OpenAPIDocument.build().jsonString()
 
-    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RecordingRouterGroup) {
         group.get("openapi.json") { _, _ -> Response in
             var headers = HTTPFields()
             headers[.contentType] = "application/json"

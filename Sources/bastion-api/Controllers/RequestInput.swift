@@ -11,8 +11,9 @@ enum RequestInput {
     /// The 2 MiB body limit of docs/architecture.md, "HTTP edge".
     static let maxBodyBytes = 2 * 1024 * 1024
 
-    /// The body as a JSON object; an empty body is `[:]` when `allowEmpty`.
-    static func object(_ request: Request, allowEmpty: Bool = false) async throws -> [String: JSONValue] {
+    /// The body as a JSON object whose keys are all in `known` (else `400 unknown_field` naming the first one,
+    /// docs/security.md, "Unknown fields"); an empty body is `[:]` when `allowEmpty`.
+    static func object(_ request: Request, allowEmpty: Bool = false, known: Set<String>) async throws -> [String: JSONValue] {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: maxBodyBytes)
@@ -32,7 +33,17 @@ enum RequestInput {
         guard case .object(let object) = value else {
             throw APIError(status: .badRequest, code: "invalid_json", message: "the body must be a JSON object")
         }
+        try refuseUnknownKeys(object, known: known, at: "")
         return object
+    }
+
+    /// `400 unknown_field` with `details.field` = `path.key` for the first key of `object` not in `known`.
+    static func refuseUnknownKeys(_ object: [String: JSONValue], known: Set<String>, at path: String) throws {
+        do {
+            try ValidationError.refuseUnknownKeys(object, known: known, at: path)
+        } catch let error as ValidationError {
+            throw badRequest(error)
+        }
     }
 
     /// A string field (absent or null → nil); any other type is a 400 with `code`.

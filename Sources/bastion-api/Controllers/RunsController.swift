@@ -9,7 +9,7 @@ import Store
 struct RunsController {
     let services: APIServices
 
-    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RecordingRouterGroup) {
         group.get("runs", use: list)
         group.get("runs/:id", use: show)
         group.post("runs/:id/cancel", use: cancel)
@@ -139,7 +139,7 @@ struct RunsController {
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> RunDTO {
         let id = try context.parameters.require("id")
-        let body = try await RequestInput.object(request, allowEmpty: true)
+        let body = try await RequestInput.object(request, allowEmpty: true, known: ["reason"])
         let reason = try RequestInput.string(body, "reason", code: "invalid_reason")
         if let reason, reason.count > 500 {
             throw APIError(
@@ -222,7 +222,13 @@ extension RunsController {
     /// `POST /api/runs/{id}/restore {destination: {type: "local_fs", directory}, conflict_policy?, selection?}`: queues
     /// a restore run (default conflict policy `fail`).
     @Sendable func restore(_ request: Request, context: AppRequestContext) async throws -> OperationQueued {
-        let body = try await RequestInput.object(request)
+        let body = try await RequestInput.object(request, known: ["destination", "conflict_policy", "restore_ownership", "selection"])
+        if case .object(let destination)? = body["destination"] {
+            try RequestInput.refuseUnknownKeys(destination, known: ["type", "directory"], at: "destination")
+        }
+        if case .object(let selection)? = body["selection"] {
+            try RequestInput.refuseUnknownKeys(selection, known: ["files", "dirs", "files_b64", "dirs_b64"], at: "selection")
+        }
         let source = try await restorableSource(context)
         guard case .object(let destination)? = body["destination"], destination["type"] == .string("local_fs"),
             case .string(let directory)? = destination["directory"], directory.hasPrefix("/"), RestoreWriter.normalize(directory) != nil

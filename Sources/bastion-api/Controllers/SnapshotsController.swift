@@ -8,7 +8,7 @@ import Store
 struct SnapshotsController {
     let services: APIServices
 
-    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RecordingRouterGroup) {
         group.get("jobs/:id/snapshots", use: list)
         group.post("jobs/:id/retention/preview", use: preview)
         group.post("jobs/:id/retention/apply", use: apply)
@@ -97,7 +97,10 @@ struct SnapshotsController {
     func policy(_ request: Request, _ context: AppRequestContext) async throws -> (String, RetentionPolicy) {
         let id = try context.parameters.require("id")
         guard let job = try await services.database.job(id: id) else { throw APIError.jobNotFound }
-        let body = try await RequestInput.object(request, allowEmpty: true)
+        let body = try await RequestInput.object(request, allowEmpty: true, known: ["retention"])
+        if case .object(let retention)? = body["retention"] {
+            try RequestInput.refuseUnknownKeys(retention, known: RetentionPolicy.keys, at: "retention")
+        }
         do {
             if let override = body["retention"] { return (id, try RetentionPolicy.parse(override)) }
             return (id, try JobSpec.parse(job.spec).retentionPolicy)

@@ -8,7 +8,7 @@ import Store
 struct SystemController {
     let services: APIServices
 
-    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RecordingRouterGroup) {
         group.get("health", use: health)
         group.get("ready", use: ready)
         group.get("system", use: system)
@@ -61,7 +61,7 @@ struct SystemController {
             insecureHttp: services.config.network.insecureHTTP,
             hubTimezone: services.config.hubTimezone
         )
-        guard try await AuthMiddleware.session(request.headers, database: services.database) != nil else { return info }
+        guard try await SessionCookie.session(request.headers, database: services.database) != nil else { return info }
         let peers = services.bus.connectedPeers()
         func list(_ role: BusRole) -> [SystemInfo.Peer] {
             peers.filter { $0.role == role }.map { SystemInfo.Peer(id: $0.id, pid: $0.pid) }

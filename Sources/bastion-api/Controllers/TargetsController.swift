@@ -10,7 +10,7 @@ import Targets
 struct TargetsController {
     let services: APIServices
 
-    func addRoutes(to group: RecordingRouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RecordingRouterGroup) {
         group.get("secrets/:kind", use: secrets)
         group.put("secrets/:kind/:name", use: saveSecret)
         group.delete("secrets/:kind/:name", use: deleteSecret)
@@ -68,7 +68,7 @@ struct TargetsController {
     /// section as `rclone config show` prints it): creates or replaces the secret, sealed under `master.key`.
     @Sendable func saveSecret(_ request: Request, context: AppRequestContext) async throws -> SecretDTO {
         let (kind, name) = try Self.secretKey(context)
-        let body = try await RequestInput.object(request)
+        let body = try await RequestInput.object(request, known: kind == "webdav" ? ["username", "password"] : ["config"])
         let value: JSONValue
         switch kind {
         case "webdav":
@@ -149,10 +149,11 @@ struct TargetsController {
     /// `POST /api/targets/test` with a target as a job spec has it: connects, creates `<base>/.bastion-test/<id>/`, writes
     /// a small object, reads it back and compares, deletes it; each step's outcome and time. From the hub.
     @Sendable func test(_ request: Request, context: AppRequestContext) async throws -> TestResult {
-        let body = try await RequestInput.object(request)
+        let body = try await RequestInput.object(request, known: ["type", "base_dir", "base_url", "remote", "secret_name", "part_size_bytes"])
         guard case .string(let type)? = body["type"] else {
             throw APIError(status: .badRequest, code: "invalid_spec", message: "type is required", details: ["field": "type"])
         }
+        try RequestInput.refuseUnknownKeys(body, known: (JobSpec.targetKeys(type) ?? []).union(["type"]), at: "")
         let target: JobSpec.Target
         do {
             target = try JobSpec.parseTarget(type: type, .object(body), field: "target")

@@ -12,7 +12,7 @@ struct UIController {
     let root: String
     let fileIO = FileIO()
 
-    func addRoutes(to router: Router<AppRequestContext>) {
+    func addRoutes(to router: RecordingRouterGroup) {
         for path: RouterPath in ["/", "**"] {
             router.get(path, use: serve)
             router.head(path, use: serve)

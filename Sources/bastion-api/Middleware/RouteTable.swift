@@ -2,22 +2,23 @@ import HTTPTypes
 import Hummingbird
 import Synchronization
 
-/// Every route the API registered (method + path pattern), recorded as controllers add them. It answers
-/// `405 method_not_allowed` (with `Allow`) for a known path with the wrong method, and lets a test check that the
-/// OpenAPI document lists every route.
+/// Every route the API registered (method, path pattern, access), recorded as controllers add them. It answers
+/// `405 method_not_allowed` (with `Allow`) for a known path with the wrong method, and lets tests enumerate the
+/// router (`--print-routes`): the OpenAPI document lists every route, and every route refuses whom it should.
 final class RouteTable: Sendable {
     struct Route: Sendable, Hashable {
         var method: HTTPRequest.Method
         /// `/api/jobs/{id}`-style pattern (OpenAPI syntax, as Hummingbird describes paths).
         var path: String
+        var access: RouteAccess
     }
 
     private let routes = Mutex<[Route]>([])
 
     var all: [Route] { routes.withLock { $0 } }
 
-    func record(_ method: HTTPRequest.Method, _ path: String) {
-        routes.withLock { $0.append(Route(method: method, path: path)) }
+    func record(_ method: HTTPRequest.Method, _ path: String, access: RouteAccess) {
+        routes.withLock { $0.append(Route(method: method, path: path, access: access)) }
     }
 
     /// The methods registered for routes whose pattern matches `path`.
@@ -25,22 +26,30 @@ final class RouteTable: Sendable {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
         return all.filter { route in
             let pattern = route.path.split(separator: "/", omittingEmptySubsequences: true)
-            guard pattern.count == segments.count else { return false }
+            guard !pattern.contains("**"), pattern.count == segments.count else { return false }
             return zip(pattern, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
         }.map(\.method)
     }
 }
 
-/// A router group that records what it registers in a `RouteTable`.
-struct RecordingRouterGroup<Context: RequestContext>: RouterMethods {
+/// A router group that records what it registers in a `RouteTable` and puts each route behind its access decision
+/// (`RouteAccess.of`, `AccessResponder`): the only way routes are added to the API's router.
+struct RecordingRouterGroup: RouterMethods {
+    typealias Context = AppRequestContext
+
     let inner: RouterGroup<Context>
     let prefix: String
     let table: RouteTable
+    let gate: AccessGate
+    /// The access of routes not in the public list.
+    let access: RouteAccess
 
     @discardableResult func on<Responder: HTTPResponder>(_ path: RouterPath, method: HTTPRequest.Method, responder: Responder) -> Self
     where Responder.Context == Context {
-        table.record(method, prefix + (path.description == "/" ? "" : path.description))
-        inner.on(path, method: method, responder: responder)
+        let pattern = prefix + (path.description == "/" ? "" : path.description)
+        let routeAccess = RouteAccess.of(method, pattern.isEmpty ? "/" : pattern, groupDefault: access)
+        table.record(method, pattern.isEmpty ? "/" : pattern, access: routeAccess)
+        inner.on(path, method: method, responder: AccessResponder(access: routeAccess, gate: gate, inner: responder))
         return self
     }
 

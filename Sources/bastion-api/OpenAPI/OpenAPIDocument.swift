@@ -35,6 +35,21 @@ enum OpenAPIDocument {
         query("page_size", .object(["type": "integer", "minimum": 1]), "items per page (default 20, at most 100)"),
     ]
 
+    /// The components that are request bodies.
+    static let requestComponents: Set<String> = ["JobInput", "NotificationSettingsInput", "TargetSecretInput", "DestinationInput", "RetentionInput"]
+
+    /// A request body's schema as the API reads it: every object with `properties` refuses any other key
+    /// (`additionalProperties: false`; docs/security.md, "Unknown fields"). The job spec's own keys are checked by
+    /// the server (`JobSpec.unknownFields`), not described here.
+    static func closed(_ schema: JSONValue) -> JSONValue {
+        guard case .object(var object) = schema else { return schema }
+        if case .object(let properties)? = object["properties"] {
+            object["properties"] = .object(properties.mapValues(closed))
+            if object["additionalProperties"] == nil { object["additionalProperties"] = false }
+        }
+        return .object(object)
+    }
+
     static let components: [String: JSONValue] = [
         "Error": S.object(
             [
@@ -848,7 +863,7 @@ enum OpenAPIDocument {
             if !(pathParameters + operation.parameters).isEmpty { entry["parameters"] = .array(pathParameters + operation.parameters) }
             if let body = operation.body {
                 entry["requestBody"] = .object([
-                    "required": .bool(operation.bodyRequired), "content": .object(["application/json": .object(["schema": body])]),
+                    "required": .bool(operation.bodyRequired), "content": .object(["application/json": .object(["schema": Self.closed(body)])]),
                 ])
             }
             if operation.isPublic { entry["security"] = .array([]) }
@@ -862,7 +877,7 @@ enum OpenAPIDocument {
             ]),
             "paths": .object(paths.mapValues(JSONValue.object)),
             "components": .object([
-                "schemas": .object(components),
+                "schemas": .object(components.reduce(into: [:]) { $0[$1.key] = requestComponents.contains($1.key) ? closed($1.value) : $1.value }),
                 "securitySchemes": .object([
                     "session": .object(["type": "apiKey", "in": "cookie", "name": "bastion_session"]),
                     "csrf": .object(["type": "apiKey", "in": "header", "name": "x-csrf-token"]),

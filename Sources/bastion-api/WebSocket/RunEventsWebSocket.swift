@@ -29,7 +29,7 @@ struct RunEventsWebSocket: Sendable {
     /// client reached us (`401 invalid_origin`), a valid `after_seq`, an existing run (`404 run_not_found`).
     /// Returns the start seq.
     func validate(headers: HTTPFields, authority: String?, uri: URI, runId: String, peer: String?) async throws -> Int64 {
-        guard try await AuthMiddleware.session(headers, database: database) != nil else { throw APIError.unauthorized }
+        guard try await SessionCookie.session(headers, database: database) != nil else { throw APIError.unauthorized }
         guard
             policy.originMatches(
                 origin: headers[.origin],
@@ -50,13 +50,19 @@ struct RunEventsWebSocket: Sendable {
         try await validate(headers: request.headers, authority: request.head.authority, uri: request.uri, runId: runId, peer: peer)
     }
 
-    /// The upgrade gate's check (see `GatedWebSocketChannel`): nil lets the upgrade through, else the refusal.
-    func refusal(uri raw: String, headers: HTTPFields, authority: String?, peer: String?) async -> (status: HTTPResponse.Status, body: String)? {
-        let uri = URI(raw)
-        let segments = uri.path.split(separator: "/")
+    /// The run id of a canonical run-events path (`/api/runs/{id}/events/ws`), else nil.
+    static func runId(inPath path: String) -> String? {
+        let segments = path.split(separator: "/")
         guard segments.count == 5, segments[0] == "api", segments[1] == "runs", segments[3] == "events", segments[4] == "ws" else { return nil }
-        return await gateRefusal(headers: headers, peer: peer, policy: policy) {
-            _ = try await validate(headers: headers, authority: authority, uri: uri, runId: String(segments[2]), peer: peer)
+        return String(segments[2])
+    }
+
+    /// The upgrade's check, at the gate (`GatedWebSocketChannel`) and again in the router's `shouldUpgrade`: a canonical
+    /// run-events path, the edge rule, then `validate`. nil lets the upgrade through, else the refusal.
+    func refusal(uri raw: String, headers: HTTPFields, authority: String?, peer: String?) async -> (status: HTTPResponse.Status, body: String)? {
+        await gateRefusal(uri: raw, headers: headers, peer: peer, policy: policy) { path in
+            guard let runId = Self.runId(inPath: path) else { throw APIError(status: .notFound, code: "not_found", message: "no such WebSocket") }
+            _ = try await validate(headers: headers, authority: authority, uri: URI(raw), runId: runId, peer: peer)
         }
     }
 

@@ -1,3 +1,4 @@
+import Core
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -13,18 +14,26 @@ typealias UpgradeCheck =
         status: HTTPResponse.Status, body: String
     )?
 
-/// Runs a gate check for a WebSocket path: the edge rule (`policy`), then `check`; nil when both pass, else the
-/// refusal as the status and JSON body an `APIError` renders (with the request's id).
+/// Runs a gate check for a WebSocket request: the canonical path (`RequestPath.canonical` of the raw target `uri`),
+/// the edge rule (`policy`), then `check` with the path; nil when all pass, else the refusal as the status and JSON
+/// body an `APIError` renders (with the request's id).
 func gateRefusal(
+    uri: String,
     headers: HTTPFields,
     peer: String?,
-    policy: NetworkPolicy,
-    _ check: @Sendable () async throws -> Void
+    policy: NetworkPolicy?,
+    _ check: @Sendable (_ path: String) async throws -> Void
 ) async -> (status: HTTPResponse.Status, body: String)? {
     let requestID = headers[RequestIDMiddleware.header].flatMap(RequestIDMiddleware.sanitized) ?? UUID().uuidString.lowercased()
     do {
-        guard policy.allows(peer: peer, forwardedProto: headers[EdgePolicyMiddleware.forwardedProto]) else { throw APIError.insecure }
-        try await check()
+        let path: String
+        do {
+            path = try RequestPath.canonical(uri)
+        } catch {
+            throw APIError.nonCanonicalPath(error)
+        }
+        if let policy, !policy.allows(peer: peer, forwardedProto: headers[EdgePolicyMiddleware.forwardedProto]) { throw APIError.insecure }
+        try await check(path)
         return nil
     } catch let error as APIError {
         return (error.status, error.bodyText(requestID: requestID))
@@ -35,7 +44,7 @@ func gateRefusal(
 
 /// hummingbird-websocket's HTTP/1 + WebSocket channel with a gate in front of its upgrade handler.
 ///
-/// The library answers every refused upgrade with a bare `400`. The gate sees each WebSocket upgrade request first,
+/// The library answers every refused upgrade with a bare `400`. The gate sees each request asking for an upgrade first,
 /// runs the same checks the router will (session, Origin, query, run), and answers a refusal itself with the real
 /// status and JSON body (`401 unauthorized`, `401 invalid_origin`, `404 run_not_found`, …), then closes. Requests
 /// that are not upgrades pass untouched, and the gate leaves the pipeline after the first request.
@@ -94,7 +103,15 @@ final class UpgradeGateHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .waitingForHead:
             break
         }
-        guard case .head(let head) = part, head.headers["upgrade"].contains(where: { $0.lowercased() == "websocket" }) else {
+        if case .head(let head) = part, !head.uri.hasPrefix("/") {
+            // A target that is not a path (`GET x HTTP/1.1`, `*`, absolute-form) gets no answer from the HTTP/1 server
+            // (the request never reaches the router): refuse it here, as `CanonicalPathMiddleware` would.
+            state = .refused
+            let requestID = UUID().uuidString.lowercased()
+            refuse(context: context, status: .badRequest, body: APIError.nonCanonicalPath(.notAbsolute).bodyText(requestID: requestID))
+            return
+        }
+        guard case .head(let head) = part, Self.asksForUpgrade(head.headers) else {
             context.fireChannelRead(data)
             context.pipeline.syncOperations.removeHandler(self, promise: nil)
             return
@@ -116,6 +133,16 @@ final class UpgradeGateHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .success(let refusal?): handler.refuse(context: context, status: refusal.status, body: refusal.body)
             case .failure: handler.refuse(context: context, status: .internalServerError, body: #"{"error":"internal_error"}"#)
             }
+        }
+    }
+
+    /// Whether a request asks to change protocol in any spelling: an `Upgrade` header (any value; a token list such as
+    /// `websocket, x` included) or an `upgrade` token in `Connection`. Such a request always meets the gate; the
+    /// WebSocket router's `shouldUpgrade` checks again (docs/security.md, "WebSocket upgrades").
+    static func asksForUpgrade(_ headers: HTTPHeaders) -> Bool {
+        if !headers["upgrade"].isEmpty { return true }
+        return headers["connection"].contains { value in
+            value.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == "upgrade" }
         }
     }
 

@@ -100,7 +100,15 @@ public struct JobInput: Sendable, Equatable {
         }
         self.overlapPolicy = policy
         guard let spec else { throw ValidationError.spec("spec", "required", "spec is required") }
-        self.spec = try JobSpec.parse(spec)
+        // What is saved is strict: a key the spec does not define is refused by name, and every field is named from
+        // the body's root (`spec.source.paths`), as the UI's form maps them.
+        if let unknown = JobSpec.unknownFields(spec).first { throw ValidationError.unknownField("spec.\(unknown)") }
+        do {
+            self.spec = try JobSpec.parse(spec)
+        } catch var error as ValidationError {
+            if error.field != "spec" { error.field = "spec.\(error.field)" }
+            throw error
+        }
     }
 
     /// True for names in the IANA database (`Europe/Berlin`, `UTC`); abbreviations such as `EST` are refused.

@@ -19,6 +19,9 @@ public struct RetentionPolicy: Sendable, Equatable {
     }
 
     /// Parses and validates `spec.retention` with the original's limits; problems are `invalid_spec`.
+    /// The keys a retention object takes (`JobSpec.unknownFields` and the API refuse any other).
+    public static let keys: Set<String> = ["enabled", "keep_last", "keep_days", "max_delete_per_tick", "max_delete_per_day"]
+
     public static func parse(_ value: JSONValue) throws -> RetentionPolicy {
         guard case .object(let object) = value else { throw ValidationError.spec("retention", "not_object", "retention must be an object") }
         func integer(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {

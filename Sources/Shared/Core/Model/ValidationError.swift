@@ -18,5 +18,18 @@ public struct ValidationError: Error, Sendable, Equatable, CustomStringConvertib
         ValidationError(code: "invalid_spec", field: field, reason: reason, message: message)
     }
 
+    /// An `unknown_field` error: `field` (a dotted path from the body's root, `spec.source.exlude`) is not one the
+    /// server knows (docs/security.md, "Unknown fields").
+    public static func unknownField(_ field: String) -> ValidationError {
+        ValidationError(code: "unknown_field", field: field, reason: "unknown", message: "unknown field \(field)")
+    }
+
+    /// Throws `unknownField` for the first key of `object` (in sorted order) not in `known`, named `path.key`.
+    public static func refuseUnknownKeys(_ object: [String: JSONValue], known: Set<String>, at path: String) throws {
+        if let key = object.keys.filter({ !known.contains($0) }).sorted().first {
+            throw unknownField(path.isEmpty ? key : "\(path).\(key)")
+        }
+    }
+
     public var description: String { "\(code) (\(field): \(reason)): \(message)" }
 }
