@@ -20,16 +20,28 @@ public struct RcloneStore: TargetStore {
         guard case .string(let text)? = secret.value["config"] else {
             throw TargetError("rclone_config", "the rclone secret \(target.secretName) has no config")
         }
-        let options = try Self.parseConfig(text)
+        let options = try RcloneConfigPolicy.check(Self.parseConfig(text), keyDirectory: secret.keyDirectory)
         self.location = location
         let path = target.remotePath
         directory = "\(target.remoteName):\(path.isEmpty ? "" : path + "/")\(location.jobId)/\(location.runId)"
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RCLONE_") }
-        environment["RCLONE_CONFIG"] = "/nonexistent/bastion-rclone.conf"
+        var environment = Self.environment(ProcessInfo.processInfo.environment)
         let prefix = "RCLONE_CONFIG_\(target.remoteName.uppercased())_"
         for (key, value) in options { environment[prefix + key.uppercased()] = value }
         self.environment = environment
         self.logger = logger
+    }
+
+    /// The only variables of the host's environment rclone sees: no `RCLONE_*` (flags, another config), no
+    /// credentials (`AWS_*`, `SSH_AUTH_SOCK`, `GOOGLE_APPLICATION_CREDENTIALS`), no `HOME` or `XDG_CONFIG_HOME` (a user's
+    /// rclone.conf); `RCLONE_CONFIG` names no file.
+    static func environment(_ host: [String: String]) -> [String: String] {
+        let kept = ["PATH", "LANG", "LC_ALL", "TZ", "TMPDIR", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"]
+        var environment = host.filter { kept.contains($0.key) }
+        environment["RCLONE_CONFIG"] = "/nonexistent/bastion-rclone.conf"
+        environment["HOME"] = "/nonexistent"
+        environment["XDG_CONFIG_HOME"] = "/nonexistent"
+        environment["XDG_CACHE_HOME"] = "/nonexistent"
+        return environment
     }
 
     /// `key = value` lines as `rclone config show` prints them (a `[name]` header, blank lines and `#`/`;` comments are

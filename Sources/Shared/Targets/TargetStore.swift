@@ -43,12 +43,17 @@ public struct TargetError: Error, CustomStringConvertible, Sendable {
     public var description: String { hint.map { "\(code): \(message) (\($0))" } ?? "\(code): \(message)" }
 }
 
-/// The decrypted credentials of a remote target: a `webdav` secret `{username, password}` or an `rclone` secret
+/// The decrypted credentials of a remote target: a `webdav` secret `{username, password, origin}` or an `rclone` secret
 /// `{config: "type = sftp\n…"}`. Never logged, never returned by the API.
 public struct TargetSecret: Sendable {
     public var value: JSONValue
+    /// Where an rclone secret's key files may be (`<data-dir>/rclone-keys` on the hub); nil: inline keys only.
+    public var keyDirectory: String?
 
-    public init(_ value: JSONValue) { self.value = value }
+    public init(_ value: JSONValue, keyDirectory: String? = nil) {
+        self.value = value
+        self.keyDirectory = keyDirectory
+    }
 }
 
 /// Where an executor finds a target's secret: the hub's `secrets` table (a worker, the janitor, the API) or the one

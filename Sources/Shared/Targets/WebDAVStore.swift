@@ -40,11 +40,40 @@ public struct WebDAVStore: TargetStore {
         guard case .string(let username)? = secret.value["username"], case .string(let password)? = secret.value["password"] else {
             throw TargetError("webdav_config", "the webdav secret \(target.secretName) needs a username and a password")
         }
+        try Self.checkOrigin(of: secret, named: target.secretName, for: target.baseURL)
         self.location = location
         base = RunLocation.collection(target.baseURL)
         collection = base + Self.escape(location.jobId) + "/" + Self.escape(location.runId) + "/"
         authorization = "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
         self.logger = logger
+    }
+
+    /// `scheme://host:port` of an http(s) URL (scheme and host lowercased, the default port written out); nil for
+    /// anything else.
+    public static func origin(of url: String) -> String? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host?.lowercased(), !host.isEmpty
+        else { return nil }
+        return "\(scheme)://\(host):\(components.port ?? (scheme == "https" ? 443 : 80))"
+    }
+
+    /// A secret goes only to the origin it was saved for (docs/security.md, "Targets and secrets"): a secret saved
+    /// before origins were recorded has none and is refused until saved again with its server's URL.
+    public static func checkOrigin(of secret: TargetSecret, named name: String, for baseURL: String) throws {
+        guard case .string(let bound)? = secret.value["origin"] else {
+            throw TargetError(
+                "webdav_secret_unbound",
+                "the webdav secret \(name) names no server",
+                hint: "save the secret again with its server's URL (Settings → Targets)"
+            )
+        }
+        guard origin(of: baseURL) == bound else {
+            throw TargetError(
+                "webdav_origin_mismatch",
+                "the webdav secret \(name) is for \(bound), not for \(origin(of: baseURL) ?? "this URL")",
+                hint: "use a secret saved for this server"
+            )
+        }
     }
 
     static func escape(_ segment: String) -> String {

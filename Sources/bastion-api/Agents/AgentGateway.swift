@@ -258,6 +258,8 @@ extension AgentGateway {
             case .object(var root) = message, case .object(var task)? = root["task"],
             let secret = try? await HubTargetSecrets(database: database).secret(kind: target.type, name: name)
         else { return message }
+        // A WebDAV secret goes only to the origin it was saved for (docs/security.md, "Targets and secrets").
+        if case .webdav(let webdav) = target, (try? WebDAVStore.checkOrigin(of: secret, named: name, for: webdav.baseURL)) == nil { return message }
         task["target_secret"] = .object(["kind": .string(target.type), "name": .string(name), "value": secret.value])
         root["task"] = .object(task)
         return .object(root)
