@@ -10,23 +10,33 @@ import Targets
 actor SnapshotCatalogs {
     private var building: [String: Task<Void, any Error>] = [:]
 
-    /// The catalog of the snapshot `runId` at `location`. On a remote target the entries index is fetched next to the
-    /// catalog first (and removed once it is built).
+    /// The catalog of the snapshot `runId` at `location`. On a remote target the manifest and the entries index are
+    /// fetched next to the catalog first (and removed once it is built). Either way the index is used only once its
+    /// size and BLAKE3 match the manifest's, and holds no more entries than the manifest says (docs/security.md,
+    /// "Targets and secrets").
     func catalog(runId: String, location: RunLocation, secrets: any TargetSecretProvider, in data: DataDirectory) async throws -> SnapshotCatalog {
         let path = SnapshotCatalog.path(in: data, runId: runId)
         if let catalog = try SnapshotCatalog.open(path: path) { return catalog }
         if let directory = location.localDirectory {
             try await once("catalog:\(runId)") {
-                try SnapshotCatalog.build(entriesIndex: directory + "/" + Manifest.entriesIndexName, into: path)
+                let snapshot = try Snapshot(directory: directory)
+                try SnapshotCatalog.build(entriesIndex: snapshot.checkedEntriesIndex(), into: path, maxEntries: snapshot.entriesCount)
             }
         } else {
-            let index = path + ".entries.jsonl.zst"
+            let staging = path + ".read"
             let store = try await TargetStores.open(location, secrets: secrets)
             try await onceAsync("catalog:\(runId)") {
-                defer { unlink(index) }
-                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try await store.download(Manifest.entriesIndexName, to: index)
-                try await runBlocking { try SnapshotCatalog.build(entriesIndex: index, into: path) }
+                defer { try? FileManager.default.removeItem(atPath: staging) }
+                try? FileManager.default.removeItem(atPath: staging)
+                try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+                guard try await store.size(of: "complete.json") != nil else { throw Snapshot.OpenError.notComplete(location.display) }
+                try await store.download("manifest.json", to: staging + "/manifest.json")
+                FileManager.default.createFile(atPath: staging + "/complete.json", contents: Data("{}".utf8))
+                let snapshot = try Snapshot(directory: staging)
+                try await store.download(Manifest.entriesIndexName, to: staging + "/" + Manifest.entriesIndexName)
+                try await runBlocking {
+                    try SnapshotCatalog.build(entriesIndex: snapshot.checkedEntriesIndex(), into: path, maxEntries: snapshot.entriesCount)
+                }
             }
         }
         guard let catalog = try SnapshotCatalog.open(path: path) else {

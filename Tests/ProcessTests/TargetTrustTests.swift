@@ -137,4 +137,55 @@ import Testing
         let logged = (try? String(contentsOfFile: otherLog, encoding: .utf8)) ?? ""
         #expect(logged.isEmpty, "the other server got: \(logged)")
     }
+
+    /// An entries index rewritten on the target (another path, same size or not) is never used: browsing a remote
+    /// snapshot whose catalog must be rebuilt answers `snapshot_corrupt`, and so does a restore, before writing anything.
+    @Test func aTamperedEntriesIndexOnTheTargetIsNeverUsed() async throws {
+        let fixture = try await RunsFixture()
+        try await fixture.startWorker("w0")
+        let root = fixture.scratch.path + "/dav"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let server = try await TargetServers.rcloneWebDAV(root: root, user: "backup", password: "pw", logDir: fixture.scratch.path)
+        defer { server.stop() }
+        let saved = try await HTTP.send(
+            "PUT",
+            fixture.base + "/api/secrets/webdav/nas",
+            json: ["username": "backup", "password": "pw", "url": "http://127.0.0.1:\(server.port)/"]
+        )
+        #expect(saved.status == 200, "\(saved)")
+        let source = fixture.scratch.path + "/src"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: source + "/hello.txt", contents: Data("hello".utf8))
+        let target: [String: Any] = ["type": "webdav", "base_url": "http://127.0.0.1:\(server.port)/b/", "secret_name": "nas"]
+        let spec: [String: Any] = ["v": 1, "type": "filesystem", "source": ["paths": [source]], "target": target]
+        let created = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "dav", "spec": spec])
+        let job = try #require(created.json?["id"] as? String, "\(created)")
+        let run = try await fixture.enqueue(job).id
+        _ = await eventually(timeout: .seconds(60)) { ["success", "failed"].contains(await fixture.status(run) ?? "") }
+        #expect(await fixture.status(run) == "success")
+
+        // The target rewrites the index: hello.txt becomes a file that was never backed up.
+        let index = "\(root)/b/\(job)/\(run)/entries.jsonl.zst"
+        let rewrite = try await Child.shell(
+            "zstd -dc '\(index)' | sed s/hello.txt/evil.txt/g | zstd -q -f -o '\(index).new' && mv '\(index).new' '\(index)'",
+            logDir: fixture.scratch.path
+        )
+        #expect(rewrite.status == 0, "\(rewrite.output)")
+        try FileManager.default.removeItem(atPath: "\(fixture.dataDir)/catalog/\(run).sqlite")
+        let entries = try await HTTP.send("GET", fixture.base + "/api/runs/\(run)/entries?prefix=\(source.dropFirst())")
+        #expect(entries.json?["error"] as? String == "snapshot_corrupt", "\(entries.status) \(String(decoding: entries.body, as: UTF8.self))")
+        #expect(!String(decoding: entries.body, as: UTF8.self).contains("evil.txt"))
+
+        let out = fixture.scratch.path + "/restored"
+        let restore = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/runs/\(run)/restore",
+            json: ["destination": ["type": "local_fs", "directory": out], "conflict_policy": "fail"]
+        )
+        let restoreRun = try #require(restore.json?["run_id"] as? String, "\(restore)")
+        _ = await eventually(timeout: .seconds(60)) { ["success", "failed"].contains(await fixture.status(restoreRun) ?? "") }
+        let restored = try await fixture.run(restoreRun)
+        #expect(restored["status"] as? String == "failed" && restored["error"] as? String == "snapshot_corrupt", "\(restored)")
+        #expect(!FileManager.default.fileExists(atPath: out + source + "/hello.txt"), "nothing restored")
+    }
 }

@@ -148,6 +148,25 @@ struct SnapshotCatalogTests {
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/c.sqlite"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["entries.jsonl.zst"], "no temporary file is left")
     }
+
+    /// An index from a target is bounded (docs/security.md, "Targets and secrets"): 64 MiB without a newline compress
+    /// to a few KiB, and stop at the line limit instead of filling memory; an index with more entries than the manifest
+    /// says stops at the count.
+    @Test func aHostileEntriesIndexIsBounded() throws {
+        let dir = TemporaryDirectory()
+        let bomb = dir.path + "/bomb.zst"
+        _ = try Shell.run("head -c 67108864 /dev/zero | tr '\\0' a | zstd -q -19 -o '\(bomb)'")
+        #expect((try FileManager.default.attributesOfItem(atPath: bomb)[.size] as? Int ?? 0) < 1 << 20)
+        #expect {
+            try SnapshotCatalog.build(entriesIndex: bomb, into: dir.path + "/bomb.sqlite")
+        } throws: { "\($0)".contains("longer than") }
+        let many = dir.path + "/many.zst"
+        _ = try Shell.run("for n in 1 2 3 4 5; do echo '{\"path\":\"f'$n'\",\"kind\":\"file\"}'; done | zstd -q -o '\(many)'")
+        #expect(try SnapshotCatalog.build(entriesIndex: many, into: dir.path + "/five.sqlite", maxEntries: 5).entriesCount() == 5)
+        #expect {
+            try SnapshotCatalog.build(entriesIndex: many, into: dir.path + "/four.sqlite", maxEntries: 4)
+        } throws: { "\($0)".contains("more entries than") }
+    }
 }
 
 extension Array where Element == UInt8 {

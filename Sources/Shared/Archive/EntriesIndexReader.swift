@@ -7,19 +7,26 @@ import Glibc
 
 /// Reads a snapshot's `entries.jsonl.zst` one entry at a time: 64 KiB of the file at a time through a
 /// `ZstdDecompressor` into a line buffer, so memory stays bounded whatever the number of entries. Lines that are not
-/// JSON objects are skipped (the manifest's count then tells).
+/// JSON objects are skipped (the manifest's count then tells). The index comes from a target, which may be hostile
+/// (docs/security.md, "Targets and secrets"): a line longer than `maxLineBytes` is `ArchiveError.corrupt` (a zstd bomb
+/// without newlines never grows the buffer past it), and so is an entry beyond `maxEntries` (the manifest's count).
 public final class EntriesIndexReader {
+    /// The longest line accepted: a path of 4 KiB, its base64, a link target and extended attributes fit many times.
+    public static let maxLineBytes = 8 << 20
     private let path: String
     private let descriptor: Int32
-    private let lines = LineBuffer()
+    private let lines = LineBuffer(limit: EntriesIndexReader.maxLineBytes)
+    private let maxEntries: Int64?
     private let decompressor: ZstdDecompressor
     private var input = [UInt8](repeating: 0, count: 1 << 16)
     private var endOfFile = false
     /// Entries returned so far.
     public private(set) var count: Int64 = 0
 
-    public init(path: String) throws {
+    /// `maxEntries`: at most this many entries (the manifest's `entry_index.count`), nil for no limit.
+    public init(path: String, maxEntries: Int64? = nil) throws {
         self.path = path
+        self.maxEntries = maxEntries
         decompressor = try ZstdDecompressor(next: lines)
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw ArchiveError.corrupt("\(URL(fileURLWithPath: path).lastPathComponent) is missing") }
@@ -32,7 +39,7 @@ public final class EntriesIndexReader {
         while let line = try nextLine() {
             if line.isEmpty { continue }
             if let entry = try? JSONValue.parse(bytes: line), case .object = entry {
-                count += 1
+                try countEntry()
                 return entry
             }
         }
@@ -45,11 +52,18 @@ public final class EntriesIndexReader {
             if line.isEmpty { continue }
             // A copy of its own: a slice would keep the line buffer shared, and its next write would copy it whole.
             if let fields = IndexLine(Array(line)[...]) {
-                count += 1
+                try countEntry()
                 return fields
             }
         }
         return nil
+    }
+
+    private func countEntry() throws {
+        count += 1
+        if let maxEntries, count > maxEntries {
+            throw ArchiveError.corrupt("\(Manifest.entriesIndexName) holds more entries than the manifest's \(maxEntries)")
+        }
     }
 
     private func nextLine() throws -> ArraySlice<UInt8>? {
@@ -71,16 +85,24 @@ public final class EntriesIndexReader {
     }
 }
 
-/// Decompressed bytes waiting to be split into lines.
+/// Decompressed bytes waiting to be split into lines; more than `limit` bytes without a newline is an error.
 private final class LineBuffer: ByteSink {
     private var bytes: [UInt8] = []
     private var start = 0
+    private let limit: Int
+    /// Bytes after the last newline written (a line still growing).
+    private var tail = 0
+
+    init(limit: Int) { self.limit = limit }
 
     func write(_ chunk: UnsafeRawBufferPointer) throws {
         if start > 0 {
             bytes.removeSubrange(0..<start)
             start = 0
         }
+        // Only the bytes after the last newline can grow without bound.
+        tail = chunk.lastIndex(of: UInt8(ascii: "\n")).map { chunk.count - $0 - 1 } ?? tail + chunk.count
+        guard tail <= limit else { throw ArchiveError.corrupt("a line of \(Manifest.entriesIndexName) is longer than \(limit) bytes") }
         bytes.append(contentsOf: chunk)
     }
 

@@ -132,6 +132,14 @@ public struct Snapshot: Sendable {
         try Self.readPart(path, Part(name: name, size: artifact.size, hash: artifact.hash), buffer: &buffer) { _ in }
     }
 
+    /// The path of the entries index once its size and BLAKE3 matched the manifest's: read from a target, it is used
+    /// only after this check (docs/security.md, "Targets and secrets").
+    public func checkedEntriesIndex() throws -> String {
+        let path = directory + "/" + Manifest.entriesIndexName
+        try checkArtifact(Manifest.entriesIndexName, at: path)
+        return path
+    }
+
     /// The stored size of the payload (all parts).
     public var payloadBytes: Int64 { parts.reduce(0) { $0 + $1.size } }
 

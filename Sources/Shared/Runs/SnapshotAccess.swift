@@ -26,8 +26,12 @@ func openSnapshot(_ context: RunContext, staging: String) async throws -> Snapsh
     let snapshot: Snapshot
     do {
         snapshot = try await openSnapshot(at: location, context, directory: remoteReadDirectory(context, staging: staging))
+        // Read from a target: the index is used only once it matches the manifest (docs/security.md).
+        _ = try snapshot.checkedEntriesIndex()
     } catch let failure as RunFailure {
         throw failure
+    } catch let error as ArchiveError {
+        throw RunFailure(code: "snapshot_corrupt", message: "snapshot of run \(source): \(error)")
     } catch let error as TargetError {
         throw RunFailure(code: error.code, message: "snapshot of run \(source): \(error)")
     } catch {

@@ -1,3 +1,4 @@
+import Archive
 import Core
 import Foundation
 import Hummingbird
@@ -325,6 +326,11 @@ struct BrowseController {
             )
         } catch let error as TargetError {
             throw APIError(status: .badGateway, code: error.code, message: error.description)
+        } catch let error as ArchiveError {
+            // The index does not match its manifest, or is out of bounds: never used (docs/security.md).
+            throw APIError(status: .badGateway, code: "snapshot_corrupt", message: error.description)
+        } catch let error as Snapshot.OpenError {
+            throw APIError(status: .conflict, code: "snapshot_not_restorable", message: error.description)
         }
     }
 
