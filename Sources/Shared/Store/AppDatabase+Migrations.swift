@@ -31,6 +31,9 @@ extension AppDatabase {
         migrator.registerMigration("v9_incremental") { db in
             try db.execute(sql: Migrations.v9Incremental)
         }
+        migrator.registerMigration("v10_run_crash_attempts") { db in
+            try db.execute(sql: Migrations.v10RunCrashAttempts)
+        }
         return migrator
     }
 
@@ -58,6 +61,11 @@ extension AppDatabase {
 
 /// Frozen SQL of each migration.
 enum Migrations {
+    /// Poison runs (docs/architecture.md, "Poison runs"): how many times the process executing a run died with it.
+    static let v10RunCrashAttempts = """
+        ALTER TABLE runs ADD COLUMN crash_attempts INTEGER NOT NULL DEFAULT 0;
+        """
+
     /// The run list pages by keyset, newest first (`(started_at, id) < cursor`): unfiltered through
     /// `(started_at, id)`, by kind through `(kind, started_at)`; status and job already have theirs.
     /// Remote agents (docs/agents.md): enrolled agents (the key stored as its SHA-256 only, unique so a connection
