@@ -14,13 +14,20 @@ actor SnapshotCatalogs {
     /// fetched next to the catalog first (and removed once it is built). Either way the index is used only once its
     /// size and BLAKE3 match the manifest's, and holds no more entries than the manifest says (docs/security.md,
     /// "Targets and secrets").
-    func catalog(runId: String, location: RunLocation, secrets: any TargetSecretProvider, in data: DataDirectory) async throws -> SnapshotCatalog {
+    /// `identity` gives the identity of a key name, for an encrypted index.
+    func catalog(
+        runId: String,
+        location: RunLocation,
+        secrets: any TargetSecretProvider,
+        identity: @escaping @Sendable (String) async throws -> String?,
+        in data: DataDirectory
+    ) async throws -> SnapshotCatalog {
         let path = SnapshotCatalog.path(in: data, runId: runId)
         if let catalog = try SnapshotCatalog.open(path: path) { return catalog }
         if let directory = location.localDirectory {
-            try await once("catalog:\(runId)") {
+            try await onceAsync("catalog:\(runId)") {
                 let snapshot = try Snapshot(directory: directory)
-                try SnapshotCatalog.build(entriesIndex: snapshot.checkedEntriesIndex(), into: path, maxEntries: snapshot.entriesCount)
+                try await Self.build(snapshot, identity: identity, into: path)
             }
         } else {
             let staging = path + ".read"
@@ -34,15 +41,33 @@ actor SnapshotCatalogs {
                 FileManager.default.createFile(atPath: staging + "/complete.json", contents: Data("{}".utf8))
                 let snapshot = try Snapshot(directory: staging)
                 try await store.download(Manifest.entriesIndexName, to: staging + "/" + Manifest.entriesIndexName)
-                try await runBlocking {
-                    try SnapshotCatalog.build(entriesIndex: snapshot.checkedEntriesIndex(), into: path, maxEntries: snapshot.entriesCount)
-                }
+                try await Self.build(snapshot, identity: identity, into: path)
             }
         }
         guard let catalog = try SnapshotCatalog.open(path: path) else {
             throw SnapshotCatalog.BuildError(description: "the catalog of \(runId) is missing after its build")
         }
         return catalog
+    }
+
+    /// Builds the catalog from the snapshot's index once it matched the manifest, decrypted when it is encrypted.
+    private static func build(_ snapshot: Snapshot, identity: @Sendable (String) async throws -> String?, into path: String) async throws {
+        var key: String?
+        if snapshot.manifest.entriesIndexEncrypted, let name = snapshot.encryptionKey {
+            guard let found = try await identity(name) else {
+                throw ArchiveError.corrupt("the entries index is encrypted with key \(name), which this Bastion does not have")
+            }
+            key = found
+        }
+        let indexIdentity = try snapshot.indexIdentity(key)
+        try await runBlocking {
+            try SnapshotCatalog.build(
+                entriesIndex: snapshot.checkedEntriesIndex(),
+                identity: indexIdentity,
+                into: path,
+                maxEntries: snapshot.entriesCount
+            )
+        }
     }
 
     /// The diff from `old` to `new`, both already catalogued.

@@ -143,9 +143,9 @@ import Testing
     @Test func aTamperedEntriesIndexOnTheTargetIsNeverUsed() async throws {
         let fixture = try await RunsFixture()
         try await fixture.startWorker("w0")
-        let root = fixture.scratch.path + "/dav"
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let server = try await TargetServers.rcloneWebDAV(root: root, user: "backup", password: "pw", logDir: fixture.scratch.path)
+        // Apache serves what is on its disk now (rclone serve caches sizes, and would answer with the old length).
+        let root = fixture.scratch.path + "/dav-apache/root"
+        let server = try await TargetServers.apacheWebDAV(root: root, user: "backup", password: "pw", directory: fixture.scratch.path + "/dav-apache")
         defer { server.stop() }
         let saved = try await HTTP.send(
             "PUT",

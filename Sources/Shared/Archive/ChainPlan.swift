@@ -19,8 +19,8 @@ public struct ChainPlan: Sendable {
 
     /// Reads the index at `path`; `selection` limits the wanted entries; `verifying` keeps what each referenced member
     /// must be.
-    public init(entriesIndex path: String, selection: RestoreWriter.Selection?, verifying: Bool = false) throws {
-        let reader = try EntriesIndexReader(path: path)
+    public init(entriesIndex path: String, identity: String? = nil, selection: RestoreWriter.Selection?, verifying: Bool = false) throws {
+        let reader = try EntriesIndexReader(path: path, identity: identity)
         while let entry = try reader.nextFields() {
             guard let entryPath = entry.name("path", base64: "path_b64") else { continue }
             if let selection, !selection.includes(entryPath) { continue }

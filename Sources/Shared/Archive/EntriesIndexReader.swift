@@ -17,17 +17,20 @@ public final class EntriesIndexReader {
     private let descriptor: Int32
     private let lines = LineBuffer(limit: EntriesIndexReader.maxLineBytes)
     private let maxEntries: Int64?
-    private let decompressor: ZstdDecompressor
+    /// [age decrypt →] zstd → lines.
+    private let decoder: any ByteSink
     private var input = [UInt8](repeating: 0, count: 1 << 16)
     private var endOfFile = false
     /// Entries returned so far.
     public private(set) var count: Int64 = 0
 
-    /// `maxEntries`: at most this many entries (the manifest's `entry_index.count`), nil for no limit.
-    public init(path: String, maxEntries: Int64? = nil) throws {
+    /// `identity` decrypts an index written encrypted (`entry_index.encryption: "age"`, docs/formats.md); `maxEntries`:
+    /// at most this many entries (the manifest's `entry_index.count`), nil for no limit.
+    public init(path: String, identity: String? = nil, maxEntries: Int64? = nil) throws {
         self.path = path
         self.maxEntries = maxEntries
-        decompressor = try ZstdDecompressor(next: lines)
+        let decompressor = try ZstdDecompressor(next: lines)
+        decoder = try identity.map { try AgeDecryptor(identity: $0, next: decompressor) } ?? decompressor
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw ArchiveError.corrupt("\(URL(fileURLWithPath: path).lastPathComponent) is missing") }
     }
@@ -77,9 +80,9 @@ public final class EntriesIndexReader {
             }
             if got == 0 {
                 endOfFile = true
-                try decompressor.finish()  // a truncated last frame is an error
+                try decoder.finish()  // a truncated last frame (or age chunk) is an error
             } else {
-                try input.withUnsafeBytes { try decompressor.write(UnsafeRawBufferPointer(rebasing: $0[0..<got])) }
+                try input.withUnsafeBytes { try decoder.write(UnsafeRawBufferPointer(rebasing: $0[0..<got])) }
             }
         }
     }

@@ -140,6 +140,14 @@ public struct Snapshot: Sendable {
         return path
     }
 
+    /// The identity that reads the entries index: `identity` when the index is encrypted, nil when it is plain; an
+    /// encrypted index and no identity is an error.
+    public func indexIdentity(_ identity: String?) throws -> String? {
+        guard manifest.entriesIndexEncrypted else { return nil }
+        guard let identity else { throw ArchiveError.corrupt("the entries index is encrypted and no identity was given") }
+        return identity
+    }
+
     /// The stored size of the payload (all parts).
     public var payloadBytes: Int64 { parts.reduce(0) { $0 + $1.size } }
 

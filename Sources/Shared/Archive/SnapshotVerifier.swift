@@ -92,8 +92,13 @@ public final class SnapshotVerifier: TarReaderDelegate {
         )
     }
 
-    public init(entriesIndex path: String, isCanceled: @escaping () -> Bool = { false }, extract: (member: String, to: String)? = nil) throws {
-        index = try EntriesIndexReader(path: path)
+    public init(
+        entriesIndex path: String,
+        identity: String? = nil,
+        isCanceled: @escaping () -> Bool = { false },
+        extract: (member: String, to: String)? = nil
+    ) throws {
+        index = try EntriesIndexReader(path: path, identity: identity)
         self.isCanceled = isCanceled
         self.extract = extract.map { (Array($0.member.utf8), $0.to) }
     }

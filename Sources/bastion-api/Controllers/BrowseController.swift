@@ -2,6 +2,7 @@ import Archive
 import Core
 import Foundation
 import Hummingbird
+import Secrets
 import Store
 import Targets
 
@@ -322,6 +323,13 @@ struct BrowseController {
                 runId: runId,
                 location: location,
                 secrets: HubTargetSecrets(database: services.database),
+                identity: { [services] name in
+                    try await services.database.backupIdentity(
+                        name: name,
+                        box: SecretBox.open(in: services.config.common.dataDirectory),
+                        create: false
+                    )?.identity
+                },
                 in: services.config.common.dataDirectory
             )
         } catch let error as TargetError {
