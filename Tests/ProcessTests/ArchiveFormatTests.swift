@@ -370,6 +370,7 @@ import Testing
         #expect((manifest["entry_index"] as? [String: Any])?["encryption"] as? String == "age")
         let clear = try Shell.run("grep -rla -e hello.txt -e big.bin -e '\(source.dropFirst())' '\(runDir)' || true")
         #expect(clear.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "names in the clear: \(clear.output)")
+        #expect(try Shell.run("zstd -dc '\(runDir)/entries.jsonl.zst' > /dev/null").status != 0, "the index is not readable without the key")
         let index = try Shell.run("age -d -i '\(keyFile)' '\(runDir)/entries.jsonl.zst' | zstd -d")
         #expect(index.status == 0 && index.output.contains("hello.txt"), "\(index.output.prefix(300))")
         // Browsing decrypts it (the catalog rebuilt by the API from the target).
