@@ -167,6 +167,26 @@ struct SnapshotCatalogTests {
             try SnapshotCatalog.build(entriesIndex: many, into: dir.path + "/four.sqlite", maxEntries: 4)
         } throws: { "\($0)".contains("more entries than") }
     }
+
+    /// A manifest or a frame table from a target is not read whole into memory past its bound.
+    @Test func aHugeManifestOrFrameTableIsNotReadWhole() throws {
+        let dir = TemporaryDirectory()
+        try Self.write(dir.path + "/huge/complete.json", "{}")
+        _ = try Shell.run("truncate -s 300M '\(dir.path)/huge/manifest.json'")
+        #expect {
+            try Snapshot(directory: dir.path + "/huge")
+        } throws: { "\($0)".contains("larger than") }
+        let manifest = """
+            {"pipeline": {"format": "archive_v1", "frame_bytes": 4194304, "split_bytes": 1048576},
+             "artifacts": [{"name": "frames.json", "size": 314572800, "hash": "00"}], "entry_index": {"count": 0}}
+            """
+        try Self.write(dir.path + "/frames/complete.json", "{}")
+        try Self.write(dir.path + "/frames/manifest.json", manifest)
+        _ = try Shell.run("truncate -s 300M '\(dir.path)/frames/frames.json'")
+        #expect {
+            try Snapshot(directory: dir.path + "/frames").frameTable()
+        } throws: { "\($0)".contains("larger than") }
+    }
 }
 
 extension Array where Element == UInt8 {

@@ -46,11 +46,19 @@ public struct Snapshot: Sendable {
         }
     }
 
+    /// The largest manifest read: its artifacts list one line per part (a 1 TiB payload in 1 MiB parts fits).
+    public static let maxManifestBytes: Int = 256 << 20
+
     /// `directory` holds `manifest.json` and `complete.json` (for a remote snapshot, the copies fetched into staging).
     public init(directory: String, fetchPart: (@Sendable (Part, _ sequential: Bool) throws -> String)? = nil) throws {
         self.directory = directory
         self.fetchPart = fetchPart
         guard access(directory + "/complete.json", F_OK) == 0 else { throw OpenError.notComplete(directory) }
+        // Read whole into memory: bounded first (a target may serve anything).
+        var info = stat()
+        guard stat(directory + "/manifest.json", &info) == 0, info.st_size <= Self.maxManifestBytes else {
+            throw OpenError.unreadable("\(directory)/manifest.json is missing or larger than \(Self.maxManifestBytes) bytes")
+        }
         guard let data = FileManager.default.contents(atPath: directory + "/manifest.json"), let json = try? JSONValue.parse(bytes: data)
         else { throw OpenError.unreadable("\(directory)/manifest.json is missing or not a manifest") }
         do {
