@@ -37,10 +37,11 @@ actor SnapshotCatalogs {
                 try? FileManager.default.removeItem(atPath: staging)
                 try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
                 guard try await store.size(of: "complete.json") != nil else { throw Snapshot.OpenError.notComplete(location.display) }
-                try await store.download("manifest.json", to: staging + "/manifest.json")
+                try await store.download("manifest.json", to: staging + "/manifest.json", maxBytes: Int64(Snapshot.maxManifestBytes))
                 FileManager.default.createFile(atPath: staging + "/complete.json", contents: Data("{}".utf8))
                 let snapshot = try Snapshot(directory: staging)
-                try await store.download(Manifest.entriesIndexName, to: staging + "/" + Manifest.entriesIndexName)
+                let index = Manifest.entriesIndexName
+                try await store.download(index, to: staging + "/" + index, maxBytes: snapshot.recordedSize(of: index))
                 try await Self.build(snapshot, identity: identity, into: path)
             }
         }

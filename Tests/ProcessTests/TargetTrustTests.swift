@@ -49,7 +49,7 @@ import Testing
         // A key file in the key directory is fine.
         let keys = fixture.dataDir + "/rclone-keys"
         try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: keys + "/id", contents: Data("key".utf8))
+        _ = FileManager.default.createFile(atPath: keys + "/id", contents: Data("key".utf8))
         let good = try await saveRclone(fixture, "type = sftp\nhost = 127.0.0.1\nkey_file = \(keys)/id\n")
         #expect(good.status == 200, "\(good)")
 
@@ -104,7 +104,7 @@ import Testing
         // A job saved for the right server whose secret is then saved for another one fails at run, sending nothing.
         let source = fixture.scratch.path + "/src"
         try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: source + "/a.txt", contents: Data("a".utf8))
+        _ = FileManager.default.createFile(atPath: source + "/a.txt", contents: Data("a".utf8))
         let otherSpec: [String: Any] = ["v": 1, "type": "filesystem", "source": ["paths": [source]], "target": elsewhere]
         try await saveOldSecret(
             fixture,
@@ -155,7 +155,7 @@ import Testing
         #expect(saved.status == 200, "\(saved)")
         let source = fixture.scratch.path + "/src"
         try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: source + "/hello.txt", contents: Data("hello".utf8))
+        _ = FileManager.default.createFile(atPath: source + "/hello.txt", contents: Data("hello".utf8))
         let target: [String: Any] = ["type": "webdav", "base_url": "http://127.0.0.1:\(server.port)/b/", "secret_name": "nas"]
         let spec: [String: Any] = ["v": 1, "type": "filesystem", "source": ["paths": [source]], "target": target]
         let created = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "dav", "spec": spec])
@@ -167,7 +167,7 @@ import Testing
         // The target rewrites the index: hello.txt becomes a file that was never backed up.
         let index = "\(root)/b/\(job)/\(run)/entries.jsonl.zst"
         let rewrite = try await Child.shell(
-            "zstd -dc '\(index)' | sed s/hello.txt/evil.txt/g | zstd -q -f -o '\(index).new' && mv '\(index).new' '\(index)'",
+            "zstd -dc '\(index)' | sed s/hello.txt/evil.txt/g | zstd -q -19 -f -o '\(index).new' && mv '\(index).new' '\(index)'",
             logDir: fixture.scratch.path
         )
         #expect(rewrite.status == 0, "\(rewrite.output)")
@@ -187,5 +187,10 @@ import Testing
         let restored = try await fixture.run(restoreRun)
         #expect(restored["status"] as? String == "failed" && restored["error"] as? String == "snapshot_corrupt", "\(restored)")
         #expect(!FileManager.default.fileExists(atPath: out + source + "/hello.txt"), "nothing restored")
+
+        // An index larger than the manifest records is not even downloaded past that size.
+        _ = try await Child.shell("head -c 20000000 /dev/zero >> '\(index)'", logDir: fixture.scratch.path)
+        let big = try await HTTP.send("GET", fixture.base + "/api/runs/\(run)/entries?prefix=\(source.dropFirst())")
+        #expect(big.json?["error"] as? String == "target_object_too_large", "\(big.status) \(String(decoding: big.body, as: UTF8.self))")
     }
 }

@@ -148,6 +148,9 @@ public struct Snapshot: Sendable {
         return path
     }
 
+    /// The size the manifest records for the artifact `name` (0 when it lists none): the most a download of it takes.
+    public func recordedSize(of name: String) -> Int64 { manifest.artifacts.first { $0.name == name }?.size ?? 0 }
+
     /// The identity that reads the entries index: `identity` when the index is encrypted, nil when it is plain; an
     /// encrypted index and no identity is an error.
     public func indexIdentity(_ identity: String?) throws -> String? {

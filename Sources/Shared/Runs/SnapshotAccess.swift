@@ -64,11 +64,16 @@ func openSnapshot(at location: RunLocation, _ context: RunContext, directory: St
         throw RunFailure(code: "staging_unavailable", message: "cannot create \(directory): \(error.localizedDescription)")
     }
     guard try await store.size(of: "complete.json") != nil else { throw Snapshot.OpenError.notComplete(location.display) }
-    try await store.download("manifest.json", to: directory + "/manifest.json")
-    try await store.download(Manifest.entriesIndexName, to: directory + "/" + Manifest.entriesIndexName)
+    try await store.download("manifest.json", to: directory + "/manifest.json", maxBytes: Int64(Snapshot.maxManifestBytes))
     FileManager.default.createFile(atPath: directory + "/complete.json", contents: Data("{}".utf8))
     let snapshot = try Snapshot(directory: directory)
-    if snapshot.manifest.framesArtifact != nil { try await store.download(Manifest.framesName, to: directory + "/" + Manifest.framesName) }
+    // No download takes more than the manifest records (docs/security.md, "Targets and secrets").
+    let index = Manifest.entriesIndexName
+    try await store.download(index, to: directory + "/" + index, maxBytes: snapshot.recordedSize(of: index))
+    if snapshot.manifest.framesArtifact != nil {
+        let frames = Manifest.framesName
+        try await store.download(frames, to: directory + "/" + frames, maxBytes: min(snapshot.recordedSize(of: frames), Snapshot.maxFrameTableBytes))
+    }
     let fetcher = PartFetcher(store: store, directory: directory, parts: snapshot.parts)
     return try Snapshot(directory: directory) { part, sequential in try fetcher.fetch(part, prefetchNext: sequential) }
 }
@@ -93,7 +98,7 @@ private final class PartFetcher: @unchecked Sendable {
 
     func download(_ index: Int) -> Task<Void, any Error> {
         let (store, part, path) = (store, parts[index], path(parts[index]))
-        return Task { _ = try await store.download(part.name, to: path) }
+        return Task { _ = try await store.download(part.name, to: path, maxBytes: part.size) }
     }
 
     /// On the reading thread: the part's local path once it is fetched and checked; with `prefetchNext`, starts fetching the one after.

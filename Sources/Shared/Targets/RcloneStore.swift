@@ -74,12 +74,15 @@ public struct RcloneStore: TargetStore {
         _ = try await run(["rcat", "--size", "\(info.st_size)", "\(directory)/\(name)"], input: path)
     }
 
-    public func download(_ name: String, to path: String) async throws -> Int64 {
+    public func download(_ name: String, to path: String, maxBytes: Int64) async throws -> Int64 {
         let partial = path + ".partial"
         defer { unlink(partial) }
-        _ = try await run(["cat", "\(directory)/\(name)"], output: partial)
+        // `--count`: rclone stops after one byte more than allowed.
+        _ = try await run(["cat", "--count", "\(maxBytes + 1)", "\(directory)/\(name)"], output: partial)
         var info = stat()
-        guard stat(partial, &info) == 0, rename(partial, path) == 0 else {
+        guard stat(partial, &info) == 0 else { throw TargetError("staging_unavailable", POSIXFailure("stat \(partial)").description) }
+        guard Int64(info.st_size) <= maxBytes else { throw TargetStores.tooLarge(name, maxBytes) }
+        guard rename(partial, path) == 0 else {
             throw TargetError("staging_unavailable", POSIXFailure("rename \(partial)").description)
         }
         return Int64(info.st_size)

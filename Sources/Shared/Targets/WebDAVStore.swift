@@ -106,7 +106,7 @@ public struct WebDAVStore: TargetStore {
         }
     }
 
-    public func download(_ name: String, to path: String) async throws -> Int64 {
+    public func download(_ name: String, to path: String, maxBytes: Int64) async throws -> Int64 {
         let url = collection + Self.escape(name)
         var attempt = 1
         while true {
@@ -118,7 +118,9 @@ public struct WebDAVStore: TargetStore {
                     try await retryOrThrow(error, attempt: &attempt, retryAfter: response.headers.first(name: "Retry-After"))
                     continue
                 }
-                return try await Self.write(response.body, to: path, expected: response.headers.first(name: "Content-Length").flatMap { Int64($0) })
+                let length = response.headers.first(name: "Content-Length").flatMap { Int64($0) }
+                if let length, length > maxBytes { throw TargetStores.tooLarge(name, maxBytes) }
+                return try await Self.write(response.body, to: path, expected: length, maxBytes: maxBytes, name: name)
             } catch let error as TargetError {
                 try await retryOrThrow(error, attempt: &attempt, retryAfter: nil)
             }
@@ -333,7 +335,13 @@ public struct WebDAVStore: TargetStore {
 
     /// Streams a GET body into `<path>.partial`, syncs it and renames it to `path`; its size (which must be
     /// `expected` when the server said).
-    static func write(_ body: HTTPClientResponse.Body, to path: String, expected: Int64?) async throws -> Int64 {
+    static func write(
+        _ body: HTTPClientResponse.Body,
+        to path: String,
+        expected: Int64?,
+        maxBytes: Int64 = TargetStores.maxObjectBytes,
+        name: String = ""
+    ) async throws -> Int64 {
         let partial = path + ".partial"
         let descriptor = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw TargetError("staging_unavailable", POSIXFailure("create \(partial)").description) }
@@ -347,6 +355,7 @@ public struct WebDAVStore: TargetStore {
         var written: Int64 = 0
         do {
             for try await chunk in body {
+                guard written + Int64(chunk.readableBytes) <= maxBytes else { throw TargetStores.tooLarge(name, maxBytes) }
                 try chunk.withUnsafeReadableBytes { bytes in
                     var offset = 0
                     while offset < bytes.count {
