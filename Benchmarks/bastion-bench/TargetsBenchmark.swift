@@ -40,9 +40,16 @@ struct TargetsBenchmark: AsyncParsableCommand {
         try await database.saveTargetSecret(
             kind: "webdav",
             name: "dav",
-            sealed: try box.seal(Data(#"{"username":"bench","password":"bench-pass"}"#.utf8), kind: "webdav", name: "dav")
+            sealed: try box.seal(
+                Data(#"{"username":"bench","password":"bench-pass","origin":"http://127.0.0.1:\#(dav.port)"}"#.utf8),
+                kind: "webdav",
+                name: "dav"
+            )
         )
-        let config = "type = sftp\nhost = 127.0.0.1\nport = \(sshd.port)\nuser = root\nkey_file = \(key)\nshell_type = unix\n"
+        // Key files are read only from <data-dir>/rclone-keys.
+        try FileManager.default.createDirectory(atPath: data.rcloneKeysPath, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: key, toPath: data.rcloneKeysPath + "/sftp")
+        let config = "type = sftp\nhost = 127.0.0.1\nport = \(sshd.port)\nuser = root\nkey_file = \(data.rcloneKeysPath)/sftp\nshell_type = unix\n"
         try await database.saveTargetSecret(
             kind: "rclone",
             name: "sftp",

@@ -10,29 +10,65 @@ import Targets
 actor SnapshotCatalogs {
     private var building: [String: Task<Void, any Error>] = [:]
 
-    /// The catalog of the snapshot `runId` at `location`. On a remote target the entries index is fetched next to the
-    /// catalog first (and removed once it is built).
-    func catalog(runId: String, location: RunLocation, secrets: any TargetSecretProvider, in data: DataDirectory) async throws -> SnapshotCatalog {
+    /// The catalog of the snapshot `runId` at `location`. On a remote target the manifest and the entries index are
+    /// fetched next to the catalog first (and removed once it is built). Either way the index is used only once its
+    /// size and BLAKE3 match the manifest's, and holds no more entries than the manifest says (docs/security.md,
+    /// "Targets and secrets").
+    /// `identity` gives the identity of a key name, for an encrypted index.
+    func catalog(
+        runId: String,
+        location: RunLocation,
+        secrets: any TargetSecretProvider,
+        identity: @escaping @Sendable (String) async throws -> String?,
+        in data: DataDirectory
+    ) async throws -> SnapshotCatalog {
         let path = SnapshotCatalog.path(in: data, runId: runId)
         if let catalog = try SnapshotCatalog.open(path: path) { return catalog }
         if let directory = location.localDirectory {
-            try await once("catalog:\(runId)") {
-                try SnapshotCatalog.build(entriesIndex: directory + "/" + Manifest.entriesIndexName, into: path)
+            try await onceAsync("catalog:\(runId)") {
+                let snapshot = try Snapshot(directory: directory)
+                try await Self.build(snapshot, identity: identity, into: path)
             }
         } else {
-            let index = path + ".entries.jsonl.zst"
+            let staging = path + ".read"
             let store = try await TargetStores.open(location, secrets: secrets)
             try await onceAsync("catalog:\(runId)") {
-                defer { unlink(index) }
-                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try await store.download(Manifest.entriesIndexName, to: index)
-                try await runBlocking { try SnapshotCatalog.build(entriesIndex: index, into: path) }
+                defer { try? FileManager.default.removeItem(atPath: staging) }
+                try? FileManager.default.removeItem(atPath: staging)
+                try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+                guard try await store.size(of: "complete.json") != nil else { throw Snapshot.OpenError.notComplete(location.display) }
+                try await store.download("manifest.json", to: staging + "/manifest.json", maxBytes: Int64(Snapshot.maxManifestBytes))
+                FileManager.default.createFile(atPath: staging + "/complete.json", contents: Data("{}".utf8))
+                let snapshot = try Snapshot(directory: staging)
+                let index = Manifest.entriesIndexName
+                try await store.download(index, to: staging + "/" + index, maxBytes: snapshot.recordedSize(of: index))
+                try await Self.build(snapshot, identity: identity, into: path)
             }
         }
         guard let catalog = try SnapshotCatalog.open(path: path) else {
             throw SnapshotCatalog.BuildError(description: "the catalog of \(runId) is missing after its build")
         }
         return catalog
+    }
+
+    /// Builds the catalog from the snapshot's index once it matched the manifest, decrypted when it is encrypted.
+    private static func build(_ snapshot: Snapshot, identity: @Sendable (String) async throws -> String?, into path: String) async throws {
+        var key: String?
+        if snapshot.manifest.entriesIndexEncrypted, let name = snapshot.encryptionKey {
+            guard let found = try await identity(name) else {
+                throw ArchiveError.corrupt("the entries index is encrypted with key \(name), which this Bastion does not have")
+            }
+            key = found
+        }
+        let indexIdentity = try snapshot.indexIdentity(key)
+        try await runBlocking {
+            try SnapshotCatalog.build(
+                entriesIndex: snapshot.checkedEntriesIndex(),
+                identity: indexIdentity,
+                into: path,
+                maxEntries: snapshot.entriesCount
+            )
+        }
     }
 
     /// The diff from `old` to `new`, both already catalogued.

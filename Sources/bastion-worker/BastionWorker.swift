@@ -14,7 +14,12 @@ struct BastionWorker: AsyncParsableCommand {
     func run() async throws {
         let config = try WorkerConfig(common: common.resolve(), options: worker)
         let logger = BastionLogging.bootstrap(level: config.common.logLevel, label: "bastion-worker")
+        // Before anything else: two live workers never share an id (docs/architecture.md, "Workers").
+        try config.common.dataDirectory.create()
+        let identity = try WorkerIdentityLock(workerID: config.workerID, dataDirectory: config.common.dataDirectory)
+        CrashNote.install(path: CrashNote.path(workerID: config.workerID, dataDirectory: config.common.dataDirectory))
         let group = try buildServiceGroup(config, logger: logger)
         try await group.run()
+        withExtendedLifetime(identity) {}
     }
 }

@@ -43,7 +43,12 @@ func buildServiceGroup(_ config: WorkerConfig, logger: Logger) throws -> Service
     )
     let worker = RunWorker(
         database: database,
-        settings: .init(workerId: config.workerID, heartbeatInterval: config.heartbeatInterval, leaseSeconds: config.leaseSeconds),
+        settings: .init(
+            workerId: config.workerID,
+            heartbeatInterval: config.heartbeatInterval,
+            leaseSeconds: config.leaseSeconds,
+            crashNotePath: CrashNote.path(workerID: config.workerID, dataDirectory: config.common.dataDirectory)
+        ),
         executors: jobExecutors(config),
         logger: logger
     )

@@ -48,6 +48,14 @@ struct WorkerConfig: Sendable {
 
     init(common: CommonConfig, options: WorkerOptions, resolver: OptionResolver = OptionResolver()) throws {
         let id = try resolver.resolve(options.workerID, env: "BASTION_WORKER_ID", default: "")
+        // The id names the worker's lock file (`<data-dir>/workers/<id>.lock`): a plain name.
+        guard id.isEmpty || Self.isValidWorkerID(id) else {
+            throw ConfigError.invalidValue(
+                option: "--worker-id",
+                value: id,
+                reason: "must be 1-128 letters, digits, '.', '_' or '-', not starting with '.'"
+            )
+        }
         self.init(common: common, workerID: id.isEmpty ? nil : id)
         let heartbeat = try resolver.resolve(options.heartbeatSeconds, env: "BASTION_HEARTBEAT_SECONDS", default: 10)
         guard heartbeat > 0, heartbeat.isFinite else {
@@ -69,5 +77,17 @@ struct WorkerConfig: Sendable {
         }
         misfireGrace = Int64(grace)
         leaseSeconds = Int64(lease)
+    }
+
+    static func isValidWorkerID(_ id: String) -> Bool {
+        (1...128).contains(id.utf8.count) && !id.hasPrefix(".")
+            && id.utf8.allSatisfy { $0.isASCIIAlphanumeric || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+    }
+}
+
+extension UInt8 {
+    fileprivate var isASCIIAlphanumeric: Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(self) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(self)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self)
     }
 }

@@ -365,6 +365,19 @@ import Testing
         let extract = try Shell.run("cat '\(runDir)'/payload.part* | age -d -i '\(keyFile)' | zstd -d | tar -x -C '\(out)'")
         #expect(extract.status == 0, "\(extract.output)")
         #expect(try Shell.run("diff -r --no-dereference '\(source)' '\(out)\(source)'").status == 0)
+
+        // Nothing on the target names a file in the clear: the index is encrypted to the same key (docs/formats.md).
+        #expect((manifest["entry_index"] as? [String: Any])?["encryption"] as? String == "age")
+        let clear = try Shell.run("grep -rla -e hello.txt -e big.bin -e '\(source.dropFirst())' '\(runDir)' || true")
+        #expect(clear.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "names in the clear: \(clear.output)")
+        #expect(try Shell.run("zstd -dc '\(runDir)/entries.jsonl.zst' > /dev/null").status != 0, "the index is not readable without the key")
+        let index = try Shell.run("age -d -i '\(keyFile)' '\(runDir)/entries.jsonl.zst' | zstd -d")
+        #expect(index.status == 0 && index.output.contains("hello.txt"), "\(index.output.prefix(300))")
+        // Browsing decrypts it (the catalog rebuilt by the API from the target).
+        try FileManager.default.removeItem(atPath: "\(fixture.dataDir)/catalog/\(run).sqlite")
+        let entries = try await HTTP.send("GET", fixture.base + "/api/runs/\(run)/entries?prefix=\(source.dropFirst())/a")
+        let names = (entries.json?["items"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(entries.status == 200 && names.contains("hello.txt"), "\(entries.status) \(names)")
         let stored = try await fixture.readDatabase { db in
             try Data.fetchOne(db, sql: "SELECT ciphertext FROM secrets WHERE kind = 'backup_age_identity'")
         }

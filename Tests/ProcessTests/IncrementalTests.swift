@@ -278,7 +278,13 @@ import Testing
         let proxyLog = fixture.scratch.path + "/proxy.log"
         let proxy = try await TargetServers.faultProxy(upstream: server.port, log: proxyLog, options: [])
         defer { proxy.stop() }
-        #expect(try await HTTP.send("PUT", fixture.base + "/api/secrets/webdav/nas", json: ["username": "backup", "password": "pw"]).status == 200)
+        #expect(
+            try await HTTP.send(
+                "PUT",
+                fixture.base + "/api/secrets/webdav/nas",
+                json: ["username": "backup", "password": "pw", "url": "http://127.0.0.1:\(proxy.port)/"]
+            ).status == 200
+        )
         let source = fixture.scratch.path + "/src"
         try await sh(
             fixture,
@@ -313,7 +319,11 @@ import Testing
         // rclone to OpenSSH's sftp: the same chain on another store.
         let (sshd, key) = try await TargetServers.sshd(directory: fixture.scratch.path + "/ssh")
         defer { sshd.stop() }
-        let config = "[box]\ntype = sftp\nhost = 127.0.0.1\nport = \(sshd.port)\nuser = root\nkey_file = \(key)\nshell_type = unix\n"
+        // Key files are read only from <data-dir>/rclone-keys.
+        let keys = fixture.dataDir + "/rclone-keys"
+        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: key, toPath: keys + "/box")
+        let config = "[box]\ntype = sftp\nhost = 127.0.0.1\nport = \(sshd.port)\nuser = root\nkey_file = \(keys)/box\nshell_type = unix\n"
         #expect(try await HTTP.send("PUT", fixture.base + "/api/secrets/rclone/box", json: ["config": config]).status == 200)
         let sftpRoot = fixture.scratch.path + "/sftp-root"
         let sftpTarget: [String: Any] = ["type": "rclone", "remote": "box:\(sftpRoot)", "secret_name": "box", "part_size_bytes": 1_048_576]

@@ -68,6 +68,46 @@ import Testing
         #expect(claimedBy.count >= 2, "work was spread over workers: \(claimedBy)")
     }
 
+    /// A run whose execution kills its worker is taken back by the restarted worker, but not forever: the third death
+    /// fails it as `poison_run` (docs/architecture.md, "Poison runs"). Each death is a `crashed` event; one from a fatal
+    /// signal names the signal.
+    @Test func aRunThatKeepsKillingItsWorkerFailsAsPoison() async throws {
+        let fixture = try await RunsFixture()
+        // ~30 steps of 100 pages at 300 ms: long enough to be killed mid-run each time.
+        let source = try fixture.makeSourceDatabase(pages: 3000)
+        let job = try await fixture.createJob(source: source)
+        let arguments = ["--sqlite-step-pause-ms", "300"]
+        var worker = try await fixture.startWorker("w0", arguments)
+        let run = try await fixture.enqueue(job).id
+        for death in 1...3 {
+            let started = await eventually(timeout: .seconds(30)) {
+                let kinds = ((try? await fixture.events(run)) ?? []).compactMap { $0["kind"] as? String }
+                let status = await fixture.status(run)
+                return kinds.filter { $0 == "start" }.count == death && status == "running"
+            }
+            let log = try await fixture.events(run).compactMap { $0["message"] as? String }
+            #expect(started, "start \(death): \(log)")
+            // The first death is a fatal signal (it leaves a note), the others a SIGKILL.
+            // (The runtime's own crash handler, called after the note, may take its time: SIGKILL then.)
+            worker.signal(death == 1 ? SIGSEGV : SIGKILL)
+            if await worker.waitForExit(timeout: .seconds(10)) == nil { worker.signal(SIGKILL) }
+            #expect(await worker.waitForExit(timeout: .seconds(10)) != nil)
+            worker = try await fixture.startWorker("w0", arguments)
+        }
+        _ = await eventually(timeout: .seconds(30)) { await fixture.status(run) == "failed" }
+        let finished = try await fixture.run(run)
+        #expect(finished["status"] as? String == "failed" && finished["error"] as? String == "poison_run", "\(finished)")
+        let events = try await fixture.events(run)
+        let kinds = events.compactMap { $0["kind"] as? String }
+        #expect(kinds.filter { $0 == "crashed" }.count == 3 && kinds.filter { $0 == "requeued" }.count == 2, "\(kinds)")
+        #expect(kinds.filter { $0 == "start" }.count == 3 && kinds.last == "failed", "\(kinds)")
+        let firstCrash = events.first { $0["kind"] as? String == "crashed" }?["message"] as? String ?? ""
+        #expect(firstCrash.contains("SIGSEGV"), "\(firstCrash)")
+        // Not taken again: the worker stays idle.
+        try await Task.sleep(for: .seconds(1))
+        #expect(try await fixture.events(run).compactMap { $0["kind"] as? String }.filter { $0 == "start" }.count == 3)
+    }
+
     @Test func cancelQueuedRunningTwiceAndFinished() async throws {
         let fixture = try await RunsFixture()
         let slow = try await fixture.createJob(source: try fixture.makeSourceDatabase(pages: 5000), name: "slow")

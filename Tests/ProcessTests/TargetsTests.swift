@@ -84,7 +84,15 @@ import Testing
             directory: fixture.scratch.path + "/dav-apache"
         )
         defer { apache.stop() }
-        try await saveSecret(fixture, "webdav", "nas", ["username": Self.user, "password": Self.password])
+        // A secret is bound to one server: one per server.
+        for (label, port) in [("rclone", proxy.port), ("apache", apache.port)] {
+            try await saveSecret(
+                fixture,
+                "webdav",
+                "nas-\(label)",
+                ["username": Self.user, "password": Self.password, "url": "http://127.0.0.1:\(port)/"]
+            )
+        }
 
         // The secret is listed without its value.
         let listed = try await HTTP.send("GET", fixture.base + "/api/secrets/webdav")
@@ -92,7 +100,7 @@ import Testing
 
         for (label, port, root) in [("rclone", proxy.port, rcloneRoot), ("apache", apache.port, apacheRoot)] {
             let target: [String: Any] = [
-                "type": "webdav", "base_url": "http://127.0.0.1:\(port)/backups/", "secret_name": "nas", "part_size_bytes": 1_048_576,
+                "type": "webdav", "base_url": "http://127.0.0.1:\(port)/backups/", "secret_name": "nas-\(label)", "part_size_bytes": 1_048_576,
             ]
             let test = try await HTTP.send("POST", fixture.base + "/api/targets/test", json: target)
             let steps = (test.json?["steps"] as? [[String: Any]] ?? []).compactMap { $0["step"] as? String }
@@ -129,7 +137,12 @@ import Testing
         }
 
         // A wrong password: its code, and nothing written on the server.
-        try await saveSecret(fixture, "webdav", "wrong", ["username": Self.user, "password": "not-the-password"])
+        try await saveSecret(
+            fixture,
+            "webdav",
+            "wrong",
+            ["username": Self.user, "password": "not-the-password", "url": "http://127.0.0.1:\(apache.port)"]
+        )
         let wrongTarget: [String: Any] = ["type": "webdav", "base_url": "http://127.0.0.1:\(apache.port)/other/", "secret_name": "wrong"]
         let test = try await HTTP.send("POST", fixture.base + "/api/targets/test", json: wrongTarget)
         let failedStep = (test.json?["steps"] as? [[String: Any]])?.last
@@ -143,7 +156,7 @@ import Testing
         #expect(!log.contains(Self.password) && !log.contains("not-the-password"), "no password in the worker's log")
 
         // A secret in use cannot be deleted.
-        let delete = try await HTTP.send("DELETE", fixture.base + "/api/secrets/webdav/nas")
+        let delete = try await HTTP.send("DELETE", fixture.base + "/api/secrets/webdav/nas-rclone")
         #expect(delete.status == 409 && delete.json?["error"] as? String == "secret_in_use", "\(delete)")
     }
 
@@ -161,7 +174,12 @@ import Testing
         // Part PUTs 1 and 2 get 503; the 4th part PUT (part 2's second attempt... counted over all attempts) is cut.
         let proxy = try await TargetServers.faultProxy(upstream: server.port, log: proxyLog, options: ["--fail-puts", "2", "--drop-put", "5"])
         defer { proxy.stop() }
-        try await saveSecret(fixture, "webdav", "nas", ["username": Self.user, "password": Self.password])
+        try await saveSecret(
+            fixture,
+            "webdav",
+            "nas",
+            ["username": Self.user, "password": Self.password, "url": "http://127.0.0.1:\(proxy.port)/b"]
+        )
         let target: [String: Any] = [
             "type": "webdav", "base_url": "http://127.0.0.1:\(proxy.port)/b", "secret_name": "nas", "part_size_bytes": 1_048_576,
         ]
@@ -217,7 +235,12 @@ import Testing
         // The 4th part PUT hangs once (the proxy keeps serving everything else).
         let proxy = try await TargetServers.faultProxy(upstream: server.port, log: proxyLog, options: ["--stall-put", "4"])
         defer { proxy.stop() }
-        try await saveSecret(fixture, "webdav", "nas", ["username": Self.user, "password": Self.password])
+        try await saveSecret(
+            fixture,
+            "webdav",
+            "nas",
+            ["username": Self.user, "password": Self.password, "url": "http://127.0.0.1:\(proxy.port)/b"]
+        )
         let target: [String: Any] = [
             "type": "webdav", "base_url": "http://127.0.0.1:\(proxy.port)/b", "secret_name": "nas", "part_size_bytes": 1_048_576,
         ]
@@ -259,11 +282,15 @@ import Testing
         let (sshd, key) = try await TargetServers.sshd(directory: fixture.scratch.path + "/ssh")
         defer { sshd.stop() }
         let remoteRoot = fixture.scratch.path + "/sftp-root"
+        // Key files are read only from <data-dir>/rclone-keys.
+        let keys = fixture.dataDir + "/rclone-keys"
+        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: key, toPath: keys + "/box")
         try await saveSecret(
             fixture,
             "rclone",
             "box",
-            ["config": "[box]\ntype = sftp\nhost = 127.0.0.1\nport = \(sshd.port)\nuser = root\nkey_file = \(key)\nshell_type = unix\n"]
+            ["config": "[box]\ntype = sftp\nhost = 127.0.0.1\nport = \(sshd.port)\nuser = root\nkey_file = \(keys)/box\nshell_type = unix\n"]
         )
         let target: [String: Any] = ["type": "rclone", "remote": "box:\(remoteRoot)", "secret_name": "box", "part_size_bytes": 1_048_576]
         let test = try await HTTP.send("POST", fixture.base + "/api/targets/test", json: target)
@@ -300,7 +327,12 @@ import Testing
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let server = try await TargetServers.rcloneWebDAV(root: root, user: Self.user, password: Self.password, logDir: fixture.scratch.path)
         defer { server.stop() }
-        try await saveSecret(fixture, "webdav", "nas", ["username": Self.user, "password": Self.password])
+        try await saveSecret(
+            fixture,
+            "webdav",
+            "nas",
+            ["username": Self.user, "password": Self.password, "url": "http://127.0.0.1:\(server.port)/"]
+        )
         let spec: [String: Any] = [
             "v": 1, "type": "filesystem", "source": ["paths": [source]],
             "target": ["type": "webdav", "base_url": "http://127.0.0.1:\(server.port)/agent/", "secret_name": "nas", "part_size_bytes": 1_048_576],

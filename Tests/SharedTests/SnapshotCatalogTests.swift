@@ -148,6 +148,45 @@ struct SnapshotCatalogTests {
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/c.sqlite"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["entries.jsonl.zst"], "no temporary file is left")
     }
+
+    /// An index from a target is bounded (docs/security.md, "Targets and secrets"): 64 MiB without a newline compress
+    /// to a few KiB, and stop at the line limit instead of filling memory; an index with more entries than the manifest
+    /// says stops at the count.
+    @Test func aHostileEntriesIndexIsBounded() throws {
+        let dir = TemporaryDirectory()
+        let bomb = dir.path + "/bomb.zst"
+        _ = try Shell.run("head -c 67108864 /dev/zero | tr '\\0' a | zstd -q -19 -o '\(bomb)'")
+        #expect((try FileManager.default.attributesOfItem(atPath: bomb)[.size] as? Int ?? 0) < 1 << 20)
+        #expect {
+            try SnapshotCatalog.build(entriesIndex: bomb, into: dir.path + "/bomb.sqlite")
+        } throws: { "\($0)".contains("longer than") }
+        let many = dir.path + "/many.zst"
+        _ = try Shell.run("for n in 1 2 3 4 5; do echo '{\"path\":\"f'$n'\",\"kind\":\"file\"}'; done | zstd -q -o '\(many)'")
+        #expect(try SnapshotCatalog.build(entriesIndex: many, into: dir.path + "/five.sqlite", maxEntries: 5).entriesCount() == 5)
+        #expect {
+            try SnapshotCatalog.build(entriesIndex: many, into: dir.path + "/four.sqlite", maxEntries: 4)
+        } throws: { "\($0)".contains("more entries than") }
+    }
+
+    /// A manifest or a frame table from a target is not read whole into memory past its bound.
+    @Test func aHugeManifestOrFrameTableIsNotReadWhole() throws {
+        let dir = TemporaryDirectory()
+        try Self.write(dir.path + "/huge/complete.json", "{}")
+        _ = try Shell.run("truncate -s 300M '\(dir.path)/huge/manifest.json'")
+        #expect {
+            try Snapshot(directory: dir.path + "/huge")
+        } throws: { "\($0)".contains("larger than") }
+        let manifest = """
+            {"pipeline": {"format": "archive_v1", "frame_bytes": 4194304, "split_bytes": 1048576},
+             "artifacts": [{"name": "frames.json", "size": 314572800, "hash": "00"}], "entry_index": {"count": 0}}
+            """
+        try Self.write(dir.path + "/frames/complete.json", "{}")
+        try Self.write(dir.path + "/frames/manifest.json", manifest)
+        _ = try Shell.run("truncate -s 300M '\(dir.path)/frames/frames.json'")
+        #expect {
+            try Snapshot(directory: dir.path + "/frames").frameTable()
+        } throws: { "\($0)".contains("larger than") }
+    }
 }
 
 extension Array where Element == UInt8 {

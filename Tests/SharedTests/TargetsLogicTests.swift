@@ -71,4 +71,15 @@ struct TargetsLogicTests {
         #expect(network.code == "rclone_network" && network.retryable)
         #expect(RcloneStore.classify(status: 1, stderr: "something else", command: "cat").code == "rclone_failed")
     }
+
+    /// rclone on the hub sees no user-level configuration or credentials from the environment.
+    @Test func rcloneSeesNoConfigFromTheEnvironment() async throws {
+        let environment = RcloneStore.environment([
+            "PATH": "/usr/bin", "HOME": "/root", "RCLONE_CONFIG": "/root/.config/rclone/rclone.conf", "RCLONE_CONFIG_BOX_TYPE": "local",
+            "AWS_ACCESS_KEY_ID": "AKIA", "SSH_AUTH_SOCK": "/tmp/agent", "XDG_CONFIG_HOME": "/root/.config",
+        ])
+        #expect(environment["PATH"] == "/usr/bin" && environment["RCLONE_CONFIG"] == "/nonexistent/bastion-rclone.conf")
+        #expect(environment["RCLONE_CONFIG_BOX_TYPE"] == nil && environment["AWS_ACCESS_KEY_ID"] == nil && environment["SSH_AUTH_SOCK"] == nil)
+        #expect(environment["HOME"] == "/nonexistent" && environment["XDG_CONFIG_HOME"] == "/nonexistent")
+    }
 }

@@ -180,9 +180,12 @@ public final class ArchiveBuilder {
         let afterCompression: any ByteSink = encryptor ?? parts
         let compressor = FrameCompressor(level: 3, frameBytes: settings.frameBytes, workers: settings.zstdWorkers, next: afterCompression)
         let entriesFile = try FileSink(path: "\(directory)/entries.jsonl.zst", hashing: true)
+        // The index names every file: encrypted to the payload's recipient, so nothing on the target names a file in
+        // the clear (docs/formats.md, "The entries index").
+        let indexEncryptor = try settings.encryption.map { try AgeEncryptor(recipient: $0.recipient, next: entriesFile) }
         let writer = ArchiveMemberWriter(
             tar: TarWriter(next: compressor),
-            index: try ZstdCompressor(level: 3, next: entriesFile),
+            index: try ZstdCompressor(level: 3, next: indexEncryptor ?? entriesFile),
             readBuffers: readBuffers
         )
         // The walk and its system calls on this thread; tar, hashes and the index on another, as `tar | zstd` uses
@@ -225,7 +228,8 @@ public final class ArchiveBuilder {
                 ],
             entriesCount: entriesCount,
             frameBytes: Int64(settings.frameBytes),
-            chain: settings.incremental.map { Manifest.Chain(level: $0.level, before: $0.chain) }
+            chain: settings.incremental.map { Manifest.Chain(level: $0.level, before: $0.chain) },
+            entriesIndexEncrypted: settings.encryption != nil
         )
         try Self.writeFile("\(directory)/manifest.json", manifest.json.jsonString())
         if isCanceled() { throw CancellationError() }

@@ -19,10 +19,11 @@ public struct ChainPlan: Sendable {
     /// What each of `own` must be (only when planned `verifying`).
     var ownExpected: [[UInt8]: SnapshotVerifier.Digest] = [:]
 
-    /// Reads the index at `path`; `selection` limits the wanted entries; `verifying` keeps what each wanted member
-    /// must be (a verify, and a restore, which checks every member against the index).
-    public init(entriesIndex path: String, selection: RestoreWriter.Selection?, verifying: Bool = false) throws {
-        let reader = try EntriesIndexReader(path: path)
+    /// Reads the index at `path` (`identity` decrypts an encrypted one); `selection` limits the wanted entries;
+    /// `verifying` keeps what each wanted member must be (a verify, and a restore, which checks every member against
+    /// the index).
+    public init(entriesIndex path: String, identity: String? = nil, selection: RestoreWriter.Selection?, verifying: Bool = false) throws {
+        let reader = try EntriesIndexReader(path: path, identity: identity)
         while let entry = try reader.nextFields() {
             guard let entryPath = entry.name("path", base64: "path_b64") else { continue }
             if let selection, !selection.includes(entryPath) { continue }

@@ -7,24 +7,31 @@ import Glibc
 
 /// Reads a snapshot's `entries.jsonl.zst` one entry at a time: 64 KiB of the file at a time through a
 /// `ZstdDecompressor` into a line buffer, so memory stays bounded whatever the number of entries. Lines that are not
-/// JSON objects are skipped (the manifest's count then tells). A line longer than `lineLimit` is an error, so an index
-/// from a hostile target cannot hold the reader's memory (docs/security.md, "Archives and restore").
+/// JSON objects are skipped (the manifest's count then tells). The index comes from a target, which may be hostile
+/// (docs/security.md, "Targets and secrets"): a line longer than `maxLineBytes` is `ArchiveError.corrupt` (a zstd bomb
+/// without newlines never grows the buffer past it, checked as it decompresses), and so is an entry beyond
+/// `maxEntries` (the manifest's count).
 public final class EntriesIndexReader {
-    /// The longest line read: a member's extended headers are at most 16 MiB (`TarReader`), 22 MiB in base64.
-    static let lineLimit = 32 << 20
-
+    /// The longest line accepted: a member's extended headers are at most 16 MiB (`TarReader`), 22 MiB in base64.
+    public static let maxLineBytes = 32 << 20
     private let path: String
     private let descriptor: Int32
-    private let lines = LineBuffer()
-    private let decompressor: ZstdDecompressor
+    private let lines = LineBuffer(limit: EntriesIndexReader.maxLineBytes)
+    private let maxEntries: Int64?
+    /// [age decrypt →] zstd → lines.
+    private let decoder: any ByteSink
     private var input = [UInt8](repeating: 0, count: 1 << 16)
     private var endOfFile = false
     /// Entries returned so far.
     public private(set) var count: Int64 = 0
 
-    public init(path: String) throws {
+    /// `identity` decrypts an index written encrypted (`entry_index.encryption: "age"`, docs/formats.md); `maxEntries`:
+    /// at most this many entries (the manifest's `entry_index.count`), nil for no limit.
+    public init(path: String, identity: String? = nil, maxEntries: Int64? = nil) throws {
         self.path = path
-        decompressor = try ZstdDecompressor(next: lines)
+        self.maxEntries = maxEntries
+        let decompressor = try ZstdDecompressor(next: lines)
+        decoder = try identity.map { try AgeDecryptor(identity: $0, next: decompressor) } ?? decompressor
         descriptor = try Snapshot.openRegularFile(path, name: URL(fileURLWithPath: path).lastPathComponent)
     }
 
@@ -35,7 +42,7 @@ public final class EntriesIndexReader {
         while let line = try nextLine() {
             if line.isEmpty { continue }
             if let entry = try? JSONValue.parse(bytes: line), case .object = entry {
-                count += 1
+                try countEntry()
                 return entry
             }
         }
@@ -48,20 +55,24 @@ public final class EntriesIndexReader {
             if line.isEmpty { continue }
             // A copy of its own: a slice would keep the line buffer shared, and its next write would copy it whole.
             if let fields = IndexLine(Array(line)[...]) {
-                count += 1
+                try countEntry()
                 return fields
             }
         }
         return nil
     }
 
+    private func countEntry() throws {
+        count += 1
+        if let maxEntries, count > maxEntries {
+            throw ArchiveError.corrupt("\(Manifest.entriesIndexName) holds more entries than the manifest's \(maxEntries)")
+        }
+    }
+
     private func nextLine() throws -> ArraySlice<UInt8>? {
         while true {
             if let line = lines.popLine() { return line }
             if endOfFile { return lines.popRest() }
-            guard lines.pendingCount <= Self.lineLimit else {
-                throw ArchiveError.corrupt("\(URL(fileURLWithPath: path).lastPathComponent) has a line longer than \(Self.lineLimit) bytes")
-            }
             let got = input.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if got < 0 {
                 if errno == EINTR { continue }
@@ -69,24 +80,32 @@ public final class EntriesIndexReader {
             }
             if got == 0 {
                 endOfFile = true
-                try decompressor.finish()  // a truncated last frame is an error
+                try decoder.finish()  // a truncated last frame (or age chunk) is an error
             } else {
-                try input.withUnsafeBytes { try decompressor.write(UnsafeRawBufferPointer(rebasing: $0[0..<got])) }
+                try input.withUnsafeBytes { try decoder.write(UnsafeRawBufferPointer(rebasing: $0[0..<got])) }
             }
         }
     }
 }
 
-/// Decompressed bytes waiting to be split into lines.
+/// Decompressed bytes waiting to be split into lines; more than `limit` bytes without a newline is an error.
 private final class LineBuffer: ByteSink {
     private var bytes: [UInt8] = []
     private var start = 0
+    private let limit: Int
+    /// Bytes after the last newline written (a line still growing).
+    private var tail = 0
+
+    init(limit: Int) { self.limit = limit }
 
     func write(_ chunk: UnsafeRawBufferPointer) throws {
         if start > 0 {
             bytes.removeSubrange(0..<start)
             start = 0
         }
+        // Only the bytes after the last newline can grow without bound.
+        tail = chunk.lastIndex(of: UInt8(ascii: "\n")).map { chunk.count - $0 - 1 } ?? tail + chunk.count
+        guard tail <= limit else { throw ArchiveError.corrupt("a line of \(Manifest.entriesIndexName) is longer than \(limit) bytes") }
         bytes.append(contentsOf: chunk)
     }
 

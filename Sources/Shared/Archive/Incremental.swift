@@ -25,8 +25,8 @@ public struct IncrementalBase: Sendable {
     /// The previous snapshot's unchanged-file candidates, from its entries index: regular files with a hash and the
     /// identity fields (an index written before they existed gives none, so the next snapshot stores everything).
     /// `baseRunId` is the run that wrote the index: the snapshot holding the bytes of its own members.
-    public static func loadPrior(entriesIndex path: String, baseRunId: String) throws -> [[UInt8]: PriorEntry] {
-        let reader = try EntriesIndexReader(path: path)
+    public static func loadPrior(entriesIndex path: String, identity: String? = nil, baseRunId: String) throws -> [[UInt8]: PriorEntry] {
+        let reader = try EntriesIndexReader(path: path, identity: identity)
         var prior: [[UInt8]: PriorEntry] = [:]
         let file = Array("file".utf8)
         // Run ids as one string each, however many files name them.

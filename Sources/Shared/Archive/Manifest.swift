@@ -38,6 +38,9 @@ public struct Manifest: Sendable, Equatable {
     public var encryptionKey: String?
     public var artifacts: [Artifact]
     public var entriesCount: Int64
+    /// The entries index is age-encrypted to the payload's recipient (`entry_index.encryption: "age"`): every snapshot
+    /// of an encrypted job written since the index was encrypted (docs/formats.md, "The entries index").
+    public var entriesIndexEncrypted: Bool
     /// Uncompressed bytes per zstd frame when the payload is cut into independent frames (`frames.json` says where
     /// each starts); nil for snapshots written before frames.
     public var frameBytes: Int64?
@@ -57,8 +60,10 @@ public struct Manifest: Sendable, Equatable {
         artifacts: [Artifact],
         entriesCount: Int64,
         frameBytes: Int64? = nil,
-        chain: Chain? = nil
+        chain: Chain? = nil,
+        entriesIndexEncrypted: Bool = false
     ) {
+        self.entriesIndexEncrypted = entriesIndexEncrypted
         self.jobId = jobId
         self.runId = runId
         self.startedAt = startedAt
@@ -93,7 +98,10 @@ public struct Manifest: Sendable, Equatable {
                     .object(["name": .string($0.name), "size": .number(Double($0.size)), "hash_alg": "blake3", "hash": .string($0.hash)])
                 }
             ),
-            "entry_index": .object(["name": .string(Self.entriesIndexName), "count": .number(Double(entriesCount))]),
+            "entry_index": .object(
+                ["name": .string(Self.entriesIndexName), "count": .number(Double(entriesCount))]
+                    .merging(entriesIndexEncrypted ? ["encryption": "age"] : [:]) { $1 }
+            ),
         ]
         if let chain, case .object(var incremental) = chain.json(runId: runId) {
             incremental["gnu_tar_commands"] = .array(
@@ -165,6 +173,11 @@ public struct Manifest: Sendable, Equatable {
         }
         guard splitBytes >= 0 else { throw Invalid(description: "a negative split_bytes") }
         entriesCount = json["entry_index"]?["count"]?.int64Value ?? -1
+        switch json["entry_index"]?["encryption"] {
+        case nil, .string("none")?: entriesIndexEncrypted = false
+        case .string("age")? where encryptionKey != nil: entriesIndexEncrypted = true
+        default: throw Invalid(description: "unsupported entry_index encryption")
+        }
         frameBytes = pipeline["frame_bytes"]?.int64Value.flatMap { $0 >= 512 && $0 < 4_294_967_296 ? $0 : nil }
         if let incremental = json["incremental"] {
             guard let chain = Chain(json: incremental, runId: runId) else {

@@ -47,14 +47,22 @@ public struct Snapshot: Sendable {
         }
     }
 
+    /// The largest manifest read: it lists one line per part (a 1 TiB payload in 1 MiB parts is about 130 MiB).
+    public static let maxManifestBytes: Int = 256 << 20
+
     /// `directory` holds `manifest.json` and `complete.json` (for a remote snapshot, the copies fetched into staging).
     public init(directory: String, fetchPart: (@Sendable (Part, _ sequential: Bool) throws -> String)? = nil) throws {
         self.directory = directory
         self.fetchPart = fetchPart
         guard access(directory + "/complete.json", F_OK) == 0 else { throw OpenError.notComplete(directory) }
-        guard let data = try? Self.readRegularFile(directory + "/manifest.json", limit: Self.manifestLimit),
-            let json = try? JSONValue.parse(bytes: data)
-        else { throw OpenError.unreadable("\(directory)/manifest.json is missing, not a regular file or not a manifest") }
+        // Read whole into memory: bounded, and only when it is a regular file (a target may serve anything).
+        let data: [UInt8]
+        do {
+            data = try Self.readRegularFile(directory + "/manifest.json", limit: Self.maxManifestBytes)
+        } catch {
+            throw OpenError.unreadable("\(directory)/manifest.json: \(error)")
+        }
+        guard let json = try? JSONValue.parse(bytes: data) else { throw OpenError.unreadable("\(directory)/manifest.json is not a manifest") }
         do {
             manifest = try Manifest(json: json)
         } catch {
@@ -136,8 +144,6 @@ public struct Snapshot: Sendable {
     /// The stored size of the payload (all parts; `Manifest` refuses a total past `Int64.max`).
     public var payloadBytes: Int64 { manifest.payloadBytes }
 
-    /// The most bytes of `manifest.json` read.
-    static let manifestLimit = 16 << 20
 
     /// Opens a file of a snapshot for reading only when it is a regular file (docs/security.md, "Archives and
     /// restore"): the name is first opened `O_PATH | O_NOFOLLOW`, which opens nothing for reading (a symlink is not
@@ -176,6 +182,25 @@ public struct Snapshot: Sendable {
             guard bytes.count + count <= limit else { throw ArchiveError.corrupt("\(name) is larger than \(limit) bytes") }
             bytes += buffer[0..<count]
         }
+    }
+
+    /// The path of the entries index once its size and BLAKE3 matched the manifest's: read from a target, it is used
+    /// only after this check (docs/security.md, "Targets and secrets").
+    public func checkedEntriesIndex() throws -> String {
+        let path = directory + "/" + Manifest.entriesIndexName
+        try checkArtifact(Manifest.entriesIndexName, at: path)
+        return path
+    }
+
+    /// The size the manifest records for the artifact `name` (0 when it lists none): the most a download of it takes.
+    public func recordedSize(of name: String) -> Int64 { manifest.artifacts.first { $0.name == name }?.size ?? 0 }
+
+    /// The identity that reads the entries index: `identity` when the index is encrypted, nil when it is plain; an
+    /// encrypted index and no identity is an error.
+    public func indexIdentity(_ identity: String?) throws -> String? {
+        guard manifest.entriesIndexEncrypted else { return nil }
+        guard let identity else { throw ArchiveError.corrupt("the entries index is encrypted and no identity was given") }
+        return identity
     }
 
     /// Checks that every part exists with its size and hash, without decoding anything.

@@ -20,10 +20,17 @@ extension Snapshot {
         }
     }
 
+    /// The largest frame table read (docs/security.md, "Targets and secrets").
+    public static let maxFrameTableBytes: Int64 = 256 << 20
+
     /// The frame table, checked against the manifest; nil when the payload has none.
     public func frameTable() throws -> FrameTable? {
         guard manifest.frameBytes != nil, manifest.framesArtifact != nil else { return nil }
         let path = directory + "/" + Manifest.framesName
+        // Read whole into memory: bounded first (a 1 TiB payload in 64 KiB frames needs ~200 MiB of offsets at most).
+        guard let size = manifest.framesArtifact?.size, size <= Self.maxFrameTableBytes else {
+            throw ArchiveError.corrupt("\(Manifest.framesName) is larger than \(Self.maxFrameTableBytes) bytes")
+        }
         try checkArtifact(Manifest.framesName, at: path)
         guard let data = try? Snapshot.readRegularFile(path, limit: Int(manifest.framesArtifact?.size ?? 0)),
             let json = try? JSONValue.parse(bytes: data),

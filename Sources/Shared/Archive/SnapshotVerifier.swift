@@ -100,14 +100,16 @@ public final class SnapshotVerifier: TarReaderDelegate {
         )
     }
 
-    /// `strict`: a restore's check, members in the index's order, the first mismatch thrown.
+    /// `identity` decrypts an encrypted index; `strict`: a restore's check, members in the index's order, the first
+    /// mismatch thrown.
     public init(
         entriesIndex path: String,
+        identity: String? = nil,
         strict: Bool = false,
         isCanceled: @escaping () -> Bool = { false },
         extract: (member: String, to: String)? = nil
     ) throws {
-        index = try EntriesIndexReader(path: path)
+        index = try EntriesIndexReader(path: path, identity: identity)
         self.strict = strict
         self.isCanceled = isCanceled
         self.extract = extract.map { (Array($0.member.utf8), $0.to) }

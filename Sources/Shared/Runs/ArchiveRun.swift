@@ -164,7 +164,7 @@ enum ArchiveRun {
         await context.progress.update(RunProgress(kind: RunKind.backup.rawValue, stage: "upload", done: counts, total: counts))
         if let data = context.catalogs {
             await context.progress.update(RunProgress(kind: RunKind.backup.rawValue, stage: "index", done: counts, total: counts))
-            await buildCatalog(context, runDirectory: runDir, in: data)
+            await buildCatalog(context, runDirectory: runDir, manifest: result.manifest, in: data)
         }
         if remote != nil { try? FileManager.default.removeItem(atPath: runDir) }
         var summary = BackupSummary(
@@ -208,12 +208,19 @@ enum ArchiveRun {
     /// The snapshot's catalog, so the first look in the browser or a diff is instant (docs/formats.md, "The snapshot
     /// catalog"). Not part of the snapshot: when it cannot be built the backup still succeeds (a warning), and the API
     /// builds it on first use.
-    static func buildCatalog(_ context: RunContext, runDirectory: String, in data: DataDirectory) async {
+    static func buildCatalog(_ context: RunContext, runDirectory: String, manifest: Manifest, in data: DataDirectory) async {
         let started = ContinuousClock.now
         do {
+            // An encrypted job's index is encrypted too: the identity reads it.
+            var identity: String?
+            if manifest.entriesIndexEncrypted, let name = manifest.encryptionKey {
+                identity = try await context.keys?.identity(named: name, create: false)?.identity
+            }
+            let indexIdentity = identity
             let entries = try await runBlocking {
                 try SnapshotCatalog.build(
                     entriesIndex: runDirectory + "/" + Manifest.entriesIndexName,
+                    identity: indexIdentity,
                     into: SnapshotCatalog.path(in: data, runId: context.run.id)
                 ).entriesCount()
             }

@@ -31,10 +31,16 @@ struct ChainRead {
     ) async throws -> ChainRead {
         let index = snapshot.directory + "/" + Manifest.entriesIndexName
         let chosen = selection
+        let indexIdentity: String?
+        do {
+            indexIdentity = try snapshot.indexIdentity(identity)
+        } catch let error as ArchiveError {
+            throw RunFailure(code: "snapshot_corrupt", message: error.description)
+        }
         let plan: ChainPlan
         let runs: [String]
         do {
-            plan = try await runBlocking { try ChainPlan(entriesIndex: index, selection: chosen, verifying: verifying) }
+            plan = try await runBlocking { try ChainPlan(entriesIndex: index, identity: indexIdentity, selection: chosen, verifying: verifying) }
             runs = try plan.sourceRuns(chain: snapshot.manifest.chain?.before ?? [])
         } catch let error as ArchiveError {
             throw RunFailure(code: "snapshot_corrupt", message: error.description)

@@ -26,8 +26,8 @@ enum IncrementalRun {
         let directory = "\(staging)/\(context.run.id).base"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         do {
-            let index = try await fetchIndex(base, context, into: directory)
-            let prior = try await runBlocking { try IncrementalBase.loadPrior(entriesIndex: index, baseRunId: baseRunId) }
+            let (index, identity) = try await fetchIndex(base, context, into: directory)
+            let prior = try await runBlocking { try IncrementalBase.loadPrior(entriesIndex: index, identity: identity, baseRunId: baseRunId) }
             context.events.emit(
                 kind: "incremental",
                 message: "Incremental snapshot, level \(plan.chain.level), on run \(baseRunId) (\(prior.count) file(s) to compare)",
@@ -49,11 +49,12 @@ enum IncrementalRun {
     }
 
     /// The base's entries index as a local file (fetched with the manifest when remote), after its size and BLAKE3
-    /// matched the base's manifest.
-    private static func fetchIndex(_ base: RunLocation, _ context: RunContext, into directory: String) async throws -> String {
+    /// matched the base's manifest, and the identity that decrypts it when it is encrypted (on an agent, which holds
+    /// no identity, an encrypted base cannot be read: the snapshot is full).
+    private static func fetchIndex(_ base: RunLocation, _ context: RunContext, into directory: String) async throws -> (String, String?) {
         let snapshot = try await openSnapshot(at: base, context, directory: directory)
-        let path = snapshot.directory + "/" + Manifest.entriesIndexName
-        try snapshot.checkArtifact(Manifest.entriesIndexName, at: path)
-        return path
+        let path = try snapshot.checkedEntriesIndex()
+        let identity = snapshot.manifest.entriesIndexEncrypted ? try await snapshotIdentity(snapshot, context) : nil
+        return (path, identity)
     }
 }

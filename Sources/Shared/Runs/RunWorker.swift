@@ -12,11 +12,15 @@ public final class RunWorker: Sendable {
         public var workerId: String
         public var heartbeatInterval: Duration
         public var leaseSeconds: Int64
+        /// Where this worker id's previous process noted the signal that killed it (`<data-dir>/workers/<id>.crash`);
+        /// read, put in the `crashed` event of the runs it held, and removed at start (docs/architecture.md, "Poison runs").
+        public var crashNotePath: String?
 
-        public init(workerId: String, heartbeatInterval: Duration = .seconds(10), leaseSeconds: Int64 = 60) {
+        public init(workerId: String, heartbeatInterval: Duration = .seconds(10), leaseSeconds: Int64 = 60, crashNotePath: String? = nil) {
             self.workerId = workerId
             self.heartbeatInterval = heartbeatInterval
             self.leaseSeconds = leaseSeconds
+            self.crashNotePath = crashNotePath
         }
     }
 
@@ -58,7 +62,10 @@ public final class RunWorker: Sendable {
     /// Fails runs whose worker stopped heartbeating (done by every worker at start-up, and by the janitor).
     public func recoverLostRuns() async {
         do {
-            let released = try await database.releaseRunsOfRestartedWorker(workerId: settings.workerId)
+            let note = settings.crashNotePath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) }?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let released = try await database.releaseRunsOfRestartedWorker(workerId: settings.workerId, crashNote: note)
+            if let path = settings.crashNotePath { unlink(path) }
             if !released.isEmpty {
                 logger.warning("Runs this worker held before it restarted returned to the queue", metadata: ["runs": "\(released)"])
             }

@@ -27,8 +27,12 @@ func openSnapshot(_ context: RunContext, staging: String) async throws -> Snapsh
     let snapshot: Snapshot
     do {
         snapshot = try await openSnapshot(at: location, context, directory: remoteReadDirectory(context, staging: staging))
+        // Read from a target: the index is used only once it matches the manifest (docs/security.md).
+        _ = try snapshot.checkedEntriesIndex()
     } catch let failure as RunFailure {
         throw failure
+    } catch let error as ArchiveError {
+        throw RunFailure(code: "snapshot_corrupt", message: "snapshot of run \(source): \(error)")
     } catch let error as TargetError {
         throw RunFailure(code: error.code, message: "snapshot of run \(source): \(error)")
     } catch let error as Snapshot.OpenError {
@@ -66,11 +70,16 @@ func openSnapshot(at location: RunLocation, _ context: RunContext, directory: St
         throw RunFailure(code: "staging_unavailable", message: "cannot create \(directory): \(error.localizedDescription)")
     }
     guard try await store.size(of: "complete.json") != nil else { throw Snapshot.OpenError.notComplete(location.display) }
-    try await store.download("manifest.json", to: directory + "/manifest.json")
-    try await store.download(Manifest.entriesIndexName, to: directory + "/" + Manifest.entriesIndexName)
+    try await store.download("manifest.json", to: directory + "/manifest.json", maxBytes: Int64(Snapshot.maxManifestBytes))
     FileManager.default.createFile(atPath: directory + "/complete.json", contents: Data("{}".utf8))
     let snapshot = try Snapshot(directory: directory)
-    if snapshot.manifest.framesArtifact != nil { try await store.download(Manifest.framesName, to: directory + "/" + Manifest.framesName) }
+    // No download takes more than the manifest records (docs/security.md, "Targets and secrets").
+    let index = Manifest.entriesIndexName
+    try await store.download(index, to: directory + "/" + index, maxBytes: snapshot.recordedSize(of: index))
+    if snapshot.manifest.framesArtifact != nil {
+        let frames = Manifest.framesName
+        try await store.download(frames, to: directory + "/" + frames, maxBytes: min(snapshot.recordedSize(of: frames), Snapshot.maxFrameTableBytes))
+    }
     let fetcher = PartFetcher(store: store, directory: directory, parts: snapshot.parts)
     return try Snapshot(directory: directory) { part, sequential in try fetcher.fetch(part, prefetchNext: sequential) }
 }
@@ -95,7 +104,7 @@ private final class PartFetcher: @unchecked Sendable {
 
     func download(_ index: Int) -> Task<Void, any Error> {
         let (store, part, path) = (store, parts[index], path(parts[index]))
-        return Task { _ = try await store.download(part.name, to: path) }
+        return Task { _ = try await store.download(part.name, to: path, maxBytes: part.size) }
     }
 
     /// On the reading thread: the part's local path once it is fetched and checked; with `prefetchNext`, starts fetching the one after.

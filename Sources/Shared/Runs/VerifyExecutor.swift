@@ -50,10 +50,12 @@ public struct VerifyExecutor: JobExecutor {
         }
         defer { if extract != nil { try? FileManager.default.removeItem(atPath: work) } }
         let sqliteCopy = extract
+        let indexIdentity = try snapshot.indexIdentity(identity)
         async let checked: (SnapshotVerifier.Outcome, [String]?) = runBlocking {
             defer { progress.finish() }
             let verifier = try SnapshotVerifier(
                 entriesIndex: snapshot.directory + "/entries.jsonl.zst",
+                identity: indexIdentity,
                 isCanceled: { cancellation.reason != nil },
                 extract: sqliteCopy
             )

@@ -34,6 +34,9 @@ extension AppDatabase {
         migrator.registerMigration("v10_agent_pending_key") { db in
             try db.execute(sql: Migrations.v10AgentPendingKey)
         }
+        migrator.registerMigration("v11_run_crash_attempts") { db in
+            try db.execute(sql: Migrations.v11RunCrashAttempts)
+        }
         return migrator
     }
 
@@ -67,6 +70,11 @@ enum Migrations {
     static let v10AgentPendingKey = """
         ALTER TABLE agents ADD COLUMN pending_key_hash BLOB;
         CREATE UNIQUE INDEX idx_agents_pending_key_hash ON agents(pending_key_hash);
+        """
+
+    /// Poison runs (docs/architecture.md, "Poison runs"): how many times the process executing a run died with it.
+    static let v11RunCrashAttempts = """
+        ALTER TABLE runs ADD COLUMN crash_attempts INTEGER NOT NULL DEFAULT 0;
         """
 
     /// The run list pages by keyset, newest first (`(started_at, id) < cursor`): unfiltered through

@@ -391,58 +391,110 @@ extension AppDatabase {
     /// Fenced by the claim token. Returns the resulting status, nil when the run was no longer ours.
     public func releaseRun(runId: String, claimToken: String, reason: String, now: Int64 = unixNow()) async throws -> RunStatus? {
         try await write { db, after -> RunStatus? in
-            guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: "SELECT cancel_requested_at FROM runs WHERE id = ? AND status = 'running' AND claim_token = ?",
-                    arguments: [runId, claimToken]
-                )
-            else { return nil }
-            if (row["cancel_requested_at"] as Int64?) != nil {
-                try db.execute(
-                    sql: "UPDATE runs SET status = 'canceled', ended_at = ?, summary_json = NULL, error = COALESCE(error, 'canceled') WHERE id = ?",
-                    arguments: [now, runId]
-                )
-                try Self.insertEvents(
-                    db,
-                    runId: runId,
-                    [NewRunEvent(.warn, kind: RunEventKind.canceled, message: "Run canceled")],
-                    now: now,
-                    after: &after
-                )
-                return .canceled
-            }
+            try Self.release(db, runId: runId, claimToken: claimToken, reason: reason, now: now, after: &after)
+        }
+    }
+
+    /// The release itself, inside the caller's transaction.
+    static func release(_ db: Database, runId: String, claimToken: String, reason: String, now: Int64, after: inout AfterCommit) throws -> RunStatus?
+    {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT cancel_requested_at FROM runs WHERE id = ? AND status = 'running' AND claim_token = ?",
+                arguments: [runId, claimToken]
+            )
+        else { return nil }
+        if (row["cancel_requested_at"] as Int64?) != nil {
             try db.execute(
-                sql: """
-                    UPDATE runs SET status = 'queued', worker_id = NULL, claim_token = NULL, heartbeat_at = NULL,
-                      progress_json = NULL, summary_json = NULL, error = NULL
-                    WHERE id = ?
-                    """,
-                arguments: [runId]
+                sql: "UPDATE runs SET status = 'canceled', ended_at = ?, summary_json = NULL, error = COALESCE(error, 'canceled') WHERE id = ?",
+                arguments: [now, runId]
             )
             try Self.insertEvents(
                 db,
                 runId: runId,
-                [NewRunEvent(.warn, kind: RunEventKind.requeued, message: "Run returned to the queue", fields: .object(["reason": .string(reason)]))],
+                [NewRunEvent(.warn, kind: RunEventKind.canceled, message: "Run canceled")],
                 now: now,
                 after: &after
             )
-            return .queued
+            return .canceled
         }
+        try db.execute(
+            sql: """
+                UPDATE runs SET status = 'queued', worker_id = NULL, claim_token = NULL, heartbeat_at = NULL,
+                  progress_json = NULL, summary_json = NULL, error = NULL
+                WHERE id = ?
+                """,
+            arguments: [runId]
+        )
+        try Self.insertEvents(
+            db,
+            runId: runId,
+            [NewRunEvent(.warn, kind: RunEventKind.requeued, message: "Run returned to the queue", fields: .object(["reason": .string(reason)]))],
+            now: now,
+            after: &after
+        )
+        return .queued
     }
 
-    /// A worker starting with the id of one that died (SIGKILL, power loss) takes back the runs that one still held:
-    /// each goes back to the queue (`requeued`, reason `worker_restarted`), or is canceled if a cancel was requested, so
-    /// a backup resumes from what it had written (docs/targets.md, "Resume") instead of waiting for the lease to fail it.
-    /// Only with a stable `--worker-id`: generated ids never repeat. The run ids handed back.
-    public func releaseRunsOfRestartedWorker(workerId: String, now: Int64 = unixNow()) async throws -> [String] {
+    /// How many times the process executing a run may die with it before the run fails as `poison_run`.
+    public static let maxCrashAttempts = 3
+
+    /// A worker starting with the id of one that died (SIGKILL, power loss, a crash) takes back the runs that one still
+    /// held: each goes back to the queue (`requeued`, reason `worker_restarted`), or is canceled if a cancel was
+    /// requested, so a backup resumes from what it had written (docs/targets.md, "Resume") instead of waiting for the
+    /// lease to fail it. Each such death is counted on the run (a `crashed` event with `crash`, the attempt, and what the
+    /// dead process left in `crashNote`); the `maxCrashAttempts`-th fails the run as `poison_run` instead of retrying it
+    /// forever (docs/architecture.md, "Poison runs"). Only with a stable `--worker-id`: generated ids never repeat. The
+    /// run ids handed back or failed.
+    public func releaseRunsOfRestartedWorker(workerId: String, crashNote: String? = nil, now: Int64 = unixNow()) async throws -> [String] {
         let held = try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT id, claim_token FROM runs WHERE status = 'running' AND worker_id = ?", arguments: [workerId])
                 .map { ($0[0] as String, $0[1] as String) }
         }
         var released: [String] = []
-        for (runId, token) in held where try await releaseRun(runId: runId, claimToken: token, reason: "worker_restarted", now: now) != nil {
-            released.append(runId)
+        for (runId, token) in held {
+            let status = try await write { db, after -> RunStatus? in
+                guard
+                    let attempt = try Int.fetchOne(
+                        db,
+                        sql: """
+                            UPDATE runs SET crash_attempts = crash_attempts + 1 WHERE id = ? AND status = 'running' AND claim_token = ?
+                            RETURNING crash_attempts
+                            """,
+                        arguments: [runId, token]
+                    )
+                else { return nil }
+                var fields: [String: JSONValue] = [
+                    "crash": .number(Double(attempt)), "max_crashes": .number(Double(Self.maxCrashAttempts)), "worker_id": .string(workerId),
+                ]
+                if let crashNote { fields["note"] = .string(String(crashNote.prefix(2000))) }
+                let crashed = NewRunEvent(
+                    .error,
+                    kind: RunEventKind.crashed,
+                    message: "The worker executing this run died (\(attempt) of \(Self.maxCrashAttempts))"
+                        + (crashNote.map { ": \($0.prefix(200))" } ?? ""),
+                    fields: .object(fields)
+                )
+                guard attempt >= Self.maxCrashAttempts else {
+                    try Self.insertEvents(db, runId: runId, [crashed], now: now, after: &after)
+                    return try Self.release(db, runId: runId, claimToken: token, reason: "worker_restarted", now: now, after: &after)
+                }
+                return try Self.complete(
+                    db,
+                    runId: runId,
+                    claimToken: token,
+                    outcome: .failed(
+                        code: "poison_run",
+                        message: "The worker executing this run died \(attempt) times: the run is not retried again",
+                        summary: nil
+                    ),
+                    extraEvents: [crashed],
+                    now: now,
+                    after: &after
+                )
+            }
+            if status != nil { released.append(runId) }
         }
         return released
     }

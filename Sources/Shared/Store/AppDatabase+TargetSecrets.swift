@@ -75,6 +75,6 @@ public struct HubTargetSecrets: TargetSecretProvider {
     public func secret(kind: String, name: String) async throws -> TargetSecret? {
         guard let sealed = try await database.targetSecret(kind: kind, name: name) else { return nil }
         let plain = try SecretBox.open(in: database.dataDirectory).open(sealed, kind: kind, name: name)
-        return TargetSecret(try JSONValue.parse(bytes: plain))
+        return TargetSecret(try JSONValue.parse(bytes: plain), keyDirectory: database.dataDirectory.rcloneKeysPath)
     }
 }

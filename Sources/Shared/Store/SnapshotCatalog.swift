@@ -219,7 +219,7 @@ public final class SnapshotCatalog: Sendable {
     /// Builds the catalog of the entries index at `entriesIndex` into `path`: into a temporary file first, renamed
     /// into place when complete, so a reader never sees half a catalog and concurrent builders do not collide.
     @discardableResult
-    public static func build(entriesIndex: String, into path: String) throws -> SnapshotCatalog {
+    public static func build(entriesIndex: String, identity: String? = nil, into path: String, maxEntries: Int64? = nil) throws -> SnapshotCatalog {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let temporary = "\(path).\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
@@ -251,7 +251,7 @@ public final class SnapshotCatalog: Sendable {
                     """
             )
             try db.inTransaction {
-                try fill(db, from: entriesIndex)
+                try fill(db, from: entriesIndex, identity: identity, maxEntries: maxEntries)
                 return .commit
             }
             // Built after the rows: one sorted pass instead of a random insert per row.
@@ -268,8 +268,8 @@ public final class SnapshotCatalog: Sendable {
         return catalog
     }
 
-    private static func fill(_ db: Database, from entriesIndex: String) throws {
-        let reader = try EntriesIndexReader(path: entriesIndex)
+    private static func fill(_ db: Database, from entriesIndex: String, identity: String?, maxEntries: Int64?) throws {
+        let reader = try EntriesIndexReader(path: entriesIndex, identity: identity, maxEntries: maxEntries)
         let insertDirectory = try db.makeStatement(sql: "INSERT INTO dirs (path) VALUES (?)")
         let findDirectory = try db.makeStatement(sql: "SELECT id FROM dirs WHERE path = ?")
         let insertEntry = try db.makeStatement(

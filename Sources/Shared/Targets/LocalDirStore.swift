@@ -37,9 +37,10 @@ public struct LocalDirStore: TargetStore {
         }
     }
 
-    public func download(_ name: String, to path: String) async throws -> Int64 {
+    public func download(_ name: String, to path: String, maxBytes: Int64) async throws -> Int64 {
         let source = "\(directory)/\(name)"
-        guard FileManager.default.fileExists(atPath: source) else { throw TargetError("target_not_found", "\(source) does not exist") }
+        guard let stored = try await size(of: name) else { throw TargetError("target_not_found", "\(source) does not exist") }
+        guard stored <= maxBytes else { throw TargetStores.tooLarge(name, maxBytes) }
         unlink(path)
         do {
             try FileManager.default.copyItem(atPath: source, toPath: path)

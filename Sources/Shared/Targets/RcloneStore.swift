@@ -20,16 +20,28 @@ public struct RcloneStore: TargetStore {
         guard case .string(let text)? = secret.value["config"] else {
             throw TargetError("rclone_config", "the rclone secret \(target.secretName) has no config")
         }
-        let options = try Self.parseConfig(text)
+        let options = try RcloneConfigPolicy.check(Self.parseConfig(text), keyDirectory: secret.keyDirectory)
         self.location = location
         let path = target.remotePath
         directory = "\(target.remoteName):\(path.isEmpty ? "" : path + "/")\(location.jobId)/\(location.runId)"
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RCLONE_") }
-        environment["RCLONE_CONFIG"] = "/nonexistent/bastion-rclone.conf"
+        var environment = Self.environment(ProcessInfo.processInfo.environment)
         let prefix = "RCLONE_CONFIG_\(target.remoteName.uppercased())_"
         for (key, value) in options { environment[prefix + key.uppercased()] = value }
         self.environment = environment
         self.logger = logger
+    }
+
+    /// The only variables of the host's environment rclone sees: no `RCLONE_*` (flags, another config), no
+    /// credentials (`AWS_*`, `SSH_AUTH_SOCK`, `GOOGLE_APPLICATION_CREDENTIALS`), no `HOME` or `XDG_CONFIG_HOME` (a user's
+    /// rclone.conf); `RCLONE_CONFIG` names no file.
+    static func environment(_ host: [String: String]) -> [String: String] {
+        let kept = ["PATH", "LANG", "LC_ALL", "TZ", "TMPDIR", "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"]
+        var environment = host.filter { kept.contains($0.key) }
+        environment["RCLONE_CONFIG"] = "/nonexistent/bastion-rclone.conf"
+        environment["HOME"] = "/nonexistent"
+        environment["XDG_CONFIG_HOME"] = "/nonexistent"
+        environment["XDG_CACHE_HOME"] = "/nonexistent"
+        return environment
     }
 
     /// `key = value` lines as `rclone config show` prints them (a `[name]` header, blank lines and `#`/`;` comments are
@@ -62,12 +74,15 @@ public struct RcloneStore: TargetStore {
         _ = try await run(["rcat", "--size", "\(info.st_size)", "\(directory)/\(name)"], input: path)
     }
 
-    public func download(_ name: String, to path: String) async throws -> Int64 {
+    public func download(_ name: String, to path: String, maxBytes: Int64) async throws -> Int64 {
         let partial = path + ".partial"
         defer { unlink(partial) }
-        _ = try await run(["cat", "\(directory)/\(name)"], output: partial)
+        // `--count`: rclone stops after one byte more than allowed.
+        _ = try await run(["cat", "--count", "\(maxBytes + 1)", "\(directory)/\(name)"], output: partial)
         var info = stat()
-        guard stat(partial, &info) == 0, rename(partial, path) == 0 else {
+        guard stat(partial, &info) == 0 else { throw TargetError("staging_unavailable", POSIXFailure("stat \(partial)").description) }
+        guard Int64(info.st_size) <= maxBytes else { throw TargetStores.tooLarge(name, maxBytes) }
+        guard rename(partial, path) == 0 else {
             throw TargetError("staging_unavailable", POSIXFailure("rename \(partial)").description)
         }
         return Int64(info.st_size)

@@ -10,9 +10,11 @@ public protocol TargetStore: Sendable {
     func prepare() async throws
     /// Uploads the local file at `path` as `name`, streamed, replacing what is there.
     func upload(_ name: String, from path: String) async throws
-    /// Downloads `name` into the local file `path` (written as `.partial`, then renamed); its size.
+    /// Downloads `name` into the local file `path` (written as `.partial`, then renamed); its size. More than
+    /// `maxBytes` (the size the manifest records, or a bound) is `target_object_too_large`, and stops the download
+    /// there: a target cannot fill the hub's disk (docs/security.md, "Targets and secrets").
     @discardableResult
-    func download(_ name: String, to path: String) async throws -> Int64
+    func download(_ name: String, to path: String, maxBytes: Int64) async throws -> Int64
     /// The stored size of `name`; nil when it is not there.
     func size(of name: String) async throws -> Int64?
     /// Every file of the run's collection and its size; empty when the collection does not exist.
@@ -43,12 +45,17 @@ public struct TargetError: Error, CustomStringConvertible, Sendable {
     public var description: String { hint.map { "\(code): \(message) (\($0))" } ?? "\(code): \(message)" }
 }
 
-/// The decrypted credentials of a remote target: a `webdav` secret `{username, password}` or an `rclone` secret
+/// The decrypted credentials of a remote target: a `webdav` secret `{username, password, origin}` or an `rclone` secret
 /// `{config: "type = sftp\n…"}`. Never logged, never returned by the API.
 public struct TargetSecret: Sendable {
     public var value: JSONValue
+    /// Where an rclone secret's key files may be (`<data-dir>/rclone-keys` on the hub); nil: inline keys only.
+    public var keyDirectory: String?
 
-    public init(_ value: JSONValue) { self.value = value }
+    public init(_ value: JSONValue, keyDirectory: String? = nil) {
+        self.value = value
+        self.keyDirectory = keyDirectory
+    }
 }
 
 /// Where an executor finds a target's secret: the hub's `secrets` table (a worker, the janitor, the API) or the one
@@ -74,7 +81,22 @@ public struct TaskTargetSecret: TargetSecretProvider {
     }
 }
 
+extension TargetStore {
+    /// A download bounded only by `TargetStores.maxObjectBytes`.
+    @discardableResult
+    public func download(_ name: String, to path: String) async throws -> Int64 {
+        try await download(name, to: path, maxBytes: TargetStores.maxObjectBytes)
+    }
+}
+
 public enum TargetStores {
+    /// The largest object any download takes when the caller knows no smaller bound (a manifest, a probe).
+    public static let maxObjectBytes: Int64 = 256 << 20
+
+    static func tooLarge(_ name: String, _ maxBytes: Int64) -> TargetError {
+        TargetError("target_object_too_large", "\(name) on the target is larger than the \(maxBytes) bytes expected")
+    }
+
     /// The store of `location`, its secret looked up in `secrets` for remote targets.
     public static func open(_ location: RunLocation, secrets: (any TargetSecretProvider)?, logger: Logger? = nil) async throws -> any TargetStore {
         switch location.target {

@@ -40,11 +40,40 @@ public struct WebDAVStore: TargetStore {
         guard case .string(let username)? = secret.value["username"], case .string(let password)? = secret.value["password"] else {
             throw TargetError("webdav_config", "the webdav secret \(target.secretName) needs a username and a password")
         }
+        try Self.checkOrigin(of: secret, named: target.secretName, for: target.baseURL)
         self.location = location
         base = RunLocation.collection(target.baseURL)
         collection = base + Self.escape(location.jobId) + "/" + Self.escape(location.runId) + "/"
         authorization = "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
         self.logger = logger
+    }
+
+    /// `scheme://host:port` of an http(s) URL (scheme and host lowercased, the default port written out); nil for
+    /// anything else.
+    public static func origin(of url: String) -> String? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host?.lowercased(), !host.isEmpty
+        else { return nil }
+        return "\(scheme)://\(host):\(components.port ?? (scheme == "https" ? 443 : 80))"
+    }
+
+    /// A secret goes only to the origin it was saved for (docs/security.md, "Targets and secrets"): a secret saved
+    /// before origins were recorded has none and is refused until saved again with its server's URL.
+    public static func checkOrigin(of secret: TargetSecret, named name: String, for baseURL: String) throws {
+        guard case .string(let bound)? = secret.value["origin"] else {
+            throw TargetError(
+                "webdav_secret_unbound",
+                "the webdav secret \(name) names no server",
+                hint: "save the secret again with its server's URL (Settings → Targets)"
+            )
+        }
+        guard origin(of: baseURL) == bound else {
+            throw TargetError(
+                "webdav_origin_mismatch",
+                "the webdav secret \(name) is for \(bound), not for \(origin(of: baseURL) ?? "this URL")",
+                hint: "use a secret saved for this server"
+            )
+        }
     }
 
     static func escape(_ segment: String) -> String {
@@ -77,7 +106,7 @@ public struct WebDAVStore: TargetStore {
         }
     }
 
-    public func download(_ name: String, to path: String) async throws -> Int64 {
+    public func download(_ name: String, to path: String, maxBytes: Int64) async throws -> Int64 {
         let url = collection + Self.escape(name)
         var attempt = 1
         while true {
@@ -89,7 +118,9 @@ public struct WebDAVStore: TargetStore {
                     try await retryOrThrow(error, attempt: &attempt, retryAfter: response.headers.first(name: "Retry-After"))
                     continue
                 }
-                return try await Self.write(response.body, to: path, expected: response.headers.first(name: "Content-Length").flatMap { Int64($0) })
+                let length = response.headers.first(name: "Content-Length").flatMap { Int64($0) }
+                if let length, length > maxBytes { throw TargetStores.tooLarge(name, maxBytes) }
+                return try await Self.write(response.body, to: path, expected: length, maxBytes: maxBytes, name: name)
             } catch let error as TargetError {
                 try await retryOrThrow(error, attempt: &attempt, retryAfter: nil)
             }
@@ -304,7 +335,13 @@ public struct WebDAVStore: TargetStore {
 
     /// Streams a GET body into `<path>.partial`, syncs it and renames it to `path`; its size (which must be
     /// `expected` when the server said).
-    static func write(_ body: HTTPClientResponse.Body, to path: String, expected: Int64?) async throws -> Int64 {
+    static func write(
+        _ body: HTTPClientResponse.Body,
+        to path: String,
+        expected: Int64?,
+        maxBytes: Int64 = TargetStores.maxObjectBytes,
+        name: String = ""
+    ) async throws -> Int64 {
         let partial = path + ".partial"
         let descriptor = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw TargetError("staging_unavailable", POSIXFailure("create \(partial)").description) }
@@ -318,6 +355,7 @@ public struct WebDAVStore: TargetStore {
         var written: Int64 = 0
         do {
             for try await chunk in body {
+                guard written + Int64(chunk.readableBytes) <= maxBytes else { throw TargetStores.tooLarge(name, maxBytes) }
                 try chunk.withUnsafeReadableBytes { bytes in
                     var offset = 0
                     while offset < bytes.count {

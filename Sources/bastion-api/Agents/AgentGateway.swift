@@ -298,6 +298,8 @@ extension AgentGateway {
         guard let target = recorded ?? (try? JobSpec.parse(claimed.job?.spec ?? .null))?.target, let name = target.secretName,
             let secret = try? await HubTargetSecrets(database: database).secret(kind: target.type, name: name)
         else { return task }
+        // A WebDAV secret goes only to the origin it was saved for (docs/security.md, "Targets and secrets").
+        if case .webdav(let webdav) = target, (try? WebDAVStore.checkOrigin(of: secret, named: name, for: webdav.baseURL)) == nil { return task }
         var task = task
         task["target_secret"] = .object(["kind": .string(target.type), "name": .string(name), "value": secret.value])
         return task

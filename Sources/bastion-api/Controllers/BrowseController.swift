@@ -1,6 +1,8 @@
+import Archive
 import Core
 import Foundation
 import Hummingbird
+import Secrets
 import Store
 import Targets
 
@@ -321,10 +323,22 @@ struct BrowseController {
                 runId: runId,
                 location: location,
                 secrets: HubTargetSecrets(database: services.database),
+                identity: { [services] name in
+                    try await services.database.backupIdentity(
+                        name: name,
+                        box: SecretBox.open(in: services.config.common.dataDirectory),
+                        create: false
+                    )?.identity
+                },
                 in: services.config.common.dataDirectory
             )
         } catch let error as TargetError {
             throw APIError(status: .badGateway, code: error.code, message: error.description)
+        } catch let error as ArchiveError {
+            // The index does not match its manifest, or is out of bounds: never used (docs/security.md).
+            throw APIError(status: .badGateway, code: "snapshot_corrupt", message: error.description)
+        } catch let error as Snapshot.OpenError {
+            throw APIError(status: .conflict, code: "snapshot_not_restorable", message: error.description)
         }
     }
 

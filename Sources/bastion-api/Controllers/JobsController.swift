@@ -2,6 +2,7 @@ import Core
 import Foundation
 import Hummingbird
 import Store
+import Targets
 
 /// Jobs: CRUD, manual runs, and a job's recent runs (docs/architecture.md).
 struct JobsController {
@@ -250,7 +251,19 @@ struct JobsController {
             }
             input.agentId = agent.id
         }
+        try await Self.checkSecretOrigin(input.spec.target, secrets: HubTargetSecrets(database: services.database))
         return input
+    }
+
+    /// A WebDAV target's secret must be bound to the target's origin (docs/security.md, "Targets and secrets"); a secret
+    /// not saved yet is allowed (the run fails with `target_secret_missing` until it is).
+    static func checkSecretOrigin(_ target: JobSpec.Target, secrets: HubTargetSecrets) async throws {
+        guard case .webdav(let webdav) = target, let secret = try await secrets.secret(kind: "webdav", name: webdav.secretName) else { return }
+        do {
+            try WebDAVStore.checkOrigin(of: secret, named: webdav.secretName, for: webdav.baseURL)
+        } catch let error as TargetError {
+            throw APIError(status: .badRequest, code: error.code, message: error.message, details: ["field": "spec.target.secret_name"])
+        }
     }
 
     static func input(_ body: [String: JSONValue], defaultTimezone: String) throws -> JobInput {

@@ -64,7 +64,7 @@ struct TargetsController {
         return list
     }
 
-    /// `PUT /api/secrets/webdav/{name}` `{username, password}` or `PUT /api/secrets/rclone/{name}` `{config}` (the remote's
+    /// `PUT /api/secrets/webdav/{name}` `{username, password, url}` (the secret is bound to the URL's origin) or `PUT /api/secrets/rclone/{name}` `{config}` (the remote's
     /// section as `rclone config show` prints it): creates or replaces the secret, sealed under `master.key`.
     @Sendable func saveSecret(_ request: Request, context: AppRequestContext) async throws -> SecretDTO {
         let (kind, name) = try Self.secretKey(context)
@@ -83,7 +83,16 @@ struct TargetsController {
             guard case .string(let password)? = body["password"], password.utf8.count <= 1024 else {
                 throw APIError(status: .badRequest, code: "invalid_password", message: "password must be a string", details: ["field": "password"])
             }
-            value = .object(["username": .string(username), "password": .string(password)])
+            // The secret is bound to one server: it is never sent to another origin (docs/security.md).
+            guard case .string(let url)? = body["url"], !url.contains("@"), let origin = WebDAVStore.origin(of: url) else {
+                throw APIError(
+                    status: .badRequest,
+                    code: "invalid_url",
+                    message: "url must be the server's http(s) URL, without credentials (the secret is sent to it only)",
+                    details: ["field": "url"]
+                )
+            }
+            value = .object(["username": .string(username), "password": .string(password), "origin": .string(origin)])
         default:
             guard case .string(let config)? = body["config"], config.utf8.count <= 64 << 10 else {
                 throw APIError(
@@ -94,9 +103,15 @@ struct TargetsController {
                 )
             }
             do {
-                _ = try RcloneStore.parseConfig(config)
+                let options = try RcloneStore.parseConfig(config)
+                _ = try RcloneConfigPolicy.check(options, keyDirectory: services.config.common.dataDirectory.rcloneKeysPath)
             } catch let error as TargetError {
-                throw APIError(status: .badRequest, code: "invalid_config", message: error.message, details: ["field": "config"])
+                throw APIError(
+                    status: .badRequest,
+                    code: error.code == "rclone_config_refused" ? error.code : "invalid_config",
+                    message: error.message,
+                    details: ["field": "config"]
+                )
             }
             value = .object(["config": .string(config)])
         }

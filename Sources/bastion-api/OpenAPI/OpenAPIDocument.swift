@@ -149,8 +149,9 @@ enum OpenAPIDocument {
         ]),
         "TargetSecretInput": .object([
             "type": "object",
-            "description": "webdav: {username, password}; rclone: {config} (the remote's section as `rclone config show` prints it)",
-            "properties": .object(["username": S.string, "password": S.string, "config": S.string]),
+            "description":
+                "webdav: {username, password, url} (the secret is sent to url's origin only); rclone: {config} (the remote's section as `rclone config show` prints it; allowlisted backends and options)",
+            "properties": .object(["username": S.string, "password": S.string, "url": S.string, "config": S.string]),
         ]),
         "TargetTest": S.object([
             "ok": S.boolean,

@@ -173,7 +173,7 @@ function WebDAVForm(props: { onSaved: () => Promise<void> }) {
   const [saved, setSaved] = useState<string | null>(null);
   const save = async () => {
     try {
-      await api.saveTargetSecret("webdav", name.trim(), { username, password });
+      await api.saveTargetSecret("webdav", name.trim(), { username, password, url: baseUrl.trim() });
       setSaved(name.trim());
       setPassword("");
       setError(null);
@@ -201,14 +201,15 @@ function WebDAVForm(props: { onSaved: () => Promise<void> }) {
       <label>
         Password <input name="webdavPassword" type="password" value={password} onChange={(event) => setPassword(event.target.value)} autoComplete="new-password" />
       </label>
-      <button type="submit" disabled={!name.trim() || !username}>
+      <label>
+        Server URL (the password is sent to this server only){" "}
+        <input name="webdavTestUrl" value={baseUrl} onChange={(event) => setBaseUrl(event.target.value)} placeholder="https://nas.example/dav/bastion/" />
+      </label>
+      <button type="submit" disabled={!name.trim() || !username || !baseUrl.trim()}>
         Save
       </button>
       {saved && <p className="muted">Saved {saved}.</p>}
       {error !== null && <ErrorBox error={error} />}
-      <label>
-        Base URL to test <input name="webdavTestUrl" value={baseUrl} onChange={(event) => setBaseUrl(event.target.value)} placeholder="https://nas.example/dav/bastion/" />
-      </label>
       <TestConnection target={() => ({ type: "webdav", base_url: baseUrl.trim(), secret_name: (saved ?? name).trim() })} disabled={!baseUrl.trim() || !(saved ?? name).trim()} />
     </form>
   );

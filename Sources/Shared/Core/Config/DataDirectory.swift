@@ -20,6 +20,8 @@ public struct DataDirectory: Sendable, Equatable {
     /// Snapshot catalogs (`<run_id>.sqlite`) and cached diffs (`diff/<from>_<to>.sqlite`): derived from each
     /// snapshot's entries index, rebuilt when missing (docs/formats.md, "The snapshot catalog").
     public var catalogPath: String { path + "/catalog" }
+    /// The one directory an rclone secret's key files may be read from (docs/targets.md, "rclone").
+    public var rcloneKeysPath: String { path + "/rclone-keys" }
 
     /// Creates the directory (and parents) if missing, with mode 0700.
     public func create() throws {

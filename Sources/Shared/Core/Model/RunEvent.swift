@@ -81,6 +81,9 @@ public enum RunEventKind {
     public static let cancelRequested = "cancel_requested"
     /// A running run handed back to the queue (graceful worker shutdown).
     public static let requeued = "requeued"
+    /// The process executing the run died (a crash, SIGKILL, power loss): noted when its worker restarts, with the
+    /// attempt's number (docs/architecture.md, "Poison runs").
+    public static let crashed = "crashed"
     /// The kinds that end a run's log.
     public static let terminal: Set<String> = [complete, failed, canceled, rejected]
 }
