@@ -136,7 +136,12 @@ struct ChainRead {
             let checked = CheckedMembers(check: verifier, next: writer)
             try snapshot.readMembers(plan.own, frames: frames, identity: identity, into: checked, progress: progress, check: check)
         } else {
-            verifier = try SnapshotVerifier(entriesIndex: snapshot.directory + "/" + Manifest.entriesIndexName, strict: true, isCanceled: isCanceled)
+            verifier = try SnapshotVerifier(
+                entriesIndex: snapshot.directory + "/" + Manifest.entriesIndexName,
+                identity: snapshot.indexIdentity(identity),
+                strict: true,
+                isCanceled: isCanceled
+            )
             let checked = CheckedMembers(check: verifier, next: writer)
             try snapshot.readMembers(into: checked, identity: identity, progress: progress, betweenParts: check)
         }

@@ -96,7 +96,12 @@ public struct RestoreExecutor: JobExecutor {
                 try chosenChain.restoreOwn(into: writer, selected: chosenSelection != nil, progress: progress, isCanceled: isCanceled, check: check)
             } else {
                 let index = snapshot.directory + "/" + Manifest.entriesIndexName
-                let verifier = try SnapshotVerifier(entriesIndex: index, strict: true, isCanceled: isCanceled)
+                let verifier = try SnapshotVerifier(
+                    entriesIndex: index,
+                    identity: snapshot.indexIdentity(identity),
+                    strict: true,
+                    isCanceled: isCanceled
+                )
                 try snapshot.readMembers(
                     into: CheckedMembers(check: verifier, next: writer),
                     identity: identity,

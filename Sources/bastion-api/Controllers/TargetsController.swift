@@ -68,7 +68,7 @@ struct TargetsController {
     /// section as `rclone config show` prints it): creates or replaces the secret, sealed under `master.key`.
     @Sendable func saveSecret(_ request: Request, context: AppRequestContext) async throws -> SecretDTO {
         let (kind, name) = try Self.secretKey(context)
-        let body = try await RequestInput.object(request, known: kind == "webdav" ? ["username", "password"] : ["config"])
+        let body = try await RequestInput.object(request, known: kind == "webdav" ? ["url", "username", "password"] : ["config"])
         let value: JSONValue
         switch kind {
         case "webdav":
