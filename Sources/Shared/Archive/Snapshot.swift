@@ -144,7 +144,6 @@ public struct Snapshot: Sendable {
     /// The stored size of the payload (all parts; `Manifest` refuses a total past `Int64.max`).
     public var payloadBytes: Int64 { manifest.payloadBytes }
 
-
     /// Opens a file of a snapshot for reading only when it is a regular file (docs/security.md, "Archives and
     /// restore"): the name is first opened `O_PATH | O_NOFOLLOW`, which opens nothing for reading (a symlink is not
     /// followed, a FIFO cannot block, a device sees no open), and `fstat`ed; only a regular file is then opened for
