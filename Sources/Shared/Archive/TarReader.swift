@@ -187,6 +187,8 @@ public final class TarReader: ByteSink {
                 let real = pax["GNU.sparse.realsize"]
             else { throw ArchiveError.corrupt("unsupported GNU sparse format (only 1.0 is read)") }
             entry.size = try Self.number(real, "GNU.sparse.realsize")
+            // Negative, it would overflow the map's check against it (docs/security.md, "Fuzzing").
+            guard entry.size >= 0 else { throw ArchiveError.corrupt("negative GNU.sparse.realsize") }
             entry.sparse = []
         }
         pax = [:]
