@@ -2,8 +2,9 @@
 # Runs the libFuzzer targets of .build-fuzz/debug/bastion-fuzz (docs/security.md, "Fuzzing") for SECONDS each and
 # prints one line per target: executions per second, run time, corpus size (inputs, bytes), crashes.
 #   scripts/fuzz.sh SECONDS TARGET...
-# Seeds are read from Fuzz/Corpus/TARGET (never written); what a run learns is kept in .build-fuzz/corpus/TARGET, and
-# a crashing input in .build-fuzz/crashes/TARGET-crash-*. Exits 1 when any target crashed.
+# Seeds are read from Fuzz/Corpus/TARGET (never written), with Fuzz/Dictionaries/TARGET.dict when there is one;
+# what a run learns is kept in .build-fuzz/corpus/TARGET, and a crashing input in .build-fuzz/crashes/TARGET-crash-*.
+# Exits 1 when any target crashed.
 set -u
 seconds=$1; shift
 binary=.build-fuzz/debug/bastion-fuzz
@@ -15,12 +16,14 @@ for target in "$@"; do
     corpus=.build-fuzz/corpus/$target
     log=.build-fuzz/logs/$target.log
     mkdir -p "$corpus"
+    dict=()
+    [ -f "Fuzz/Dictionaries/$target.dict" ] && dict=("-dict=Fuzz/Dictionaries/$target.dict")
     before=$(ls .build-fuzz/crashes | grep -c "^$target-" || true)
     start=$(date +%s)
     # Without the Swift runtime's backtracer, which takes minutes over this binary: libFuzzer reports the crash.
     SWIFT_BACKTRACE=enable=no BASTION_FUZZ_TARGET=$target "$binary" "$corpus" "Fuzz/Corpus/$target" \
         -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix=".build-fuzz/crashes/$target-" \
-        -detect_leaks=0 >"$log" 2>&1
+        -detect_leaks=0 "${dict[@]}" >"$log" 2>&1
     status=$?
     elapsed=$(($(date +%s) - start))
     execs=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
