@@ -84,7 +84,7 @@ clean:
 
 ## Formatting (hummingbird's .swift-format); `make test` fails on lint warnings when swift-format is available.
 format:
-	$(SWIFT) format format --in-place --recursive Sources Tests Benchmarks Package.swift
+	$(SWIFT) format format --in-place --recursive Sources Tests Benchmarks Fuzz Package.swift
 
 lint:
-	@if $(SWIFT) format --version >/dev/null 2>&1; then $(SWIFT) format lint --strict --recursive Sources Tests Benchmarks; else echo "swift format not available; skipping lint"; fi
+	@if $(SWIFT) format --version >/dev/null 2>&1; then $(SWIFT) format lint --strict --recursive Sources Tests Benchmarks Fuzz; else echo "swift format not available; skipping lint"; fi
