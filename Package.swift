@@ -259,3 +259,18 @@ let package = Package(
         ),
     ]
 )
+
+// The libFuzzer targets (docs/security.md, "Fuzzing"): one executable over the parsers of outside input, in the package
+// only when `BASTION_FUZZ=1` (`make fuzz-build`, with a scratch path of its own and `-sanitize=fuzzer,address`), so an
+// ordinary build never compiles or sanitizes it. It depends on the rooms with parsers and their small dependencies only.
+if Context.environment["BASTION_FUZZ"] == "1" {
+    package.targets += [
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .executableTarget(
+            name: "bastion-fuzz",
+            dependencies: ["Archive", "Bus", "CLibFuzzer", "Core"],
+            path: "Fuzz/bastion-fuzz",
+            swiftSettings: swiftSettings
+        ),
+    ]
+}
