@@ -1,5 +1,3 @@
-// Enabled once `RequestPath` is in Core (docs/security.md, "Fuzzing"): remove the `#if` here and in main.swift.
-#if FUZZ_PENDING_REQUEST_PATH
 import Core
 
 /// HTTP request-target canonicalisation (`RequestPath.canonical`, before routing and before the auth and CSRF
@@ -19,4 +17,3 @@ enum FuzzRequestPath {
         check((try? RequestPath.canonical(canonical)) == canonical, "canonical of canonical differs: \(canonical)")
     }
 }
-#endif

@@ -2,13 +2,7 @@ import Foundation
 
 /// The targets, by the name `BASTION_FUZZ_TARGET` and `Fuzz/Corpus/<name>` use.
 enum FuzzTarget: String, CaseIterable {
-    case json, jobspec, bus, tar, manifest, frames, indexline, cron
-    #if FUZZ_PENDING_REQUEST_PATH
-    case requestpath
-    #endif
-    #if FUZZ_PENDING_AGENT_MESSAGE
-    case agentmessage
-    #endif
+    case json, jobspec, bus, tar, manifest, frames, indexline, cron, requestpath, agentmessage
 
     func run(_ bytes: UnsafeRawBufferPointer) {
         switch self {
@@ -20,12 +14,8 @@ enum FuzzTarget: String, CaseIterable {
         case .frames: FuzzFrames.run(bytes)
         case .indexline: FuzzIndexLine.run(bytes)
         case .cron: FuzzCron.run(bytes)
-        #if FUZZ_PENDING_REQUEST_PATH
         case .requestpath: FuzzRequestPath.run(bytes)
-        #endif
-        #if FUZZ_PENDING_AGENT_MESSAGE
         case .agentmessage: FuzzAgentMessage.run(bytes)
-        #endif
         }
     }
 

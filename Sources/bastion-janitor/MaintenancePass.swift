@@ -2,10 +2,14 @@ import Core
 import Foundation
 import Logging
 import Store
+import Synchronization
 import Targets
 
 /// One janitor maintenance pass: database maintenance, run retention and WAL care (docs/architecture.md, "Database").
 public struct MaintenancePass: Sendable {
+    /// Whether `deleteQueuedSnapshots` is running in this process.
+    private static let deleting = Mutex(false)
+
     public struct Settings: Sendable {
         public var runRetentionDays: Int
         public var loginThrottleRetentionDays: Int
@@ -132,7 +136,17 @@ public struct MaintenancePass: Sendable {
     /// Deletes snapshots marked `deleting` from their target (docs/targets.md), at most `limit` per pass, in batches
     /// of 20. On a `local_dir` a run directory is removed only when its path ends in `/<job_id>/<run_id>` (nothing else
     /// is ever deleted); one already gone counts as deleted. A failure is recorded on the row and retried.
+    ///
+    /// The deletion service and the maintenance pass both call this; one at a time in a process (the other returns 0:
+    /// the one running takes the queue), so two never remove the same directory at once and record a spurious failure.
     func deleteQueuedSnapshots(limit: Int) async throws -> Int {
+        let began = Self.deleting.withLock { running -> Bool in
+            if running { return false }
+            running = true
+            return true
+        }
+        guard began else { return 0 }
+        defer { Self.deleting.withLock { $0 = false } }
         var deleted = 0
         while deleted < limit {
             let batch = try await database.snapshotsToDelete(limit: min(20, limit - deleted))

@@ -85,6 +85,8 @@ public struct LocalDirStore: TargetStore {
         do {
             try FileManager.default.removeItem(atPath: directory)
         } catch {
+            // Removed meanwhile by another janitor: gone is what was asked.
+            guard FileManager.default.fileExists(atPath: directory) else { return }
             throw TargetError("target_delete_failed", "cannot delete \(directory): \(error.localizedDescription)")
         }
     }
