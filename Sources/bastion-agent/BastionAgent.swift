@@ -22,6 +22,7 @@ struct BastionAgent: AsyncParsableCommand {
     var sqliteStepPauseMs: Int = 10
 
     func run() async throws {
+        PrivateFiles.restrictNewFiles()
         var logger = Logger(label: "bastion-agent")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         guard (1...300).contains(heartbeatSeconds) else { throw ValidationError("--heartbeat-seconds must be 1...300") }

@@ -30,6 +30,13 @@ struct APIOptions: ParsableArguments {
     )
     var trustedProxies: [String] = []
 
+    @Option(
+        name: .customLong("allowed-host"),
+        help:
+            "A host name the API answers to (the Host a browser sends, e.g. backups.example.org), besides localhost and IP addresses; repeatable. Env BASTION_ALLOWED_HOSTS (comma-separated); default none."
+    )
+    var allowedHosts: [String] = []
+
     @Option(name: .customLong("ui-dir"), help: "Directory of the web UI's files. Env BASTION_UI_DIR; default ./Public.")
     var uiDirectory: String?
 
@@ -100,6 +107,13 @@ struct APIConfig: Sendable {
             cidrs.append(cidr)
         }
         network = NetworkPolicy(trustedProxies: cidrs.isEmpty ? CIDR.loopback : cidrs, insecureHTTP: insecure)
+        let hosts = try resolver.resolve(options.allowedHosts.isEmpty ? nil : options.allowedHosts, env: "BASTION_ALLOWED_HOSTS", default: []) {
+            $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        for host in hosts where NetworkPolicy.hostName(host) == nil || host.contains(":") {
+            throw ConfigError.invalidValue(option: "--allowed-host", value: host, reason: "not a host name (no scheme, port or path)")
+        }
+        network.allowedHosts = Set(hosts.compactMap(NetworkPolicy.hostName))
         uiDirectory = try resolver.resolve(options.uiDirectory, env: "BASTION_UI_DIR", default: "./Public")
         hubTimezone = try resolver.resolve(options.hubTimezone, env: "BASTION_HUB_TIMEZONE", default: "UTC")
         guard JobInput.isIANATimeZone(hubTimezone), TimeZone(identifier: hubTimezone) != nil else {

@@ -106,10 +106,12 @@ func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
 /// past the gate still meets them before a socket opens (docs/security.md, "WebSocket upgrades").
 func buildWebSocketRouter(_ services: APIServices) -> Router<WebSocketContext> {
     let router = Router(context: WebSocketContext.self)
+    let policy = services.config.network
     let runEvents = services.runEvents
     router.ws(
         "/api/runs/:id/events/ws",
         shouldUpgrade: { request, context in
+            guard policy.allowsHost(request.head.authority) else { return .dontUpgrade }
             let refusal = await runEvents.refusal(
                 uri: request.head.path ?? "",
                 headers: request.headers,
@@ -128,7 +130,8 @@ func buildWebSocketRouter(_ services: APIServices) -> Router<WebSocketContext> {
     router.ws(
         "/agent/ws",
         shouldUpgrade: { request, context in
-            await agents.refusal(uri: request.head.path ?? "", headers: request.headers, peer: context.peerAddress) == nil
+            guard policy.allowsHost(request.head.authority) else { return .dontUpgrade }
+            return await agents.refusal(uri: request.head.path ?? "", headers: request.headers, peer: context.peerAddress) == nil
                 ? .upgrade([:]) : .dontUpgrade
         },
         onUpgrade: { inbound, outbound, context in
@@ -145,6 +148,7 @@ func gatedWebSocketServer(_ services: APIServices) -> HTTPServerBuilder {
     let webSocketResponder = buildWebSocketRouter(services).buildResponder()
     let runEvents = services.runEvents
     let agents = services.agents
+    let policy = services.config.network
     return HTTPServerBuilder { responder in
         GatedWebSocketChannel(
             inner: HTTP1WebSocketUpgradeChannel(
@@ -153,6 +157,10 @@ func gatedWebSocketServer(_ services: APIServices) -> HTTPServerBuilder {
                 configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .enabled(timePeriod: .seconds(20))))
             ),
             check: { uri, headers, authority, peer in
+                // A name this API does not answer to (DNS rebinding, docs/security.md, "Host names").
+                guard policy.allowsHost(authority) else {
+                    return await gateRefusal(uri: uri, headers: headers, peer: peer, policy: nil) { _ in throw APIError.hostNotAllowed(authority) }
+                }
                 // Any spelling that is not canonical is refused here; a canonical path that is neither WebSocket goes
                 // on to the HTTP router (and its access decisions).
                 guard let path = try? RequestPath.canonical(uri) else {

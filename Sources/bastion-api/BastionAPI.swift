@@ -20,6 +20,7 @@ struct BastionAPI: AsyncParsableCommand {
     @Flag(name: .customLong("print-routes"), help: .hidden) var printRoutes = false
 
     func run() async throws {
+        PrivateFiles.restrictNewFiles()
         let config = try APIConfig(common: common.resolve(), options: api)
         if printRoutes {
             let services = APIServices(

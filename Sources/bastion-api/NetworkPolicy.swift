@@ -54,6 +54,8 @@ public struct CIDR: Sendable, Equatable, CustomStringConvertible {
 public struct NetworkPolicy: Sendable {
     public var trustedProxies: [CIDR]
     public var insecureHTTP: Bool
+    /// Host names served besides `localhost` and IP literals (`--allowed-host`), lowercased, without a trailing dot.
+    public var allowedHosts: Set<String> = []
 
     public init(trustedProxies: [CIDR] = CIDR.loopback, insecureHTTP: Bool = false) {
         self.trustedProxies = trustedProxies
@@ -93,6 +95,40 @@ public struct NetworkPolicy: Sendable {
 }
 
 extension NetworkPolicy {
+    /// The DNS-rebinding rule (docs/security.md, "Host names"): the `Host` a request names must be `localhost`, an IP
+    /// literal or an `--allowed-host`. A page on another site that makes its own name resolve to this host sends its
+    /// own name as `Host`, so it is refused before routing, with the rest of its requests. No `Host` (HTTP/1.0) passes:
+    /// browsers always send one.
+    public func allowsHost(_ host: String?) -> Bool {
+        guard let host else { return true }
+        guard let name = Self.hostName(host) else { return false }
+        if name == "localhost" || name.hasSuffix(".localhost") || allowedHosts.contains(name) { return true }
+        return CIDR.parseAddress(name) != nil
+    }
+
+    /// The host part of a `Host` value (`name`, `name:port`, `[v6]:port`), lowercased and without a trailing dot; nil
+    /// when it is not one.
+    public static func hostName(_ value: String) -> String? {
+        var text = Substring(value.trimmingCharacters(in: .whitespaces).lowercased())
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            let rest = text[text.index(after: close)...]
+            guard rest.isEmpty || (rest.hasPrefix(":") && rest.dropFirst().allSatisfy(\.isNumber) && rest.count > 1) else { return nil }
+            text = text[text.index(after: text.startIndex)..<close]
+            return text.isEmpty ? nil : String(text)
+        }
+        if let colon = text.lastIndex(of: ":") {
+            let port = text[text.index(after: colon)...]
+            guard !port.isEmpty, port.allSatisfy(\.isNumber), !text[..<colon].contains(":") else { return nil }
+            text = text[..<colon]
+        }
+        while text.hasSuffix(".") { text = text.dropLast() }
+        guard !text.isEmpty, text.utf8.count <= 253,
+            text.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_") })
+        else { return nil }
+        return String(text)
+    }
+
     /// The WebSocket Origin check: scheme, host and port of `origin` must equal what the client used to reach us —
     /// `X-Forwarded-Proto`/`X-Forwarded-Host` (first values) from a trusted proxy, else `http` and `Host`. `ws`/`wss`
     /// count as `http`/`https`; default ports are 80 and 443.

@@ -12,6 +12,7 @@ struct BastionJanitor: AsyncParsableCommand {
     @OptionGroup var janitor: JanitorOptions
 
     func run() async throws {
+        PrivateFiles.restrictNewFiles()
         let config = try JanitorConfig(common: common.resolve(), options: janitor)
         let logger = BastionLogging.bootstrap(level: config.common.logLevel, label: "bastion-janitor")
         let group = try buildServiceGroup(config, logger: logger)

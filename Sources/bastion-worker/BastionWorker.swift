@@ -12,6 +12,7 @@ struct BastionWorker: AsyncParsableCommand {
     @OptionGroup var worker: WorkerOptions
 
     func run() async throws {
+        PrivateFiles.restrictNewFiles()
         let config = try WorkerConfig(common: common.resolve(), options: worker)
         let logger = BastionLogging.bootstrap(level: config.common.logLevel, label: "bastion-worker")
         // Before anything else: two live workers never share an id (docs/architecture.md, "Workers").

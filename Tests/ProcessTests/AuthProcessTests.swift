@@ -122,6 +122,21 @@ import FoundationNetworking
         #expect(correct.status == 429, "locked even with the right password")
     }
 
+    /// Loopback is a trusted proxy by default, so a local client (or a page that rebinds to the hub) names any
+    /// address in `X-Forwarded-For`: guesses spread over forged addresses were never throttled. Failures from all
+    /// addresses together now meet a limit too.
+    @Test func guessesSpreadOverForgedAddressesAreThrottledToo() async throws {
+        let fixture = try await RunsFixture()
+        var statuses: [Int] = []
+        for attempt in 1...100 {  // LoginThrottle.maxFailuresAllAddresses
+            let forged = ["X-Forwarded-For": "10.9.\(attempt / 250).\(attempt % 250 + 1)"]
+            statuses.append(try await Self.login(fixture.base, password: "wrong \(attempt)", headers: forged).status)
+        }
+        #expect(statuses.dropLast().allSatisfy { $0 == 401 } && statuses.last == 429, "\(statuses)")
+        let fresh = try await Self.login(fixture.base, headers: ["X-Forwarded-For": "10.99.0.1"])
+        #expect(fresh.status == 429, "locked for every address, the right password too")
+    }
+
     @Test func theWebSocketNeedsASessionAndTheRightOrigin() async throws {
         let fixture = try await RunsFixture()
         let job = try await fixture.createJob(source: "/nonexistent.db")

@@ -259,6 +259,46 @@ import Testing
 
     /// `"pipline": {"encryption": …}` and `"source": {"exlude": […]}` were accepted and ignored: the backups were
     /// written unencrypted and the excluded files backed up.
+    /// DNS rebinding: a page on another site points its own name at 127.0.0.1 and, same-origin with itself, sets up
+    /// the admin account before the admin did (or uses the API). Its requests name its host: refused before routing,
+    /// upgrades too; localhost, IP literals and `--allowed-host` names are served.
+    @Test func aHostNameTheAPIDoesNotAnswerToIsRefused() async throws {
+        let scratch = Scratch()
+        let port = freePort()
+        let api = try Child(
+            Binaries.path("bastion-api"),
+            ["--data-dir", scratch.dataDir, "--port", "\(port)", "--allowed-host", "backups.example.org"],
+            name: "api",
+            logDir: scratch.path
+        )
+        defer { api.kill9() }
+        let ready = await eventually(timeout: .seconds(15)) { await HTTP.tryGet("http://127.0.0.1:\(port)/api/ready")?.status == 200 }
+        #expect(ready, "\(api.log)")
+        func post(host: String) throws -> RawHTTP.Response {
+            let body = #"{"username":"attacker","password":"attacker password 123"}"#
+            return try RawHTTP.raw(
+                port: port,
+                "POST /api/setup/initialize HTTP/1.1\r\nHost: \(host)\r\nOrigin: http://\(host)\r\nContent-Type: application/json\r\n"
+                    + "Connection: close\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            )
+        }
+        for host in ["rebind.attacker.example:\(port)", "rebind.attacker.example", "evil.com.", "a_b:\(port)x"] {
+            let refused = try post(host: host)
+            #expect(refused.status == 400 && refused.code == "host_not_allowed", "\(host): \(refused.status) \(refused.body)")
+        }
+        let upgrade = try RawHTTP.raw(
+            port: port,
+            "GET /api/runs/x/events/ws HTTP/1.1\r\nHost: evil.com\r\nOrigin: http://evil.com\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        #expect(upgrade.status == 400 && upgrade.code == "host_not_allowed", "\(upgrade.status) \(upgrade.body)")
+        for host in ["localhost:\(port)", "127.0.0.1:\(port)", "[::1]:\(port)", "BACKUPS.example.org", "backups.example.org."] {
+            let response = try RawHTTP.raw(port: port, "GET /api/health HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n")
+            #expect(response.status == 200, "\(host): \(response.status) \(response.body)")
+        }
+        #expect(try post(host: "127.0.0.1:\(port)").status == 204)
+    }
+
     @Test func typosInAJobAreRefusedByName() async throws {
         let fixture = try await RunsFixture()
         let target = ["type": "local_dir", "base_dir": fixture.targetDir]

@@ -9,7 +9,7 @@ import TestClients
 
 /// A running API (plus whatever the test adds) on a scratch data directory, with helpers to drive runs.
 final class RunsFixture: @unchecked Sendable {
-    let scratch = Scratch()
+    let scratch: Scratch
     let port = freePort()
     var base: String { "http://127.0.0.1:\(port)" }
     var children: [Child] = []
@@ -18,7 +18,8 @@ final class RunsFixture: @unchecked Sendable {
     var dataDir: String { scratch.dataDir }
     var targetDir: String { scratch.path + "/target" }
 
-    init(apiArgs: [String] = []) async throws {
+    init(apiArgs: [String] = [], scratch: Scratch = Scratch()) async throws {
+        self.scratch = scratch
         try startAPI(apiArgs)
         guard await eventually(timeout: .seconds(15), { await HTTP.tryGet(self.base + "/api/ready")?.status == 200 }) else {
             throw FixtureError("api not ready:\n\(api.log)")

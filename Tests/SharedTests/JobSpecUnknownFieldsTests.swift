@@ -163,4 +163,26 @@ import Testing
             #expect(JobSpec.isValidKeyName(name), "\(name)")
         }
     }
+
+    /// A value of the wrong type is no more "absent" than an unknown key: each of these saved a job whose backups were
+    /// written in the clear.
+    @Test func anEncryptionThatIsNotAnEncryptionIsRefused() {
+        func spec(_ pipeline: JSONValue) -> JSONValue {
+            ["v": 1, "type": "filesystem", "source": ["paths": ["/etc"]], "target": Self.target, "pipeline": pipeline]
+        }
+        let cases: [(JSONValue, String)] = [
+            (["encryption": "age_x25519"], "spec.pipeline.encryption"),
+            (["encryption": true], "spec.pipeline.encryption"),
+            (["encryption": ["key_name": "k1"]], "spec.pipeline.encryption.type"),
+            (["encryption": ["type": "none", "key_name": "k1"]], "spec.pipeline.encryption.key_name"),
+            (["format": 42], "spec.pipeline.format"),
+            (["format": ["zz": 1]], "spec.pipeline.format"),
+        ]
+        for (pipeline, field) in cases {
+            #expect(Self.field(spec(pipeline))?.field == field, "\(pipeline.jsonString())")
+        }
+        for pipeline: JSONValue in [[:], ["encryption": .null], ["encryption": ["type": "none"]], ["format": "archive_v1"]] {
+            #expect(Self.field(spec(pipeline)) == nil, "\(pipeline.jsonString())")
+        }
+    }
 }

@@ -204,7 +204,10 @@ extension AppDatabase {
         try await pool.read { db in
             try Bool.fetchOne(
                 db,
-                sql: "SELECT 1 FROM agent_tasks WHERE run_id = ? AND agent_id = ? AND claim_token = ? AND completed_at IS NULL",
+                sql: """
+                    SELECT 1 FROM agent_tasks WHERE run_id = ? AND agent_id = ? AND claim_token = ? AND completed_at IS NULL
+                      AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = agent_tasks.agent_id AND a.revoked_at IS NOT NULL)
+                    """,
                 arguments: [runId, agentId, claimToken]
             ) ?? false
         }
@@ -245,6 +248,7 @@ extension AppDatabase {
                         SELECT t.last_aseq FROM agent_tasks t JOIN runs r ON r.id = t.run_id
                         WHERE t.run_id = ? AND t.agent_id = ? AND t.claim_token = ? AND t.completed_at IS NULL
                           AND r.status = 'running' AND r.claim_token = ?
+                          AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = t.agent_id AND a.revoked_at IS NOT NULL)
                         """,
                     arguments: [runId, agentId, claimToken, claimToken]
                 )
@@ -291,7 +295,10 @@ extension AppDatabase {
             guard
                 let completed = try Row.fetchOne(
                     db,
-                    sql: "SELECT completed_at FROM agent_tasks WHERE run_id = ? AND agent_id = ? AND claim_token = ?",
+                    sql: """
+                        SELECT completed_at FROM agent_tasks WHERE run_id = ? AND agent_id = ? AND claim_token = ?
+                          AND NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = agent_tasks.agent_id AND a.revoked_at IS NOT NULL)
+                        """,
                     arguments: [runId, agentId, claimToken]
                 )
             else { return nil }

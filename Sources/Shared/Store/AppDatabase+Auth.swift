@@ -23,6 +23,11 @@ public enum LoginThrottle {
     public static let window: Int64 = 600
     public static let maxFailures = 10
     public static let lockSeconds: Int64 = 900
+    /// The row that counts failures from every address together (docs/security.md, "The HTTP edge"): an address is
+    /// what the client or a trusted proxy says it is, so spreading guesses over forged `X-Forwarded-For` addresses must
+    /// still meet a limit. `maxFailuresAllAddresses` failures in a window lock every login for `lockSeconds`.
+    public static let allAddresses = "*"
+    public static let maxFailuresAllAddresses = 100
 }
 
 extension AppDatabase {
@@ -95,7 +100,7 @@ extension AppDatabase {
     /// failure in the window locks for 15 min; failures while locked only touch `last_failed_at`). Returns the lock's
     /// end when the IP is (now) locked.
     @discardableResult
-    public func recordLoginFailure(ip: String, now: Int64 = unixNow()) async throws -> Int64? {
+    public func recordLoginFailure(ip: String, maxFailures: Int = LoginThrottle.maxFailures, now: Int64 = unixNow()) async throws -> Int64? {
         try await pool.write { db in
             guard
                 let row = try Row.fetchOne(
@@ -123,7 +128,7 @@ extension AppDatabase {
             } else {
                 failures += 1
             }
-            let lock: Int64? = failures >= LoginThrottle.maxFailures ? now + LoginThrottle.lockSeconds : nil
+            let lock: Int64? = failures >= maxFailures ? now + LoginThrottle.lockSeconds : nil
             try db.execute(
                 sql: "UPDATE login_throttle SET failures = ?, first_failed_at = ?, last_failed_at = ?, locked_until = ? WHERE ip = ?",
                 arguments: [lock == nil ? failures : 0, lock == nil ? firstFailedAt : now, now, lock, ip]

@@ -125,6 +125,9 @@ actor AgentGateway {
     }
 
     /// Closes the agent's live connection, if any (revoke, rotate).
+    /// Whether the connection of `generation` is still the agent's registered one.
+    func isCurrent(_ agentId: String, generation: UUID) -> Bool { connections[agentId]?.generation == generation }
+
     func disconnect(_ agentId: String, code: CloseCode, reason: String) async {
         guard let connection = connections.removeValue(forKey: agentId) else { return }
         try? await connection.outbound.close(.unknown(code.rawValue), reason: reason)
@@ -151,6 +154,9 @@ actor AgentGateway {
                 do {
                     for try await frame in inbound.messages(maxSize: AgentMessage.Limits.agentFrameBytes) {
                         clock.heard()
+                        // Revoked, rotated or replaced meanwhile: this connection speaks for the agent no longer, and
+                        // nothing it still sends is acted on (docs/security.md, "Agents").
+                        guard await self.isCurrent(agent.id, generation: generation) else { return }
                         guard case .text(let text) = frame else { continue }
                         let message: AgentMessage
                         do {

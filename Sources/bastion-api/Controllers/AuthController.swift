@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Secrets
+import Store
 
 /// First-run setup, login, logout and the current session (docs/architecture.md, "HTTP edge").
 struct AuthController {
@@ -63,16 +64,24 @@ struct AuthController {
     /// is checked before the credentials; unknown users cost the same Argon2id work as wrong passwords.
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<LoginResult> {
         let ip = context.clientIP
-        if let lockedUntil = try await services.database.loginLockedUntil(ip: ip) {
+        let database = services.database
+        if let lockedUntil = try await database.loginLockedUntil(ip: ip) {
+            throw APIError.rateLimited(until: lockedUntil)
+        }
+        if let lockedUntil = try await database.loginLockedUntil(ip: LoginThrottle.allAddresses) {
             throw APIError.rateLimited(until: lockedUntil)
         }
         let (username, password) = try await Self.credentials(request)
         let user = try await services.database.user(username: username)
         let matches = await hasher.verify(password, againstUserHash: user?.passwordHash)
         guard let user, matches else {
-            let lockedUntil = try await services.database.recordLoginFailure(ip: ip)
+            let lockedUntil = try await database.recordLoginFailure(ip: ip)
+            let allLockedUntil = try await database.recordLoginFailure(
+                ip: LoginThrottle.allAddresses,
+                maxFailures: LoginThrottle.maxFailuresAllAddresses
+            )
             context.logger.notice("Login failed", metadata: ["client.ip": "\(ip)"])
-            if let lockedUntil { throw APIError.rateLimited(until: lockedUntil) }
+            if let lockedUntil = lockedUntil ?? allLockedUntil { throw APIError.rateLimited(until: lockedUntil) }
             throw APIError(status: .unauthorized, code: "invalid_credentials", message: "wrong username or password")
         }
         try await services.database.clearLoginFailures(ip: ip)

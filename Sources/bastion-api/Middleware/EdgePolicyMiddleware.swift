@@ -18,6 +18,7 @@ struct EdgePolicyMiddleware: RouterMiddleware {
         let proto = request.headers[Self.forwardedProto]
         context.isHTTPS = policy.isHTTPS(peer: context.peerAddress, forwardedProto: proto)
         context.clientIP = policy.clientIP(peer: context.peerAddress, forwardedFor: request.headers[Self.forwardedFor])
+        guard policy.allowsHost(request.head.authority) else { throw APIError.hostNotAllowed(request.head.authority) }
         if !Self.alwaysReachable.contains(request.uri.path), !policy.allows(peer: context.peerAddress, forwardedProto: proto) {
             throw APIError.insecure
         }
@@ -26,6 +27,14 @@ struct EdgePolicyMiddleware: RouterMiddleware {
 }
 
 extension APIError {
+    static func hostNotAllowed(_ host: String?) -> APIError {
+        APIError(
+            status: .badRequest,
+            code: "host_not_allowed",
+            message: "this API does not answer to the host \(String((host ?? "").prefix(100))): start it with --allowed-host NAME to serve a name"
+        )
+    }
+
     static let insecure = APIError(
         status: .badRequest,
         code: "insecure_not_allowed",

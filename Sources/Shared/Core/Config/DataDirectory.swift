@@ -23,12 +23,15 @@ public struct DataDirectory: Sendable, Equatable {
     /// The one directory an rclone secret's key files may be read from (docs/targets.md, "rclone").
     public var rcloneKeysPath: String { path + "/rclone-keys" }
 
-    /// Creates the directory (and parents) if missing, with mode 0700.
+    /// Creates the directory (and parents) if missing, with mode 0700; an existing one (made by hand, or by systemd's
+    /// `StateDirectory=`, 0755 by default) is set to 0700 too when this user owns it (docs/security.md, "Local users").
     public func create() throws {
         try FileManager.default.createDirectory(
             atPath: path,
             withIntermediateDirectories: true,
             attributes: [.posixPermissions: 0o700]
         )
+        var info = stat()
+        if stat(path, &info) == 0, info.st_uid == geteuid(), info.st_mode & 0o077 != 0 { chmod(path, 0o700) }
     }
 }

@@ -233,12 +233,28 @@ extension JobSpec {
     }
 
     private func validatePipeline() throws {
-        if case .string(let format)? = pipeline["format"], format != "archive_v1", format != "raw_tree_v1" {
-            throw ValidationError.spec("pipeline.format", "unsupported", "pipeline.format must be archive_v1 or raw_tree_v1")
+        // A value of the wrong type is an error, never "as if absent": `"encryption": "age_x25519"` or an encryption
+        // without a type used to save a job that wrote its backups in the clear (docs/security.md, "Unknown fields").
+        switch pipeline["format"] {
+        case nil, .null?, .string("archive_v1")?, .string("raw_tree_v1")?: break
+        default: throw ValidationError.spec("pipeline.format", "unsupported", "pipeline.format must be archive_v1 or raw_tree_v1")
         }
-        if case .object(let encryption)? = pipeline["encryption"] {
+        switch pipeline["encryption"] {
+        case nil, .null?: break
+        case .object(let encryption)?:
             switch encryption["type"] {
-            case .string("none")?, nil: break
+            case .string("none")?:
+                switch encryption["key_name"] {
+                case nil, .null?, .string("")?: break
+                default:
+                    throw ValidationError.spec(
+                        "pipeline.encryption.key_name",
+                        "not_allowed",
+                        "a key_name with encryption type none would not encrypt: set type to age_x25519 or remove key_name"
+                    )
+                }
+            case nil, .null?:
+                throw ValidationError.spec("pipeline.encryption.type", "required", "pipeline.encryption needs a type: none or age_x25519")
             case .string("age_x25519")?:
                 guard case .string(let key)? = encryption["key_name"], !key.trimmingCharacters(in: .whitespaces).isEmpty else {
                     throw ValidationError.spec("pipeline.encryption.key_name", "required", "age_x25519 encryption needs a key_name")
@@ -253,6 +269,8 @@ extension JobSpec {
             default:
                 throw ValidationError.spec("pipeline.encryption.type", "unsupported", "encryption type must be none or age_x25519")
             }
+        default:
+            throw ValidationError.spec("pipeline.encryption", "not_object", "pipeline.encryption must be an object {type, key_name}")
         }
         _ = try Self.incremental(pipeline)
     }
