@@ -1,7 +1,6 @@
 import ArgumentParser
 import Core
 import Foundation
-import Secrets
 import Store
 import Synchronization
 import TestClients
@@ -23,44 +22,16 @@ struct AgentEventsBenchmark: AsyncParsableCommand {
         let database = try AppDatabase.open(in: dir.dataDirectory)
         // The per-agent budget off (docs/agents.md, "Limits"): this measures the hub's path, not its pacing.
         let api = try await TimedAPI(data: dir.dataDirectory, database: database, arguments: ["--agent-events-per-second", "100000"])
-        // An agent enrolled directly in the database, a job on it, and a queued run.
-        let token = AgentCredential.generate()
-        try await database.createEnrollmentToken(hash: token.hash, expiresAt: unixNow() + 3600, remainingUses: 1)
-        let key = AgentCredential.generate()
-        guard case .enrolled(let agent) = try await database.enroll(tokenHash: token.hash, name: "bench", keyHash: key.hash) else {
-            throw ValidationError("enrolment failed")
-        }
-        var input = try JobInput(
-            name: "bench",
-            schedule: nil,
-            scheduleTimezone: nil,
-            overlapPolicy: "queue",
-            spec: .object([
-                "v": 1, "type": "sqlite", "source": .object(["path": "/dev/null"]),
-                "target": .object(["type": "local_dir", "base_dir": "/tmp/none"]),
-            ]),
-            defaultTimezone: "UTC"
-        )
-        input.agentId = agent.id
-        let job = try await database.createJob(input)
-        guard let run = try await database.enqueueRun(jobId: job.id, source: "manual") else { throw ValidationError("enqueue failed") }
-
-        let link = try await RawWebSocket.connect(port: api.port, path: "/agent/ws", headers: ["Authorization": "Bearer \(key.text)"])
-        try await link.send(#"{"v":1,"type":"hello","heartbeat_seconds":60,"info":{"version":"bench"}}"#)
-        var claimToken: String?
-        while claimToken == nil {
-            guard case .text(let text) = try await link.next(timeout: 20) else { continue }
-            if let message = try? JSONValue.parse(text), message["type"]?.stringValue == "task", message["task_id"]?.stringValue == run.id {
-                claimToken = message["claim_token"]?.stringValue
-            }
-        }
-        try await link.send(#"{"v":1,"type":"ack","task_id":"\#(run.id)"}"#)
+        // An agent enrolled directly in the database, a job on it, its run taken.
+        let agent = try await BenchAgent.connect("bench", database: database, port: api.port)
+        let link = agent.link
+        let run = (id: agent.runId, claimToken: agent.claimToken)
         // The hub's acks are read (and dropped) on their own thread, so the link never backs up.
         let acked = Mutex<Int64>(0)
         let ackReader = Thread {
             while let text = try? link.nextTextBlocking(timeout: 30) {
-                if let message = try? JSONValue.parse(text), message["type"]?.stringValue == "event_ack", let aseq = message["aseq"]?.doubleValue {
-                    acked.withLock { $0 = max($0, Int64(aseq)) }
+                if let message = try? JSONValue.parse(text), message["type"]?.stringValue == "event_ack", let aseq = message["aseq"]?.int64Value {
+                    acked.withLock { $0 = max($0, aseq) }
                 }
             }
         }
@@ -72,7 +43,7 @@ struct AgentEventsBenchmark: AsyncParsableCommand {
         )
         var aseq: Int64 = 0
         func frame(_ number: Int64) -> String {
-            #"{"v":1,"type":"run_event","run_id":"\#(run.id)","claim_token":"\#(claimToken!)","aseq":\#(number),"level":"info","kind":"log","message":"e\#(number)","fields":null}"#
+            #"{"v":1,"type":"run_event","run_id":"\#(run.id)","claim_token":"\#(run.claimToken)","aseq":\#(number),"level":"info","kind":"log","message":"e\#(number)","fields":null}"#
         }
 
         // 1. Latency at a steady rate: agent send → browser receipt, per event (matched by its message).

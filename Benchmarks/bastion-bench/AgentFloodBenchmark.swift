@@ -1,7 +1,6 @@
 import ArgumentParser
 import Core
 import Foundation
-import Secrets
 import Store
 import Synchronization
 import TestClients
@@ -22,13 +21,6 @@ struct AgentFloodBenchmark: AsyncParsableCommand {
     @Option(help: "Passed to bastion-api as --agent-events-per-second (a high value turns the pacing off, as before it existed).")
     var agentEventsPerSecond: Int?
 
-    /// A fake agent holding its run: the link, the run and its claim token.
-    struct FakeAgent {
-        var link: RawWebSocket
-        var runId: String
-        var claimToken: String
-    }
-
     func run() async throws {
         let dir = try BenchDirectory("agent-flood")
         defer { dir.remove() }
@@ -38,8 +30,8 @@ struct AgentFloodBenchmark: AsyncParsableCommand {
             database: database,
             arguments: agentEventsPerSecond.map { ["--agent-events-per-second", "\($0)"] } ?? []
         )
-        let flooder = try await connectAgent("flooder", database: database, api: api)
-        let steady = try await connectAgent("steady", database: database, api: api)
+        let flooder = try await BenchAgent.connect("flooder", database: database, port: api.port)
+        let steady = try await BenchAgent.connect("steady", database: database, port: api.port)
 
         // The flooder's acks and B's acks are read and dropped on their own threads, so no link backs up on our side.
         for agent in [flooder, steady] {
@@ -89,7 +81,7 @@ struct AgentFloodBenchmark: AsyncParsableCommand {
             let uiSamples = Mutex<[Double]>([])
             let uiThread = Thread {
                 while !stop.load(ordering: .relaxed) {
-                    if let samples = try? Self.curl(base: base, session: session, [String](repeating: "/api/runs?limit=50", count: 10)) {
+                    if let samples = try? TimedAPI.curl(base: base, session: session, [String](repeating: "/api/runs?limit=50", count: 10)) {
                         uiSamples.withLock { $0 += samples }
                     }
                 }
@@ -145,56 +137,4 @@ struct AgentFloodBenchmark: AsyncParsableCommand {
         browser.shutdown()
     }
 
-    /// Milliseconds per request on one kept-alive curl connection (as `TimedAPI.curl`, callable from a thread).
-    private static func curl(base: String, session: String, _ paths: [String]) throws -> [Double] {
-        let curl = Process()
-        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        curl.arguments =
-            ["-s", "-H", "Cookie: bastion_session=\(session)", "-w", "%{http_code} %{time_total}\\n"]
-            + paths.flatMap { ["-o", "/dev/null", base + $0] }
-        let pipe = Pipe()
-        curl.standardOutput = pipe
-        try curl.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        curl.waitUntilExit()
-        return output.split(separator: "\n").compactMap { line in
-            let parts = line.split(separator: " ")
-            guard parts.count == 2, parts[0] == "200", let seconds = Double(parts[1]) else { return nil }
-            return seconds * 1000
-        }
-    }
-
-    /// Enrols an agent directly in the database, queues a run of a job on it, says hello and takes the task.
-    private func connectAgent(_ name: String, database: AppDatabase, api: TimedAPI) async throws -> FakeAgent {
-        let token = AgentCredential.generate()
-        try await database.createEnrollmentToken(hash: token.hash, expiresAt: unixNow() + 3600, remainingUses: 1)
-        let key = AgentCredential.generate()
-        guard case .enrolled(let agent) = try await database.enroll(tokenHash: token.hash, name: name, keyHash: key.hash) else {
-            throw ValidationError("enrolment failed")
-        }
-        var input = try JobInput(
-            name: name,
-            schedule: nil,
-            scheduleTimezone: nil,
-            overlapPolicy: "queue",
-            spec: .object([
-                "v": 1, "type": "sqlite", "source": .object(["path": "/dev/null"]),
-                "target": .object(["type": "local_dir", "base_dir": "/tmp/none"]),
-            ]),
-            defaultTimezone: "UTC"
-        )
-        input.agentId = agent.id
-        let job = try await database.createJob(input)
-        guard let run = try await database.enqueueRun(jobId: job.id, source: "manual") else { throw ValidationError("enqueue failed") }
-        let link = try await RawWebSocket.connect(port: api.port, path: "/agent/ws", headers: ["Authorization": "Bearer \(key.text)"])
-        try await link.send(#"{"v":1,"type":"hello","heartbeat_seconds":60}"#)
-        while true {
-            guard case .text(let text) = try await link.next(timeout: 20), let message = try? JSONValue.parse(text),
-                message["type"]?.stringValue == "task", message["task_id"]?.stringValue == run.id,
-                let claimToken = message["claim_token"]?.stringValue
-            else { continue }
-            try await link.send(#"{"v":1,"type":"ack","task_id":"\#(run.id)"}"#)
-            return FakeAgent(link: link, runId: run.id, claimToken: claimToken)
-        }
-    }
 }

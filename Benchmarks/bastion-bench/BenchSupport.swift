@@ -123,11 +123,14 @@ final class TimedAPI {
     deinit { process.terminate() }
 
     /// Milliseconds per request, in order; a status other than 200 is an error.
-    func curl(_ paths: [String]) throws -> [Double] {
+    func curl(_ paths: [String]) throws -> [Double] { try Self.curl(base: base, session: token, paths) }
+
+    /// `curl(_:)` without the instance, for a thread of its own: requests on one kept-alive curl connection.
+    static func curl(base: String, session: String, _ paths: [String]) throws -> [Double] {
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         curl.arguments =
-            ["-s", "-H", "Cookie: bastion_session=\(token)", "-w", "%{http_code} %{time_total}\\n"]
+            ["-s", "-H", "Cookie: bastion_session=\(session)", "-w", "%{http_code} %{time_total}\\n"]
             + paths.flatMap { ["-o", "/dev/null", base + $0] }
         let pipe = Pipe()
         curl.standardOutput = pipe
@@ -145,5 +148,46 @@ final class TimedAPI {
     func timed(_ path: String, repeats: Int) throws -> (p50: Double, p99: Double) {
         let samples = try curl([String](repeating: path, count: repeats + 1)).dropFirst().sorted()
         return (samples[samples.count / 2], samples[min(samples.count - 1, samples.count * 99 / 100)])
+    }
+}
+
+/// An agent enrolled directly in the database with a job on it and a queued run, linked to the API's `/agent/ws`,
+/// that said hello, took the run's task and acknowledged it: what the agent benchmarks drive.
+struct BenchAgent {
+    let link: RawWebSocket
+    let runId: String
+    let claimToken: String
+
+    static func connect(_ name: String, database: AppDatabase, port: Int) async throws -> BenchAgent {
+        let token = AgentCredential.generate()
+        try await database.createEnrollmentToken(hash: token.hash, expiresAt: unixNow() + 3600, remainingUses: 1)
+        let key = AgentCredential.generate()
+        guard case .enrolled(let agent) = try await database.enroll(tokenHash: token.hash, name: name, keyHash: key.hash) else {
+            throw ValidationError("enrolment failed")
+        }
+        var input = try JobInput(
+            name: name,
+            schedule: nil,
+            scheduleTimezone: nil,
+            overlapPolicy: "queue",
+            spec: .object([
+                "v": 1, "type": "sqlite", "source": .object(["path": "/dev/null"]),
+                "target": .object(["type": "local_dir", "base_dir": "/tmp/none"]),
+            ]),
+            defaultTimezone: "UTC"
+        )
+        input.agentId = agent.id
+        let job = try await database.createJob(input)
+        guard let run = try await database.enqueueRun(jobId: job.id, source: "manual") else { throw ValidationError("enqueue failed") }
+        let link = try await RawWebSocket.connect(port: port, path: "/agent/ws", headers: ["Authorization": "Bearer \(key.text)"])
+        try await link.send(#"{"v":1,"type":"hello","heartbeat_seconds":60,"info":{"version":"bench"}}"#)
+        while true {
+            guard case .text(let text) = try await link.next(timeout: 20), let message = try? JSONValue.parse(text),
+                message["type"]?.stringValue == "task", message["task_id"]?.stringValue == run.id,
+                let claimToken = message["claim_token"]?.stringValue
+            else { continue }
+            try await link.send(#"{"v":1,"type":"ack","task_id":"\#(run.id)"}"#)
+            return BenchAgent(link: link, runId: run.id, claimToken: claimToken)
+        }
     }
 }
