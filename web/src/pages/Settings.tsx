@@ -249,8 +249,12 @@ function RcloneForm(props: { onSaved: () => Promise<void> }) {
         <span>
           Configuration, as <code>rclone config show NAME</code> prints it
         </span>
-        <textarea name="rcloneConfig" rows={5} value={config} onChange={(event) => setConfig(event.target.value)} placeholder={"type = sftp\nhost = backup.example\nuser = bastion\nkey_file = /etc/bastion/id_ed25519"} />
+        <textarea name="rcloneConfig" rows={5} value={config} onChange={(event) => setConfig(event.target.value)} placeholder={"type = sftp\nhost = backup.example\nuser = bastion\nkey_pem = -----BEGIN OPENSSH PRIVATE KEY-----…"} />
       </label>
+      <p className="muted">
+        Only remote types that store data (sftp, s3, b2, webdav, …) and their own options are accepted; no command options.
+        A key file must be in the data directory's <code>rclone-keys</code> folder, or put the key inline.
+      </p>
       <button type="submit" disabled={!name.trim() || !config.trim()}>
         Save
       </button>
