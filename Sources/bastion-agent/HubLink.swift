@@ -202,12 +202,17 @@ final class HubLink: Sendable {
             }
             for item in pending where item.aseq > sentUpTo[item.runId, default: 0] && tokens[item.runId] != nil {
                 let event = Self.outboxEvent(item)
-                if batchRun != item.runId || batch.count == AgentMessage.Limits.maxEventsPerFrame || batchBytes + event.size > 512 * 1024 {
+                // Counted as encoded (escapes can make an event six times its text): a frame over the hub's limit would
+                // be refused, and sent again after every reconnect.
+                let encoded = event.encodedSize
+                if batchRun != item.runId || batch.count == AgentMessage.Limits.maxEventsPerFrame
+                    || batchBytes + encoded > AgentMessage.Limits.agentFrameBytes / 2
+                {
                     try await flush()
                     batchRun = item.runId
                 }
                 batch.append(event)
-                batchBytes += event.size
+                batchBytes += encoded
             }
             try await flush()
             let waiting = Set(pending.map(\.runId))

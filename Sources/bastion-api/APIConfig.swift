@@ -119,11 +119,15 @@ struct APIConfig: Sendable {
         guard JobInput.isIANATimeZone(hubTimezone), TimeZone(identifier: hubTimezone) != nil else {
             throw ConfigError.invalidValue(option: "--hub-timezone", value: hubTimezone, reason: "not an IANA time zone")
         }
-        let perSecond = try resolver.resolve(options.agentEventsPerSecond, env: "BASTION_AGENT_EVENTS_PER_SECOND", default: 500)
+        let perSecond = try resolver.resolve(
+            options.agentEventsPerSecond,
+            env: "BASTION_AGENT_EVENTS_PER_SECOND",
+            default: AgentLimits().eventsPerSecond
+        )
         guard (1...100_000).contains(perSecond) else {
             throw ConfigError.invalidValue(option: "--agent-events-per-second", value: "\(perSecond)", reason: "must be 1...100000")
         }
-        let perRun = try resolver.resolve(options.agentEventsPerRun, env: "BASTION_AGENT_EVENTS_PER_RUN", default: 100_000)
+        let perRun = try resolver.resolve(options.agentEventsPerRun, env: "BASTION_AGENT_EVENTS_PER_RUN", default: Int(AgentLimits().eventsPerRun))
         guard (1...100_000_000).contains(perRun) else {
             throw ConfigError.invalidValue(option: "--agent-events-per-run", value: "\(perRun)", reason: "must be 1...100000000")
         }

@@ -251,9 +251,11 @@ import Testing
                 "error_code": "agent_failed", "error": "after the revoke",
             ])
         )
-        try await Task.sleep(for: .seconds(1))
+        // Frames are handled in order: once the ping's 4401 is back, the two before it were handled too.
+        try await socket.send(#"{"v":1,"type":"ping"}"#)
+        #expect(await closeCode(socket) == 4401)
         let messages = try await fixture.events(run).compactMap { $0["message"] as? String }
-        #expect(!messages.contains("after the revoke"), "\(messages)")
+        #expect(messages.contains("Run started") && !messages.contains("after the revoke"), "\(messages)")
         #expect(try await fixture.run(run)["status"] as? String == "running")
         socket.shutdown()
     }

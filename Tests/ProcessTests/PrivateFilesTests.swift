@@ -37,6 +37,7 @@ import Testing
             return lstat(path, &info) == 0 ? info.st_mode & 0o777 : 0o7777
         }
         #expect(mode(scratch.dataDir) == 0o700)
+        #expect(FileManager.default.fileExists(atPath: scratch.dataDir + "/bastion.db"))
         for name in ["bastion.db", "bastion.db-wal", "master.key"] where FileManager.default.fileExists(atPath: scratch.dataDir + "/" + name) {
             #expect(mode(scratch.dataDir + "/" + name) & 0o077 == 0, "\(name) is \(String(mode(scratch.dataDir + "/" + name), radix: 8))")
         }

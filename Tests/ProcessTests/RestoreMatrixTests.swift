@@ -64,6 +64,8 @@ import Testing
                         try #require(try Shell.run("mkdir -p '\(out)\(source)' && cp -a '\(source)/.' '\(out)\(source)/'").status == 0)
                         try "local edit\n".write(toFile: out + source + "/a/changed.txt", atomically: true, encoding: .utf8)
                         unlink(out + source + "/a/missing.txt")
+                        // Emptied, so an overwrite that left it alone would show (the copy above made it identical).
+                        try #require(truncate(out + source + "/z-big.bin", 0) == 0)
                         var body: [String: Any] = ["destination": ["type": "local_fs", "directory": out], "conflict_policy": policy]
                         if selection { body["selection"] = ["dirs": [String(source.dropFirst()) + "/a"]] }
                         let queued = try await HTTP.send("POST", fixture.base + "/api/runs/\(snapshot)/restore", json: body)

@@ -128,7 +128,8 @@ import Testing
     }
 
     /// A target without its leading slash (`GET api/jobs HTTP/1.1`, `*`, absolute-form) never reaches a route: the
-    /// gate answers `400` for the first request of a connection, or (for some spellings NIO's parser waits on) nothing.
+    /// gate answers `400` for `*` and absolute-form; a relative target is refused by NIO's HTTP parser itself, which
+    /// answers nothing (the request never becomes a request: no answer, and nothing served).
     @Test func missingLeadingSlashIsNeverServed() async throws {
         let fixture = try await RunsFixture()
         let signedIn = [("Cookie", fixture.credential.cookie), ("x-csrf-token", fixture.credential.csrf)]
@@ -142,7 +143,11 @@ import Testing
                     body: method == "POST" ? "{}" : nil,
                     timeout: 2
                 )
-                #expect(response.status == 400 || response.status == 0, "\(method) \(target): \(response.status) \(response.body)")
+                let parserRefuses = !target.hasPrefix("*") && !target.hasPrefix("http")
+                #expect(
+                    response.status == 400 || (parserRefuses && response.status == 0),
+                    "\(method) \(target): \(response.status) \(response.body)"
+                )
                 #expect(!response.body.contains("\"token\""))
             }
         }
@@ -198,9 +203,9 @@ import Testing
         )
         #expect(formWithToken.status == 415, "\(formWithToken.status) \(formWithToken.body)")
         let jobs = try await HTTP.get(fixture.base + "/api/jobs")
-        #expect(!jobs.text.contains("evil"))
+        #expect(jobs.status == 200 && !jobs.text.contains("evil"), "\(jobs.status)")
         let runs = try await HTTP.get(fixture.base + "/api/runs")
-        #expect(!runs.text.contains("\"queued\""), "a run was enqueued: \(runs.text)")
+        #expect(runs.status == 200 && !runs.text.contains("\"queued\""), "a run was enqueued: \(runs.status) \(runs.text)")
         // The same run with JSON (or no body at all) works.
         let good = try RawHTTP.send(port: fixture.port, "POST", "/api/jobs/\(job)/run", headers: signedIn, body: nil)
         #expect(good.status == 201 || good.status == 200 || good.status == 202, "\(good.status) \(good.body)")
@@ -336,7 +341,7 @@ import Testing
         let body = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "x", "shedule": "0 * * * *", "spec": cases[1].0])
         #expect(body.status == 400 && (body.json?["details"] as? [String: Any])?["field"] as? String == "shedule", "\(body.text)")
         let jobs = try await HTTP.get(fixture.base + "/api/jobs")
-        #expect(!jobs.text.contains("typo"))
+        #expect(jobs.status == 200 && !jobs.text.contains("typo"), "\(jobs.status)")
     }
 
     /// A relative source or target path, or a key name no key could have, is refused when the job is saved.

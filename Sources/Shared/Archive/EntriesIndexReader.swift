@@ -118,9 +118,6 @@ private final class LineBuffer: ByteSink {
         return bytes[start..<newline]
     }
 
-    /// Bytes buffered after the last line returned.
-    var pendingCount: Int { bytes.count - start }
-
     /// What is left after the last newline (a last line without one), once.
     func popRest() -> ArraySlice<UInt8>? {
         guard start < bytes.count else { return nil }

@@ -25,15 +25,18 @@ extension Snapshot {
 
     /// The frame table, checked against the manifest; nil when the payload has none.
     public func frameTable() throws -> FrameTable? {
-        guard manifest.frameBytes != nil, manifest.framesArtifact != nil else { return nil }
-        let path = directory + "/" + Manifest.framesName
-        // Read whole into memory: bounded first (a 1 TiB payload in 64 KiB frames needs ~200 MiB of offsets at most).
-        guard let size = manifest.framesArtifact?.size, size <= Self.maxFrameTableBytes else {
+        guard manifest.frameBytes != nil, let artifact = manifest.framesArtifact else { return nil }
+        // Read whole into memory: bounded first (a 1 TiB payload in 64 KiB frames needs ~200 MiB of offsets at most),
+        // then read once, checked against the manifest's size and BLAKE3 as it is read.
+        guard artifact.size <= Self.maxFrameTableBytes else {
             throw ArchiveError.corrupt("\(Manifest.framesName) is larger than \(Self.maxFrameTableBytes) bytes")
         }
-        try checkArtifact(Manifest.framesName, at: path)
-        guard let data = try? Snapshot.readRegularFile(path, limit: Int(manifest.framesArtifact?.size ?? 0)),
-            let json = try? JSONValue.parse(bytes: data),
+        var data: [UInt8] = []
+        data.reserveCapacity(Int(artifact.size))
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        let part = Part(name: artifact.name, size: artifact.size, hash: artifact.hash)
+        try Snapshot.readPart(directory + "/" + Manifest.framesName, part, buffer: &buffer) { data.append(contentsOf: $0) }
+        guard let json = try? JSONValue.parse(bytes: data),
             let table = FrameTable(json: json), table.frameBytes == manifest.frameBytes
         else { throw ArchiveError.corrupt("\(Manifest.framesName) is not a frame table") }
         if encryptionKey != nil && table.ageHeader == nil { throw ArchiveError.corrupt("\(Manifest.framesName) lacks the age header") }

@@ -26,7 +26,6 @@ public final class TarReader: ByteSink {
         case end
     }
 
-    static let extendedLimit: Int64 = 16 << 20
     /// Extended header bytes (pax records, GNU long names) that may precede one member, all headers together.
     static let memberMetadataLimit: Int64 = 16 << 20
     static let segmentLimit = 1 << 20
@@ -138,13 +137,12 @@ public final class TarReader: ByteSink {
         case UInt8(ascii: "x"), UInt8(ascii: "g"), UInt8(ascii: "L"), UInt8(ascii: "K"):
             extendedBuffer.removeAll(keepingCapacity: true)
             let rawSize = try Self.octal(header[124..<136])
-            guard rawSize >= 0, rawSize <= Self.extendedLimit else {
-                throw ArchiveError.corrupt("an extended header of \(rawSize) bytes (the limit is \(Self.extendedLimit))")
-            }
-            metadataBytes += rawSize
-            guard metadataBytes <= Self.memberMetadataLimit else {
+            // One bound for one header and for all of them before a member; checked before adding, so a size near
+            // Int64.max cannot overflow the sum.
+            guard rawSize >= 0, rawSize <= Self.memberMetadataLimit - metadataBytes else {
                 throw ArchiveError.corrupt("more than \(Self.memberMetadataLimit) bytes of extended headers before one member")
             }
+            metadataBytes += rawSize
             let rawPadding = Int((512 - rawSize % 512) % 512)
             state = rawSize > 0 ? .extended(type: type, remaining: rawSize, padding: rawPadding) : .header
             return

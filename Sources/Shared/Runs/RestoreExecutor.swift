@@ -38,16 +38,7 @@ public struct RestoreExecutor: JobExecutor {
         let readDirectory = remoteReadDirectory(context, staging: stagingDirectory)
         defer { if remote { try? FileManager.default.removeItem(atPath: readDirectory) } }
         let identity = try await snapshotIdentity(snapshot, context)
-        // The index every member is checked against is itself checked against the manifest first.
-        if snapshot.manifest.artifacts.contains(where: { $0.name == Manifest.entriesIndexName }) {
-            do {
-                try await runBlocking {
-                    try snapshot.checkArtifact(Manifest.entriesIndexName, at: snapshot.directory + "/" + Manifest.entriesIndexName)
-                }
-            } catch let error as ArchiveError {
-                throw RunFailure(code: "snapshot_corrupt", message: error.description)
-            }
-        }
+        // The index every member is checked against was checked against the manifest by `openSnapshot`.
         // An incremental snapshot, or a selection read by frame (docs/formats.md, "Incremental snapshots").
         var chain: ChainRead?
         if ChainRead.applies(snapshot, selection: selection) {

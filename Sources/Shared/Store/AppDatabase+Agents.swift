@@ -75,10 +75,15 @@ extension AppDatabase {
     /// A rotated key the agent has not used yet (`pending_key_hash`) authenticates too, and its first use makes it the
     /// agent's only key (docs/agents.md, "Rotating a key"): the agent proved it stored it.
     public func agent(keyHash: Data, now: Int64 = unixNow()) async throws -> Agent? {
-        let current = try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.agentColumns) FROM agents WHERE key_hash = ?", arguments: [keyHash]).map(Self.agent)
+        let (current, pending) = try await pool.read { db in
+            (
+                try Row.fetchOne(db, sql: "SELECT \(Self.agentColumns) FROM agents WHERE key_hash = ?", arguments: [keyHash]).map(Self.agent),
+                try Bool.fetchOne(db, sql: "SELECT 1 FROM agents WHERE pending_key_hash = ?", arguments: [keyHash]) ?? false
+            )
         }
         if let current { return current }
+        // An unknown key (anyone can send one) costs a read, never the write lock.
+        guard pending else { return nil }
         return try await pool.write { db in
             try db.execute(
                 sql: "UPDATE agents SET key_hash = pending_key_hash, pending_key_hash = NULL, key_rotated_at = ? WHERE pending_key_hash = ?",

@@ -40,6 +40,8 @@ actor AgentGateway {
     private var connections: [String: Connection] = [:]
     /// Rotations waiting for the agent's `rotate_key_ack`.
     private var rotations: [String: CheckedContinuation<Bool, Never>] = [:]
+    /// Agents with a rotation under way (from its first step to the link's close).
+    private var rotating: Set<String> = []
 
     init(database: AppDatabase, policy: NetworkPolicy, limits: AgentLimits = AgentLimits()) {
         self.database = database
@@ -104,7 +106,10 @@ actor AgentGateway {
     /// not take. After the agent's `rotate_key_ack`, or `timeout` without one, the link is closed (4410) so the agent
     /// reconnects at once with whichever key it holds.
     func rotate(_ agentId: String, timeout: Duration = .seconds(10), logger: Logger) async throws -> RotationOutcome {
-        guard let connection = connections[agentId], rotations[agentId] == nil else { return .offline }
+        guard let connection = connections[agentId], rotations[agentId] == nil, !rotating.contains(agentId) else { return .offline }
+        // Reserved before the first await: a second rotate meanwhile is refused instead of replacing this one's waiter.
+        rotating.insert(agentId)
+        defer { rotating.remove(agentId) }
         let (key, hash) = AgentCredential.generate()
         guard let agent = try await database.setPendingAgentKey(id: agentId, keyHash: hash) else { return .offline }
         try await connection.outbound.write(.text(AgentMessage.rotateKey(agentKey: key).text))
@@ -124,10 +129,10 @@ actor AgentGateway {
         rotations.removeValue(forKey: agentId)?.resume(returning: ok)
     }
 
-    /// Closes the agent's live connection, if any (revoke, rotate).
     /// Whether the connection of `generation` is still the agent's registered one.
     func isCurrent(_ agentId: String, generation: UUID) -> Bool { connections[agentId]?.generation == generation }
 
+    /// Closes the agent's live connection, if any (revoke, rotate).
     func disconnect(_ agentId: String, code: CloseCode, reason: String) async {
         guard let connection = connections.removeValue(forKey: agentId) else { return }
         try? await connection.outbound.close(.unknown(code.rawValue), reason: reason)
@@ -171,9 +176,10 @@ actor AgentGateway {
                         // Over its budget, this agent's next frame waits: its socket backs up, nothing is dropped.
                         let wait = budget.spend(events: message.eventCount, bytes: text.utf8.count)
                         if wait > .zero {
+                            // Its frames wait unread: the agent is not idle, the hub is pacing it, so the watchdog counts
+                            // its silence from the end of the pause, not from before it.
+                            clock.heard(after: wait)
                             try await Task.sleep(for: wait)
-                            // Its frames wait unread: the agent is not idle, the hub is pacing it.
-                            clock.heard()
                         }
                     }
                 } catch {
@@ -432,6 +438,9 @@ final class LinkClock: Sendable {
     }
 
     func heard() { state.withLock { $0.lastHeard = .now } }
+
+    /// Heard, as of `delay` from now (the hub holds the link's frames unread until then).
+    func heard(after delay: Duration) { state.withLock { $0.lastHeard = .now + delay } }
 
     func setIdleTimeout(_ timeout: Duration) { state.withLock { $0.idleTimeout = timeout } }
 

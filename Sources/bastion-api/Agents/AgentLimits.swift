@@ -1,3 +1,5 @@
+import Store
+
 /// What one agent may send the hub (docs/agents.md, "Limits"), so a flooding agent only slows itself.
 struct AgentLimits: Sendable {
     /// Events per second, refilled continuously; a burst of twice as many passes at once.
@@ -5,7 +7,7 @@ struct AgentLimits: Sendable {
     /// Event bytes (message and fields) per second: 2 KiB per event of the rate, a burst of twice as many.
     var bytesPerSecond: Int { eventsPerSecond * 2048 }
     /// Events stored per run; past it they are acknowledged and dropped, with one warning in the run's log.
-    var eventsPerRun: Int64 = 100_000
+    var eventsPerRun: Int64 = AppDatabase.maxAgentEventsPerRun
 }
 
 /// One connection's token buckets (events and bytes). Every frame costs at least one event, so pings, acks and

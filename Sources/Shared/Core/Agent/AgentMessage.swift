@@ -73,6 +73,10 @@ public enum AgentMessage: Sendable, Equatable {
 
         /// The bytes this event costs the hub (message and fields), for the per-agent budget.
         public var size: Int { message.utf8.count + (fields?.jsonString().utf8.count ?? 0) }
+
+        /// The bytes this event takes in a `run_events` frame, escapes included (a control character is six bytes
+        /// there): what a sender counts to keep its frames under `Limits.agentFrameBytes`.
+        public var encodedSize: Int { JSONValue.object(AgentMessage.eventJSON(self)).jsonString().utf8.count + 1 }
     }
 
     /// A run's outcome as the agent reports it.
@@ -203,7 +207,7 @@ public enum AgentMessage: Sendable, Equatable {
     /// The frame's text.
     public var text: String { json.jsonString() }
 
-    private static func eventJSON(_ event: AgentEvent) -> [String: JSONValue] {
+    static func eventJSON(_ event: AgentEvent) -> [String: JSONValue] {
         [
             "aseq": .number(Double(event.aseq)), "level": .string(event.level.rawValue), "kind": .string(event.kind),
             "message": .string(event.message), "fields": event.fields ?? .null,
