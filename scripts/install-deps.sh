@@ -7,6 +7,7 @@ APT_PACKAGES=(
     sqlite3 zstd age b3sum restic
     libarchive-tools attr acl
     rclone apache2 openssh-server
+    postgresql mariadb-server mariadb-client btrfs-progs
     nodejs esbuild node-react node-react-dom node-typescript node-csstype node-prop-types chromium
 )
 PIP_PACKAGES=(honcho schemathesis playwright)
