@@ -74,6 +74,8 @@ public struct JobSpec: Sendable, Equatable {
     public var pipeline: JSONValue
     public var notifications: JSONValue
     public var retention: JSONValue
+    /// Commands run before and after each backup run (docs/hooks.md).
+    public var hooks = JobHooks()
 
     public var type: String { source.type }
 
@@ -228,6 +230,7 @@ extension JobSpec {
             retention: try section("retention")
         )
         try validatePipeline()
+        hooks = try JobHooks.parse(root["hooks"])
         _ = try JobNotifications.parse(notifications)
         _ = try RetentionPolicy.parse(retention)
     }
@@ -507,6 +510,7 @@ extension JobSpec {
             root["source"] = .object(["path": .string(sqlite.path), "integrity_check": .bool(sqlite.integrityCheck)])
         }
         root["target"] = target.json
+        if !hooks.isEmpty { root["hooks"] = hooks.json }
         return .object(root)
     }
 }
@@ -514,7 +518,7 @@ extension JobSpec {
 extension JobSpec {
     static let filesystemKeys: Set<String> = ["paths", "root", "include", "exclude", "pre_scan", "symlink_policy", "hardlink_policy", "error_policy"]
     static let sqliteKeys: Set<String> = ["path", "integrity_check"]
-    static let sectionKeys: Set<String> = ["v", "source", "target", "pipeline", "notifications", "retention"]
+    static let sectionKeys: Set<String> = ["v", "source", "target", "pipeline", "notifications", "retention", "hooks"]
 
     /// The keys a source's settings take, by source type (nil for a type the spec does not know).
     static func sourceKeys(_ type: String) -> Set<String>? {
@@ -570,6 +574,7 @@ extension JobSpec {
         check(root["pipeline"]?["incremental"], ["full_every", "rehash"], "pipeline.incremental")
         check(root["notifications"], Set(["mode"] + JobNotifications.listKeys), "notifications")
         check(root["retention"], RetentionPolicy.keys, "retention")
+        unknown += JobHooks.unknownFields(root["hooks"])
         return unknown.sorted()
     }
 }
