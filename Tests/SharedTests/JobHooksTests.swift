@@ -100,7 +100,7 @@ import Testing
             for spec in [Self.v1(hooks), Self.v2(hooks)] {
                 let refused = Self.refusal(spec)
                 #expect(
-                    refused?.code == "invalid_spec" && refused?.field == field && refused?.reason == reason,
+                    refused?.code == "invalid_spec" && refused?.field == "spec.\(field)" && refused?.reason == reason,
                     "\(hooks): \(String(describing: refused))"
                 )
             }
