@@ -135,6 +135,8 @@ public enum HookedRun {
         var text: String
         if let code = exit.code {
             text = "exited with \(code)"
+        } else if exit.statusLost {
+            text = "ended with an exit status that could not be read"
         } else {
             text = "was killed by signal \(exit.signal ?? 0)"
         }
