@@ -256,6 +256,29 @@ import Testing
         #expect(fields(exit)["canceled"] as? Bool == true, "\(exit)")
     }
 
+    @Test func aWorkerShuttingDownEndsARunningHookRunsTheAfterHooksAndHandsTheRunBack() async throws {
+        let fixture = try await RunsFixture()
+        let worker = try await fixture.startWorker("w1")
+        let dir = try hookDir(fixture)
+        let job = try await createJob(
+            fixture,
+            name: "shutdown",
+            hooks: [
+                "before": [["argv": ["/bin/sh", "-c", "echo $$ >> \(dir)/leader; sleep 300 & wait"], "timeout_seconds": 600]],
+                "after": [["argv": recorder(dir, "after")]],
+            ]
+        )
+        let run = try await fixture.enqueue(job).id
+        #expect(await eventually { read("\(dir)/leader") != nil })
+        let leader = try #require(read("\(dir)/leader").flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        worker.signal(SIGTERM)
+        #expect(await worker.waitForExit(timeout: .seconds(20)) == 0, "\(worker.log)")
+        #expect(Self.groupMembers(leader).isEmpty, "\(Self.groupMembers(leader))")
+        #expect(environment(dir, "after")["BASTION_STATUS"] == "canceled")
+        #expect(await fixture.status(run) == "queued")
+        #expect(try await fixture.events(run).compactMap { $0["kind"] as? String }.contains("requeued"))
+    }
+
     @Test func anAgentRunsHooksOnlyWhenStartedWithAllowHooks() async throws {
         let fixture = try await RunsFixture()
         let links = AgentLinkTests()

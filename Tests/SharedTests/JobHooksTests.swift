@@ -50,6 +50,10 @@ import Testing
         let plain = try JobSpec.parse(Self.v1(.null))
         #expect(plain.hooks.isEmpty && plain.storedJSON["hooks"] == nil)
         #expect(try JobSpec.parse(Self.v1(["before": [], "after": []])).storedJSON["hooks"] == nil)
+        // A flag without a hook is no hook at all, so the stored form reads back as the same spec.
+        let flagOnly = try JobSpec.parse(Self.v1(["continue_on_before_failure": true]))
+        let reread = try JobSpec.parse(flagOnly.storedJSON)
+        #expect(flagOnly.hooks == JobHooks() && reread == flagOnly)
     }
 
     @Test func unknownKeysAreRefusedWithTheirDottedPathInBothShapes() {
@@ -100,7 +104,7 @@ import Testing
             for spec in [Self.v1(hooks), Self.v2(hooks)] {
                 let refused = Self.refusal(spec)
                 #expect(
-                    refused?.code == "invalid_spec" && refused?.field == field && refused?.reason == reason,
+                    refused?.code == "invalid_spec" && refused?.field == "spec.\(field)" && refused?.reason == reason,
                     "\(hooks): \(String(describing: refused))"
                 )
             }

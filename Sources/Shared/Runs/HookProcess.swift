@@ -35,8 +35,10 @@ struct HookProcess: Sendable {
         var spawnError: String?
         /// Processes of its group still alive after the command exited (they were ended).
         var leftovers = 0
+        /// Its exit status could not be read (another waiter reaped it).
+        var statusLost = false
 
-        var succeeded: Bool { code == 0 && !timedOut && !stopped && spawnError == nil }
+        var succeeded: Bool { code == 0 && !timedOut && !stopped && spawnError == nil && !statusLost }
     }
 
     static let killGrace: Duration = .seconds(5)
@@ -115,7 +117,13 @@ struct HookProcess: Sendable {
         reader.finish()
 
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        var reaped: pid_t = -1
+        repeat { reaped = waitpid(pid, &status, 0) } while reaped == -1 && errno == EINTR
+        guard reaped == pid else {
+            // Someone else reaped it: the outcome is unknown, which is not a success.
+            exit.statusLost = true
+            return exit
+        }
         let signal = status & 0x7f
         if signal == 0 { exit.code = (status >> 8) & 0xff } else { exit.signal = signal }
         return exit

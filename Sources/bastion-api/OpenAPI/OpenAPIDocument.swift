@@ -87,8 +87,8 @@ enum OpenAPIDocument {
                 "name": S.string(minLength: 1, maxLength: 200), "schedule": S.nullableString, "schedule_timezone": S.nullableString,
                 "overlap_policy": S.enumeration(["queue", "reject"], nullable: true),
                 "spec": .object([
-                    "type": "object", "description": "v1 or v2 job spec (docs/architecture.md, Jobs and specs)",
-                    "properties": .object(["hooks": S.ref("JobHooks")]), "additionalProperties": true,
+                    "type": "object",
+                    "description": "v1 or v2 job spec (docs/architecture.md, Jobs and specs); its `hooks` section is the JobHooks schema",
                 ]),
                 "agent_id": .object([
                     "type": "string", "nullable": true, "description": "the agent that runs the job (docs/agents.md); null: the hub",
