@@ -231,7 +231,6 @@ import Testing
         )
         #expect(restored.seqs.count >= before && restored.seqs.count <= after, "\(before) ≤ \(restored.seqs.count) ≤ \(after)")
         #expect(restored.sends == 2)
-        print("FIGURES before=\(before) restored=\(restored.seqs.count) after=\(after)")
         #expect(rows["ciphers"] as? Int == restored.seqs.count, "the summary counted the copy: \(rows)")
         let source = try Self.files(under: dataDir, excluding: Self.liveNames)
         let back = try Self.files(under: out, excluding: ["db.sqlite3"])
