@@ -261,6 +261,13 @@ import Testing
         let replaced = try DatabaseState(over + "/db.sqlite3")
         #expect(replaced.integrity == ["ok"] && replaced.seqs == restored.seqs)
 
+        // A restore that keeps the destination's own database (skip) leaves its WAL beside it.
+        let kept = fixture.scratch.path + "/kept"
+        try FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)
+        for name in ["db.sqlite3", "db.sqlite3-wal"] { try Data(repeating: 0x5a, count: 8192).write(to: URL(fileURLWithPath: kept + "/" + name)) }
+        _ = try await restore(fixture, backup, into: kept, ["conflict_policy": "skip"])
+        #expect(FileManager.default.fileExists(atPath: kept + "/db.sqlite3-wal") && FileManager.default.fileExists(atPath: kept + "/rsa_key.pem"))
+
         // Verify: every file, and integrity_check of the snapshot's db.sqlite3.
         let verify = try await HTTP.send("POST", fixture.base + "/api/runs/\(backup)/verify", json: [:])
         let verified = try await finish(fixture, try #require(verify.json?["run_id"] as? String))
