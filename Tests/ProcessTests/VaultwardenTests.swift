@@ -231,7 +231,6 @@ import Testing
         )
         #expect(restored.seqs.count >= before && restored.seqs.count <= after, "\(before) ≤ \(restored.seqs.count) ≤ \(after)")
         #expect(restored.sends == 2)
-        print("FIGURES before=\(before) restored=\(restored.seqs.count) after=\(after)")
         #expect(rows["ciphers"] as? Int == restored.seqs.count, "the summary counted the copy: \(rows)")
         let source = try Self.files(under: dataDir, excluding: Self.liveNames)
         let back = try Self.files(under: out, excluding: ["db.sqlite3"])
@@ -261,6 +260,13 @@ import Testing
         )
         let replaced = try DatabaseState(over + "/db.sqlite3")
         #expect(replaced.integrity == ["ok"] && replaced.seqs == restored.seqs)
+
+        // A restore that keeps the destination's own database (skip) leaves its WAL beside it.
+        let kept = fixture.scratch.path + "/kept"
+        try FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)
+        for name in ["db.sqlite3", "db.sqlite3-wal"] { try Data(repeating: 0x5a, count: 8192).write(to: URL(fileURLWithPath: kept + "/" + name)) }
+        _ = try await restore(fixture, backup, into: kept, ["conflict_policy": "skip"])
+        #expect(FileManager.default.fileExists(atPath: kept + "/db.sqlite3-wal") && FileManager.default.fileExists(atPath: kept + "/rsa_key.pem"))
 
         // Verify: every file, and integrity_check of the snapshot's db.sqlite3.
         let verify = try await HTTP.send("POST", fixture.base + "/api/runs/\(backup)/verify", json: [:])
@@ -296,6 +302,37 @@ import Testing
         misspelt["source"] = ["data_dir": "/srv/vw", "consistency_polcy": "fail"]
         let unknown = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "u", "spec": misspelt])
         #expect(unknown.status == 400 && unknown.json?["error"] as? String == "unknown_field", "\(unknown.status)")
+    }
+
+    @Test func anIncrementalJobStoresTheNewDatabaseAndOnlyTheChangedFiles() async throws {
+        let fixture = try await RunsFixture()
+        try await fixture.startWorker("w0")
+        let dataDir = fixture.scratch.path + "/vw-inc"
+        try Self.makeDataDirectory(at: dataDir)
+        var incremental = spec(dataDir, fixture.targetDir)
+        incremental["pipeline"] = ["incremental": ["full_every": 3]]
+        let created = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "vault-inc", "spec": incremental])
+        let job = try #require(created.json?["id"] as? String, "\(created.status) \(String(decoding: created.body, as: UTF8.self))")
+        let full = try await finish(fixture, try await fixture.enqueue(job).id)
+        // Between the two: a new attachment, and a row in the database.
+        try Data(repeating: 7, count: 5000).write(to: URL(fileURLWithPath: dataDir + "/attachments/cipher-00000010-new"))
+        let queue = try DatabaseQueue(path: dataDir + "/db.sqlite3")
+        try await queue.write { db in try db.execute(sql: "INSERT INTO sends VALUES ('send-3', 'user-1', 0, 'later')") }
+        try queue.close()
+        let backup = try await fixture.enqueue(job).id
+        let second = try await finish(fixture, backup)
+        let summary = try #require(second["summary"] as? [String: Any])
+        #expect((summary["incremental"] as? [String: Any])?["level"] as? Int == 1, "\(summary)")
+        func transfer(_ run: [String: Any]) -> Int {
+            ((run["summary"] as? [String: Any])?["metrics"] as? [String: Any])?["transfer_total_bytes"] as? Int ?? 0
+        }
+        // The unchanged attachments (370 kB of random bytes) are not stored again.
+        #expect(transfer(second) < transfer(full) - 300_000, "\(transfer(full)) → \(transfer(second))")
+        let out = fixture.scratch.path + "/restored-inc"
+        _ = try await restore(fixture, backup, into: out)
+        let state = try DatabaseState(out + "/db.sqlite3")
+        #expect(state.integrity == ["ok"] && state.sends == 3 && state.journalMode == "wal")
+        #expect(try Self.files(under: dataDir, excluding: Self.liveNames) == (try Self.files(under: out, excluding: ["db.sqlite3"])))
     }
 
     @Test func anAgentRunsTheSameBackup() async throws {

@@ -53,7 +53,7 @@ public struct SQLiteBackupExecutor: JobExecutor {
         await context.progress.update(Self.progress(stage: "snapshot", done: 0, total: 0))
 
         try await Self.copy(context, source: source.path, pagesPerStep: pagesPerStep, stepPause: stepPause) { step in
-            try SQLiteFileCopy.onlineBackup(source: source.path, destination: partialPath, pagesPerStep: pagesPerStep, step: step)
+            try SQLiteFileCopy.onlineBackupAtOneSnapshot(source: source.path, destination: partialPath, pagesPerStep: pagesPerStep, step: step)
         }
         try context.checkCancellation()
 

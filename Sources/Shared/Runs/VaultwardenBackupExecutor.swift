@@ -139,8 +139,9 @@ public struct VaultwardenBackupExecutor: JobExecutor {
             partSize: context.spec.target.partSizeBytes
         )
         settings.incremental = await IncrementalRun.base(context, staging: stagingDirectory)
-        // source.consistencyPolicy / consistencyFailThreshold: given to the builder's consistency setting
-        // (docs/vaultwarden.md, "Files that change while read").
+        // Files of the data directory that change while read (docs/vaultwarden.md, "Files that change while read").
+        settings.consistencyPolicy = source.consistencyPolicy
+        settings.consistencyFailThreshold = source.consistencyFailThreshold
         return try await ArchiveRun.perform(
             context,
             settings: settings,

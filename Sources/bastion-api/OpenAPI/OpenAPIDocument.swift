@@ -120,6 +120,17 @@ enum OpenAPIDocument {
                 ]),
             ]),
         ]),
+        // The `source` of a `vaultwarden` job spec (V1; V2: `source.config`), checked by the server as the spec's other
+        // keys are (docs/vaultwarden.md).
+        "VaultwardenSource": .object([
+            "type": "object", "additionalProperties": false, "required": ["data_dir"],
+            "description": "source of a vaultwarden job spec (V1 source; V2 source.config); pipeline.format must be archive_v1",
+            "properties": .object([
+                "data_dir": .object(["type": "string", "pattern": "^/", "description": "absolute path of Vaultwarden's data directory"]),
+                "consistency_policy": .object(["type": "string", "enum": ["warn", "fail", "ignore"], "default": "warn"]),
+                "consistency_fail_threshold": .object(["type": "integer", "minimum": 0, "maximum": 1_000_000_000, "default": 0]),
+            ]),
+        ]),
         "RunKind": S.enumeration(RunKind.allCases.map(\.rawValue)),
         "RunListItem": S.object([
             "id": S.string, "job_id": S.string, "job_name": S.nullableString, "kind": S.ref("RunKind"), "status": S.ref("RunStatus"),
