@@ -250,6 +250,37 @@ import Testing
         if let failure { throw failure }
     }
 
+    @Test func anAgentReadsABtrfsSnapshotOfItsSourceAndDeletesItAfter() async throws {
+        let fixture = try await RunsFixture()
+        guard let image = try await BtrfsImage(in: fixture.scratch.path) else { return }
+        var failure: (any Error)?
+        do {
+            let volume = image.volume
+            try await sh(fixture, "set -e; mkdir -p '\(volume)/data'; echo on-agent > '\(volume)/data/a.txt'")
+            let links = AgentLinkTests()
+            _ = try links.startAgent(fixture, "a1", token: try await links.token(fixture))
+            #expect(await eventually { await links.agents(fixture)["a1"]?["connected"] as? Bool == true })
+            let agent = try #require(await links.agents(fixture)["a1"]?["id"] as? String)
+            let spec: [String: Any] = [
+                "v": 1, "type": "filesystem", "source": ["paths": [volume + "/data"], "snapshot_mode": "required"],
+                "target": ["type": "local_dir", "base_dir": fixture.scratch.path + "/target-a1"],
+            ]
+            let created = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "on-agent", "agent_id": agent, "spec": spec])
+            let job = try #require(created.json?["id"] as? String, "\(created.text)")
+            let run = try await fixture.enqueue(job).id
+            let finished = try await finish(fixture, run)
+            let kinds = try await fixture.events(run).compactMap { $0["kind"] as? String }
+            #expect(finished["status"] as? String == "success" && finished["node_id"] as? String == agent, "\(finished)")
+            #expect(kinds.contains("snapshot_ready"), "\(kinds)")
+            #expect(listing(volume + "/.bastion-snapshots").isEmpty && listing(fixture.scratch.path + "/agent-a1/snapshots").isEmpty)
+        } catch {
+            failure = error
+        }
+        for child in fixture.children { child.kill9() }
+        await image.unmount(fixture.scratch.path)
+        if let failure { throw failure }
+    }
+
     @Test func snapshotModeAutoFallsBackWithAWarningAndRequiredFailsWhereTheSourceIsNotOnBtrfs() async throws {
         let fixture = try await RunsFixture()
         let source = fixture.scratch.path + "/plain"
