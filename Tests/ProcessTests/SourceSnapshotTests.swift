@@ -183,21 +183,25 @@ import Testing
             #expect(try String(contentsOfFile: restored + "/data/note.txt", encoding: .utf8) == "before\n")
             #expect(FileManager.default.contentsEqual(atPath: restored + "/data/big.bin", andPath: fixture.scratch.path + "/big.before"))
 
-            // Incremental over snapshots: each has its own device, recorded as the live one, so an unchanged 3 MiB file
-            // is not stored again.
+            // Incremental over a snapshot: the snapshot has a device of its own, recorded as the live one, so a 3 MiB
+            // file unchanged since a snapshot of the live files is not stored again.
             try await sh(fixture, "rm '\(pauses)/big.bin.pause'")
-            let incremental = try await createJob(
-                fixture,
-                source: ["paths": [volume + "/data"], "snapshot_mode": "auto"],
-                pipeline: ["incremental": ["full_every": 10]]
-            )
+            var spec: [String: Any] = [
+                "v": 1, "type": "filesystem", "source": ["paths": [volume + "/data"], "snapshot_mode": "off"],
+                "target": ["type": "local_dir", "base_dir": fixture.targetDir], "pipeline": ["incremental": ["full_every": 10]],
+            ]
+            let created = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "incremental", "spec": spec])
+            let incremental = try #require(created.json?["id"] as? String, "\(created.text)")
             var transfers: [Int] = []
-            for _ in 0..<2 {
+            for mode in ["off", "required"] {
+                spec["source"] = ["paths": [volume + "/data"], "snapshot_mode": mode]
+                let updated = try await HTTP.send("PUT", fixture.base + "/api/jobs/\(incremental)", json: ["name": "incremental", "spec": spec])
+                #expect(updated.status == 200, "\(updated.text)")
                 let id = try await fixture.enqueue(incremental).id
                 let done = try await finish(fixture, id)
                 #expect(done["status"] as? String == "success", "\(done)")
                 let kinds = try await fixture.events(id).compactMap { $0["kind"] as? String }
-                #expect(kinds.contains("snapshot_ready"), "\(kinds)")
+                #expect(kinds.contains("snapshot_ready") == (mode == "required"), "\(kinds)")
                 let metrics = (done["summary"] as? [String: Any])?["metrics"] as? [String: Any]
                 transfers.append(metrics?["transfer_total_bytes"] as? Int ?? -1)
             }
@@ -238,6 +242,37 @@ import Testing
             try await fixture.startWorker("w1", ["--lease-seconds", "600"])
             #expect(!listing(volume + "/.bastion-snapshots").contains(left.first ?? ""), "\(listing(volume + "/.bastion-snapshots"))")
             #expect(listing(fixture.dataDir + "/snapshots").filter { $0.hasPrefix(left.first ?? "-") }.isEmpty)
+        } catch {
+            failure = error
+        }
+        for child in fixture.children { child.kill9() }
+        await image.unmount(fixture.scratch.path)
+        if let failure { throw failure }
+    }
+
+    @Test func anAgentReadsABtrfsSnapshotOfItsSourceAndDeletesItAfter() async throws {
+        let fixture = try await RunsFixture()
+        guard let image = try await BtrfsImage(in: fixture.scratch.path) else { return }
+        var failure: (any Error)?
+        do {
+            let volume = image.volume
+            try await sh(fixture, "set -e; mkdir -p '\(volume)/data'; echo on-agent > '\(volume)/data/a.txt'")
+            let links = AgentLinkTests()
+            _ = try links.startAgent(fixture, "a1", token: try await links.token(fixture))
+            #expect(await eventually { await links.agents(fixture)["a1"]?["connected"] as? Bool == true })
+            let agent = try #require(await links.agents(fixture)["a1"]?["id"] as? String)
+            let spec: [String: Any] = [
+                "v": 1, "type": "filesystem", "source": ["paths": [volume + "/data"], "snapshot_mode": "required"],
+                "target": ["type": "local_dir", "base_dir": fixture.scratch.path + "/target-a1"],
+            ]
+            let created = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "on-agent", "agent_id": agent, "spec": spec])
+            let job = try #require(created.json?["id"] as? String, "\(created.text)")
+            let run = try await fixture.enqueue(job).id
+            let finished = try await finish(fixture, run)
+            let kinds = try await fixture.events(run).compactMap { $0["kind"] as? String }
+            #expect(finished["status"] as? String == "success" && finished["node_id"] as? String == agent, "\(finished)")
+            #expect(kinds.contains("snapshot_ready"), "\(kinds)")
+            #expect(listing(volume + "/.bastion-snapshots").isEmpty && listing(fixture.scratch.path + "/agent-a1/snapshots").isEmpty)
         } catch {
             failure = error
         }

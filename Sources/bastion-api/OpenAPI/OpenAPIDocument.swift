@@ -139,11 +139,25 @@ enum OpenAPIDocument {
             "error": S.nullableString, "warnings": S.integer, "node_id": S.string,
         ]),
         "RunStatus": S.enumeration(RunStatus.allCases.map(\.rawValue)),
+        "SourceConsistency": S.object([
+            "policy": S.enumeration(SourceConsistency.policies), "fail_threshold": S.integer, "changed_total": S.integer,
+            "deleted_total": S.integer, "replaced_total": S.integer, "size_total": S.integer, "mtime_total": S.integer,
+            "ctime_total": S.integer, "sample_truncated": S.boolean,
+            "sample": S.array(
+                S.object(["path": S.string, "reason": S.enumeration(SourceConsistency.Reason.allCases.map(\.rawValue))])
+            ),
+        ]),
         "Run": S.object([
             "id": S.string, "job_id": S.string, "job_name": S.nullableString, "node_id": S.string, "kind": S.ref("RunKind"),
             "operation": .object(["type": "object", "nullable": true, "additionalProperties": true]), "status": S.ref("RunStatus"),
             "started_at": S.integer, "ended_at": S.nullableInteger, "cancel_requested_at": S.nullableInteger,
-            "cancel_requested_by_user_id": S.nullableInteger, "cancel_reason": S.nullableString, "progress": S.any, "summary": S.any,
+            "cancel_requested_by_user_id": S.nullableInteger, "cancel_reason": S.nullableString, "progress": S.any,
+            // A backup's summary (BackupSummary); its `consistency` part is described (docs/architecture.md,
+            // "Consistency of live files"), the rest of any summary is open.
+            "summary": .object([
+                "nullable": true,
+                "properties": .object(["consistency": S.ref("SourceConsistency")]),
+            ]),
             "error": S.nullableString, "worker_id": S.nullableString, "heartbeat_at": S.nullableInteger, "scheduled_for": S.nullableInteger,
             "warnings": S.integer,
         ]),
