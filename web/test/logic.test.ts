@@ -290,3 +290,103 @@ test("the enrolment command names this hub and quotes the name for a shell", () 
   );
   assert.equal(enrollCommand("http://127.0.0.1:9876/", "T", " "), "BASTION_ENROLL_TOKEN=T bastion-agent --hub-url http://127.0.0.1:9876/ --data-dir /var/lib/bastion-agent");
 });
+
+import { completeDraft, emptyHook, hookProblems, parseEnv, type JobForm } from "../src/lib/jobForm";
+
+const jobWith = (spec: Record<string, unknown>): Job => ({
+  id: "j", name: "n", agent_id: null, schedule: null, schedule_timezone: "UTC", overlap_policy: "queue",
+  created_at: 0, updated_at: 0, archived_at: null, type: String(spec.type), spec: spec as Job["spec"],
+});
+
+test("postgres and mariadb jobs: server, secret, databases (empty: all), globals, scratch verify; and back", () => {
+  const form = { ...emptyForm("UTC"), name: "db", type: "postgres" as const, dbHost: " 127.0.0.1 ", dbPort: "5433", dbUser: "backup", dbSecretName: "pg-main" };
+  form.dbDatabases = "app\n\n wiki \n";
+  const body = formToRequest(form) as { spec: Record<string, any> };
+  assert.equal(body.spec.type, "postgres");
+  assert.deepEqual(body.spec.source, { host: "127.0.0.1", port: 5433, user: "backup", secret_name: "pg-main", databases: ["app", "wiki"], globals: true });
+  assert.equal(body.spec.hooks, undefined, "no hooks: no key");
+  assert.equal(body.spec.pipeline.incremental, undefined);
+  const back = jobToForm(jobWith(body.spec), "UTC");
+  assert.equal(back.type, "postgres");
+  assert.equal(back.dbDatabases, "app\nwiki");
+  assert.deepEqual(formToRequest(back).spec, body.spec, "a round trip keeps the spec");
+
+  // All databases over the socket with peer authentication: only what was said.
+  const all = formToRequest({ ...emptyForm("UTC"), type: "postgres", dbGlobals: false }) as { spec: Record<string, any> };
+  assert.deepEqual(all.spec.source, { databases: [], globals: false });
+
+  const maria = formToRequest({ ...form, type: "mariadb", dbPort: "3306", verifyScratchRestore: true }) as { spec: Record<string, any> };
+  assert.deepEqual(maria.spec.source, {
+    host: "127.0.0.1", port: 3306, user: "backup", secret_name: "pg-main", databases: ["app", "wiki"], globals: true, verify_scratch_restore: true,
+  });
+  const mariaBack = jobToForm(jobWith(maria.spec), "UTC");
+  assert.equal(mariaBack.type, "mariadb");
+  assert.equal(mariaBack.verifyScratchRestore, true);
+  assert.deepEqual(formToRequest(mariaBack).spec, maria.spec);
+  assert.equal((formToRequest({ ...form, dbPort: "54x" }) as { spec: Record<string, any> }).spec.source.port, "54x", "a bad port reaches the server, which names it");
+  assert.equal(fieldOf("spec.source.secret_name"), "dbSecret");
+});
+
+test("vaultwarden jobs and the filesystem's snapshot mode and consistency policy", () => {
+  const vw = formToRequest({ ...emptyForm("UTC"), type: "vaultwarden", vwDataDir: " /srv/vaultwarden/data " }) as { spec: Record<string, any> };
+  assert.deepEqual(vw.spec.source, { data_dir: "/srv/vaultwarden/data", consistency_policy: "warn" });
+  assert.deepEqual(vw.spec.pipeline, {}, "archive_v1, the default format");
+  const strict = formToRequest({ ...emptyForm("UTC"), type: "vaultwarden", vwDataDir: "/d", consistencyPolicy: "fail", consistencyThreshold: "2" }) as {
+    spec: Record<string, any>;
+  };
+  assert.deepEqual(strict.spec.source, { data_dir: "/d", consistency_policy: "fail", consistency_fail_threshold: 2 });
+  assert.deepEqual(formToRequest(jobToForm(jobWith(strict.spec), "UTC")).spec, strict.spec);
+
+  const plain = formToRequest({ ...emptyForm("UTC"), paths: "/srv" }) as { spec: Record<string, any> };
+  assert.equal("snapshot_mode" in plain.spec.source, false, "defaults are left out: older specs stay as they were");
+  assert.equal("consistency_policy" in plain.spec.source, false);
+  const fs = formToRequest({ ...emptyForm("UTC"), paths: "/srv", snapshotMode: "required", consistencyPolicy: "fail", consistencyThreshold: "3" }) as {
+    spec: Record<string, any>;
+  };
+  assert.equal(fs.spec.source.snapshot_mode, "required");
+  assert.equal(fs.spec.source.consistency_policy, "fail");
+  assert.equal(fs.spec.source.consistency_fail_threshold, 3);
+  const fsBack = jobToForm(jobWith(fs.spec), "UTC");
+  assert.equal(fsBack.snapshotMode, "required");
+  assert.equal(fsBack.consistencyThreshold, "3");
+  assert.deepEqual(formToRequest(fsBack).spec, fs.spec);
+  const ignore = formToRequest({ ...emptyForm("UTC"), paths: "/srv", snapshotMode: "auto", consistencyPolicy: "ignore" }) as { spec: Record<string, any> };
+  assert.deepEqual([ignore.spec.source.snapshot_mode, ignore.spec.source.consistency_policy, ignore.spec.source.consistency_fail_threshold], ["auto", "ignore", undefined]);
+  assert.equal(fieldOf("spec.source.snapshot_mode"), "snapshotMode");
+  assert.equal(fieldOf("spec.source.consistency_fail_threshold"), "consistency");
+});
+
+test("hooks: argv one per line, cwd, timeout, env lines; every job type; and back", () => {
+  const before = { argv: "/usr/bin/docker\n stop \n\nmy app\n", cwd: " /srv ", timeout: "60", env: "MODE=fast\nURL=http://x/?a=b=c\n\n" };
+  const after = { ...emptyHook(), argv: "/usr/bin/docker\nstart\nmy app" };
+  for (const type of ["filesystem", "sqlite", "postgres", "mariadb", "vaultwarden"] as const) {
+    const form = { ...emptyForm("UTC"), type, paths: "/srv", hooksBefore: [before], hooksAfter: [after], continueOnBeforeFailure: true };
+    const body = formToRequest(form) as { spec: Record<string, any> };
+    assert.deepEqual(
+      body.spec.hooks,
+      {
+        before: [{ argv: ["/usr/bin/docker", "stop", "my app"], cwd: "/srv", timeout_seconds: 60, env: { MODE: "fast", URL: "http://x/?a=b=c" } }],
+        after: [{ argv: ["/usr/bin/docker", "start", "my app"] }],
+        continue_on_before_failure: true,
+      },
+      type,
+    );
+    const back = jobToForm(jobWith(body.spec), "UTC");
+    assert.equal(back.hooksBefore[0].argv, "/usr/bin/docker\nstop\nmy app");
+    assert.equal(back.hooksBefore[0].env, "MODE=fast\nURL=http://x/?a=b=c");
+    assert.equal(back.continueOnBeforeFailure, true);
+    assert.deepEqual(formToRequest(back).spec, body.spec, `${type}: a round trip keeps the hooks`);
+  }
+  const onlyAfter = formToRequest({ ...emptyForm("UTC"), hooksAfter: [after] }) as { spec: Record<string, any> };
+  assert.deepEqual(Object.keys(onlyAfter.spec.hooks), ["after", "continue_on_before_failure"]);
+  assert.deepEqual(parseEnv("A=1\nnot a pair\n=x\nB=").problems, [2, 3]);
+  assert.deepEqual(parseEnv("A=1\nB=").env, { A: "1", B: "" });
+  assert.deepEqual(hookProblems({ ...emptyForm("UTC"), hooksAfter: [{ ...after, env: "OK=1\nBROKEN" }] }), ["After command 1: environment line 2 is not KEY=value."]);
+  assert.equal(fieldOf("spec.hooks.before[0].argv"), "hooks");
+
+  // A draft kept by the older editor lacks the new fields: resuming it gives them their defaults.
+  const old = completeDraft({ name: "kept", type: "filesystem", paths: "/srv" } as Partial<JobForm>, "UTC");
+  assert.equal(old.name, "kept");
+  assert.deepEqual(old.hooksBefore, []);
+  assert.equal(formToRequest(old).spec && (formToRequest(old).spec as Record<string, unknown>).hooks, undefined);
+});
