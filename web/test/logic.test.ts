@@ -390,3 +390,51 @@ test("hooks: argv one per line, cwd, timeout, env lines; every job type; and bac
   assert.deepEqual(old.hooksBefore, []);
   assert.equal(formToRequest(old).spec && (formToRequest(old).spec as Record<string, unknown>).hooks, undefined);
 });
+
+import { describeEvent } from "../src/lib/eventLog";
+import { databaseDestination, databaseRestoreProblem, dumpedDatabases, emptyDatabaseRestore, hasGlobals } from "../src/lib/databaseRestore";
+
+test("hook and consistency events read as such in the log", () => {
+  const base = { run_id: "r", seq: 1, ts: 0, level: "info" as const };
+  assert.deepEqual(
+    describeEvent({ ...base, kind: "hook_output", message: "  stopped app", fields: { hook: "before", index: 0, stream: "stderr" } }),
+    { label: "before #1 stderr", text: "│   stopped app", tone: "hook" },
+  );
+  assert.equal(describeEvent({ ...base, kind: "hook_output", message: "ok", fields: { hook: "after", index: 1, stream: "stdout" } }).label, "after #2");
+  assert.equal(describeEvent({ ...base, kind: "hook", message: "exited 0 after 1.2 s", fields: { hook: "after", index: 0 } }).label, "hook after #1");
+  assert.equal(describeEvent({ ...base, kind: "hook", message: "x", fields: null }).label, "hook");
+  assert.deepEqual(
+    describeEvent({ ...base, level: "warn", kind: "source_consistency", message: "file changed while read", fields: { path: "/srv/log.txt", reason: "size" } }),
+    { label: "changed while read", text: "file changed while read: /srv/log.txt (size)", tone: "plain" },
+  );
+  assert.equal(
+    describeEvent({ ...base, kind: "source_consistency", message: "3 files changed while read", fields: { changed_total: 3 } }).text,
+    "3 files changed while read",
+  );
+  assert.deepEqual(describeEvent({ ...base, kind: "log", message: "hello", fields: null }), { label: "log", text: "hello", tone: "plain" });
+});
+
+test("restore into a database: the dumped databases, new names, globals and drop_existing", () => {
+  const entry = (name: string, kind: "file" | "dir" = "file") =>
+    ({ name, path: `postgres/${name}`, kind, size: 1, mtime: null, mtime_nsec: null, mode: null, uid: null, gid: null, hash: null, link_target: null, implied: false });
+  const entries = [entry("wiki.dump"), entry("globals.sql"), entry("app.dump"), entry("notes.txt"), entry("odd.dump", "dir")];
+  assert.deepEqual(dumpedDatabases("postgres", null, entries), ["app", "wiki"]);
+  assert.deepEqual(dumpedDatabases("mariadb", null, [entry("shop.sql"), entry("users.sql")]), ["shop"]);
+  assert.deepEqual(dumpedDatabases("postgres", { database: { dumps: [{ database: "b" }, { database: "a" }, {}] } }, entries), ["a", "b"], "the summary's list wins");
+  assert.equal(hasGlobals("postgres", entries), true);
+  assert.equal(hasGlobals("mariadb", entries), false);
+
+  const form = emptyDatabaseRestore(["app", "wiki"]);
+  assert.deepEqual(form.rows.map((row) => row.to), ["app_restored", "wiki_restored"]);
+  form.rows[1].restore = false;
+  form.host = " 127.0.0.1 ";
+  form.port = "5433";
+  form.secretName = "pg-main";
+  assert.deepEqual(databaseDestination(form), {
+    type: "database", host: "127.0.0.1", port: 5433, secret_name: "pg-main", databases: { app: "app_restored" }, globals: false, drop_existing: false,
+  });
+  assert.equal(databaseRestoreProblem(form), null);
+  assert.match(databaseRestoreProblem({ ...form, rows: form.rows.map((row) => ({ ...row, restore: false })) }) ?? "", /at least one/);
+  assert.match(databaseRestoreProblem({ ...form, rows: [{ from: "app", restore: true, to: " " }] }) ?? "", /needs a name/);
+  assert.match(databaseRestoreProblem({ ...form, rows: [{ from: "a", restore: true, to: "x" }, { from: "b", restore: true, to: "x" }] }) ?? "", /same name/);
+});
