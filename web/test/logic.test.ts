@@ -438,3 +438,17 @@ test("restore into a database: the dumped databases, new names, globals and drop
   assert.match(databaseRestoreProblem({ ...form, rows: [{ from: "app", restore: true, to: " " }] }) ?? "", /needs a name/);
   assert.match(databaseRestoreProblem({ ...form, rows: [{ from: "a", restore: true, to: "x" }, { from: "b", restore: true, to: "x" }] }) ?? "", /same name/);
 });
+
+import { describeHooks, describeSource } from "../src/lib/jobForm";
+
+test("the job page says what a new job type backs up, and its hooks", () => {
+  assert.equal(describeSource("postgres", { source: { databases: ["app"], host: "db", port: 5433 } }), "PostgreSQL databases app and the roles on db:5433");
+  assert.equal(describeSource("mariadb", { source: { globals: false } }), "every MariaDB database on /run/mysqld/mysqld.sock");
+  assert.equal(describeSource("vaultwarden", { source: { data_dir: "/vw" } }), "the Vaultwarden data directory /vw");
+  assert.equal(describeSource("filesystem", { source: { paths: ["/a", "/b"] } }), "/a, /b");
+  assert.equal(describeHooks({}), null);
+  assert.equal(
+    describeHooks({ hooks: { before: [{ argv: ["/bin/echo", "hi"] }], after: [{ argv: ["/bin/true"] }], continue_on_before_failure: true } }),
+    "before: /bin/echo hi (a failure does not stop the backup) · after: /bin/true",
+  );
+});

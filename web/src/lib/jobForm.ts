@@ -423,3 +423,40 @@ export function fieldOf(serverField: string | undefined): string {
   if (serverField.startsWith("spec.notifications")) return "notifications";
   return serverField;
 }
+
+/** What a job backs up, in a line (the job page's "What"). */
+export function describeSource(type: string | null, spec: Record<string, unknown>): string {
+  const source = object(spec.source);
+  switch (type) {
+    case "sqlite":
+      return `the SQLite database ${String(source.path ?? "?")}`;
+    case "postgres":
+    case "mariadb": {
+      const engine = type === "postgres" ? "PostgreSQL" : "MariaDB";
+      const names = strings(source.databases);
+      const server = typeof source.host === "string" ? source.host : databaseDefaults[type].host;
+      const port = typeof source.port === "number" ? `:${source.port}` : "";
+      const what = names.length ? `${engine} databases ${names.join(", ")}` : `every ${engine} database`;
+      const globals = source.globals === false ? "" : type === "postgres" ? " and the roles" : " and the users";
+      return `${what}${globals} on ${server}${port}`;
+    }
+    case "vaultwarden":
+      return `the Vaultwarden data directory ${String(source.data_dir ?? "?")}`;
+    default:
+      return strings(source.paths).join(", ");
+  }
+}
+
+/** The job's hooks in a line, or null without any. */
+export function describeHooks(spec: Record<string, unknown>): string | null {
+  const hooks = object(spec.hooks);
+  const show = (list: unknown) =>
+    Array.isArray(list) ? list.map((hook) => strings(object(hook).argv).join(" ")).filter(Boolean) : [];
+  const before = show(hooks.before);
+  const after = show(hooks.after);
+  if (before.length === 0 && after.length === 0) return null;
+  const parts: string[] = [];
+  if (before.length) parts.push(`before: ${before.join("; ")}${hooks.continue_on_before_failure === true ? " (a failure does not stop the backup)" : ""}`);
+  if (after.length) parts.push(`after: ${after.join("; ")}`);
+  return parts.join(" · ");
+}
