@@ -42,7 +42,7 @@ function ConsistencyFields(props: { form: JobForm; update: Update; error?: strin
           form.consistencyPolicy === "warn"
             ? "The run succeeds with a warning that lists them."
             : form.consistencyPolicy === "fail"
-              ? "The run fails (source_consistency) when more files than the threshold changed."
+              ? "The run fails (source_consistency) when more files than this changed."
               : "Not checked."
         }
       >
@@ -54,7 +54,7 @@ function ConsistencyFields(props: { form: JobForm; update: Update; error?: strin
       </Field>
       {form.consistencyPolicy === "fail" && (
         <Field label="Tolerate up to (files)">
-          <input name="consistencyThreshold" type="number" min={0} value={form.consistencyThreshold} onChange={(event) => update({ consistencyThreshold: event.target.value })} />
+          <input name="consistencyThreshold" className="num-wide" type="number" min={0} value={form.consistencyThreshold} onChange={(event) => update({ consistencyThreshold: event.target.value })} />
         </Field>
       )}
     </div>
@@ -81,7 +81,7 @@ function DatabaseFields(props: { form: JobForm; update: Update; secrets: TargetS
           <input name="dbHost" placeholder={defaults.host} value={form.dbHost} onChange={(event) => update({ dbHost: event.target.value })} />
         </Field>
         <Field label="Port">
-          <input name="dbPort" type="number" min={1} max={65535} placeholder={String(defaults.port)} value={form.dbPort} onChange={(event) => update({ dbPort: event.target.value })} />
+          <input name="dbPort" className="num-wide" type="number" min={1} max={65535} placeholder={String(defaults.port)} value={form.dbPort} onChange={(event) => update({ dbPort: event.target.value })} />
         </Field>
       </div>
       <Field label="User (empty: the client's default)">
@@ -223,7 +223,7 @@ function HookList(props: { which: "hooksBefore" | "hooksAfter"; hooks: HookForm[
                 <input name={`${when}Cwd`} placeholder="/" value={hook.cwd} onChange={(event) => change(index, { cwd: event.target.value })} />
               </Field>
               <Field label="Timeout (s)">
-                <input name={`${when}Timeout`} type="number" min={1} max={86400} placeholder="300" value={hook.timeout} onChange={(event) => change(index, { timeout: event.target.value })} />
+                <input name={`${when}Timeout`} className="num-wide" type="number" min={1} max={86400} placeholder="300" value={hook.timeout} onChange={(event) => change(index, { timeout: event.target.value })} />
               </Field>
             </div>
             <Field
@@ -592,8 +592,6 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
           )}
         </fieldset>
 
-        <HooksFields form={form} update={update} error={errorFor("hooks")} />
-
         <fieldset className="card">
           <legend>Target and security</legend>
           <Field label="Where to" hint={targetHint(form.targetType)}>
@@ -701,6 +699,8 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
             </div>
           )}
         </fieldset>
+
+        <HooksFields form={form} update={update} error={errorFor("hooks")} />
       </div>
       <ErrorBox error={error} />
       <div className="editor-actions">
