@@ -127,7 +127,7 @@ function DatabaseFields(props: { form: JobForm; update: Update; secrets: TargetS
       {engine === "mariadb" && (
         <label className="inline">
           <input type="checkbox" name="verifyScratchRestore" checked={form.verifyScratchRestore} onChange={(event) => update({ verifyScratchRestore: event.target.checked })} />{" "}
-          Verify restores each dump into a scratch database on this server (created and dropped again)
+          When verifying, also restore each dump into a scratch database on this server (created, checked, dropped)
         </label>
       )}
       <p className="hint muted">Each database is dumped on its own ({engine === "postgres" ? "pg_dump -Fc" : "mariadb-dump --single-transaction"}) into the snapshot while it is read.</p>
