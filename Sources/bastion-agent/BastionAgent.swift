@@ -53,6 +53,7 @@ struct BastionAgent: AsyncParsableCommand {
             executors: [
                 SQLiteBackupExecutor(stepPause: .milliseconds(sqliteStepPauseMs), stagingDirectory: staging),
                 FilesystemBackupExecutor(stagingDirectory: staging),
+                VaultwardenBackupExecutor(stepPause: .milliseconds(sqliteStepPauseMs), stagingDirectory: staging),
                 RestoreExecutor(stagingDirectory: staging),
                 VerifyExecutor(workDirectory: staging),
             ],

@@ -12,6 +12,7 @@ func jobExecutors(_ config: WorkerConfig) -> [any JobExecutor] {
     [
         SQLiteBackupExecutor(stepPause: config.sqliteStepPause, stagingDirectory: config.common.dataDirectory.runsPath),
         FilesystemBackupExecutor(stagingDirectory: config.common.dataDirectory.runsPath),
+        VaultwardenBackupExecutor(stepPause: config.sqliteStepPause, stagingDirectory: config.common.dataDirectory.runsPath),
         RestoreExecutor(stagingDirectory: config.common.dataDirectory.runsPath),
         VerifyExecutor(workDirectory: config.common.dataDirectory.runsPath),
     ]

@@ -27,7 +27,8 @@ enum ArchiveRun {
         root: String?,
         preScan: Bool,
         adjustSummary: (inout BackupSummary) -> Void = { _ in },
-        progress: BuildProgress = BuildProgress()
+        progress: BuildProgress = BuildProgress(),
+        roots explicitRoots: [ArchiveBuilder.Root]? = nil
     ) async throws -> JSONValue {
         var settings = settings
         settings.encryption = try await encryption(context)
@@ -58,7 +59,8 @@ enum ArchiveRun {
         }
         let roots: [ArchiveBuilder.Root]
         do {
-            roots = try ArchiveBuilder.roots(paths: paths, root: root, progress: progress)
+            // Explicit roots name each one's archive path themselves (a vaultwarden job's database copy and data dir).
+            roots = try explicitRoots ?? ArchiveBuilder.roots(paths: paths, root: root, progress: progress)
         } catch {
             throw RunFailure(code: "invalid_spec", message: "\(error)")
         }

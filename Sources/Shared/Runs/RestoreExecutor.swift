@@ -54,6 +54,7 @@ public struct RestoreExecutor: JobExecutor {
             }
         }
         context.events.emit(kind: "restore", message: "Restoring into \(directory) (conflict policy \(policy.rawValue))")
+        let replacesVaultwardenDatabase = VaultwardenRestore.replacesDatabase(context, operation)
         // Progress counts stored payload bytes read: first while every part is checked, then while restoring.
         let progress = BuildProgress()
         let total = BuildProgress.Counts(bytes: chain?.payloadBytes ?? snapshot.payloadBytes)
@@ -116,6 +117,16 @@ public struct RestoreExecutor: JobExecutor {
             if outcome.failed > 0 {
                 let first = outcome.failures.first.map { ": first, \(String(decoding: $0.path, as: UTF8.self)): \($0.reason)" } ?? ""
                 throw RunFailure(code: "restore_incomplete", message: "\(outcome.failed) entr(ies) not restored\(first)", summary: summary)
+            }
+            if replacesVaultwardenDatabase {
+                let removed = try VaultwardenRestore.removeStaleFiles(in: directory)
+                if !removed.isEmpty {
+                    context.events.emit(
+                        kind: "restore",
+                        message: "Removed \(removed.joined(separator: ", ")) of the database the restored db.sqlite3 replaced",
+                        fields: .object(["removed": .array(removed.map(JSONValue.string))])
+                    )
+                }
             }
             return summary
         } catch let failure as RunFailure {

@@ -52,31 +52,8 @@ public struct SQLiteBackupExecutor: JobExecutor {
         )
         await context.progress.update(Self.progress(stage: "snapshot", done: 0, total: 0))
 
-        let steps = ProgressRelay()
-        let pagesPerStep = pagesPerStep
-        let pauseMicros = UInt32(clamping: stepPause.components.seconds * 1_000_000 + stepPause.components.attoseconds / 1_000_000_000_000)
-        let cancellation = context.cancellation
-        // The backup is synchronous SQLite work: run it off the cooperative pool.
-        async let copy: Void = runBlocking {
-            // However the copy ends, the progress loop below must stop.
-            defer { steps.finish() }
-            try SQLiteFileCopy.onlineBackup(source: source.path, destination: partialPath, pagesPerStep: pagesPerStep) { done, total, finished in
-                if cancellation.reason != nil { throw CancellationError() }
-                steps.set(done: done, total: total)
-                if pauseMicros > 0, !finished { usleep(pauseMicros) }
-            }
-        }
-        // Report progress while the copy runs (the relay says when the copy thread is done).
-        while await !waitUntil(upTo: .milliseconds(250), { steps.isFinished }) {
-            let (done, total) = steps.get()
-            await context.progress.update(Self.progress(stage: "snapshot", done: done, total: total))
-        }
-        do {
-            try await copy
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            throw RunFailure(code: "snapshot_failed", message: "SQLite backup of \(source.path) failed: \(error)")
+        try await Self.copy(context, source: source.path, pagesPerStep: pagesPerStep, stepPause: stepPause) { step in
+            try SQLiteFileCopy.onlineBackup(source: source.path, destination: partialPath, pagesPerStep: pagesPerStep, step: step)
         }
         try context.checkCancellation()
 
@@ -113,6 +90,43 @@ public struct SQLiteBackupExecutor: JobExecutor {
                 summary.source = .init(files: 1, dirs: 0, bytes: size)
             }
         )
+    }
+
+    /// Runs `backup` (an online backup API copy, given the step callback) off the cooperative pool, reporting its pages
+    /// as progress every 250 ms, stopping at the next step once the run is canceled (and pausing `stepPause` between
+    /// steps). A failed copy is `snapshot_failed`.
+    static func copy(
+        _ context: RunContext,
+        source: String,
+        pagesPerStep: Int32,
+        stepPause: Duration,
+        _ backup: @escaping @Sendable (_ step: @escaping (Int, Int, Bool) throws -> Void) throws -> Void
+    ) async throws {
+        let steps = ProgressRelay()
+        let pauseMicros = UInt32(clamping: stepPause.components.seconds * 1_000_000 + stepPause.components.attoseconds / 1_000_000_000_000)
+        let cancellation = context.cancellation
+        // The backup is synchronous SQLite work: run it off the cooperative pool.
+        async let copy: Void = runBlocking {
+            // However the copy ends, the progress loop below must stop.
+            defer { steps.finish() }
+            try backup { done, total, finished in
+                if cancellation.reason != nil { throw CancellationError() }
+                steps.set(done: done, total: total)
+                if pauseMicros > 0, !finished { usleep(pauseMicros) }
+            }
+        }
+        // Report progress while the copy runs (the relay says when the copy thread is done).
+        while await !waitUntil(upTo: .milliseconds(250), { steps.isFinished }) {
+            let (done, total) = steps.get()
+            await context.progress.update(Self.progress(stage: "snapshot", done: done, total: total))
+        }
+        do {
+            try await copy
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw RunFailure(code: "snapshot_failed", message: "SQLite backup of \(source) failed: \(error)")
+        }
     }
 
     static func progress(stage: String, done: Int, total: Int) -> RunProgress {

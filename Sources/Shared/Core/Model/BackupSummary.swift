@@ -45,6 +45,9 @@ public struct BackupSummary: Sendable, Equatable {
     /// Everything read around (also `runs.warnings`).
     public var warnings: Int
     public var sqlite: SQLiteSource?
+    /// What a `vaultwarden` backup adds (docs/vaultwarden.md): the data directory, the database copy's size, tables'
+    /// row counts and integrity check, the attachments and sends on disk.
+    public var vaultwarden: JSONValue?
     /// Set for the snapshots of a job with `pipeline.incremental`: `incremental: {level, base_run_id, chain}`.
     public var chain: SnapshotChain?
 
@@ -86,6 +89,7 @@ public struct BackupSummary: Sendable, Equatable {
             "warnings": .number(Double(warnings)),
         ]
         if let chain { object["incremental"] = chain.json(runId: location.runId) }
+        if let vaultwarden { object["vaultwarden"] = vaultwarden }
         if let sqlite {
             object["sqlite"] = .object([
                 "path": .string(sqlite.path), "snapshot_name": .string(sqlite.snapshotName), "integrity_check": sqlite.integrityCheck,
@@ -111,6 +115,7 @@ public struct BackupSummary: Sendable, Equatable {
         )
         warnings = Int(count(json["warnings"]))
         chain = SnapshotChain(json: json["incremental"], runId: location.runId)
+        vaultwarden = json["vaultwarden"]
         if let sqlite = json["sqlite"], let path = sqlite["path"]?.stringValue, let name = sqlite["snapshot_name"]?.stringValue {
             self.sqlite = SQLiteSource(path: path, snapshotName: name, integrityCheck: sqlite["integrity_check"] ?? .null)
         }

@@ -10,11 +10,13 @@ public struct JobSpec: Sendable, Equatable {
     public enum Source: Sendable, Equatable {
         case filesystem(FilesystemSource)
         case sqlite(SQLiteSource)
+        case vaultwarden(VaultwardenSource)
 
         public var type: String {
             switch self {
             case .filesystem: return "filesystem"
             case .sqlite: return "sqlite"
+            case .vaultwarden: return "vaultwarden"
             }
         }
     }
@@ -126,6 +128,23 @@ public struct SQLiteSource: Sendable, Equatable, Codable {
     }
 }
 
+/// `vaultwarden` source: a Vaultwarden data directory (docs/vaultwarden.md): `db.sqlite3` copied with the online
+/// backup API plus the rest of the directory (attachments, sends, RSA keys, config.json, icon_cache).
+public struct VaultwardenSource: Sendable, Equatable {
+    /// Absolute path of the data directory (Vaultwarden's `DATA_FOLDER`).
+    public var dataDir: String
+    /// What a file of the data directory that changed while it was read does: `warn` (default), `fail` or `ignore`.
+    public var consistencyPolicy: String
+    /// `fail` fails the run when more than this many files changed while read.
+    public var consistencyFailThreshold: Int
+
+    public init(dataDir: String, consistencyPolicy: String = "warn", consistencyFailThreshold: Int = 0) {
+        self.dataDir = dataDir
+        self.consistencyPolicy = consistencyPolicy
+        self.consistencyFailThreshold = consistencyFailThreshold
+    }
+}
+
 /// `local_dir` target: `<base_dir>/<job_id>/<run_id>/`.
 public struct LocalDirTarget: Sendable, Equatable, Codable {
     public static let defaultPartSize: Int64 = 268_435_456
@@ -228,6 +247,12 @@ extension JobSpec {
             retention: try section("retention")
         )
         try validatePipeline()
+        if case .vaultwarden = source {
+            switch pipeline["format"] {
+            case nil, .null?, .string("archive_v1")?: break
+            default: throw ValidationError.spec("pipeline.format", "unsupported", "a vaultwarden job writes archive_v1 snapshots only")
+            }
+        }
         _ = try JobNotifications.parse(notifications)
         _ = try RetentionPolicy.parse(retention)
     }
@@ -361,11 +386,39 @@ extension JobSpec {
             return .sqlite(
                 SQLiteSource(path: path, integrityCheck: try bool(object["integrity_check"], default: false, field: "\(field).integrity_check"))
             )
+        case "vaultwarden":
+            guard case .string(let dataDir)? = object["data_dir"], !dataDir.trimmingCharacters(in: .whitespaces).isEmpty else {
+                throw ValidationError.spec("\(field).data_dir", "required", "vaultwarden source needs a non-blank data_dir")
+            }
+            guard dataDir.hasPrefix("/") else {
+                throw ValidationError.spec("\(field).data_dir", "not_absolute", "the data directory must be an absolute path")
+            }
+            guard !dataDir.contains("\0") else { throw ValidationError.spec("\(field).data_dir", "invalid", "data_dir must not contain NUL") }
+            var threshold = 0
+            switch object["consistency_fail_threshold"] {
+            case nil, .null?: break
+            case let value?:
+                guard let count = value.intValue, count >= 0, count <= 1_000_000_000 else {
+                    throw ValidationError.spec(
+                        "\(field).consistency_fail_threshold",
+                        "invalid",
+                        "consistency_fail_threshold must be a whole number from 0 to 1000000000"
+                    )
+                }
+                threshold = count
+            }
+            return .vaultwarden(
+                VaultwardenSource(
+                    dataDir: dataDir,
+                    consistencyPolicy: try oneOf(object["consistency_policy"], ["warn", "fail", "ignore"], field: "\(field).consistency_policy"),
+                    consistencyFailThreshold: threshold
+                )
+            )
         default:
             throw ValidationError.spec(
                 field == "source" ? "type" : "source.type",
                 "unsupported",
-                "job type \(type) is not supported (filesystem, sqlite)"
+                "job type \(type) is not supported (filesystem, sqlite, vaultwarden)"
             )
         }
     }
@@ -505,6 +558,11 @@ extension JobSpec {
             ])
         case .sqlite(let sqlite):
             root["source"] = .object(["path": .string(sqlite.path), "integrity_check": .bool(sqlite.integrityCheck)])
+        case .vaultwarden(let vaultwarden):
+            root["source"] = .object([
+                "data_dir": .string(vaultwarden.dataDir), "consistency_policy": .string(vaultwarden.consistencyPolicy),
+                "consistency_fail_threshold": .number(Double(vaultwarden.consistencyFailThreshold)),
+            ])
         }
         root["target"] = target.json
         return .object(root)
@@ -514,6 +572,7 @@ extension JobSpec {
 extension JobSpec {
     static let filesystemKeys: Set<String> = ["paths", "root", "include", "exclude", "pre_scan", "symlink_policy", "hardlink_policy", "error_policy"]
     static let sqliteKeys: Set<String> = ["path", "integrity_check"]
+    static let vaultwardenKeys: Set<String> = ["data_dir", "consistency_policy", "consistency_fail_threshold"]
     static let sectionKeys: Set<String> = ["v", "source", "target", "pipeline", "notifications", "retention"]
 
     /// The keys a source's settings take, by source type (nil for a type the spec does not know).
@@ -521,6 +580,7 @@ extension JobSpec {
         switch type {
         case "filesystem": return filesystemKeys
         case "sqlite": return sqliteKeys
+        case "vaultwarden": return vaultwardenKeys
         default: return nil
         }
     }
