@@ -18,10 +18,19 @@ final class AgentRunner: Sendable {
     let outboxChanged = WakeSignal()
     /// Sends a frame on the live link; false when there is none.
     let send: @Sendable (AgentMessage) async -> Bool
+    /// Whether this agent runs the hooks of the jobs the hub sends (`--allow-hooks`, docs/hooks.md, "On agents").
+    let allowHooks: Bool
     private let running = Mutex<[String: RunCancellation]>([:])
 
-    init(store: AgentStore, executors: [any JobExecutor], logger: Logger, send: @escaping @Sendable (AgentMessage) async -> Bool) {
+    init(
+        store: AgentStore,
+        executors: [any JobExecutor],
+        logger: Logger,
+        allowHooks: Bool = false,
+        send: @escaping @Sendable (AgentMessage) async -> Bool
+    ) {
         self.store = store
+        self.allowHooks = allowHooks
         self.executors = Dictionary(uniqueKeysWithValues: executors.map { ($0.jobType, $0) })
         self.logger = logger
         self.send = send
@@ -129,7 +138,7 @@ final class AgentRunner: Sendable {
         logger.info("Run started", metadata: ["run.id": "\(task.runId)", "kind": "\(kind.rawValue)"])
         do {
             try context.checkCancellation()
-            let summary = try await executor.execute(context)
+            let summary = try await HookedRun.execute(executor, context, hooksAllowed: allowHooks)
             return .object(["status": "success", "summary": summary])
         } catch is CancellationError {
             return .object(["status": "canceled", "error": .string(cancellation.reason?.rawValue ?? "canceled")])

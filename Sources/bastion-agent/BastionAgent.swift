@@ -20,6 +20,10 @@ struct BastionAgent: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical.") var logLevel: String = "info"
     @Option(help: "Pause between SQLite online-backup steps of 100 pages, in ms (tests slow a copy down with it).")
     var sqliteStepPauseMs: Int = 10
+    @Flag(
+        help: "Run the before/after hooks of the jobs the hub sends (commands, as this agent's user; docs/hooks.md). Off: such jobs fail with hooks_not_allowed."
+    )
+    var allowHooks = false
 
     func run() async throws {
         PrivateFiles.restrictNewFiles()
@@ -58,6 +62,7 @@ struct BastionAgent: AsyncParsableCommand {
                 VerifyExecutor(workDirectory: staging),
             ],
             logger: logger,
+            allowHooks: allowHooks,
             send: { await link.send($0) }
         )
         try runner.resume()

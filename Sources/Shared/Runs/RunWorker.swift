@@ -191,7 +191,7 @@ public final class RunWorker: Sendable {
         )
         do {
             try context.checkCancellation()
-            return .success(summary: try await executor.execute(context))
+            return .success(summary: try await HookedRun.execute(executor, context))
         } catch is CancellationError {
             return .canceled(reason: cancellation.reason?.rawValue ?? "canceled")
         } catch let failure as RunFailure {

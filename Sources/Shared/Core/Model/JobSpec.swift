@@ -76,6 +76,8 @@ public struct JobSpec: Sendable, Equatable {
     public var pipeline: JSONValue
     public var notifications: JSONValue
     public var retention: JSONValue
+    /// Commands run before and after each backup run (docs/hooks.md).
+    public var hooks = JobHooks()
 
     public var type: String { source.type }
 
@@ -253,6 +255,7 @@ extension JobSpec {
             default: throw ValidationError.spec("pipeline.format", "unsupported", "a vaultwarden job writes archive_v1 snapshots only")
             }
         }
+        hooks = try JobHooks.parse(root["hooks"])
         _ = try JobNotifications.parse(notifications)
         _ = try RetentionPolicy.parse(retention)
     }
@@ -565,6 +568,7 @@ extension JobSpec {
             ])
         }
         root["target"] = target.json
+        if !hooks.isEmpty { root["hooks"] = hooks.json }
         return .object(root)
     }
 }
@@ -573,7 +577,7 @@ extension JobSpec {
     static let filesystemKeys: Set<String> = ["paths", "root", "include", "exclude", "pre_scan", "symlink_policy", "hardlink_policy", "error_policy"]
     static let sqliteKeys: Set<String> = ["path", "integrity_check"]
     static let vaultwardenKeys: Set<String> = ["data_dir", "consistency_policy", "consistency_fail_threshold"]
-    static let sectionKeys: Set<String> = ["v", "source", "target", "pipeline", "notifications", "retention"]
+    static let sectionKeys: Set<String> = ["v", "source", "target", "pipeline", "notifications", "retention", "hooks"]
 
     /// The keys a source's settings take, by source type (nil for a type the spec does not know).
     static func sourceKeys(_ type: String) -> Set<String>? {
@@ -630,6 +634,7 @@ extension JobSpec {
         check(root["pipeline"]?["incremental"], ["full_every", "rehash"], "pipeline.incremental")
         check(root["notifications"], Set(["mode"] + JobNotifications.listKeys), "notifications")
         check(root["retention"], RetentionPolicy.keys, "retention")
+        unknown += JobHooks.unknownFields(root["hooks"])
         return unknown.sorted()
     }
 }
