@@ -2,10 +2,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/btrfs.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <malloc.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/ioctl.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -88,4 +92,40 @@ int bastion_open_directory_walk(const char *path, int create) {
         fd = next;
     }
     return fd;
+}
+
+int bastion_btrfs_snapshot(int source_fd, int directory_fd, const char *name) {
+    struct btrfs_ioctl_vol_args_v2 args;
+    memset(&args, 0, sizeof args);
+    if (strlen(name) > BTRFS_SUBVOL_NAME_MAX) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    args.fd = source_fd;
+    args.flags = BTRFS_SUBVOL_RDONLY;
+    strncpy(args.name, name, BTRFS_SUBVOL_NAME_MAX);
+    return ioctl(directory_fd, BTRFS_IOC_SNAP_CREATE_V2, &args);
+}
+
+int bastion_btrfs_delete(int directory_fd, const char *name) {
+    struct btrfs_ioctl_vol_args args;
+    memset(&args, 0, sizeof args);
+    if (strlen(name) > BTRFS_PATH_NAME_MAX) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    strncpy(args.name, name, BTRFS_PATH_NAME_MAX);
+    return ioctl(directory_fd, BTRFS_IOC_SNAP_DESTROY, &args);
+}
+
+int bastion_fd_on_btrfs(int fd) {
+    struct statfs info;
+    if (fstatfs(fd, &info) != 0) return -1;
+    return info.f_type == BTRFS_SUPER_MAGIC;
+}
+
+int bastion_path_on_btrfs(const char *path) {
+    struct statfs info;
+    if (statfs(path, &info) != 0) return -1;
+    return info.f_type == BTRFS_SUPER_MAGIC;
 }

@@ -56,7 +56,7 @@ struct BastionAgent: AsyncParsableCommand {
             store: try AgentStore(path: directory.path + "/agent.db"),
             executors: [
                 SQLiteBackupExecutor(stepPause: .milliseconds(sqliteStepPauseMs), stagingDirectory: staging),
-                FilesystemBackupExecutor(stagingDirectory: staging),
+                FilesystemBackupExecutor(stagingDirectory: staging, snapshotRecords: directory.snapshotsPath),
                 VaultwardenBackupExecutor(stepPause: .milliseconds(sqliteStepPauseMs), stagingDirectory: staging),
                 RestoreExecutor(stagingDirectory: staging),
                 VerifyExecutor(workDirectory: staging),
@@ -65,6 +65,8 @@ struct BastionAgent: AsyncParsableCommand {
             allowHooks: allowHooks,
             send: { await link.send($0) }
         )
+        // btrfs snapshots left by an agent process that died (docs/architecture.md, "Filesystem snapshots").
+        SourceSnapshots.sweep(records: directory.snapshotsPath, logger: logger)
         try runner.resume()
         let outcome = await link.run(runner: runner)
         switch outcome {

@@ -11,7 +11,10 @@ import Store
 func jobExecutors(_ config: WorkerConfig) -> [any JobExecutor] {
     [
         SQLiteBackupExecutor(stepPause: config.sqliteStepPause, stagingDirectory: config.common.dataDirectory.runsPath),
-        FilesystemBackupExecutor(stagingDirectory: config.common.dataDirectory.runsPath),
+        FilesystemBackupExecutor(
+            stagingDirectory: config.common.dataDirectory.runsPath,
+            snapshotRecords: config.common.dataDirectory.snapshotsPath
+        ),
         VaultwardenBackupExecutor(stepPause: config.sqliteStepPause, stagingDirectory: config.common.dataDirectory.runsPath),
         RestoreExecutor(stagingDirectory: config.common.dataDirectory.runsPath),
         VerifyExecutor(workDirectory: config.common.dataDirectory.runsPath),
@@ -87,6 +90,9 @@ func buildServiceGroup(_ config: WorkerConfig, logger: Logger) throws -> Service
         logger: logger
     )
     logger.info("Worker starting", metadata: ["data_dir": "\(config.common.dataDirectory.path)"])
+    // btrfs snapshots a worker that died left behind (records no running process holds; docs/architecture.md,
+    // "Filesystem snapshots").
+    SourceSnapshots.sweep(records: config.common.dataDirectory.snapshotsPath, logger: logger)
     return ServiceGroup(
         configuration: .init(
             services: [bus, runLoop, scheduler, notifications],

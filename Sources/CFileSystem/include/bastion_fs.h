@@ -33,4 +33,13 @@ int bastion_open_directory_nofollow(const char *path, int create);
 /// The same, one component at a time with O_NOFOLLOW | O_DIRECTORY; `..` is EINVAL.
 int bastion_open_directory_walk(const char *path, int create);
 
+/// btrfs (docs/architecture.md, "Filesystem snapshots"): a read-only snapshot of the subvolume open at `source_fd`,
+/// named `name` in the directory open at `directory_fd` (BTRFS_IOC_SNAP_CREATE_V2), and the deletion of the subvolume
+/// `name` in that directory (BTRFS_IOC_SNAP_DESTROY). -1 with errno on failure.
+int bastion_btrfs_snapshot(int source_fd, int directory_fd, const char *name);
+int bastion_btrfs_delete(int directory_fd, const char *name);
+/// Whether the file open at `fd` (or at `path`, followed) is on btrfs: 1 yes, 0 no, -1 with errno.
+int bastion_fd_on_btrfs(int fd);
+int bastion_path_on_btrfs(const char *path);
+
 #endif

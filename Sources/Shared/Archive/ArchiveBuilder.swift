@@ -34,6 +34,14 @@ public final class ArchiveBuilder {
         /// Uncompressed bytes per independent zstd frame of the payload (docs/formats.md, "Frames"); follows the part
         /// size unless set.
         public var frameBytes: Int
+        /// What files changed while read do (docs/architecture.md, "Consistency of live files"): `warn`, `fail` (the
+        /// build throws `ConsistencyFailure` before the snapshot is complete when more than `consistencyFailThreshold`
+        /// changed) or `ignore`. Every policy counts them in `Result.consistency`.
+        public var consistencyPolicy = "warn"
+        public var consistencyFailThreshold = 0
+        /// Devices to record in place of others in file identities: a btrfs snapshot's device → the live subvolume's,
+        /// so an incremental snapshot read from a btrfs snapshot finds the files of the previous one unchanged.
+        public var deviceAliases: [UInt64: UInt64] = [:]
 
         public init(jobId: String, runId: String, runDirectory: String, partSize: Int64) {
             self.jobId = jobId
@@ -48,10 +56,14 @@ public final class ArchiveBuilder {
     public struct Root: Sendable, Equatable {
         public var path: String
         public var archivePath: String
+        /// Where the walk reads `path` when not there: the same path in a filesystem snapshot. Globs, messages and the
+        /// consistency report still name `path`.
+        public var readPath: String?
 
-        public init(path: String, archivePath: String) {
+        public init(path: String, archivePath: String, readPath: String? = nil) {
             self.path = path
             self.archivePath = archivePath
+            self.readPath = readPath
         }
     }
 
@@ -64,7 +76,27 @@ public final class ArchiveBuilder {
         public var source: BuildProgress.Counts
         public var payloadBytes: Int64
         public var manifest: Manifest
+        /// Files that changed while read.
+        public var consistency: SourceConsistency
     }
+
+    /// More files changed while read than the `fail` policy allows: the snapshot is left incomplete.
+    public struct ConsistencyFailure: Error, CustomStringConvertible {
+        public var consistency: SourceConsistency
+        public var source: BuildProgress.Counts
+
+        public var description: String {
+            "\(consistency.changedTotal) file(s) changed while read (consistency_policy fail, threshold \(consistency.failThreshold))"
+        }
+    }
+
+    /// Where a test pauses the walk in the middle of a file (`BASTION_TEST_PAUSE_DIR`, docs/architecture.md,
+    /// "Consistency of live files"): after the first chunk of a file named N, a FIFO `<dir>/N.pause` is opened and read
+    /// to its end, so the test changes the file while it is being read, without timing. Unset in production.
+    static let testPauseDirectory = ProcessInfo.processInfo.environment["BASTION_TEST_PAUSE_DIR"]
+
+    /// The name of the directory at a btrfs subvolume's root that holds Bastion's snapshots of it; never walked.
+    public static let snapshotStoreName = ".bastion-snapshots"
 
     /// A failure the error policy says to stop on.
     public struct SourceError: Error, CustomStringConvertible {
@@ -89,11 +121,13 @@ public final class ArchiveBuilder {
     private var visitedDirectories = Set<DeviceInode>()
     /// With `rehash`: files whose content the dumpdir already found unchanged (checked once per file).
     private var rehashVerdicts: [[UInt8]: Bool] = [:]
+    private var consistency: SourceConsistency
 
     public init(settings: Settings, progress: BuildProgress, isCanceled: @escaping () -> Bool) {
         self.settings = settings
         self.progress = progress
         self.isCanceled = isCanceled
+        consistency = SourceConsistency(policy: settings.consistencyPolicy, failThreshold: settings.consistencyFailThreshold)
     }
 
     /// The roots of a filesystem selection (the original's rules): standardized absolute paths, duplicates removed, a path
@@ -129,7 +163,7 @@ public final class ArchiveBuilder {
     public func scan(_ roots: [Root]) -> BuildProgress.Counts {
         var total = BuildProgress.Counts()
         for root in roots {
-            guard let (parent, name) = try? Self.openParent(of: root.path) else { continue }
+            guard let (parent, name) = try? Self.openParent(of: root.readPath ?? root.path) else { continue }
             defer { close(parent) }
             scanTree(parent, name, Array(root.path.utf8), into: &total)
         }
@@ -149,7 +183,7 @@ public final class ArchiveBuilder {
             mode = info.st_mode & S_IFMT
         }
         if mode == S_IFDIR {
-            if isExcluded(path, directory: true) { return }
+            if isExcluded(path, directory: true) || Self.isSnapshotStore(parent, name) { return }
             total.dirs += 1
             let descriptor = Self.openAt(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard descriptor >= 0 else { return }
@@ -202,6 +236,7 @@ public final class ArchiveBuilder {
                 batch = []
             }
         )
+        if consistency.exceedsThreshold { throw ConsistencyFailure(consistency: consistency, source: counts) }
         let entriesCount = writer.entriesCount
         let frames = try FileSink(path: "\(directory)/\(Manifest.framesName)", hashing: true)
         try frames.write(
@@ -246,7 +281,8 @@ public final class ArchiveBuilder {
             entriesCount: entriesCount,
             source: counts,
             payloadBytes: parts.totalBytes,
-            manifest: manifest
+            manifest: manifest,
+            consistency: consistency
         )
     }
 
@@ -267,7 +303,7 @@ public final class ArchiveBuilder {
             let parent: Int32
             let name: [UInt8]
             do {
-                (parent, name) = try Self.openParent(of: root.path)
+                (parent, name) = try Self.openParent(of: root.readPath ?? root.path)
             } catch {
                 try issue("\(error)")
                 continue
@@ -417,7 +453,7 @@ public final class ArchiveBuilder {
         }
         switch mode {
         case S_IFDIR:
-            if isExcluded(path, directory: true) { return }
+            if isExcluded(path, directory: true) || Self.isSnapshotStore(parent, name) { return }
             // Only followed symlinks can lead back into a directory already archived (or into a loop); without them the
             // walk keeps no per-directory state, so its memory does not grow with the tree.
             if settings.symlinkPolicy == "follow" {
@@ -486,7 +522,7 @@ public final class ArchiveBuilder {
             if let prior = try unchanged(parent, name, archivePath: archivePath, info: info, followingSymlink: followed) {
                 var entry = entry(archivePath, .file, info)
                 entry.size = prior.size
-                entry.identity = Self.identity(info)
+                entry.identity = self.identity(info)
                 entry.xattrs = followed ? [] : attributes(parent, name, path)
                 if prior.sparse { entry.sparse = [] }
                 try emit(.reference(entry, prior))
@@ -517,12 +553,27 @@ public final class ArchiveBuilder {
         FileIdentity(inode: UInt64(info.st_ino), device: UInt64(info.st_dev), ctime: FileTime(info.st_ctim))
     }
 
+    /// A file's identity as recorded: a btrfs snapshot's device is recorded as the live subvolume's.
+    private func identity(_ info: stat) -> FileIdentity {
+        var identity = Self.identity(info)
+        if let alias = settings.deviceAliases[identity.device] { identity.device = alias }
+        return identity
+    }
+
+    /// `.bastion-snapshots` at the root of a btrfs subvolume (its root directory is inode 256 there): where Bastion's
+    /// snapshots of the subvolume are, never part of a backup.
+    static func isSnapshotStore(_ parent: Int32, _ name: [UInt8]) -> Bool {
+        guard name.elementsEqual(snapshotStoreName.utf8) else { return false }
+        var info = stat()
+        return fstat(parent, &info) == 0 && info.st_ino == 256 && bastion_fd_on_btrfs(parent) == 1
+    }
+
     /// The previous snapshot's record of a regular file when the file has not changed since (size, mtime, ctime,
     /// inode and device; with `rehash`, also the same content), else nil: it goes into this snapshot. A metadata change
     /// (mode, owner, attributes) moves the ctime, so the file is stored again with its new header.
     private func unchanged(_ parent: Int32, _ name: [UInt8], archivePath: [UInt8], info: stat, followingSymlink: Bool) throws -> PriorEntry? {
         guard let incremental = settings.incremental, let prior = incremental.prior[archivePath],
-            prior.isUnchanged(size: Int64(info.st_size), mtime: FileTime(info.st_mtim), identity: Self.identity(info))
+            prior.isUnchanged(size: Int64(info.st_size), mtime: FileTime(info.st_mtim), identity: identity(info))
         else { return nil }
         guard incremental.rehash else { return prior }
         // The dumpdir asked first, for the same file.
@@ -562,7 +613,7 @@ public final class ArchiveBuilder {
         }
         switch mode {
         case S_IFDIR:
-            return isExcluded(path, directory: true) ? nil : UInt8(ascii: "D")
+            return isExcluded(path, directory: true) || Self.isSnapshotStore(parent, name) ? nil : UInt8(ascii: "D")
         case S_IFREG:
             if isExcluded(path, directory: false) || !isIncluded(path) { return nil }
             let found = (try? unchanged(parent, name, archivePath: archivePath, info: info, followingSymlink: false)) ?? nil
@@ -614,30 +665,74 @@ public final class ArchiveBuilder {
         let size = Int64(info.st_size)
         var entry = entry(archivePath, .file, info)
         entry.size = size
-        entry.identity = Self.identity(info)
+        entry.identity = identity(info)
         entry.xattrs = attributes(descriptor, path)
         // Holes are asked of the kernel only when fewer blocks are allocated than the size needs.
         if Int64(info.st_blocks) * 512 < size { entry.sparse = Self.dataSegments(descriptor, size: size) }
         try emit(.file(entry))
         var position: Int64 = 0
+        var shrank = false
         for segment in entry.sparse ?? [TarEntry.Segment(offset: 0, length: size)] {
             if segment.offset > position {
                 try emit(.hole(segment.offset - position))
                 position = segment.offset
             }
-            try copy(descriptor, from: segment.offset, length: segment.length, path: path)
+            if try copy(descriptor, from: segment.offset, length: segment.length, path: path) { shrank = true }
             position += segment.length
         }
         if position < size { try emit(.hole(size - position)) }
         try emit(.end)
+        if let reason = changeWhileRead(descriptor, parent, name, before: info, shrank: shrank, followingSymlink: followingSymlink) {
+            consistency.record(Self.display(path), reason)
+        }
         counts.files += 1
         counts.bytes += size
         progress.add(files: 1)
     }
 
+    /// Whether the file read from `descriptor` changed between the `lstat` before reading (`before`) and now: the open
+    /// file's `fstat` after the last read (size, mtime and ctime to the nanosecond, inode), then the name again (gone,
+    /// or another inode). Nil when it did not.
+    private func changeWhileRead(
+        _ descriptor: Int32,
+        _ parent: Int32,
+        _ name: [UInt8],
+        before: stat,
+        shrank: Bool,
+        followingSymlink: Bool
+    ) -> SourceConsistency.Reason? {
+        var after = stat()
+        guard fstat(descriptor, &after) == 0 else { return nil }
+        var now = stat()
+        if !Self.statAt(parent, name, &now, follow: followingSymlink) {
+            if errno == ENOENT { return .deleted }
+        } else if now.st_ino != after.st_ino || now.st_dev != after.st_dev {
+            return .replaced
+        }
+        if after.st_ino != before.st_ino || after.st_dev != before.st_dev { return .replaced }
+        if shrank || after.st_size != before.st_size { return .size }
+        if FileTime(after.st_mtim) != FileTime(before.st_mtim) { return .mtime }
+        if FileTime(after.st_ctim) != FileTime(before.st_ctim) { return .ctime }
+        return nil
+    }
+
+    /// The test seam of `testPauseDirectory`: waits for the test to open and close `<dir>/<name>.pause`.
+    private static func pauseForTest(_ path: SourcePath) {
+        guard let directory = testPauseDirectory, let name = path.bytes.split(separator: UInt8(ascii: "/")).last else { return }
+        let fifo = directory + "/" + String(decoding: name, as: UTF8.self) + ".pause"
+        var info = stat()
+        guard lstat(fifo, &info) == 0, info.st_mode & S_IFMT == S_IFIFO else { return }
+        let descriptor = open(fifo, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        var byte: UInt8 = 0
+        while read(descriptor, &byte, 1) > 0 {}
+        close(descriptor)
+    }
+
     /// Reads `length` bytes at `offset` of the open file for the writer, at most 1 MiB at a time. A file that shrank
-    /// while being read keeps the announced size (zeros), and the run records it.
-    private func copy(_ descriptor: Int32, from offset: Int64, length: Int64, path: SourcePath) throws {
+    /// while being read keeps the announced size (zeros, so the tar member stays whole), and true is returned: the
+    /// consistency report counts it; a file that grew is stored with the size stat'ed before reading.
+    private func copy(_ descriptor: Int32, from offset: Int64, length: Int64, path: SourcePath) throws -> Bool {
         var remaining = length
         var position = offset
         var sinceCheck: Int64 = 0
@@ -668,10 +763,10 @@ public final class ArchiveBuilder {
             }
             if failure != 0 { throw SourceError(description: POSIXFailure("read \(Self.display(path))", code: failure).description) }
             if count == 0 {
-                progress.error("\(Self.display(path)): shrank while being read; \(remaining) byte(s) stored as zeros")
                 try Self.zeroChunkBytes(remaining) { try emit(.data([UInt8]($0))) }
-                return
+                return true
             }
+            if position == 0, Self.testPauseDirectory != nil { Self.pauseForTest(path) }
             remaining -= Int64(count)
             position += Int64(count)
             sinceCheck += Int64(count)
@@ -681,6 +776,7 @@ public final class ArchiveBuilder {
                 if isCanceled() { throw CancellationError() }
             }
         }
+        return false
     }
 
     private static let zeroChunk = [UInt8](repeating: 0, count: 1 << 20)

@@ -28,7 +28,8 @@ enum ArchiveRun {
         preScan: Bool,
         adjustSummary: (inout BackupSummary) -> Void = { _ in },
         progress: BuildProgress = BuildProgress(),
-        roots explicitRoots: [ArchiveBuilder.Root]? = nil
+        roots explicitRoots: [ArchiveBuilder.Root]? = nil,
+        snapshot: SourceSnapshots.Taken? = nil
     ) async throws -> JSONValue {
         var settings = settings
         settings.encryption = try await encryption(context)
@@ -57,10 +58,15 @@ enum ArchiveRun {
             remote = RemoteUpload(store: store, staging: runDir) { cancellation.reason != nil }
             settings.shipper = remote
         }
-        let roots: [ArchiveBuilder.Root]
+        var roots: [ArchiveBuilder.Root]
         do {
             // Explicit roots name each one's archive path themselves (a vaultwarden job's database copy and data dir).
             roots = try explicitRoots ?? ArchiveBuilder.roots(paths: paths, root: root, progress: progress)
+            // A filesystem snapshot is read in place of the live paths, archived under them.
+            if let snapshot {
+                for index in roots.indices { roots[index].readPath = snapshot.readPath(for: roots[index].path) }
+                settings.deviceAliases[snapshot.device] = snapshot.liveDevice
+            }
         } catch {
             throw RunFailure(code: "invalid_spec", message: "\(error)")
         }
@@ -77,6 +83,7 @@ enum ArchiveRun {
         )
         let buildSettings = settings
         let shipper = remote
+        let buildRoots = roots
         async let built: ArchiveBuilder.Result = runBlocking {
             defer { progress.finish() }
             // Confined to this thread for the whole build.
@@ -84,11 +91,11 @@ enum ArchiveRun {
             var total: BuildProgress.Counts?
             if preScan {
                 progress.setStage("scan")
-                total = builder.scan(roots)
+                total = builder.scan(buildRoots)
             }
             progress.setStage("packaging", total: total)
             do {
-                let result = try builder.build(roots)
+                let result = try builder.build(buildRoots)
                 try shipper?.finish()
                 return result
             } catch {
@@ -103,6 +110,10 @@ enum ArchiveRun {
             result = try await built
         } catch is CancellationError {
             throw CancellationError()
+        } catch let failure as ArchiveBuilder.ConsistencyFailure {
+            removeStaging(remote, runDir)
+            reportConsistency(failure.consistency, context, level: .error)
+            throw RunFailure(code: "source_consistency", message: failure.description, summary: .object(["consistency": failure.consistency.json]))
         } catch let error as ArchiveBuilder.SourceError {
             removeStaging(remote, runDir)
             throw RunFailure(code: "fs_issues", message: error.description)
@@ -151,6 +162,7 @@ enum ArchiveRun {
                 ])
             )
         }
+        if result.consistency.policy != "ignore" { reportConsistency(result.consistency, context, level: .warn) }
         let transfer = result.parts.reduce(Int64(0)) { $0 + $1.size }
         let keptParts = remote?.keptParts ?? result.keptParts
         let kept = keptParts > 0 ? " (\(keptParts) kept from an earlier attempt of this run)" : ""
@@ -181,11 +193,28 @@ enum ArchiveRun {
             filesystemErrors: issues.errors
         )
         summary.chain = settings.incremental.map { SnapshotChain(level: $0.level, before: $0.chain) }
+        summary.consistency = result.consistency
+        // Files changed while read are a success with warnings too, unless the job ignores them.
+        if result.consistency.policy != "ignore" { summary.warnings += result.consistency.changedTotal }
         adjustSummary(&summary)
         if issues.errors > 0 && settings.errorPolicy == "skip_fail" {
             throw RunFailure(code: "fs_issues", message: "\(issues.errors) source error(s) (error_policy skip_fail)", summary: summary.json)
         }
         return summary.json
+    }
+
+    /// The `source_consistency` event: how many files changed while read, by reason, and the first of them
+    /// (docs/architecture.md, "Consistency of live files"). Nothing when none did.
+    static func reportConsistency(_ consistency: SourceConsistency, _ context: RunContext, level: RunEvent.Level) {
+        guard consistency.changedTotal > 0 else { return }
+        let names = consistency.samples.prefix(5).map(\.path).joined(separator: ", ")
+        let more = consistency.changedTotal > 5 ? ", …" : ""
+        context.events.emit(
+            level,
+            kind: "source_consistency",
+            message: "\(consistency.changedTotal) file(s) changed while being read (consistency_policy \(consistency.policy)): \(names)\(more)",
+            fields: consistency.json
+        )
     }
 
     /// A failed backup's staging on a remote target: nothing of it is needed again (a retry is a new run).

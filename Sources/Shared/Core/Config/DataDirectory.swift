@@ -15,6 +15,8 @@ public struct DataDirectory: Sendable, Equatable {
     /// Lock file that serializes schema migrations across processes.
     public var migrationLockPath: String { path + "/bastion.db.migrate-lock" }
     public var runsPath: String { path + "/runs" }
+    /// Records of the btrfs snapshots runs hold (docs/architecture.md, "Filesystem snapshots").
+    public var snapshotsPath: String { path + "/snapshots" }
     /// Keys that encrypt the `secrets` table (created on first use, mode 0600).
     public var masterKeyPath: String { path + "/master.key" }
     /// Snapshot catalogs (`<run_id>.sqlite`) and cached diffs (`diff/<from>_<to>.sqlite`): derived from each

@@ -50,6 +50,8 @@ public struct BackupSummary: Sendable, Equatable {
     public var vaultwarden: JSONValue?
     /// Set for the snapshots of a job with `pipeline.incremental`: `incremental: {level, base_run_id, chain}`.
     public var chain: SnapshotChain?
+    /// Files that changed while they were read (filesystem and Vaultwarden backups): `consistency: {changed_total, ...}`.
+    public var consistency: SourceConsistency?
 
     public init(
         location: RunLocation,
@@ -90,6 +92,7 @@ public struct BackupSummary: Sendable, Equatable {
         ]
         if let chain { object["incremental"] = chain.json(runId: location.runId) }
         if let vaultwarden { object["vaultwarden"] = vaultwarden }
+        if let consistency { object["consistency"] = consistency.json }
         if let sqlite {
             object["sqlite"] = .object([
                 "path": .string(sqlite.path), "snapshot_name": .string(sqlite.snapshotName), "integrity_check": sqlite.integrityCheck,
@@ -116,6 +119,7 @@ public struct BackupSummary: Sendable, Equatable {
         warnings = Int(count(json["warnings"]))
         chain = SnapshotChain(json: json["incremental"], runId: location.runId)
         vaultwarden = json["vaultwarden"]
+        consistency = SourceConsistency(json: json["consistency"])
         if let sqlite = json["sqlite"], let path = sqlite["path"]?.stringValue, let name = sqlite["snapshot_name"]?.stringValue {
             self.sqlite = SQLiteSource(path: path, snapshotName: name, integrityCheck: sqlite["integrity_check"] ?? .null)
         }

@@ -109,6 +109,14 @@ public struct FilesystemSource: Sendable, Equatable, Codable {
     public var symlinkPolicy: String
     public var hardlinkPolicy: String
     public var errorPolicy: String
+    /// `off`, `auto` or `required`: read a btrfs read-only snapshot of the source instead of the live files
+    /// (docs/architecture.md, "Filesystem snapshots").
+    public var snapshotMode: String = "off"
+    /// `warn`, `fail` or `ignore`: what files changed while read do to the run (docs/architecture.md, "Consistency of
+    /// live files").
+    public var consistencyPolicy: String = "warn"
+    /// With `fail`: the run fails when more files than this changed while read.
+    public var consistencyFailThreshold: Int = 0
 
     enum CodingKeys: String, CodingKey {
         case paths, root, include, exclude
@@ -116,6 +124,9 @@ public struct FilesystemSource: Sendable, Equatable, Codable {
         case symlinkPolicy = "symlink_policy"
         case hardlinkPolicy = "hardlink_policy"
         case errorPolicy = "error_policy"
+        case snapshotMode = "snapshot_mode"
+        case consistencyPolicy = "consistency_policy"
+        case consistencyFailThreshold = "consistency_fail_threshold"
     }
 }
 
@@ -378,7 +389,10 @@ extension JobSpec {
                     exclude: exclude,
                     symlinkPolicy: try oneOf(object["symlink_policy"], ["keep", "follow", "skip"], field: "\(field).symlink_policy"),
                     hardlinkPolicy: try oneOf(object["hardlink_policy"], ["copy", "keep"], field: "\(field).hardlink_policy"),
-                    errorPolicy: try oneOf(object["error_policy"], ["fail_fast", "skip_fail", "skip_ok"], field: "\(field).error_policy")
+                    errorPolicy: try oneOf(object["error_policy"], ["fail_fast", "skip_fail", "skip_ok"], field: "\(field).error_policy"),
+                    snapshotMode: try oneOf(object["snapshot_mode"], ["off", "auto", "required"], field: "\(field).snapshot_mode"),
+                    consistencyPolicy: try oneOf(object["consistency_policy"], SourceConsistency.policies, field: "\(field).consistency_policy"),
+                    consistencyFailThreshold: try consistencyFailThreshold(object["consistency_fail_threshold"], field: field)
                 )
             )
         case "sqlite":
@@ -538,6 +552,20 @@ extension JobSpec {
         }
     }
 
+    /// `consistency_fail_threshold`: a whole number of files from 0 (default) to 1,000,000,000.
+    static func consistencyFailThreshold(_ value: JSONValue?, field: String) throws -> Int {
+        switch value {
+        case nil, .null?: return 0
+        case .number(let number)? where number >= 0 && number <= 1_000_000_000 && number.rounded() == number: return Int(number)
+        default:
+            throw ValidationError.spec(
+                "\(field).consistency_fail_threshold",
+                "invalid",
+                "consistency_fail_threshold must be a whole number of files from 0 to 1000000000"
+            )
+        }
+    }
+
     private static func oneOf(_ value: JSONValue?, _ allowed: [String], field: String) throws -> String {
         switch value {
         case nil, .null?: return allowed[0]
@@ -558,6 +586,8 @@ extension JobSpec {
                 "pre_scan": .bool(fs.preScan), "include": .array(fs.include.map(JSONValue.string)),
                 "exclude": .array(fs.exclude.map(JSONValue.string)), "symlink_policy": .string(fs.symlinkPolicy),
                 "hardlink_policy": .string(fs.hardlinkPolicy), "error_policy": .string(fs.errorPolicy),
+                "snapshot_mode": .string(fs.snapshotMode), "consistency_policy": .string(fs.consistencyPolicy),
+                "consistency_fail_threshold": .number(Double(fs.consistencyFailThreshold)),
             ])
         case .sqlite(let sqlite):
             root["source"] = .object(["path": .string(sqlite.path), "integrity_check": .bool(sqlite.integrityCheck)])
@@ -574,7 +604,10 @@ extension JobSpec {
 }
 
 extension JobSpec {
-    static let filesystemKeys: Set<String> = ["paths", "root", "include", "exclude", "pre_scan", "symlink_policy", "hardlink_policy", "error_policy"]
+    static let filesystemKeys: Set<String> = [
+        "paths", "root", "include", "exclude", "pre_scan", "symlink_policy", "hardlink_policy", "error_policy", "snapshot_mode",
+        "consistency_policy", "consistency_fail_threshold",
+    ]
     static let sqliteKeys: Set<String> = ["path", "integrity_check"]
     static let vaultwardenKeys: Set<String> = ["data_dir", "consistency_policy", "consistency_fail_threshold"]
     static let sectionKeys: Set<String> = ["v", "source", "target", "pipeline", "notifications", "retention", "hooks"]
