@@ -182,7 +182,8 @@ def main():
                 expected_hooks = {
                     "before": [{"argv": ["/bin/sh", "-c", "echo hello from before; echo to stderr >&2; pwd"], "cwd": hook_dir, "timeout_seconds": 60,
                                 "env": {"GREETING": "hi there", "URL": "http://x/?a=b"}}],
-                    "after": [{"argv": ["/bin/sh", "-c", f"env > '{after_seen}'; echo after saw $BASTION_STATUS"]}],
+                    # Stored with the defaults filled in (cwd /, 300 s, no extra environment).
+                    "after": [{"argv": ["/bin/sh", "-c", f"env > '{after_seen}'; echo after saw $BASTION_STATUS"], "cwd": "/", "timeout_seconds": 300, "env": {}}],
                     "continue_on_before_failure": True,
                 }
                 assert spec["hooks"] == expected_hooks, json.dumps(spec["hooks"], indent=2)
@@ -203,10 +204,10 @@ def main():
                 page.get_by_role("button", name="Backup now").click()
                 expect(page.locator(".badge.status-success")).to_be_visible(timeout=60000)
                 log = page.get_by_test_id("log")
-                expect(log.locator(".log-row.log-hook").filter(has_text="hello from before").locator(".kind")).to_have_text("before #1")
-                expect(log.locator(".log-row.log-hook").filter(has_text="to stderr").locator(".kind")).to_have_text("before #1 stderr")
-                expect(log.locator(".log-row.log-hook").filter(has_text=hook_dir)).to_have_count(1)
-                expect(log.locator(".log-row.log-hook").filter(has_text="after saw success").locator(".kind")).to_have_text("after #1")
+                expect(log.locator(".log-row[data-kind=hook_output]").filter(has_text="hello from before").locator(".kind")).to_have_text("before #1")
+                expect(log.locator(".log-row[data-kind=hook_output]").filter(has_text="to stderr").locator(".kind")).to_have_text("before #1 stderr")
+                expect(log.locator(".log-row[data-kind=hook_output]").filter(has_text=hook_dir)).to_have_count(1)
+                expect(log.locator(".log-row[data-kind=hook_output]").filter(has_text="after saw success").locator(".kind")).to_have_text("after #1")
                 with open(after_seen) as handle:
                     environment = dict(line.split("=", 1) for line in handle.read().splitlines() if "=" in line)
                 assert environment.get("BASTION_HOOK") == "after" and environment.get("BASTION_STATUS") == "success", environment
