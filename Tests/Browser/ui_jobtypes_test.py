@@ -132,7 +132,9 @@ def main():
                 create(page)
                 spec = saved_spec(page, base, "MariaDB all")["spec"]
                 assert spec["type"] == "mariadb", spec
-                assert spec["source"] == {"secret_name": "maria-main", "databases": [], "globals": True, "verify_scratch_restore": True}, spec["source"]
+                # Stored with the server's defaults (the socket, 3306, the client's user).
+                assert spec["source"] == {"host": "/run/mysqld/mysqld.sock", "port": 3306, "user": None, "secret_name": "maria-main", "databases": [],
+                                          "globals": True, "verify_scratch_restore": True}, spec["source"]
 
                 # A vaultwarden job: its data directory; files changed while read fail the run above 2.
                 page.goto(base + "/jobs/new")
