@@ -211,7 +211,8 @@ function HookList(props: { which: "hooksBefore" | "hooksAfter"; hooks: HookForm[
             <Field label="Program and arguments, one per line" hint="The first line is the program's absolute path. No shell: | > * and $VAR are passed as they are.">
               <textarea
                 name={`${when}Argv`}
-                rows={3}
+                rows={Math.max(3, hook.argv.split("\n").length)}
+                wrap="off"
                 className="mono"
                 placeholder={when === "before" ? "/usr/bin/docker\nstop\nmy-app" : "/usr/bin/docker\nstart\nmy-app"}
                 value={hook.argv}
@@ -231,7 +232,7 @@ function HookList(props: { which: "hooksBefore" | "hooksAfter"; hooks: HookForm[
               error={envProblems.length ? `Line ${envProblems.join(", ")}: write KEY=value.` : undefined}
               hint="Added to BASTION_JOB_ID, BASTION_JOB_NAME, BASTION_RUN_ID and BASTION_HOOK."
             >
-              <textarea name={`${when}Env`} rows={2} className="mono" value={hook.env} onChange={(event) => change(index, { env: event.target.value })} />
+              <textarea name={`${when}Env`} rows={Math.max(2, hook.env.split("\n").length)} wrap="off" className="mono" value={hook.env} onChange={(event) => change(index, { env: event.target.value })} />
             </Field>
           </div>
         );
