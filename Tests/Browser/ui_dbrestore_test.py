@@ -138,7 +138,7 @@ def main():
                 # An existing name is refused (by the request, or by the run it starts) and nothing is dropped.
                 fill("app")
                 page.get_by_role("button", name="Restore into the database").click()
-                expect(page.get_by_text("database_exists").first).to_be_visible(timeout=120000)
+                expect(page.locator(".error-box, .error-text").filter(has_text="database_exists").first).to_be_visible(timeout=120000)
                 assert psql(pg_port, pg_root, "app", "SELECT count(*) FROM notes") == "500"
                 if page.url != restore_page:
                     page.goto(restore_page)
