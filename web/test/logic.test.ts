@@ -424,6 +424,9 @@ test("restore into a database: the dumped databases, new names, globals and drop
   assert.equal(hasGlobals("postgres", entries), true);
   assert.equal(hasGlobals("mariadb", entries), false);
 
+  const onJobServer = emptyDatabaseRestore(["app"], { host: "db.lan", port: 5433, user: "backup", secret_name: "pg-main", databases: ["app"] });
+  assert.deepEqual([onJobServer.host, onJobServer.port, onJobServer.user, onJobServer.secretName], ["db.lan", "5433", "backup", "pg-main"], "the job's server to start with");
+  assert.deepEqual([emptyDatabaseRestore([], { user: null }).user, emptyDatabaseRestore([]).port], ["", ""]);
   const form = emptyDatabaseRestore(["app", "wiki"]);
   assert.deepEqual(form.rows.map((row) => row.to), ["app_restored", "wiki_restored"]);
   form.rows[1].restore = false;

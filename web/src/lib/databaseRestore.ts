@@ -51,12 +51,15 @@ export interface DatabaseRestoreForm {
   dropExisting: boolean;
 }
 
-export function emptyDatabaseRestore(names: string[]): DatabaseRestoreForm {
+/** The form for a snapshot's databases, on the job's own server to start with (`source`: the job spec's source). */
+export function emptyDatabaseRestore(names: string[], source: unknown = null): DatabaseRestoreForm {
+  const server = object(source);
+  const text = (value: unknown) => (typeof value === "string" ? value : "");
   return {
-    host: "",
-    port: "",
-    user: "",
-    secretName: "",
+    host: text(server.host),
+    port: typeof server.port === "number" ? String(server.port) : "",
+    user: text(server.user),
+    secretName: text(server.secret_name),
     rows: names.map((name) => ({ from: name, restore: true, to: `${name}_restored` })),
     globals: false,
     dropExisting: false,

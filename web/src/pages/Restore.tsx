@@ -36,13 +36,17 @@ export function RestorePage(props: { runId: string; search: string }) {
   const [busy, setBusy] = useState(false);
   /** A database job's snapshot: its engine, and whether the user restores the files or into a database. */
   const [engine, setEngine] = useState<Engine | null>(null);
+  const [jobSource, setJobSource] = useState<unknown>(null);
   const [mode, setMode] = useState<"files" | "database">("files");
 
   useEffect(() => {
     api.run(props.runId).then((loaded) => {
       setRun(loaded);
       api.job(loaded.job_id).then(
-        (job) => setEngine(isEngine(job.type) ? job.type : isEngine(job.spec?.type) ? (job.spec?.type as Engine) : null),
+        (job) => {
+          setJobSource(job.spec?.source ?? null);
+          setEngine(isEngine(job.type) ? job.type : isEngine(job.spec?.type) ? (job.spec?.type as Engine) : null);
+        },
         () => setEngine(null),
       );
     }, setError);
@@ -92,7 +96,7 @@ export function RestorePage(props: { runId: string; search: string }) {
           </label>
         </div>
       )}
-      {intoDatabase && run && <DatabaseRestore run={run} engine={engine} />}
+      {intoDatabase && run && <DatabaseRestore run={run} engine={engine} jobSource={jobSource} />}
       {!intoDatabase && (
         <>
       <div className="editor-grid">
@@ -153,8 +157,8 @@ export function RestorePage(props: { runId: string; search: string }) {
 }
 
 /** Restore into a database: the server, each dumped database with the name it gets, roles, and replacing. */
-function DatabaseRestore(props: { run: Run; engine: Engine }) {
-  const { run, engine } = props;
+function DatabaseRestore(props: { run: Run; engine: Engine; jobSource: unknown }) {
+  const { run, engine, jobSource } = props;
   const [entries, setEntries] = useState<SnapshotEntry[] | null>(null);
   const [form, setForm] = useState<DatabaseRestoreForm | null>(null);
   const [secrets, setSecrets] = useState<TargetSecretInfo[]>([]);
@@ -166,15 +170,15 @@ function DatabaseRestore(props: { run: Run; engine: Engine }) {
     api.entries(run.id, new URLSearchParams({ prefix: engine, limit: "1000" }).toString()).then(
       (page) => {
         setEntries(page.items);
-        setForm(emptyDatabaseRestore(dumpedDatabases(engine, run.summary, page.items)));
+        setForm(emptyDatabaseRestore(dumpedDatabases(engine, run.summary, page.items), jobSource));
       },
       (caught) => {
         setEntries([]);
-        setForm(emptyDatabaseRestore(dumpedDatabases(engine, run.summary, [])));
+        setForm(emptyDatabaseRestore(dumpedDatabases(engine, run.summary, []), jobSource));
         setError(caught);
       },
     );
-  }, [run, engine]);
+  }, [run, engine, jobSource]);
 
   if (!form || !entries) return <p className="muted">Reading the snapshot…</p>;
   const change = (patch: Partial<DatabaseRestoreForm>) => setForm({ ...form, ...patch });
@@ -197,6 +201,7 @@ function DatabaseRestore(props: { run: Run; engine: Engine }) {
       <div className="editor-grid">
         <fieldset className="card">
           <legend>Which server</legend>
+          <p className="hint muted">The job's own server to start with; the new databases are created there.</p>
           <div className="row">
             <label className="field">
               Host, IP or socket
@@ -204,7 +209,7 @@ function DatabaseRestore(props: { run: Run; engine: Engine }) {
             </label>
             <label className="field">
               Port
-              <input name="restorePort" type="number" min={1} max={65535} placeholder={defaults.port} value={form.port} onChange={(event) => change({ port: event.target.value })} />
+              <input name="restorePort" className="num-wide" type="number" min={1} max={65535} placeholder={defaults.port} value={form.port} onChange={(event) => change({ port: event.target.value })} />
             </label>
           </div>
           <label className="field">
