@@ -20,7 +20,9 @@ enum DatabaseRestore {
         guard case .database(let jobSource) = context.spec.source, let engine = engines[jobSource.engine.rawValue] else {
             throw RunFailure(code: "invalid_operation", message: "a restore into a database needs a database job's snapshot")
         }
-        let source = destination.source(defaults: jobSource)
+        var source = destination.source(defaults: jobSource)
+        // The new names may not exist yet: short queries go to the server's maintenance database.
+        source.databases = []
         let password = try await DatabaseDumpExecutor.password(source, secrets: context.targetSecrets)
         let work = try DatabaseDumpExecutor.privateDirectory("\(staging)/\(context.run.id).db")
         defer { try? FileManager.default.removeItem(atPath: work) }
