@@ -14,6 +14,16 @@ func jobExecutors(_ config: WorkerConfig) -> [any JobExecutor] {
         FilesystemBackupExecutor(stagingDirectory: config.common.dataDirectory.runsPath),
         RestoreExecutor(stagingDirectory: config.common.dataDirectory.runsPath),
         VerifyExecutor(workDirectory: config.common.dataDirectory.runsPath),
+        DatabaseDumpExecutor(
+            engine: PostgresEngine(),
+            stagingDirectory: config.common.dataDirectory.runsPath,
+            streamChunkBytes: config.dumpChunkMiB << 20
+        ),
+        DatabaseDumpExecutor(
+            engine: MariaDBEngine(),
+            stagingDirectory: config.common.dataDirectory.runsPath,
+            streamChunkBytes: config.dumpChunkMiB << 20
+        ),
     ]
 }
 

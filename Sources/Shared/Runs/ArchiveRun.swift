@@ -26,6 +26,7 @@ enum ArchiveRun {
         paths: [String],
         root: String?,
         preScan: Bool,
+        streams: [StreamedInput] = [],
         adjustSummary: (inout BackupSummary) -> Void = { _ in },
         progress: BuildProgress = BuildProgress()
     ) async throws -> JSONValue {
@@ -70,7 +71,8 @@ enum ArchiveRun {
         }
         context.events.emit(
             kind: "packaging",
-            message: "Packaging \(roots.count) path(s) into \(location.display)",
+            message: streams.isEmpty
+                ? "Packaging \(roots.count) path(s) into \(location.display)" : "Packaging \(streams.count) dump(s) into \(location.display)",
             fields: .object(["run_dir": .string(location.display), "target": .string(location.target.type)])
         )
         let buildSettings = settings
@@ -86,7 +88,7 @@ enum ArchiveRun {
             }
             progress.setStage("packaging", total: total)
             do {
-                let result = try builder.build(roots)
+                let result = try builder.build(roots, streams: streams)
                 try shipper?.finish()
                 return result
             } catch {
@@ -101,6 +103,10 @@ enum ArchiveRun {
             result = try await built
         } catch is CancellationError {
             throw CancellationError()
+        } catch let failure as RunFailure {
+            // A streamed input's own failure (a dump tool's exit): the snapshot is never marked complete.
+            removeStaging(remote, runDir)
+            throw failure
         } catch let error as ArchiveBuilder.SourceError {
             removeStaging(remote, runDir)
             throw RunFailure(code: "fs_issues", message: error.description)
@@ -180,10 +186,15 @@ enum ArchiveRun {
         )
         summary.chain = settings.incremental.map { SnapshotChain(level: $0.level, before: $0.chain) }
         adjustSummary(&summary)
-        if issues.errors > 0 && settings.errorPolicy == "skip_fail" {
-            throw RunFailure(code: "fs_issues", message: "\(issues.errors) source error(s) (error_policy skip_fail)", summary: summary.json)
+        var summaryJSON = summary.json
+        if let database = result.manifest.database, case .object(var object) = summaryJSON {
+            object["database"] = database
+            summaryJSON = .object(object)
         }
-        return summary.json
+        if issues.errors > 0 && settings.errorPolicy == "skip_fail" {
+            throw RunFailure(code: "fs_issues", message: "\(issues.errors) source error(s) (error_policy skip_fail)", summary: summaryJSON)
+        }
+        return summaryJSON
     }
 
     /// A failed backup's staging on a remote target: nothing of it is needed again (a retry is a new run).
