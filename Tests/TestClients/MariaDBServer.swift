@@ -76,7 +76,8 @@ public final class MariaDBServer: @unchecked Sendable {
     /// A user that may connect from anywhere with a password and has every privilege (what a backup user needs at
     /// most: SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES, and for `--system=users` SELECT on `mysql`).
     public func createUser(_ name: String, password: String) async throws {
-        try await sql("CREATE USER '\(name)'@'%' IDENTIFIED BY '\(password)'; GRANT ALL ON *.* TO '\(name)'@'%' WITH GRANT OPTION;")
+        let literal = "'" + password.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+        try await sql("CREATE USER '\(name)'@'%' IDENTIFIED BY \(literal); GRANT ALL ON *.* TO '\(name)'@'%' WITH GRANT OPTION;")
     }
 
     /// SIGTERM (a clean shutdown), then SIGKILL of its process group after 30 s.
