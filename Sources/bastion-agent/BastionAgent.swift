@@ -21,7 +21,10 @@ struct BastionAgent: AsyncParsableCommand {
     @Option(help: "Pause between SQLite online-backup steps of 100 pages, in ms (tests slow a copy down with it).")
     var sqliteStepPauseMs: Int = 10
     @Flag(
-        help: "Run the before/after hooks of the jobs the hub sends (commands, as this agent's user; docs/hooks.md). Off: such jobs fail with hooks_not_allowed."
+        help: ArgumentHelp(
+            "Run the before/after hooks of the jobs the hub sends (commands run as this agent's user; docs/hooks.md). "
+                + "Without it, a job with hooks fails with hooks_not_allowed."
+        )
     )
     var allowHooks = false
     @Option(help: "A database dump is held in memory up to this many MiB before its archive member is written (1...4096).")

@@ -79,11 +79,12 @@ public enum HookedRun {
     ) async -> HookProcess.Exit {
         let events = context.events
         let base: [String: JSONValue] = ["hook": .string(phase), "index": .number(Double(index))]
-        events.emit(
-            kind: "hook",
-            message: "\(phase) hook \(index + 1)/\(count) started: \(hook.argv.joined(separator: " "))",
-            fields: .object(base.merging(["phase": "start", "argv": .array(hook.argv.map(JSONValue.string)), "cwd": .string(hook.cwd)]) { $1 })
-        )
+        // An argv may hold up to 1 MiB: the event keeps a bounded preview (the spec has the whole command).
+        let command = hook.argv.joined(separator: " ")
+        let preview = command.utf8.count <= 1024 ? command : String(decoding: command.utf8.prefix(1024), as: UTF8.self) + " …"
+        var start = base.merging(["phase": "start", "cwd": .string(String(decoding: hook.cwd.utf8.prefix(1024), as: UTF8.self))]) { $1 }
+        if hook.argv.reduce(0, { $0 + $1.utf8.count }) <= 8192 { start["argv"] = .array(hook.argv.map(JSONValue.string)) }
+        events.emit(kind: "hook", message: "\(phase) hook \(index + 1)/\(count) started: \(preview)", fields: .object(start))
         let cancellation = context.cancellation
         let process = HookProcess(
             argv: hook.argv,

@@ -86,13 +86,40 @@ enum OpenAPIDocument {
             [
                 "name": S.string(minLength: 1, maxLength: 200), "schedule": S.nullableString, "schedule_timezone": S.nullableString,
                 "overlap_policy": S.enumeration(["queue", "reject"], nullable: true),
-                "spec": .object(["type": "object", "description": "v1 or v2 job spec (docs/architecture.md, Jobs and specs)"]),
+                "spec": .object([
+                    "type": "object",
+                    "description": "v1 or v2 job spec (docs/architecture.md, Jobs and specs); its `hooks` section is the JobHooks schema",
+                ]),
                 "agent_id": .object([
                     "type": "string", "nullable": true, "description": "the agent that runs the job (docs/agents.md); null: the hub",
                 ]),
             ],
             required: ["name", "spec"]
         ),
+        "JobHooks": .object([
+            "type": "object", "additionalProperties": false,
+            "description": "commands run before and after each backup run, as the worker's or agent's user (docs/hooks.md)",
+            "properties": .object([
+                "before": .object(["type": "array", "maxItems": 16, "items": S.ref("JobHook")]),
+                "after": .object(["type": "array", "maxItems": 16, "items": S.ref("JobHook")]),
+                "continue_on_before_failure": S.boolean,
+            ]),
+        ]),
+        "JobHook": .object([
+            "type": "object", "additionalProperties": false, "required": ["argv"],
+            "properties": .object([
+                "argv": .object([
+                    "type": "array", "minItems": 1, "maxItems": 256, "description": "argv[0] an absolute path; no shell",
+                    "items": S.string(minLength: 1, maxLength: 4096),
+                ]),
+                "cwd": .object(["type": "string", "pattern": "^/", "maxLength": 4096, "description": "default /"]),
+                "timeout_seconds": .object(["type": "integer", "minimum": 1, "maximum": 86400, "description": "default 300"]),
+                "env": .object([
+                    "type": "object", "maxProperties": 64, "additionalProperties": S.string(maxLength: 4096),
+                    "description": "names [A-Za-z_][A-Za-z0-9_]*, not BASTION_*",
+                ]),
+            ]),
+        ]),
         "RunKind": S.enumeration(RunKind.allCases.map(\.rawValue)),
         "RunListItem": S.object([
             "id": S.string, "job_id": S.string, "job_name": S.nullableString, "kind": S.ref("RunKind"), "status": S.ref("RunStatus"),

@@ -78,7 +78,8 @@ public struct JobHooks: Sendable, Equatable {
         case .bool(let flag)?: hooks.continueOnBeforeFailure = flag
         default: throw ValidationError.spec("hooks.continue_on_before_failure", "invalid", "continue_on_before_failure must be true or false")
         }
-        return hooks
+        // No hook: nothing to continue past, and nothing stored (the stored form must read back as the same spec).
+        return hooks.isEmpty ? JobHooks() : hooks
     }
 
     private static func list(_ value: JSONValue?, field: String) throws -> [Hook] {
