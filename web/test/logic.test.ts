@@ -379,6 +379,7 @@ test("hooks: argv one per line, cwd, timeout, env lines; every job type; and bac
   }
   const onlyAfter = formToRequest({ ...emptyForm("UTC"), hooksAfter: [after] }) as { spec: Record<string, any> };
   assert.deepEqual(Object.keys(onlyAfter.spec.hooks), ["after", "continue_on_before_failure"]);
+  assert.equal(formToRequest({ ...emptyForm("UTC"), continueOnBeforeFailure: true }).spec && (formToRequest({ ...emptyForm("UTC"), continueOnBeforeFailure: true }).spec as Record<string, unknown>).hooks, undefined, "no command: no hooks");
   assert.deepEqual(parseEnv("A=1\nnot a pair\n=x\nB=").problems, [2, 3]);
   assert.deepEqual(parseEnv("A=1\nB=").env, { A: "1", B: "" });
   assert.deepEqual(hookProblems({ ...emptyForm("UTC"), hooksAfter: [{ ...after, env: "OK=1\nBROKEN" }] }), ["After command 1: environment line 2 is not KEY=value."]);

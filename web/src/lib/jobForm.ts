@@ -237,7 +237,8 @@ export function hookProblems(form: JobForm): string[] {
 
 /** The spec's `hooks`, or null when the job has none (the key is then left out). */
 export function formHooks(form: JobForm): Record<string, unknown> | null {
-  if (form.hooksBefore.length === 0 && form.hooksAfter.length === 0 && !form.continueOnBeforeFailure) return null;
+  // Without a command there are no hooks (the server stores it so too), whatever the checkbox said.
+  if (form.hooksBefore.length === 0 && form.hooksAfter.length === 0) return null;
   const hooks: Record<string, unknown> = {};
   if (form.hooksBefore.length > 0) hooks.before = form.hooksBefore.map(hookToSpec);
   if (form.hooksAfter.length > 0) hooks.after = form.hooksAfter.map(hookToSpec);
