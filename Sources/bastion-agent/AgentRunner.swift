@@ -130,10 +130,16 @@ final class AgentRunner: Sendable {
                 guard let name = keys["name"]?.stringValue, let recipient = keys["recipient"]?.stringValue else { return nil }
                 return TaskKeys(name: name, recipient: recipient, identity: keys["identity"]?.stringValue)
             },
-            targetSecrets: body["target_secret"].flatMap { secret in
-                guard let kind = secret["kind"]?.stringValue, let name = secret["name"]?.stringValue, let value = secret["value"] else { return nil }
-                return TaskTargetSecret(kind: kind, name: name, secret: TargetSecret(value))
-            }
+            targetSecrets: TaskSecrets(
+                secrets: ["target_secret", "source_secret"].compactMap { key in
+                    body[key].flatMap { secret in
+                        guard let kind = secret["kind"]?.stringValue, let name = secret["name"]?.stringValue, let value = secret["value"] else {
+                            return nil
+                        }
+                        return TaskTargetSecret(kind: kind, name: name, secret: TargetSecret(value))
+                    }
+                }
+            )
         )
         logger.info("Run started", metadata: ["run.id": "\(task.runId)", "kind": "\(kind.rawValue)"])
         do {

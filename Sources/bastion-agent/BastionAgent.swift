@@ -27,11 +27,14 @@ struct BastionAgent: AsyncParsableCommand {
         )
     )
     var allowHooks = false
+    @Option(help: "A database dump is held in memory up to this many MiB before its archive member is written (1...4096).")
+    var dumpChunkMib: Int = 64
 
     func run() async throws {
         PrivateFiles.restrictNewFiles()
         var logger = Logger(label: "bastion-agent")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        guard (1...4096).contains(dumpChunkMib) else { throw ValidationError("--dump-chunk-mib must be 1...4096") }
         guard (1...300).contains(heartbeatSeconds) else { throw ValidationError("--heartbeat-seconds must be 1...300") }
         guard let hub = HubAddress(hubUrl) else { throw ValidationError("--hub-url must be an http:// or https:// URL") }
         let directory = DataDirectory(path: dataDir)
@@ -63,6 +66,8 @@ struct BastionAgent: AsyncParsableCommand {
                 VaultwardenBackupExecutor(stepPause: .milliseconds(sqliteStepPauseMs), stagingDirectory: staging),
                 RestoreExecutor(stagingDirectory: staging),
                 VerifyExecutor(workDirectory: staging),
+                DatabaseDumpExecutor(engine: PostgresEngine(), stagingDirectory: staging, streamChunkBytes: dumpChunkMib << 20),
+                DatabaseDumpExecutor(engine: MariaDBEngine(), stagingDirectory: staging, streamChunkBytes: dumpChunkMib << 20),
             ],
             logger: logger,
             allowHooks: allowHooks,

@@ -111,7 +111,7 @@ final class HubLink: Sendable {
                 name: identity.name,
                 heartbeatSeconds: heartbeat.components.seconds,
                 info: ["version": Self.version, "os": "linux", "arch": "x86_64"],
-                capabilities: .object(["backup": .array(["filesystem", "sqlite", "vaultwarden"])])
+                capabilities: .object(["backup": .array(["filesystem", "sqlite", "vaultwarden", "postgres", "mariadb"])])
             )
         )
         try await outbound.write(.text(hello.text))

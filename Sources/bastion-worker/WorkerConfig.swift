@@ -30,6 +30,13 @@ struct WorkerOptions: ParsableArguments {
         help: "At start, a cron trigger missed less than this many seconds ago is run once. Env BASTION_MISFIRE_GRACE; default 3600."
     )
     var misfireGrace: Int?
+
+    @Option(
+        name: .customLong("dump-chunk-mib"),
+        help:
+            "A database dump is held in memory up to this many MiB before its archive member is written; a longer one is several members. Env BASTION_DUMP_CHUNK_MIB; default 64."
+    )
+    var dumpChunkMiB: Int?
 }
 
 /// The worker's resolved configuration.
@@ -40,6 +47,8 @@ struct WorkerConfig: Sendable {
     var leaseSeconds: Int64 = 60
     var sqliteStepPause: Duration = .milliseconds(10)
     var misfireGrace: Int64 = 3600
+    /// docs/databases.md, "How dumps are stored".
+    var dumpChunkMiB = 64
 
     init(common: CommonConfig, workerID: String? = nil) {
         self.common = common
@@ -76,6 +85,11 @@ struct WorkerConfig: Sendable {
             throw ConfigError.invalidValue(option: "--misfire-grace", value: "\(grace)", reason: "must be ≥ 0")
         }
         misfireGrace = Int64(grace)
+        let chunk = try resolver.resolve(options.dumpChunkMiB, env: "BASTION_DUMP_CHUNK_MIB", default: 64)
+        guard (1...4096).contains(chunk) else {
+            throw ConfigError.invalidValue(option: "--dump-chunk-mib", value: "\(chunk)", reason: "must be 1...4096")
+        }
+        dumpChunkMiB = chunk
         leaseSeconds = Int64(lease)
     }
 

@@ -59,6 +59,75 @@ export interface Job {
 
 export type JobSpecJSON = { v: number; type: string } & Record<string, unknown>;
 
+/** A hook (docs/hooks.md): a program and its arguments, no shell; run as the worker's (or agent's) user. */
+export interface HookSpec {
+  argv: string[];
+  cwd?: string;
+  timeout_seconds?: number;
+  env?: Record<string, string>;
+}
+
+/** The spec's top-level `hooks`, beside `pipeline`. */
+export interface HooksSpec {
+  before?: HookSpec[];
+  after?: HookSpec[];
+  continue_on_before_failure?: boolean;
+}
+
+/** The `source` of a `postgres` or `mariadb` job. */
+export interface DatabaseSource {
+  host?: string;
+  port?: number;
+  user?: string;
+  secret_name?: string;
+  /** Absent or empty: every database. */
+  databases?: string[];
+  globals?: boolean;
+  /** mariadb only. */
+  verify_scratch_restore?: boolean;
+}
+
+export type ConsistencyPolicy = "warn" | "fail" | "ignore";
+
+/** The `source` of a `vaultwarden` job. */
+export interface VaultwardenSource {
+  data_dir: string;
+  consistency_policy?: ConsistencyPolicy;
+  consistency_fail_threshold?: number;
+}
+
+/** What #25 adds to a filesystem job's `source`. */
+export interface FilesystemSourceAdditions {
+  snapshot_mode?: "off" | "auto" | "required";
+  consistency_policy?: ConsistencyPolicy;
+  consistency_fail_threshold?: number;
+}
+
+/** A run summary's `consistency`: files that changed while they were read. */
+export interface ConsistencySummary {
+  changed_total: number;
+  sample?: { path: string; reason: string }[];
+  [key: string]: unknown;
+}
+
+/** `POST /api/runs/{id}/restore` into a database server (the engine is the snapshot's job type). */
+export interface DatabaseDestination {
+  type: "database";
+  host?: string;
+  port?: number;
+  user?: string;
+  secret_name?: string;
+  /** Dumped name → new name (at least one). */
+  databases: Record<string, string>;
+  globals: boolean;
+  drop_existing: boolean;
+}
+
+export interface FilesDestination {
+  type: "local_fs";
+  directory: string;
+}
+
 export interface RunListItem {
   id: string;
   job_id: string;
@@ -335,8 +404,11 @@ export interface NotificationDestination {
   enabled: boolean;
 }
 
+/** Secrets in Settings: target credentials, and database passwords (`{"password": ...}`). */
+export type SecretKind = "webdav" | "rclone" | "postgres" | "mariadb";
+
 export interface TargetSecretInfo {
-  kind: "webdav" | "rclone";
+  kind: SecretKind;
   name: string;
   created_at: number;
   updated_at: number;
@@ -383,10 +455,10 @@ export const api = {
     request<{ schedule: string; timezone: string; next: number[] }>("POST", "/api/schedules/preview", { schedule, timezone, count: 5 }),
   runNow: (id: string) => request<{ run_id: string; status: RunStatus }>("POST", `/api/jobs/${encodeURIComponent(id)}/run`),
   destinations: () => request<NotificationDestination[]>("GET", "/api/notifications/destinations"),
-  targetSecrets: (kind: "webdav" | "rclone") => request<TargetSecretInfo[]>("GET", `/api/secrets/${kind}`),
-  saveTargetSecret: (kind: "webdav" | "rclone", name: string, body: Record<string, string>) =>
+  targetSecrets: (kind: SecretKind) => request<TargetSecretInfo[]>("GET", `/api/secrets/${kind}`),
+  saveTargetSecret: (kind: SecretKind, name: string, body: Record<string, string>) =>
     request<TargetSecretInfo>("PUT", `/api/secrets/${kind}/${encodeURIComponent(name)}`, body),
-  deleteTargetSecret: (kind: "webdav" | "rclone", name: string) => request<void>("DELETE", `/api/secrets/${kind}/${encodeURIComponent(name)}`),
+  deleteTargetSecret: (kind: SecretKind, name: string) => request<void>("DELETE", `/api/secrets/${kind}/${encodeURIComponent(name)}`),
   testTarget: (target: Record<string, unknown>) => request<{ ok: boolean; steps: TargetTestStep[] }>("POST", "/api/targets/test", target),
   incompleteCleanups: () => request<IncompleteCleanup[]>("GET", "/api/maintenance/incomplete-cleanup"),
   cleanupAction: (runId: string, action: "retry-now" | "ignore" | "unignore") =>
@@ -416,7 +488,7 @@ export const api = {
       "GET",
       `/api/jobs/${encodeURIComponent(jobId)}/versions?path=${encodeURIComponent(path)}`,
     ),
-  restore: (runId: string, body: { destination: { type: "local_fs"; directory: string }; conflict_policy: ConflictPolicy; selection?: Selection }) =>
+  restore: (runId: string, body: { destination: FilesDestination; conflict_policy: ConflictPolicy; selection?: Selection } | { destination: DatabaseDestination }) =>
     request<{ run_id: string; kind: RunKind; status: RunStatus }>("POST", `/api/runs/${encodeURIComponent(runId)}/restore`, body),
   verify: (runId: string) => request<{ run_id: string; kind: RunKind; status: RunStatus }>("POST", `/api/runs/${encodeURIComponent(runId)}/verify`),
   runs: (query: string) => request<RunPage>("GET", "/api/runs?" + query),

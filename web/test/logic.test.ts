@@ -290,3 +290,169 @@ test("the enrolment command names this hub and quotes the name for a shell", () 
   );
   assert.equal(enrollCommand("http://127.0.0.1:9876/", "T", " "), "BASTION_ENROLL_TOKEN=T bastion-agent --hub-url http://127.0.0.1:9876/ --data-dir /var/lib/bastion-agent");
 });
+
+import { completeDraft, emptyHook, hookProblems, parseEnv, type JobForm } from "../src/lib/jobForm";
+
+const jobWith = (spec: Record<string, unknown>): Job => ({
+  id: "j", name: "n", agent_id: null, schedule: null, schedule_timezone: "UTC", overlap_policy: "queue",
+  created_at: 0, updated_at: 0, archived_at: null, type: String(spec.type), spec: spec as Job["spec"],
+});
+
+test("postgres and mariadb jobs: server, secret, databases (empty: all), globals, scratch verify; and back", () => {
+  const form = { ...emptyForm("UTC"), name: "db", type: "postgres" as const, dbHost: " 127.0.0.1 ", dbPort: "5433", dbUser: "backup", dbSecretName: "pg-main" };
+  form.dbDatabases = "app\n\n wiki \n";
+  const body = formToRequest(form) as { spec: Record<string, any> };
+  assert.equal(body.spec.type, "postgres");
+  assert.deepEqual(body.spec.source, { host: "127.0.0.1", port: 5433, user: "backup", secret_name: "pg-main", databases: ["app", "wiki"], globals: true });
+  assert.equal(body.spec.hooks, undefined, "no hooks: no key");
+  assert.equal(body.spec.pipeline.incremental, undefined);
+  const back = jobToForm(jobWith(body.spec), "UTC");
+  assert.equal(back.type, "postgres");
+  assert.equal(back.dbDatabases, "app\nwiki");
+  assert.deepEqual(formToRequest(back).spec, body.spec, "a round trip keeps the spec");
+
+  // All databases over the socket with peer authentication: only what was said.
+  const all = formToRequest({ ...emptyForm("UTC"), type: "postgres", dbGlobals: false }) as { spec: Record<string, any> };
+  assert.deepEqual(all.spec.source, { databases: [], globals: false });
+
+  const maria = formToRequest({ ...form, type: "mariadb", dbPort: "3306", verifyScratchRestore: true }) as { spec: Record<string, any> };
+  assert.deepEqual(maria.spec.source, {
+    host: "127.0.0.1", port: 3306, user: "backup", secret_name: "pg-main", databases: ["app", "wiki"], globals: true, verify_scratch_restore: true,
+  });
+  const mariaBack = jobToForm(jobWith(maria.spec), "UTC");
+  assert.equal(mariaBack.type, "mariadb");
+  assert.equal(mariaBack.verifyScratchRestore, true);
+  assert.deepEqual(formToRequest(mariaBack).spec, maria.spec);
+  assert.equal((formToRequest({ ...form, dbPort: "54x" }) as { spec: Record<string, any> }).spec.source.port, "54x", "a bad port reaches the server, which names it");
+  assert.equal(fieldOf("spec.source.secret_name"), "dbSecret");
+});
+
+test("vaultwarden jobs and the filesystem's snapshot mode and consistency policy", () => {
+  const vw = formToRequest({ ...emptyForm("UTC"), type: "vaultwarden", vwDataDir: " /srv/vaultwarden/data " }) as { spec: Record<string, any> };
+  assert.deepEqual(vw.spec.source, { data_dir: "/srv/vaultwarden/data", consistency_policy: "warn" });
+  assert.deepEqual(vw.spec.pipeline, {}, "archive_v1, the default format");
+  const strict = formToRequest({ ...emptyForm("UTC"), type: "vaultwarden", vwDataDir: "/d", consistencyPolicy: "fail", consistencyThreshold: "2" }) as {
+    spec: Record<string, any>;
+  };
+  assert.deepEqual(strict.spec.source, { data_dir: "/d", consistency_policy: "fail", consistency_fail_threshold: 2 });
+  assert.deepEqual(formToRequest(jobToForm(jobWith(strict.spec), "UTC")).spec, strict.spec);
+
+  const plain = formToRequest({ ...emptyForm("UTC"), paths: "/srv" }) as { spec: Record<string, any> };
+  assert.equal("snapshot_mode" in plain.spec.source, false, "defaults are left out: older specs stay as they were");
+  assert.equal("consistency_policy" in plain.spec.source, false);
+  const fs = formToRequest({ ...emptyForm("UTC"), paths: "/srv", snapshotMode: "required", consistencyPolicy: "fail", consistencyThreshold: "3" }) as {
+    spec: Record<string, any>;
+  };
+  assert.equal(fs.spec.source.snapshot_mode, "required");
+  assert.equal(fs.spec.source.consistency_policy, "fail");
+  assert.equal(fs.spec.source.consistency_fail_threshold, 3);
+  const fsBack = jobToForm(jobWith(fs.spec), "UTC");
+  assert.equal(fsBack.snapshotMode, "required");
+  assert.equal(fsBack.consistencyThreshold, "3");
+  assert.deepEqual(formToRequest(fsBack).spec, fs.spec);
+  const ignore = formToRequest({ ...emptyForm("UTC"), paths: "/srv", snapshotMode: "auto", consistencyPolicy: "ignore" }) as { spec: Record<string, any> };
+  assert.deepEqual([ignore.spec.source.snapshot_mode, ignore.spec.source.consistency_policy, ignore.spec.source.consistency_fail_threshold], ["auto", "ignore", undefined]);
+  assert.equal(fieldOf("spec.source.snapshot_mode"), "snapshotMode");
+  assert.equal(fieldOf("spec.source.consistency_fail_threshold"), "consistency");
+});
+
+test("hooks: argv one per line, cwd, timeout, env lines; every job type; and back", () => {
+  const before = { argv: "/usr/bin/docker\n stop \n\nmy app\n", cwd: " /srv ", timeout: "60", env: "MODE=fast\nURL=http://x/?a=b=c\n\n" };
+  const after = { ...emptyHook(), argv: "/usr/bin/docker\nstart\nmy app" };
+  for (const type of ["filesystem", "sqlite", "postgres", "mariadb", "vaultwarden"] as const) {
+    const form = { ...emptyForm("UTC"), type, paths: "/srv", hooksBefore: [before], hooksAfter: [after], continueOnBeforeFailure: true };
+    const body = formToRequest(form) as { spec: Record<string, any> };
+    assert.deepEqual(
+      body.spec.hooks,
+      {
+        before: [{ argv: ["/usr/bin/docker", "stop", "my app"], cwd: "/srv", timeout_seconds: 60, env: { MODE: "fast", URL: "http://x/?a=b=c" } }],
+        after: [{ argv: ["/usr/bin/docker", "start", "my app"] }],
+        continue_on_before_failure: true,
+      },
+      type,
+    );
+    const back = jobToForm(jobWith(body.spec), "UTC");
+    assert.equal(back.hooksBefore[0].argv, "/usr/bin/docker\nstop\nmy app");
+    assert.equal(back.hooksBefore[0].env, "MODE=fast\nURL=http://x/?a=b=c");
+    assert.equal(back.continueOnBeforeFailure, true);
+    assert.deepEqual(formToRequest(back).spec, body.spec, `${type}: a round trip keeps the hooks`);
+  }
+  const onlyAfter = formToRequest({ ...emptyForm("UTC"), hooksAfter: [after] }) as { spec: Record<string, any> };
+  assert.deepEqual(Object.keys(onlyAfter.spec.hooks), ["after", "continue_on_before_failure"]);
+  assert.equal(formToRequest({ ...emptyForm("UTC"), continueOnBeforeFailure: true }).spec && (formToRequest({ ...emptyForm("UTC"), continueOnBeforeFailure: true }).spec as Record<string, unknown>).hooks, undefined, "no command: no hooks");
+  assert.deepEqual(parseEnv("A=1\nnot a pair\n=x\nB=").problems, [2, 3]);
+  assert.deepEqual(parseEnv("A=1\nB=").env, { A: "1", B: "" });
+  assert.deepEqual(hookProblems({ ...emptyForm("UTC"), hooksAfter: [{ ...after, env: "OK=1\nBROKEN" }] }), ["After command 1: environment line 2 is not KEY=value."]);
+  assert.equal(fieldOf("spec.hooks.before[0].argv"), "hooks");
+
+  // A draft kept by the older editor lacks the new fields: resuming it gives them their defaults.
+  const old = completeDraft({ name: "kept", type: "filesystem", paths: "/srv" } as Partial<JobForm>, "UTC");
+  assert.equal(old.name, "kept");
+  assert.deepEqual(old.hooksBefore, []);
+  assert.equal(formToRequest(old).spec && (formToRequest(old).spec as Record<string, unknown>).hooks, undefined);
+});
+
+import { describeEvent } from "../src/lib/eventLog";
+import { databaseDestination, databaseRestoreProblem, dumpedDatabases, emptyDatabaseRestore, hasGlobals } from "../src/lib/databaseRestore";
+
+test("hook and consistency events read as such in the log", () => {
+  const base = { run_id: "r", seq: 1, ts: 0, level: "info" as const };
+  assert.deepEqual(
+    describeEvent({ ...base, kind: "hook_output", message: "  stopped app", fields: { hook: "before", index: 0, stream: "stderr" } }),
+    { label: "before #1 stderr", text: "│   stopped app", tone: "hook" },
+  );
+  assert.equal(describeEvent({ ...base, kind: "hook_output", message: "ok", fields: { hook: "after", index: 1, stream: "stdout" } }).label, "after #2");
+  assert.equal(describeEvent({ ...base, kind: "hook", message: "exited 0 after 1.2 s", fields: { hook: "after", index: 0 } }).label, "hook after #1");
+  assert.equal(describeEvent({ ...base, kind: "hook", message: "x", fields: null }).label, "hook");
+  assert.deepEqual(
+    describeEvent({ ...base, level: "warn", kind: "source_consistency", message: "file changed while read", fields: { path: "/srv/log.txt", reason: "size" } }),
+    { label: "changed while read", text: "file changed while read: /srv/log.txt (size)", tone: "plain" },
+  );
+  assert.equal(
+    describeEvent({ ...base, kind: "source_consistency", message: "3 files changed while read", fields: { changed_total: 3 } }).text,
+    "3 files changed while read",
+  );
+  assert.deepEqual(describeEvent({ ...base, kind: "log", message: "hello", fields: null }), { label: "log", text: "hello", tone: "plain" });
+});
+
+test("restore into a database: the dumped databases, new names, globals and drop_existing", () => {
+  const entry = (name: string, kind: "file" | "dir" = "file") =>
+    ({ name, path: `postgres/${name}`, kind, size: 1, mtime: null, mtime_nsec: null, mode: null, uid: null, gid: null, hash: null, link_target: null, implied: false });
+  const entries = [entry("wiki.dump"), entry("globals.sql"), entry("app.dump"), entry("notes.txt"), entry("odd.dump", "dir")];
+  assert.deepEqual(dumpedDatabases("postgres", null, entries), ["app", "wiki"]);
+  assert.deepEqual(dumpedDatabases("mariadb", null, [entry("shop.sql"), entry("users.sql")]), ["shop"]);
+  assert.deepEqual(dumpedDatabases("postgres", { database: { dumps: [{ database: "b" }, { database: "a" }, {}] } }, entries), ["a", "b"], "the summary's list wins");
+  assert.equal(hasGlobals("postgres", entries), true);
+  assert.equal(hasGlobals("mariadb", entries), false);
+
+  const onJobServer = emptyDatabaseRestore(["app"], { host: "db.lan", port: 5433, user: "backup", secret_name: "pg-main", databases: ["app"] });
+  assert.deepEqual([onJobServer.host, onJobServer.port, onJobServer.user, onJobServer.secretName], ["db.lan", "5433", "backup", "pg-main"], "the job's server to start with");
+  assert.deepEqual([emptyDatabaseRestore([], { user: null }).user, emptyDatabaseRestore([]).port], ["", ""]);
+  const form = emptyDatabaseRestore(["app", "wiki"]);
+  assert.deepEqual(form.rows.map((row) => row.to), ["app_restored", "wiki_restored"]);
+  form.rows[1].restore = false;
+  form.host = " 127.0.0.1 ";
+  form.port = "5433";
+  form.secretName = "pg-main";
+  assert.deepEqual(databaseDestination(form), {
+    type: "database", host: "127.0.0.1", port: 5433, secret_name: "pg-main", databases: { app: "app_restored" }, globals: false, drop_existing: false,
+  });
+  assert.equal(databaseRestoreProblem(form), null);
+  assert.match(databaseRestoreProblem({ ...form, rows: form.rows.map((row) => ({ ...row, restore: false })) }) ?? "", /at least one/);
+  assert.match(databaseRestoreProblem({ ...form, rows: [{ from: "app", restore: true, to: " " }] }) ?? "", /needs a name/);
+  assert.match(databaseRestoreProblem({ ...form, rows: [{ from: "a", restore: true, to: "x" }, { from: "b", restore: true, to: "x" }] }) ?? "", /same name/);
+});
+
+import { describeHooks, describeSource } from "../src/lib/jobForm";
+
+test("the job page says what a new job type backs up, and its hooks", () => {
+  assert.equal(describeSource("postgres", { source: { databases: ["app"], host: "db", port: 5433 } }), "PostgreSQL databases app and the roles on db:5433");
+  assert.equal(describeSource("mariadb", { source: { globals: false } }), "every MariaDB database on /run/mysqld/mysqld.sock");
+  assert.equal(describeSource("vaultwarden", { source: { data_dir: "/vw" } }), "the Vaultwarden data directory /vw");
+  assert.equal(describeSource("filesystem", { source: { paths: ["/a", "/b"] } }), "/a, /b");
+  assert.equal(describeHooks({}), null);
+  assert.equal(
+    describeHooks({ hooks: { before: [{ argv: ["/bin/echo", "hi"] }], after: [{ argv: ["/bin/true"] }], continue_on_before_failure: true } }),
+    "before: /bin/echo hi (a failure does not stop the backup) · after: /bin/true",
+  );
+});

@@ -42,6 +42,11 @@ public final class ArchiveBuilder {
         /// Devices to record in place of others in file identities: a btrfs snapshot's device → the live subvolume's,
         /// so an incremental snapshot read from a btrfs snapshot finds the files of the previous one unchanged.
         public var deviceAliases: [UInt64: UInt64] = [:]
+        /// The most bytes of a streamed input held in memory before its member is written (docs/formats.md, "Streamed
+        /// members"): a tar header needs the member's size, so a stream longer than this becomes several members.
+        public var streamChunkBytes = 64 << 20
+        /// The manifest's `database` section, made from what the streamed inputs became (nil: none).
+        public var databaseSection: (@Sendable ([StreamedResult]) -> JSONValue)?
 
         public init(jobId: String, runId: String, runDirectory: String, partSize: Int64) {
             self.jobId = jobId
@@ -78,6 +83,8 @@ public final class ArchiveBuilder {
         public var manifest: Manifest
         /// Files that changed while read.
         public var consistency: SourceConsistency
+        /// The streamed inputs' members, in the order given.
+        public var streamed: [StreamedResult] = []
     }
 
     /// More files changed while read than the `fail` policy allows: the snapshot is left incomplete.
@@ -122,6 +129,8 @@ public final class ArchiveBuilder {
     /// With `rehash`: files whose content the dumpdir already found unchanged (checked once per file).
     private var rehashVerdicts: [[UInt8]: Bool] = [:]
     private var consistency: SourceConsistency
+    /// What each streamed input became.
+    private var streamed: [StreamedResult] = []
 
     public init(settings: Settings, progress: BuildProgress, isCanceled: @escaping () -> Bool) {
         self.settings = settings
@@ -199,7 +208,9 @@ public final class ArchiveBuilder {
 
     // MARK: - Build
 
-    public func build(_ roots: [Root]) throws -> Result {
+    /// Packages `roots` (walked) and then `streams` (each read to its end as it arrives; docs/formats.md, "Streamed
+    /// members") into one snapshot.
+    public func build(_ roots: [Root], streams: [StreamedInput] = []) throws -> Result {
         let directory = settings.runDirectory
         // Leftovers of an earlier attempt of this run (the worker that had it died or shut down).
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
@@ -232,6 +243,7 @@ public final class ArchiveBuilder {
                 members = handoff
                 defer { members = nil }
                 try walk(roots)
+                try stream(streams)
                 try members.push(batch)
                 batch = []
             }
@@ -264,7 +276,8 @@ public final class ArchiveBuilder {
             entriesCount: entriesCount,
             frameBytes: Int64(settings.frameBytes),
             chain: settings.incremental.map { Manifest.Chain(level: $0.level, before: $0.chain) },
-            entriesIndexEncrypted: settings.encryption != nil
+            entriesIndexEncrypted: settings.encryption != nil,
+            database: settings.databaseSection?(streamed)
         )
         try Self.writeFile("\(directory)/manifest.json", manifest.json.jsonString())
         if isCanceled() { throw CancellationError() }
@@ -282,8 +295,104 @@ public final class ArchiveBuilder {
             source: counts,
             payloadBytes: parts.totalBytes,
             manifest: manifest,
-            consistency: consistency
+            consistency: consistency,
+            streamed: streamed
         )
+    }
+
+    // MARK: - Streamed members
+
+    /// Writes each streamed input as it arrives: at most `streamChunkBytes` are held, then written as one member with
+    /// its exact size; a stream that ends inside its first chunk is one member named `archivePath`, a longer one is
+    /// `archivePath.000001`, `.000002`, ... each a full chunk except the last (docs/formats.md, "Streamed members").
+    /// The members' directories come first, once each.
+    private func stream(_ inputs: [StreamedInput]) throws {
+        guard !inputs.isEmpty else { return }
+        let now = FileTime(seconds: Int64(Date().timeIntervalSince1970), nanoseconds: 0)
+        var directories: [String] = []
+        for input in inputs {
+            var parent = input.archivePath.split(separator: "/", omittingEmptySubsequences: true).dropLast()
+            var chain: [String] = []
+            while !parent.isEmpty {
+                chain.insert(parent.joined(separator: "/"), at: 0)
+                parent = parent.dropLast()
+            }
+            for directory in chain where !directories.contains(directory) {
+                directories.append(directory)
+                try emit(.member(streamedEntry(directory, .directory, mode: 0o700, now)))
+                counts.dirs += 1
+            }
+        }
+        for input in inputs {
+            if isCanceled() { throw CancellationError() }
+            let source = try input.open()
+            var members: [String] = []
+            var size: Int64 = 0
+            while true {
+                let (buffers, bytes, ended) = try fillChunk(source)
+                if bytes == 0 && !members.isEmpty { break }
+                let name = ended && members.isEmpty ? input.archivePath : input.archivePath + "." + Self.chunkSuffix(members.count + 1)
+                var entry = streamedEntry(name, .file, mode: 0o600, now)
+                entry.size = Int64(bytes)
+                try emit(.file(entry))
+                for (buffer, count) in buffers { try emit(.buffer(buffer, count: count)) }
+                try emit(.end)
+                members.append(name)
+                size += Int64(bytes)
+                counts.files += 1
+                counts.bytes += Int64(bytes)
+                progress.add(files: 1)
+                if ended { break }
+            }
+            try source.finish()
+            streamed.append(StreamedResult(archivePath: input.archivePath, members: members, size: size))
+        }
+    }
+
+    /// `000001` for 1: six digits, more past 999999.
+    static func chunkSuffix(_ number: Int) -> String {
+        let digits = String(number)
+        return String(repeating: "0", count: max(0, 6 - digits.count)) + digits
+    }
+
+    /// Reads up to one chunk of `source` into pooled buffers; whether the stream ended.
+    private func fillChunk(_ source: any StreamedSource) throws -> (buffers: [(ReadBuffer, Int)], bytes: Int, ended: Bool) {
+        var buffers: [(ReadBuffer, Int)] = []
+        var bytes = 0
+        let limit = max(1, settings.streamChunkBytes)
+        do {
+            while bytes < limit {
+                if isCanceled() { throw CancellationError() }
+                let buffer = readBuffers.take()
+                var count = 0
+                let want = min(buffer.bytes.count, limit - bytes)
+                var ended = false
+                while count < want {
+                    let got = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer.bytes[count..<want]))
+                    if got == 0 {
+                        ended = true
+                        break
+                    }
+                    count += got
+                }
+                if count > 0 { buffers.append((buffer, count)) } else { readBuffers.give(buffer) }
+                bytes += count
+                progress.add(bytes: Int64(count))
+                if ended { return (buffers, bytes, true) }
+            }
+        } catch {
+            for (buffer, _) in buffers { readBuffers.give(buffer) }
+            throw error
+        }
+        return (buffers, bytes, false)
+    }
+
+    private func streamedEntry(_ path: String, _ kind: TarEntry.Kind, mode: UInt32, _ time: FileTime) -> TarEntry {
+        let (user, group) = (geteuid(), getegid())
+        var entry = TarEntry(path: Array(path.utf8), kind: kind, mode: mode, uid: user, gid: group, mtime: time)
+        entry.userName = owners.user(user)
+        entry.groupName = owners.group(group)
+        return entry
     }
 
     /// Queues an item for the writer thread.
@@ -786,7 +895,7 @@ public final class ArchiveBuilder {
     }
 
     /// Calls `body` with `count` zero bytes, at most 1 MiB at a time.
-    static func zeroChunkBytes(_ count: Int64, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+    public static func zeroChunkBytes(_ count: Int64, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         var remaining = count
         try zeroChunk.withUnsafeBytes { zeros in
             while remaining > 0 {

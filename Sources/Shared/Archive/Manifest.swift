@@ -46,6 +46,9 @@ public struct Manifest: Sendable, Equatable {
     public var frameBytes: Int64?
     /// Set on the snapshots of a job with `pipeline.incremental`, the full ones included.
     public var chain: Chain?
+    /// A database job's snapshot (docs/databases.md): engine, server version, each dump's database and member(s), and
+    /// the exact restore commands. Kept as written; readers check what they use.
+    public var database: JSONValue?
 
     /// The stored size of all payload parts.
     public var payloadBytes: Int64 { payloadParts.reduce(0) { $0 + $1.size } }
@@ -61,8 +64,10 @@ public struct Manifest: Sendable, Equatable {
         entriesCount: Int64,
         frameBytes: Int64? = nil,
         chain: Chain? = nil,
-        entriesIndexEncrypted: Bool = false
+        entriesIndexEncrypted: Bool = false,
+        database: JSONValue? = nil
     ) {
+        self.database = database
         self.entriesIndexEncrypted = entriesIndexEncrypted
         self.jobId = jobId
         self.runId = runId
@@ -109,6 +114,7 @@ public struct Manifest: Sendable, Equatable {
             )
             object["incremental"] = .object(incremental)
         }
+        if let database { object["database"] = database }
         return .object(object)
     }
 
@@ -186,6 +192,11 @@ public struct Manifest: Sendable, Equatable {
             self.chain = chain
         } else {
             chain = nil
+        }
+        switch json["database"] {
+        case nil, .null?: database = nil
+        case .object(let section)?: database = .object(section)
+        default: throw Invalid(description: "a database section that is not an object")
         }
     }
 }

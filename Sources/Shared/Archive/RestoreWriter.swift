@@ -124,7 +124,7 @@ public final class RestoreWriter: TarReaderDelegate {
     // MARK: - Paths
 
     /// The components of an archive path without empty and `.` ones; nil when one is `..` or the path has a NUL.
-    static func components(_ path: [UInt8]) -> [ArraySlice<UInt8>]? {
+    public static func components(_ path: [UInt8]) -> [ArraySlice<UInt8>]? {
         var result: [ArraySlice<UInt8>] = []
         for component in path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
             if component.count == 1 && component.first == UInt8(ascii: ".") { continue }

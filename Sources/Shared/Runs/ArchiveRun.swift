@@ -26,6 +26,7 @@ enum ArchiveRun {
         paths: [String],
         root: String?,
         preScan: Bool,
+        streams: [StreamedInput] = [],
         adjustSummary: (inout BackupSummary) -> Void = { _ in },
         progress: BuildProgress = BuildProgress(),
         roots explicitRoots: [ArchiveBuilder.Root]? = nil,
@@ -78,7 +79,8 @@ enum ArchiveRun {
         }
         context.events.emit(
             kind: "packaging",
-            message: "Packaging \(roots.count) path(s) into \(location.display)",
+            message: streams.isEmpty
+                ? "Packaging \(roots.count) path(s) into \(location.display)" : "Packaging \(streams.count) dump(s) into \(location.display)",
             fields: .object(["run_dir": .string(location.display), "target": .string(location.target.type)])
         )
         let buildSettings = settings
@@ -95,7 +97,7 @@ enum ArchiveRun {
             }
             progress.setStage("packaging", total: total)
             do {
-                let result = try builder.build(buildRoots)
+                let result = try builder.build(buildRoots, streams: streams)
                 try shipper?.finish()
                 return result
             } catch {
@@ -114,6 +116,10 @@ enum ArchiveRun {
             removeStaging(remote, runDir)
             reportConsistency(failure.consistency, context, level: .error)
             throw RunFailure(code: "source_consistency", message: failure.description, summary: .object(["consistency": failure.consistency.json]))
+        } catch let failure as RunFailure {
+            // A streamed input's own failure (a dump tool's exit): the snapshot is never marked complete.
+            removeStaging(remote, runDir)
+            throw failure
         } catch let error as ArchiveBuilder.SourceError {
             removeStaging(remote, runDir)
             throw RunFailure(code: "fs_issues", message: error.description)
@@ -197,10 +203,15 @@ enum ArchiveRun {
         // Files changed while read are a success with warnings too, unless the job ignores them.
         if result.consistency.policy != "ignore" { summary.warnings += result.consistency.changedTotal }
         adjustSummary(&summary)
-        if issues.errors > 0 && settings.errorPolicy == "skip_fail" {
-            throw RunFailure(code: "fs_issues", message: "\(issues.errors) source error(s) (error_policy skip_fail)", summary: summary.json)
+        var summaryJSON = summary.json
+        if let database = result.manifest.database, case .object(var object) = summaryJSON {
+            object["database"] = database
+            summaryJSON = .object(object)
         }
-        return summary.json
+        if issues.errors > 0 && settings.errorPolicy == "skip_fail" {
+            throw RunFailure(code: "fs_issues", message: "\(issues.errors) source error(s) (error_policy skip_fail)", summary: summaryJSON)
+        }
+        return summaryJSON
     }
 
     /// The `source_consistency` event: how many files changed while read, by reason, and the first of them

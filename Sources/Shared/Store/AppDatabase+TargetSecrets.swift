@@ -16,13 +16,15 @@ public struct TargetSecretRecord: Sendable, Equatable {
 /// sealed with the master key (`SecretBox`).
 extension AppDatabase {
     public static let targetSecretKinds = ["webdav", "rclone"]
+    /// The passwords of database jobs' servers (`{password}`, docs/databases.md): the same table and API.
+    public static let databaseSecretKinds = ["postgres", "mariadb"]
 
     public func targetSecrets() async throws -> [TargetSecretRecord] {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql:
-                    "SELECT kind, name, created_at, updated_at FROM secrets WHERE node_id = 'hub' AND kind IN ('webdav', 'rclone') ORDER BY kind, name"
+                    "SELECT kind, name, created_at, updated_at FROM secrets WHERE node_id = 'hub' AND kind IN ('webdav', 'rclone', 'postgres', 'mariadb') ORDER BY kind, name"
             ).map { TargetSecretRecord(kind: $0[0], name: $0[1], createdAt: $0[2], updatedAt: $0[3]) }
         }
     }
@@ -52,7 +54,17 @@ extension AppDatabase {
     /// How many jobs' specs name the secret (a delete of a secret in use is refused).
     public func jobsUsingTargetSecret(kind: String, name: String) async throws -> [String] {
         try await pool.read { db in
-            try String.fetchAll(
+            if Self.databaseSecretKinds.contains(kind) {
+                return try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT name FROM jobs WHERE json_extract(spec_json, '$.type') = ? AND json_extract(spec_json, '$.source.secret_name') = ?
+                        ORDER BY name
+                        """,
+                    arguments: [kind, name]
+                )
+            }
+            return try String.fetchAll(
                 db,
                 sql: """
                     SELECT name FROM jobs WHERE json_extract(spec_json, '$.target.type') = ? AND json_extract(spec_json, '$.target.secret_name') = ?

@@ -81,6 +81,19 @@ public struct TaskTargetSecret: TargetSecretProvider {
     }
 }
 
+/// The secrets an agent's task carries: its target's and, for a database job, its server's (docs/agents.md).
+public struct TaskSecrets: TargetSecretProvider {
+    public let secrets: [TaskTargetSecret]
+
+    public init(secrets: [TaskTargetSecret]) {
+        self.secrets = secrets
+    }
+
+    public func secret(kind: String, name: String) async throws -> TargetSecret? {
+        secrets.first { $0.kind == kind && $0.name == name }?.secret
+    }
+}
+
 extension TargetStore {
     /// A download bounded only by `TargetStores.maxObjectBytes`.
     @discardableResult

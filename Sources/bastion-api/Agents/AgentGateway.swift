@@ -290,7 +290,7 @@ extension AgentGateway {
     /// `task` with the age key the run needs, if any (docs/agents.md, "Keys"): a backup gets the recipient only; a
     /// restore or verify gets the identity too, for that task only.
     func taskMessage(_ claimed: ClaimedRun) async -> AgentMessage {
-        var task = await withTargetSecret(Self.taskBody(claimed), claimed)
+        var task = await withSourceSecret(await withTargetSecret(Self.taskBody(claimed), claimed), claimed)
         if let encryption = claimed.job?.spec["pipeline"]?["encryption"], encryption["type"]?.stringValue == "age_x25519",
             let name = encryption["key_name"]?.stringValue, let box = try? SecretBox.open(in: database.dataDirectory),
             let key = try? await database.backupIdentity(name: name, box: box, create: claimed.run.kind == .backup)
@@ -314,6 +314,23 @@ extension AgentGateway {
         if case .webdav(let webdav) = target, (try? WebDAVStore.checkOrigin(of: secret, named: name, for: webdav.baseURL)) == nil { return task }
         var task = task
         task["target_secret"] = .object(["kind": .string(target.type), "name": .string(name), "value": secret.value])
+        return task
+    }
+
+    /// The task with a database job's password (docs/databases.md), for that task only: `source_secret: {kind, name,
+    /// value}`: the source's secret for a backup or verify, the destination's for a restore into a database.
+    func withSourceSecret(_ task: [String: JSONValue], _ claimed: ClaimedRun) async -> [String: JSONValue] {
+        guard let type = claimed.job?.spec["type"]?.stringValue, AppDatabase.databaseSecretKinds.contains(type) else { return task }
+        let name: String?
+        if claimed.run.kind == .restore {
+            guard claimed.run.operation?["destination"]?["type"]?.stringValue == "database" else { return task }
+            name = claimed.run.operation?["destination"]?["secret_name"]?.stringValue ?? claimed.job?.spec["source"]?["secret_name"]?.stringValue
+        } else {
+            name = claimed.job?.spec["source"]?["secret_name"]?.stringValue
+        }
+        guard let name, let secret = try? await HubTargetSecrets(database: database).secret(kind: type, name: name) else { return task }
+        var task = task
+        task["source_secret"] = .object(["kind": .string(type), "name": .string(name), "value": secret.value])
         return task
     }
 

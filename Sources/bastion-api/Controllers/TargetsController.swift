@@ -33,11 +33,11 @@ struct TargetsController {
 
     static func secretKey(_ context: AppRequestContext) throws -> (kind: String, name: String) {
         let kind = try context.parameters.require("kind")
-        guard AppDatabase.targetSecretKinds.contains(kind) else {
+        guard AppDatabase.targetSecretKinds.contains(kind) || AppDatabase.databaseSecretKinds.contains(kind) else {
             throw APIError(
                 status: .badRequest,
                 code: "invalid_kind",
-                message: "unknown secret kind \(kind) (webdav, rclone)",
+                message: "unknown secret kind \(kind) (webdav, rclone, postgres, mariadb)",
                 details: ["field": "kind"]
             )
         }
@@ -68,9 +68,24 @@ struct TargetsController {
     /// section as `rclone config show` prints it): creates or replaces the secret, sealed under `master.key`.
     @Sendable func saveSecret(_ request: Request, context: AppRequestContext) async throws -> SecretDTO {
         let (kind, name) = try Self.secretKey(context)
-        let body = try await RequestInput.object(request, known: kind == "webdav" ? ["url", "username", "password"] : ["config"])
+        let known: Set<String> =
+            kind == "webdav" ? ["url", "username", "password"] : AppDatabase.databaseSecretKinds.contains(kind) ? ["password"] : ["config"]
+        let body = try await RequestInput.object(request, known: known)
         let value: JSONValue
         switch kind {
+        case "postgres", "mariadb":
+            // A database job's password (docs/databases.md): handed to the dump tool in its environment, never in argv.
+            guard case .string(let password)? = body["password"], !password.isEmpty, password.utf8.count <= 1024,
+                !password.utf8.contains(0)
+            else {
+                throw APIError(
+                    status: .badRequest,
+                    code: "invalid_password",
+                    message: "password must be a non-empty string (at most 1024 bytes, no NUL)",
+                    details: ["field": "password"]
+                )
+            }
+            value = .object(["password": .string(password)])
         case "webdav":
             guard case .string(let username)? = body["username"], !username.isEmpty, !username.contains(":"), username.utf8.count <= 256 else {
                 throw APIError(

@@ -54,3 +54,26 @@ export class EventLog {
 }
 
 export const terminalKinds = new Set(["complete", "failed", "canceled", "rejected"]);
+
+/** How a log row shows an event: a short label in the kind column and the text (docs/hooks.md, docs/consistency.md). */
+export function describeEvent(event: RunEvent): { label: string; text: string; tone: "hook" | "plain" } {
+  const fields = event.fields ?? {};
+  const hookName = fields.hook === "before" || fields.hook === "after" ? fields.hook : null;
+  const position = typeof fields.index === "number" && Number.isInteger(fields.index) ? ` #${fields.index + 1}` : "";
+  if (event.kind === "hook_output" && hookName) {
+    const stream = fields.stream === "stderr" ? " stderr" : "";
+    return { label: `${hookName}${position}${stream}`, text: `│ ${event.message}`, tone: "hook" };
+  }
+  if (event.kind === "hook") return { label: `hook ${hookName ?? ""}${hookName ? position : ""}`.trim(), text: event.message, tone: "hook" };
+  if (event.kind === "source_consistency") {
+    const path = typeof fields.path === "string" ? fields.path : null;
+    const reason = typeof fields.reason === "string" ? fields.reason : null;
+    const total = typeof fields.changed_total === "number" ? fields.changed_total : null;
+    const extra = [path && !event.message.includes(path) ? path : null, reason && !event.message.includes(reason) ? `(${reason})` : null]
+      .filter(Boolean)
+      .join(" ");
+    const count = total !== null && !event.message.includes(String(total)) ? ` [${total} changed]` : "";
+    return { label: "changed while read", text: `${event.message}${extra ? ": " + extra : ""}${count}`, tone: "plain" };
+  }
+  return { label: event.kind, text: event.message, tone: "plain" };
+}

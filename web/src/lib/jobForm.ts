@@ -12,7 +12,7 @@ export interface JobForm {
   overlap: "queue" | "reject";
   /** The agent that runs the job; empty: this hub's workers. */
   agentId: string;
-  type: "filesystem" | "sqlite";
+  type: JobType;
   paths: string;
   include: string;
   exclude: string;
@@ -20,8 +20,30 @@ export interface JobForm {
   symlinkPolicy: "keep" | "follow" | "skip";
   hardlinkPolicy: "copy" | "keep";
   errorPolicy: "fail_fast" | "skip_fail" | "skip_ok";
+  /** Filesystem jobs: a btrfs snapshot of the source first (docs/consistency.md). */
+  snapshotMode: "off" | "auto" | "required";
+  /** Filesystem and Vaultwarden jobs: what a file that changed while it was read does to the run. */
+  consistencyPolicy: "warn" | "fail" | "ignore";
+  /** Under `fail`: how many changed files are tolerated (the run fails above it). */
+  consistencyThreshold: string;
   sqlitePath: string;
   integrityCheck: boolean;
+  /** Database jobs (postgres, mariadb): the server, the secret with its password, what to dump. */
+  dbHost: string;
+  dbPort: string;
+  dbUser: string;
+  dbSecretName: string;
+  /** Database names, one per line; empty: all of them. */
+  dbDatabases: string;
+  dbGlobals: boolean;
+  /** mariadb: verify also restores each dump into a scratch database. */
+  verifyScratchRestore: boolean;
+  /** Vaultwarden jobs: its data directory. */
+  vwDataDir: string;
+  /** Commands run before and after each backup run (docs/hooks.md). */
+  hooksBefore: HookForm[];
+  hooksAfter: HookForm[];
+  continueOnBeforeFailure: boolean;
   /** Where snapshots go (docs/targets.md). */
   targetType: "local_dir" | "webdav" | "rclone";
   baseDir: string;
@@ -43,6 +65,28 @@ export interface JobForm {
   keepDays: string;
 }
 
+export type JobType = "filesystem" | "sqlite" | "postgres" | "mariadb" | "vaultwarden";
+export const jobTypes: JobType[] = ["filesystem", "sqlite", "postgres", "mariadb", "vaultwarden"];
+export const isDatabase = (type: JobType): type is "postgres" | "mariadb" => type === "postgres" || type === "mariadb";
+
+/** One hook as the editor holds it: text fields, turned into the spec's shape by `hookToSpec`. */
+export interface HookForm {
+  /** The program and its arguments, one per line (no shell: `|`, `>` or `$VAR` mean nothing). */
+  argv: string;
+  cwd: string;
+  timeout: string;
+  /** `KEY=value`, one per line. */
+  env: string;
+}
+
+export const emptyHook = (): HookForm => ({ argv: "", cwd: "", timeout: "", env: "" });
+
+/** The default server of a database job (SPEC: libpq's socket directory, the MariaDB socket file). */
+export const databaseDefaults = {
+  postgres: { host: "/var/run/postgresql", port: 5432 },
+  mariadb: { host: "/run/mysqld/mysqld.sock", port: 3306 },
+};
+
 export function emptyForm(timezone: string): JobForm {
   return {
     name: "",
@@ -60,8 +104,22 @@ export function emptyForm(timezone: string): JobForm {
     symlinkPolicy: "keep",
     hardlinkPolicy: "copy",
     errorPolicy: "fail_fast",
+    snapshotMode: "off",
+    consistencyPolicy: "warn",
+    consistencyThreshold: "0",
     sqlitePath: "",
     integrityCheck: true,
+    dbHost: "",
+    dbPort: "",
+    dbUser: "",
+    dbSecretName: "",
+    dbDatabases: "",
+    dbGlobals: true,
+    verifyScratchRestore: false,
+    vwDataDir: "",
+    hooksBefore: [],
+    hooksAfter: [],
+    continueOnBeforeFailure: false,
     targetType: "local_dir",
     baseDir: "/var/backups/bastion",
     baseUrl: "",
@@ -92,20 +150,106 @@ export function formSchedule(form: JobForm): string | null {
   return form.scheduleMode === "simple" ? toCron(form.simple) : form.cron.trim();
 }
 
+/** A number field's value: a whole number as typed, else the text (the server refuses it with the field's name). */
+function numberOrText(text: string): number | string {
+  const trimmed = text.trim();
+  return /^-?\d+$/.test(trimmed) ? Number(trimmed) : trimmed;
+}
+
+/** The consistency keys (filesystem: only what differs from the defaults, so older specs stay as they were). */
+function consistency(form: JobForm, always: boolean): Record<string, unknown> {
+  const keys: Record<string, unknown> = {};
+  if (always || form.consistencyPolicy !== "warn") keys.consistency_policy = form.consistencyPolicy;
+  if (form.consistencyPolicy === "fail") keys.consistency_fail_threshold = numberOrText(form.consistencyThreshold || "0");
+  return keys;
+}
+
+/** The spec's `source` for the form's type. */
+export function formSource(form: JobForm): Record<string, unknown> {
+  switch (form.type) {
+    case "filesystem":
+      return {
+        paths: lines(form.paths),
+        include: lines(form.include),
+        exclude: lines(form.exclude),
+        pre_scan: form.preScan,
+        symlink_policy: form.symlinkPolicy,
+        hardlink_policy: form.hardlinkPolicy,
+        error_policy: form.errorPolicy,
+        ...(form.snapshotMode !== "off" ? { snapshot_mode: form.snapshotMode } : {}),
+        ...consistency(form, false),
+      };
+    case "sqlite":
+      return { path: form.sqlitePath.trim(), integrity_check: form.integrityCheck };
+    case "vaultwarden":
+      return { data_dir: form.vwDataDir.trim(), ...consistency(form, true) };
+    default: {
+      const source: Record<string, unknown> = {};
+      if (form.dbHost.trim()) source.host = form.dbHost.trim();
+      if (form.dbPort.trim()) source.port = numberOrText(form.dbPort);
+      if (form.dbUser.trim()) source.user = form.dbUser.trim();
+      if (form.dbSecretName) source.secret_name = form.dbSecretName;
+      source.databases = lines(form.dbDatabases);
+      source.globals = form.dbGlobals;
+      if (form.type === "mariadb") source.verify_scratch_restore = form.verifyScratchRestore;
+      return source;
+    }
+  }
+}
+
+/** `KEY=value` lines as an object; lines without `=` are returned as `problems` (1-based line numbers). */
+export function parseEnv(text: string): { env: Record<string, string>; problems: number[] } {
+  const env: Record<string, string> = {};
+  const problems: number[] = [];
+  text.split("\n").forEach((raw, index) => {
+    const line = raw.replace(/\r$/, "");
+    if (line.trim() === "") return;
+    const equals = line.indexOf("=");
+    if (equals <= 0) {
+      problems.push(index + 1);
+      return;
+    }
+    env[line.slice(0, equals).trim()] = line.slice(equals + 1);
+  });
+  return { env, problems };
+}
+
+/** One hook in the spec's shape: argv one argument per line (ends trimmed, empty lines dropped), optional keys left out when empty. */
+export function hookToSpec(hook: HookForm): Record<string, unknown> {
+  const spec: Record<string, unknown> = { argv: lines(hook.argv) };
+  if (hook.cwd.trim()) spec.cwd = hook.cwd.trim();
+  if (hook.timeout.trim()) spec.timeout_seconds = numberOrText(hook.timeout);
+  const { env } = parseEnv(hook.env);
+  if (Object.keys(env).length > 0) spec.env = env;
+  return spec;
+}
+
+/** What the editor refuses to send (the server could not tell): environment lines without `=`. */
+export function hookProblems(form: JobForm): string[] {
+  const problems: string[] = [];
+  for (const [when, list] of [["Before", form.hooksBefore], ["After", form.hooksAfter]] as const) {
+    list.forEach((hook, index) => {
+      for (const line of parseEnv(hook.env).problems) problems.push(`${when} command ${index + 1}: environment line ${line} is not KEY=value.`);
+    });
+  }
+  return problems;
+}
+
+/** The spec's `hooks`, or null when the job has none (the key is then left out). */
+export function formHooks(form: JobForm): Record<string, unknown> | null {
+  // Without a command there are no hooks (the server stores it so too), whatever the checkbox said.
+  if (form.hooksBefore.length === 0 && form.hooksAfter.length === 0) return null;
+  const hooks: Record<string, unknown> = {};
+  if (form.hooksBefore.length > 0) hooks.before = form.hooksBefore.map(hookToSpec);
+  if (form.hooksAfter.length > 0) hooks.after = form.hooksAfter.map(hookToSpec);
+  hooks.continue_on_before_failure = form.continueOnBeforeFailure;
+  return hooks;
+}
+
 /** The `POST/PUT /api/jobs` body. */
 export function formToRequest(form: JobForm): Record<string, unknown> {
-  const source =
-    form.type === "filesystem"
-      ? {
-          paths: lines(form.paths),
-          include: lines(form.include),
-          exclude: lines(form.exclude),
-          pre_scan: form.preScan,
-          symlink_policy: form.symlinkPolicy,
-          hardlink_policy: form.hardlinkPolicy,
-          error_policy: form.errorPolicy,
-        }
-      : { path: form.sqlitePath.trim(), integrity_check: form.integrityCheck };
+  const source = formSource(form);
+  const hooks = formHooks(form);
   const retention: Record<string, unknown> = { enabled: form.retentionEnabled };
   if (form.keepLast.trim()) retention.keep_last = Number(form.keepLast);
   if (form.keepDays.trim()) retention.keep_days = Number(form.keepDays);
@@ -121,6 +265,7 @@ export function formToRequest(form: JobForm): Record<string, unknown> {
       source,
       target: formTarget(form),
       pipeline: formPipeline(form),
+      ...(hooks ? { hooks } : {}),
       notifications: form.notifications === "custom" ? { mode: "custom", ...destinationLists(form.notifyTo) } : { mode: "inherit" },
       retention,
     },
@@ -193,7 +338,7 @@ export function jobToForm(job: Job, fallbackTimezone: string): JobForm {
     if (simple) form.simple = simple;
     form.cron = job.schedule;
   }
-  form.type = spec.type === "sqlite" ? "sqlite" : "filesystem";
+  form.type = jobTypes.includes(spec.type as JobType) ? (spec.type as JobType) : "filesystem";
   form.paths = strings(source.paths).join("\n");
   form.include = strings(source.include).join("\n");
   form.exclude = strings(source.exclude).join("\n");
@@ -203,6 +348,21 @@ export function jobToForm(job: Job, fallbackTimezone: string): JobForm {
   if (source.error_policy === "skip_fail" || source.error_policy === "skip_ok") form.errorPolicy = source.error_policy;
   if (typeof source.path === "string") form.sqlitePath = source.path;
   if (typeof source.integrity_check === "boolean") form.integrityCheck = source.integrity_check;
+  if (source.snapshot_mode === "auto" || source.snapshot_mode === "required") form.snapshotMode = source.snapshot_mode;
+  if (source.consistency_policy === "fail" || source.consistency_policy === "ignore") form.consistencyPolicy = source.consistency_policy;
+  if (typeof source.consistency_fail_threshold === "number") form.consistencyThreshold = String(source.consistency_fail_threshold);
+  if (typeof source.host === "string") form.dbHost = source.host;
+  if (typeof source.port === "number") form.dbPort = String(source.port);
+  if (typeof source.user === "string") form.dbUser = source.user;
+  if (typeof source.secret_name === "string") form.dbSecretName = source.secret_name;
+  form.dbDatabases = strings(source.databases).join("\n");
+  if (typeof source.globals === "boolean") form.dbGlobals = source.globals;
+  if (typeof source.verify_scratch_restore === "boolean") form.verifyScratchRestore = source.verify_scratch_restore;
+  if (typeof source.data_dir === "string") form.vwDataDir = source.data_dir;
+  const hooks = object(spec.hooks);
+  form.hooksBefore = hookForms(hooks.before);
+  form.hooksAfter = hookForms(hooks.after);
+  form.continueOnBeforeFailure = hooks.continue_on_before_failure === true;
   if (target.type === "webdav" || target.type === "rclone") form.targetType = target.type;
   if (typeof target.base_dir === "string") form.baseDir = target.base_dir;
   if (typeof target.base_url === "string") form.baseUrl = target.base_url;
@@ -226,15 +386,78 @@ export function jobToForm(job: Job, fallbackTimezone: string): JobForm {
   return form;
 }
 
+/** The spec's hook list as editor rows. */
+function hookForms(value: unknown): HookForm[] {
+  if (!Array.isArray(value)) return [];
+  return value.map((item) => {
+    const hook = object(item);
+    const env = object(hook.env);
+    return {
+      argv: strings(hook.argv).join("\n"),
+      cwd: typeof hook.cwd === "string" ? hook.cwd : "",
+      timeout: typeof hook.timeout_seconds === "number" ? String(hook.timeout_seconds) : "",
+      env: Object.entries(env)
+        .map(([key, text]) => `${key}=${typeof text === "string" ? text : String(text)}`)
+        .join("\n"),
+    };
+  });
+}
+
+/** A draft saved by an older version of the page lacks the newer fields: they take their defaults. */
+export function completeDraft(draft: Partial<JobForm>, timezone: string): JobForm {
+  return { ...emptyForm(timezone), ...draft };
+}
+
 /** Which form field a server error's `details.field` belongs to. */
 export function fieldOf(serverField: string | undefined): string {
   if (!serverField) return "";
   if (serverField === "schedule" || serverField === "timezone" || serverField === "schedule_timezone") return "schedule";
+  if (serverField.startsWith("spec.source.snapshot_mode")) return "snapshotMode";
+  if (serverField.startsWith("spec.source.consistency")) return "consistency";
+  if (serverField.startsWith("spec.source.secret_name")) return "dbSecret";
   if (serverField.startsWith("spec.source")) return "source";
+  if (serverField.startsWith("spec.hooks")) return "hooks";
   if (serverField.startsWith("spec.target")) return "target";
   if (serverField.startsWith("spec.pipeline.incremental")) return "snapshots";
   if (serverField.startsWith("spec.pipeline")) return "encryption";
   if (serverField.startsWith("spec.retention") || serverField === "retention") return "retention";
   if (serverField.startsWith("spec.notifications")) return "notifications";
   return serverField;
+}
+
+/** What a job backs up, in a line (the job page's "What"). */
+export function describeSource(type: string | null, spec: Record<string, unknown>): string {
+  const source = object(spec.source);
+  switch (type) {
+    case "sqlite":
+      return `the SQLite database ${String(source.path ?? "?")}`;
+    case "postgres":
+    case "mariadb": {
+      const engine = type === "postgres" ? "PostgreSQL" : "MariaDB";
+      const names = strings(source.databases);
+      const server = typeof source.host === "string" ? source.host : databaseDefaults[type].host;
+      const port = typeof source.port === "number" ? `:${source.port}` : "";
+      const what = names.length ? `${engine} databases ${names.join(", ")}` : `every ${engine} database`;
+      const globals = source.globals === false ? "" : type === "postgres" ? " and the roles" : " and the users";
+      return `${what}${globals} on ${server}${port}`;
+    }
+    case "vaultwarden":
+      return `the Vaultwarden data directory ${String(source.data_dir ?? "?")}`;
+    default:
+      return strings(source.paths).join(", ");
+  }
+}
+
+/** The job's hooks in a line, or null without any. */
+export function describeHooks(spec: Record<string, unknown>): string | null {
+  const hooks = object(spec.hooks);
+  const show = (list: unknown) =>
+    Array.isArray(list) ? list.map((hook) => strings(object(hook).argv).join(" ")).filter(Boolean) : [];
+  const before = show(hooks.before);
+  const after = show(hooks.after);
+  if (before.length === 0 && after.length === 0) return null;
+  const parts: string[] = [];
+  if (before.length) parts.push(`before: ${before.join("; ")}${hooks.continue_on_before_failure === true ? " (a failure does not stop the backup)" : ""}`);
+  if (after.length) parts.push(`after: ${after.join("; ")}`);
+  return parts.join(" · ");
 }

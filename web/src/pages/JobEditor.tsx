@@ -1,10 +1,248 @@
 import { useEffect, useMemo, useState, type ReactNode } from "react";
-import { api, ApiError, type AgentInfo, type Job, type NotificationDestination, type TargetSecretInfo } from "../api";
+import { api, ApiError, type AgentInfo, type Job, type NotificationDestination, type SecretKind, type TargetSecretInfo } from "../api";
 import { ErrorBox, Link, TestConnection } from "../components";
 import { formatRelative, formatTime } from "../lib/format";
-import { emptyForm, fieldOf, formSchedule, formTarget, formToRequest, jobToForm, type JobForm } from "../lib/jobForm";
+import {
+  completeDraft,
+  databaseDefaults,
+  emptyForm,
+  emptyHook,
+  fieldOf,
+  formSchedule,
+  formTarget,
+  formToRequest,
+  hookProblems,
+  isDatabase,
+  jobToForm,
+  parseEnv,
+  type HookForm,
+  type JobForm,
+} from "../lib/jobForm";
 import { navigate } from "../lib/router";
 import { weekdays, type Simple } from "../lib/schedule";
+
+function snapshotHint(mode: JobForm["snapshotMode"]): string {
+  if (mode === "off") return "Files are read as they are; one that changes meanwhile is handled by the consistency setting below.";
+  if (mode === "auto")
+    return "Sources on btrfs are read from a read-only snapshot taken just before (deleted after); elsewhere the live files are read, with a warning.";
+  return "The run fails (snapshot_unavailable) when a source is not on btrfs. The snapshot is deleted after the run.";
+}
+
+type Update = (change: Partial<JobForm>) => void;
+
+/** What a file that changed while it was read does to the run (filesystem and Vaultwarden jobs). */
+function ConsistencyFields(props: { form: JobForm; update: Update; error?: string }) {
+  const { form, update } = props;
+  return (
+    <div className="row">
+      <Field
+        label="Files that change while read"
+        error={props.error}
+        hint={
+          form.consistencyPolicy === "warn"
+            ? "The run succeeds with a warning that lists them."
+            : form.consistencyPolicy === "fail"
+              ? "The run fails (source_consistency) when more files than this changed."
+              : "Not checked."
+        }
+      >
+        <select name="consistencyPolicy" value={form.consistencyPolicy} onChange={(event) => update({ consistencyPolicy: event.target.value as JobForm["consistencyPolicy"] })}>
+          <option value="warn">warn</option>
+          <option value="fail">fail the run</option>
+          <option value="ignore">ignore</option>
+        </select>
+      </Field>
+      {form.consistencyPolicy === "fail" && (
+        <Field label="Tolerate up to (files)">
+          <input name="consistencyThreshold" className="num-wide" type="number" min={0} value={form.consistencyThreshold} onChange={(event) => update({ consistencyThreshold: event.target.value })} />
+        </Field>
+      )}
+    </div>
+  );
+}
+
+/** A PostgreSQL or MariaDB server, its password secret, and what to dump. */
+function DatabaseFields(props: { form: JobForm; update: Update; secrets: TargetSecretInfo[]; errorFor: (key: string) => string | undefined }) {
+  const { form, update } = props;
+  const engine = form.type === "mariadb" ? "mariadb" : "postgres";
+  const defaults = databaseDefaults[engine];
+  const names = form.dbDatabases
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);
+  return (
+    <>
+      <div className="row">
+        <Field
+          label="Host, IP or socket"
+          error={props.errorFor("source")}
+          hint={engine === "postgres" ? "An absolute path is the socket directory." : "An absolute path is the socket file."}
+        >
+          <input name="dbHost" placeholder={defaults.host} value={form.dbHost} onChange={(event) => update({ dbHost: event.target.value })} />
+        </Field>
+        <Field label="Port">
+          <input name="dbPort" className="num-wide" type="number" min={1} max={65535} placeholder={String(defaults.port)} value={form.dbPort} onChange={(event) => update({ dbPort: event.target.value })} />
+        </Field>
+      </div>
+      <Field label="User (empty: the client's default)">
+        <input name="dbUser" value={form.dbUser} placeholder={engine === "postgres" ? "backup" : "root"} autoComplete="off" onChange={(event) => update({ dbUser: event.target.value })} />
+      </Field>
+      <Field
+        label="Password"
+        error={props.errorFor("dbSecret")}
+        hint={
+          <>
+            A {engine === "postgres" ? "PostgreSQL" : "MariaDB"} password kept encrypted; add one in <Link to="/settings">Settings</Link>. None: socket (peer) authentication.
+          </>
+        }
+      >
+        <select name="dbSecretName" value={form.dbSecretName} onChange={(event) => update({ dbSecretName: event.target.value })}>
+          <option value="">none (socket authentication)</option>
+          {props.secrets.map((secret) => (
+            <option key={secret.name} value={secret.name}>
+              {secret.name}
+            </option>
+          ))}
+          {form.dbSecretName && !props.secrets.some((secret) => secret.name === form.dbSecretName) && (
+            <option value={form.dbSecretName}>{form.dbSecretName} (missing)</option>
+          )}
+        </select>
+      </Field>
+      <Field
+        label="Databases (one per line)"
+        hint={
+          names.length === 0
+            ? engine === "postgres"
+              ? "Empty: all databases (every one that allows connections, templates excepted)."
+              : "Empty: all databases (information_schema, performance_schema, sys and mysql excepted)."
+            : `${names.length} database${names.length === 1 ? "" : "s"}: ${names.join(", ")}.`
+        }
+      >
+        <textarea name="dbDatabases" rows={3} placeholder="all databases" value={form.dbDatabases} onChange={(event) => update({ dbDatabases: event.target.value })} />
+      </Field>
+      <label className="inline">
+        <input type="checkbox" name="dbGlobals" checked={form.dbGlobals} onChange={(event) => update({ dbGlobals: event.target.checked })} />{" "}
+        {engine === "postgres" ? "Also back up roles and tablespaces (pg_dumpall --globals-only)" : "Also back up users and grants (mariadb-dump --system=users)"}
+      </label>
+      {engine === "mariadb" && (
+        <label className="inline">
+          <input type="checkbox" name="verifyScratchRestore" checked={form.verifyScratchRestore} onChange={(event) => update({ verifyScratchRestore: event.target.checked })} />{" "}
+          When verifying, also restore each dump into a scratch database on this server (created, checked, dropped)
+        </label>
+      )}
+      <p className="hint muted">Each database is dumped on its own ({engine === "postgres" ? "pg_dump -Fc" : "mariadb-dump --single-transaction"}) into the snapshot while it is read.</p>
+    </>
+  );
+}
+
+/** Commands run before and after each backup: argv lists, never a shell line. */
+function HooksFields(props: { form: JobForm; update: Update; error?: string }) {
+  const { form, update } = props;
+  const list = (which: "hooksBefore" | "hooksAfter") => (
+    <HookList
+      which={which}
+      hooks={form[which]}
+      onChange={(hooks) => update({ [which]: hooks } as Partial<JobForm>)}
+    />
+  );
+  return (
+    <fieldset className="card hooks" aria-label="Hooks">
+      <legend>Commands before and after (hooks)</legend>
+      <p className="warning hooks-note" role="note">
+        Hooks run programs on the machine that runs the job (this hub's worker, or the agent), as its user, with its rights. Only add commands you
+        would run there yourself.
+      </p>
+      <h3>Before the backup</h3>
+      {list("hooksBefore")}
+      {form.hooksBefore.length > 0 && (
+        <label className="inline">
+          <input
+            type="checkbox"
+            name="continueOnBeforeFailure"
+            checked={form.continueOnBeforeFailure}
+            onChange={(event) => update({ continueOnBeforeFailure: event.target.checked })}
+          />{" "}
+          Back up even if a command before fails (otherwise the run stops with hook_failed)
+        </label>
+      )}
+      <h3>After the backup</h3>
+      <p className="hint muted">Always run, also after a failure; BASTION_STATUS, BASTION_ERROR and BASTION_SNAPSHOT say how it went.</p>
+      {list("hooksAfter")}
+      {props.error && (
+        <p className="field-error" role="alert">
+          {props.error}
+        </p>
+      )}
+    </fieldset>
+  );
+}
+
+function HookList(props: { which: "hooksBefore" | "hooksAfter"; hooks: HookForm[]; onChange: (hooks: HookForm[]) => void }) {
+  const when = props.which === "hooksBefore" ? "before" : "after";
+  const change = (index: number, patch: Partial<HookForm>) => props.onChange(props.hooks.map((hook, at) => (at === index ? { ...hook, ...patch } : hook)));
+  const move = (index: number, by: number) => {
+    const hooks = [...props.hooks];
+    [hooks[index], hooks[index + by]] = [hooks[index + by], hooks[index]];
+    props.onChange(hooks);
+  };
+  return (
+    <div className="hook-list" data-testid={`hooks-${when}`}>
+      {props.hooks.length === 0 && <p className="muted">None.</p>}
+      {props.hooks.map((hook, index) => {
+        const envProblems = parseEnv(hook.env).problems;
+        return (
+          <div className="subcard hook" key={index} role="group" aria-label={`${when} command ${index + 1}`}>
+            <div className="hook-header">
+              <strong>
+                {when === "before" ? "Before" : "After"} #{index + 1}
+              </strong>
+              <span className="hook-buttons">
+                <button type="button" className="ghost" aria-label="Move up" disabled={index === 0} onClick={() => move(index, -1)}>
+                  ↑
+                </button>
+                <button type="button" className="ghost" aria-label="Move down" disabled={index === props.hooks.length - 1} onClick={() => move(index, 1)}>
+                  ↓
+                </button>
+                <button type="button" className="ghost danger" onClick={() => props.onChange(props.hooks.filter((_, at) => at !== index))}>
+                  Remove
+                </button>
+              </span>
+            </div>
+            <Field label="Program and arguments, one per line" hint="The first line is the program's absolute path. No shell: | > * and $VAR are passed as they are.">
+              <textarea
+                name={`${when}Argv`}
+                rows={Math.max(3, hook.argv.split("\n").length)}
+                wrap="off"
+                className="mono"
+                placeholder={when === "before" ? "/usr/bin/docker\nstop\nmy-app" : "/usr/bin/docker\nstart\nmy-app"}
+                value={hook.argv}
+                onChange={(event) => change(index, { argv: event.target.value })}
+              />
+            </Field>
+            <div className="row">
+              <Field label="Working directory">
+                <input name={`${when}Cwd`} placeholder="/" value={hook.cwd} onChange={(event) => change(index, { cwd: event.target.value })} />
+              </Field>
+              <Field label="Timeout (s)">
+                <input name={`${when}Timeout`} className="num-wide" type="number" min={1} max={86400} placeholder="300" value={hook.timeout} onChange={(event) => change(index, { timeout: event.target.value })} />
+              </Field>
+            </div>
+            <Field
+              label="Environment (KEY=value per line)"
+              error={envProblems.length ? `Line ${envProblems.join(", ")}: write KEY=value.` : undefined}
+              hint="Added to BASTION_JOB_ID, BASTION_JOB_NAME, BASTION_RUN_ID and BASTION_HOOK."
+            >
+              <textarea name={`${when}Env`} rows={Math.max(2, hook.env.split("\n").length)} wrap="off" className="mono" value={hook.env} onChange={(event) => change(index, { env: event.target.value })} />
+            </Field>
+          </div>
+        );
+      })}
+      <button type="button" onClick={() => props.onChange([...props.hooks, emptyHook()])}>
+        Add a command {when} the backup
+      </button>
+    </div>
+  );
+}
 
 function targetHint(type: JobForm["targetType"]): string {
   if (type === "local_dir") return "A backup on the same disk as its source is not a backup: prefer another disk or host.";
@@ -56,11 +294,15 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
   const [preview, setPreview] = useState<{ next: number[] } | { error: string } | null>(null);
   const [showJSON, setShowJSON] = useState(false);
   const [saving, setSaving] = useState(false);
-  const [secrets, setSecrets] = useState<Partial<Record<JobForm["targetType"], TargetSecretInfo[]>>>({});
+  const [secrets, setSecrets] = useState<Partial<Record<SecretKind, TargetSecretInfo[]>>>({});
   useEffect(() => {
-    void Promise.all([api.targetSecrets("webdav"), api.targetSecrets("rclone")])
-      .then(([webdav, rclone]) => setSecrets({ webdav, rclone }))
-      .catch(() => setSecrets({}));
+    // Each kind on its own: a hub without one kind still lists the others.
+    for (const kind of ["webdav", "rclone", "postgres", "mariadb"] as const) {
+      api.targetSecrets(kind).then(
+        (list) => setSecrets((current) => ({ ...current, [kind]: list })),
+        () => undefined,
+      );
+    }
   }, []);
 
   useEffect(() => {
@@ -109,6 +351,7 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
   }, [schedule, form.timezone]);
 
   const body = useMemo(() => formToRequest(form), [form]);
+  const problems = useMemo(() => hookProblems(form), [form]);
   const fieldError = error instanceof ApiError ? fieldOf(error.details?.field as string | undefined) : "";
   const errorFor = (key: string) => (fieldError === key && error instanceof ApiError ? error.message : undefined);
   const zones = useMemo(() => {
@@ -147,7 +390,7 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
           {stale && <strong> The job has changed since the draft was taken.</strong>}{" "}
           <button
             onClick={() => {
-              setForm(draft.form);
+              setForm(completeDraft(draft.form, props.hubTimezone));
               setTouched(true);
               setDraft(null);
             }}
@@ -174,6 +417,9 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
             <select name="type" value={form.type} onChange={(event) => update({ type: event.target.value as JobForm["type"] })}>
               <option value="filesystem">Files and directories</option>
               <option value="sqlite">SQLite database</option>
+              <option value="postgres">PostgreSQL databases</option>
+              <option value="mariadb">MariaDB / MySQL databases</option>
+              <option value="vaultwarden">Vaultwarden (data directory)</option>
             </select>
           </Field>
           <AgentField value={form.agentId} onChange={(agentId) => update({ agentId })} />
@@ -276,7 +522,7 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
 
         <fieldset className="card">
           <legend>Source</legend>
-          {form.type === "filesystem" ? (
+          {form.type === "filesystem" && (
             <>
               <Field label="Paths (one per line, absolute)" error={errorFor("source")}>
                 <textarea name="paths" rows={3} value={form.paths} onChange={(event) => update({ paths: event.target.value })} />
@@ -312,8 +558,17 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
                   </select>
                 </Field>
               </div>
+              <Field label="Filesystem snapshot (btrfs)" error={errorFor("snapshotMode")} hint={snapshotHint(form.snapshotMode)}>
+                <select name="snapshotMode" value={form.snapshotMode} onChange={(event) => update({ snapshotMode: event.target.value as JobForm["snapshotMode"] })}>
+                  <option value="off">off: read the live files</option>
+                  <option value="auto">when possible (btrfs), else the live files</option>
+                  <option value="required">required: fail if not on btrfs</option>
+                </select>
+              </Field>
+              <ConsistencyFields form={form} update={update} error={errorFor("consistency")} />
             </>
-          ) : (
+          )}
+          {form.type === "sqlite" && (
             <>
               <Field label="Database file (absolute path)" error={errorFor("source")}>
                 <input name="sqlitePath" value={form.sqlitePath} onChange={(event) => update({ sqlitePath: event.target.value })} />
@@ -321,6 +576,19 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
               <label className="inline">
                 <input type="checkbox" checked={form.integrityCheck} onChange={(event) => update({ integrityCheck: event.target.checked })} /> Run PRAGMA integrity_check on the copy
               </label>
+            </>
+          )}
+          {isDatabase(form.type) && <DatabaseFields form={form} update={update} secrets={secrets[form.type] ?? []} errorFor={errorFor} />}
+          {form.type === "vaultwarden" && (
+            <>
+              <Field
+                label="Vaultwarden data directory (absolute path)"
+                error={errorFor("source")}
+                hint="The folder with db.sqlite3, attachments, sends and rsa_key*. The database is copied with SQLite's online backup: Vaultwarden keeps running."
+              >
+                <input name="vwDataDir" placeholder="/srv/vaultwarden/data" value={form.vwDataDir} onChange={(event) => update({ vwDataDir: event.target.value })} />
+              </Field>
+              <ConsistencyFields form={form} update={update} error={errorFor("consistency")} />
             </>
           )}
         </fieldset>
@@ -432,10 +700,12 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
             </div>
           )}
         </fieldset>
+
+        <HooksFields form={form} update={update} error={errorFor("hooks")} />
       </div>
       <ErrorBox error={error} />
       <div className="editor-actions">
-        <button className="primary" onClick={save} disabled={saving}>
+        <button className="primary" onClick={save} disabled={saving || problems.length > 0} title={problems.length ? problems.join(" ") : undefined}>
           {props.jobId ? "Save" : "Create job"}
         </button>
         <button onClick={() => setShowJSON(!showJSON)}>{showJSON ? "Hide" : "Show"} what will be sent</button>

@@ -3,7 +3,7 @@ import { api, type ChangeKind, type DiffPage, type Job, type RunListItem, type S
 import { ErrorBox, Link, StatusBadge } from "../components";
 import { formatBytes, formatDuration, formatRelative, formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
-import { describeTarget } from "../lib/jobForm";
+import { describeHooks, describeSource, describeTarget } from "../lib/jobForm";
 import { describeCron } from "../lib/schedule";
 import { browsePath } from "./Browse";
 import { savePicks, startVerify } from "./snapshotActions";
@@ -112,8 +112,17 @@ function describeSpec(job: Job): [string, string][] {
   const encryption = spec.pipeline?.encryption;
   const retention = spec.retention ?? {};
   const rows: [string, string][] = [];
-  rows.push(["What", job.type === "sqlite" ? `the SQLite database ${source.path}` : `${(source.paths ?? []).join(", ")}`]);
-  if (job.type !== "sqlite" && (source.exclude ?? []).length > 0) rows.push(["Leaving out", source.exclude.join(", ")]);
+  rows.push(["What", describeSource(job.type ?? spec.type ?? null, spec)]);
+  if (spec.type === "filesystem" && (source.exclude ?? []).length > 0) rows.push(["Leaving out", source.exclude.join(", ")]);
+  if (spec.type === "filesystem" && source.snapshot_mode && source.snapshot_mode !== "off")
+    rows.push(["Filesystem snapshot", source.snapshot_mode === "auto" ? "btrfs when possible" : "btrfs, required"]);
+  if ((spec.type === "filesystem" || spec.type === "vaultwarden") && source.consistency_policy && source.consistency_policy !== "warn")
+    rows.push([
+      "Files changed while read",
+      source.consistency_policy === "fail" ? `fail the run above ${source.consistency_fail_threshold ?? 0}` : "ignored",
+    ]);
+  const hooks = describeHooks(spec);
+  if (hooks) rows.push(["Hooks", hooks]);
   rows.push(["Where to", `${describeTarget(target)}, parts of ${formatBytes(target.part_size_bytes ?? 256 * 1048576)}`]);
   rows.push(["Encryption", encryption?.type === "age_x25519" ? `age, key ${encryption.key_name}` : "none"]);
   const incremental = spec.pipeline?.incremental;

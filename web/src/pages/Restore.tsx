@@ -1,5 +1,15 @@
 import { useEffect, useState } from "react";
-import { api, ApiError, type ConflictPolicy, type Run } from "../api";
+import { api, ApiError, type ConflictPolicy, type Run, type SnapshotEntry, type TargetSecretInfo } from "../api";
+import {
+  databaseDestination,
+  databaseRestoreProblem,
+  dumpedDatabases,
+  emptyDatabaseRestore,
+  hasGlobals,
+  isEngine,
+  type DatabaseRestoreForm,
+  type Engine,
+} from "../lib/databaseRestore";
 import { ErrorBox, Link } from "../components";
 import { formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
@@ -24,9 +34,22 @@ export function RestorePage(props: { runId: string; search: string }) {
   const [policy, setPolicy] = useState<ConflictPolicy>("fail");
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  /** A database job's snapshot: its engine, and whether the user restores the files or into a database. */
+  const [engine, setEngine] = useState<Engine | null>(null);
+  const [jobSource, setJobSource] = useState<unknown>(null);
+  const [mode, setMode] = useState<"files" | "database">("files");
 
   useEffect(() => {
-    api.run(props.runId).then(setRun, setError);
+    api.run(props.runId).then((loaded) => {
+      setRun(loaded);
+      api.job(loaded.job_id).then(
+        (job) => {
+          setJobSource(job.spec?.source ?? null);
+          setEngine(isEngine(job.type) ? job.type : isEngine(job.spec?.type) ? (job.spec?.type as Engine) : null);
+        },
+        () => setEngine(null),
+      );
+    }, setError);
   }, [props.runId]);
 
   const wholeSnapshot = everything || picked.length === 0;
@@ -47,6 +70,7 @@ export function RestorePage(props: { runId: string; search: string }) {
     }
   };
 
+  const intoDatabase = engine !== null && mode === "database";
   return (
     <section>
       <header className="page-header">
@@ -60,6 +84,21 @@ export function RestorePage(props: { runId: string; search: string }) {
           From the snapshot of {run.job_name ?? run.job_id} taken {formatTime(run.ended_at ?? run.started_at)}.
         </p>
       )}
+      {engine !== null && (
+        <div className="segmented restore-mode" role="radiogroup" aria-label="Restore">
+          <label className="inline">
+            <input type="radio" name="restoreMode" value="files" checked={mode === "files"} onChange={() => setMode("files")} /> The files (the dumps as they are in the
+            snapshot)
+          </label>
+          <label className="inline">
+            <input type="radio" name="restoreMode" value="database" checked={mode === "database"} onChange={() => setMode("database")} /> Into a database on a{" "}
+            {engine === "postgres" ? "PostgreSQL" : "MariaDB"} server
+          </label>
+        </div>
+      )}
+      {intoDatabase && run && <DatabaseRestore run={run} engine={engine} jobSource={jobSource} />}
+      {!intoDatabase && (
+        <>
       <div className="editor-grid">
         <fieldset className="card">
           <legend>Where to</legend>
@@ -111,6 +150,141 @@ export function RestorePage(props: { runId: string; search: string }) {
           Start restore
         </button>
       </div>
+        </>
+      )}
     </section>
+  );
+}
+
+/** Restore into a database: the server, each dumped database with the name it gets, roles, and replacing. */
+function DatabaseRestore(props: { run: Run; engine: Engine; jobSource: unknown }) {
+  const { run, engine, jobSource } = props;
+  const [entries, setEntries] = useState<SnapshotEntry[] | null>(null);
+  const [form, setForm] = useState<DatabaseRestoreForm | null>(null);
+  const [secrets, setSecrets] = useState<TargetSecretInfo[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    api.targetSecrets(engine).then(setSecrets, () => setSecrets([]));
+    api.entries(run.id, new URLSearchParams({ prefix: engine, limit: "1000" }).toString()).then(
+      (page) => {
+        setEntries(page.items);
+        setForm(emptyDatabaseRestore(dumpedDatabases(engine, run.summary, page.items), jobSource));
+      },
+      (caught) => {
+        setEntries([]);
+        setForm(emptyDatabaseRestore(dumpedDatabases(engine, run.summary, []), jobSource));
+        setError(caught);
+      },
+    );
+  }, [run, engine, jobSource]);
+
+  if (!form || !entries) return <p className="muted">Reading the snapshot…</p>;
+  const change = (patch: Partial<DatabaseRestoreForm>) => setForm({ ...form, ...patch });
+  const problem = databaseRestoreProblem(form);
+  const defaults = engine === "postgres" ? { host: "/var/run/postgresql", port: "5432" } : { host: "/run/mysqld/mysqld.sock", port: "3306" };
+  const fieldError = error instanceof ApiError ? String(error.details?.field ?? "") : "";
+  const start = async () => {
+    setBusy(true);
+    try {
+      const queued = await api.restore(run.id, { destination: databaseDestination(form) });
+      navigate(`/runs/${encodeURIComponent(queued.run_id)}`);
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <div className="editor-grid">
+        <fieldset className="card">
+          <legend>Which server</legend>
+          <p className="hint muted">The job's own server to start with; the new databases are created there.</p>
+          <div className="row">
+            <label className="field">
+              Host, IP or socket
+              <input name="restoreHost" placeholder={defaults.host} value={form.host} onChange={(event) => change({ host: event.target.value })} />
+            </label>
+            <label className="field">
+              Port
+              <input name="restorePort" className="num-wide" type="number" min={1} max={65535} placeholder={defaults.port} value={form.port} onChange={(event) => change({ port: event.target.value })} />
+            </label>
+          </div>
+          <label className="field">
+            User (empty: the client's default)
+            <input name="restoreUser" value={form.user} autoComplete="off" onChange={(event) => change({ user: event.target.value })} />
+          </label>
+          <label className="field">
+            Password
+            <select name="restoreSecret" value={form.secretName} onChange={(event) => change({ secretName: event.target.value })}>
+              <option value="">none (socket authentication)</option>
+              {secrets.map((secret) => (
+                <option key={secret.name} value={secret.name}>
+                  {secret.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <p className="hint muted">
+            Passwords are kept in <Link to="/settings">Settings</Link>. The restore runs on the machine that ran the backup (this hub's worker or the agent).
+          </p>
+        </fieldset>
+        <fieldset className="card db-map">
+          <legend>Databases</legend>
+          {form.rows.length === 0 && <p className="warning">This snapshot holds no database dumps.</p>}
+          {form.rows.map((row, index) => (
+            <div className="row" key={row.from} role="group" aria-label={`Database ${row.from}`}>
+              <label className="inline">
+                <input
+                  type="checkbox"
+                  checked={row.restore}
+                  onChange={(event) => change({ rows: form.rows.map((other, at) => (at === index ? { ...other, restore: event.target.checked } : other)) })}
+                />{" "}
+                <code>{row.from}</code> into
+              </label>
+              <input
+                type="text"
+                name={`restoreName-${row.from}`}
+                aria-label={`New name for ${row.from}`}
+                value={row.to}
+                disabled={!row.restore}
+                onChange={(event) => change({ rows: form.rows.map((other, at) => (at === index ? { ...other, to: event.target.value } : other)) })}
+              />
+            </div>
+          ))}
+          {hasGlobals(engine, entries) && (
+            <label className="inline">
+              <input type="checkbox" name="restoreGlobals" checked={form.globals} onChange={(event) => change({ globals: event.target.checked })} />{" "}
+              Also restore {engine === "postgres" ? "roles and tablespaces" : "users and grants"} (existing ones are kept)
+            </label>
+          )}
+          <label className="inline">
+            <input type="checkbox" name="dropExisting" checked={form.dropExisting} onChange={(event) => change({ dropExisting: event.target.checked })} /> Replace a
+            database that already exists under the new name
+          </label>
+          {form.dropExisting ? (
+            <p className="warning" role="alert">
+              A database with a new name above is dropped first: everything in it is lost.
+            </p>
+          ) : (
+            <p className="hint muted">A new name that already exists stops the restore (database_exists); nothing is dropped.</p>
+          )}
+          {fieldError.startsWith("destination") && error instanceof ApiError && (
+            <p className="field-error" role="alert">
+              {error.message}
+            </p>
+          )}
+        </fieldset>
+      </div>
+      <ErrorBox error={error} />
+      {problem && <p className="muted">{problem}</p>}
+      <div className="editor-actions">
+        <button className="primary" disabled={busy || problem !== null} onClick={() => void start()}>
+          Restore into the database
+        </button>
+      </div>
+    </>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState, type UIEvent } from "react";
 import { api, type Run, type RunEvent, type RunKind, type RunProgress } from "../api";
 import { ErrorBox, Link, StatusBadge } from "../components";
-import type { EventLog } from "../lib/eventLog";
+import { describeEvent, type EventLog } from "../lib/eventLog";
 import { formatBytes, formatDuration, formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
 import { RunStream, type RunStreamState, type SocketLike } from "../lib/runStream";
@@ -361,10 +361,12 @@ function LogPanel(props: { log: EventLog | null; length: number; stream: RunStre
         <div style={{ height: count * rowHeight, position: "relative" }}>
           {visible.map((event, offset) => {
             const index = first + offset;
+            const described = describeEvent(event);
             return (
               <div
                 key={event.seq}
-                className={`log-row level-${event.level}`}
+                className={`log-row level-${event.level}${described.tone === "hook" ? " log-hook" : ""}`}
+                data-kind={event.kind}
                 style={{ top: index * rowHeight, height: rowHeight }}
                 data-seq={event.seq}
                 onClick={() => setExpanded(expanded === event.seq ? null : event.seq)}
@@ -372,8 +374,10 @@ function LogPanel(props: { log: EventLog | null; length: number; stream: RunStre
               >
                 <span className="seq">#{event.seq}</span>
                 <span className="time">{formatTime(event.ts).slice(11)}</span>
-                <span className="kind">{event.kind}</span>
-                <span className="message">{event.message}</span>
+                <span className="kind" title={event.kind}>
+                  {described.label}
+                </span>
+                <span className="message">{described.text}</span>
               </div>
             );
           })}

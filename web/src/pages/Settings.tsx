@@ -1,12 +1,14 @@
 import { useCallback, useEffect, useState } from "react";
-import { api, type IncompleteCleanup, type TargetSecretInfo } from "../api";
+import { api, type IncompleteCleanup, type SecretKind, type TargetSecretInfo } from "../api";
 import { ErrorBox, Link, TestConnection } from "../components";
 import { formatRelative, formatTime } from "../lib/format";
 
 // Settings (docs/targets.md): the credentials of remote targets, kept encrypted and never shown again, each with a
 // test connection; and maintenance: what the janitor removes of incomplete runs.
 
-type Kind = "webdav" | "rclone";
+type Kind = SecretKind;
+
+const kindLabels: Record<Kind, string> = { webdav: "WebDAV", rclone: "rclone", postgres: "PostgreSQL", mariadb: "MariaDB" };
 
 export function SettingsPage() {
   const [secrets, setSecrets] = useState<Record<Kind, TargetSecretInfo[]> | null>(null);
@@ -15,8 +17,16 @@ export function SettingsPage() {
 
   const load = useCallback(async () => {
     try {
-      const [webdav, rclone, cleanupList] = await Promise.all([api.targetSecrets("webdav"), api.targetSecrets("rclone"), api.incompleteCleanups()]);
-      setSecrets({ webdav, rclone });
+      // Database passwords are listed where the hub knows their kinds (an older hub answers invalid_kind).
+      const orNone = (kind: Kind) => api.targetSecrets(kind).catch(() => [] as TargetSecretInfo[]);
+      const [webdav, rclone, postgres, mariadb, cleanupList] = await Promise.all([
+        api.targetSecrets("webdav"),
+        api.targetSecrets("rclone"),
+        orNone("postgres"),
+        orNone("mariadb"),
+        api.incompleteCleanups(),
+      ]);
+      setSecrets({ webdav, rclone, postgres, mariadb });
       setCleanups(cleanupList);
       setError(null);
     } catch (caught) {
@@ -29,7 +39,7 @@ export function SettingsPage() {
   }, [load]);
 
   const remove = async (secret: TargetSecretInfo) => {
-    if (!window.confirm(`Delete the ${secret.kind} credentials ${secret.name}?`)) return;
+    if (!window.confirm(`Delete the ${kindLabels[secret.kind]} credentials ${secret.name}?`)) return;
     try {
       await api.deleteTargetSecret(secret.kind, secret.name);
       await load();
@@ -54,8 +64,8 @@ export function SettingsPage() {
       <section className="card" aria-labelledby="targets-heading">
         <h2 id="targets-heading">Target credentials</h2>
         <p className="muted">
-          WebDAV accounts and rclone remotes that jobs write to. Stored encrypted with this Bastion's master key; a saved password or
-          configuration is never shown again.
+          WebDAV accounts and rclone remotes that jobs write to, and the passwords of the PostgreSQL and MariaDB servers that database jobs
+          read. Stored encrypted with this Bastion's master key; a saved password or configuration is never shown again.
         </p>
         {secrets === null ? (
           <p className="muted">Loading…</p>
@@ -71,16 +81,16 @@ export function SettingsPage() {
               </tr>
             </thead>
             <tbody>
-              {[...secrets.webdav, ...secrets.rclone].length === 0 && (
+              {allSecrets(secrets).length === 0 && (
                 <tr>
                   <td colSpan={5} className="muted">
                     None yet: add one below.
                   </td>
                 </tr>
               )}
-              {[...secrets.webdav, ...secrets.rclone].map((secret) => (
+              {allSecrets(secrets).map((secret) => (
                 <tr key={`${secret.kind}/${secret.name}`}>
-                  <td>{secret.kind === "webdav" ? "WebDAV" : "rclone"}</td>
+                  <td>{kindLabels[secret.kind]}</td>
                   <td>{secret.name}</td>
                   <td>{secret.used_by.length ? secret.used_by.join(", ") : <span className="muted">no job</span>}</td>
                   <td title={formatTime(secret.updated_at)}>{formatRelative(secret.updated_at)}</td>
@@ -97,6 +107,8 @@ export function SettingsPage() {
         <div className="settings-forms">
           <WebDAVForm onSaved={load} />
           <RcloneForm onSaved={load} />
+          <DatabasePasswordForm kind="postgres" onSaved={load} />
+          <DatabasePasswordForm kind="mariadb" onSaved={load} />
         </div>
       </section>
 
@@ -161,6 +173,55 @@ export function SettingsPage() {
         )}
       </section>
     </div>
+  );
+}
+
+const allSecrets = (secrets: Record<Kind, TargetSecretInfo[]>) => [...secrets.webdav, ...secrets.rclone, ...secrets.postgres, ...secrets.mariadb];
+
+/** A database server's password (`{"password": ...}`), picked by name in a postgres or mariadb job. */
+function DatabasePasswordForm(props: { kind: "postgres" | "mariadb"; onSaved: () => Promise<void> }) {
+  const [name, setName] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const label = kindLabels[props.kind];
+  const save = async () => {
+    try {
+      await api.saveTargetSecret(props.kind, name.trim(), { password });
+      setSaved(name.trim());
+      setPassword("");
+      setError(null);
+      await props.onSaved();
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+  return (
+    <form
+      className="subcard"
+      aria-label={`${label} password`}
+      onSubmit={(event) => {
+        event.preventDefault();
+        void save();
+      }}
+    >
+      <h3>{label} password</h3>
+      <label>
+        Name <input name={`${props.kind}Name`} value={name} onChange={(event) => setName(event.target.value)} placeholder={props.kind === "postgres" ? "pg-main" : "maria-main"} />
+      </label>
+      <label>
+        Password{" "}
+        <input name={`${props.kind}Password`} type="password" value={password} onChange={(event) => setPassword(event.target.value)} autoComplete="new-password" />
+      </label>
+      <p className="muted">
+        The password of the user a {label} job connects as. It reaches {props.kind === "postgres" ? "pg_dump" : "mariadb-dump"} through its environment or a private option file, never its command line.
+      </p>
+      <button type="submit" disabled={!name.trim() || !password}>
+        Save
+      </button>
+      {saved && <p className="muted">Saved {saved}.</p>}
+      {error !== null && <ErrorBox error={error} />}
+    </form>
   );
 }
 

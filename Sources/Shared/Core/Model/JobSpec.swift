@@ -11,12 +11,15 @@ public struct JobSpec: Sendable, Equatable {
         case filesystem(FilesystemSource)
         case sqlite(SQLiteSource)
         case vaultwarden(VaultwardenSource)
+        /// `postgres` and `mariadb` (docs/databases.md): the engine is the source's `engine`.
+        case database(DatabaseSource)
 
         public var type: String {
             switch self {
             case .filesystem: return "filesystem"
             case .sqlite: return "sqlite"
             case .vaultwarden: return "vaultwarden"
+            case .database(let source): return source.engine.rawValue
             }
         }
     }
@@ -155,6 +158,158 @@ public struct VaultwardenSource: Sendable, Equatable {
         self.dataDir = dataDir
         self.consistencyPolicy = consistencyPolicy
         self.consistencyFailThreshold = consistencyFailThreshold
+    }
+}
+
+/// A `postgres` or `mariadb` source (docs/databases.md): where the server is, who connects, the password's secret,
+/// which databases, and whether the globals (roles / users and grants) are dumped too.
+public struct DatabaseSource: Sendable, Equatable {
+    public enum Engine: String, Sendable, Equatable, CaseIterable {
+        case postgres, mariadb
+
+        /// libpq's socket directory / the client's socket file.
+        public var defaultHost: String { self == .postgres ? "/var/run/postgresql" : "/run/mysqld/mysqld.sock" }
+        public var defaultPort: Int { self == .postgres ? 5432 : 3306 }
+        /// The secret kind holding `{password}`.
+        public var secretKind: String { rawValue }
+    }
+
+    public var engine: Engine
+    /// A host name or IP; or an absolute path: postgres a socket directory, mariadb the socket file.
+    public var host: String
+    public var port: Int
+    public var user: String?
+    public var secretName: String?
+    /// Empty: every database (docs/databases.md, "Which databases").
+    public var databases: [String]
+    public var globals: Bool
+    /// mariadb: verify also restores each dump into a scratch database.
+    public var verifyScratchRestore: Bool
+
+    public init(
+        engine: Engine,
+        host: String? = nil,
+        port: Int? = nil,
+        user: String? = nil,
+        secretName: String? = nil,
+        databases: [String] = [],
+        globals: Bool = true,
+        verifyScratchRestore: Bool = false
+    ) {
+        self.engine = engine
+        self.host = host ?? engine.defaultHost
+        self.port = port ?? engine.defaultPort
+        self.user = user
+        self.secretName = secretName
+        self.databases = databases
+        self.globals = globals
+        self.verifyScratchRestore = verifyScratchRestore
+    }
+
+    /// Whether `host` is a socket (an absolute path) rather than a host name or IP.
+    public var isSocket: Bool { host.hasPrefix("/") }
+
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "host": .string(host), "port": .number(Double(port)), "user": user.map(JSONValue.string) ?? .null,
+            "secret_name": secretName.map(JSONValue.string) ?? .null, "databases": .array(databases.map(JSONValue.string)),
+            "globals": .bool(globals),
+        ]
+        if engine == .mariadb { object["verify_scratch_restore"] = .bool(verifyScratchRestore) }
+        return .object(object)
+    }
+
+    public static func keys(_ engine: Engine) -> Set<String> {
+        let common: Set<String> = ["host", "port", "user", "secret_name", "databases", "globals"]
+        return engine == .mariadb ? common.union(["verify_scratch_restore"]) : common
+    }
+
+    /// A database (or user) name as the tools take it: 1-64 bytes, no NUL or line break (they travel in the
+    /// environment and in option files, never in argv).
+    public static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 64 && !name.utf8.contains(where: { $0 == 0 || $0 == 10 || $0 == 13 })
+    }
+
+    /// A host: a name or IP (letters, digits, `.`, `-`, `:`, `[`, `]`, `_`; not starting with `-`) or an absolute path
+    /// without NUL or line breaks, at most 255 bytes.
+    public static func isValidHost(_ host: String) -> Bool {
+        guard !host.isEmpty, host.utf8.count <= 255, !host.utf8.contains(where: { $0 == 0 || $0 == 10 || $0 == 13 }) else { return false }
+        if host.hasPrefix("/") { return !host.split(separator: "/").contains("..") }
+        return !host.hasPrefix("-") && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".-:[]_".contains($0)) }
+    }
+
+    static func parse(_ engine: Engine, _ object: [String: JSONValue], field: String) throws -> DatabaseSource {
+        var source = DatabaseSource(engine: engine)
+        switch object["host"] {
+        case nil, .null?: break
+        case .string(let host)?:
+            guard isValidHost(host) else {
+                throw ValidationError.spec(
+                    "\(field).host",
+                    "invalid",
+                    "host must be a host name, an IP or an absolute socket path (no spaces, not starting with -)"
+                )
+            }
+            source.host = host
+        default: throw ValidationError.spec("\(field).host", "invalid", "host must be a string")
+        }
+        switch object["port"] {
+        case nil, .null?: break
+        case let value?:
+            guard let port = value.intValue, (1...65535).contains(port) else {
+                throw ValidationError.spec("\(field).port", "invalid", "port must be a whole number from 1 to 65535")
+            }
+            source.port = port
+        }
+        switch object["user"] {
+        case nil, .null?: break
+        case .string(let user)?:
+            guard isValidName(user) else {
+                throw ValidationError.spec("\(field).user", "invalid", "user must be 1-64 bytes without NUL or line breaks")
+            }
+            source.user = user
+        default: throw ValidationError.spec("\(field).user", "invalid", "user must be a string")
+        }
+        switch object["secret_name"] {
+        case nil, .null?: break
+        case .string(let name)? where JobSpec.isValidSecretName(name): source.secretName = name
+        default:
+            throw ValidationError.spec(
+                "\(field).secret_name",
+                "invalid",
+                "secret_name must name a \(engine.rawValue) secret (letters, digits, . _ -)"
+            )
+        }
+        switch object["databases"] {
+        case nil, .null?: break
+        case .array(let items)?:
+            var names: [String] = []
+            for item in items {
+                guard case .string(let name) = item, isValidName(name) else {
+                    throw ValidationError.spec(
+                        "\(field).databases",
+                        "invalid",
+                        "databases must be a list of names (1-64 bytes, no NUL or line breaks)"
+                    )
+                }
+                if !names.contains(name) { names.append(name) }
+            }
+            guard names.count <= 1000 else { throw ValidationError.spec("\(field).databases", "invalid", "at most 1000 databases") }
+            source.databases = names
+        default: throw ValidationError.spec("\(field).databases", "invalid", "databases must be a list of names")
+        }
+        for (key, name) in [("globals", "globals"), ("verify_scratch_restore", "verify_scratch_restore")] {
+            switch object[key] {
+            case nil, .null?: break
+            case .bool(let flag)?:
+                guard key == "globals" || engine == .mariadb else {
+                    throw ValidationError.spec("\(field).\(name)", "not_allowed", "\(name) is a mariadb setting")
+                }
+                if key == "globals" { source.globals = flag } else { source.verifyScratchRestore = flag }
+            default: throw ValidationError.spec("\(field).\(name)", "invalid", "\(name) must be true or false")
+            }
+        }
+        return source
     }
 }
 
@@ -431,11 +586,13 @@ extension JobSpec {
                     consistencyFailThreshold: threshold
                 )
             )
+        case "postgres", "mariadb":
+            return .database(try DatabaseSource.parse(DatabaseSource.Engine(rawValue: type)!, object, field: field))
         default:
             throw ValidationError.spec(
                 field == "source" ? "type" : "source.type",
                 "unsupported",
-                "job type \(type) is not supported (filesystem, sqlite, vaultwarden)"
+                "job type \(type) is not supported (filesystem, sqlite, postgres, mariadb, vaultwarden)"
             )
         }
     }
@@ -596,6 +753,8 @@ extension JobSpec {
                 "data_dir": .string(vaultwarden.dataDir), "consistency_policy": .string(vaultwarden.consistencyPolicy),
                 "consistency_fail_threshold": .number(Double(vaultwarden.consistencyFailThreshold)),
             ])
+        case .database(let database):
+            root["source"] = database.json
         }
         root["target"] = target.json
         if !hooks.isEmpty { root["hooks"] = hooks.json }
@@ -618,6 +777,8 @@ extension JobSpec {
         case "filesystem": return filesystemKeys
         case "sqlite": return sqliteKeys
         case "vaultwarden": return vaultwardenKeys
+        case "postgres": return DatabaseSource.keys(.postgres)
+        case "mariadb": return DatabaseSource.keys(.mariadb)
         default: return nil
         }
     }

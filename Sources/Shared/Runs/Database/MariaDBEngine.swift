@@ -1,0 +1,351 @@
+import Archive
+import Core
+import Foundation
+
+/// MariaDB/MySQL through its own tools (docs/databases.md, "MariaDB"): `mariadb-dump --single-transaction --routines
+/// --events --triggers` per database (one consistent InnoDB snapshot per database, no table locks), `mariadb-dump
+/// --system=users --insert-ignore` for users, roles and grants, the `mariadb` client to ask, create and restore.
+///
+/// Where to connect, who, and the password are written to a 0600 option file in the run's private directory and
+/// given as `--defaults-extra-file` (its first argument, as the client requires): `ps` shows none of them. A database
+/// name travels after `--` (never read as an option) or as a hex literal in SQL (never read as SQL).
+public struct MariaDBEngine: DatabaseEngine {
+    public let engine = DatabaseSource.Engine.mariadb
+    public let authFailureCode = "mariadb_auth_failed"
+    /// The directory of `mariadb-dump` and `mariadb` (`/usr/bin` on Debian).
+    public var binDirectory: String
+
+    public init(binDirectory: String = "/usr/bin") {
+        self.binDirectory = binDirectory
+    }
+
+    /// The databases "all" leaves out: the server's own schemas (`mysql`'s users and grants are the globals).
+    static let systemDatabases: Set<String> = ["information_schema", "performance_schema", "sys", "mysql"]
+
+    func tool(_ name: String) -> String { "\(binDirectory)/\(name)" }
+
+    /// `"text"` as an option file value: quoted, with the escapes the client's option parser reads.
+    static func optionValue(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": result += "\\\\"
+            case "\"": result += "\\\""
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result + "\""
+    }
+
+    /// Writes the connection's `[client]` option file (0600, created new) and returns its path.
+    func optionFile(_ connection: DatabaseConnection) throws -> String {
+        let source = connection.source
+        var lines = ["[client]"]
+        if source.isSocket {
+            lines += ["protocol=socket", "socket=\(Self.optionValue(source.host))"]
+        } else {
+            lines += ["protocol=tcp", "host=\(Self.optionValue(source.host))", "port=\(source.port)"]
+        }
+        if let user = source.user { lines.append("user=\(Self.optionValue(user))") }
+        if let password = connection.password { lines.append("password=\(Self.optionValue(password))") }
+        lines += ["connect-timeout=30", "default-character-set=utf8mb4"]
+        let path = connection.workDirectory + "/mariadb-client.cnf"
+        let data = Data((lines.joined(separator: "\n") + "\n").utf8)
+        unlink(path)
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw RunFailure(code: "staging_unavailable", message: "cannot create \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        let written = data.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == data.count else { throw RunFailure(code: "staging_unavailable", message: "cannot write \(path)") }
+        return path
+    }
+
+    /// `mariadb` with the connection's option file and `arguments`.
+    func client(_ connection: DatabaseConnection, _ arguments: [String], label: String = "mariadb") throws -> ToolCommand {
+        ToolCommand(
+            executable: tool("mariadb"),
+            arguments: ["--defaults-extra-file=\(try optionFile(connection))"] + arguments,
+            environment: [:],
+            label: label
+        )
+    }
+
+    /// Runs SQL (batch mode, no column names); the rows' first columns.
+    func query(_ connection: DatabaseConnection, _ sql: String) throws -> [String] {
+        let (status, output, lines) = try ToolProcess.capture(try client(connection, ["--batch", "--skip-column-names", "-e", sql]))
+        guard status == 0 else { throw queryFailure("database_query_failed", "mariadb", status: status, lines: lines) }
+        return String(decoding: output, as: UTF8.self).split(separator: "\n").map { String($0.split(separator: "\t").first ?? "") }
+    }
+
+    /// Runs `sql` given on stdin (names inside it as hex literals); throws the failure as `code`.
+    func execute(_ connection: DatabaseConnection, _ sql: String, code: String, database: String? = nil) throws {
+        let command = try client(connection, ["--batch"] + (database.map { ["--database=\($0)"] } ?? []))
+        let (status, _, lines) = try PostgresEngine.run(command, input: sql)
+        guard status == 0 else { throw queryFailure(code, "mariadb", status: status, lines: lines) }
+    }
+
+    /// `name` as an identifier: backquoted, backquotes doubled.
+    static func identifier(_ name: String) -> String { "`" + name.replacingOccurrences(of: "`", with: "``") + "`" }
+
+    /// `name` as a hex string literal (`X'…'`), so it is compared as data.
+    static func hexLiteral(_ name: String) -> String { "X'" + name.utf8.map { String(format: "%02X", $0) }.joined() + "'" }
+
+    public func serverVersion(_ connection: DatabaseConnection) throws -> String {
+        try query(connection, "SELECT VERSION()").first ?? "unknown"
+    }
+
+    public func clientVersion() -> String {
+        let command = ToolCommand(executable: tool("mariadb-dump"), arguments: ["--version"], environment: [:], label: "mariadb-dump")
+        guard let (status, output, _) = try? ToolProcess.capture(command, limit: 4096), status == 0 else { return "unknown" }
+        return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    public func listDatabases(_ connection: DatabaseConnection) throws -> [String] {
+        // Hex, so a name with a tab or a backslash comes back whole.
+        try query(connection, "SELECT HEX(schema_name) FROM information_schema.schemata ORDER BY schema_name")
+            .compactMap(Self.unhex)
+            .filter { !Self.systemDatabases.contains($0) && DatabaseSource.isValidName($0) }
+    }
+
+    static func unhex(_ text: String) -> String? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    public func dumpPlans(_ connection: DatabaseConnection, databases: [String]) throws -> [DumpPlan] {
+        let options = "--defaults-extra-file=\(try optionFile(connection))"
+        var plans = databases.map { database in
+            DumpPlan(
+                kind: .database,
+                database: database,
+                archivePath: "mariadb/\(dumpFileName(database)).sql",
+                format: "sql",
+                command: ToolCommand(
+                    executable: tool("mariadb-dump"),
+                    arguments: [options, "--single-transaction", "--routines", "--events", "--triggers", "--", database],
+                    environment: [:],
+                    label: "mariadb-dump \(database)"
+                )
+            )
+        }
+        if connection.source.globals {
+            plans.append(
+                DumpPlan(
+                    kind: .globals,
+                    database: nil,
+                    archivePath: "mariadb/users.sql",
+                    format: "sql",
+                    command: ToolCommand(
+                        executable: tool("mariadb-dump"),
+                        // IF NOT EXISTS: restoring next to existing accounts (root) creates only the missing ones.
+                        arguments: [options, "--system=users", "--insert-ignore"],
+                        environment: [:],
+                        label: "mariadb-dump --system=users"
+                    )
+                )
+            )
+        }
+        return plans
+    }
+
+    public func restoreCommands(_ dumps: [DumpRecord]) -> [String] {
+        func input(_ dump: DumpRecord) -> String {
+            dump.members.count == 1 ? "mariadb%@ < \(shellQuote(dump.members[0]))" : "cat \(dump.shellMembers) | mariadb%@"
+        }
+        var commands: [String] = []
+        for dump in dumps where dump.kind == .globals {
+            // Users and grants first: definers and grants of the databases' objects name them.
+            commands.append(input(dump).replacingOccurrences(of: "%@", with: ""))
+        }
+        for dump in dumps where dump.kind == .database {
+            let name = dump.database ?? ""
+            let create = "mariadb -e \(shellQuote("CREATE DATABASE \(Self.identifier(name))"))"
+            commands.append(create + " && " + input(dump).replacingOccurrences(of: "%@", with: " --database=\(shellQuote(name))"))
+        }
+        return commands
+    }
+
+    public func verifyDump(_ dump: DumpRecord, file: String, connection: DatabaseConnection?) throws -> String? {
+        if let problem = try MariaDBDumpCheck.check(file: file) { return "\(dump.archivePath): \(problem)" }
+        guard dump.kind == .database, let connection, connection.source.verifyScratchRestore else { return nil }
+        // A scratch database of its own, dropped after whatever happens.
+        let scratch = "bastion_verify_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        try execute(connection, "CREATE DATABASE \(Self.identifier(scratch));\n", code: "verify_failed")
+        defer { try? execute(connection, "DROP DATABASE IF EXISTS \(Self.identifier(scratch));\n", code: "verify_failed") }
+        let (status, lines) = try restoreFile(file, connection: connection, database: scratch, events: nil)
+        guard status == 0 else {
+            return "\(dump.archivePath): the restore into a scratch database failed (\(status)): \(lines.last ?? "no message")"
+        }
+        return nil
+    }
+
+    /// Feeds `file` to `mariadb` (into `database`, or none for the globals); its status and last stderr lines.
+    func restoreFile(_ file: String, connection: DatabaseConnection, database: String?, events: (any RunEvents)?) throws -> (Int32, [String]) {
+        guard let input = FileHandle(forReadingAtPath: file) else {
+            throw RunFailure(code: "restore_failed", message: "cannot read \(file)")
+        }
+        defer { try? input.close() }
+        let arguments = ["--batch"] + (database.map { ["--database=\($0)"] } ?? [])
+        let tool = try ToolProcess(try client(connection, arguments, label: "mariadb \(database ?? "users")"), events: events, input: input)
+        _ = try? tool.output.fileHandleForReading.readToEnd()
+        return (tool.wait(), tool.lastLines)
+    }
+
+    public func databaseExists(_ connection: DatabaseConnection, name: String) throws -> Bool {
+        try query(connection, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = \(Self.hexLiteral(name))").first != "0"
+    }
+
+    public func restore(
+        _ dump: DumpRecord,
+        file: String,
+        into name: String?,
+        connection: DatabaseConnection,
+        dropExisting: Bool,
+        events: any RunEvents
+    ) throws {
+        if dump.kind == .globals {
+            let (status, lines) = try restoreFile(file, connection: connection, database: nil, events: events)
+            guard status == 0 else { throw failure("restore_failed", "mariadb users", status: status, lines: lines) }
+            return
+        }
+        guard let name else { return }
+        if dropExisting {
+            try execute(connection, "DROP DATABASE IF EXISTS \(Self.identifier(name));\n", code: "restore_failed")
+        } else if try databaseExists(connection, name: name) {
+            throw RunFailure(code: "database_exists", message: "the database \(name) exists (set drop_existing to replace it)")
+        }
+        // Without IF NOT EXISTS: one created meanwhile is refused, never written into.
+        do {
+            try execute(connection, "CREATE DATABASE \(Self.identifier(name));\n", code: "restore_failed")
+        } catch let failure as RunFailure where failure.message.contains("database exists") {
+            throw RunFailure(code: "database_exists", message: "the database \(name) exists (set drop_existing to replace it)")
+        }
+        let (status, lines) = try restoreFile(file, connection: connection, database: name, events: events)
+        guard status == 0 else { throw failure("restore_failed", "mariadb into \(name)", status: status, lines: lines) }
+    }
+}
+
+/// Whether a file is a whole `mariadb-dump` output: a scan of its SQL (quotes, backquotes, comments, `DELIMITER`
+/// lines as the client reads them) that must end outside any string or comment with no statement left unfinished,
+/// after mariadb-dump's last line, `-- Dump completed`. A dump cut short (the server went away, the disk filled) fails.
+enum MariaDBDumpCheck {
+    static func check(file: String) throws -> String? {
+        guard let handle = FileHandle(forReadingAtPath: file) else { return "cannot be read" }
+        defer { try? handle.close() }
+        var scanner = Scanner()
+        while true {
+            guard let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty else { break }
+            chunk.withUnsafeBytes { scanner.feed($0) }
+        }
+        return scanner.finish()
+    }
+
+    struct Scanner {
+        enum State { case code, single, double, backquote, lineComment, blockComment }
+        var state = State.code
+        var escaped = false
+        var delimiter: [UInt8] = [UInt8(ascii: ";")]
+        var matched = 0
+        /// Non-blank code bytes since the last delimiter (a statement in progress).
+        var pending = false
+        var line: [UInt8] = []
+        var lastLine: [UInt8] = []
+        var atLineStart = true
+        var previous: UInt8 = 0
+        var statements = 0
+
+        mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+            for byte in bytes { step(byte) }
+        }
+
+        mutating func step(_ byte: UInt8) {
+            if byte == 10 {
+                endLine()
+            } else if line.count < 256 {
+                line.append(byte)
+            }
+            switch state {
+            case .single, .double, .backquote:
+                let close: UInt8 = state == .single ? 39 : state == .double ? 34 : 96
+                if escaped {
+                    escaped = false
+                } else if byte == 92 && state != .backquote {
+                    escaped = true
+                } else if byte == close {
+                    state = .code
+                }
+            case .lineComment:
+                if byte == 10 { state = .code }
+            case .blockComment:
+                if previous == 42 && byte == 47 {
+                    state = .code
+                    previous = 0
+                    return
+                }
+            case .code:
+                if !delimiter.isEmpty, byte == delimiter[matched] {
+                    matched += 1
+                    if matched == delimiter.count {
+                        matched = 0
+                        pending = false
+                        statements += 1
+                    }
+                    previous = byte
+                    return
+                }
+                matched = 0
+                switch byte {
+                case 39: state = .single
+                case 34: state = .double
+                case 96: state = .backquote
+                case 42 where previous == 47: state = .blockComment
+                case 45 where previous == 45 && !pending:
+                    state = .lineComment
+                case 35 where !pending: state = .lineComment
+                default: break
+                }
+                if byte != 10, byte != 32, byte != 9, byte != 13, byte != 45, byte != 47 { pending = true }
+            }
+            previous = byte
+        }
+
+        mutating func endLine() {
+            // `DELIMITER x` on a line of its own (between statements) is the client's command, not SQL.
+            if state == .code || state == .lineComment, !pending || line.starts(with: Array("DELIMITER ".utf8)) {
+                let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                if text.uppercased().hasPrefix("DELIMITER ") {
+                    delimiter = Array(text.dropFirst("DELIMITER ".count).trimmingCharacters(in: .whitespaces).utf8)
+                    pending = false
+                    matched = 0
+                }
+            }
+            if !line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { lastLine = line }
+            line.removeAll(keepingCapacity: true)
+        }
+
+        mutating func finish() -> String? {
+            if !line.isEmpty { endLine() }
+            switch state {
+            case .single, .double, .backquote: return "ends inside a quoted string (cut short)"
+            case .blockComment: return "ends inside a comment (cut short)"
+            default: break
+            }
+            if pending { return "ends inside an unfinished statement (cut short)" }
+            guard String(decoding: lastLine, as: UTF8.self).hasPrefix("-- Dump completed") else {
+                return "has no final \"-- Dump completed\" line (cut short)"
+            }
+            return statements > 0 ? nil : "has no statements"
+        }
+    }
+}
