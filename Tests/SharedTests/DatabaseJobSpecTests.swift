@@ -72,4 +72,11 @@ import Testing
         ])
         #expect(v2?.field == "spec.source.config.pasword")
     }
+
+    @Test func anIncrementalSettingIsRefusedSinceADumpIsAlwaysWhole() {
+        let found = Self.field([
+            "v": 1, "type": "postgres", "source": [:], "target": Self.target, "pipeline": ["incremental": ["full_every": 7]],
+        ])
+        #expect(found?.code == "invalid_spec" && found?.field == "spec.pipeline.incremental", "\(String(describing: found))")
+    }
 }

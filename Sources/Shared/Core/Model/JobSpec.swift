@@ -422,6 +422,14 @@ extension JobSpec {
             default: throw ValidationError.spec("pipeline.format", "unsupported", "a vaultwarden job writes archive_v1 snapshots only")
             }
         }
+        // A dump is the whole database every time: an incremental setting would be silently ignored (docs/databases.md).
+        if case .database(let database) = source, incremental != nil {
+            throw ValidationError.spec(
+                "pipeline.incremental",
+                "unsupported",
+                "a \(database.engine.rawValue) job's dumps are always full snapshots: remove pipeline.incremental"
+            )
+        }
         _ = try JobNotifications.parse(notifications)
         _ = try RetentionPolicy.parse(retention)
     }
