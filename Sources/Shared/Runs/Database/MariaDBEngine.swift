@@ -51,7 +51,8 @@ public struct MariaDBEngine: DatabaseEngine {
         }
         if let user = source.user { lines.append("user=\(Self.optionValue(user))") }
         if let password = connection.password { lines.append("password=\(Self.optionValue(password))") }
-        lines += ["connect-timeout=30", "default-character-set=utf8mb4"]
+        // `connect-timeout` only for the `mariadb` client: mariadb-dump refuses an option it does not know.
+        lines += ["default-character-set=utf8mb4", "[mysql]", "connect-timeout=30"]
         let path = connection.workDirectory + "/mariadb-client.cnf"
         let data = Data((lines.joined(separator: "\n") + "\n").utf8)
         unlink(path)
