@@ -799,7 +799,7 @@ public final class ArchiveBuilder {
     }
 
     /// Calls `body` with `count` zero bytes, at most 1 MiB at a time.
-    static func zeroChunkBytes(_ count: Int64, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+    public static func zeroChunkBytes(_ count: Int64, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         var remaining = count
         try zeroChunk.withUnsafeBytes { zeros in
             while remaining > 0 {

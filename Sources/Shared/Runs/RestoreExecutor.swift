@@ -11,9 +11,12 @@ public struct RestoreExecutor: JobExecutor {
 
     /// Where a remote snapshot's parts are fetched, one at a time (the worker's `<data-dir>/runs`).
     public var stagingDirectory: String
+    /// The engines of restores into a database, by job type (docs/databases.md).
+    public var engines: [String: any DatabaseEngine]
 
-    public init(stagingDirectory: String = NSTemporaryDirectory()) {
+    public init(stagingDirectory: String = NSTemporaryDirectory(), engines: [String: any DatabaseEngine] = databaseEngines) {
         self.stagingDirectory = stagingDirectory
+        self.engines = engines
     }
 
     public func execute(_ context: RunContext) async throws -> JSONValue {
@@ -22,6 +25,9 @@ public struct RestoreExecutor: JobExecutor {
             operation = try RestoreOperation(json: context.run.operation ?? .null)
         } catch {
             throw RunFailure(code: "invalid_operation", message: "\(error)")
+        }
+        if let database = operation.database {
+            return try await DatabaseRestore.run(context, destination: database, engines: engines, staging: stagingDirectory)
         }
         let directory = operation.directory
         let policy = operation.conflictPolicy

@@ -10,9 +10,12 @@ public struct VerifyExecutor: JobExecutor {
     public let jobType = RunKind.verify.rawValue
     /// Where a sqlite snapshot's database is copied for its integrity check (the worker's `<data-dir>/runs`).
     public var workDirectory: String
+    /// The engines that check a database job's dumps, by job type (docs/databases.md, "Verify").
+    public var engines: [String: any DatabaseEngine]
 
-    public init(workDirectory: String = NSTemporaryDirectory()) {
+    public init(workDirectory: String = NSTemporaryDirectory(), engines: [String: any DatabaseEngine] = databaseEngines) {
         self.workDirectory = workDirectory
+        self.engines = engines
     }
 
     public func execute(_ context: RunContext) async throws -> JSONValue {
@@ -50,6 +53,14 @@ public struct VerifyExecutor: JobExecutor {
         }
         defer { if extract != nil { try? FileManager.default.removeItem(atPath: work) } }
         let sqliteCopy = extract
+        // A database job's snapshot: its dumps are joined into a private directory while the stream is checked, and
+        // each is then checked by its engine's tool (`pg_restore --list`).
+        let databaseDumps = try DatabaseSnapshot.dumps(snapshot.manifest)?.filter { $0.kind == .database } ?? []
+        let dumpDirectory = databaseDumps.isEmpty ? nil : try DatabaseDumpExecutor.privateDirectory("\(workDirectory)/\(context.run.id).db")
+        defer { if let dumpDirectory { try? FileManager.default.removeItem(atPath: dumpDirectory) } }
+        var dumpFiles: [String: String] = [:]
+        for (index, dump) in databaseDumps.enumerated() { dumpFiles[dump.archivePath] = "\(dumpDirectory ?? "")/dump-\(index)" }
+        let joiner = databaseDumps.isEmpty ? nil : DumpJoiner(dumps: databaseDumps, files: dumpFiles)
         let indexIdentity = try snapshot.indexIdentity(identity)
         async let checked: (SnapshotVerifier.Outcome, [String]?) = runBlocking {
             defer { progress.finish() }
@@ -59,10 +70,12 @@ public struct VerifyExecutor: JobExecutor {
                 isCanceled: { cancellation.reason != nil },
                 extract: sqliteCopy
             )
-            try snapshot.readMembers(into: verifier, identity: identity, progress: progress) {
+            let delegate: any TarReaderDelegate = joiner.map { Tee(first: verifier, second: $0) } ?? verifier
+            try snapshot.readMembers(into: delegate, identity: identity, progress: progress) {
                 if cancellation.reason != nil { throw CancellationError() }
             }
             try verifier.finish()
+            try joiner?.finish()
             var outcome = verifier.outcome
             if let chosenChain {
                 for source in chosenChain.sources {
@@ -118,7 +131,37 @@ public struct VerifyExecutor: JobExecutor {
             failures.append("sqlite integrity_check failed: \(integrity?.first ?? "")")
             samples.append(.string(failures.last!))
         }
+        var databaseChecks: [JSONValue] = []
+        if !databaseDumps.isEmpty, let engine = engines[context.spec.type] {
+            for dump in databaseDumps {
+                try context.checkCancellation()
+                guard let file = dumpFiles[dump.archivePath] else { continue }
+                let problem: String?
+                do {
+                    problem = try await runBlocking { try engine.verifyDump(dump, file: file, connection: nil) }
+                } catch let failure as RunFailure {
+                    problem = failure.message
+                }
+                databaseChecks.append(
+                    .object([
+                        "path": .string(dump.archivePath), "database": dump.database.map(JSONValue.string) ?? .null, "ok": .bool(problem == nil),
+                        "error": problem.map(JSONValue.string) ?? .null,
+                    ])
+                )
+                if let problem {
+                    failures.append(problem)
+                    samples.append(.string(problem))
+                }
+            }
+            let checked = databaseChecks.filter { $0["ok"] == .bool(true) }.count
+            context.events.emit(
+                checked == databaseChecks.count ? .info : .error,
+                kind: "verify",
+                message: "\(checked) of \(databaseChecks.count) database dump(s) read back by \(engine.engine.rawValue)'s tool"
+            )
+        }
         let summary: JSONValue = .object([
+            "database": databaseDumps.isEmpty ? .null : .object(["dumps": .array(databaseChecks)]),
             "ok": .bool(failures.isEmpty), "files_total": .number(Double(total)), "files_ok": .number(Double(ok)),
             "files_failed": .number(Double(total - ok)), "sample_errors": .array(samples),
             "entries_failed": .number(Double(outcome.otherFailures + outcome.unrestorable)),

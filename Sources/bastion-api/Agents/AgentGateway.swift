@@ -324,7 +324,7 @@ extension AgentGateway {
         let name: String?
         if claimed.run.kind == .restore {
             guard claimed.run.operation?["destination"]?["type"]?.stringValue == "database" else { return task }
-            name = claimed.run.operation?["destination"]?["secret_name"]?.stringValue
+            name = claimed.run.operation?["destination"]?["secret_name"]?.stringValue ?? claimed.job?.spec["source"]?["secret_name"]?.stringValue
         } else {
             name = claimed.job?.spec["source"]?["secret_name"]?.stringValue
         }

@@ -223,6 +223,9 @@ extension RunsController {
     /// a restore run (default conflict policy `fail`).
     @Sendable func restore(_ request: Request, context: AppRequestContext) async throws -> OperationQueued {
         let body = try await RequestInput.object(request, known: ["destination", "conflict_policy", "restore_ownership", "selection"])
+        if case .object(let destination)? = body["destination"], destination["type"] == .string("database") {
+            return try await restoreIntoDatabase(destination, context: context)
+        }
         if case .object(let destination)? = body["destination"] {
             try RequestInput.refuseUnknownKeys(destination, known: ["type", "directory"], at: "destination")
         }
@@ -293,6 +296,42 @@ extension RunsController {
             operation.selection = chosen
         default: throw APIError.invalidSelection
         }
+        let run = try await services.database.enqueueOperation(kind: .restore, source: source, parameters: operation.json)
+        return OperationQueued(runId: run.id, kind: run.kind.rawValue, status: run.status.rawValue)
+    }
+
+    /// `POST /api/runs/{id}/restore {destination: {type: "database", host?, port?, user?, secret_name?, databases:
+    /// {dumped: new}, globals?, drop_existing?}}` (docs/databases.md, "Restore into a database"): a postgres or mariadb
+    /// snapshot restored into new databases on a server; each dumped name must be in the snapshot.
+    func restoreIntoDatabase(_ destination: [String: JSONValue], context: AppRequestContext) async throws -> OperationQueued {
+        try RequestInput.refuseUnknownKeys(destination, known: DatabaseDestination.keys, at: "destination")
+        let source = try await restorableSource(context)
+        let type = try await services.database.job(id: source.jobId)?.spec["type"]?.stringValue
+        guard let type, AppDatabase.databaseSecretKinds.contains(type) else {
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_destination",
+                message: "only a postgres or mariadb snapshot restores into a database",
+                details: ["field": "destination.type"]
+            )
+        }
+        let parsed: DatabaseDestination
+        do {
+            parsed = try DatabaseDestination.parse(.object(destination))
+        } catch {
+            throw APIError(status: .badRequest, code: "invalid_destination", message: error.message, details: ["field": error.field])
+        }
+        let dumped = Set((source.summary?["database"]?["dumps"]?.arrayValue ?? []).compactMap { $0["database"]?.stringValue })
+        if let missing = parsed.databases.first(where: { !dumped.contains($0.from) }) {
+            throw APIError(
+                status: .badRequest,
+                code: "unknown_database",
+                message: "the snapshot has no dump of database \(missing.from)",
+                details: ["field": "destination.databases"]
+            )
+        }
+        var operation = RestoreOperation(directory: "")
+        operation.database = parsed
         let run = try await services.database.enqueueOperation(kind: .restore, source: source, parameters: operation.json)
         return OperationQueued(runId: run.id, kind: run.kind.rawValue, status: run.status.rawValue)
     }

@@ -144,13 +144,14 @@ enum OpenAPIDocument {
             "created_at": S.integer, "updated_at": S.integer,
         ]),
         "TargetSecret": S.object([
-            "kind": S.enumeration(["webdav", "rclone"]), "name": S.string, "created_at": S.integer, "updated_at": S.integer,
+            "kind": S.enumeration(["webdav", "rclone", "postgres", "mariadb"]), "name": S.string, "created_at": S.integer,
+            "updated_at": S.integer,
             "used_by": S.array(S.string),
         ]),
         "TargetSecretInput": .object([
             "type": "object",
             "description":
-                "webdav: {username, password, url} (the secret is sent to url's origin only); rclone: {config} (the remote's section as `rclone config show` prints it; allowlisted backends and options)",
+                "webdav: {username, password, url} (the secret is sent to url's origin only); rclone: {config} (the remote's section as `rclone config show` prints it; allowlisted backends and options); postgres, mariadb: {password} (a database job's server, docs/databases.md)",
             "properties": .object(["username": S.string, "password": S.string, "url": S.string, "config": S.string]),
         ]),
         "TargetTest": S.object([
@@ -253,7 +254,7 @@ enum OpenAPIDocument {
         Operation(
             method: "get",
             path: "/api/secrets/{kind}",
-            summary: "Target credentials of one kind (webdav, rclone): names and dates, never values",
+            summary: "Credentials of one kind (webdav, rclone, postgres, mariadb): names and dates, never values",
             tag: "targets",
             responses: ["200": S.array(S.ref("TargetSecret"))]
         ),
@@ -498,11 +499,20 @@ enum OpenAPIDocument {
         Operation(
             method: "post",
             path: "/api/runs/{id}/restore",
-            summary: "Queue a restore of a finished snapshot into a local directory",
+            summary: "Queue a restore of a finished snapshot into a local directory, or a database job's dumps into a database server",
             tag: "runs",
             body: S.object(
                 [
-                    "destination": S.object(["type": S.enumeration(["local_fs"]), "directory": S.string]),
+                    // local_fs: {type, directory}; database (docs/databases.md): {type, databases: {dumped: new}, host?,
+                    // port?, user?, secret_name?, globals?, drop_existing?}.
+                    "destination": S.object(
+                        [
+                            "type": S.enumeration(["local_fs", "database"]), "directory": S.string, "host": S.string, "port": S.integer,
+                            "user": S.string, "secret_name": S.string, "databases": .object(["type": "object", "additionalProperties": S.string]),
+                            "globals": S.boolean, "drop_existing": S.boolean,
+                        ],
+                        required: ["type"]
+                    ),
                     "conflict_policy": S.enumeration(RestoreWriter.ConflictPolicy.allCases.map(\.rawValue), nullable: true),
                     "selection": S.object(
                         [

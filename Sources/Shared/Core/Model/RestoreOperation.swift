@@ -34,6 +34,9 @@ public struct RestoreOperation: Sendable, Equatable {
     public var ownership: OwnershipPolicy
     /// Nil restores everything.
     public var selection: Selection?
+    /// A restore into a database server instead of files (`destination.type: "database"`, docs/databases.md);
+    /// `directory` is empty then.
+    public var database: DatabaseDestination?
 
     public init(
         sourceRunId: String? = nil,
@@ -51,6 +54,11 @@ public struct RestoreOperation: Sendable, Equatable {
 
     /// The stored form. A selected name that is UTF-8 goes in `files`/`dirs`; any other in `files_b64`/`dirs_b64`.
     public var json: JSONValue {
+        if let database {
+            var object: [String: JSONValue] = ["destination": database.json]
+            if let sourceRunId { object["source_run_id"] = .string(sourceRunId) }
+            return .object(object)
+        }
         var object: [String: JSONValue] = [
             "destination": .object(["type": "local_fs", "directory": .string(directory)]),
             "conflict_policy": .string(conflictPolicy.rawValue), "restore_ownership": .string(ownership.rawValue),
@@ -79,6 +87,14 @@ public struct RestoreOperation: Sendable, Equatable {
 
     /// Reads the stored form.
     public init(json: JSONValue) throws {
+        if json["destination"]?["type"]?.stringValue == "database" {
+            guard let database = DatabaseDestination(json: json["destination"] ?? .null) else {
+                throw Invalid(description: "a database destination that cannot be used")
+            }
+            self.init(sourceRunId: json["source_run_id"]?.stringValue, directory: "")
+            self.database = database
+            return
+        }
         guard let directory = json["destination"]?["directory"]?.stringValue, directory.hasPrefix("/") else {
             throw Invalid(description: "restore needs destination.directory (absolute)")
         }
@@ -114,5 +130,131 @@ public struct RestoreOperation: Sendable, Equatable {
             ownership: try policy("restore_ownership", OwnershipPolicy.auto),
             selection: selection
         )
+    }
+}
+
+/// Where a restore into a database goes (docs/databases.md, "Restore into a database"): a server (each field absent
+/// means the job's own source's), the dumped databases to restore under new names, whether the globals are restored
+/// too, and whether an existing database of a new name may be dropped first.
+public struct DatabaseDestination: Sendable, Equatable {
+    public var host: String?
+    public var port: Int?
+    public var user: String?
+    public var secretName: String?
+    /// Dumped name → new name, sorted by the dumped name.
+    public var databases: [(from: String, to: String)]
+    public var globals: Bool
+    public var dropExisting: Bool
+
+    public init(
+        host: String? = nil,
+        port: Int? = nil,
+        user: String? = nil,
+        secretName: String? = nil,
+        databases: [(from: String, to: String)],
+        globals: Bool = false,
+        dropExisting: Bool = false
+    ) {
+        self.host = host
+        self.port = port
+        self.user = user
+        self.secretName = secretName
+        self.databases = databases.sorted { $0.from < $1.from }
+        self.globals = globals
+        self.dropExisting = dropExisting
+    }
+
+    public static func == (lhs: DatabaseDestination, rhs: DatabaseDestination) -> Bool {
+        lhs.host == rhs.host && lhs.port == rhs.port && lhs.user == rhs.user && lhs.secretName == rhs.secretName
+            && lhs.databases.map(\.from) == rhs.databases.map(\.from) && lhs.databases.map(\.to) == rhs.databases.map(\.to)
+            && lhs.globals == rhs.globals && lhs.dropExisting == rhs.dropExisting
+    }
+
+    public static let keys: Set<String> = ["type", "host", "port", "user", "secret_name", "databases", "globals", "drop_existing"]
+
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "type": "database", "databases": .object(Dictionary(uniqueKeysWithValues: databases.map { ($0.from, JSONValue.string($0.to)) })),
+            "globals": .bool(globals), "drop_existing": .bool(dropExisting),
+        ]
+        if let host { object["host"] = .string(host) }
+        if let port { object["port"] = .number(Double(port)) }
+        if let user { object["user"] = .string(user) }
+        if let secretName { object["secret_name"] = .string(secretName) }
+        return .object(object)
+    }
+
+    /// Why a request's destination cannot be used: the field and the message.
+    public struct Problem: Error, Sendable {
+        public var field: String
+        public var message: String
+    }
+
+    /// Parses and checks a request's (or the stored) destination.
+    public static func parse(_ value: JSONValue) throws(Problem) -> DatabaseDestination {
+        guard case .object(let object) = value else { throw Problem(field: "destination", message: "destination must be an object") }
+        func string(_ key: String, _ valid: (String) -> Bool) throws(Problem) -> String? {
+            switch object[key] {
+            case nil, .null?: return nil
+            case .string(let text)? where valid(text): return text
+            default: throw Problem(field: "destination.\(key)", message: "destination.\(key) is not valid")
+            }
+        }
+        func flag(_ key: String) throws(Problem) -> Bool {
+            switch object[key] {
+            case nil, .null?: return false
+            case .bool(let value)?: return value
+            default: throw Problem(field: "destination.\(key)", message: "destination.\(key) must be true or false")
+            }
+        }
+        let host = try string("host", DatabaseSource.isValidHost)
+        let user = try string("user", DatabaseSource.isValidName)
+        let secret = try string("secret_name", JobSpec.isValidSecretName)
+        var port: Int?
+        switch object["port"] {
+        case nil, .null?: break
+        case let raw?:
+            guard let value = raw.intValue, (1...65535).contains(value) else {
+                throw Problem(field: "destination.port", message: "destination.port must be a whole number from 1 to 65535")
+            }
+            port = value
+        }
+        guard case .object(let map)? = object["databases"], !map.isEmpty, map.count <= 1000 else {
+            throw Problem(field: "destination.databases", message: "destination.databases must map at least one dumped database to a new name")
+        }
+        var pairs: [(String, String)] = []
+        for (from, to) in map {
+            guard DatabaseSource.isValidName(from), case .string(let name) = to, DatabaseSource.isValidName(name) else {
+                throw Problem(field: "destination.databases", message: "database names are 1-64 bytes without NUL or line breaks")
+            }
+            pairs.append((from, name))
+        }
+        guard Set(pairs.map(\.1)).count == pairs.count else {
+            throw Problem(field: "destination.databases", message: "two dumped databases cannot be restored under one name")
+        }
+        return DatabaseDestination(
+            host: host,
+            port: port,
+            user: user,
+            secretName: secret,
+            databases: pairs,
+            globals: try flag("globals"),
+            dropExisting: try flag("drop_existing")
+        )
+    }
+
+    init?(json: JSONValue) {
+        guard let parsed = try? Self.parse(json) else { return nil }
+        self = parsed
+    }
+
+    /// The server to connect to: each field given here, else the job's source's.
+    public func source(defaults: DatabaseSource) -> DatabaseSource {
+        var source = defaults
+        if let host { source.host = host }
+        if let port { source.port = port }
+        if let user { source.user = user }
+        if let secretName { source.secretName = secretName }
+        return source
     }
 }

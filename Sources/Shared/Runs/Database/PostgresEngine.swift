@@ -199,7 +199,9 @@ public struct PostgresEngine: DatabaseEngine {
         }
         let command = ToolCommand(
             executable: tool("pg_restore"),
-            arguments: ["--exit-on-error", "--no-password", "--", file],
+            // pg_restore needs -d: a connection string naming only the database (quoted as libpq reads it), so no
+            // name is ever read as an option or as other connection settings; the rest comes from the environment.
+            arguments: ["--exit-on-error", "--no-password", "--dbname=" + Self.connectionString(database: name), "--", file],
             environment: environment(connection, database: name),
             label: "pg_restore \(name)"
         )
@@ -207,6 +209,11 @@ public struct PostgresEngine: DatabaseEngine {
         _ = try? tool.output.fileHandleForReading.readToEnd()
         let status = tool.wait()
         guard status == 0 else { throw failure("restore_failed", "pg_restore into \(name)", status: status, lines: tool.lastLines) }
+    }
+
+    /// `dbname='...'` with `\` and `'` escaped (libpq's connection string syntax).
+    static func connectionString(database: String) -> String {
+        "dbname='" + database.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
     }
 
     /// Runs `command` with `input` on its stdin (short SQL); status, stdout, last stderr lines.
