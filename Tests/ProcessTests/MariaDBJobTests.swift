@@ -160,7 +160,8 @@ import Testing
         #expect(users.contains("CREATE USER IF NOT EXISTS `backup`@`%`"), "\(users.prefix(2000))")
 
         // Into a new database with the manifest's command (the name changed), as root over the socket.
-        let command = "cd '\(out)' && mariadb --no-defaults --socket='\(server.socket)' --user=root -e 'CREATE DATABASE `app_copy`' "
+        let command =
+            "cd '\(out)' && mariadb --no-defaults --socket='\(server.socket)' --user=root -e 'CREATE DATABASE `app_copy`' "
             + "&& mariadb --no-defaults --socket='\(server.socket)' --user=root --database=app_copy < mariadb/app.sql"
         let restored = try await Child.shell(command, logDir: fixture.scratch.path)
         try #require(restored.status == 0, "\(restored.output)")
@@ -185,6 +186,38 @@ import Testing
         try await server.sql("INSERT INTO app_copy.items (n, label, data) VALUES (1, 'après', '')")
         #expect(try await number(server, "SELECT MAX(id) FROM app_copy.items") > last)
         #expect(try await number(server, "SELECT label_length FROM app_copy.items ORDER BY id DESC LIMIT 1") == 5, "the trigger fires")
+
+        // Verify: the parse check and a restore into a scratch database (verify_scratch_restore), dropped after.
+        let verify = try #require(try await HTTP.send("POST", fixture.base + "/api/runs/\(runId)/verify").json?["run_id"] as? String)
+        let verified = try await waitFor(fixture, verify)
+        let verifyLog = try await log(fixture, verify)
+        #expect(verified["status"] as? String == "success", "\(verified) \(verifyLog)")
+        let checks = ((verified["summary"] as? [String: Any])?["database"] as? [String: Any])?["dumps"] as? [[String: Any]]
+        #expect(checks?.map { $0["ok"] as? Bool } == [true], "\(verified)")
+        #expect(try await number(server, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'bastion\\_verify\\_%'") == 0)
+
+        // Restore into a database through the API: a new name, then the same name again is refused.
+        func restoreInto(_ name: String, dropExisting: Bool = false) async throws -> [String: Any] {
+            let destination: [String: Any] = [
+                "type": "database", "host": "127.0.0.1", "port": server.port, "user": Self.user, "secret_name": "main",
+                "databases": ["app": name], "globals": true, "drop_existing": dropExisting,
+            ]
+            let queued = try await HTTP.send("POST", fixture.base + "/api/runs/\(runId)/restore", json: ["destination": destination])
+            let id = try #require(queued.json?["run_id"] as? String, "\(String(decoding: queued.body, as: UTF8.self))")
+            var run = try await waitFor(fixture, id)
+            run["log"] = try await log(fixture, id)
+            return run
+        }
+        let intoDatabase = try await restoreInto("app_restored")
+        #expect(intoDatabase["status"] as? String == "success", "\(intoDatabase)")
+        #expect(try await rows(server, "app_restored", upTo: last) == original, "restored through the API, row by row")
+        #expect(try await number(server, "SELECT MAX(id) FROM app_restored.items") == last)
+        let again = try await restoreInto("app_restored")
+        #expect(again["status"] as? String == "failed" && again["error"] as? String == "database_exists", "\(again)")
+        try await server.sql("DELETE FROM app_restored.ledger")
+        let replaced = try await restoreInto("app_restored", dropExisting: true)
+        #expect(replaced["status"] as? String == "success", "\(replaced)")
+        #expect(try await rows(server, "app_restored", upTo: last) == original, "drop_existing replaced it")
 
         // A dump cut short anywhere fails the parse check.
         let whole = try Data(contentsOf: URL(fileURLWithPath: dump))
