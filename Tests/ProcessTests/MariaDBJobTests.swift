@@ -69,13 +69,21 @@ import Testing
         guard saved.status == 200 else { throw FixtureError("save secret: \(saved.status) \(String(decoding: saved.body, as: UTF8.self))") }
     }
 
-    func createJob(_ fixture: RunsFixture, _ server: MariaDBServer, secret: String, extra: [String: Any] = [:]) async throws -> String {
+    func createJob(
+        _ fixture: RunsFixture,
+        _ server: MariaDBServer,
+        secret: String,
+        extra: [String: Any] = [:],
+        agent: String? = nil
+    ) async throws -> String {
         var source: [String: Any] = [
             "host": "127.0.0.1", "port": server.port, "user": Self.user, "secret_name": secret, "databases": ["app"], "globals": true,
         ]
         for (key, value) in extra { source[key] = value }
         let spec: [String: Any] = ["v": 1, "type": "mariadb", "source": source, "target": ["type": "local_dir", "base_dir": fixture.targetDir]]
-        let result = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "mariadb", "spec": spec])
+        var body: [String: Any] = ["name": "mariadb", "spec": spec]
+        if let agent { body["agent_id"] = agent }
+        let result = try await HTTP.send("POST", fixture.base + "/api/jobs", json: body)
         guard result.status == 201, let id = result.json?["id"] as? String else {
             throw FixtureError("create job: \(result.status) \(String(decoding: result.body, as: UTF8.self))")
         }
@@ -265,5 +273,38 @@ import Testing
         let complete = try await Child.shell("find '\(fixture.targetDir)' -name complete.json 2>/dev/null | wc -l", logDir: fixture.scratch.path)
         #expect(complete.output.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
         #expect(worker.isRunning)
+    }
+
+    /// The same job on an agent: the password travels in the agent's task only; the agent dumps, verifies (with the
+    /// scratch restore) and restores into a database.
+    @Test func theSameJobRunsOnAnAgent() async throws {
+        let fixture = try await RunsFixture()
+        try await fixture.startWorker("w0")
+        let server = try await makeServer(fixture, rows: 2000)
+        defer { server.stop() }
+        let links = AgentLinkTests()
+        _ = try links.startAgent(fixture, "a1", token: try await links.token(fixture))
+        #expect(await eventually { await links.connected(fixture, "a1") })
+        let agent = try #require(await links.agents(fixture)["a1"]?["id"] as? String)
+        try await saveSecret(fixture, "main", password: Self.password)
+        let job = try await createJob(fixture, server, secret: "main", extra: ["verify_scratch_restore": true], agent: agent)
+        let backup = try await fixture.enqueue(job).id
+        let run = try await waitFor(fixture, backup)
+        let backupLog = try await log(fixture, backup)
+        try #require(run["status"] as? String == "success" && run["node_id"] as? String == agent, "\(run) \(backupLog)")
+
+        let verify = try #require(try await HTTP.send("POST", fixture.base + "/api/runs/\(backup)/verify").json?["run_id"] as? String)
+        let verified = try await waitFor(fixture, verify)
+        #expect(verified["status"] as? String == "success" && verified["node_id"] as? String == agent, "\(verified)")
+
+        let destination: [String: Any] = [
+            "type": "database", "host": "127.0.0.1", "port": server.port, "user": Self.user, "secret_name": "main",
+            "databases": ["app": "app_from_agent"], "globals": false,
+        ]
+        let queued = try await HTTP.send("POST", fixture.base + "/api/runs/\(backup)/restore", json: ["destination": destination])
+        let restoreId = try #require(queued.json?["run_id"] as? String, "\(String(decoding: queued.body, as: UTF8.self))")
+        let restored = try await waitFor(fixture, restoreId)
+        #expect(restored["status"] as? String == "success" && restored["node_id"] as? String == agent, "\(restored)")
+        #expect(try await rows(server, "app_from_agent", upTo: Int64.max) == rows(server, "app", upTo: Int64.max))
     }
 }
