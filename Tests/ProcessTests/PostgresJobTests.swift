@@ -222,8 +222,9 @@ import Testing
         #expect(failedVerify["status"] as? String == "failed" && failedVerify["error"] as? String == "verify_failed", "\(failedVerify)")
     }
 
-    /// A wrong password is `postgres_auth_failed` before anything is written; a server that goes away while pg_dump
-    /// waits for a table's lock fails the run with `dump_failed`, and its snapshot is never complete.
+    /// A wrong password is `postgres_auth_failed` before anything is written; a cancel stops a pg_dump blocked on a
+    /// table's lock; a server that goes away while pg_dump waits for the lock fails the run with `dump_failed`, and its
+    /// snapshot is never complete.
     @Test func aWrongPasswordWritesNothingAndAServerGoneMidDumpFailsCleanly() async throws {
         let fixture = try await RunsFixture()
         let server = try await PostgresServer(directory: fixture.scratch.path + "/pg")
@@ -250,9 +251,22 @@ import Testing
         )
         defer { locker.kill9() }
         #expect(await eventually { (try? server.psql("SELECT count(*) FROM pg_locks WHERE relation = 'items'::regclass", database: "app")) == "1" })
+        // A cancel stops a pg_dump that is blocked: the run ends canceled, not when the lock is released.
+        let canceled = try await fixture.enqueue(job).id
+        let blocked = await eventually(timeout: .seconds(60)) {
+            (try? server.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bastion' AND wait_event_type = 'Lock'")) == "1"
+        }
+        #expect(blocked)
+        _ = try await HTTP.send("POST", fixture.base + "/api/runs/\(canceled)/cancel")
+        let stopped = try await waitFor(fixture, canceled, timeout: .seconds(60))
+        #expect(stopped["status"] as? String == "canceled", "\(stopped)")
+        #expect(!FileManager.default.fileExists(atPath: "\(fixture.targetDir)/\(job)/\(canceled)/complete.json"))
+
+        // The killed pg_dump's server process still waits for the lock (until it is granted or the server stops): the
+        // next run's pg_dump is the second one waiting.
         let backup = try await fixture.enqueue(job).id
         let waiting = await eventually(timeout: .seconds(60)) {
-            (try? server.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bastion' AND wait_event_type = 'Lock'")) == "1"
+            (try? server.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bastion' AND wait_event_type = 'Lock'")) == "2"
         }
         let log5 = await log(fixture, backup)
         #expect(waiting, "pg_dump is waiting for the lock: \(log5)")

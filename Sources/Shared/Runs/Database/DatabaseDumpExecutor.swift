@@ -57,10 +57,23 @@ public struct DatabaseDumpExecutor: JobExecutor {
             ])
         )
         let events = context.events
+        let running = RunningTools()
+        let cancellation = context.cancellation
+        // A cancel stops a tool that is blocked, so the build sees its end at once.
+        let watcher = Task {
+            while !Task.isCancelled {
+                if cancellation.reason != nil {
+                    running.terminateAll()
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        defer { watcher.cancel() }
         let streams = plans.map { plan in
             StreamedInput(archivePath: plan.archivePath) {
                 events.emit(kind: "dump", message: "Dumping \(plan.database.map { "database \($0)" } ?? "the globals")")
-                return try ToolStreamSource(plan.command, events: events) { status, lines in
+                return try ToolStreamSource(plan.command, events: events, running: running, cancellation: cancellation) { status, lines in
                     engine.failure("dump_failed", plan.command.label, status: status, lines: lines)
                 }
             }

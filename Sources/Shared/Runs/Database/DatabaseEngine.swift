@@ -152,7 +152,8 @@ extension DatabaseEngine {
         let lower = text.lowercased()
         return [
             "connection refused", "no such file or directory", "could not translate host name", "can't connect", "timeout expired",
-            "could not connect", "unknown mysql server host", "lost connection",
+            "could not connect", "unknown mysql server host", "lost connection", "server closed the connection unexpectedly",
+            "the database system is shutting down", "the database system is starting up",
         ]
         .contains { lower.contains($0) }
     }

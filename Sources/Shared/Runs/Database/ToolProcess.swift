@@ -102,9 +102,16 @@ final class ToolProcess: @unchecked Sendable {
     /// The last lines the tool wrote to stderr.
     var lastLines: [String] { lines.all }
 
-    /// Stops it (SIGTERM) if it still runs, and waits.
+    /// SIGKILL if it still runs; does not wait. Not SIGTERM: a child started by Foundation's `Process` inherits the
+    /// signal mask of the thread that started it, and the services block SIGTERM and SIGINT on theirs (a tool would
+    /// never see them).
+    func terminate() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// Stops it (SIGKILL) if it still runs, and waits.
     func stop() {
-        if process.isRunning { process.terminate() }
+        terminate()
         _ = wait()
     }
 
@@ -131,8 +138,18 @@ final class ToolStreamSource: StreamedSource {
     private let classify: (Int32, [String]) -> RunFailure
     private var finished = false
 
-    init(_ command: ToolCommand, events: any RunEvents, classify: @escaping (Int32, [String]) -> RunFailure) throws {
+    private let cancellation: RunCancellation?
+
+    init(
+        _ command: ToolCommand,
+        events: any RunEvents,
+        running: RunningTools? = nil,
+        cancellation: RunCancellation? = nil,
+        classify: @escaping (Int32, [String]) -> RunFailure
+    ) throws {
         tool = try ToolProcess(command, events: events)
+        self.cancellation = cancellation
+        running?.add(tool)
         // A descriptor of its own: the pipe's handle closes its copy when released.
         source = DescriptorSource(descriptor: dup(tool.output.fileHandleForReading.fileDescriptor))
         self.classify = classify
@@ -149,7 +166,22 @@ final class ToolStreamSource: StreamedSource {
         try source.finish()
         finished = true
         let status = tool.wait()
+        // Stopped because the run was canceled: a cancel, not a failed dump.
+        if cancellation?.reason != nil { throw CancellationError() }
         if status != 0 { throw classify(status, tool.lastLines) }
+    }
+}
+
+/// The tools a run started, so a cancel stops one that is blocked (waiting for a lock, a silent server) instead of
+/// waiting for its next byte.
+final class RunningTools: Sendable {
+    private let tools = Mutex<[ToolProcess]>([])
+
+    func add(_ tool: ToolProcess) { tools.withLock { $0.append(tool) } }
+
+    /// SIGKILL to each that still runs.
+    func terminateAll() {
+        for tool in tools.withLock({ $0 }) { tool.terminate() }
     }
 }
 
