@@ -196,6 +196,14 @@ import Testing
         #expect(try await number(server, "SELECT label_length FROM app_copy.items ORDER BY id DESC LIMIT 1") == 5, "the trigger fires")
 
         // Verify: the parse check and a restore into a scratch database (verify_scratch_restore), dropped after.
+        // The server's statement counters show the scratch database created and dropped (one dumped database).
+        func counter(_ name: String) async throws -> Int64 {
+            Int64(
+                try await server.sql("SHOW GLOBAL STATUS LIKE '\(name)'").split(separator: "\t").last?.trimmingCharacters(in: .whitespacesAndNewlines)
+                    ?? ""
+            ) ?? -1
+        }
+        let (created, dropped) = (try await counter("Com_create_db"), try await counter("Com_drop_db"))
         let verify = try #require(try await HTTP.send("POST", fixture.base + "/api/runs/\(runId)/verify").json?["run_id"] as? String)
         let verified = try await waitFor(fixture, verify)
         let verifyLog = try await log(fixture, verify)
@@ -203,6 +211,8 @@ import Testing
         let checks = ((verified["summary"] as? [String: Any])?["database"] as? [String: Any])?["dumps"] as? [[String: Any]]
         #expect(checks?.map { $0["ok"] as? Bool } == [true], "\(verified)")
         #expect(try await number(server, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'bastion\\_verify\\_%'") == 0)
+        let (createdAfter, droppedAfter) = (try await counter("Com_create_db"), try await counter("Com_drop_db"))
+        #expect(createdAfter == created + 1 && droppedAfter == dropped + 1, "a scratch restore ran")
 
         // Restore into a database through the API: a new name, then the same name again is refused.
         func restoreInto(_ name: String, dropExisting: Bool = false) async throws -> [String: Any] {
