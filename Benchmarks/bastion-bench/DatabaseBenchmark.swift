@@ -40,6 +40,8 @@ struct DatabaseBenchmark: AsyncParsableCommand {
         var dumpBytes: Int64 = 0
         var archiveBytes: Int64 = 0
         var tool = Samples()
+        /// postgres: `pg_dump -Fc --compress=0`, what the job runs (zstd compresses in the archive).
+        var uncompressed: Samples?
         var job = Samples()
         var statuses = Set<String>()
     }
@@ -73,6 +75,9 @@ struct DatabaseBenchmark: AsyncParsableCommand {
                     + "snapshot \(contest.archiveBytes / 1_048_576) MiB"
             )
             row("  \(contest.name == "postgres" ? "pg_dump -Fc > /dev/null" : "mariadb-dump > /dev/null") (baseline)", contest.tool, ratio: "1.00")
+            if let uncompressed = contest.uncompressed {
+                row("  pg_dump -Fc --compress=0 > /dev/null", uncompressed, ratio: String(format: "%.2f", contest.tool.median / uncompressed.median))
+            }
             row(
                 "  bastion-worker \(contest.name) job (\(contest.statuses.sorted().joined(separator: ",")))",
                 contest.job,
@@ -94,7 +99,15 @@ struct DatabaseBenchmark: AsyncParsableCommand {
     }
 
     /// Runs the dump tool alone and the job `rounds` times, interleaved.
-    func contest(_ contest: inout Contest, database: AppDatabase, jobId: String, target: String, tool: String, logDir: String) async throws {
+    func contest(
+        _ contest: inout Contest,
+        database: AppDatabase,
+        jobId: String,
+        target: String,
+        tool: String,
+        uncompressedTool: String? = nil,
+        logDir: String
+    ) async throws {
         contest.dumpBytes = Int64(try await benchShell(tool + " | wc -c", logDir: logDir).trimmed) ?? 0
         for round in 1...rounds {
             print("\(contest.name) round \(round)…")
@@ -102,6 +115,12 @@ struct DatabaseBenchmark: AsyncParsableCommand {
             let result = try await benchShell(tool + " > /dev/null", logDir: logDir)
             contest.tool.wall.append(seconds(since: start))
             guard result.status == 0 else { throw ValidationError("\(tool) failed: \(result.output)") }
+            if let uncompressedTool {
+                let start = ContinuousClock.now
+                _ = try await benchShell(uncompressedTool + " > /dev/null", logDir: logDir)
+                contest.uncompressed = (contest.uncompressed ?? Samples())
+                contest.uncompressed?.wall.append(seconds(since: start))
+            }
             try? FileManager.default.removeItem(atPath: target)
             let (wall, finished) = try await timedRun(database, jobId: jobId)
             contest.job.wall.append(wall)
@@ -148,8 +167,8 @@ struct DatabaseBenchmark: AsyncParsableCommand {
     /// One InnoDB table of text, numbers, a date and random bytes, grown with INSERT … SELECT from the SEQUENCE
     /// engine until its data is about `mib` MiB; returns its data length.
     static func generateMariaDB(_ server: MariaDBServer, mib: Int) async throws -> Int64 {
-        // About 300 bytes a row on disk.
-        let rows = mib * 1_048_576 / 300
+        // About 210 bytes a row on disk (InnoDB, measured).
+        let rows = mib * 1_048_576 / 210
         try await server.sql(
             """
             CREATE DATABASE bench CHARACTER SET utf8mb4;
@@ -202,7 +221,15 @@ struct DatabaseBenchmark: AsyncParsableCommand {
             target: target
         )
         let tool = "\(server.bin)/pg_dump -Fc -h '\(server.directory)' -p \(server.port) -U postgres bench"
-        try await self.contest(&contest, database: database, jobId: jobId, target: target, tool: tool, logDir: dir.path)
+        try await self.contest(
+            &contest,
+            database: database,
+            jobId: jobId,
+            target: target,
+            tool: tool,
+            uncompressedTool: tool.replacingOccurrences(of: "-Fc", with: "-Fc --compress=0"),
+            logDir: dir.path
+        )
         return contest
     }
 }
@@ -215,7 +242,9 @@ final class BenchPostgres {
     let bin: String
 
     init(directory: String) async throws {
-        func run(_ command: String) async throws -> (status: Int32, output: String, trimmed: String) { try await benchShell(command, logDir: directory) }
+        func run(_ command: String) async throws -> (status: Int32, output: String, trimmed: String) {
+            try await benchShell(command, logDir: directory)
+        }
         self.directory = directory
         guard let found = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql"))?.sorted().last else {
             throw ValidationError("PostgreSQL is not installed (/usr/lib/postgresql/*/bin)")
@@ -230,7 +259,11 @@ final class BenchPostgres {
                 + "-o \"-p \(port) -k '\(directory)' -c listen_addresses='' -c shared_buffers=256MB -c max_wal_size=4GB\" start > '\(directory)/pg_ctl.log' 2>&1"
         )
         // Its output goes to a file: the server it starts would hold a pipe open, and the read would never end.
-        guard start.status == 0 else { throw ValidationError("pg_ctl start failed: \(String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: directory + "/pg_ctl.log"))) ?? Data(), as: UTF8.self))") }
+        guard start.status == 0 else {
+            throw ValidationError(
+                "pg_ctl start failed: \(String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: directory + "/pg_ctl.log"))) ?? Data(), as: UTF8.self))"
+            )
+        }
     }
 
     func psql(_ sql: String, database: String = "postgres") async throws -> String {
@@ -246,7 +279,8 @@ final class BenchPostgres {
 
     /// The same shape of table as the MariaDB one, in database `bench`; returns its size on disk (table + index).
     func generate(mib: Int) async throws -> Int64 {
-        let rows = mib * 1_048_576 / 300
+        // About 240 bytes a row on disk (heap and primary key, measured).
+        let rows = mib * 1_048_576 / 240
         _ = try await psql("CREATE DATABASE bench")
         _ = try await psql(
             """

@@ -133,12 +133,19 @@ public struct VerifyExecutor: JobExecutor {
         }
         var databaseChecks: [JSONValue] = []
         if !databaseDumps.isEmpty, let engine = engines[context.spec.type] {
+            // mariadb's verify_scratch_restore: the engine also restores each dump into a scratch database on the
+            // job's server (docs/databases.md, "MariaDB"), so it gets the job's connection.
+            var connection: DatabaseConnection?
+            if case .database(let source) = context.spec.source, source.verifyScratchRestore, let dumpDirectory {
+                let password = try await DatabaseDumpExecutor.password(source, secrets: context.targetSecrets)
+                connection = DatabaseConnection(source: source, password: password, workDirectory: dumpDirectory)
+            }
             for dump in databaseDumps {
                 try context.checkCancellation()
                 guard let file = dumpFiles[dump.archivePath] else { continue }
                 let problem: String?
                 do {
-                    problem = try await runBlocking { try engine.verifyDump(dump, file: file, connection: nil) }
+                    problem = try await runBlocking { [connection] in try engine.verifyDump(dump, file: file, connection: connection) }
                 } catch let failure as RunFailure {
                     problem = failure.message
                 }
