@@ -138,11 +138,12 @@ import Testing
         let everything = try String(contentsOfFile: runDir + "/manifest.json", encoding: .utf8) + "\(await log(fixture, backup))" + "\(run)"
         #expect(!everything.contains(Self.password))
 
-        // GNU tar extracts the members and pg_restore reads them joined, as the manifest's commands say.
+        // GNU tar extracts the members and pg_restore reads them joined, as the manifest's commands say (`--list` reads
+        // only the table of contents and may exit while cat still writes: cat's broken pipe is not the test's concern).
         let extracted = fixture.scratch.path + "/extracted"
         let tar = try Shell.run(
             "mkdir -p '\(extracted)' && cat '\(runDir)'/payload.part* | zstd -dq | tar -x -C '\(extracted)' && "
-                + "cat '\(extracted)'/postgres/app.dump.0* | \(server.bin)/pg_restore --list | grep -c 'TABLE DATA'"
+                + "cat '\(extracted)'/postgres/app.dump.0* 2>/dev/null | \(server.bin)/pg_restore --list | grep -c 'TABLE DATA'"
         )
         #expect(tar.status == 0 && tar.trimmed == "2", "\(tar.output)")
 
