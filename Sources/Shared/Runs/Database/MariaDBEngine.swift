@@ -100,11 +100,7 @@ public struct MariaDBEngine: DatabaseEngine {
         try query(connection, "SELECT VERSION()").first ?? "unknown"
     }
 
-    public func clientVersion() -> String {
-        let command = ToolCommand(executable: tool("mariadb-dump"), arguments: ["--version"], environment: [:], label: "mariadb-dump")
-        guard let (status, output, _) = try? ToolProcess.capture(command, limit: 4096), status == 0 else { return "unknown" }
-        return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    public func clientVersion() -> String { ToolProcess.version(of: tool("mariadb-dump"), label: "mariadb-dump") }
 
     public func listDatabases(_ connection: DatabaseConnection) throws -> [String] {
         // Hex, so a name with a tab or a backslash comes back whole.

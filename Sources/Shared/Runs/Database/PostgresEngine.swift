@@ -60,11 +60,7 @@ public struct PostgresEngine: DatabaseEngine {
         try query(connection, "SHOW server_version").first ?? "unknown"
     }
 
-    public func clientVersion() -> String {
-        let command = ToolCommand(executable: tool("pg_dump"), arguments: ["--version"], environment: [:], label: "pg_dump")
-        guard let (status, output, _) = try? ToolProcess.capture(command, limit: 4096), status == 0 else { return "unknown" }
-        return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    public func clientVersion() -> String { ToolProcess.version(of: tool("pg_dump"), label: "pg_dump") }
 
     public func listDatabases(_ connection: DatabaseConnection) throws -> [String] {
         try query(connection, "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname")

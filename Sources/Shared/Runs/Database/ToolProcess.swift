@@ -115,6 +115,13 @@ final class ToolProcess: @unchecked Sendable {
         _ = wait()
     }
 
+    /// What `<executable> --version` prints (for the manifest), or `unknown`.
+    static func version(of executable: String, label: String) -> String {
+        let command = ToolCommand(executable: executable, arguments: ["--version"], environment: [:], label: label)
+        guard let (status, output, _) = try? capture(command, limit: 4096), status == 0 else { return "unknown" }
+        return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Runs `command` to its end; its exit status, stdout (at most `limit` bytes kept) and last stderr lines.
     static func capture(_ command: ToolCommand, limit: Int = 16 << 20) throws -> (status: Int32, output: [UInt8], errors: [String]) {
         let tool = try ToolProcess(command, events: nil)
