@@ -211,7 +211,7 @@ function HookList(props: { which: "hooksBefore" | "hooksAfter"; hooks: HookForm[
             <Field label="Program and arguments, one per line" hint="The first line is the program's absolute path. No shell: | > * and $VAR are passed as they are.">
               <textarea
                 name={`${when}Argv`}
-                rows={Math.max(3, hook.argv.split("\n").length)}
+                rows={Math.max(3, hook.argv.split("\n").length + 1)}
                 wrap="off"
                 className="mono"
                 placeholder={when === "before" ? "/usr/bin/docker\nstop\nmy-app" : "/usr/bin/docker\nstart\nmy-app"}
