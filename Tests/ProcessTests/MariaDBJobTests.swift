@@ -176,8 +176,11 @@ import Testing
 
         // The objects came along: view, function, procedure, trigger, event, AUTO_INCREMENT.
         #expect(try await number(server, "SELECT app_copy.doubled(21)") == 42)
-        #expect(try await number(server, "CALL app_copy.count_items(@t); SELECT @t") == last)
-        #expect(try await number(server, "SELECT SUM(items) FROM app_copy.item_summary") == last)
+        // Counted, not the highest key: the seeding INSERT ... SELECT reserves AUTO_INCREMENT keys in growing batches
+        // and leaves a gap after its rows.
+        let count = try await number(server, "SELECT COUNT(*) FROM app_copy.items")
+        #expect(try await number(server, "CALL app_copy.count_items(@t); SELECT @t") == count)
+        #expect(try await number(server, "SELECT SUM(items) FROM app_copy.item_summary") == count)
         #expect(try await number(server, "SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema = 'app_copy'") == 1)
         #expect(try await number(server, "SELECT COUNT(*) FROM information_schema.events WHERE event_schema = 'app_copy'") == 1)
         try await server.sql("INSERT INTO app_copy.items (n, label, data) VALUES (1, 'après', '')")

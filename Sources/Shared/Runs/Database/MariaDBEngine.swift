@@ -51,7 +51,9 @@ public struct MariaDBEngine: DatabaseEngine {
         }
         if let user = source.user { lines.append("user=\(Self.optionValue(user))") }
         if let password = connection.password { lines.append("password=\(Self.optionValue(password))") }
-        lines += ["connect-timeout=30", "default-character-set=utf8mb4"]
+        // connect-timeout only for the `mariadb` client: mariadb-dump (10.11) does not know it and refuses to start
+        // on an unknown option in a group it reads.
+        lines += ["default-character-set=utf8mb4", "[mariadb-client]", "connect-timeout=30"]
         let path = connection.workDirectory + "/mariadb-client.cnf"
         let data = Data((lines.joined(separator: "\n") + "\n").utf8)
         unlink(path)
