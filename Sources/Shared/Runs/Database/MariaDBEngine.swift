@@ -198,7 +198,9 @@ public struct MariaDBEngine: DatabaseEngine {
             throw RunFailure(code: "restore_failed", message: "cannot read \(file)")
         }
         defer { try? input.close() }
-        let arguments = ["--batch"] + (database.map { ["--database=\($0)"] } ?? [])
+        // --binary-mode: the file is read as SQL only, none of the client's own commands (`\!` or `system` runs a
+        // shell, `source` and `tee` touch files); --sandbox refuses those in case one still is.
+        let arguments = ["--batch", "--binary-mode", "--sandbox"] + (database.map { ["--database=\($0)"] } ?? [])
         let tool = try ToolProcess(try client(connection, arguments, label: "mariadb \(database ?? "users")"), events: events, input: input)
         _ = try? tool.output.fileHandleForReading.readToEnd()
         return (tool.wait(), tool.lastLines)

@@ -155,10 +155,24 @@ public struct PostgresEngine: DatabaseEngine {
         events: any RunEvents
     ) throws {
         if dump.kind == .globals {
+            // psql would run the file's meta-commands here (`\!` runs a shell): `\restrict` with a key the file
+            // cannot know refuses them all before it is read. A psql without `\restrict` (before 13.22, 14.19, 15.14,
+            // 16.10, 17.6) is not given the file.
+            let probe = ToolCommand(
+                executable: tool("psql"),
+                arguments: ["-X", "-w", "-q", "-v", "ON_ERROR_STOP=1", "-c", "\\restrict bastionprobe"],
+                environment: environment(connection, database: "postgres"),
+                label: "psql"
+            )
+            let (probed, _, probeLines) = try ToolProcess.capture(probe, limit: 4096)
+            guard probed == 0 else {
+                throw failure("restore_failed", "psql \\restrict (needed to read a globals file)", status: probed, lines: probeLines)
+            }
+            let key = UUID().uuidString.replacingOccurrences(of: "-", with: "")
             // Roles that exist already make psql print an error and go on: the others are created.
             let command = ToolCommand(
                 executable: tool("psql"),
-                arguments: ["-X", "-w", "-q", "-f", file],
+                arguments: ["-X", "-w", "-q", "-c", "\\restrict \(key)", "-f", file],
                 environment: environment(connection, database: "postgres"),
                 label: "psql globals"
             )
