@@ -131,7 +131,7 @@ public struct MariaDBEngine: DatabaseEngine {
             DumpPlan(
                 kind: .database,
                 database: database,
-                archivePath: "mariadb/\(dumpFileName(database)).sql",
+                archivePath: "mariadb/\(Self.memberName(database)).sql",
                 format: "sql",
                 command: ToolCommand(
                     executable: tool("mariadb-dump"),
@@ -159,6 +159,13 @@ public struct MariaDBEngine: DatabaseEngine {
             )
         }
         return plans
+    }
+
+    /// A database's member name: `dumpFileName`, except that a database named `users` is `%75sers` (its `u` escaped,
+    /// which no other name encodes to), so it never takes the users and grants' `users.sql`.
+    static func memberName(_ database: String) -> String {
+        let name = dumpFileName(database)
+        return name == "users" ? "%75sers" : name
     }
 
     public func restoreCommands(_ dumps: [DumpRecord]) -> [String] {
