@@ -215,7 +215,9 @@ final class BenchPostgres {
     let bin: String
 
     init(directory: String) async throws {
-        func run(_ command: String) async throws -> (status: Int32, output: String, trimmed: String) { try await benchShell(command, logDir: directory) }
+        func run(_ command: String) async throws -> (status: Int32, output: String, trimmed: String) {
+            try await benchShell(command, logDir: directory)
+        }
         self.directory = directory
         guard let found = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql"))?.sorted().last else {
             throw ValidationError("PostgreSQL is not installed (/usr/lib/postgresql/*/bin)")
@@ -230,7 +232,11 @@ final class BenchPostgres {
                 + "-o \"-p \(port) -k '\(directory)' -c listen_addresses='' -c shared_buffers=256MB -c max_wal_size=4GB\" start > '\(directory)/pg_ctl.log' 2>&1"
         )
         // Its output goes to a file: the server it starts would hold a pipe open, and the read would never end.
-        guard start.status == 0 else { throw ValidationError("pg_ctl start failed: \(String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: directory + "/pg_ctl.log"))) ?? Data(), as: UTF8.self))") }
+        guard start.status == 0 else {
+            throw ValidationError(
+                "pg_ctl start failed: \(String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: directory + "/pg_ctl.log"))) ?? Data(), as: UTF8.self))"
+            )
+        }
     }
 
     func psql(_ sql: String, database: String = "postgres") async throws -> String {

@@ -160,7 +160,8 @@ import Testing
         #expect(users.contains("CREATE USER IF NOT EXISTS `backup`@`%`"), "\(users.prefix(2000))")
 
         // Into a new database with the manifest's command (the name changed), as root over the socket.
-        let command = "cd '\(out)' && mariadb --no-defaults --socket='\(server.socket)' --user=root -e 'CREATE DATABASE `app_copy`' "
+        let command =
+            "cd '\(out)' && mariadb --no-defaults --socket='\(server.socket)' --user=root -e 'CREATE DATABASE `app_copy`' "
             + "&& mariadb --no-defaults --socket='\(server.socket)' --user=root --database=app_copy < mariadb/app.sql"
         let restored = try await Child.shell(command, logDir: fixture.scratch.path)
         try #require(restored.status == 0, "\(restored.output)")
