@@ -228,6 +228,33 @@ import Testing
         #expect(try await number(server, "SELECT id FROM users_copy.accounts") == 7)
     }
 
+    /// A restore into a database never replaces one of the server's own schemas (`mysql` holds every account): asked
+    /// to, even with `drop_existing`, it fails with `invalid_operation` and drops nothing.
+    @Test func aRestoreNeverDropsTheServersOwnSchemas() async throws {
+        let fixture = try await RunsFixture()
+        try await fixture.startWorker("w1")
+        let server = try await makeServer(fixture, rows: 10)
+        defer { server.stop() }
+        try await saveSecret(fixture, "main", password: Self.password)
+        let job = try await createJob(fixture, server, secret: "main", extra: ["globals": false])
+        let (runId, _) = try await fixture.enqueue(job)
+        let run = try await waitFor(fixture, runId)
+        try #require(run["status"] as? String == "success", "\(run)")
+        let users = try await number(server, "SELECT COUNT(*) FROM mysql.global_priv")
+        for name in ["mysql", "MySQL", "sys"] {
+            let restore = try await HTTP.send(
+                "POST",
+                fixture.base + "/api/runs/\(runId)/restore",
+                json: ["destination": ["type": "database", "databases": ["app": name], "drop_existing": true]]
+            )
+            let restoreRun = try #require(restore.json?["run_id"] as? String, "\(String(decoding: restore.body, as: UTF8.self))")
+            let restored = try await waitFor(fixture, restoreRun)
+            #expect(restored["status"] as? String == "failed" && restored["error"] as? String == "invalid_operation", "\(name): \(restored)")
+            #expect(try await number(server, "SELECT COUNT(*) FROM mysql.global_priv") == users, "\(name)")
+            #expect(try await number(server, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'sys'") == 1)
+        }
+    }
+
     /// A wrong password: `mariadb_auth_failed`, and nothing written to the target.
     @Test func wrongPasswordFailsWithNothingWritten() async throws {
         let fixture = try await RunsFixture()

@@ -49,6 +49,10 @@ enum DatabaseRestore {
             }
             chosen.append((dump, to))
         }
+        // The server's own schemas are never a new name (`drop_existing` would drop `mysql`, every account with it).
+        if engine.engine == .mariadb, let name = destination.databases.map(\.to).first(where: { MariaDBEngine.isSystemDatabase($0) }) {
+            throw RunFailure(code: "invalid_operation", message: "\(name) is one of the server's own schemas: a restore never replaces it")
+        }
         let where_ = source.isSocket ? source.host : "\(source.host):\(source.port)"
         context.events.emit(kind: "restore", message: "Restoring \(chosen.count) dump(s) into \(engine.engine.rawValue) at \(where_)")
         let version = try await runBlocking { () throws -> String in

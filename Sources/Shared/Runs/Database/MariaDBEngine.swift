@@ -22,6 +22,9 @@ public struct MariaDBEngine: DatabaseEngine {
     /// The databases "all" leaves out: the server's own schemas (`mysql`'s users and grants are the globals).
     static let systemDatabases: Set<String> = ["information_schema", "performance_schema", "sys", "mysql"]
 
+    /// Whether `name` is one of `systemDatabases` (the server compares these without case).
+    static func isSystemDatabase(_ name: String) -> Bool { systemDatabases.contains(name.lowercased()) }
+
     func tool(_ name: String) -> String { "\(binDirectory)/\(name)" }
 
     /// `"text"` as an option file value: quoted, with the escapes the client's option parser reads.
