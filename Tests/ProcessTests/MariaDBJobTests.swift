@@ -255,6 +255,32 @@ import Testing
         }
     }
 
+    /// A user whose password is right but who may not create the database: the restore fails with `restore_failed`
+    /// (the server's "Access denied ... to database"), not with `mariadb_auth_failed`, which sends an admin after the
+    /// password.
+    @Test func aRestoreWithoutThePrivilegeIsNotReportedAsAWrongPassword() async throws {
+        let fixture = try await RunsFixture()
+        try await fixture.startWorker("w1")
+        let server = try await makeServer(fixture, rows: 10)
+        defer { server.stop() }
+        try await saveSecret(fixture, "main", password: Self.password)
+        try await server.sql("CREATE USER 'limited'@'%' IDENTIFIED BY 'limited-pw';")
+        try await saveSecret(fixture, "limited", password: "limited-pw")
+        let job = try await createJob(fixture, server, secret: "main", extra: ["globals": false])
+        let (runId, _) = try await fixture.enqueue(job)
+        let run = try await waitFor(fixture, runId)
+        try #require(run["status"] as? String == "success", "\(run)")
+        let restore = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/runs/\(runId)/restore",
+            json: ["destination": ["type": "database", "user": "limited", "secret_name": "limited", "databases": ["app": "app_copy"]]]
+        )
+        let restoreRun = try #require(restore.json?["run_id"] as? String, "\(String(decoding: restore.body, as: UTF8.self))")
+        let restored = try await waitFor(fixture, restoreRun)
+        let restoreLog = try await log(fixture, restoreRun)
+        #expect(restored["status"] as? String == "failed" && restored["error"] as? String == "restore_failed", "\(restored) \(restoreLog)")
+    }
+
     /// A wrong password: `mariadb_auth_failed`, and nothing written to the target.
     @Test func wrongPasswordFailsWithNothingWritten() async throws {
         let fixture = try await RunsFixture()
