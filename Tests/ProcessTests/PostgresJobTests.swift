@@ -280,6 +280,51 @@ import Testing
         #expect(await log(fixture, backup).contains { $0.contains("pg_dump app") }, "pg_dump's stderr is in the run's log")
     }
 
+    /// A restore into a database whose tool is blocked (psql restoring the globals waits for a role another session
+    /// altered and holds): a cancel stops the tool and the run ends canceled, not when the lock is released.
+    @Test func aCancelStopsARestoreBlockedOnALock() async throws {
+        let fixture = try await RunsFixture()
+        let server = try await PostgresServer(directory: fixture.scratch.path + "/pg")
+        defer { Task { await server.stop() } }
+        try server.psql(Self.schema)
+        try await fixture.startWorker("w0")
+        try await saveSecret(fixture, "pg-main", Self.password)
+        let job = try await createJob(fixture, server)
+        let backup = try await fixture.enqueue(job).id
+        try #require(try await waitFor(fixture, backup)["status"] as? String == "success")
+
+        let locker = try Child(
+            "\(server.bin)/psql",
+            [
+                "-X", "-q", "-h", server.socketDirectory, "-p", "\(server.port)", "-U", "postgres", "-d", "postgres", "-c",
+                "BEGIN; ALTER ROLE app_owner CONNECTION LIMIT 7; SELECT pg_sleep(600);",
+            ],
+            name: "pg-locker",
+            logDir: fixture.scratch.path
+        )
+        defer { locker.kill9() }
+        #expect(
+            await eventually {
+                (try? server.psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()")) == "1"
+            }
+        )
+        let queued = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/runs/\(backup)/restore",
+            json: ["destination": ["type": "database", "databases": ["app": "app_blocked"], "globals": true]]
+        )
+        let restore = try #require(queued.json?["run_id"] as? String, "\(String(decoding: queued.body, as: UTF8.self))")
+        let blocked = await eventually(timeout: .seconds(60)) {
+            (try? server.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bastion' AND wait_event_type = 'Lock'")) == "1"
+        }
+        let restoreLog = await log(fixture, restore)
+        #expect(blocked, "\(restoreLog)")
+        _ = try await HTTP.send("POST", fixture.base + "/api/runs/\(restore)/cancel")
+        let stopped = try await waitFor(fixture, restore, timeout: .seconds(60))
+        let stoppedLog = await log(fixture, restore)
+        #expect(stopped["status"] as? String == "canceled", "\(stopped) \(stoppedLog)")
+    }
+
     /// The same job on an agent: the password travels in the agent's task only; the agent dumps, verifies and
     /// restores into a database.
     @Test func theSameJobRunsOnAnAgent() async throws {
