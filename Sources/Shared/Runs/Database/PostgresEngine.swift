@@ -112,11 +112,15 @@ public struct PostgresEngine: DatabaseEngine {
             commands.append("psql -X -d postgres -f \(dump.members.count == 1 ? shellQuote(dump.members[0]) : "<(cat \(dump.shellMembers))")")
         }
         for dump in dumps where dump.kind == .database {
+            // A name from the server is never an option (`--`) nor a connection string (`dbname='...'`): `-h evil` or
+            // `host=evil dbname=x` would connect elsewhere with the admin's password.
             let name = shellQuote(dump.database ?? "")
+            let target = shellQuote("--dbname=" + Self.connectionString(database: dump.database ?? ""))
             let input = dump.members.count == 1 ? shellQuote(dump.members[0]) : ""
-            let restore = "pg_restore --exit-on-error --no-password -d \(name) \(input)".trimmingCharacters(in: .whitespaces)
+            let restore = "pg_restore --exit-on-error --no-password \(target) \(input)".trimmingCharacters(in: .whitespaces)
             commands.append(
-                dump.members.count == 1 ? "createdb \(name) && \(restore)" : "createdb \(name) && cat \(dump.shellMembers) | \(restore)"
+                dump.members.count == 1
+                    ? "createdb -- \(name) && \(restore)" : "createdb -- \(name) && cat \(dump.shellMembers) | \(restore)"
             )
         }
         return commands
