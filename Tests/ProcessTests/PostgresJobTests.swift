@@ -280,24 +280,52 @@ import Testing
         #expect(await log(fixture, backup).contains { $0.contains("pg_dump app") }, "pg_dump's stderr is in the run's log")
     }
 
-    /// A restore into a database whose tool is blocked (psql restoring the globals waits for a role another session
-    /// altered and holds): a cancel stops the tool and the run ends canceled, not when the lock is released.
-    @Test func aCancelStopsARestoreBlockedOnALock() async throws {
+    /// The globals restored into a server where some roles exist (the job's own server, the default): the missing
+    /// roles are created with their attributes and passwords, the existing ones are left as they are (a password
+    /// rotated since the backup stays, so does an attribute).
+    @Test func restoredGlobalsLeaveExistingRolesAsTheyAre() async throws {
         let fixture = try await RunsFixture()
         let server = try await PostgresServer(directory: fixture.scratch.path + "/pg")
         defer { Task { await server.stop() } }
         try server.psql(Self.schema)
+        try server.psql("CREATE ROLE extra_role LOGIN PASSWORD 'extra-pw' CONNECTION LIMIT 4;")
         try await fixture.startWorker("w0")
         try await saveSecret(fixture, "pg-main", Self.password)
         let job = try await createJob(fixture, server)
         let backup = try await fixture.enqueue(job).id
         try #require(try await waitFor(fixture, backup)["status"] as? String == "success")
+        let extra = try server.psql("SELECT rolpassword || ' ' || rolconnlimit FROM pg_authid WHERE rolname = 'extra_role'")
+        try server.psql("DROP ROLE extra_role; ALTER ROLE app_owner PASSWORD 'rotated' CONNECTION LIMIT 9;")
+        let owner = try server.psql("SELECT rolpassword || ' ' || rolconnlimit FROM pg_authid WHERE rolname = 'app_owner'")
+
+        let restored = try await restoreIntoDatabase(fixture, backup, ["type": "database", "databases": ["app": "app_g"], "globals": true])
+        let restoreLog = await log(fixture, restored["id"] as? String ?? "")
+        #expect(restored["status"] as? String == "success", "\(restored) \(restoreLog)")
+        #expect(try server.psql("SELECT rolpassword || ' ' || rolconnlimit FROM pg_authid WHERE rolname = 'app_owner'") == owner)
+        #expect(try server.psql("SELECT rolpassword || ' ' || rolconnlimit FROM pg_authid WHERE rolname = 'extra_role'") == extra)
+    }
+
+    /// A restore into a database whose tool is blocked (psql restoring the globals creates a role another session
+    /// is creating, uncommitted, and waits for it): a cancel stops the tool and the run ends canceled, not when the
+    /// lock is released.
+    @Test func aCancelStopsARestoreBlockedOnALock() async throws {
+        let fixture = try await RunsFixture()
+        let server = try await PostgresServer(directory: fixture.scratch.path + "/pg")
+        defer { Task { await server.stop() } }
+        try server.psql(Self.schema)
+        try server.psql("CREATE ROLE blocker_role LOGIN;")
+        try await fixture.startWorker("w0")
+        try await saveSecret(fixture, "pg-main", Self.password)
+        let job = try await createJob(fixture, server)
+        let backup = try await fixture.enqueue(job).id
+        try #require(try await waitFor(fixture, backup)["status"] as? String == "success")
+        try server.psql("DROP ROLE blocker_role;")
 
         let locker = try Child(
             "\(server.bin)/psql",
             [
                 "-X", "-q", "-h", server.socketDirectory, "-p", "\(server.port)", "-U", "postgres", "-d", "postgres", "-c",
-                "BEGIN; ALTER ROLE app_owner CONNECTION LIMIT 7; SELECT pg_sleep(600);",
+                "BEGIN; CREATE ROLE blocker_role; SELECT pg_sleep(600);",
             ],
             name: "pg-locker",
             logDir: fixture.scratch.path

@@ -173,10 +173,15 @@ public struct PostgresEngine: DatabaseEngine {
                 throw failure("restore_failed", "psql \\restrict (needed to read a globals file)", status: probed, lines: probeLines)
             }
             let key = UUID().uuidString.replacingOccurrences(of: "-", with: "")
-            // Roles that exist already make psql print an error and go on: the others are created.
+            // Roles that exist already make psql print an error and go on (`CREATE ROLE`), and their `ALTER ROLE`
+            // lines are left out: their passwords and attributes stay as they are. The others are created.
+            let existing = try query(connection, "SELECT rolname FROM pg_roles", database: "postgres")
+            let filtered = connection.workDirectory + "/globals-\(key).sql"
+            try Self.withoutAlteringRoles(Set(existing), from: file, to: filtered)
+            defer { unlink(filtered) }
             let command = ToolCommand(
                 executable: tool("psql"),
-                arguments: ["-X", "-w", "-q", "-c", "\\restrict \(key)", "-f", file],
+                arguments: ["-X", "-w", "-q", "-c", "\\restrict \(key)", "-f", filtered],
                 environment: environment(connection, database: "postgres"),
                 label: "psql globals"
             )
@@ -227,6 +232,36 @@ public struct PostgresEngine: DatabaseEngine {
         _ = try? tool.output.fileHandleForReading.readToEnd()
         let status = tool.wait()
         guard status == 0 else { throw failure("restore_failed", "pg_restore into \(name)", status: status, lines: tool.lastLines) }
+    }
+
+    /// Copies a `pg_dumpall --globals-only` file without the lines that alter one of `roles` (`ALTER ROLE <name> `,
+    /// the name as pg_dumpall writes it: bare, or double-quoted with `""` for `"`).
+    static func withoutAlteringRoles(_ roles: Set<String>, from file: String, to output: String) throws {
+        var prefixes: [[UInt8]] = []
+        for role in roles {
+            prefixes.append(Array("ALTER ROLE \(role) ".utf8))
+            prefixes.append(Array("ALTER ROLE \"\(role.replacingOccurrences(of: "\"", with: "\"\""))\" ".utf8))
+        }
+        guard let input = FileHandle(forReadingAtPath: file) else { throw RunFailure(code: "restore_failed", message: "cannot read \(file)") }
+        defer { try? input.close() }
+        let descriptor = open(output, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw RunFailure(code: "staging_unavailable", message: POSIXFailure("create \(output)").description) }
+        let sink = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        var pending: [UInt8] = []
+        func flush(_ line: ArraySlice<UInt8>) throws {
+            guard !prefixes.contains(where: { line.starts(with: $0) }) else { return }
+            try sink.write(contentsOf: Data(line))
+        }
+        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+            pending.append(contentsOf: chunk)
+            var start = 0
+            while let newline = pending[start...].firstIndex(of: 10) {
+                try flush(pending[start...newline])
+                start = newline + 1
+            }
+            pending.removeFirst(start)
+        }
+        try flush(pending[...])
     }
 
     /// `dbname='...'` with `\` and `'` escaped (libpq's connection string syntax).
