@@ -240,8 +240,10 @@ import Testing
             ]
         )
         let run = try await fixture.enqueue(job).id
-        #expect(await eventually { read("\(dir)/leader") != nil })
-        let leader = try #require(read("\(dir)/leader").flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        // The file exists before the shell wrote its pid into it: wait for the number.
+        let pid = { read("\(dir)/leader").flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) } }
+        #expect(await eventually { pid() != nil })
+        let leader = try #require(pid())
         #expect(Self.groupMembers(leader).count == 2, "the hook and its sleep run")
         _ = try await HTTP.send("POST", fixture.base + "/api/runs/\(run)/cancel")
         let finished = try await finish(fixture, run)
@@ -269,8 +271,10 @@ import Testing
             ]
         )
         let run = try await fixture.enqueue(job).id
-        #expect(await eventually { read("\(dir)/leader") != nil })
-        let leader = try #require(read("\(dir)/leader").flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        // The file exists before the shell wrote its pid into it: wait for the number.
+        let pid = { read("\(dir)/leader").flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) } }
+        #expect(await eventually { pid() != nil })
+        let leader = try #require(pid())
         worker.signal(SIGTERM)
         #expect(await worker.waitForExit(timeout: .seconds(20)) == 0, "\(worker.log)")
         #expect(Self.groupMembers(leader).isEmpty, "\(Self.groupMembers(leader))")

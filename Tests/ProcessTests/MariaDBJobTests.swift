@@ -246,6 +246,90 @@ import Testing
         }
     }
 
+    /// A database named `users` next to the users and grants (`mariadb/users.sql`): its dump takes another member
+    /// name (`%75sers.sql`), so the run succeeds and both come back.
+    @Test func aDatabaseNamedUsersIsDumpedNextToTheUsersAndGrants() async throws {
+        let fixture = try await RunsFixture()
+        try await fixture.startWorker("w1")
+        let server = try await makeServer(fixture, rows: 10)
+        defer { server.stop() }
+        try await server.sql("CREATE DATABASE users; CREATE TABLE users.accounts (id INT PRIMARY KEY); INSERT INTO users.accounts VALUES (7);")
+        try await saveSecret(fixture, "main", password: Self.password)
+        let job = try await createJob(fixture, server, secret: "main", extra: ["databases": ["users", "app"]])
+        let (runId, _) = try await fixture.enqueue(job)
+        let run = try await waitFor(fixture, runId)
+        let runLog = try await log(fixture, runId)
+        try #require(run["status"] as? String == "success", "\(run) \(runLog)")
+        let summary = try #require(run["summary"] as? [String: Any])
+        let dumps = try #require((summary["database"] as? [String: Any])?["dumps"] as? [[String: Any]], "\(summary)")
+        #expect(dumps.compactMap { $0["path"] as? String } == ["mariadb/%75sers.sql", "mariadb/app.sql", "mariadb/users.sql"], "\(dumps)")
+        #expect(dumps.compactMap { $0["database"] as? String } == ["users", "app"], "\(dumps)")
+
+        let restore = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/runs/\(runId)/restore",
+            json: ["destination": ["type": "database", "databases": ["users": "users_copy"]]]
+        )
+        let restoreRun = try #require(restore.json?["run_id"] as? String, "\(String(decoding: restore.body, as: UTF8.self))")
+        let restored = try await waitFor(fixture, restoreRun)
+        let restoreLog = try await log(fixture, restoreRun)
+        #expect(restored["status"] as? String == "success", "\(restored) \(restoreLog)")
+        #expect(try await number(server, "SELECT id FROM users_copy.accounts") == 7)
+    }
+
+    /// A restore into a database never replaces one of the server's own schemas (`mysql` holds every account): asked
+    /// to, even with `drop_existing`, it fails with `invalid_operation` and drops nothing.
+    @Test func aRestoreNeverDropsTheServersOwnSchemas() async throws {
+        let fixture = try await RunsFixture()
+        try await fixture.startWorker("w1")
+        let server = try await makeServer(fixture, rows: 10)
+        defer { server.stop() }
+        try await saveSecret(fixture, "main", password: Self.password)
+        let job = try await createJob(fixture, server, secret: "main", extra: ["globals": false])
+        let (runId, _) = try await fixture.enqueue(job)
+        let run = try await waitFor(fixture, runId)
+        try #require(run["status"] as? String == "success", "\(run)")
+        let users = try await number(server, "SELECT COUNT(*) FROM mysql.global_priv")
+        for name in ["mysql", "MySQL", "sys"] {
+            let restore = try await HTTP.send(
+                "POST",
+                fixture.base + "/api/runs/\(runId)/restore",
+                json: ["destination": ["type": "database", "databases": ["app": name], "drop_existing": true]]
+            )
+            let restoreRun = try #require(restore.json?["run_id"] as? String, "\(String(decoding: restore.body, as: UTF8.self))")
+            let restored = try await waitFor(fixture, restoreRun)
+            #expect(restored["status"] as? String == "failed" && restored["error"] as? String == "invalid_operation", "\(name): \(restored)")
+            #expect(try await number(server, "SELECT COUNT(*) FROM mysql.global_priv") == users, "\(name)")
+            #expect(try await number(server, "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = 'sys'") == 1)
+        }
+    }
+
+    /// A user whose password is right but who may not create the database: the restore fails with `restore_failed`
+    /// (the server's "Access denied ... to database"), not with `mariadb_auth_failed`, which sends an admin after the
+    /// password.
+    @Test func aRestoreWithoutThePrivilegeIsNotReportedAsAWrongPassword() async throws {
+        let fixture = try await RunsFixture()
+        try await fixture.startWorker("w1")
+        let server = try await makeServer(fixture, rows: 10)
+        defer { server.stop() }
+        try await saveSecret(fixture, "main", password: Self.password)
+        try await server.sql("CREATE USER 'limited'@'%' IDENTIFIED BY 'limited-pw';")
+        try await saveSecret(fixture, "limited", password: "limited-pw")
+        let job = try await createJob(fixture, server, secret: "main", extra: ["globals": false])
+        let (runId, _) = try await fixture.enqueue(job)
+        let run = try await waitFor(fixture, runId)
+        try #require(run["status"] as? String == "success", "\(run)")
+        let restore = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/runs/\(runId)/restore",
+            json: ["destination": ["type": "database", "user": "limited", "secret_name": "limited", "databases": ["app": "app_copy"]]]
+        )
+        let restoreRun = try #require(restore.json?["run_id"] as? String, "\(String(decoding: restore.body, as: UTF8.self))")
+        let restored = try await waitFor(fixture, restoreRun)
+        let restoreLog = try await log(fixture, restoreRun)
+        #expect(restored["status"] as? String == "failed" && restored["error"] as? String == "restore_failed", "\(restored) \(restoreLog)")
+    }
+
     /// A wrong password: `mariadb_auth_failed`, and nothing written to the target.
     @Test func wrongPasswordFailsWithNothingWritten() async throws {
         let fixture = try await RunsFixture()

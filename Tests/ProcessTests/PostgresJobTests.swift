@@ -281,6 +281,79 @@ import Testing
         #expect(await log(fixture, backup).contains { $0.contains("pg_dump app") }, "pg_dump's stderr is in the run's log")
     }
 
+    /// The globals restored into a server where some roles exist (the job's own server, the default): the missing
+    /// roles are created with their attributes and passwords, the existing ones are left as they are (a password
+    /// rotated since the backup stays, so does an attribute).
+    @Test func restoredGlobalsLeaveExistingRolesAsTheyAre() async throws {
+        let fixture = try await RunsFixture()
+        let server = try await PostgresServer(directory: fixture.scratch.path + "/pg")
+        defer { Task { await server.stop() } }
+        try server.psql(Self.schema)
+        try server.psql("CREATE ROLE extra_role LOGIN PASSWORD 'extra-pw' CONNECTION LIMIT 4;")
+        try await fixture.startWorker("w0")
+        try await saveSecret(fixture, "pg-main", Self.password)
+        let job = try await createJob(fixture, server)
+        let backup = try await fixture.enqueue(job).id
+        try #require(try await waitFor(fixture, backup)["status"] as? String == "success")
+        let extra = try server.psql("SELECT rolpassword || ' ' || rolconnlimit FROM pg_authid WHERE rolname = 'extra_role'")
+        try server.psql("DROP ROLE extra_role; ALTER ROLE app_owner PASSWORD 'rotated' CONNECTION LIMIT 9;")
+        let owner = try server.psql("SELECT rolpassword || ' ' || rolconnlimit FROM pg_authid WHERE rolname = 'app_owner'")
+
+        let restored = try await restoreIntoDatabase(fixture, backup, ["type": "database", "databases": ["app": "app_g"], "globals": true])
+        let restoreLog = await log(fixture, restored["id"] as? String ?? "")
+        #expect(restored["status"] as? String == "success", "\(restored) \(restoreLog)")
+        #expect(try server.psql("SELECT rolpassword || ' ' || rolconnlimit FROM pg_authid WHERE rolname = 'app_owner'") == owner)
+        #expect(try server.psql("SELECT rolpassword || ' ' || rolconnlimit FROM pg_authid WHERE rolname = 'extra_role'") == extra)
+    }
+
+    /// A restore into a database whose tool is blocked (psql restoring the globals creates a role another session
+    /// is creating, uncommitted, and waits for it): a cancel stops the tool and the run ends canceled, not when the
+    /// lock is released.
+    @Test func aCancelStopsARestoreBlockedOnALock() async throws {
+        let fixture = try await RunsFixture()
+        let server = try await PostgresServer(directory: fixture.scratch.path + "/pg")
+        defer { Task { await server.stop() } }
+        try server.psql(Self.schema)
+        try server.psql("CREATE ROLE blocker_role LOGIN;")
+        try await fixture.startWorker("w0")
+        try await saveSecret(fixture, "pg-main", Self.password)
+        let job = try await createJob(fixture, server)
+        let backup = try await fixture.enqueue(job).id
+        try #require(try await waitFor(fixture, backup)["status"] as? String == "success")
+        try server.psql("DROP ROLE blocker_role;")
+
+        let locker = try Child(
+            "\(server.bin)/psql",
+            [
+                "-X", "-q", "-h", server.socketDirectory, "-p", "\(server.port)", "-U", "postgres", "-d", "postgres", "-c",
+                "BEGIN; CREATE ROLE blocker_role; SELECT pg_sleep(600);",
+            ],
+            name: "pg-locker",
+            logDir: fixture.scratch.path
+        )
+        defer { locker.kill9() }
+        #expect(
+            await eventually {
+                (try? server.psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()")) == "1"
+            }
+        )
+        let queued = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/runs/\(backup)/restore",
+            json: ["destination": ["type": "database", "databases": ["app": "app_blocked"], "globals": true]]
+        )
+        let restore = try #require(queued.json?["run_id"] as? String, "\(String(decoding: queued.body, as: UTF8.self))")
+        let blocked = await eventually(timeout: .seconds(60)) {
+            (try? server.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bastion' AND wait_event_type = 'Lock'")) == "1"
+        }
+        let restoreLog = await log(fixture, restore)
+        #expect(blocked, "\(restoreLog)")
+        _ = try await HTTP.send("POST", fixture.base + "/api/runs/\(restore)/cancel")
+        let stopped = try await waitFor(fixture, restore, timeout: .seconds(60))
+        let stoppedLog = await log(fixture, restore)
+        #expect(stopped["status"] as? String == "canceled", "\(stopped) \(stoppedLog)")
+    }
+
     /// The same job on an agent: the password travels in the agent's task only; the agent dumps, verifies and
     /// restores into a database.
     @Test func theSameJobRunsOnAnAgent() async throws {

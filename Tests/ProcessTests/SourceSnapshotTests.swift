@@ -281,6 +281,35 @@ import Testing
         if let failure { throw failure }
     }
 
+    /// A `.bastion-snapshots` another user made (and may write to) before Bastion did: the snapshot is not taken there
+    /// (that user could rename it away and put a symlink in its place, so the walk would read whatever the link names
+    /// under the live paths' names): `required` fails with `snapshot_unavailable` and nothing is made in it.
+    @Test func aSnapshotStoreAnotherUserMadeIsRefused() async throws {
+        let fixture = try await RunsFixture()
+        guard let image = try await BtrfsImage(in: fixture.scratch.path) else { return }
+        var failure: (any Error)?
+        do {
+            let volume = image.volume
+            let store = volume + "/.bastion-snapshots"
+            try await sh(
+                fixture,
+                "set -e; mkdir -p '\(volume)/data' '\(store)'; echo x > '\(volume)/data/a.txt'; chown 65534 '\(store)'; chmod 0777 '\(store)'"
+            )
+            try await fixture.startWorker("w0")
+            let job = try await createJob(fixture, source: ["paths": [volume + "/data"], "snapshot_mode": "required"])
+            let run = try await fixture.enqueue(job).id
+            let finished = try await finish(fixture, run)
+            let events = try await fixture.events(run)
+            #expect(finished["status"] as? String == "failed" && finished["error"] as? String == "snapshot_unavailable", "\(finished) \(events)")
+            #expect(listing(store).isEmpty && listing(fixture.dataDir + "/snapshots").isEmpty, "\(listing(store))")
+        } catch {
+            failure = error
+        }
+        for child in fixture.children { child.kill9() }
+        await image.unmount(fixture.scratch.path)
+        if let failure { throw failure }
+    }
+
     @Test func snapshotModeAutoFallsBackWithAWarningAndRequiredFailsWhereTheSourceIsNotOnBtrfs() async throws {
         let fixture = try await RunsFixture()
         let source = fixture.scratch.path + "/plain"

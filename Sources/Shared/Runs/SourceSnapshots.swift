@@ -117,6 +117,15 @@ public enum SourceSnapshots {
             abandon()
             throw Unavailable(description: failure.description)
         }
+        // A store someone else made (or may write to) is not used: they could swap the snapshot for a symlink, and the
+        // walk would read what it names under the live paths' names.
+        var storeInfo = stat()
+        guard fstat(storeDescriptor, &storeInfo) == 0, storeInfo.st_uid == geteuid(), storeInfo.st_mode & 0o022 == 0 else {
+            abandon()
+            throw Unavailable(
+                description: "\(store) is not this user's alone (owner \(storeInfo.st_uid), mode \(String(storeInfo.st_mode & 0o7777, radix: 8)))"
+            )
+        }
         guard bastion_btrfs_snapshot(source, storeDescriptor, name) == 0 else {
             let failure = POSIXFailure("btrfs snapshot of \(subvolume) in \(store)")
             abandon()

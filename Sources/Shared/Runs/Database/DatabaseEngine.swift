@@ -138,13 +138,18 @@ extension DatabaseEngine {
         return RunFailure(code: code, message: message)
     }
 
+    /// Whether a tool's stderr says the server refused the login. MariaDB says "Access denied for user" for a missing
+    /// privilege too: a line naming a database (`... to database 'x'`) or a statement of a script (`at line N`) is an
+    /// authenticated user's, not a login's.
     static func isAuthFailure(_ text: String) -> Bool {
-        let lower = text.lowercased()
-        return [
-            "password authentication failed", "no password supplied", "peer authentication failed", "access denied for user",
-            "authentication failed", "pg_hba.conf rejects",
-        ]
-        .contains { lower.contains($0) }
+        text.lowercased().split(separator: "\n").contains { line in
+            if line.contains("access denied for user"), line.contains(" to database ") || line.contains(" at line ") { return false }
+            return [
+                "password authentication failed", "no password supplied", "peer authentication failed", "access denied for user",
+                "authentication failed", "pg_hba.conf rejects",
+            ]
+            .contains { line.contains($0) }
+        }
     }
 
     /// Whether the server could not be reached (refused, no socket, unknown host).

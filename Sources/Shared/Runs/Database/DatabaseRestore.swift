@@ -49,6 +49,10 @@ enum DatabaseRestore {
             }
             chosen.append((dump, to))
         }
+        // The server's own schemas are never a new name (`drop_existing` would drop `mysql`, every account with it).
+        if engine.engine == .mariadb, let name = destination.databases.map(\.to).first(where: { MariaDBEngine.isSystemDatabase($0) }) {
+            throw RunFailure(code: "invalid_operation", message: "\(name) is one of the server's own schemas: a restore never replaces it")
+        }
         let where_ = source.isSocket ? source.host : "\(source.host):\(source.port)"
         context.events.emit(kind: "restore", message: "Restoring \(chosen.count) dump(s) into \(engine.engine.rawValue) at \(where_)")
         let version = try await runBlocking { () throws -> String in
@@ -86,6 +90,16 @@ enum DatabaseRestore {
         guard outcome.filesOK == outcome.filesTotal, outcome.otherFailures == 0 else {
             throw RunFailure(code: "snapshot_corrupt", message: outcome.samples.first ?? "the snapshot does not match its entries index")
         }
+        // A cancel stops a restoring tool that is blocked (waiting for a lock, a silent server), as in a dump.
+        let running = RunningTools()
+        let watcher = Task {
+            while !Task.isCancelled {
+                if cancellation.reason != nil { running.terminateAll() }
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        defer { watcher.cancel() }
+        let events = ToolTrackingEvents(base: context.events, running: running)
         var restored: [JSONValue] = []
         for (dump, name) in chosen {
             try context.checkCancellation()
@@ -94,9 +108,13 @@ enum DatabaseRestore {
                 kind: "restore",
                 message: name.map { "Restoring database \(dump.database ?? "") as \($0)" } ?? "Restoring the globals"
             )
-            let events = context.events
-            try await runBlocking {
-                try engine.restore(dump, file: file, into: name, connection: connection, dropExisting: destination.dropExisting, events: events)
+            do {
+                try await runBlocking {
+                    try engine.restore(dump, file: file, into: name, connection: connection, dropExisting: destination.dropExisting, events: events)
+                }
+            } catch {
+                if cancellation.reason != nil { throw CancellationError() }
+                throw error
             }
             restored.append(.object(["from": dump.database.map(JSONValue.string) ?? "globals", "to": name.map(JSONValue.string) ?? .null]))
         }

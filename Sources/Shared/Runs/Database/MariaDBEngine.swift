@@ -22,6 +22,9 @@ public struct MariaDBEngine: DatabaseEngine {
     /// The databases "all" leaves out: the server's own schemas (`mysql`'s users and grants are the globals).
     static let systemDatabases: Set<String> = ["information_schema", "performance_schema", "sys", "mysql"]
 
+    /// Whether `name` is one of `systemDatabases` (the server compares these without case).
+    static func isSystemDatabase(_ name: String) -> Bool { systemDatabases.contains(name.lowercased()) }
+
     func tool(_ name: String) -> String { "\(binDirectory)/\(name)" }
 
     /// `"text"` as an option file value: quoted, with the escapes the client's option parser reads.
@@ -51,8 +54,9 @@ public struct MariaDBEngine: DatabaseEngine {
         }
         if let user = source.user { lines.append("user=\(Self.optionValue(user))") }
         if let password = connection.password { lines.append("password=\(Self.optionValue(password))") }
-        // `connect-timeout` only for the `mariadb` client: mariadb-dump refuses an option it does not know.
-        lines += ["default-character-set=utf8mb4", "[mysql]", "connect-timeout=30"]
+        // connect-timeout only for the `mariadb` client: mariadb-dump (10.11) does not know it and refuses to start
+        // on an unknown option in a group it reads.
+        lines += ["default-character-set=utf8mb4", "[mariadb-client]", "connect-timeout=30"]
         let path = connection.workDirectory + "/mariadb-client.cnf"
         let data = Data((lines.joined(separator: "\n") + "\n").utf8)
         unlink(path)
@@ -126,7 +130,7 @@ public struct MariaDBEngine: DatabaseEngine {
             DumpPlan(
                 kind: .database,
                 database: database,
-                archivePath: "mariadb/\(dumpFileName(database)).sql",
+                archivePath: "mariadb/\(Self.memberName(database)).sql",
                 format: "sql",
                 command: ToolCommand(
                     executable: tool("mariadb-dump"),
@@ -154,6 +158,13 @@ public struct MariaDBEngine: DatabaseEngine {
             )
         }
         return plans
+    }
+
+    /// A database's member name: `dumpFileName`, except that a database named `users` is `%75sers` (its `u` escaped,
+    /// which no other name encodes to), so it never takes the users and grants' `users.sql`.
+    static func memberName(_ database: String) -> String {
+        let name = dumpFileName(database)
+        return name == "users" ? "%75sers" : name
     }
 
     public func restoreCommands(_ dumps: [DumpRecord]) -> [String] {
@@ -199,7 +210,9 @@ public struct MariaDBEngine: DatabaseEngine {
             throw RunFailure(code: "restore_failed", message: "cannot read \(file)")
         }
         defer { try? input.close() }
-        let arguments = ["--batch"] + (force ? ["--force"] : []) + (database.map { ["--database=\($0)"] } ?? [])
+        // --binary-mode: the file is read as SQL only, none of the client's own commands (`\!` or `system` runs a
+        // shell, `source` and `tee` touch files); --sandbox refuses those in case one still is.
+        let arguments = ["--batch", "--binary-mode", "--sandbox"] + (force ? ["--force"] : []) + (database.map { ["--database=\($0)"] } ?? [])
         let tool = try ToolProcess(try client(connection, arguments, label: "mariadb \(database ?? "users")"), events: events, input: input)
         _ = try? tool.output.fileHandleForReading.readToEnd()
         return (tool.wait(), tool.lastLines)

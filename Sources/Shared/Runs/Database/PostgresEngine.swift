@@ -108,11 +108,15 @@ public struct PostgresEngine: DatabaseEngine {
             commands.append("psql -X -d postgres -f \(dump.members.count == 1 ? shellQuote(dump.members[0]) : "<(cat \(dump.shellMembers))")")
         }
         for dump in dumps where dump.kind == .database {
+            // A name from the server is never an option (`--`) nor a connection string (`dbname='...'`): `-h evil` or
+            // `host=evil dbname=x` would connect elsewhere with the admin's password.
             let name = shellQuote(dump.database ?? "")
+            let target = shellQuote("--dbname=" + Self.connectionString(database: dump.database ?? ""))
             let input = dump.members.count == 1 ? shellQuote(dump.members[0]) : ""
-            let restore = "pg_restore --exit-on-error --no-password -d \(name) \(input)".trimmingCharacters(in: .whitespaces)
+            let restore = "pg_restore --exit-on-error --no-password \(target) \(input)".trimmingCharacters(in: .whitespaces)
             commands.append(
-                dump.members.count == 1 ? "createdb \(name) && \(restore)" : "createdb \(name) && cat \(dump.shellMembers) | \(restore)"
+                dump.members.count == 1
+                    ? "createdb -- \(name) && \(restore)" : "createdb -- \(name) && cat \(dump.shellMembers) | \(restore)"
             )
         }
         return commands
@@ -151,10 +155,29 @@ public struct PostgresEngine: DatabaseEngine {
         events: any RunEvents
     ) throws {
         if dump.kind == .globals {
-            // Roles that exist already make psql print an error and go on: the others are created.
+            // psql would run the file's meta-commands here (`\!` runs a shell): `\restrict` with a key the file
+            // cannot know refuses them all before it is read. A psql without `\restrict` (before 13.22, 14.19, 15.14,
+            // 16.10, 17.6) is not given the file.
+            let probe = ToolCommand(
+                executable: tool("psql"),
+                arguments: ["-X", "-w", "-q", "-v", "ON_ERROR_STOP=1", "-c", "\\restrict bastionprobe"],
+                environment: environment(connection, database: "postgres"),
+                label: "psql"
+            )
+            let (probed, _, probeLines) = try ToolProcess.capture(probe, limit: 4096)
+            guard probed == 0 else {
+                throw failure("restore_failed", "psql \\restrict (needed to read a globals file)", status: probed, lines: probeLines)
+            }
+            let key = UUID().uuidString.replacingOccurrences(of: "-", with: "")
+            // Roles that exist already make psql print an error and go on (`CREATE ROLE`), and their `ALTER ROLE`
+            // lines are left out: their passwords and attributes stay as they are. The others are created.
+            let existing = try query(connection, "SELECT rolname FROM pg_roles", database: "postgres")
+            let filtered = connection.workDirectory + "/globals-\(key).sql"
+            try Self.withoutAlteringRoles(Set(existing), from: file, to: filtered)
+            defer { unlink(filtered) }
             let command = ToolCommand(
                 executable: tool("psql"),
-                arguments: ["-X", "-w", "-q", "-f", file],
+                arguments: ["-X", "-w", "-q", "-c", "\\restrict \(key)", "-f", filtered],
                 environment: environment(connection, database: "postgres"),
                 label: "psql globals"
             )
@@ -205,6 +228,36 @@ public struct PostgresEngine: DatabaseEngine {
         _ = try? tool.output.fileHandleForReading.readToEnd()
         let status = tool.wait()
         guard status == 0 else { throw failure("restore_failed", "pg_restore into \(name)", status: status, lines: tool.lastLines) }
+    }
+
+    /// Copies a `pg_dumpall --globals-only` file without the lines that alter one of `roles` (`ALTER ROLE <name> `,
+    /// the name as pg_dumpall writes it: bare, or double-quoted with `""` for `"`).
+    static func withoutAlteringRoles(_ roles: Set<String>, from file: String, to output: String) throws {
+        var prefixes: [[UInt8]] = []
+        for role in roles {
+            prefixes.append(Array("ALTER ROLE \(role) ".utf8))
+            prefixes.append(Array("ALTER ROLE \"\(role.replacingOccurrences(of: "\"", with: "\"\""))\" ".utf8))
+        }
+        guard let input = FileHandle(forReadingAtPath: file) else { throw RunFailure(code: "restore_failed", message: "cannot read \(file)") }
+        defer { try? input.close() }
+        let descriptor = open(output, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw RunFailure(code: "staging_unavailable", message: POSIXFailure("create \(output)").description) }
+        let sink = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        var pending: [UInt8] = []
+        func flush(_ line: ArraySlice<UInt8>) throws {
+            guard !prefixes.contains(where: { line.starts(with: $0) }) else { return }
+            try sink.write(contentsOf: Data(line))
+        }
+        while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty {
+            pending.append(contentsOf: chunk)
+            var start = 0
+            while let newline = pending[start...].firstIndex(of: 10) {
+                try flush(pending[start...newline])
+                start = newline + 1
+            }
+            pending.removeFirst(start)
+        }
+        try flush(pending[...])
     }
 
     /// `dbname='...'` with `\` and `'` escaped (libpq's connection string syntax).

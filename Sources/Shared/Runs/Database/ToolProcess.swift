@@ -89,6 +89,7 @@ final class ToolProcess: @unchecked Sendable {
         }
         thread.name = "bastion-tool-stderr"
         thread.start()
+        (events as? ToolTrackingEvents)?.running.add(self)
     }
 
     /// Waits for the exit; the exit status (a signal's number + 128).
@@ -190,6 +191,15 @@ final class RunningTools: Sendable {
     func terminateAll() {
         for tool in tools.withLock({ $0 }) { tool.terminate() }
     }
+}
+
+/// A run's events that also collect every tool started with them (`ToolProcess`), so a cancel can stop one that is
+/// blocked where the tool is started deep in an engine (a restore into a database).
+struct ToolTrackingEvents: RunEvents {
+    let base: any RunEvents
+    let running: RunningTools
+
+    func emit(_ event: NewRunEvent) { base.emit(event) }
 }
 
 /// The last 20 lines a tool wrote to stderr.
