@@ -56,7 +56,12 @@ public struct MariaDBEngine: DatabaseEngine {
         if let password = connection.password { lines.append("password=\(Self.optionValue(password))") }
         // connect-timeout only for the `mariadb` client: mariadb-dump (10.11) does not know it and refuses to start
         // on an unknown option in a group it reads.
-        lines += ["default-character-set=utf8mb4", "[mariadb-client]", "connect-timeout=30"]
+        // max-allowed-packet in both tools' own groups: read after the host's /etc/mysql files, it overrides Debian's
+        // 16M for mariadb-dump, with which a row over 16 MiB could be neither dumped nor restored.
+        lines += [
+            "default-character-set=utf8mb4", "[mariadb-client]", "connect-timeout=30", "max-allowed-packet=1G", "[mariadb-dump]",
+            "max-allowed-packet=1G",
+        ]
         let path = connection.workDirectory + "/mariadb-client.cnf"
         let data = Data((lines.joined(separator: "\n") + "\n").utf8)
         unlink(path)
