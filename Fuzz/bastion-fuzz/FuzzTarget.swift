@@ -2,7 +2,7 @@ import Foundation
 
 /// The targets, by the name `BASTION_FUZZ_TARGET` and `Fuzz/Corpus/<name>` use.
 enum FuzzTarget: String, CaseIterable {
-    case json, jobspec, bus, tar, manifest, frames, indexline, cron, requestpath, agentmessage
+    case json, jobspec, bus, tar, manifest, frames, indexline, cron, requestpath, agentmessage, mariadbdump
 
     func run(_ bytes: UnsafeRawBufferPointer) {
         switch self {
@@ -16,6 +16,7 @@ enum FuzzTarget: String, CaseIterable {
         case .cron: FuzzCron.run(bytes)
         case .requestpath: FuzzRequestPath.run(bytes)
         case .agentmessage: FuzzAgentMessage.run(bytes)
+        case .mariadbdump: FuzzMariaDBDump.run(bytes)
         }
     }
 
