@@ -15,7 +15,6 @@ public struct MariaDBDumpScanner {
     var pending = false
     var line: [UInt8] = []
     var lastLine: [UInt8] = []
-    var atLineStart = true
     var previous: UInt8 = 0
     var statements = 0
 
