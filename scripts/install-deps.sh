@@ -7,10 +7,10 @@ APT_PACKAGES=(
     sqlite3 zstd age b3sum restic
     libarchive-tools attr acl
     rclone apache2 openssh-server
-    postgresql mariadb-server mariadb-client btrfs-progs
+    postgresql mariadb-server mariadb-client btrfs-progs libcurl4-openssl-dev
     nodejs esbuild node-react node-react-dom node-typescript node-csstype node-prop-types chromium
 )
-PIP_PACKAGES=(honcho schemathesis playwright)
+PIP_PACKAGES=(honcho schemathesis playwright aiosmtpd)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
