@@ -456,3 +456,82 @@ test("the job page says what a new job type backs up, and its hooks", () => {
     "before: /bin/echo hi (a failure does not stop the backup) · after: /bin/true",
   );
 });
+
+import { bandwidthAt, emptyBandwidthRule, emptyCopy, emptyPing, fieldOf as fieldOf26, formToRequest as toRequest26, jobToForm as toForm26, mibToBps } from "../src/lib/jobForm";
+
+test("#26: copies, GFS retention, bandwidth, pings and drills go into the spec and come back unchanged", () => {
+  const form = emptyForm("Europe/Berlin");
+  form.name = "Home";
+  form.paths = "/home";
+  form.bandwidth = { limitMiB: "20", timezone: "Europe/Berlin", schedule: [{ ...emptyBandwidthRule(), limitMiB: "2" }] };
+  form.copies = [
+    { ...emptyCopy(), targetType: "webdav", baseUrl: " https://nas/dav/b/ ", secretName: "nas" },
+    { ...emptyCopy(), targetType: "rclone", remote: "offsite:bucket/bastion", secretName: "offsite", bandwidth: { limitMiB: "0.5", timezone: "", schedule: [] } },
+  ];
+  form.retentionEnabled = true;
+  Object.assign(form, { keepLast: "3", keepHourly: "24", keepDaily: "7", keepWeekly: "4", keepMonthly: "12", keepYearly: "-1", keepWithin: " 1y2m3d4h " });
+  form.pings = [
+    { ...emptyPing(), url: "https://hc-ping.com/abc" },
+    { mode: "urls", url: "", startUrl: "https://x/start", successUrl: "https://x/ok", failureUrl: "https://x/fail" },
+  ];
+  Object.assign(form, { drillsEnabled: true, drillSchedule: "0 5 * * 6", drillPick: "random", drillTestRestore: true });
+  const body = toRequest26(form) as { spec: Record<string, any> };
+  assert.deepEqual(body.spec.target.bandwidth, {
+    limit_bps: 20971520,
+    timezone: "Europe/Berlin",
+    schedule: [{ days: ["mon", "tue", "wed", "thu", "fri"], start_hour: 8, end_hour: 18, limit_bps: 2097152 }],
+  });
+  assert.deepEqual(body.spec.copies, [
+    { target: { type: "webdav", base_url: "https://nas/dav/b/", secret_name: "nas", part_size_bytes: 256 * 1048576 } },
+    { target: { type: "rclone", remote: "offsite:bucket/bastion", secret_name: "offsite", part_size_bytes: 256 * 1048576, bandwidth: { limit_bps: 524288 } } },
+  ]);
+  assert.deepEqual(body.spec.retention, {
+    enabled: true, keep_last: 3, keep_hourly: 24, keep_daily: 7, keep_weekly: 4, keep_monthly: 12, keep_yearly: -1, keep_within: "1y2m3d4h",
+  });
+  assert.deepEqual(body.spec.pings, [{ url: "https://hc-ping.com/abc" }, { start_url: "https://x/start", success_url: "https://x/ok", failure_url: "https://x/fail" }]);
+  assert.deepEqual(body.spec.drills, { enabled: true, schedule: "0 5 * * 6", pick: "random", test_restore: true });
+
+  const job: Job = {
+    id: "j", name: "Home", agent_id: null, schedule: "0 2 * * *", schedule_timezone: "Europe/Berlin", overlap_policy: "queue",
+    created_at: 0, updated_at: 0, archived_at: null, type: "filesystem", spec: body.spec as Job["spec"],
+  };
+  const back = toForm26(job, "UTC");
+  assert.equal(back.copies.length, 2);
+  assert.equal(back.copies[1].bandwidth.limitMiB, "0.5");
+  assert.equal(back.keepYearly, "-1");
+  assert.equal(back.pings[1].mode, "urls");
+  assert.equal(back.drillPick, "random");
+  assert.deepEqual(toRequest26(back).spec, body.spec, "a round trip keeps every #26 key");
+
+  // Absent stays absent: a job without any of it sends none of the new keys.
+  const plain = toRequest26(emptyForm("UTC")) as { spec: Record<string, any> };
+  for (const key of ["copies", "pings", "drills"]) assert.equal(plain.spec[key], undefined, key);
+  assert.equal(plain.spec.target.bandwidth, undefined);
+  // Drills turned off keep their settings (enabled false) so turning them on again finds them.
+  assert.deepEqual(toRequest26({ ...back, drillsEnabled: false }).spec.drills, { enabled: false, schedule: "0 5 * * 6", pick: "random", test_restore: true });
+
+  // What is not a number goes as typed: the server names the field.
+  assert.equal(mibToBps("fast"), "fast");
+  assert.equal(mibToBps("1.5"), 1572864);
+  assert.equal(fieldOf26("spec.copies[1].target.base_url"), "copies");
+  assert.equal(fieldOf26("spec.target.bandwidth.limit_bps"), "bandwidth");
+  assert.equal(fieldOf26("spec.pings[0].url"), "pings");
+  assert.equal(fieldOf26("spec.drills.schedule"), "drills");
+});
+
+test("#26: the weekly bandwidth schedule: the first rule matching the hour wins, else the limit", () => {
+  const bandwidth = {
+    limitMiB: "20",
+    timezone: "",
+    schedule: [
+      { days: ["mon" as const, "tue" as const], startHour: "8", endHour: "18", limitMiB: "2" },
+      { days: ["mon" as const], startHour: "0", endHour: "24", limitMiB: "" },
+    ],
+  };
+  assert.equal(bandwidthAt(bandwidth, "mon", 8), 2097152);
+  assert.equal(bandwidthAt(bandwidth, "mon", 17), 2097152);
+  assert.equal(bandwidthAt(bandwidth, "mon", 18), null, "the second rule: unlimited");
+  assert.equal(bandwidthAt(bandwidth, "tue", 7), 20971520);
+  assert.equal(bandwidthAt(bandwidth, "sun", 12), 20971520);
+  assert.equal(bandwidthAt({ limitMiB: "", timezone: "", schedule: [] }, "sun", 12), null);
+});

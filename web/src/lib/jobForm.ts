@@ -63,7 +63,82 @@ export interface JobForm {
   retentionEnabled: boolean;
   keepLast: string;
   keepDays: string;
+  /** Grandfather-father-son rules (restic's `forget --keep-*`): the newest snapshot of each of the last N hours, days, … */
+  keepHourly: string;
+  keepDaily: string;
+  keepWeekly: string;
+  keepMonthly: string;
+  keepYearly: string;
+  /** Every snapshot newer than this duration (`1y2m3d4h`). */
+  keepWithin: string;
+  /** The primary target's bandwidth limit (docs: SPEC 3). */
+  bandwidth: BandwidthForm;
+  /** Copy targets: each snapshot is copied to each of them after the backup (up to 4). */
+  copies: TargetForm[];
+  /** URLs pinged on start, success and failure (up to 8). */
+  pings: PingForm[];
+  /** Scheduled restore drills: verify runs of a snapshot, optionally with a full test restore. */
+  drillsEnabled: boolean;
+  drillSchedule: string;
+  drillPick: "newest" | "random";
+  drillTestRestore: boolean;
 }
+
+/** A target as the editor holds it (the primary's fields are the same, flat in JobForm). */
+export interface TargetForm {
+  targetType: "local_dir" | "webdav" | "rclone";
+  baseDir: string;
+  baseUrl: string;
+  remote: string;
+  secretName: string;
+  partSizeMiB: number;
+  bandwidth: BandwidthForm;
+}
+
+export const weekDays = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
+export type WeekDay = (typeof weekDays)[number];
+
+/** One hour range of the weekly bandwidth schedule: on these days, from start_hour up to (not including) end_hour. */
+export interface BandwidthRuleForm {
+  days: WeekDay[];
+  startHour: string;
+  endHour: string;
+  /** MiB/s; empty: unlimited in that range. */
+  limitMiB: string;
+}
+
+export interface BandwidthForm {
+  /** MiB/s outside the schedule; empty: unlimited. */
+  limitMiB: string;
+  /** The zone the schedule's hours are in; empty: the hub's. */
+  timezone: string;
+  schedule: BandwidthRuleForm[];
+}
+
+export const emptyBandwidth = (): BandwidthForm => ({ limitMiB: "", timezone: "", schedule: [] });
+export const emptyBandwidthRule = (): BandwidthRuleForm => ({ days: ["mon", "tue", "wed", "thu", "fri"], startHour: "8", endHour: "18", limitMiB: "" });
+
+export const emptyCopy = (): TargetForm => ({
+  targetType: "local_dir",
+  baseDir: "",
+  baseUrl: "",
+  remote: "",
+  secretName: "",
+  partSizeMiB: 256,
+  bandwidth: emptyBandwidth(),
+});
+
+/** A ping: a healthchecks.io check URL (`/start` and `/fail` appended), or three URLs of one's own. */
+export interface PingForm {
+  mode: "healthchecks" | "urls";
+  url: string;
+  startUrl: string;
+  successUrl: string;
+  failureUrl: string;
+}
+
+export const emptyPing = (): PingForm => ({ mode: "healthchecks", url: "", startUrl: "", successUrl: "", failureUrl: "" });
+export const defaultDrillSchedule = "0 4 * * 0";
 
 export type JobType = "filesystem" | "sqlite" | "postgres" | "mariadb" | "vaultwarden";
 export const jobTypes: JobType[] = ["filesystem", "sqlite", "postgres", "mariadb", "vaultwarden"];
@@ -135,6 +210,19 @@ export function emptyForm(timezone: string): JobForm {
     retentionEnabled: false,
     keepLast: "",
     keepDays: "",
+    keepHourly: "",
+    keepDaily: "",
+    keepWeekly: "",
+    keepMonthly: "",
+    keepYearly: "",
+    keepWithin: "",
+    bandwidth: emptyBandwidth(),
+    copies: [],
+    pings: [],
+    drillsEnabled: false,
+    drillSchedule: defaultDrillSchedule,
+    drillPick: "newest",
+    drillTestRestore: false,
   };
 }
 
@@ -251,8 +339,15 @@ export function formToRequest(form: JobForm): Record<string, unknown> {
   const source = formSource(form);
   const hooks = formHooks(form);
   const retention: Record<string, unknown> = { enabled: form.retentionEnabled };
-  if (form.keepLast.trim()) retention.keep_last = Number(form.keepLast);
-  if (form.keepDays.trim()) retention.keep_days = Number(form.keepDays);
+  if (form.keepLast.trim()) retention.keep_last = numberOrText(form.keepLast);
+  for (const [key, field] of retentionRules) if (form[field].trim()) retention[key] = numberOrText(form[field]);
+  if (form.keepWithin.trim()) retention.keep_within = form.keepWithin.trim();
+  if (form.keepDays.trim()) retention.keep_days = numberOrText(form.keepDays);
+  const extra: Record<string, unknown> = {};
+  if (form.copies.length > 0) extra.copies = form.copies.map((copy) => ({ target: targetOf(copy) }));
+  if (form.pings.length > 0) extra.pings = form.pings.map(pingToSpec);
+  const drills = formDrills(form);
+  if (drills) extra.drills = drills;
   return {
     name: form.name.trim(),
     schedule: formSchedule(form),
@@ -268,8 +363,108 @@ export function formToRequest(form: JobForm): Record<string, unknown> {
       ...(hooks ? { hooks } : {}),
       notifications: form.notifications === "custom" ? { mode: "custom", ...destinationLists(form.notifyTo) } : { mode: "inherit" },
       retention,
+      ...extra,
     },
   };
+}
+
+/** The GFS rules: the spec's key and the form's field. */
+export const retentionRules = [
+  ["keep_hourly", "keepHourly"],
+  ["keep_daily", "keepDaily"],
+  ["keep_weekly", "keepWeekly"],
+  ["keep_monthly", "keepMonthly"],
+  ["keep_yearly", "keepYearly"],
+] as const;
+
+/** The spec's `drills`, or null (left out) when drills are off and nothing else differs from the defaults. */
+export function formDrills(form: JobForm): Record<string, unknown> | null {
+  const schedule = form.drillSchedule.trim();
+  if (!form.drillsEnabled && (schedule === defaultDrillSchedule || schedule === "") && form.drillPick === "newest" && !form.drillTestRestore) return null;
+  return { enabled: form.drillsEnabled, schedule: schedule || defaultDrillSchedule, pick: form.drillPick, test_restore: form.drillTestRestore };
+}
+
+/** One ping in the spec's shape. */
+export function pingToSpec(ping: PingForm): Record<string, unknown> {
+  if (ping.mode === "healthchecks") return { url: ping.url.trim() };
+  const spec: Record<string, unknown> = {};
+  if (ping.startUrl.trim()) spec.start_url = ping.startUrl.trim();
+  if (ping.successUrl.trim()) spec.success_url = ping.successUrl.trim();
+  if (ping.failureUrl.trim()) spec.failure_url = ping.failureUrl.trim();
+  return spec;
+}
+
+const mib = 1024 * 1024;
+
+/** MiB/s as typed → bytes per second (a whole number), or the text when it is not a number (the server names the field). */
+export function mibToBps(text: string): number | string {
+  const trimmed = text.trim();
+  return /^\d+(\.\d+)?$/.test(trimmed) ? Math.round(Number(trimmed) * mib) : trimmed;
+}
+
+/** Bytes per second → MiB/s as the form shows it (at most 3 decimals). */
+export function bpsToMiB(bps: number): string {
+  return String(Math.round((bps / mib) * 1000) / 1000);
+}
+
+/** The target's `bandwidth`, or null (left out) without a limit or schedule. */
+export function formBandwidth(bandwidth: BandwidthForm): Record<string, unknown> | null {
+  if (!bandwidth.limitMiB.trim() && bandwidth.schedule.length === 0) return null;
+  const spec: Record<string, unknown> = {};
+  spec.limit_bps = bandwidth.limitMiB.trim() ? mibToBps(bandwidth.limitMiB) : null;
+  if (bandwidth.timezone.trim()) spec.timezone = bandwidth.timezone.trim();
+  if (bandwidth.schedule.length > 0)
+    spec.schedule = bandwidth.schedule.map((rule) => ({
+      days: weekDays.filter((day) => rule.days.includes(day)),
+      start_hour: numberOrText(rule.startHour),
+      end_hour: numberOrText(rule.endHour),
+      limit_bps: rule.limitMiB.trim() ? mibToBps(rule.limitMiB) : null,
+    }));
+  return spec;
+}
+
+/** The limit in force on a day at an hour (bytes per second, null: unlimited): the first matching rule, else the limit. */
+export function bandwidthAt(bandwidth: BandwidthForm, day: WeekDay, hour: number): number | null {
+  for (const rule of bandwidth.schedule) {
+    const start = Number(rule.startHour);
+    const end = Number(rule.endHour);
+    if (!rule.days.includes(day)) continue;
+    if (hour >= start && hour < end) return rule.limitMiB.trim() ? Number(mibToBps(rule.limitMiB)) : null;
+  }
+  return bandwidth.limitMiB.trim() ? Number(mibToBps(bandwidth.limitMiB)) : null;
+}
+
+/** The editor's copy of a spec `bandwidth`. */
+function bandwidthForm(value: unknown): BandwidthForm {
+  const spec = object(value);
+  const form = emptyBandwidth();
+  if (typeof spec.limit_bps === "number") form.limitMiB = bpsToMiB(spec.limit_bps);
+  if (typeof spec.timezone === "string") form.timezone = spec.timezone;
+  if (Array.isArray(spec.schedule))
+    form.schedule = spec.schedule.map((item) => {
+      const rule = object(item);
+      return {
+        days: strings(rule.days).filter((day): day is WeekDay => (weekDays as readonly string[]).includes(day)),
+        startHour: typeof rule.start_hour === "number" ? String(rule.start_hour) : "",
+        endHour: typeof rule.end_hour === "number" ? String(rule.end_hour) : "",
+        limitMiB: typeof rule.limit_bps === "number" ? bpsToMiB(rule.limit_bps) : "",
+      };
+    });
+  return form;
+}
+
+/** The editor's copy of a spec target (primary or copy). */
+export function targetForm(value: unknown): TargetForm {
+  const target = object(value);
+  const form = emptyCopy();
+  if (target.type === "webdav" || target.type === "rclone" || target.type === "local_dir") form.targetType = target.type;
+  if (typeof target.base_dir === "string") form.baseDir = target.base_dir;
+  if (typeof target.base_url === "string") form.baseUrl = target.base_url;
+  if (typeof target.remote === "string") form.remote = target.remote;
+  if (typeof target.secret_name === "string") form.secretName = target.secret_name;
+  if (typeof target.part_size_bytes === "number") form.partSizeMiB = Math.max(1, Math.round(target.part_size_bytes / 1048576));
+  form.bandwidth = bandwidthForm(target.bandwidth);
+  return form;
 }
 
 /** The spec's `pipeline`: encryption, and incremental chains for filesystem jobs (docs/formats.md). */
@@ -282,14 +477,21 @@ export function formPipeline(form: JobForm): Record<string, unknown> {
 
 /** The spec's `target` the form says (also what Test connection sends). */
 export function formTarget(form: JobForm): Record<string, unknown> {
-  const part_size_bytes = Math.round(form.partSizeMiB * 1024 * 1024);
-  switch (form.targetType) {
+  return targetOf(form);
+}
+
+/** A target object (primary or copy) from the editor's fields. */
+export function targetOf(fields: TargetForm): Record<string, unknown> {
+  const part_size_bytes = Math.round(fields.partSizeMiB * 1024 * 1024);
+  const bandwidth = formBandwidth(fields.bandwidth);
+  const extra = bandwidth ? { bandwidth } : {};
+  switch (fields.targetType) {
     case "webdav":
-      return { type: "webdav", base_url: form.baseUrl.trim(), secret_name: form.secretName, part_size_bytes };
+      return { type: "webdav", base_url: fields.baseUrl.trim(), secret_name: fields.secretName, part_size_bytes, ...extra };
     case "rclone":
-      return { type: "rclone", remote: form.remote.trim(), secret_name: form.secretName, part_size_bytes };
+      return { type: "rclone", remote: fields.remote.trim(), secret_name: fields.secretName, part_size_bytes, ...extra };
     default:
-      return { type: "local_dir", base_dir: form.baseDir.trim(), part_size_bytes };
+      return { type: "local_dir", base_dir: fields.baseDir.trim(), part_size_bytes, ...extra };
   }
 }
 
@@ -301,7 +503,7 @@ export function describeTarget(target: Record<string, unknown>): string {
 }
 
 /** The channels a job's custom notifications list (`email` is kept from the original's specs; it never sends). */
-export const notificationChannels = ["webhook", "wecom_bot", "email"];
+export const notificationChannels = ["webhook", "wecom_bot", "email", "ntfy"];
 
 /** `["webhook/ops", "wecom_bot/team"]` → `{webhook: ["ops"], wecom_bot: ["team"]}`. */
 function destinationLists(keys: string[]): Record<string, string[]> {
@@ -369,6 +571,7 @@ export function jobToForm(job: Job, fallbackTimezone: string): JobForm {
   if (typeof target.remote === "string") form.remote = target.remote;
   if (typeof target.secret_name === "string") form.secretName = target.secret_name;
   if (typeof target.part_size_bytes === "number") form.partSizeMiB = Math.max(1, Math.round(target.part_size_bytes / 1048576));
+  form.bandwidth = bandwidthForm(target.bandwidth);
   if (encryption.type === "age_x25519") {
     form.encryption = "age";
     if (typeof encryption.key_name === "string") form.keyName = encryption.key_name;
@@ -383,7 +586,24 @@ export function jobToForm(job: Job, fallbackTimezone: string): JobForm {
   form.retentionEnabled = retention.enabled === true;
   form.keepLast = typeof retention.keep_last === "number" ? String(retention.keep_last) : "";
   form.keepDays = typeof retention.keep_days === "number" ? String(retention.keep_days) : "";
+  for (const [key, field] of retentionRules) form[field] = typeof retention[key] === "number" ? String(retention[key]) : "";
+  form.keepWithin = typeof retention.keep_within === "string" ? retention.keep_within : "";
+  form.copies = Array.isArray(spec.copies) ? spec.copies.map((copy) => targetForm(object(copy).target)) : [];
+  form.pings = Array.isArray(spec.pings) ? spec.pings.map(pingForm) : [];
+  const drills = object(spec.drills);
+  form.drillsEnabled = drills.enabled === true;
+  if (typeof drills.schedule === "string") form.drillSchedule = drills.schedule;
+  if (drills.pick === "random") form.drillPick = "random";
+  form.drillTestRestore = drills.test_restore === true;
   return form;
+}
+
+/** A spec ping as the editor's row. */
+function pingForm(value: unknown): PingForm {
+  const ping = object(value);
+  const text = (key: string) => (typeof ping[key] === "string" ? (ping[key] as string) : "");
+  if (typeof ping.url === "string") return { ...emptyPing(), url: ping.url };
+  return { mode: "urls", url: "", startUrl: text("start_url"), successUrl: text("success_url"), failureUrl: text("failure_url") };
 }
 
 /** The spec's hook list as editor rows. */
@@ -417,7 +637,11 @@ export function fieldOf(serverField: string | undefined): string {
   if (serverField.startsWith("spec.source.secret_name")) return "dbSecret";
   if (serverField.startsWith("spec.source")) return "source";
   if (serverField.startsWith("spec.hooks")) return "hooks";
+  if (serverField.startsWith("spec.target.bandwidth")) return "bandwidth";
   if (serverField.startsWith("spec.target")) return "target";
+  if (serverField.startsWith("spec.copies")) return "copies";
+  if (serverField.startsWith("spec.pings")) return "pings";
+  if (serverField.startsWith("spec.drills")) return "drills";
   if (serverField.startsWith("spec.pipeline.incremental")) return "snapshots";
   if (serverField.startsWith("spec.pipeline")) return "encryption";
   if (serverField.startsWith("spec.retention") || serverField === "retention") return "retention";
