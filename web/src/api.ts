@@ -21,7 +21,7 @@ export class ApiError extends Error {
 }
 
 export type RunStatus = "queued" | "running" | "success" | "failed" | "canceled" | "rejected";
-export type RunKind = "backup" | "restore" | "verify";
+export type RunKind = "backup" | "restore" | "verify" | "copy";
 
 export interface SystemInfo {
   version: string;
@@ -265,6 +265,88 @@ export interface Snapshot {
   base_run_id: string | null;
   dependants: number;
   reasons?: string[];
+  /** Retention preview: the bucket of each GFS rule that kept it, e.g. `{"keep_daily": "2026-12-05"}`. */
+  buckets?: Record<string, string>;
+  /** Where the snapshot is: the primary target and each copy target (#26). */
+  locations?: SnapshotLocation[];
+}
+
+export type LocationStatus = "present" | "copying" | "failed" | "deleting" | "deleted" | "missing" | "error";
+
+export interface SnapshotLocation {
+  id: string;
+  type: "local_dir" | "webdav" | "rclone";
+  display: string;
+  status: LocationStatus;
+  copied_at?: number;
+  last_error?: string;
+  copy_run_id?: string;
+}
+
+/** The default location of a restore or verify: the first present one, primary first (null: none is present). */
+export function defaultLocation(locations: SnapshotLocation[] | undefined): string | null {
+  if (!locations || locations.length === 0) return null;
+  const present = locations.filter((location) => location.status === "present");
+  return (present.find((location) => location.id === "primary") ?? present[0])?.id ?? null;
+}
+
+export interface WebDAVDestination {
+  type: "webdav";
+  base_url: string;
+  secret_name: string;
+}
+
+export interface AttentionItem {
+  reason: "copy_missing" | "copy_failed";
+  run_id: string;
+  location_id: string;
+}
+
+export interface DrillRef {
+  run_id: string;
+  status: RunStatus;
+  ended_at: number | null;
+  error?: string | null;
+}
+
+export interface KeyInfo {
+  name: string;
+  recipient: string;
+  escrow?: { set_at: number; targets_written: number } | null;
+}
+
+export interface EmailDestination {
+  host: string;
+  port: number;
+  tls: "none" | "starttls" | "implicit";
+  username?: string;
+  password?: string;
+  from: string;
+  to: string[];
+}
+
+export interface NtfyDestination {
+  url: string;
+  token?: string;
+  priority?: number;
+  tags?: string[];
+}
+
+export interface NotificationSettingsInfo {
+  enabled?: boolean;
+  channels?: Record<string, { enabled: boolean }>;
+  templates?: Record<string, Record<string, string>>;
+  template_variables?: string[];
+  [key: string]: unknown;
+}
+
+export interface RecoveredJob {
+  job_id: string;
+  name: string;
+  encrypted: boolean;
+  key_name: string | null;
+  has_key_file: boolean;
+  snapshots: { run_id: string; ended_at: number; base_run_id?: string | null; complete: boolean }[];
 }
 
 export type EntryKind = "file" | "dir" | "symlink" | "hardlink" | "fifo" | "char" | "block";
@@ -342,7 +424,7 @@ export interface RunRef {
   error: string | null;
 }
 
-export type JobState = "failed" | "overdue" | "running" | "never" | "ok";
+export type JobState = "failed" | "overdue" | "attention" | "running" | "never" | "ok";
 
 export interface DashboardJob {
   id: string;
@@ -356,6 +438,10 @@ export interface DashboardJob {
   last_failure: RunRef | null;
   latest_run: RunRef | null;
   days: { date: string; success: number; failed: number; other: number }[];
+  /** Snapshots whose copy is missing or failed (#26); empty when all is well. */
+  attention?: AttentionItem[];
+  last_drill?: DrillRef | null;
+  last_successful_drill?: DrillRef | null;
 }
 
 export interface StatusCounts {
@@ -488,9 +574,33 @@ export const api = {
       "GET",
       `/api/jobs/${encodeURIComponent(jobId)}/versions?path=${encodeURIComponent(path)}`,
     ),
-  restore: (runId: string, body: { destination: FilesDestination; conflict_policy: ConflictPolicy; selection?: Selection } | { destination: DatabaseDestination }) =>
+  restore: (
+    runId: string,
+    body:
+      | { destination: FilesDestination | WebDAVDestination; conflict_policy: ConflictPolicy; selection?: Selection; location?: string }
+      | { destination: DatabaseDestination; location?: string },
+  ) =>
     request<{ run_id: string; kind: RunKind; status: RunStatus }>("POST", `/api/runs/${encodeURIComponent(runId)}/restore`, body),
-  verify: (runId: string) => request<{ run_id: string; kind: RunKind; status: RunStatus }>("POST", `/api/runs/${encodeURIComponent(runId)}/verify`),
+  verify: (runId: string, location?: string) =>
+    request<{ run_id: string; kind: RunKind; status: RunStatus }>("POST", `/api/runs/${encodeURIComponent(runId)}/verify`, location ? { location } : undefined),
+  retryCopy: (runId: string, locationId: string) =>
+    request<unknown>("POST", `/api/runs/${encodeURIComponent(runId)}/copies/${encodeURIComponent(locationId)}/retry`),
+  drillNow: (jobId: string) => request<{ run_id: string; status: RunStatus }>("POST", `/api/jobs/${encodeURIComponent(jobId)}/drill`),
+  keys: () => request<KeyInfo[]>("GET", "/api/keys"),
+  setEscrow: (name: string, passphrase: string) => request<unknown>("PUT", `/api/keys/${encodeURIComponent(name)}/escrow`, { passphrase }),
+  notificationSettings: () => request<NotificationSettingsInfo>("GET", "/api/notifications/settings"),
+  saveNotificationSettings: (body: Record<string, unknown>) => request<NotificationSettingsInfo>("PUT", "/api/notifications/settings", body),
+  destination: (channel: string, name: string) =>
+    request<Record<string, unknown>>("GET", `/api/notifications/destinations/${encodeURIComponent(channel)}/${encodeURIComponent(name)}`),
+  saveDestination: (channel: string, name: string, body: Record<string, unknown>) =>
+    request<NotificationDestination>("PUT", `/api/notifications/destinations/${encodeURIComponent(channel)}/${encodeURIComponent(name)}`, body),
+  deleteDestination: (channel: string, name: string) =>
+    request<void>("DELETE", `/api/notifications/destinations/${encodeURIComponent(channel)}/${encodeURIComponent(name)}`),
+  testDestination: (channel: string, name: string) =>
+    request<{ ok: boolean }>("POST", `/api/notifications/destinations/${encodeURIComponent(channel)}/${encodeURIComponent(name)}/test`),
+  recoveryScan: (target: Record<string, unknown>) => request<{ jobs: RecoveredJob[] }>("POST", "/api/recovery/scan", { target }),
+  recoveryImport: (body: { target: Record<string, unknown>; job_ids?: string[]; passphrase?: string }) =>
+    request<Record<string, unknown>>("POST", "/api/recovery/import", body),
   runs: (query: string) => request<RunPage>("GET", "/api/runs?" + query),
   run: (id: string) => request<Run>("GET", `/api/runs/${encodeURIComponent(id)}`),
   cancelRun: (id: string) => request<Run>("POST", `/api/runs/${encodeURIComponent(id)}/cancel`, {}),

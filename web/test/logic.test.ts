@@ -535,3 +535,20 @@ test("#26: the weekly bandwidth schedule: the first rule matching the hour wins,
   assert.equal(bandwidthAt(bandwidth, "sun", 12), 20971520);
   assert.equal(bandwidthAt({ limitMiB: "", timezone: "", schedule: [] }, "sun", 12), null);
 });
+
+import { describeBandwidth, describeReason, describeRetention } from "../src/lib/jobForm";
+
+test("#26: retention, its reasons and bandwidth in words", () => {
+  assert.equal(describeRetention({ enabled: false, keep_last: 3 }), "every snapshot (no retention)");
+  assert.equal(
+    describeRetention({ enabled: true, keep_last: 3, keep_daily: 7, keep_yearly: -1, keep_within: "1y" }),
+    "the last 3 snapshots, daily for 7 days, yearly without limit, everything within 1y",
+  );
+  assert.equal(describeReason("keep_weekly", "2026-W49"), "weekly (2026-W49)");
+  assert.equal(describeReason("chain_base"), "a kept incremental snapshot builds on it");
+  assert.equal(
+    describeBandwidth({ limit_bps: 20971520, schedule: [{ days: ["mon", "tue"], start_hour: 8, end_hour: 18, limit_bps: 2097152 }] }),
+    "20 MiB/s; mon,tue 8–18 h: 2 MiB/s",
+  );
+  assert.equal(describeBandwidth(undefined), null);
+});

@@ -685,3 +685,48 @@ export function describeHooks(spec: Record<string, unknown>): string | null {
   if (after.length) parts.push(`after: ${after.join("; ")}`);
   return parts.join(" · ");
 }
+
+const ruleWords: Record<string, [string, string]> = {
+  keep_last: ["the last", "snapshots"],
+  keep_hourly: ["hourly for", "hours"],
+  keep_daily: ["daily for", "days"],
+  keep_weekly: ["weekly for", "weeks"],
+  keep_monthly: ["monthly for", "months"],
+  keep_yearly: ["yearly for", "years"],
+};
+
+/** A job's retention in words (the job page), e.g. "the last 3 snapshots, daily for 7 days, everything within 30d". */
+export function describeRetention(value: unknown): string {
+  const retention = object(value);
+  if (retention.enabled !== true) return "every snapshot (no retention)";
+  const parts: string[] = [];
+  for (const [key, [before, unit]] of Object.entries(ruleWords)) {
+    const count = retention[key];
+    if (typeof count !== "number") continue;
+    parts.push(count === -1 ? `${before.replace(" for", "")} without limit` : `${before} ${count} ${unit}`);
+  }
+  if (typeof retention.keep_within === "string") parts.push(`everything within ${retention.keep_within}`);
+  if (typeof retention.keep_days === "number") parts.push(`every snapshot of the last ${retention.keep_days} days`);
+  return parts.length ? parts.join(", ") : "only pinned snapshots";
+}
+
+/** Why a retention preview keeps a snapshot, in words: the rule and, for the GFS rules, its bucket. */
+export function describeReason(reason: string, bucket?: string): string {
+  if (reason === "chain_base") return "a kept incremental snapshot builds on it";
+  if (reason === "pinned") return "pinned";
+  if (reason === "keep_last") return "one of the last N";
+  if (reason === "keep_within") return "within the keep-within time";
+  if (reason === "keep_days") return "within the keep days";
+  const rule = reason.replace(/^keep_/, "");
+  return bucket ? `${rule} (${bucket})` : rule;
+}
+
+/** A target's bandwidth in a line, or null without a limit. */
+export function describeBandwidth(value: unknown): string | null {
+  const bandwidth = object(value);
+  const rate = (bps: unknown) => (typeof bps === "number" ? `${bpsToMiB(bps)} MiB/s` : "unlimited");
+  const schedule = Array.isArray(bandwidth.schedule) ? bandwidth.schedule.map(object) : [];
+  if (typeof bandwidth.limit_bps !== "number" && schedule.length === 0) return null;
+  const ranges = schedule.map((rule) => `${strings(rule.days).join(",")} ${String(rule.start_hour)}–${String(rule.end_hour)} h: ${rate(rule.limit_bps)}`);
+  return [rate(bandwidth.limit_bps), ...ranges].join("; ");
+}

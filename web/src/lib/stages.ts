@@ -16,6 +16,7 @@ const ahead: Record<RunKind, string[]> = {
   backup: ["scan", "packaging", "upload", "index"],
   restore: ["verify", "restore"],
   verify: ["verify"],
+  copy: ["copy"],
 };
 
 /** `endedMs`: when the run ended, or null while it runs (then the current stage counts up to `nowMs`). */

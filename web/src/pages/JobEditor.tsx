@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState, type ReactNode } from "react";
 import { api, ApiError, type AgentInfo, type Job, type NotificationDestination, type SecretKind, type TargetSecretInfo } from "../api";
-import { ErrorBox, Link, TestConnection } from "../components";
+import { ErrorBox, Link } from "../components";
 import { formatRelative, formatTime } from "../lib/format";
 import {
   completeDraft,
@@ -9,7 +9,6 @@ import {
   emptyHook,
   fieldOf,
   formSchedule,
-  formTarget,
   formToRequest,
   hookProblems,
   isDatabase,
@@ -18,6 +17,7 @@ import {
   type HookForm,
   type JobForm,
 } from "../lib/jobForm";
+import { CopiesFields, DrillsFields, PingsFields, RetentionFields, TargetFields } from "./JobEditor26";
 import { navigate } from "../lib/router";
 import { weekdays, type Simple } from "../lib/schedule";
 
@@ -244,7 +244,7 @@ function HookList(props: { which: "hooksBefore" | "hooksAfter"; hooks: HookForm[
   );
 }
 
-function targetHint(type: JobForm["targetType"]): string {
+export function targetHint(type: JobForm["targetType"]): string {
   if (type === "local_dir") return "A backup on the same disk as its source is not a backup: prefer another disk or host.";
   if (type === "webdav") return "Each part is one PUT: keep the part size under the server's upload limit.";
   return "Reaches every backend Debian's rclone supports; the configuration is a secret in Settings.";
@@ -267,7 +267,7 @@ function readDraft(jobId: string | null): Draft | null {
   }
 }
 
-function Field(props: { label: string; error?: string; hint?: ReactNode; children: ReactNode }) {
+export function Field(props: { label: string; error?: string; hint?: ReactNode; children: ReactNode }) {
   return (
     <div className={`field${props.error ? " has-error" : ""}`}>
       <label>
@@ -595,54 +595,7 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
 
         <fieldset className="card">
           <legend>Target and security</legend>
-          <Field label="Where to" hint={targetHint(form.targetType)}>
-            <select name="targetType" value={form.targetType} onChange={(event) => update({ targetType: event.target.value as JobForm["targetType"] })}>
-              <option value="local_dir">directory on this host</option>
-              <option value="webdav">WebDAV (Nextcloud, NAS, storage box)</option>
-              <option value="rclone">rclone remote (SFTP, S3, B2, …)</option>
-            </select>
-          </Field>
-          {form.targetType === "local_dir" && (
-            <Field label="Local directory" error={errorFor("target")}>
-              <input name="baseDir" value={form.baseDir} onChange={(event) => update({ baseDir: event.target.value })} />
-            </Field>
-          )}
-          {form.targetType === "webdav" && (
-            <Field label="Base URL" error={errorFor("target")} hint="Snapshots go to <base URL>/<job>/<run>/.">
-              <input name="baseUrl" placeholder="https://nas.example/remote.php/dav/files/me/bastion/" value={form.baseUrl} onChange={(event) => update({ baseUrl: event.target.value })} />
-            </Field>
-          )}
-          {form.targetType === "rclone" && (
-            <Field label="Remote (name:path)" error={errorFor("target")} hint="name is the remote's configuration; path a folder or bucket on it.">
-              <input name="remote" placeholder="box:backups/bastion" value={form.remote} onChange={(event) => update({ remote: event.target.value })} />
-            </Field>
-          )}
-          {form.targetType !== "local_dir" && (
-            <Field
-              label={form.targetType === "webdav" ? "WebDAV credentials" : "rclone configuration"}
-              hint={
-                <>
-                  Kept encrypted; add or change them in <Link to="/settings">Settings</Link>.
-                </>
-              }
-            >
-              <select name="secretName" value={form.secretName} onChange={(event) => update({ secretName: event.target.value })}>
-                <option value="">choose…</option>
-                {(secrets[form.targetType] ?? []).map((secret) => (
-                  <option key={secret.name} value={secret.name}>
-                    {secret.name}
-                  </option>
-                ))}
-                {form.secretName && !(secrets[form.targetType] ?? []).some((secret) => secret.name === form.secretName) && (
-                  <option value={form.secretName}>{form.secretName} (missing)</option>
-                )}
-              </select>
-            </Field>
-          )}
-          <TestConnection target={() => formTarget(form)} disabled={form.targetType !== "local_dir" && !form.secretName} />
-          <Field label="Part size (MiB)">
-            <input type="number" min={1} value={form.partSizeMiB} onChange={(event) => update({ partSizeMiB: Number(event.target.value) })} />
-          </Field>
+          <TargetFields fields={form} onChange={update} secrets={secrets} error={errorFor("target")} bandwidthError={errorFor("bandwidth")} zones={zones} />
           <Field label="Encryption" error={errorFor("encryption")} hint={form.encryption === "age" ? "age X25519; export the key from the API to decrypt without Bastion." : undefined}>
             <select value={form.encryption} onChange={(event) => update({ encryption: event.target.value as JobForm["encryption"] })}>
               <option value="none">none</option>
@@ -686,20 +639,14 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
             </select>
           </Field>
           {form.notifications === "custom" && <DestinationPicker selected={form.notifyTo} onChange={(notifyTo) => update({ notifyTo })} />}
-          <label className="inline">
-            <input type="checkbox" checked={form.retentionEnabled} onChange={(event) => update({ retentionEnabled: event.target.checked })} /> Delete old snapshots
-          </label>
-          {form.retentionEnabled && (
-            <div className="row">
-              <Field label="Keep the last" error={errorFor("retention")}>
-                <input type="number" min={0} value={form.keepLast} onChange={(event) => update({ keepLast: event.target.value })} />
-              </Field>
-              <Field label="Keep days">
-                <input type="number" min={0} value={form.keepDays} onChange={(event) => update({ keepDays: event.target.value })} />
-              </Field>
-            </div>
-          )}
+          <RetentionFields form={form} update={update} error={errorFor("retention")} />
         </fieldset>
+
+        <CopiesFields form={form} update={update} secrets={secrets} error={errorFor("copies")} zones={zones} />
+
+        <PingsFields form={form} update={update} error={errorFor("pings")} />
+
+        <DrillsFields form={form} update={update} error={errorFor("drills")} />
 
         <HooksFields form={form} update={update} error={errorFor("hooks")} />
       </div>

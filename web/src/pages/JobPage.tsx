@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
-import { api, type ChangeKind, type DiffPage, type Job, type RunListItem, type Snapshot, type SnapshotChange } from "../api";
+import { api, defaultLocation, type ChangeKind, type DiffPage, type Job, type RunListItem, type Snapshot, type SnapshotChange, type SnapshotLocation } from "../api";
 import { ErrorBox, Link, StatusBadge } from "../components";
 import { formatBytes, formatDuration, formatRelative, formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
-import { describeHooks, describeSource, describeTarget } from "../lib/jobForm";
+import { describeBandwidth, describeHooks, describeReason, describeRetention, describeSource, describeTarget } from "../lib/jobForm";
 import { describeCron } from "../lib/schedule";
 import { browsePath } from "./Browse";
 import { savePicks, startVerify } from "./snapshotActions";
@@ -77,6 +77,19 @@ export function JobPage(props: { jobId: string; search: string }) {
             <Link to={`/jobs/${encodeURIComponent(job.id)}/edit`} className="button">
               Edit
             </Link>
+            {(job.spec as Record<string, any> | undefined)?.drills?.enabled && (
+              <button
+                title="Verify a snapshot now, as the scheduled drill does"
+                onClick={() =>
+                  void api.drillNow(job.id).then(
+                    (run) => navigate(`/runs/${encodeURIComponent(run.run_id)}`),
+                    (caught) => setError(caught),
+                  )
+                }
+              >
+                Drill now
+              </button>
+            )}
             <button onClick={() => void act(() => api.archiveJob(job.id, !job.archived_at), job.archived_at ? "Unarchived." : "Archived: no more scheduled runs.")}>
               {job.archived_at ? "Unarchive" : "Archive"}
             </button>
@@ -124,6 +137,12 @@ function describeSpec(job: Job): [string, string][] {
   const hooks = describeHooks(spec);
   if (hooks) rows.push(["Hooks", hooks]);
   rows.push(["Where to", `${describeTarget(target)}, parts of ${formatBytes(target.part_size_bytes ?? 256 * 1048576)}`]);
+  const bandwidth = describeBandwidth(target.bandwidth);
+  if (bandwidth) rows.push(["Bandwidth", bandwidth]);
+  for (const [index, copy] of ((spec.copies ?? []) as { target?: Record<string, any> }[]).entries()) {
+    const copyBandwidth = describeBandwidth(copy.target?.bandwidth);
+    rows.push([`Copy ${index + 1}`, `${describeTarget(copy.target ?? {})}${copyBandwidth ? `, at most ${copyBandwidth}` : ""}`]);
+  }
   rows.push(["Encryption", encryption?.type === "age_x25519" ? `age, key ${encryption.key_name}` : "none"]);
   const incremental = spec.pipeline?.incremental;
   if (spec.type === "filesystem") {
@@ -134,12 +153,15 @@ function describeSpec(job: Job): [string, string][] {
     job.schedule ? `${describeCron(job.schedule) ?? job.schedule} (${job.schedule} ${job.schedule_timezone})` : "manually only",
   ]);
   rows.push(["If a run is active", job.overlap_policy === "queue" ? "the new run waits" : "the new run is rejected"]);
-  rows.push([
-    "Keeps",
-    retention.enabled
-      ? [retention.keep_last ? `the last ${retention.keep_last}` : null, retention.keep_days ? `${retention.keep_days} days` : null].filter(Boolean).join(" and ")
-      : "every snapshot (no retention)",
-  ]);
+  rows.push(["Keeps", describeRetention(retention)]);
+  const pings = (spec.pings ?? []) as Record<string, string>[];
+  if (pings.length > 0) rows.push(["Pings", pings.map((ping) => ping.url ?? [ping.start_url, ping.success_url, ping.failure_url].filter(Boolean).join(", ")).join("; ")]);
+  const drills = spec.drills;
+  if (drills?.enabled)
+    rows.push([
+      "Restore drills",
+      `${describeCron(drills.schedule) ?? drills.schedule}, the ${drills.pick === "random" ? "a random" : "newest"} snapshot${drills.test_restore ? ", with a test restore" : ""}`.replace("the a random", "a random"),
+    ]);
   return rows;
 }
 
@@ -246,6 +268,7 @@ function History(props: { runs: RunListItem[] }) {
 function Snapshots(props: { job: Job; snapshots: Snapshot[]; act: (work: () => Promise<unknown>, done?: string) => Promise<void>; onError: (error: unknown) => void }) {
   const [compare, setCompare] = useState<string[]>([]);
   if (props.snapshots.length === 0) return <p className="muted">No snapshots yet: a successful backup makes one.</p>;
+  const hasLocations = props.snapshots.some((snapshot) => (snapshot.locations ?? []).length > 1);
   const toggleCompare = (runId: string) =>
     setCompare((current) => (current.includes(runId) ? current.filter((id) => id !== runId) : [...current, runId].slice(-2)));
   const openCompare = () => {
@@ -282,6 +305,7 @@ function Snapshots(props: { job: Job; snapshots: Snapshot[]; act: (work: () => P
             <th>Size</th>
             <th>Stored</th>
             <th>Status</th>
+            {hasLocations && <th>Where</th>}
             <th aria-label="Actions" />
           </tr>
         </thead>
@@ -324,6 +348,11 @@ function Snapshots(props: { job: Job; snapshots: Snapshot[]; act: (work: () => P
                     </span>
                   )}
                 </td>
+                {hasLocations && (
+                  <td data-label="Where">
+                    <Locations snapshot={snapshot} act={props.act} />
+                  </td>
+                )}
                 <td className="actions">
                   {present && (
                     <>
@@ -338,7 +367,7 @@ function Snapshots(props: { job: Job; snapshots: Snapshot[]; act: (work: () => P
                       >
                         Restore
                       </button>{" "}
-                      <button onClick={() => void startVerify(snapshot.run_id, props.onError)}>Verify</button>{" "}
+                      <button onClick={() => void startVerify(snapshot.run_id, props.onError, hasLocations ? (defaultLocation(snapshot.locations) ?? undefined) : undefined)}>Verify</button>{" "}
                       <button onClick={() => void props.act(() => api.setPinned(snapshot.run_id, snapshot.pinned_at === null))}>
                         {snapshot.pinned_at === null ? "Pin" : "Unpin"}
                       </button>{" "}
@@ -354,6 +383,46 @@ function Snapshots(props: { job: Job; snapshots: Snapshot[]; act: (work: () => P
         </tbody>
       </table>
     </>
+  );
+}
+
+const locationWords: Record<SnapshotLocation["status"], string> = {
+  present: "stored here",
+  copying: "being copied",
+  failed: "the copy failed (retried automatically)",
+  deleting: "being deleted",
+  deleted: "deleted here",
+  missing: "not copied yet",
+  error: "could not be deleted",
+};
+
+/** Where a snapshot is: the primary target and each copy, with its status; Retry for a failed copy. */
+function Locations(props: { snapshot: Snapshot; act: (work: () => Promise<unknown>, done?: string) => Promise<void> }) {
+  return (
+    <ul className="locations">
+      {(props.snapshot.locations ?? []).map((location) => (
+        <li key={location.id} data-location={location.id} data-status={location.status}>
+          <span className={`badge location-${location.status}`} title={locationWords[location.status]}>
+            {location.status}
+          </span>{" "}
+          <span title={location.display}>{location.id === "primary" ? "primary" : "copy"}: {location.display}</span>
+          {location.copy_run_id && (
+            <>
+              {" "}
+              <Link to={`/runs/${location.copy_run_id}`}>run</Link>
+            </>
+          )}
+          {location.status === "failed" && (
+            <>
+              {location.last_error && <span className="muted location-error"> {location.last_error}</span>}{" "}
+              <button className="ghost" onClick={() => void props.act(() => api.retryCopy(props.snapshot.run_id, location.id), "Copy queued again.")}>
+                Retry
+              </button>
+            </>
+          )}
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -386,10 +455,8 @@ function Retention(props: { job: Job; onApplied: () => Promise<void>; onError: (
       <p>
         {retention.enabled ? (
           <>
-            Keeps {[retention.keep_last ? `the last ${retention.keep_last} snapshots` : null, retention.keep_days ? `every snapshot of the last ${retention.keep_days} days` : null]
-              .filter(Boolean)
-              .join(" and ")}
-            ; pinned snapshots are always kept. The janitor applies it every hour.
+            Keeps {describeRetention(retention)}; pinned snapshots are always kept, and so is each snapshot a kept incremental one builds on. The
+            janitor applies it every hour, at each location on its own.
           </>
         ) : (
           <>
@@ -415,7 +482,10 @@ function Retention(props: { job: Job; onApplied: () => Promise<void>; onError: (
           <ul className="retention-keep">
             {preview.keep.map((snapshot) => (
               <li key={snapshot.run_id}>
-                {formatTime(snapshot.ended_at)} <span className="muted">{(snapshot.reasons ?? []).map((reason) => (reason === "chain_base" ? "a kept snapshot builds on it" : reason.replace("_", " "))).join(", ")}</span>
+                {formatTime(snapshot.ended_at)}{" "}
+                <span className="muted reasons" data-reasons={(snapshot.reasons ?? []).join(" ")}>
+                  kept by {(snapshot.reasons ?? []).map((reason) => describeReason(reason, snapshot.buckets?.[reason])).join(", ")}
+                </span>
               </li>
             ))}
           </ul>

@@ -10,6 +10,7 @@ import { describeCron } from "../lib/schedule";
 const stateText: Record<JobState, string> = {
   failed: "last backup failed",
   overdue: "missed a scheduled backup",
+  attention: "a copy is missing",
   running: "backing up",
   never: "no backup yet",
   ok: "healthy",
@@ -50,7 +51,7 @@ export function OverviewPage() {
     }
   };
 
-  const attention = data?.jobs.filter((job) => job.state === "failed" || job.state === "overdue") ?? [];
+  const attention = data?.jobs.filter((job) => job.state === "failed" || job.state === "overdue" || job.state === "attention") ?? [];
   return (
     <section>
       <header className="page-header">
@@ -121,6 +122,23 @@ export function OverviewPage() {
                       </dd>
                     </>
                   )}
+                  {(job.attention ?? []).length > 0 && (
+                    <>
+                      <dt>Copies</dt>
+                      <dd className="attention" data-testid="attention">
+                        {attentionWords(job.attention ?? [])}{" "}
+                        <Link to={`/jobs/${encodeURIComponent(job.id)}?tab=snapshots`}>see the snapshots</Link>
+                      </dd>
+                    </>
+                  )}
+                  {job.last_drill !== undefined && (
+                    <>
+                      <dt>Restore drill</dt>
+                      <dd data-testid="last-drill">
+                        <DrillFacts job={job} />
+                      </dd>
+                    </>
+                  )}
                   <dt>Next</dt>
                   <dd>
                     {job.next_run_at ? (
@@ -170,6 +188,39 @@ export function OverviewPage() {
         </>
       )}
     </section>
+  );
+}
+
+/** "1 failed copy, 2 snapshots not copied yet". */
+function attentionWords(items: NonNullable<DashboardJob["attention"]>): string {
+  const failed = items.filter((item) => item.reason === "copy_failed").length;
+  const missing = items.length - failed;
+  const parts: string[] = [];
+  if (failed) parts.push(`${failed} failed cop${failed === 1 ? "y" : "ies"}`);
+  if (missing) parts.push(`${missing} snapshot${missing === 1 ? "" : "s"} missing a copy`);
+  return parts.join(", ");
+}
+
+/** The last drill (and, when it failed, the last good one). */
+function DrillFacts(props: { job: DashboardJob }) {
+  const last = props.job.last_drill;
+  const good = props.job.last_successful_drill;
+  if (!last) return <span className="muted">none yet</span>;
+  const when = (ref: NonNullable<typeof last>) => (ref.ended_at ? formatRelative(ref.ended_at) : "running");
+  if (last.status === "success")
+    return (
+      <Link to={`/runs/${last.run_id}`}>
+        <span className="drill-ok">passed</span> {when(last)}
+      </Link>
+    );
+  return (
+    <>
+      <Link to={`/runs/${last.run_id}`}>
+        <span className={last.status === "failed" ? "error-text" : undefined}>{last.status}</span> {when(last)}
+        {last.error ? `: ${last.error}` : ""}
+      </Link>
+      {good && <span className="muted"> · last passed {when(good)}</span>}
+    </>
   );
 }
 

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { api, ApiError, type ConflictPolicy, type Run, type SnapshotEntry, type TargetSecretInfo } from "../api";
+import { api, ApiError, defaultLocation, type ConflictPolicy, type Run, type SnapshotEntry, type SnapshotLocation, type TargetSecretInfo } from "../api";
 import {
   databaseDestination,
   databaseRestoreProblem,
@@ -38,10 +38,30 @@ export function RestorePage(props: { runId: string; search: string }) {
   const [engine, setEngine] = useState<Engine | null>(null);
   const [jobSource, setJobSource] = useState<unknown>(null);
   const [mode, setMode] = useState<"files" | "database">("files");
+  /** Where the snapshot is read from (#26): its locations, and the one picked (null: the server's default). */
+  const [locations, setLocations] = useState<SnapshotLocation[]>([]);
+  const [location, setLocation] = useState<string | null>(null);
+  /** Files go to a directory, or to a WebDAV folder. */
+  const [destinationType, setDestinationType] = useState<"local_fs" | "webdav">("local_fs");
+  const [webdavUrl, setWebdavUrl] = useState("");
+  const [webdavSecret, setWebdavSecret] = useState("");
+  const [webdavSecrets, setWebdavSecrets] = useState<TargetSecretInfo[]>([]);
+
+  useEffect(() => {
+    api.targetSecrets("webdav").then(setWebdavSecrets, () => setWebdavSecrets([]));
+  }, []);
 
   useEffect(() => {
     api.run(props.runId).then((loaded) => {
       setRun(loaded);
+      api.snapshots(loaded.job_id).then(
+        (list) => {
+          const found = list.find((snapshot) => snapshot.run_id === loaded.id)?.locations ?? [];
+          setLocations(found);
+          setLocation(defaultLocation(found));
+        },
+        () => setLocations([]),
+      );
       api.job(loaded.job_id).then(
         (job) => {
           setJobSource(job.spec?.source ?? null);
@@ -58,9 +78,13 @@ export function RestorePage(props: { runId: string; search: string }) {
     setBusy(true);
     try {
       const queued = await api.restore(props.runId, {
-        destination: { type: "local_fs", directory: directory.trim() },
+        destination:
+          destinationType === "webdav"
+            ? { type: "webdav", base_url: webdavUrl.trim(), secret_name: webdavSecret }
+            : { type: "local_fs", directory: directory.trim() },
         conflict_policy: policy,
         selection: wholeSnapshot ? undefined : toSelection(picked),
+        ...(location && locations.length > 1 ? { location } : {}),
       });
       navigate(`/runs/${encodeURIComponent(queued.run_id)}`);
     } catch (caught) {
@@ -96,18 +120,55 @@ export function RestorePage(props: { runId: string; search: string }) {
           </label>
         </div>
       )}
-      {intoDatabase && run && <DatabaseRestore run={run} engine={engine} jobSource={jobSource} />}
+      {locations.length > 1 && <LocationPicker locations={locations} value={location} onChange={setLocation} />}
+      {intoDatabase && run && <DatabaseRestore run={run} engine={engine} jobSource={jobSource} location={locations.length > 1 ? location : null} />}
       {!intoDatabase && (
         <>
       <div className="editor-grid">
         <fieldset className="card">
           <legend>Where to</legend>
-          <div className={`field${fieldError ? " has-error" : ""}`}>
-            <label>
-              Destination directory (absolute, on the machine that runs the worker)
-              <input name="destination" value={directory} placeholder="/srv/restore" onChange={(event) => setDirectory(event.target.value)} />
+          <div className="segmented" role="radiogroup" aria-label="Destination kind">
+            <label className="inline">
+              <input type="radio" name="destinationType" value="local_fs" checked={destinationType === "local_fs"} onChange={() => setDestinationType("local_fs")} /> A
+              directory
             </label>
-            <p className="hint muted">Paths are restored under it as they were backed up, e.g. /srv/restore/home/ann/notes.txt.</p>
+            <label className="inline">
+              <input type="radio" name="destinationType" value="webdav" checked={destinationType === "webdav"} onChange={() => setDestinationType("webdav")} /> WebDAV
+            </label>
+          </div>
+          <div className={`field${fieldError ? " has-error" : ""}`}>
+            {destinationType === "local_fs" ? (
+              <>
+                <label>
+                  Destination directory (absolute, on the machine that runs the worker)
+                  <input name="destination" value={directory} placeholder="/srv/restore" onChange={(event) => setDirectory(event.target.value)} />
+                </label>
+                <p className="hint muted">Paths are restored under it as they were backed up, e.g. /srv/restore/home/ann/notes.txt.</p>
+              </>
+            ) : (
+              <>
+                <label>
+                  WebDAV folder URL
+                  <input name="webdavUrl" value={webdavUrl} placeholder="https://nas.example/dav/restored/" onChange={(event) => setWebdavUrl(event.target.value)} />
+                </label>
+                <label>
+                  WebDAV account
+                  <select name="webdavSecret" value={webdavSecret} onChange={(event) => setWebdavSecret(event.target.value)}>
+                    <option value="">choose…</option>
+                    {webdavSecrets.map((secret) => (
+                      <option key={secret.name} value={secret.name}>
+                        {secret.name}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                <p className="hint muted">
+                  Files are uploaded as they are restored, under the folder as they were backed up. WebDAV cannot hold symlinks, devices, owners or
+                  permissions: they are listed in .bastion-meta/restore-&lt;run&gt;.json there. Accounts are kept in <Link to="/settings">Settings</Link>;
+                  the URL must be on the account's server.
+                </p>
+              </>
+            )}
             {fieldError && (
               <p className="field-error" role="alert">
                 {fieldError}
@@ -146,7 +207,11 @@ export function RestorePage(props: { runId: string; search: string }) {
       </div>
       <ErrorBox error={error} />
       <div className="editor-actions">
-        <button className="primary" disabled={busy || directory.trim() === ""} onClick={() => void start()}>
+        <button
+          className="primary"
+          disabled={busy || (destinationType === "local_fs" ? directory.trim() === "" : webdavUrl.trim() === "" || webdavSecret === "")}
+          onClick={() => void start()}
+        >
           Start restore
         </button>
       </div>
@@ -157,7 +222,31 @@ export function RestorePage(props: { runId: string; search: string }) {
 }
 
 /** Restore into a database: the server, each dumped database with the name it gets, roles, and replacing. */
-function DatabaseRestore(props: { run: Run; engine: Engine; jobSource: unknown }) {
+/** Which copy of the snapshot a restore reads: the primary target or a copy target (only present ones can be picked). */
+function LocationPicker(props: { locations: SnapshotLocation[]; value: string | null; onChange: (id: string) => void }) {
+  return (
+    <fieldset className="card location-picker">
+      <legend>Read from</legend>
+      <p className="hint muted">The snapshot is stored in more than one place; each holds the same files. The first healthy one is picked for you.</p>
+      {props.locations.map((location) => (
+        <label className="inline option" key={location.id}>
+          <input
+            type="radio"
+            name="location"
+            value={location.id}
+            checked={props.value === location.id}
+            disabled={location.status !== "present"}
+            onChange={() => props.onChange(location.id)}
+          />{" "}
+          <strong>{location.id === "primary" ? "Primary target" : "Copy"}</strong> {location.display}{" "}
+          <span className={`badge location-${location.status}`}>{location.status}</span>
+        </label>
+      ))}
+    </fieldset>
+  );
+}
+
+function DatabaseRestore(props: { run: Run; engine: Engine; jobSource: unknown; location: string | null }) {
   const { run, engine, jobSource } = props;
   const [entries, setEntries] = useState<SnapshotEntry[] | null>(null);
   const [form, setForm] = useState<DatabaseRestoreForm | null>(null);
@@ -188,7 +277,7 @@ function DatabaseRestore(props: { run: Run; engine: Engine; jobSource: unknown }
   const start = async () => {
     setBusy(true);
     try {
-      const queued = await api.restore(run.id, { destination: databaseDestination(form) });
+      const queued = await api.restore(run.id, { destination: databaseDestination(form), ...(props.location ? { location: props.location } : {}) });
       navigate(`/runs/${encodeURIComponent(queued.run_id)}`);
     } catch (caught) {
       setError(caught);

@@ -30,10 +30,10 @@ export const verifyExplanation =
   "snapshot also gets PRAGMA integrity_check. Nothing is restored over your files.";
 
 /** Asks, queues a verify of the snapshot, and opens its run page. */
-export async function startVerify(runId: string, onError: (error: unknown) => void): Promise<void> {
-  if (!window.confirm(`${verifyExplanation}\n\nStart verifying this snapshot?`)) return;
+export async function startVerify(runId: string, onError: (error: unknown) => void, location?: string): Promise<void> {
+  if (!window.confirm(`${verifyExplanation}\n\nStart verifying this snapshot${location ? ` at ${location}` : ""}?`)) return;
   try {
-    const queued = await api.verify(runId);
+    const queued = await api.verify(runId, location);
     navigate(`/runs/${encodeURIComponent(queued.run_id)}`);
   } catch (caught) {
     onError(caught);
