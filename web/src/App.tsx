@@ -10,6 +10,7 @@ import { JobPage } from "./pages/JobPage";
 import { JobsPage } from "./pages/Jobs";
 import { LoginPage } from "./pages/Login";
 import { OverviewPage } from "./pages/Overview";
+import { RecoveryPage } from "./pages/Recovery";
 import { RestorePage } from "./pages/Restore";
 import { RunPage } from "./pages/RunPage";
 import { RunsPage } from "./pages/Runs";
@@ -124,6 +125,7 @@ export function App() {
     else if (match("/runs", path)) page = <RunsPage />;
     else if (match("/agents", path)) page = <AgentsPage />;
     else if (match("/settings", path)) page = <SettingsPage />;
+    else if (match("/recovery", path)) page = <RecoveryPage />;
     else page = <p className="muted">Nothing here. <Link to="/">Go to the overview.</Link></p>;
   }
 

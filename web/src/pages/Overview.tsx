@@ -88,7 +88,11 @@ export function OverviewPage() {
               <p className="muted">Create a job: what to back up, where to, and when.</p>
               <Link to="/jobs/new" className="button primary">
                 Create your first job
+              </Link>{" "}
+              <Link to="/recovery" className="button">
+                Recover jobs from a target
               </Link>
+              <p className="muted">Rebuilding a lost hub? Recover reads the jobs and snapshots the old one left on its target.</p>
             </div>
           )}
           <div className="job-cards">

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState } from "react";
 import { api, type IncompleteCleanup, type SecretKind, type TargetSecretInfo } from "../api";
 import { ErrorBox, Link, TestConnection } from "../components";
 import { formatRelative, formatTime } from "../lib/format";
+import { KeysSection, NotificationsSection } from "./Settings26";
 
 // Settings (docs/targets.md): the credentials of remote targets, kept encrypted and never shown again, each with a
 // test connection; and maintenance: what the janitor removes of incomplete runs.
@@ -111,6 +112,10 @@ export function SettingsPage() {
           <DatabasePasswordForm kind="mariadb" onSaved={load} />
         </div>
       </section>
+
+      <NotificationsSection />
+
+      <KeysSection />
 
       <section className="card" aria-labelledby="maintenance-heading">
         <h2 id="maintenance-heading">Maintenance: incomplete runs</h2>
