@@ -597,7 +597,7 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
           <legend>Target and security</legend>
           <TargetFields fields={form} onChange={update} secrets={secrets} error={errorFor("target")} bandwidthError={errorFor("bandwidth")} zones={zones} />
           <Field label="Encryption" error={errorFor("encryption")} hint={form.encryption === "age" ? "age X25519; export the key from the API to decrypt without Bastion." : undefined}>
-            <select value={form.encryption} onChange={(event) => update({ encryption: event.target.value as JobForm["encryption"] })}>
+            <select name="encryption" value={form.encryption} onChange={(event) => update({ encryption: event.target.value as JobForm["encryption"] })}>
               <option value="none">none</option>
               <option value="age">age</option>
             </select>

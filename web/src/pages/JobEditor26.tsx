@@ -166,6 +166,7 @@ function WeekGrid(props: { bandwidth: BandwidthForm }) {
   const highest = finite.length ? Math.max(...finite) : 1;
   return (
     <table className="week-grid" aria-label="Bandwidth by hour">
+      <caption className="week-caption muted">The week by hour: the darker, the slower (hover for the limit).</caption>
       <thead>
         <tr>
           <th />
@@ -284,7 +285,7 @@ export function PingsFields(props: { form: JobForm; update: Update; error?: stri
         <div className="subcard ping" key={index} role="group" aria-label={`Ping ${index + 1}`}>
           <div className="hook-header">
             <select name={`pings.${index}.mode`} aria-label="Kind of ping" value={ping.mode} onChange={(event) => setPing(index, { mode: event.target.value as PingForm["mode"] })}>
-              <option value="healthchecks">one check URL (healthchecks.io: /start and /fail added)</option>
+              <option value="healthchecks">one check URL (healthchecks.io)</option>
               <option value="urls">three URLs of my own</option>
             </select>
             <button type="button" className="ghost danger" onClick={() => update({ pings: form.pings.filter((_, at) => at !== index) })}>
@@ -342,10 +343,10 @@ export function DrillsFields(props: { form: JobForm; update: Update; error?: str
           <Field label="When (cron, in the job's time zone)" error={props.error} hint={words ? `${words} (${form.timezone})` : "minute hour day month weekday"}>
             <input name="drillSchedule" value={form.drillSchedule} placeholder={defaultDrillSchedule} onChange={(event) => update({ drillSchedule: event.target.value })} />
           </Field>
-          <Field label="Which snapshot">
+          <Field label="Which snapshot" hint={form.drillPick === "random" ? "Any present snapshot: old ones get checked too." : "The latest backup."}>
             <select name="drillPick" value={form.drillPick} onChange={(event) => update({ drillPick: event.target.value as JobForm["drillPick"] })}>
               <option value="newest">the newest</option>
-              <option value="random">a random one (old snapshots get checked too)</option>
+              <option value="random">a random one</option>
             </select>
           </Field>
           <label className="inline">
