@@ -285,7 +285,7 @@ def main():
                 # --- The retention preview says which rule keeps each snapshot. ---
                 page.goto(f"{base}/jobs/{job_id}?tab=retention")
                 reasons = page.locator(".retention-keep .reasons").first
-                expect(reasons).to_contain_text("one of the last N")
+                expect(reasons).to_contain_text("one of the last 3")
                 expect(reasons).to_have_attribute("data-reasons", re.compile(r"\bkeep_last\b.*\bkeep_daily\b"))
                 expect(page.get_by_text("daily (", exact=False).first).to_be_visible()
                 shoot(page, "retention-preview")

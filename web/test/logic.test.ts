@@ -546,6 +546,8 @@ test("#26: retention, its reasons and bandwidth in words", () => {
   );
   assert.equal(describeReason("keep_weekly", "2026-W49"), "weekly (2026-W49)");
   assert.equal(describeReason("chain_base"), "a kept incremental snapshot builds on it");
+  assert.equal(describeReason("keep_last", undefined, { keep_last: 3 }), "one of the last 3");
+  assert.equal(describeReason("keep_within", undefined, { keep_within: "1y" }), "within 1y");
   assert.equal(
     describeBandwidth({ limit_bps: 20971520, schedule: [{ days: ["mon", "tue"], start_hour: 8, end_hour: 18, limit_bps: 2097152 }] }),
     "20 MiB/s; mon,tue 8–18 h: 2 MiB/s",

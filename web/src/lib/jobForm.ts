@@ -711,11 +711,12 @@ export function describeRetention(value: unknown): string {
 }
 
 /** Why a retention preview keeps a snapshot, in words: the rule and, for the GFS rules, its bucket. */
-export function describeReason(reason: string, bucket?: string): string {
+export function describeReason(reason: string, bucket?: string, retention?: unknown): string {
+  const policy = object(retention);
   if (reason === "chain_base") return "a kept incremental snapshot builds on it";
   if (reason === "pinned") return "pinned";
-  if (reason === "keep_last") return "one of the last N";
-  if (reason === "keep_within") return "within the keep-within time";
+  if (reason === "keep_last") return typeof policy.keep_last === "number" ? `one of the last ${policy.keep_last}` : "one of the last N";
+  if (reason === "keep_within") return typeof policy.keep_within === "string" ? `within ${policy.keep_within}` : "within the keep-within time";
   if (reason === "keep_days") return "within the keep days";
   const rule = reason.replace(/^keep_/, "");
   return bucket ? `${rule} (${bucket})` : rule;

@@ -409,13 +409,13 @@ function Locations(props: { snapshot: Snapshot; act: (work: () => Promise<unknow
           {location.copy_run_id && (
             <>
               {" "}
-              <Link to={`/runs/${location.copy_run_id}`}>run</Link>
+              <Link to={`/runs/${location.copy_run_id}`}>copy run</Link>
             </>
           )}
           {location.status === "failed" && (
             <>
               {location.last_error && <span className="muted location-error"> {location.last_error}</span>}{" "}
-              <button className="ghost" onClick={() => void props.act(() => api.retryCopy(props.snapshot.run_id, location.id), "Copy queued again.")}>
+              <button onClick={() => void props.act(() => api.retryCopy(props.snapshot.run_id, location.id), "Copy queued again.")}>
                 Retry
               </button>
             </>
@@ -484,7 +484,7 @@ function Retention(props: { job: Job; onApplied: () => Promise<void>; onError: (
               <li key={snapshot.run_id}>
                 {formatTime(snapshot.ended_at)}{" "}
                 <span className="muted reasons" data-reasons={(snapshot.reasons ?? []).join(" ")}>
-                  kept by {(snapshot.reasons ?? []).map((reason) => describeReason(reason, snapshot.buckets?.[reason])).join(", ")}
+                  kept by {(snapshot.reasons ?? []).map((reason) => describeReason(reason, snapshot.buckets?.[reason], retention)).join(", ")}
                 </span>
               </li>
             ))}

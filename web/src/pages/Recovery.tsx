@@ -128,7 +128,7 @@ export function RecoveryPage() {
           {found.length === 0 && <p className="muted">No Bastion jobs there. Is it the directory the job wrote to (not one job's folder)?</p>}
           {found.map((job) => (
             <div className="subcard" key={job.job_id} data-job={job.name}>
-              <label className="inline">
+              <label className="inline recovery-pick">
                 <input
                   type="checkbox"
                   checked={picked.includes(job.job_id)}
