@@ -18,6 +18,7 @@ func jobExecutors(_ config: WorkerConfig) -> [any JobExecutor] {
         VaultwardenBackupExecutor(stepPause: config.sqliteStepPause, stagingDirectory: config.common.dataDirectory.runsPath),
         RestoreExecutor(stagingDirectory: config.common.dataDirectory.runsPath),
         VerifyExecutor(workDirectory: config.common.dataDirectory.runsPath),
+        CopyExecutor(stagingDirectory: config.common.dataDirectory.runsPath),
         DatabaseDumpExecutor(
             engine: PostgresEngine(),
             stagingDirectory: config.common.dataDirectory.runsPath,

@@ -37,6 +37,11 @@ extension AppDatabase {
         migrator.registerMigration("v11_run_crash_attempts") { db in
             try db.execute(sql: Migrations.v11RunCrashAttempts)
         }
+        // Foreign keys are off while a migration runs (GRDB defers their check to its end), so rebuilding `runs` cascades
+        // nothing into the tables that reference it.
+        migrator.registerMigration("v12_copies_locations") { db in
+            try db.execute(sql: Migrations.v12CopiesLocations)
+        }
         return migrator
     }
 
@@ -44,6 +49,7 @@ extension AppDatabase {
     public static let expectedTables = [
         "users", "sessions", "enrollment_tokens", "login_throttle", "jobs", "runs", "run_events",
         "notifications", "settings", "secrets", "run_artifacts", "notification_destinations", "agents", "agent_tasks", "incomplete_cleanups",
+        "snapshot_locations",
     ]
 
     public static let expectedIndexes = [
@@ -59,12 +65,75 @@ extension AppDatabase {
         "idx_runs_started_at_id", "idx_runs_kind_started_at", "idx_runs_job_id_status_started_at",
         "idx_agents_key_hash", "idx_agent_tasks_agent_id", "idx_runs_node_id_status_started_at",
         "idx_incomplete_cleanups_status_next_attempt_at", "idx_runs_kind_status_ended_at", "idx_run_artifacts_base_run_id",
-        "idx_agents_pending_key_hash",
+        "idx_agents_pending_key_hash", "idx_snapshot_locations_status",
     ]
 }
 
 /// Frozen SQL of each migration.
 enum Migrations {
+    /// Copies (docs/targets.md, "Copies"): `runs.kind` gains `copy` (SQLite changes a CHECK only by rebuilding the table:
+    /// every column and index as before), and each snapshot's further locations get a row of `snapshot_locations`
+    /// (the primary stays `run_artifacts`' own), with the copy run that writes it.
+    static let v12CopiesLocations = """
+        CREATE TABLE runs_new (
+            id TEXT PRIMARY KEY NOT NULL,
+            job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'success', 'failed', 'rejected', 'canceled')),
+            started_at INTEGER NOT NULL,
+            ended_at INTEGER,
+            summary_json TEXT,
+            error TEXT,
+            target_snapshot_json TEXT,
+            progress_json TEXT,
+            cancel_requested_at INTEGER,
+            cancel_requested_by_user_id INTEGER,
+            cancel_reason TEXT,
+            worker_id TEXT,
+            claim_token TEXT,
+            heartbeat_at INTEGER,
+            scheduled_for INTEGER,
+            kind TEXT NOT NULL DEFAULT 'backup' CHECK (kind IN ('backup', 'restore', 'verify', 'copy')),
+            operation_json TEXT,
+            warnings INTEGER NOT NULL DEFAULT 0,
+            node_id TEXT NOT NULL DEFAULT 'hub',
+            crash_attempts INTEGER NOT NULL DEFAULT 0
+        );
+        INSERT INTO runs_new (id, job_id, status, started_at, ended_at, summary_json, error, target_snapshot_json, progress_json,
+          cancel_requested_at, cancel_requested_by_user_id, cancel_reason, worker_id, claim_token, heartbeat_at, scheduled_for, kind,
+          operation_json, warnings, node_id, crash_attempts)
+        SELECT id, job_id, status, started_at, ended_at, summary_json, error, target_snapshot_json, progress_json,
+          cancel_requested_at, cancel_requested_by_user_id, cancel_reason, worker_id, claim_token, heartbeat_at, scheduled_for, kind,
+          operation_json, warnings, node_id, crash_attempts FROM runs;
+        DROP TABLE runs;
+        ALTER TABLE runs_new RENAME TO runs;
+        CREATE INDEX idx_runs_status_started_at ON runs(status, started_at);
+        CREATE INDEX idx_runs_ended_at ON runs(ended_at);
+        CREATE INDEX idx_runs_job_id_started_at ON runs(job_id, started_at);
+        CREATE INDEX idx_runs_cancel_requested_at ON runs(cancel_requested_at);
+        CREATE UNIQUE INDEX idx_runs_job_id_scheduled_for ON runs(job_id, scheduled_for) WHERE scheduled_for IS NOT NULL;
+        CREATE INDEX idx_runs_started_at_id ON runs(started_at, id);
+        CREATE INDEX idx_runs_kind_started_at ON runs(kind, started_at);
+        CREATE INDEX idx_runs_job_id_status_started_at ON runs(job_id, status, started_at);
+        CREATE INDEX idx_runs_node_id_status_started_at ON runs(node_id, status, started_at);
+        CREATE INDEX idx_runs_kind_status_ended_at ON runs(kind, status, ended_at);
+        CREATE TABLE snapshot_locations (
+            run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+            location_id TEXT NOT NULL,
+            target_json TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('copying', 'present', 'failed', 'deleting', 'deleted', 'missing', 'error')),
+            copy_run_id TEXT,
+            copied_at INTEGER,
+            last_error TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER,
+            last_attempt_at INTEGER,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (run_id, location_id)
+        );
+        CREATE INDEX idx_snapshot_locations_status ON snapshot_locations(status, next_attempt_at);
+        """
+
     /// Key rotation without lock-out (docs/agents.md, "Rotating a key"): the key the hub sent and the agent has not yet
     /// connected with; both it and `key_hash` authenticate until the agent proves the new one, which replaces the old.
     static let v10AgentPendingKey = """

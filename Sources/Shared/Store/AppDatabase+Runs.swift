@@ -383,6 +383,11 @@ extension AppDatabase {
                 try Self.recordSnapshot(db, runId: runId, jobId: row[2], summary: summary, now: now)
             }
             try Self.enqueueNotifications(db, runId: runId, jobId: row[2], now: now, after: &after)
+            // Copies (docs/targets.md, "Copies"): queued with the snapshot they copy.
+            if status == .success { try Self.enqueueCopies(db, runId: runId, jobId: row[2], now: now, after: &after) }
+        }
+        if (row[3] as String?) == RunKind.copy.rawValue {
+            try Self.finishCopy(db, runId: runId, status: status, outcome: outcome, now: now)
         }
         return status
     }

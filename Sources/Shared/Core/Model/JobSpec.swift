@@ -81,6 +81,8 @@ public struct JobSpec: Sendable, Equatable {
     public var retention: JSONValue
     /// Commands run before and after each backup run (docs/hooks.md).
     public var hooks = JobHooks()
+    /// Further targets each snapshot is copied to (docs/targets.md, "Copies").
+    public var copies: [JobCopy] = []
 
     public var type: String { source.type }
 
@@ -416,6 +418,7 @@ extension JobSpec {
         )
         try validatePipeline()
         hooks = try JobHooks.parse(root["hooks"])
+        copies = try JobCopy.parse(root["copies"], primary: target)
         if case .vaultwarden = source {
             switch pipeline["format"] {
             case nil, .null?, .string("archive_v1")?: break
@@ -766,6 +769,7 @@ extension JobSpec {
         }
         root["target"] = target.json
         if !hooks.isEmpty { root["hooks"] = hooks.json }
+        if !copies.isEmpty { root["copies"] = JobCopy.json(copies) }
         return .object(root)
     }
 }
@@ -777,7 +781,7 @@ extension JobSpec {
     ]
     static let sqliteKeys: Set<String> = ["path", "integrity_check"]
     static let vaultwardenKeys: Set<String> = ["data_dir", "consistency_policy", "consistency_fail_threshold"]
-    static let sectionKeys: Set<String> = ["v", "source", "target", "pipeline", "notifications", "retention", "hooks"]
+    static let sectionKeys: Set<String> = ["v", "source", "target", "pipeline", "notifications", "retention", "hooks", "copies"]
 
     /// The keys a source's settings take, by source type (nil for a type the spec does not know).
     static func sourceKeys(_ type: String) -> Set<String>? {
@@ -837,6 +841,7 @@ extension JobSpec {
         check(root["notifications"], Set(["mode"] + JobNotifications.listKeys), "notifications")
         check(root["retention"], RetentionPolicy.keys, "retention")
         unknown += JobHooks.unknownFields(root["hooks"])
+        unknown += JobCopy.unknownFields(root["copies"])
         return unknown.sorted()
     }
 }

@@ -67,7 +67,7 @@ public struct Run: Sendable, Equatable {
 /// What a run does. Restores and verifies are runs too, so they share the claim, heartbeat, events, WebSocket,
 /// cancel and recovery paths; they belong to the source snapshot's job.
 public enum RunKind: String, Sendable, Codable, CaseIterable {
-    case backup, restore, verify
+    case backup, restore, verify, copy
 }
 
 /// An event about to be appended (its `seq` and `ts` are assigned inside the inserting transaction).
