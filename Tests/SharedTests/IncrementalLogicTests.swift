@@ -270,7 +270,7 @@ import Testing
             .init(runId: "j1", endedAt: 5, pinned: false, baseRunId: "f2"),
         ]
         func kept(_ policy: RetentionPolicy, _ list: [RetentionPolicy.Snapshot] = snapshots) -> [String: [String]] {
-            Dictionary(uniqueKeysWithValues: policy.decide(list, now: 10).map { ($0.snapshot.runId, $0.reasons) })
+            Dictionary(uniqueKeysWithValues: policy.decide(list, now: 10, timeZone: .gmt).map { ($0.snapshot.runId, $0.reasons) })
         }
         let one = kept(RetentionPolicy(enabled: true, keepLast: 1))
         #expect(one["j1"] == ["keep_last"] && one["f2"] == ["chain_base"] && one["i2"] == [] && one["f1"] == [])

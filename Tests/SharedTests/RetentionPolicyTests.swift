@@ -8,11 +8,11 @@ import Testing
         let day: Int64 = 86_400
         let now: Int64 = 100 * day
         let snapshots = (0..<10).map { RetentionPolicy.Snapshot(runId: "r\($0)", endedAt: now - Int64($0) * day, pinned: $0 == 9) }
-        let decisions = RetentionPolicy(enabled: true, keepLast: 2, keepDays: 4).decide(snapshots, now: now)
+        let decisions = RetentionPolicy(enabled: true, keepLast: 2, keepDays: 4).decide(snapshots, now: now, timeZone: .gmt)
         #expect(decisions.map(\.snapshot.runId) == (0..<10).map { "r\($0)" }, "newest first")
         #expect(decisions.filter(\.keep).map(\.snapshot.runId) == ["r0", "r1", "r2", "r3", "r4", "r9"])
         #expect(decisions[0].reasons == ["keep_last", "keep_days"] && decisions[4].reasons == ["keep_days"] && decisions[9].reasons == ["pinned"])
-        #expect(RetentionPolicy().decide(snapshots, now: now).allSatisfy { $0.reasons.contains("retention_disabled") })
+        #expect(RetentionPolicy().decide(snapshots, now: now, timeZone: .gmt).allSatisfy { $0.reasons.contains("retention_disabled") })
     }
 
     @Test func validatesWithTheOriginalsLimits() throws {

@@ -112,7 +112,7 @@ extension AppDatabase {
         }
     }
 
-    /// Applies `policy` to the job's present snapshots: marks those it does not keep `deleting` (never pinned ones),
+    /// Applies `policy` to the job's present snapshots (periods in the job's `schedule_timezone`): marks those it does not keep `deleting` (never pinned ones),
     /// at most `max_delete_per_tick` now and `max_delete_per_day` per UTC day, with a `retention_queued` event on each.
     /// Returns the run ids queued.
     @discardableResult
@@ -123,7 +123,8 @@ extension AppDatabase {
                 sql: "SELECT \(Self.snapshotColumns) FROM run_artifacts WHERE job_id = ? AND status = 'present'",
                 arguments: [jobId]
             ).map(Self.snapshot)
-            let decisions = policy.decide(present.map(\.retentionSnapshot), now: now)
+            let zone = try String.fetchOne(db, sql: "SELECT schedule_timezone FROM jobs WHERE id = ?", arguments: [jobId]) ?? "UTC"
+            let decisions = policy.decide(present.map(\.retentionSnapshot), now: now, timeZone: RetentionPolicy.timeZone(zone))
             let startOfDay = now - now % 86_400
             let today =
                 try Int.fetchOne(

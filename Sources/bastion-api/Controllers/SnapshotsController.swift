@@ -35,8 +35,10 @@ struct SnapshotsController {
         var baseRunId: String?
         var dependants: Int
         var reasons: Omittable<[String]> = .absent
+        /// For each count rule that kept it, the period it stands for (`{"keep_daily": "2026-12-05"}`).
+        var buckets: Omittable<[String: String]> = .absent
 
-        init(record: SnapshotRecord, reasons: [String]? = nil) {
+        init(record: SnapshotRecord, reasons: [String]? = nil, buckets: [String: String]? = nil) {
             runId = record.runId
             jobId = record.jobId
             status = record.status
@@ -51,6 +53,7 @@ struct SnapshotsController {
             baseRunId = record.baseRunId
             dependants = record.dependants
             if let reasons { self.reasons = .present(reasons) }
+            if let buckets { self.buckets = .present(buckets) }
         }
     }
 
@@ -65,17 +68,19 @@ struct SnapshotsController {
         var delete: [SnapshotDTO]
     }
 
-    /// The job's policy (or `{"retention": {...}}` in the body, to try one) applied to its present snapshots.
+    /// The job's policy (or `{"retention": {...}}` in the body, to try one) applied to its present snapshots, in the
+    /// job's time zone.
     @Sendable func preview(_ request: Request, context: AppRequestContext) async throws -> Preview {
-        let (_, policy) = try await policy(request, context)
+        let (_, policy, timeZone) = try await policy(request, context)
         let present = try await services.database.snapshots(jobId: try context.parameters.require("id")).filter { $0.status == "present" }
         let byId = Dictionary(uniqueKeysWithValues: present.map { ($0.runId, $0) })
-        let decisions = policy.decide(present.map(\.retentionSnapshot), now: unixNow())
+        let decisions = policy.decide(present.map(\.retentionSnapshot), now: unixNow(), timeZone: timeZone)
         return Preview(
             keep: decisions.filter(\.keep).compactMap { decision in
-                byId[decision.snapshot.runId].map { SnapshotDTO(record: $0, reasons: decision.reasons) }
+                byId[decision.snapshot.runId].map { SnapshotDTO(record: $0, reasons: decision.reasons, buckets: decision.buckets) }
             },
-            delete: decisions.filter { !$0.keep }.compactMap { decision in byId[decision.snapshot.runId].map { SnapshotDTO(record: $0, reasons: []) }
+            delete: decisions.filter { !$0.keep }.compactMap { decision in
+                byId[decision.snapshot.runId].map { SnapshotDTO(record: $0, reasons: [], buckets: [:]) }
             }
         )
     }
@@ -85,7 +90,7 @@ struct SnapshotsController {
     }
 
     @Sendable func apply(_ request: Request, context: AppRequestContext) async throws -> Applied {
-        let (jobId, policy) = try await policy(request, context)
+        let (jobId, policy, _) = try await policy(request, context)
         guard policy.enabled else {
             throw APIError(status: .conflict, code: "retention_disabled", message: "this job's retention is not enabled")
         }
@@ -94,16 +99,17 @@ struct SnapshotsController {
         return Applied(queued: queued)
     }
 
-    func policy(_ request: Request, _ context: AppRequestContext) async throws -> (String, RetentionPolicy) {
+    func policy(_ request: Request, _ context: AppRequestContext) async throws -> (String, RetentionPolicy, TimeZone) {
         let id = try context.parameters.require("id")
         guard let job = try await services.database.job(id: id) else { throw APIError.jobNotFound }
+        let timeZone = RetentionPolicy.timeZone(job.scheduleTimezone)
         let body = try await RequestInput.object(request, allowEmpty: true, known: ["retention"])
         if case .object(let retention)? = body["retention"] {
             try RequestInput.refuseUnknownKeys(retention, known: RetentionPolicy.keys, at: "retention")
         }
         do {
-            if let override = body["retention"] { return (id, try RetentionPolicy.parse(override)) }
-            return (id, try JobSpec.parse(job.spec).retentionPolicy)
+            if let override = body["retention"] { return (id, try RetentionPolicy.parse(override), timeZone) }
+            return (id, try JobSpec.parse(job.spec).retentionPolicy, timeZone)
         } catch let error as ValidationError {
             throw RequestInput.badRequest(error)
         }
