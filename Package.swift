@@ -73,7 +73,10 @@ let package = Package(
         ),
         .target(
             name: "Archive",
-            dependencies: ["Core", "CBLAKE3", "CFileSystem", "CZstd", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "Core", "CBLAKE3", "CFileSystem", "CZstd", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             path: "Sources/Shared/Archive",
             swiftSettings: swiftSettings
         ),
@@ -227,6 +230,8 @@ let package = Package(
                 "TestClients",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
