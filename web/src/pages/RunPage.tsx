@@ -8,6 +8,7 @@ import { RunStream, type RunStreamState, type SocketLike } from "../lib/runStrea
 import { formatStageTime, stageSteps } from "../lib/stages";
 import { browsePath } from "./Browse";
 import { savePicks, startVerify } from "./snapshotActions";
+import { describeTarget } from "../lib/jobForm";
 
 const rowHeight = 26;
 const noEvents: readonly RunEvent[] = [];
@@ -132,7 +133,19 @@ export function RunPage(props: { runId: string }) {
                 </>
               )}
               <dt>Kind</dt>
-              <dd>{run.kind}</dd>
+              <dd>{describeKind(run)}</dd>
+              {typeof run.operation?.location === "string" && (
+                <>
+                  <dt>Read from</dt>
+                  <dd>{run.operation.location}</dd>
+                </>
+              )}
+              {run.kind === "copy" && typeof run.operation?.location_id === "string" && (
+                <>
+                  <dt>Copy to</dt>
+                  <dd>{describeCopyTarget(run.operation)}</dd>
+                </>
+              )}
               <dt>Runs on</dt>
               <dd>{run.node_id === "hub" ? "this hub" : <Link to="/agents">agent {run.node_id.slice(0, 8)}</Link>}</dd>
               <dt>Started</dt>
@@ -388,4 +401,17 @@ function LogPanel(props: { log: EventLog | null; length: number; stream: RunStre
       )}
     </div>
   );
+}
+
+/** "verify (restore drill, with a test restore)", "copy (to another target)", or the kind. */
+function describeKind(run: { kind: string; operation?: Record<string, unknown> | null }): string {
+  if (run.kind === "verify" && run.operation?.drill === true) return `verify (restore drill${run.operation.test_restore === true ? ", with a test restore" : ""})`;
+  if (run.kind === "copy") return "copy (the snapshot to another target)";
+  return run.kind;
+}
+
+/** A copy run's destination: its target in words, else its location id. */
+function describeCopyTarget(operation: Record<string, unknown>): string {
+  const target = operation.target;
+  return target && typeof target === "object" ? describeTarget(target as Record<string, unknown>) : String(operation.location_id);
 }

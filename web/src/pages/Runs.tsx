@@ -4,7 +4,7 @@ import { ErrorBox, Link, StatusBadge } from "../components";
 import { formatDuration, formatRelative, formatTime } from "../lib/format";
 
 const statuses = ["all", "queued", "running", "success", "failed", "canceled", "rejected"];
-const kinds = ["all", "backup", "restore", "verify"];
+const kinds = ["all", "backup", "restore", "verify", "copy"];
 
 /** Every run, newest first, filtered by status, kind and job name; pages by cursor and refreshes while runs are active. */
 export function RunsPage() {
