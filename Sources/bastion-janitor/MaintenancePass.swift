@@ -129,6 +129,14 @@ public struct MaintenancePass: Sendable {
         var queued = 0
         for (jobId, policy) in try await database.jobsWithRetention() {
             queued += try await database.queueRetentionDeletes(jobId: jobId, policy: policy, now: now).count
+            // Each copy location decides on its own (docs/targets.md, "Copies").
+            queued += try await database.queueCopyRetentionDeletes(jobId: jobId, policy: policy, now: now).count
+        }
+        // Failed copies whose backoff is over are tried again.
+        for (runId, locationId) in try await database.copiesToRetry(now: now, limit: 20) {
+            if let copyRunId = try await database.retryCopy(runId: runId, locationId: locationId, now: now) {
+                logger.info("Failed copy retried", metadata: ["run.id": "\(runId)", "location": "\(locationId)", "copy_run.id": "\(copyRunId)"])
+            }
         }
         return queued
     }
@@ -173,6 +181,25 @@ public struct MaintenancePass: Sendable {
                 try await database.finishSnapshotDelete(runId: snapshot.runId, error: failure)
                 // The catalog and cached diffs are derived from the snapshot: gone with it.
                 if failure == nil { SnapshotCatalog.removeFiles(in: database.dataDirectory, runId: snapshot.runId) }
+                deleted += 1
+            }
+        }
+        // Copy locations (docs/targets.md, "Copies"): each deleted at its own target only.
+        while deleted < limit {
+            let batch = try await database.copyLocationsToDelete(limit: min(20, limit - deleted))
+            if batch.isEmpty { break }
+            for copy in batch {
+                var failure: String?
+                if let location = copy.location {
+                    do {
+                        try await TargetStores.open(location, secrets: HubTargetSecrets(database: database), logger: logger).removeRun()
+                    } catch {
+                        failure = "\(error)"
+                    }
+                } else {
+                    failure = "the copy's target is not readable"
+                }
+                try await database.finishCopyLocationDelete(runId: copy.runId, locationId: copy.id, error: failure)
                 deleted += 1
             }
         }

@@ -16,10 +16,6 @@ public struct CopyExecutor: JobExecutor {
     public let jobType = RunKind.copy.rawValue
     public var stagingDirectory: String
 
-    /// Where a test holds a copy after a file was confirmed (`BASTION_TEST_PAUSE_DIR`): a FIFO `<dir>/copy-<name>.pause`
-    /// is opened and read to its end. Unset in production.
-    static let testPauseDirectory = ProcessInfo.processInfo.environment["BASTION_TEST_PAUSE_DIR"]
-
     public init(stagingDirectory: String = NSTemporaryDirectory()) {
         self.stagingDirectory = stagingDirectory
     }
@@ -59,7 +55,10 @@ public struct CopyExecutor: JobExecutor {
             do {
                 baseSnapshot = try await openSource(from, context, directory: "\(work)/\(base).read")
             } catch {
-                throw RunFailure(code: "base_missing", message: "run \(base)'s snapshot, which this one builds on, cannot be read at \(from.display): \(error)")
+                throw RunFailure(
+                    code: "base_missing",
+                    message: "run \(base)'s snapshot, which this one builds on, cannot be read at \(from.display): \(error)"
+                )
             }
             try await copy(baseSnapshot, from: from, to: store, ledger: &ledger, counts: &counts, context)
             counts.copiedRuns.append(base)
@@ -73,7 +72,9 @@ public struct CopyExecutor: JobExecutor {
         context.events.emit(
             kind: "copy",
             message: "Copied to \(destination.display): \(counts.sent) file(s) sent, \(counts.kept) already there",
-            fields: .object(["location_id": .string(locationId), "files_sent": .number(Double(counts.sent)), "files_kept": .number(Double(counts.kept))])
+            fields: .object([
+                "location_id": .string(locationId), "files_sent": .number(Double(counts.sent)), "files_kept": .number(Double(counts.kept)),
+            ])
         )
         return .object([
             "source_run_id": .string(sourceRunId), "location_id": .string(locationId), "target": destination.json,
@@ -141,14 +142,16 @@ public struct CopyExecutor: JobExecutor {
             try await ArchiveRun.targetStep {
                 try await store.upload(artifact.name, from: checked)
                 guard let stored = try await store.size(of: artifact.name), stored == artifact.size else {
-                    throw TargetError("target_write_failed", "\(artifact.name) does not have \(artifact.size) bytes on the copy target after the upload")
+                    throw TargetError(
+                        "target_write_failed",
+                        "\(artifact.name) does not have \(artifact.size) bytes on the copy target after the upload"
+                    )
                 }
             }
             ledger.entries[key] = CopyLedger.Entry(size: artifact.size, hash: artifact.hash)
             try ledger.write()
             counts.sent += 1
             counts.bytesSent += artifact.size
-            await pauseForTest(artifact.name)
         }
         try context.checkCancellation()
         try await ArchiveRun.targetStep {
@@ -161,21 +164,6 @@ public struct CopyExecutor: JobExecutor {
             try await store.upload("complete.json", from: marker)
         }
         if snapshot.fetchPart != nil { try? FileManager.default.removeItem(atPath: snapshot.directory) }
-    }
-
-    /// The test seam of `testPauseDirectory`.
-    private func pauseForTest(_ name: String) async {
-        guard let directory = Self.testPauseDirectory else { return }
-        let fifo = "\(directory)/copy-\(name).pause"
-        _ = try? await runBlocking {
-            var info = stat()
-            guard lstat(fifo, &info) == 0, info.st_mode & S_IFMT == S_IFIFO else { return }
-            let descriptor = open(fifo, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { return }
-            var byte: UInt8 = 0
-            while read(descriptor, &byte, 1) > 0 {}
-            close(descriptor)
-        }
     }
 }
 

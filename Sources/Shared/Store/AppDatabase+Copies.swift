@@ -58,7 +58,16 @@ extension AppDatabase {
                 )
                 continue
             }
-            let copyRunId = try insertCopyRun(db, sourceRunId: runId, jobId: jobId, locationId: copy.locationId, primary: primary, copy: location, now: now, after: &after)
+            let copyRunId = try insertCopyRun(
+                db,
+                sourceRunId: runId,
+                jobId: jobId,
+                locationId: copy.locationId,
+                primary: primary,
+                copy: location,
+                now: now,
+                after: &after
+            )
             try db.execute(
                 sql: """
                     INSERT INTO snapshot_locations (run_id, location_id, target_json, status, copy_run_id, created_at, updated_at)
@@ -117,7 +126,8 @@ extension AppDatabase {
                 arguments: [now, now, source, locationId]
             )
             // Chain bases the copy target lacked, copied by this run: present there too.
-            guard case .array(let copied)? = summary["copied_runs"], let jobId = try String.fetchOne(db, sql: "SELECT job_id FROM runs WHERE id = ?", arguments: [runId])
+            guard case .array(let copied)? = summary["copied_runs"],
+                let jobId = try String.fetchOne(db, sql: "SELECT job_id FROM runs WHERE id = ?", arguments: [runId])
             else { return }
             for case .string(let base) in copied where base != source {
                 guard case .object(var object) = target, SnapshotChain.isRunId(base) else { continue }
@@ -142,7 +152,12 @@ extension AppDatabase {
             case .canceled(let reason): error = "canceled: \(reason)"
             case .success: error = "canceled"
             }
-            let attempts = (try Int.fetchOne(db, sql: "SELECT attempts FROM snapshot_locations WHERE run_id = ? AND location_id = ?", arguments: [source, locationId]) ?? 0) + 1
+            let attempts =
+                (try Int.fetchOne(
+                    db,
+                    sql: "SELECT attempts FROM snapshot_locations WHERE run_id = ? AND location_id = ?",
+                    arguments: [source, locationId]
+                ) ?? 0) + 1
             try db.execute(
                 sql: """
                     UPDATE snapshot_locations SET status = 'failed', last_error = ?, attempts = ?, last_attempt_at = ?, next_attempt_at = ?, updated_at = ?
@@ -177,7 +192,8 @@ extension AppDatabase {
                 let ids = snapshots[chunk..<min(chunk + 500, snapshots.count)].map(\.runId)
                 all += try Row.fetchAll(
                     db,
-                    sql: "SELECT \(Self.locationColumns) FROM snapshot_locations WHERE run_id IN (\(ids.map { _ in "?" }.joined(separator: ","))) ORDER BY location_id",
+                    sql:
+                        "SELECT \(Self.locationColumns) FROM snapshot_locations WHERE run_id IN (\(ids.map { _ in "?" }.joined(separator: ","))) ORDER BY location_id",
                     arguments: StatementArguments(ids)
                 ).map(Self.locationRecord)
             }
@@ -214,7 +230,11 @@ extension AppDatabase {
                 ),
                 !((row[1] as String?) ?? "").hasPrefix("copy_needs_agent"),
                 let copy = (row[0] as String?).flatMap({ RunLocation(json: try? JSONValue.parse($0)) }),
-                let primaryRow = try Row.fetchOne(db, sql: "SELECT target_snapshot_json, job_id FROM run_artifacts WHERE run_id = ?", arguments: [runId]),
+                let primaryRow = try Row.fetchOne(
+                    db,
+                    sql: "SELECT target_snapshot_json, job_id FROM run_artifacts WHERE run_id = ?",
+                    arguments: [runId]
+                ),
                 let primary = (primaryRow[0] as String?).flatMap({ RunLocation(json: try? JSONValue.parse($0)) })
             else { return nil }
             let id = try Self.insertCopyRun(
@@ -255,7 +275,11 @@ extension AppDatabase {
     /// there, independently of the primary and of the other copies; those it does not keep become `deleting` at that
     /// location only (never pinned ones), with a `retention_queued` event naming the location.
     @discardableResult
-    public func queueCopyRetentionDeletes(jobId: String, policy: RetentionPolicy, now: Int64 = unixNow()) async throws -> [(
+    public func queueCopyRetentionDeletes(
+        jobId: String,
+        policy: RetentionPolicy,
+        now: Int64 = unixNow()
+    ) async throws -> [(
         runId: String, locationId: String
     )] {
         try await write { db, after -> [(runId: String, locationId: String)] in
@@ -339,8 +363,25 @@ extension AppDatabase {
             let event =
                 error == nil
                 ? NewRunEvent(kind: "snapshot_deleted", message: "Snapshot deleted from \(locationId)", fields: fields)
-                : NewRunEvent(.error, kind: "snapshot_delete_failed", message: "Deleting the snapshot at \(locationId) failed: \(error!)", fields: fields)
+                : NewRunEvent(
+                    .error,
+                    kind: "snapshot_delete_failed",
+                    message: "Deleting the snapshot at \(locationId) failed: \(error!)",
+                    fields: fields
+                )
             try Self.insertEvents(db, runId: runId, [event], now: now, after: &after)
+        }
+    }
+
+    /// The overview's attention items by job.
+    public func copyAttention(jobIds: [String]) async throws -> [String: [JSONValue]] {
+        try await pool.read { db in
+            var result: [String: [JSONValue]] = [:]
+            for id in jobIds {
+                let items = try Self.copyAttention(db, jobId: id)
+                if !items.isEmpty { result[id] = items }
+            }
+            return result
         }
     }
 

@@ -144,7 +144,10 @@ extension AppDatabase {
             }
             // Where the snapshot is, as the backup recorded it (the job's target may have changed since). For an agent's
             // snapshot, as the hub recorded it at the claim: the agent's own word is never where credentials go.
-            if source.nodeId != Self.hubNode {
+            // A copy (docs/targets.md, "Copies"): read where the API chose, by the hub (which holds the copy target's secret).
+            let atCopy = operation["location_id"] != nil && operation["source_target"] != nil
+            if atCopy {
+            } else if source.nodeId != Self.hubNode {
                 let recorded = try String.fetchOne(db, sql: "SELECT target_snapshot_json FROM runs WHERE id = ?", arguments: [source.id])
                 if let location = recorded.flatMap({ RunLocation(json: try? JSONValue.parse($0)) }) { operation["source_target"] = location.json }
             } else if let location = BackupSummary(json: source.summary)?.location {
@@ -153,7 +156,7 @@ extension AppDatabase {
             try db.execute(
                 sql: "INSERT INTO runs (id, job_id, status, started_at, kind, operation_json, node_id) VALUES (?, ?, 'queued', ?, ?, ?, ?)",
                 // A restore or verify runs where the snapshot is: on the node that wrote it.
-                arguments: [id, source.jobId, now, kind.rawValue, JSONValue.object(operation).jsonString(), source.nodeId]
+                arguments: [id, source.jobId, now, kind.rawValue, JSONValue.object(operation).jsonString(), atCopy ? Self.hubNode : source.nodeId]
             )
             after.wake(.runs)
             try Self.insertEvents(

@@ -53,6 +53,8 @@ struct DashboardController {
         var lastFailure: RunRefDTO?
         var latestRun: RunRefDTO?
         var days: [DayDTO]
+        /// Snapshots whose copy failed or is missing (docs/targets.md, "Copies"); empty when all is well.
+        var attention: [JSONValue] = []
     }
 
     struct Counts: ResponseEncodable {
@@ -73,7 +75,7 @@ struct DashboardController {
         var recentRuns: [RunsController.RunListItemDTO]
     }
 
-    static let stateOrder = ["failed": 0, "overdue": 1, "running": 2, "never": 3, "ok": 4]
+    static let stateOrder = ["failed": 0, "overdue": 1, "attention": 2, "running": 3, "never": 4, "ok": 5]
 
     @Sendable func dashboard(_ request: Request, context: AppRequestContext) async throws -> Dashboard {
         let days = Int(try RequestInput.integer(request, "days", range: 1...90) ?? 30)
@@ -98,8 +100,13 @@ struct DashboardController {
                 rejected: values["rejected"] ?? 0
             )
         }
+        let attention = try await services.database.copyAttention(jobIds: data.jobs.map(\.job.id))
         let cards = data.jobs.map { health -> JobCardDTO in
             let job = health.job
+            var state = Self.state(health, now: now)
+            let items = attention[job.id] ?? []
+            // Attention ranks after overdue and before running: a worse state stays.
+            if !items.isEmpty, (Self.stateOrder[state] ?? 9) > (Self.stateOrder["attention"] ?? 0) { state = "attention" }
             return JobCardDTO(
                 id: job.id,
                 name: job.name,
@@ -107,7 +114,7 @@ struct DashboardController {
                 schedule: job.schedule,
                 scheduleTimezone: job.scheduleTimezone,
                 nextRunAt: JobsController.JobDTO.nextTriggers(job, count: 1).first,
-                state: Self.state(health, now: now),
+                state: state,
                 lastSuccess: health.lastSuccess.map(RunRefDTO.init),
                 lastFailure: health.lastFailure.map(RunRefDTO.init),
                 latestRun: health.latest.map(RunRefDTO.init),
@@ -120,7 +127,8 @@ struct DashboardController {
                         failed: failed,
                         other: outcomes.values.reduce(0, +) - success - failed
                     )
-                }
+                },
+                attention: items
             )
         }
         return Dashboard(

@@ -193,10 +193,46 @@ extension RunsController {
         var status: String
     }
 
+    /// Where an operation reads the snapshot (docs/targets.md, "Copies"): the body's `location`, else the first `present`
+    /// location (the primary first). Parameters naming a copy (`location_id`, `source_target`), or nil to read the
+    /// primary; an unknown or not present location is `409 location_unavailable`.
+    func chosenLocation(_ value: JSONValue?, runId: String) async throws -> [String: JSONValue]? {
+        var requested: String?
+        switch value {
+        case nil, .null?: break
+        case .string(let id)? where JobCopy.isLocationId(id): requested = id
+        default:
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_location",
+                message: "location must be primary or copy:<key>",
+                details: ["field": "location"]
+            )
+        }
+        let found = try await services.database.readableLocation(runId: runId, id: requested)
+        if requested != nil, found == nil {
+            throw APIError(
+                status: .conflict,
+                code: "location_unavailable",
+                message: "the snapshot of run \(runId) is not present at \(requested!)",
+                details: ["field": "location"]
+            )
+        }
+        guard let found, found.id != JobCopy.primaryLocationId, let location = found.location else { return nil }
+        return ["location_id": .string(found.id), "source_target": location.json]
+    }
+
     /// The backup run `id`, if it is a finished snapshot that can be read (else 404 / 409 `snapshot_not_restorable`).
-    func restorableSource(_ context: AppRequestContext) async throws -> Run {
+    /// Read at a copy (`copy` from `chosenLocation`), the primary's state does not matter.
+    func restorableSource(_ context: AppRequestContext, copy: JSONValue? = nil) async throws -> Run {
         let id = try context.parameters.require("id")
         guard let run = try await services.database.run(id: id) else { throw APIError.runNotFound }
+        if case .object(let object)? = copy, let location = try await chosenLocation(object["location"], runId: id) {
+            guard run.kind == .backup, run.status == .success else {
+                throw APIError(status: .conflict, code: "snapshot_not_restorable", message: "run \(id) is not a finished backup")
+            }
+            return run.reading(location)
+        }
         guard run.kind == .backup, run.status == .success, let summary = BackupSummary(json: run.summary) else {
             throw APIError(
                 status: .conflict,
@@ -222,7 +258,7 @@ extension RunsController {
     /// `POST /api/runs/{id}/restore {destination: {type: "local_fs", directory}, conflict_policy?, selection?}`: queues
     /// a restore run (default conflict policy `fail`).
     @Sendable func restore(_ request: Request, context: AppRequestContext) async throws -> OperationQueued {
-        let body = try await RequestInput.object(request, known: ["destination", "conflict_policy", "restore_ownership", "selection"])
+        let body = try await RequestInput.object(request, known: ["destination", "conflict_policy", "restore_ownership", "selection", "location"])
         if case .object(let destination)? = body["destination"], destination["type"] == .string("database") {
             return try await restoreIntoDatabase(destination, context: context)
         }
@@ -232,7 +268,7 @@ extension RunsController {
         if case .object(let selection)? = body["selection"] {
             try RequestInput.refuseUnknownKeys(selection, known: ["files", "dirs", "files_b64", "dirs_b64"], at: "selection")
         }
-        let source = try await restorableSource(context)
+        let source = try await restorableSource(context, copy: .object(["location": body["location"] ?? .null]))
         guard case .object(let destination)? = body["destination"], destination["type"] == .string("local_fs"),
             case .string(let directory)? = destination["directory"], directory.hasPrefix("/"), RestoreWriter.normalize(directory) != nil
         else {
@@ -296,7 +332,7 @@ extension RunsController {
             operation.selection = chosen
         default: throw APIError.invalidSelection
         }
-        let run = try await services.database.enqueueOperation(kind: .restore, source: source, parameters: operation.json)
+        let run = try await services.database.enqueueOperation(kind: .restore, source: source, parameters: source.withLocation(operation.json))
         return OperationQueued(runId: run.id, kind: run.kind.rawValue, status: run.status.rawValue)
     }
 
@@ -337,9 +373,11 @@ extension RunsController {
     }
 
     /// `POST /api/runs/{id}/verify`: queues a verify run of a finished snapshot.
+    /// The body is optional: `{location?}` (docs/targets.md, "Copies").
     @Sendable func verify(_ request: Request, context: AppRequestContext) async throws -> OperationQueued {
-        let source = try await restorableSource(context)
-        let run = try await services.database.enqueueOperation(kind: .verify, source: source, parameters: .object([:]))
+        let body = try await RequestInput.object(request, allowEmpty: true, known: ["location"])
+        let source = try await restorableSource(context, copy: .object(["location": body["location"] ?? .null]))
+        let run = try await services.database.enqueueOperation(kind: .verify, source: source, parameters: source.withLocation(.object([:])))
         return OperationQueued(runId: run.id, kind: run.kind.rawValue, status: run.status.rawValue)
     }
 }
@@ -351,4 +389,24 @@ extension APIError {
         message: "selection must be {files?: [path], dirs?: [path], files_b64?: [base64], dirs_b64?: [base64]} with at least one path and no ..",
         details: ["field": "selection"]
     )
+}
+
+extension Run {
+    /// The run, carrying the copy location an operation reads (in `operation`, which a backup run's operation does
+    /// not otherwise need here).
+    fileprivate func reading(_ location: [String: JSONValue]) -> Run {
+        var run = self
+        var operation: [String: JSONValue] = [:]
+        if case .object(let existing)? = run.operation { operation = existing }
+        operation["read_location"] = .object(location)
+        run.operation = .object(operation)
+        return run
+    }
+
+    /// `parameters` with the copy location this run carries (from `reading`), if any.
+    fileprivate func withLocation(_ parameters: JSONValue) -> JSONValue {
+        guard case .object(let location)? = operation?["read_location"], case .object(var object) = parameters else { return parameters }
+        for (key, value) in location { object[key] = value }
+        return .object(object)
+    }
 }

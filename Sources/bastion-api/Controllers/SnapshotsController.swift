@@ -15,6 +15,7 @@ struct SnapshotsController {
         group.post("runs/:id/pin", use: pin)
         group.post("runs/:id/unpin", use: unpin)
         group.delete("runs/:id/snapshot", use: delete)
+        group.post("runs/:id/copies/:location/retry", use: retryCopy)
     }
 
     /// A snapshot row; `reasons` only in a retention preview.
@@ -37,8 +38,15 @@ struct SnapshotsController {
         var reasons: Omittable<[String]> = .absent
         /// For each count rule that kept it, the period it stands for (`{"keep_daily": "2026-12-05"}`).
         var buckets: Omittable<[String: String]> = .absent
+        /// Where the snapshot is (docs/targets.md, "Copies"): the primary, then each copy, with its state.
+        var locations: Omittable<[JSONValue]> = .absent
 
-        init(record: SnapshotRecord, reasons: [String]? = nil, buckets: [String: String]? = nil) {
+        init(
+            record: SnapshotRecord,
+            reasons: [String]? = nil,
+            buckets: [String: String]? = nil,
+            locations: [SnapshotLocationRecord]? = nil
+        ) {
             runId = record.runId
             jobId = record.jobId
             status = record.status
@@ -54,13 +62,35 @@ struct SnapshotsController {
             dependants = record.dependants
             if let reasons { self.reasons = .present(reasons) }
             if let buckets { self.buckets = .present(buckets) }
+            if let locations { self.locations = .present(locations.map(\.json)) }
         }
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> [SnapshotDTO] {
         let id = try context.parameters.require("id")
         guard try await services.database.job(id: id) != nil else { throw APIError.jobNotFound }
-        return try await services.database.snapshots(jobId: id).map { SnapshotDTO(record: $0) }
+        let records = try await services.database.snapshots(jobId: id)
+        let locations = try await services.database.snapshotLocations(of: records)
+        return records.map { SnapshotDTO(record: $0, locations: locations[$0.runId] ?? []) }
+    }
+
+    struct CopyRetried: ResponseEncodable {
+        var runId: String
+        var locationId: String
+        var copyRunId: String
+    }
+
+    /// `POST /api/runs/{id}/copies/{location_id}/retry`: re-enqueues a failed copy now (`409 copy_not_failed` when the
+    /// location is not `failed`, or is one the hub cannot copy).
+    @Sendable func retryCopy(_ request: Request, context: AppRequestContext) async throws -> CopyRetried {
+        let id = try context.parameters.require("id")
+        let location = try context.parameters.require("location")
+        guard try await services.database.snapshot(runId: id) != nil else { throw APIError.runNotFound }
+        guard JobCopy.isLocationId(location), let copyRunId = try await services.database.retryCopy(runId: id, locationId: location) else {
+            throw APIError(status: .conflict, code: "copy_not_failed", message: "run \(id) has no failed copy at \(location)")
+        }
+        context.logger.info("Copy retried", metadata: ["run.id": "\(id)", "location": "\(location)", "copy_run.id": "\(copyRunId)"])
+        return CopyRetried(runId: id, locationId: location, copyRunId: copyRunId)
     }
 
     struct Preview: ResponseEncodable {
@@ -95,6 +125,8 @@ struct SnapshotsController {
             throw APIError(status: .conflict, code: "retention_disabled", message: "this job's retention is not enabled")
         }
         let queued = try await services.database.queueRetentionDeletes(jobId: jobId, policy: policy)
+        // Each copy location decides on its own (docs/targets.md, "Copies").
+        try await services.database.queueCopyRetentionDeletes(jobId: jobId, policy: policy)
         context.logger.info("Retention applied", metadata: ["job.id": "\(jobId)", "queued": "\(queued.count)"])
         return Applied(queued: queued)
     }

@@ -241,11 +241,20 @@ enum OpenAPIDocument {
                 "ended_at": S.integer, "pinned_at": S.nullableInteger, "run_dir": S.nullableString, "reasons": S.array(S.string),
                 "source_files": S.nullableInteger, "source_dirs": S.nullableInteger, "source_bytes": S.nullableInteger,
                 "transfer_bytes": S.nullableInteger, "chain_level": S.nullableInteger, "base_run_id": S.nullableString, "dependants": S.integer,
+                "locations": S.array(S.ref("SnapshotLocation")),
             ],
             required: [
                 "run_id", "job_id", "status", "ended_at", "pinned_at", "run_dir", "source_files", "source_dirs", "source_bytes", "transfer_bytes",
                 "chain_level", "base_run_id", "dependants",
             ]
+        ),
+        "SnapshotLocation": S.object(
+            [
+                "id": S.string, "type": S.string, "display": S.string,
+                "status": S.enumeration(["present", "copying", "failed", "deleting", "deleted", "missing", "error"]), "copied_at": S.integer,
+                "last_error": S.string, "copy_run_id": S.string,
+            ],
+            required: ["id", "type", "display", "status"]
         ),
         "SnapshotEntry": S.object(
             [
@@ -575,6 +584,7 @@ enum OpenAPIDocument {
                         nullable: true
                     ),
                     "restore_ownership": S.enumeration(RestoreWriter.OwnershipPolicy.allCases.map(\.rawValue), nullable: true),
+                    "location": S.string,
                 ],
                 required: ["destination"]
             ),
@@ -583,8 +593,10 @@ enum OpenAPIDocument {
         Operation(
             method: "post",
             path: "/api/runs/{id}/verify",
-            summary: "Queue a verify of a finished snapshot (parts, stream, every file's hash)",
+            summary: "Queue a verify of a finished snapshot (parts, stream, every file's hash), at a location (default: the first present)",
             tag: "runs",
+            body: S.object(["location": S.string], required: []),
+            bodyRequired: false,
             responses: ["200": S.object(["run_id": S.string, "kind": S.ref("RunKind"), "status": S.ref("RunStatus")])]
         ),
         // Snapshots and retention
@@ -621,6 +633,13 @@ enum OpenAPIDocument {
             responses: ["200": S.ref("Snapshot")]
         ),
         Operation(method: "post", path: "/api/runs/{id}/unpin", summary: "Unpin a snapshot", tag: "snapshots", responses: ["200": S.ref("Snapshot")]),
+        Operation(
+            method: "post",
+            path: "/api/runs/{id}/copies/{location}/retry",
+            summary: "Copy a snapshot again to a copy location whose copy failed",
+            tag: "snapshots",
+            responses: ["200": S.object(["run_id": S.string, "location_id": S.string, "copy_run_id": S.string])]
+        ),
         Operation(
             method: "delete",
             path: "/api/runs/{id}/snapshot",
@@ -795,7 +814,13 @@ enum OpenAPIDocument {
                         S.object([
                             "id": S.string, "name": S.string, "type": S.nullableString, "schedule": S.nullableString,
                             "schedule_timezone": S.string, "next_run_at": S.nullableInteger,
-                            "state": S.enumeration(["failed", "overdue", "running", "never", "ok"]),
+                            "state": S.enumeration(["failed", "overdue", "attention", "running", "never", "ok"]),
+                            "attention": S.array(
+                                S.object(
+                                    ["reason": S.enumeration(["copy_missing", "copy_failed"]), "run_id": S.string, "location_id": S.string],
+                                    required: ["reason", "run_id", "location_id"]
+                                )
+                            ),
                             "last_success": S.ref("RunRef"), "last_failure": S.ref("RunRef"), "latest_run": S.ref("RunRef"),
                             "days": S.array(S.object(["date": S.string, "success": S.integer, "failed": S.integer, "other": S.integer])),
                         ])

@@ -72,7 +72,9 @@ public struct JobCopy: Sendable, Equatable {
             guard case .object(let object) = item, case .object(let target)? = object["target"] else {
                 throw ValidationError.spec(field, "required", "each copy must be {\"target\": {...}}")
             }
-            guard case .string(let type)? = target["type"] else { throw ValidationError.spec("\(field).type", "required", "\(field).type is required") }
+            guard case .string(let type)? = target["type"] else {
+                throw ValidationError.spec("\(field).type", "required", "\(field).type is required")
+            }
             let parsed = try JobSpec.parseTarget(type: type, .object(target), field: field)
             guard seen.insert(address(of: parsed)).inserted else {
                 throw ValidationError.spec(field, "duplicate", "a copy target must differ from the primary target and from every other copy")
