@@ -13,6 +13,9 @@ public struct RcloneStore: TargetStore {
     let directory: String
     let environment: [String: String]
     let logger: Logger?
+    /// The target's pacers (docs/targets.md, "Bandwidth"); nil: unlimited.
+    let uploadPacer: BandwidthPacer?
+    let downloadPacer: BandwidthPacer?
     public var executable = "/usr/bin/rclone"
     public var attempts = 3
 
@@ -29,6 +32,8 @@ public struct RcloneStore: TargetStore {
         for (key, value) in options { environment[prefix + key.uppercased()] = value }
         self.environment = environment
         self.logger = logger
+        uploadPacer = BandwidthPacers.pacer(for: .rclone(target), .upload)
+        downloadPacer = BandwidthPacers.pacer(for: .rclone(target), .download)
     }
 
     /// The only variables of the host's environment rclone sees: no `RCLONE_*` (flags, another config), no
@@ -140,7 +145,7 @@ public struct RcloneStore: TargetStore {
         var attempt = 1
         while true {
             do {
-                return try await runOnce(arguments, input: input, output: output)
+                return try await runOnce(arguments, input: input, output: output, inputPacer: uploadPacer, outputPacer: downloadPacer)
             } catch let error as TargetError where error.retryable && attempt < attempts {
                 logger?.warning("rclone failed; retrying", metadata: ["command": "\(arguments[0])", "error": "\(error)", "attempt": "\(attempt)"])
                 try await Task.sleep(for: .seconds(1 << (attempt - 1)))
@@ -149,7 +154,15 @@ public struct RcloneStore: TargetStore {
         }
     }
 
-    func runOnce(_ arguments: [String], input: String?, output: String?) async throws -> Data {
+    /// With a pacer, rclone's stdin (`input`) or stdout (`output`) is a pipe this process feeds or drains one slice
+    /// at a time (docs/targets.md, "Bandwidth"); else the file itself.
+    func runOnce(
+        _ arguments: [String],
+        input: String?,
+        output: String?,
+        inputPacer: BandwidthPacer? = nil,
+        outputPacer: BandwidthPacer? = nil
+    ) async throws -> Data {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["--retries", "1", "--low-level-retries", "3", "--contimeout", "10s", "--timeout", "60s", "-q"] + arguments
@@ -158,7 +171,10 @@ public struct RcloneStore: TargetStore {
         process.standardError = errors
         let stdout = Pipe()
         var outputHandle: FileHandle?
-        if let output {
+        let pacedOutput = output != nil && outputPacer != nil ? Pipe() : nil
+        if let pacedOutput {
+            process.standardOutput = pacedOutput
+        } else if let output {
             guard FileManager.default.createFile(atPath: output, contents: nil), let handle = FileHandle(forWritingAtPath: output) else {
                 throw TargetError("staging_unavailable", "cannot create \(output)")
             }
@@ -169,7 +185,10 @@ public struct RcloneStore: TargetStore {
         }
         defer { try? outputHandle?.close() }
         var inputHandle: FileHandle?
-        if let input {
+        let pacedInput = input != nil && inputPacer != nil ? Pipe() : nil
+        if let pacedInput {
+            process.standardInput = pacedInput
+        } else if let input {
             guard let handle = FileHandle(forReadingAtPath: input) else { throw TargetError("target_write_failed", "cannot open \(input)") }
             inputHandle = handle
             process.standardInput = handle
@@ -187,14 +206,82 @@ public struct RcloneStore: TargetStore {
         // Read both pipes while rclone runs, so a full pipe never blocks it.
         async let stderrBytes = runBlocking { errors.fileHandleForReading.readDataToEndOfFile() }
         async let stdoutBytes = runBlocking { output == nil ? stdout.fileHandleForReading.readDataToEndOfFile() : Data() }
+        async let fed: Void = runBlocking {
+            if let pacedInput, let input, let inputPacer { try Self.feed(pacedInput, from: input, pacer: inputPacer) }
+        }
+        async let drained: Void = runBlocking {
+            if let pacedOutput, let output, let outputPacer { try Self.drain(pacedOutput, into: output, pacer: outputPacer) }
+        }
         var status: Int32 = -1
         for await code in finished.stream {
             status = code
             break
         }
         let (message, printed) = try await (stderrBytes, stdoutBytes)
+        var pacedError: (any Error)?
+        do { try await fed } catch { pacedError = error }
+        do { try await drained } catch { pacedError = pacedError ?? error }
         guard status == 0 else { throw Self.classify(status: status, stderr: String(decoding: message, as: UTF8.self), command: arguments[0]) }
+        if let pacedError { throw pacedError }
         return printed
+    }
+
+    /// Writes the file at `path` into `pipe` one paced slice at a time, then closes it. rclone gone (EPIPE) ends it
+    /// quietly: rclone's exit status says why.
+    static func feed(_ pipe: Pipe, from path: String, pacer: BandwidthPacer) throws {
+        signal(SIGPIPE, SIG_IGN)
+        let sink = pipe.fileHandleForWriting
+        defer { try? sink.close() }
+        let source = open(path, O_RDONLY | O_CLOEXEC)
+        guard source >= 0 else { throw TargetError("target_write_failed", POSIXFailure("open \(path)").description) }
+        defer { close(source) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let wanted = pacer.paceBlocking(buffer.count)
+            let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress, wanted) }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { throw TargetError("target_write_failed", POSIXFailure("read \(path)").description) }
+            if count == 0 { return }
+            var offset = 0
+            while offset < count {
+                let written = buffer.withUnsafeBytes { write(sink.fileDescriptor, $0.baseAddress! + offset, count - offset) }
+                if written < 0, errno == EINTR { continue }
+                guard written > 0 else { return }
+                offset += written
+            }
+        }
+    }
+
+    /// Reads `pipe` (rclone's stdout) into the file at `path` one paced slice at a time, until end of file.
+    static func drain(_ pipe: Pipe, into path: String, pacer: BandwidthPacer) throws {
+        let source = pipe.fileHandleForReading.fileDescriptor
+        defer { try? pipe.fileHandleForReading.close() }
+        let sink = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard sink >= 0 else { throw TargetError("staging_unavailable", POSIXFailure("create \(path)").description) }
+        defer { close(sink) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var ended = false
+        while !ended {
+            // A slice is read whole (a pipe gives at most 64 KiB a read) before the next one is reserved.
+            let wanted = pacer.paceBlocking(buffer.count)
+            var filled = 0
+            while filled < wanted {
+                let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress! + filled, wanted - filled) }
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else {
+                    ended = true
+                    break
+                }
+                filled += count
+            }
+            var offset = 0
+            while offset < filled {
+                let written = buffer.withUnsafeBytes { write(sink, $0.baseAddress! + offset, filled - offset) }
+                if written < 0, errno == EINTR { continue }
+                guard written > 0 else { throw TargetError("staging_unavailable", POSIXFailure("write \(path)").description) }
+                offset += written
+            }
+        }
     }
 
     /// rclone's exit status and message as a code (docs/targets.md, "Error codes"). Exit 3 and 4 are "directory" and

@@ -23,6 +23,9 @@ public struct WebDAVStore: TargetStore {
     let base: String
     let authorization: String
     let logger: Logger?
+    /// The target's pacers (docs/targets.md, "Bandwidth"); nil: unlimited.
+    let uploadPacer: BandwidthPacer?
+    let downloadPacer: BandwidthPacer?
     public var attempts = 5
     /// The first retry's delay (doubled each time, capped at 30 s) when the server sends no Retry-After.
     public var firstDelay: Duration = .seconds(1)
@@ -46,6 +49,8 @@ public struct WebDAVStore: TargetStore {
         collection = base + Self.escape(location.jobId) + "/" + Self.escape(location.runId) + "/"
         authorization = "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
         self.logger = logger
+        uploadPacer = BandwidthPacers.pacer(for: .webdav(target), .upload)
+        downloadPacer = BandwidthPacers.pacer(for: .webdav(target), .download)
     }
 
     /// `scheme://host:port` of an http(s) URL (scheme and host lowercased, the default port written out); nil for
@@ -101,7 +106,7 @@ public struct WebDAVStore: TargetStore {
         _ = try await send("PUT", collection + Self.escape(name), expect: [200, 201, 204]) {
             var request = HTTPClientRequest(url: "")
             request.headers.add(name: "Content-Type", value: "application/octet-stream")
-            request.body = .stream(FileChunks(path: path, size: size), length: .known(size))
+            request.body = .stream(FileChunks(path: path, size: size, pacer: uploadPacer), length: .known(size))
             return request
         }
     }
@@ -120,7 +125,7 @@ public struct WebDAVStore: TargetStore {
                 }
                 let length = response.headers.first(name: "Content-Length").flatMap { Int64($0) }
                 if let length, length > maxBytes { throw TargetStores.tooLarge(name, maxBytes) }
-                return try await Self.write(response.body, to: path, expected: length, maxBytes: maxBytes, name: name)
+                return try await Self.write(response.body, to: path, expected: length, maxBytes: maxBytes, name: name, pacer: downloadPacer)
             } catch let error as TargetError {
                 try await retryOrThrow(error, attempt: &attempt, retryAfter: nil)
             }
@@ -340,7 +345,8 @@ public struct WebDAVStore: TargetStore {
         to path: String,
         expected: Int64?,
         maxBytes: Int64 = TargetStores.maxObjectBytes,
-        name: String = ""
+        name: String = "",
+        pacer: BandwidthPacer? = nil
     ) async throws -> Int64 {
         let partial = path + ".partial"
         let descriptor = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -368,6 +374,12 @@ public struct WebDAVStore: TargetStore {
                     }
                 }
                 written += Int64(chunk.readableBytes)
+                // A paced download reads the next chunk no earlier than this one's slices are due: the server's
+                // sends wait on the connection's window (docs/targets.md, "Bandwidth").
+                if let pacer {
+                    var left = chunk.readableBytes
+                    while left > 0 { left -= try await pacer.pace(left) }
+                }
             }
         } catch let error as TargetError {
             throw error
@@ -386,23 +398,27 @@ public struct WebDAVStore: TargetStore {
 }
 
 /// A local file as a request body: 1 MiB `ByteBuffer`s read with `pread`, exactly `size` bytes (a file that changed
-/// size fails the upload rather than sending other bytes than the ones hashed).
+/// size fails the upload rather than sending other bytes than the ones hashed). With a pacer, each buffer is one slice,
+/// handed over no earlier than its time (docs/targets.md, "Bandwidth").
 struct FileChunks: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     let path: String
     let size: Int64
+    var pacer: BandwidthPacer? = nil
 
-    func makeAsyncIterator() -> Iterator { Iterator(path: path, size: size) }
+    func makeAsyncIterator() -> Iterator { Iterator(path: path, size: size, pacer: pacer) }
 
     final class Iterator: AsyncIteratorProtocol {
         let path: String
         let size: Int64
+        let pacer: BandwidthPacer?
         var descriptor: Int32 = -1
         var offset: Int64 = 0
 
-        init(path: String, size: Int64) {
+        init(path: String, size: Int64, pacer: BandwidthPacer?) {
             self.path = path
             self.size = size
+            self.pacer = pacer
         }
 
         deinit { if descriptor >= 0 { close(descriptor) } }
@@ -413,7 +429,8 @@ struct FileChunks: AsyncSequence, Sendable {
                 descriptor = open(path, O_RDONLY | O_CLOEXEC)
                 guard descriptor >= 0 else { throw TargetError("target_write_failed", POSIXFailure("open \(path)").description) }
             }
-            let count = Int(Swift.min(1 << 20, size - offset))
+            var count = Int(Swift.min(1 << 20, size - offset))
+            if let pacer { count = try await pacer.pace(count) }
             var buffer = ByteBufferAllocator().buffer(capacity: count)
             let read = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { bytes in
                 pread(descriptor, bytes.baseAddress, count, off_t(offset))

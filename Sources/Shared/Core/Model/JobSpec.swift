@@ -46,6 +46,15 @@ public struct JobSpec: Sendable, Equatable {
             }
         }
 
+        /// The target's bandwidth limit (docs/targets.md, "Bandwidth"); nil: unlimited.
+        public var bandwidth: TargetBandwidth? {
+            switch self {
+            case .localDir(let target): return target.bandwidth
+            case .webdav(let target): return target.bandwidth
+            case .rclone(let target): return target.bandwidth
+            }
+        }
+
         /// The secret holding the credentials (`secrets` row of kind `type`); nil for `local_dir`.
         public var secretName: String? {
             switch self {
@@ -57,6 +66,12 @@ public struct JobSpec: Sendable, Equatable {
 
         /// The spec's JSON form of the target.
         public var json: JSONValue {
+            guard let bandwidth, case .object(var object) = addressJSON else { return addressJSON }
+            object["bandwidth"] = bandwidth.json
+            return .object(object)
+        }
+
+        var addressJSON: JSONValue {
             switch self {
             case .localDir(let local):
                 return .object(["type": "local_dir", "base_dir": .string(local.baseDir), "part_size_bytes": .number(Double(local.partSizeBytes))])
@@ -322,6 +337,8 @@ public struct LocalDirTarget: Sendable, Equatable, Codable {
 
     public var baseDir: String
     public var partSizeBytes: Int64
+    /// Recorded, not applied: `local_dir` reads and writes are not paced (docs/targets.md, "Bandwidth").
+    public var bandwidth: TargetBandwidth? = nil
 
     enum CodingKeys: String, CodingKey {
         case baseDir = "base_dir"
@@ -335,11 +352,13 @@ public struct WebDAVTarget: Sendable, Equatable {
     public var baseURL: String
     public var secretName: String
     public var partSizeBytes: Int64
+    public var bandwidth: TargetBandwidth?
 
-    public init(baseURL: String, secretName: String, partSizeBytes: Int64 = LocalDirTarget.defaultPartSize) {
+    public init(baseURL: String, secretName: String, partSizeBytes: Int64 = LocalDirTarget.defaultPartSize, bandwidth: TargetBandwidth? = nil) {
         self.baseURL = baseURL
         self.secretName = secretName
         self.partSizeBytes = partSizeBytes
+        self.bandwidth = bandwidth
     }
 }
 
@@ -350,11 +369,13 @@ public struct RcloneTarget: Sendable, Equatable {
     public var remote: String
     public var secretName: String
     public var partSizeBytes: Int64
+    public var bandwidth: TargetBandwidth?
 
-    public init(remote: String, secretName: String, partSizeBytes: Int64 = LocalDirTarget.defaultPartSize) {
+    public init(remote: String, secretName: String, partSizeBytes: Int64 = LocalDirTarget.defaultPartSize, bandwidth: TargetBandwidth? = nil) {
         self.remote = remote
         self.secretName = secretName
         self.partSizeBytes = partSizeBytes
+        self.bandwidth = bandwidth
     }
 
     /// `name` of `name:path`.
@@ -616,6 +637,23 @@ extension JobSpec {
 
     /// A target of `type` from its fields (the V1 target object, or a V2 `target.config`).
     public static func parseTarget(type: String, _ value: JSONValue?, field: String) throws -> Target {
+        var target = try parseTargetAddress(type: type, value, field: field)
+        let bandwidth = try TargetBandwidth.parse(value?["bandwidth"], field: "\(field).bandwidth")
+        switch target {
+        case .localDir(var local):
+            local.bandwidth = bandwidth
+            target = .localDir(local)
+        case .webdav(var webdav):
+            webdav.bandwidth = bandwidth
+            target = .webdav(webdav)
+        case .rclone(var rclone):
+            rclone.bandwidth = bandwidth
+            target = .rclone(rclone)
+        }
+        return target
+    }
+
+    private static func parseTargetAddress(type: String, _ value: JSONValue?, field: String) throws -> Target {
         switch type {
         case "local_dir": return .localDir(try parseLocalDir(value, field: field))
         case "webdav":
@@ -798,9 +836,9 @@ extension JobSpec {
     /// The keys a target's settings take, by target type (nil for a type the spec does not know).
     public static func targetKeys(_ type: String) -> Set<String>? {
         switch type {
-        case "local_dir": return ["base_dir", "part_size_bytes"]
-        case "webdav": return ["base_url", "secret_name", "part_size_bytes"]
-        case "rclone": return ["remote", "secret_name", "part_size_bytes"]
+        case "local_dir": return ["base_dir", "part_size_bytes", "bandwidth"]
+        case "webdav": return ["base_url", "secret_name", "part_size_bytes", "bandwidth"]
+        case "rclone": return ["remote", "secret_name", "part_size_bytes", "bandwidth"]
         default: return nil
         }
     }
@@ -822,6 +860,7 @@ extension JobSpec {
             if let keys = sourceKeys(type) { check(root["source"], keys, "source") }
             if case .string(let targetType)? = root["target"]?["type"], let keys = targetKeys(targetType) {
                 check(root["target"], keys.union(["type"]), "target")
+                unknown += TargetBandwidth.unknownFields(root["target"]?["bandwidth"], path: "target.bandwidth")
             }
         } else {
             check(value, sectionKeys, "")
@@ -832,6 +871,7 @@ extension JobSpec {
             check(root["target"], ["type", "version", "config", "auth_refs"], "target")
             if case .string(let type)? = root["target"]?["type"] {
                 if let keys = targetKeys(type) { check(root["target"]?["config"], keys, "target.config") }
+                unknown += TargetBandwidth.unknownFields(root["target"]?["config"]?["bandwidth"], path: "target.config.bandwidth")
                 check(root["target"]?["auth_refs"], ["secret_name", type], "target.auth_refs")
             }
         }
