@@ -304,8 +304,10 @@ extension AppDatabase {
                 byLocation[row[0], default: []].append(snapshot)
             }
             var queued: [(runId: String, locationId: String)] = []
+            // Periods in the job's time zone, as for the primary (queueRetentionDeletes).
+            let zone = try String.fetchOne(db, sql: "SELECT schedule_timezone FROM jobs WHERE id = ?", arguments: [jobId]) ?? "UTC"
             for (locationId, snapshots) in byLocation.sorted(by: { $0.key < $1.key }) {
-                let decisions = policy.decide(snapshots, now: now)
+                let decisions = policy.decide(snapshots, now: now, timeZone: RetentionPolicy.timeZone(zone))
                 for decision in decisions where !decision.keep && !decision.snapshot.pinned {
                     try db.execute(
                         sql: """
