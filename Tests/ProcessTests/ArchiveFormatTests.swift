@@ -409,7 +409,7 @@ import Testing
             "POST",
             fixture.base + "/api/jobs",
             json: [
-                "name": "kept",
+                "name": "kept", "schedule_timezone": "Pacific/Kiritimati",
                 "spec": [
                     "v": 1, "type": "filesystem", "source": ["paths": [source]],
                     "target": ["type": "local_dir", "base_dir": fixture.targetDir], "retention": ["enabled": true, "keep_last": 2],
@@ -437,8 +437,32 @@ import Testing
             json: ["retention": ["enabled": true, "keep_last": 1]]
         )
         #expect((tried.json?["delete"] as? [[String: Any]])?.count == 2, "a policy in the body is previewed, not saved")
+        // restic's rules, with the period each rule kept a snapshot for, read in the job's zone (UTC+14: a day ahead
+        // of UTC for ten hours of each day).
+        let rules = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/jobs/\(job)/retention/preview",
+            json: ["retention": ["enabled": true, "keep_daily": 1, "keep_yearly": -1, "keep_within": "0h"]]
+        )
+        let newest = try #require((rules.json?["keep"] as? [[String: Any]])?.first, "\(String(decoding: rules.body, as: UTF8.self))")
+        let day = DateFormatter()
+        day.timeZone = TimeZone(identifier: "Pacific/Kiritimati")
+        day.dateFormat = "yyyy-MM-dd"
+        let endedAt = Date(timeIntervalSince1970: TimeInterval(newest["ended_at"] as? Int ?? 0))
+        #expect(newest["run_id"] as? String == runs[3] && newest["reasons"] as? [String] == ["keep_daily", "keep_yearly"])
+        #expect(
+            newest["buckets"] as? [String: String] == [
+                "keep_daily": day.string(from: endedAt), "keep_yearly": String(day.string(from: endedAt).prefix(4)),
+            ]
+        )
         let bad = try await HTTP.send("POST", fixture.base + "/api/jobs/\(job)/retention/preview", json: ["retention": ["enabled": true]])
         #expect(bad.status == 400 && bad.json?["error"] as? String == "invalid_spec")
+        let negative = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/jobs/\(job)/retention/preview",
+            json: ["retention": ["enabled": true, "keep_daily": -2]]
+        )
+        #expect(negative.status == 400 && negative.json?["error"] as? String == "invalid_spec")
 
         let applied = try await HTTP.send("POST", fixture.base + "/api/jobs/\(job)/retention/apply")
         #expect(applied.json?["queued"] as? [String] == [runs[1]])

@@ -35,6 +35,11 @@ enum OpenAPIDocument {
         query("page_size", .object(["type": "integer", "minimum": 1]), "items per page (default 20, at most 100)"),
     ]
 
+    /// A retention count rule: `-1` (all) or 0...100000 (docs/retention.md).
+    static let retentionCount: JSONValue = .object([
+        "type": "integer", "minimum": -1, "maximum": 100_000, "nullable": true, "description": "-1 keeps all",
+    ])
+
     /// The components that are request bodies.
     static let requestComponents: Set<String> = ["JobInput", "NotificationSettingsInput", "TargetSecretInput", "DestinationInput", "RetentionInput"]
 
@@ -239,6 +244,10 @@ enum OpenAPIDocument {
             [
                 "run_id": S.string, "job_id": S.string, "status": S.enumeration(["present", "deleting", "deleted", "missing", "error"]),
                 "ended_at": S.integer, "pinned_at": S.nullableInteger, "run_dir": S.nullableString, "reasons": S.array(S.string),
+                "buckets": .object([
+                    "type": "object", "additionalProperties": S.string,
+                    "description": "retention preview: for each count rule that keeps the snapshot, the period it stands for",
+                ]),
                 "source_files": S.nullableInteger, "source_dirs": S.nullableInteger, "source_bytes": S.nullableInteger,
                 "transfer_bytes": S.nullableInteger, "chain_level": S.nullableInteger, "base_run_id": S.nullableString, "dependants": S.integer,
                 "locations": S.array(S.ref("SnapshotLocation")),
@@ -288,7 +297,12 @@ enum OpenAPIDocument {
             [
                 "retention": S.object(
                     [
-                        "enabled": S.boolean, "keep_last": .object(["type": "integer", "minimum": 0, "maximum": 10_000, "nullable": true]),
+                        "enabled": S.boolean, "keep_last": retentionCount, "keep_hourly": retentionCount, "keep_daily": retentionCount,
+                        "keep_weekly": retentionCount, "keep_monthly": retentionCount, "keep_yearly": retentionCount,
+                        "keep_within": .object([
+                            "type": "string", "pattern": "^([0-9]+[ymdh])+$", "nullable": true,
+                            "description": "restic's duration (years, months, days, hours), counted back from the newest snapshot",
+                        ]),
                         "keep_days": .object(["type": "integer", "minimum": 0, "maximum": 3650, "nullable": true]),
                         "max_delete_per_tick": .object(["type": "integer", "minimum": 1, "maximum": 10_000]),
                         "max_delete_per_day": .object(["type": "integer", "minimum": 1, "maximum": 100_000]),
