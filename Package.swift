@@ -45,6 +45,12 @@ let package = Package(
             pkgConfig: "libargon2",
             providers: [.apt(["libargon2-dev"])]
         ),
+        // SMTP for e-mail notifications (docs/architecture.md, "Notifications"); shim.h wraps the variadic setopt.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         .systemLibrary(
             name: "CZstd",
             pkgConfig: "libzstd",
@@ -133,6 +139,7 @@ let package = Package(
         .target(
             name: "Notifications",
             dependencies: [
+                "CCurl",
                 "Core",
                 "Secrets",
                 "Store",

@@ -163,7 +163,7 @@ import Testing
         let fixture = try await RunsFixture()
         let base = fixture.base + "/api/notifications"
         let cases: [(String, String, Any?, Int, String)] = [
-            ("PUT", "/destinations/email/ops", ["url": "http://x"], 400, "invalid_channel"),
+            ("PUT", "/destinations/sms/ops", ["url": "http://x"], 400, "invalid_channel"),
             ("PUT", "/destinations/webhook/ops", ["url": "ftp://x/y"], 400, "invalid_url"),
             ("PUT", "/destinations/webhook/ops", ["url": "not a url"], 400, "invalid_url"),
             ("PUT", "/destinations/webhook/ops", ["url": "http://x", "secret": 5], 400, "invalid_secret"),
@@ -176,7 +176,7 @@ import Testing
             ("POST", "/destinations/webhook/missing/test", nil, 404, "destination_not_found"),
             ("DELETE", "/destinations/webhook/missing", nil, 404, "destination_not_found"),
             ("PUT", "/settings", ["enabled": "no"], 400, "invalid_settings"),
-            ("PUT", "/settings", ["channels": ["email": ["enabled": true]]], 400, "invalid_settings"),
+            ("PUT", "/settings", ["channels": ["sms": ["enabled": true]]], 400, "invalid_settings"),
             ("PUT", "/settings", ["templates": ["wecom_markdown": ""]], 400, "invalid_settings"),
             ("GET", "/queue?status=lost", nil, 400, "invalid_query"),
             ("GET", "/queue?cursor=%%%", nil, 400, "invalid_cursor"),

@@ -17,6 +17,8 @@ final class WebhookReceiver: Sendable {
         var headers: [String: String]
         var body: Data
         var answered: Int?
+        /// The request's path (pings and ntfy: which URL was called).
+        var path = ""
     }
 
     let port: Int
@@ -27,6 +29,10 @@ final class WebhookReceiver: Sendable {
     var requests: [Received] { received.withLock { $0 } }
     var url: String { "http://127.0.0.1:\(port)/hook" }
     var wecomURL: String { "http://127.0.0.1:\(port)/wecom?key=test" }
+    /// A healthchecks.io-style check URL (`…/start`, `…/fail` appended by the sender) or any URL under `/ping/`.
+    func pingURL(_ path: String) -> String { "http://127.0.0.1:\(port)/ping/\(path)" }
+    /// An ntfy topic.
+    func ntfyURL(_ topic: String) -> String { "http://127.0.0.1:\(port)/ntfy/\(topic)" }
 
     init(port: Int, behaviour: @escaping @Sendable (Int) -> Answer) {
         self.port = port
@@ -50,6 +56,28 @@ final class WebhookReceiver: Sendable {
             case .status(let code):
                 received.withLock { $0[index - 1].answered = code }
                 return Response(status: .init(code: code), body: .init(byteBuffer: .init(string: "{\"ok\":true}")))
+            }
+        }
+        // Pings and ntfy: record the path, headers and body; answer as `behaviour` says.
+        for route in ["ping/**", "ntfy/**"] {
+            router.post(RouterPath(stringLiteral: route)) { [self] request, _ -> Response in
+                let body = try await request.body.collect(upTo: 1 << 20)
+                var headers: [String: String] = [:]
+                for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+                let index = received.withLock { list -> Int in
+                    list.append(
+                        Received(arrival: Date().timeIntervalSince1970, headers: headers, body: Data(body.readableBytesView), path: request.uri.path)
+                    )
+                    return list.count
+                }
+                switch behaviour(index) {
+                case .hang:
+                    try await Task.sleep(for: .seconds(3600))
+                    return Response(status: .ok)
+                case .status(let code):
+                    received.withLock { $0[index - 1].answered = code }
+                    return Response(status: .init(code: code), body: .init(byteBuffer: .init(string: "OK")))
+                }
             }
         }
         // A WeCom group robot: answers `errcode` 0 when the message has the robot API's markdown shape.

@@ -76,6 +76,7 @@ public struct NotificationDeliverer: Sendable {
 
     func attempt(_ delivery: NotificationDelivery) async -> DeliveryOutcome {
         let record = delivery.record
+        if record.channel == NotificationRecord.pingChannel { return await ping(delivery) }
         guard let channel = NotificationChannel(rawValue: record.channel) else { return .canceled("unsupported channel \(record.channel)") }
         guard delivery.settings.enabled else { return .canceled("notifications disabled") }
         guard delivery.settings.allows(channel) else { return .canceled("channel disabled") }
@@ -103,5 +104,45 @@ public struct NotificationDeliverer: Sendable {
         } catch {
             return .failed("\(error)")
         }
+    }
+
+    /// The largest failure-ping body: the run's summary, or without it when it would not fit.
+    public static let maxPingBodyBytes = 10 * 1024
+
+    /// One job ping (channel `ping`): its URL is in the row, not in a destination; the switches of notifications do
+    /// not apply. A failure ping's body is the run's status, error and summary as JSON (at most `maxPingBodyBytes`).
+    func ping(_ delivery: NotificationDelivery) async -> DeliveryOutcome {
+        guard case .object(let payload)? = delivery.ping, case .string(let url)? = payload["url"], case .string(let event)? = payload["event"]
+        else { return .canceled("ping without a URL") }
+        var body = Data()
+        if event == JobPings.Event.failure.rawValue {
+            body = Self.failurePingBody(RunNotification(run: delivery.run, runId: delivery.record.runId, jobName: delivery.jobName))
+        }
+        do {
+            try await sender.ping(url: url, body: body)
+            return .sent
+        } catch {
+            return .failed("\(error)")
+        }
+    }
+
+    static func failurePingBody(_ notification: RunNotification) -> Data {
+        func number(_ value: Int64?) -> JSONValue { value.map { .number(Double($0)) } ?? .null }
+        var object: [String: JSONValue] = [
+            "run_id": .string(notification.runId), "job_id": .string(notification.jobId), "job_name": .string(notification.jobName),
+            "status": .string(notification.status), "error": notification.error.map(JSONValue.string) ?? .null,
+            "started_at": number(notification.startedAt), "ended_at": number(notification.endedAt),
+            "summary": notification.summary ?? .null,
+        ]
+        var body = Data(JSONValue.object(object).jsonString().utf8)
+        if body.count > maxPingBodyBytes {
+            object["summary"] = .null
+            object["summary_truncated"] = .bool(true)
+            if case .string(let error)? = object["error"], error.utf8.count > maxPingBodyBytes / 2 {
+                object["error"] = .string(String(decoding: Array(error.utf8.prefix(maxPingBodyBytes / 2)), as: UTF8.self))
+            }
+            body = Data(JSONValue.object(object).jsonString().utf8)
+        }
+        return body
     }
 }

@@ -5,16 +5,21 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
-/// Sends one notification over HTTP (async-http-client, 10 s deadline for the whole exchange).
+/// Sends one notification: over HTTP (async-http-client, 10 s deadline for the whole exchange) or SMTP (`SMTPClient`).
 ///
 /// - `webhook`: `POST url` with the JSON of `RunNotification.webhookBody`, headers `X-Bastion-Notification-Id`,
 ///   `X-Bastion-Timestamp` and, when the destination has a signing secret, `X-Bastion-Signature:
 ///   sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`. Any 2xx is success.
 /// - `wecom_bot`: `POST` of `{"msgtype": "markdown", "markdown": {"content": …}}`; success is a 2xx whose JSON
 ///   `errcode` is 0.
+/// - `email`: subject and body from the settings' templates, through libcurl's SMTP.
+/// - `ntfy`: one `POST` to the topic URL, the body template as text, headers `Title` (RFC 2047 when not ASCII),
+///   `Priority`, `Tags` and `Authorization: Bearer <token>`. Any 2xx is success.
+/// - pings (`ping(url:body:)`): one `POST`; any 2xx is success.
 public struct NotificationSender: Sendable {
     let client: HTTPClient
     let timeout: Duration
+    let smtp: SMTPClient
 
     /// The process's notification client: a failed connect fails the attempt at once (the retry schedule is ours, not
     /// the pool's), and redirects are not followed (a webhook answers where it was configured).
@@ -26,9 +31,10 @@ public struct NotificationSender: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
-    public init(client: HTTPClient = NotificationSender.client, timeout: Duration = NotificationRetry.timeout) {
+    public init(client: HTTPClient = NotificationSender.client, timeout: Duration = NotificationRetry.timeout, smtp: SMTPClient = SMTPClient()) {
         self.client = client
         self.timeout = timeout
+        self.smtp = smtp
     }
 
     /// A failed attempt, with a message fit for `last_error` and the run's log.
@@ -67,7 +73,29 @@ public struct NotificationSender: Sendable {
                 if case .string(let text)? = object["errmsg"] { errmsg = text }
                 throw Failure(description: "WeCom errcode \(code): \(errmsg)")
             }
+        case .email(let email):
+            let message = SMTPClient.Message(
+                subject: notification.render(settings.emailSubject),
+                body: notification.render(settings.emailBody),
+                messageId: notificationId,
+                date: Date(timeIntervalSince1970: TimeInterval(now))
+            )
+            try await smtp.send(message, to: email)
+        case .ntfy(let ntfy):
+            var headers = [("Title", SMTPClient.encodeHeader(SMTPClient.oneLine(notification.render(settings.ntfyTitle)), fold: " "))]
+            if let priority = ntfy.priority { headers.append(("Priority", "\(priority)")) }
+            if !ntfy.tags.isEmpty { headers.append(("Tags", ntfy.tags.joined(separator: ","))) }
+            if let token = ntfy.token { headers.append(("Authorization", "Bearer \(token)")) }
+            let body = Data(notification.render(settings.ntfyBody).utf8)
+            let (status, _) = try await post(ntfy.url, body: body, headers: headers, contentType: "text/plain; charset=utf-8")
+            guard (200..<300).contains(status) else { throw Failure(description: "HTTP \(status)") }
         }
+    }
+
+    /// One ping of a job's `pings`: `POST url` with `body` (the run's summary for a failure, else empty).
+    public func ping(url: String, body: Data) async throws {
+        let (status, _) = try await post(url, body: body, headers: [], contentType: body.isEmpty ? "text/plain" : "application/json")
+        guard (200..<300).contains(status) else { throw Failure(description: "HTTP \(status)") }
     }
 
     /// `sha256=` + lowercase hex HMAC-SHA256 of `"<timestamp>.<body>"` under `secret`.
@@ -79,10 +107,10 @@ public struct NotificationSender: Sendable {
         HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: key)).map { String(format: "%02x", $0) }.joined()
     }
 
-    private func post(_ url: String, body: Data, headers: [(String, String)]) async throws -> (Int, Data) {
+    private func post(_ url: String, body: Data, headers: [(String, String)], contentType: String = "application/json") async throws -> (Int, Data) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Content-Type", value: contentType)
         request.headers.add(name: "User-Agent", value: "bastion/\(BastionVersion.current)")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))

@@ -3,8 +3,8 @@ import Foundation
 
 /// What a notification says about a finished run: the webhook's JSON body and the WeCom template's placeholders
 /// (`{{title}}`, `{{job_id}}`, `{{job_name}}`, `{{run_id}}`, `{{status}}`, `{{status_text}}`, `{{started_at}}`,
-/// `{{ended_at}}`, `{{target_type}}`, `{{target_location}}`, `{{target}}`, `{{error}}`, `{{target_line_wecom}}`,
-/// `{{error_line_wecom}}`, as the original's templates).
+/// `{{ended_at}}`, `{{target_type}}`, `{{target_location}}`, `{{target}}`, `{{error}}`, `{{error_line}}`,
+/// `{{target_line_wecom}}`, `{{error_line_wecom}}`, as the original's templates; `NotificationSettings.templateVariables`).
 public struct RunNotification: Sendable, Equatable {
     public var runId: String
     public var jobId: String
@@ -84,6 +84,7 @@ public struct RunNotification: Sendable, Equatable {
             ("title", title), ("job_id", jobId), ("job_name", jobName), ("run_id", runId), ("status", status),
             ("status_text", statusText), ("started_at", Self.format(startedAt)), ("ended_at", Self.format(endedAt)),
             ("target_type", targetType), ("target_location", targetLocation), ("target", targetText), ("error", errorText),
+            ("error_line", errorText.isEmpty ? "" : "Error: \(errorText)\n"),
             ("target_line_wecom", targetText == "-" ? "" : "> Target: \(targetText)\n"),
             ("error_line_wecom", errorText.isEmpty ? "" : "> Error: \(errorText)\n"),
         ]

@@ -42,6 +42,9 @@ extension AppDatabase {
         migrator.registerMigration("v12_copies_locations") { db in
             try db.execute(sql: Migrations.v12CopiesLocations)
         }
+        migrator.registerMigration("v12_notify_channels_pings") { db in
+            try db.execute(sql: Migrations.v12NotifyChannelsPings)
+        }
         return migrator
     }
 
@@ -144,6 +147,27 @@ enum Migrations {
     /// Poison runs (docs/architecture.md, "Poison runs"): how many times the process executing a run died with it.
     static let v11RunCrashAttempts = """
         ALTER TABLE runs ADD COLUMN crash_attempts INTEGER NOT NULL DEFAULT 0;
+        """
+
+    /// E-mail and ntfy destinations (the channel CHECK of `notification_destinations` widened: SQLite cannot alter a
+    /// CHECK, so the table is rebuilt), and job pings in the queue (docs/architecture.md, "Notifications"): a ping row
+    /// (`channel = 'ping'`) carries its URL and event in `payload_json` and its place in the run's order in
+    /// `ping_order` (start 0, success/failure 1); other rows leave both NULL.
+    static let v12NotifyChannelsPings = """
+        CREATE TABLE notification_destinations_v12 (
+            channel TEXT NOT NULL CHECK (channel IN ('webhook', 'wecom_bot', 'email', 'ntfy')),
+            name TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (channel, name)
+        ) WITHOUT ROWID;
+        INSERT INTO notification_destinations_v12 (channel, name, enabled, created_at, updated_at)
+            SELECT channel, name, enabled, created_at, updated_at FROM notification_destinations;
+        DROP TABLE notification_destinations;
+        ALTER TABLE notification_destinations_v12 RENAME TO notification_destinations;
+        ALTER TABLE notifications ADD COLUMN payload_json TEXT;
+        ALTER TABLE notifications ADD COLUMN ping_order INTEGER;
         """
 
     /// The run list pages by keyset, newest first (`(started_at, id) < cursor`): unfiltered through

@@ -12,6 +12,8 @@ public struct NotificationDelivery: Sendable {
     public var sealedConfig: SecretBox.Sealed?
     public var run: Run?
     public var jobName: String?
+    /// A ping row's `payload_json`: `{url, event}`.
+    public var ping: JSONValue? = nil
 }
 
 /// How one delivery attempt ended.
@@ -190,11 +192,65 @@ extension AppDatabase {
         }
     }
 
+    /// Queues the job's pings for `event` of a backup run (docs/architecture.md, "Notifications"): one `ping` row per
+    /// ping that takes the event, carrying its URL; `start` in the claim's transaction, `success`/`failure` in the one
+    /// that writes the terminal status. Pings are the job's own: the notification switches do not gate them. A row
+    /// already there (a run claimed again after a graceful hand-back) is kept (`INSERT OR IGNORE`).
+    static func enqueuePings(
+        _ db: Database,
+        runId: String,
+        jobId: String,
+        pings known: JobPings? = nil,
+        event: JobPings.Event,
+        now: Int64,
+        after: inout AfterCommit
+    ) throws {
+        var pings = known
+        if pings == nil {
+            guard let spec = try String.fetchOne(db.cachedStatement(sql: "SELECT spec_json FROM jobs WHERE id = ?"), arguments: [jobId]),
+                spec.contains("\"pings\""), case .object(let root)? = try? JSONValue.parse(spec)
+            else { return }
+            pings = try? JobPings.parse(root["pings"])
+        }
+        guard let pings, !pings.isEmpty else { return }
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT OR IGNORE INTO notifications
+                  (id, run_id, channel, secret_name, status, attempts, next_attempt_at, created_at, updated_at, payload_json, ping_order)
+                VALUES (?, ?, 'ping', ?, 'queued', 0, ?, ?, ?, ?, ?)
+                """
+        )
+        var inserted = 0
+        for (index, ping) in pings.pings.enumerated() {
+            guard let url = ping.url(for: event) else { continue }
+            let payload: JSONValue = .object(["url": .string(url), "event": .string(event.rawValue)])
+            try insert.execute(arguments: [
+                UUID().uuidString.lowercased(), runId, "pings.\(index).\(event.rawValue)", now, now, now, payload.jsonString(), event.order,
+            ])
+            inserted += db.changesCount
+        }
+        if inserted > 0 { after.wake(.notifications) }
+    }
+
     // MARK: - Delivery (worker side)
+
+    /// A queued row that must wait: a ping of a run whose earlier ping (lower `ping_order`) is still queued or being
+    /// sent, so one run's pings arrive in order (start before success or failure).
+    static let pingWaitsSQL = """
+        (notifications.channel = 'ping' AND EXISTS (
+          SELECT 1 FROM notifications AS earlier WHERE earlier.run_id = notifications.run_id AND earlier.channel = 'ping'
+            AND earlier.ping_order < notifications.ping_order AND earlier.status IN ('queued', 'sending')))
+        """
 
     /// The claim of the next due notification, as the hot-query checks see it (docs/architecture.md, "Database").
     public static let nextDueNotificationSQL = """
-        SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT 1
+        SELECT id FROM notifications WHERE status = 'queued' AND next_attempt_at <= ? AND NOT \(pingWaitsSQL)
+        ORDER BY next_attempt_at LIMIT 1
+        """
+
+    /// When the delivery loop must wake: the earliest due time of a queued row that is not waiting for another.
+    public static let nextNotificationDueSQL = """
+        SELECT MIN(next_attempt_at) FROM notifications WHERE status = 'queued' AND NOT \(pingWaitsSQL)
         """
 
     static let notificationColumns = "id, run_id, channel, secret_name, status, attempts, next_attempt_at, created_at, updated_at, last_error"
@@ -231,13 +287,19 @@ extension AppDatabase {
             let destination = try channel.flatMap { try Self.fetchDestination(db, channel: $0, name: record.destination) }
             let run = try Self.fetchRun(db, id: record.runId)
             let jobName = try run.flatMap { try String.fetchOne(db, sql: "SELECT name FROM jobs WHERE id = ?", arguments: [$0.jobId]) }
+            var ping: JSONValue?
+            if record.channel == NotificationRecord.pingChannel {
+                ping = try String.fetchOne(db, sql: "SELECT payload_json FROM notifications WHERE id = ?", arguments: [record.id])
+                    .flatMap { try? JSONValue.parse($0) }
+            }
             return NotificationDelivery(
                 record: record,
                 settings: try Self.fetchNotificationSettings(db),
                 destinationEnabled: destination?.enabled,
                 sealedConfig: try Self.fetchSecret(db, kind: record.channel, name: record.destination),
                 run: run,
-                jobName: jobName
+                jobName: jobName,
+                ping: ping
             )
         }
     }
@@ -329,7 +391,7 @@ extension AppDatabase {
     /// The earliest `next_attempt_at` of a queued notification: when the delivery loop must wake.
     public func nextNotificationDue() async throws -> Int64? {
         try await pool.read { db in
-            try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(next_attempt_at) FROM notifications WHERE status = 'queued'"))
+            try Int64.fetchOne(db.cachedStatement(sql: Self.nextNotificationDueSQL))
         }
     }
 

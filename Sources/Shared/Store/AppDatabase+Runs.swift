@@ -127,7 +127,10 @@ extension AppDatabase {
             : NewRunEvent(.info, kind: RunEventKind.queued, message: "Run queued", fields: .object(fields))
         try Self.insertEvents(db, runId: id, [event], now: now, after: &after)
         if !rejected { after.wake(.runs) }
-        if rejected { try Self.enqueueNotifications(db, runId: id, jobId: job.id, now: now, after: &after) }
+        if rejected {
+            try Self.enqueueNotifications(db, runId: id, jobId: job.id, now: now, after: &after)
+            try Self.enqueuePings(db, runId: id, jobId: job.id, event: .failure, now: now, after: &after)
+        }
         return try Self.fetchRun(db, id: id)
     }
 
@@ -206,6 +209,8 @@ extension AppDatabase {
         let job = try Self.fetchJob(db, id: run.jobId)
         // Where this backup writes, as the executor will see it: what the cleanup of an incomplete run removes.
         if run.kind == .backup, let job, let spec = try? JobSpec.parse(job.spec) {
+            // The job's start pings, in the claim's transaction (docs/architecture.md, "Notifications").
+            try Self.enqueuePings(db, runId: id, jobId: job.id, pings: spec.pings, event: .start, now: now, after: &after)
             try db.execute(
                 sql: "UPDATE runs SET target_snapshot_json = ? WHERE id = ?",
                 arguments: [RunLocation(target: spec.target, jobId: job.id, runId: id).json.jsonString(), id]
@@ -386,6 +391,7 @@ extension AppDatabase {
                 try Self.recordSnapshot(db, runId: runId, jobId: row[2], summary: summary, now: now)
             }
             try Self.enqueueNotifications(db, runId: runId, jobId: row[2], now: now, after: &after)
+            try Self.enqueuePings(db, runId: runId, jobId: row[2], event: status == .success ? .success : .failure, now: now, after: &after)
             // Copies (docs/targets.md, "Copies"): queued with the snapshot they copy.
             if status == .success { try Self.enqueueCopies(db, runId: runId, jobId: row[2], now: now, after: &after) }
         }
@@ -626,6 +632,7 @@ extension AppDatabase {
                 )
                 if !canceled, (row["kind"] as String?) == RunKind.backup.rawValue {
                     try Self.enqueueNotifications(db, runId: id, jobId: row["job_id"], now: now, after: &after)
+                    try Self.enqueuePings(db, runId: id, jobId: row["job_id"], event: .failure, now: now, after: &after)
                 }
             }
             return rows.map { $0["id"] }

@@ -34,14 +34,21 @@ struct NotificationsController {
 
     /// `PUT /api/notifications/settings`: members left out keep their current value.
     @Sendable func updateSettings(_ request: Request, context: AppRequestContext) async throws -> SettingsDTO {
-        let body = try await RequestInput.object(request, known: ["enabled", "channels", "templates"])
+        // `template_variables` is what `GET` shows: accepted so a form can send the document back, and ignored.
+        let body = try await RequestInput.object(request, known: ["enabled", "channels", "templates", "template_variables"])
         if case .object(let channels)? = body["channels"] {
             for (name, entry) in channels {
                 if case .object(let object) = entry { try RequestInput.refuseUnknownKeys(object, known: ["enabled"], at: "channels.\(name)") }
             }
         }
         if case .object(let templates)? = body["templates"] {
-            try RequestInput.refuseUnknownKeys(templates, known: ["wecom_markdown"], at: "templates")
+            try RequestInput.refuseUnknownKeys(templates, known: ["wecom_markdown", "email", "ntfy"], at: "templates")
+            if case .object(let email)? = templates["email"] {
+                try RequestInput.refuseUnknownKeys(email, known: ["subject", "body"], at: "templates.email")
+            }
+            if case .object(let ntfy)? = templates["ntfy"] {
+                try RequestInput.refuseUnknownKeys(ntfy, known: ["title", "body"], at: "templates.ntfy")
+            }
         }
         let current = try await services.database.notificationSettings()
         let updated: NotificationSettings
@@ -62,31 +69,59 @@ struct NotificationsController {
         var enabled: Bool
         var createdAt: Int64
         var updatedAt: Int64
+        /// E-mail: `{host, port, tls, username, from, to, has_password, has_ca_cert}`; ntfy: `{server, priority, tags,
+        /// has_token}` (`DestinationConfig.publicJSON`); absent for webhook and WeCom, whose URLs are credentials.
+        var config: JSONValue?
 
-        init(_ destination: NotificationDestination) {
+        init(_ destination: NotificationDestination, config: DestinationConfig? = nil) {
             channel = destination.channel.rawValue
             name = destination.name
             enabled = destination.enabled
             createdAt = destination.createdAt
             updatedAt = destination.updatedAt
+            self.config = config?.publicJSON
         }
     }
 
     @Sendable func destinations(_ request: Request, context: AppRequestContext) async throws -> [DestinationDTO] {
-        try await services.database.notificationDestinations().map(DestinationDTO.init)
+        var result: [DestinationDTO] = []
+        for destination in try await services.database.notificationDestinations() {
+            var config: DestinationConfig?
+            if destination.channel == .email || destination.channel == .ntfy {
+                config = try await storedConfig(channel: destination.channel, name: destination.name)
+            }
+            result.append(DestinationDTO(destination, config: config))
+        }
+        return result
     }
 
-    /// `PUT …/destinations/{channel}/{name}` with `{url, secret?, enabled?}` (webhook) or `{webhook_url, enabled?}`
-    /// (wecom_bot): creates or replaces the destination; the address is encrypted under `master.key`.
+    /// The destination's decrypted configuration; nil when there is none or it is unreadable.
+    func storedConfig(channel: NotificationChannel, name: String) async throws -> DestinationConfig? {
+        guard let sealed = try await services.database.notificationDestinationSecret(channel: channel, name: name),
+            let plaintext = try? SecretBox.open(in: services.config.common.dataDirectory).open(sealed, kind: channel.rawValue, name: name),
+            let value = try? JSONValue.parse(String(decoding: plaintext, as: UTF8.self))
+        else { return nil }
+        return DestinationConfig.fromSecretJSON(channel: channel, value)
+    }
+
+    /// `PUT …/destinations/{channel}/{name}` with `{url, secret?, enabled?}` (webhook), `{webhook_url, enabled?}`
+    /// (wecom_bot), `{host, port?, tls?, username?, password?, from, to, ca_cert_pem?, enabled?}` (email) or `{url,
+    /// token?, priority?, tags?, enabled?}` (ntfy): creates or replaces the destination; the whole configuration is
+    /// encrypted under `master.key`. An e-mail password or ntfy token left out is kept from the stored one (`null`
+    /// removes it), so a form that never sees it can save the rest.
     @Sendable func saveDestination(_ request: Request, context: AppRequestContext) async throws -> DestinationDTO {
         let (channel, name) = try Self.destinationKey(context)
-        let body = try await RequestInput.object(request, known: channel == .webhook ? ["url", "secret", "enabled"] : ["webhook_url", "enabled"])
-        let config: DestinationConfig
+        let body = try await RequestInput.object(request, known: DestinationConfig.keys(channel))
+        var config: DestinationConfig
         do {
             config = try DestinationConfig.parse(channel: channel, body)
         } catch let error as ValidationError {
             throw RequestInput.badRequest(error)
         }
+        if let previous = try await storedConfig(channel: channel, name: name) {
+            config = config.keepingCredential(of: previous, body: body)
+        }
+        let savedConfig = config
         var enabled: Bool?
         switch body["enabled"] {
         case nil, .null?: enabled = nil
@@ -97,7 +132,7 @@ struct NotificationsController {
             .seal(Data(config.secretJSON.jsonString().utf8), kind: channel.rawValue, name: name)
         let destination = try await services.database.saveNotificationDestination(channel: channel, name: name, sealed: sealed, enabled: enabled)
         context.logger.info("Notification destination saved", metadata: ["channel": "\(channel.rawValue)", "destination": "\(name)"])
-        return DestinationDTO(destination)
+        return DestinationDTO(destination, config: savedConfig)
     }
 
     @Sendable func deleteDestination(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -154,7 +189,7 @@ struct NotificationsController {
             throw APIError(
                 status: .badRequest,
                 code: "invalid_channel",
-                message: "unknown channel \(rawChannel) (webhook, wecom_bot)",
+                message: "unknown channel \(rawChannel) (webhook, wecom_bot, email, ntfy)",
                 details: ["field": "channel"]
             )
         }
@@ -217,8 +252,13 @@ struct NotificationsController {
             status = parsed
         }
         let channel = parameters.get("channel")
-        if let channel, NotificationChannel(rawValue: channel) == nil {
-            throw APIError(status: .badRequest, code: "invalid_query", message: "channel must be webhook or wecom_bot", details: ["field": "channel"])
+        if let channel, NotificationChannel(rawValue: channel) == nil, channel != NotificationRecord.pingChannel {
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_query",
+                message: "channel must be webhook, wecom_bot, email, ntfy or ping",
+                details: ["field": "channel"]
+            )
         }
         let pageSize = try RequestInput.paging(request).pageSize
         let before = try RequestInput.cursor(request).map { ($0.time, $0.id) }

@@ -16,8 +16,8 @@ public struct JobNotifications: Sendable, Equatable {
         self.selected = selected
     }
 
-    /// Channel keys a spec may list. `email` is accepted for compatibility with the original's specs and never sends.
-    static let listKeys = NotificationChannel.allCases.map(\.rawValue) + ["email"]
+    /// Channel keys a spec may list.
+    static let listKeys = NotificationChannel.allCases.map(\.rawValue)
 
     /// Parses `spec.notifications` (`{}` means inherit). Problems are `invalid_spec` naming the field.
     public static func parse(_ value: JSONValue) throws -> JobNotifications {

@@ -98,6 +98,8 @@ public struct JobSpec: Sendable, Equatable {
     public var hooks = JobHooks()
     /// Further targets each snapshot is copied to (docs/targets.md, "Copies").
     public var copies: [JobCopy] = []
+    /// URLs told when a backup run starts, succeeds and fails (docs/architecture.md, "Notifications").
+    public var pings = JobPings()
 
     public var type: String { source.type }
 
@@ -440,6 +442,7 @@ extension JobSpec {
         try validatePipeline()
         hooks = try JobHooks.parse(root["hooks"])
         copies = try JobCopy.parse(root["copies"], primary: target)
+        pings = try JobPings.parse(root["pings"])
         if case .vaultwarden = source {
             switch pipeline["format"] {
             case nil, .null?, .string("archive_v1")?: break
@@ -808,6 +811,7 @@ extension JobSpec {
         root["target"] = target.json
         if !hooks.isEmpty { root["hooks"] = hooks.json }
         if !copies.isEmpty { root["copies"] = JobCopy.json(copies) }
+        if !pings.isEmpty { root["pings"] = pings.json }
         return .object(root)
     }
 }
@@ -819,7 +823,7 @@ extension JobSpec {
     ]
     static let sqliteKeys: Set<String> = ["path", "integrity_check"]
     static let vaultwardenKeys: Set<String> = ["data_dir", "consistency_policy", "consistency_fail_threshold"]
-    static let sectionKeys: Set<String> = ["v", "source", "target", "pipeline", "notifications", "retention", "hooks", "copies"]
+    static let sectionKeys: Set<String> = ["v", "source", "target", "pipeline", "notifications", "retention", "hooks", "copies", "pings"]
 
     /// The keys a source's settings take, by source type (nil for a type the spec does not know).
     static func sourceKeys(_ type: String) -> Set<String>? {
@@ -882,6 +886,7 @@ extension JobSpec {
         check(root["retention"], RetentionPolicy.keys, "retention")
         unknown += JobHooks.unknownFields(root["hooks"])
         unknown += JobCopy.unknownFields(root["copies"])
+        unknown += JobPings.unknownFields(root["pings"])
         return unknown.sorted()
     }
 }

@@ -1,9 +1,14 @@
 import Foundation
 
-/// Where a notification goes. `email` of the original is not built (no SMTP here); `webhook` is new.
+/// Where a notification goes: a named destination of one of these channels (docs/architecture.md, "Notifications").
+/// Job pings are not a channel of destinations: their queue rows have channel `ping` (`NotificationRecord.pingChannel`).
 public enum NotificationChannel: String, Sendable, Codable, CaseIterable {
     case webhook
     case wecomBot = "wecom_bot"
+    /// SMTP through libcurl.
+    case email
+    /// One POST to an ntfy topic.
+    case ntfy
 }
 
 /// `notifications.status`.
@@ -11,8 +16,11 @@ public enum NotificationStatus: String, Sendable, Codable, CaseIterable {
     case queued, sending, sent, failed, canceled
 }
 
-/// One row of the delivery queue: a finished run × one destination.
+/// One row of the delivery queue: a finished run × one destination, or one ping of a job's `pings` (channel `ping`).
 public struct NotificationRecord: Sendable, Equatable {
+    /// The queue's channel for job pings; their `destination` is `pings.<index>.<event>` and the URL is in the row.
+    public static let pingChannel = "ping"
+
     public var id: String
     public var runId: String
     public var channel: String

@@ -24,11 +24,51 @@ public enum DestinationConfig: Sendable, Equatable {
     case webhook(url: String, signingSecret: String?)
     /// A WeCom group robot webhook URL (`https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…`).
     case wecomBot(webhookURL: String)
+    /// An SMTP server and the message's envelope (`EmailDestination`).
+    case email(EmailDestination)
+    /// An ntfy topic (`NtfyDestination`).
+    case ntfy(NtfyDestination)
 
     public var channel: NotificationChannel {
         switch self {
         case .webhook: return .webhook
         case .wecomBot: return .wecomBot
+        case .email: return .email
+        case .ntfy: return .ntfy
+        }
+    }
+
+    /// The keys `PUT …/destinations/{channel}/{name}` takes.
+    public static func keys(_ channel: NotificationChannel) -> Set<String> {
+        switch channel {
+        case .webhook: return ["url", "secret", "enabled"]
+        case .wecomBot: return ["webhook_url", "enabled"]
+        case .email: return EmailDestination.keys.union(["enabled"])
+        case .ntfy: return NtfyDestination.keys.union(["enabled"])
+        }
+    }
+
+    /// What `GET /api/notifications/destinations` may show of the destination: never a password, token, or an
+    /// address that works as a credential (webhook and WeCom URLs, ntfy topics). Nil when there is nothing to show.
+    public var publicJSON: JSONValue? {
+        switch self {
+        case .webhook, .wecomBot: return nil
+        case .email(let email): return email.publicJSON
+        case .ntfy(let ntfy): return ntfy.publicJSON
+        }
+    }
+
+    /// The stored credential a `PUT` that leaves it out keeps (`password` of e-mail, `token` of ntfy): a form that
+    /// never sees it can still be saved. An explicit `null` removes it; an e-mail password needs a username.
+    public func keepingCredential(of previous: DestinationConfig, body: [String: JSONValue]) -> DestinationConfig {
+        switch (self, previous) {
+        case (.email(var email), .email(let old)) where body["password"] == nil && email.username != nil:
+            email.password = old.password
+            return .email(email)
+        case (.ntfy(var ntfy), .ntfy(let old)) where body["token"] == nil:
+            ntfy.token = old.token
+            return .ntfy(ntfy)
+        default: return self
         }
     }
 
@@ -69,6 +109,10 @@ public enum DestinationConfig: Sendable, Equatable {
             return .webhook(url: try url("url"), signingSecret: secret)
         case .wecomBot:
             return .wecomBot(webhookURL: try url("webhook_url"))
+        case .email:
+            return .email(try EmailDestination.parse(object))
+        case .ntfy:
+            return .ntfy(try NtfyDestination.parse(object))
         }
     }
 
@@ -79,6 +123,10 @@ public enum DestinationConfig: Sendable, Equatable {
             return .object(["url": .string(url), "secret": secret.map(JSONValue.string) ?? .null])
         case .wecomBot(let url):
             return .object(["webhook_url": .string(url)])
+        case .email(let email):
+            return email.secretJSON
+        case .ntfy(let ntfy):
+            return ntfy.secretJSON
         }
     }
 
@@ -93,6 +141,10 @@ public enum DestinationConfig: Sendable, Equatable {
         case .wecomBot:
             guard case .string(let url)? = object["webhook_url"] else { return nil }
             return .wecomBot(webhookURL: url)
+        case .email:
+            return (try? EmailDestination.parse(object)).map(DestinationConfig.email)
+        case .ntfy:
+            return (try? NtfyDestination.parse(object)).map(DestinationConfig.ntfy)
         }
     }
 }
