@@ -37,6 +37,9 @@ extension AppDatabase {
         migrator.registerMigration("v11_run_crash_attempts") { db in
             try db.execute(sql: Migrations.v11RunCrashAttempts)
         }
+        migrator.registerMigration("v12_drills_scheduled_kind") { db in
+            try db.execute(sql: Migrations.v12DrillsScheduledKind)
+        }
         return migrator
     }
 
@@ -75,6 +78,13 @@ enum Migrations {
     /// Poison runs (docs/architecture.md, "Poison runs"): how many times the process executing a run died with it.
     static let v11RunCrashAttempts = """
         ALTER TABLE runs ADD COLUMN crash_attempts INTEGER NOT NULL DEFAULT 0;
+        """
+
+    /// Restore drills (docs/architecture.md, "Restore drills") are verify runs fired by a cron of their own: a drill and a
+    /// backup of the same job and minute each get their run, so the once-per-trigger index also keys on the run's kind.
+    static let v12DrillsScheduledKind = """
+        DROP INDEX idx_runs_job_id_scheduled_for;
+        CREATE UNIQUE INDEX idx_runs_job_id_scheduled_for ON runs(job_id, scheduled_for, kind) WHERE scheduled_for IS NOT NULL;
         """
 
     /// The run list pages by keyset, newest first (`(started_at, id) < cursor`): unfiltered through

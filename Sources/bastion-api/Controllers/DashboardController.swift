@@ -46,13 +46,16 @@ struct DashboardController {
         var schedule: String?
         var scheduleTimezone: String
         var nextRunAt: Int64?
-        /// `failed` (its latest finished backup failed), `overdue` (missed a scheduled run), `running`, `never` (no
+        /// `failed` (its latest finished backup or restore drill failed), `overdue` (missed a scheduled run), `running`, `never` (no
         /// backup yet), `ok`: the overview lists the worst first.
         var state: String
         var lastSuccess: RunRefDTO?
         var lastFailure: RunRefDTO?
         var latestRun: RunRefDTO?
         var days: [DayDTO]
+        /// The latest finished restore drill and the latest successful one (docs/architecture.md, "Restore drills").
+        var lastDrill: RunRefDTO? = nil
+        var lastSuccessfulDrill: RunRefDTO? = nil
     }
 
     struct Counts: ResponseEncodable {
@@ -100,7 +103,7 @@ struct DashboardController {
         }
         let cards = data.jobs.map { health -> JobCardDTO in
             let job = health.job
-            return JobCardDTO(
+            var card = JobCardDTO(
                 id: job.id,
                 name: job.name,
                 type: job.spec["type"]?.stringValue,
@@ -122,6 +125,9 @@ struct DashboardController {
                     )
                 }
             )
+            card.lastDrill = health.lastDrill.map(RunRefDTO.init)
+            card.lastSuccessfulDrill = health.lastSuccessfulDrill.map(RunRefDTO.init)
+            return card
         }
         return Dashboard(
             now: now,
@@ -138,6 +144,8 @@ struct DashboardController {
     static func state(_ health: DashboardData.JobHealth, now: Int64) -> String {
         if let latest = health.latest, latest.status == "running" || latest.status == "queued" { return "running" }
         if let failure = health.lastFailure, failure.startedAt >= health.lastSuccess?.startedAt ?? Int64.min { return "failed" }
+        // A failed latest restore drill: the backups may not restore.
+        if health.lastDrill?.status == "failed" { return "failed" }
         let job = health.job
         if let schedule = job.schedule, let cron = try? CronExpression(parsing: schedule), let zone = TimeZone(identifier: job.scheduleTimezone),
             let due = cron.nextTrigger(after: health.latest?.startedAt ?? job.updatedAt, in: zone), due + overdueGrace < now

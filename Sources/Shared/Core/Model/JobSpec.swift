@@ -81,6 +81,8 @@ public struct JobSpec: Sendable, Equatable {
     public var retention: JSONValue
     /// Commands run before and after each backup run (docs/hooks.md).
     public var hooks = JobHooks()
+    /// Scheduled restore drills (docs/architecture.md, "Restore drills"); nil: none.
+    public var drills: JobDrills?
 
     public var type: String { source.type }
 
@@ -416,6 +418,7 @@ extension JobSpec {
         )
         try validatePipeline()
         hooks = try JobHooks.parse(root["hooks"])
+        drills = try JobDrills.parse(root["drills"])
         if case .vaultwarden = source {
             switch pipeline["format"] {
             case nil, .null?, .string("archive_v1")?: break
@@ -766,6 +769,7 @@ extension JobSpec {
         }
         root["target"] = target.json
         if !hooks.isEmpty { root["hooks"] = hooks.json }
+        if let drills { root["drills"] = drills.json }
         return .object(root)
     }
 }
@@ -777,7 +781,7 @@ extension JobSpec {
     ]
     static let sqliteKeys: Set<String> = ["path", "integrity_check"]
     static let vaultwardenKeys: Set<String> = ["data_dir", "consistency_policy", "consistency_fail_threshold"]
-    static let sectionKeys: Set<String> = ["v", "source", "target", "pipeline", "notifications", "retention", "hooks"]
+    static let sectionKeys: Set<String> = ["v", "source", "target", "pipeline", "notifications", "retention", "hooks", "drills"]
 
     /// The keys a source's settings take, by source type (nil for a type the spec does not know).
     static func sourceKeys(_ type: String) -> Set<String>? {
@@ -837,6 +841,7 @@ extension JobSpec {
         check(root["notifications"], Set(["mode"] + JobNotifications.listKeys), "notifications")
         check(root["retention"], RetentionPolicy.keys, "retention")
         unknown += JobHooks.unknownFields(root["hooks"])
+        check(root["drills"], JobDrills.keys, "drills")
         return unknown.sorted()
     }
 }
