@@ -43,6 +43,8 @@ public struct MaintenancePass: Sendable {
         public var snapshotsQueued = 0
         public var snapshotsDeleted = 0
         public var incompleteCleaned = 0
+        /// Test-restore directories of drills whose worker died (`<data-dir>/runs/<run_id>/drill`).
+        public var drillScratchRemoved = 0
         public var checkpoint: WALCheckpointResult?
         public var failedSteps: [String] = []
     }
@@ -104,6 +106,10 @@ public struct MaintenancePass: Sendable {
         {
             report.incompleteCleaned = cleaned
             logger.info("Removed incomplete runs' data from their targets", metadata: ["runs": "\(cleaned)"])
+        }
+        if let removed = await step("drill_scratch", &failed, { try await removeAbandonedDrillScratch() }), removed > 0 {
+            report.drillScratchRemoved = removed
+            logger.info("Removed test restores of drills whose worker died", metadata: ["runs": "\(removed)"])
         }
         if await step("optimize", &failed, { try await database.optimize() }) != nil {
             logger.info("Optimized database")
@@ -232,6 +238,24 @@ public struct MaintenancePass: Sendable {
             }
         }
         return cleaned
+    }
+
+    /// Removes `<data-dir>/runs/<run_id>/drill` of every run no longer queued or running: a restore drill's test restore
+    /// that its worker, killed in the middle, could not remove (docs/architecture.md, "Restore drills").
+    func removeAbandonedDrillScratch() async throws -> Int {
+        let runs = database.dataDirectory.runsPath
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: runs)) ?? []
+        let candidates = names.filter { name in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: "\(runs)/\(name)/drill", isDirectory: &isDirectory) && isDirectory.boolValue
+        }
+        var removed = 0
+        for runId in try await database.abandonedDrillScratch(runIds: candidates) {
+            try FileManager.default.removeItem(atPath: "\(runs)/\(runId)/drill")
+            rmdir("\(runs)/\(runId)")
+            removed += 1
+        }
+        return removed
     }
 
     /// Runs one step; a failure is logged and recorded, and the pass goes on.

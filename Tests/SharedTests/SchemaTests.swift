@@ -75,7 +75,8 @@ import Testing
             applied == [
                 "v1_schema", "v2_notification_destinations", "v3_run_kinds", "v4_run_warnings", "v5_run_list_indexes", "v6_dashboard_indexes",
                 "v7_agents", "v8_incomplete_cleanup", "v9_incremental", "v10_agent_pending_key", "v11_run_crash_attempts",
-                "v12_notify_channels_pings",
+                "v12_copies_locations", "v12_notify_channels_pings",
+                "v12_drills_scheduled_kind",
             ]
         )
     }

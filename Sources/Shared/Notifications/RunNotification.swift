@@ -14,6 +14,8 @@ public struct RunNotification: Sendable, Equatable {
     public var endedAt: Int64?
     public var error: String?
     public var summary: JSONValue?
+    /// A restore drill's run (docs/architecture.md, "Restore drills"): the title says so.
+    public var drill = false
 
     public init(run: Run?, runId: String, jobName: String?) {
         self.runId = runId
@@ -24,6 +26,7 @@ public struct RunNotification: Sendable, Equatable {
         endedAt = run?.endedAt
         error = run?.error
         summary = run?.summary
+        drill = run?.kind == .verify && run?.operation?["drill"] == .bool(true)
     }
 
     /// A message for `POST …/destinations/{channel}/{name}/test`.
@@ -36,6 +39,7 @@ public struct RunNotification: Sendable, Equatable {
     }
 
     public var title: String {
+        if drill { return status == "failed" ? "Restore drill failed: \(jobName)" : "Restore drill \(statusText.lowercased()): \(jobName)" }
         switch status {
         case "success": return "Bastion backup succeeded"
         case "failed": return "Bastion backup failed"

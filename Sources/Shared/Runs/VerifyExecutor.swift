@@ -19,6 +19,13 @@ public struct VerifyExecutor: JobExecutor {
     }
 
     public func execute(_ context: RunContext) async throws -> JSONValue {
+        // A restore drill is a verify, plus a test restore when asked (docs/architecture.md, "Restore drills").
+        guard let drill = RestoreDrill(operation: context.run.operation) else { return try await verify(context) }
+        return try await drill.run(context, workDirectory: workDirectory, engines: engines) { try await verify($0) }
+    }
+
+    /// The verify itself.
+    func verify(_ context: RunContext) async throws -> JSONValue {
         let snapshot = try await openSnapshot(context, staging: workDirectory)
         let readDirectory = remoteReadDirectory(context, staging: workDirectory)
         defer { if snapshot.fetchPart != nil { try? FileManager.default.removeItem(atPath: readDirectory) } }

@@ -13,6 +13,15 @@ public final class Scheduler: Sendable {
         var cron: CronExpression
         var zone: TimeZone
         var next: Int64?
+        /// A restore drill's schedule (`spec.drills`, docs/architecture.md, "Restore drills"), not the backup's.
+        var drill = false
+        /// Where it is kept: the job's id, `drill:<id>` for its drills.
+        var key: String { drill ? "drill:\(job.id)" : job.id }
+
+        /// The cron of a job's backups, or of its drills.
+        static func schedule(of job: Job, drill: Bool) -> String? {
+            drill ? (try? JobSpec.parse(job.spec))?.drills?.activeSchedule : job.schedule
+        }
     }
 
     public let database: AppDatabase
@@ -29,24 +38,26 @@ public final class Scheduler: Sendable {
         self.logger = logger
     }
 
-    /// Re-reads the scheduled jobs; keeps parsed schedules of jobs that did not change.
+    /// Re-reads the scheduled jobs (backups, and drills); keeps parsed schedules of jobs that did not change.
     public func reload() async throws {
-        let jobs = try await database.scheduledJobs()
+        let jobs = try await database.scheduledJobs().map { ($0, false) } + database.drillJobs().map { ($0, true) }
         let now = clock.now()
         let previous = entries.withLock { $0 }
         var fresh: [String: Entry] = [:]
-        for job in jobs {
-            if let old = previous[job.id], old.job.updatedAt == job.updatedAt, old.job.schedule == job.schedule {
-                fresh[job.id] = old
+        for (job, drill) in jobs {
+            let key = drill ? "drill:\(job.id)" : job.id
+            if let old = previous[key], old.job.updatedAt == job.updatedAt, old.job.schedule == job.schedule, old.job.spec == job.spec {
+                fresh[key] = old
                 continue
             }
-            guard let schedule = job.schedule, let cron = try? CronExpression(parsing: schedule),
-                let zone = TimeZone(identifier: job.scheduleTimezone)
-            else {
-                logger.warning("Unusable schedule skipped", metadata: ["job.id": "\(job.id)", "schedule": "\(job.schedule ?? "")"])
+            let schedule = Entry.schedule(of: job, drill: drill)
+            // A drills section without a schedule only drills when asked.
+            if drill, schedule == nil { continue }
+            guard let schedule, let cron = try? CronExpression(parsing: schedule), let zone = TimeZone(identifier: job.scheduleTimezone) else {
+                logger.warning("Unusable schedule skipped", metadata: ["job.id": "\(job.id)", "schedule": "\(schedule ?? "")"])
                 continue
             }
-            fresh[job.id] = Entry(job: job, cron: cron, zone: zone, next: cron.nextTrigger(after: now, in: zone))
+            fresh[key] = Entry(job: job, cron: cron, zone: zone, next: cron.nextTrigger(after: now, in: zone), drill: drill)
         }
         entries.withLock { $0 = fresh }
         logger.debug("Schedules loaded", metadata: ["jobs": "\(fresh.count)", "next": "\(earliestNext.map(String.init) ?? "none")"])
@@ -66,10 +77,10 @@ public final class Scheduler: Sendable {
         for entry in due {
             guard let trigger = entry.next else { continue }
             do {
-                if let run = try await database.enqueueScheduledRun(jobId: entry.job.id, scheduledFor: trigger) {
+                if let run = try await enqueue(entry, trigger: trigger) {
                     inserted += 1
                     logger.info(
-                        "Scheduled run enqueued",
+                        entry.drill ? "Scheduled restore drill enqueued" : "Scheduled run enqueued",
                         metadata: ["job.id": "\(entry.job.id)", "run.id": "\(run.id)", "scheduled_for": "\(trigger)"]
                     )
                 }
@@ -78,10 +89,20 @@ public final class Scheduler: Sendable {
                 continue
             }
             entries.withLock { entries in
-                entries[entry.job.id]?.next = entry.cron.nextTrigger(after: max(trigger, now), in: entry.zone)
+                entries[entry.key]?.next = entry.cron.nextTrigger(after: max(trigger, now), in: entry.zone)
             }
         }
         return inserted
+    }
+
+    /// Enqueues one trigger of `entry`: a backup run, or a drill's verify run. Nil when another worker already did.
+    private func enqueue(_ entry: Entry, trigger: Int64, extraFields: [String: JSONValue] = [:]) async throws -> Run? {
+        guard entry.drill else { return try await database.enqueueScheduledRun(jobId: entry.job.id, scheduledFor: trigger, extraFields: extraFields) }
+        switch try await database.enqueueDrill(jobId: entry.job.id, scheduledFor: trigger, extraFields: extraFields) {
+        case .queued(let run)?: return run
+        case .noSnapshot(let run)?: return run
+        case nil: return nil
+        }
     }
 
     /// At start: for each job, one catch-up run for the most recent trigger missed within the grace (and after the
@@ -99,7 +120,7 @@ public final class Scheduler: Sendable {
                 // Nothing within the grace. An older trigger without a run (looking back at most 7 days) is
                 // reported, not run.
                 if let older = Self.lastTrigger(of: entry.cron, in: entry.zone, after: max(since, windowStart - 7 * 86_400), notAfter: windowStart),
-                    (try? await database.hasScheduledRun(jobId: entry.job.id, scheduledFor: older)) == false
+                    (try? await database.hasScheduledRun(jobId: entry.job.id, scheduledFor: older, kind: entry.drill ? .verify : .backup)) == false
                 {
                     logger.warning(
                         "Missed trigger older than the misfire grace skipped",
@@ -110,7 +131,7 @@ public final class Scheduler: Sendable {
             }
             do {
                 let fields: [String: JSONValue] = ["catch_up": .bool(true), "missed_trigger": .number(Double(latest))]
-                if let run = try await database.enqueueScheduledRun(jobId: entry.job.id, scheduledFor: latest, extraFields: fields) {
+                if let run = try await enqueue(entry, trigger: latest, extraFields: fields) {
                     inserted += 1
                     logger.info(
                         "Catch-up run enqueued for a missed trigger",

@@ -21,6 +21,9 @@ public struct DashboardData: Sendable {
         public var latest: RunRef?
         /// One dictionary per day (oldest first), backup count by status.
         public var days: [[String: Int]]
+        /// The latest finished restore drill and the latest successful one (docs/architecture.md, "Restore drills").
+        public var lastDrill: RunRef? = nil
+        public var lastSuccessfulDrill: RunRef? = nil
     }
 
     /// Backups by status started in the last 24 hours and 7 days.
@@ -93,13 +96,16 @@ extension AppDatabase {
                 running: active["running"] ?? 0,
                 queued: active["queued"] ?? 0,
                 jobs: try jobs.map { job in
-                    DashboardData.JobHealth(
+                    var health = DashboardData.JobHealth(
                         job: job,
                         lastSuccess: try newest(job.id, status: "success"),
                         lastFailure: try newest(job.id, status: "failed"),
                         latest: try newest(job.id, status: nil),
                         days: buckets[job.id] ?? Array(repeating: [:], count: dayCount)
                     )
+                    health.lastDrill = try Self.latestDrill(db, jobId: job.id, successfulOnly: false)
+                    health.lastSuccessfulDrill = try Self.latestDrill(db, jobId: job.id, successfulOnly: true)
+                    return health
                 }
             )
         }

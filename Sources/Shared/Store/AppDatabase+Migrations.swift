@@ -45,6 +45,9 @@ extension AppDatabase {
         migrator.registerMigration("v12_notify_channels_pings") { db in
             try db.execute(sql: Migrations.v12NotifyChannelsPings)
         }
+        migrator.registerMigration("v12_drills_scheduled_kind") { db in
+            try db.execute(sql: Migrations.v12DrillsScheduledKind)
+        }
         return migrator
     }
 
@@ -168,6 +171,13 @@ enum Migrations {
         ALTER TABLE notification_destinations_v12 RENAME TO notification_destinations;
         ALTER TABLE notifications ADD COLUMN payload_json TEXT;
         ALTER TABLE notifications ADD COLUMN ping_order INTEGER;
+        """
+
+    /// Restore drills (docs/architecture.md, "Restore drills") are verify runs fired by a cron of their own: a drill and a
+    /// backup of the same job and minute each get their run, so the once-per-trigger index also keys on the run's kind.
+    static let v12DrillsScheduledKind = """
+        DROP INDEX idx_runs_job_id_scheduled_for;
+        CREATE UNIQUE INDEX idx_runs_job_id_scheduled_for ON runs(job_id, scheduled_for, kind) WHERE scheduled_for IS NOT NULL;
         """
 
     /// The run list pages by keyset, newest first (`(started_at, id) < cursor`): unfiltered through

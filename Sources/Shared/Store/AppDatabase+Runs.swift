@@ -56,7 +56,7 @@ extension AppDatabase {
 
     /// Enqueues the run of a cron trigger through the same path as a manual run (`source = "schedule"`).
     /// Any number of workers may call it for the same trigger: the first insert wins and the others are no-ops,
-    /// guaranteed by the UNIQUE `runs(job_id, scheduled_for)` index and checked first inside the IMMEDIATE
+    /// guaranteed by the UNIQUE `runs(job_id, scheduled_for, kind)` index and checked first inside the IMMEDIATE
     /// transaction. Nil when the trigger already has its run, or the job is gone, archived or unscheduled.
     public func enqueueScheduledRun(
         jobId: String,
@@ -69,7 +69,7 @@ extension AppDatabase {
             let exists =
                 try Bool.fetchOne(
                     db,
-                    sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE job_id = ? AND scheduled_for = ?)",
+                    sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE job_id = ? AND scheduled_for = ? AND kind = 'backup')",
                     arguments: [jobId, scheduledFor]
                 ) ?? false
             if exists { return nil }
@@ -80,11 +80,14 @@ extension AppDatabase {
         }
     }
 
-    /// Whether a trigger already has its run.
-    public func hasScheduledRun(jobId: String, scheduledFor: Int64) async throws -> Bool {
+    /// Whether a trigger already has its run (a drill's trigger: `kind` verify; docs/architecture.md, "Restore drills").
+    public func hasScheduledRun(jobId: String, scheduledFor: Int64, kind: RunKind = .backup) async throws -> Bool {
         try await pool.read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE job_id = ? AND scheduled_for = ?)", arguments: [jobId, scheduledFor])
-                ?? false
+            try Bool.fetchOne(
+                db,
+                sql: "SELECT EXISTS (SELECT 1 FROM runs WHERE job_id = ? AND scheduled_for = ? AND kind = ?)",
+                arguments: [jobId, scheduledFor, kind.rawValue]
+            ) ?? false
         }
     }
 
@@ -138,45 +141,63 @@ extension AppDatabase {
     /// parameters), with a `queued` event. Operations skip the overlap policy.
     public func enqueueOperation(kind: RunKind, source: Run, parameters: JSONValue, now: Int64 = unixNow()) async throws -> Run {
         try await write { db, after -> Run in
-            let id = UUID().uuidString.lowercased()
-            var operation: [String: JSONValue] = ["source_run_id": .string(source.id)]
-            if case .object(let object) = parameters { for (key, value) in object { operation[key] = value } }
-            // A verify of a sqlite backup also runs PRAGMA integrity_check on the database the snapshot holds.
-            if kind == .verify, let name = BackupSummary(json: source.summary)?.sqlite?.snapshotName {
-                operation["sqlite_snapshot_name"] = .string(name)
-            }
-            // Where the snapshot is, as the backup recorded it (the job's target may have changed since). For an agent's
-            // snapshot, as the hub recorded it at the claim: the agent's own word is never where credentials go.
-            // A copy (docs/targets.md, "Copies"): read where the API chose, by the hub (which holds the copy target's secret).
-            let atCopy = operation["location_id"] != nil && operation["source_target"] != nil
-            if atCopy {
-            } else if source.nodeId != Self.hubNode {
-                let recorded = try String.fetchOne(db, sql: "SELECT target_snapshot_json FROM runs WHERE id = ?", arguments: [source.id])
-                if let location = recorded.flatMap({ RunLocation(json: try? JSONValue.parse($0)) }) { operation["source_target"] = location.json }
-            } else if let location = BackupSummary(json: source.summary)?.location {
-                operation["source_target"] = location.json
-            }
-            try db.execute(
-                sql: "INSERT INTO runs (id, job_id, status, started_at, kind, operation_json, node_id) VALUES (?, ?, 'queued', ?, ?, ?, ?)",
-                // A restore or verify runs where the snapshot is: on the node that wrote it.
-                arguments: [id, source.jobId, now, kind.rawValue, JSONValue.object(operation).jsonString(), atCopy ? Self.hubNode : source.nodeId]
-            )
-            after.wake(.runs)
-            try Self.insertEvents(
-                db,
-                runId: id,
-                [
-                    NewRunEvent(
-                        kind: RunEventKind.queued,
-                        message: "\(kind.rawValue.capitalized) of run \(source.id) queued",
-                        fields: .object(operation)
-                    )
-                ],
-                now: now,
-                after: &after
-            )
-            return try Self.fetchRun(db, id: id)!
+            try Self.insertOperation(db, kind: kind, source: source, parameters: parameters, now: now, after: &after)
         }
+    }
+
+    /// The insert of `enqueueOperation`, inside the caller's transaction (a drill's also carries its trigger).
+    static func insertOperation(
+        _ db: Database,
+        kind: RunKind,
+        source: Run,
+        parameters: JSONValue,
+        scheduledFor: Int64? = nil,
+        now: Int64,
+        after: inout AfterCommit
+    ) throws -> Run {
+        let id = UUID().uuidString.lowercased()
+        var operation: [String: JSONValue] = ["source_run_id": .string(source.id)]
+        if case .object(let object) = parameters { for (key, value) in object { operation[key] = value } }
+        // A verify of a sqlite backup also runs PRAGMA integrity_check on the database the snapshot holds.
+        if kind == .verify, let name = BackupSummary(json: source.summary)?.sqlite?.snapshotName {
+            operation["sqlite_snapshot_name"] = .string(name)
+        }
+        // Where the snapshot is, as the backup recorded it (the job's target may have changed since). For an agent's
+        // snapshot, as the hub recorded it at the claim: the agent's own word is never where credentials go.
+        // A copy (docs/targets.md, "Copies"): read where the API chose, by the hub (which holds the copy target's secret).
+        let atCopy = operation["location_id"] != nil && operation["source_target"] != nil
+        if atCopy {
+        } else if source.nodeId != Self.hubNode {
+            let recorded = try String.fetchOne(db, sql: "SELECT target_snapshot_json FROM runs WHERE id = ?", arguments: [source.id])
+            if let location = recorded.flatMap({ RunLocation(json: try? JSONValue.parse($0)) }) { operation["source_target"] = location.json }
+        } else if let location = BackupSummary(json: source.summary)?.location {
+            operation["source_target"] = location.json
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO runs (id, job_id, status, started_at, kind, operation_json, node_id, scheduled_for)
+                VALUES (?, ?, 'queued', ?, ?, ?, ?, ?)
+                """,
+            // A restore or verify runs where the snapshot is: on the node that wrote it.
+            arguments: [
+                id, source.jobId, now, kind.rawValue, JSONValue.object(operation).jsonString(), atCopy ? Self.hubNode : source.nodeId, scheduledFor,
+            ]
+        )
+        after.wake(.runs)
+        try Self.insertEvents(
+            db,
+            runId: id,
+            [
+                NewRunEvent(
+                    kind: RunEventKind.queued,
+                    message: "\(kind.rawValue.capitalized) of run \(source.id) queued",
+                    fields: .object(operation)
+                )
+            ],
+            now: now,
+            after: &after
+        )
+        return try Self.fetchRun(db, id: id)!
     }
 
     // MARK: - Claim, heartbeat, completion (worker side; every write is fenced by the claim token)
@@ -353,7 +374,10 @@ extension AppDatabase {
         after: inout AfterCommit
     ) throws -> RunStatus? {
         let check = try db.cachedStatement(
-            sql: "SELECT cancel_requested_at, cancel_reason, job_id, kind FROM runs WHERE id = ? AND status = 'running' AND claim_token = ?"
+            sql: """
+                SELECT cancel_requested_at, cancel_reason, job_id, kind, operation_json FROM runs
+                WHERE id = ? AND status = 'running' AND claim_token = ?
+                """
         )
         guard let row = try Row.fetchOne(check, arguments: [runId, claimToken]) else { return nil }
         let cancelRequested = (row[0] as Int64?) != nil
@@ -394,6 +418,9 @@ extension AppDatabase {
             try Self.enqueuePings(db, runId: runId, jobId: row[2], event: status == .success ? .success : .failure, now: now, after: &after)
             // Copies (docs/targets.md, "Copies"): queued with the snapshot they copy.
             if status == .success { try Self.enqueueCopies(db, runId: runId, jobId: row[2], now: now, after: &after) }
+        } else if status == .failed, Self.isDrill(kind: row[3], operation: row[4]) {
+            // A failed restore drill alerts like a failed backup (docs/architecture.md, "Restore drills").
+            try Self.enqueueNotifications(db, runId: runId, jobId: row[2], now: now, after: &after)
         }
         if (row[3] as String?) == RunKind.copy.rawValue {
             try Self.finishCopy(db, runId: runId, status: status, outcome: outcome, now: now)
@@ -587,7 +614,7 @@ extension AppDatabase {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, cancel_requested_at, worker_id, job_id, kind, node_id FROM runs
+                    SELECT id, cancel_requested_at, worker_id, job_id, kind, node_id, operation_json FROM runs
                     WHERE status = 'running' AND COALESCE(heartbeat_at, started_at) < (CASE WHEN node_id = 'hub' THEN ? ELSE ? END)
                     """,
                 arguments: [now - leaseSeconds, now - agentLeaseSeconds]
@@ -630,7 +657,8 @@ extension AppDatabase {
                     now: now,
                     after: &after
                 )
-                if !canceled, (row["kind"] as String?) == RunKind.backup.rawValue {
+                if !canceled, (row["kind"] as String?) == RunKind.backup.rawValue || Self.isDrill(kind: row["kind"], operation: row["operation_json"])
+                {
                     try Self.enqueueNotifications(db, runId: id, jobId: row["job_id"], now: now, after: &after)
                     try Self.enqueuePings(db, runId: id, jobId: row["job_id"], event: .failure, now: now, after: &after)
                 }

@@ -46,7 +46,7 @@ struct DashboardController {
         var schedule: String?
         var scheduleTimezone: String
         var nextRunAt: Int64?
-        /// `failed` (its latest finished backup failed), `overdue` (missed a scheduled run), `running`, `never` (no
+        /// `failed` (its latest finished backup or restore drill failed), `overdue` (missed a scheduled run), `running`, `never` (no
         /// backup yet), `ok`: the overview lists the worst first.
         var state: String
         var lastSuccess: RunRefDTO?
@@ -55,6 +55,9 @@ struct DashboardController {
         var days: [DayDTO]
         /// Snapshots whose copy failed or is missing (docs/targets.md, "Copies"); empty when all is well.
         var attention: [JSONValue] = []
+        /// The latest finished restore drill and the latest successful one (docs/architecture.md, "Restore drills").
+        var lastDrill: RunRefDTO? = nil
+        var lastSuccessfulDrill: RunRefDTO? = nil
     }
 
     struct Counts: ResponseEncodable {
@@ -107,7 +110,7 @@ struct DashboardController {
             let items = attention[job.id] ?? []
             // Attention ranks after overdue and before running: a worse state stays.
             if !items.isEmpty, (Self.stateOrder[state] ?? 9) > (Self.stateOrder["attention"] ?? 0) { state = "attention" }
-            return JobCardDTO(
+            var card = JobCardDTO(
                 id: job.id,
                 name: job.name,
                 type: job.spec["type"]?.stringValue,
@@ -130,6 +133,9 @@ struct DashboardController {
                 },
                 attention: items
             )
+            card.lastDrill = health.lastDrill.map(RunRefDTO.init)
+            card.lastSuccessfulDrill = health.lastSuccessfulDrill.map(RunRefDTO.init)
+            return card
         }
         return Dashboard(
             now: now,
@@ -146,6 +152,8 @@ struct DashboardController {
     static func state(_ health: DashboardData.JobHealth, now: Int64) -> String {
         if let latest = health.latest, latest.status == "running" || latest.status == "queued" { return "running" }
         if let failure = health.lastFailure, failure.startedAt >= health.lastSuccess?.startedAt ?? Int64.min { return "failed" }
+        // A failed latest restore drill: the backups may not restore.
+        if health.lastDrill?.status == "failed" { return "failed" }
         let job = health.job
         if let schedule = job.schedule, let cron = try? CronExpression(parsing: schedule), let zone = TimeZone(identifier: job.scheduleTimezone),
             let due = cron.nextTrigger(after: health.latest?.startedAt ?? job.updatedAt, in: zone), due + overdueGrace < now

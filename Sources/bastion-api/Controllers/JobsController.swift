@@ -17,6 +17,7 @@ struct JobsController {
         group.post("jobs/:id/archive", use: archive)
         group.post("jobs/:id/unarchive", use: unarchive)
         group.post("jobs/:id/run", use: runNow)
+        group.post("jobs/:id/drill", use: drill)
         group.get("jobs/:id/runs", use: runs)
         group.post("schedules/preview", use: previewSchedule)
     }

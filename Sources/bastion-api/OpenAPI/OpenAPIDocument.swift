@@ -493,6 +493,15 @@ enum OpenAPIDocument {
             responses: ["200": S.object(["run_id": S.string, "status": S.enumeration(["queued", "rejected"])])]
         ),
         Operation(
+            method: "post",
+            path: "/api/jobs/{id}/drill",
+            summary: "Queue a restore drill now: a verify (and with test_restore a scratch restore compared with the index) of a snapshot",
+            tag: "jobs",
+            body: S.object(["pick": S.enumeration(JobDrills.Pick.allCases.map(\.rawValue)), "test_restore": S.boolean], required: []),
+            bodyRequired: false,
+            responses: ["200": S.object(["run_id": S.string, "kind": S.ref("RunKind"), "status": S.ref("RunStatus")])]
+        ),
+        Operation(
             method: "get",
             path: "/api/jobs/{id}/runs",
             summary: "The job's latest 50 runs",
@@ -836,6 +845,7 @@ enum OpenAPIDocument {
                                 )
                             ),
                             "last_success": S.ref("RunRef"), "last_failure": S.ref("RunRef"), "latest_run": S.ref("RunRef"),
+                            "last_drill": S.ref("RunRef"), "last_successful_drill": S.ref("RunRef"),
                             "days": S.array(S.object(["date": S.string, "success": S.integer, "failed": S.integer, "other": S.integer])),
                         ])
                     ),

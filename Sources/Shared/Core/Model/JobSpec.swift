@@ -100,6 +100,8 @@ public struct JobSpec: Sendable, Equatable {
     public var copies: [JobCopy] = []
     /// URLs told when a backup run starts, succeeds and fails (docs/architecture.md, "Notifications").
     public var pings = JobPings()
+    /// Scheduled restore drills (docs/architecture.md, "Restore drills"); nil: none.
+    public var drills: JobDrills?
 
     public var type: String { source.type }
 
@@ -443,6 +445,7 @@ extension JobSpec {
         hooks = try JobHooks.parse(root["hooks"])
         copies = try JobCopy.parse(root["copies"], primary: target)
         pings = try JobPings.parse(root["pings"])
+        drills = try JobDrills.parse(root["drills"])
         if case .vaultwarden = source {
             switch pipeline["format"] {
             case nil, .null?, .string("archive_v1")?: break
@@ -812,6 +815,7 @@ extension JobSpec {
         if !hooks.isEmpty { root["hooks"] = hooks.json }
         if !copies.isEmpty { root["copies"] = JobCopy.json(copies) }
         if !pings.isEmpty { root["pings"] = pings.json }
+        if let drills { root["drills"] = drills.json }
         return .object(root)
     }
 }
@@ -823,7 +827,7 @@ extension JobSpec {
     ]
     static let sqliteKeys: Set<String> = ["path", "integrity_check"]
     static let vaultwardenKeys: Set<String> = ["data_dir", "consistency_policy", "consistency_fail_threshold"]
-    static let sectionKeys: Set<String> = ["v", "source", "target", "pipeline", "notifications", "retention", "hooks", "copies", "pings"]
+    static let sectionKeys: Set<String> = ["v", "source", "target", "pipeline", "notifications", "retention", "hooks", "copies", "pings", "drills"]
 
     /// The keys a source's settings take, by source type (nil for a type the spec does not know).
     static func sourceKeys(_ type: String) -> Set<String>? {
@@ -887,6 +891,7 @@ extension JobSpec {
         unknown += JobHooks.unknownFields(root["hooks"])
         unknown += JobCopy.unknownFields(root["copies"])
         unknown += JobPings.unknownFields(root["pings"])
+        check(root["drills"], JobDrills.keys, "drills")
         return unknown.sorted()
     }
 }
