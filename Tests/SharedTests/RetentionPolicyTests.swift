@@ -1,8 +1,10 @@
 import Foundation
+import TestClients
 import Testing
 
 @testable import Archive
 @testable import Core
+@testable import Store
 
 @Suite struct RetentionPolicyTests {
     @Test func keepsPinnedNewestAndRecentDeletesTheRest() {
@@ -165,5 +167,28 @@ import Testing
         ]
         let decisions = RetentionPolicy(enabled: true, keepDaily: 2, keepDays: 1).decide(list, now: now, timeZone: .gmt)
         #expect(decisions.map(\.reasons) == [["keep_daily", "keep_days"], ["pinned", "keep_daily"], [], ["chain_base"], []])
+    }
+
+    /// The janitor and `apply` read the periods in the job's `schedule_timezone`: 01:00 UTC and 14:00 UTC are one day
+    /// in UTC but 16:00 UTC is the next day in Tokyo (UTC+9).
+    @Test func queuedDeletesUseTheJobsZone() async throws {
+        let dir = TemporaryDirectory()
+        let database = try AppDatabase.open(in: dir.dataDirectory)
+        let spec: JSONValue = .object([
+            "v": 1, "type": "filesystem", "source": .object(["paths": .array(["/a"])]), "target": .object(["type": "local_dir", "base_dir": "/b"]),
+        ])
+        let policy = RetentionPolicy(enabled: true, keepDaily: 2)
+        var queued: [String: [String]] = [:]
+        for zone in ["Asia/Tokyo", "UTC"] {
+            let job = try await database.createJob(
+                try JobInput(name: zone, schedule: nil, scheduleTimezone: zone, overlapPolicy: "queue", spec: spec, defaultTimezone: "UTC")
+            )
+            for (run, ended) in [("a", "2025-01-01T01:00:00Z"), ("b", "2025-01-01T14:00:00Z"), ("c", "2025-01-01T16:00:00Z")] {
+                try await IncrementalLogicTests.record(database, job: job.id, "\(zone)-\(run)", level: 0, base: nil, ended: Self.at(ended))
+            }
+            queued[zone] = try await database.queueRetentionDeletes(jobId: job.id, policy: policy, now: Self.at("2026-01-01T00:00:00Z"))
+        }
+        // Tokyo: c (2 January) and b (1 January) are their days' newest. UTC: c is 1 January's, a the oldest (a count left).
+        #expect(queued == ["Asia/Tokyo": ["Asia/Tokyo-a"], "UTC": ["UTC-b"]])
     }
 }
