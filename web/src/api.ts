@@ -583,8 +583,9 @@ export const api = {
     request<{ run_id: string; kind: RunKind; status: RunStatus }>("POST", `/api/runs/${encodeURIComponent(runId)}/restore`, body),
   verify: (runId: string, location?: string) =>
     request<{ run_id: string; kind: RunKind; status: RunStatus }>("POST", `/api/runs/${encodeURIComponent(runId)}/verify`, location ? { location } : undefined),
+  /** The location id's `:` is sent as it is (a path segment may hold it; the route matches `copy:<key>`). */
   retryCopy: (runId: string, locationId: string) =>
-    request<unknown>("POST", `/api/runs/${encodeURIComponent(runId)}/copies/${encodeURIComponent(locationId)}/retry`),
+    request<unknown>("POST", `/api/runs/${encodeURIComponent(runId)}/copies/${encodeURIComponent(locationId).replace("%3A", ":")}/retry`),
   drillNow: (jobId: string) => request<{ run_id: string; status: RunStatus }>("POST", `/api/jobs/${encodeURIComponent(jobId)}/drill`),
   keys: () => request<KeyInfo[]>("GET", "/api/keys"),
   setEscrow: (name: string, passphrase: string) => request<unknown>("PUT", `/api/keys/${encodeURIComponent(name)}/escrow`, { passphrase }),
