@@ -81,6 +81,52 @@ import Testing
         )
     }
 
+    /// `v12_copies_locations` rebuilds `runs` (its kind CHECK gains `copy`): every row and column stays, nothing that
+    /// references a run is cascaded away, every index is back, and foreign keys still hold.
+    @Test func theCopiesMigrationKeepsEveryRunAndWhatReferencesIt() throws {
+        let queue = try DatabaseQueue()
+        try AppDatabase.migrator.migrate(queue, upTo: "v11_run_crash_attempts")
+        try queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO jobs (id, name, overlap_policy, spec_json, created_at, updated_at) VALUES ('j', 'job', 'queue', '{}', 1, 1);
+                    INSERT INTO runs (id, job_id, status, started_at, ended_at, kind, operation_json, warnings, node_id, crash_attempts, summary_json)
+                      VALUES ('r', 'j', 'success', 10, 20, 'verify', '{"source_run_id":"b"}', 2, 'agent-1', 1, '{}');
+                    INSERT INTO run_events (run_id, seq, ts, level, kind, message) VALUES ('r', 1, 10, 'info', 'queued', 'Run queued');
+                    INSERT INTO run_artifacts (run_id, job_id, target_type, target_snapshot_json, artifact_format, status, started_at, ended_at,
+                      created_at, updated_at) VALUES ('r', 'j', 'local_dir', '{}', 'archive_v1', 'present', 10, 20, 20, 20);
+                    """
+            )
+        }
+        try AppDatabase.migrator.migrate(queue)
+        try queue.read { db in
+            let row = try #require(
+                try Row.fetchOne(db, sql: "SELECT kind, operation_json, warnings, node_id, crash_attempts, ended_at FROM runs WHERE id = 'r'")
+            )
+            #expect(row[0] as String == "verify" && row[1] as String == #"{"source_run_id":"b"}"# && row[2] as Int == 2)
+            #expect(row[3] as String == "agent-1" && row[4] as Int == 1 && row[5] as Int64 == 20)
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run_events WHERE run_id = 'r'") == 1)
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run_artifacts WHERE run_id = 'r'") == 1)
+            #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
+            let indexes = try String.fetchAll(
+                db,
+                sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs' AND sql IS NOT NULL"
+            )
+            for index in AppDatabase.expectedIndexes where index.hasPrefix("idx_runs_") {
+                #expect(indexes.contains(index), "missing index \(index)")
+            }
+        }
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO runs (id, job_id, status, started_at, kind) VALUES ('c', 'j', 'queued', 30, 'copy')")
+            #expect(throws: DatabaseError.self) {
+                try db.execute(sql: "INSERT INTO runs (id, job_id, status, started_at, kind) VALUES ('x', 'j', 'queued', 30, 'other')")
+            }
+            // Deleting the job still cascades to its runs and their events.
+            try db.execute(sql: "DELETE FROM jobs WHERE id = 'j'")
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run_events") == 0)
+        }
+    }
+
     @Test func concurrentOpensOnAFreshFileAllSucceed() async throws {
         for _ in 0..<5 {
             let dir = TemporaryDirectory()

@@ -76,7 +76,7 @@ struct BrowseController {
     /// (default: the top) one level deep, directories first; with `q`, the entries below `prefix` whose name contains
     /// `q`. Paged by an opaque cursor.
     @Sendable func entries(_ request: Request, context: AppRequestContext) async throws -> EntriesPage {
-        let (run, location) = try await snapshot(try context.parameters.require("id"))
+        let (run, location) = try await snapshot(try context.parameters.require("id"), location: Self.location(request))
         let prefix = try Self.path(request, "prefix") ?? []
         let limit = Int(try RequestInput.integer(request, "limit", range: 1...1000) ?? 200)
         let kind = try Self.kind(request)
@@ -181,7 +181,7 @@ struct BrowseController {
             guard let id = request.uri.queryParameters.get(name).map { String($0) }, !id.isEmpty else {
                 throw APIError(status: .badRequest, code: "invalid_query", message: "\(name) (a run id) is required", details: ["field": name])
             }
-            let (run, location) = try await snapshot(id, jobId: jobId)
+            let (run, location) = try await snapshot(id, jobId: jobId, location: Self.location(request))
             return (run, try await catalog(run.id, location))
         }
         let (oldRun, oldCatalog) = try await side("from")
@@ -257,10 +257,17 @@ struct BrowseController {
             throw APIError(status: .badRequest, code: "invalid_query", message: "path is required", details: ["field": "path"])
         }
         let limit = Int(try RequestInput.integer(request, "limit", range: 1...200) ?? 50)
-        let snapshots = try await services.database.snapshots(jobId: jobId).filter { $0.status == "present" }.prefix(limit)
+        let chosen = try Self.location(request)
+        let all = try await services.database.snapshots(jobId: jobId)
+        let locations = try await services.database.snapshotLocations(of: all)
+        // Each snapshot read at the chosen location, else at its first present one (docs/targets.md, "Copies").
+        let readable = all.compactMap { record -> (SnapshotRecord, RunLocation)? in
+            let present = (locations[record.runId] ?? []).filter { $0.status == "present" && $0.location != nil }
+            guard let at = chosen.map({ id in present.first { $0.id == id } }) ?? present.first, let location = at.location else { return nil }
+            return (record, location)
+        }.prefix(limit)
         var found: [(SnapshotRecord, SnapshotCatalog.Entry?)] = []
-        for record in snapshots {
-            guard let location = record.location else { continue }
+        for (record, location) in readable {
             if let directory = location.localDirectory, !FileManager.default.fileExists(atPath: directory + "/complete.json") { continue }
             let catalog = try await catalog(record.runId, location)
             found.append((record, try await runBlocking { try catalog.lookup(path) }))
@@ -289,9 +296,32 @@ struct BrowseController {
         return Versions(jobId: jobId, path: pathText, pathB64: pathB64, items: items)
     }
 
-    /// A successful backup whose snapshot is still on its target (of `jobId` when given), and its directory.
-    func snapshot(_ runId: String, jobId: String? = nil) async throws -> (Run, RunLocation) {
+    /// `?location=` (docs/targets.md, "Copies"): `primary` or `copy:<key>`; nil when absent.
+    static func location(_ request: Request) throws -> String? {
+        guard let value = request.uri.queryParameters.get("location").map({ String($0) }), !value.isEmpty else { return nil }
+        guard JobCopy.isLocationId(value) else {
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_query",
+                message: "location must be primary or copy:<key>",
+                details: ["field": "location"]
+            )
+        }
+        return value
+    }
+
+    /// A successful backup whose snapshot is still on its target (of `jobId` when given), and its directory. With
+    /// `location`, read there (`409 location_unavailable` when it is not present there); without, at the primary, or at
+    /// the first present copy when the primary no longer holds it.
+    func snapshot(_ runId: String, jobId: String? = nil, location chosen: String? = nil) async throws -> (Run, RunLocation) {
         guard let run = try await services.database.run(id: runId), jobId == nil || run.jobId == jobId else { throw APIError.runNotFound }
+        if run.kind == .backup, run.status == .success {
+            let found = try await services.database.readableLocation(runId: runId, id: chosen)
+            if chosen != nil, found == nil {
+                throw APIError(status: .conflict, code: "location_unavailable", message: "the snapshot of run \(runId) is not present at \(chosen!)")
+            }
+            if let found, found.id != JobCopy.primaryLocationId, let location = found.location { return (run, location) }
+        }
         guard run.kind == .backup, run.status == .success, let location = BackupSummary(json: run.summary)?.location else {
             throw APIError(
                 status: .conflict,

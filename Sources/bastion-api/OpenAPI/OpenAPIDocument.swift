@@ -678,6 +678,7 @@ enum OpenAPIDocument {
             summary: "One directory level of a snapshot (directories first), or a name search below it (q)",
             tag: "snapshots",
             parameters: [
+                query("location", S.string, "read the snapshot at this location (primary or copy:<key>; default: the first present)"),
                 query("prefix", S.string, "the directory (archive path, default the top)"),
                 query("prefix_b64", S.string, "the directory as base64 bytes (names that are not UTF-8)"),
                 query("q", .object(["type": "string", "maxLength": 256]), "search names containing this, at any depth below prefix"),
@@ -701,6 +702,7 @@ enum OpenAPIDocument {
             summary: "What was added, removed and changed from one snapshot of the job to another, in path order",
             tag: "snapshots",
             parameters: [
+                query("location", S.string, "read the snapshot at this location (primary or copy:<key>; default: the first present)"),
                 query("from", S.string, "the older snapshot's run id (required)"),
                 query("to", S.string, "the newer snapshot's run id (required)"),
                 query("change", S.enumeration(SnapshotDiff.Kind.allCases.map(\.rawValue) + ["all"]), "only changes of this kind"),
@@ -734,6 +736,7 @@ enum OpenAPIDocument {
             summary: "One path in each present snapshot of the job, newest first, with what happened to it",
             tag: "snapshots",
             parameters: [
+                query("location", S.string, "read the snapshot at this location (primary or copy:<key>; default: the first present)"),
                 query("path", S.string, "the archive path (required, or path_b64)"),
                 query("path_b64", S.string, "the path as base64 bytes"),
                 query("limit", .object(["type": "integer", "minimum": 1, "maximum": 200]), "snapshots to look in (default 50)"),
