@@ -4,7 +4,7 @@ set -euo pipefail
 
 APT_PACKAGES=(
     pkg-config libsqlite3-dev libuv1-dev libzstd-dev libargon2-dev
-    sqlite3 zstd age b3sum restic
+    sqlite3 zstd age b3sum restic python3-cryptography
     libarchive-tools attr acl
     rclone apache2 openssh-server
     postgresql mariadb-server mariadb-client btrfs-progs libcurl4-openssl-dev
