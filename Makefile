@@ -79,6 +79,7 @@ bench: deps
 	$(BIN_RELEASE)/bastion-bench archive
 	$(BIN_RELEASE)/bastion-bench archive --small-files 200000
 	$(BIN_RELEASE)/bastion-bench targets
+	$(BIN_RELEASE)/bastion-bench bandwidth
 	$(BIN_RELEASE)/bastion-bench incremental
 	$(BIN_RELEASE)/bastion-bench databases
 

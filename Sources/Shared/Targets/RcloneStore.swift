@@ -83,7 +83,9 @@ public struct RcloneStore: TargetStore {
         let partial = path + ".partial"
         defer { unlink(partial) }
         // `--count`: rclone stops after one byte more than allowed.
-        _ = try await run(["cat", "--count", "\(maxBytes + 1)", "\(directory)/\(name)"], output: partial)
+        // Paced: no read-ahead buffer in rclone, so the pipe's pace reaches the connection sooner.
+        let buffer = downloadPacer == nil ? [] : ["--buffer-size", "0"]
+        _ = try await run(["cat"] + buffer + ["--count", "\(maxBytes + 1)", "\(directory)/\(name)"], output: partial)
         var info = stat()
         guard stat(partial, &info) == 0 else { throw TargetError("staging_unavailable", POSIXFailure("stat \(partial)").description) }
         guard Int64(info.st_size) <= maxBytes else { throw TargetStores.tooLarge(name, maxBytes) }

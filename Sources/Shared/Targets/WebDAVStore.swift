@@ -50,7 +50,7 @@ public struct WebDAVStore: TargetStore {
         authorization = "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
         self.logger = logger
         uploadPacer = BandwidthPacers.pacer(for: .webdav(target), .upload)
-        downloadPacer = BandwidthPacers.pacer(for: .webdav(target), .download)
+        downloadPacer = BandwidthPacers.pacer(for: .webdav(target), .download, schedule: BandwidthPacers.rangedDownload)
     }
 
     /// `scheme://host:port` of an http(s) URL (scheme and host lowercased, the default port written out); nil for
@@ -113,6 +113,7 @@ public struct WebDAVStore: TargetStore {
 
     public func download(_ name: String, to path: String, maxBytes: Int64) async throws -> Int64 {
         let url = collection + Self.escape(name)
+        if let downloadPacer { return try await pacedDownload(name, url: url, to: path, maxBytes: maxBytes, pacer: downloadPacer) }
         var attempt = 1
         while true {
             do {
@@ -130,6 +131,81 @@ public struct WebDAVStore: TargetStore {
                 try await retryOrThrow(error, attempt: &attempt, retryAfter: nil)
             }
         }
+    }
+
+    /// A paced download (docs/targets.md, "Bandwidth"): one ranged GET per slice, each sent at the slice's time, at most
+    /// 2 in flight (`BandwidthPacers.rangedDownload`; a round trip over 2 slices long lowers the rate), written in order. A receiver that merely reads
+    /// slowly cannot pace a download: the server fills the connection's buffers (megabytes) at once; a range asks for
+    /// no more than the slice.
+    func pacedDownload(_ name: String, url: String, to path: String, maxBytes: Int64, pacer: BandwidthPacer) async throws -> Int64 {
+        guard let total = try await size(of: name) else { throw Self.classify(404, method: "HEAD", url: url) }
+        if total > maxBytes { throw TargetStores.tooLarge(name, maxBytes) }
+        let partial = path + ".partial"
+        let descriptor = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw TargetError("staging_unavailable", POSIXFailure("create \(partial)").description) }
+        var closed = false
+        defer {
+            if !closed {
+                close(descriptor)
+                unlink(partial)
+            }
+        }
+        try await withThrowingTaskGroup(of: (Int64, ByteBuffer).self) { group in
+            var requested: Int64 = 0
+            var written: Int64 = 0
+            var inFlight = 0
+            var arrived: [Int64: ByteBuffer] = [:]
+            while written < total {
+                if requested < total && inFlight < 2 {
+                    let start = requested
+                    let count = Int64(try await pacer.pace(Int(min(total - start, 1 << 20))))
+                    requested += count
+                    inFlight += 1
+                    group.addTask { (start, try await self.range(url, start: start, count: count)) }
+                    continue
+                }
+                guard let (start, buffer) = try await group.next() else { break }
+                inFlight -= 1
+                arrived[start] = buffer
+                while let next = arrived.removeValue(forKey: written) {
+                    try next.withUnsafeReadableBytes { bytes in
+                        var offset = 0
+                        while offset < bytes.count {
+                            let count = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                            if count < 0 {
+                                if errno == EINTR { continue }
+                                throw TargetError("staging_unavailable", POSIXFailure("write \(partial)").description)
+                            }
+                            offset += count
+                        }
+                    }
+                    written += Int64(next.readableBytes)
+                }
+            }
+        }
+        guard fsync(descriptor) == 0 else { throw TargetError("staging_unavailable", POSIXFailure("fsync \(partial)").description) }
+        close(descriptor)
+        closed = true
+        guard rename(partial, path) == 0 else { throw TargetError("staging_unavailable", POSIXFailure("rename \(partial)").description) }
+        return total
+    }
+
+    /// `count` bytes of `url` from `start` (a 206 answer of exactly that length).
+    func range(_ url: String, start: Int64, count: Int64) async throws -> ByteBuffer {
+        let response = try await send("GET", url, expect: [200, 206], headers: [("Range", "bytes=\(start)-\(start + count - 1)")]) {
+            HTTPClientRequest(url: "")
+        }
+        guard response.status.code == 206 else {
+            throw TargetError(
+                "webdav_range_unsupported",
+                "GET \(Self.redact(url)) ignored its Range header",
+                hint: "a paced download needs a server that answers ranges (206); remove the target's bandwidth limit"
+            )
+        }
+        guard response.body.readableBytes == count else {
+            throw TargetError("webdav_network", "a range of \(count) bytes came back with \(response.body.readableBytes)", retryable: true)
+        }
+        return response.body
     }
 
     public func size(of name: String) async throws -> Int64? {

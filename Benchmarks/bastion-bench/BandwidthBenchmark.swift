@@ -1,0 +1,227 @@
+import ArgumentParser
+import Core
+import Foundation
+import Glibc
+import Targets
+import TestClients
+
+/// Paced transfers (docs/targets.md, "Bandwidth"): uploads and downloads through the WebDAV store and the rclone
+/// store (rclone's own webdav backend) to `rclone serve webdav` on 127.0.0.1, limited to `--limit-mib` MiB/s. The
+/// bytes are counted at the receiving side by a proxy between the two, in 10 ms buckets: for an upload, when the
+/// proxy reads them from Bastion; for a download, when the proxy's write into Bastion's connection returns. Prints
+/// the average rate (first byte to last) and the most bytes in any one-second window (100 consecutive buckets).
+struct BandwidthBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bandwidth",
+        abstract: "Paced uploads and downloads: average rate and the most bytes in any one-second window."
+    )
+
+    @Option(name: .customLong("limit-mib"), help: "The limit in MiB/s.") var limitMiB = 20
+    @Option(name: .customLong("file-mib"), help: "Each object's size in MiB.") var fileMiB = 64
+    @Option(name: .customLong("files"), help: "Objects per transfer (one after the other, as parts are).") var files = 3
+
+    func run() async throws {
+        let dir = try BenchDirectory("bandwidth")
+        defer { dir.remove() }
+        let davRoot = dir.path + "/dav"
+        try FileManager.default.createDirectory(atPath: davRoot + "/b", withIntermediateDirectories: true)
+        let dav = try await TargetServers.rcloneWebDAV(root: davRoot, user: "bench", password: "bench-pass", logDir: dir.path)
+        defer { dav.stop() }
+        let proxy = try CountingProxy(upstreamPort: dav.port)
+        let source = dir.path + "/object"
+        _ = try Shell.run("head -c \(fileMiB << 20) /dev/urandom > '\(source)'")
+        let limit = Int64(limitMiB) << 20
+        let bandwidth = TargetBandwidth(limitBps: limit)
+        let base = "http://127.0.0.1:\(proxy.port)/b/"
+        let webdav = WebDAVTarget(baseURL: base, secretName: "bench", bandwidth: bandwidth)
+        let webdavSecret = TargetSecret(
+            .object(["username": "bench", "password": "bench-pass", "origin": .string(WebDAVStore.origin(of: base) ?? "")])
+        )
+        let obscured = try Shell.run("rclone obscure bench-pass", stderr: false).trimmed
+        let rclone = RcloneTarget(remote: "dav:b", secretName: "bench", bandwidth: bandwidth)
+        let rcloneSecret = TargetSecret(
+            .object(["config": .string("type = webdav\nurl = http://127.0.0.1:\(proxy.port)/\nvendor = other\nuser = bench\npass = \(obscured)\n")])
+        )
+        print("limit \(limitMiB) MiB/s; \(files) objects of \(fileMiB) MiB each way; counted at the receiver in 10 ms buckets")
+        print("| transfer | bytes | average | most in any 1 s window | limit |")
+        print("|---|---|---|---|---|")
+        for (name, store) in [
+            (
+                "WebDAV",
+                try WebDAVStore(
+                    location: RunLocation(target: .webdav(webdav), jobId: "bench", runId: "webdav"),
+                    target: webdav,
+                    secret: webdavSecret,
+                    logger: nil
+                ) as any TargetStore
+            ),
+            (
+                "rclone (webdav backend)",
+                try RcloneStore(
+                    location: RunLocation(target: .rclone(rclone), jobId: "bench", runId: "rclone"),
+                    target: rclone,
+                    secret: rcloneSecret,
+                    logger: nil
+                )
+            ),
+        ] {
+            try await store.prepare()
+            _ = proxy.take()
+            for index in 0..<files { try await store.upload("part\(index)", from: source) }
+            print(Self.row("\(name) upload", proxy.take().up, limit: limit))
+            for index in 0..<files {
+                let back = dir.path + "/back"
+                try await store.download("part\(index)", to: back, maxBytes: Int64(fileMiB) << 20)
+                guard try Shell.run("cmp '\(source)' '\(back)'").status == 0 else {
+                    throw ValidationError.spec("bench", "differs", "\(name): part\(index) came back different")
+                }
+                unlink(back)
+            }
+            print(Self.row("\(name) download", proxy.take().down, limit: limit))
+        }
+    }
+
+    /// A table row: total, average MiB/s from the first byte's bucket to the last's, and the largest sum of 100
+    /// consecutive 10 ms buckets.
+    static func row(_ name: String, _ buckets: [Int: Int], limit: Int64) -> String {
+        guard let first = buckets.keys.min(), let last = buckets.keys.max() else { return "| \(name) | 0 | | | |" }
+        let total = buckets.values.reduce(0, +)
+        let seconds = Double(last - first + 1) / 100
+        var window = 0
+        var most = 0
+        for bucket in first...last {
+            window += buckets[bucket] ?? 0
+            if bucket - 100 >= first { window -= buckets[bucket - 100] ?? 0 }
+            most = max(most, window)
+        }
+        let mib = { (bytes: Double) in String(format: "%.2f MiB", bytes / 1_048_576) }
+        return "| \(name) | \(mib(Double(total))) | \(mib(Double(total) / seconds))/s | \(mib(Double(most))) | \(mib(Double(limit)))/s |"
+    }
+}
+
+/// A TCP proxy on 127.0.0.1 to `upstreamPort` that counts the bytes of each direction per 10 ms bucket: `up` (client
+/// to server) when read from the client, `down` (server to client) when written to the client. Two threads per
+/// connection, blocking sockets.
+final class CountingProxy: @unchecked Sendable {
+    let port: Int
+    let upstreamPort: Int
+    private let listener: Int32
+    private let lock = NSLock()
+    private var up: [Int: Int] = [:]
+    private var down: [Int: Int] = [:]
+
+    init(upstreamPort: Int) throws {
+        self.upstreamPort = upstreamPort
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
+        var yes: Int32 = 1
+        setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        var address = Self.loopback(0)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(listener, 16) == 0 else { throw ValidationError.spec("proxy", "bind", "the counting proxy cannot listen") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
+        port = Int(UInt16(bigEndian: address.sin_port))
+        Thread.detachNewThread { [self] in acceptLoop() }
+    }
+
+    static func loopback(_ port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return address
+    }
+
+    /// The buckets counted since the last call, and a fresh start.
+    func take() -> (up: [Int: Int], down: [Int: Int]) {
+        lock.withLock {
+            defer {
+                up = [:]
+                down = [:]
+            }
+            return (up, down)
+        }
+    }
+
+    private func count(_ bytes: Int, upward: Bool) {
+        let bucket = Int(BandwidthPacer.monotonicSeconds() * 100)
+        lock.withLock {
+            if upward { up[bucket, default: 0] += bytes } else { down[bucket, default: 0] += bytes }
+        }
+    }
+
+    private func acceptLoop() {
+        signal(SIGPIPE, SIG_IGN)
+        while true {
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { continue }
+            let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = Self.loopback(upstreamPort)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else {
+                close(client)
+                close(server)
+                continue
+            }
+            let pair = Connection(client: client, server: server)
+            Thread.detachNewThread { [self] in
+                pump(from: client, to: server, upward: true)
+                pair.finish()
+            }
+            Thread.detachNewThread { [self] in
+                pump(from: server, to: client, upward: false)
+                pair.finish()
+            }
+        }
+    }
+
+    private func pump(from: Int32, to: Int32, upward: Bool) {
+        var buffer = [UInt8](repeating: 0, count: 256 << 10)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            if upward { self.count(count, upward: true) }
+            var offset = 0
+            while offset < count {
+                let written = buffer.withUnsafeBytes { write(to, $0.baseAddress! + offset, count - offset) }
+                if written < 0, errno == EINTR { continue }
+                guard written > 0 else {
+                    shutdown(from, Int32(SHUT_RD))
+                    return
+                }
+                if !upward { self.count(written, upward: false) }
+                offset += written
+            }
+        }
+        shutdown(to, Int32(SHUT_WR))
+    }
+}
+
+/// Both sockets of one proxied connection, closed when both directions ended.
+final class Connection: @unchecked Sendable {
+    let client: Int32
+    let server: Int32
+    private let lock = NSLock()
+    private var ended = 0
+
+    init(client: Int32, server: Int32) {
+        self.client = client
+        self.server = server
+    }
+
+    func finish() {
+        lock.withLock {
+            ended += 1
+            if ended == 2 {
+                close(client)
+                close(server)
+            }
+        }
+    }
+}

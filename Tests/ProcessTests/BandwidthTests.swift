@@ -1,0 +1,99 @@
+import Foundation
+import TestClients
+import Testing
+
+/// Targets with a bandwidth limit (docs/targets.md, "Bandwidth") still back up, verify and restore identically: WebDAV
+/// (paced PUT bodies, ranged GETs) on `rclone serve webdav`, and rclone over SFTP (paced pipes) to OpenSSH's sshd.
+/// No timed assertions: `bastion-bench bandwidth` prints the rates.
+@Suite(.serialized) struct BandwidthTests {
+    @Test func limitedTargetsBackUpAndRestoreIdentically() async throws {
+        let helpers = TargetsTests()
+        let fixture = try await RunsFixture()
+        let source = try await helpers.makeSource(fixture)
+        try await fixture.startWorker("w0")
+        let davRoot = fixture.scratch.path + "/dav"
+        try FileManager.default.createDirectory(atPath: davRoot, withIntermediateDirectories: true)
+        let dav = try await TargetServers.rcloneWebDAV(
+            root: davRoot,
+            user: TargetsTests.user,
+            password: TargetsTests.password,
+            logDir: fixture.scratch.path
+        )
+        defer { dav.stop() }
+        try await helpers.saveSecret(
+            fixture,
+            "webdav",
+            "nas",
+            ["username": TargetsTests.user, "password": TargetsTests.password, "url": "http://127.0.0.1:\(dav.port)/"]
+        )
+        let (sshd, key) = try await TargetServers.sshd(directory: fixture.scratch.path + "/ssh")
+        defer { sshd.stop() }
+        let keys = fixture.dataDir + "/rclone-keys"
+        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: key, toPath: keys + "/box")
+        try await helpers.saveSecret(
+            fixture,
+            "rclone",
+            "box",
+            ["config": "type = sftp\nhost = 127.0.0.1\nport = \(sshd.port)\nuser = root\nkey_file = \(keys)/box\nshell_type = unix\n"]
+        )
+        // 4 MiB/s, and a schedule entry for every hour of every day at 3 MiB/s (the schedule is what is applied).
+        let bandwidth: [String: Any] = [
+            "limit_bps": 4_194_304, "timezone": "Europe/Berlin",
+            "schedule": [
+                ["days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start_hour": 0, "end_hour": 24, "limit_bps": 3_145_728]
+            ],
+        ]
+        let targets: [(String, [String: Any], String)] = [
+            (
+                "webdav",
+                [
+                    "type": "webdav", "base_url": "http://127.0.0.1:\(dav.port)/limited/", "secret_name": "nas", "part_size_bytes": 1_048_576,
+                    "bandwidth": bandwidth,
+                ],
+                davRoot + "/limited"
+            ),
+            (
+                "rclone",
+                [
+                    "type": "rclone", "remote": "box:\(fixture.scratch.path)/sftp-root", "secret_name": "box", "part_size_bytes": 1_048_576,
+                    "bandwidth": bandwidth,
+                ],
+                fixture.scratch.path + "/sftp-root"
+            ),
+        ]
+        for (label, target, root) in targets {
+            let job = try await helpers.createJob(fixture, name: "limited-\(label)", source: source, target: target)
+            // The job keeps its limits.
+            let stored = try await HTTP.send("GET", fixture.base + "/api/jobs/\(job)")
+            let storedTarget = (stored.json?["spec"] as? [String: Any])?["target"] as? [String: Any]
+            #expect(
+                (storedTarget?["bandwidth"] as? [String: Any])?["limit_bps"] as? Int == 4_194_304,
+                "\(String(decoding: stored.body, as: UTF8.self))"
+            )
+            let run = try await fixture.enqueue(job).id
+            let finished = try await helpers.waitFor(fixture, run, ["success", "failed"])
+            let log = try await fixture.events(run).compactMap { $0["message"] as? String }
+            #expect(finished["status"] as? String == "success", "\(label): \(finished) \(log)")
+            let parts = try FileManager.default.contentsOfDirectory(atPath: "\(root)/\(job)/\(run)").filter { $0.hasPrefix("payload.part") }
+            #expect(parts.count >= 4, "\(label): \(parts)")
+            try await helpers.verifyAndRestore(fixture, run, source, label: label)
+        }
+        // A bandwidth the spec does not define is refused, with its path.
+        var bad = targets[0].1
+        bad["bandwidth"] = ["limit_bps": 4_194_304, "burst_bytes": 1]
+        let refused = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/jobs",
+            json: ["name": "bad", "spec": ["v": 1, "type": "filesystem", "source": ["paths": [source]], "target": bad]]
+        )
+        #expect(refused.status == 400 && String(decoding: refused.body, as: UTF8.self).contains("target.bandwidth.burst_bytes"), "\(refused)")
+        bad["bandwidth"] = ["limit_bps": 100]
+        let tooLow = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/jobs",
+            json: ["name": "bad", "spec": ["v": 1, "type": "filesystem", "source": ["paths": [source]], "target": bad]]
+        )
+        #expect(tooLow.status == 400 && String(decoding: tooLow.body, as: UTF8.self).contains("target.bandwidth.limit_bps"), "\(tooLow)")
+    }
+}
