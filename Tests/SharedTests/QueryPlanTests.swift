@@ -64,6 +64,17 @@ import Testing
         )
     }
 
+    /// The claim and the loop's wake-up skip pings waiting for an earlier ping of their run: the wait is checked per
+    /// candidate through an index on the run, never by scanning the queue.
+    @Test func pingOrderChecksUseTheRunIndex() async throws {
+        let claim = try await plan(AppDatabase.nextDueNotificationSQL, [1])
+        expectIndexed(claim, table: "notifications", index: "idx_notifications_status_next_attempt_at")
+        #expect(claim.contains { $0.contains("SEARCH earlier USING") && $0.contains("run_id=?") }, "\(claim)")
+        let due = try await plan(AppDatabase.nextNotificationDueSQL)
+        expectIndexed(due, table: "notifications", index: "idx_notifications_status_next_attempt_at")
+        #expect(due.contains { $0.contains("SEARCH earlier USING") && $0.contains("run_id=?") }, "\(due)")
+    }
+
     @Test func notificationQueuePagesUseCreatedAtIndex() async throws {
         let details = try await plan(
             "SELECT id FROM notifications WHERE (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT 21",

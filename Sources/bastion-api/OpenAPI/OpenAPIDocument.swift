@@ -182,24 +182,55 @@ enum OpenAPIDocument {
             "enabled": S.boolean,
             "channels": S.object([
                 "webhook": S.object(["enabled": S.boolean]), "wecom_bot": S.object(["enabled": S.boolean]),
+                "email": S.object(["enabled": S.boolean]), "ntfy": S.object(["enabled": S.boolean]),
             ]),
-            "templates": S.object(["wecom_markdown": S.string]),
+            "templates": S.object([
+                "wecom_markdown": S.string, "email": S.object(["subject": S.string, "body": S.string]),
+                "ntfy": S.object(["title": S.string, "body": S.string]),
+            ]),
+            "template_variables": S.array(S.string),
         ]),
         "NotificationSettingsInput": S.object(
             [
                 "enabled": S.boolean,
                 "channels": S.object(
-                    ["webhook": S.object(["enabled": S.boolean]), "wecom_bot": S.object(["enabled": S.boolean])],
+                    [
+                        "webhook": S.object(["enabled": S.boolean]), "wecom_bot": S.object(["enabled": S.boolean]),
+                        "email": S.object(["enabled": S.boolean]), "ntfy": S.object(["enabled": S.boolean]),
+                    ],
                     required: []
                 ),
-                "templates": S.object(["wecom_markdown": S.string(minLength: 1, maxLength: 4096)], required: []),
+                "templates": S.object(
+                    [
+                        "wecom_markdown": S.string(minLength: 1, maxLength: 4096),
+                        "email": S.object(
+                            ["subject": S.string(minLength: 1, maxLength: 512), "body": S.string(minLength: 1, maxLength: 65536)],
+                            required: []
+                        ),
+                        "ntfy": S.object(
+                            ["title": S.string(minLength: 1, maxLength: 512), "body": S.string(minLength: 1, maxLength: 4096)],
+                            required: []
+                        ),
+                    ],
+                    required: []
+                ),
+                "template_variables": S.array(S.string),
             ],
             required: []
         ),
-        "Destination": S.object([
-            "channel": S.enumeration(NotificationChannel.allCases.map(\.rawValue)), "name": S.string, "enabled": S.boolean,
-            "created_at": S.integer, "updated_at": S.integer,
-        ]),
+        "Destination": S.object(
+            [
+                "channel": S.enumeration(NotificationChannel.allCases.map(\.rawValue)), "name": S.string, "enabled": S.boolean,
+                "created_at": S.integer, "updated_at": S.integer,
+                "config": .object([
+                    "type": "object",
+                    "description":
+                        "email: {host, port, tls, username, from, to, has_password, has_ca_cert}; ntfy: {server, priority, tags, has_token}; absent for webhook and wecom_bot",
+                    "additionalProperties": true,
+                ]),
+            ],
+            required: ["channel", "name", "enabled", "created_at", "updated_at"]
+        ),
         "TargetSecret": S.object([
             "kind": S.enumeration(["webdav", "rclone", "postgres", "mariadb"]), "name": S.string, "created_at": S.integer,
             "updated_at": S.integer,
@@ -234,10 +265,15 @@ enum OpenAPIDocument {
         ),
         "DestinationInput": .object([
             "type": "object",
-            "description": "webhook: {url, secret?, enabled?}; wecom_bot: {webhook_url, enabled?}",
+            "description":
+                "webhook: {url, secret?, enabled?}; wecom_bot: {webhook_url, enabled?}; email: {host, port?, tls?, username?, password?, from, to, ca_cert_pem?, enabled?} (a password left out is kept); ntfy: {url, token?, priority?, tags?, enabled?} (a token left out is kept)",
             "properties": .object([
                 "url": S.string, "webhook_url": S.string, "secret": S.nullableString,
                 "enabled": .object(["type": "boolean", "nullable": true]),
+                "host": S.string, "port": .object(["type": "integer", "minimum": 1, "maximum": 65535]),
+                "tls": S.enumeration(["none", "starttls", "implicit"]), "username": S.nullableString, "password": S.nullableString,
+                "from": S.string, "to": S.array(S.string), "ca_cert_pem": S.nullableString, "token": S.nullableString,
+                "priority": .object(["type": "integer", "minimum": 1, "maximum": 5, "nullable": true]), "tags": S.array(S.string),
             ]),
         ]),
         "Snapshot": S.object(
@@ -932,7 +968,7 @@ enum OpenAPIDocument {
             tag: "notifications",
             parameters: [
                 query("status", S.enumeration(NotificationStatus.allCases.map(\.rawValue)), "filter by status"),
-                query("channel", S.enumeration(NotificationChannel.allCases.map(\.rawValue)), "filter by channel"),
+                query("channel", S.enumeration(NotificationChannel.allCases.map(\.rawValue) + ["ping"]), "filter by channel (ping: job pings)"),
                 query("page_size", .object(["type": "integer", "minimum": 1]), "items per page (default 20, at most 100)"),
                 query("cursor", S.string, "next_cursor of the previous page"),
             ],
