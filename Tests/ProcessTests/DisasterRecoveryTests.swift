@@ -191,6 +191,88 @@ import FoundationNetworking
         #expect(TreeFingerprint.differences(tree, handTree).isEmpty, "\(TreeFingerprint.differences(tree, handTree))")
     }
 
+    /// The same through WebDAV (rclone serve webdav) and rclone over SFTP: the escrow reaches both targets, a fresh hub
+    /// with the same secrets scans, imports and restores from each.
+    @Test func remoteTargetsCarryTheKeyAndRecoverToo() async throws {
+        let first = try await RunsFixture()
+        try await first.startWorker("w0")
+        let work = Scratch()
+        let source = work.path + "/src"
+        try await sh(work.path, "mkdir -p '\(source)/d' && head -c 1500000 /dev/urandom > '\(source)/d/blob' && echo hi > '\(source)/note'")
+        let davRoot = work.path + "/dav"
+        try FileManager.default.createDirectory(atPath: davRoot, withIntermediateDirectories: true)
+        let dav = try await TargetServers.rcloneWebDAV(root: davRoot, user: "dr", password: "dr-secret", logDir: work.path)
+        defer { dav.stop() }
+        let (sshd, clientKey) = try await TargetServers.sshd(directory: work.path + "/ssh")
+        defer { sshd.stop() }
+        let sftpRoot = work.path + "/sftp-root"
+        func secrets(_ fixture: RunsFixture) async throws {
+            let keys = fixture.dataDir + "/rclone-keys"
+            try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: clientKey, toPath: keys + "/box")
+            let bodies: [(String, String, [String: Any])] = [
+                ("webdav", "nas", ["username": "dr", "password": "dr-secret", "url": "http://127.0.0.1:\(dav.port)/"]),
+                (
+                    "rclone", "box",
+                    ["config": "[box]\ntype = sftp\nhost = 127.0.0.1\nport = \(sshd.port)\nuser = root\nkey_file = \(keys)/box\nshell_type = unix\n"]
+                ),
+            ]
+            for (kind, name, body) in bodies {
+                let saved = try await HTTP.send("PUT", fixture.base + "/api/secrets/\(kind)/\(name)", json: body)
+                #expect(saved.status == 200, "\(String(decoding: saved.body, as: UTF8.self))")
+            }
+        }
+        try await secrets(first)
+        let targets: [(label: String, target: [String: Any], root: String)] = [
+            ("webdav", ["type": "webdav", "base_url": "http://127.0.0.1:\(dav.port)/backups/", "secret_name": "nas"], davRoot + "/backups"),
+            ("sftp", ["type": "rclone", "remote": "box:\(sftpRoot)", "secret_name": "box"], sftpRoot),
+        ]
+        var jobs: [String] = []
+        var runs: [String] = []
+        for (label, target, _) in targets {
+            let spec: [String: Any] = [
+                "v": 1, "type": "filesystem", "source": ["paths": [source]], "target": target,
+                "pipeline": ["encryption": ["type": "age_x25519", "key_name": "remote-key"]],
+            ]
+            let created = try await HTTP.send("POST", first.base + "/api/jobs", json: ["name": "remote-\(label)", "spec": spec])
+            let job = try #require(created.json?["id"] as? String, "\(String(decoding: created.body, as: UTF8.self))")
+            jobs.append(job)
+            runs.append(try await backup(first, job).id)
+        }
+        let escrow = try await send("PUT", first.base + "/api/keys/remote-key/escrow", json: ["passphrase": passphrase])
+        #expect((escrow.json?["escrow"] as? [String: Any])?["targets_written"] as? Int == 2, "\(String(decoding: escrow.body, as: UTF8.self))")
+        for (index, (label, _, root)) in targets.enumerated() {
+            for name in ["bastion-key-remote-key.age", "bastion-job.json"] {
+                #expect(FileManager.default.fileExists(atPath: "\(root)/\(jobs[index])/\(name)"), "\(label): \(name)")
+            }
+        }
+        for child in first.children { child.kill9() }
+        try FileManager.default.removeItem(atPath: first.dataDir)
+
+        let fresh = try await RunsFixture()
+        try await fresh.startWorker("w1")
+        try await secrets(fresh)
+        for (index, (label, target, _)) in targets.enumerated() {
+            let scan = try await recovery(fresh, "scan", ["target": target])
+            let found = (scan.json?["jobs"] as? [[String: Any]])?.first
+            #expect(found?["job_id"] as? String == jobs[index] && found?["has_key_file"] as? Bool == true, "\(label): \(scan.text)")
+            #expect((found?["snapshots"] as? [[String: Any]])?.compactMap { $0["run_id"] as? String } == [runs[index]], "\(label): \(scan.text)")
+            let imported = try await recovery(fresh, "import", ["target": target, "passphrase": passphrase])
+            #expect((imported.json?["jobs"] as? [[String: Any]])?.first?["snapshots_imported"] as? Int == 1, "\(label): \(imported.text)")
+            let out = work.path + "/restored-\(label)"
+            let queued = try await HTTP.send(
+                "POST",
+                fresh.base + "/api/runs/\(runs[index])/restore",
+                json: ["destination": ["type": "local_fs", "directory": out], "conflict_policy": "fail"]
+            )
+            let restoreRun = try #require(queued.json?["run_id"] as? String, "\(queued.text)")
+            let restored = try await waitFor(fresh, restoreRun)
+            #expect(restored["status"] as? String == "success", "\(label): \(restored)")
+            let diff = try await Child.shell("diff -r '\(source)' '\(out)\(source)'", logDir: work.path)
+            #expect(diff.status == 0, "\(label): \(diff.output)")
+        }
+    }
+
     /// A target's files are hostile: a manifest that names another run, a key file that is not one, names that are not
     /// run ids, and a job file that is not ours are reported or skipped, never trusted.
     @Test func aScanTrustsNothingItReads() async throws {
