@@ -81,6 +81,7 @@ func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
     RunsController(services: services).addRoutes(to: api)
     NotificationsController(services: services).addRoutes(to: api)
     KeysController(services: services).addRoutes(to: api)
+    RecoveryController(services: services).addRoutes(to: api)
     SnapshotsController(services: services).addRoutes(to: api)
     BrowseController(services: services).addRoutes(to: api)
     DashboardController(services: services).addRoutes(to: api)

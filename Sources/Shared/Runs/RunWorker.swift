@@ -191,7 +191,9 @@ public final class RunWorker: Sendable {
         )
         do {
             try context.checkCancellation()
-            return .success(summary: try await HookedRun.execute(executor, context))
+            let summary = try await HookedRun.execute(executor, context)
+            if claimed.run.kind == .backup { await ensureJobFilesAfterBackup(job: job, spec: spec, events: sink, logger: logger) }
+            return .success(summary: summary)
         } catch is CancellationError {
             return .canceled(reason: cancellation.reason?.rawValue ?? "canceled")
         } catch let failure as RunFailure {

@@ -1,7 +1,10 @@
+import Archive
 import Core
 import Foundation
 import Hummingbird
 import Secrets
+import Store
+import Targets
 
 /// Backup encryption keys (age X25519 identities, one per `pipeline.encryption.key_name`): list them, and export one
 /// so a snapshot can be decrypted without Bastion (`age -d -i KEY`).
@@ -11,6 +14,7 @@ struct KeysController {
     func addRoutes(to group: RecordingRouterGroup) {
         group.get("keys", use: list)
         group.get("keys/:name", use: export)
+        group.put("keys/:name/escrow", use: escrow)
     }
 
     /// A key; `identity` only in the export.
@@ -18,6 +22,27 @@ struct KeysController {
         var name: String
         var recipient: String
         var identity: Omittable<String> = .absent
+        var escrow: Omittable<EscrowDTO?> = .absent
+    }
+
+    /// When the key's passphrase copy was set, and on how many job collections it was written.
+    struct EscrowDTO: ResponseEncodable {
+        var setAt: Int64
+        var targetsWritten: Int
+    }
+
+    struct EscrowResult: ResponseEncodable {
+        var name: String
+        var escrow: EscrowDTO
+        /// The job collections that could not be written (the escrow is kept; the next backup of each job retries).
+        var failures: [EscrowFailure]
+    }
+
+    struct EscrowFailure: ResponseEncodable {
+        var jobId: String
+        var target: String
+        var code: String
+        var message: String
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> [KeyDTO] {
@@ -25,7 +50,14 @@ struct KeysController {
         var keys: [KeyDTO] = []
         for name in try await services.database.backupKeyNames() {
             if let key = try await services.database.backupIdentity(name: name, box: box, create: false) {
-                keys.append(KeyDTO(name: name, recipient: key.recipient))
+                let escrow = try await services.database.keyEscrow(name: name)
+                keys.append(
+                    KeyDTO(
+                        name: name,
+                        recipient: key.recipient,
+                        escrow: .present(escrow.map { EscrowDTO(setAt: $0.setAt, targetsWritten: $0.targetsWritten) })
+                    )
+                )
             }
         }
         return keys
@@ -40,5 +72,54 @@ struct KeysController {
         }
         context.logger.notice("Backup key exported", metadata: ["key": "\(name)"])
         return KeyDTO(name: name, recipient: key.recipient, identity: .present(key.identity))
+    }
+
+    /// `PUT /api/keys/{name}/escrow {"passphrase"}`: seals the identity with the passphrase (age's scrypt recipient,
+    /// so `age -d` opens it), keeps the sealed file (never the passphrase), and writes it with `bastion-job.json` on
+    /// every target holding the key's snapshots (docs/recovery.md).
+    @Sendable func escrow(_ request: Request, context: AppRequestContext) async throws -> EscrowResult {
+        let name = try context.parameters.require("name").removingPercentEncoding ?? ""
+        let body = try await RequestInput.object(request, known: ["passphrase"])
+        guard case .string(let passphrase)? = body["passphrase"], passphrase.count >= 12, passphrase.utf8.count <= 1024,
+            !passphrase.utf8.contains(0)
+        else {
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_passphrase",
+                message: "passphrase must be a string of at least 12 characters (at most 1024 bytes)",
+                details: ["field": "passphrase"]
+            )
+        }
+        let box = try SecretBox.open(in: services.config.common.dataDirectory)
+        guard let key = try await services.database.backupIdentity(name: name, box: box, create: false) else {
+            throw APIError(status: .notFound, code: "key_not_found", message: "no backup key named \(name)")
+        }
+        // scrypt takes about a second and 256 MiB: off the cooperative pool and the event loops.
+        let file = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8], any Error>) in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try AgePassphrase.seal(Array((key.identity + "\n").utf8), passphrase: passphrase) })
+            }
+        }
+        let now = unixNow()
+        try await services.database.setKeyEscrow(name: name, KeyEscrow(file: file, setAt: now, targetsWritten: 0), now: now)
+        var written = 0
+        var failures: [EscrowFailure] = []
+        let secrets = HubTargetSecrets(database: services.database)
+        for (job, target) in try await services.database.escrowLocations(keyName: name) {
+            do {
+                try await services.database.ensureJobFiles(jobId: job.id, target: target, secrets: secrets, replaceKey: true, logger: context.logger)
+                written += 1
+            } catch {
+                let failure = error as? TargetError ?? TargetError("target_write_failed", "\(error)")
+                failures.append(EscrowFailure(jobId: job.id, target: target.type, code: failure.code, message: failure.message))
+                context.logger.warning(
+                    "Key escrow not written to a target",
+                    metadata: ["key": "\(name)", "job.id": "\(job.id)", "error": "\(failure)"]
+                )
+            }
+        }
+        try await services.database.setKeyEscrow(name: name, KeyEscrow(file: file, setAt: now, targetsWritten: written), now: now)
+        context.logger.notice("Backup key escrow set", metadata: ["key": "\(name)", "targets_written": "\(written)"])
+        return EscrowResult(name: name, escrow: EscrowDTO(setAt: now, targetsWritten: written), failures: failures)
     }
 }

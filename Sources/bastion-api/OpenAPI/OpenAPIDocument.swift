@@ -361,6 +361,15 @@ enum OpenAPIDocument {
 
     static let credentials = S.object(["username": S.string, "password": S.string])
 
+    /// A target as a job names it, for a recovery.
+    static let recoveryTarget = S.object(
+        [
+            "type": S.enumeration(["local_dir", "webdav", "rclone"]), "base_dir": S.string, "base_url": S.string, "remote": S.string,
+            "secret_name": S.string, "part_size_bytes": S.integer,
+        ],
+        required: ["type"]
+    )
+
     static let operations: [Operation] = [
         Operation(
             method: "get",
@@ -898,7 +907,14 @@ enum OpenAPIDocument {
             path: "/api/keys",
             summary: "Backup encryption keys (age X25519), by name",
             tag: "keys",
-            responses: ["200": S.array(S.object(["name": S.string, "recipient": S.string]))]
+            responses: [
+                "200": S.array(
+                    S.object([
+                        "name": S.string, "recipient": S.string,
+                        "escrow": S.object(["set_at": S.integer, "targets_written": S.integer], nullable: true),
+                    ])
+                )
+            ]
         ),
         Operation(
             method: "get",
@@ -907,6 +923,59 @@ enum OpenAPIDocument {
             tag: "keys",
             parameters: [],
             responses: ["200": S.object(["name": S.string, "recipient": S.string, "identity": S.string])]
+        ),
+        Operation(
+            method: "put",
+            path: "/api/keys/{name}/escrow",
+            summary: "Seal the key with a passphrase (age scrypt) and write it beside its snapshots on every target (docs/recovery.md)",
+            tag: "keys",
+            body: S.object(["passphrase": S.string(minLength: 12, maxLength: 1024)], required: ["passphrase"]),
+            responses: [
+                "200": S.object([
+                    "name": S.string, "escrow": S.object(["set_at": S.integer, "targets_written": S.integer]),
+                    "failures": S.array(S.object(["job_id": S.string, "target": S.string, "code": S.string, "message": S.string])),
+                ])
+            ]
+        ),
+        // Recovery
+        Operation(
+            method: "post",
+            path: "/api/recovery/scan",
+            summary: "List the jobs and snapshots a target holds (a fresh hub recovering; docs/recovery.md)",
+            tag: "recovery",
+            body: S.object(["target": recoveryTarget], required: ["target"]),
+            responses: [
+                "200": S.object([
+                    "jobs": S.array(
+                        S.object([
+                            "job_id": S.string, "name": S.nullableString, "encrypted": S.boolean, "key_name": S.nullableString,
+                            "has_key_file": S.boolean,
+                            "snapshots": S.array(
+                                S.object([
+                                    "run_id": S.string, "ended_at": S.nullableInteger, "base_run_id": S.string, "complete": S.boolean,
+                                    "problem": S.string,
+                                ])
+                            ),
+                        ])
+                    )
+                ])
+            ]
+        ),
+        Operation(
+            method: "post",
+            path: "/api/recovery/import",
+            summary: "Import a target's jobs (unscheduled), their snapshots and the escrowed key (with its passphrase)",
+            tag: "recovery",
+            body: S.object(
+                ["target": recoveryTarget, "job_ids": S.array(S.string), "passphrase": S.string(minLength: 1, maxLength: 1024)],
+                required: ["target"]
+            ),
+            responses: [
+                "200": S.object([
+                    "jobs": S.array(S.object(["job_id": S.string, "name": S.string, "created": S.boolean, "snapshots_imported": S.integer])),
+                    "keys": S.array(S.string),
+                ])
+            ]
         ),
         // Notifications
         Operation(
