@@ -283,6 +283,13 @@ export interface SnapshotLocation {
   copy_run_id?: string;
 }
 
+/** A location's display without the `/<job>/<run>` every location of the snapshot ends with. */
+export function locationBase(location: SnapshotLocation, jobId: string, runId: string): string {
+  const suffix = `/${jobId}/${runId}`;
+  const display = location.display.replace(/\/$/, "");
+  return display.endsWith(suffix) ? display.slice(0, -suffix.length) || "/" : location.display;
+}
+
 /** The default location of a restore or verify: the first present one, primary first (null: none is present). */
 export function defaultLocation(locations: SnapshotLocation[] | undefined): string | null {
   if (!locations || locations.length === 0) return null;

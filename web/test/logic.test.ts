@@ -554,3 +554,16 @@ test("#26: retention, its reasons and bandwidth in words", () => {
   );
   assert.equal(describeBandwidth(undefined), null);
 });
+
+import { defaultLocation, locationBase, type SnapshotLocation } from "../src/api";
+
+test("#26: a snapshot's default location is the first present one, primary first; its display without job and run", () => {
+  const at = (id: string, status: SnapshotLocation["status"]): SnapshotLocation => ({ id, type: "local_dir", display: `/b/${id}/j/r`, status });
+  assert.equal(defaultLocation([at("copy:a", "present"), at("primary", "present")]), "primary");
+  assert.equal(defaultLocation([at("primary", "missing"), at("copy:a", "failed"), at("copy:b", "present")]), "copy:b");
+  assert.equal(defaultLocation([at("primary", "deleted")]), null);
+  assert.equal(defaultLocation(undefined), null);
+  assert.equal(locationBase({ ...at("primary", "present"), display: "/srv/b/j/r" }, "j", "r"), "/srv/b");
+  assert.equal(locationBase({ ...at("copy:a", "present"), type: "webdav", display: "https://nas/dav/j/r/" }, "j", "r"), "https://nas/dav");
+  assert.equal(locationBase({ ...at("copy:a", "present"), display: "box:bucket" }, "j", "r"), "box:bucket");
+});

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
-import { api, defaultLocation, type ChangeKind, type DiffPage, type Job, type RunListItem, type Snapshot, type SnapshotChange, type SnapshotLocation } from "../api";
+import { api, defaultLocation, locationBase, type ChangeKind, type DiffPage, type Job, type RunListItem, type Snapshot, type SnapshotChange, type SnapshotLocation } from "../api";
 import { ErrorBox, Link, StatusBadge } from "../components";
 import { formatBytes, formatDuration, formatRelative, formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
@@ -405,7 +405,9 @@ function Locations(props: { snapshot: Snapshot; act: (work: () => Promise<unknow
           <span className={`badge location-${location.status}`} title={locationWords[location.status]}>
             {location.status}
           </span>{" "}
-          <span title={location.display}>{location.id === "primary" ? "primary" : "copy"}: {location.display}</span>
+          <span title={location.display}>
+            {location.id === "primary" ? "primary" : "copy"}: {locationBase(location, props.snapshot.job_id, props.snapshot.run_id)}
+          </span>
           {location.copy_run_id && (
             <>
               {" "}

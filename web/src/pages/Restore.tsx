@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { api, ApiError, defaultLocation, type ConflictPolicy, type Run, type SnapshotEntry, type SnapshotLocation, type TargetSecretInfo } from "../api";
+import { api, ApiError, defaultLocation, locationBase, type ConflictPolicy, type Run, type SnapshotEntry, type SnapshotLocation, type TargetSecretInfo } from "../api";
 import {
   databaseDestination,
   databaseRestoreProblem,
@@ -120,7 +120,9 @@ export function RestorePage(props: { runId: string; search: string }) {
           </label>
         </div>
       )}
-      {locations.length > 1 && <LocationPicker locations={locations} value={location} onChange={setLocation} />}
+      {locations.length > 1 && run && (
+        <LocationPicker locations={locations} value={location} onChange={setLocation} describe={(item) => locationBase(item, run.job_id, run.id)} />
+      )}
       {intoDatabase && run && <DatabaseRestore run={run} engine={engine} jobSource={jobSource} location={locations.length > 1 ? location : null} />}
       {!intoDatabase && (
         <>
@@ -223,7 +225,12 @@ export function RestorePage(props: { runId: string; search: string }) {
 
 /** Restore into a database: the server, each dumped database with the name it gets, roles, and replacing. */
 /** Which copy of the snapshot a restore reads: the primary target or a copy target (only present ones can be picked). */
-function LocationPicker(props: { locations: SnapshotLocation[]; value: string | null; onChange: (id: string) => void }) {
+function LocationPicker(props: {
+  locations: SnapshotLocation[];
+  value: string | null;
+  onChange: (id: string) => void;
+  describe: (location: SnapshotLocation) => string;
+}) {
   return (
     <fieldset className="card location-picker">
       <legend>Read from</legend>
@@ -238,7 +245,7 @@ function LocationPicker(props: { locations: SnapshotLocation[]; value: string | 
             disabled={location.status !== "present"}
             onChange={() => props.onChange(location.id)}
           />{" "}
-          <strong>{location.id === "primary" ? "Primary target" : "Copy"}</strong> {location.display}{" "}
+          <strong>{location.id === "primary" ? "Primary target" : "Copy"}</strong> <span title={location.display}>{props.describe(location)}</span>{" "}
           <span className={`badge location-${location.status}`}>{location.status}</span>
         </label>
       ))}
