@@ -333,7 +333,8 @@ def main():
                 email.get_by_role("button", name="Save").click()
                 expect(email.get_by_text("Saved admins.")).to_be_visible()
                 expect(email.locator("input[name=emailPassword]")).to_have_value("")
-                stored = page.request.get(base + "/api/notifications/destinations/email/admins").json()
+                listed = {f"{item['channel']}/{item['name']}": item for item in page.request.get(base + "/api/notifications/destinations").json()}
+                stored = listed["email/admins"]["config"]
                 assert stored["host"] == "127.0.0.1" and stored["port"] == smtp_port and stored["tls"] == "none", stored
                 assert stored["to"] == ["ops@example.org", "me@example.org"] and stored["has_password"] is True, stored
                 assert SMTP_PASSWORD not in json.dumps(stored)
@@ -344,8 +345,10 @@ def main():
                 ntfy.locator("input[name=ntfyTags]").fill("backup, warning")
                 ntfy.get_by_role("button", name="Save").click()
                 expect(ntfy.get_by_text("Saved phone.")).to_be_visible()
-                stored = page.request.get(base + "/api/notifications/destinations/ntfy/phone").json()
-                assert stored["url"] == hook_url + "/ntfy/backups" and stored["priority"] == 4 and stored["tags"] == ["backup", "warning"], stored
+                listed = {f"{item['channel']}/{item['name']}": item for item in page.request.get(base + "/api/notifications/destinations").json()}
+                stored = listed["ntfy/phone"]["config"]
+                assert stored["server"] == "127.0.0.1" and stored["priority"] == 4 and stored["tags"] == ["backup", "warning"], stored
+                expect(page.locator("tr[data-destination='ntfy/phone']")).to_contain_text("127.0.0.1, priority 4")
                 templates = page.get_by_role("form", name="Message templates")
                 expect(templates.get_by_test_id("template-variables")).to_contain_text("{{job_name}}")
                 templates.locator("input[name=emailSubject]").fill("[Bastion] {{job_name}} {{status}}")

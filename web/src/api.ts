@@ -495,6 +495,8 @@ export interface NotificationDestination {
   channel: string;
   name: string;
   enabled: boolean;
+  /** E-mail: host, port, tls, username, from, to, has_password; ntfy: server, priority, tags, has_token (no secrets). */
+  config?: Record<string, unknown> | null;
 }
 
 /** Secrets in Settings: target credentials, and database passwords (`{"password": ...}`). */
@@ -598,8 +600,6 @@ export const api = {
   setEscrow: (name: string, passphrase: string) => request<unknown>("PUT", `/api/keys/${encodeURIComponent(name)}/escrow`, { passphrase }),
   notificationSettings: () => request<NotificationSettingsInfo>("GET", "/api/notifications/settings"),
   saveNotificationSettings: (body: Record<string, unknown>) => request<NotificationSettingsInfo>("PUT", "/api/notifications/settings", body),
-  destination: (channel: string, name: string) =>
-    request<Record<string, unknown>>("GET", `/api/notifications/destinations/${encodeURIComponent(channel)}/${encodeURIComponent(name)}`),
   saveDestination: (channel: string, name: string, body: Record<string, unknown>) =>
     request<NotificationDestination>("PUT", `/api/notifications/destinations/${encodeURIComponent(channel)}/${encodeURIComponent(name)}`, body),
   deleteDestination: (channel: string, name: string) =>

@@ -16,7 +16,7 @@ export function NotificationsSection() {
   const [settings, setSettings] = useState<NotificationSettingsInfo | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [tested, setTested] = useState<Record<string, string>>({});
-  const [editing, setEditing] = useState<{ channel: string; name: string } | null>(null);
+  const [editing, setEditing] = useState<NotificationDestination | null>(null);
 
   const load = useCallback(async () => {
     try {
@@ -68,6 +68,7 @@ export function NotificationsSection() {
             <tr>
               <th>Kind</th>
               <th>Name</th>
+              <th>Where</th>
               <th>Enabled</th>
               <th />
             </tr>
@@ -75,7 +76,7 @@ export function NotificationsSection() {
           <tbody>
             {destinations.length === 0 && (
               <tr>
-                <td colSpan={4} className="muted">
+                <td colSpan={5} className="muted">
                   None yet: add an e-mail or ntfy destination below.
                 </td>
               </tr>
@@ -86,13 +87,14 @@ export function NotificationsSection() {
                 <tr key={key} data-destination={key}>
                   <td>{channelLabels[destination.channel] ?? destination.channel}</td>
                   <td>{destination.name}</td>
+                  <td className="muted">{describeConfig(destination)}</td>
                   <td>{destination.enabled ? "yes" : "no"}</td>
                   <td>
                     <button className="ghost" onClick={() => void test(destination)}>
                       Test
                     </button>{" "}
                     {(destination.channel === "email" || destination.channel === "ntfy") && (
-                      <button className="ghost" onClick={() => setEditing({ channel: destination.channel, name: destination.name })}>
+                      <button className="ghost" onClick={() => setEditing(destination)}>
                         Edit
                       </button>
                     )}{" "}
@@ -113,16 +115,26 @@ export function NotificationsSection() {
         </table>
       )}
       <div className="settings-forms">
-        <EmailForm onSaved={load} editing={editing?.channel === "email" ? editing.name : null} />
-        <NtfyForm onSaved={load} editing={editing?.channel === "ntfy" ? editing.name : null} />
+        <EmailForm onSaved={load} editing={editing?.channel === "email" ? editing : null} />
+        <NtfyForm onSaved={load} editing={editing?.channel === "ntfy" ? editing : null} />
       </div>
       {settings && <TemplatesForm settings={settings} onSaved={load} />}
     </section>
   );
 }
 
+/** A destination's stored settings in a line (no secrets). */
+function describeConfig(destination: NotificationDestination): string {
+  const config = destination.config ?? {};
+  if (destination.channel === "email" && typeof config.host === "string")
+    return `${config.host}:${String(config.port)} (${String(config.tls)}) → ${Array.isArray(config.to) ? config.to.join(", ") : ""}`;
+  if (destination.channel === "ntfy" && typeof config.server === "string")
+    return `${config.server}${typeof config.priority === "number" ? `, priority ${config.priority}` : ""}`;
+  return "";
+}
+
 /** An SMTP server and who gets the mail; the password is sealed with the master key and never returned. */
-function EmailForm(props: { onSaved: () => Promise<void>; editing: string | null }) {
+function EmailForm(props: { onSaved: () => Promise<void>; editing: NotificationDestination | null }) {
   const [name, setName] = useState("");
   const [host, setHost] = useState("");
   const [port, setPort] = useState("587");
@@ -137,20 +149,16 @@ function EmailForm(props: { onSaved: () => Promise<void>; editing: string | null
 
   useEffect(() => {
     if (!props.editing) return;
-    setName(props.editing);
-    api.destination("email", props.editing).then(
-      (stored) => {
-        if (typeof stored.host === "string") setHost(stored.host);
-        if (typeof stored.port === "number") setPort(String(stored.port));
-        if (stored.tls === "none" || stored.tls === "starttls" || stored.tls === "implicit") setTls(stored.tls);
-        if (typeof stored.username === "string") setUsername(stored.username);
-        if (typeof stored.from === "string") setFrom(stored.from);
-        if (Array.isArray(stored.to)) setTo(stored.to.join(", "));
-        setHasPassword(stored.has_password === true);
-        setPassword("");
-      },
-      () => undefined,
-    );
+    setName(props.editing.name);
+    const stored = props.editing.config ?? {};
+    if (typeof stored.host === "string") setHost(stored.host);
+    if (typeof stored.port === "number") setPort(String(stored.port));
+    if (stored.tls === "none" || stored.tls === "starttls" || stored.tls === "implicit") setTls(stored.tls);
+    setUsername(typeof stored.username === "string" ? stored.username : "");
+    if (typeof stored.from === "string") setFrom(stored.from);
+    if (Array.isArray(stored.to)) setTo(stored.to.join(", "));
+    setHasPassword(stored.has_password === true);
+    setPassword("");
   }, [props.editing]);
 
   const save = async () => {
@@ -238,7 +246,7 @@ function EmailForm(props: { onSaved: () => Promise<void>; editing: string | null
 }
 
 /** An ntfy topic: one POST per message with a title, priority and tags. */
-function NtfyForm(props: { onSaved: () => Promise<void>; editing: string | null }) {
+function NtfyForm(props: { onSaved: () => Promise<void>; editing: NotificationDestination | null }) {
   const [name, setName] = useState("");
   const [url, setUrl] = useState("");
   const [token, setToken] = useState("");
@@ -246,18 +254,19 @@ function NtfyForm(props: { onSaved: () => Promise<void>; editing: string | null 
   const [tags, setTags] = useState("");
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState<string | null>(null);
+  /** When editing: the server of the stored topic (its URL is not shown back: the topic name is its secret). */
+  const [server, setServer] = useState<string | null>(null);
+  const [hasToken, setHasToken] = useState(false);
 
   useEffect(() => {
     if (!props.editing) return;
-    setName(props.editing);
-    api.destination("ntfy", props.editing).then(
-      (stored) => {
-        if (typeof stored.url === "string") setUrl(stored.url);
-        if (typeof stored.priority === "number") setPriority(String(stored.priority));
-        if (Array.isArray(stored.tags)) setTags(stored.tags.join(", "));
-      },
-      () => undefined,
-    );
+    setName(props.editing.name);
+    const stored = props.editing.config ?? {};
+    setServer(typeof stored.server === "string" ? stored.server : null);
+    setHasToken(stored.has_token === true);
+    setUrl("");
+    setPriority(typeof stored.priority === "number" ? String(stored.priority) : "");
+    setTags(Array.isArray(stored.tags) ? stored.tags.join(", ") : "");
   }, [props.editing]);
 
   const save = async () => {
@@ -293,11 +302,25 @@ function NtfyForm(props: { onSaved: () => Promise<void>; editing: string | null 
         Name <input name="ntfyName" value={name} onChange={(event) => setName(event.target.value)} placeholder="phone" />
       </label>
       <label>
-        Topic URL <input name="ntfyUrl" value={url} onChange={(event) => setUrl(event.target.value)} placeholder="https://ntfy.sh/my-backups-7f3a" />
+        Topic URL{" "}
+        <input
+          name="ntfyUrl"
+          value={url}
+          onChange={(event) => setUrl(event.target.value)}
+          placeholder={server ? `saved on ${server}: type it again to save` : "https://ntfy.sh/my-backups-7f3a"}
+        />
       </label>
       <p className="muted">Anyone who knows a topic on ntfy.sh can read it: pick a long, unguessable name, or use your own server and a token.</p>
       <label>
-        Access token (optional) <input name="ntfyToken" type="password" value={token} autoComplete="new-password" onChange={(event) => setToken(event.target.value)} />
+        Access token (optional){" "}
+        <input
+          name="ntfyToken"
+          type="password"
+          value={token}
+          autoComplete="new-password"
+          placeholder={hasToken ? "saved (leave empty to keep it)" : ""}
+          onChange={(event) => setToken(event.target.value)}
+        />
       </label>
       <div className="row">
         <label>
@@ -359,7 +382,7 @@ function TemplatesForm(props: { settings: NotificationSettingsInfo; onSaved: () 
         {variables.map((variable) => (
           <code key={variable}>{variable.startsWith("{{") ? variable : `{{${variable}}}`}</code>
         ))}
-        . Empty: the built-in text.
+        .
       </p>
       <label>
         E-mail subject <input name="emailSubject" value={emailSubject} placeholder="[Bastion] {{job_name}}: {{status}}" onChange={(event) => setEmailSubject(event.target.value)} />
