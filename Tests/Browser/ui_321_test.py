@@ -301,24 +301,6 @@ def main():
                 expect(card.get_by_test_id("attention")).to_have_count(0)
                 shoot(page, "overview-drill")
 
-                # --- Restore from the WebDAV copy to a WebDAV folder. ---
-                page.goto(f"{base}/runs/{run_id}/restore?all=1")
-                expect(page.locator(f"input[name=location][value='primary']")).to_be_checked()
-                page.locator(f"input[name=location][value='{dav_id}']").check()
-                page.locator("input[name=destinationType][value=webdav]").check()
-                page.fill("input[name=webdavUrl]", dav_url + "restored/")
-                page.locator("select[name=webdavSecret]").select_option("nas")
-                shoot(page, "restore-webdav")
-                page.get_by_role("button", name="Start restore").click()
-                expect(page.locator(".badge.status-success")).to_be_visible(timeout=90000)
-                restore_run = page.url.rstrip("/").split("/")[-1]
-                operation = page.request.get(f"{base}/api/runs/{restore_run}").json()["operation"]
-                assert operation.get("location") == dav_id, operation
-                restored = os.path.join(dav_root, "restored", source.lstrip("/"), "docs", "letter.txt")
-                with open(restored) as handle:
-                    assert handle.read() == "dear reader\n" * 100
-                assert os.path.exists(os.path.join(dav_root, "restored", ".bastion-meta", f"restore-{restore_run}.json"))
-
                 # --- Settings: e-mail and ntfy, templates, Test. ---
                 page.goto(base + "/settings")
                 email = page.get_by_role("form", name="E-mail destination")
@@ -384,7 +366,8 @@ def main():
                 expect(keys.get_by_text("The two passphrases differ.")).to_be_visible()
                 keys.locator("input[name=escrow-default-repeat]").fill(PASSPHRASE)
                 keys.get_by_role("button", name="Set the recovery passphrase").click()
-                expect(keys.get_by_test_id("escrow-status")).to_contain_text("Recovery copy set")
+                # Sealing with scrypt takes seconds: the button says it is writing meanwhile.
+                expect(keys.get_by_test_id("escrow-status")).to_contain_text("Recovery copy set", timeout=90000)
                 escrow = next(key for key in page.request.get(base + "/api/keys").json() if key["name"] == "default")["escrow"]
                 assert escrow and escrow["targets_written"] >= 1, escrow
                 expect(keys.locator("input[name=escrow-default]")).to_have_value("")
@@ -406,14 +389,35 @@ def main():
                 fresh.fill("input[name=recoveryPassphrase]", PASSPHRASE)
                 shoot(fresh, "recovery")
                 fresh.get_by_role("button", name="Import 1 job").click()
-                expect(fresh.get_by_text("Imported.")).to_be_visible()
+                # Opening the key's recovery copy (scrypt) takes seconds.
+                expect(fresh.get_by_text("Imported.")).to_be_visible(timeout=90000)
                 fresh.get_by_role("link", name="Jobs", exact=True).first.click()
                 fresh.get_by_role("link", name="Letters").click()
                 fresh.get_by_role("link", name="Snapshots", exact=True).click()
                 expect(fresh.locator(f"tr[data-run='{run_id}']")).to_be_visible()
+                # --- Restore from the WebDAV copy to a WebDAV folder (last: item 8 of the issue). ---
+                page.goto(f"{base}/runs/{run_id}/restore?all=1")
+                expect(page.locator(f"input[name=location][value='primary']")).to_be_checked()
+                page.locator(f"input[name=location][value='{dav_id}']").check()
+                page.locator("input[name=destinationType][value=webdav]").check()
+                page.fill("input[name=webdavUrl]", dav_url + "restored/")
+                page.locator("select[name=webdavSecret]").select_option("nas")
+                shoot(page, "restore-webdav")
+                page.get_by_role("button", name="Start restore").click()
+                expect(page.locator(".badge.status-success")).to_be_visible(timeout=90000)
+                restore_run = page.url.rstrip("/").split("/")[-1]
+                operation = page.request.get(f"{base}/api/runs/{restore_run}").json()["operation"]
+                assert operation.get("location") == dav_id, operation
+                restored = os.path.join(dav_root, "restored", source.lstrip("/"), "docs", "letter.txt")
+                with open(restored) as handle:
+                    assert handle.read() == "dear reader\n" * 100
+                assert os.path.exists(os.path.join(dav_root, "restored", ".bastion-meta", f"restore-{restore_run}.json"))
+
                 assert page_errors == [], page_errors
             except Exception:
                 page.screenshot(path=os.path.join(SHOTS, "321-failure.png"), full_page=True)
+                for index, other in enumerate(context.pages + [p for c in browser.contexts if c is not context for p in c.pages]):
+                    other.screenshot(path=os.path.join(SHOTS, f"321-failure-{index}.png"), full_page=True)
                 raise
             finally:
                 browser.close()

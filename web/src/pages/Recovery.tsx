@@ -162,7 +162,7 @@ export function RecoveryPage() {
                 </label>
               )}
               <button className="primary" disabled={busy || picked.length === 0 || (needsPassphrase && passphrase === "")} onClick={() => void importJobs()}>
-                Import {picked.length} job{picked.length === 1 ? "" : "s"}
+                {busy ? "Importing (opening the key takes a few seconds)…" : `Import ${picked.length} job${picked.length === 1 ? "" : "s"}`}
               </button>
             </>
           )}
