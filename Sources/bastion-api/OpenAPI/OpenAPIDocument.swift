@@ -556,10 +556,11 @@ enum OpenAPIDocument {
             body: S.object(
                 [
                     // local_fs: {type, directory}; database (docs/databases.md): {type, databases: {dumped: new}, host?,
-                    // port?, user?, secret_name?, globals?, drop_existing?}.
+                    // port?, user?, secret_name?, globals?, drop_existing?}; webdav (docs/targets.md): {type, base_url, secret_name}.
                     "destination": S.object(
                         [
-                            "type": S.enumeration(["local_fs", "database"]), "directory": S.string, "host": S.string, "port": S.integer,
+                            "type": S.enumeration(["local_fs", "database", "webdav"]), "directory": S.string, "host": S.string, "port": S.integer,
+                            "base_url": S.string,
                             "user": S.string, "secret_name": S.string, "databases": .object(["type": "object", "additionalProperties": S.string]),
                             "globals": S.boolean, "drop_existing": S.boolean,
                         ],
