@@ -334,6 +334,8 @@ enum OpenAPIDocument {
                 [
                     "type": S.enumeration(["local_dir", "webdav", "rclone"]), "base_dir": S.string, "base_url": S.string, "remote": S.string,
                     "secret_name": S.string, "part_size_bytes": S.integer,
+                    // docs/targets.md, "Bandwidth": accepted (a job's target as it is), not applied to the test.
+                    "bandwidth": .object(["type": "object"]),
                 ],
                 required: ["type"]
             ),
