@@ -63,6 +63,9 @@ import Testing
             ),
         ]
         for (label, target, root) in targets {
+            // The test connection is not paced, and takes a target with its limits.
+            let test = try await HTTP.send("POST", fixture.base + "/api/targets/test", json: target)
+            #expect(test.json?["ok"] as? Bool == true, "\(label): \(String(decoding: test.body, as: UTF8.self))")
             let job = try await helpers.createJob(fixture, name: "limited-\(label)", source: source, target: target)
             // The job keeps its limits.
             let stored = try await HTTP.send("GET", fixture.base + "/api/jobs/\(job)")

@@ -29,6 +29,9 @@ public struct RestoreExecutor: JobExecutor {
         if let database = operation.database {
             return try await DatabaseRestore.run(context, destination: database, engines: engines, staging: stagingDirectory)
         }
+        if let webdav = operation.webdav {
+            return try await WebDAVRestore.run(context, operation, target: webdav, executor: self)
+        }
         let directory = operation.directory
         let policy = operation.conflictPolicy
         let ownership = operation.ownership

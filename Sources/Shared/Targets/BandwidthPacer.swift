@@ -128,6 +128,21 @@ public enum BandwidthPacers {
 }
 
 extension JobSpec.Target {
+    /// The same target without a bandwidth limit (the test connection).
+    public var withoutBandwidth: JobSpec.Target {
+        switch self {
+        case .localDir(var local):
+            local.bandwidth = nil
+            return .localDir(local)
+        case .webdav(var webdav):
+            webdav.bandwidth = nil
+            return .webdav(webdav)
+        case .rclone(var rclone):
+            rclone.bandwidth = nil
+            return .rclone(rclone)
+        }
+    }
+
     /// The target's address (type and base_dir, base_url or remote), without its part size or limits.
     var addressKey: String {
         switch self {

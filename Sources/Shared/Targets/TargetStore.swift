@@ -140,7 +140,8 @@ public enum TargetStores {
     ) async -> [(step: String, error: TargetError?, milliseconds: Double)] {
         var steps: [(String, TargetError?, Double)] = []
         let probe = UUID().uuidString.lowercased()
-        let location = RunLocation(target: target, jobId: ".bastion-test", runId: probe)
+        // The test connection is not paced (docs/targets.md, "Bandwidth").
+        let location = RunLocation(target: target.withoutBandwidth, jobId: ".bastion-test", runId: probe)
         let payload = "bastion connection test \(probe)\n"
         let local = "\(scratch)/target-test-\(probe)"
         defer {

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdCore
 import Store
+import Targets
 
 /// Runs: list, detail, cancel, and the HTTP event log (docs/architecture.md).
 struct RunsController {
@@ -262,15 +263,33 @@ extension RunsController {
         if case .object(let destination)? = body["destination"], destination["type"] == .string("database") {
             return try await restoreIntoDatabase(destination, context: context)
         }
-        if case .object(let destination)? = body["destination"] {
+        var webdav: WebDAVTarget?
+        if case .object(let destination)? = body["destination"], destination["type"] == .string("webdav") {
+            webdav = try await webdavDestination(destination)
+        } else if case .object(let destination)? = body["destination"] {
             try RequestInput.refuseUnknownKeys(destination, known: ["type", "directory"], at: "destination")
         }
         if case .object(let selection)? = body["selection"] {
             try RequestInput.refuseUnknownKeys(selection, known: ["files", "dirs", "files_b64", "dirs_b64"], at: "selection")
         }
         let source = try await restorableSource(context, copy: .object(["location": body["location"] ?? .null]))
-        guard case .object(let destination)? = body["destination"], destination["type"] == .string("local_fs"),
-            case .string(let directory)? = destination["directory"], directory.hasPrefix("/"), RestoreWriter.normalize(directory) != nil
+        if webdav != nil, source.nodeId != AppDatabase.hubNode {
+            throw APIError(
+                status: .conflict,
+                code: "webdav_restore_on_agent",
+                message: "a snapshot of an agent job restores into a directory of the agent, not to WebDAV",
+                details: ["field": "destination.type"]
+            )
+        }
+        guard
+            let directory = webdav != nil
+                ? ""
+                : {
+                    guard case .object(let destination)? = body["destination"], destination["type"] == .string("local_fs"),
+                        case .string(let directory)? = destination["directory"], directory.hasPrefix("/"), RestoreWriter.normalize(directory) != nil
+                    else { return nil }
+                    return directory
+                }()
         else {
             throw APIError(
                 status: .badRequest,
@@ -280,6 +299,7 @@ extension RunsController {
             )
         }
         var operation = RestoreOperation(directory: directory)
+        operation.webdav = webdav
         switch body["conflict_policy"] {
         case nil, .null?: break
         case .string(let raw)? where RestoreOperation.ConflictPolicy(rawValue: raw) != nil: operation.conflictPolicy = .init(rawValue: raw)!
@@ -334,6 +354,33 @@ extension RunsController {
         }
         let run = try await services.database.enqueueOperation(kind: .restore, source: source, parameters: source.withLocation(operation.json))
         return OperationQueued(runId: run.id, kind: run.kind.rawValue, status: run.status.rawValue)
+    }
+
+    /// `destination: {type: "webdav", base_url, secret_name}` (docs/targets.md, "Restore to WebDAV"): the URL as a
+    /// target's, and the secret must exist and be bound to that URL's origin.
+    func webdavDestination(_ destination: [String: JSONValue]) async throws -> WebDAVTarget {
+        try RequestInput.refuseUnknownKeys(destination, known: ["type", "base_url", "secret_name"], at: "destination")
+        let target: JobSpec.Target
+        do {
+            target = try JobSpec.parseTarget(type: "webdav", .object(destination), field: "destination")
+        } catch let error as ValidationError {
+            throw APIError(status: .badRequest, code: "invalid_destination", message: error.message, details: ["field": error.field])
+        }
+        guard case .webdav(let webdav) = target else { throw APIError(status: .badRequest, code: "invalid_destination", message: "not webdav") }
+        guard let secret = try await HubTargetSecrets(database: services.database).secret(kind: "webdav", name: webdav.secretName) else {
+            throw APIError(
+                status: .badRequest,
+                code: "target_secret_missing",
+                message: "the webdav secret \(webdav.secretName) does not exist",
+                details: ["field": "destination.secret_name"]
+            )
+        }
+        do {
+            try WebDAVStore.checkOrigin(of: secret, named: webdav.secretName, for: webdav.baseURL)
+        } catch let error as TargetError {
+            throw APIError(status: .badRequest, code: error.code, message: error.message, details: ["field": "destination.secret_name"])
+        }
+        return webdav
     }
 
     /// `POST /api/runs/{id}/restore {destination: {type: "database", host?, port?, user?, secret_name?, databases:

@@ -179,7 +179,10 @@ struct TargetsController {
     /// `POST /api/targets/test` with a target as a job spec has it: connects, creates `<base>/.bastion-test/<id>/`, writes
     /// a small object, reads it back and compares, deletes it; each step's outcome and time. From the hub.
     @Sendable func test(_ request: Request, context: AppRequestContext) async throws -> TestResult {
-        let body = try await RequestInput.object(request, known: ["type", "base_dir", "base_url", "remote", "secret_name", "part_size_bytes"])
+        let body = try await RequestInput.object(
+            request,
+            known: ["type", "base_dir", "base_url", "remote", "secret_name", "part_size_bytes", "bandwidth"]
+        )
         guard case .string(let type)? = body["type"] else {
             throw APIError(status: .badRequest, code: "invalid_spec", message: "type is required", details: ["field": "type"])
         }

@@ -402,6 +402,8 @@ enum OpenAPIDocument {
                 [
                     "type": S.enumeration(["local_dir", "webdav", "rclone"]), "base_dir": S.string, "base_url": S.string, "remote": S.string,
                     "secret_name": S.string, "part_size_bytes": S.integer,
+                    // docs/targets.md, "Bandwidth": accepted (a job's target as it is), not applied to the test.
+                    "bandwidth": .object(["type": "object"]),
                 ],
                 required: ["type"]
             ),
@@ -633,10 +635,11 @@ enum OpenAPIDocument {
             body: S.object(
                 [
                     // local_fs: {type, directory}; database (docs/databases.md): {type, databases: {dumped: new}, host?,
-                    // port?, user?, secret_name?, globals?, drop_existing?}.
+                    // port?, user?, secret_name?, globals?, drop_existing?}; webdav (docs/targets.md): {type, base_url, secret_name}.
                     "destination": S.object(
                         [
-                            "type": S.enumeration(["local_fs", "database"]), "directory": S.string, "host": S.string, "port": S.integer,
+                            "type": S.enumeration(["local_fs", "database", "webdav"]), "directory": S.string, "host": S.string, "port": S.integer,
+                            "base_url": S.string,
                             "user": S.string, "secret_name": S.string, "databases": .object(["type": "object", "additionalProperties": S.string]),
                             "globals": S.boolean, "drop_existing": S.boolean,
                         ],

@@ -37,6 +37,9 @@ public struct RestoreOperation: Sendable, Equatable {
     /// A restore into a database server instead of files (`destination.type: "database"`, docs/databases.md);
     /// `directory` is empty then.
     public var database: DatabaseDestination?
+    /// A restore into a WebDAV collection instead of a directory (`destination.type: "webdav"`, docs/targets.md,
+    /// "Restore to WebDAV"); `directory` is empty then.
+    public var webdav: WebDAVTarget?
 
     public init(
         sourceRunId: String? = nil,
@@ -60,7 +63,8 @@ public struct RestoreOperation: Sendable, Equatable {
             return .object(object)
         }
         var object: [String: JSONValue] = [
-            "destination": .object(["type": "local_fs", "directory": .string(directory)]),
+            "destination": webdav.map { .object(["type": "webdav", "base_url": .string($0.baseURL), "secret_name": .string($0.secretName)]) }
+                ?? .object(["type": "local_fs", "directory": .string(directory)]),
             "conflict_policy": .string(conflictPolicy.rawValue), "restore_ownership": .string(ownership.rawValue),
         ]
         if let sourceRunId { object["source_run_id"] = .string(sourceRunId) }
@@ -95,7 +99,15 @@ public struct RestoreOperation: Sendable, Equatable {
             self.database = database
             return
         }
-        guard let directory = json["destination"]?["directory"]?.stringValue, directory.hasPrefix("/") else {
+        var webdav: WebDAVTarget?
+        if json["destination"]?["type"]?.stringValue == "webdav" {
+            guard case .webdav(let target)? = try? JobSpec.parseTarget(type: "webdav", json["destination"], field: "destination") else {
+                throw Invalid(description: "a webdav destination needs base_url (http/https) and secret_name")
+            }
+            webdav = target
+        }
+        let directory = webdav == nil ? json["destination"]?["directory"]?.stringValue ?? "" : ""
+        guard webdav != nil || directory.hasPrefix("/") else {
             throw Invalid(description: "restore needs destination.directory (absolute)")
         }
         func policy<P: RawRepresentable<String>>(_ key: String, _ fallback: P) throws -> P {
@@ -130,6 +142,7 @@ public struct RestoreOperation: Sendable, Equatable {
             ownership: try policy("restore_ownership", OwnershipPolicy.auto),
             selection: selection
         )
+        self.webdav = webdav
     }
 }
 

@@ -1,0 +1,118 @@
+import Foundation
+import TestClients
+import Testing
+
+/// A restore whose destination is a WebDAV collection (docs/targets.md, "Restore to WebDAV") on `rclone serve webdav`:
+/// everything downloaded back is the source's files and directories, byte for byte; the `.bastion-meta` note lists
+/// the symlinks WebDAV cannot hold; conflict policies through HEAD; a secret bound to another server, a missing
+/// secret and a bad URL are refused before anything is queued.
+@Suite(.serialized) struct WebDAVRestoreTests {
+    @Test func aSnapshotRestoresIntoAWebDAVCollection() async throws {
+        let helpers = TargetsTests()
+        let fixture = try await RunsFixture()
+        let source = try await helpers.makeSource(fixture)
+        try await fixture.startWorker("w0")
+        let davRoot = fixture.scratch.path + "/dav"
+        try FileManager.default.createDirectory(atPath: davRoot, withIntermediateDirectories: true)
+        let dav = try await TargetServers.rcloneWebDAV(
+            root: davRoot,
+            user: TargetsTests.user,
+            password: TargetsTests.password,
+            logDir: fixture.scratch.path
+        )
+        defer { dav.stop() }
+        let origin = "http://127.0.0.1:\(dav.port)"
+        try await helpers.saveSecret(
+            fixture,
+            "webdav",
+            "dest",
+            ["username": TargetsTests.user, "password": TargetsTests.password, "url": origin + "/"]
+        )
+        try await helpers.saveSecret(
+            fixture,
+            "webdav",
+            "elsewhere",
+            ["username": TargetsTests.user, "password": TargetsTests.password, "url": "https://nas.example/"]
+        )
+        let job = try await helpers.createJob(
+            fixture,
+            source: source,
+            target: ["type": "local_dir", "base_dir": fixture.targetDir, "part_size_bytes": 1_048_576]
+        )
+        let backup = try await fixture.enqueue(job).id
+        let backedUp = try await helpers.waitFor(fixture, backup, ["success", "failed"])
+        #expect(backedUp["status"] as? String == "success", "\(backedUp)")
+
+        func restore(_ destination: [String: Any], policy: String) async throws -> HTTPResult {
+            try await HTTP.send(
+                "POST",
+                fixture.base + "/api/runs/\(backup)/restore",
+                json: ["destination": destination, "conflict_policy": policy]
+            )
+        }
+        let base = origin + "/restored/deep/"
+        let queued = try await restore(["type": "webdav", "base_url": base, "secret_name": "dest"], policy: "fail")
+        let run = try #require(queued.json?["run_id"] as? String, "\(String(decoding: queued.body, as: UTF8.self))")
+        let finished = try await helpers.waitFor(fixture, run, ["success", "failed"])
+        let log = try await fixture.events(run).compactMap { $0["message"] as? String }
+        #expect(finished["status"] as? String == "success", "\(finished) \(log)")
+        let summary = finished["summary"] as? [String: Any] ?? [:]
+        #expect(summary["destination_type"] as? String == "webdav" && summary["not_kept"] as? Int == 2, "\(summary)")
+
+        // Everything downloaded back over WebDAV (rclone's webdav backend): the same files and directories.
+        let pass = try await helpers.sh(fixture, "rclone obscure '\(TargetsTests.password)'").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let back = fixture.scratch.path + "/back"
+        let copy = try await helpers.sh(
+            fixture,
+            "RCLONE_CONFIG=/dev/null rclone copy --create-empty-src-dirs ':webdav:restored/deep' '\(back)' --webdav-url '\(origin)' --webdav-user '\(TargetsTests.user)' --webdav-pass '\(pass)' 2>&1"
+        )
+        #expect(copy.status == 0, "\(copy.output)")
+        func listing(_ root: String) async throws -> String {
+            try await helpers.sh(
+                fixture,
+                "cd '\(root)' && find . -type d | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum"
+            ).output
+        }
+        let expected = try await listing(source)
+        let got = try await listing(back + source)
+        #expect(!expected.isEmpty && expected == got, "expected:\n\(expected)\ngot:\n\(got)")
+        // The note: what was restored from where, and the symlinks WebDAV cannot hold.
+        let note = try #require(FileManager.default.contents(atPath: davRoot + "/restored/deep/.bastion-meta/restore-\(run).json"))
+        let noteJSON = try #require(try JSONSerialization.jsonObject(with: note) as? [String: Any])
+        let kept = (noteJSON["not_kept_entries"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }.sorted()
+        #expect(noteJSON["source_run_id"] as? String == backup && kept == ["\(source)/a/link-to-hello", "\(source)/dangling"], "\(noteJSON)")
+        #expect(noteJSON["restored_files"] as? Int == summary["restored_files"] as? Int)
+
+        // Conflicts through HEAD: fail uploads nothing, skip keeps what is there, overwrite replaces.
+        let hello = davRoot + "/restored/deep" + source + "/a/hello.txt"
+        try "changed on the server\n".write(toFile: hello, atomically: true, encoding: .utf8)
+        for (policy, status, content) in [
+            ("fail", "failed", "changed on the server\n"), ("skip", "success", "changed on the server\n"), ("overwrite", "success", "hello\n"),
+        ] {
+            let again = try await restore(["type": "webdav", "base_url": base, "secret_name": "dest"], policy: policy)
+            let id = try #require(again.json?["run_id"] as? String)
+            let ended = try await helpers.waitFor(fixture, id, ["success", "failed"])
+            #expect(ended["status"] as? String == status, "\(policy): \(ended)")
+            #expect(try String(contentsOfFile: hello, encoding: .utf8) == content, "\(policy)")
+            if policy == "fail" { #expect(ended["error"] as? String == "restore_conflict", "\(ended)") }
+            // Every file is there already: all skipped.
+            if policy == "skip" { #expect((ended["summary"] as? [String: Any])?["skipped"] as? Int == summary["restored_files"] as? Int, "\(ended)") }
+        }
+
+        // Refused before anything is queued.
+        let refusals: [([String: Any], String)] = [
+            (["type": "webdav", "base_url": base, "secret_name": "elsewhere"], "webdav_origin_mismatch"),
+            (["type": "webdav", "base_url": base, "secret_name": "missing"], "target_secret_missing"),
+            (["type": "webdav", "base_url": "ftp://127.0.0.1/x", "secret_name": "dest"], "invalid_destination"),
+            (["type": "webdav", "base_url": "http://u:p@127.0.0.1:\(dav.port)/x", "secret_name": "dest"], "invalid_destination"),
+            (["type": "webdav", "base_url": base, "secret_name": "dest", "directory": "/tmp"], "unknown_field"),
+        ]
+        for (destination, code) in refusals {
+            let refused = try await restore(destination, policy: "fail")
+            #expect(
+                refused.status == 400 && refused.json?["error"] as? String == code,
+                "\(destination): \(String(decoding: refused.body, as: UTF8.self))"
+            )
+        }
+    }
+}
