@@ -34,8 +34,7 @@ struct NotificationsController {
 
     /// `PUT /api/notifications/settings`: members left out keep their current value.
     @Sendable func updateSettings(_ request: Request, context: AppRequestContext) async throws -> SettingsDTO {
-        // `template_variables` is what `GET` shows: accepted so a form can send the document back, and ignored.
-        let body = try await RequestInput.object(request, known: ["enabled", "channels", "templates", "template_variables"])
+        let body = try await RequestInput.object(request, known: ["enabled", "channels", "templates"])
         if case .object(let channels)? = body["channels"] {
             for (name, entry) in channels {
                 if case .object(let object) = entry { try RequestInput.refuseUnknownKeys(object, known: ["enabled"], at: "channels.\(name)") }

@@ -214,7 +214,6 @@ enum OpenAPIDocument {
                     ],
                     required: []
                 ),
-                "template_variables": S.array(S.string),
             ],
             required: []
         ),
@@ -225,8 +224,8 @@ enum OpenAPIDocument {
                 "config": .object([
                     "type": "object",
                     "description":
-                        "email: {host, port, tls, username, from, to, has_password, has_ca_cert}; ntfy: {server, priority, tags, has_token}; absent for webhook and wecom_bot",
-                    "additionalProperties": true,
+                        "email: {host, port, tls, username, from, to, has_password, has_ca_cert}; ntfy: {server, priority, tags, has_token}; null for webhook and wecom_bot",
+                    "additionalProperties": true, "nullable": true,
                 ]),
             ],
             required: ["channel", "name", "enabled", "created_at", "updated_at"]
