@@ -113,13 +113,15 @@ extension AppDatabase {
         return (try? JSONValue.parse(operation))?["drill"] == .bool(true)
     }
 
-    /// The job's latest finished drill (`success` or `failed`), or its latest successful one, for the overview.
+    /// The job's latest finished drill (`success` or `failed`), or its latest successful one, for the overview: the job's
+    /// verify runs newest first through `idx_runs_job_id_kind_started_at`, to the first drill.
     static func latestDrill(_ db: Database, jobId: String, successfulOnly: Bool) throws -> DashboardData.RunRef? {
         try Row.fetchOne(
             db,
             sql: """
                 SELECT id, status, started_at, ended_at, error FROM runs
-                WHERE job_id = ? AND status IN \(successfulOnly ? "('success')" : "('success', 'failed')") AND kind = 'verify'
+                INDEXED BY idx_runs_job_id_kind_started_at
+                WHERE job_id = ? AND kind = 'verify' AND status IN \(successfulOnly ? "('success')" : "('success', 'failed')")
                   AND json_valid(operation_json) AND json_extract(operation_json, '$.drill') = 1
                 ORDER BY started_at DESC, rowid DESC LIMIT 1
                 """,

@@ -71,7 +71,7 @@ extension AppDatabase {
         "idx_runs_started_at_id", "idx_runs_kind_started_at", "idx_runs_job_id_status_started_at",
         "idx_agents_key_hash", "idx_agent_tasks_agent_id", "idx_runs_node_id_status_started_at",
         "idx_incomplete_cleanups_status_next_attempt_at", "idx_runs_kind_status_ended_at", "idx_run_artifacts_base_run_id",
-        "idx_agents_pending_key_hash", "idx_snapshot_locations_status",
+        "idx_agents_pending_key_hash", "idx_snapshot_locations_status", "idx_runs_job_id_kind_started_at",
     ]
 }
 
@@ -175,9 +175,12 @@ enum Migrations {
 
     /// Restore drills (docs/architecture.md, "Restore drills") are verify runs fired by a cron of their own: a drill and a
     /// backup of the same job and minute each get their run, so the once-per-trigger index also keys on the run's kind.
+    /// The overview's last drill of a job reads the job's verify runs newest first through `(job_id, kind, started_at)`,
+    /// never its backups.
     static let v12DrillsScheduledKind = """
         DROP INDEX idx_runs_job_id_scheduled_for;
         CREATE UNIQUE INDEX idx_runs_job_id_scheduled_for ON runs(job_id, scheduled_for, kind) WHERE scheduled_for IS NOT NULL;
+        CREATE INDEX idx_runs_job_id_kind_started_at ON runs(job_id, kind, started_at);
         """
 
     /// The run list pages by keyset, newest first (`(started_at, id) < cursor`): unfiltered through
