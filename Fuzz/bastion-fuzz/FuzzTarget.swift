@@ -2,7 +2,7 @@ import Foundation
 
 /// The targets, by the name `BASTION_FUZZ_TARGET` and `Fuzz/Corpus/<name>` use.
 enum FuzzTarget: String, CaseIterable {
-    case json, jobspec, bus, tar, manifest, frames, indexline, cron, requestpath, agentmessage, mariadbdump
+    case json, jobspec, bus, tar, manifest, frames, indexline, cron, requestpath, agentmessage, mariadbdump, agepassphrase
 
     func run(_ bytes: UnsafeRawBufferPointer) {
         switch self {
@@ -17,6 +17,7 @@ enum FuzzTarget: String, CaseIterable {
         case .requestpath: FuzzRequestPath.run(bytes)
         case .agentmessage: FuzzAgentMessage.run(bytes)
         case .mariadbdump: FuzzMariaDBDump.run(bytes)
+        case .agepassphrase: FuzzAgePassphrase.run(bytes)
         }
     }
 

@@ -76,6 +76,22 @@ import _CryptoExtras
         }
     }
 
+    /// The fuzz seeds were sealed by another implementation (Python's hashlib.scrypt and `cryptography`, work factor
+    /// 1–2, passphrase `fuzz`): they open here, and a work factor above the caller's bound is refused before scrypt.
+    @Test func opensFilesSealedElsewhere() throws {
+        let corpus =
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+            + "/Fuzz/Corpus/agepassphrase"
+        let identity = try Array(Data(contentsOf: URL(fileURLWithPath: corpus + "/identity.age")))
+        #expect(String(decoding: try AgePassphrase.open(identity, passphrase: "fuzz", maxWorkFactor: 2), as: UTF8.self).hasPrefix("AGE-SECRET-KEY-1"))
+        #expect(
+            try AgePassphrase.open(Array(Data(contentsOf: URL(fileURLWithPath: corpus + "/empty.age"))), passphrase: "fuzz", maxWorkFactor: 2).isEmpty
+        )
+        let twoChunks = try AgePassphrase.open(Array(Data(contentsOf: URL(fileURLWithPath: corpus + "/two-chunks.age"))), passphrase: "fuzz")
+        #expect(twoChunks == Array((0..<300).flatMap { _ in (0...255).map(UInt8.init) }))
+        #expect(throws: AgeError.self) { try AgePassphrase.open(identity, passphrase: "fuzz", maxWorkFactor: 0) }
+    }
+
     /// Ours → `age -d`, and `age -p` → ours, with the passphrase typed on a pseudo-terminal (age reads it nowhere else).
     @Test func interoperatesWithTheAgeCommand() throws {
         let dir = TemporaryDirectory()

@@ -16,7 +16,7 @@ public enum AgePassphrase {
     /// `plaintext` sealed to `passphrase`: header with the one `scrypt` stanza, MAC, nonce, STREAM chunks.
     public static func seal(_ plaintext: [UInt8], passphrase: String, workFactor: Int = workFactor) throws -> [UInt8] {
         guard !passphrase.isEmpty else { throw AgeError("empty passphrase") }
-        guard (1...maxWorkFactor).contains(workFactor) else { throw AgeError("scrypt work factor out of range") }
+        guard workFactor >= 1, workFactor <= maxWorkFactor else { throw AgeError("scrypt work factor out of range") }
         var generator = SystemRandomNumberGenerator()
         let fileKey = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let salt = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
@@ -125,7 +125,7 @@ public enum AgePassphrase {
         guard stanza.count == 4, let salt = Age.unbase64(stanza[2]), salt.count == 16,
             let workFactor = Int(stanza[3]), String(workFactor) == stanza[3]
         else { throw AgeError("malformed scrypt stanza") }
-        guard (1...maxWorkFactor).contains(workFactor) else {
+        guard workFactor >= 1, workFactor <= maxWorkFactor else {
             throw AgeError("scrypt work factor \(workFactor) is above the \(maxWorkFactor) this reader allows")
         }
         guard let wrapped = Age.unbase64(lines[2].text), wrapped.count == 32 else { throw AgeError("malformed scrypt stanza body") }
