@@ -10,7 +10,7 @@ import { describeCron } from "../lib/schedule";
 const stateText: Record<JobState, string> = {
   failed: "last backup failed",
   overdue: "missed a scheduled backup",
-  attention: "a copy is missing",
+  attention: "a copy needs attention",
   running: "backing up",
   never: "no backup yet",
   ok: "healthy",
