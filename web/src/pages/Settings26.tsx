@@ -63,20 +63,19 @@ export function NotificationsSection() {
       {destinations === null ? (
         <p className="muted">Loading…</p>
       ) : (
-        <table className="table" aria-label="Notification destinations">
+        <table className="table list" aria-label="Notification destinations">
           <thead>
             <tr>
-              <th>Kind</th>
               <th>Name</th>
               <th>Where</th>
-              <th>Enabled</th>
+              <th>State</th>
               <th />
             </tr>
           </thead>
           <tbody>
             {destinations.length === 0 && (
               <tr>
-                <td colSpan={5} className="muted">
+                <td colSpan={4} className="muted">
                   None yet: add an e-mail or ntfy destination below.
                 </td>
               </tr>
@@ -85,10 +84,11 @@ export function NotificationsSection() {
               const key = `${destination.channel}/${destination.name}`;
               return (
                 <tr key={key} data-destination={key}>
-                  <td>{channelLabels[destination.channel] ?? destination.channel}</td>
-                  <td>{destination.name}</td>
-                  <td className="muted">{describeConfig(destination)}</td>
-                  <td>{destination.enabled ? "yes" : "no"}</td>
+                  <td>
+                    <strong>{destination.name}</strong> <span className="badge">{channelLabels[destination.channel] ?? destination.channel}</span>
+                  </td>
+                  <td className="muted destination-where">{describeConfig(destination)}</td>
+                  <td>{destination.enabled ? "enabled" : "disabled"}</td>
                   <td>
                     <button className="ghost" onClick={() => void test(destination)}>
                       Test
