@@ -34,7 +34,7 @@ extension TargetStores {
             return LocalDirTree(base: local.baseDir)
         case .webdav(let webdav):
             let secret = try await lookUp(kind: "webdav", name: webdav.secretName, in: secrets)
-            return WebDAVTree(store: try WebDAVStore(location: location, target: webdav, secret: secret, logger: logger))
+            return WebDAVTargetTree(store: try WebDAVStore(location: location, target: webdav, secret: secret, logger: logger))
         case .rclone(let rclone):
             let secret = try await lookUp(kind: "rclone", name: rclone.secretName, in: secrets)
             let store = try RcloneStore(location: location, target: rclone, secret: secret, logger: logger)
@@ -118,7 +118,7 @@ struct LocalDirTree: TargetTree {
     }
 }
 
-struct WebDAVTree: TargetTree {
+struct WebDAVTargetTree: TargetTree {
     let store: WebDAVStore
 
     func url(_ path: [String], collection: Bool) throws -> String {
