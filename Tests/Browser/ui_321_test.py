@@ -407,7 +407,7 @@ def main():
                 expect(page.locator(".badge.status-success")).to_be_visible(timeout=90000)
                 restore_run = page.url.rstrip("/").split("/")[-1]
                 operation = page.request.get(f"{base}/api/runs/{restore_run}").json()["operation"]
-                assert operation.get("location") == dav_id, operation
+                assert operation.get("location_id") == dav_id, operation
                 restored = os.path.join(dav_root, "restored", source.lstrip("/"), "docs", "letter.txt")
                 with open(restored) as handle:
                     assert handle.read() == "dear reader\n" * 100

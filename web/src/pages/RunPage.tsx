@@ -134,10 +134,10 @@ export function RunPage(props: { runId: string }) {
               )}
               <dt>Kind</dt>
               <dd>{describeKind(run)}</dd>
-              {typeof run.operation?.location === "string" && (
+              {run.kind !== "copy" && typeof run.operation?.location_id === "string" && (
                 <>
                   <dt>Read from</dt>
-                  <dd>{run.operation.location}</dd>
+                  <dd>{run.operation.location_id === "primary" ? "the primary target" : `the copy ${run.operation.location_id}`}</dd>
                 </>
               )}
               {run.kind === "copy" && typeof run.operation?.location_id === "string" && (
