@@ -572,6 +572,7 @@ extension AppDatabase {
                     now: now,
                     after: &after
                 )
+                if run.kind == .copy { try Self.finishCopy(db, runId: id, status: .canceled, outcome: .canceled(reason: reason), now: now) }
                 return CancelResult(run: try Self.fetchRun(db, id: id)!, notifyWorker: false)
             case .running where run.cancelRequestedAt == nil:
                 try db.execute(
@@ -661,6 +662,16 @@ extension AppDatabase {
                 {
                     try Self.enqueueNotifications(db, runId: id, jobId: row["job_id"], now: now, after: &after)
                     try Self.enqueuePings(db, runId: id, jobId: row["job_id"], event: .failure, now: now, after: &after)
+                }
+                // A copy whose worker was lost: its location is `failed`, retried later (docs/targets.md, "Copies").
+                if (row["kind"] as String?) == RunKind.copy.rawValue {
+                    try Self.finishCopy(
+                        db,
+                        runId: id,
+                        status: canceled ? .canceled : .failed,
+                        outcome: canceled ? .canceled(reason: "canceled") : .failed(code: code, message: "no heartbeat for \(lease) s", summary: nil),
+                        now: now
+                    )
                 }
             }
             return rows.map { $0["id"] }
