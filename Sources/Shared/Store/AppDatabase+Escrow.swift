@@ -45,7 +45,7 @@ extension AppDatabase {
     }
 
     /// Every (job, target) where the snapshots of jobs encrypting with key `name` are: each job's own target and every
-    /// target its present snapshots were written to.
+    /// target its present snapshots were written to (for an agent's job, its remote targets only).
     public func escrowLocations(keyName: String) async throws -> [(job: Job, target: JobSpec.Target)] {
         var result: [(Job, JobSpec.Target)] = []
         for job in try await allJobsForEscrow() where JobFiles.keyName(spec: job.spec) == keyName {
@@ -54,6 +54,8 @@ extension AppDatabase {
             for snapshot in try await snapshots(jobId: job.id) where snapshot.status == "present" {
                 if let target = snapshot.location?.target, !targets.contains(target) { targets.append(target) }
             }
+            // An agent's local directory is on the agent's host: the hub writes only where it reaches the same place.
+            if job.agentId != nil { targets.removeAll { if case .localDir = $0 { return true } else { return false } } }
             result += targets.map { (job, $0) }
         }
         return result
