@@ -30,8 +30,7 @@ public struct CopyExecutor: JobExecutor {
     public func execute(_ context: RunContext) async throws -> JSONValue {
         let operation = context.run.operation
         guard case .string(let locationId)? = operation?["location_id"], JobCopy.isLocationId(locationId),
-            case .string(let type)? = operation?["target"]?["type"],
-            let copyTarget = try? JobSpec.parseTarget(type: type, operation?["target"], field: "target")
+            let copyTarget = Self.copyTarget(of: context.run)
         else { throw RunFailure(code: "invalid_operation", message: "the copy names no valid target") }
         let (source, sourceRunId) = try sourceSnapshotLocation(context)
         let work = "\(stagingDirectory)/copy-\(sourceRunId)-\(locationId.dropFirst(5))"
@@ -67,7 +66,7 @@ public struct CopyExecutor: JobExecutor {
         let store = try await ArchiveRun.openStore(destination, context)
         try await copy(snapshot, from: source, to: store, ledger: &ledger, counts: &counts, context)
         counts.copiedRuns.append(sourceRunId)
-        // DR: ensureJobFiles(copy target)
+        // The job's recovery files (docs/recovery.md) follow the snapshot: `RunWorker` writes them after this run.
         try? FileManager.default.removeItem(atPath: work)
         context.events.emit(
             kind: "copy",
@@ -81,6 +80,12 @@ public struct CopyExecutor: JobExecutor {
             "copied_runs": .array(counts.copiedRuns.map(JSONValue.string)), "files_sent": .number(Double(counts.sent)),
             "files_kept": .number(Double(counts.kept)), "bytes_sent": .number(Double(counts.bytesSent)),
         ])
+    }
+
+    /// The copy target a copy run's operation names; nil when it names none that parses.
+    public static func copyTarget(of run: Run) -> JobSpec.Target? {
+        guard case .string(let type)? = run.operation?["target"]?["type"] else { return nil }
+        return try? JobSpec.parseTarget(type: type, run.operation?["target"], field: "target")
     }
 
     /// The snapshot at `location`: a local one in place, a remote one's manifest, index and frame table fetched into

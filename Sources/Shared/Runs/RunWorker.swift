@@ -192,7 +192,10 @@ public final class RunWorker: Sendable {
         do {
             try context.checkCancellation()
             let summary = try await HookedRun.execute(executor, context)
-            if claimed.run.kind == .backup { await ensureJobFilesAfterBackup(job: job, spec: spec, events: sink, logger: logger) }
+            if claimed.run.kind == .backup { await ensureJobFilesAfterRun(job: job, target: spec.target, events: sink, logger: logger) }
+            if claimed.run.kind == .copy, let target = CopyExecutor.copyTarget(of: claimed.run) {
+                await ensureJobFilesAfterRun(job: job, target: target, events: sink, logger: logger)
+            }
             return .success(summary: summary)
         } catch is CancellationError {
             return .canceled(reason: cancellation.reason?.rawValue ?? "canceled")
