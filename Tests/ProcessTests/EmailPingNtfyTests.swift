@@ -5,14 +5,15 @@ import Testing
 /// E-mail through a real SMTP server (Python's aiosmtpd: STARTTLS with a certificate made here, AUTH required over
 /// TLS), job pings and ntfy to a real HTTP receiver, delivered by real workers (docs/architecture.md, "Notifications").
 @Suite(.serialized) struct EmailPingNtfyTests {
-    /// An aiosmtpd server on `port` that requires STARTTLS and then AUTH (user `bastion`, password `s3cret`), and
+    /// An aiosmtpd server on `port` that requires STARTTLS (or speaks TLS from the first byte: mode `implicit`) and then
+    /// AUTH (user `bastion`, password `s3cret`), and
     /// writes each message it accepts to `<outDir>/<n>.eml` with its envelope in `<n>.json`.
     static let smtpServerScript = #"""
         import json, os, ssl, sys, threading
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult, LoginPassword
 
-        port, cert, key, out_dir = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+        port, cert, key, out_dir, mode = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):
@@ -34,9 +35,14 @@ import Testing
 
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert, key)
-        controller = Controller(Handler(), hostname="127.0.0.1", port=int(port), tls_context=context,
-                                require_starttls=True, auth_required=True, auth_require_tls=True,
-                                authenticator=authenticator)
+        if mode == "implicit":
+            # Every byte is TLS here; aiosmtpd's auth_require_tls only knows STARTTLS, so it is off.
+            controller = Controller(Handler(), hostname="127.0.0.1", port=int(port), ssl_context=context,
+                                    auth_required=True, auth_require_tls=False, authenticator=authenticator)
+        else:
+            controller = Controller(Handler(), hostname="127.0.0.1", port=int(port), tls_context=context,
+                                    require_starttls=True, auth_required=True, auth_require_tls=True,
+                                    authenticator=authenticator)
         controller.start()
         print("ready", flush=True)
         threading.Event().wait()
@@ -68,7 +74,7 @@ import Testing
     }
 
     /// Makes a self-signed certificate for 127.0.0.1 with openssl and starts the server.
-    func startSMTPServer(_ fixture: RunsFixture) async throws -> SMTPServer {
+    func startSMTPServer(_ fixture: RunsFixture, mode: String = "starttls") async throws -> SMTPServer {
         let dir = fixture.scratch.path + "/smtp"
         try FileManager.default.createDirectory(atPath: dir + "/out", withIntermediateDirectories: true)
         _ = try Shell.run(
@@ -81,7 +87,7 @@ import Testing
         let child = try Child(
             // python3 as found on PATH: where the tests' Python packages (aiosmtpd) are installed.
             "/usr/bin/env",
-            ["python3", "-u", dir + "/server.py", "\(port)", dir + "/cert.pem", dir + "/key.pem", dir + "/out"],
+            ["python3", "-u", dir + "/server.py", "\(port)", dir + "/cert.pem", dir + "/key.pem", dir + "/out", mode],
             name: "smtp",
             logDir: fixture.scratch.path
         )
@@ -189,6 +195,23 @@ import Testing
         #expect(try await HTTP.send("PUT", base + "/destinations/email/ops", json: kept).status == 200)
         #expect(try await HTTP.send("POST", base + "/destinations/email/ops/test").status == 200)
         #expect(try server.messages().count == 3)
+    }
+
+    @Test func emailOverImplicitTLSIsDelivered() async throws {
+        let fixture = try await RunsFixture()
+        let server = try await startSMTPServer(fixture, mode: "implicit")
+        let base = fixture.base + "/api/notifications/destinations/email/ops"
+        let destination: [String: Any] = [
+            "host": "127.0.0.1", "port": server.port, "tls": "implicit", "username": "bastion", "password": "s3cret",
+            "from": "bastion@example.org", "to": ["ops@example.org"], "ca_cert_pem": server.caPEM,
+        ]
+        #expect(try await HTTP.send("PUT", base, json: destination).status == 200)
+        let test = try await HTTP.send("POST", base + "/test")
+        #expect(test.status == 200, "\(String(decoding: test.body, as: UTF8.self))")
+        let messages = try server.messages()
+        try #require(messages.count == 1)
+        #expect((messages[0]["envelope"] as? [String: Any])?["login"] as? String == "bastion")
+        #expect(messages[0]["subject"] as? String == "Bastion test notification: Bastion test notification")
     }
 
     @Test func emailDestinationsRefuseHeaderInjectionAndBadValues() async throws {
