@@ -63,4 +63,55 @@ import Testing
         locations = try #require(try await database.snapshotLocations(of: [record])[backup.id])
         #expect(locations[1].status == "copying" && locations[1].copyRunId == retried)
     }
+
+    /// A copy target added after a backup: the newest snapshot has no copy there, the overview says `copy_missing`, and
+    /// Retry queues the copy.
+    @Test func aCopyTargetAddedLaterIsAMissingCopyThatRetryQueues() async throws {
+        let dir = TemporaryDirectory()
+        defer { withExtendedLifetime(dir) {} }
+        let database = try AppDatabase.open(in: dir.dataDirectory)
+        func spec(copies: [JSONValue]) -> JSONValue {
+            .object([
+                "v": 1, "type": "filesystem", "source": .object(["paths": .array(["/data"])]),
+                "target": .object(["type": "local_dir", "base_dir": "/tmp/primary"]), "copies": .array(copies),
+            ])
+        }
+        func input(_ copies: [JSONValue]) throws -> JobInput {
+            try JobInput(name: "j", schedule: nil, scheduleTimezone: nil, overlapPolicy: "queue", spec: spec(copies: copies), defaultTimezone: "UTC")
+        }
+        let job = try await database.createJob(try input([]))
+        let backup = try #require(try await database.enqueueRun(jobId: job.id, source: "manual", now: 100))
+        let claimed = try #require(try await database.claimNextRun(workerId: "w", now: 100))
+        let summary: JSONValue = .object([
+            "artifact_format": "archive_v1",
+            "target": RunLocation(
+                target: .localDir(LocalDirTarget(baseDir: "/tmp/primary", partSizeBytes: LocalDirTarget.defaultPartSize)),
+                jobId: job.id,
+                runId: backup.id
+            ).json,
+        ])
+        _ = try await database.completeRun(runId: backup.id, claimToken: claimed.claimToken, outcome: .success(summary: summary), now: 110)
+        #expect(try await database.copyAttention(jobIds: [job.id])[job.id] == nil, "no copies named, none missing")
+
+        _ = try #require(
+            try await database.updateJob(
+                id: job.id,
+                try input([.object(["target": .object(["type": "local_dir", "base_dir": "/tmp/later"])])]),
+                now: 120
+            )
+        )
+        let attention = try await database.copyAttention(jobIds: [job.id])[job.id] ?? []
+        #expect(
+            attention.count == 1 && attention.first?["reason"] == "copy_missing" && attention.first?["run_id"] == .string(backup.id),
+            "\(attention)"
+        )
+        guard case .string(let locationId)? = attention.first?["location_id"] else {
+            Issue.record("no location id")
+            return
+        }
+        #expect(try await database.retryCopy(runId: backup.id, locationId: "copy:000000000000", now: 130) == nil, "not a copy target of the job")
+        let queued = try #require(try await database.retryCopy(runId: backup.id, locationId: locationId, now: 130))
+        #expect(try await database.run(id: queued)?.kind == .copy)
+        #expect(try await database.copyAttention(jobIds: [job.id])[job.id] == nil, "copying now")
+    }
 }

@@ -222,6 +222,7 @@ extension AppDatabase {
     /// is not `failed` (or is one the hub cannot copy).
     public func retryCopy(runId: String, locationId: String, now: Int64 = unixNow()) async throws -> String? {
         try await write { db, after -> String? in
+            if let id = try Self.queueMissingCopy(db, runId: runId, locationId: locationId, now: now, after: &after) { return id }
             guard
                 let row = try Row.fetchOne(
                     db,
@@ -253,6 +254,48 @@ extension AppDatabase {
             )
             return id
         }
+    }
+
+    /// A copy the snapshot never had (`copy_missing`: the copy target was added to the job after the backup): queued now
+    /// when `locationId` is one of the job's copy targets today and the snapshot, present at the primary, has no
+    /// location there. Nil otherwise.
+    static func queueMissingCopy(_ db: Database, runId: String, locationId: String, now: Int64, after: inout AfterCommit) throws -> String? {
+        let recorded = try Int.fetchOne(
+            db,
+            sql: "SELECT COUNT(*) FROM snapshot_locations WHERE run_id = ? AND location_id = ?",
+            arguments: [runId, locationId]
+        )
+        guard recorded == 0,
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT target_snapshot_json, job_id FROM run_artifacts WHERE run_id = ? AND status = 'present'",
+                arguments: [runId]
+            ),
+            let primary = (row[0] as String?).flatMap({ RunLocation(json: try? JSONValue.parse($0)) }),
+            let job = try fetchJob(db, id: row[1]), let spec = try? JobSpec.parse(job.spec),
+            let copy = spec.copies.first(where: { $0.locationId == locationId }),
+            (try String.fetchOne(db, sql: "SELECT node_id FROM runs WHERE id = ?", arguments: [runId]) ?? hubNode) == hubNode
+                || primary.localDirectory == nil
+        else { return nil }
+        let location = RunLocation(target: copy.target, jobId: primary.jobId, runId: runId)
+        let id = try insertCopyRun(
+            db,
+            sourceRunId: runId,
+            jobId: row[1],
+            locationId: locationId,
+            primary: primary,
+            copy: location,
+            now: now,
+            after: &after
+        )
+        try db.execute(
+            sql: """
+                INSERT INTO snapshot_locations (run_id, location_id, target_json, status, copy_run_id, created_at, updated_at)
+                VALUES (?, ?, ?, 'copying', ?, ?, ?)
+                """,
+            arguments: [runId, locationId, location.json.jsonString(), id, now, now]
+        )
+        return id
     }
 
     /// Failed copies whose backoff is over (the janitor retries them), oldest first; only of snapshots still present
@@ -387,8 +430,27 @@ extension AppDatabase {
         }
     }
 
-    /// The overview's attention items of a job: each present snapshot whose copy failed or is missing.
+    /// The overview's attention items of a job: each present snapshot whose copy failed or is missing, and the newest
+    /// present snapshot when a copy target the job names today holds no copy of it (a copy target added after the
+    /// backup, or a copy that was never queued): `copy_missing`.
     static func copyAttention(_ db: Database, jobId: String) throws -> [JSONValue] {
+        var items = try recordedCopyAttention(db, jobId: jobId)
+        guard let job = try fetchJob(db, id: jobId), let spec = try? JobSpec.parse(job.spec), !spec.copies.isEmpty,
+            let newest = try String.fetchOne(
+                db,
+                sql: "SELECT run_id FROM run_artifacts WHERE job_id = ? AND status = 'present' ORDER BY ended_at DESC, rowid DESC LIMIT 1",
+                arguments: [jobId]
+            )
+        else { return items }
+        let held = Set(try String.fetchAll(db, sql: "SELECT location_id FROM snapshot_locations WHERE run_id = ?", arguments: [newest]))
+        for copy in spec.copies where !held.contains(copy.locationId) {
+            items.append(.object(["reason": "copy_missing", "run_id": .string(newest), "location_id": .string(copy.locationId)]))
+        }
+        return items
+    }
+
+    /// The attention items the locations record: a copy that failed, or one found missing or in error.
+    static func recordedCopyAttention(_ db: Database, jobId: String) throws -> [JSONValue] {
         try Row.fetchAll(
             db,
             sql: """
