@@ -162,6 +162,9 @@ public struct SMTPClient: Sendable {
         try check(bastion_curl_setopt_pointer(handle, CURLOPT_READDATA, Unmanaged.passUnretained(upload).toOpaque()))
         try check(bastion_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, connectTimeout))
         try check(bastion_curl_setopt_long(handle, CURLOPT_TIMEOUT, timeout))
+        // A server that accepts the connection but never answers (no greeting, a stalled reply) is given up after this
+        // long per answer, not after the whole send's deadline: the worker's delivery loop waits on it.
+        try check(bastion_curl_setopt_long(handle, CURLOPT_SERVER_RESPONSE_TIMEOUT, connectTimeout))
         try check(bastion_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
         try check(bastion_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer))
 
