@@ -179,7 +179,7 @@ import Testing
         let before = try await HTTP.get(fixture.base + "/api/runs?page=1&page_size=100").json?["total"] as? Int
         for (body, status, code) in [
             (["destination": ["type": "local_fs", "directory": "relative/dir"]], 400, "invalid_destination"),
-            (["destination": ["type": "webdav", "directory": "/x"]], 400, "invalid_destination"),
+            (["destination": ["type": "sftp", "directory": "/x"]], 400, "invalid_destination"),
             (["destination": ["type": "local_fs", "directory": "/x"], "conflict_policy": "merge"], 400, "invalid_conflict_policy"),
             (["destination": ["type": "local_fs", "directory": "/x"], "selection": ["files": ["../etc"]]], 400, "invalid_selection"),
             (["destination": ["type": "local_fs", "directory": "/x"], "selection": ["files": [1]]], 400, "invalid_selection"),
