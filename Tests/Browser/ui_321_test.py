@@ -11,6 +11,7 @@ browser, then the API is asked what it saved, then it is seen on a page:
 - the retention preview says which rule keeps each snapshot;
 - Drill now, and the overview's last drill;
 - restore: the location picker (default: primary) and a restore to a WebDAV folder, read from the WebDAV copy;
+- browse (entries, search, versions), verify and compare read at the WebDAV copy when it is picked;
 - Settings: an e-mail destination (password never shown back) and an ntfy one, each with Test reaching its server;
   the templates with their placeholders; the key's recovery passphrase (twice) and its escrow status;
 - Recovery on a second, fresh hub: scan the primary target, import with the passphrase, and see the snapshots.
@@ -25,6 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.parse
 
 from playwright.sync_api import expect, sync_playwright
 
@@ -412,6 +414,63 @@ def main():
                 with open(restored) as handle:
                     assert handle.read() == "dear reader\n" * 100
                 assert os.path.exists(os.path.join(dav_root, "restored", ".bastion-meta", f"restore-{restore_run}.json"))
+
+                # --- Browse, verify and compare at a copy (item 1 of the issue). ---
+                def asked(response, route, location):
+                    query = urllib.parse.parse_qs(urllib.parse.urlsplit(response.url).query)
+                    return route in response.url and query.get("location") == [location] and response.status == 200
+
+                top = source.strip("/")
+                page.goto(f"{base}/runs/{run_id}/browse?path={urllib.parse.quote(top)}")
+                picker = page.locator("fieldset.location-picker")
+                expect(picker.locator("input[name=location][value='primary']")).to_be_checked()
+                with page.expect_response(lambda response: asked(response, "/entries?", dav_id)):
+                    picker.locator(f"input[name=location][value='{dav_id}']").check()
+                assert urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query) == {"path": [top], "location": [dav_id]}, page.url
+                # A reload keeps the pick; a directory opened keeps it too.
+                with page.expect_response(lambda response: asked(response, "/entries?", dav_id)):
+                    page.reload()
+                expect(picker.locator(f"input[name=location][value='{dav_id}']")).to_be_checked()
+                with page.expect_response(lambda response: asked(response, "/entries?", dav_id)):
+                    page.locator("tr[data-name='docs'] a").click()
+                expect(page.locator("tr[data-name='letter.txt']")).to_be_visible()
+                assert urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query).get("location") == [dav_id], page.url
+                with page.expect_response(lambda response: asked(response, "/versions?", dav_id)):
+                    page.locator("tr[data-name='letter.txt']").get_by_role("button", name="Versions").click()
+                expect(page.get_by_role("dialog", name="Versions")).to_be_visible()
+                with page.expect_response(lambda response: asked(response, "/entries?", dav_id)):
+                    page.get_by_placeholder("Search names below here").fill("letter")
+                expect(page.locator("tr[data-name='letter.txt']")).to_be_visible()
+                shoot(page, "browse-copy")
+                # Verify at the copy, from the snapshot list's "Where" column: the run reads the copy.
+                page.goto(f"{base}/jobs/{job_id}?tab=snapshots")
+                expect(row.locator("li[data-location='primary']").get_by_role("button", name="Verify here")).to_be_visible()
+                shoot(page, "snapshots-verify-here")
+                row.locator(f"li[data-location='{dav_id}']").get_by_role("button", name="Verify here").click()
+                expect(page.locator(".badge.status-success")).to_be_visible(timeout=90000)
+                verify_run = page.url.rstrip("/").split("/")[-1]
+                verified = page.request.get(f"{base}/api/runs/{verify_run}").json()
+                assert verified["kind"] == "verify" and verified["operation"].get("location_id") == dav_id, verified
+                # Compare at the copy: a second backup (one file more), copied to both copy targets.
+                with open(os.path.join(source, "docs", "postscript.txt"), "w") as out:
+                    out.write("p.s.\n")
+                second = page.request.post(f"{base}/api/jobs/{job_id}/run", headers=headers).json()["run_id"]
+                poll("the second backup's copies", lambda: (lambda found: found if len(found) == 3 and all(
+                    location["status"] == "present" for location in found.values()) else None)(
+                    {location["id"]: location for location in next((item for item in page.request.get(f"{base}/api/jobs/{job_id}/snapshots").json()
+                                                                    if item["run_id"] == second), {}).get("locations", [])}))
+                page.goto(f"{base}/jobs/{job_id}?tab=compare&from={run_id}&to={second}")
+                choice = page.get_by_label("Read both from")
+                expect(choice).to_have_value("primary")
+                expect(choice.locator("option")).to_have_count(3)
+                with page.expect_response(lambda response: asked(response, "/diff?", dav_id)):
+                    choice.select_option(dav_id)
+                added = page.locator("tr[data-change='added']")
+                expect(added).to_have_count(1)
+                expect(added).to_have_attribute("data-path", top + "/docs/postscript.txt")
+                shoot(page, "compare-copy")
+                shown = added.get_by_role("link", name="Show")
+                assert urllib.parse.parse_qs(urllib.parse.urlsplit(shown.get_attribute("href")).query).get("location") == [dav_id]
 
                 assert page_errors == [], page_errors
             except Exception:

@@ -297,6 +297,18 @@ export function defaultLocation(locations: SnapshotLocation[] | undefined): stri
   return (present.find((location) => location.id === "primary") ?? present[0])?.id ?? null;
 }
 
+/** The location to read at: `wanted` (from a URL) when the snapshot is present there, else the default. */
+export function chooseLocation(locations: SnapshotLocation[] | undefined, wanted: string | null): string | null {
+  if (wanted && (locations ?? []).some((location) => location.id === wanted && location.status === "present")) return wanted;
+  return defaultLocation(locations);
+}
+
+/** The locations two snapshots are both present at, in the first's order (primary first): a compare reads both at one. */
+export function sharedLocations(a: SnapshotLocation[] | undefined, b: SnapshotLocation[] | undefined): SnapshotLocation[] {
+  const there = new Set((b ?? []).filter((location) => location.status === "present").map((location) => location.id));
+  return (a ?? []).filter((location) => location.status === "present" && there.has(location.id));
+}
+
 export interface WebDAVDestination {
   type: "webdav";
   base_url: string;
@@ -578,10 +590,10 @@ export const api = {
   retentionApply: (jobId: string) => request<{ queued: string[] }>("POST", `/api/jobs/${encodeURIComponent(jobId)}/retention/apply`),
   entries: (runId: string, query: string) => request<EntriesPage>("GET", `/api/runs/${encodeURIComponent(runId)}/entries?${query}`),
   diff: (jobId: string, query: string) => request<DiffPage>("GET", `/api/jobs/${encodeURIComponent(jobId)}/diff?${query}`),
-  versions: (jobId: string, path: string) =>
+  versions: (jobId: string, path: string, location?: string | null) =>
     request<{ job_id: string; path: string; items: PathVersion[] }>(
       "GET",
-      `/api/jobs/${encodeURIComponent(jobId)}/versions?path=${encodeURIComponent(path)}`,
+      `/api/jobs/${encodeURIComponent(jobId)}/versions?path=${encodeURIComponent(path)}${location ? `&location=${encodeURIComponent(location)}` : ""}`,
     ),
   restore: (
     runId: string,

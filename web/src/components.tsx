@@ -1,5 +1,5 @@
 import { useState, type MouseEvent, type ReactNode } from "react";
-import { api, ApiError, type RunStatus, type TargetTestStep } from "./api";
+import { api, ApiError, type RunStatus, type SnapshotLocation, type TargetTestStep } from "./api";
 import { navigate } from "./lib/router";
 
 // Small shared pieces: links that use the router, status badges, error boxes that show the server's message and id.
@@ -103,5 +103,35 @@ export function TestConnection(props: { target: () => Record<string, unknown>; d
         </ol>
       )}
     </div>
+  );
+}
+
+/** Which copy of a snapshot is read (restore, browse): the primary target or a copy target (only present ones can be picked). */
+export function LocationPicker(props: {
+  locations: SnapshotLocation[];
+  value: string | null;
+  onChange: (id: string) => void;
+  describe: (location: SnapshotLocation) => string;
+  hint?: string;
+}) {
+  return (
+    <fieldset className="card location-picker">
+      <legend>Read from</legend>
+      <p className="hint muted">{props.hint ?? "The snapshot is stored in more than one place; each holds the same files. The first healthy one is picked for you."}</p>
+      {props.locations.map((location) => (
+        <label className="inline option" key={location.id}>
+          <input
+            type="radio"
+            name="location"
+            value={location.id}
+            checked={props.value === location.id}
+            disabled={location.status !== "present"}
+            onChange={() => props.onChange(location.id)}
+          />{" "}
+          <strong>{location.id === "primary" ? "Primary target" : "Copy"}</strong> <span title={location.display}>{props.describe(location)}</span>{" "}
+          <span className={`badge location-${location.status}`}>{location.status}</span>
+        </label>
+      ))}
+    </fieldset>
   );
 }

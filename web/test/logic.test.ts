@@ -567,3 +567,25 @@ test("#26: a snapshot's default location is the first present one, primary first
   assert.equal(locationBase({ ...at("copy:a", "present"), type: "webdav", display: "https://nas/dav/j/r/" }, "j", "r"), "https://nas/dav");
   assert.equal(locationBase({ ...at("copy:a", "present"), display: "box:bucket" }, "j", "r"), "box:bucket");
 });
+
+import { chooseLocation, sharedLocations } from "../src/api";
+import { browsePath } from "../src/pages/Browse";
+
+test("#26: browse, verify and compare read at a chosen location; a compare offers only places both snapshots are", () => {
+  const at = (id: string, status: SnapshotLocation["status"]): SnapshotLocation => ({ id, type: "local_dir", display: `/b/${id}/j/r`, status });
+  const three = [at("primary", "present"), at("copy:a", "present"), at("copy:b", "failed")];
+  assert.equal(chooseLocation(three, "copy:a"), "copy:a");
+  assert.equal(chooseLocation(three, "copy:b"), "primary", "a location it is not present at falls back to the default");
+  assert.equal(chooseLocation(three, "copy:zz"), "primary");
+  assert.equal(chooseLocation(three, null), "primary");
+  assert.equal(chooseLocation([at("primary", "deleted"), at("copy:a", "present")], null), "copy:a");
+  const other = [at("primary", "deleted"), at("copy:a", "present"), at("copy:b", "present")];
+  assert.deepEqual(sharedLocations(three, other).map((location) => location.id), ["copy:a"]);
+  assert.deepEqual(sharedLocations(other, other).map((location) => location.id), ["copy:a", "copy:b"]);
+  assert.deepEqual(sharedLocations(three, undefined), []);
+  assert.equal(browsePath("r1"), "/runs/r1/browse");
+  assert.equal(browsePath("r1", { path: "a/b c" }), "/runs/r1/browse?path=a%2Fb+c");
+  assert.equal(browsePath("r1", { path: "" }, "copy:0123456789ab"), "/runs/r1/browse?location=copy%3A0123456789ab");
+  assert.equal(browsePath("r1", { path: "x", path_b64: "/w==" }, "primary"), "/runs/r1/browse?path_b64=%2Fw%3D%3D&location=primary");
+  assert.equal(new URLSearchParams(browsePath("r1", { path: "a/b c" }, "copy:x").split("?")[1]).get("path"), "a/b c");
+});

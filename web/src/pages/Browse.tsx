@@ -1,10 +1,10 @@
 import { useEffect, useMemo, useState, type MouseEvent } from "react";
-import { api, type EntriesPage, type PathVersion, type Run, type SnapshotEntry } from "../api";
-import { ErrorBox, Link } from "../components";
+import { api, chooseLocation, locationBase, type EntriesPage, type PathVersion, type Run, type SnapshotEntry, type SnapshotLocation } from "../api";
+import { ErrorBox, Link, LocationPicker } from "../components";
 import { formatBytes, formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
 import { click, emptyPick, entryKey, pickAll, unpick, type PickState } from "../lib/selection";
-import { savePicks, startVerify } from "./snapshotActions";
+import { describeLocation, savePicks, startVerify } from "./snapshotActions";
 
 // The snapshot browser: one flat list per directory (the catalog answers one level at a time, however big the
 // snapshot), breadcrumbs, name search below the current directory, and a pick that spans directories for a restore.
@@ -26,18 +26,25 @@ export function EntryIcon(props: { kind: string }) {
   );
 }
 
-/** `/runs/{id}/browse?path=a/b`: the query's directory, as text or base64 bytes. */
-export function browsePath(runId: string, entry?: { path: string; path_b64?: string }): string {
-  const base = `/runs/${encodeURIComponent(runId)}/browse`;
-  if (!entry || entry.path === "") return base;
-  return entry.path_b64 ? `${base}?path_b64=${encodeURIComponent(entry.path_b64)}` : `${base}?path=${encodeURIComponent(entry.path)}`;
+/** `/runs/{id}/browse?path=a/b&location=copy:…`: the query's directory, as text or base64 bytes, and where it is read
+ * (absent: the first healthy location, primary first). */
+export function browsePath(runId: string, entry?: { path: string; path_b64?: string }, location?: string | null): string {
+  const query = new URLSearchParams();
+  if (entry?.path_b64) query.set("path_b64", entry.path_b64);
+  else if (entry && entry.path !== "") query.set("path", entry.path);
+  if (location) query.set("location", location);
+  const text = query.toString();
+  return `/runs/${encodeURIComponent(runId)}/browse${text ? `?${text}` : ""}`;
 }
 
 export function BrowsePage(props: { runId: string; search: string }) {
   const params = new URLSearchParams(props.search);
   const directory = params.get("path") ?? "";
   const directoryB64 = params.get("path_b64");
+  /** Where the snapshot is read (#26): the URL's `location` (kept across a reload), else the server's default. */
+  const wanted = params.get("location");
   const [run, setRun] = useState<Run | null>(null);
+  const [locations, setLocations] = useState<SnapshotLocation[]>([]);
   const [page, setPage] = useState<EntriesPage | null>(null);
   const [items, setItems] = useState<SnapshotEntry[]>([]);
   const [error, setError] = useState<unknown>(null);
@@ -47,8 +54,18 @@ export function BrowsePage(props: { runId: string; search: string }) {
   const [versions, setVersions] = useState<{ entry: SnapshotEntry; items: PathVersion[] } | null>(null);
 
   useEffect(() => {
-    api.run(props.runId).then(setRun, setError);
+    api.run(props.runId).then((loaded) => {
+      setRun(loaded);
+      api.snapshots(loaded.job_id).then(
+        (list) => setLocations(list.find((snapshot) => snapshot.run_id === loaded.id)?.locations ?? []),
+        () => setLocations([]),
+      );
+    }, setError);
   }, [props.runId]);
+  const location = chooseLocation(locations, wanted);
+  const here = (entry?: { path: string; path_b64?: string }) => browsePath(props.runId, entry, wanted);
+  const readFrom = (id: string) =>
+    navigate(browsePath(props.runId, directoryB64 ? { path: directory, path_b64: directoryB64 } : { path: directory }, id), true);
 
   // Typing settles for a moment before the search runs.
   useEffect(() => {
@@ -61,8 +78,9 @@ export function BrowsePage(props: { runId: string; search: string }) {
     if (directoryB64) parameters.set("prefix_b64", directoryB64);
     else if (directory) parameters.set("prefix", directory);
     if (search) parameters.set("q", search);
+    if (wanted) parameters.set("location", wanted);
     return parameters;
-  }, [directory, directoryB64, search]);
+  }, [directory, directoryB64, search, wanted]);
 
   useEffect(() => {
     let alive = true;
@@ -102,7 +120,7 @@ export function BrowsePage(props: { runId: string; search: string }) {
   const showVersions = async (entry: SnapshotEntry) => {
     if (!run) return;
     try {
-      setVersions({ entry, items: (await api.versions(run.job_id, entry.path)).items });
+      setVersions({ entry, items: (await api.versions(run.job_id, entry.path, wanted)).items });
     } catch (caught) {
       setError(caught);
     }
@@ -110,7 +128,9 @@ export function BrowsePage(props: { runId: string; search: string }) {
 
   const restore = (everything: boolean) => {
     savePicks(props.runId, everything ? [] : [...pick.picked.values()]);
-    navigate(`/runs/${encodeURIComponent(props.runId)}/restore${everything ? "?all=1" : ""}`);
+    const query = new URLSearchParams(everything ? { all: "1" } : {});
+    if (wanted) query.set("location", wanted);
+    navigate(`/runs/${encodeURIComponent(props.runId)}/restore${query.toString() ? `?${query}` : ""}`);
   };
 
   const crumbs = directory.split("/").filter(Boolean);
@@ -127,7 +147,7 @@ export function BrowsePage(props: { runId: string; search: string }) {
               {run.job_name ?? "Job"}
             </Link>
           )}
-          <button onClick={() => void startVerify(props.runId, setError)}>Verify</button>
+          <button onClick={() => void startVerify(props.runId, setError, wanted ?? undefined, run ? describeLocation(locations, wanted, run.job_id, run.id) : undefined)}>Verify</button>
           <button onClick={() => restore(true)}>Restore everything</button>
           <button className="primary" disabled={pick.picked.size === 0} onClick={() => restore(false)}>
             Restore selected ({pick.picked.size})
@@ -135,12 +155,21 @@ export function BrowsePage(props: { runId: string; search: string }) {
         </div>
       </header>
       {run && <p className="muted">Backed up {formatTime(run.ended_at ?? run.started_at)} from {run.job_name ?? run.job_id}.</p>}
+      {locations.length > 1 && run && (
+        <LocationPicker
+          locations={locations}
+          value={location}
+          onChange={readFrom}
+          describe={(item) => locationBase(item, run.job_id, run.id)}
+          hint="The snapshot is stored in more than one place; each holds the same files. Listing, search, versions, Verify and Restore read the one picked (the first healthy one unless you pick another)."
+        />
+      )}
       <nav className="breadcrumbs" aria-label="Path">
-        <Link to={browsePath(props.runId)}>top</Link>
+        <Link to={here()}>top</Link>
         {crumbs.map((name, index) => (
           <span key={index}>
             {" / "}
-            <Link to={browsePath(props.runId, { path: crumbs.slice(0, index + 1).join("/") })}>{name}</Link>
+            <Link to={here({ path: crumbs.slice(0, index + 1).join("/") })}>{name}</Link>
           </span>
         ))}
         {directoryB64 && <span className="muted"> / (a name that is not UTF-8)</span>}
@@ -192,12 +221,12 @@ export function BrowsePage(props: { runId: string; search: string }) {
                     <EntryIcon kind={entry.kind} />
                     {entry.kind === "dir" ? (
                       <a
-                        href={browsePath(props.runId, entry)}
+                        href={here(entry)}
                         onClick={(event) => {
                           event.preventDefault();
                           event.stopPropagation();
                           setQuery("");
-                          navigate(browsePath(props.runId, entry));
+                          navigate(here(entry));
                         }}
                       >
                         {search ? entry.path : entry.name}

@@ -1,12 +1,12 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
-import { api, defaultLocation, locationBase, type ChangeKind, type DiffPage, type Job, type RunListItem, type Snapshot, type SnapshotChange, type SnapshotLocation } from "../api";
+import { api, chooseLocation, locationBase, sharedLocations, type ChangeKind, type DiffPage, type Job, type RunListItem, type Snapshot, type SnapshotChange, type SnapshotLocation } from "../api";
 import { ErrorBox, Link, StatusBadge } from "../components";
 import { formatBytes, formatDuration, formatRelative, formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
 import { describeBandwidth, describeHooks, describeReason, describeRetention, describeSource, describeTarget } from "../lib/jobForm";
 import { describeCron } from "../lib/schedule";
 import { browsePath } from "./Browse";
-import { savePicks, startVerify } from "./snapshotActions";
+import { describeLocation, savePicks, startVerify } from "./snapshotActions";
 
 // A job's page: what it does and how it is doing, its history, its snapshots (browse, restore, verify, pin, delete),
 // retention (preview, then apply), and Compare: what changed between any two snapshots.
@@ -350,7 +350,7 @@ function Snapshots(props: { job: Job; snapshots: Snapshot[]; act: (work: () => P
                 </td>
                 {hasLocations && (
                   <td data-label="Where">
-                    <Locations snapshot={snapshot} act={props.act} />
+                    <Locations snapshot={snapshot} act={props.act} onError={props.onError} />
                   </td>
                 )}
                 <td className="actions">
@@ -367,7 +367,7 @@ function Snapshots(props: { job: Job; snapshots: Snapshot[]; act: (work: () => P
                       >
                         Restore
                       </button>{" "}
-                      <button onClick={() => void startVerify(snapshot.run_id, props.onError, hasLocations ? (defaultLocation(snapshot.locations) ?? undefined) : undefined)}>Verify</button>{" "}
+                      <button onClick={() => void startVerify(snapshot.run_id, props.onError)}>Verify</button>{" "}
                       <button onClick={() => void props.act(() => api.setPinned(snapshot.run_id, snapshot.pinned_at === null))}>
                         {snapshot.pinned_at === null ? "Pin" : "Unpin"}
                       </button>{" "}
@@ -396,8 +396,12 @@ const locationWords: Record<SnapshotLocation["status"], string> = {
   error: "could not be deleted",
 };
 
-/** Where a snapshot is: the primary target and each copy, with its status; Retry for a failed copy. */
-function Locations(props: { snapshot: Snapshot; act: (work: () => Promise<unknown>, done?: string) => Promise<void> }) {
+/** Where a snapshot is: the primary target and each copy, with its status; Retry for a failed copy, Verify at one that
+ * holds it (the row's Verify reads the first healthy one). */
+function Locations(props: { snapshot: Snapshot; act: (work: () => Promise<unknown>, done?: string) => Promise<void>; onError: (error: unknown) => void }) {
+  const { snapshot } = props;
+  const verifyHere = (location: SnapshotLocation) =>
+    void startVerify(snapshot.run_id, props.onError, location.id, describeLocation(snapshot.locations ?? [], location.id, snapshot.job_id, snapshot.run_id));
   return (
     <ul className="locations">
       {(props.snapshot.locations ?? []).map((location) => (
@@ -412,6 +416,14 @@ function Locations(props: { snapshot: Snapshot; act: (work: () => Promise<unknow
             <>
               {" "}
               <Link to={`/runs/${location.copy_run_id}`}>copy run</Link>
+            </>
+          )}
+          {location.status === "present" && snapshot.status === "present" && (
+            <>
+              {" "}
+              <button title="Check this copy of the snapshot: read every part from here and compare it with its hashes" onClick={() => verifyHere(location)}>
+                Verify here
+              </button>
             </>
           )}
           {location.status === "failed" && (
@@ -532,13 +544,22 @@ function Compare(props: { job: Job; snapshots: Snapshot[]; search: string }) {
   const [diff, setDiff] = useState<DiffPage | null>(null);
   const [items, setItems] = useState<SnapshotChange[]>([]);
   const [error, setError] = useState<unknown>(null);
+  /** Where both snapshots are read (#26): only locations both are present at; null until the user picks (the default). */
+  const [picked, setPicked] = useState<string | null>(params.get("location"));
+  const shared = useMemo(() => {
+    const find = (runId: string) => props.snapshots.find((snapshot) => snapshot.run_id === runId)?.locations;
+    return sharedLocations(find(from), find(to));
+  }, [props.snapshots, from, to]);
+  // A pick that one of the two is not at falls back to the default (the server's: each at its first healthy one).
+  const location = picked && shared.some((item) => item.id === picked) ? picked : null;
 
   const query = useMemo(() => {
     const parameters = new URLSearchParams({ from, to, limit: "200" });
     if (kind !== "all") parameters.set("change", kind);
     if (text.trim()) parameters.set("q", text.trim());
+    if (location) parameters.set("location", location);
     return parameters;
-  }, [from, to, kind, text]);
+  }, [from, to, kind, text, location]);
 
   useEffect(() => {
     if (!from || !to) return;
@@ -600,6 +621,18 @@ function Compare(props: { job: Job; snapshots: Snapshot[]; search: string }) {
           ))}
         </select>
         <input type="search" aria-label="Filter paths" placeholder="Filter paths" value={text} onChange={(event) => setText(event.target.value)} />
+        {shared.length > 1 && (
+          <label className="inline compare-location" title="Both snapshots are read from here; only places that hold both are offered">
+            Read both from{" "}
+            <select aria-label="Read both from" name="compareLocation" value={location ?? chooseLocation(shared, null) ?? ""} onChange={(event) => setPicked(event.target.value)}>
+              {shared.map((item) => (
+                <option key={item.id} value={item.id}>
+                  {item.id === "primary" ? "primary target" : "copy"}: {locationBase(item, props.job.id, from)}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
       </div>
       <ErrorBox error={error} />
       {diff && (
@@ -626,7 +659,7 @@ function Compare(props: { job: Job; snapshots: Snapshot[]; search: string }) {
                       {describeChange(change)}
                     </td>
                     <td className="actions">
-                      <Link to={browsePath(change.change === "removed" ? from : to, { path: change.path.split("/").slice(0, -1).join("/") })} className="button">
+                      <Link to={browsePath(change.change === "removed" ? from : to, { path: change.path.split("/").slice(0, -1).join("/") }, location)} className="button">
                         Show
                       </Link>
                     </td>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { api, ApiError, defaultLocation, locationBase, type ConflictPolicy, type Run, type SnapshotEntry, type SnapshotLocation, type TargetSecretInfo } from "../api";
+import { api, ApiError, chooseLocation, locationBase, type ConflictPolicy, type Run, type SnapshotEntry, type SnapshotLocation, type TargetSecretInfo } from "../api";
 import {
   databaseDestination,
   databaseRestoreProblem,
@@ -10,7 +10,7 @@ import {
   type DatabaseRestoreForm,
   type Engine,
 } from "../lib/databaseRestore";
-import { ErrorBox, Link } from "../components";
+import { ErrorBox, Link, LocationPicker } from "../components";
 import { formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
 import { toSelection, type Picked } from "../lib/selection";
@@ -58,7 +58,8 @@ export function RestorePage(props: { runId: string; search: string }) {
         (list) => {
           const found = list.find((snapshot) => snapshot.run_id === loaded.id)?.locations ?? [];
           setLocations(found);
-          setLocation(defaultLocation(found));
+          // The browser hands over where it read (`?location=`); else the first healthy one.
+          setLocation(chooseLocation(found, new URLSearchParams(props.search).get("location")));
         },
         () => setLocations([]),
       );
@@ -70,7 +71,7 @@ export function RestorePage(props: { runId: string; search: string }) {
         () => setEngine(null),
       );
     }, setError);
-  }, [props.runId]);
+  }, [props.runId, props.search]);
 
   const wholeSnapshot = everything || picked.length === 0;
   const fieldError = error instanceof ApiError && error.details?.field === "destination" ? error.message : null;
@@ -224,35 +225,6 @@ export function RestorePage(props: { runId: string; search: string }) {
 }
 
 /** Restore into a database: the server, each dumped database with the name it gets, roles, and replacing. */
-/** Which copy of the snapshot a restore reads: the primary target or a copy target (only present ones can be picked). */
-function LocationPicker(props: {
-  locations: SnapshotLocation[];
-  value: string | null;
-  onChange: (id: string) => void;
-  describe: (location: SnapshotLocation) => string;
-}) {
-  return (
-    <fieldset className="card location-picker">
-      <legend>Read from</legend>
-      <p className="hint muted">The snapshot is stored in more than one place; each holds the same files. The first healthy one is picked for you.</p>
-      {props.locations.map((location) => (
-        <label className="inline option" key={location.id}>
-          <input
-            type="radio"
-            name="location"
-            value={location.id}
-            checked={props.value === location.id}
-            disabled={location.status !== "present"}
-            onChange={() => props.onChange(location.id)}
-          />{" "}
-          <strong>{location.id === "primary" ? "Primary target" : "Copy"}</strong> <span title={location.display}>{props.describe(location)}</span>{" "}
-          <span className={`badge location-${location.status}`}>{location.status}</span>
-        </label>
-      ))}
-    </fieldset>
-  );
-}
-
 function DatabaseRestore(props: { run: Run; engine: Engine; jobSource: unknown; location: string | null }) {
   const { run, engine, jobSource } = props;
   const [entries, setEntries] = useState<SnapshotEntry[] | null>(null);

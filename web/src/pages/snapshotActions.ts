@@ -1,4 +1,4 @@
-import { api } from "../api";
+import { api, locationBase, type SnapshotLocation } from "../api";
 import type { Picked } from "../lib/selection";
 import { navigate } from "../lib/router";
 
@@ -29,13 +29,21 @@ export const verifyExplanation =
   "(and decrypts) the stream and checks every file's content against the hash recorded at backup time; an SQLite " +
   "snapshot also gets PRAGMA integrity_check. Nothing is restored over your files.";
 
-/** Asks, queues a verify of the snapshot, and opens its run page. */
-export async function startVerify(runId: string, onError: (error: unknown) => void, location?: string): Promise<void> {
-  if (!window.confirm(`${verifyExplanation}\n\nStart verifying this snapshot${location ? ` at ${location}` : ""}?`)) return;
+/** Asks, queues a verify of the snapshot (read at `location`, described to the user as `where`), and opens its run page. */
+export async function startVerify(runId: string, onError: (error: unknown) => void, location?: string, where?: string): Promise<void> {
+  const at = where ?? location;
+  if (!window.confirm(`${verifyExplanation}\n\nStart verifying this snapshot${at ? ` at ${at}` : ""}?`)) return;
   try {
     const queued = await api.verify(runId, location);
     navigate(`/runs/${encodeURIComponent(queued.run_id)}`);
   } catch (caught) {
     onError(caught);
   }
+}
+
+/** How a confirm names a location: "the copy at https://nas/dav" (undefined: not found). */
+export function describeLocation(locations: SnapshotLocation[], id: string | null | undefined, jobId: string, runId: string): string | undefined {
+  const found = locations.find((location) => location.id === id);
+  if (!found) return undefined;
+  return `${found.id === "primary" ? "the primary target" : "the copy"} (${locationBase(found, jobId, runId)})`;
 }
