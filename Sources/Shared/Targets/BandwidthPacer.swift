@@ -44,6 +44,15 @@ public struct PaceSchedule: Sendable {
         nextStart = at + Double(bytes) / (Double(limit) * headroom)
         return (bytes, at)
     }
+
+    /// Charges `bytes` that arrived at `now` without a slice (the burst that fills a connection's buffers at the start
+    /// of an rclone download, docs/targets.md, "Bandwidth"): the next slice starts no earlier than `now` plus their
+    /// time at the paced rate, so a window that holds the burst holds at most the rest of the second's slices. Idle
+    /// time before `now` does not pay for it (a window that starts with the burst sees none of that idle time).
+    public mutating func charge(_ bytes: Int64, limit: Int64?, now: Double) {
+        guard bytes > 0, let limit, limit > 0 else { return }
+        nextStart = max(nextStart ?? now, now) + Double(bytes) / (Double(limit) * headroom)
+    }
 }
 
 /// Paces one direction (uploads or downloads) of one target: every transfer of this process in that direction takes
@@ -81,6 +90,24 @@ public final class BandwidthPacer: Sendable {
         let slice = schedule.withLock { $0.reserve(wanted, limit: limit, now: now) }
         return (slice.bytes, max(0, slice.at - now))
     }
+
+    /// Charges a burst of `bytes` that arrived now unasked (`PaceSchedule.charge`).
+    public func charge(_ bytes: Int64) {
+        let limit = bandwidth.limit(at: date())
+        let now = clock()
+        schedule.withLock { $0.charge(bytes, limit: limit, now: now) }
+    }
+
+    /// The bytes an rclone download's connection takes in at once before it follows the pipe's pace (docs/targets.md,
+    /// "Bandwidth"): the kernel's largest TCP receive buffer (`/proc/sys/net/ipv4/tcp_rmem`'s third value), at most
+    /// 6 MiB (Linux's default; a raised maximum is rarely reached on a LAN), 6 MiB when it cannot be read.
+    public static let downloadBurst: Int64 = {
+        let fallback: Int64 = 6 << 20
+        guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/tcp_rmem", encoding: .utf8) else { return fallback }
+        let fields = text.split(whereSeparator: \.isWhitespace)
+        guard fields.count == 3, let maximum = Int64(fields[2]), maximum > 0 else { return fallback }
+        return min(maximum, fallback)
+    }()
 
     /// Waits for the next slice of at most `wanted` bytes; its size.
     public func pace(_ wanted: Int) async throws -> Int {
