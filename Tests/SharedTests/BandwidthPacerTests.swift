@@ -175,7 +175,6 @@ struct BandwidthPacerTests {
         let bandwidth =
             #"{"limit_bps": 20971520, "timezone": "Europe/Berlin", "schedule": [{"days": ["mon","tue","wed","thu","fri"], "start_hour": 8, "end_hour": 18, "limit_bps": 2097152}]}"#
         for target in [
-            #"{"type": "local_dir", "base_dir": "/b", "bandwidth": \#(bandwidth)}"#,
             #"{"type": "webdav", "base_url": "https://nas/dav/", "secret_name": "nas", "bandwidth": \#(bandwidth)}"#,
             #"{"type": "rclone", "remote": "b2:bucket", "secret_name": "b2", "bandwidth": \#(bandwidth)}"#,
         ] {
@@ -202,10 +201,38 @@ struct BandwidthPacerTests {
             ) == ["target.bandwidth.schedule.0.x"]
         )
         #expect(try JobSpec.parse(try spec(#"{"type": "local_dir", "base_dir": "/b"}"#)).target.bandwidth == nil)
+        #expect(try JobSpec.parse(try spec(#"{"type": "local_dir", "base_dir": "/b", "bandwidth": null}"#)).target.bandwidth == nil)
         #expect(
-            try JobSpec.parse(try spec(#"{"type": "local_dir", "base_dir": "/b", "bandwidth": {"limit_bps": null}}"#)).target.bandwidth?.limitBps
-                == nil
+            try JobSpec.parse(try spec(#"{"type": "rclone", "remote": "b2:x", "secret_name": "b2", "bandwidth": {"limit_bps": null}}"#)).target
+                .bandwidth?
+                .limitBps == nil
         )
+        // local_dir is not paced: any bandwidth on it is refused with its path (V1, V2, and a copy target's).
+        let unsupported = ValidationError(
+            code: "bandwidth_unsupported",
+            field: "target.bandwidth",
+            reason: "unsupported",
+            message: "a local_dir target is not paced: bandwidth applies to webdav and rclone targets"
+        )
+        for value in [bandwidth, #"{"limit_bps": 65536}"#, #"{"limit_bps": null}"#] {
+            #expect(throws: unsupported) { try JobSpec.parse(try spec(#"{"type": "local_dir", "base_dir": "/b", "bandwidth": \#(value)}"#)) }
+        }
+        let v2Local = try JSONValue.parse(
+            #"{"v": 2, "source": {"type": "sqlite", "version": 1, "config": {"path": "/a.db"}}, "target": {"type": "local_dir", "version": 1, "config": {"base_dir": "/b", "bandwidth": {"limit_bps": 65536}}}}"#
+        )
+        #expect(throws: ValidationError.self) { try JobSpec.parse(v2Local) }
+        do {
+            _ = try JobSpec.parse(v2Local)
+        } catch let error as ValidationError {
+            #expect(error.code == "bandwidth_unsupported" && error.field == "target.config.bandwidth")
+        }
+        #expect(throws: ValidationError.self) {
+            try JobSpec.parseTarget(
+                type: "local_dir",
+                try JSONValue.parse(#"{"base_dir": "/c", "bandwidth": {"limit_bps": 65536}}"#),
+                field: "copies.0"
+            )
+        }
         let refused: [(String, String)] = [
             (#"{"limit_bps": 1000}"#, "target.bandwidth.limit_bps"),
             (#"{"limit_bps": 70000.5}"#, "target.bandwidth.limit_bps"),
@@ -221,9 +248,10 @@ struct BandwidthPacerTests {
             (#""fast""#, "target.bandwidth"),
         ]
         for (value, field) in refused {
-            #expect(throws: ValidationError.self) { try JobSpec.parse(try spec(#"{"type": "local_dir", "base_dir": "/b", "bandwidth": \#(value)}"#)) }
+            let target = #"{"type": "rclone", "remote": "b2:x", "secret_name": "b2", "bandwidth": \#(value)}"#
+            #expect(throws: ValidationError.self) { try JobSpec.parse(try spec(target)) }
             do {
-                _ = try JobSpec.parse(try spec(#"{"type": "local_dir", "base_dir": "/b", "bandwidth": \#(value)}"#))
+                _ = try JobSpec.parse(try spec(target))
             } catch let error as ValidationError {
                 #expect("\(error)".contains(field), "\(value): \(error)")
             }
