@@ -136,12 +136,16 @@ public enum BandwidthPacers {
 
     static let pacers = Mutex<[String: BandwidthPacer]>([:])
 
+    /// A WebDAV download asks for each slice with its own ranged GET, `rangedDownloadInFlight` in flight: answers that
+    /// come late may arrive together with the next ones, so a window holds at most 96 % of the limit plus the slices in
+    /// flight, 2 slices of 1/50 (96 % + 4 %). A round trip up to 2 slices long (42 ms) keeps the pace. (Any k in flight
+    /// of 1/n with 96 % + k/n = 100 % allows the same round trip, (1 - 0.96) / 0.96 s; more and smaller ranges only add
+    /// requests, docs/targets.md.)
+    public static let rangedDownload = PaceSchedule(headroom: 0.96, slicesPerSecond: 50)
+    public static let rangedDownloadInFlight = 2
+
     /// The pacer of `target`'s `direction`; nil when the target has no limit. A pacer whose target's limits changed
     /// is replaced.
-    /// A WebDAV download asks for each slice with its own ranged GET, two in flight: an answer that comes late may
-    /// arrive together with the next one, so its slices are 1/50 of the limit at 96 % (96 % + two slices of 2 %).
-    public static let rangedDownload = PaceSchedule(headroom: 0.96, slicesPerSecond: 50)
-
     public static func pacer(for target: JobSpec.Target, _ direction: Direction, schedule: PaceSchedule = PaceSchedule()) -> BandwidthPacer? {
         guard let bandwidth = target.bandwidth, bandwidth.limitBps != nil || !bandwidth.schedule.isEmpty else { return nil }
         let key = "\(direction.rawValue) \(target.addressKey)"
