@@ -19,6 +19,8 @@ struct BandwidthBenchmark: AsyncParsableCommand {
     @Option(name: .customLong("limit-mib"), help: "The limit in MiB/s.") var limitMiB = 20
     @Option(name: .customLong("file-mib"), help: "Each object's size in MiB.") var fileMiB = 64
     @Option(name: .customLong("files"), help: "Objects per transfer (one after the other, as parts are).") var files = 3
+    @Flag(name: .customLong("trace"), help: "After each row, the bytes per 100 ms (MiB) from the first byte, and where its busiest second starts.")
+    var trace = false
 
     func run() async throws {
         let dir = try BenchDirectory("bandwidth")
@@ -68,7 +70,9 @@ struct BandwidthBenchmark: AsyncParsableCommand {
             try await store.prepare()
             _ = proxy.take()
             for index in 0..<files { try await store.upload("part\(index)", from: source) }
-            print(Self.row("\(name) upload", proxy.take().up, limit: limit))
+            let up = proxy.take().up
+            print(Self.row("\(name) upload", up, limit: limit))
+            if trace { print(Self.trace(up)) }
             for index in 0..<files {
                 let back = dir.path + "/back"
                 try await store.download("part\(index)", to: back, maxBytes: Int64(fileMiB) << 20)
@@ -77,8 +81,26 @@ struct BandwidthBenchmark: AsyncParsableCommand {
                 }
                 unlink(back)
             }
-            print(Self.row("\(name) download", proxy.take().down, limit: limit))
+            let down = proxy.take().down
+            print(Self.row("\(name) download", down, limit: limit))
+            if trace { print(Self.trace(down)) }
         }
+    }
+
+    /// `--trace`: the start of the busiest 100 buckets (seconds from the first byte) and the MiB of every 10 buckets.
+    static func trace(_ buckets: [Int: Int]) -> String {
+        guard let first = buckets.keys.min(), let last = buckets.keys.max() else { return "" }
+        var window = 0
+        var most = (bytes: 0, start: first)
+        for bucket in first...last {
+            window += buckets[bucket] ?? 0
+            if bucket - 100 >= first { window -= buckets[bucket - 100] ?? 0 }
+            if window > most.bytes { most = (window, max(first, bucket - 99)) }
+        }
+        let tenths = stride(from: first, through: last, by: 10).map { start in
+            String(format: "%.1f", Double((start..<start + 10).reduce(0) { $0 + (buckets[$1] ?? 0) }) / 1_048_576)
+        }
+        return "  busiest second from \(Double(most.start - first) / 100) s; per 100 ms: " + tenths.joined(separator: " ")
     }
 
     /// A table row: total, average MiB/s from the first byte's bucket to the last's, and the largest sum of 100

@@ -4,7 +4,7 @@ server (aiosmtpd) and a small HTTP server standing in for ntfy and the ping serv
 browser, then the API is asked what it saved, then it is seen on a page:
 
 - the job editor: a copy target on WebDAV (Test connection through it) and one in a local directory, GFS retention
-  rules, the primary's bandwidth limit with a weekly hour range, a copy's own limit, pings (a healthchecks URL and
+  rules, the WebDAV copy's bandwidth limit with a weekly hour range (none offered for a local directory), pings (a healthchecks URL and
   three URLs), drills; the spec saved is exactly what was typed, and the editor shows it all back;
 - the snapshot list: each location with its status; a copy that failed (its directory is a file) has Retry, which
   copies it once the cause is gone; the overview shows the missing copy as attention meanwhile;
@@ -163,16 +163,10 @@ def main():
                 page.locator("select[name=encryption]").select_option("age")
                 page.locator("select[name=snapshots]").select_option("incremental")
                 page.fill("input[name=fullEvery]", "7")
-                # The primary's bandwidth: 20 MiB/s, 2 MiB/s on weekdays 8-18 (Berlin time).
-                page.fill("input[name=bwLimit]", "20")
-                page.get_by_role("button", name="Add hours with another limit").first.click()
-                page.fill("input[name=bwRule0Limit]", "2")
-                page.fill("input[name=bwTimezone]", "Europe/Berlin")
-                expect(page.get_by_role("table", name="Bandwidth by hour").first).to_be_visible()
-                grid = page.get_by_role("table", name="Bandwidth by hour").first
-                expect(grid.locator("tbody tr").nth(0).locator("td").nth(8)).to_have_attribute("data-limit", "2097152")
-                expect(grid.locator("tbody tr").nth(6).locator("td").nth(8)).to_have_attribute("data-limit", "20971520")
-                # Copy 1: WebDAV, tested through the editor's own Test connection; 0.5 MiB/s.
+                # The primary is a local directory: it is not paced, so the editor offers no bandwidth for it.
+                expect(page.locator("input[name=bwLimit]")).to_have_count(0)
+                # Copy 1: WebDAV, tested through the editor's own Test connection; its bandwidth: 20 MiB/s, 2 MiB/s on
+                # weekdays 8-18 (Berlin time).
                 page.get_by_role("button", name="Add a copy target").click()
                 copy1 = page.get_by_role("group", name="Copy 1")
                 copy1.locator("select[name='copies.0.targetType']").select_option("webdav")
@@ -180,7 +174,14 @@ def main():
                 copy1.locator("select[name='copies.0.secretName']").select_option("nas")
                 copy1.get_by_role("button", name="Test connection").click()
                 expect(copy1.locator(".test-step[data-state=ok]")).to_have_count(5)
-                copy1.locator("input[name='copies.0.bwLimit']").fill("0.5")
+                copy1.locator("input[name='copies.0.bwLimit']").fill("20")
+                copy1.get_by_role("button", name="Add hours with another limit").first.click()
+                copy1.locator("input[name='copies.0.bwRule0Limit']").fill("2")
+                copy1.locator("input[name='copies.0.bwTimezone']").fill("Europe/Berlin")
+                grid = copy1.get_by_role("table", name="Bandwidth by hour").first
+                expect(grid).to_be_visible()
+                expect(grid.locator("tbody tr").nth(0).locator("td").nth(8)).to_have_attribute("data-limit", "2097152")
+                expect(grid.locator("tbody tr").nth(6).locator("td").nth(8)).to_have_attribute("data-limit", "20971520")
                 # Copy 2: a local directory (a file for now: its copy fails).
                 page.get_by_role("button", name="Add a copy target").click()
                 page.get_by_role("group", name="Copy 2").locator("input[name='copies.1.baseDir']").fill(local_copy)
@@ -210,13 +211,13 @@ def main():
                 listed = next(job for job in page.request.get(base + "/api/jobs?page_size=100").json()["items"] if job["name"] == "Letters")
                 job_id = listed["id"]
                 spec = page.request.get(f"{base}/api/jobs/{job_id}").json()["spec"]
-                assert spec["target"]["bandwidth"] == {
-                    "limit_bps": 20971520, "timezone": "Europe/Berlin",
-                    "schedule": [{"days": ["mon", "tue", "wed", "thu", "fri"], "start_hour": 8, "end_hour": 18, "limit_bps": 2097152}],
-                }, spec["target"]
+                assert "bandwidth" not in spec["target"], spec["target"]
                 copies = [copy["target"] for copy in spec["copies"]]
                 assert copies[0]["type"] == "webdav" and copies[0]["base_url"] == dav_url + "copies/" and copies[0]["secret_name"] == "nas", copies
-                assert copies[0]["bandwidth"]["limit_bps"] == 524288, copies
+                assert copies[0]["bandwidth"] == {
+                    "limit_bps": 20971520, "timezone": "Europe/Berlin",
+                    "schedule": [{"days": ["mon", "tue", "wed", "thu", "fri"], "start_hour": 8, "end_hour": 18, "limit_bps": 2097152}],
+                }, copies
                 assert copies[1]["type"] == "local_dir" and copies[1]["base_dir"] == local_copy, copies
                 retention = {key: value for key, value in spec["retention"].items() if key.startswith("keep_")}
                 assert retention == {"keep_last": 3, "keep_hourly": 24, "keep_daily": 7, "keep_weekly": 4, "keep_monthly": 12, "keep_yearly": -1,
@@ -227,9 +228,10 @@ def main():
 
                 # The editor shows it all back; saving unchanged keeps the spec as it was.
                 page.goto(f"{base}/jobs/{job_id}/edit")
-                expect(page.locator("input[name=bwLimit]")).to_have_value("20")
+                expect(page.locator("input[name=bwLimit]")).to_have_count(0)
                 expect(page.locator("input[name='copies.0.baseUrl']")).to_have_value(dav_url + "copies/")
-                expect(page.locator("input[name='copies.0.bwLimit']")).to_have_value("0.5")
+                expect(page.locator("input[name='copies.0.bwLimit']")).to_have_value("20")
+                expect(page.locator("input[name='copies.0.bwRule0Limit']")).to_have_value("2")
                 expect(page.locator("input[name=keepYearly]")).to_have_value("-1")
                 expect(page.locator("input[name=keepWithin]")).to_have_value("1y2m3d4h")
                 expect(page.locator("input[name='pings.1.failureUrl']")).to_have_value(hook_url + "/own/fail")

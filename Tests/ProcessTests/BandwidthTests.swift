@@ -98,5 +98,14 @@ import Testing
             json: ["name": "bad", "spec": ["v": 1, "type": "filesystem", "source": ["paths": [source]], "target": bad]]
         )
         #expect(tooLow.status == 400 && String(decoding: tooLow.body, as: UTF8.self).contains("target.bandwidth.limit_bps"), "\(tooLow)")
+        // A local_dir target is not paced: a limit on it is refused, not kept to do nothing.
+        let local: [String: Any] = ["type": "local_dir", "base_dir": fixture.dataDir + "/local", "bandwidth": ["limit_bps": 4_194_304]]
+        let unpaced = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/jobs",
+            json: ["name": "local", "spec": ["v": 1, "type": "filesystem", "source": ["paths": [source]], "target": local]]
+        )
+        let unpacedBody = String(decoding: unpaced.body, as: UTF8.self)
+        #expect(unpaced.status == 400 && unpacedBody.contains("bandwidth_unsupported") && unpacedBody.contains("target.bandwidth"), "\(unpaced)")
     }
 }

@@ -65,6 +65,60 @@ struct BandwidthPacerTests {
         }
     }
 
+    /// rclone downloads of `size` bytes each, one after another with `gap` seconds between them (rclone starting): at
+    /// each start the connection takes in `burst` bytes at once, then the network follows the paced reads, `burst`
+    /// ahead of them (N = min(size, R + burst)). The (time, bytes) of every arrival on the network.
+    static func downloads(count: Int, size: Int, burst: Int, gap: Double, charge: Bool) -> [(at: Double, bytes: Int)] {
+        var schedule = PaceSchedule()
+        var now = 1000.0
+        var arrived: [(Double, Int)] = []
+        for _ in 0..<count {
+            now += gap
+            arrived.append((now, min(size, burst)))
+            if charge { schedule.charge(Int64(burst), limit: Self.limit, now: now) }
+            var read = 0
+            while read < size {
+                let slice = schedule.reserve(size - read, limit: Self.limit, now: now)
+                now = max(now, slice.at)
+                let before = min(size, read + burst)
+                read += slice.bytes
+                arrived.append((now, min(size, read + burst) - before))
+            }
+        }
+        return arrived
+    }
+
+    @Test func anRcloneDownloadsBurstIsChargedSoNoWindowHoldsMoreThanTheLimit() {
+        let burst = 6 << 20
+        // Right after the previous download, a little later, and after a long pause: the burst's window is the same.
+        for gap in [0.0, 0.05, 0.3, 5] {
+            let arrived = Self.downloads(count: 3, size: 64 << 20, burst: burst, gap: gap, charge: true)
+            #expect(Self.maxWindow(arrived) <= Int(Self.limit), "gap \(gap)")
+            // Uncharged, the burst and the second's slices share a window.
+            let uncharged = Self.downloads(count: 3, size: 64 << 20, burst: burst, gap: gap, charge: false)
+            #expect(Self.maxWindow(uncharged) > Int(Self.limit) + burst / 2, "gap \(gap)")
+        }
+        // A part smaller than the burst arrives whole at once; the next one still waits for its time.
+        #expect(Self.maxWindow(Self.downloads(count: 5, size: 1 << 20, burst: burst, gap: 0, charge: true)) <= Int(Self.limit))
+    }
+
+    @Test func thePacerChargesABurstOnTheInjectedClock() {
+        let clock = Mutex(10.0)
+        let pacer = BandwidthPacer(bandwidth: TargetBandwidth(limitBps: Self.limit), clock: { clock.withLock { $0 } })
+        let rate = Double(Self.limit) * PaceSchedule.headroom
+        pacer.charge(6 << 20)
+        #expect(abs(pacer.reserve(1 << 20).wait - Double(6 << 20) / rate) < 1e-9)
+        // Later, after the slice's time has passed: the next burst is charged from now, the idle time not counted.
+        clock.withLock { $0 = 100 }
+        pacer.charge(4 << 20)
+        #expect(abs(pacer.reserve(1 << 20).wait - Double(4 << 20) / rate) < 1e-9)
+        // Unlimited: nothing to charge.
+        let unlimited = BandwidthPacer(bandwidth: TargetBandwidth(limitBps: nil), clock: { clock.withLock { $0 } })
+        unlimited.charge(6 << 20)
+        #expect(unlimited.reserve(1 << 20).wait == 0)
+        #expect(BandwidthPacer.downloadBurst > 0 && BandwidthPacer.downloadBurst <= 6 << 20)
+    }
+
     @Test func unlimitedSendsEverythingAtOnceAndForgetsTheSchedule() {
         var schedule = PaceSchedule()
         _ = schedule.reserve(1 << 20, limit: 1 << 20, now: 5)
@@ -121,7 +175,6 @@ struct BandwidthPacerTests {
         let bandwidth =
             #"{"limit_bps": 20971520, "timezone": "Europe/Berlin", "schedule": [{"days": ["mon","tue","wed","thu","fri"], "start_hour": 8, "end_hour": 18, "limit_bps": 2097152}]}"#
         for target in [
-            #"{"type": "local_dir", "base_dir": "/b", "bandwidth": \#(bandwidth)}"#,
             #"{"type": "webdav", "base_url": "https://nas/dav/", "secret_name": "nas", "bandwidth": \#(bandwidth)}"#,
             #"{"type": "rclone", "remote": "b2:bucket", "secret_name": "b2", "bandwidth": \#(bandwidth)}"#,
         ] {
@@ -148,10 +201,38 @@ struct BandwidthPacerTests {
             ) == ["target.bandwidth.schedule.0.x"]
         )
         #expect(try JobSpec.parse(try spec(#"{"type": "local_dir", "base_dir": "/b"}"#)).target.bandwidth == nil)
+        #expect(try JobSpec.parse(try spec(#"{"type": "local_dir", "base_dir": "/b", "bandwidth": null}"#)).target.bandwidth == nil)
         #expect(
-            try JobSpec.parse(try spec(#"{"type": "local_dir", "base_dir": "/b", "bandwidth": {"limit_bps": null}}"#)).target.bandwidth?.limitBps
-                == nil
+            try JobSpec.parse(try spec(#"{"type": "rclone", "remote": "b2:x", "secret_name": "b2", "bandwidth": {"limit_bps": null}}"#)).target
+                .bandwidth?
+                .limitBps == nil
         )
+        // local_dir is not paced: any bandwidth on it is refused with its path (V1, V2, and a copy target's).
+        let unsupported = ValidationError(
+            code: "bandwidth_unsupported",
+            field: "target.bandwidth",
+            reason: "unsupported",
+            message: "a local_dir target is not paced: bandwidth applies to webdav and rclone targets"
+        )
+        for value in [bandwidth, #"{"limit_bps": 65536}"#, #"{"limit_bps": null}"#] {
+            #expect(throws: unsupported) { try JobSpec.parse(try spec(#"{"type": "local_dir", "base_dir": "/b", "bandwidth": \#(value)}"#)) }
+        }
+        let v2Local = try JSONValue.parse(
+            #"{"v": 2, "source": {"type": "sqlite", "version": 1, "config": {"path": "/a.db"}}, "target": {"type": "local_dir", "version": 1, "config": {"base_dir": "/b", "bandwidth": {"limit_bps": 65536}}}}"#
+        )
+        #expect(throws: ValidationError.self) { try JobSpec.parse(v2Local) }
+        do {
+            _ = try JobSpec.parse(v2Local)
+        } catch let error as ValidationError {
+            #expect(error.code == "bandwidth_unsupported" && error.field == "target.config.bandwidth")
+        }
+        #expect(throws: ValidationError.self) {
+            try JobSpec.parseTarget(
+                type: "local_dir",
+                try JSONValue.parse(#"{"base_dir": "/c", "bandwidth": {"limit_bps": 65536}}"#),
+                field: "copies.0"
+            )
+        }
         let refused: [(String, String)] = [
             (#"{"limit_bps": 1000}"#, "target.bandwidth.limit_bps"),
             (#"{"limit_bps": 70000.5}"#, "target.bandwidth.limit_bps"),
@@ -167,9 +248,10 @@ struct BandwidthPacerTests {
             (#""fast""#, "target.bandwidth"),
         ]
         for (value, field) in refused {
-            #expect(throws: ValidationError.self) { try JobSpec.parse(try spec(#"{"type": "local_dir", "base_dir": "/b", "bandwidth": \#(value)}"#)) }
+            let target = #"{"type": "rclone", "remote": "b2:x", "secret_name": "b2", "bandwidth": \#(value)}"#
+            #expect(throws: ValidationError.self) { try JobSpec.parse(try spec(target)) }
             do {
-                _ = try JobSpec.parse(try spec(#"{"type": "local_dir", "base_dir": "/b", "bandwidth": \#(value)}"#))
+                _ = try JobSpec.parse(try spec(target))
             } catch let error as ValidationError {
                 #expect("\(error)".contains(field), "\(value): \(error)")
             }

@@ -463,6 +463,7 @@ test("#26: copies, GFS retention, bandwidth, pings and drills go into the spec a
   const form = emptyForm("Europe/Berlin");
   form.name = "Home";
   form.paths = "/home";
+  Object.assign(form, { targetType: "webdav", baseUrl: "https://nas/dav/a/", secretName: "nas" });
   form.bandwidth = { limitMiB: "20", timezone: "Europe/Berlin", schedule: [{ ...emptyBandwidthRule(), limitMiB: "2" }] };
   form.copies = [
     { ...emptyCopy(), targetType: "webdav", baseUrl: " https://nas/dav/b/ ", secretName: "nas" },
@@ -507,6 +508,11 @@ test("#26: copies, GFS retention, bandwidth, pings and drills go into the spec a
   const plain = toRequest26(emptyForm("UTC")) as { spec: Record<string, any> };
   for (const key of ["copies", "pings", "drills"]) assert.equal(plain.spec[key], undefined, key);
   assert.equal(plain.spec.target.bandwidth, undefined);
+  // A local_dir target is not paced (the server refuses bandwidth_unsupported): a limit left in the form is not sent.
+  const local = toRequest26({ ...form, targetType: "local_dir", baseDir: "/backups" }) as { spec: Record<string, any> };
+  assert.deepEqual(local.spec.target, { type: "local_dir", base_dir: "/backups", part_size_bytes: 256 * 1048576 });
+  const localCopy = toRequest26({ ...form, copies: [{ ...form.copies[1], targetType: "local_dir", baseDir: "/mnt/usb" }] }) as { spec: Record<string, any> };
+  assert.deepEqual(localCopy.spec.copies, [{ target: { type: "local_dir", base_dir: "/mnt/usb", part_size_bytes: 256 * 1048576 } }]);
   // Drills turned off keep their settings (enabled false) so turning them on again finds them.
   assert.deepEqual(toRequest26({ ...back, drillsEnabled: false }).spec.drills, { enabled: false, schedule: "0 5 * * 6", pick: "random", test_restore: true });
 

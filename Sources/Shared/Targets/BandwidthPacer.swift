@@ -44,6 +44,15 @@ public struct PaceSchedule: Sendable {
         nextStart = at + Double(bytes) / (Double(limit) * headroom)
         return (bytes, at)
     }
+
+    /// Charges `bytes` that arrived at `now` without a slice (the burst that fills a connection's buffers at the start
+    /// of an rclone download, docs/targets.md, "Bandwidth"): the next slice starts no earlier than `now` plus their
+    /// time at the paced rate, so a window that holds the burst holds at most the rest of the second's slices. Idle
+    /// time before `now` does not pay for it (a window that starts with the burst sees none of that idle time).
+    public mutating func charge(_ bytes: Int64, limit: Int64?, now: Double) {
+        guard bytes > 0, let limit, limit > 0 else { return }
+        nextStart = max(nextStart ?? now, now) + Double(bytes) / (Double(limit) * headroom)
+    }
 }
 
 /// Paces one direction (uploads or downloads) of one target: every transfer of this process in that direction takes
@@ -82,6 +91,24 @@ public final class BandwidthPacer: Sendable {
         return (slice.bytes, max(0, slice.at - now))
     }
 
+    /// Charges a burst of `bytes` that arrived now unasked (`PaceSchedule.charge`).
+    public func charge(_ bytes: Int64) {
+        let limit = bandwidth.limit(at: date())
+        let now = clock()
+        schedule.withLock { $0.charge(bytes, limit: limit, now: now) }
+    }
+
+    /// The bytes an rclone download's connection takes in at once before it follows the pipe's pace (docs/targets.md,
+    /// "Bandwidth"): the kernel's largest TCP receive buffer (`/proc/sys/net/ipv4/tcp_rmem`'s third value), at most
+    /// 6 MiB (Linux's default; a raised maximum is rarely reached on a LAN), 6 MiB when it cannot be read.
+    public static let downloadBurst: Int64 = {
+        let fallback: Int64 = 6 << 20
+        guard let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/tcp_rmem", encoding: .utf8) else { return fallback }
+        let fields = text.split(whereSeparator: \.isWhitespace)
+        guard fields.count == 3, let maximum = Int64(fields[2]), maximum > 0 else { return fallback }
+        return min(maximum, fallback)
+    }()
+
     /// Waits for the next slice of at most `wanted` bytes; its size.
     public func pace(_ wanted: Int) async throws -> Int {
         let slice = reserve(wanted)
@@ -109,12 +136,16 @@ public enum BandwidthPacers {
 
     static let pacers = Mutex<[String: BandwidthPacer]>([:])
 
+    /// A WebDAV download asks for each slice with its own ranged GET, `rangedDownloadInFlight` in flight: answers that
+    /// come late may arrive together with the next ones, so a window holds at most 96 % of the limit plus the slices in
+    /// flight, 2 slices of 1/50 (96 % + 4 %). A round trip up to 2 slices long (42 ms) keeps the pace. (Any k in flight
+    /// of 1/n with 96 % + k/n = 100 % allows the same round trip, (1 - 0.96) / 0.96 s; more and smaller ranges only add
+    /// requests, docs/targets.md.)
+    public static let rangedDownload = PaceSchedule(headroom: 0.96, slicesPerSecond: 50)
+    public static let rangedDownloadInFlight = 2
+
     /// The pacer of `target`'s `direction`; nil when the target has no limit. A pacer whose target's limits changed
     /// is replaced.
-    /// A WebDAV download asks for each slice with its own ranged GET, two in flight: an answer that comes late may
-    /// arrive together with the next one, so its slices are 1/50 of the limit at 96 % (96 % + two slices of 2 %).
-    public static let rangedDownload = PaceSchedule(headroom: 0.96, slicesPerSecond: 50)
-
     public static func pacer(for target: JobSpec.Target, _ direction: Direction, schedule: PaceSchedule = PaceSchedule()) -> BandwidthPacer? {
         guard let bandwidth = target.bandwidth, bandwidth.limitBps != nil || !bandwidth.schedule.isEmpty else { return nil }
         let key = "\(direction.rawValue) \(target.addressKey)"

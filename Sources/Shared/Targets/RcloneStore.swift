@@ -254,13 +254,18 @@ public struct RcloneStore: TargetStore {
         }
     }
 
-    /// Reads `pipe` (rclone's stdout) into the file at `path` one paced slice at a time, until end of file.
-    static func drain(_ pipe: Pipe, into path: String, pacer: BandwidthPacer) throws {
+    /// Reads `pipe` (rclone's stdout) into the file at `path` one paced slice at a time, until end of file. When the
+    /// first bytes are there, rclone's connection has taken in `burst` bytes at once (its buffers): they are charged to
+    /// the pacer before the first slice is read (docs/targets.md, "Bandwidth").
+    static func drain(_ pipe: Pipe, into path: String, pacer: BandwidthPacer, burst: Int64 = BandwidthPacer.downloadBurst) throws {
         let source = pipe.fileHandleForReading.fileDescriptor
         defer { try? pipe.fileHandleForReading.close() }
         let sink = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard sink >= 0 else { throw TargetError("staging_unavailable", POSIXFailure("create \(path)").description) }
         defer { close(sink) }
+        var ready = pollfd(fd: source, events: Int16(POLLIN), revents: 0)
+        while poll(&ready, 1, -1) < 0 && errno == EINTR {}
+        if ready.revents & Int16(POLLIN) != 0 { pacer.charge(burst) }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var ended = false
         while !ended {

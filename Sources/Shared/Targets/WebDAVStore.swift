@@ -134,7 +134,8 @@ public struct WebDAVStore: TargetStore {
     }
 
     /// A paced download (docs/targets.md, "Bandwidth"): one ranged GET per slice, each sent at the slice's time, at most
-    /// 2 in flight (`BandwidthPacers.rangedDownload`; a round trip over 2 slices long lowers the rate), written in order. A receiver that merely reads
+    /// `BandwidthPacers.rangedDownloadInFlight` in flight (a round trip longer than that many slices lowers the rate),
+    /// written in order. A receiver that merely reads
     /// slowly cannot pace a download: the server fills the connection's buffers (megabytes) at once; a range asks for
     /// no more than the slice.
     func pacedDownload(_ name: String, url: String, to path: String, maxBytes: Int64, pacer: BandwidthPacer) async throws -> Int64 {
@@ -156,7 +157,7 @@ public struct WebDAVStore: TargetStore {
             var inFlight = 0
             var arrived: [Int64: ByteBuffer] = [:]
             while written < total {
-                if requested < total && inFlight < 2 {
+                if requested < total && inFlight < BandwidthPacers.rangedDownloadInFlight {
                     let start = requested
                     let count = Int64(try await pacer.pace(Int(min(total - start, 1 << 20))))
                     requested += count

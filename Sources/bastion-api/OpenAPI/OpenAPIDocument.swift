@@ -401,7 +401,8 @@ enum OpenAPIDocument {
                 [
                     "type": S.enumeration(["local_dir", "webdav", "rclone"]), "base_dir": S.string, "base_url": S.string, "remote": S.string,
                     "secret_name": S.string, "part_size_bytes": S.integer,
-                    // docs/targets.md, "Bandwidth": accepted (a job's target as it is), not applied to the test.
+                    // docs/targets.md, "Bandwidth": accepted (a job's target as it is), not applied to the test; refused on
+                    // local_dir (bandwidth_unsupported).
                     "bandwidth": .object(["type": "object"]),
                 ],
                 required: ["type"]

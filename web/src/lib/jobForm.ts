@@ -483,7 +483,8 @@ export function formTarget(form: JobForm): Record<string, unknown> {
 /** A target object (primary or copy) from the editor's fields. */
 export function targetOf(fields: TargetForm): Record<string, unknown> {
   const part_size_bytes = Math.round(fields.partSizeMiB * 1024 * 1024);
-  const bandwidth = formBandwidth(fields.bandwidth);
+  // A local_dir target is not paced: the server refuses its bandwidth (bandwidth_unsupported), so none is sent.
+  const bandwidth = fields.targetType === "local_dir" ? null : formBandwidth(fields.bandwidth);
   const extra = bandwidth ? { bandwidth } : {};
   switch (fields.targetType) {
     case "webdav":

@@ -88,7 +88,9 @@ export function TargetFields(props: {
       <Field label="Part size (MiB)">
         <input name={name("partSize")} type="number" min={1} value={fields.partSizeMiB} onChange={(event) => onChange({ partSizeMiB: Number(event.target.value) })} />
       </Field>
-      <BandwidthFields bandwidth={fields.bandwidth} onChange={(bandwidth) => onChange({ bandwidth })} error={props.bandwidthError} zones={props.zones} prefix={name("bw")} />
+      {fields.targetType !== "local_dir" && (
+        <BandwidthFields bandwidth={fields.bandwidth} onChange={(bandwidth) => onChange({ bandwidth })} error={props.bandwidthError} zones={props.zones} prefix={name("bw")} />
+      )}
     </>
   );
 }

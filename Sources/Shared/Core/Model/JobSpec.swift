@@ -341,7 +341,8 @@ public struct LocalDirTarget: Sendable, Equatable, Codable {
 
     public var baseDir: String
     public var partSizeBytes: Int64
-    /// Recorded, not applied: `local_dir` reads and writes are not paced (docs/targets.md, "Bandwidth").
+    /// Always nil from a spec: `local_dir` reads and writes are not paced, so a limit is refused (docs/targets.md,
+    /// "Bandwidth").
     public var bandwidth: TargetBandwidth? = nil
 
     enum CodingKeys: String, CodingKey {
@@ -647,6 +648,15 @@ extension JobSpec {
         let bandwidth = try TargetBandwidth.parse(value?["bandwidth"], field: "\(field).bandwidth")
         switch target {
         case .localDir(var local):
+            // Not paced (docs/targets.md, "Bandwidth"): a limit that would do nothing is refused, not kept.
+            if bandwidth != nil {
+                throw ValidationError(
+                    code: "bandwidth_unsupported",
+                    field: "\(field).bandwidth",
+                    reason: "unsupported",
+                    message: "a local_dir target is not paced: bandwidth applies to webdav and rclone targets"
+                )
+            }
             local.bandwidth = bandwidth
             target = .localDir(local)
         case .webdav(var webdav):
