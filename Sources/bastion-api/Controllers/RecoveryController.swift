@@ -202,13 +202,17 @@ struct RecoveryController {
     }
 
     /// The job as this hub stores it: the spec from `bastion-job.json` when it validates (its target replaced by the one
-    /// scanned), else a filesystem job over `/` that only restores; its complete snapshots with summaries built from
-    /// their manifests.
+    /// scanned, its hooks dropped: a hub writes that file without them, so hooks there come from whoever could write
+    /// to the target, and would run on this hub), else a filesystem job over `/` that only restores; its complete
+    /// snapshots with summaries built from their manifests.
     static func recovered(_ job: RecoveryScan.Job, target: JobSpec.Target) -> RecoveredJob {
         var spec: JSONValue?
         if case .object(var object)? = job.document?["spec"] {
             object["target"] = target.json
-            spec = (try? JobSpec.parse(.object(object)))?.storedJSON
+            if var parsed = try? JobSpec.parse(.object(object)) {
+                parsed.hooks = JobHooks()
+                spec = parsed.storedJSON
+            }
         }
         if spec == nil {
             var pipeline: [String: JSONValue] = [:]
