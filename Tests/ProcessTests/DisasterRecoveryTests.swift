@@ -329,4 +329,20 @@ import FoundationNetworking
         _ = try await backup(fixture, job)
         #expect(!FileManager.default.fileExists(atPath: marker), "a hook from the target ran on the hub")
     }
+
+    /// A target's file that is a FIFO (a `manifest.json` on a disk someone else wrote) is not read: opening it would
+    /// wait for a writer that never comes, and the scan would never answer.
+    @Test func aScanDoesNotWaitOnAFIFO() async throws {
+        let fixture = try await RunsFixture()
+        let base = fixture.scratch.path + "/fifo"
+        let job = "31111111-2222-3333-4444-555555555555"
+        let run = "baaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+        try await sh(
+            fixture.scratch.path,
+            "set -e; mkdir -p '\(base)/\(job)/\(run)'; echo '{}' > '\(base)/\(job)/\(run)/complete.json'; mkfifo '\(base)/\(job)/\(run)/manifest.json'"
+        )
+        // `HTTP.send` gives up after 5 s: a scan stuck in open(2) fails here.
+        let scan = try await HTTP.send("POST", fixture.base + "/api/recovery/scan", json: ["target": ["type": "local_dir", "base_dir": base]])
+        #expect(scan.status == 502 || scan.status == 200, "\(String(decoding: scan.body, as: UTF8.self))")
+    }
 }
