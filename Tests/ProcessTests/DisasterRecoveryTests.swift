@@ -315,6 +315,7 @@ import FoundationNetworking
             "v": 1, "type": "filesystem", "source": ["paths": [fixture.scratch.path + "/src"]],
             "target": ["type": "local_dir", "base_dir": base],
             "hooks": ["before": [["argv": ["/usr/bin/touch", marker]]]],
+            "pings": [["url": "http://127.0.0.1:9/planted"]],
         ]
         let document: [String: Any] = ["format": "bastion-job/1", "job_id": job, "name": "planted", "schedule_timezone": "UTC", "spec": spec]
         try FileManager.default.createDirectory(atPath: base + "/" + job, withIntermediateDirectories: true)
@@ -325,7 +326,7 @@ import FoundationNetworking
         let stored = try await HTTP.get(fixture.base + "/api/jobs/\(job)").json ?? [:]
         let storedSpec = stored["spec"] as? [String: Any]
         #expect((storedSpec?["source"] as? [String: Any])?["paths"] as? [String] == [fixture.scratch.path + "/src"], "\(stored)")
-        #expect(storedSpec?["hooks"] == nil, "\(stored)")
+        #expect(storedSpec?["hooks"] == nil && storedSpec?["pings"] == nil, "\(stored)")
         _ = try await backup(fixture, job)
         #expect(!FileManager.default.fileExists(atPath: marker), "a hook from the target ran on the hub")
     }
