@@ -302,4 +302,48 @@ import FoundationNetworking
         let refused = try await recovery(fixture, "scan", ["target": ["type": "local_dir", "base_dir": base, "extra": 1]])
         #expect(refused.status == 400 && refused.json?["error"] as? String == "unknown_field", "\(refused.status)")
     }
+
+    /// A target's `bastion-job.json` never carries hooks (docs/recovery.md: written without them), so one that does was
+    /// not written by a hub: whoever can write to the target must not get a command run on the hub that imports it.
+    @Test func anImportedJobRunsNoHookFromTheTarget() async throws {
+        let fixture = try await RunsFixture()
+        try await fixture.startWorker("w0")
+        let base = fixture.scratch.path + "/hostile-hooks"
+        let marker = fixture.scratch.path + "/hook-ran"
+        let job = "21111111-2222-3333-4444-555555555555"
+        let spec: [String: Any] = [
+            "v": 1, "type": "filesystem", "source": ["paths": [fixture.scratch.path + "/src"]],
+            "target": ["type": "local_dir", "base_dir": base],
+            "hooks": ["before": [["argv": ["/usr/bin/touch", marker]]]],
+            "pings": [["url": "http://127.0.0.1:9/planted"]],
+        ]
+        let document: [String: Any] = ["format": "bastion-job/1", "job_id": job, "name": "planted", "schedule_timezone": "UTC", "spec": spec]
+        try FileManager.default.createDirectory(atPath: base + "/" + job, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: fixture.scratch.path + "/src", withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: document).write(to: URL(fileURLWithPath: base + "/" + job + "/bastion-job.json"))
+        let imported = try await recovery(fixture, "import", ["target": ["type": "local_dir", "base_dir": base]])
+        #expect(imported.status == 200, "\(String(decoding: imported.body, as: UTF8.self))")
+        let stored = try await HTTP.get(fixture.base + "/api/jobs/\(job)").json ?? [:]
+        let storedSpec = stored["spec"] as? [String: Any]
+        #expect((storedSpec?["source"] as? [String: Any])?["paths"] as? [String] == [fixture.scratch.path + "/src"], "\(stored)")
+        #expect(storedSpec?["hooks"] == nil && storedSpec?["pings"] == nil, "\(stored)")
+        _ = try await backup(fixture, job)
+        #expect(!FileManager.default.fileExists(atPath: marker), "a hook from the target ran on the hub")
+    }
+
+    /// A target's file that is a FIFO (a `manifest.json` on a disk someone else wrote) is not read: opening it would
+    /// wait for a writer that never comes, and the scan would never answer.
+    @Test func aScanDoesNotWaitOnAFIFO() async throws {
+        let fixture = try await RunsFixture()
+        let base = fixture.scratch.path + "/fifo"
+        let job = "31111111-2222-3333-4444-555555555555"
+        let run = "baaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+        try await sh(
+            fixture.scratch.path,
+            "set -e; mkdir -p '\(base)/\(job)/\(run)'; echo '{}' > '\(base)/\(job)/\(run)/complete.json'; mkfifo '\(base)/\(job)/\(run)/manifest.json'"
+        )
+        // `HTTP.send` gives up after 5 s: a scan stuck in open(2) fails here.
+        let scan = try await HTTP.send("POST", fixture.base + "/api/recovery/scan", json: ["target": ["type": "local_dir", "base_dir": base]])
+        #expect(scan.status == 502 || scan.status == 200, "\(String(decoding: scan.body, as: UTF8.self))")
+    }
 }

@@ -115,4 +115,49 @@ import Testing
             )
         }
     }
+
+    /// A name that is not UTF-8 (a file, and a directory with a file in it) cannot be named in a WebDAV URL as it was;
+    /// it is not dropped in silence: the summary and the note list it as not kept.
+    @Test func aNameThatIsNotUTF8IsListedAsNotKept() async throws {
+        let helpers = TargetsTests()
+        let fixture = try await RunsFixture()
+        let source = fixture.scratch.path + "/src"
+        _ = try await helpers.sh(
+            fixture,
+            "set -e; mkdir -p '\(source)'; echo ok > '\(source)/plain.txt'; cd '\(source)'; echo x > \"$(printf 'bad\\377')\"; mkdir \"$(printf 'dir\\376')\"; echo y > \"$(printf 'dir\\376')/child\""
+        )
+        try await fixture.startWorker("w0")
+        let davRoot = fixture.scratch.path + "/dav"
+        try FileManager.default.createDirectory(atPath: davRoot, withIntermediateDirectories: true)
+        let dav = try await TargetServers.rcloneWebDAV(
+            root: davRoot,
+            user: TargetsTests.user,
+            password: TargetsTests.password,
+            logDir: fixture.scratch.path
+        )
+        defer { dav.stop() }
+        let origin = "http://127.0.0.1:\(dav.port)"
+        try await helpers.saveSecret(
+            fixture,
+            "webdav",
+            "dest",
+            ["username": TargetsTests.user, "password": TargetsTests.password, "url": origin + "/"]
+        )
+        let job = try await helpers.createJob(fixture, source: source, target: ["type": "local_dir", "base_dir": fixture.targetDir])
+        let backup = try await fixture.enqueue(job).id
+        let backedUp = try await helpers.waitFor(fixture, backup, ["success", "failed"])
+        #expect(backedUp["status"] as? String == "success", "\(backedUp)")
+        let queued = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/runs/\(backup)/restore",
+            json: ["destination": ["type": "webdav", "base_url": origin + "/r/", "secret_name": "dest"], "conflict_policy": "fail"]
+        )
+        let run = try #require(queued.json?["run_id"] as? String, "\(String(decoding: queued.body, as: UTF8.self))")
+        let finished = try await helpers.waitFor(fixture, run, ["success", "failed"])
+        #expect(finished["status"] as? String == "success", "\(finished)")
+        let summary = finished["summary"] as? [String: Any] ?? [:]
+        let entries = summary["not_kept_entries"] as? [[String: Any]] ?? []
+        #expect(summary["restored_files"] as? Int == 1 && summary["not_kept"] as? Int == 3, "\(summary)")
+        #expect(entries.allSatisfy { $0["kind"] as? String == "name_not_utf8" }, "\(entries)")
+    }
 }

@@ -127,6 +127,33 @@ import Testing
         }
     }
 
+    /// `v12_notify_channels_pings` rebuilds `notification_destinations` (its channel CHECK widened): each switch stays,
+    /// queued notifications keep their run, and the new channels are accepted.
+    @Test func theNotifyMigrationKeepsEveryDestinationAndNotification() throws {
+        let queue = try DatabaseQueue()
+        try AppDatabase.migrator.migrate(queue, upTo: "v11_run_crash_attempts")
+        try queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO jobs (id, name, overlap_policy, spec_json, created_at, updated_at) VALUES ('j', 'job', 'queue', '{}', 1, 1);
+                    INSERT INTO runs (id, job_id, status, started_at) VALUES ('r', 'j', 'failed', 10);
+                    INSERT INTO notification_destinations (channel, name, enabled, created_at, updated_at) VALUES ('webhook', 'ops', 0, 1, 2);
+                    INSERT INTO notifications (id, run_id, channel, secret_name, status, next_attempt_at, created_at, updated_at)
+                      VALUES ('n', 'r', 'webhook', 'ops', 'queued', 11, 10, 10);
+                    """
+            )
+        }
+        try AppDatabase.migrator.migrate(queue)
+        try queue.write { db in
+            #expect(try Int.fetchOne(db, sql: "SELECT enabled FROM notification_destinations WHERE channel = 'webhook' AND name = 'ops'") == 0)
+            #expect(try String.fetchOne(db, sql: "SELECT run_id FROM notifications WHERE id = 'n'") == "r")
+            #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
+            try db.execute(sql: "INSERT INTO notification_destinations (channel, name, created_at, updated_at) VALUES ('ntfy', 'phone', 1, 1)")
+            try db.execute(sql: "DELETE FROM jobs WHERE id = 'j'")
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM notifications") == 0)
+        }
+    }
+
     @Test func concurrentOpensOnAFreshFileAllSucceed() async throws {
         for _ in 0..<5 {
             let dir = TemporaryDirectory()

@@ -82,4 +82,15 @@ struct TargetsLogicTests {
         #expect(environment["RCLONE_CONFIG_BOX_TYPE"] == nil && environment["AWS_ACCESS_KEY_ID"] == nil && environment["SSH_AUTH_SOCK"] == nil)
         #expect(environment["HOME"] == "/nonexistent" && environment["XDG_CONFIG_HOME"] == "/nonexistent")
     }
+
+    /// `bastion-job.json` lies on the target in the clear: a ping URL is its own credential (whoever knows it can report
+    /// success for a job that failed), so it stays on the hub with the hooks.
+    @Test func theJobFileOnATargetHoldsNoPingURLOrHook() throws {
+        let spec = try JSONValue.parse(
+            #"{"v": 1, "pings": [{"url": "https://hc-ping.com/0b1c2d3e"}], "hooks": {"before": [{"argv": ["/bin/true"]}]}}"#
+        )
+        let document = JobFiles.jobDocument(id: "j", name: "n", scheduleTimezone: "UTC", spec: spec, now: 1)
+        #expect(document["spec"]?["pings"] == nil && document["spec"]?["hooks"] == nil && document["spec"]?["v"] != nil)
+        #expect(!document.jsonString().contains("hc-ping"))
+    }
 }

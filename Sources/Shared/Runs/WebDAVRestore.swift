@@ -55,7 +55,12 @@ enum WebDAVRestore {
         let enumerator = FileManager.default.enumerator(atPath: staging)
         while let relative = enumerator?.nextObject() as? String {
             var info = stat()
-            guard lstat(staging + "/" + relative, &info) == 0 else { continue }
+            // A name that is not UTF-8 comes back with U+FFFD in it and names nothing: it cannot be uploaded under its
+            // own name, so it is listed rather than dropped in silence.
+            guard lstat(staging + "/" + relative, &info) == 0 else {
+                if notKept.count < 1000 { notKept.append(.object(["path": .string("/" + relative), "kind": .string("name_not_utf8")])) }
+                continue
+            }
             switch info.st_mode & S_IFMT {
             case S_IFDIR: directories.append(relative)
             case S_IFREG: files.append((relative, Int64(info.st_size)))

@@ -128,11 +128,13 @@ public enum JobFiles {
     }
 
     /// `bastion-job.json`: the job's id, name, schedule zone and spec, without its hooks (their environment may hold
-    /// passwords). Secrets are only ever named in a spec, never held.
+    /// passwords) and its pings (a ping URL is its own credential: whoever reads it can report a success). Secrets are
+    /// only ever named in a spec, never held.
     public static func jobDocument(id: String, name: String, scheduleTimezone: String, spec: JSONValue, now: Int64) -> JSONValue {
         var spec = spec
         if case .object(var object) = spec {
             object["hooks"] = nil
+            object["pings"] = nil
             spec = .object(object)
         }
         return .object([

@@ -74,8 +74,9 @@ struct LocalDirTree: TargetTree {
 
     func read(_ path: [String], maxBytes: Int) async throws -> [UInt8]? {
         let file = try full(path)
-        // Regular files only, never through a symlink (docs/security.md, "Archives and restore").
-        let descriptor = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        // Regular files only, never through a symlink (docs/security.md, "Archives and restore"); O_NONBLOCK: opening a
+        // FIFO would wait for a writer (fstat refuses it next).
+        let descriptor = open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else {
             if errno == ENOENT { return nil }
             throw TargetError("target_read_failed", POSIXFailure("open \(file)").description)

@@ -202,13 +202,18 @@ struct RecoveryController {
     }
 
     /// The job as this hub stores it: the spec from `bastion-job.json` when it validates (its target replaced by the one
-    /// scanned), else a filesystem job over `/` that only restores; its complete snapshots with summaries built from
-    /// their manifests.
+    /// scanned, its hooks and pings dropped: a hub writes that file without them, so those there come from whoever
+    /// could write to the target; hooks would run on this hub, pings would send each run's outcome to their URLs), else
+    /// a filesystem job over `/` that only restores; its complete snapshots with summaries built from their manifests.
     static func recovered(_ job: RecoveryScan.Job, target: JobSpec.Target) -> RecoveredJob {
         var spec: JSONValue?
         if case .object(var object)? = job.document?["spec"] {
             object["target"] = target.json
-            spec = (try? JobSpec.parse(.object(object)))?.storedJSON
+            if var parsed = try? JobSpec.parse(.object(object)) {
+                parsed.hooks = JobHooks()
+                parsed.pings = JobPings()
+                spec = parsed.storedJSON
+            }
         }
         if spec == nil {
             var pipeline: [String: JSONValue] = [:]
