@@ -95,5 +95,44 @@ import Testing
             let diff = try await targets.sh(fixture, "diff -r --no-dereference '\(source)' '\(out)\(source)'")
             #expect(diff.status == 0, "\(location): \(diff.output)")
         }
+
+        // Retention at each location: a second snapshot, then `keep_last: 1`. The WebDAV copy of the first is deleted
+        // by the janitor; the agent's `local_dir` copy leaves the index with `snapshot_left_on_agent` and its files stay.
+        let janitor = try Child.bastion(
+            "bastion-janitor",
+            dataDir: fixture.dataDir,
+            logDir: fixture.scratch.path,
+            ["--maintenance-interval", "3600"]
+        )
+        fixture.children.append(janitor)
+        let second = try await fixture.enqueue(job).id
+        let secondDone = try await targets.waitFor(fixture, second, ["success", "failed"])
+        #expect(secondDone["status"] as? String == "success", "\(secondDone)")
+        #expect(await copies.allPresent(fixture, job, second, count: 3))
+        let applied = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/jobs/\(job)/retention/apply",
+            json: ["retention": ["enabled": true, "keep_last": 1]]
+        )
+        #expect(applied.status == 200, "\(String(decoding: applied.body, as: UTF8.self))")
+        #expect(await eventually(timeout: .seconds(60)) { !FileManager.default.fileExists(atPath: "\(davRoot)/b/\(job)/\(run)") })
+        let localStatus = { @Sendable () async -> String? in
+            try? await fixture.readDatabase { db in
+                try String.fetchOne(
+                    db,
+                    sql: "SELECT status FROM snapshot_locations WHERE run_id = ? AND location_id = ?",
+                    arguments: [run, localCopy]
+                )
+            }
+        }
+        let leftOnAgent = await eventually(timeout: .seconds(60)) { await localStatus() == "deleted" }
+        let localNow = await localStatus() ?? "none"
+        #expect(leftOnAgent, "\(localNow)")
+        #expect(FileManager.default.fileExists(atPath: "\(copyDir)/\(job)/\(run)/complete.json"), "the agent's copy is not deleted by the hub")
+        let warned = try await fixture.events(run).contains {
+            $0["kind"] as? String == "snapshot_left_on_agent" && ($0["fields"] as? [String: Any])?["location_id"] as? String == localCopy
+        }
+        #expect(warned)
+        #expect(FileManager.default.fileExists(atPath: "\(copyDir)/\(job)/\(second)/complete.json"))
     }
 }
