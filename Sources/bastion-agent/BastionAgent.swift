@@ -66,6 +66,7 @@ struct BastionAgent: AsyncParsableCommand {
                 VaultwardenBackupExecutor(stepPause: .milliseconds(sqliteStepPauseMs), stagingDirectory: staging),
                 RestoreExecutor(stagingDirectory: staging),
                 VerifyExecutor(workDirectory: staging),
+                CopyExecutor(stagingDirectory: staging),
                 DatabaseDumpExecutor(engine: PostgresEngine(), stagingDirectory: staging, streamChunkBytes: dumpChunkMib << 20),
                 DatabaseDumpExecutor(engine: MariaDBEngine(), stagingDirectory: staging, streamChunkBytes: dumpChunkMib << 20),
             ],

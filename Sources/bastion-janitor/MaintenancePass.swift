@@ -195,6 +195,16 @@ public struct MaintenancePass: Sendable {
             let batch = try await database.copyLocationsToDelete(limit: min(20, limit - deleted))
             if batch.isEmpty { break }
             for copy in batch {
+                // A copy on an agent's disk (docs/agents.md, "Copies"): never deleted with the hub's disk.
+                if copy.agentNode != nil {
+                    try await database.leaveCopyLocationOnAgent(
+                        runId: copy.runId,
+                        locationId: copy.id,
+                        display: copy.location?.display ?? "its run directory"
+                    )
+                    deleted += 1
+                    continue
+                }
                 var failure: String?
                 if let location = copy.location {
                     do {

@@ -15,6 +15,8 @@ public struct SnapshotLocationRecord: Sendable, Equatable {
     public var lastError: String?
     public var copyRunId: String?
     public var attempts: Int = 0
+    /// The agent whose disk holds this copy (a `local_dir` copy that agent wrote), nil when the hub reaches it.
+    public var agentNode: String?
 
     public var json: JSONValue {
         var object: [String: JSONValue] = [
@@ -35,29 +37,17 @@ extension AppDatabase {
     }
 
     /// Inside a successful backup's terminal transaction: one `copy` run per copy target of the job (its location
-    /// `copying`). An agent's snapshot is copied by the hub when it is on a remote target the hub reaches with its
-    /// own secrets; on the agent's own disk the hub cannot read it, and the location is `failed` (`copy_needs_agent`).
+    /// `copying`). An agent's snapshot on a remote target (WebDAV, rclone) is copied by the hub, which reads it with its
+    /// own secrets; one on the agent's own disk (`local_dir`) is out of the hub's reach, so its copy runs on that agent
+    /// (docs/agents.md, "Copies").
     static func enqueueCopies(_ db: Database, runId: String, jobId: String, now: Int64, after: inout AfterCommit) throws {
         guard let job = try fetchJob(db, id: jobId), let spec = try? JobSpec.parse(job.spec), !spec.copies.isEmpty,
             let primary = try String.fetchOne(db, sql: "SELECT target_snapshot_json FROM run_artifacts WHERE run_id = ?", arguments: [runId])
                 .flatMap({ RunLocation(json: try? JSONValue.parse($0)) })
         else { return }
-        let onAgent = (try String.fetchOne(db, sql: "SELECT node_id FROM runs WHERE id = ?", arguments: [runId]) ?? hubNode) != hubNode
+        let node = try copyNode(db, sourceRunId: runId, primary: primary)
         for copy in spec.copies {
             let location = RunLocation(target: copy.target, jobId: jobId, runId: runId)
-            if onAgent, primary.localDirectory != nil {
-                try db.execute(
-                    sql: """
-                        INSERT OR IGNORE INTO snapshot_locations (run_id, location_id, target_json, status, last_error, created_at, updated_at)
-                        VALUES (?, ?, ?, 'failed', ?, ?, ?)
-                        """,
-                    arguments: [
-                        runId, copy.locationId, location.json.jsonString(),
-                        "copy_needs_agent: the snapshot is on the agent's disk, which the hub cannot read", now, now,
-                    ]
-                )
-                continue
-            }
             let copyRunId = try insertCopyRun(
                 db,
                 sourceRunId: runId,
@@ -65,6 +55,7 @@ extension AppDatabase {
                 locationId: copy.locationId,
                 primary: primary,
                 copy: location,
+                node: node,
                 now: now,
                 after: &after
             )
@@ -79,7 +70,34 @@ extension AppDatabase {
         }
     }
 
-    /// A queued `copy` run of `sourceRunId` to `copy` (on the hub), with its `queued` event.
+    /// Where a copy of `sourceRunId`'s snapshot runs: on the agent that wrote it when the primary is on that agent's
+    /// disk (`local_dir`), else on the hub.
+    static func copyNode(_ db: Database, sourceRunId: String, primary: RunLocation) throws -> String {
+        let node = try String.fetchOne(db, sql: "SELECT node_id FROM runs WHERE id = ?", arguments: [sourceRunId]) ?? hubNode
+        return primary.localDirectory != nil ? node : hubNode
+    }
+
+    /// The node that wrote a copy location (its copy run's), when that location is a `local_dir` on an agent's disk;
+    /// nil when the hub reads it (a remote copy target, or a copy the hub wrote). Operations at such a location run
+    /// on that agent, and the janitor never deletes there (docs/agents.md, "Copies").
+    static func agentCopyNode(_ db: Database, runId: String, locationId: String) throws -> String? {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT l.target_json, r.node_id FROM snapshot_locations AS l JOIN runs AS r ON r.id = l.copy_run_id
+                    WHERE l.run_id = ? AND l.location_id = ?
+                    """,
+                arguments: [runId, locationId]
+            ),
+            let node = row[1] as String?, node != hubNode,
+            (row[0] as String?).flatMap({ RunLocation(json: try? JSONValue.parse($0)) })?.localDirectory != nil
+        else { return nil }
+        return node
+    }
+
+    /// A queued `copy` run of `sourceRunId` to `copy` (on `node`: the hub, or the agent whose disk holds the
+    /// primary), with its `queued` event.
     static func insertCopyRun(
         _ db: Database,
         sourceRunId: String,
@@ -87,6 +105,7 @@ extension AppDatabase {
         locationId: String,
         primary: RunLocation,
         copy: RunLocation,
+        node: String = hubNode,
         now: Int64,
         after: inout AfterCommit
     ) throws -> String {
@@ -96,7 +115,7 @@ extension AppDatabase {
         ])
         try db.execute(
             sql: "INSERT INTO runs (id, job_id, status, started_at, kind, operation_json, node_id) VALUES (?, ?, 'queued', ?, 'copy', ?, ?)",
-            arguments: [id, jobId, now, operation.jsonString(), hubNode]
+            arguments: [id, jobId, now, operation.jsonString(), node]
         )
         try insertEvents(
             db,
@@ -137,12 +156,13 @@ extension AppDatabase {
                 try db.execute(
                     sql: """
                         INSERT INTO snapshot_locations (run_id, location_id, target_json, status, copy_run_id, copied_at, created_at, updated_at)
-                        SELECT ?, ?, ?, 'present', ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM run_artifacts WHERE run_id = ?)
+                        SELECT ?, ?, ?, 'present', ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM run_artifacts WHERE run_id = ? AND job_id = ?)
                         ON CONFLICT (run_id, location_id) DO UPDATE SET status = 'present', copied_at = excluded.copied_at, last_error = NULL,
                           next_attempt_at = NULL, updated_at = excluded.updated_at
                         WHERE snapshot_locations.status IN ('copying', 'failed', 'missing')
                         """,
-                    arguments: [base, locationId, location.json.jsonString(), runId, now, now, now, base]
+                    // Only runs of this job: an agent's summary names them, and an agent is not trusted.
+                    arguments: [base, locationId, location.json.jsonString(), runId, now, now, now, base, jobId]
                 )
             }
         default:
@@ -218,18 +238,17 @@ extension AppDatabase {
         return locations.first { $0.status == "present" }
     }
 
-    /// Re-enqueues a failed copy now (a user's retry, or the janitor's when its backoff is over); nil when the location
-    /// is not `failed` (or is one the hub cannot copy).
+    /// Re-enqueues a failed copy now (a user's retry, or the janitor's when its backoff is over), on the node that
+    /// copies it (`copyNode`); nil when the location is not `failed`.
     public func retryCopy(runId: String, locationId: String, now: Int64 = unixNow()) async throws -> String? {
         try await write { db, after -> String? in
             if let id = try Self.queueMissingCopy(db, runId: runId, locationId: locationId, now: now, after: &after) { return id }
             guard
                 let row = try Row.fetchOne(
                     db,
-                    sql: "SELECT target_json, last_error FROM snapshot_locations WHERE run_id = ? AND location_id = ? AND status = 'failed'",
+                    sql: "SELECT target_json FROM snapshot_locations WHERE run_id = ? AND location_id = ? AND status = 'failed'",
                     arguments: [runId, locationId]
                 ),
-                !((row[1] as String?) ?? "").hasPrefix("copy_needs_agent"),
                 let copy = (row[0] as String?).flatMap({ RunLocation(json: try? JSONValue.parse($0)) }),
                 let primaryRow = try Row.fetchOne(
                     db,
@@ -245,6 +264,7 @@ extension AppDatabase {
                 locationId: locationId,
                 primary: primary,
                 copy: copy,
+                node: try Self.copyNode(db, sourceRunId: runId, primary: primary),
                 now: now,
                 after: &after
             )
@@ -381,14 +401,41 @@ extension AppDatabase {
         }
     }
 
-    /// Copy locations waiting for deletion.
+    /// Copy locations waiting for deletion (each with `agentNode` when it is on an agent's disk).
     public func copyLocationsToDelete(limit: Int) async throws -> [SnapshotLocationRecord] {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: "SELECT \(Self.locationColumns) FROM snapshot_locations WHERE status = 'deleting' ORDER BY updated_at LIMIT ?",
                 arguments: [limit]
-            ).map(Self.locationRecord)
+            ).map { row in
+                var record = Self.locationRecord(row)
+                record.agentNode = try Self.agentCopyNode(db, runId: record.runId, locationId: record.id)
+                return record
+            }
+        }
+    }
+
+    /// A copy location on an agent's disk leaves the index (`deleted`) with a `snapshot_left_on_agent` warning naming
+    /// the directory to remove there: the hub never deletes with its own disk what is on an agent's.
+    public func leaveCopyLocationOnAgent(runId: String, locationId: String, display: String, now: Int64 = unixNow()) async throws {
+        try await write { db, after -> Void in
+            try db.execute(
+                sql: """
+                    UPDATE snapshot_locations SET status = 'deleted', last_error = NULL, last_attempt_at = ?, updated_at = ?
+                    WHERE run_id = ? AND location_id = ? AND status = 'deleting'
+                    """,
+                arguments: [now, now, runId, locationId]
+            )
+            guard db.changesCount == 1 else { return }
+            let event = NewRunEvent(
+                .warn,
+                kind: "snapshot_left_on_agent",
+                message:
+                    "Copy at \(locationId) removed from the index; its files are on the agent's side and were not deleted: remove \(display) there",
+                fields: .object(["location_id": .string(locationId), "location": .string(display)])
+            )
+            try Self.insertEvents(db, runId: runId, [event], now: now, after: &after)
         }
     }
 

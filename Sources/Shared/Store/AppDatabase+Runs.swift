@@ -166,6 +166,11 @@ extension AppDatabase {
         // snapshot, as the hub recorded it at the claim: the agent's own word is never where credentials go.
         // A copy (docs/targets.md, "Copies"): read where the API chose, by the hub (which holds the copy target's secret).
         let atCopy = operation["location_id"] != nil && operation["source_target"] != nil
+        // A `local_dir` copy an agent wrote is on that agent's disk: read there (docs/agents.md, "Copies").
+        let copyNode =
+            atCopy
+            ? try operation["location_id"]?.stringValue.flatMap { try Self.agentCopyNode(db, runId: source.id, locationId: $0) } ?? Self.hubNode
+            : source.nodeId
         if atCopy {
         } else if source.nodeId != Self.hubNode {
             let recorded = try String.fetchOne(db, sql: "SELECT target_snapshot_json FROM runs WHERE id = ?", arguments: [source.id])
@@ -180,7 +185,7 @@ extension AppDatabase {
                 """,
             // A restore or verify runs where the snapshot is: on the node that wrote it.
             arguments: [
-                id, source.jobId, now, kind.rawValue, JSONValue.object(operation).jsonString(), atCopy ? Self.hubNode : source.nodeId, scheduledFor,
+                id, source.jobId, now, kind.rawValue, JSONValue.object(operation).jsonString(), copyNode, scheduledFor,
             ]
         )
         after.wake(.runs)

@@ -291,7 +291,8 @@ extension AgentGateway {
     /// restore or verify gets the identity too, for that task only.
     func taskMessage(_ claimed: ClaimedRun) async -> AgentMessage {
         var task = await withSourceSecret(await withTargetSecret(Self.taskBody(claimed), claimed), claimed)
-        if let encryption = claimed.job?.spec["pipeline"]?["encryption"], encryption["type"]?.stringValue == "age_x25519",
+        // A copy moves the snapshot's files as they are (docs/agents.md, "Copies"): it needs no key.
+        if claimed.run.kind != .copy, let encryption = claimed.job?.spec["pipeline"]?["encryption"], encryption["type"]?.stringValue == "age_x25519",
             let name = encryption["key_name"]?.stringValue, let box = try? SecretBox.open(in: database.dataDirectory),
             let key = try? await database.backupIdentity(name: name, box: box, create: claimed.run.kind == .backup)
         {
@@ -305,9 +306,15 @@ extension AgentGateway {
     /// The task with the credentials of the target the run writes or reads (docs/agents.md, "Keys"), for that task
     /// only: `target_secret: {kind, name, value}`. A restore or verify reads the location the hub recorded at its
     /// backup's claim (`operation.source_target`), never one an agent reported.
+    /// A copy's task carries the copy target's secret only: the snapshot it reads is on the agent's own disk.
     func withTargetSecret(_ task: [String: JSONValue], _ claimed: ClaimedRun) async -> [String: JSONValue] {
         let recorded = RunLocation(json: claimed.run.operation?["source_target"])?.target
-        guard let target = recorded ?? (try? JobSpec.parse(claimed.job?.spec ?? .null))?.target, let name = target.secretName,
+        let copyTarget = claimed.run.operation?["target"]?["type"]?.stringValue.flatMap { type in
+            try? JobSpec.parseTarget(type: type, claimed.run.operation?["target"], field: "target")
+        }
+        if claimed.run.kind == .copy, copyTarget == nil { return task }
+        guard let target = claimed.run.kind == .copy ? copyTarget : recorded ?? (try? JobSpec.parse(claimed.job?.spec ?? .null))?.target,
+            let name = target.secretName,
             let secret = try? await HubTargetSecrets(database: database).secret(kind: target.type, name: name)
         else { return task }
         // A WebDAV secret goes only to the origin it was saved for (docs/security.md, "Targets and secrets").
@@ -439,9 +446,34 @@ extension AgentGateway {
             }
             logger.info("Agent run finished", metadata: ["run.id": "\(runId)", "status": "\(final.rawValue)"])
             try await outbound.write(.text(AgentMessage.resultAck(runId: runId).text))
+            if final == .success { await writeJobFilesAfterAgentCopy(runId: runId, logger: logger) }
             await dispatch(agent.id, logger: logger)
         } catch {
             logger.warning("Agent result not stored (the agent sends it again)", metadata: ["run.id": "\(runId)", "error": "\(error)"])
+        }
+    }
+}
+
+extension AgentGateway {
+    /// After an agent's successful copy to a remote target (WebDAV, rclone), the hub writes the job's recovery files
+    /// there when absent (docs/recovery.md), as its worker does after its own copies; a `local_dir` copy is on the
+    /// agent's disk, where the hub does not write. A failure is logged: the next copy tries again.
+    nonisolated func writeJobFilesAfterAgentCopy(runId: String, logger: Logger) async {
+        guard let run = try? await database.run(id: runId), run.kind == .copy, let job = try? await database.job(id: run.jobId),
+            JobFiles.keyName(spec: job.spec) != nil, case .string(let type)? = run.operation?["target"]?["type"],
+            let target = try? JobSpec.parseTarget(type: type, run.operation?["target"], field: "target")
+        else { return }
+        if case .localDir = target { return }
+        do {
+            let written = try await database.ensureJobFiles(
+                jobId: job.id,
+                target: target,
+                secrets: HubTargetSecrets(database: database),
+                logger: logger
+            )
+            if !written.isEmpty { logger.info("Job files written beside the agent's copy", metadata: ["run.id": "\(runId)", "files": "\(written)"]) }
+        } catch {
+            logger.warning("Job files not written to the agent's copy target", metadata: ["run.id": "\(runId)", "error": "\(error)"])
         }
     }
 }
