@@ -293,9 +293,7 @@ extension AppDatabase {
             ),
             let primary = (row[0] as String?).flatMap({ RunLocation(json: try? JSONValue.parse($0)) }),
             let job = try fetchJob(db, id: row[1]), let spec = try? JobSpec.parse(job.spec),
-            let copy = spec.copies.first(where: { $0.locationId == locationId }),
-            (try String.fetchOne(db, sql: "SELECT node_id FROM runs WHERE id = ?", arguments: [runId]) ?? hubNode) == hubNode
-                || primary.localDirectory == nil
+            let copy = spec.copies.first(where: { $0.locationId == locationId })
         else { return nil }
         let location = RunLocation(target: copy.target, jobId: primary.jobId, runId: runId)
         let id = try insertCopyRun(
@@ -305,6 +303,7 @@ extension AppDatabase {
             locationId: locationId,
             primary: primary,
             copy: location,
+            node: try copyNode(db, sourceRunId: runId, primary: primary),
             now: now,
             after: &after
         )
