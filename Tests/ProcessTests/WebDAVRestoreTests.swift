@@ -189,4 +189,61 @@ import Testing
         let got = try await listing(back + source)
         #expect(!expected.isEmpty && expected == got, "expected:\n\(expected)\ngot:\n\(got)")
     }
+
+    /// The server's own order: a snapshot on a WebDAV target is read part by part while restoring to the same server,
+    /// and files are PUT before the restore has fetched the last part (Apache's access log, in the order requests
+    /// finished). Staging everything first would GET every part before the first PUT.
+    @Test func uploadsComeBeforeTheLastPartIsRead() async throws {
+        let helpers = TargetsTests()
+        let fixture = try await RunsFixture()
+        let source = fixture.scratch.path + "/parts"
+        for directory in 0..<4 {
+            try FileManager.default.createDirectory(atPath: source + "/d\(directory)", withIntermediateDirectories: true)
+        }
+        let made = try await helpers.sh(
+            fixture,
+            "for d in 0 1 2 3; do for f in $(seq 0 14); do head -c 102400 /dev/urandom > '\(source)'/d$d/f$f.bin; done; done"
+        )
+        #expect(made.status == 0, "\(made.output)")
+        try await fixture.startWorker("w0")
+        let directory = fixture.scratch.path + "/dav-apache"
+        let apache = try await TargetServers.apacheWebDAV(
+            root: directory + "/root",
+            user: TargetsTests.user,
+            password: TargetsTests.password,
+            directory: directory
+        )
+        defer { apache.stop() }
+        let origin = "http://127.0.0.1:\(apache.port)"
+        try await helpers.saveSecret(
+            fixture,
+            "webdav",
+            "nas",
+            ["username": TargetsTests.user, "password": TargetsTests.password, "url": origin + "/"]
+        )
+        let job = try await helpers.createJob(
+            fixture,
+            source: source,
+            target: ["type": "webdav", "base_url": origin + "/backups/", "secret_name": "nas", "part_size_bytes": 1_048_576]
+        )
+        let backup = try await fixture.enqueue(job).id
+        let backedUp = try await helpers.waitFor(fixture, backup, ["success", "failed"])
+        #expect(backedUp["status"] as? String == "success", "\(backedUp)")
+        let before = (try? String(contentsOfFile: directory + "/access.log", encoding: .utf8))?.split(separator: "\n").count ?? 0
+
+        let queued = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/runs/\(backup)/restore",
+            json: ["destination": ["type": "webdav", "base_url": origin + "/restored/", "secret_name": "nas"], "conflict_policy": "fail"]
+        )
+        let run = try #require(queued.json?["run_id"] as? String, "\(String(decoding: queued.body, as: UTF8.self))")
+        let finished = try await helpers.waitFor(fixture, run, ["success", "failed"])
+        #expect(finished["status"] as? String == "success", "\(finished)")
+        #expect((finished["summary"] as? [String: Any])?["restored_files"] as? Int == 60, "\(finished)")
+
+        let log = try String(contentsOfFile: directory + "/access.log", encoding: .utf8).split(separator: "\n").dropFirst(before).map(String.init)
+        let lastPartRead = try #require(log.lastIndex { $0.hasPrefix("GET /backups/") }, "\(log)")
+        let firstUpload = try #require(log.firstIndex { $0.hasPrefix("PUT /restored/") }, "\(log)")
+        #expect(firstUpload < lastPartRead, "\(log.joined(separator: "\n"))")
+    }
 }
