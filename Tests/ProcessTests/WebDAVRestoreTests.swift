@@ -116,6 +116,80 @@ import Testing
         }
     }
 
+    /// Files are uploaded as the restore writes them, not after: the restore waits while `stagedLimit` (8) entries are
+    /// not uploaded yet, so when it has written a snapshot of many files most are on the server already (the run's
+    /// event says how many). A hard link is uploaded as the file it points to.
+    @Test func filesAreUploadedAsTheyAreRestored() async throws {
+        let helpers = TargetsTests()
+        let fixture = try await RunsFixture()
+        let source = fixture.scratch.path + "/many"
+        for directory in 0..<4 {
+            try FileManager.default.createDirectory(atPath: source + "/d\(directory)", withIntermediateDirectories: true)
+            for file in 0..<15 {
+                try "file \(directory)/\(file)\n".write(toFile: source + "/d\(directory)/f\(file).txt", atomically: false, encoding: .utf8)
+            }
+        }
+        try FileManager.default.createDirectory(atPath: source + "/empty", withIntermediateDirectories: true)
+        _ = try await helpers.sh(fixture, "ln '\(source)/d0/f0.txt' '\(source)/d3/hardlink.txt'")
+        try await fixture.startWorker("w0")
+        let davRoot = fixture.scratch.path + "/dav"
+        try FileManager.default.createDirectory(atPath: davRoot, withIntermediateDirectories: true)
+        let dav = try await TargetServers.rcloneWebDAV(
+            root: davRoot,
+            user: TargetsTests.user,
+            password: TargetsTests.password,
+            logDir: fixture.scratch.path
+        )
+        defer { dav.stop() }
+        let origin = "http://127.0.0.1:\(dav.port)"
+        try await helpers.saveSecret(
+            fixture,
+            "webdav",
+            "dest",
+            ["username": TargetsTests.user, "password": TargetsTests.password, "url": origin + "/"]
+        )
+        let job = try await helpers.createJob(fixture, source: source, target: ["type": "local_dir", "base_dir": fixture.targetDir])
+        let backup = try await fixture.enqueue(job).id
+        let backedUp = try await helpers.waitFor(fixture, backup, ["success", "failed"])
+        #expect(backedUp["status"] as? String == "success", "\(backedUp)")
+
+        let queued = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/runs/\(backup)/restore",
+            json: ["destination": ["type": "webdav", "base_url": origin + "/streamed/", "secret_name": "dest"], "conflict_policy": "fail"]
+        )
+        let run = try #require(queued.json?["run_id"] as? String, "\(String(decoding: queued.body, as: UTF8.self))")
+        let finished = try await helpers.waitFor(fixture, run, ["success", "failed"])
+        let events = try await fixture.events(run)
+        #expect(finished["status"] as? String == "success", "\(finished) \(events)")
+        let summary = finished["summary"] as? [String: Any] ?? [:]
+        #expect(summary["restored_files"] as? Int == 61, "\(summary)")
+
+        // When the restore had written everything, all but at most 8 entries were uploaded already.
+        let counts = try #require(
+            events.compactMap { $0["fields"] as? [String: Any] }.first { $0["entries_restored"] != nil },
+            "no event with the counts: \(events)"
+        )
+        let restored = counts["entries_restored"] as? Int ?? 0
+        let uploaded = counts["entries_uploaded"] as? Int ?? 0
+        #expect(restored > 60 && uploaded >= restored - 8 && uploaded > 0, "\(counts)")
+
+        // What the server holds is the source.
+        let pass = try await helpers.sh(fixture, "rclone obscure '\(TargetsTests.password)'").output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let back = fixture.scratch.path + "/back"
+        let copy = try await helpers.sh(
+            fixture,
+            "RCLONE_CONFIG=/dev/null rclone copy --create-empty-src-dirs ':webdav:streamed' '\(back)' --webdav-url '\(origin)' --webdav-user '\(TargetsTests.user)' --webdav-pass '\(pass)' 2>&1"
+        )
+        #expect(copy.status == 0, "\(copy.output)")
+        func listing(_ root: String) async throws -> String {
+            try await helpers.sh(fixture, "cd '\(root)' && find . -type d | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum").output
+        }
+        let expected = try await listing(source)
+        let got = try await listing(back + source)
+        #expect(!expected.isEmpty && expected == got, "expected:\n\(expected)\ngot:\n\(got)")
+    }
+
     /// A name that is not UTF-8 (a file, and a directory with a file in it) cannot be named in a WebDAV URL as it was;
     /// it is not dropped in silence: the summary and the note list it as not kept.
     @Test func aNameThatIsNotUTF8IsListedAsNotKept() async throws {

@@ -98,6 +98,12 @@ public final class RestoreWriter: TarReaderDelegate {
     /// Tests only: called between creating a FIFO or device node and applying its metadata (the window a local user
     /// could swap the node for a symlink in).
     var afterCreatingNode: ((_ parent: Int32, _ name: [UInt8]) -> Void)?
+    /// Called with each entry's path (relative to the destination, normalized) once it is in place: a regular file
+    /// after its content matched the index and it was renamed to its name, anything else once created. A restore to
+    /// WebDAV uploads from here (docs/targets.md, "Restore to WebDAV"); what it throws stops the restore.
+    public var restored: ((_ relative: [UInt8], _ entry: TarEntry) throws -> Void)?
+    /// The normalized path of the file being written.
+    private var currentRelative: [UInt8] = []
 
     public init(
         destination: String,
@@ -208,11 +214,14 @@ public final class RestoreWriter: TarReaderDelegate {
         let normal = components.reduce(components.count - 1) { $0 + $1.count } == entry.path.count
         let relative = normal ? entry.path : Self.joined(components)
         if let selection, !selection.includes(relative) { return }
+        var created = false
         do {
             let parent = try directory(components.dropLast()[...])
             let name = Array(last)
             guard try resolveConflict(parent, name, relative, entry) else { return }
+            currentRelative = relative
             try create(entry, parent: parent, name: name, components: components)
+            created = true
         } catch let error as RestoreConflict {
             throw error
         } catch let error as Fatal {
@@ -222,6 +231,8 @@ public final class RestoreWriter: TarReaderDelegate {
         } catch {
             record(failure: relative, "\(error)")
         }
+        // A regular file is reported by `end`, once complete.
+        if created, entry.kind != .file, let restored { try restored(relative, entry) }
     }
 
     private func create(_ entry: TarEntry, parent: Int32, name: [UInt8], components: [ArraySlice<UInt8>]) throws {
@@ -369,6 +380,7 @@ public final class RestoreWriter: TarReaderDelegate {
         }
         restoredFiles += 1
         progress?.add(files: 1)
+        if let restored { try restored(currentRelative, entry) }
     }
 
     // MARK: - Metadata

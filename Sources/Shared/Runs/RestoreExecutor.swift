@@ -20,6 +20,12 @@ public struct RestoreExecutor: JobExecutor {
     }
 
     public func execute(_ context: RunContext) async throws -> JSONValue {
+        try await execute(context, stream: nil)
+    }
+
+    /// `stream`: what a restore to WebDAV uploads from (`WebDAVRestore`): given the entries index before anything is
+    /// written, then each entry as it is in place.
+    func execute(_ context: RunContext, stream: (any RestoreStream)?) async throws -> JSONValue {
         let operation: RestoreOperation
         do {
             operation = try RestoreOperation(json: context.run.operation ?? .null)
@@ -62,6 +68,19 @@ public struct RestoreExecutor: JobExecutor {
                 throw RunFailure(code: "snapshot_corrupt", message: error.description)
             }
         }
+        if let stream {
+            do {
+                try await stream.prepare(
+                    index: snapshot.directory + "/" + Manifest.entriesIndexName,
+                    identity: snapshot.indexIdentity(identity),
+                    selection: selection
+                )
+            } catch let error as ArchiveError {
+                throw RunFailure(code: "snapshot_corrupt", message: error.description)
+            } catch let error as AgeError {
+                throw RunFailure(code: "snapshot_corrupt", message: error.description)
+            }
+        }
         context.events.emit(kind: "restore", message: "Restoring into \(directory) (conflict policy \(policy.rawValue))")
         let replacesVaultwardenDatabase = VaultwardenRestore.replacesDatabase(context, operation)
         // Progress counts stored payload bytes read: first while every part is checked, then while restoring.
@@ -69,7 +88,7 @@ public struct RestoreExecutor: JobExecutor {
         let total = BuildProgress.Counts(bytes: chain?.payloadBytes ?? snapshot.payloadBytes)
         progress.setStage("verify", total: total)
         let cancellation = context.cancellation
-        let (chosenPolicy, chosenSelection, chosenOwnership, chosenChain) = (policy, selection, ownership, chain)
+        let (chosenPolicy, chosenSelection, chosenOwnership, chosenChain, chosenStream) = (policy, selection, ownership, chain, stream)
         async let restored: Outcome = runBlocking {
             defer { progress.finish() }
             let check = { if cancellation.reason != nil { throw CancellationError() } }
@@ -77,7 +96,7 @@ public struct RestoreExecutor: JobExecutor {
             // A read by frame checks each part it uses before using it, and reads no other.
             if !remote, chosenChain == nil || chosenSelection == nil { try snapshot.checkParts(progress: progress, betweenParts: check) }
             progress.setStage("restore", total: total)
-            let isCanceled = { cancellation.reason != nil }
+            let isCanceled = { cancellation.reason != nil || chosenStream?.stopped == true }
             let writer = RestoreWriter(
                 destination: directory,
                 policy: chosenPolicy,
@@ -86,6 +105,7 @@ public struct RestoreExecutor: JobExecutor {
                 progress: progress,
                 isCanceled: isCanceled
             )
+            if let chosenStream { writer.restored = { try chosenStream.restored($0, $1) } }
             // Directory modes and times are applied after a failure too.
             defer { writer.finish() }
             // Created when missing, never through a symlink (docs/security.md, "Archives and restore").
@@ -179,4 +199,15 @@ extension RestoreExecutor {
         fields["reason"] = .string(problem.reason)
         return .object(fields)
     }
+}
+
+/// Takes what a restore writes as it writes it (a restore to WebDAV uploads each entry, `WebDAVRestore`).
+protocol RestoreStream: AnyObject, Sendable {
+    /// Before anything is written: the snapshot's entries index (checked against the manifest) and the selection.
+    func prepare(index: String, identity: String?, selection: RestoreWriter.Selection?) async throws
+    /// From the restore's thread, each entry once it is in place (a regular file after its content matched the index);
+    /// may block while the taker is behind, and throws to stop the restore.
+    func restored(_ relative: [UInt8], _ entry: TarEntry) throws
+    /// True once the taker failed: the restore stops.
+    var stopped: Bool { get }
 }
