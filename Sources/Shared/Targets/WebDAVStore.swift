@@ -169,17 +169,7 @@ public struct WebDAVStore: TargetStore {
                 inFlight -= 1
                 arrived[start] = buffer
                 while let next = arrived.removeValue(forKey: written) {
-                    try next.withUnsafeReadableBytes { bytes in
-                        var offset = 0
-                        while offset < bytes.count {
-                            let count = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                            if count < 0 {
-                                if errno == EINTR { continue }
-                                throw TargetError("staging_unavailable", POSIXFailure("write \(partial)").description)
-                            }
-                            offset += count
-                        }
-                    }
+                    try Self.writeAll(next, to: descriptor, path: partial)
                     written += Int64(next.readableBytes)
                 }
             }
@@ -189,6 +179,21 @@ public struct WebDAVStore: TargetStore {
         closed = true
         guard rename(partial, path) == 0 else { throw TargetError("staging_unavailable", POSIXFailure("rename \(partial)").description) }
         return total
+    }
+
+    /// Writes all of `buffer` to `descriptor` (the staged `.partial` at `path`), again after EINTR.
+    static func writeAll(_ buffer: ByteBuffer, to descriptor: Int32, path: String) throws {
+        try buffer.withUnsafeReadableBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let count = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw TargetError("staging_unavailable", POSIXFailure("write \(path)").description)
+                }
+                offset += count
+            }
+        }
     }
 
     /// `count` bytes of `url` from `start` (a 206 answer of exactly that length).
@@ -439,17 +444,7 @@ public struct WebDAVStore: TargetStore {
         do {
             for try await chunk in body {
                 guard written + Int64(chunk.readableBytes) <= maxBytes else { throw TargetStores.tooLarge(name, maxBytes) }
-                try chunk.withUnsafeReadableBytes { bytes in
-                    var offset = 0
-                    while offset < bytes.count {
-                        let count = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                        if count < 0 {
-                            if errno == EINTR { continue }
-                            throw TargetError("staging_unavailable", POSIXFailure("write \(partial)").description)
-                        }
-                        offset += count
-                    }
-                }
+                try Self.writeAll(chunk, to: descriptor, path: partial)
                 written += Int64(chunk.readableBytes)
                 // A paced download reads the next chunk no earlier than this one's slices are due: the server's
                 // sends wait on the connection's window (docs/targets.md, "Bandwidth").
