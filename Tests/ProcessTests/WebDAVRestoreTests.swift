@@ -11,37 +11,16 @@ import Testing
         let helpers = TargetsTests()
         let fixture = try await RunsFixture()
         let source = try await helpers.makeSource(fixture)
-        try await fixture.startWorker("w0")
-        let davRoot = fixture.scratch.path + "/dav"
-        try FileManager.default.createDirectory(atPath: davRoot, withIntermediateDirectories: true)
-        let dav = try await TargetServers.rcloneWebDAV(
-            root: davRoot,
-            user: TargetsTests.user,
-            password: TargetsTests.password,
-            logDir: fixture.scratch.path
-        )
+        let (dav, davRoot) = try await startDestination(fixture, helpers)
         defer { dav.stop() }
         let origin = "http://127.0.0.1:\(dav.port)"
-        try await helpers.saveSecret(
-            fixture,
-            "webdav",
-            "dest",
-            ["username": TargetsTests.user, "password": TargetsTests.password, "url": origin + "/"]
-        )
         try await helpers.saveSecret(
             fixture,
             "webdav",
             "elsewhere",
             ["username": TargetsTests.user, "password": TargetsTests.password, "url": "https://nas.example/"]
         )
-        let job = try await helpers.createJob(
-            fixture,
-            source: source,
-            target: ["type": "local_dir", "base_dir": fixture.targetDir, "part_size_bytes": 1_048_576]
-        )
-        let backup = try await fixture.enqueue(job).id
-        let backedUp = try await helpers.waitFor(fixture, backup, ["success", "failed"])
-        #expect(backedUp["status"] as? String == "success", "\(backedUp)")
+        let backup = try await backUp(fixture, helpers, source: source, partSize: 1_048_576)
 
         func restore(_ destination: [String: Any], policy: String) async throws -> HTTPResult {
             try await HTTP.send(
@@ -131,27 +110,10 @@ import Testing
         }
         try FileManager.default.createDirectory(atPath: source + "/empty", withIntermediateDirectories: true)
         _ = try await helpers.sh(fixture, "ln '\(source)/d0/f0.txt' '\(source)/d3/hardlink.txt'")
-        try await fixture.startWorker("w0")
-        let davRoot = fixture.scratch.path + "/dav"
-        try FileManager.default.createDirectory(atPath: davRoot, withIntermediateDirectories: true)
-        let dav = try await TargetServers.rcloneWebDAV(
-            root: davRoot,
-            user: TargetsTests.user,
-            password: TargetsTests.password,
-            logDir: fixture.scratch.path
-        )
+        let (dav, _) = try await startDestination(fixture, helpers)
         defer { dav.stop() }
         let origin = "http://127.0.0.1:\(dav.port)"
-        try await helpers.saveSecret(
-            fixture,
-            "webdav",
-            "dest",
-            ["username": TargetsTests.user, "password": TargetsTests.password, "url": origin + "/"]
-        )
-        let job = try await helpers.createJob(fixture, source: source, target: ["type": "local_dir", "base_dir": fixture.targetDir])
-        let backup = try await fixture.enqueue(job).id
-        let backedUp = try await helpers.waitFor(fixture, backup, ["success", "failed"])
-        #expect(backedUp["status"] as? String == "success", "\(backedUp)")
+        let backup = try await backUp(fixture, helpers, source: source)
 
         let queued = try await HTTP.send(
             "POST",
@@ -200,27 +162,10 @@ import Testing
             fixture,
             "set -e; mkdir -p '\(source)'; echo ok > '\(source)/plain.txt'; cd '\(source)'; echo x > \"$(printf 'bad\\377')\"; mkdir \"$(printf 'dir\\376')\"; echo y > \"$(printf 'dir\\376')/child\""
         )
-        try await fixture.startWorker("w0")
-        let davRoot = fixture.scratch.path + "/dav"
-        try FileManager.default.createDirectory(atPath: davRoot, withIntermediateDirectories: true)
-        let dav = try await TargetServers.rcloneWebDAV(
-            root: davRoot,
-            user: TargetsTests.user,
-            password: TargetsTests.password,
-            logDir: fixture.scratch.path
-        )
+        let (dav, _) = try await startDestination(fixture, helpers)
         defer { dav.stop() }
         let origin = "http://127.0.0.1:\(dav.port)"
-        try await helpers.saveSecret(
-            fixture,
-            "webdav",
-            "dest",
-            ["username": TargetsTests.user, "password": TargetsTests.password, "url": origin + "/"]
-        )
-        let job = try await helpers.createJob(fixture, source: source, target: ["type": "local_dir", "base_dir": fixture.targetDir])
-        let backup = try await fixture.enqueue(job).id
-        let backedUp = try await helpers.waitFor(fixture, backup, ["success", "failed"])
-        #expect(backedUp["status"] as? String == "success", "\(backedUp)")
+        let backup = try await backUp(fixture, helpers, source: source)
         let queued = try await HTTP.send(
             "POST",
             fixture.base + "/api/runs/\(backup)/restore",
@@ -233,5 +178,37 @@ import Testing
         let entries = summary["not_kept_entries"] as? [[String: Any]] ?? []
         #expect(summary["restored_files"] as? Int == 1 && summary["not_kept"] as? Int == 3, "\(summary)")
         #expect(entries.allSatisfy { $0["kind"] as? String == "name_not_utf8" }, "\(entries)")
+    }
+
+    /// A worker, `rclone serve webdav` on a root of its own, and the secret `dest` bound to it: the restore destination
+    /// every test here writes to. The server and its root.
+    func startDestination(_ fixture: RunsFixture, _ helpers: TargetsTests) async throws -> (ServerProcess, String) {
+        try await fixture.startWorker("w0")
+        let davRoot = fixture.scratch.path + "/dav"
+        try FileManager.default.createDirectory(atPath: davRoot, withIntermediateDirectories: true)
+        let dav = try await TargetServers.rcloneWebDAV(
+            root: davRoot,
+            user: TargetsTests.user,
+            password: TargetsTests.password,
+            logDir: fixture.scratch.path
+        )
+        try await helpers.saveSecret(
+            fixture,
+            "webdav",
+            "dest",
+            ["username": TargetsTests.user, "password": TargetsTests.password, "url": "http://127.0.0.1:\(dav.port)/"]
+        )
+        return (dav, davRoot)
+    }
+
+    /// A successful backup of `source` to a local directory (whole parts as the job's default): its run id.
+    func backUp(_ fixture: RunsFixture, _ helpers: TargetsTests, source: String, partSize: Int? = nil) async throws -> String {
+        var target: [String: Any] = ["type": "local_dir", "base_dir": fixture.targetDir]
+        if let partSize { target["part_size_bytes"] = partSize }
+        let job = try await helpers.createJob(fixture, source: source, target: target)
+        let backup = try await fixture.enqueue(job).id
+        let backedUp = try await helpers.waitFor(fixture, backup, ["success", "failed"])
+        #expect(backedUp["status"] as? String == "success", "\(backedUp)")
+        return backup
     }
 }
