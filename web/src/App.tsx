@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, setCsrfToken, type SystemInfo } from "./api";
 import { Link } from "./components";
+import { languages, setLanguage, t, useLanguage, type Language } from "./i18n";
 import { match, navigate, usePath } from "./lib/router";
 import { AgentsPage } from "./pages/Agents";
 import { SettingsPage } from "./pages/Settings";
@@ -51,6 +52,7 @@ export function App() {
   const [username, setUsername] = useState("");
   const [system, setSystem] = useState<SystemInfo | null>(null);
   const [theme, toggleTheme] = useTheme();
+  const lang = useLanguage();
 
   const check = useCallback(async () => {
     try {
@@ -126,49 +128,65 @@ export function App() {
     else if (match("/agents", path)) page = <AgentsPage />;
     else if (match("/settings", path)) page = <SettingsPage />;
     else if (match("/recovery", path)) page = <RecoveryPage />;
-    else page = <p className="muted">Nothing here. <Link to="/">Go to the overview.</Link></p>;
+    else
+      page = (
+        <p className="muted">
+          {t("app.notFound")} <Link to="/">{t("app.notFoundLink")}</Link>
+        </p>
+      );
   }
 
   return (
     <div className="app">
       {system?.insecure_http && (
         <div className="banner" role="alert">
-          This Bastion accepts plain HTTP from other machines (--insecure-http): passwords and session cookies cross the network
-          unencrypted. Put it behind HTTPS.
+          {t("app.insecureHttp")}
         </div>
       )}
       <header className="topbar">
         <Link to="/" className="brand">
-          Bastion
+          {t("app.name")}
         </Link>
         {auth === "signed-in" && (
-          <nav className="nav">
+          <nav className="nav" aria-label={t("nav.main")}>
             <Link to="/" className={path.split("?")[0] === "/" ? "active" : undefined}>
-              Overview
+              {t("nav.overview")}
             </Link>
             <Link to="/jobs" className={path.startsWith("/jobs") ? "active" : undefined}>
-              Jobs
+              {t("nav.jobs")}
             </Link>
             <Link to="/runs" className={path.startsWith("/runs") ? "active" : undefined}>
-              Runs
+              {t("nav.runs")}
             </Link>
             <Link to="/agents" className={path.startsWith("/agents") ? "active" : undefined}>
-              Agents
+              {t("nav.agents")}
             </Link>
             <Link to="/settings" className={path.startsWith("/settings") ? "active" : undefined}>
-              Settings
+              {t("nav.settings")}
             </Link>
           </nav>
         )}
         <div className="topbar-end">
-          <button className="ghost" onClick={toggleTheme} aria-label="Toggle dark mode" title={`Theme: ${theme}`}>
+          <select
+            className="lang-select"
+            aria-label={t("lang.label")}
+            value={lang}
+            onChange={(event) => setLanguage(event.target.value as Language)}
+          >
+            {languages.map((option) => (
+              <option key={option.code} value={option.code} lang={option.code}>
+                {option.name}
+              </option>
+            ))}
+          </select>
+          <button className="ghost" onClick={toggleTheme} aria-label={t("theme.toggle")} title={t("theme.current", { theme })}>
             ◐
           </button>
           {auth === "signed-in" && (
             <>
               <span className="muted user">{username}</span>
               <button className="ghost" onClick={signOut}>
-                Sign out
+                {t("auth.signOut")}
               </button>
             </>
           )}
@@ -176,8 +194,8 @@ export function App() {
       </header>
       <main className="content">{page}</main>
       <footer className="footer muted">
-        Bastion {system?.version ?? ""} · UI {__BASTION_UI_VERSION__}
-        {system ? ` · hub time zone ${system.hub_timezone}` : ""}
+        {t("footer.versions", { version: system?.version ?? "", ui: __BASTION_UI_VERSION__ })}
+        {system ? t("footer.hubZone", { zone: system.hub_timezone }) : ""}
       </footer>
     </div>
   );
