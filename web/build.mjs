@@ -4,6 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
+import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -27,6 +28,7 @@ execFileSync(
     join(here, "src", "main.tsx"),
     "--bundle",
     "--format=esm",
+    "--splitting",
     "--target=es2020",
     "--jsx=automatic",
     "--loader:.svg=text",
@@ -43,8 +45,11 @@ execFileSync(
 const meta = JSON.parse(readFileSync(metafile, "utf8"));
 rmSync(metafile);
 const outputs = Object.keys(meta.outputs).map((path) => relative(out, resolve(path)));
-const script = outputs.find((path) => path.endsWith(".js"));
-const style = outputs.find((path) => path.endsWith(".css"));
+// With --splitting, the entry is the output whose entryPoint is main.tsx; the others are chunks it imports on demand
+// (the second language's catalogue).
+const entry = Object.entries(meta.outputs).find(([, output]) => output.entryPoint?.endsWith("main.tsx"));
+const script = entry ? relative(out, resolve(entry[0])) : undefined;
+const style = entry?.[1].cssBundle ? relative(out, resolve(entry[1].cssBundle)) : outputs.find((path) => path.endsWith(".css"));
 if (!script) throw new Error("esbuild produced no script");
 // The theme is applied before the first paint (no flash of the wrong theme).
 const themeBoot =
@@ -70,4 +75,17 @@ ${style ? `<link rel="stylesheet" href="/${style}">` : ""}
 </html>
 `,
 );
-console.log(`web: ${outputs.join(", ")} → ${out}`);
+// The first load (docs/ui.md, "Size"): the entry and the chunks it imports statically, gzipped, within 120 KB.
+const firstLoad = new Set();
+const visit = (path) => {
+  if (firstLoad.has(path)) return;
+  firstLoad.add(path);
+  for (const imported of meta.outputs[path]?.imports ?? []) if (imported.kind === "import-statement") visit(imported.path);
+};
+if (entry) visit(entry[0]);
+const firstLoadGzip = [...firstLoad].reduce((sum, path) => sum + gzipSync(readFileSync(path), { level: 9 }).length, 0);
+console.log(`web: ${outputs.join(", ")} → ${out}; first-load JS ${(firstLoadGzip / 1024).toFixed(1)} KiB gzipped (budget 120)`);
+if (firstLoadGzip > 120 * 1024) {
+  console.error("web: the first-load JS is over its 120 KiB gzipped budget (docs/ui.md, \"Size\")");
+  process.exit(1);
+}

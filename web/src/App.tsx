@@ -171,7 +171,7 @@ export function App() {
             className="lang-select"
             aria-label={t("lang.label")}
             value={lang}
-            onChange={(event) => setLanguage(event.target.value as Language)}
+            onChange={(event) => void setLanguage(event.target.value as Language)}
           >
             {languages.map((option) => (
               <option key={option.code} value={option.code} lang={option.code}>

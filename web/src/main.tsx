@@ -1,7 +1,10 @@
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
-import { language } from "./i18n";
+import { language, loadLanguage } from "./i18n";
 import "./styles.css";
 
 document.documentElement.lang = language();
-createRoot(document.getElementById("root")!).render(<App />);
+// The first render waits for the language's catalogue (a chunk of its own unless English): no flash of English.
+void loadLanguage(language())
+  .catch(() => {})
+  .finally(() => createRoot(document.getElementById("root")!).render(<App />));

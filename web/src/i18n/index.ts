@@ -1,9 +1,9 @@
 // The UI's languages (docs/ui.md, "Languages"): one catalogue per language, a typed lookup, and formatting of dates,
 // numbers and sizes for the chosen language. The language follows the browser until the user picks one (remembered
-// in localStorage); changing it re-renders the app (`useLanguage`).
+// in localStorage); changing it re-renders the app (`useLanguage`). English is in the first-load bundle; Chinese is
+// its own chunk, loaded before the first render when it is the language, or when the user switches to it.
 import { useSyncExternalStore } from "react";
 import { en, type MessageKey } from "./en";
-import { zhCN } from "./zh-CN";
 
 export type { MessageKey } from "./en";
 export type Language = "en" | "zh-CN";
@@ -13,7 +13,13 @@ export const languages: { code: Language; name: string }[] = [
   { code: "zh-CN", name: "简体中文" },
 ];
 
-const catalogues: Record<Language, Record<MessageKey, string>> = { en, "zh-CN": zhCN };
+const catalogues: Partial<Record<Language, Record<MessageKey, string>>> = { en };
+
+/** Loads `lang`'s catalogue if it is not loaded yet (a separate chunk for all but English). */
+export async function loadLanguage(lang: Language): Promise<void> {
+  if (catalogues[lang]) return;
+  if (lang === "zh-CN") catalogues[lang] = (await import("./zh-CN")).zhCN;
+}
 const storageKey = "bastion.lang";
 
 /** The browser's preferred language we have: any `zh` is Simplified Chinese, anything else English. */
@@ -44,8 +50,9 @@ export function language(): Language {
   return current;
 }
 
-/** Switches the language, remembers it, and re-renders every component that called `useLanguage`. */
-export function setLanguage(next: Language): void {
+/** Switches the language (once its catalogue is loaded), remembers it, and re-renders every `useLanguage` caller. */
+export async function setLanguage(next: Language): Promise<void> {
+  await loadLanguage(next);
   if (next === current) return;
   current = next;
   try {
@@ -70,12 +77,12 @@ export function useLanguage(): Language {
 
 /** The text for `key` in the current language, with each `{name}` replaced by `values[name]`. */
 export function t(key: MessageKey, values?: Record<string, string | number>): string {
-  const text = catalogues[current][key] ?? en[key] ?? key;
+  const text = catalogues[current]?.[key] ?? en[key] ?? key;
   if (!values) return text;
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
 }
 
-/** The same lookup in a given language (tests, and the catalogue check). */
+/** The same lookup in a given language, once `loadLanguage(lang)` has loaded it (tests). */
 export function translate(lang: Language, key: MessageKey, values?: Record<string, string | number>): string {
   const saved = current;
   current = lang;
@@ -86,7 +93,6 @@ export function translate(lang: Language, key: MessageKey, values?: Record<strin
   }
 }
 
-export const catalogueFor = (lang: Language): Record<MessageKey, string> => catalogues[lang];
 
 /** A number for people in the current language (grouping, decimals). */
 export function formatNumber(value: number, options?: Intl.NumberFormatOptions): string {
