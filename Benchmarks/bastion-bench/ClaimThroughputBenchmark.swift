@@ -103,7 +103,7 @@ struct ClaimThroughputBenchmark: AsyncParsableCommand {
                     sql:
                         "UPDATE runs SET status = 'running', started_at = ?, worker_id = ?, claim_token = ?, heartbeat_at = ? WHERE id = (\(AppDatabase.nextQueuedRunSQL)) RETURNING id"
                 )
-                guard let id = try String.fetchOne(claim, arguments: [now, "plain", token, now]) else { return .commit }
+                guard let id = try String.fetchOne(claim, arguments: [now, "plain", token, now, AppDatabase.hubNode]) else { return .commit }
                 _ = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM runs WHERE id = ?"), arguments: [id])
                 _ = try Row.fetchOne(
                     try db.cachedStatement(sql: "SELECT * FROM jobs WHERE id = (SELECT job_id FROM runs WHERE id = ?)"),
