@@ -1,7 +1,7 @@
 // The UI's languages (docs/ui.md, "Languages"): one catalogue per language, a typed lookup, and formatting of dates,
 // numbers and sizes for the chosen language. The language follows the browser until the user picks one (remembered
 // in localStorage); changing it re-renders the app (`useLanguage`).
-import { useSyncExternalStore } from "react";
+import { createElement, Fragment, useSyncExternalStore, type ReactNode } from "react";
 import { en, type MessageKey } from "./en";
 import { zhCN } from "./zh-CN";
 
@@ -73,6 +73,27 @@ export function t(key: MessageKey, values?: Record<string, string | number>): st
   const text = catalogues[current][key] ?? en[key] ?? key;
   if (!values) return text;
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
+}
+
+/** Whether `key` is in the catalogue (a key made from a server's value, e.g. a status). */
+export const isMessageKey = (key: string): key is MessageKey => Object.prototype.hasOwnProperty.call(en, key);
+
+/** `t(key)` for a key made from a server's value, or `fallback` (the value itself) when the catalogue has no such key. */
+export function tOr(key: string, fallback: string, values?: Record<string, string | number>): string {
+  return isMessageKey(key) ? t(key, values) : fallback;
+}
+
+/**
+ * The text for `key` with some `{name}`s replaced by elements (a link inside a sentence): the sentence stays whole in
+ * the catalogue, so each language puts the link where its grammar wants it.
+ */
+export function tNodes(key: MessageKey, nodes: Record<string, ReactNode>, values?: Record<string, string | number>): ReactNode[] {
+  return t(key, values)
+    .split(/(\{\w+\})/)
+    .map((part, index) => {
+      const name = /^\{(\w+)\}$/.exec(part)?.[1];
+      return createElement(Fragment, { key: index }, name !== undefined && name in nodes ? nodes[name] : part);
+    });
 }
 
 /** The same lookup in a given language (tests, and the catalogue check). */
