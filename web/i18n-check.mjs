@@ -46,6 +46,7 @@ const userAttributes = new Set([
   "alt",
   "label",
   "summary",
+  "data-label", // a table cell's column name, shown beside the value on a phone (styles.css)
 ]);
 
 // Calls whose string argument is shown: the browser's dialogs and the pages' error and message setters.
