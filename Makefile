@@ -35,6 +35,7 @@ browser-test: ui
 	$(SWIFT) build
 	rm -rf .build/ui-screenshots
 	python3 Tests/Browser/ui_test.py
+	python3 Tests/Browser/ui_i18n_test.py
 	python3 Tests/Browser/ui_snapshots_test.py
 	python3 Tests/Browser/ui_targets_test.py
 	python3 Tests/Browser/ui_jobtypes_test.py

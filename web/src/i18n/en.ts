@@ -111,6 +111,11 @@ export const en = {
   "common.location.status.failed": "failed",
   "common.location.status.copying": "copying",
   "common.listSeparator": ", ",
+  "common.jobType.filesystem": "filesystem",
+  "common.jobType.sqlite": "sqlite",
+  "common.jobType.postgres": "postgres",
+  "common.jobType.mariadb": "mariadb",
+  "common.jobType.vaultwarden": "vaultwarden",
   // ── end common
 
   // ── pages: overview, jobs, runs, run page, agents, login, setup, recovery
@@ -261,6 +266,36 @@ export const en = {
   "pages.run.kind.drill": "verify (restore drill)",
   "pages.run.kind.drillRestore": "verify (restore drill, with a test restore)",
   "pages.run.kind.copy": "copy (the snapshot to another target)",
+  // run page: event kinds (the API's codes, docs/formats.md; an unknown kind shows its code)
+  "pages.run.event.start": "start",
+  "pages.run.event.complete": "complete",
+  "pages.run.event.failed": "failed",
+  "pages.run.event.canceled": "canceled",
+  "pages.run.event.rejected": "rejected",
+  "pages.run.event.cancel_requested": "cancel_requested",
+  "pages.run.event.queued": "queued",
+  "pages.run.event.scan": "scan",
+  "pages.run.event.packaging": "packaging",
+  "pages.run.event.upload": "upload",
+  "pages.run.event.catalog": "catalog",
+  "pages.run.event.manifest": "manifest",
+  "pages.run.event.snapshot": "snapshot",
+  "pages.run.event.snapshot_started": "snapshot_started",
+  "pages.run.event.snapshot_ready": "snapshot_ready",
+  "pages.run.event.verify": "verify",
+  "pages.run.event.restore": "restore",
+  "pages.run.event.copy": "copy",
+  "pages.run.event.cleanup": "cleanup",
+  "pages.run.event.hook": "hook",
+  "pages.run.event.incremental": "incremental",
+  "pages.run.event.retention_queued": "retention_queued",
+  "pages.run.event.notify_sent": "notify_sent",
+  "pages.run.event.notify_failed": "notify_failed",
+  "pages.run.event.integrity_check": "integrity_check",
+  "pages.run.event.dump": "dump",
+  "pages.run.event.database": "database",
+  "pages.run.event.drill": "drill",
+  "pages.run.event.fs_issues": "fs_issues",
   // ── end pages
 
   // ── job editor and job page

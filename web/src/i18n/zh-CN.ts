@@ -109,6 +109,11 @@ export const zhCN: Record<MessageKey, string> = {
   "common.location.status.failed": "失败",
   "common.location.status.copying": "复制中",
   "common.listSeparator": "、",
+  "common.jobType.filesystem": "文件系统",
+  "common.jobType.sqlite": "SQLite",
+  "common.jobType.postgres": "PostgreSQL",
+  "common.jobType.mariadb": "MariaDB",
+  "common.jobType.vaultwarden": "Vaultwarden",
   // ── end common
 
   // ── pages: overview, jobs, runs, run page, agents, login, setup, recovery
@@ -259,6 +264,36 @@ export const zhCN: Record<MessageKey, string> = {
   "pages.run.kind.drill": "校验（恢复演练）",
   "pages.run.kind.drillRestore": "校验（恢复演练，含测试恢复）",
   "pages.run.kind.copy": "复制（把快照复制到另一个目标）",
+  // run page: event kinds (the API's codes, docs/formats.md; an unknown kind shows its code)
+  "pages.run.event.start": "开始",
+  "pages.run.event.complete": "完成",
+  "pages.run.event.failed": "失败",
+  "pages.run.event.canceled": "已取消",
+  "pages.run.event.rejected": "已拒绝",
+  "pages.run.event.cancel_requested": "请求取消",
+  "pages.run.event.queued": "已排队",
+  "pages.run.event.scan": "扫描",
+  "pages.run.event.packaging": "打包",
+  "pages.run.event.upload": "上传",
+  "pages.run.event.catalog": "目录",
+  "pages.run.event.manifest": "清单",
+  "pages.run.event.snapshot": "快照",
+  "pages.run.event.snapshot_started": "开始创建快照",
+  "pages.run.event.snapshot_ready": "快照就绪",
+  "pages.run.event.verify": "校验",
+  "pages.run.event.restore": "恢复",
+  "pages.run.event.copy": "复制",
+  "pages.run.event.cleanup": "清理",
+  "pages.run.event.hook": "钩子",
+  "pages.run.event.incremental": "增量",
+  "pages.run.event.retention_queued": "保留策略已排队",
+  "pages.run.event.notify_sent": "通知已发送",
+  "pages.run.event.notify_failed": "通知失败",
+  "pages.run.event.integrity_check": "完整性检查",
+  "pages.run.event.dump": "导出",
+  "pages.run.event.database": "数据库",
+  "pages.run.event.drill": "恢复演练",
+  "pages.run.event.fs_issues": "文件系统问题",
   // ── end pages
 
   // ── job editor and job page

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, type Job, type Page, type RunStatus } from "../api";
 import { ErrorBox, Link, RunStarted, StatusBadge } from "../components";
-import { t, type MessageKey } from "../i18n";
+import { t, tOr, type MessageKey } from "../i18n";
 import { formatRelative, formatTime } from "../lib/format";
 import { describeCron } from "../lib/schedule";
 
@@ -117,7 +117,7 @@ export function JobsPage() {
                   <Link to={`/jobs/${encodeURIComponent(job.id)}`}>
                     <strong>{job.name}</strong>
                   </Link>
-                  {job.type && <span className="badge">{job.type}</span>}
+                  {job.type && <span className="badge">{tOr(`common.jobType.${job.type}`, job.type)}</span>}
                   {job.archived_at && <span className="badge">{t("common.archived")}</span>}
                 </td>
                 <td data-label={t("pages.jobs.col.schedule")}>

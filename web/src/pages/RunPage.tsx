@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState, type UIEvent } from "react";
 import { api, type Run, type RunEvent, type RunKind, type RunProgress } from "../api";
 import { ErrorBox, kindName, Link, StatusBadge } from "../components";
-import { formatNumber, t, tNodes } from "../i18n";
+import { formatNumber, t, tNodes, tOr } from "../i18n";
 import { describeEvent, type EventLog } from "../lib/eventLog";
 import { formatBytes, formatDuration, formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
@@ -367,7 +367,9 @@ function LogPanel(props: { log: EventLog | null; length: number; stream: RunStre
         <select aria-label={t("pages.run.eventKind")} value={kind} onChange={(event) => setKind(event.target.value)}>
           <option value="all">{t("pages.run.eventKind.all")}</option>
           {kinds.map((value) => (
-            <option key={value}>{value}</option>
+            <option key={value} value={value}>
+              {eventKindName(value)}
+            </option>
           ))}
         </select>
         <input type="search" aria-label={t("pages.run.searchLog")} placeholder={t("pages.run.search")} value={text} onChange={(event) => setText(event.target.value)} />
@@ -403,7 +405,7 @@ function LogPanel(props: { log: EventLog | null; length: number; stream: RunStre
                 <span className="seq">#{event.seq}</span>
                 <span className="time">{formatTime(event.ts).slice(11)}</span>
                 <span className="kind" title={event.kind}>
-                  {described.label}
+                  {described.label === event.kind ? eventKindName(event.kind) : described.label}
                 </span>
                 <span className="message">{described.text}</span>
               </div>
@@ -417,6 +419,9 @@ function LogPanel(props: { log: EventLog | null; length: number; stream: RunStre
     </div>
   );
 }
+
+/** An event's kind for people (`pages.run.event.*`); the code itself for a kind the catalogue does not name. */
+const eventKindName = (kind: string): string => tOr(`pages.run.event.${kind}`, kind);
 
 /** "verify (restore drill, with a test restore)", "copy (to another target)", or the kind. */
 function describeKind(run: { kind: string; operation?: Record<string, unknown> | null }): string {
