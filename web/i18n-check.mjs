@@ -9,6 +9,7 @@
 //
 //   node web/i18n-check.mjs                      every file counts (the rule once every page is translated)
 //   node web/i18n-check.mjs --only A.tsx B.ts    reports every file, but only these make it fail
+//   node web/i18n-check.mjs --root DIR           checks DIR instead of web/src (the check's own test)
 //
 // A missing or extra key in a language is not checked here: the catalogues are typed (`Record<MessageKey, string>`),
 // so the type checker refuses them.
@@ -21,12 +22,18 @@ const require = createRequire(import.meta.url);
 const ts = require("/usr/share/nodejs/typescript");
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "src");
+const args = process.argv.slice(2);
+// `--root DIR` checks another tree (the check's own test plants literals in one).
+const rootAt = args.indexOf("--root");
+const root = rootAt >= 0 ? args[rootAt + 1] : join(here, "src");
 
 // Texts that are the same in every language, so they stay inline. Keep this short: a word a person reads belongs in
 // the catalogue.
 const allowed = new Set([
   "Bastion", // the product's name
+  "KiB", // sizes: 1024-based units read the same in Chinese
+  "MiB",
+  "GiB",
   "ms", // milliseconds, after a number
   "s", // seconds, after a number
   "B", // bytes
@@ -53,7 +60,8 @@ const userAttributes = new Set([
 const userCalls = /^(confirm|alert|prompt|set(Error|Message|Notice|Problem|Warning|Info|Hint|Feedback|Toast))$/;
 
 const hasLetter = (text) => /\p{L}/u.test(text);
-const offending = (text) => hasLetter(text) && !allowed.has(text.trim());
+/** Whether `text` has a word a person reads that is not in the allowlist (`42 ms` and `· ◐` pass). */
+const offending = (text) => hasLetter(text.replace(/[\p{L}\p{N}]+/gu, (word) => (allowed.has(word) || !hasLetter(word) ? "" : word)));
 
 function files(dir) {
   const out = [];
@@ -73,8 +81,7 @@ function literals(node) {
   if (ts.isTemplateExpression(node)) {
     const parts = [node.head, ...node.templateSpans.map((span) => span.literal)];
     const text = parts.map((part) => part.text).join("");
-    const nested = node.templateSpans.flatMap((span) => literals(span.expression));
-    return hasLetter(text) ? [node, ...nested] : nested;
+    return hasLetter(text) ? [node] : node.templateSpans.flatMap((span) => literals(span.expression));
   }
   if (ts.isParenthesizedExpression(node) || ts.isAsExpression(node)) return literals(node.expression);
   if (ts.isConditionalExpression(node)) return [...literals(node.whenTrue), ...literals(node.whenFalse)];
@@ -130,9 +137,8 @@ function check(path) {
   return found;
 }
 
-const args = process.argv.slice(2);
 const onlyAt = args.indexOf("--only");
-const only = onlyAt >= 0 ? args.slice(onlyAt + 1) : null;
+const only = onlyAt >= 0 ? args.slice(onlyAt + 1).filter((arg, index, list) => arg !== "--root" && list[index - 1] !== "--root") : null;
 const enforced = (file) => only === null || only.some((name) => file === name || file.endsWith("/" + name));
 
 let failing = 0;
@@ -143,7 +149,7 @@ for (const path of files(root)) {
   if (found.length === 0) continue;
   const counts = enforced(file);
   for (const item of found) {
-    console.log(`${counts ? "" : "(not enforced) "}web/src/${file}:${item.line}: ${item.what}: ${JSON.stringify(item.text)}`);
+    console.log(`${counts ? "" : "(not enforced) "}${relative(process.cwd(), path) || file}:${item.line}: ${item.what}: ${JSON.stringify(item.text)}`);
   }
   reported += found.length;
   if (counts) failing += found.length;
