@@ -23,7 +23,7 @@ ui: deps
 ## The catalogue check (web/i18n-check.mjs) reports every inline string shown to people; I18N_ONLY lists the files that
 ## make it fail while the rest of the pages are being moved into the catalogue. Empty it and every file counts.
 I18N_ONLY ?= App.tsx components.tsx pages/Overview.tsx pages/Jobs.tsx pages/Runs.tsx pages/RunPage.tsx pages/Browse.tsx \
-	pages/Restore.tsx pages/Login.tsx pages/Setup.tsx pages/snapshotActions.ts lib/format.ts lib/stages.ts lib/databaseRestore.ts
+	pages/Restore.tsx pages/Login.tsx pages/Setup.tsx pages/snapshotActions.ts lib/format.ts lib/stages.ts lib/databaseRestore.ts lib/eventLog.ts
 
 ui-test: deps
 	cd web && tsc -p tsconfig.json

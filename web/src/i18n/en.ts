@@ -296,6 +296,9 @@ export const en = {
   "pages.run.event.database": "database",
   "pages.run.event.drill": "drill",
   "pages.run.event.fs_issues": "fs_issues",
+  "pages.run.event.changedWhileRead": "changed while read",
+  "pages.run.event.changedTotal": "[{count} changed]",
+  "pages.run.event.hookLabel": "hook {name}",
   // ── end pages
 
   // ── job editor and job page

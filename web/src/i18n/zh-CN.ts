@@ -294,6 +294,9 @@ export const zhCN: Record<MessageKey, string> = {
   "pages.run.event.database": "数据库",
   "pages.run.event.drill": "恢复演练",
   "pages.run.event.fs_issues": "文件系统问题",
+  "pages.run.event.changedWhileRead": "读取时有变化",
+  "pages.run.event.changedTotal": "[{count} 个有变化]",
+  "pages.run.event.hookLabel": "钩子 {name}",
   // ── end pages
 
   // ── job editor and job page
