@@ -27,12 +27,14 @@ execFileSync(
     join(here, "src", "main.tsx"),
     "--bundle",
     "--format=esm",
+    "--splitting",
     "--target=es2020",
     "--jsx=automatic",
     "--loader:.svg=text",
     `--define:process.env.NODE_ENV="${dev ? "development" : "production"}"`,
     `--define:__BASTION_UI_VERSION__="${version}"`,
     "--entry-names=[name]-[hash]",
+    "--chunk-names=[name]-[hash]",
     `--outdir=${join(out, "assets")}`,
     `--metafile=${metafile}`,
     ...(dev ? ["--sourcemap"] : ["--minify", "--legal-comments=none"]),
@@ -43,7 +45,11 @@ execFileSync(
 const meta = JSON.parse(readFileSync(metafile, "utf8"));
 rmSync(metafile);
 const outputs = Object.keys(meta.outputs).map((path) => relative(out, resolve(path)));
-const script = outputs.find((path) => path.endsWith(".js"));
+// The entry point's script (a second language's catalogue is a chunk beside it, loaded when needed).
+const script = Object.entries(meta.outputs)
+  .filter(([, output]) => output.entryPoint)
+  .map(([path]) => relative(out, resolve(path)))
+  .find((path) => path.endsWith(".js"));
 const style = outputs.find((path) => path.endsWith(".css"));
 if (!script) throw new Error("esbuild produced no script");
 // The theme is applied before the first paint (no flash of the wrong theme).

@@ -1,9 +1,9 @@
 // The UI's languages (docs/ui.md, "Languages"): one catalogue per language, a typed lookup, and formatting of dates,
 // numbers and sizes for the chosen language. The language follows the browser until the user picks one (remembered
-// in localStorage); changing it re-renders the app (`useLanguage`).
+// in localStorage); changing it re-renders the app (`useLanguage`). English is in the first load (every lookup falls
+// back to it); another language's catalogue is its own chunk, loaded before the first render that needs it.
 import { createElement, Fragment, useSyncExternalStore, type ReactNode } from "react";
 import { en, type MessageKey } from "./en";
-import { zhCN } from "./zh-CN";
 
 export type { MessageKey } from "./en";
 export type Language = "en" | "zh-CN";
@@ -13,7 +13,16 @@ export const languages: { code: Language; name: string }[] = [
   { code: "zh-CN", name: "简体中文" },
 ];
 
-const catalogues: Record<Language, Record<MessageKey, string>> = { en, "zh-CN": zhCN };
+const catalogues: Partial<Record<Language, Record<MessageKey, string>>> = { en };
+const loaders: Record<Language, () => Promise<Record<MessageKey, string>>> = {
+  en: async () => en,
+  "zh-CN": async () => (await import("./zh-CN")).zhCN,
+};
+
+/** Loads `lang`'s catalogue (once; a chunk of its own); `t` answers in English until it is there. */
+export async function loadCatalogue(lang: Language): Promise<void> {
+  if (!catalogues[lang]) catalogues[lang] = await loaders[lang]();
+}
 const storageKey = "bastion.lang";
 
 /** The browser's preferred language we have: any `zh` is Simplified Chinese, anything else English. */
@@ -44,8 +53,15 @@ export function language(): Language {
   return current;
 }
 
-/** Switches the language, remembers it, and re-renders every component that called `useLanguage`. */
+/**
+ * Switches the language, remembers it, and re-renders every component that called `useLanguage` once its catalogue
+ * is loaded (at once when it is).
+ */
 export function setLanguage(next: Language): void {
+  if (!catalogues[next]) {
+    void loadCatalogue(next).then(() => setLanguage(next), () => undefined);
+    return;
+  }
   if (next === current) return;
   current = next;
   try {
@@ -70,7 +86,7 @@ export function useLanguage(): Language {
 
 /** The text for `key` in the current language, with each `{name}` replaced by `values[name]`. */
 export function t(key: MessageKey, values?: Record<string, string | number>): string {
-  const text = catalogues[current][key] ?? en[key] ?? key;
+  const text = catalogues[current]?.[key] ?? en[key] ?? key;
   if (!values) return text;
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
 }
@@ -107,7 +123,8 @@ export function translate(lang: Language, key: MessageKey, values?: Record<strin
   }
 }
 
-export const catalogueFor = (lang: Language): Record<MessageKey, string> => catalogues[lang];
+/** `lang`'s catalogue, once `loadCatalogue(lang)` has loaded it. */
+export const catalogueFor = (lang: Language): Record<MessageKey, string> | undefined => catalogues[lang];
 
 /** A number for people in the current language (grouping, decimals). */
 export function formatNumber(value: number, options?: Intl.NumberFormatOptions): string {
