@@ -116,6 +116,8 @@ export const en = {
   "common.jobType.postgres": "postgres",
   "common.jobType.mariadb": "mariadb",
   "common.jobType.vaultwarden": "vaultwarden",
+  "common.theme.light": "light",
+  "common.theme.dark": "dark",
   // ── end common
 
   // ── pages: overview, jobs, runs, run page, agents, login, setup, recovery

@@ -114,6 +114,8 @@ export const zhCN: Record<MessageKey, string> = {
   "common.jobType.postgres": "PostgreSQL",
   "common.jobType.mariadb": "MariaDB",
   "common.jobType.vaultwarden": "Vaultwarden",
+  "common.theme.light": "浅色",
+  "common.theme.dark": "深色",
   // ── end common
 
   // ── pages: overview, jobs, runs, run page, agents, login, setup, recovery
@@ -315,7 +317,7 @@ export const zhCN: Record<MessageKey, string> = {
   "browse.job": "任务",
   "browse.restoreAll": "全部恢复",
   "browse.restoreSelected": "恢复所选（{count}）",
-  "browse.backedUp": "于 {time} 备份自 {job}。",
+  "browse.backedUp": "{job} 的备份，创建于 {time}。",
   "browse.locationHint": "此快照存放在多个位置，每处的文件都相同。列表、搜索、版本、校验和恢复都读取所选的位置（默认为第一个状态正常的位置）。",
   "browse.path": "路径",
   "browse.top": "根目录",
