@@ -360,7 +360,7 @@ export const zhCN: Record<MessageKey, string> = {
   "restore.destKind": "目的地类型",
   "restore.dest.directory": "目录",
   "restore.dest.webdav": "WebDAV",
-  "restore.directory": "目标目录（绝对路径，位于运行 worker 的机器上）",
+  "restore.directory": "目的地目录（绝对路径，位于运行 worker 的机器上）",
   "restore.directoryHint": "路径按备份时的结构恢复到该目录下，例如 /srv/restore/home/ann/notes.txt。",
   "restore.webdavUrl": "WebDAV 文件夹 URL",
   "restore.webdavAccount": "WebDAV 账户",
@@ -375,7 +375,7 @@ export const zhCN: Record<MessageKey, string> = {
   "restore.start": "开始恢复",
   // restore into a database
   "restore.db.reading": "正在读取快照…",
-  "restore.db.server": "目标服务器",
+  "restore.db.server": "恢复到哪台服务器",
   "restore.db.serverHint": "默认为任务自己的服务器；新数据库将在那里创建。",
   "restore.db.host": "主机、IP 或套接字",
   "restore.db.port": "端口",
