@@ -9,6 +9,7 @@ APT_PACKAGES=(
     rclone apache2 openssh-server
     postgresql mariadb-server mariadb-client btrfs-progs libcurl4-openssl-dev
     nodejs esbuild node-react node-react-dom node-typescript node-csstype node-prop-types chromium
+    fonts-wqy-microhei  # Chinese glyphs for Chromium (the UI in zh-CN, its screenshots)
 )
 PIP_PACKAGES=(honcho schemathesis playwright aiosmtpd)
 

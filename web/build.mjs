@@ -35,6 +35,7 @@ execFileSync(
     `--define:process.env.NODE_ENV="${dev ? "development" : "production"}"`,
     `--define:__BASTION_UI_VERSION__="${version}"`,
     "--entry-names=[name]-[hash]",
+    "--chunk-names=[name]-[hash]",
     `--outdir=${join(out, "assets")}`,
     `--metafile=${metafile}`,
     ...(dev ? ["--sourcemap"] : ["--minify", "--legal-comments=none"]),

@@ -179,7 +179,7 @@ export function App() {
               </option>
             ))}
           </select>
-          <button className="ghost" onClick={toggleTheme} aria-label={t("theme.toggle")} title={t("theme.current", { theme })}>
+          <button className="ghost" onClick={toggleTheme} aria-label={t("theme.toggle")} title={t("theme.current", { theme: t(theme === "dark" ? "common.theme.dark" : "common.theme.light") })}>
             ◐
           </button>
           {auth === "signed-in" && (

@@ -1,5 +1,6 @@
 import { useState, type MouseEvent, type ReactNode } from "react";
 import { api, ApiError, type RunStatus, type SnapshotLocation, type TargetTestStep } from "./api";
+import { t, tOr } from "./i18n";
 import { navigate } from "./lib/router";
 
 // Small shared pieces: links that use the router, status badges, error boxes that show the server's message and id.
@@ -18,9 +19,15 @@ export function Link(props: { to: string; children: ReactNode; className?: strin
 }
 
 export function StatusBadge(props: { status: RunStatus | "canceling" | null | undefined }) {
-  if (!props.status) return <span className="badge">never run</span>;
-  return <span className={`badge status-${props.status}`}>{props.status}</span>;
+  if (!props.status) return <span className="badge">{t("common.status.never")}</span>;
+  return <span className={`badge status-${props.status}`}>{statusName(props.status)}</span>;
 }
+
+/** A run's status for people (`common.status.*`). */
+export const statusName = (status: string): string => tOr(`common.status.${status}`, status);
+
+/** A run's kind for people (`common.kind.*`). */
+export const kindName = (kind: string): string => tOr(`common.kind.${kind}`, kind);
 
 export function ErrorBox(props: { error: unknown }) {
   if (!props.error) return null;
@@ -32,7 +39,7 @@ export function ErrorBox(props: { error: unknown }) {
         <span className="muted">
           {" "}
           ({error.code}
-          {error.requestId ? `, request ${error.requestId}` : ""})
+          {error.requestId ? `, ${t("common.error.request", { id: error.requestId })}` : ""})
         </span>
       </div>
     );
@@ -49,7 +56,8 @@ export function RunStarted(props: { started: { runId: string; status: RunStatus 
   if (!props.started) return null;
   return (
     <span className="run-started">
-      {props.started.status === "rejected" ? "rejected: a run is active" : "queued"} · <Link to={`/runs/${props.started.runId}`}>open run</Link>
+      {props.started.status === "rejected" ? t("common.runStarted.rejected") : t("common.runStarted.queued")} ·{" "}
+      <Link to={`/runs/${props.started.runId}`}>{t("common.runStarted.open")}</Link>
     </span>
   );
 }
@@ -75,11 +83,11 @@ export function TestConnection(props: { target: () => Record<string, unknown>; d
   return (
     <div className="target-test">
       <button type="button" onClick={() => void run()} disabled={busy || props.disabled}>
-        {busy ? "Testing…" : "Test connection"}
+        {busy ? t("common.test.busy") : t("common.test.button")}
       </button>
       {error !== null && <ErrorBox error={error} />}
       {steps && (
-        <ol className="test-steps" aria-label="Test connection steps">
+        <ol className="test-steps" aria-label={t("common.test.steps")}>
           {allSteps.map((name) => {
             const step = steps.find((item) => item.step === name);
             const state = step ? (step.ok ? "ok" : "failed") : "skipped";
@@ -88,7 +96,7 @@ export function TestConnection(props: { target: () => Record<string, unknown>; d
                 <span className="test-mark" aria-hidden="true">
                   {state === "ok" ? "✓" : state === "failed" ? "✗" : "–"}
                 </span>{" "}
-                {name}
+                {t(`common.test.step.${name}`)}
                 {step && <span className="muted"> {step.ms.toFixed(0)} ms</span>}
                 {step && !step.ok && (
                   <span className="test-error">
@@ -116,8 +124,8 @@ export function LocationPicker(props: {
 }) {
   return (
     <fieldset className="card location-picker">
-      <legend>Read from</legend>
-      <p className="hint muted">{props.hint ?? "The snapshot is stored in more than one place; each holds the same files. The first healthy one is picked for you."}</p>
+      <legend>{t("common.location.legend")}</legend>
+      <p className="hint muted">{props.hint ?? t("common.location.hint")}</p>
       {props.locations.map((location) => (
         <label className="inline option" key={location.id}>
           <input
@@ -128,8 +136,8 @@ export function LocationPicker(props: {
             disabled={location.status !== "present"}
             onChange={() => props.onChange(location.id)}
           />{" "}
-          <strong>{location.id === "primary" ? "Primary target" : "Copy"}</strong> <span title={location.display}>{props.describe(location)}</span>{" "}
-          <span className={`badge location-${location.status}`}>{location.status}</span>
+          <strong>{location.id === "primary" ? t("common.location.primary") : t("common.location.copy")}</strong> <span title={location.display}>{props.describe(location)}</span>{" "}
+          <span className={`badge location-${location.status}`}>{t(`common.location.status.${location.status}`)}</span>
         </label>
       ))}
     </fieldset>

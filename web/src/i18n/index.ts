@@ -1,8 +1,8 @@
 // The UI's languages (docs/ui.md, "Languages"): one catalogue per language, a typed lookup, and formatting of dates,
 // numbers and sizes for the chosen language. The language follows the browser until the user picks one (remembered
-// in localStorage); changing it re-renders the app (`useLanguage`). English is in the first-load bundle; Chinese is
-// its own chunk, loaded before the first render when it is the language, or when the user switches to it.
-import { useSyncExternalStore } from "react";
+// in localStorage); changing it re-renders the app (`useLanguage`). English is in the first load (every lookup falls
+// back to it); another language's catalogue is its own chunk, loaded before the first render that needs it.
+import { createElement, Fragment, useSyncExternalStore, type ReactNode } from "react";
 import { en, type MessageKey } from "./en";
 
 export type { MessageKey } from "./en";
@@ -14,11 +14,14 @@ export const languages: { code: Language; name: string }[] = [
 ];
 
 const catalogues: Partial<Record<Language, Record<MessageKey, string>>> = { en };
+const loaders: Record<Language, () => Promise<Record<MessageKey, string>>> = {
+  en: async () => en,
+  "zh-CN": async () => (await import("./zh-CN")).zhCN,
+};
 
-/** Loads `lang`'s catalogue if it is not loaded yet (a separate chunk for all but English). */
-export async function loadLanguage(lang: Language): Promise<void> {
-  if (catalogues[lang]) return;
-  if (lang === "zh-CN") catalogues[lang] = (await import("./zh-CN")).zhCN;
+/** Loads `lang`'s catalogue (once; a chunk of its own); `t` answers in English until it is there. */
+export async function loadCatalogue(lang: Language): Promise<void> {
+  if (!catalogues[lang]) catalogues[lang] = await loaders[lang]();
 }
 const storageKey = "bastion.lang";
 
@@ -50,9 +53,15 @@ export function language(): Language {
   return current;
 }
 
-/** Switches the language (once its catalogue is loaded), remembers it, and re-renders every `useLanguage` caller. */
-export async function setLanguage(next: Language): Promise<void> {
-  await loadLanguage(next);
+/**
+ * Switches the language, remembers it, and re-renders every component that called `useLanguage` once its catalogue
+ * is loaded (at once when it is).
+ */
+export function setLanguage(next: Language): void {
+  if (!catalogues[next]) {
+    void loadCatalogue(next).then(() => setLanguage(next), () => undefined);
+    return;
+  }
   if (next === current) return;
   current = next;
   try {
@@ -82,7 +91,28 @@ export function t(key: MessageKey, values?: Record<string, string | number>): st
   return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
 }
 
-/** The same lookup in a given language, once `loadLanguage(lang)` has loaded it (tests). */
+/** Whether `key` is in the catalogue (a key made from a server's value, e.g. a status). */
+export const isMessageKey = (key: string): key is MessageKey => Object.prototype.hasOwnProperty.call(en, key);
+
+/** `t(key)` for a key made from a server's value, or `fallback` (the value itself) when the catalogue has no such key. */
+export function tOr(key: string, fallback: string, values?: Record<string, string | number>): string {
+  return isMessageKey(key) ? t(key, values) : fallback;
+}
+
+/**
+ * The text for `key` with some `{name}`s replaced by elements (a link inside a sentence): the sentence stays whole in
+ * the catalogue, so each language puts the link where its grammar wants it.
+ */
+export function tNodes(key: MessageKey, nodes: Record<string, ReactNode>, values?: Record<string, string | number>): ReactNode[] {
+  return t(key, values)
+    .split(/(\{\w+\})/)
+    .map((part, index) => {
+      const name = /^\{(\w+)\}$/.exec(part)?.[1];
+      return createElement(Fragment, { key: index }, name !== undefined && name in nodes ? nodes[name] : part);
+    });
+}
+
+/** The same lookup in a given language (tests, and the catalogue check). */
 export function translate(lang: Language, key: MessageKey, values?: Record<string, string | number>): string {
   const saved = current;
   current = lang;
@@ -93,6 +123,8 @@ export function translate(lang: Language, key: MessageKey, values?: Record<strin
   }
 }
 
+/** `lang`'s catalogue, once `loadCatalogue(lang)` has loaded it. */
+export const catalogueFor = (lang: Language): Record<MessageKey, string> | undefined => catalogues[lang];
 
 /** A number for people in the current language (grouping, decimals). */
 export function formatNumber(value: number, options?: Intl.NumberFormatOptions): string {

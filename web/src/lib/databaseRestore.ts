@@ -1,4 +1,5 @@
 import type { DatabaseDestination, SnapshotEntry } from "../api";
+import { t } from "../i18n";
 
 // Restoring a postgres or mariadb snapshot into a database server (docs/databases.md): which databases the snapshot
 // holds, and the request the form becomes. Pure, so it is tested without a browser.
@@ -80,9 +81,9 @@ export function databaseDestination(form: DatabaseRestoreForm): DatabaseDestinat
 /** Why the form cannot be sent yet, or null. */
 export function databaseRestoreProblem(form: DatabaseRestoreForm): string | null {
   const picked = form.rows.filter((row) => row.restore);
-  if (picked.length === 0) return "Pick at least one database.";
-  if (picked.some((row) => row.to.trim() === "")) return "Each picked database needs a name to restore into.";
+  if (picked.length === 0) return t("restore.db.problem.none");
+  if (picked.some((row) => row.to.trim() === "")) return t("restore.db.problem.noName");
   const targets = picked.map((row) => row.to.trim());
-  if (new Set(targets).size !== targets.length) return "Two databases would be restored into the same name.";
+  if (new Set(targets).size !== targets.length) return t("restore.db.problem.duplicate");
   return null;
 }

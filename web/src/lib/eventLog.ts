@@ -1,4 +1,5 @@
 import type { RunEvent } from "../api";
+import { t } from "../i18n";
 
 // A run's log as the page holds it: events in seq order, each once. `add` takes events from any source (the HTTP tail,
 // the WebSocket, a re-read) and reports whether a gap remains, so the stream re-reads instead of skipping.
@@ -64,7 +65,7 @@ export function describeEvent(event: RunEvent): { label: string; text: string; t
     const stream = fields.stream === "stderr" ? " stderr" : "";
     return { label: `${hookName}${position}${stream}`, text: `│ ${event.message}`, tone: "hook" };
   }
-  if (event.kind === "hook") return { label: `hook ${hookName ?? ""}${hookName ? position : ""}`.trim(), text: event.message, tone: "hook" };
+  if (event.kind === "hook") return { label: t("pages.run.event.hookLabel", { name: hookName ? `${hookName}${position}` : "" }).trim(), text: event.message, tone: "hook" };
   if (event.kind === "source_consistency") {
     const path = typeof fields.path === "string" ? fields.path : null;
     const reason = typeof fields.reason === "string" ? fields.reason : null;
@@ -72,8 +73,8 @@ export function describeEvent(event: RunEvent): { label: string; text: string; t
     const extra = [path && !event.message.includes(path) ? path : null, reason && !event.message.includes(reason) ? `(${reason})` : null]
       .filter(Boolean)
       .join(" ");
-    const count = total !== null && !event.message.includes(String(total)) ? ` [${total} changed]` : "";
-    return { label: "changed while read", text: `${event.message}${extra ? ": " + extra : ""}${count}`, tone: "plain" };
+    const count = total !== null && !event.message.includes(String(total)) ? ` ${t("pages.run.event.changedTotal", { count: total })}` : "";
+    return { label: t("pages.run.event.changedWhileRead"), text: `${event.message}${extra ? ": " + extra : ""}${count}`, tone: "plain" };
   }
   return { label: event.kind, text: event.message, tone: "plain" };
 }

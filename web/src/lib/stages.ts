@@ -1,4 +1,5 @@
 import type { RunKind, RunProgress } from "../api";
+import { formatNumber, t, tOr } from "../i18n";
 
 // The run page's stage steps: the stages a run went through (from its progress's `stages` history, docs/formats.md
 // "Run progress") with the time each took, followed by the ones its kind still has ahead.
@@ -39,10 +40,15 @@ export function stageSteps(progress: RunProgress | null, kind: RunKind, endedMs:
   return steps;
 }
 
-/** `340 ms`, `2.4 s`, `3m 4s`; `< 1 s` for a coarse time under a second. */
+/** A stage's name for people (`common.stage.*`), or the server's word for a stage the catalogue does not know. */
+export const stageName = (stage: string): string => tOr(`common.stage.${stage}`, stage);
+
+/** `340 ms`, `2.4 s`, `3m 4s`; `< 1 s` for a coarse time under a second (中文：`3 分 4 秒`). */
 export function formatStageTime(ms: number, coarse = false): string {
-  if (ms < 1000) return coarse ? "< 1 s" : `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 1000) return coarse ? t("format.stage.underSecond") : t("format.stage.ms", { ms: Math.round(ms) });
+  if (ms < 60_000) return t("format.stage.seconds", { s: formatNumber(ms / 1000, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) });
   const seconds = Math.round(ms / 1000);
-  return seconds < 3600 ? `${Math.floor(seconds / 60)}m ${seconds % 60}s` : `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
+  return seconds < 3600
+    ? t("format.duration.ms", { m: Math.floor(seconds / 60), s: seconds % 60 })
+    : t("format.duration.hm", { h: Math.floor(seconds / 3600), m: Math.floor((seconds % 3600) / 60) });
 }

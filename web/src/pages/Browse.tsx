@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState, type MouseEvent } from "react";
 import { api, chooseLocation, locationBase, type EntriesPage, type PathVersion, type Run, type SnapshotEntry, type SnapshotLocation } from "../api";
 import { ErrorBox, Link, LocationPicker } from "../components";
+import { t, tNodes, type MessageKey } from "../i18n";
 import { formatBytes, formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
 import { click, emptyPick, entryKey, pickAll, unpick, type PickState } from "../lib/selection";
@@ -139,73 +140,76 @@ export function BrowsePage(props: { runId: string; search: string }) {
     <section>
       <header className="page-header">
         <h1>
-          Snapshot <code>{props.runId.slice(0, 8)}</code>
+          {tNodes("browse.title", { id: <code>{props.runId.slice(0, 8)}</code> })}
         </h1>
         <div className="actions">
           {run && (
             <Link to={`/jobs/${encodeURIComponent(run.job_id)}?tab=snapshots`} className="button">
-              {run.job_name ?? "Job"}
+              {run.job_name ?? t("browse.job")}
             </Link>
           )}
-          <button onClick={() => void startVerify(props.runId, setError, wanted ?? undefined, run ? describeLocation(locations, wanted, run.job_id, run.id) : undefined)}>Verify</button>
-          <button onClick={() => restore(true)}>Restore everything</button>
+          <button onClick={() => void startVerify(props.runId, setError, wanted ?? undefined, run ? describeLocation(locations, wanted, run.job_id, run.id) : undefined)}>
+            {t("common.verify")}
+          </button>
+          <button onClick={() => restore(true)}>{t("browse.restoreAll")}</button>
           <button className="primary" disabled={pick.picked.size === 0} onClick={() => restore(false)}>
-            Restore selected ({pick.picked.size})
+            {t("browse.restoreSelected", { count: pick.picked.size })}
           </button>
         </div>
       </header>
-      {run && <p className="muted">Backed up {formatTime(run.ended_at ?? run.started_at)} from {run.job_name ?? run.job_id}.</p>}
+      {run && <p className="muted">{t("browse.backedUp", { time: formatTime(run.ended_at ?? run.started_at), job: run.job_name ?? run.job_id })}</p>}
       {locations.length > 1 && run && (
         <LocationPicker
           locations={locations}
           value={location}
           onChange={readFrom}
           describe={(item) => locationBase(item, run.job_id, run.id)}
-          hint="The snapshot is stored in more than one place; each holds the same files. Listing, search, versions, Verify and Restore read the one picked (the first healthy one unless you pick another)."
+          hint={t("browse.locationHint")}
         />
       )}
-      <nav className="breadcrumbs" aria-label="Path">
-        <Link to={here()}>top</Link>
+      <nav className="breadcrumbs" aria-label={t("browse.path")}>
+        <Link to={here()}>{t("browse.top")}</Link>
         {crumbs.map((name, index) => (
           <span key={index}>
             {" / "}
             <Link to={here({ path: crumbs.slice(0, index + 1).join("/") })}>{name}</Link>
           </span>
         ))}
-        {directoryB64 && <span className="muted"> / (a name that is not UTF-8)</span>}
+        {directoryB64 && <span className="muted"> / {t("browse.notUtf8")}</span>}
       </nav>
       <div className="toolbar">
-        <input type="search" placeholder="Search names below here" aria-label="Search names" value={query} onChange={(event) => setQuery(event.target.value)} />
+        <input type="search" placeholder={t("browse.search")} aria-label={t("browse.searchLabel")} value={query} onChange={(event) => setQuery(event.target.value)} />
         <label className="inline">
-          <input type="checkbox" checked={allPicked} onChange={(event) => setPick((current) => pickAll(current, items, event.target.checked))} /> Select all shown
+          <input type="checkbox" checked={allPicked} onChange={(event) => setPick((current) => pickAll(current, items, event.target.checked))} />{" "}
+          {t("browse.selectAll")}
         </label>
-        <span className="muted">Shift-click selects a range.</span>
+        <span className="muted">{t("browse.rangeHint")}</span>
       </div>
       <ErrorBox error={error} />
       {pick.picked.size > 0 && (
-        <div className="chips" aria-label="Selected">
+        <div className="chips" aria-label={t("browse.selected")}>
           {[...pick.picked.values()].map((item) => (
             <span className="chip" key={item.key}>
               <EntryIcon kind={item.dir ? "dir" : "file"} />
               {item.path}
-              <button className="ghost" aria-label={`Unselect ${item.path}`} onClick={() => setPick((current) => unpick(current, item.key))}>
+              <button className="ghost" aria-label={t("browse.unselect", { path: item.path })} onClick={() => setPick((current) => unpick(current, item.key))}>
                 ×
               </button>
             </span>
           ))}
         </div>
       )}
-      {page === null && !error && <p className="muted">Loading…</p>}
-      {page && items.length === 0 && <p className="muted">{search ? "No names match." : "This directory is empty."}</p>}
+      {page === null && !error && <p className="muted">{t("common.loading")}</p>}
+      {page && items.length === 0 && <p className="muted">{search ? t("browse.noMatch") : t("browse.emptyDir")}</p>}
       {items.length > 0 && (
         <table className="list entries" data-testid="entries">
           <thead>
             <tr>
-              <th aria-label="Selected" />
-              <th>Name</th>
-              <th>Size</th>
-              <th>Modified</th>
-              <th aria-label="Actions" />
+              <th aria-label={t("browse.selected")} />
+              <th>{t("common.name")}</th>
+              <th>{t("common.size")}</th>
+              <th>{t("common.modified")}</th>
+              <th aria-label={t("common.actions")} />
             </tr>
           </thead>
           <tbody>
@@ -215,9 +219,9 @@ export function BrowsePage(props: { runId: string; search: string }) {
               return (
                 <tr key={key} className={picked ? "picked" : undefined} data-name={entry.name} onClick={(event) => onRowClick(index, event)}>
                   <td>
-                    <input type="checkbox" aria-label={`Select ${entry.name}`} checked={picked} readOnly />
+                    <input type="checkbox" aria-label={t("browse.select", { name: entry.name })} checked={picked} readOnly />
                   </td>
-                  <td data-label="Name">
+                  <td data-label={t("common.name")}>
                     <EntryIcon kind={entry.kind} />
                     {entry.kind === "dir" ? (
                       <a
@@ -236,8 +240,8 @@ export function BrowsePage(props: { runId: string; search: string }) {
                     )}
                     {entry.link_target !== null && <span className="muted"> → {entry.link_target}</span>}
                   </td>
-                  <td data-label="Size">{entry.kind === "file" ? formatBytes(entry.size) : ""}</td>
-                  <td data-label="Modified">{entry.mtime !== null && !entry.implied ? formatTime(entry.mtime) : ""}</td>
+                  <td data-label={t("common.size")}>{entry.kind === "file" ? formatBytes(entry.size) : ""}</td>
+                  <td data-label={t("common.modified")}>{entry.mtime !== null && !entry.implied ? formatTime(entry.mtime) : ""}</td>
                   <td className="actions">
                     {entry.kind === "file" && (
                       <button
@@ -247,7 +251,7 @@ export function BrowsePage(props: { runId: string; search: string }) {
                           void showVersions(entry);
                         }}
                       >
-                        Versions
+                        {t("browse.versions")}
                       </button>
                     )}
                   </td>
@@ -259,7 +263,7 @@ export function BrowsePage(props: { runId: string; search: string }) {
       )}
       {page?.next_cursor && (
         <p>
-          <button onClick={() => void more()}>Show more</button>
+          <button onClick={() => void more()}>{t("browse.more")}</button>
         </p>
       )}
       {versions && <VersionsPanel entry={versions.entry} items={versions.items} current={props.runId} onClose={() => setVersions(null)} />}
@@ -267,48 +271,48 @@ export function BrowsePage(props: { runId: string; search: string }) {
   );
 }
 
-const changeText: Record<PathVersion["change"], string> = {
-  added: "added",
-  changed: "changed",
-  unchanged: "unchanged",
-  removed: "removed",
-  absent: "not there",
+const changeText: Record<PathVersion["change"], MessageKey> = {
+  added: "browse.change.added",
+  changed: "browse.change.changed",
+  unchanged: "browse.change.unchanged",
+  removed: "browse.change.removed",
+  absent: "browse.change.absent",
 };
 
 /** One file across the job's snapshots, newest first. */
 function VersionsPanel(props: { entry: SnapshotEntry; items: PathVersion[]; current: string; onClose: () => void }) {
   const directory = props.entry.path.split("/").slice(0, -1).join("/");
   return (
-    <div className="card versions" role="dialog" aria-label="Versions">
+    <div className="card versions" role="dialog" aria-label={t("browse.versions")}>
       <header className="page-header">
         <h2>
-          Versions of <code>{props.entry.name}</code>
+          {tNodes("browse.versionsOf", { name: <code>{props.entry.name}</code> })}
         </h2>
-        <button onClick={props.onClose}>Close</button>
+        <button onClick={props.onClose}>{t("common.close")}</button>
       </header>
       <table className="list">
         <thead>
           <tr>
-            <th>Snapshot</th>
-            <th>What happened</th>
-            <th>Size</th>
-            <th>Modified</th>
-            <th>Content</th>
+            <th>{t("browse.col.snapshot")}</th>
+            <th>{t("browse.col.change")}</th>
+            <th>{t("common.size")}</th>
+            <th>{t("common.modified")}</th>
+            <th>{t("browse.col.content")}</th>
           </tr>
         </thead>
         <tbody>
           {props.items.map((version) => (
             <tr key={version.run_id} className={version.run_id === props.current ? "picked" : undefined}>
-              <td data-label="Snapshot">
+              <td data-label={t("browse.col.snapshot")}>
                 <Link to={browsePath(version.run_id, { path: directory })}>{formatTime(version.ended_at)}</Link>
-                {version.pinned && <span className="badge">pinned</span>}
+                {version.pinned && <span className="badge">{t("browse.pinned")}</span>}
               </td>
-              <td data-label="What happened">
-                <span className={`badge change-${version.change}`}>{changeText[version.change]}</span>
+              <td data-label={t("browse.col.change")}>
+                <span className={`badge change-${version.change}`}>{t(changeText[version.change])}</span>
               </td>
-              <td data-label="Size">{version.entry ? formatBytes(version.entry.size) : ""}</td>
-              <td data-label="Modified">{version.entry?.mtime != null ? formatTime(version.entry.mtime) : ""}</td>
-              <td data-label="Content">
+              <td data-label={t("common.size")}>{version.entry ? formatBytes(version.entry.size) : ""}</td>
+              <td data-label={t("common.modified")}>{version.entry?.mtime != null ? formatTime(version.entry.mtime) : ""}</td>
+              <td data-label={t("browse.col.content")}>
                 <code title={version.entry?.hash ?? undefined}>{version.entry?.hash?.slice(0, 12) ?? ""}</code>
               </td>
             </tr>

@@ -1,17 +1,18 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, type Job, type Page, type RunStatus } from "../api";
 import { ErrorBox, Link, RunStarted, StatusBadge } from "../components";
+import { t, tOr, type MessageKey } from "../i18n";
 import { formatRelative, formatTime } from "../lib/format";
 import { describeCron } from "../lib/schedule";
 
 type JobSort = "name_asc" | "name_desc" | "updated_desc" | "updated_asc";
 
 /** The API's job orders (`GET /api/jobs?sort=`), as the menu names them. */
-const jobSorts: [JobSort, string][] = [
-  ["name_asc", "Name A–Z"],
-  ["name_desc", "Name Z–A"],
-  ["updated_desc", "Recently changed"],
-  ["updated_asc", "Least recently changed"],
+const jobSorts: [JobSort, MessageKey][] = [
+  ["name_asc", "pages.jobs.sort.nameAsc"],
+  ["name_desc", "pages.jobs.sort.nameDesc"],
+  ["updated_desc", "pages.jobs.sort.updatedDesc"],
+  ["updated_asc", "pages.jobs.sort.updatedAsc"],
 ];
 
 /** The jobs list: search, sort, archived, paging, latest run, Run now. */
@@ -54,16 +55,16 @@ export function JobsPage() {
   return (
     <section>
       <header className="page-header">
-        <h1>Jobs</h1>
+        <h1>{t("pages.jobs.title")}</h1>
         <Link to="/jobs/new" className="button primary">
-          New job
+          {t("common.newJob")}
         </Link>
       </header>
       <div className="toolbar">
         <input
           type="search"
-          placeholder="Search jobs"
-          aria-label="Search jobs"
+          placeholder={t("pages.jobs.search")}
+          aria-label={t("pages.jobs.search")}
           value={query}
           onChange={(event) => {
             setQuery(event.target.value);
@@ -71,7 +72,7 @@ export function JobsPage() {
           }}
         />
         <select
-          aria-label="Sort"
+          aria-label={t("pages.jobs.sort")}
           value={sort}
           onChange={(event) => {
             setSort(event.target.value as JobSort);
@@ -80,21 +81,21 @@ export function JobsPage() {
         >
           {jobSorts.map(([value, label]) => (
             <option key={value} value={value}>
-              {label}
+              {t(label)}
             </option>
           ))}
         </select>
         <label className="inline">
-          <input type="checkbox" checked={includeArchived} onChange={(event) => setIncludeArchived(event.target.checked)} /> Include archived
+          <input type="checkbox" checked={includeArchived} onChange={(event) => setIncludeArchived(event.target.checked)} /> {t("pages.jobs.includeArchived")}
         </label>
       </div>
       <ErrorBox error={error} />
       {result && result.items.length === 0 && (
         <div className="card empty">
-          <h2>No jobs yet</h2>
-          <p className="muted">A job says what to back up (a directory or an SQLite database), where to, and when.</p>
+          <h2>{t("pages.jobs.empty.title")}</h2>
+          <p className="muted">{t("pages.jobs.empty.text")}</p>
           <Link to="/jobs/new" className="button primary">
-            Create your first job
+            {t("common.createFirstJob")}
           </Link>
         </div>
       )}
@@ -102,34 +103,34 @@ export function JobsPage() {
         <table className="list">
           <thead>
             <tr>
-              <th>Name</th>
-              <th>Schedule</th>
-              <th>Next run</th>
-              <th>Latest run</th>
-              <th aria-label="Actions" />
+              <th>{t("common.name")}</th>
+              <th>{t("pages.jobs.col.schedule")}</th>
+              <th>{t("pages.jobs.col.nextRun")}</th>
+              <th>{t("pages.jobs.col.latestRun")}</th>
+              <th aria-label={t("common.actions")} />
             </tr>
           </thead>
           <tbody>
             {result.items.map((job) => (
               <tr key={job.id} className={job.archived_at ? "archived" : undefined}>
-                <td data-label="Name">
+                <td data-label={t("common.name")}>
                   <Link to={`/jobs/${encodeURIComponent(job.id)}`}>
                     <strong>{job.name}</strong>
                   </Link>
-                  {job.type && <span className="badge">{job.type}</span>}
-                  {job.archived_at && <span className="badge">archived</span>}
+                  {job.type && <span className="badge">{tOr(`common.jobType.${job.type}`, job.type)}</span>}
+                  {job.archived_at && <span className="badge">{t("common.archived")}</span>}
                 </td>
-                <td data-label="Schedule">
+                <td data-label={t("pages.jobs.col.schedule")}>
                   {job.schedule ? (
                     <>
-                      {describeCron(job.schedule) ?? "cron"} <code>{job.schedule}</code>{" "}
+                      {describeCron(job.schedule) ?? t("pages.jobs.cron")} <code>{job.schedule}</code>{" "}
                       <span className="muted">{job.schedule_timezone}</span>
                     </>
                   ) : (
-                    <span className="muted">manual</span>
+                    <span className="muted">{t("common.manual")}</span>
                   )}
                 </td>
-                <td data-label="Next run">
+                <td data-label={t("pages.jobs.col.nextRun")}>
                   {job.next_run_at && job.next_run_at.length > 0 ? (
                     <span title={job.schedule_timezone}>
                       {formatTime(job.next_run_at[0], job.schedule_timezone)} <span className="muted">({formatRelative(job.next_run_at[0])})</span>
@@ -138,7 +139,7 @@ export function JobsPage() {
                     <span className="muted">–</span>
                   )}
                 </td>
-                <td data-label="Latest run">
+                <td data-label={t("pages.jobs.col.latestRun")}>
                   <StatusBadge status={job.latest_run_status} />{" "}
                   {job.latest_run_id && job.latest_run_started_at && (
                     <Link to={`/runs/${job.latest_run_id}`}>
@@ -148,10 +149,10 @@ export function JobsPage() {
                 </td>
                 <td className="actions">
                   <Link to={`/jobs/${job.id}/edit`} className="button">
-                    Edit
+                    {t("common.edit")}
                   </Link>{" "}
                   <button onClick={() => runNow(job)} disabled={!!job.archived_at}>
-                    Run now
+                    {t("common.runNow")}
                   </button>
                   <RunStarted started={started[job.id]} />
                 </td>
@@ -161,15 +162,13 @@ export function JobsPage() {
         </table>
       )}
       {result && pages > 1 && (
-        <nav className="pager" aria-label="Pages">
+        <nav className="pager" aria-label={t("common.pages")}>
           <button disabled={page <= 1} onClick={() => setPage(page - 1)}>
-            Previous
+            {t("common.previous")}
           </button>
-          <span>
-            Page {page} of {pages}
-          </span>
+          <span>{t("common.pageOf", { page, pages })}</span>
           <button disabled={page >= pages} onClick={() => setPage(page + 1)}>
-            Next
+            {t("common.next")}
           </button>
         </nav>
       )}

@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { api, ApiError, setCsrfToken } from "../api";
 import { ErrorBox } from "../components";
+import { t } from "../i18n";
 
 /** Sign in; a throttled address is told how long to wait. Afterwards back to where the user was. */
 export function LoginPage(props: { onSignedIn: () => void }) {
@@ -41,23 +42,23 @@ export function LoginPage(props: { onSignedIn: () => void }) {
   return (
     <main className="auth-page">
       <form className="card auth-card" onSubmit={submit}>
-        <h1>Sign in to Bastion</h1>
+        <h1>{t("pages.login.title")}</h1>
         <label>
-          Username
+          {t("pages.login.username")}
           <input name="username" value={username} onChange={(event) => setUsername(event.target.value)} autoComplete="username" required />
         </label>
         <label>
-          Password
+          {t("pages.login.password")}
           <input name="password" type="password" value={password} onChange={(event) => setPassword(event.target.value)} autoComplete="current-password" required />
         </label>
         <ErrorBox error={error} />
         {wait > 0 && (
           <p className="warning" role="status">
-            Too many failed attempts from this address: you can try again in {wait} s.
+            {t("pages.login.throttled", { seconds: wait })}
           </p>
         )}
         <button className="primary" type="submit" disabled={busy || wait > 0}>
-          Sign in
+          {t("pages.login.submit")}
         </button>
       </form>
     </main>

@@ -1,19 +1,20 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, type Dashboard, type DashboardJob, type JobState, type RunStatus } from "../api";
-import { ErrorBox, Link, RunStarted, StatusBadge } from "../components";
+import { ErrorBox, kindName, Link, RunStarted, StatusBadge, statusName } from "../components";
+import { t, type MessageKey } from "../i18n";
 import { formatRelative, formatTime } from "../lib/format";
 import { describeCron } from "../lib/schedule";
 
 // The home page: what needs attention first (failed, overdue, running), a card per job with its last 30 days, and
 // Backup now where the user already is. One request (`GET /api/dashboard`), refreshed while something runs.
 
-const stateText: Record<JobState, string> = {
-  failed: "last backup failed",
-  overdue: "missed a scheduled backup",
-  attention: "a copy needs attention",
-  running: "backing up",
-  never: "no backup yet",
-  ok: "healthy",
+const stateText: Record<JobState, MessageKey> = {
+  failed: "pages.overview.state.failed",
+  overdue: "pages.overview.state.overdue",
+  attention: "pages.overview.state.attention",
+  running: "pages.overview.state.running",
+  never: "pages.overview.state.never",
+  ok: "pages.overview.state.ok",
 };
 
 export function OverviewPage() {
@@ -55,9 +56,9 @@ export function OverviewPage() {
   return (
     <section>
       <header className="page-header">
-        <h1>Overview</h1>
+        <h1>{t("pages.overview.title")}</h1>
         <Link to="/jobs/new" className="button">
-          New job
+          {t("common.newJob")}
         </Link>
       </header>
       <ErrorBox error={error} />
@@ -65,34 +66,37 @@ export function OverviewPage() {
         <>
           {attention.length > 0 ? (
             <div className="banner-card danger" role="status">
-              {attention.length === 1 ? "1 job needs" : `${attention.length} jobs need`} attention: {attention.map((job) => job.name).join(", ")}
+              {t(attention.length === 1 ? "pages.overview.attention.one" : "pages.overview.attention.other", {
+                count: attention.length,
+                names: attention.map((job) => job.name).join(t("common.listSeparator")),
+              })}
             </div>
           ) : (
             data.jobs.length > 0 && (
               <div className="banner-card ok" role="status">
-                Every job's latest backup succeeded.
+                {t("pages.overview.allGood")}
               </div>
             )
           )}
           <div className="stats">
-            <Stat label="running now" value={data.running} />
-            <Stat label="queued" value={data.queued} />
-            <Stat label="succeeded (24 h)" value={data.last24h.success} />
-            <Stat label="failed (24 h)" value={data.last24h.failed} tone={data.last24h.failed > 0 ? "danger" : undefined} />
-            <Stat label="succeeded (7 d)" value={data.last7d.success} />
-            <Stat label="failed (7 d)" value={data.last7d.failed} tone={data.last7d.failed > 0 ? "danger" : undefined} />
+            <Stat label={t("pages.overview.stat.running")} value={data.running} />
+            <Stat label={t("pages.overview.stat.queued")} value={data.queued} />
+            <Stat label={t("pages.overview.stat.succeeded24h")} value={data.last24h.success} />
+            <Stat label={t("pages.overview.stat.failed24h")} value={data.last24h.failed} tone={data.last24h.failed > 0 ? "danger" : undefined} />
+            <Stat label={t("pages.overview.stat.succeeded7d")} value={data.last7d.success} />
+            <Stat label={t("pages.overview.stat.failed7d")} value={data.last7d.failed} tone={data.last7d.failed > 0 ? "danger" : undefined} />
           </div>
           {data.jobs.length === 0 && (
             <div className="card empty">
-              <h2>Nothing backed up yet</h2>
-              <p className="muted">Create a job: what to back up, where to, and when.</p>
+              <h2>{t("pages.overview.empty.title")}</h2>
+              <p className="muted">{t("pages.overview.empty.text")}</p>
               <Link to="/jobs/new" className="button primary">
-                Create your first job
+                {t("common.createFirstJob")}
               </Link>{" "}
               <Link to="/recovery" className="button">
-                Recover jobs from a target
+                {t("pages.overview.empty.recover")}
               </Link>
-              <p className="muted">Rebuilding a lost hub? Recover reads the jobs and snapshots the old one left on its target.</p>
+              <p className="muted">{t("pages.overview.empty.recoverHint")}</p>
             </div>
           )}
           <div className="job-cards">
@@ -102,11 +106,11 @@ export function OverviewPage() {
                   <Link to={`/jobs/${encodeURIComponent(job.id)}`}>
                     <strong>{job.name}</strong>
                   </Link>
-                  <span className={`badge state-${job.state}`}>{stateText[job.state]}</span>
+                  <span className={`badge state-${job.state}`}>{t(stateText[job.state])}</span>
                 </header>
                 <Strip days={job.days} />
                 <dl className="facts">
-                  <dt>Last success</dt>
+                  <dt>{t("pages.overview.lastSuccess")}</dt>
                   <dd>
                     {job.last_success ? (
                       <Link to={`/runs/${job.last_success.run_id}`}>
@@ -115,47 +119,47 @@ export function OverviewPage() {
                         </span>
                       </Link>
                     ) : (
-                      "never"
+                      t("common.never")
                     )}
                   </dd>
                   {job.state === "failed" && job.last_failure && (
                     <>
-                      <dt>Failed</dt>
+                      <dt>{t("pages.overview.failed")}</dt>
                       <dd>
-                        <Link to={`/runs/${job.last_failure.run_id}`}>{job.last_failure.error ?? "see the run"}</Link>
+                        <Link to={`/runs/${job.last_failure.run_id}`}>{job.last_failure.error ?? t("pages.overview.seeRun")}</Link>
                       </dd>
                     </>
                   )}
                   {(job.attention ?? []).length > 0 && (
                     <>
-                      <dt>Copies</dt>
+                      <dt>{t("pages.overview.copies")}</dt>
                       <dd className="attention" data-testid="attention">
                         {attentionWords(job.attention ?? [])}{" "}
-                        <Link to={`/jobs/${encodeURIComponent(job.id)}?tab=snapshots`}>see the snapshots</Link>
+                        <Link to={`/jobs/${encodeURIComponent(job.id)}?tab=snapshots`}>{t("pages.overview.seeSnapshots")}</Link>
                       </dd>
                     </>
                   )}
                   {job.last_drill !== undefined && (
                     <>
-                      <dt>Restore drill</dt>
+                      <dt>{t("pages.overview.drill")}</dt>
                       <dd data-testid="last-drill">
                         <DrillFacts job={job} />
                       </dd>
                     </>
                   )}
-                  <dt>Next</dt>
+                  <dt>{t("pages.overview.next")}</dt>
                   <dd>
                     {job.next_run_at ? (
                       <span title={`${formatTime(job.next_run_at, job.schedule_timezone)} ${job.schedule_timezone}`}>{formatRelative(job.next_run_at)}</span>
                     ) : (
-                      <span className="muted">{job.schedule ? "–" : "manual"}</span>
+                      <span className="muted">{job.schedule ? "–" : t("common.manual")}</span>
                     )}
                     {job.schedule && <span className="muted"> · {describeCron(job.schedule) ?? job.schedule}</span>}
                   </dd>
                 </dl>
                 <footer>
                   <button className="primary" onClick={() => void backupNow(job)} disabled={job.state === "running"}>
-                    Backup now
+                    {t("pages.overview.backupNow")}
                   </button>
                   <RunStarted started={started[job.id]} />
                 </footer>
@@ -164,23 +168,21 @@ export function OverviewPage() {
           </div>
           {data.recent_runs.length > 0 && (
             <>
-              <h2>Recent activity</h2>
+              <h2>{t("pages.overview.recent")}</h2>
               <table className="list">
                 <tbody>
                   {data.recent_runs.map((run) => (
                     <tr key={run.id}>
-                      <td data-label="Status">
+                      <td data-label={t("pages.overview.col.status")}>
                         <StatusBadge status={run.status} />
                       </td>
-                      <td data-label="Run">
-                        <Link to={`/runs/${run.id}`}>
-                          {run.kind} of {run.job_name ?? run.job_id}
-                        </Link>
+                      <td data-label={t("pages.overview.col.run")}>
+                        <Link to={`/runs/${run.id}`}>{t("pages.overview.runOf", { kind: kindName(run.kind), job: run.job_name ?? run.job_id })}</Link>
                       </td>
-                      <td data-label="When" className="muted">
+                      <td data-label={t("pages.overview.col.when")} className="muted">
                         <span title={formatTime(run.started_at)}>{formatRelative(run.started_at)}</span>
                       </td>
-                      <td data-label="Error" className="error-text">
+                      <td data-label={t("pages.overview.col.error")} className="error-text">
                         {run.error ?? ""}
                       </td>
                     </tr>
@@ -200,30 +202,30 @@ function attentionWords(items: NonNullable<DashboardJob["attention"]>): string {
   const failed = items.filter((item) => item.reason === "copy_failed").length;
   const missing = items.length - failed;
   const parts: string[] = [];
-  if (failed) parts.push(`${failed} failed cop${failed === 1 ? "y" : "ies"}`);
-  if (missing) parts.push(`${missing} snapshot${missing === 1 ? "" : "s"} missing a copy`);
-  return parts.join(", ");
+  if (failed) parts.push(t(failed === 1 ? "pages.overview.copyFailed.one" : "pages.overview.copyFailed.other", { count: failed }));
+  if (missing) parts.push(t(missing === 1 ? "pages.overview.copyMissing.one" : "pages.overview.copyMissing.other", { count: missing }));
+  return parts.reduce((first, rest) => t("pages.overview.list", { first, rest }));
 }
 
 /** The last drill (and, when it failed, the last good one). */
 function DrillFacts(props: { job: DashboardJob }) {
   const last = props.job.last_drill;
   const good = props.job.last_successful_drill;
-  if (!last) return <span className="muted">none yet</span>;
-  const when = (ref: NonNullable<typeof last>) => (ref.ended_at ? formatRelative(ref.ended_at) : "running");
+  if (!last) return <span className="muted">{t("pages.overview.drill.none")}</span>;
+  const when = (ref: NonNullable<typeof last>) => (ref.ended_at ? formatRelative(ref.ended_at) : t("pages.overview.drill.running"));
   if (last.status === "success")
     return (
       <Link to={`/runs/${last.run_id}`}>
-        <span className="drill-ok">passed</span> {when(last)}
+        <span className="drill-ok">{t("pages.overview.drill.passed")}</span> {when(last)}
       </Link>
     );
   return (
     <>
       <Link to={`/runs/${last.run_id}`}>
-        <span className={last.status === "failed" ? "error-text" : undefined}>{last.status}</span> {when(last)}
+        <span className={last.status === "failed" ? "error-text" : undefined}>{statusName(last.status)}</span> {when(last)}
         {last.error ? `: ${last.error}` : ""}
       </Link>
-      {good && <span className="muted"> · last passed {when(good)}</span>}
+      {good && <span className="muted"> · {t("pages.overview.drill.lastPassed", { when: when(good) })}</span>}
     </>
   );
 }
@@ -240,7 +242,7 @@ function Stat(props: { label: string; value: number; tone?: "danger" }) {
 /** One square per day, oldest first: green all succeeded, red any failed, amber other outcomes, grey none. */
 export function Strip(props: { days: DashboardJob["days"] }) {
   return (
-    <div className="strip" role="img" aria-label={`Last ${props.days.length} days`}>
+    <div className="strip" role="img" aria-label={t("pages.overview.days", { count: props.days.length })}>
       {props.days.map((day) => {
         const tone = day.failed > 0 ? "failed" : day.success > 0 ? "success" : day.other > 0 ? "other" : "none";
         return (
@@ -248,7 +250,7 @@ export function Strip(props: { days: DashboardJob["days"] }) {
             key={day.date}
             className={`day day-${tone}`}
             data-date={day.date}
-            title={`${day.date}: ${day.success} succeeded, ${day.failed} failed${day.other ? `, ${day.other} other` : ""}`}
+            title={t(day.other ? "pages.overview.dayOther" : "pages.overview.day", { date: day.date, success: day.success, failed: day.failed, other: day.other })}
           />
         );
       })}

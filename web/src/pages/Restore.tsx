@@ -11,6 +11,7 @@ import {
   type Engine,
 } from "../lib/databaseRestore";
 import { ErrorBox, Link, LocationPicker } from "../components";
+import { t, tNodes, type MessageKey } from "../i18n";
 import { formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
 import { toSelection, type Picked } from "../lib/selection";
@@ -20,10 +21,10 @@ import { loadPicks } from "./snapshotActions";
 // The restore wizard: where to, what to do with names that already exist there, and what (the browser's pick, or
 // everything). Start queues a restore run and opens its page, which follows its progress, ETA and log.
 
-const policies: { value: ConflictPolicy; label: string; explanation: string }[] = [
-  { value: "fail", label: "Stop", explanation: "Stop at the first name that already exists; nothing that exists is changed." },
-  { value: "skip", label: "Keep existing", explanation: "Leave what exists as it is and restore everything else." },
-  { value: "overwrite", label: "Overwrite", explanation: "Replace what exists with the snapshot's version." },
+const policies: { value: ConflictPolicy; label: MessageKey; explanation: MessageKey }[] = [
+  { value: "fail", label: "restore.policy.fail", explanation: "restore.policy.fail.explain" },
+  { value: "skip", label: "restore.policy.skip", explanation: "restore.policy.skip.explain" },
+  { value: "overwrite", label: "restore.policy.overwrite", explanation: "restore.policy.overwrite.explain" },
 ];
 
 export function RestorePage(props: { runId: string; search: string }) {
@@ -99,25 +100,25 @@ export function RestorePage(props: { runId: string; search: string }) {
   return (
     <section>
       <header className="page-header">
-        <h1>Restore</h1>
+        <h1>{t("restore.title")}</h1>
         <Link to={browsePath(props.runId)} className="button">
-          Back to the snapshot
+          {t("restore.back")}
         </Link>
       </header>
       {run && (
         <p className="muted">
-          From the snapshot of {run.job_name ?? run.job_id} taken {formatTime(run.ended_at ?? run.started_at)}.
+          {t("restore.from", { job: run.job_name ?? run.job_id, time: formatTime(run.ended_at ?? run.started_at) })}
         </p>
       )}
       {engine !== null && (
-        <div className="segmented restore-mode" role="radiogroup" aria-label="Restore">
+        <div className="segmented restore-mode" role="radiogroup" aria-label={t("restore.mode")}>
           <label className="inline">
-            <input type="radio" name="restoreMode" value="files" checked={mode === "files"} onChange={() => setMode("files")} /> The files (the dumps as they are in the
-            snapshot)
+            <input type="radio" name="restoreMode" value="files" checked={mode === "files"} onChange={() => setMode("files")} />{" "}
+            {t("restore.mode.files")}
           </label>
           <label className="inline">
-            <input type="radio" name="restoreMode" value="database" checked={mode === "database"} onChange={() => setMode("database")} /> Into a database on a{" "}
-            {engine === "postgres" ? "PostgreSQL" : "MariaDB"} server
+            <input type="radio" name="restoreMode" value="database" checked={mode === "database"} onChange={() => setMode("database")} />{" "}
+            {t("restore.mode.database", { engine: engine === "postgres" ? "PostgreSQL" : "MariaDB" })}
           </label>
         </div>
       )}
@@ -129,35 +130,36 @@ export function RestorePage(props: { runId: string; search: string }) {
         <>
       <div className="editor-grid">
         <fieldset className="card">
-          <legend>Where to</legend>
-          <div className="segmented" role="radiogroup" aria-label="Destination kind">
+          <legend>{t("restore.where")}</legend>
+          <div className="segmented" role="radiogroup" aria-label={t("restore.destKind")}>
             <label className="inline">
-              <input type="radio" name="destinationType" value="local_fs" checked={destinationType === "local_fs"} onChange={() => setDestinationType("local_fs")} /> A
-              directory
+              <input type="radio" name="destinationType" value="local_fs" checked={destinationType === "local_fs"} onChange={() => setDestinationType("local_fs")} />{" "}
+              {t("restore.dest.directory")}
             </label>
             <label className="inline">
-              <input type="radio" name="destinationType" value="webdav" checked={destinationType === "webdav"} onChange={() => setDestinationType("webdav")} /> WebDAV
+              <input type="radio" name="destinationType" value="webdav" checked={destinationType === "webdav"} onChange={() => setDestinationType("webdav")} />{" "}
+              {t("restore.dest.webdav")}
             </label>
           </div>
           <div className={`field${fieldError ? " has-error" : ""}`}>
             {destinationType === "local_fs" ? (
               <>
                 <label>
-                  Destination directory (absolute, on the machine that runs the worker)
-                  <input name="destination" value={directory} placeholder="/srv/restore" onChange={(event) => setDirectory(event.target.value)} />
+                  {t("restore.directory")}
+                  <input name="destination" value={directory} placeholder={t("restore.directoryPlaceholder")} onChange={(event) => setDirectory(event.target.value)} />
                 </label>
-                <p className="hint muted">Paths are restored under it as they were backed up, e.g. /srv/restore/home/ann/notes.txt.</p>
+                <p className="hint muted">{t("restore.directoryHint")}</p>
               </>
             ) : (
               <>
                 <label>
-                  WebDAV folder URL
-                  <input name="webdavUrl" value={webdavUrl} placeholder="https://nas.example/dav/restored/" onChange={(event) => setWebdavUrl(event.target.value)} />
+                  {t("restore.webdavUrl")}
+                  <input name="webdavUrl" value={webdavUrl} placeholder={t("restore.webdavPlaceholder")} onChange={(event) => setWebdavUrl(event.target.value)} />
                 </label>
                 <label>
-                  WebDAV account
+                  {t("restore.webdavAccount")}
                   <select name="webdavSecret" value={webdavSecret} onChange={(event) => setWebdavSecret(event.target.value)}>
-                    <option value="">choose…</option>
+                    <option value="">{t("common.choose")}</option>
                     {webdavSecrets.map((secret) => (
                       <option key={secret.name} value={secret.name}>
                         {secret.name}
@@ -166,9 +168,7 @@ export function RestorePage(props: { runId: string; search: string }) {
                   </select>
                 </label>
                 <p className="hint muted">
-                  Files are uploaded as they are restored, under the folder as they were backed up. WebDAV cannot hold symlinks, devices, owners or
-                  permissions: they are listed in .bastion-meta/restore-&lt;run&gt;.json there. Accounts are kept in <Link to="/settings">Settings</Link>;
-                  the URL must be on the account's server.
+                  {tNodes("restore.webdavHint", { settings: <Link to="/settings">{t("common.settings")}</Link> })}
                 </p>
               </>
             )}
@@ -178,28 +178,28 @@ export function RestorePage(props: { runId: string; search: string }) {
               </p>
             )}
           </div>
-          <div className="field" role="radiogroup" aria-label="When a name already exists">
-            <span>When a name already exists</span>
+          <div className="field" role="radiogroup" aria-label={t("restore.conflict")}>
+            <span>{t("restore.conflict")}</span>
             {policies.map((option) => (
               <label className="inline option" key={option.value}>
                 <input type="radio" name="conflict" value={option.value} checked={policy === option.value} onChange={() => setPolicy(option.value)} />{" "}
-                <strong>{option.label}</strong> <span className="muted">{option.explanation}</span>
+                <strong>{t(option.label)}</strong> <span className="muted">{t(option.explanation)}</span>
               </label>
             ))}
           </div>
         </fieldset>
         <fieldset className="card">
-          <legend>What</legend>
+          <legend>{t("restore.what")}</legend>
           {wholeSnapshot ? (
-            <p>Everything in the snapshot.</p>
+            <p>{t("restore.everything")}</p>
           ) : (
-            <ul className="selection" aria-label="Selection">
+            <ul className="selection" aria-label={t("restore.selection")}>
               {picked.map((item) => (
                 <li key={item.key}>
                   <EntryIcon kind={item.dir ? "dir" : "file"} />
                   <code>{item.path}</code>
-                  {item.dir && <span className="muted"> and everything below it</span>}{" "}
-                  <button className="ghost" aria-label={`Remove ${item.path}`} onClick={() => setPicked(picked.filter((other) => other.key !== item.key))}>
+                  {item.dir && <span className="muted"> {t("restore.below")}</span>}{" "}
+                  <button className="ghost" aria-label={t("restore.remove", { path: item.path })} onClick={() => setPicked(picked.filter((other) => other.key !== item.key))}>
                     ×
                   </button>
                 </li>
@@ -215,7 +215,7 @@ export function RestorePage(props: { runId: string; search: string }) {
           disabled={busy || (destinationType === "local_fs" ? directory.trim() === "" : webdavUrl.trim() === "" || webdavSecret === "")}
           onClick={() => void start()}
         >
-          Start restore
+          {t("restore.start")}
         </button>
       </div>
         </>
@@ -248,7 +248,7 @@ function DatabaseRestore(props: { run: Run; engine: Engine; jobSource: unknown; 
     );
   }, [run, engine, jobSource]);
 
-  if (!form || !entries) return <p className="muted">Reading the snapshot…</p>;
+  if (!form || !entries) return <p className="muted">{t("restore.db.reading")}</p>;
   const change = (patch: Partial<DatabaseRestoreForm>) => setForm({ ...form, ...patch });
   const problem = databaseRestoreProblem(form);
   const defaults = engine === "postgres" ? { host: "/var/run/postgresql", port: "5432" } : { host: "/run/mysqld/mysqld.sock", port: "3306" };
@@ -268,26 +268,26 @@ function DatabaseRestore(props: { run: Run; engine: Engine; jobSource: unknown; 
     <>
       <div className="editor-grid">
         <fieldset className="card">
-          <legend>Which server</legend>
-          <p className="hint muted">The job's own server to start with; the new databases are created there.</p>
+          <legend>{t("restore.db.server")}</legend>
+          <p className="hint muted">{t("restore.db.serverHint")}</p>
           <div className="row">
             <label className="field">
-              Host, IP or socket
+              {t("restore.db.host")}
               <input name="restoreHost" placeholder={defaults.host} value={form.host} onChange={(event) => change({ host: event.target.value })} />
             </label>
             <label className="field">
-              Port
+              {t("restore.db.port")}
               <input name="restorePort" className="num-wide" type="number" min={1} max={65535} placeholder={defaults.port} value={form.port} onChange={(event) => change({ port: event.target.value })} />
             </label>
           </div>
           <label className="field">
-            User (empty: the client's default)
+            {t("restore.db.user")}
             <input name="restoreUser" value={form.user} autoComplete="off" onChange={(event) => change({ user: event.target.value })} />
           </label>
           <label className="field">
-            Password
+            {t("restore.db.password")}
             <select name="restoreSecret" value={form.secretName} onChange={(event) => change({ secretName: event.target.value })}>
-              <option value="">none (socket authentication)</option>
+              <option value="">{t("restore.db.noPassword")}</option>
               {secrets.map((secret) => (
                 <option key={secret.name} value={secret.name}>
                   {secret.name}
@@ -296,26 +296,26 @@ function DatabaseRestore(props: { run: Run; engine: Engine; jobSource: unknown; 
             </select>
           </label>
           <p className="hint muted">
-            Passwords are kept in <Link to="/settings">Settings</Link>. The restore runs on the machine that ran the backup (this hub's worker or the agent).
+            {tNodes("restore.db.passwordHint", { settings: <Link to="/settings">{t("common.settings")}</Link> })}
           </p>
         </fieldset>
         <fieldset className="card db-map">
-          <legend>Databases</legend>
-          {form.rows.length === 0 && <p className="warning">This snapshot holds no database dumps.</p>}
+          <legend>{t("restore.db.databases")}</legend>
+          {form.rows.length === 0 && <p className="warning">{t("restore.db.none")}</p>}
           {form.rows.map((row, index) => (
-            <div className="row" key={row.from} role="group" aria-label={`Database ${row.from}`}>
+            <div className="row" key={row.from} role="group" aria-label={t("restore.db.database", { name: row.from })}>
               <label className="inline">
                 <input
                   type="checkbox"
                   checked={row.restore}
                   onChange={(event) => change({ rows: form.rows.map((other, at) => (at === index ? { ...other, restore: event.target.checked } : other)) })}
                 />{" "}
-                <code>{row.from}</code> into
+                {tNodes("restore.db.into", { name: <code>{row.from}</code> })}
               </label>
               <input
                 type="text"
                 name={`restoreName-${row.from}`}
-                aria-label={`New name for ${row.from}`}
+                aria-label={t("restore.db.newName", { name: row.from })}
                 value={row.to}
                 disabled={!row.restore}
                 onChange={(event) => change({ rows: form.rows.map((other, at) => (at === index ? { ...other, to: event.target.value } : other)) })}
@@ -325,19 +325,19 @@ function DatabaseRestore(props: { run: Run; engine: Engine; jobSource: unknown; 
           {hasGlobals(engine, entries) && (
             <label className="inline">
               <input type="checkbox" name="restoreGlobals" checked={form.globals} onChange={(event) => change({ globals: event.target.checked })} />{" "}
-              Also restore {engine === "postgres" ? "roles and tablespaces" : "users and grants"} (existing ones are kept)
+              {t(engine === "postgres" ? "restore.db.globals.postgres" : "restore.db.globals.mariadb")}
             </label>
           )}
           <label className="inline">
-            <input type="checkbox" name="dropExisting" checked={form.dropExisting} onChange={(event) => change({ dropExisting: event.target.checked })} /> Replace a
-            database that already exists under the new name
+            <input type="checkbox" name="dropExisting" checked={form.dropExisting} onChange={(event) => change({ dropExisting: event.target.checked })} />{" "}
+            {t("restore.db.dropExisting")}
           </label>
           {form.dropExisting ? (
             <p className="warning" role="alert">
-              A database with a new name above is dropped first: everything in it is lost.
+              {t("restore.db.dropWarning")}
             </p>
           ) : (
-            <p className="hint muted">A new name that already exists stops the restore (database_exists); nothing is dropped.</p>
+            <p className="hint muted">{t("restore.db.noDrop")}</p>
           )}
           {fieldError.startsWith("destination") && error instanceof ApiError && (
             <p className="field-error" role="alert">
@@ -350,7 +350,7 @@ function DatabaseRestore(props: { run: Run; engine: Engine; jobSource: unknown; 
       {problem && <p className="muted">{problem}</p>}
       <div className="editor-actions">
         <button className="primary" disabled={busy || problem !== null} onClick={() => void start()}>
-          Restore into the database
+          {t("restore.db.start")}
         </button>
       </div>
     </>

@@ -1,11 +1,12 @@
 import { useEffect, useMemo, useRef, useState, type UIEvent } from "react";
 import { api, type Run, type RunEvent, type RunKind, type RunProgress } from "../api";
-import { ErrorBox, Link, StatusBadge } from "../components";
+import { ErrorBox, kindName, Link, StatusBadge } from "../components";
+import { formatNumber, t, tNodes, tOr } from "../i18n";
 import { describeEvent, type EventLog } from "../lib/eventLog";
 import { formatBytes, formatDuration, formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
 import { RunStream, type RunStreamState, type SocketLike } from "../lib/runStream";
-import { formatStageTime, stageSteps } from "../lib/stages";
+import { formatStageTime, stageName, stageSteps } from "../lib/stages";
 import { browsePath } from "./Browse";
 import { savePicks, startVerify } from "./snapshotActions";
 import { describeTarget } from "../lib/jobForm";
@@ -73,7 +74,7 @@ export function RunPage(props: { runId: string }) {
   }, [props.runId]);
 
   const cancel = async () => {
-    if (!run || !window.confirm("Cancel this run? A running backup stops at its next step; nothing it wrote is kept.")) return;
+    if (!run || !window.confirm(t("pages.run.cancelConfirm"))) return;
     try {
       setRun(await api.cancelRun(run.id));
     } catch (caught) {
@@ -87,19 +88,19 @@ export function RunPage(props: { runId: string }) {
     <section>
       <header className="page-header">
         <h1>
-          Run <code className="run-id">{props.runId.slice(0, 8)}</code> <StatusBadge status={status} />
+          {tNodes("pages.run.title", { id: <code className="run-id">{props.runId.slice(0, 8)}</code> })} <StatusBadge status={status} />
         </h1>
         {run && (
           <div className="header-actions">
             {active && !run.cancel_requested_at && (
               <button className="danger" onClick={cancel}>
-                Cancel
+                {t("pages.run.cancel")}
               </button>
             )}
             {run.kind === "backup" && run.status === "success" && (
               <>
                 <Link to={browsePath(run.id)} className="button">
-                  Browse files
+                  {t("pages.run.browse")}
                 </Link>
                 <button
                   onClick={() => {
@@ -107,9 +108,9 @@ export function RunPage(props: { runId: string }) {
                     navigate(`/runs/${encodeURIComponent(run.id)}/restore?all=1`);
                   }}
                 >
-                  Restore
+                  {t("common.restore")}
                 </button>
-                <button onClick={() => void startVerify(run.id, setError)}>Verify</button>
+                <button onClick={() => void startVerify(run.id, setError)}>{t("common.verify")}</button>
               </>
             )}
           </div>
@@ -120,45 +121,49 @@ export function RunPage(props: { runId: string }) {
         <div className="run-layout">
           <div className="card run-summary">
             <dl>
-              <dt>Job</dt>
+              <dt>{t("pages.run.job")}</dt>
               <dd>
                 <Link to={`/jobs/${encodeURIComponent(run.job_id)}`}>{run.job_name ?? run.job_id}</Link>
               </dd>
               {typeof run.operation?.source_run_id === "string" && (
                 <>
-                  <dt>Snapshot</dt>
+                  <dt>{t("pages.run.snapshot")}</dt>
                   <dd>
                     <Link to={`/runs/${encodeURIComponent(run.operation.source_run_id)}`}>{run.operation.source_run_id.slice(0, 8)}</Link>
                   </dd>
                 </>
               )}
-              <dt>Kind</dt>
+              <dt>{t("pages.run.kind")}</dt>
               <dd>{describeKind(run)}</dd>
               {run.kind !== "copy" && typeof run.operation?.location_id === "string" && (
                 <>
-                  <dt>Read from</dt>
-                  <dd>{run.operation.location_id === "primary" ? "the primary target" : `the copy ${run.operation.location_id}`}</dd>
+                  <dt>{t("pages.run.readFrom")}</dt>
+                  <dd>
+                    {run.operation.location_id === "primary"
+                      ? t("pages.run.readFrom.primary")
+                      : t("pages.run.readFrom.copy", { id: run.operation.location_id })}
+                  </dd>
                 </>
               )}
               {run.kind === "copy" && typeof run.operation?.location_id === "string" && (
                 <>
-                  <dt>Copy to</dt>
+                  <dt>{t("pages.run.copyTo")}</dt>
                   <dd>{describeCopyTarget(run.operation)}</dd>
                 </>
               )}
-              <dt>Runs on</dt>
-              <dd>{run.node_id === "hub" ? "this hub" : <Link to="/agents">agent {run.node_id.slice(0, 8)}</Link>}</dd>
-              <dt>Started</dt>
+              <dt>{t("pages.run.runsOn")}</dt>
+              <dd>{run.node_id === "hub" ? t("pages.run.thisHub") : <Link to="/agents">{t("common.agentShort", { id: run.node_id.slice(0, 8) })}</Link>}</dd>
+              <dt>{t("pages.run.started")}</dt>
               <dd>{formatTime(run.started_at)}</dd>
-              <dt>Ended</dt>
+              <dt>{t("pages.run.ended")}</dt>
               <dd>{formatTime(run.ended_at)}</dd>
-              <dt>Duration</dt>
+              <dt>{t("pages.run.duration")}</dt>
               <dd>
                 <Elapsed start={run.started_at} end={run.ended_at} running={!!active} />
               </dd>
               {run.error && (
                 <>
-                  <dt>Error</dt>
+                  <dt>{t("pages.run.error")}</dt>
                   <dd className="error-text">{run.error}</dd>
                 </>
               )}
@@ -169,7 +174,7 @@ export function RunPage(props: { runId: string }) {
         </div>
       )}
       <p>
-        <Link to="/jobs">← Jobs</Link>
+        <Link to="/jobs">{t("pages.run.backToJobs")}</Link>
       </p>
     </section>
   );
@@ -195,13 +200,13 @@ function Elapsed(props: { start: number; end: number | null; running: boolean })
 function RetryCountdown(props: { at: number | undefined }) {
   const now = useNow(props.at !== undefined);
   if (props.at === undefined) return null;
-  return <> in {Math.max(0, Math.ceil((props.at - now) / 1000))}s</>;
+  return <> {t("pages.run.retryIn", { seconds: Math.max(0, Math.ceil((props.at - now) / 1000)) })}</>;
 }
 
 function ProgressPanel(props: { progress: RunProgress | null; active: boolean; kind: RunKind; endedAt: number | null }) {
   const progress = props.progress;
   const now = useNow(props.active);
-  if (!progress) return <p className="muted">{props.active ? "Waiting for the first progress report…" : "No progress recorded."}</p>;
+  if (!progress) return <p className="muted">{props.active ? t("pages.run.waiting") : t("pages.run.noProgress")}</p>;
   const doneBytes = progress.done.bytes ?? progress.done.pages ?? 0;
   const totalBytes = progress.total?.bytes ?? progress.total?.pages;
   const fraction = totalBytes ? Math.min(1, doneBytes / totalBytes) : null;
@@ -209,43 +214,49 @@ function ProgressPanel(props: { progress: RunProgress | null; active: boolean; k
   return (
     <div className="progress-panel" data-stage={progress.stage}>
       {steps.length > 0 && (
-        <ol className="stages" aria-label="Stages">
+        <ol className="stages" aria-label={t("pages.run.stages")}>
           {steps.map((step) => (
             <li key={step.stage} className={step.state === "pending" ? "" : step.state} data-stage={step.stage}>
-              {step.stage}
+              {stageName(step.stage)}
               {step.ms !== undefined && <span className="stage-time">{formatStageTime(step.ms, step.coarse)}</span>}
             </li>
           ))}
         </ol>
       )}
-      <div className="progress-bar" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={fraction === null ? undefined : Math.round(fraction * 100)}>
+      <div className="progress-bar" role="progressbar" aria-label={t("pages.run.progress")} aria-valuemin={0} aria-valuemax={100} aria-valuenow={fraction === null ? undefined : Math.round(fraction * 100)}>
         <div style={{ width: fraction === null ? "100%" : `${(fraction * 100).toFixed(1)}%` }} className={fraction === null ? "indeterminate" : ""} />
       </div>
       <p className="progress-text">
-        <span className="stage-name">{progress.stage}</span>
+        <span className="stage-name">{stageName(progress.stage)}</span>
         {progress.done.files !== undefined && (
           <span>
             {" "}
-            · {progress.done.files}
-            {progress.total?.files !== undefined ? ` of ${progress.total.files}` : ""} files
+            ·{" "}
+            {progress.total?.files !== undefined
+              ? t("pages.run.filesOf", { done: formatNumber(progress.done.files), total: formatNumber(progress.total.files) })
+              : t("pages.run.files", { done: formatNumber(progress.done.files) })}
           </span>
         )}
         {progress.done.bytes !== undefined && (
           <span>
             {" "}
-            · {formatBytes(progress.done.bytes)}
-            {progress.total?.bytes !== undefined ? ` of ${formatBytes(progress.total.bytes)}` : ""}
+            ·{" "}
+            {progress.total?.bytes !== undefined
+              ? t("pages.run.bytesOf", { done: formatBytes(progress.done.bytes), total: formatBytes(progress.total.bytes) })
+              : formatBytes(progress.done.bytes)}
           </span>
         )}
         {progress.done.pages !== undefined && (
           <span>
             {" "}
-            · {progress.done.pages}
-            {progress.total?.pages !== undefined ? ` of ${progress.total.pages}` : ""} pages
+            ·{" "}
+            {progress.total?.pages !== undefined
+              ? t("pages.run.pagesOf", { done: formatNumber(progress.done.pages), total: formatNumber(progress.total.pages) })
+              : t("pages.run.pages", { done: formatNumber(progress.done.pages) })}
           </span>
         )}
-        {progress.rate_bps !== undefined && <span> · {formatBytes(progress.rate_bps)}/s</span>}
-        {progress.eta_seconds !== undefined && <span> · ETA {formatDuration(progress.eta_seconds)}</span>}
+        {progress.rate_bps !== undefined && <span> · {t("pages.run.rate", { rate: formatBytes(progress.rate_bps) })}</span>}
+        {progress.eta_seconds !== undefined && <span> · {t("pages.run.eta", { time: formatDuration(progress.eta_seconds) })}</span>}
       </p>
     </div>
   );
@@ -338,27 +349,33 @@ function LogPanel(props: { log: EventLog | null; length: number; stream: RunStre
     <div className="card log-panel">
       <div className="log-toolbar">
         <span className={`connection connection-${props.stream.connection}`} data-testid="connection">
-          {props.stream.connection}
+          {t(`pages.run.connection.${props.stream.connection}`)}
           {props.stream.connection === "reconnecting" && <RetryCountdown at={props.stream.retryAt} />}
         </span>
-        {props.stream.connection === "reconnecting" && <button onClick={props.onRetry}>Retry now</button>}
-        <span className="muted">{filtering ? `${count} of ${all.length}` : count} events</span>
-        <select aria-label="Level" value={level} onChange={(event) => setLevel(event.target.value)}>
-          <option value="all">all levels</option>
-          <option value="info">info</option>
-          <option value="warn">warn</option>
-          <option value="error">error</option>
+        {props.stream.connection === "reconnecting" && <button onClick={props.onRetry}>{t("pages.run.retryNow")}</button>}
+        <span className="muted">
+          {filtering
+            ? t("pages.run.eventsOf", { count: formatNumber(count), total: formatNumber(all.length) })
+            : t("pages.run.events", { count: formatNumber(count) })}
+        </span>
+        <select aria-label={t("pages.run.level")} value={level} onChange={(event) => setLevel(event.target.value)}>
+          <option value="all">{t("pages.run.level.all")}</option>
+          <option value="info">{t("pages.run.level.info")}</option>
+          <option value="warn">{t("pages.run.level.warn")}</option>
+          <option value="error">{t("pages.run.level.error")}</option>
         </select>
-        <select aria-label="Kind" value={kind} onChange={(event) => setKind(event.target.value)}>
-          <option value="all">all kinds</option>
+        <select aria-label={t("pages.run.eventKind")} value={kind} onChange={(event) => setKind(event.target.value)}>
+          <option value="all">{t("pages.run.eventKind.all")}</option>
           {kinds.map((value) => (
-            <option key={value}>{value}</option>
+            <option key={value} value={value}>
+              {eventKindName(value)}
+            </option>
           ))}
         </select>
-        <input type="search" aria-label="Search the log" placeholder="Search" value={text} onChange={(event) => setText(event.target.value)} />
-        <button onClick={() => void navigator.clipboard?.writeText(asJSON())}>Copy JSON</button>
-        <button onClick={download}>Download</button>
-        {firstError >= 0 && <button onClick={() => jumpTo(firstError)}>First error</button>}
+        <input type="search" aria-label={t("pages.run.searchLog")} placeholder={t("pages.run.search")} value={text} onChange={(event) => setText(event.target.value)} />
+        <button onClick={() => void navigator.clipboard?.writeText(asJSON())}>{t("pages.run.copyJson")}</button>
+        <button onClick={download}>{t("pages.run.download")}</button>
+        {firstError >= 0 && <button onClick={() => jumpTo(firstError)}>{t("pages.run.firstError")}</button>}
         {!follow && (
           <button
             className="primary"
@@ -366,7 +383,7 @@ function LogPanel(props: { log: EventLog | null; length: number; stream: RunStre
               setFollow(true);
             }}
           >
-            Latest{unseen > 0 ? ` (${unseen} new)` : ""}
+            {unseen > 0 ? t("pages.run.latestNew", { count: unseen }) : t("pages.run.latest")}
           </button>
         )}
       </div>
@@ -388,7 +405,7 @@ function LogPanel(props: { log: EventLog | null; length: number; stream: RunStre
                 <span className="seq">#{event.seq}</span>
                 <span className="time">{formatTime(event.ts).slice(11)}</span>
                 <span className="kind" title={event.kind}>
-                  {described.label}
+                  {described.label === event.kind ? eventKindName(event.kind) : described.label}
                 </span>
                 <span className="message">{described.text}</span>
               </div>
@@ -403,11 +420,15 @@ function LogPanel(props: { log: EventLog | null; length: number; stream: RunStre
   );
 }
 
+/** An event's kind for people (`pages.run.event.*`); the code itself for a kind the catalogue does not name. */
+const eventKindName = (kind: string): string => tOr(`pages.run.event.${kind}`, kind);
+
 /** "verify (restore drill, with a test restore)", "copy (to another target)", or the kind. */
 function describeKind(run: { kind: string; operation?: Record<string, unknown> | null }): string {
-  if (run.kind === "verify" && run.operation?.drill === true) return `verify (restore drill${run.operation.test_restore === true ? ", with a test restore" : ""})`;
-  if (run.kind === "copy") return "copy (the snapshot to another target)";
-  return run.kind;
+  if (run.kind === "verify" && run.operation?.drill === true)
+    return t(run.operation.test_restore === true ? "pages.run.kind.drillRestore" : "pages.run.kind.drill");
+  if (run.kind === "copy") return t("pages.run.kind.copy");
+  return kindName(run.kind);
 }
 
 /** A copy run's destination: its target in words, else its location id. */

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, type RunListItem } from "../api";
-import { ErrorBox, Link, StatusBadge } from "../components";
+import { ErrorBox, kindName, Link, StatusBadge, statusName } from "../components";
+import { t } from "../i18n";
 import { formatDuration, formatRelative, formatTime } from "../lib/format";
 
 const statuses = ["all", "queued", "running", "success", "failed", "canceled", "rejected"];
@@ -50,75 +51,79 @@ export function RunsPage() {
   return (
     <section>
       <header className="page-header">
-        <h1>Runs</h1>
+        <h1>{t("pages.runs.title")}</h1>
       </header>
       <div className="toolbar">
-        <input type="search" placeholder="Job name" aria-label="Job name" value={jobName} onChange={(event) => filter(setJobName)(event.target.value)} />
+        <input type="search" placeholder={t("pages.runs.jobName")} aria-label={t("pages.runs.jobName")} value={jobName} onChange={(event) => filter(setJobName)(event.target.value)} />
         <label className="inline">
-          Status
+          {t("pages.runs.status")}
           <select value={status} onChange={(event) => filter(setStatus)(event.target.value)}>
             {statuses.map((value) => (
-              <option key={value}>{value}</option>
+              <option key={value} value={value}>
+                {value === "all" ? t("pages.runs.all") : statusName(value)}
+              </option>
             ))}
           </select>
         </label>
         <label className="inline">
-          Kind
+          {t("pages.runs.kind")}
           <select value={kind} onChange={(event) => filter(setKind)(event.target.value)}>
             {kinds.map((value) => (
-              <option key={value}>{value}</option>
+              <option key={value} value={value}>
+                {value === "all" ? t("pages.runs.all") : kindName(value)}
+              </option>
             ))}
           </select>
         </label>
-        {active && <span className="muted">refreshing while runs are active</span>}
+        {active && <span className="muted">{t("pages.runs.refreshing")}</span>}
       </div>
       <ErrorBox error={error} />
       {items.length === 0 ? (
         <div className="card empty">
-          <p className="muted">No runs match.</p>
+          <p className="muted">{t("pages.runs.empty")}</p>
         </div>
       ) : (
         <table className="list">
           <thead>
             <tr>
-              <th>Run</th>
-              <th>Job</th>
-              <th>Kind</th>
-              <th>Started</th>
-              <th>Duration</th>
+              <th>{t("pages.runs.col.run")}</th>
+              <th>{t("pages.runs.col.job")}</th>
+              <th>{t("pages.runs.kind")}</th>
+              <th>{t("pages.runs.col.started")}</th>
+              <th>{t("pages.runs.col.duration")}</th>
             </tr>
           </thead>
           <tbody>
             {items.map((run) => (
               <tr key={run.id}>
-                <td data-label="Run">
+                <td data-label={t("pages.runs.col.run")}>
                   <Link to={`/runs/${run.id}`}>
                     <code>{run.id.slice(0, 8)}</code>
                   </Link>
                   <StatusBadge status={run.status} />
-                  {run.warnings > 0 && <span className="badge status-canceled">{run.warnings} warnings</span>}
+                  {run.warnings > 0 && <span className="badge status-canceled">{t(run.warnings === 1 ? "pages.runs.warnings.one" : "pages.runs.warnings.other", { count: run.warnings })}</span>}
                   {run.error && <span className="muted"> {run.error}</span>}
                 </td>
-                <td data-label="Job">{run.job_name ?? run.job_id}</td>
-                <td data-label="Kind">
-                  {run.kind}
-                  {run.node_id !== "hub" && <span className="badge">agent {run.node_id.slice(0, 8)}</span>}
+                <td data-label={t("pages.runs.col.job")}>{run.job_name ?? run.job_id}</td>
+                <td data-label={t("pages.runs.kind")}>
+                  {kindName(run.kind)}
+                  {run.node_id !== "hub" && <span className="badge">{t("common.agentShort", { id: run.node_id.slice(0, 8) })}</span>}
                 </td>
-                <td data-label="Started">
+                <td data-label={t("pages.runs.col.started")}>
                   <span title={formatTime(run.started_at)}>{formatRelative(run.started_at)}</span>
                 </td>
-                <td data-label="Duration">{run.ended_at ? formatDuration(run.ended_at - run.started_at) : "–"}</td>
+                <td data-label={t("pages.runs.col.duration")}>{run.ended_at ? formatDuration(run.ended_at - run.started_at) : "–"}</td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
-      <nav className="pager" aria-label="Pages">
+      <nav className="pager" aria-label={t("common.pages")}>
         <button disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Newer
+          {t("pages.runs.newer")}
         </button>
         <button disabled={!next} onClick={() => next && setCursors([...cursors, next])}>
-          Older
+          {t("pages.runs.older")}
         </button>
       </nav>
     </section>

@@ -1,6 +1,7 @@
 import { useState, type FormEvent } from "react";
 import { api, setCsrfToken } from "../api";
 import { ErrorBox } from "../components";
+import { t } from "../i18n";
 
 /** The first admin: username and a password of at least 12 bytes, typed twice. */
 export function SetupPage(props: { onSignedIn: () => void }) {
@@ -13,7 +14,7 @@ export function SetupPage(props: { onSignedIn: () => void }) {
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     if (password !== confirm) {
-      setError("The two passwords differ.");
+      setError(t("pages.setup.mismatch"));
       return;
     }
     setBusy(true);
@@ -33,23 +34,23 @@ export function SetupPage(props: { onSignedIn: () => void }) {
   return (
     <main className="auth-page">
       <form className="card auth-card" onSubmit={submit}>
-        <h1>Welcome to Bastion</h1>
-        <p className="muted">Create the administrator account. You sign in with it from now on.</p>
+        <h1>{t("pages.setup.title")}</h1>
+        <p className="muted">{t("pages.setup.intro")}</p>
         <label>
-          Username
+          {t("pages.login.username")}
           <input name="username" value={username} onChange={(event) => setUsername(event.target.value)} autoComplete="username" required />
         </label>
         <label>
-          Password (at least 12 characters)
+          {t("pages.setup.password")}
           <input name="password" type="password" value={password} onChange={(event) => setPassword(event.target.value)} autoComplete="new-password" required />
         </label>
         <label>
-          Password again
+          {t("pages.setup.confirm")}
           <input name="confirm" type="password" value={confirm} onChange={(event) => setConfirm(event.target.value)} autoComplete="new-password" required />
         </label>
         <ErrorBox error={error} />
         <button className="primary" type="submit" disabled={busy}>
-          Create account
+          {t("pages.setup.submit")}
         </button>
       </form>
     </main>

@@ -1,5 +1,6 @@
 import { api, locationBase, type SnapshotLocation } from "../api";
 import type { Picked } from "../lib/selection";
+import { t } from "../i18n";
 import { navigate } from "../lib/router";
 
 // What several pages do with a snapshot: hand a pick to the restore wizard, and start a verify.
@@ -24,15 +25,14 @@ export function loadPicks(runId: string): Picked[] {
   }
 }
 
-export const verifyExplanation =
-  "Verify reads every part of this snapshot and checks it against the BLAKE3 hash in its manifest, then decompresses " +
-  "(and decrypts) the stream and checks every file's content against the hash recorded at backup time; an SQLite " +
-  "snapshot also gets PRAGMA integrity_check. Nothing is restored over your files.";
+/** What Verify does, in the current language (a function: the language can change while the page is open). */
+export const verifyExplanation = (): string => t("browse.verify.explanation");
 
 /** Asks, queues a verify of the snapshot (read at `location`, described to the user as `where`), and opens its run page. */
 export async function startVerify(runId: string, onError: (error: unknown) => void, location?: string, where?: string): Promise<void> {
   const at = where ?? location;
-  if (!window.confirm(`${verifyExplanation}\n\nStart verifying this snapshot${at ? ` at ${at}` : ""}?`)) return;
+  const explanation = verifyExplanation();
+  if (!window.confirm(at ? t("browse.verify.confirmAt", { explanation, where: at }) : t("browse.verify.confirm", { explanation }))) return;
   try {
     const queued = await api.verify(runId, location);
     navigate(`/runs/${encodeURIComponent(queued.run_id)}`);
@@ -45,5 +45,6 @@ export async function startVerify(runId: string, onError: (error: unknown) => vo
 export function describeLocation(locations: SnapshotLocation[], id: string | null | undefined, jobId: string, runId: string): string | undefined {
   const found = locations.find((location) => location.id === id);
   if (!found) return undefined;
-  return `${found.id === "primary" ? "the primary target" : "the copy"} (${locationBase(found, jobId, runId)})`;
+  const base = locationBase(found, jobId, runId);
+  return found.id === "primary" ? t("browse.location.primary", { base }) : t("browse.location.copy", { base });
 }
