@@ -114,6 +114,40 @@ test("any cron reads in words", () => {
   }
 });
 
+import { setLanguage } from "../src/i18n";
+
+test("cron reads in words in Chinese too, in Chinese order", () => {
+  setLanguage("zh-CN");
+  try {
+    const cases: [string, string][] = [
+      ["*/15 * * * *", "每 15 分钟"],
+      ["* * * * *", "每分钟"],
+      ["5 * * * *", "每小时第 5 分钟"],
+      ["0 2 * * *", "每天 02:00"],
+      ["30 2 * * *", "每天 02:30"],
+      ["0 23 * * 1", "每周一 23:00"],
+      ["45 4 28 * *", "每月 28 日 04:45"],
+      ["0 3 * * 1-5", "工作日 03:00"],
+      ["0 3 * * SAT,SUN", "周末 03:00"],
+      ["30 1 * * 1,3,5", "每周一、周三、周五 01:30"],
+      ["0 3 * 1 *", "1月 每天 03:00"],
+      ["0 0 1,15 * *", "每月 1、15 日 00:00"],
+      ["1,2 * * * *", "每小时第 1、2 分钟"],
+      ["*/15 9-17 * * 1-5", "工作日 09:00–17:59 每 15 分钟"],
+      ["0 */6 * * *", "每 6 小时的第 0 分钟"],
+      ["0 8,20 * * *", "每天 08:00、20:00"],
+      ["0 0 1 1-3 *", "1月–3月 每月 1 日 00:00"],
+      ["0 0 1 * 1", "每月 1 日或每周一 00:00"],
+      ["0-10 0-10 * * *", "每天 00–10 时的第 0–10 分钟"],
+    ];
+    for (const [cron, words] of cases) assert.equal(describeCron(cron), words, cron);
+    assert.equal(describeCron("nonsense"), null);
+  } finally {
+    setLanguage("en");
+  }
+  assert.equal(describeCron("0 2 * * *"), "every day at 02:00", "back in English");
+});
+
 import { describeTarget, emptyForm, fieldOf, formToRequest, jobToForm } from "../src/lib/jobForm";
 import type { Job } from "../src/api";
 

@@ -19,7 +19,7 @@ import {
 } from "../lib/jobForm";
 import { CopiesFields, DrillsFields, PingsFields, RetentionFields, TargetFields } from "./JobEditor26";
 import { navigate } from "../lib/router";
-import { weekdays, type Simple } from "../lib/schedule";
+import { weekdayName, type Simple } from "../lib/schedule";
 
 function snapshotHint(mode: JobForm["snapshotMode"]): string {
   if (mode === "off") return "Files are read as they are; one that changes meanwhile is handled by the consistency setting below.";
@@ -465,9 +465,9 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
               )}
               {form.simple.kind === "weekly" && (
                 <select aria-label="Weekday" value={form.simple.weekday} onChange={(event) => updateSimple({ weekday: Number(event.target.value) })}>
-                  {weekdays.map((day, index) => (
-                    <option key={day} value={index}>
-                      {day}
+                  {[0, 1, 2, 3, 4, 5, 6].map((day) => (
+                    <option key={day} value={day}>
+                      {weekdayName(day)}
                     </option>
                   ))}
                 </select>
