@@ -629,3 +629,18 @@ test("#26: browse, verify and compare read at a chosen location; a compare offer
   assert.equal(browsePath("r1", { path: "x", path_b64: "/w==" }, "primary"), "/runs/r1/browse?path_b64=%2Fw%3D%3D&location=primary");
   assert.equal(new URLSearchParams(browsePath("r1", { path: "a/b c" }, "copy:x").split("?")[1]).get("path"), "a/b c");
 });
+
+test("the job page's words (retention, reasons, source, hooks, hook problems) in Chinese", () => {
+  setLanguage("zh-CN");
+  try {
+    assert.equal(describeRetention({ enabled: true, keep_last: 3, keep_daily: 7, keep_yearly: -1, keep_within: "1y" }), "最近 3 个快照、7 天内每天一个、每年一个（不限时长）、1y 内的全部快照");
+    assert.equal(describeRetention({ enabled: false }), "全部快照（未启用保留策略）");
+    assert.equal(describeReason("keep_weekly", "2026-W49"), "每周（2026-W49）");
+    assert.equal(describeSource("postgres", { source: { databases: ["app", "crm"], host: "db", port: 5433 } }), "db:5433 上的 PostgreSQL 数据库 app、crm 及角色");
+    assert.equal(describeTarget({ type: "local_dir", base_dir: "/b" }), "/b（本地目录）");
+    assert.equal(describeHooks({ hooks: { before: [{ argv: ["/bin/true"] }], continue_on_before_failure: true } }), "备份前：/bin/true（失败不会中止备份）");
+    assert.deepEqual(hookProblems({ ...emptyForm("UTC"), hooksAfter: [{ ...emptyHook(), env: "BROKEN" }] }), ["备份后命令 1：环境变量第 1 行不是 KEY=value 格式。"]);
+  } finally {
+    setLanguage("en");
+  }
+});
