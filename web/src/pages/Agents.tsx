@@ -79,7 +79,7 @@ export function AgentsPage() {
         <div className="row">
           <label className="field">
             {t("common.a.name")}
-            <input name="agentName" value={name} placeholder="web-1" onChange={(event) => setName(event.target.value)} />
+            <input name="agentName" value={name} placeholder={t("agents.example.name")} onChange={(event) => setName(event.target.value)} />
           </label>
           <label className="field">
             {t("agents.tokenUses")}

@@ -85,7 +85,7 @@ function DatabaseFields(props: { form: JobForm; update: Update; secrets: TargetS
         </Field>
       </div>
       <Field label={t("job.editor.db.user")}>
-        <input name="dbUser" value={form.dbUser} placeholder={engine === "postgres" ? "backup" : "root"} autoComplete="off" onChange={(event) => update({ dbUser: event.target.value })} />
+        <input name="dbUser" value={form.dbUser} placeholder={engine === "postgres" ? t("job.editor.example.pgUser") : t("job.editor.example.mariadbUser")} autoComplete="off" onChange={(event) => update({ dbUser: event.target.value })} />
       </Field>
       <Field
         label={t("common.a.password")}
@@ -215,7 +215,7 @@ function HookList(props: { which: "hooksBefore" | "hooksAfter"; hooks: HookForm[
                 rows={Math.max(3, hook.argv.split("\n").length + 1)}
                 wrap="off"
                 className="mono"
-                placeholder={when === "before" ? "/usr/bin/docker\nstop\nmy-app" : "/usr/bin/docker\nstart\nmy-app"}
+                placeholder={when === "before" ? t("job.editor.example.hookBefore") : t("job.editor.example.hookAfter")}
                 value={hook.argv}
                 onChange={(event) => change(index, { argv: event.target.value })}
               />
@@ -438,7 +438,7 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
             {(["manual", "simple", "cron"] as const).map((mode) => (
               <label key={mode} className="inline">
                 <input type="radio" name="scheduleMode" checked={form.scheduleMode === mode} onChange={() => update({ scheduleMode: mode, cron: schedule ?? form.cron })} />
-                {mode === "manual" ? t("job.editor.schedule.manual") : mode === "simple" ? t("job.editor.schedule.simple") : "Cron"}
+                {mode === "manual" ? t("job.editor.schedule.manual") : mode === "simple" ? t("job.editor.schedule.simple") : t("job.editor.schedule.cronMode")}
               </label>
             ))}
           </div>
@@ -588,7 +588,7 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
                 error={errorFor("source")}
                 hint={t("job.editor.source.vwHint")}
               >
-                <input name="vwDataDir" placeholder="/srv/vaultwarden/data" value={form.vwDataDir} onChange={(event) => update({ vwDataDir: event.target.value })} />
+                <input name="vwDataDir" placeholder={t("job.editor.example.vwDataDir")} value={form.vwDataDir} onChange={(event) => update({ vwDataDir: event.target.value })} />
               </Field>
               <ConsistencyFields form={form} update={update} error={errorFor("consistency")} />
             </>
@@ -601,7 +601,7 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
           <Field label={t("job.page.fact.encryption")} error={errorFor("encryption")} hint={form.encryption === "age" ? t("job.editor.encryptionHint") : undefined}>
             <select name="encryption" value={form.encryption} onChange={(event) => update({ encryption: event.target.value as JobForm["encryption"] })}>
               <option value="none">{t("common.a.none")}</option>
-              <option value="age">age</option>
+              <option value="age">{t("job.editor.encryption.age")}</option>
             </select>
           </Field>
           {form.encryption === "age" && (

@@ -61,17 +61,17 @@ export function TargetFields(props: {
       </Field>
       {fields.targetType === "local_dir" && (
         <Field label={t("job.editor.target.localDir")} error={props.error}>
-          <input name={name("baseDir")} value={fields.baseDir} placeholder="/mnt/usb/bastion" onChange={(event) => onChange({ baseDir: event.target.value })} />
+          <input name={name("baseDir")} value={fields.baseDir} placeholder={t("job.editor.example.localDir")} onChange={(event) => onChange({ baseDir: event.target.value })} />
         </Field>
       )}
       {fields.targetType === "webdav" && (
         <Field label={t("recovery.baseUrl")} error={props.error} hint={t("job.editor.target.baseUrlHint")}>
-          <input name={name("baseUrl")} placeholder="https://nas.example/remote.php/dav/files/me/bastion/" value={fields.baseUrl} onChange={(event) => onChange({ baseUrl: event.target.value })} />
+          <input name={name("baseUrl")} placeholder={t("job.editor.example.webdavUrl")} value={fields.baseUrl} onChange={(event) => onChange({ baseUrl: event.target.value })} />
         </Field>
       )}
       {fields.targetType === "rclone" && (
         <Field label={t("recovery.remote")} error={props.error} hint={t("job.editor.target.remoteHint")}>
-          <input name={name("remote")} placeholder="box:backups/bastion" value={fields.remote} onChange={(event) => onChange({ remote: event.target.value })} />
+          <input name={name("remote")} placeholder={t("job.editor.example.rcloneRemote")} value={fields.remote} onChange={(event) => onChange({ remote: event.target.value })} />
         </Field>
       )}
       {fields.targetType !== "local_dir" && (
@@ -148,7 +148,7 @@ function BandwidthFields(props: { bandwidth: BandwidthForm; onChange: (bandwidth
               <input name={`${props.prefix}Rule${index}End`} type="number" min={1} max={24} value={rule.endHour} onChange={(event) => setRule(index, { endHour: event.target.value })} />
             </label>
             <label>
-              MiB/s
+              {t("job.editor.bw.ruleLimit")}
               <input name={`${props.prefix}Rule${index}Limit`} type="number" min={0.0625} step="any" placeholder={t("jobForm.bandwidth.unlimited")} value={rule.limitMiB} onChange={(event) => setRule(index, { limitMiB: event.target.value })} />
             </label>
             <button type="button" className="ghost danger" onClick={() => set({ schedule: bandwidth.schedule.filter((_, at) => at !== index) })}>
@@ -304,18 +304,18 @@ export function PingsFields(props: { form: JobForm; update: Update; error?: stri
           </div>
           {ping.mode === "healthchecks" ? (
             <Field label={t("job.editor.pings.checkUrl")} hint={t("job.editor.pings.checkUrlHint")}>
-              <input name={`pings.${index}.url`} placeholder="https://hc-ping.com/your-check-uuid" value={ping.url} onChange={(event) => setPing(index, { url: event.target.value })} />
+              <input name={`pings.${index}.url`} placeholder={t("job.editor.example.pingUrl")} value={ping.url} onChange={(event) => setPing(index, { url: event.target.value })} />
             </Field>
           ) : (
             <>
               <Field label={t("job.editor.pings.onStart")}>
-                <input name={`pings.${index}.startUrl`} placeholder="https://status.example/start" value={ping.startUrl} onChange={(event) => setPing(index, { startUrl: event.target.value })} />
+                <input name={`pings.${index}.startUrl`} placeholder={t("job.editor.example.pingStart")} value={ping.startUrl} onChange={(event) => setPing(index, { startUrl: event.target.value })} />
               </Field>
               <Field label={t("job.editor.pings.onSuccess")}>
-                <input name={`pings.${index}.successUrl`} placeholder="https://status.example/ok" value={ping.successUrl} onChange={(event) => setPing(index, { successUrl: event.target.value })} />
+                <input name={`pings.${index}.successUrl`} placeholder={t("job.editor.example.pingOk")} value={ping.successUrl} onChange={(event) => setPing(index, { successUrl: event.target.value })} />
               </Field>
               <Field label={t("job.editor.pings.onFailure")}>
-                <input name={`pings.${index}.failureUrl`} placeholder="https://status.example/fail" value={ping.failureUrl} onChange={(event) => setPing(index, { failureUrl: event.target.value })} />
+                <input name={`pings.${index}.failureUrl`} placeholder={t("job.editor.example.pingFail")} value={ping.failureUrl} onChange={(event) => setPing(index, { failureUrl: event.target.value })} />
               </Field>
             </>
           )}

@@ -80,24 +80,24 @@ export function RecoveryPage() {
           {t("recovery.kind")}
           <select name="recoveryType" value={type} onChange={(event) => setType(event.target.value as TargetType)}>
             <option value="local_dir">{t("recovery.kind.localDir")}</option>
-            <option value="webdav">WebDAV</option>
+            <option value="webdav">{t("recovery.kind.webdav")}</option>
             <option value="rclone">{t("recovery.kind.rclone")}</option>
           </select>
         </label>
         {type === "local_dir" && (
           <label className="field">
             {t("recovery.directory")}
-            <input name="recoveryBaseDir" value={baseDir} placeholder="/mnt/usb/bastion" onChange={(event) => setBaseDir(event.target.value)} />
+            <input name="recoveryBaseDir" value={baseDir} placeholder={t("job.editor.example.localDir")} onChange={(event) => setBaseDir(event.target.value)} />
           </label>
         )}
         {type === "webdav" && (
           <label className="field">
-            {t("recovery.baseUrl")} <input name="recoveryBaseUrl" value={baseUrl} placeholder="https://nas.example/dav/bastion/" onChange={(event) => setBaseUrl(event.target.value)} />
+            {t("recovery.baseUrl")} <input name="recoveryBaseUrl" value={baseUrl} placeholder={t("settings.example.webdavUrl")} onChange={(event) => setBaseUrl(event.target.value)} />
           </label>
         )}
         {type === "rclone" && (
           <label className="field">
-            {t("recovery.remote")} <input name="recoveryRemote" value={remote} placeholder="box:backups/bastion" onChange={(event) => setRemote(event.target.value)} />
+            {t("recovery.remote")} <input name="recoveryRemote" value={remote} placeholder={t("job.editor.example.rcloneRemote")} onChange={(event) => setRemote(event.target.value)} />
           </label>
         )}
         {type !== "local_dir" && (

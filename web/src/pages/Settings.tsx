@@ -229,7 +229,7 @@ function DatabasePasswordForm(props: { kind: "postgres" | "mariadb"; onSaved: ()
     >
       <h3>{t("settings.dbPassword.title", { kind: label })}</h3>
       <label>
-        {t("common.a.name")} <input name={`${props.kind}Name`} value={name} onChange={(event) => setName(event.target.value)} placeholder={props.kind === "postgres" ? "pg-main" : "maria-main"} />
+        {t("common.a.name")} <input name={`${props.kind}Name`} value={name} onChange={(event) => setName(event.target.value)} placeholder={props.kind === "postgres" ? t("settings.example.pgName") : t("settings.example.mariadbName")} />
       </label>
       <label>
         {t("common.a.password")}{" "}
@@ -276,7 +276,7 @@ function WebDAVForm(props: { onSaved: () => Promise<void> }) {
     >
       <h3>{t("settings.webdav.title")}</h3>
       <label>
-        {t("common.a.name")} <input name="webdavName" value={name} onChange={(event) => setName(event.target.value)} placeholder="nas" />
+        {t("common.a.name")} <input name="webdavName" value={name} onChange={(event) => setName(event.target.value)} placeholder={t("settings.example.webdavName")} />
       </label>
       <label>
         {t("common.a.username")} <input name="webdavUser" value={username} onChange={(event) => setUsername(event.target.value)} autoComplete="off" />
@@ -286,7 +286,7 @@ function WebDAVForm(props: { onSaved: () => Promise<void> }) {
       </label>
       <label>
         {t("settings.webdav.url")}{" "}
-        <input name="webdavTestUrl" value={baseUrl} onChange={(event) => setBaseUrl(event.target.value)} placeholder="https://nas.example/dav/bastion/" />
+        <input name="webdavTestUrl" value={baseUrl} onChange={(event) => setBaseUrl(event.target.value)} placeholder={t("settings.example.webdavUrl")} />
       </label>
       <button type="submit" disabled={!name.trim() || !username || !baseUrl.trim()}>
         {t("common.a.save")}
@@ -326,19 +326,19 @@ function RcloneForm(props: { onSaved: () => Promise<void> }) {
     >
       <h3>{t("settings.rclone.title")}</h3>
       <label>
-        {t("common.a.name")} <input name="rcloneName" value={name} onChange={(event) => setName(event.target.value)} placeholder="box" />
+        {t("common.a.name")} <input name="rcloneName" value={name} onChange={(event) => setName(event.target.value)} placeholder={t("settings.example.rcloneName")} />
       </label>
       <label>
         <span>
           {t("settings.rclone.configBefore")}
-          <code>rclone config show NAME</code>
+          <code>{t("settings.rclone.configCommand")}</code>
           {t("settings.rclone.configAfter")}
         </span>
-        <textarea name="rcloneConfig" rows={5} value={config} onChange={(event) => setConfig(event.target.value)} placeholder={"type = sftp\nhost = backup.example\nuser = bastion\nkey_pem = -----BEGIN OPENSSH PRIVATE KEY-----…"} />
+        <textarea name="rcloneConfig" rows={5} value={config} onChange={(event) => setConfig(event.target.value)} placeholder={t("settings.example.rcloneConfig")} />
       </label>
       <p className="muted">
         {t("settings.rclone.hintBefore")}
-        <code>rclone-keys</code>
+        <code>{t("settings.rclone.keysFolder")}</code>
         {t("settings.rclone.hintAfter")}
       </p>
       <button type="submit" disabled={!name.trim() || !config.trim()}>
@@ -347,7 +347,7 @@ function RcloneForm(props: { onSaved: () => Promise<void> }) {
       {saved && <p className="muted">{t("common.a.savedName", { name: saved })}</p>}
       {error !== null && <ErrorBox error={error} />}
       <label>
-        {t("settings.rclone.testRemote")} <input name="rcloneTestRemote" value={remote} onChange={(event) => setRemote(event.target.value)} placeholder="box:backups" />
+        {t("settings.rclone.testRemote")} <input name="rcloneTestRemote" value={remote} onChange={(event) => setRemote(event.target.value)} placeholder={t("settings.example.rcloneRemote")} />
       </label>
       <TestConnection target={() => ({ type: "rclone", remote: remote.trim(), secret_name: (saved ?? name).trim() })} disabled={!remote.trim() || !(saved ?? name).trim()} />
     </form>

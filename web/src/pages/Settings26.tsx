@@ -204,16 +204,16 @@ function EmailForm(props: { onSaved: () => Promise<void>; editing: NotificationD
     >
       <h3>{t("settings.email.title")}</h3>
       <label>
-        {t("common.a.name")} <input name="emailName" value={name} onChange={(event) => setName(event.target.value)} placeholder="admins" />
+        {t("common.a.name")} <input name="emailName" value={name} onChange={(event) => setName(event.target.value)} placeholder={t("settings.example.emailName")} />
       </label>
       <label>
-        {t("settings.email.server")} <input name="emailHost" value={host} onChange={(event) => setHost(event.target.value)} placeholder="smtp.example.com" />
+        {t("settings.email.server")} <input name="emailHost" value={host} onChange={(event) => setHost(event.target.value)} placeholder={t("settings.example.smtpHost")} />
       </label>
       <div className="row">
         <label>
           {t("settings.email.encryption")}
           <select name="emailTls" value={tls} onChange={(event) => setTls(event.target.value as typeof tls)}>
-            <option value="starttls">STARTTLS</option>
+            <option value="starttls">{t("settings.email.starttls")}</option>
             <option value="implicit">{t("settings.email.tlsImplicit")}</option>
             <option value="none">{t("common.a.none")}</option>
           </select>
@@ -238,10 +238,10 @@ function EmailForm(props: { onSaved: () => Promise<void>; editing: NotificationD
         />
       </label>
       <label>
-        {t("settings.email.from")} <input name="emailFrom" value={from} onChange={(event) => setFrom(event.target.value)} placeholder="bastion@example.com" />
+        {t("settings.email.from")} <input name="emailFrom" value={from} onChange={(event) => setFrom(event.target.value)} placeholder={t("settings.example.emailFrom")} />
       </label>
       <label>
-        {t("settings.email.to")} <input name="emailTo" value={to} onChange={(event) => setTo(event.target.value)} placeholder="ops@example.com, me@example.com" />
+        {t("settings.email.to")} <input name="emailTo" value={to} onChange={(event) => setTo(event.target.value)} placeholder={t("settings.example.emailTo")} />
       </label>
       <button type="submit" disabled={!name.trim() || !host.trim() || !from.trim() || !to.trim()}>
         {t("common.a.save")}
@@ -306,7 +306,7 @@ function NtfyForm(props: { onSaved: () => Promise<void>; editing: NotificationDe
     >
       <h3>{t("settings.ntfy.title")}</h3>
       <label>
-        {t("common.a.name")} <input name="ntfyName" value={name} onChange={(event) => setName(event.target.value)} placeholder="phone" />
+        {t("common.a.name")} <input name="ntfyName" value={name} onChange={(event) => setName(event.target.value)} placeholder={t("settings.example.ntfyName")} />
       </label>
       <label>
         {t("settings.ntfy.url")}{" "}
@@ -314,7 +314,7 @@ function NtfyForm(props: { onSaved: () => Promise<void>; editing: NotificationDe
           name="ntfyUrl"
           value={url}
           onChange={(event) => setUrl(event.target.value)}
-          placeholder={server ? t("settings.ntfy.savedOn", { server }) : "https://ntfy.sh/my-backups-7f3a"}
+          placeholder={server ? t("settings.ntfy.savedOn", { server }) : t("settings.example.ntfyUrl")}
         />
       </label>
       <p className="muted">{t("settings.ntfy.hint")}</p>
@@ -392,16 +392,16 @@ function TemplatesForm(props: { settings: NotificationSettingsInfo; onSaved: () 
         .
       </p>
       <label>
-        {t("settings.templates.emailSubject")} <input name="emailSubject" value={emailSubject} placeholder="[Bastion] {{job_name}}: {{status}}" onChange={(event) => setEmailSubject(event.target.value)} />
+        {t("settings.templates.emailSubject")} <input name="emailSubject" value={emailSubject} placeholder={t("settings.example.emailSubject")} onChange={(event) => setEmailSubject(event.target.value)} />
       </label>
       <label>
         {t("settings.templates.emailBody")} <textarea name="emailBody" rows={4} value={emailBody} placeholder={t("settings.templates.emailBodyPlaceholder")} onChange={(event) => setEmailBody(event.target.value)} />
       </label>
       <label>
-        {t("settings.templates.ntfyTitle")} <input name="ntfyTitle" value={ntfyTitle} placeholder="{{job_name}}: {{status}}" onChange={(event) => setNtfyTitle(event.target.value)} />
+        {t("settings.templates.ntfyTitle")} <input name="ntfyTitle" value={ntfyTitle} placeholder={t("settings.example.ntfyTitle")} onChange={(event) => setNtfyTitle(event.target.value)} />
       </label>
       <label>
-        {t("settings.templates.ntfyBody")} <textarea name="ntfyBody" rows={3} value={ntfyBody} placeholder="{{error}}" onChange={(event) => setNtfyBody(event.target.value)} />
+        {t("settings.templates.ntfyBody")} <textarea name="ntfyBody" rows={3} value={ntfyBody} placeholder={t("settings.example.ntfyBody")} onChange={(event) => setNtfyBody(event.target.value)} />
       </label>
       <button type="submit">{t("settings.templates.save")}</button>
       {saved && <p className="muted">{t("settings.templates.saved")}</p>}
@@ -432,7 +432,7 @@ export function KeysSection() {
         {t("settings.keys.introBefore")}
         <Link to="/recovery">{t("settings.keys.recoveryLink")}</Link>
         {t("settings.keys.introMiddle")}
-        <code>age -d</code>
+        <code>{t("settings.keys.ageCommand")}</code>
         {t("settings.keys.introAfter")}
       </p>
       {error !== null && <ErrorBox error={error} />}
