@@ -553,6 +553,8 @@ export const zhCN: Record<MessageKey, string> = {
   "job.editor.example.pingOk": "https://status.example/ok",
   "job.editor.example.pingFail": "https://status.example/fail",
   "recovery.kind.webdav": "WebDAV",
+  "job.page.fact.cronZone": "{words}（{cron}，{zone}）",
+  "job.editor.drills.inZone": "{words}（{zone}）",
   // ── end job editor and job page
 
   // ── browse, restore, compare

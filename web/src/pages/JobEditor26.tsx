@@ -349,7 +349,7 @@ export function DrillsFields(props: { form: JobForm; update: Update; error?: str
       </p>
       {form.drillsEnabled && (
         <>
-          <Field label={t("job.editor.drills.when")} error={props.error} hint={words ? `${words} (${form.timezone})` : t("job.editor.drills.cronFields")}>
+          <Field label={t("job.editor.drills.when")} error={props.error} hint={words ? t("job.editor.drills.inZone", { words, zone: form.timezone }) : t("job.editor.drills.cronFields")}>
             <input name="drillSchedule" value={form.drillSchedule} placeholder={defaultDrillSchedule} onChange={(event) => update({ drillSchedule: event.target.value })} />
           </Field>
           <Field label={t("job.editor.drills.which")} hint={form.drillPick === "random" ? t("job.editor.drills.randomHint") : t("job.editor.drills.newestHint")}>

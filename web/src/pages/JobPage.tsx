@@ -179,7 +179,9 @@ function describeSpec(job: Job): [string, string][] {
   }
   rows.push([
     t("job.page.fact.when"),
-    job.schedule ? `${describeCron(job.schedule) ?? job.schedule} (${job.schedule} ${job.schedule_timezone})` : t("job.page.fact.manualOnly"),
+    job.schedule
+      ? t("job.page.fact.cronZone", { words: describeCron(job.schedule) ?? job.schedule, cron: job.schedule, zone: job.schedule_timezone })
+      : t("job.page.fact.manualOnly"),
   ]);
   rows.push([t("job.page.fact.overlap"), job.overlap_policy === "queue" ? t("job.page.fact.overlapQueue") : t("job.page.fact.overlapReject")]);
   rows.push([t("job.page.fact.keeps"), describeRetention(retention)]);
