@@ -51,7 +51,8 @@ export const en = {
   // ── job editor and job page
   "agents.rotateConfirm": "Give {name} a new key? It stores the new key, then the old one stops working.",
   "agents.revokeConfirm": "Revoke {name}? Its key stops working at once and its link is closed; it must be enrolled again.",
-  "agents.intro": "An agent backs up another host for this hub: jobs set to run on it back up that host, to a directory there. It connects out to this hub, so the hub never needs to reach it.",
+  "agents.intro":
+    "An agent backs up another host for this hub: jobs set to run on it back up that host, to a directory there. It connects out to this hub, so the hub never needs to reach it.",
   "agents.add": "Add an agent",
   "agents.tokenUses": "Hosts this token may enrol",
   "agents.createToken": "Create enrolment token",
@@ -66,7 +67,8 @@ export const en = {
   "agents.rotate": "Rotate key",
   "agents.revoke": "Revoke",
   "recovery.title": "Recover from a target",
-  "recovery.intro": "For a new or rebuilt hub: give the target the old hub backed up to. Bastion lists the jobs and snapshots it finds there and imports them (unscheduled, so nothing runs until you say so); then restore as usual. Encrypted jobs need the recovery passphrase set on the old hub (Settings, Encryption keys).",
+  "recovery.intro":
+    "For a new or rebuilt hub: give the target the old hub backed up to. Bastion lists the jobs and snapshots it finds there and imports them (unscheduled, so nothing runs until you say so); then restore as usual. Encrypted jobs need the recovery passphrase set on the old hub (Settings, Encryption keys).",
   "recovery.target": "The target",
   "recovery.kind": "Kind",
   "recovery.kind.localDir": "directory on this host",
@@ -164,7 +166,8 @@ export const en = {
   "job.page.error": "Error",
   "job.page.noSnapshots": "No snapshots yet: a successful backup makes one.",
   "job.page.deleteBase": "{count} incremental snapshot(s) build on this one and could no longer be restored or verified. Delete it anyway?",
-  "job.page.deletePinned": "This snapshot is pinned (retention keeps it). Delete it anyway? Its files are removed from the target and cannot be restored.",
+  "job.page.deletePinned":
+    "This snapshot is pinned (retention keeps it). Delete it anyway? Its files are removed from the target and cannot be restored.",
   "job.page.deleteConfirm": "Delete this snapshot? Its files are removed from the target and cannot be restored.",
   "job.page.deleteQueued": "Snapshot queued for deletion.",
   "job.page.compareTicked": "Compare the two ticked",
@@ -203,7 +206,8 @@ export const en = {
   "job.page.copyQueued": "Copy queued again.",
   "job.page.retry": "Retry",
   "job.retention.applyConfirm": "Delete {count} snapshot(s) now? Pinned snapshots are never deleted.",
-  "job.retention.on": "Keeps {keeps}; pinned snapshots are always kept, and so is each snapshot a kept incremental one builds on. The janitor applies it every hour, at each location on its own.",
+  "job.retention.on":
+    "Keeps {keeps}; pinned snapshots are always kept, and so is each snapshot a kept incremental one builds on. The janitor applies it every hour, at each location on its own.",
   "job.retention.off": "Retention is off: every snapshot is kept.",
   "job.retention.turnOn": "Turn it on in the editor.",
   "job.retention.wouldDelete": "Would delete ({count})",
@@ -323,8 +327,10 @@ export const en = {
   "jobForm.bandwidth.unlimited": "unlimited",
   "jobForm.bandwidth.rule": "{days} {start}–{end} h: {rate}",
   "job.editor.snapshotHint.off": "Files are read as they are; one that changes meanwhile is handled by the consistency setting below.",
-  "job.editor.snapshotHint.auto": "Sources on btrfs are read from a read-only snapshot taken just before (deleted after); elsewhere the live files are read, with a warning.",
-  "job.editor.snapshotHint.required": "The run fails (snapshot_unavailable) when a source is not on btrfs. The snapshot is deleted after the run.",
+  "job.editor.snapshotHint.auto":
+    "Sources on btrfs are read from a read-only snapshot taken just before (deleted after); elsewhere the live files are read, with a warning.",
+  "job.editor.snapshotHint.required":
+    "The run fails (snapshot_unavailable) when a source is not on btrfs. The snapshot is deleted after the run.",
   "job.editor.consistency": "Files that change while read",
   "job.editor.consistency.warnHint": "The run succeeds with a warning that lists them.",
   "job.editor.consistency.failHint": "The run fails (source_consistency) when more files than this changed.",
@@ -350,10 +356,12 @@ export const en = {
   "job.editor.db.allPlaceholder": "all databases",
   "job.editor.db.globalsPostgres": "Also back up roles and tablespaces (pg_dumpall --globals-only)",
   "job.editor.db.globalsMariadb": "Also back up users and grants (mariadb-dump --system=users)",
-  "job.editor.db.scratchRestore": "When verifying, also restore each dump into a scratch database on this server (created, checked, dropped)",
+  "job.editor.db.scratchRestore":
+    "When verifying, also restore each dump into a scratch database on this server (created, checked, dropped)",
   "job.editor.db.dumpHint": "Each database is dumped on its own ({tool}) into the snapshot while it is read.",
   "job.editor.hooks.legend": "Commands before and after (hooks)",
-  "job.editor.hooks.warning": "Hooks run programs on the machine that runs the job (this hub's worker, or the agent), as its user, with its rights. Only add commands you would run there yourself.",
+  "job.editor.hooks.warning":
+    "Hooks run programs on the machine that runs the job (this hub's worker, or the agent), as its user, with its rights. Only add commands you would run there yourself.",
   "job.editor.hooks.before": "Before the backup",
   "job.editor.hooks.continue": "Back up even if a command before fails (otherwise the run stops with hook_failed)",
   "job.editor.hooks.after": "After the backup",
@@ -441,11 +449,13 @@ export const en = {
   "job.editor.source.sqlitePath": "Database file (absolute path)",
   "job.editor.source.integrityCheck": "Run PRAGMA integrity_check on the copy",
   "job.editor.source.vwDataDir": "Vaultwarden data directory (absolute path)",
-  "job.editor.source.vwHint": "The folder with db.sqlite3, attachments, sends and rsa_key*. The database is copied with SQLite's online backup: Vaultwarden keeps running.",
+  "job.editor.source.vwHint":
+    "The folder with db.sqlite3, attachments, sends and rsa_key*. The database is copied with SQLite's online backup: Vaultwarden keeps running.",
   "job.editor.targetSecurity": "Target and security",
   "job.editor.encryptionHint": "age X25519; export the key from the API to decrypt without Bastion.",
   "job.editor.keyName": "Key name",
-  "job.editor.snapshots.incrementalHint": "Each snapshot stores only the files changed since the one before; GNU tar restores the chain with tar -xG.",
+  "job.editor.snapshots.incrementalHint":
+    "Each snapshot stores only the files changed since the one before; GNU tar restores the chain with tar -xG.",
   "job.editor.snapshots.fullHint": "Every snapshot is a full copy.",
   "job.editor.snapshots.incremental": "incremental",
   "job.editor.snapshots.fullEvery": "A full snapshot every",
@@ -484,12 +494,14 @@ export const en = {
   "job.editor.target.secretHintAfter": ".",
   "job.editor.target.partSize": "Part size (MiB)",
   "job.editor.bw.limit": "Bandwidth limit (MiB/s)",
-  "job.editor.bw.limitHint": "Uploads and downloads each stay under it over any one second. Empty: as fast as the line allows. At least 0.0625 (64 KiB/s).",
+  "job.editor.bw.limitHint":
+    "Uploads and downloads each stay under it over any one second. Empty: as fast as the line allows. At least 0.0625 (64 KiB/s).",
   "job.editor.bw.hours": "Bandwidth hours {number}",
   "job.editor.bw.fromHour": "From hour",
   "job.editor.bw.toHour": "to hour",
   "job.editor.bw.addHours": "Add hours with another limit",
-  "job.editor.bw.rulesHint": "The first range that holds the current hour applies (to hour not included); outside every range, the limit above.",
+  "job.editor.bw.rulesHint":
+    "The first range that holds the current hour applies (to hour not included); outside every range, the limit above.",
   "job.editor.bw.timezone": "Hours are in the time zone",
   "job.editor.bw.timezoneHint": "Empty: the hub's time zone.",
   "job.editor.bw.hubZone": "hub time zone",
@@ -498,7 +510,8 @@ export const en = {
   "job.editor.bw.cell": "{day} {from}:00–{to}:00: {rate}",
   "job.editor.copies": "Copies",
   "job.editor.copies.legend": "Copies (other targets)",
-  "job.editor.copies.hint": "After each successful backup its snapshot is copied to each target here, checked part by part. Restore and verify can read any copy; a failed copy is retried and shows on the overview. Up to 4; each must differ from the target above and from the others.",
+  "job.editor.copies.hint":
+    "After each successful backup its snapshot is copied to each target here, checked part by part. Restore and verify can read any copy; a failed copy is retried and shows on the overview. Up to 4; each must differ from the target above and from the others.",
   "job.editor.copies.number": "Copy #{number}",
   "job.editor.copies.add": "Add a copy target",
   "job.editor.keep.last": "Keep the last",
@@ -510,13 +523,15 @@ export const en = {
   "job.editor.keep.yearly": "Yearly",
   "job.editor.keep.yearlyHint": "the newest of each of the last N years",
   "job.editor.keep.enable": "Delete old snapshots",
-  "job.editor.keep.hint": "A snapshot is kept when any rule keeps it; the others are deleted. Hours, days, weeks, months and years are counted in the job's time zone ({zone}). -1: no limit. Pinned snapshots, and those a kept incremental snapshot builds on, are always kept. The job page's Retention tab previews which rule keeps each snapshot.",
+  "job.editor.keep.hint":
+    "A snapshot is kept when any rule keeps it; the others are deleted. Hours, days, weeks, months and years are counted in the job's time zone ({zone}). -1: no limit. Pinned snapshots, and those a kept incremental snapshot builds on, are always kept. The job page's Retention tab previews which rule keeps each snapshot.",
   "job.editor.keep.within": "Keep everything within",
   "job.editor.keep.withinHint": "newer than this, e.g. 30d, 1y6m, 2d12h (y m d h)",
   "job.editor.keep.days": "Keep days (older setting)",
   "job.editor.keep.daysHint": "every snapshot of the last N days; prefer Keep everything within",
   "job.editor.pings.legend": "Pings (healthchecks.io and the like)",
-  "job.editor.pings.hint": "Each backup calls these URLs when it starts, succeeds or fails; the failure carries the run's summary. The service alerts you when a ping does not come: also when a backup did not run at all. Retried like webhooks.",
+  "job.editor.pings.hint":
+    "Each backup calls these URLs when it starts, succeeds or fails; the failure carries the run's summary. The service alerts you when a ping does not come: also when a backup did not run at all. Retried like webhooks.",
   "job.editor.pings.number": "Ping {number}",
   "job.editor.pings.kind": "Kind of ping",
   "job.editor.pings.healthchecks": "one check URL (healthchecks.io)",
@@ -528,7 +543,8 @@ export const en = {
   "job.editor.pings.onFailure": "On failure (the summary is the body)",
   "job.editor.pings.add": "Add a ping",
   "job.editor.drills.enable": "Prove on a schedule that the backups restore",
-  "job.editor.drills.hint": "A drill verifies a snapshot (reads every part and checks its hash). A failed drill alerts like a failed backup; the overview shows each job's last good drill.",
+  "job.editor.drills.hint":
+    "A drill verifies a snapshot (reads every part and checks its hash). A failed drill alerts like a failed backup; the overview shows each job's last good drill.",
   "job.editor.drills.when": "When (cron, in the job's time zone)",
   "job.editor.drills.cronFields": "minute hour day month weekday",
   "job.editor.drills.which": "Which snapshot",
@@ -536,7 +552,8 @@ export const en = {
   "job.editor.drills.newestHint": "The latest backup.",
   "job.editor.drills.newest": "the newest",
   "job.editor.drills.random": "a random one",
-  "job.editor.drills.testRestore": "Also restore it into a scratch directory on the hub, compare every file with the snapshot's index, then delete it (needs room for one snapshot)",
+  "job.editor.drills.testRestore":
+    "Also restore it into a scratch directory on the hub, compare every file with the snapshot's index, then delete it (needs room for one snapshot)",
   "agents.example.name": "web-1",
   "job.editor.example.pgUser": "backup",
   "job.editor.example.mariadbUser": "root",
@@ -564,7 +581,8 @@ export const en = {
   // ── settings: targets, credentials, notifications, keys, system, runtime
   "settings.credentials.deleteConfirm": "Delete the {kind} credentials {name}?",
   "settings.credentials.title": "Target credentials",
-  "settings.credentials.intro": "WebDAV accounts and rclone remotes that jobs write to, and the passwords of the PostgreSQL and MariaDB servers that database jobs read. Stored encrypted with this Bastion's master key; a saved password or configuration is never shown again.",
+  "settings.credentials.intro":
+    "WebDAV accounts and rclone remotes that jobs write to, and the passwords of the PostgreSQL and MariaDB servers that database jobs read. Stored encrypted with this Bastion's master key; a saved password or configuration is never shown again.",
   "settings.credentials.kind": "Kind",
   "settings.credentials.usedBy": "Used by",
   "settings.credentials.changed": "Changed",
@@ -572,7 +590,8 @@ export const en = {
   "settings.credentials.noJob": "no job",
   "settings.credentials.inUse": "In use by a job",
   "settings.maintenance.title": "Maintenance: incomplete runs",
-  "settings.maintenance.intro": "A backup that failed or was canceled leaves what it wrote on its target. The janitor removes it after the cleanup delay (--incomplete-cleanup-days, 7 by default), retrying on failure.",
+  "settings.maintenance.intro":
+    "A backup that failed or was canceled leaves what it wrote on its target. The janitor removes it after the cleanup delay (--incomplete-cleanup-days, 7 by default), retrying on failure.",
   "settings.maintenance.none": "Nothing to clean up.",
   "settings.maintenance.table": "Incomplete runs",
   "settings.maintenance.run": "Run",
@@ -590,14 +609,16 @@ export const en = {
   "settings.maintenance.status.ignored": "ignored",
   "settings.maintenance.status.abandoned": "abandoned",
   "settings.dbPassword.title": "{kind} password",
-  "settings.dbPassword.hint": "The password of the user a {kind} job connects as. It reaches {tool} through its environment or a private option file, never its command line.",
+  "settings.dbPassword.hint":
+    "The password of the user a {kind} job connects as. It reaches {tool} through its environment or a private option file, never its command line.",
   "settings.webdav.label": "WebDAV credentials",
   "settings.webdav.title": "WebDAV account",
   "settings.webdav.url": "Server URL (the password is sent to this server only)",
   "settings.rclone.title": "rclone remote",
   "settings.rclone.configBefore": "Configuration, as ",
   "settings.rclone.configAfter": " prints it",
-  "settings.rclone.hintBefore": "Only remote types that store data (sftp, s3, b2, webdav, …) and their own options are accepted; no command options. A key file must be in the data directory's ",
+  "settings.rclone.hintBefore":
+    "Only remote types that store data (sftp, s3, b2, webdav, …) and their own options are accepted; no command options. A key file must be in the data directory's ",
   "settings.rclone.hintAfter": " folder, or put the key inline.",
   "settings.rclone.testRemote": "Remote to test (name:path)",
   "settings.channel.webhook": "Webhook",
@@ -609,7 +630,8 @@ export const en = {
   "settings.notify.failed": "failed: {error}",
   "settings.notify.deleteConfirm": "Delete the {channel} destination {name}?",
   "settings.notify.title": "Notifications",
-  "settings.notify.intro": "Where failed backups, failed restore drills and missed schedules are reported. Every job notifies every enabled destination unless its editor picks some. Addresses and passwords are stored encrypted; a saved password or token is never shown again.",
+  "settings.notify.intro":
+    "Where failed backups, failed restore drills and missed schedules are reported. Every job notifies every enabled destination unless its editor picks some. Addresses and passwords are stored encrypted; a saved password or token is never shown again.",
   "settings.notify.destinations": "Notification destinations",
   "settings.notify.where": "Where",
   "settings.notify.none": "None yet: add an e-mail or ntfy destination below.",
@@ -635,7 +657,8 @@ export const en = {
   "settings.ntfy.title": "ntfy (push to a phone)",
   "settings.ntfy.url": "Topic URL",
   "settings.ntfy.savedOn": "saved on {server}: type it again to save",
-  "settings.ntfy.hint": "Anyone who knows a topic on ntfy.sh can read it: pick a long, unguessable name, or use your own server and a token.",
+  "settings.ntfy.hint":
+    "Anyone who knows a topic on ntfy.sh can read it: pick a long, unguessable name, or use your own server and a token.",
   "settings.ntfy.token": "Access token (optional)",
   "settings.ntfy.priority": "Priority",
   "settings.ntfy.priorityDefault": "default (3)",
@@ -656,7 +679,8 @@ export const en = {
   "settings.templates.save": "Save templates",
   "settings.templates.saved": "Templates saved.",
   "settings.keys.title": "Encryption keys and disaster recovery",
-  "settings.keys.introBefore": "An encrypted job's key lives in this hub's data directory: if this machine is lost, so are its backups, unless a copy of the key is kept elsewhere. Set a recovery passphrase for a key and the hub writes the key, locked with that passphrase (age's own format), next to the job's snapshots on every target. With the target and the passphrase alone, a new hub (",
+  "settings.keys.introBefore":
+    "An encrypted job's key lives in this hub's data directory: if this machine is lost, so are its backups, unless a copy of the key is kept elsewhere. Set a recovery passphrase for a key and the hub writes the key, locked with that passphrase (age's own format), next to the job's snapshots on every target. With the target and the passphrase alone, a new hub (",
   "settings.keys.recoveryLink": "Recovery",
   "settings.keys.introMiddle": ") or plain ",
   "settings.keys.introAfter": " restores them. The passphrase is not stored anywhere: write it down and keep it away from this machine.",
@@ -695,6 +719,8 @@ export const en = {
   "settings.example.ntfyTitle": "{{job_name}}: {{status}}",
   "settings.example.ntfyBody": "{{error}}",
   "settings.keys.ageCommand": "age -d",
+  "settings.maintenance.runFailed": "failed",
+  "settings.maintenance.runCanceled": "canceled",
   // ── end settings
 
   // ── names and accessibility

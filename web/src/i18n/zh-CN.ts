@@ -509,7 +509,8 @@ export const zhCN: Record<MessageKey, string> = {
   "job.editor.keep.yearly": "每年",
   "job.editor.keep.yearlyHint": "最近 N 年中每年最新的一个",
   "job.editor.keep.enable": "删除旧快照",
-  "job.editor.keep.hint": "只要任一规则保留某个快照，它就会被保留；其余的将被删除。小时、天、周、月、年均按任务的时区（{zone}）计算。-1 表示不限。已固定的快照以及被保留的增量快照所依赖的快照始终保留。可在任务页的“保留策略”标签中预览每个快照由哪条规则保留。",
+  "job.editor.keep.hint":
+    "只要任一规则保留某个快照，它就会被保留；其余的将被删除。小时、天、周、月、年均按任务的时区（{zone}）计算。-1 表示不限。已固定的快照以及被保留的增量快照所依赖的快照始终保留。可在任务页的“保留策略”标签中预览每个快照由哪条规则保留。",
   "job.editor.keep.within": "保留此时间内的全部快照",
   "job.editor.keep.withinHint": "比此时长更新的，例如 30d、1y6m、2d12h（y 年 m 月 d 天 h 小时）",
   "job.editor.keep.days": "保留天数（旧设置）",
@@ -655,7 +656,8 @@ export const zhCN: Record<MessageKey, string> = {
   "settings.templates.save": "保存模板",
   "settings.templates.saved": "模板已保存。",
   "settings.keys.title": "加密密钥与灾难恢复",
-  "settings.keys.introBefore": "加密任务的密钥保存在本中心的数据目录中：如果这台机器丢失，它的备份也随之无法使用，除非在别处留有密钥副本。为密钥设置恢复口令后，中心会把用该口令锁定的密钥（age 自身的格式）写到每个目标上、与任务快照放在一起。只要有目标和口令，新的中心（",
+  "settings.keys.introBefore":
+    "加密任务的密钥保存在本中心的数据目录中：如果这台机器丢失，它的备份也随之无法使用，除非在别处留有密钥副本。为密钥设置恢复口令后，中心会把用该口令锁定的密钥（age 自身的格式）写到每个目标上、与任务快照放在一起。只要有目标和口令，新的中心（",
   "settings.keys.recoveryLink": "恢复",
   "settings.keys.introMiddle": "）或直接用 ",
   "settings.keys.introAfter": " 即可恢复。口令不会保存在任何地方：请记下来，并与这台机器分开保管。",
@@ -694,6 +696,8 @@ export const zhCN: Record<MessageKey, string> = {
   "settings.example.ntfyTitle": "{{job_name}}：{{status}}",
   "settings.example.ntfyBody": "{{error}}",
   "settings.keys.ageCommand": "age -d",
+  "settings.maintenance.runFailed": "失败",
+  "settings.maintenance.runCanceled": "已取消",
   // ── end settings
 
   // ── names and accessibility

@@ -143,7 +143,7 @@ export function SettingsPage() {
               {cleanups.map((cleanup) => (
                 <tr key={cleanup.run_id} data-status={cleanup.status}>
                   <td>
-                    <Link to={`/runs/${cleanup.run_id}`}>{cleanup.run_id.slice(0, 8)}</Link> <span className="muted">{cleanup.run_status}</span>
+                    <Link to={`/runs/${cleanup.run_id}`}>{cleanup.run_id.slice(0, 8)}</Link> <span className="muted">{runStatus(cleanup.run_status)}</span>
                   </td>
                   <td>{cleanup.job_name ?? cleanup.job_id}</td>
                   <td className="mono">{cleanup.target ?? "?"}</td>
@@ -178,6 +178,13 @@ export function SettingsPage() {
       </section>
     </div>
   );
+}
+
+/** The cleaned-up run's status in words (the runs listed here failed or were canceled). */
+function runStatus(status: string): string {
+  if (status === "failed") return t("settings.maintenance.runFailed");
+  if (status === "canceled") return t("settings.maintenance.runCanceled");
+  return status;
 }
 
 /** A cleanup's status in words (the API's value when it is one we do not know). */
