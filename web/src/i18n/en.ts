@@ -573,6 +573,7 @@ export const en = {
   "recovery.kind.webdav": "WebDAV",
   "job.page.fact.cronZone": "{words} ({cron} {zone})",
   "job.editor.drills.inZone": "{words} ({zone})",
+  "job.editor.schedule.minuteUnit": "",
   // ── end job editor and job page
 
   // ── browse, restore, compare

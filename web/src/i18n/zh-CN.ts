@@ -412,7 +412,7 @@ export const zhCN: Record<MessageKey, string> = {
   "job.editor.schedule.onDay": "第",
   "job.editor.schedule.dayOfMonth": "每月的第几天",
   "job.editor.schedule.dayUnit": "日",
-  "job.editor.schedule.atMinute": "第几分钟",
+  "job.editor.schedule.atMinute": "第",
   "job.editor.schedule.at": "时间",
   "job.editor.schedule.hour": "小时",
   "job.editor.schedule.minute": "分钟",
@@ -556,6 +556,7 @@ export const zhCN: Record<MessageKey, string> = {
   "recovery.kind.webdav": "WebDAV",
   "job.page.fact.cronZone": "{words}（{cron}，{zone}）",
   "job.editor.drills.inZone": "{words}（{zone}）",
+  "job.editor.schedule.minuteUnit": "分",
   // ── end job editor and job page
 
   // ── browse, restore, compare

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState, type ReactNode } from "react";
 import { api, ApiError, type AgentInfo, type Job, type NotificationDestination, type SecretKind, type TargetSecretInfo } from "../api";
 import { ErrorBox, Link } from "../components";
-import { t } from "../i18n";
+import { t, type MessageKey } from "../i18n";
 import { formatRelative, formatTime } from "../lib/format";
 import {
   completeDraft,
@@ -488,6 +488,7 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
               {form.simple.kind !== "every_minutes" && (
                 <input aria-label={t("job.editor.schedule.minute")} type="number" min={0} max={59} value={form.simple.minute} onChange={(event) => updateSimple({ minute: Number(event.target.value) })} />
               )}
+              {form.simple.kind === "hourly" && t("job.editor.schedule.minuteUnit") && <span className="unit">{t("job.editor.schedule.minuteUnit")}</span>}
             </div>
           )}
           {form.scheduleMode === "cron" && (
@@ -660,6 +661,15 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
   );
 }
 
+const channelKeys: Record<string, MessageKey> = {
+  webhook: "settings.channel.webhook",
+  wecom_bot: "settings.channel.wecomBot",
+  email: "settings.channel.email",
+  ping: "settings.channel.ping",
+};
+/** A notification channel's name in words (ntfy and unknown channels as they are). */
+const channelWord = (channel: string) => (channelKeys[channel] ? t(channelKeys[channel]) : channel);
+
 /** Custom notifications: one checkbox per destination the hub has, plus any the job names that no longer exist. */
 function DestinationPicker(props: { selected: string[]; onChange: (selected: string[]) => void }) {
   const [destinations, setDestinations] = useState<NotificationDestination[] | null>(null);
@@ -682,7 +692,7 @@ function DestinationPicker(props: { selected: string[]; onChange: (selected: str
       {all.map((destination) => (
         <label className="inline" key={destination.key}>
           <input type="checkbox" checked={props.selected.includes(destination.key)} onChange={(event) => toggle(destination.key, event.target.checked)} />{" "}
-          {destination.name} <span className="badge">{destination.channel}</span>
+          {destination.name} <span className="badge">{channelWord(destination.channel)}</span>
           {destination.missing ? <span className="muted"> {t("job.editor.notify.gone")}</span> : !destination.enabled && <span className="muted"> {t("job.editor.notify.disabled")}</span>}
         </label>
       ))}
