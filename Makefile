@@ -20,10 +20,9 @@ ui: deps
 	node web/build.mjs
 
 ## The UI's type check (tsc --noEmit, strict) and logic tests (node's test runner).
-## The catalogue check (web/i18n-check.mjs) reports every inline string shown to people; I18N_ONLY lists the files that
-## make it fail while the rest of the pages are being moved into the catalogue. Empty it and every file counts.
-I18N_ONLY ?= App.tsx components.tsx pages/Overview.tsx pages/Jobs.tsx pages/Runs.tsx pages/RunPage.tsx pages/Browse.tsx \
-	pages/Restore.tsx pages/Login.tsx pages/Setup.tsx pages/snapshotActions.ts lib/format.ts lib/stages.ts lib/databaseRestore.ts lib/eventLog.ts
+## The catalogue check (web/i18n-check.mjs) fails on any inline string shown to people in any file (docs/ui.md, "The
+## checks"); I18N_ONLY=<files> limits what fails to those files (the others are still reported).
+I18N_ONLY ?=
 
 ui-test: deps
 	cd web && tsc -p tsconfig.json
@@ -41,6 +40,7 @@ browser-test: ui
 	python3 Tests/Browser/ui_jobtypes_test.py
 	python3 Tests/Browser/ui_dbrestore_test.py
 	python3 Tests/Browser/ui_321_test.py
+	python3 Tests/Browser/ui_i18n_pages_test.py
 
 ## Install what is missing, build release binaries and the UI, and start api + worker + janitor (Ctrl-C stops them).
 run: release ui

@@ -114,6 +114,47 @@ test("any cron reads in words", () => {
   }
 });
 
+import * as i18n from "../src/i18n";
+
+/** Switches to Chinese, first loading its catalogue where the build makes it a chunk of its own (then `loadCatalogue`). */
+async function chinese(): Promise<void> {
+  const load = Reflect.get(i18n, "loadCatalogue") as ((lang: i18n.Language) => Promise<void>) | undefined;
+  if (load) await load("zh-CN");
+  i18n.setLanguage("zh-CN");
+}
+
+test("cron reads in words in Chinese too, in Chinese order", async () => {
+  await chinese();
+  try {
+    const cases: [string, string][] = [
+      ["*/15 * * * *", "每 15 分钟"],
+      ["* * * * *", "每分钟"],
+      ["5 * * * *", "每小时第 5 分钟"],
+      ["0 2 * * *", "每天 02:00"],
+      ["30 2 * * *", "每天 02:30"],
+      ["0 23 * * 1", "每周一 23:00"],
+      ["45 4 28 * *", "每月 28 日 04:45"],
+      ["0 3 * * 1-5", "工作日 03:00"],
+      ["0 3 * * SAT,SUN", "周末 03:00"],
+      ["30 1 * * 1,3,5", "每周一、周三、周五 01:30"],
+      ["0 3 * 1 *", "1月 每天 03:00"],
+      ["0 0 1,15 * *", "每月 1、15 日 00:00"],
+      ["1,2 * * * *", "每小时第 1、2 分钟"],
+      ["*/15 9-17 * * 1-5", "工作日 09:00–17:59 每 15 分钟"],
+      ["0 */6 * * *", "每 6 小时的第 0 分钟"],
+      ["0 8,20 * * *", "每天 08:00、20:00"],
+      ["0 0 1 1-3 *", "1月–3月 每月 1 日 00:00"],
+      ["0 0 1 * 1", "每月 1 日或每周一 00:00"],
+      ["0-10 0-10 * * *", "每天 00–10 时的第 0–10 分钟"],
+    ];
+    for (const [cron, words] of cases) assert.equal(describeCron(cron), words, cron);
+    assert.equal(describeCron("nonsense"), null);
+  } finally {
+    i18n.setLanguage("en");
+  }
+  assert.equal(describeCron("0 2 * * *"), "every day at 02:00", "back in English");
+});
+
 import { describeTarget, emptyForm, fieldOf, formToRequest, jobToForm } from "../src/lib/jobForm";
 import type { Job } from "../src/api";
 
@@ -594,4 +635,19 @@ test("#26: browse, verify and compare read at a chosen location; a compare offer
   assert.equal(browsePath("r1", { path: "" }, "copy:0123456789ab"), "/runs/r1/browse?location=copy%3A0123456789ab");
   assert.equal(browsePath("r1", { path: "x", path_b64: "/w==" }, "primary"), "/runs/r1/browse?path_b64=%2Fw%3D%3D&location=primary");
   assert.equal(new URLSearchParams(browsePath("r1", { path: "a/b c" }, "copy:x").split("?")[1]).get("path"), "a/b c");
+});
+
+test("the job page's words (retention, reasons, source, hooks, hook problems) in Chinese", async () => {
+  await chinese();
+  try {
+    assert.equal(describeRetention({ enabled: true, keep_last: 3, keep_daily: 7, keep_yearly: -1, keep_within: "1y" }), "最近 3 个快照、7 天内每天一个、每年一个（不限时长）、1y 内的全部快照");
+    assert.equal(describeRetention({ enabled: false }), "全部快照（未启用保留策略）");
+    assert.equal(describeReason("keep_weekly", "2026-W49"), "每周（2026-W49）");
+    assert.equal(describeSource("postgres", { source: { databases: ["app", "crm"], host: "db", port: 5433 } }), "db:5433 上的 PostgreSQL 数据库 app、crm 及角色");
+    assert.equal(describeTarget({ type: "local_dir", base_dir: "/b" }), "/b（本地目录）");
+    assert.equal(describeHooks({ hooks: { before: [{ argv: ["/bin/true"] }], continue_on_before_failure: true } }), "备份前：/bin/true（失败不会中止备份）");
+    assert.deepEqual(hookProblems({ ...emptyForm("UTC"), hooksAfter: [{ ...emptyHook(), env: "BROKEN" }] }), ["备份后命令 1：环境变量第 1 行不是 KEY=value 格式。"]);
+  } finally {
+    i18n.setLanguage("en");
+  }
 });

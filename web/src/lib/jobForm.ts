@@ -1,4 +1,5 @@
 import type { Job } from "../api";
+import { t, type MessageKey } from "../i18n";
 import { fromCron, toCron, type Simple } from "./schedule";
 
 // The job editor's form and the request body it becomes, both ways: pure, so it is tested without a browser.
@@ -315,9 +316,9 @@ export function hookToSpec(hook: HookForm): Record<string, unknown> {
 /** What the editor refuses to send (the server could not tell): environment lines without `=`. */
 export function hookProblems(form: JobForm): string[] {
   const problems: string[] = [];
-  for (const [when, list] of [["Before", form.hooksBefore], ["After", form.hooksAfter]] as const) {
+  for (const [key, list] of [["jobForm.hookEnvBefore", form.hooksBefore], ["jobForm.hookEnvAfter", form.hooksAfter]] as const) {
     list.forEach((hook, index) => {
-      for (const line of parseEnv(hook.env).problems) problems.push(`${when} command ${index + 1}: environment line ${line} is not KEY=value.`);
+      for (const line of parseEnv(hook.env).problems) problems.push(t(key, { number: index + 1, line }));
     });
   }
   return problems;
@@ -500,7 +501,7 @@ export function targetOf(fields: TargetForm): Record<string, unknown> {
 export function describeTarget(target: Record<string, unknown>): string {
   if (target.type === "webdav") return `WebDAV ${String(target.base_url ?? "?")}`;
   if (target.type === "rclone") return `rclone ${String(target.remote ?? "?")}`;
-  return `${String(target.base_dir ?? "?")} (local directory)`;
+  return t("jobForm.localDirectory", { dir: String(target.base_dir ?? "?") });
 }
 
 /** The channels a job's custom notifications list (`email` is kept from the original's specs; it never sends). */
@@ -655,19 +656,21 @@ export function describeSource(type: string | null, spec: Record<string, unknown
   const source = object(spec.source);
   switch (type) {
     case "sqlite":
-      return `the SQLite database ${String(source.path ?? "?")}`;
+      return t("jobForm.source.sqlite", { path: String(source.path ?? "?") });
     case "postgres":
     case "mariadb": {
       const engine = type === "postgres" ? "PostgreSQL" : "MariaDB";
       const names = strings(source.databases);
       const server = typeof source.host === "string" ? source.host : databaseDefaults[type].host;
       const port = typeof source.port === "number" ? `:${source.port}` : "";
-      const what = names.length ? `${engine} databases ${names.join(", ")}` : `every ${engine} database`;
-      const globals = source.globals === false ? "" : type === "postgres" ? " and the roles" : " and the users";
-      return `${what}${globals} on ${server}${port}`;
+      const what = names.length
+        ? t("jobForm.source.databases", { engine, names: names.join(t("job.list.separator")) })
+        : t("jobForm.source.everyDatabase", { engine });
+      const globals = source.globals === false ? "" : type === "postgres" ? t("jobForm.source.andRoles") : t("jobForm.source.andUsers");
+      return t("jobForm.source.onServer", { what, globals, server: `${server}${port}` });
     }
     case "vaultwarden":
-      return `the Vaultwarden data directory ${String(source.data_dir ?? "?")}`;
+      return t("jobForm.source.vaultwarden", { dir: String(source.data_dir ?? "?") });
     default:
       return strings(source.paths).join(", ");
   }
@@ -682,53 +685,65 @@ export function describeHooks(spec: Record<string, unknown>): string | null {
   const after = show(hooks.after);
   if (before.length === 0 && after.length === 0) return null;
   const parts: string[] = [];
-  if (before.length) parts.push(`before: ${before.join("; ")}${hooks.continue_on_before_failure === true ? " (a failure does not stop the backup)" : ""}`);
-  if (after.length) parts.push(`after: ${after.join("; ")}`);
+  if (before.length)
+    parts.push(t("jobForm.hooks.before", { commands: before.join("; ") }) + (hooks.continue_on_before_failure === true ? t("jobForm.hooks.continue") : ""));
+  if (after.length) parts.push(t("jobForm.hooks.after", { commands: after.join("; ") }));
   return parts.join(" · ");
 }
 
-const ruleWords: Record<string, [string, string]> = {
-  keep_last: ["the last", "snapshots"],
-  keep_hourly: ["hourly for", "hours"],
-  keep_daily: ["daily for", "days"],
-  keep_weekly: ["weekly for", "weeks"],
-  keep_monthly: ["monthly for", "months"],
-  keep_yearly: ["yearly for", "years"],
+/** Each count rule in words: with its count, and without limit (-1). */
+const ruleWords: Record<string, [MessageKey, MessageKey]> = {
+  keep_last: ["jobForm.keep.last", "jobForm.keep.lastUnlimited"],
+  keep_hourly: ["jobForm.keep.hourly", "jobForm.keep.hourlyUnlimited"],
+  keep_daily: ["jobForm.keep.daily", "jobForm.keep.dailyUnlimited"],
+  keep_weekly: ["jobForm.keep.weekly", "jobForm.keep.weeklyUnlimited"],
+  keep_monthly: ["jobForm.keep.monthly", "jobForm.keep.monthlyUnlimited"],
+  keep_yearly: ["jobForm.keep.yearly", "jobForm.keep.yearlyUnlimited"],
+};
+const bucketRules: Record<string, MessageKey> = {
+  hourly: "jobForm.reason.hourly",
+  daily: "jobForm.reason.daily",
+  weekly: "jobForm.reason.weekly",
+  monthly: "jobForm.reason.monthly",
+  yearly: "jobForm.reason.yearly",
 };
 
 /** A job's retention in words (the job page), e.g. "the last 3 snapshots, daily for 7 days, everything within 30d". */
 export function describeRetention(value: unknown): string {
   const retention = object(value);
-  if (retention.enabled !== true) return "every snapshot (no retention)";
+  if (retention.enabled !== true) return t("jobForm.keep.disabled");
   const parts: string[] = [];
-  for (const [key, [before, unit]] of Object.entries(ruleWords)) {
+  for (const [key, [counted, unlimited]] of Object.entries(ruleWords)) {
     const count = retention[key];
     if (typeof count !== "number") continue;
-    parts.push(count === -1 ? `${before.replace(" for", "")} without limit` : `${before} ${count} ${unit}`);
+    parts.push(count === -1 ? t(unlimited) : t(counted, { count }));
   }
-  if (typeof retention.keep_within === "string") parts.push(`everything within ${retention.keep_within}`);
-  if (typeof retention.keep_days === "number") parts.push(`every snapshot of the last ${retention.keep_days} days`);
-  return parts.length ? parts.join(", ") : "only pinned snapshots";
+  if (typeof retention.keep_within === "string") parts.push(t("jobForm.keep.within", { within: retention.keep_within }));
+  if (typeof retention.keep_days === "number") parts.push(t("jobForm.keep.days", { days: retention.keep_days }));
+  return parts.length ? parts.join(t("job.list.separator")) : t("jobForm.keep.onlyPinned");
 }
 
 /** Why a retention preview keeps a snapshot, in words: the rule and, for the GFS rules, its bucket. */
 export function describeReason(reason: string, bucket?: string, retention?: unknown): string {
   const policy = object(retention);
-  if (reason === "chain_base") return "a kept incremental snapshot builds on it";
-  if (reason === "pinned") return "pinned";
-  if (reason === "keep_last") return typeof policy.keep_last === "number" ? `one of the last ${policy.keep_last}` : "one of the last N";
-  if (reason === "keep_within") return typeof policy.keep_within === "string" ? `within ${policy.keep_within}` : "within the keep-within time";
-  if (reason === "keep_days") return "within the keep days";
-  const rule = reason.replace(/^keep_/, "");
-  return bucket ? `${rule} (${bucket})` : rule;
+  if (reason === "chain_base") return t("jobForm.reason.chainBase");
+  if (reason === "pinned") return t("jobForm.reason.pinned");
+  if (reason === "keep_last") return t("jobForm.reason.last", { count: typeof policy.keep_last === "number" ? policy.keep_last : "N" });
+  if (reason === "keep_within") return typeof policy.keep_within === "string" ? t("jobForm.reason.within", { within: policy.keep_within }) : t("jobForm.reason.withinTime");
+  if (reason === "keep_days") return t("jobForm.reason.days");
+  const bare = reason.replace(/^keep_/, "");
+  const rule = bucketRules[bare] ? t(bucketRules[bare]) : bare;
+  return bucket ? t("jobForm.reason.bucket", { rule, bucket }) : rule;
 }
 
 /** A target's bandwidth in a line, or null without a limit. */
 export function describeBandwidth(value: unknown): string | null {
   const bandwidth = object(value);
-  const rate = (bps: unknown) => (typeof bps === "number" ? `${bpsToMiB(bps)} MiB/s` : "unlimited");
+  const rate = (bps: unknown) => (typeof bps === "number" ? `${bpsToMiB(bps)} MiB/s` : t("jobForm.bandwidth.unlimited"));
   const schedule = Array.isArray(bandwidth.schedule) ? bandwidth.schedule.map(object) : [];
   if (typeof bandwidth.limit_bps !== "number" && schedule.length === 0) return null;
-  const ranges = schedule.map((rule) => `${strings(rule.days).join(",")} ${String(rule.start_hour)}–${String(rule.end_hour)} h: ${rate(rule.limit_bps)}`);
+  const ranges = schedule.map((rule) =>
+    t("jobForm.bandwidth.rule", { days: strings(rule.days).join(","), start: String(rule.start_hour), end: String(rule.end_hour), rate: rate(rule.limit_bps) }),
+  );
   return [rate(bandwidth.limit_bps), ...ranges].join("; ");
 }

@@ -1,4 +1,6 @@
-// The editor's simple schedules and their 5-field cron form, both ways; and any cron in words for lists.
+// The editor's simple schedules and their 5-field cron form, both ways; and any cron in words for lists, in the UI's
+// language (docs/ui.md, "Languages": the words and their order come from the catalogue).
+import { t, type MessageKey } from "../i18n";
 
 export type Simple =
   | { kind: "every_minutes"; minutes: number }
@@ -7,7 +9,6 @@ export type Simple =
   | { kind: "weekly"; weekday: number; hour: number; minute: number }
   | { kind: "monthly"; day: number; hour: number; minute: number };
 
-export const weekdays = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 export function toCron(simple: Simple): string {
   switch (simple.kind) {
@@ -59,26 +60,61 @@ export function fromCron(cron: string): Simple | null {
 }
 
 const two = (value: number) => String(value).padStart(2, "0");
+const time = (hour: number, minute: number) => `${two(hour)}:${two(minute)}`;
+
+const weekdayKeys: MessageKey[] = [
+  "schedule.day.sun",
+  "schedule.day.mon",
+  "schedule.day.tue",
+  "schedule.day.wed",
+  "schedule.day.thu",
+  "schedule.day.fri",
+  "schedule.day.sat",
+];
+const monthKeys: MessageKey[] = [
+  "schedule.month.1",
+  "schedule.month.2",
+  "schedule.month.3",
+  "schedule.month.4",
+  "schedule.month.5",
+  "schedule.month.6",
+  "schedule.month.7",
+  "schedule.month.8",
+  "schedule.month.9",
+  "schedule.month.10",
+  "schedule.month.11",
+  "schedule.month.12",
+];
+/** A weekday's name in the current language (0 = Sunday). */
+export const weekdayName = (day: number): string => t(weekdayKeys[day % 7]);
+const everyMinutes = (minutes: number | undefined) =>
+  minutes === undefined || minutes === 1 ? t("schedule.everyMinute") : t("schedule.everyMinutes", { minutes });
+
+/** `:05, :35` in English, `第 5、35 分钟` in Chinese. */
+const minutesOfHour = (values: number[]) =>
+  t("schedule.minutesOfHour", {
+    minutes: values.map((value) => t("schedule.minuteMark", { minute: two(value), number: value })).join(t("schedule.joiner")),
+  });
 
 /** `every day at 02:30`, or null when the cron is not a simple schedule. */
 function describeSimple(simple: Simple): string {
   switch (simple.kind) {
     case "every_minutes":
-      return simple.minutes === 1 ? "every minute" : `every ${simple.minutes} minutes`;
+      return everyMinutes(simple.minutes);
     case "hourly":
-      return `every hour at :${two(simple.minute)}`;
+      return t("schedule.hourlyAt", { minutes: minutesOfHour([simple.minute]) });
     case "daily":
-      return `every day at ${two(simple.hour)}:${two(simple.minute)}`;
+      return t("schedule.dailyAt", { time: time(simple.hour, simple.minute) });
     case "weekly":
-      return `every ${weekdays[simple.weekday]} at ${two(simple.hour)}:${two(simple.minute)}`;
+      return t("schedule.weeklyAt", { day: weekdayName(simple.weekday), time: time(simple.hour, simple.minute) });
     case "monthly":
-      return `on day ${simple.day} of every month at ${two(simple.hour)}:${two(simple.minute)}`;
+      return t("schedule.monthlyAt", { day: simple.day, time: time(simple.hour, simple.minute) });
   }
 }
 
-const monthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-const monthAbbreviations = monthNames.map((name) => name.slice(0, 3).toUpperCase());
-const dayAbbreviations = weekdays.map((name) => name.slice(0, 3).toUpperCase());
+// Cron's names of months and days (always English, whatever the UI's language).
+const monthAbbreviations = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+const dayAbbreviations = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
 /** A cron field: `any` (`*`), or its values; `step` when it is exactly `*` + `/n`. */
 interface Field {
@@ -114,7 +150,7 @@ function parseField(text: string, min: number, max: number, names: string[] = []
 }
 
 /** `Monday–Friday, Sunday`: runs of three or more consecutive values become ranges. */
-function runs(values: number[], name: (value: number) => string, joiner = ", "): string {
+function runs(values: number[], name: (value: number) => string, joiner = t("schedule.joiner")): string {
   const parts: string[] = [];
   for (let index = 0; index < values.length; ) {
     let end = index;
@@ -126,31 +162,36 @@ function runs(values: number[], name: (value: number) => string, joiner = ", "):
   return parts.join(joiner);
 }
 
-function describeTime(minute: Field, hour: Field): string {
+/** The time of day part; `at` tells whether it names fixed times (then "every day" may lead it). */
+function describeTime(minute: Field, hour: Field): { text: string; at: boolean } {
   if (minute.any || minute.step) {
-    const every = minute.any || minute.step === 1 ? "every minute" : `every ${minute.step} minutes`;
-    return hour.any ? every : `${every} during ${runs(hour.values, (h) => `${two(h)}:00`)} hours`.replace(/(\d\d:00)–(\d\d):00/g, "$1–$2:59");
+    const every = everyMinutes(minute.any ? 1 : minute.step);
+    if (hour.any) return { text: every, at: false };
+    const hours = runs(hour.values, (h) => `${two(h)}:00`).replace(/(\d\d:00)–(\d\d):00/g, "$1–$2:59");
+    return { text: t("schedule.duringHours", { every, hours }), at: false };
   }
-  if (hour.any) return minute.values.length === 1 ? `every hour at :${two(minute.values[0])}` : `every hour at ${minute.values.map((m) => `:${two(m)}`).join(", ")}`;
-  if (hour.step && minute.values.length === 1) return `every ${hour.step} hours at :${two(minute.values[0])}`;
+  const minutes = minutesOfHour(minute.values);
+  if (hour.any) return { text: t("schedule.hourlyAt", { minutes }), at: false };
+  if (hour.step && minute.values.length === 1) return { text: t("schedule.everyHoursAt", { hours: hour.step, minutes }), at: false };
   if (minute.values.length * hour.values.length <= 6) {
-    return `at ${hour.values.flatMap((h) => minute.values.map((m) => `${two(h)}:${two(m)}`)).join(", ")}`;
+    const times = hour.values.flatMap((h) => minute.values.map((m) => time(h, m))).join(t("schedule.joiner"));
+    return { text: t("schedule.atTimes", { times }), at: true };
   }
-  return `at minute ${runs(minute.values, String)} of hours ${runs(hour.values, two)}`;
+  return { text: t("schedule.minutesOfHours", { minutes: runs(minute.values, String), hours: runs(hour.values, two) }), at: true };
 }
 
 function describeDays(dayOfMonth: Field, weekday: Field): string | null {
-  const ordinalDays = (field: Field) => `day ${runs(field.values, String)} of the month`;
+  const ordinalDays = (field: Field) => t("schedule.daysOfMonth", { days: runs(field.values, String) });
   const days = (field: Field) => {
     const set = [...new Set(field.values.map((value) => value % 7))].sort((a, b) => a - b);
-    if (set.join() === "1,2,3,4,5") return "weekdays";
-    if (set.join() === "0,6") return "weekends";
-    return runs(set, (value) => weekdays[value]);
+    if (set.join() === "1,2,3,4,5") return t("schedule.onWorkdays");
+    if (set.join() === "0,6") return t("schedule.onWeekends");
+    return t("schedule.onDays", { days: runs(set, weekdayName) });
   };
   if (dayOfMonth.any && weekday.any) return null;
-  if (weekday.any) return `on ${ordinalDays(dayOfMonth)}`;
-  if (dayOfMonth.any) return `on ${days(weekday)}`;
-  return `on ${ordinalDays(dayOfMonth)} or on ${days(weekday)}`;
+  if (weekday.any) return ordinalDays(dayOfMonth);
+  if (dayOfMonth.any) return days(weekday);
+  return t("schedule.dayOrWeekday", { days: ordinalDays(dayOfMonth), weekdays: days(weekday) });
 }
 
 /**
@@ -169,9 +210,12 @@ export function describeCron(cron: string): string | null {
   const month = parseField(fields[3], 1, 12, monthAbbreviations, 1);
   const weekday = parseField(fields[4], 0, 7, dayAbbreviations, 0);
   if (!minute || !hour || !dayOfMonth || !month || !weekday) return null;
-  const time = describeTime(minute, hour);
+  const times = describeTime(minute, hour);
   const days = describeDays(dayOfMonth, weekday);
-  const months = month.any ? null : `in ${runs(month.values, (value) => monthNames[value - 1])}`;
-  const daily = !days && !months && /^at /.test(time) ? "every day" : null;
-  return [daily, time, days, months].filter(Boolean).join(" ");
+  const months = month.any ? null : t("schedule.inMonths", { months: runs(month.values, (value) => t(monthKeys[value - 1])) });
+  // Fixed times on no particular day read "every day at …"; a language may say so within months too (Chinese: "1月每天").
+  const daily = !days && times.at ? (months ? t("schedule.everyDayInMonths") : t("schedule.everyDay")) : "";
+  return t("schedule.compose", { daily, time: times.text, days: days ?? "", months: months ?? "" })
+    .replace(/\s+/g, " ")
+    .trim();
 }

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, type AgentInfo } from "../api";
 import { ErrorBox } from "../components";
+import { t } from "../i18n";
 import { formatRelative, formatTime } from "../lib/format";
 
 // Other hosts that back up for this hub (docs/agents.md): who is online, and how to add one (a token and the exact
@@ -45,7 +46,7 @@ export function AgentsPage() {
   };
 
   const rotate = async (agent: AgentInfo) => {
-    if (!window.confirm(`Give ${agent.name} a new key? It stores the new key, then the old one stops working.`)) return;
+    if (!window.confirm(t("agents.rotateConfirm", { name: agent.name }))) return;
     try {
       await api.rotateAgentKey(agent.id);
       await load();
@@ -55,7 +56,7 @@ export function AgentsPage() {
   };
 
   const revoke = async (agent: AgentInfo) => {
-    if (!window.confirm(`Revoke ${agent.name}? Its key stops working at once and its link is closed; it must be enrolled again.`)) return;
+    if (!window.confirm(t("agents.revokeConfirm", { name: agent.name }))) return;
     try {
       await api.revokeAgent(agent.id);
       await load();
@@ -67,79 +68,78 @@ export function AgentsPage() {
   return (
     <section>
       <header className="page-header">
-        <h1>Agents</h1>
+        <h1>{t("nav.agents")}</h1>
       </header>
       <p className="muted">
-        An agent backs up another host for this hub: jobs set to run on it back up that host, to a directory there. It
-        connects out to this hub, so the hub never needs to reach it.
+        {t("agents.intro")}
       </p>
       <ErrorBox error={error} />
       <div className="card add-agent">
-        <h2>Add an agent</h2>
+        <h2>{t("agents.add")}</h2>
         <div className="row">
           <label className="field">
-            Name
-            <input name="agentName" value={name} placeholder="web-1" onChange={(event) => setName(event.target.value)} />
+            {t("common.a.name")}
+            <input name="agentName" value={name} placeholder={t("agents.example.name")} onChange={(event) => setName(event.target.value)} />
           </label>
           <label className="field">
-            Hosts this token may enrol
+            {t("agents.tokenUses")}
             <input type="number" min={1} max={1000} value={uses} onChange={(event) => setUses(event.target.value)} />
           </label>
           <button className="primary" onClick={() => void createToken()}>
-            Create enrolment token
+            {t("agents.createToken")}
           </button>
         </div>
         {token && (
           <div className="enroll" data-testid="enroll">
             <p>
-              Run this on the other host (the token works until {formatTime(token.expires_at)}, and is shown only now):
+              {t("agents.runThis", { until: formatTime(token.expires_at) })}
             </p>
             <pre data-testid="enroll-command">{enrollCommand(location.origin, token.token, name)}</pre>
-            <button onClick={() => void navigator.clipboard?.writeText(enrollCommand(location.origin, token.token, name))}>Copy</button>
+            <button onClick={() => void navigator.clipboard?.writeText(enrollCommand(location.origin, token.token, name))}>{t("common.a.copy")}</button>
           </div>
         )}
       </div>
-      {agents && agents.length === 0 && <p className="muted">No agent yet.</p>}
+      {agents && agents.length === 0 && <p className="muted">{t("agents.none")}</p>}
       {agents && agents.length > 0 && (
         <table className="list agents">
           <thead>
             <tr>
-              <th>Name</th>
-              <th>State</th>
-              <th>Last seen</th>
-              <th>Version</th>
-              <th>Running</th>
-              <th aria-label="Actions" />
+              <th>{t("common.a.name")}</th>
+              <th>{t("common.a.state")}</th>
+              <th>{t("agents.lastSeen")}</th>
+              <th>{t("common.a.version")}</th>
+              <th>{t("agents.running")}</th>
+              <th aria-label={t("common.a.actions")} />
             </tr>
           </thead>
           <tbody>
             {agents.map((agent) => (
               <tr key={agent.id} data-agent={agent.name}>
-                <td data-label="Name">
+                <td data-label={t("common.a.name")}>
                   <strong>{agent.name}</strong> <code className="muted">{agent.id.slice(0, 8)}</code>
                 </td>
-                <td data-label="State">
+                <td data-label={t("common.a.state")}>
                   {agent.revoked_at ? (
-                    <span className="badge status-failed">revoked</span>
+                    <span className="badge status-failed">{t("agents.state.revoked")}</span>
                   ) : agent.connected ? (
-                    <span className="badge status-success">online</span>
+                    <span className="badge status-success">{t("agents.state.online")}</span>
                   ) : (
-                    <span className="badge">offline</span>
+                    <span className="badge">{t("agents.state.offline")}</span>
                   )}
                 </td>
-                <td data-label="Last seen">
-                  {agent.last_seen_at ? <span title={formatTime(agent.last_seen_at)}>{formatRelative(agent.last_seen_at)}</span> : "never"}
+                <td data-label={t("agents.lastSeen")}>
+                  {agent.last_seen_at ? <span title={formatTime(agent.last_seen_at)}>{formatRelative(agent.last_seen_at)}</span> : t("common.a.never")}
                 </td>
-                <td data-label="Version">{agent.version ?? "–"}</td>
-                <td data-label="Running">{agent.running_runs}</td>
+                <td data-label={t("common.a.version")}>{agent.version ?? "–"}</td>
+                <td data-label={t("agents.running")}>{agent.running_runs}</td>
                 <td className="actions">
                   {!agent.revoked_at && (
                     <>
-                      <button onClick={() => void rotate(agent)} disabled={!agent.connected} title={agent.connected ? undefined : "only while it is online"}>
-                        Rotate key
+                      <button onClick={() => void rotate(agent)} disabled={!agent.connected} title={agent.connected ? undefined : t("agents.rotateOnlyOnline")}>
+                        {t("agents.rotate")}
                       </button>{" "}
                       <button className="danger" onClick={() => void revoke(agent)}>
-                        Revoke
+                        {t("agents.revoke")}
                       </button>
                     </>
                   )}

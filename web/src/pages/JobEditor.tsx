@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState, type ReactNode } from "react";
 import { api, ApiError, type AgentInfo, type Job, type NotificationDestination, type SecretKind, type TargetSecretInfo } from "../api";
 import { ErrorBox, Link } from "../components";
+import { t, type MessageKey } from "../i18n";
 import { formatRelative, formatTime } from "../lib/format";
 import {
   completeDraft,
@@ -19,13 +20,12 @@ import {
 } from "../lib/jobForm";
 import { CopiesFields, DrillsFields, PingsFields, RetentionFields, TargetFields } from "./JobEditor26";
 import { navigate } from "../lib/router";
-import { weekdays, type Simple } from "../lib/schedule";
+import { weekdayName, type Simple } from "../lib/schedule";
 
 function snapshotHint(mode: JobForm["snapshotMode"]): string {
-  if (mode === "off") return "Files are read as they are; one that changes meanwhile is handled by the consistency setting below.";
-  if (mode === "auto")
-    return "Sources on btrfs are read from a read-only snapshot taken just before (deleted after); elsewhere the live files are read, with a warning.";
-  return "The run fails (snapshot_unavailable) when a source is not on btrfs. The snapshot is deleted after the run.";
+  if (mode === "off") return t("job.editor.snapshotHint.off");
+  if (mode === "auto") return t("job.editor.snapshotHint.auto");
+  return t("job.editor.snapshotHint.required");
 }
 
 type Update = (change: Partial<JobForm>) => void;
@@ -36,24 +36,24 @@ function ConsistencyFields(props: { form: JobForm; update: Update; error?: strin
   return (
     <div className="row">
       <Field
-        label="Files that change while read"
+        label={t("job.editor.consistency")}
         error={props.error}
         hint={
           form.consistencyPolicy === "warn"
-            ? "The run succeeds with a warning that lists them."
+            ? t("job.editor.consistency.warnHint")
             : form.consistencyPolicy === "fail"
-              ? "The run fails (source_consistency) when more files than this changed."
-              : "Not checked."
+              ? t("job.editor.consistency.failHint")
+              : t("job.editor.consistency.ignoreHint")
         }
       >
         <select name="consistencyPolicy" value={form.consistencyPolicy} onChange={(event) => update({ consistencyPolicy: event.target.value as JobForm["consistencyPolicy"] })}>
-          <option value="warn">warn</option>
-          <option value="fail">fail the run</option>
-          <option value="ignore">ignore</option>
+          <option value="warn">{t("job.editor.consistency.warn")}</option>
+          <option value="fail">{t("job.editor.consistency.fail")}</option>
+          <option value="ignore">{t("job.editor.consistency.ignore")}</option>
         </select>
       </Field>
       {form.consistencyPolicy === "fail" && (
-        <Field label="Tolerate up to (files)">
+        <Field label={t("job.editor.consistency.threshold")}>
           <input name="consistencyThreshold" className="num-wide" type="number" min={0} value={form.consistencyThreshold} onChange={(event) => update({ consistencyThreshold: event.target.value })} />
         </Field>
       )}
@@ -74,63 +74,65 @@ function DatabaseFields(props: { form: JobForm; update: Update; secrets: TargetS
     <>
       <div className="row">
         <Field
-          label="Host, IP or socket"
+          label={t("job.editor.db.host")}
           error={props.errorFor("source")}
-          hint={engine === "postgres" ? "An absolute path is the socket directory." : "An absolute path is the socket file."}
+          hint={engine === "postgres" ? t("job.editor.db.hostHintPostgres") : t("job.editor.db.hostHintMariadb")}
         >
           <input name="dbHost" placeholder={defaults.host} value={form.dbHost} onChange={(event) => update({ dbHost: event.target.value })} />
         </Field>
-        <Field label="Port">
+        <Field label={t("job.editor.db.port")}>
           <input name="dbPort" className="num-wide" type="number" min={1} max={65535} placeholder={String(defaults.port)} value={form.dbPort} onChange={(event) => update({ dbPort: event.target.value })} />
         </Field>
       </div>
-      <Field label="User (empty: the client's default)">
-        <input name="dbUser" value={form.dbUser} placeholder={engine === "postgres" ? "backup" : "root"} autoComplete="off" onChange={(event) => update({ dbUser: event.target.value })} />
+      <Field label={t("job.editor.db.user")}>
+        <input name="dbUser" value={form.dbUser} placeholder={engine === "postgres" ? t("job.editor.example.pgUser") : t("job.editor.example.mariadbUser")} autoComplete="off" onChange={(event) => update({ dbUser: event.target.value })} />
       </Field>
       <Field
-        label="Password"
+        label={t("common.a.password")}
         error={props.errorFor("dbSecret")}
         hint={
           <>
-            A {engine === "postgres" ? "PostgreSQL" : "MariaDB"} password kept encrypted; add one in <Link to="/settings">Settings</Link>. None: socket (peer) authentication.
+            {t("job.editor.db.passwordHintBefore", { engine: engine === "postgres" ? "PostgreSQL" : "MariaDB" })}
+            <Link to="/settings">{t("nav.settings")}</Link>
+            {t("job.editor.db.passwordHintAfter")}
           </>
         }
       >
         <select name="dbSecretName" value={form.dbSecretName} onChange={(event) => update({ dbSecretName: event.target.value })}>
-          <option value="">none (socket authentication)</option>
+          <option value="">{t("job.editor.db.noPassword")}</option>
           {props.secrets.map((secret) => (
             <option key={secret.name} value={secret.name}>
               {secret.name}
             </option>
           ))}
           {form.dbSecretName && !props.secrets.some((secret) => secret.name === form.dbSecretName) && (
-            <option value={form.dbSecretName}>{form.dbSecretName} (missing)</option>
+            <option value={form.dbSecretName}>{t("job.editor.missing", { name: form.dbSecretName })}</option>
           )}
         </select>
       </Field>
       <Field
-        label="Databases (one per line)"
+        label={t("job.editor.db.databases")}
         hint={
           names.length === 0
             ? engine === "postgres"
-              ? "Empty: all databases (every one that allows connections, templates excepted)."
-              : "Empty: all databases (information_schema, performance_schema, sys and mysql excepted)."
-            : `${names.length} database${names.length === 1 ? "" : "s"}: ${names.join(", ")}.`
+              ? t("job.editor.db.allPostgres")
+              : t("job.editor.db.allMariadb")
+            : t(names.length === 1 ? "job.editor.db.count.one" : "job.editor.db.count.other", { count: names.length, names: names.join(t("job.list.separator")) })
         }
       >
-        <textarea name="dbDatabases" rows={3} placeholder="all databases" value={form.dbDatabases} onChange={(event) => update({ dbDatabases: event.target.value })} />
+        <textarea name="dbDatabases" rows={3} placeholder={t("job.editor.db.allPlaceholder")} value={form.dbDatabases} onChange={(event) => update({ dbDatabases: event.target.value })} />
       </Field>
       <label className="inline">
         <input type="checkbox" name="dbGlobals" checked={form.dbGlobals} onChange={(event) => update({ dbGlobals: event.target.checked })} />{" "}
-        {engine === "postgres" ? "Also back up roles and tablespaces (pg_dumpall --globals-only)" : "Also back up users and grants (mariadb-dump --system=users)"}
+        {engine === "postgres" ? t("job.editor.db.globalsPostgres") : t("job.editor.db.globalsMariadb")}
       </label>
       {engine === "mariadb" && (
         <label className="inline">
           <input type="checkbox" name="verifyScratchRestore" checked={form.verifyScratchRestore} onChange={(event) => update({ verifyScratchRestore: event.target.checked })} />{" "}
-          When verifying, also restore each dump into a scratch database on this server (created, checked, dropped)
+          {t("job.editor.db.scratchRestore")}
         </label>
       )}
-      <p className="hint muted">Each database is dumped on its own ({engine === "postgres" ? "pg_dump -Fc" : "mariadb-dump --single-transaction"}) into the snapshot while it is read.</p>
+      <p className="hint muted">{t("job.editor.db.dumpHint", { tool: engine === "postgres" ? "pg_dump -Fc" : "mariadb-dump --single-transaction" })}</p>
     </>
   );
 }
@@ -146,13 +148,12 @@ function HooksFields(props: { form: JobForm; update: Update; error?: string }) {
     />
   );
   return (
-    <fieldset className="card hooks" aria-label="Hooks">
-      <legend>Commands before and after (hooks)</legend>
+    <fieldset className="card hooks" aria-label={t("job.page.fact.hooks")}>
+      <legend>{t("job.editor.hooks.legend")}</legend>
       <p className="warning hooks-note" role="note">
-        Hooks run programs on the machine that runs the job (this hub's worker, or the agent), as its user, with its rights. Only add commands you
-        would run there yourself.
+        {t("job.editor.hooks.warning")}
       </p>
-      <h3>Before the backup</h3>
+      <h3>{t("job.editor.hooks.before")}</h3>
       {list("hooksBefore")}
       {form.hooksBefore.length > 0 && (
         <label className="inline">
@@ -162,11 +163,11 @@ function HooksFields(props: { form: JobForm; update: Update; error?: string }) {
             checked={form.continueOnBeforeFailure}
             onChange={(event) => update({ continueOnBeforeFailure: event.target.checked })}
           />{" "}
-          Back up even if a command before fails (otherwise the run stops with hook_failed)
+          {t("job.editor.hooks.continue")}
         </label>
       )}
-      <h3>After the backup</h3>
-      <p className="hint muted">Always run, also after a failure; BASTION_STATUS, BASTION_ERROR and BASTION_SNAPSHOT say how it went.</p>
+      <h3>{t("job.editor.hooks.after")}</h3>
+      <p className="hint muted">{t("job.editor.hooks.afterHint")}</p>
       {list("hooksAfter")}
       {props.error && (
         <p className="field-error" role="alert">
@@ -187,50 +188,50 @@ function HookList(props: { which: "hooksBefore" | "hooksAfter"; hooks: HookForm[
   };
   return (
     <div className="hook-list" data-testid={`hooks-${when}`}>
-      {props.hooks.length === 0 && <p className="muted">None.</p>}
+      {props.hooks.length === 0 && <p className="muted">{t("job.editor.hooks.none")}</p>}
       {props.hooks.map((hook, index) => {
         const envProblems = parseEnv(hook.env).problems;
         return (
-          <div className="subcard hook" key={index} role="group" aria-label={`${when} command ${index + 1}`}>
+          <div className="subcard hook" key={index} role="group" aria-label={t(when === "before" ? "job.editor.hooks.beforeCommand" : "job.editor.hooks.afterCommand", { number: index + 1 })}>
             <div className="hook-header">
               <strong>
-                {when === "before" ? "Before" : "After"} #{index + 1}
+                {t(when === "before" ? "job.editor.hooks.beforeNumber" : "job.editor.hooks.afterNumber", { number: index + 1 })}
               </strong>
               <span className="hook-buttons">
-                <button type="button" className="ghost" aria-label="Move up" disabled={index === 0} onClick={() => move(index, -1)}>
+                <button type="button" className="ghost" aria-label={t("job.editor.moveUp")} disabled={index === 0} onClick={() => move(index, -1)}>
                   ↑
                 </button>
-                <button type="button" className="ghost" aria-label="Move down" disabled={index === props.hooks.length - 1} onClick={() => move(index, 1)}>
+                <button type="button" className="ghost" aria-label={t("job.editor.moveDown")} disabled={index === props.hooks.length - 1} onClick={() => move(index, 1)}>
                   ↓
                 </button>
                 <button type="button" className="ghost danger" onClick={() => props.onChange(props.hooks.filter((_, at) => at !== index))}>
-                  Remove
+                  {t("common.a.remove")}
                 </button>
               </span>
             </div>
-            <Field label="Program and arguments, one per line" hint="The first line is the program's absolute path. No shell: | > * and $VAR are passed as they are.">
+            <Field label={t("job.editor.hooks.argv")} hint={t("job.editor.hooks.argvHint")}>
               <textarea
                 name={`${when}Argv`}
                 rows={Math.max(3, hook.argv.split("\n").length + 1)}
                 wrap="off"
                 className="mono"
-                placeholder={when === "before" ? "/usr/bin/docker\nstop\nmy-app" : "/usr/bin/docker\nstart\nmy-app"}
+                placeholder={when === "before" ? t("job.editor.example.hookBefore") : t("job.editor.example.hookAfter")}
                 value={hook.argv}
                 onChange={(event) => change(index, { argv: event.target.value })}
               />
             </Field>
             <div className="row">
-              <Field label="Working directory">
+              <Field label={t("job.editor.hooks.cwd")}>
                 <input name={`${when}Cwd`} placeholder="/" value={hook.cwd} onChange={(event) => change(index, { cwd: event.target.value })} />
               </Field>
-              <Field label="Timeout (s)">
+              <Field label={t("job.editor.hooks.timeout")}>
                 <input name={`${when}Timeout`} className="num-wide" type="number" min={1} max={86400} placeholder="300" value={hook.timeout} onChange={(event) => change(index, { timeout: event.target.value })} />
               </Field>
             </div>
             <Field
-              label="Environment (KEY=value per line)"
-              error={envProblems.length ? `Line ${envProblems.join(", ")}: write KEY=value.` : undefined}
-              hint="Added to BASTION_JOB_ID, BASTION_JOB_NAME, BASTION_RUN_ID and BASTION_HOOK."
+              label={t("job.editor.hooks.env")}
+              error={envProblems.length ? t("job.editor.hooks.envProblem", { lines: envProblems.join(t("job.list.separator")) }) : undefined}
+              hint={t("job.editor.hooks.envHint")}
             >
               <textarea name={`${when}Env`} rows={Math.max(2, hook.env.split("\n").length)} wrap="off" className="mono" value={hook.env} onChange={(event) => change(index, { env: event.target.value })} />
             </Field>
@@ -238,16 +239,16 @@ function HookList(props: { which: "hooksBefore" | "hooksAfter"; hooks: HookForm[
         );
       })}
       <button type="button" onClick={() => props.onChange([...props.hooks, emptyHook()])}>
-        Add a command {when} the backup
+        {t(when === "before" ? "job.editor.hooks.addBefore" : "job.editor.hooks.addAfter")}
       </button>
     </div>
   );
 }
 
 export function targetHint(type: JobForm["targetType"]): string {
-  if (type === "local_dir") return "A backup on the same disk as its source is not a backup: prefer another disk or host.";
-  if (type === "webdav") return "Each part is one PUT: keep the part size under the server's upload limit.";
-  return "Reaches every backend Debian's rclone supports; the configuration is a secret in Settings.";
+  if (type === "local_dir") return t("job.editor.targetHint.localDir");
+  if (type === "webdav") return t("job.editor.targetHint.webdav");
+  return t("job.editor.targetHint.rclone");
 }
 
 interface Draft {
@@ -376,18 +377,18 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
     }
   };
 
-  if (!loaded) return error ? <ErrorBox error={error} /> : <p className="muted">Loading…</p>;
+  if (!loaded) return error ? <ErrorBox error={error} /> : <p className="muted">{t("common.a.loading")}</p>;
   const stale = draft && job && draft.updatedAt !== null && draft.updatedAt !== job.updated_at;
   return (
     <section className="editor">
       <header className="page-header">
-        <h1>{props.jobId ? `Edit ${job?.name ?? "job"}` : "New job"}</h1>
-        <Link to="/jobs">Cancel</Link>
+        <h1>{props.jobId ? t("job.editor.editTitle", { name: job?.name ?? t("job.editor.jobWord") }) : t("job.editor.newTitle")}</h1>
+        <Link to="/jobs">{t("common.a.cancel")}</Link>
       </header>
       {draft && (
         <div className="card draft-note" role="status">
-          You have an unsaved draft of this {props.jobId ? "job" : "new job"}.
-          {stale && <strong> The job has changed since the draft was taken.</strong>}{" "}
+          {props.jobId ? t("job.editor.draftJob") : t("job.editor.draftNew")}
+          {stale && <strong> {t("job.editor.draftStale")}</strong>}{" "}
           <button
             onClick={() => {
               setForm(completeDraft(draft.form, props.hubTimezone));
@@ -395,7 +396,7 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
               setDraft(null);
             }}
           >
-            Resume draft
+            {t("job.editor.resumeDraft")}
           </button>{" "}
           <button
             onClick={() => {
@@ -403,47 +404,47 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
               setDraft(null);
             }}
           >
-            Discard
+            {t("job.editor.discard")}
           </button>
         </div>
       )}
       <div className="editor-grid">
         <fieldset className="card">
-          <legend>Basics</legend>
-          <Field label="Name" error={errorFor("name")}>
+          <legend>{t("job.editor.basics")}</legend>
+          <Field label={t("common.a.name")} error={errorFor("name")}>
             <input name="name" value={form.name} onChange={(event) => update({ name: event.target.value })} required />
           </Field>
-          <Field label="Type">
+          <Field label={t("job.editor.type")}>
             <select name="type" value={form.type} onChange={(event) => update({ type: event.target.value as JobForm["type"] })}>
-              <option value="filesystem">Files and directories</option>
-              <option value="sqlite">SQLite database</option>
-              <option value="postgres">PostgreSQL databases</option>
-              <option value="mariadb">MariaDB / MySQL databases</option>
-              <option value="vaultwarden">Vaultwarden (data directory)</option>
+              <option value="filesystem">{t("job.editor.type.filesystem")}</option>
+              <option value="sqlite">{t("job.editor.type.sqlite")}</option>
+              <option value="postgres">{t("job.editor.type.postgres")}</option>
+              <option value="mariadb">{t("job.editor.type.mariadb")}</option>
+              <option value="vaultwarden">{t("job.editor.type.vaultwarden")}</option>
             </select>
           </Field>
           <AgentField value={form.agentId} onChange={(agentId) => update({ agentId })} />
-          <Field label="When a run is still active" hint={form.overlap === "queue" ? "The new run waits for it." : "The new run is rejected (and notified)."}>
+          <Field label={t("job.editor.overlap")} hint={form.overlap === "queue" ? t("job.editor.overlap.queueHint") : t("job.editor.overlap.rejectHint")}>
             <select name="overlap" value={form.overlap} onChange={(event) => update({ overlap: event.target.value as JobForm["overlap"] })}>
-              <option value="queue">Queue the new run</option>
-              <option value="reject">Reject the new run</option>
+              <option value="queue">{t("job.editor.overlap.queue")}</option>
+              <option value="reject">{t("job.editor.overlap.reject")}</option>
             </select>
           </Field>
         </fieldset>
 
         <fieldset className="card">
-          <legend>Schedule</legend>
-          <div className="segmented" role="radiogroup" aria-label="Schedule mode">
+          <legend>{t("job.editor.schedule")}</legend>
+          <div className="segmented" role="radiogroup" aria-label={t("job.editor.schedule.mode")}>
             {(["manual", "simple", "cron"] as const).map((mode) => (
               <label key={mode} className="inline">
                 <input type="radio" name="scheduleMode" checked={form.scheduleMode === mode} onChange={() => update({ scheduleMode: mode, cron: schedule ?? form.cron })} />
-                {mode === "manual" ? "Manual only" : mode === "simple" ? "Simple" : "Cron"}
+                {mode === "manual" ? t("job.editor.schedule.manual") : mode === "simple" ? t("job.editor.schedule.simple") : t("job.editor.schedule.cronMode")}
               </label>
             ))}
           </div>
           {form.scheduleMode === "simple" && (
             <div className="row simple-schedule">
-              <select aria-label="Repeat" value={form.simple.kind} onChange={(event) => {
+              <select aria-label={t("job.editor.schedule.repeat")} value={form.simple.kind} onChange={(event) => {
                 const kind = event.target.value as Simple["kind"];
                 const base = { hour: 2, minute: 0 };
                 update({
@@ -451,51 +452,53 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
                     kind === "every_minutes" ? { kind, minutes: 15 } : kind === "hourly" ? { kind, minute: 0 } : kind === "daily" ? { kind, ...base } : kind === "weekly" ? { kind, weekday: 1, ...base } : { kind, day: 1, ...base },
                 });
               }}>
-                <option value="every_minutes">Every N minutes</option>
-                <option value="hourly">Hourly</option>
-                <option value="daily">Daily</option>
-                <option value="weekly">Weekly</option>
-                <option value="monthly">Monthly</option>
+                <option value="every_minutes">{t("job.editor.schedule.everyMinutes")}</option>
+                <option value="hourly">{t("job.editor.schedule.hourly")}</option>
+                <option value="daily">{t("job.editor.schedule.daily")}</option>
+                <option value="weekly">{t("job.editor.schedule.weekly")}</option>
+                <option value="monthly">{t("job.editor.schedule.monthly")}</option>
               </select>
               {form.simple.kind === "every_minutes" && (
                 <>
-                  <input aria-label="Minutes" type="number" min={1} max={59} value={form.simple.minutes} onChange={(event) => updateSimple({ minutes: Number(event.target.value) })} />
-                  <span className="unit">minutes</span>
+                  <input aria-label={t("job.editor.schedule.minutes")} type="number" min={1} max={59} value={form.simple.minutes} onChange={(event) => updateSimple({ minutes: Number(event.target.value) })} />
+                  <span className="unit">{t("job.editor.schedule.minutesUnit")}</span>
                 </>
               )}
               {form.simple.kind === "weekly" && (
-                <select aria-label="Weekday" value={form.simple.weekday} onChange={(event) => updateSimple({ weekday: Number(event.target.value) })}>
-                  {weekdays.map((day, index) => (
-                    <option key={day} value={index}>
-                      {day}
+                <select aria-label={t("job.editor.schedule.weekday")} value={form.simple.weekday} onChange={(event) => updateSimple({ weekday: Number(event.target.value) })}>
+                  {[0, 1, 2, 3, 4, 5, 6].map((day) => (
+                    <option key={day} value={day}>
+                      {weekdayName(day)}
                     </option>
                   ))}
                 </select>
               )}
-              {form.simple.kind === "monthly" && <span className="unit">on day</span>}
+              {form.simple.kind === "monthly" && <span className="unit">{t("job.editor.schedule.onDay")}</span>}
               {form.simple.kind === "monthly" && (
-                <input aria-label="Day of month" type="number" min={1} max={28} value={form.simple.day} onChange={(event) => updateSimple({ day: Number(event.target.value) })} />
+                <input aria-label={t("job.editor.schedule.dayOfMonth")} type="number" min={1} max={28} value={form.simple.day} onChange={(event) => updateSimple({ day: Number(event.target.value) })} />
               )}
-              {form.simple.kind !== "every_minutes" && <span className="unit">at {form.simple.kind === "hourly" ? "minute" : ""}</span>}
+              {form.simple.kind === "monthly" && t("job.editor.schedule.dayUnit") && <span className="unit">{t("job.editor.schedule.dayUnit")}</span>}
+              {form.simple.kind !== "every_minutes" && <span className="unit">{form.simple.kind === "hourly" ? t("job.editor.schedule.atMinute") : t("job.editor.schedule.at")}</span>}
               {(form.simple.kind === "daily" || form.simple.kind === "weekly" || form.simple.kind === "monthly") && (
                 <>
-                  <input aria-label="Hour" type="number" min={0} max={23} value={form.simple.hour} onChange={(event) => updateSimple({ hour: Number(event.target.value) })} />
+                  <input aria-label={t("job.editor.schedule.hour")} type="number" min={0} max={23} value={form.simple.hour} onChange={(event) => updateSimple({ hour: Number(event.target.value) })} />
                   <span className="unit">:</span>
                 </>
               )}
               {form.simple.kind !== "every_minutes" && (
-                <input aria-label="Minute" type="number" min={0} max={59} value={form.simple.minute} onChange={(event) => updateSimple({ minute: Number(event.target.value) })} />
+                <input aria-label={t("job.editor.schedule.minute")} type="number" min={0} max={59} value={form.simple.minute} onChange={(event) => updateSimple({ minute: Number(event.target.value) })} />
               )}
+              {form.simple.kind === "hourly" && t("job.editor.schedule.minuteUnit") && <span className="unit">{t("job.editor.schedule.minuteUnit")}</span>}
             </div>
           )}
           {form.scheduleMode === "cron" && (
-            <Field label="Cron (minute hour day month weekday)" error={errorFor("schedule")}>
+            <Field label={t("job.editor.schedule.cron")} error={errorFor("schedule")}>
               <input name="cron" value={form.cron} onChange={(event) => update({ cron: event.target.value })} placeholder="30 2 * * *" />
             </Field>
           )}
           {form.scheduleMode !== "manual" && (
             <>
-              <Field label="Time zone" error={form.scheduleMode !== "cron" ? errorFor("schedule") : undefined}>
+              <Field label={t("job.editor.schedule.timezone")} error={form.scheduleMode !== "cron" ? errorFor("schedule") : undefined}>
                 <input name="timezone" list="zones" value={form.timezone} onChange={(event) => update({ timezone: event.target.value })} />
                 <datalist id="zones">
                   {zones.map((zone) => (
@@ -521,48 +524,48 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
         </fieldset>
 
         <fieldset className="card">
-          <legend>Source</legend>
+          <legend>{t("job.editor.source")}</legend>
           {form.type === "filesystem" && (
             <>
-              <Field label="Paths (one per line, absolute)" error={errorFor("source")}>
+              <Field label={t("job.editor.source.paths")} error={errorFor("source")}>
                 <textarea name="paths" rows={3} value={form.paths} onChange={(event) => update({ paths: event.target.value })} />
               </Field>
-              <Field label="Include (glob per line; empty: everything)">
+              <Field label={t("job.editor.source.include")}>
                 <textarea name="include" rows={2} value={form.include} onChange={(event) => update({ include: event.target.value })} />
               </Field>
-              <Field label="Exclude (glob per line)" hint="For example */.cache or *.tmp">
+              <Field label={t("job.editor.source.exclude")} hint={t("job.editor.source.excludeHint")}>
                 <textarea name="exclude" rows={2} value={form.exclude} onChange={(event) => update({ exclude: event.target.value })} />
               </Field>
               <label className="inline">
-                <input type="checkbox" checked={form.preScan} onChange={(event) => update({ preScan: event.target.checked })} /> Count files first (progress shows totals and an ETA)
+                <input type="checkbox" checked={form.preScan} onChange={(event) => update({ preScan: event.target.checked })} /> {t("job.editor.source.preScan")}
               </label>
               <div className="row">
-                <Field label="Symlinks">
+                <Field label={t("job.editor.source.symlinks")}>
                   <select value={form.symlinkPolicy} onChange={(event) => update({ symlinkPolicy: event.target.value as JobForm["symlinkPolicy"] })}>
-                    <option value="keep">keep as links</option>
-                    <option value="follow">follow</option>
-                    <option value="skip">skip</option>
+                    <option value="keep">{t("job.editor.source.keepLinks")}</option>
+                    <option value="follow">{t("job.editor.source.follow")}</option>
+                    <option value="skip">{t("job.editor.source.skip")}</option>
                   </select>
                 </Field>
-                <Field label="Hard links">
+                <Field label={t("job.editor.source.hardlinks")}>
                   <select value={form.hardlinkPolicy} onChange={(event) => update({ hardlinkPolicy: event.target.value as JobForm["hardlinkPolicy"] })}>
-                    <option value="copy">store each</option>
-                    <option value="keep">keep as links</option>
+                    <option value="copy">{t("job.editor.source.storeEach")}</option>
+                    <option value="keep">{t("job.editor.source.keepLinks")}</option>
                   </select>
                 </Field>
-                <Field label="Unreadable files">
+                <Field label={t("job.editor.source.unreadable")}>
                   <select value={form.errorPolicy} onChange={(event) => update({ errorPolicy: event.target.value as JobForm["errorPolicy"] })}>
-                    <option value="fail_fast">fail the run</option>
-                    <option value="skip_fail">skip, then fail</option>
-                    <option value="skip_ok">skip and warn</option>
+                    <option value="fail_fast">{t("job.editor.consistency.fail")}</option>
+                    <option value="skip_fail">{t("job.editor.source.skipFail")}</option>
+                    <option value="skip_ok">{t("job.editor.source.skipOk")}</option>
                   </select>
                 </Field>
               </div>
-              <Field label="Filesystem snapshot (btrfs)" error={errorFor("snapshotMode")} hint={snapshotHint(form.snapshotMode)}>
+              <Field label={t("job.editor.source.fsSnapshot")} error={errorFor("snapshotMode")} hint={snapshotHint(form.snapshotMode)}>
                 <select name="snapshotMode" value={form.snapshotMode} onChange={(event) => update({ snapshotMode: event.target.value as JobForm["snapshotMode"] })}>
-                  <option value="off">off: read the live files</option>
-                  <option value="auto">when possible (btrfs), else the live files</option>
-                  <option value="required">required: fail if not on btrfs</option>
+                  <option value="off">{t("job.editor.source.snapshotOff")}</option>
+                  <option value="auto">{t("job.editor.source.snapshotAuto")}</option>
+                  <option value="required">{t("job.editor.source.snapshotRequired")}</option>
                 </select>
               </Field>
               <ConsistencyFields form={form} update={update} error={errorFor("consistency")} />
@@ -570,11 +573,11 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
           )}
           {form.type === "sqlite" && (
             <>
-              <Field label="Database file (absolute path)" error={errorFor("source")}>
+              <Field label={t("job.editor.source.sqlitePath")} error={errorFor("source")}>
                 <input name="sqlitePath" value={form.sqlitePath} onChange={(event) => update({ sqlitePath: event.target.value })} />
               </Field>
               <label className="inline">
-                <input type="checkbox" checked={form.integrityCheck} onChange={(event) => update({ integrityCheck: event.target.checked })} /> Run PRAGMA integrity_check on the copy
+                <input type="checkbox" checked={form.integrityCheck} onChange={(event) => update({ integrityCheck: event.target.checked })} /> {t("job.editor.source.integrityCheck")}
               </label>
             </>
           )}
@@ -582,11 +585,11 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
           {form.type === "vaultwarden" && (
             <>
               <Field
-                label="Vaultwarden data directory (absolute path)"
+                label={t("job.editor.source.vwDataDir")}
                 error={errorFor("source")}
-                hint="The folder with db.sqlite3, attachments, sends and rsa_key*. The database is copied with SQLite's online backup: Vaultwarden keeps running."
+                hint={t("job.editor.source.vwHint")}
               >
-                <input name="vwDataDir" placeholder="/srv/vaultwarden/data" value={form.vwDataDir} onChange={(event) => update({ vwDataDir: event.target.value })} />
+                <input name="vwDataDir" placeholder={t("job.editor.example.vwDataDir")} value={form.vwDataDir} onChange={(event) => update({ vwDataDir: event.target.value })} />
               </Field>
               <ConsistencyFields form={form} update={update} error={errorFor("consistency")} />
             </>
@@ -594,48 +597,44 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
         </fieldset>
 
         <fieldset className="card">
-          <legend>Target and security</legend>
+          <legend>{t("job.editor.targetSecurity")}</legend>
           <TargetFields fields={form} onChange={update} secrets={secrets} error={errorFor("target")} bandwidthError={errorFor("bandwidth")} zones={zones} />
-          <Field label="Encryption" error={errorFor("encryption")} hint={form.encryption === "age" ? "age X25519; export the key from the API to decrypt without Bastion." : undefined}>
+          <Field label={t("job.page.fact.encryption")} error={errorFor("encryption")} hint={form.encryption === "age" ? t("job.editor.encryptionHint") : undefined}>
             <select name="encryption" value={form.encryption} onChange={(event) => update({ encryption: event.target.value as JobForm["encryption"] })}>
-              <option value="none">none</option>
-              <option value="age">age</option>
+              <option value="none">{t("common.a.none")}</option>
+              <option value="age">{t("job.editor.encryption.age")}</option>
             </select>
           </Field>
           {form.encryption === "age" && (
-            <Field label="Key name">
+            <Field label={t("job.editor.keyName")}>
               <input value={form.keyName} onChange={(event) => update({ keyName: event.target.value })} />
             </Field>
           )}
           {form.type === "filesystem" && (
             <Field
-              label="Snapshots"
+              label={t("job.page.fact.snapshots")}
               error={errorFor("snapshots")}
-              hint={
-                form.snapshots === "incremental"
-                  ? "Each snapshot stores only the files changed since the one before; GNU tar restores the chain with tar -xG."
-                  : "Every snapshot is a full copy."
-              }
+              hint={form.snapshots === "incremental" ? t("job.editor.snapshots.incrementalHint") : t("job.editor.snapshots.fullHint")}
             >
               <select name="snapshots" value={form.snapshots} onChange={(event) => update({ snapshots: event.target.value as JobForm["snapshots"] })}>
-                <option value="full">full every time</option>
-                <option value="incremental">incremental</option>
+                <option value="full">{t("job.page.fact.fullEveryTime")}</option>
+                <option value="incremental">{t("job.editor.snapshots.incremental")}</option>
               </select>
             </Field>
           )}
           {form.type === "filesystem" && form.snapshots === "incremental" && (
-            <Field label="A full snapshot every" hint="snapshots (the chain restarts there)">
+            <Field label={t("job.editor.snapshots.fullEvery")} hint={t("job.editor.snapshots.fullEveryHint")}>
               <input name="fullEvery" type="number" min={1} max={1000} value={form.fullEvery} onChange={(event) => update({ fullEvery: event.target.value })} />
             </Field>
           )}
         </fieldset>
 
         <fieldset className="card">
-          <legend>Notifications and retention</legend>
-          <Field label="Notifications" error={errorFor("notifications")}>
+          <legend>{t("job.editor.notifyRetention")}</legend>
+          <Field label={t("settings.notify.title")} error={errorFor("notifications")}>
             <select value={form.notifications} onChange={(event) => update({ notifications: event.target.value as JobForm["notifications"] })}>
-              <option value="inherit">every enabled destination</option>
-              <option value="custom">the destinations picked below</option>
+              <option value="inherit">{t("job.editor.notify.inherit")}</option>
+              <option value="custom">{t("job.editor.notify.custom")}</option>
             </select>
           </Field>
           {form.notifications === "custom" && <DestinationPicker selected={form.notifyTo} onChange={(notifyTo) => update({ notifyTo })} />}
@@ -653,14 +652,23 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
       <ErrorBox error={error} />
       <div className="editor-actions">
         <button className="primary" onClick={save} disabled={saving || problems.length > 0} title={problems.length ? problems.join(" ") : undefined}>
-          {props.jobId ? "Save" : "Create job"}
+          {props.jobId ? t("common.a.save") : t("job.editor.create")}
         </button>
-        <button onClick={() => setShowJSON(!showJSON)}>{showJSON ? "Hide" : "Show"} what will be sent</button>
+        <button onClick={() => setShowJSON(!showJSON)}>{showJSON ? t("job.editor.hideJson") : t("job.editor.showJson")}</button>
       </div>
       {showJSON && <pre className="json-view">{JSON.stringify(body, null, 2)}</pre>}
     </section>
   );
 }
+
+const channelKeys: Record<string, MessageKey> = {
+  webhook: "settings.channel.webhook",
+  wecom_bot: "settings.channel.wecomBot",
+  email: "settings.channel.email",
+  ping: "settings.channel.ping",
+};
+/** A notification channel's name in words (ntfy and unknown channels as they are). */
+const channelWord = (channel: string) => (channelKeys[channel] ? t(channelKeys[channel]) : channel);
 
 /** Custom notifications: one checkbox per destination the hub has, plus any the job names that no longer exist. */
 function DestinationPicker(props: { selected: string[]; onChange: (selected: string[]) => void }) {
@@ -670,7 +678,7 @@ function DestinationPicker(props: { selected: string[]; onChange: (selected: str
     api.destinations().then(setDestinations, setError);
   }, []);
   if (error) return <ErrorBox error={error} />;
-  if (!destinations) return <p className="muted">Loading destinations…</p>;
+  if (!destinations) return <p className="muted">{t("job.editor.notify.loading")}</p>;
   const known = destinations.map((destination) => ({ ...destination, key: `${destination.channel}/${destination.name}`, missing: false }));
   const missing = props.selected
     .filter((key) => !known.some((destination) => destination.key === key))
@@ -679,16 +687,16 @@ function DestinationPicker(props: { selected: string[]; onChange: (selected: str
   const toggle = (key: string, on: boolean) =>
     props.onChange(on ? [...props.selected.filter((item) => item !== key), key] : props.selected.filter((item) => item !== key));
   return (
-    <div className="destinations" role="group" aria-label="Notify">
-      {all.length === 0 && <p className="muted">No destinations yet. Add a webhook or WeCom bot first; until then this job notifies no one.</p>}
+    <div className="destinations" role="group" aria-label={t("job.editor.notify.group")}>
+      {all.length === 0 && <p className="muted">{t("job.editor.notify.none")}</p>}
       {all.map((destination) => (
         <label className="inline" key={destination.key}>
           <input type="checkbox" checked={props.selected.includes(destination.key)} onChange={(event) => toggle(destination.key, event.target.checked)} />{" "}
-          {destination.name} <span className="badge">{destination.channel}</span>
-          {destination.missing ? <span className="muted"> (no longer exists)</span> : !destination.enabled && <span className="muted"> (disabled)</span>}
+          {destination.name} <span className="badge">{channelWord(destination.channel)}</span>
+          {destination.missing ? <span className="muted"> {t("job.editor.notify.gone")}</span> : !destination.enabled && <span className="muted"> {t("job.editor.notify.disabled")}</span>}
         </label>
       ))}
-      {all.length > 0 && props.selected.length === 0 && <p className="muted">Nothing picked: this job notifies no one.</p>}
+      {all.length > 0 && props.selected.length === 0 && <p className="muted">{t("job.editor.notify.nothingPicked")}</p>}
     </div>
   );
 }
@@ -701,13 +709,12 @@ function AgentField(props: { value: string; onChange: (agentId: string) => void 
   }, []);
   const usable = agents.filter((agent) => !agent.revoked_at || agent.id === props.value);
   return (
-    <Field label="Runs on" hint={props.value ? "Paths and the target directory are on that host." : undefined}>
+    <Field label={t("job.editor.runsOn")} hint={props.value ? t("job.editor.runsOnHint") : undefined}>
       <select name="agent" value={props.value} onChange={(event) => props.onChange(event.target.value)}>
-        <option value="">this hub</option>
+        <option value="">{t("job.editor.thisHub")}</option>
         {usable.map((agent) => (
           <option key={agent.id} value={agent.id}>
-            agent {agent.name}
-            {agent.connected ? "" : " (offline)"}
+            {t(agent.connected ? "job.editor.agentOption" : "job.editor.agentOptionOffline", { name: agent.name })}
           </option>
         ))}
       </select>

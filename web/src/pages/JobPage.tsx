@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { api, chooseLocation, locationBase, sharedLocations, type ChangeKind, type DiffPage, type Job, type RunListItem, type Snapshot, type SnapshotChange, type SnapshotLocation } from "../api";
 import { ErrorBox, Link, StatusBadge } from "../components";
+import { t, type MessageKey } from "../i18n";
 import { formatBytes, formatDuration, formatRelative, formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
 import { describeBandwidth, describeHooks, describeReason, describeRetention, describeSource, describeTarget } from "../lib/jobForm";
@@ -13,6 +14,34 @@ import { describeLocation, savePicks, startVerify } from "./snapshotActions";
 
 const tabs = ["overview", "history", "snapshots", "retention", "compare"] as const;
 type Tab = (typeof tabs)[number];
+const tabKeys: Record<Tab, MessageKey> = {
+  overview: "job.page.tab.overview",
+  history: "job.page.tab.history",
+  snapshots: "job.page.tab.snapshots",
+  retention: "job.page.tab.retention",
+  compare: "job.page.tab.compare",
+};
+const kindKeys: Record<string, MessageKey> = {
+  backup: "job.page.kind.backup",
+  restore: "job.page.kind.restore",
+  verify: "job.page.kind.verify",
+  copy: "job.page.kind.copy",
+};
+/** A run's kind in words (the API's value when it is a kind this UI does not know). */
+const kindWord = (kind: string) => (kindKeys[kind] ? t(kindKeys[kind]) : kind);
+const snapshotStatusKeys: Record<string, MessageKey> = {
+  present: "job.page.snapshotStatus.present",
+  copying: "job.page.snapshotStatus.copying",
+  failed: "job.page.snapshotStatus.failed",
+  deleting: "job.page.snapshotStatus.deleting",
+  deleted: "job.page.snapshotStatus.deleted",
+  missing: "job.page.snapshotStatus.missing",
+  error: "job.page.snapshotStatus.error",
+};
+/** A snapshot's or location's status as its badge says it. */
+const statusWord = (status: string) => (snapshotStatusKeys[status] ? t(snapshotStatusKeys[status]) : status);
+const changeKeys: Record<string, MessageKey> = { added: "job.compare.kind.added", removed: "job.compare.kind.removed", changed: "job.compare.kind.changed" };
+const changeWord = (change: string) => (changeKeys[change] ? t(changeKeys[change]) : change);
 
 export function JobPage(props: { jobId: string; search: string }) {
   const params = new URLSearchParams(props.search);
@@ -67,19 +96,19 @@ export function JobPage(props: { jobId: string; search: string }) {
     <section>
       <header className="page-header">
         <h1>
-          {job?.name ?? "Job"} {job?.archived_at && <span className="badge">archived</span>}
+          {job?.name ?? t("job.page.job")} {job?.archived_at && <span className="badge">{t("job.page.archived")}</span>}
         </h1>
         {job && (
           <div className="actions">
             <button className="primary" onClick={() => void backupNow()} disabled={!!job.archived_at}>
-              Backup now
+              {t("job.page.backupNow")}
             </button>
             <Link to={`/jobs/${encodeURIComponent(job.id)}/edit`} className="button">
-              Edit
+              {t("common.a.edit")}
             </Link>
             {(job.spec as Record<string, any> | undefined)?.drills?.enabled && (
               <button
-                title="Verify a snapshot now, as the scheduled drill does"
+                title={t("job.page.drillNowTitle")}
                 onClick={() =>
                   void api.drillNow(job.id).then(
                     (run) => navigate(`/runs/${encodeURIComponent(run.run_id)}`),
@@ -87,19 +116,19 @@ export function JobPage(props: { jobId: string; search: string }) {
                   )
                 }
               >
-                Drill now
+                {t("job.page.drillNow")}
               </button>
             )}
-            <button onClick={() => void act(() => api.archiveJob(job.id, !job.archived_at), job.archived_at ? "Unarchived." : "Archived: no more scheduled runs.")}>
-              {job.archived_at ? "Unarchive" : "Archive"}
+            <button onClick={() => void act(() => api.archiveJob(job.id, !job.archived_at), job.archived_at ? t("job.page.unarchived") : t("job.page.archivedNotice"))}>
+              {job.archived_at ? t("job.page.unarchive") : t("job.page.archive")}
             </button>
           </div>
         )}
       </header>
-      <nav className="tabs" aria-label="Job">
+      <nav className="tabs" aria-label={t("job.page.job")}>
         {tabs.map((name) => (
           <Link key={name} to={tabLink(name)} className={name === tab ? "active" : undefined}>
-            {name[0].toUpperCase() + name.slice(1)}
+            {t(tabKeys[name])}
           </Link>
         ))}
       </nav>
@@ -125,42 +154,45 @@ function describeSpec(job: Job): [string, string][] {
   const encryption = spec.pipeline?.encryption;
   const retention = spec.retention ?? {};
   const rows: [string, string][] = [];
-  rows.push(["What", describeSource(job.type ?? spec.type ?? null, spec)]);
-  if (spec.type === "filesystem" && (source.exclude ?? []).length > 0) rows.push(["Leaving out", source.exclude.join(", ")]);
+  rows.push([t("job.page.fact.what"), describeSource(job.type ?? spec.type ?? null, spec)]);
+  if (spec.type === "filesystem" && (source.exclude ?? []).length > 0) rows.push([t("job.page.fact.exclude"), source.exclude.join(", ")]);
   if (spec.type === "filesystem" && source.snapshot_mode && source.snapshot_mode !== "off")
-    rows.push(["Filesystem snapshot", source.snapshot_mode === "auto" ? "btrfs when possible" : "btrfs, required"]);
+    rows.push([t("job.page.fact.fsSnapshot"), source.snapshot_mode === "auto" ? t("job.page.fact.btrfsAuto") : t("job.page.fact.btrfsRequired")]);
   if ((spec.type === "filesystem" || spec.type === "vaultwarden") && source.consistency_policy && source.consistency_policy !== "warn")
     rows.push([
-      "Files changed while read",
-      source.consistency_policy === "fail" ? `fail the run above ${source.consistency_fail_threshold ?? 0}` : "ignored",
+      t("job.page.fact.changedWhileRead"),
+      source.consistency_policy === "fail" ? t("job.page.fact.failAbove", { count: source.consistency_fail_threshold ?? 0 }) : t("job.page.fact.ignored"),
     ]);
   const hooks = describeHooks(spec);
-  if (hooks) rows.push(["Hooks", hooks]);
-  rows.push(["Where to", `${describeTarget(target)}, parts of ${formatBytes(target.part_size_bytes ?? 256 * 1048576)}`]);
+  if (hooks) rows.push([t("job.page.fact.hooks"), hooks]);
+  rows.push([t("job.page.fact.whereTo"), t("job.page.fact.targetParts", { target: describeTarget(target), size: formatBytes(target.part_size_bytes ?? 256 * 1048576) })]);
   const bandwidth = describeBandwidth(target.bandwidth);
-  if (bandwidth) rows.push(["Bandwidth", bandwidth]);
+  if (bandwidth) rows.push([t("job.page.fact.bandwidth"), bandwidth]);
   for (const [index, copy] of ((spec.copies ?? []) as { target?: Record<string, any> }[]).entries()) {
     const copyBandwidth = describeBandwidth(copy.target?.bandwidth);
-    rows.push([`Copy ${index + 1}`, `${describeTarget(copy.target ?? {})}${copyBandwidth ? `, at most ${copyBandwidth}` : ""}`]);
+    rows.push([t("job.page.fact.copy", { number: index + 1 }), `${describeTarget(copy.target ?? {})}${copyBandwidth ? t("job.page.fact.atMost", { rate: copyBandwidth }) : ""}`]);
   }
-  rows.push(["Encryption", encryption?.type === "age_x25519" ? `age, key ${encryption.key_name}` : "none"]);
+  rows.push([t("job.page.fact.encryption"), encryption?.type === "age_x25519" ? t("job.page.fact.ageKey", { key: encryption.key_name }) : t("common.a.none")]);
   const incremental = spec.pipeline?.incremental;
   if (spec.type === "filesystem") {
-    rows.push(["Snapshots", incremental?.full_every ? `incremental, a full one every ${incremental.full_every}` : "full every time"]);
+    rows.push([t("job.page.fact.snapshots"), incremental?.full_every ? t("job.page.fact.incremental", { count: incremental.full_every }) : t("job.page.fact.fullEveryTime")]);
   }
   rows.push([
-    "When",
-    job.schedule ? `${describeCron(job.schedule) ?? job.schedule} (${job.schedule} ${job.schedule_timezone})` : "manually only",
+    t("job.page.fact.when"),
+    job.schedule
+      ? t("job.page.fact.cronZone", { words: describeCron(job.schedule) ?? job.schedule, cron: job.schedule, zone: job.schedule_timezone })
+      : t("job.page.fact.manualOnly"),
   ]);
-  rows.push(["If a run is active", job.overlap_policy === "queue" ? "the new run waits" : "the new run is rejected"]);
-  rows.push(["Keeps", describeRetention(retention)]);
+  rows.push([t("job.page.fact.overlap"), job.overlap_policy === "queue" ? t("job.page.fact.overlapQueue") : t("job.page.fact.overlapReject")]);
+  rows.push([t("job.page.fact.keeps"), describeRetention(retention)]);
   const pings = (spec.pings ?? []) as Record<string, string>[];
-  if (pings.length > 0) rows.push(["Pings", pings.map((ping) => ping.url ?? [ping.start_url, ping.success_url, ping.failure_url].filter(Boolean).join(", ")).join("; ")]);
+  if (pings.length > 0) rows.push([t("job.page.fact.pings"), pings.map((ping) => ping.url ?? [ping.start_url, ping.success_url, ping.failure_url].filter(Boolean).join(", ")).join("; ")]);
   const drills = spec.drills;
   if (drills?.enabled)
     rows.push([
-      "Restore drills",
-      `${describeCron(drills.schedule) ?? drills.schedule}, the ${drills.pick === "random" ? "a random" : "newest"} snapshot${drills.test_restore ? ", with a test restore" : ""}`.replace("the a random", "a random"),
+      t("job.page.fact.drills"),
+      t(drills.pick === "random" ? "job.page.fact.drillRandom" : "job.page.fact.drillNewest", { when: describeCron(drills.schedule) ?? drills.schedule }) +
+        (drills.test_restore ? t("job.page.fact.drillTestRestore") : ""),
     ]);
   return rows;
 }
@@ -174,7 +206,7 @@ function JobOverview(props: { job: Job; runs: RunListItem[]; snapshots: Snapshot
   return (
     <div className="editor-grid">
       <div className="card">
-        <h2>What it does</h2>
+        <h2>{t("job.page.whatItDoes")}</h2>
         <dl className="facts">
           {describeSpec(props.job).map(([term, value]) => (
             <div key={term} className="fact">
@@ -185,35 +217,35 @@ function JobOverview(props: { job: Job; runs: RunListItem[]; snapshots: Snapshot
         </dl>
       </div>
       <div className="card">
-        <h2>Health</h2>
+        <h2>{t("job.page.health")}</h2>
         <dl className="facts">
           <div className="fact">
-            <dt>Last success</dt>
-            <dd>{lastSuccess ? <Link to={`/runs/${lastSuccess.id}`}>{formatTime(lastSuccess.ended_at ?? lastSuccess.started_at)}</Link> : "never"}</dd>
+            <dt>{t("job.page.lastSuccess")}</dt>
+            <dd>{lastSuccess ? <Link to={`/runs/${lastSuccess.id}`}>{formatTime(lastSuccess.ended_at ?? lastSuccess.started_at)}</Link> : t("common.a.never")}</dd>
           </div>
           <div className="fact">
-            <dt>Last failure</dt>
+            <dt>{t("job.page.lastFailure")}</dt>
             <dd>
               {lastFailure ? (
                 <>
                   <Link to={`/runs/${lastFailure.id}`}>{formatTime(lastFailure.started_at)}</Link> <span className="error-text">{lastFailure.error}</span>
                 </>
               ) : (
-                "none"
+                t("common.a.none")
               )}
             </dd>
           </div>
           <div className="fact">
-            <dt>Snapshots</dt>
+            <dt>{t("job.page.tab.snapshots")}</dt>
             <dd>
-              {present.length}, {formatBytes(stored)} stored
+              {t("job.page.snapshotsStored", { count: present.length, size: formatBytes(stored) })}
             </dd>
           </div>
           <div className="fact">
-            <dt>Next runs</dt>
+            <dt>{t("job.page.nextRuns")}</dt>
             <dd>
               {(props.job.next_run_at ?? []).length === 0 ? (
-                <span className="muted">{props.job.schedule ? "none" : "manual"}</span>
+                <span className="muted">{props.job.schedule ? t("common.a.none") : t("job.page.manual")}</span>
               ) : (
                 <ol className="next-runs">
                   {(props.job.next_run_at ?? []).map((at) => (
@@ -232,30 +264,30 @@ function JobOverview(props: { job: Job; runs: RunListItem[]; snapshots: Snapshot
 }
 
 function History(props: { runs: RunListItem[] }) {
-  if (props.runs.length === 0) return <p className="muted">No runs yet.</p>;
+  if (props.runs.length === 0) return <p className="muted">{t("job.page.noRuns")}</p>;
   return (
     <table className="list">
       <thead>
         <tr>
-          <th>Status</th>
-          <th>Kind</th>
-          <th>Started</th>
-          <th>Took</th>
-          <th>Error</th>
+          <th>{t("common.a.status")}</th>
+          <th>{t("job.page.kind")}</th>
+          <th>{t("job.page.started")}</th>
+          <th>{t("job.page.took")}</th>
+          <th>{t("job.page.error")}</th>
         </tr>
       </thead>
       <tbody>
         {props.runs.map((run) => (
           <tr key={run.id}>
-            <td data-label="Status">
+            <td data-label={t("common.a.status")}>
               <Link to={`/runs/${run.id}`}>
                 <StatusBadge status={run.status} />
               </Link>
             </td>
-            <td data-label="Kind">{run.kind}</td>
-            <td data-label="Started">{formatTime(run.started_at)}</td>
-            <td data-label="Took">{run.ended_at ? formatDuration(run.ended_at - run.started_at) : "–"}</td>
-            <td data-label="Error" className="error-text">
+            <td data-label={t("job.page.kind")}>{kindWord(run.kind)}</td>
+            <td data-label={t("job.page.started")}>{formatTime(run.started_at)}</td>
+            <td data-label={t("job.page.took")}>{run.ended_at ? formatDuration(run.ended_at - run.started_at) : "–"}</td>
+            <td data-label={t("job.page.error")} className="error-text">
               {run.error ?? ""}
             </td>
           </tr>
@@ -267,7 +299,7 @@ function History(props: { runs: RunListItem[] }) {
 
 function Snapshots(props: { job: Job; snapshots: Snapshot[]; act: (work: () => Promise<unknown>, done?: string) => Promise<void>; onError: (error: unknown) => void }) {
   const [compare, setCompare] = useState<string[]>([]);
-  if (props.snapshots.length === 0) return <p className="muted">No snapshots yet: a successful backup makes one.</p>;
+  if (props.snapshots.length === 0) return <p className="muted">{t("job.page.noSnapshots")}</p>;
   const hasLocations = props.snapshots.some((snapshot) => (snapshot.locations ?? []).length > 1);
   const toggleCompare = (runId: string) =>
     setCompare((current) => (current.includes(runId) ? current.filter((id) => id !== runId) : [...current, runId].slice(-2)));
@@ -281,32 +313,32 @@ function Snapshots(props: { job: Job; snapshots: Snapshot[]; act: (work: () => P
     const pinned = snapshot.pinned_at !== null;
     const question =
       snapshot.dependants > 0
-        ? `${snapshot.dependants} incremental snapshot(s) build on this one and could no longer be restored or verified. Delete it anyway?`
+        ? t("job.page.deleteBase", { count: snapshot.dependants })
         : pinned
-          ? "This snapshot is pinned (retention keeps it). Delete it anyway? Its files are removed from the target and cannot be restored."
-          : "Delete this snapshot? Its files are removed from the target and cannot be restored.";
+          ? t("job.page.deletePinned")
+          : t("job.page.deleteConfirm");
     if (!window.confirm(question)) return;
-    void props.act(() => api.deleteSnapshot(snapshot.run_id, pinned || snapshot.dependants > 0), "Snapshot queued for deletion.");
+    void props.act(() => api.deleteSnapshot(snapshot.run_id, pinned || snapshot.dependants > 0), t("job.page.deleteQueued"));
   };
   return (
     <>
       <div className="toolbar">
         <button disabled={compare.length !== 2} onClick={openCompare}>
-          Compare the two ticked
+          {t("job.page.compareTicked")}
         </button>
-        <span className="muted">Tick two snapshots to see what changed between them.</span>
+        <span className="muted">{t("job.page.compareHint")}</span>
       </div>
       <table className="list snapshots">
         <thead>
           <tr>
-            <th aria-label="Compare" />
-            <th>Taken</th>
-            <th>Files</th>
-            <th>Size</th>
-            <th>Stored</th>
-            <th>Status</th>
-            {hasLocations && <th>Where</th>}
-            <th aria-label="Actions" />
+            <th aria-label={t("job.page.tab.compare")} />
+            <th>{t("job.page.taken")}</th>
+            <th>{t("job.page.files")}</th>
+            <th>{t("job.page.size")}</th>
+            <th>{t("job.page.stored")}</th>
+            <th>{t("common.a.status")}</th>
+            {hasLocations && <th>{t("job.page.where")}</th>}
+            <th aria-label={t("common.a.actions")} />
           </tr>
         </thead>
         <tbody>
@@ -318,38 +350,38 @@ function Snapshots(props: { job: Job; snapshots: Snapshot[]; act: (work: () => P
                   {present && (
                     <input
                       type="checkbox"
-                      aria-label={`Compare ${formatTime(snapshot.ended_at)}`}
+                      aria-label={t("job.page.compareOne", { time: formatTime(snapshot.ended_at) })}
                       checked={compare.includes(snapshot.run_id)}
                       onChange={() => toggleCompare(snapshot.run_id)}
                     />
                   )}
                 </td>
-                <td data-label="Taken">
+                <td data-label={t("job.page.taken")}>
                   <Link to={`/runs/${snapshot.run_id}`}>{formatTime(snapshot.ended_at)}</Link>
                 </td>
-                <td data-label="Files">{snapshot.source_files ?? "–"}</td>
-                <td data-label="Size">{formatBytes(snapshot.source_bytes)}</td>
-                <td data-label="Stored">{formatBytes(snapshot.transfer_bytes)}</td>
-                <td data-label="Status">
-                  <span className={`badge snapshot-${snapshot.status}`}>{snapshot.status}</span>
+                <td data-label={t("job.page.files")}>{snapshot.source_files ?? "–"}</td>
+                <td data-label={t("job.page.size")}>{formatBytes(snapshot.source_bytes)}</td>
+                <td data-label={t("job.page.stored")}>{formatBytes(snapshot.transfer_bytes)}</td>
+                <td data-label={t("common.a.status")}>
+                  <span className={`badge snapshot-${snapshot.status}`}>{statusWord(snapshot.status)}</span>
                   {snapshot.pinned_at !== null && (
-                    <span className="badge" title="Retention never deletes a pinned snapshot">
-                      pinned
+                    <span className="badge" title={t("job.page.pinnedTitle")}>
+                      {t("job.page.pinned")}
                     </span>
                   )}
                   {snapshot.chain_level !== null && (
-                    <span className="badge" title={snapshot.chain_level === 0 ? "Starts a chain of incremental snapshots" : "Holds only what changed since the snapshot before"}>
-                      {snapshot.chain_level === 0 ? "full" : `incremental ${snapshot.chain_level}`}
+                    <span className="badge" title={snapshot.chain_level === 0 ? t("job.page.fullTitle") : t("job.page.incrementalTitle")}>
+                      {snapshot.chain_level === 0 ? t("job.page.full") : t("job.page.incrementalLevel", { level: snapshot.chain_level })}
                     </span>
                   )}
                   {snapshot.dependants > 0 && (
-                    <span className="badge" title="Later incremental snapshots build on it: it is kept until they are gone">
-                      base of {snapshot.dependants}
+                    <span className="badge" title={t("job.page.baseTitle")}>
+                      {t("job.page.baseOf", { count: snapshot.dependants })}
                     </span>
                   )}
                 </td>
                 {hasLocations && (
-                  <td data-label="Where">
+                  <td data-label={t("job.page.where")}>
                     <Locations snapshot={snapshot} act={props.act} onError={props.onError} />
                   </td>
                 )}
@@ -357,7 +389,7 @@ function Snapshots(props: { job: Job; snapshots: Snapshot[]; act: (work: () => P
                   {present && (
                     <>
                       <Link to={browsePath(snapshot.run_id)} className="button">
-                        Browse
+                        {t("job.page.browse")}
                       </Link>{" "}
                       <button
                         onClick={() => {
@@ -365,14 +397,14 @@ function Snapshots(props: { job: Job; snapshots: Snapshot[]; act: (work: () => P
                           navigate(`/runs/${snapshot.run_id}/restore?all=1`);
                         }}
                       >
-                        Restore
+                        {t("job.page.restore")}
                       </button>{" "}
-                      <button onClick={() => void startVerify(snapshot.run_id, props.onError)}>Verify</button>{" "}
+                      <button onClick={() => void startVerify(snapshot.run_id, props.onError)}>{t("job.page.verify")}</button>{" "}
                       <button onClick={() => void props.act(() => api.setPinned(snapshot.run_id, snapshot.pinned_at === null))}>
-                        {snapshot.pinned_at === null ? "Pin" : "Unpin"}
+                        {snapshot.pinned_at === null ? t("job.page.pin") : t("job.page.unpin")}
                       </button>{" "}
                       <button className="danger" onClick={() => remove(snapshot)}>
-                        Delete
+                        {t("common.a.delete")}
                       </button>
                     </>
                   )}
@@ -386,14 +418,14 @@ function Snapshots(props: { job: Job; snapshots: Snapshot[]; act: (work: () => P
   );
 }
 
-const locationWords: Record<SnapshotLocation["status"], string> = {
-  present: "stored here",
-  copying: "being copied",
-  failed: "the copy failed (retried automatically)",
-  deleting: "being deleted",
-  deleted: "deleted here",
-  missing: "not copied yet",
-  error: "could not be deleted",
+const locationWords: Record<SnapshotLocation["status"], MessageKey> = {
+  present: "job.page.location.present",
+  copying: "job.page.location.copying",
+  failed: "job.page.location.failed",
+  deleting: "job.page.location.deleting",
+  deleted: "job.page.location.deleted",
+  missing: "job.page.location.missing",
+  error: "job.page.location.error",
 };
 
 /** Where a snapshot is: the primary target and each copy, with its status; Retry for a failed copy, Verify at one that
@@ -406,31 +438,31 @@ function Locations(props: { snapshot: Snapshot; act: (work: () => Promise<unknow
     <ul className="locations">
       {(props.snapshot.locations ?? []).map((location) => (
         <li key={location.id} data-location={location.id} data-status={location.status}>
-          <span className={`badge location-${location.status}`} title={locationWords[location.status]}>
-            {location.status}
+          <span className={`badge location-${location.status}`} title={t(locationWords[location.status])}>
+            {statusWord(location.status)}
           </span>{" "}
           <span title={location.display}>
-            {location.id === "primary" ? "primary" : "copy"}: {locationBase(location, props.snapshot.job_id, props.snapshot.run_id)}
+            {location.id === "primary" ? t("job.page.primary") : t("job.page.copy")}: {locationBase(location, props.snapshot.job_id, props.snapshot.run_id)}
           </span>
           {location.copy_run_id && (
             <>
               {" "}
-              <Link to={`/runs/${location.copy_run_id}`}>copy run</Link>
+              <Link to={`/runs/${location.copy_run_id}`}>{t("job.page.copyRun")}</Link>
             </>
           )}
           {location.status === "present" && snapshot.status === "present" && (
             <>
               {" "}
-              <button title="Check this copy of the snapshot: read every part from here and compare it with its hashes" onClick={() => verifyHere(location)}>
-                Verify here
+              <button title={t("job.page.verifyHereTitle")} onClick={() => verifyHere(location)}>
+                {t("job.page.verifyHere")}
               </button>
             </>
           )}
           {location.status === "failed" && (
             <>
               {location.last_error && <span className="muted location-error"> {location.last_error}</span>}{" "}
-              <button onClick={() => void props.act(() => api.retryCopy(props.snapshot.run_id, location.id), "Copy queued again.")}>
-                Retry
+              <button onClick={() => void props.act(() => api.retryCopy(props.snapshot.run_id, location.id), t("job.page.copyQueued"))}>
+                {t("job.page.retry")}
               </button>
             </>
           )}
@@ -455,7 +487,7 @@ function Retention(props: { job: Job; onApplied: () => Promise<void>; onError: (
     void load();
   }, [props.job.id]);
   const apply = async () => {
-    if (!preview || !window.confirm(`Delete ${preview.delete.length} snapshot(s) now? Pinned snapshots are never deleted.`)) return;
+    if (!preview || !window.confirm(t("job.retention.applyConfirm", { count: preview.delete.length }))) return;
     try {
       setApplied((await api.retentionApply(props.job.id)).queued);
       await props.onApplied();
@@ -469,20 +501,19 @@ function Retention(props: { job: Job; onApplied: () => Promise<void>; onError: (
       <p>
         {retention.enabled ? (
           <>
-            Keeps {describeRetention(retention)}; pinned snapshots are always kept, and so is each snapshot a kept incremental one builds on. The
-            janitor applies it every hour, at each location on its own.
+            {t("job.retention.on", { keeps: describeRetention(retention) })}
           </>
         ) : (
           <>
-            Retention is off: every snapshot is kept. <Link to={`/jobs/${encodeURIComponent(props.job.id)}/edit`}>Turn it on in the editor.</Link>
+            {t("job.retention.off")} <Link to={`/jobs/${encodeURIComponent(props.job.id)}/edit`}>{t("job.retention.turnOn")}</Link>
           </>
         )}
       </p>
       {preview && (
         <>
-          <h3>Would delete ({preview.delete.length})</h3>
+          <h3>{t("job.retention.wouldDelete", { count: preview.delete.length })}</h3>
           {preview.delete.length === 0 ? (
-            <p className="muted">Nothing.</p>
+            <p className="muted">{t("job.retention.nothing")}</p>
           ) : (
             <ul className="retention-delete">
               {preview.delete.map((snapshot) => (
@@ -492,23 +523,23 @@ function Retention(props: { job: Job; onApplied: () => Promise<void>; onError: (
               ))}
             </ul>
           )}
-          <h3>Keeps ({preview.keep.length})</h3>
+          <h3>{t("job.retention.keeps", { count: preview.keep.length })}</h3>
           <ul className="retention-keep">
             {preview.keep.map((snapshot) => (
               <li key={snapshot.run_id}>
                 {formatTime(snapshot.ended_at)}{" "}
                 <span className="muted reasons" data-reasons={(snapshot.reasons ?? []).join(" ")}>
-                  kept by {(snapshot.reasons ?? []).map((reason) => describeReason(reason, snapshot.buckets?.[reason], retention)).join(", ")}
+                  {t("job.retention.keptBy", { reasons: (snapshot.reasons ?? []).map((reason) => describeReason(reason, snapshot.buckets?.[reason], retention)).join(t("job.list.separator")) })}
                 </span>
               </li>
             ))}
           </ul>
           {retention.enabled && (
             <button className="danger" disabled={preview.delete.length === 0} onClick={() => void apply()}>
-              Apply now
+              {t("job.retention.apply")}
             </button>
           )}
-          {applied && <p role="status">Queued {applied.length} snapshot(s) for deletion.</p>}
+          {applied && <p role="status">{t("job.retention.queued", { count: applied.length })}</p>}
         </>
       )}
     </div>
@@ -524,13 +555,13 @@ function describeChange(change: SnapshotChange): string {
   for (const field of change.fields) {
     if (field === "size" && change.old && change.new) parts.push(`${formatBytes(change.old.size)} → ${formatBytes(change.new.size)}`);
     else if (field === "mode" && change.old?.mode != null && change.new?.mode != null)
-      parts.push(`mode ${change.old.mode.toString(8)} → ${change.new.mode.toString(8)}`);
+      parts.push(t("job.compare.mode", { from: change.old.mode.toString(8), to: change.new.mode.toString(8) }));
     else if (field === "kind") parts.push(`${change.old?.kind} → ${change.new?.kind}`);
-    else if (field === "content") parts.push("content");
-    else if (field === "mtime") parts.push("modified time");
-    else if (field === "target") parts.push(`link → ${change.new?.link_target}`);
+    else if (field === "content") parts.push(t("job.compare.content"));
+    else if (field === "mtime") parts.push(t("job.compare.mtime"));
+    else if (field === "target") parts.push(t("job.compare.link", { target: change.new?.link_target ?? "" }));
   }
-  return parts.join(", ");
+  return parts.join(t("job.list.separator"));
 }
 
 function Compare(props: { job: Job; snapshots: Snapshot[]; search: string }) {
@@ -591,7 +622,7 @@ function Compare(props: { job: Job; snapshots: Snapshot[]; search: string }) {
     }
   };
 
-  if (ordered.length < 2) return <p className="muted">Compare needs two snapshots of this job.</p>;
+  if (ordered.length < 2) return <p className="muted">{t("job.compare.needsTwo")}</p>;
   const option = (snapshot: Snapshot) => (
     <option key={snapshot.run_id} value={snapshot.run_id}>
       {formatTime(snapshot.ended_at)}
@@ -601,33 +632,33 @@ function Compare(props: { job: Job; snapshots: Snapshot[]; search: string }) {
     <div className="compare">
       <div className="toolbar">
         <label className="inline">
-          From{" "}
-          <select aria-label="From" value={from} onChange={(event) => setFrom(event.target.value)}>
+          {t("job.compare.from")}{" "}
+          <select aria-label={t("job.compare.from")} value={from} onChange={(event) => setFrom(event.target.value)}>
             {ordered.map(option)}
           </select>
         </label>
         <label className="inline">
-          to{" "}
-          <select aria-label="To" value={to} onChange={(event) => setTo(event.target.value)}>
+          {t("job.compare.to")}{" "}
+          <select aria-label={t("job.compare.toLabel")} value={to} onChange={(event) => setTo(event.target.value)}>
             {ordered.map(option)}
           </select>
         </label>
-        <select aria-label="Change" value={kind} onChange={(event) => setKind(event.target.value as ChangeKind | "all")}>
-          <option value="all">every change</option>
+        <select aria-label={t("job.compare.change")} value={kind} onChange={(event) => setKind(event.target.value as ChangeKind | "all")}>
+          <option value="all">{t("job.compare.every")}</option>
           {changeKinds.map((value) => (
             <option key={value} value={value}>
-              {value}
+              {changeWord(value)}
             </option>
           ))}
         </select>
-        <input type="search" aria-label="Filter paths" placeholder="Filter paths" value={text} onChange={(event) => setText(event.target.value)} />
+        <input type="search" aria-label={t("job.compare.filter")} placeholder={t("job.compare.filter")} value={text} onChange={(event) => setText(event.target.value)} />
         {shared.length > 1 && (
-          <label className="inline compare-location" title="Both snapshots are read from here; only places that hold both are offered">
-            Read both from{" "}
-            <select aria-label="Read both from" name="compareLocation" value={location ?? chooseLocation(shared, null) ?? ""} onChange={(event) => setPicked(event.target.value)}>
+          <label className="inline compare-location" title={t("job.compare.readFromTitle")}>
+            {t("job.compare.readFrom")}{" "}
+            <select aria-label={t("job.compare.readFrom")} name="compareLocation" value={location ?? chooseLocation(shared, null) ?? ""} onChange={(event) => setPicked(event.target.value)}>
               {shared.map((item) => (
                 <option key={item.id} value={item.id}>
-                  {item.id === "primary" ? "primary target" : "copy"}: {locationBase(item, props.job.id, from)}
+                  {item.id === "primary" ? t("job.compare.primaryTarget") : t("job.page.copy")}: {locationBase(item, props.job.id, from)}
                 </option>
               ))}
             </select>
@@ -638,29 +669,30 @@ function Compare(props: { job: Job; snapshots: Snapshot[]; search: string }) {
       {diff && (
         <>
           <p className="totals" data-testid="totals">
-            <span className="badge change-added">{diff.totals.added} added</span> <span className="badge change-removed">{diff.totals.removed} removed</span>{" "}
-            <span className="badge change-changed">{diff.totals.changed} changed</span>
+            <span className="badge change-added">{t("job.compare.added", { count: diff.totals.added })}</span>{" "}
+            <span className="badge change-removed">{t("job.compare.removed", { count: diff.totals.removed })}</span>{" "}
+            <span className="badge change-changed">{t("job.compare.changed", { count: diff.totals.changed })}</span>
           </p>
           {items.length === 0 ? (
-            <p className="muted">{from === to ? "The same snapshot." : "No differences."}</p>
+            <p className="muted">{from === to ? t("job.compare.same") : t("job.compare.none")}</p>
           ) : (
             <table className="list changes" data-testid="changes">
               <tbody>
                 {items.map((change) => (
                   <tr key={change.path_b64 ?? change.path} data-change={change.change} data-path={change.path}>
-                    <td data-label="Change">
-                      <span className={`badge change-${change.change}`}>{change.change}</span>
+                    <td data-label={t("job.compare.change")}>
+                      <span className={`badge change-${change.change}`}>{changeWord(change.change)}</span>
                     </td>
-                    <td data-label="Path">
+                    <td data-label={t("job.compare.path")}>
                       <code>{change.path}</code>
                       {change.kind === "dir" && "/"}
                     </td>
-                    <td data-label="Details" className="muted">
+                    <td data-label={t("job.compare.details")} className="muted">
                       {describeChange(change)}
                     </td>
                     <td className="actions">
                       <Link to={browsePath(change.change === "removed" ? from : to, { path: change.path.split("/").slice(0, -1).join("/") }, location)} className="button">
-                        Show
+                        {t("job.compare.show")}
                       </Link>
                     </td>
                   </tr>
@@ -668,7 +700,7 @@ function Compare(props: { job: Job; snapshots: Snapshot[]; search: string }) {
               </tbody>
             </table>
           )}
-          {diff.next_cursor && <button onClick={() => void more()}>Show more</button>}
+          {diff.next_cursor && <button onClick={() => void more()}>{t("job.compare.more")}</button>}
         </>
       )}
     </div>

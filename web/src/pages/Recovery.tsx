@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { api, type RecoveredJob, type TargetSecretInfo } from "../api";
 import { ErrorBox, Link } from "../components";
+import { t } from "../i18n";
 import { formatTime } from "../lib/format";
 import { describeTarget } from "../lib/jobForm";
 
@@ -67,45 +68,43 @@ export function RecoveryPage() {
   return (
     <section className="recovery">
       <header className="page-header">
-        <h1>Recover from a target</h1>
-        <Link to="/settings">Settings</Link>
+        <h1>{t("recovery.title")}</h1>
+        <Link to="/settings">{t("nav.settings")}</Link>
       </header>
       <p className="muted">
-        For a new or rebuilt hub: give the target the old hub backed up to. Bastion lists the jobs and snapshots it finds there and imports them
-        (unscheduled, so nothing runs until you say so); then restore as usual. Encrypted jobs need the recovery passphrase set on the old hub
-        (Settings, Encryption keys).
+        {t("recovery.intro")}
       </p>
       <fieldset className="card">
-        <legend>The target</legend>
+        <legend>{t("recovery.target")}</legend>
         <label className="field">
-          Kind
+          {t("recovery.kind")}
           <select name="recoveryType" value={type} onChange={(event) => setType(event.target.value as TargetType)}>
-            <option value="local_dir">directory on this host</option>
-            <option value="webdav">WebDAV</option>
-            <option value="rclone">rclone remote</option>
+            <option value="local_dir">{t("recovery.kind.localDir")}</option>
+            <option value="webdav">{t("recovery.kind.webdav")}</option>
+            <option value="rclone">{t("recovery.kind.rclone")}</option>
           </select>
         </label>
         {type === "local_dir" && (
           <label className="field">
-            Directory (the job's target directory, which holds one folder per job)
-            <input name="recoveryBaseDir" value={baseDir} placeholder="/mnt/usb/bastion" onChange={(event) => setBaseDir(event.target.value)} />
+            {t("recovery.directory")}
+            <input name="recoveryBaseDir" value={baseDir} placeholder={t("job.editor.example.localDir")} onChange={(event) => setBaseDir(event.target.value)} />
           </label>
         )}
         {type === "webdav" && (
           <label className="field">
-            Base URL <input name="recoveryBaseUrl" value={baseUrl} placeholder="https://nas.example/dav/bastion/" onChange={(event) => setBaseUrl(event.target.value)} />
+            {t("recovery.baseUrl")} <input name="recoveryBaseUrl" value={baseUrl} placeholder={t("settings.example.webdavUrl")} onChange={(event) => setBaseUrl(event.target.value)} />
           </label>
         )}
         {type === "rclone" && (
           <label className="field">
-            Remote (name:path) <input name="recoveryRemote" value={remote} placeholder="box:backups/bastion" onChange={(event) => setRemote(event.target.value)} />
+            {t("recovery.remote")} <input name="recoveryRemote" value={remote} placeholder={t("job.editor.example.rcloneRemote")} onChange={(event) => setRemote(event.target.value)} />
           </label>
         )}
         {type !== "local_dir" && (
           <label className="field">
-            Credentials
+            {t("recovery.credentials")}
             <select name="recoverySecret" value={secretName} onChange={(event) => setSecretName(event.target.value)}>
-              <option value="">choose…</option>
+              <option value="">{t("common.a.choose")}</option>
               {secrets.map((secret) => (
                 <option key={secret.name} value={secret.name}>
                   {secret.name}
@@ -113,19 +112,21 @@ export function RecoveryPage() {
               ))}
             </select>
             <span className="hint muted">
-              Add them in <Link to="/settings">Settings</Link> first.
+              {t("recovery.addFirstBefore")}
+              <Link to="/settings">{t("nav.settings")}</Link>
+              {t("recovery.addFirstAfter")}
             </span>
           </label>
         )}
         <button className="primary" disabled={busy || !ready} onClick={() => void scan()}>
-          {busy && found === null ? "Scanning…" : "Scan the target"}
+          {busy && found === null ? t("recovery.scanning") : t("recovery.scan")}
         </button>
       </fieldset>
       <ErrorBox error={error} />
       {found !== null && (
         <div className="card recovery-jobs" data-testid="recovery-jobs">
-          <h2>Found on {describeTarget(target())}</h2>
-          {found.length === 0 && <p className="muted">No Bastion jobs there. Is it the directory the job wrote to (not one job's folder)?</p>}
+          <h2>{t("recovery.foundOn", { target: describeTarget(target()) })}</h2>
+          {found.length === 0 && <p className="muted">{t("recovery.noneFound")}</p>}
           {found.map((job) => (
             <div className="subcard" key={job.job_id} data-job={job.name}>
               <label className="inline recovery-pick">
@@ -137,17 +138,17 @@ export function RecoveryPage() {
                 <strong>{job.name}</strong> <span className="muted mono">{job.job_id}</span>
               </label>
               <p className="muted">
-                {job.snapshots.length} snapshot{job.snapshots.length === 1 ? "" : "s"}
+                {t(job.snapshots.length === 1 ? "recovery.snapshots.one" : "recovery.snapshots.other", { count: job.snapshots.length })}
                 {job.encrypted
-                  ? `; encrypted with key ${job.key_name ?? "?"}${job.has_key_file ? ", whose recovery copy is there" : ": no recovery copy of the key there, it cannot be decrypted"}`
-                  : "; not encrypted"}
+                  ? t(job.has_key_file ? "recovery.encryptedWithCopy" : "recovery.encryptedNoCopy", { key: job.key_name ?? "?" })
+                  : t("recovery.notEncrypted")}
               </p>
               <ul className="recovery-snapshots">
                 {job.snapshots.map((snapshot) => (
                   <li key={snapshot.run_id}>
                     {formatTime(snapshot.ended_at)}
-                    {snapshot.base_run_id ? <span className="muted"> (incremental)</span> : null}
-                    {!snapshot.complete && <span className="warning-text"> incomplete, skipped</span>}
+                    {snapshot.base_run_id ? <span className="muted"> {t("recovery.incremental")}</span> : null}
+                    {!snapshot.complete && <span className="warning-text"> {t("recovery.incompleteSkipped")}</span>}
                   </li>
                 ))}
               </ul>
@@ -157,19 +158,20 @@ export function RecoveryPage() {
             <>
               {needsPassphrase && (
                 <label className="field">
-                  Recovery passphrase (set on the old hub for the key)
+                  {t("recovery.passphrase")}
                   <input name="recoveryPassphrase" type="password" autoComplete="off" value={passphrase} onChange={(event) => setPassphrase(event.target.value)} />
                 </label>
               )}
               <button className="primary" disabled={busy || picked.length === 0 || (needsPassphrase && passphrase === "")} onClick={() => void importJobs()}>
-                {busy ? "Importing (opening the key takes a few seconds)…" : `Import ${picked.length} job${picked.length === 1 ? "" : "s"}`}
+                {busy ? t("recovery.importing") : t(picked.length === 1 ? "recovery.import.one" : "recovery.import.other", { count: picked.length })}
               </button>
             </>
           )}
           {imported && (
             <p className="notice" role="status">
-              Imported. The jobs are in <Link to="/jobs">Jobs</Link>, unscheduled: open one, pick a snapshot and restore it; edit it to schedule backups
-              again.
+              {t("recovery.importedBefore")}
+              <Link to="/jobs">{t("nav.jobs")}</Link>
+              {t("recovery.importedAfter")}
             </p>
           )}
         </div>

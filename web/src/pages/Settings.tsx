@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, type IncompleteCleanup, type SecretKind, type TargetSecretInfo } from "../api";
 import { ErrorBox, Link, TestConnection } from "../components";
+import { t } from "../i18n";
 import { formatRelative, formatTime } from "../lib/format";
 import { KeysSection, NotificationsSection } from "./Settings26";
 
@@ -40,7 +41,7 @@ export function SettingsPage() {
   }, [load]);
 
   const remove = async (secret: TargetSecretInfo) => {
-    if (!window.confirm(`Delete the ${kindLabels[secret.kind]} credentials ${secret.name}?`)) return;
+    if (!window.confirm(t("settings.credentials.deleteConfirm", { kind: kindLabels[secret.kind], name: secret.name }))) return;
     try {
       await api.deleteTargetSecret(secret.kind, secret.name);
       await load();
@@ -60,24 +61,23 @@ export function SettingsPage() {
 
   return (
     <div className="settings">
-      <h1>Settings</h1>
+      <h1>{t("nav.settings")}</h1>
       {error !== null && <ErrorBox error={error} />}
       <section className="card" aria-labelledby="targets-heading">
-        <h2 id="targets-heading">Target credentials</h2>
+        <h2 id="targets-heading">{t("settings.credentials.title")}</h2>
         <p className="muted">
-          WebDAV accounts and rclone remotes that jobs write to, and the passwords of the PostgreSQL and MariaDB servers that database jobs
-          read. Stored encrypted with this Bastion's master key; a saved password or configuration is never shown again.
+          {t("settings.credentials.intro")}
         </p>
         {secrets === null ? (
-          <p className="muted">Loading…</p>
+          <p className="muted">{t("common.a.loading")}</p>
         ) : (
-          <table className="table" aria-label="Target credentials">
+          <table className="table" aria-label={t("settings.credentials.title")}>
             <thead>
               <tr>
-                <th>Kind</th>
-                <th>Name</th>
-                <th>Used by</th>
-                <th>Changed</th>
+                <th>{t("settings.credentials.kind")}</th>
+                <th>{t("common.a.name")}</th>
+                <th>{t("settings.credentials.usedBy")}</th>
+                <th>{t("settings.credentials.changed")}</th>
                 <th />
               </tr>
             </thead>
@@ -85,7 +85,7 @@ export function SettingsPage() {
               {allSecrets(secrets).length === 0 && (
                 <tr>
                   <td colSpan={5} className="muted">
-                    None yet: add one below.
+                    {t("settings.credentials.none")}
                   </td>
                 </tr>
               )}
@@ -93,11 +93,11 @@ export function SettingsPage() {
                 <tr key={`${secret.kind}/${secret.name}`}>
                   <td>{kindLabels[secret.kind]}</td>
                   <td>{secret.name}</td>
-                  <td>{secret.used_by.length ? secret.used_by.join(", ") : <span className="muted">no job</span>}</td>
+                  <td>{secret.used_by.length ? secret.used_by.join(", ") : <span className="muted">{t("settings.credentials.noJob")}</span>}</td>
                   <td title={formatTime(secret.updated_at)}>{formatRelative(secret.updated_at)}</td>
                   <td>
-                    <button className="ghost danger" onClick={() => void remove(secret)} disabled={secret.used_by.length > 0} title={secret.used_by.length ? "In use by a job" : undefined}>
-                      Delete
+                    <button className="ghost danger" onClick={() => void remove(secret)} disabled={secret.used_by.length > 0} title={secret.used_by.length ? t("settings.credentials.inUse") : undefined}>
+                      {t("common.a.delete")}
                     </button>
                   </td>
                 </tr>
@@ -118,25 +118,24 @@ export function SettingsPage() {
       <KeysSection />
 
       <section className="card" aria-labelledby="maintenance-heading">
-        <h2 id="maintenance-heading">Maintenance: incomplete runs</h2>
+        <h2 id="maintenance-heading">{t("settings.maintenance.title")}</h2>
         <p className="muted">
-          A backup that failed or was canceled leaves what it wrote on its target. The janitor removes it after the cleanup delay
-          (--incomplete-cleanup-days, 7 by default), retrying on failure.
+          {t("settings.maintenance.intro")}
         </p>
         {cleanups === null ? (
-          <p className="muted">Loading…</p>
+          <p className="muted">{t("common.a.loading")}</p>
         ) : cleanups.length === 0 ? (
-          <p className="muted">Nothing to clean up.</p>
+          <p className="muted">{t("settings.maintenance.none")}</p>
         ) : (
-          <table className="table" aria-label="Incomplete runs">
+          <table className="table" aria-label={t("settings.maintenance.table")}>
             <thead>
               <tr>
-                <th>Run</th>
-                <th>Job</th>
-                <th>Target</th>
-                <th>Status</th>
-                <th>Attempts</th>
-                <th>Last error</th>
+                <th>{t("settings.maintenance.run")}</th>
+                <th>{t("settings.maintenance.job")}</th>
+                <th>{t("settings.maintenance.target")}</th>
+                <th>{t("common.a.status")}</th>
+                <th>{t("settings.maintenance.attempts")}</th>
+                <th>{t("settings.maintenance.lastError")}</th>
                 <th />
               </tr>
             </thead>
@@ -144,13 +143,13 @@ export function SettingsPage() {
               {cleanups.map((cleanup) => (
                 <tr key={cleanup.run_id} data-status={cleanup.status}>
                   <td>
-                    <Link to={`/runs/${cleanup.run_id}`}>{cleanup.run_id.slice(0, 8)}</Link> <span className="muted">{cleanup.run_status}</span>
+                    <Link to={`/runs/${cleanup.run_id}`}>{cleanup.run_id.slice(0, 8)}</Link> <span className="muted">{runStatus(cleanup.run_status)}</span>
                   </td>
                   <td>{cleanup.job_name ?? cleanup.job_id}</td>
                   <td className="mono">{cleanup.target ?? "?"}</td>
                   <td>
-                    {cleanup.status}
-                    {cleanup.status === "retrying" && <span className="muted"> (next {formatRelative(cleanup.next_attempt_at)})</span>}
+                    {cleanupStatus(cleanup.status)}
+                    {cleanup.status === "retrying" && <span className="muted"> {t("settings.maintenance.next", { when: formatRelative(cleanup.next_attempt_at) })}</span>}
                   </td>
                   <td>{cleanup.attempts}</td>
                   <td className="muted">{cleanup.last_error ?? ""}</td>
@@ -158,16 +157,16 @@ export function SettingsPage() {
                     {cleanup.status !== "done" && cleanup.status !== "ignored" && (
                       <>
                         <button className="ghost" onClick={() => void act(cleanup, "retry-now")}>
-                          Retry now
+                          {t("settings.maintenance.retryNow")}
                         </button>{" "}
                         <button className="ghost" onClick={() => void act(cleanup, "ignore")}>
-                          Ignore
+                          {t("settings.maintenance.ignore")}
                         </button>
                       </>
                     )}
                     {cleanup.status === "ignored" && (
                       <button className="ghost" onClick={() => void act(cleanup, "unignore")}>
-                        Unignore
+                        {t("settings.maintenance.unignore")}
                       </button>
                     )}
                   </td>
@@ -179,6 +178,31 @@ export function SettingsPage() {
       </section>
     </div>
   );
+}
+
+/** The cleaned-up run's status in words (the runs listed here failed or were canceled). */
+function runStatus(status: string): string {
+  if (status === "failed") return t("settings.maintenance.runFailed");
+  if (status === "canceled") return t("settings.maintenance.runCanceled");
+  return status;
+}
+
+/** A cleanup's status in words (the API's value when it is one we do not know). */
+function cleanupStatus(status: string): string {
+  switch (status) {
+    case "queued":
+      return t("settings.maintenance.status.queued");
+    case "retrying":
+      return t("settings.maintenance.status.retrying");
+    case "done":
+      return t("settings.maintenance.status.done");
+    case "ignored":
+      return t("settings.maintenance.status.ignored");
+    case "abandoned":
+      return t("settings.maintenance.status.abandoned");
+    default:
+      return status;
+  }
 }
 
 const allSecrets = (secrets: Record<Kind, TargetSecretInfo[]>) => [...secrets.webdav, ...secrets.rclone, ...secrets.postgres, ...secrets.mariadb];
@@ -204,27 +228,27 @@ function DatabasePasswordForm(props: { kind: "postgres" | "mariadb"; onSaved: ()
   return (
     <form
       className="subcard"
-      aria-label={`${label} password`}
+      aria-label={t("settings.dbPassword.title", { kind: label })}
       onSubmit={(event) => {
         event.preventDefault();
         void save();
       }}
     >
-      <h3>{label} password</h3>
+      <h3>{t("settings.dbPassword.title", { kind: label })}</h3>
       <label>
-        Name <input name={`${props.kind}Name`} value={name} onChange={(event) => setName(event.target.value)} placeholder={props.kind === "postgres" ? "pg-main" : "maria-main"} />
+        {t("common.a.name")} <input name={`${props.kind}Name`} value={name} onChange={(event) => setName(event.target.value)} placeholder={props.kind === "postgres" ? t("settings.example.pgName") : t("settings.example.mariadbName")} />
       </label>
       <label>
-        Password{" "}
+        {t("common.a.password")}{" "}
         <input name={`${props.kind}Password`} type="password" value={password} onChange={(event) => setPassword(event.target.value)} autoComplete="new-password" />
       </label>
       <p className="muted">
-        The password of the user a {label} job connects as. It reaches {props.kind === "postgres" ? "pg_dump" : "mariadb-dump"} through its environment or a private option file, never its command line.
+        {t("settings.dbPassword.hint", { kind: label, tool: props.kind === "postgres" ? "pg_dump" : "mariadb-dump" })}
       </p>
       <button type="submit" disabled={!name.trim() || !password}>
-        Save
+        {t("common.a.save")}
       </button>
-      {saved && <p className="muted">Saved {saved}.</p>}
+      {saved && <p className="muted">{t("common.a.savedName", { name: saved })}</p>}
       {error !== null && <ErrorBox error={error} />}
     </form>
   );
@@ -251,30 +275,30 @@ function WebDAVForm(props: { onSaved: () => Promise<void> }) {
   return (
     <form
       className="subcard"
-      aria-label="WebDAV credentials"
+      aria-label={t("settings.webdav.label")}
       onSubmit={(event) => {
         event.preventDefault();
         void save();
       }}
     >
-      <h3>WebDAV account</h3>
+      <h3>{t("settings.webdav.title")}</h3>
       <label>
-        Name <input name="webdavName" value={name} onChange={(event) => setName(event.target.value)} placeholder="nas" />
+        {t("common.a.name")} <input name="webdavName" value={name} onChange={(event) => setName(event.target.value)} placeholder={t("settings.example.webdavName")} />
       </label>
       <label>
-        Username <input name="webdavUser" value={username} onChange={(event) => setUsername(event.target.value)} autoComplete="off" />
+        {t("common.a.username")} <input name="webdavUser" value={username} onChange={(event) => setUsername(event.target.value)} autoComplete="off" />
       </label>
       <label>
-        Password <input name="webdavPassword" type="password" value={password} onChange={(event) => setPassword(event.target.value)} autoComplete="new-password" />
+        {t("common.a.password")} <input name="webdavPassword" type="password" value={password} onChange={(event) => setPassword(event.target.value)} autoComplete="new-password" />
       </label>
       <label>
-        Server URL (the password is sent to this server only){" "}
-        <input name="webdavTestUrl" value={baseUrl} onChange={(event) => setBaseUrl(event.target.value)} placeholder="https://nas.example/dav/bastion/" />
+        {t("settings.webdav.url")}{" "}
+        <input name="webdavTestUrl" value={baseUrl} onChange={(event) => setBaseUrl(event.target.value)} placeholder={t("settings.example.webdavUrl")} />
       </label>
       <button type="submit" disabled={!name.trim() || !username || !baseUrl.trim()}>
-        Save
+        {t("common.a.save")}
       </button>
-      {saved && <p className="muted">Saved {saved}.</p>}
+      {saved && <p className="muted">{t("common.a.savedName", { name: saved })}</p>}
       {error !== null && <ErrorBox error={error} />}
       <TestConnection target={() => ({ type: "webdav", base_url: baseUrl.trim(), secret_name: (saved ?? name).trim() })} disabled={!baseUrl.trim() || !(saved ?? name).trim()} />
     </form>
@@ -301,33 +325,36 @@ function RcloneForm(props: { onSaved: () => Promise<void> }) {
   return (
     <form
       className="subcard"
-      aria-label="rclone remote"
+      aria-label={t("settings.rclone.title")}
       onSubmit={(event) => {
         event.preventDefault();
         void save();
       }}
     >
-      <h3>rclone remote</h3>
+      <h3>{t("settings.rclone.title")}</h3>
       <label>
-        Name <input name="rcloneName" value={name} onChange={(event) => setName(event.target.value)} placeholder="box" />
+        {t("common.a.name")} <input name="rcloneName" value={name} onChange={(event) => setName(event.target.value)} placeholder={t("settings.example.rcloneName")} />
       </label>
       <label>
         <span>
-          Configuration, as <code>rclone config show NAME</code> prints it
+          {t("settings.rclone.configBefore")}
+          <code>{t("settings.rclone.configCommand")}</code>
+          {t("settings.rclone.configAfter")}
         </span>
-        <textarea name="rcloneConfig" rows={5} value={config} onChange={(event) => setConfig(event.target.value)} placeholder={"type = sftp\nhost = backup.example\nuser = bastion\nkey_pem = -----BEGIN OPENSSH PRIVATE KEY-----…"} />
+        <textarea name="rcloneConfig" rows={5} value={config} onChange={(event) => setConfig(event.target.value)} placeholder={t("settings.example.rcloneConfig")} />
       </label>
       <p className="muted">
-        Only remote types that store data (sftp, s3, b2, webdav, …) and their own options are accepted; no command options.
-        A key file must be in the data directory's <code>rclone-keys</code> folder, or put the key inline.
+        {t("settings.rclone.hintBefore")}
+        <code>{t("settings.rclone.keysFolder")}</code>
+        {t("settings.rclone.hintAfter")}
       </p>
       <button type="submit" disabled={!name.trim() || !config.trim()}>
-        Save
+        {t("common.a.save")}
       </button>
-      {saved && <p className="muted">Saved {saved}.</p>}
+      {saved && <p className="muted">{t("common.a.savedName", { name: saved })}</p>}
       {error !== null && <ErrorBox error={error} />}
       <label>
-        Remote to test (name:path) <input name="rcloneTestRemote" value={remote} onChange={(event) => setRemote(event.target.value)} placeholder="box:backups" />
+        {t("settings.rclone.testRemote")} <input name="rcloneTestRemote" value={remote} onChange={(event) => setRemote(event.target.value)} placeholder={t("settings.example.rcloneRemote")} />
       </label>
       <TestConnection target={() => ({ type: "rclone", remote: remote.trim(), secret_name: (saved ?? name).trim() })} disabled={!remote.trim() || !(saved ?? name).trim()} />
     </form>

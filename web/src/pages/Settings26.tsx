@@ -1,12 +1,20 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, type KeyInfo, type NotificationDestination, type NotificationSettingsInfo } from "../api";
 import { ErrorBox, Link } from "../components";
+import { t } from "../i18n";
 import { formatRelative, formatTime } from "../lib/format";
 
 // Settings for issue #26: notification destinations (e-mail, ntfy, and the existing ones) with their templates and a
 // Test button; the backup keys with their passphrase-protected copies on the targets (escrow).
 
-const channelLabels: Record<string, string> = { webhook: "Webhook", wecom_bot: "WeCom bot", email: "E-mail", ntfy: "ntfy", ping: "Ping" };
+const channelLabel = (channel: string): string =>
+  ({
+    webhook: t("settings.channel.webhook"),
+    wecom_bot: t("settings.channel.wecomBot"),
+    email: t("settings.channel.email"),
+    ntfy: "ntfy",
+    ping: t("settings.channel.ping"),
+  })[channel] ?? channel;
 
 /** The placeholders the templates know when the hub does not list them. */
 const fallbackVariables = ["{{job_name}}", "{{status}}", "{{run_id}}", "{{error}}", "{{started_at}}", "{{ended_at}}", "{{duration}}"];
@@ -34,16 +42,16 @@ export function NotificationsSection() {
 
   const test = async (destination: NotificationDestination) => {
     const key = `${destination.channel}/${destination.name}`;
-    setTested((current) => ({ ...current, [key]: "sending…" }));
+    setTested((current) => ({ ...current, [key]: t("settings.notify.sending") }));
     try {
       await api.testDestination(destination.channel, destination.name);
-      setTested((current) => ({ ...current, [key]: "sent: check that it arrived" }));
+      setTested((current) => ({ ...current, [key]: t("settings.notify.sent") }));
     } catch (caught) {
-      setTested((current) => ({ ...current, [key]: `failed: ${caught instanceof Error ? caught.message : String(caught)}` }));
+      setTested((current) => ({ ...current, [key]: t("settings.notify.failed", { error: caught instanceof Error ? caught.message : String(caught) }) }));
     }
   };
   const remove = async (destination: NotificationDestination) => {
-    if (!window.confirm(`Delete the ${channelLabels[destination.channel] ?? destination.channel} destination ${destination.name}?`)) return;
+    if (!window.confirm(t("settings.notify.deleteConfirm", { channel: channelLabel(destination.channel), name: destination.name }))) return;
     try {
       await api.deleteDestination(destination.channel, destination.name);
       await load();
@@ -54,21 +62,20 @@ export function NotificationsSection() {
 
   return (
     <section className="card" aria-labelledby="notifications-heading">
-      <h2 id="notifications-heading">Notifications</h2>
+      <h2 id="notifications-heading">{t("settings.notify.title")}</h2>
       <p className="muted">
-        Where failed backups, failed restore drills and missed schedules are reported. Every job notifies every enabled destination unless its
-        editor picks some. Addresses and passwords are stored encrypted; a saved password or token is never shown again.
+        {t("settings.notify.intro")}
       </p>
       {error !== null && <ErrorBox error={error} />}
       {destinations === null ? (
-        <p className="muted">Loading…</p>
+        <p className="muted">{t("common.a.loading")}</p>
       ) : (
-        <table className="table list" aria-label="Notification destinations">
+        <table className="table list" aria-label={t("settings.notify.destinations")}>
           <thead>
             <tr>
-              <th>Name</th>
-              <th>Where</th>
-              <th>State</th>
+              <th>{t("common.a.name")}</th>
+              <th>{t("settings.notify.where")}</th>
+              <th>{t("common.a.state")}</th>
               <th />
             </tr>
           </thead>
@@ -76,7 +83,7 @@ export function NotificationsSection() {
             {destinations.length === 0 && (
               <tr>
                 <td colSpan={4} className="muted">
-                  None yet: add an e-mail or ntfy destination below.
+                  {t("settings.notify.none")}
                 </td>
               </tr>
             )}
@@ -85,21 +92,21 @@ export function NotificationsSection() {
               return (
                 <tr key={key} data-destination={key}>
                   <td>
-                    <strong>{destination.name}</strong> <span className="badge">{channelLabels[destination.channel] ?? destination.channel}</span>
+                    <strong>{destination.name}</strong> <span className="badge">{channelLabel(destination.channel)}</span>
                   </td>
                   <td className="muted destination-where">{describeConfig(destination)}</td>
-                  <td>{destination.enabled ? "enabled" : "disabled"}</td>
+                  <td>{destination.enabled ? t("settings.notify.enabled") : t("settings.notify.disabled")}</td>
                   <td>
                     <button className="ghost" onClick={() => void test(destination)}>
-                      Test
+                      {t("common.a.test")}
                     </button>{" "}
                     {(destination.channel === "email" || destination.channel === "ntfy") && (
                       <button className="ghost" onClick={() => setEditing(destination)}>
-                        Edit
+                        {t("common.a.edit")}
                       </button>
                     )}{" "}
                     <button className="ghost danger" onClick={() => void remove(destination)}>
-                      Delete
+                      {t("common.a.delete")}
                     </button>
                     {tested[key] && (
                       <span className="muted test-result" role="status">
@@ -129,7 +136,7 @@ function describeConfig(destination: NotificationDestination): string {
   if (destination.channel === "email" && typeof config.host === "string")
     return `${config.host}:${String(config.port)} (${String(config.tls)}) → ${Array.isArray(config.to) ? config.to.join(", ") : ""}`;
   if (destination.channel === "ntfy" && typeof config.server === "string")
-    return `${config.server}${typeof config.priority === "number" ? `, priority ${config.priority}` : ""}`;
+    return `${config.server}${typeof config.priority === "number" ? t("settings.ntfy.priorityShort", { priority: config.priority }) : ""}`;
   return "";
 }
 
@@ -185,61 +192,61 @@ function EmailForm(props: { onSaved: () => Promise<void>; editing: NotificationD
       setError(caught);
     }
   };
-  const portHint = tls === "implicit" ? "465 for TLS from the first byte" : tls === "starttls" ? "587 (submission) with STARTTLS" : "25, unencrypted: only inside a trusted network";
+  const portHint = tls === "implicit" ? t("settings.email.portImplicit") : tls === "starttls" ? t("settings.email.portStarttls") : t("settings.email.portNone");
   return (
     <form
       className="subcard"
-      aria-label="E-mail destination"
+      aria-label={t("settings.email.label")}
       onSubmit={(event) => {
         event.preventDefault();
         void save();
       }}
     >
-      <h3>E-mail (SMTP)</h3>
+      <h3>{t("settings.email.title")}</h3>
       <label>
-        Name <input name="emailName" value={name} onChange={(event) => setName(event.target.value)} placeholder="admins" />
+        {t("common.a.name")} <input name="emailName" value={name} onChange={(event) => setName(event.target.value)} placeholder={t("settings.example.emailName")} />
       </label>
       <label>
-        SMTP server <input name="emailHost" value={host} onChange={(event) => setHost(event.target.value)} placeholder="smtp.example.com" />
+        {t("settings.email.server")} <input name="emailHost" value={host} onChange={(event) => setHost(event.target.value)} placeholder={t("settings.example.smtpHost")} />
       </label>
       <div className="row">
         <label>
-          Encryption
+          {t("settings.email.encryption")}
           <select name="emailTls" value={tls} onChange={(event) => setTls(event.target.value as typeof tls)}>
-            <option value="starttls">STARTTLS</option>
-            <option value="implicit">TLS (implicit, SMTPS)</option>
-            <option value="none">none</option>
+            <option value="starttls">{t("settings.email.starttls")}</option>
+            <option value="implicit">{t("settings.email.tlsImplicit")}</option>
+            <option value="none">{t("common.a.none")}</option>
           </select>
         </label>
         <label>
-          Port <input name="emailPort" className="num-wide" type="number" min={1} max={65535} value={port} onChange={(event) => setPort(event.target.value)} />
+          {t("settings.email.port")} <input name="emailPort" className="num-wide" type="number" min={1} max={65535} value={port} onChange={(event) => setPort(event.target.value)} />
         </label>
       </div>
-      <p className="muted">Usually {portHint}.</p>
+      <p className="muted">{t("settings.email.usually", { hint: portHint })}</p>
       <label>
-        User (empty: no login) <input name="emailUser" value={username} autoComplete="off" onChange={(event) => setUsername(event.target.value)} />
+        {t("settings.email.user")} <input name="emailUser" value={username} autoComplete="off" onChange={(event) => setUsername(event.target.value)} />
       </label>
       <label>
-        Password{" "}
+        {t("common.a.password")}{" "}
         <input
           name="emailPassword"
           type="password"
           value={password}
           autoComplete="new-password"
-          placeholder={hasPassword ? "saved (leave empty to keep it)" : ""}
+          placeholder={hasPassword ? t("settings.savedKeep") : ""}
           onChange={(event) => setPassword(event.target.value)}
         />
       </label>
       <label>
-        From <input name="emailFrom" value={from} onChange={(event) => setFrom(event.target.value)} placeholder="bastion@example.com" />
+        {t("settings.email.from")} <input name="emailFrom" value={from} onChange={(event) => setFrom(event.target.value)} placeholder={t("settings.example.emailFrom")} />
       </label>
       <label>
-        To (comma-separated) <input name="emailTo" value={to} onChange={(event) => setTo(event.target.value)} placeholder="ops@example.com, me@example.com" />
+        {t("settings.email.to")} <input name="emailTo" value={to} onChange={(event) => setTo(event.target.value)} placeholder={t("settings.example.emailTo")} />
       </label>
       <button type="submit" disabled={!name.trim() || !host.trim() || !from.trim() || !to.trim()}>
-        Save
+        {t("common.a.save")}
       </button>
-      {saved && <p className="muted">Saved {saved}. Use Test in the list above to send one.</p>}
+      {saved && <p className="muted">{t("settings.notify.savedTest", { name: saved })}</p>}
       {error !== null && <ErrorBox error={error} />}
     </form>
   );
@@ -291,57 +298,57 @@ function NtfyForm(props: { onSaved: () => Promise<void>; editing: NotificationDe
   return (
     <form
       className="subcard"
-      aria-label="ntfy destination"
+      aria-label={t("settings.ntfy.label")}
       onSubmit={(event) => {
         event.preventDefault();
         void save();
       }}
     >
-      <h3>ntfy (push to a phone)</h3>
+      <h3>{t("settings.ntfy.title")}</h3>
       <label>
-        Name <input name="ntfyName" value={name} onChange={(event) => setName(event.target.value)} placeholder="phone" />
+        {t("common.a.name")} <input name="ntfyName" value={name} onChange={(event) => setName(event.target.value)} placeholder={t("settings.example.ntfyName")} />
       </label>
       <label>
-        Topic URL{" "}
+        {t("settings.ntfy.url")}{" "}
         <input
           name="ntfyUrl"
           value={url}
           onChange={(event) => setUrl(event.target.value)}
-          placeholder={server ? `saved on ${server}: type it again to save` : "https://ntfy.sh/my-backups-7f3a"}
+          placeholder={server ? t("settings.ntfy.savedOn", { server }) : t("settings.example.ntfyUrl")}
         />
       </label>
-      <p className="muted">Anyone who knows a topic on ntfy.sh can read it: pick a long, unguessable name, or use your own server and a token.</p>
+      <p className="muted">{t("settings.ntfy.hint")}</p>
       <label>
-        Access token (optional){" "}
+        {t("settings.ntfy.token")}{" "}
         <input
           name="ntfyToken"
           type="password"
           value={token}
           autoComplete="new-password"
-          placeholder={hasToken ? "saved (leave empty to keep it)" : ""}
+          placeholder={hasToken ? t("settings.savedKeep") : ""}
           onChange={(event) => setToken(event.target.value)}
         />
       </label>
       <div className="row">
         <label>
-          Priority
+          {t("settings.ntfy.priority")}
           <select name="ntfyPriority" value={priority} onChange={(event) => setPriority(event.target.value)}>
-            <option value="">default (3)</option>
-            <option value="1">1 min</option>
-            <option value="2">2 low</option>
-            <option value="3">3 default</option>
-            <option value="4">4 high</option>
-            <option value="5">5 urgent</option>
+            <option value="">{t("settings.ntfy.priorityDefault")}</option>
+            <option value="1">{t("settings.ntfy.priority1")}</option>
+            <option value="2">{t("settings.ntfy.priority2")}</option>
+            <option value="3">{t("settings.ntfy.priority3")}</option>
+            <option value="4">{t("settings.ntfy.priority4")}</option>
+            <option value="5">{t("settings.ntfy.priority5")}</option>
           </select>
         </label>
         <label>
-          Tags <input name="ntfyTags" value={tags} onChange={(event) => setTags(event.target.value)} placeholder="backup, warning" />
+          {t("settings.ntfy.tags")} <input name="ntfyTags" value={tags} onChange={(event) => setTags(event.target.value)} placeholder={t("settings.ntfy.tagsPlaceholder")} />
         </label>
       </div>
       <button type="submit" disabled={!name.trim() || !url.trim()}>
-        Save
+        {t("common.a.save")}
       </button>
-      {saved && <p className="muted">Saved {saved}. Use Test in the list above to send one.</p>}
+      {saved && <p className="muted">{t("settings.notify.savedTest", { name: saved })}</p>}
       {error !== null && <ErrorBox error={error} />}
     </form>
   );
@@ -370,34 +377,34 @@ function TemplatesForm(props: { settings: NotificationSettingsInfo; onSaved: () 
   return (
     <form
       className="subcard templates"
-      aria-label="Message templates"
+      aria-label={t("settings.templates.title")}
       onSubmit={(event) => {
         event.preventDefault();
         void save();
       }}
     >
-      <h3>Message templates</h3>
+      <h3>{t("settings.templates.title")}</h3>
       <p className="muted template-vars" data-testid="template-variables">
-        Placeholders, replaced in each message:{" "}
+        {t("settings.templates.placeholders")}{" "}
         {variables.map((variable) => (
           <code key={variable}>{variable.startsWith("{{") ? variable : `{{${variable}}}`}</code>
         ))}
         .
       </p>
       <label>
-        E-mail subject <input name="emailSubject" value={emailSubject} placeholder="[Bastion] {{job_name}}: {{status}}" onChange={(event) => setEmailSubject(event.target.value)} />
+        {t("settings.templates.emailSubject")} <input name="emailSubject" value={emailSubject} placeholder={t("settings.example.emailSubject")} onChange={(event) => setEmailSubject(event.target.value)} />
       </label>
       <label>
-        E-mail body <textarea name="emailBody" rows={4} value={emailBody} placeholder={"Job {{job_name}} ended {{status}}.\n{{error}}"} onChange={(event) => setEmailBody(event.target.value)} />
+        {t("settings.templates.emailBody")} <textarea name="emailBody" rows={4} value={emailBody} placeholder={t("settings.templates.emailBodyPlaceholder")} onChange={(event) => setEmailBody(event.target.value)} />
       </label>
       <label>
-        ntfy title <input name="ntfyTitle" value={ntfyTitle} placeholder="{{job_name}}: {{status}}" onChange={(event) => setNtfyTitle(event.target.value)} />
+        {t("settings.templates.ntfyTitle")} <input name="ntfyTitle" value={ntfyTitle} placeholder={t("settings.example.ntfyTitle")} onChange={(event) => setNtfyTitle(event.target.value)} />
       </label>
       <label>
-        ntfy message <textarea name="ntfyBody" rows={3} value={ntfyBody} placeholder="{{error}}" onChange={(event) => setNtfyBody(event.target.value)} />
+        {t("settings.templates.ntfyBody")} <textarea name="ntfyBody" rows={3} value={ntfyBody} placeholder={t("settings.example.ntfyBody")} onChange={(event) => setNtfyBody(event.target.value)} />
       </label>
-      <button type="submit">Save templates</button>
-      {saved && <p className="muted">Templates saved.</p>}
+      <button type="submit">{t("settings.templates.save")}</button>
+      {saved && <p className="muted">{t("settings.templates.saved")}</p>}
       {error !== null && <ErrorBox error={error} />}
     </form>
   );
@@ -420,18 +427,19 @@ export function KeysSection() {
   }, [load]);
   return (
     <section className="card" aria-labelledby="keys-heading">
-      <h2 id="keys-heading">Encryption keys and disaster recovery</h2>
+      <h2 id="keys-heading">{t("settings.keys.title")}</h2>
       <p className="muted">
-        An encrypted job's key lives in this hub's data directory: if this machine is lost, so are its backups, unless a copy of the key is kept
-        elsewhere. Set a recovery passphrase for a key and the hub writes the key, locked with that passphrase (age's own format), next to the job's
-        snapshots on every target. With the target and the passphrase alone, a new hub (<Link to="/recovery">Recovery</Link>) or plain{" "}
-        <code>age -d</code> restores them. The passphrase is not stored anywhere: write it down and keep it away from this machine.
+        {t("settings.keys.introBefore")}
+        <Link to="/recovery">{t("settings.keys.recoveryLink")}</Link>
+        {t("settings.keys.introMiddle")}
+        <code>{t("settings.keys.ageCommand")}</code>
+        {t("settings.keys.introAfter")}
       </p>
       {error !== null && <ErrorBox error={error} />}
       {keys === null ? (
-        <p className="muted">Loading…</p>
+        <p className="muted">{t("common.a.loading")}</p>
       ) : keys.length === 0 ? (
-        <p className="muted">No keys yet: an encrypted job creates its key on its first backup.</p>
+        <p className="muted">{t("settings.keys.none")}</p>
       ) : (
         <div className="settings-forms">
           {keys.map((key) => (
@@ -450,7 +458,7 @@ function EscrowForm(props: { info: KeyInfo; onSaved: () => Promise<void> }) {
   const [busy, setBusy] = useState(false);
   const escrow = props.info.escrow;
   const problem =
-    passphrase.length === 0 ? null : passphrase.length < 12 ? "At least 12 characters." : repeat !== passphrase ? "The two passphrases differ." : null;
+    passphrase.length === 0 ? null : passphrase.length < 12 ? t("settings.keys.tooShort") : repeat !== passphrase ? t("settings.keys.differ") : null;
   const save = async () => {
     setBusy(true);
     try {
@@ -468,37 +476,38 @@ function EscrowForm(props: { info: KeyInfo; onSaved: () => Promise<void> }) {
   return (
     <form
       className="subcard key-escrow"
-      aria-label={`Key ${props.info.name}`}
+      aria-label={t("settings.keys.key", { name: props.info.name })}
       data-key={props.info.name}
       onSubmit={(event) => {
         event.preventDefault();
         void save();
       }}
     >
-      <h3>Key {props.info.name}</h3>
-      <p className="muted mono" title="The public half: what snapshots are encrypted to">
+      <h3>{t("settings.keys.key", { name: props.info.name })}</h3>
+      <p className="muted mono" title={t("settings.keys.recipient")}>
         {props.info.recipient}
       </p>
       <p className="escrow-status" data-testid="escrow-status">
         {escrow ? (
           <>
-            Recovery copy set <span title={formatTime(escrow.set_at)}>{formatRelative(escrow.set_at)}</span>, written to {escrow.targets_written} target
-            {escrow.targets_written === 1 ? "" : "s"}.
+            {t("settings.keys.escrowSet")}
+            <span title={formatTime(escrow.set_at)}>{formatRelative(escrow.set_at)}</span>
+            {t(escrow.targets_written === 1 ? "settings.keys.escrowWritten.one" : "settings.keys.escrowWritten.other", { count: escrow.targets_written })}
           </>
         ) : (
-          <strong className="warning-text">No recovery copy: losing this hub loses this key's backups.</strong>
+          <strong className="warning-text">{t("settings.keys.noEscrow")}</strong>
         )}
       </p>
       <label>
-        {escrow ? "New recovery passphrase" : "Recovery passphrase"}{" "}
+        {escrow ? t("settings.keys.newPassphrase") : t("settings.keys.passphrase")}{" "}
         <input name={`escrow-${props.info.name}`} type="password" autoComplete="new-password" value={passphrase} onChange={(event) => setPassphrase(event.target.value)} />
       </label>
       <label>
-        The same again <input name={`escrow-${props.info.name}-repeat`} type="password" autoComplete="new-password" value={repeat} onChange={(event) => setRepeat(event.target.value)} />
+        {t("settings.keys.repeat")} <input name={`escrow-${props.info.name}-repeat`} type="password" autoComplete="new-password" value={repeat} onChange={(event) => setRepeat(event.target.value)} />
       </label>
       {problem && <p className="field-error">{problem}</p>}
       <button type="submit" disabled={busy || passphrase === "" || problem !== null}>
-        {busy ? "Writing to the targets…" : escrow ? "Replace the recovery copy" : "Set the recovery passphrase"}
+        {busy ? t("settings.keys.writing") : escrow ? t("settings.keys.replace") : t("settings.keys.set")}
       </button>
       {error !== null && <ErrorBox error={error} />}
     </form>
