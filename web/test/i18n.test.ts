@@ -89,8 +89,12 @@ test("both catalogues have the same keys, no empty text, and the same {placehold
   const zh = catalogueFor("zh-CN")!;
   assert.deepEqual(Object.keys(zh).sort(), Object.keys(en).sort());
   const names = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((found) => found[1]).sort();
+  // Keys whose caller passes more than one form of a value and each language picks its own: the minute of the hour is
+  // `:05` in English and `5` (分) in Chinese (lib/schedule.ts passes both `minute` and `number`).
+  const ownForms = new Set(["schedule.minuteMark"]);
   for (const key of Object.keys(en) as (keyof typeof en)[]) {
     assert.ok(zh[key].trim() !== "", `${key}: empty in zh-CN`);
+    if (ownForms.has(key)) continue;
     assert.deepEqual(names(zh[key]), names(en[key]), `${key}: placeholders differ`);
   }
 });
