@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN_RELEASE := .build/release
 
-.PHONY: deps build release ui ui-test browser-test run test bench clean format lint fuzz-build fuzz fuzz-smoke
+.PHONY: deps build release ui ui-test api-types api-types-check browser-test run test bench clean format lint fuzz-build fuzz fuzz-smoke
 
 deps:
 	./scripts/install-deps.sh
@@ -24,6 +24,15 @@ ui-test: deps
 	cd web && tsc -p tsconfig.json
 	node web/test.mjs
 
+## The UI's types (web/src/api.types.ts) from the OpenAPI document `bastion-api --print-openapi` prints (docs/ui.md,
+## "One contract"): `make api-types` writes them; `api-types-check` (in `make test`) fails when they are stale.
+api-types: deps
+	$(SWIFT) build --product bastion-api
+	node web/gen-api-types.mjs --api .build/debug/bastion-api
+
+api-types-check:
+	node web/gen-api-types.mjs --api .build/debug/bastion-api --check
+
 ## The UI in Debian's Chromium (Playwright) against the debug binaries; screenshots in .build/ui-screenshots/.
 browser-test: ui
 	$(SWIFT) build
@@ -42,6 +51,7 @@ run: release ui
 ## Install what is missing, build, and run every test (unit, process, UI logic and browser tests on the real binaries).
 test: deps lint ui-test ui
 	$(SWIFT) build
+	$(MAKE) --no-print-directory api-types-check
 	$(SWIFT) test --no-parallel
 	$(MAKE) --no-print-directory browser-test
 	$(MAKE) --no-print-directory fuzz-smoke
