@@ -48,6 +48,14 @@ test("durations: successful backups that ended, oldest first", () => {
   ]);
 });
 
+test("snapshots that ended in the same second keep the API's order (newest first, as recorded)", () => {
+  const newestFirst = [snapshot("z-third", 200), snapshot("a-second", 100), snapshot("m-first", 100)];
+  assert.deepEqual(sizeSeries(newestFirst).map((point) => point.runId), ["m-first", "a-second", "z-third"]);
+  assert.deepEqual(changePairs(newestFirst).map((pair) => pair.previous), [null, "m-first", "a-second"]);
+  const runs = [run("z", 150, 200), run("a", 90, 100), run("m", 80, 100)];
+  assert.deepEqual(durationSeries(runs).map((point) => point.runId), ["m", "a", "z"]);
+});
+
 test("changes: each snapshot against the one before it, also before the window; the first counts every file", () => {
   const snapshots = [snapshot("a", 100), snapshot("b", 200), snapshot("c", 300)];
   assert.deepEqual(

@@ -62,6 +62,7 @@ export const en = {
   "charts.changes.counting": "Counting the changes…",
   "charts.changes.first": "{count} (first snapshot)",
   "charts.changes.unknown": "not counted",
+  "charts.changes.pending": "counting…",
   // ── end charts
 } as const;
 

@@ -61,5 +61,6 @@ export const zhCN: Record<MessageKey, string> = {
   "charts.changes.counting": "正在统计变更…",
   "charts.changes.first": "{count}（首个快照）",
   "charts.changes.unknown": "未能统计",
+  "charts.changes.pending": "统计中…",
   // ── end charts
 };

@@ -36,9 +36,15 @@ export interface ChangePoint {
   first: boolean;
 }
 
-/** The present snapshots, oldest first. */
+/**
+ * The present snapshots, oldest first. The API lists them newest first (ended_at, then the order they were recorded):
+ * reversed, then a stable sort by ended_at, keeps that order for snapshots that ended in the same second.
+ */
 function kept(snapshots: readonly Snapshot[]): Snapshot[] {
-  return snapshots.filter((snapshot) => snapshot.status === "present").sort((a, b) => a.ended_at - b.ended_at || a.run_id.localeCompare(b.run_id));
+  return [...snapshots]
+    .reverse()
+    .filter((snapshot) => snapshot.status === "present")
+    .sort((a, b) => a.ended_at - b.ended_at);
 }
 
 /** Stored (on the target) and source size of the latest snapshots, oldest first. */
@@ -48,9 +54,10 @@ export function sizeSeries(snapshots: readonly Snapshot[], limit = chartLimit): 
     .map((snapshot) => ({ runId: snapshot.run_id, at: snapshot.ended_at, stored: snapshot.transfer_bytes, source: snapshot.source_bytes }));
 }
 
-/** How long each finished successful backup took, oldest first (the runs list is newest first). */
+/** How long each finished successful backup took, oldest first (the runs list is newest first: reversed, then sorted stably). */
 export function durationSeries(runs: readonly RunListItem[], limit = chartLimit): DurationPoint[] {
-  return runs
+  return [...runs]
+    .reverse()
     .filter((run) => run.kind === "backup" && run.status === "success" && run.ended_at !== null && run.ended_at >= run.started_at)
     .map((run) => ({ runId: run.id, at: run.ended_at as number, seconds: (run.ended_at as number) - run.started_at }))
     .sort((a, b) => a.at - b.at)

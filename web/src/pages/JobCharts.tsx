@@ -125,7 +125,7 @@ export function JobCharts(props: { job: Job; runs: RunListItem[]; snapshots: Sna
               point.files === null
                 ? totals.has(point.runId)
                   ? t("charts.changes.unknown")
-                  : "…"
+                  : t("charts.changes.pending")
                 : point.first
                   ? t("charts.changes.first", { count: formatNumber(point.files) })
                   : formatNumber(point.files),
