@@ -97,5 +97,5 @@ test("geometry: points spread across the plot, unknown values break the line and
   assert.equal(yAt(frame, 500, 100), 0, "clamped to the axis");
   assert.equal(linePath(frame, [0, 50, null, 100], 100), "M10.0 50.0L43.3 25.0M110.0 0.0");
   const drawn = bars(frame, [10, null, 0], 10);
-  assert.deepEqual(drawn.map((bar) => [bar.index, Math.round(bar.height)]), [[0, 50], [2, 0]]);
+  assert.deepEqual(drawn.map((bar) => [bar.index, Math.round(bar.height)]), [[0, 50], [2, 1]]);
 });

@@ -147,7 +147,10 @@ export function linePath(frame: Frame, values: readonly (number | null)[], max: 
   return path;
 }
 
-/** Bars: one slot per value, each bar 70% of its slot, from the axis up to the value (unknown values: none). */
+/**
+ * Bars: one slot per value, each bar 70% of its slot, from the axis up to the value, at least 1 high so a zero shows
+ * (unknown values: none).
+ */
 export function bars(frame: Frame, values: readonly (number | null)[], max: number): { x: number; y: number; width: number; height: number; index: number }[] {
   const plot = frame.width - frame.left - frame.right;
   const slot = plot / Math.max(values.length, 1);
@@ -155,6 +158,6 @@ export function bars(frame: Frame, values: readonly (number | null)[], max: numb
   return values.flatMap((value, index) => {
     if (value === null) return [];
     const y = yAt(frame, value, max);
-    return [{ x: frame.left + slot * index + slot * 0.15, y, width: slot * 0.7, height: Math.max(base - y, value > 0 ? 1 : 0), index }];
+    return [{ x: frame.left + slot * index + slot * 0.15, y, width: slot * 0.7, height: Math.max(base - y, 1), index }];
   });
 }
