@@ -26,7 +26,7 @@ import Testing
         #expect(printed.trimmed == servedText.trimmingCharacters(in: .whitespacesAndNewlines), "--print-openapi prints what is served")
     }
 
-    @Test func backupRestoreAndVerifySummariesMatchTheirSchemas() async throws {
+    @Test func backupRestoreAndVerifySummariesProgressAndJobListMatchTheirSchemas() async throws {
         let fixture = try await RunsFixture()
         let document = try await served(fixture)
         let source = fixture.scratch.path + "/src"
@@ -60,6 +60,16 @@ import Testing
             let summary = try #require(finished["summary"] as? [String: Any], "\(schema): \(finished)")
             let file = fixture.scratch.path + "/\(schema).json"
             try JSONSerialization.data(withJSONObject: summary).write(to: URL(fileURLWithPath: file))
+            arguments.append("\(schema)='\(file)'")
+        }
+        // What else the stricter UI types rely on: a finished run's progress, and a job in the list with its latest run.
+        let progress = try #require(try await fixture.run(backup)["progress"] as? [String: Any])
+        let jobs = try #require(try await HTTP.get(fixture.base + "/api/jobs").json?["items"] as? [[String: Any]])
+        let listed = try #require(jobs.first)
+        #expect(listed["latest_run_status"] as? String == "success", "\(listed)")
+        for (schema, value) in [("RunProgress", progress), ("JobListItem", listed)] {
+            let file = fixture.scratch.path + "/\(schema).json"
+            try JSONSerialization.data(withJSONObject: value).write(to: URL(fileURLWithPath: file))
             arguments.append("\(schema)='\(file)'")
         }
         let check = try Shell.run("python3 '\(repositoryRoot)/Tests/Contract/check_summaries.py' '\(document)' \(arguments.joined(separator: " "))")
