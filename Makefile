@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN_RELEASE := .build/release
 
-.PHONY: deps build release ui ui-test browser-test run test bench clean format lint fuzz-build fuzz fuzz-smoke
+.PHONY: deps build release ui ui-test api-types api-types-check browser-test run test bench clean format lint fuzz-build fuzz fuzz-smoke
 
 deps:
 	./scripts/install-deps.sh
@@ -29,6 +29,15 @@ ui-test: deps
 	node web/test.mjs
 	node web/i18n-check.mjs $(if $(strip $(I18N_ONLY)),--only $(I18N_ONLY))
 
+## The UI's types (web/src/api.types.ts) from the OpenAPI document `bastion-api --print-openapi` prints (docs/ui.md,
+## "One contract"): `make api-types` writes them; `api-types-check` (in `make test`) fails when they are stale.
+api-types: deps
+	$(SWIFT) build --product bastion-api
+	node web/gen-api-types.mjs --api .build/debug/bastion-api
+
+api-types-check:
+	node web/gen-api-types.mjs --api .build/debug/bastion-api --check
+
 ## The UI in Debian's Chromium (Playwright) against the debug binaries; screenshots in .build/ui-screenshots/.
 browser-test: ui
 	$(SWIFT) build
@@ -41,6 +50,7 @@ browser-test: ui
 	python3 Tests/Browser/ui_dbrestore_test.py
 	python3 Tests/Browser/ui_321_test.py
 	python3 Tests/Browser/ui_i18n_pages_test.py
+	python3 Tests/Browser/ui_charts_test.py
 
 ## Install what is missing, build release binaries and the UI, and start api + worker + janitor (Ctrl-C stops them).
 run: release ui
@@ -49,6 +59,7 @@ run: release ui
 ## Install what is missing, build, and run every test (unit, process, UI logic and browser tests on the real binaries).
 test: deps lint ui-test ui
 	$(SWIFT) build
+	$(MAKE) --no-print-directory api-types-check
 	$(SWIFT) test --no-parallel
 	$(MAKE) --no-print-directory browser-test
 	$(MAKE) --no-print-directory fuzz-smoke

@@ -19,7 +19,15 @@ struct BastionAPI: AsyncParsableCommand {
     /// access test (`RouteAccessTests`) see the router.
     @Flag(name: .customLong("print-routes"), help: .hidden) var printRoutes = false
 
+    /// Prints the OpenAPI document (`GET /api/openapi.json`) and exits, without a data directory or a server: what
+    /// `web/gen-api-types.mjs` turns into the UI's types (docs/ui.md, "One contract").
+    @Flag(name: .customLong("print-openapi"), help: "Print the OpenAPI document and exit.") var printOpenAPI = false
+
     func run() async throws {
+        if printOpenAPI {
+            print(OpenAPIController.body)
+            return
+        }
         PrivateFiles.restrictNewFiles()
         let config = try APIConfig(common: common.resolve(), options: api)
         if printRoutes {

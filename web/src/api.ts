@@ -1,11 +1,19 @@
 // The one typed client of Bastion's HTTP API: every request and error shape is here, and every mutation carries the
 // CSRF token. A 401 tells the app to sign in again (the `bastion:unauthorized` window event).
 
-export interface ApiErrorBody {
-  error: string;
-  message: string;
-  details?: { request_id?: string; field?: string; reason?: string; params?: Record<string, unknown> } & Record<string, unknown>;
-}
+import type * as T from "./api.types";
+
+// Every type below comes from the generated api.types.ts (docs/ui.md, "One contract"): named aliases of the document's
+// schemas and of operations' bodies and responses, so pages import `Job`, `Run`, ... from here.
+
+/** Every operation by `METHOD /path` (api.types.ts). */
+export type Operations = T.Operations;
+/** An operation's success response. */
+export type ResponseOf<K extends keyof Operations> = Operations[K]["response"];
+/** An operation's request body. */
+export type BodyOf<K extends keyof Operations> = Operations[K]["body"];
+
+export type ApiErrorBody = T.Error;
 
 /** A failed request: the server's code, message and request id (shown to the user as they are). */
 export class ApiError extends Error {
@@ -14,194 +22,54 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly requestId: string | undefined,
-    readonly details: ApiErrorBody["details"] = {},
+    readonly details: Partial<ApiErrorBody["details"]> = {},
   ) {
     super(message);
   }
 }
 
-export type RunStatus = "queued" | "running" | "success" | "failed" | "canceled" | "rejected";
-export type RunKind = "backup" | "restore" | "verify" | "copy";
-
-export interface SystemInfo {
-  version: string;
-  build_time_unix: number | null;
-  insecure_http: boolean;
-  hub_timezone: string;
-}
-
-export interface SessionInfo {
-  authenticated: boolean;
-  user_id: number;
-  username: string;
-  csrf_token: string;
-  expires_at: number;
-}
-
-export interface Job {
-  id: string;
-  name: string;
-  agent_id: string | null;
-  schedule: string | null;
-  schedule_timezone: string;
-  overlap_policy: "queue" | "reject";
-  created_at: number;
-  updated_at: number;
-  archived_at: number | null;
-  type: string | null;
-  spec?: JobSpecJSON;
-  next_run_at?: number[];
-  latest_run_id?: string | null;
-  latest_run_status?: RunStatus | null;
-  latest_run_started_at?: number | null;
-  latest_run_ended_at?: number | null;
-}
-
-export type JobSpecJSON = { v: number; type: string } & Record<string, unknown>;
-
-/** A hook (docs/hooks.md): a program and its arguments, no shell; run as the worker's (or agent's) user. */
-export interface HookSpec {
-  argv: string[];
-  cwd?: string;
-  timeout_seconds?: number;
-  env?: Record<string, string>;
-}
-
-/** The spec's top-level `hooks`, beside `pipeline`. */
-export interface HooksSpec {
-  before?: HookSpec[];
-  after?: HookSpec[];
-  continue_on_before_failure?: boolean;
-}
-
-/** The `source` of a `postgres` or `mariadb` job. */
-export interface DatabaseSource {
-  host?: string;
-  port?: number;
-  user?: string;
-  secret_name?: string;
-  /** Absent or empty: every database. */
-  databases?: string[];
-  globals?: boolean;
-  /** mariadb only. */
-  verify_scratch_restore?: boolean;
-}
-
-export type ConsistencyPolicy = "warn" | "fail" | "ignore";
-
-/** The `source` of a `vaultwarden` job. */
-export interface VaultwardenSource {
-  data_dir: string;
-  consistency_policy?: ConsistencyPolicy;
-  consistency_fail_threshold?: number;
-}
-
-/** What #25 adds to a filesystem job's `source`. */
-export interface FilesystemSourceAdditions {
-  snapshot_mode?: "off" | "auto" | "required";
-  consistency_policy?: ConsistencyPolicy;
-  consistency_fail_threshold?: number;
-}
-
+export type RunStatus = T.RunStatus;
+export type RunKind = T.RunKind;
+export type SystemInfo = ResponseOf<"GET /api/system">;
+export type SessionInfo = ResponseOf<"GET /api/session">;
+/** A job as `GET /api/jobs/{id}` gives it (with its spec and next triggers). */
+export type Job = T.Job;
+/** A job in the list, with its latest run. */
+export type JobListItem = T.JobListItem;
+export type JobInput = T.JobInput;
+/** A hook (docs/hooks.md) and the spec's `hooks`. */
+export type HookSpec = T.JobHook;
+export type HooksSpec = T.JobHooks;
+export type VaultwardenSource = T.VaultwardenSource;
 /** A run summary's `consistency`: files that changed while they were read. */
-export interface ConsistencySummary {
-  changed_total: number;
-  sample?: { path: string; reason: string }[];
-  [key: string]: unknown;
-}
+export type ConsistencySummary = T.SourceConsistency;
+export type RestoreBody = BodyOf<"POST /api/runs/{id}/restore">;
+/** Where a restore writes: a directory (`local_fs`), a WebDAV server, or a database server (the snapshot's engine). */
+export type RestoreDestination = RestoreBody["destination"];
+export type DatabaseDestination = RestoreDestination & Required<Pick<RestoreDestination, "databases" | "globals" | "drop_existing">> & { type: "database" };
+export type FilesDestination = RestoreDestination & { type: "local_fs" };
+export type WebDAVDestination = RestoreDestination & { type: "webdav" };
+export type RunListItem = T.RunListItem;
+export type RunProgressCounts = T.RunProgressCounts;
+export type RunProgress = T.RunProgress;
+export type Run = T.Run;
+export type BackupSummary = T.BackupSummary;
+export type RestoreSummary = T.RestoreSummary;
+export type VerifySummary = T.VerifySummary;
+export type RunEvent = T.RunEvent;
+/** A numbered page of items (`GET /api/jobs`). */
+export type Page<Item> = Omit<ResponseOf<"GET /api/jobs">, "items"> & { items: Item[] };
+export type RunsPage = ResponseOf<"GET /api/runs">;
 
-/** `POST /api/runs/{id}/restore` into a database server (the engine is the snapshot's job type). */
-export interface DatabaseDestination {
-  type: "database";
-  host?: string;
-  port?: number;
-  user?: string;
-  secret_name?: string;
-  /** Dumped name → new name (at least one). */
-  databases: Record<string, string>;
-  globals: boolean;
-  drop_existing: boolean;
+/** A run's summary by its kind (null: none yet, or another kind). */
+export function backupSummary(run: Pick<Run, "kind" | "summary">): BackupSummary | null {
+  return run.kind === "backup" && run.summary ? (run.summary as BackupSummary) : null;
 }
-
-export interface FilesDestination {
-  type: "local_fs";
-  directory: string;
+export function restoreSummary(run: Pick<Run, "kind" | "summary">): RestoreSummary | null {
+  return run.kind === "restore" && run.summary ? (run.summary as RestoreSummary) : null;
 }
-
-export interface RunListItem {
-  id: string;
-  job_id: string;
-  job_name: string | null;
-  kind: RunKind;
-  status: RunStatus;
-  started_at: number;
-  ended_at: number | null;
-  error: string | null;
-  warnings: number;
-  node_id: string;
-}
-
-export interface RunProgressCounts {
-  files?: number;
-  dirs?: number;
-  bytes?: number;
-  pages?: number;
-}
-
-export interface RunProgress {
-  v: 1;
-  kind: RunKind;
-  stage: string;
-  ts: number;
-  done: RunProgressCounts;
-  total?: RunProgressCounts;
-  rate_bps?: number;
-  eta_seconds?: number;
-  /** The stages so far, oldest first, each with when it began (unix ms). */
-  stages?: { stage: string; started_ms: number }[];
-}
-
-export interface Run {
-  id: string;
-  job_id: string;
-  job_name: string | null;
-  node_id: string;
-  kind: RunKind;
-  status: RunStatus;
-  started_at: number;
-  ended_at: number | null;
-  cancel_requested_at: number | null;
-  cancel_reason: string | null;
-  progress: RunProgress | null;
-  summary: Record<string, unknown> | null;
-  error: string | null;
-  warnings: number;
-  worker_id: string | null;
-  /** Restores and verifies: what to do, and the backup they read (`source_run_id`). */
-  operation?: Record<string, unknown> | null;
-}
-
-export interface RunEvent {
-  run_id: string;
-  seq: number;
-  ts: number;
-  level: "info" | "warn" | "error";
-  kind: string;
-  message: string;
-  fields: Record<string, unknown> | null;
-}
-
-export interface Page<T> {
-  items: T[];
-  page: number;
-  page_size: number;
-  total: number;
-}
-
-export interface RunPage {
-  items: RunListItem[];
-  page_size: number;
-  next_cursor: string | null;
+export function verifySummary(run: Pick<Run, "kind" | "summary">): VerifySummary | null {
+  return run.kind === "verify" && run.summary ? (run.summary as VerifySummary) : null;
 }
 
 let csrfToken: string | null = null;
@@ -249,39 +117,9 @@ export async function request<T>(method: string, path: string, body?: unknown, f
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
-export interface Snapshot {
-  run_id: string;
-  job_id: string;
-  status: "present" | "deleting" | "deleted" | "missing" | "error";
-  ended_at: number;
-  pinned_at: number | null;
-  run_dir: string | null;
-  source_files: number | null;
-  source_dirs: number | null;
-  source_bytes: number | null;
-  transfer_bytes: number | null;
-  /** Incremental chains (docs/formats.md): the level (null outside a chain), what it builds on, how many build on it. */
-  chain_level: number | null;
-  base_run_id: string | null;
-  dependants: number;
-  reasons?: string[];
-  /** Retention preview: the bucket of each GFS rule that kept it, e.g. `{"keep_daily": "2026-12-05"}`. */
-  buckets?: Record<string, string>;
-  /** Where the snapshot is: the primary target and each copy target (#26). */
-  locations?: SnapshotLocation[];
-}
-
-export type LocationStatus = "present" | "copying" | "failed" | "deleting" | "deleted" | "missing" | "error";
-
-export interface SnapshotLocation {
-  id: string;
-  type: "local_dir" | "webdav" | "rclone";
-  display: string;
-  status: LocationStatus;
-  copied_at?: number;
-  last_error?: string;
-  copy_run_id?: string;
-}
+export type Snapshot = T.Snapshot;
+export type SnapshotLocation = T.SnapshotLocation;
+export type LocationStatus = SnapshotLocation["status"];
 
 /** A location's display without the `/<job>/<run>` every location of the snapshot ends with. */
 export function locationBase(location: SnapshotLocation, jobId: string, runId: string): string {
@@ -309,271 +147,64 @@ export function sharedLocations(a: SnapshotLocation[] | undefined, b: SnapshotLo
   return (a ?? []).filter((location) => location.status === "present" && there.has(location.id));
 }
 
-export interface WebDAVDestination {
-  type: "webdav";
-  base_url: string;
-  secret_name: string;
-}
-
-export interface AttentionItem {
-  reason: "copy_missing" | "copy_failed";
-  run_id: string;
-  location_id: string;
-}
-
-export interface DrillRef {
-  run_id: string;
-  status: RunStatus;
-  ended_at: number | null;
-  error?: string | null;
-}
-
-export interface KeyInfo {
-  name: string;
-  recipient: string;
-  escrow?: { set_at: number; targets_written: number } | null;
-}
-
-export interface EmailDestination {
-  host: string;
-  port: number;
-  tls: "none" | "starttls" | "implicit";
-  username?: string;
-  password?: string;
-  from: string;
-  to: string[];
-}
-
-export interface NtfyDestination {
-  url: string;
-  token?: string;
-  priority?: number;
-  tags?: string[];
-}
-
-export interface NotificationSettingsInfo {
-  enabled?: boolean;
-  channels?: Record<string, { enabled: boolean }>;
-  templates?: Record<string, Record<string, string>>;
-  template_variables?: string[];
-  [key: string]: unknown;
-}
-
-export interface RecoveredJob {
-  job_id: string;
-  name: string;
-  encrypted: boolean;
-  key_name: string | null;
-  has_key_file: boolean;
-  snapshots: { run_id: string; ended_at: number; base_run_id?: string | null; complete: boolean }[];
-}
-
-export type EntryKind = "file" | "dir" | "symlink" | "hardlink" | "fifo" | "char" | "block";
-
-export interface SnapshotEntry {
-  name: string;
-  name_b64?: string;
-  path: string;
-  path_b64?: string;
-  kind: EntryKind;
-  size: number;
-  mtime: number | null;
-  mtime_nsec: number | null;
-  mode: number | null;
-  uid: number | null;
-  gid: number | null;
-  hash: string | null;
-  link_target: string | null;
-  implied: boolean;
-}
-
-export interface EntriesPage {
-  run_id: string;
-  prefix: string;
-  prefix_b64?: string;
-  q: string | null;
-  items: SnapshotEntry[];
-  next_cursor: string | null;
-}
-
-export interface ChangeSide {
-  kind: string;
-  size: number;
-  hash: string | null;
-  mode: number | null;
-  mtime: number | null;
-  mtime_nsec: number | null;
-  link_target: string | null;
-}
-
-export type ChangeKind = "added" | "removed" | "changed";
-
-export interface SnapshotChange {
-  change: ChangeKind;
-  path: string;
-  path_b64?: string;
-  kind: string;
-  fields: string[];
-  old: ChangeSide | null;
-  new: ChangeSide | null;
-}
-
-export interface DiffPage {
-  job_id: string;
-  from: { run_id: string; ended_at: number | null };
-  to: { run_id: string; ended_at: number | null };
-  totals: { added: number; removed: number; changed: number };
-  items: SnapshotChange[];
-  next_cursor: string | null;
-}
-
-export interface PathVersion {
-  run_id: string;
-  ended_at: number | null;
-  pinned: boolean;
-  change: "added" | "changed" | "unchanged" | "removed" | "absent";
-  entry: SnapshotEntry | null;
-}
-
-export interface RunRef {
-  run_id: string;
-  status: RunStatus;
-  started_at: number;
-  ended_at: number | null;
-  error: string | null;
-}
-
-export type JobState = "failed" | "overdue" | "attention" | "running" | "never" | "ok";
-
-export interface DashboardJob {
-  id: string;
-  name: string;
-  type: string | null;
-  schedule: string | null;
-  schedule_timezone: string;
-  next_run_at: number | null;
-  state: JobState;
-  last_success: RunRef | null;
-  last_failure: RunRef | null;
-  latest_run: RunRef | null;
-  days: { date: string; success: number; failed: number; other: number }[];
-  /** Snapshots whose copy is missing or failed (#26); empty when all is well. */
-  attention?: AttentionItem[];
-  last_drill?: DrillRef | null;
-  last_successful_drill?: DrillRef | null;
-}
-
-export interface StatusCounts {
-  success: number;
-  failed: number;
-  canceled: number;
-  rejected: number;
-}
-
-export interface Dashboard {
-  now: number;
-  hub_timezone: string;
-  last24h: StatusCounts;
-  last7d: StatusCounts;
-  running: number;
-  queued: number;
-  jobs: DashboardJob[];
-  recent_runs: RunListItem[];
-}
-
+export type Dashboard = ResponseOf<"GET /api/dashboard">;
+export type DashboardJob = Dashboard["jobs"][number];
+export type JobState = DashboardJob["state"];
+export type AttentionItem = DashboardJob["attention"][number];
+export type RunRef = NonNullable<T.RunRef>;
+export type DrillRef = RunRef;
+export type StatusCounts = T.StatusCounts;
+export type KeyInfo = ResponseOf<"GET /api/keys">[number];
+export type NotificationSettingsInfo = T.NotificationSettings;
+export type RecoveredJob = ResponseOf<"POST /api/recovery/scan">["jobs"][number];
+export type SnapshotEntry = T.SnapshotEntry;
+export type EntryKind = SnapshotEntry["kind"];
+export type EntriesPage = ResponseOf<"GET /api/runs/{id}/entries">;
+export type DiffPage = ResponseOf<"GET /api/jobs/{id}/diff">;
+export type SnapshotChange = DiffPage["items"][number];
+export type ChangeKind = SnapshotChange["change"];
+export type ChangeSide = NonNullable<T.SnapshotChangeSide>;
+export type PathVersion = ResponseOf<"GET /api/jobs/{id}/versions">["items"][number];
 /** A restore's selection: paths as text, or as base64 bytes for names that are not UTF-8. */
-export interface Selection {
-  files: string[];
-  dirs: string[];
-  files_b64: string[];
-  dirs_b64: string[];
-}
-
-export type ConflictPolicy = "overwrite" | "skip" | "fail";
-
-export interface AgentInfo {
-  id: string;
-  name: string;
-  created_at: number;
-  revoked_at: number | null;
-  last_seen_at: number | null;
-  connected: boolean;
-  version: string | null;
-  heartbeat_seconds: number | null;
-  running_runs: number;
-}
-
-export interface NotificationDestination {
-  channel: string;
-  name: string;
-  enabled: boolean;
-  /** E-mail: host, port, tls, username, from, to, has_password; ntfy: server, priority, tags, has_token (no secrets). */
-  config?: Record<string, unknown> | null;
-}
-
+export type Selection = Required<NonNullable<RestoreBody["selection"]>>;
+export type ConflictPolicy = NonNullable<RestoreBody["conflict_policy"]>;
+export type AgentInfo = T.Agent;
+export type NotificationDestination = T.Destination;
 /** Secrets in Settings: target credentials, and database passwords (`{"password": ...}`). */
-export type SecretKind = "webdav" | "rclone" | "postgres" | "mariadb";
-
-export interface TargetSecretInfo {
-  kind: SecretKind;
-  name: string;
-  created_at: number;
-  updated_at: number;
-  used_by: string[];
-}
-
-export interface TargetTestStep {
-  step: "connect" | "create" | "write" | "read" | "delete";
-  ok: boolean;
-  ms: number;
-  code?: string | null;
-  message?: string | null;
-  hint?: string | null;
-}
-
-export interface IncompleteCleanup {
-  run_id: string;
-  job_id: string;
-  job_name: string | null;
-  node_id: string;
-  target: string | null;
-  target_type: string | null;
-  status: "queued" | "retrying" | "done" | "ignored" | "abandoned";
-  attempts: number;
-  next_attempt_at: number;
-  last_error: string | null;
-  updated_at: number;
-  run_status: string;
-  run_ended_at: number | null;
-}
+export type SecretKind = T.TargetSecret["kind"];
+export type TargetSecretInfo = T.TargetSecret;
+export type TargetTestStep = T.TargetTest["steps"][number];
+export type IncompleteCleanup = T.IncompleteCleanup;
+/** A target as a test, a recovery scan or an import names it. */
+export type TargetInput = BodyOf<"POST /api/targets/test">;
 
 export const api = {
   system: () => request<SystemInfo>("GET", "/api/system"),
-  setupStatus: () => request<{ needs_setup: boolean }>("GET", "/api/setup/status"),
-  initialize: (username: string, password: string) => request<void>("POST", "/api/setup/initialize", { username, password }),
-  login: (username: string, password: string) => request<{ csrf_token: string }>("POST", "/api/auth/login", { username, password }),
-  logout: () => request<void>("POST", "/api/auth/logout"),
+  setupStatus: () => request<ResponseOf<"GET /api/setup/status">>("GET", "/api/setup/status"),
+  initialize: (username: string, password: string) => request<ResponseOf<"POST /api/setup/initialize">>("POST", "/api/setup/initialize", { username, password }),
+  login: (username: string, password: string) => request<ResponseOf<"POST /api/auth/login">>("POST", "/api/auth/login", { username, password }),
+  logout: () => request<ResponseOf<"POST /api/auth/logout">>("POST", "/api/auth/logout"),
   session: () => request<SessionInfo>("GET", "/api/session"),
-  jobs: (query: string) => request<Page<Job>>("GET", "/api/jobs?" + query),
+  jobs: (query: string) => request<ResponseOf<"GET /api/jobs">>("GET", "/api/jobs?" + query),
   job: (id: string) => request<Job>("GET", `/api/jobs/${encodeURIComponent(id)}`),
-  createJob: (body: unknown) => request<Job>("POST", "/api/jobs", body),
-  updateJob: (id: string, body: unknown) => request<Job>("PUT", `/api/jobs/${encodeURIComponent(id)}`, body),
+  createJob: (body: BodyOf<"POST /api/jobs">) => request<Job>("POST", "/api/jobs", body),
+  updateJob: (id: string, body: BodyOf<"PUT /api/jobs/{id}">) => request<Job>("PUT", `/api/jobs/${encodeURIComponent(id)}`, body),
   previewSchedule: (schedule: string, timezone: string) =>
-    request<{ schedule: string; timezone: string; next: number[] }>("POST", "/api/schedules/preview", { schedule, timezone, count: 5 }),
-  runNow: (id: string) => request<{ run_id: string; status: RunStatus }>("POST", `/api/jobs/${encodeURIComponent(id)}/run`),
+    request<ResponseOf<"POST /api/schedules/preview">>("POST", "/api/schedules/preview", { schedule, timezone, count: 5 }),
+  runNow: (id: string) => request<ResponseOf<"POST /api/jobs/{id}/run">>("POST", `/api/jobs/${encodeURIComponent(id)}/run`),
   destinations: () => request<NotificationDestination[]>("GET", "/api/notifications/destinations"),
   targetSecrets: (kind: SecretKind) => request<TargetSecretInfo[]>("GET", `/api/secrets/${kind}`),
-  saveTargetSecret: (kind: SecretKind, name: string, body: Record<string, string>) =>
+  saveTargetSecret: (kind: SecretKind, name: string, body: BodyOf<"PUT /api/secrets/{kind}/{name}">) =>
     request<TargetSecretInfo>("PUT", `/api/secrets/${kind}/${encodeURIComponent(name)}`, body),
-  deleteTargetSecret: (kind: SecretKind, name: string) => request<void>("DELETE", `/api/secrets/${kind}/${encodeURIComponent(name)}`),
-  testTarget: (target: Record<string, unknown>) => request<{ ok: boolean; steps: TargetTestStep[] }>("POST", "/api/targets/test", target),
+  deleteTargetSecret: (kind: SecretKind, name: string) => request<ResponseOf<"DELETE /api/secrets/{kind}/{name}">>("DELETE", `/api/secrets/${kind}/${encodeURIComponent(name)}`),
+  testTarget: (target: TargetInput) => request<T.TargetTest>("POST", "/api/targets/test", target),
   incompleteCleanups: () => request<IncompleteCleanup[]>("GET", "/api/maintenance/incomplete-cleanup"),
   cleanupAction: (runId: string, action: "retry-now" | "ignore" | "unignore") =>
     request<IncompleteCleanup>("POST", `/api/maintenance/incomplete-cleanup/${encodeURIComponent(runId)}/${action}`),
   dashboard: () => request<Dashboard>("GET", "/api/dashboard"),
   agents: () => request<AgentInfo[]>("GET", "/api/agents"),
   enrollmentToken: (remainingUses: number, ttlSeconds: number) =>
-    request<{ token: string; expires_at: number; remaining_uses: number | null }>("POST", "/api/agents/enrollment-tokens", {
+    request<ResponseOf<"POST /api/agents/enrollment-tokens">>("POST", "/api/agents/enrollment-tokens", {
       remaining_uses: remainingUses,
       ttl_seconds: ttlSeconds,
     }),
@@ -586,42 +217,40 @@ export const api = {
   deleteSnapshot: (runId: string, force: boolean) =>
     request<Snapshot>("DELETE", `/api/runs/${encodeURIComponent(runId)}/snapshot${force ? "?force=true" : ""}`),
   retentionPreview: (jobId: string) =>
-    request<{ keep: Snapshot[]; delete: Snapshot[] }>("POST", `/api/jobs/${encodeURIComponent(jobId)}/retention/preview`),
-  retentionApply: (jobId: string) => request<{ queued: string[] }>("POST", `/api/jobs/${encodeURIComponent(jobId)}/retention/apply`),
+    request<ResponseOf<"POST /api/jobs/{id}/retention/preview">>("POST", `/api/jobs/${encodeURIComponent(jobId)}/retention/preview`),
+  retentionApply: (jobId: string) => request<ResponseOf<"POST /api/jobs/{id}/retention/apply">>("POST", `/api/jobs/${encodeURIComponent(jobId)}/retention/apply`),
   entries: (runId: string, query: string) => request<EntriesPage>("GET", `/api/runs/${encodeURIComponent(runId)}/entries?${query}`),
   diff: (jobId: string, query: string) => request<DiffPage>("GET", `/api/jobs/${encodeURIComponent(jobId)}/diff?${query}`),
   versions: (jobId: string, path: string, location?: string | null) =>
-    request<{ job_id: string; path: string; items: PathVersion[] }>(
+    request<ResponseOf<"GET /api/jobs/{id}/versions">>(
       "GET",
       `/api/jobs/${encodeURIComponent(jobId)}/versions?path=${encodeURIComponent(path)}${location ? `&location=${encodeURIComponent(location)}` : ""}`,
     ),
   restore: (
     runId: string,
-    body:
-      | { destination: FilesDestination | WebDAVDestination; conflict_policy: ConflictPolicy; selection?: Selection; location?: string }
-      | { destination: DatabaseDestination; location?: string },
+    body: RestoreBody,
   ) =>
-    request<{ run_id: string; kind: RunKind; status: RunStatus }>("POST", `/api/runs/${encodeURIComponent(runId)}/restore`, body),
+    request<ResponseOf<"POST /api/runs/{id}/restore">>("POST", `/api/runs/${encodeURIComponent(runId)}/restore`, body),
   verify: (runId: string, location?: string) =>
-    request<{ run_id: string; kind: RunKind; status: RunStatus }>("POST", `/api/runs/${encodeURIComponent(runId)}/verify`, location ? { location } : undefined),
+    request<ResponseOf<"POST /api/runs/{id}/verify">>("POST", `/api/runs/${encodeURIComponent(runId)}/verify`, location ? { location } : undefined),
   /** The location id's `:` is sent as it is (a path segment may hold it; the route matches `copy:<key>`). */
   retryCopy: (runId: string, locationId: string) =>
-    request<unknown>("POST", `/api/runs/${encodeURIComponent(runId)}/copies/${encodeURIComponent(locationId).replace("%3A", ":")}/retry`),
-  drillNow: (jobId: string) => request<{ run_id: string; status: RunStatus }>("POST", `/api/jobs/${encodeURIComponent(jobId)}/drill`),
+    request<ResponseOf<"POST /api/runs/{id}/copies/{location}/retry">>("POST", `/api/runs/${encodeURIComponent(runId)}/copies/${encodeURIComponent(locationId).replace("%3A", ":")}/retry`),
+  drillNow: (jobId: string) => request<ResponseOf<"POST /api/jobs/{id}/drill">>("POST", `/api/jobs/${encodeURIComponent(jobId)}/drill`),
   keys: () => request<KeyInfo[]>("GET", "/api/keys"),
-  setEscrow: (name: string, passphrase: string) => request<unknown>("PUT", `/api/keys/${encodeURIComponent(name)}/escrow`, { passphrase }),
+  setEscrow: (name: string, passphrase: string) => request<ResponseOf<"PUT /api/keys/{name}/escrow">>("PUT", `/api/keys/${encodeURIComponent(name)}/escrow`, { passphrase }),
   notificationSettings: () => request<NotificationSettingsInfo>("GET", "/api/notifications/settings"),
-  saveNotificationSettings: (body: Record<string, unknown>) => request<NotificationSettingsInfo>("PUT", "/api/notifications/settings", body),
-  saveDestination: (channel: string, name: string, body: Record<string, unknown>) =>
+  saveNotificationSettings: (body: BodyOf<"PUT /api/notifications/settings">) => request<NotificationSettingsInfo>("PUT", "/api/notifications/settings", body),
+  saveDestination: (channel: string, name: string, body: BodyOf<"PUT /api/notifications/destinations/{channel}/{name}">) =>
     request<NotificationDestination>("PUT", `/api/notifications/destinations/${encodeURIComponent(channel)}/${encodeURIComponent(name)}`, body),
   deleteDestination: (channel: string, name: string) =>
-    request<void>("DELETE", `/api/notifications/destinations/${encodeURIComponent(channel)}/${encodeURIComponent(name)}`),
+    request<ResponseOf<"DELETE /api/notifications/destinations/{channel}/{name}">>("DELETE", `/api/notifications/destinations/${encodeURIComponent(channel)}/${encodeURIComponent(name)}`),
   testDestination: (channel: string, name: string) =>
-    request<{ ok: boolean }>("POST", `/api/notifications/destinations/${encodeURIComponent(channel)}/${encodeURIComponent(name)}/test`),
-  recoveryScan: (target: Record<string, unknown>) => request<{ jobs: RecoveredJob[] }>("POST", "/api/recovery/scan", { target }),
-  recoveryImport: (body: { target: Record<string, unknown>; job_ids?: string[]; passphrase?: string }) =>
-    request<Record<string, unknown>>("POST", "/api/recovery/import", body),
-  runs: (query: string) => request<RunPage>("GET", "/api/runs?" + query),
+    request<ResponseOf<"POST /api/notifications/destinations/{channel}/{name}/test">>("POST", `/api/notifications/destinations/${encodeURIComponent(channel)}/${encodeURIComponent(name)}/test`),
+  recoveryScan: (target: BodyOf<"POST /api/recovery/scan">["target"]) => request<ResponseOf<"POST /api/recovery/scan">>("POST", "/api/recovery/scan", { target }),
+  recoveryImport: (body: BodyOf<"POST /api/recovery/import">) =>
+    request<ResponseOf<"POST /api/recovery/import">>("POST", "/api/recovery/import", body),
+  runs: (query: string) => request<RunsPage>("GET", "/api/runs?" + query),
   run: (id: string) => request<Run>("GET", `/api/runs/${encodeURIComponent(id)}`),
   cancelRun: (id: string) => request<Run>("POST", `/api/runs/${encodeURIComponent(id)}/cancel`, {}),
   events: (id: string, afterSeq: number, limit = 500) =>

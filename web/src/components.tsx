@@ -1,5 +1,5 @@
 import { useState, type MouseEvent, type ReactNode } from "react";
-import { api, ApiError, type RunStatus, type SnapshotLocation, type TargetTestStep } from "./api";
+import { api, ApiError, type RunStatus, type SnapshotLocation, type TargetInput, type TargetTestStep } from "./api";
 import { t, tOr } from "./i18n";
 import { navigate } from "./lib/router";
 
@@ -63,7 +63,7 @@ export function RunStarted(props: { started: { runId: string; status: RunStatus 
 }
 
 /** Test connection (docs/targets.md): writes, reads back and deletes a small object on `target`; each step's outcome. */
-export function TestConnection(props: { target: () => Record<string, unknown>; disabled?: boolean }) {
+export function TestConnection(props: { target: () => TargetInput; disabled?: boolean }) {
   const [steps, setSteps] = useState<TargetTestStep[] | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);

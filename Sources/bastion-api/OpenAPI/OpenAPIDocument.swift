@@ -83,7 +83,8 @@ enum OpenAPIDocument {
                 "id": S.string, "name": S.string, "agent_id": S.nullableString, "schedule": S.nullableString,
                 "schedule_timezone": S.string, "overlap_policy": S.enumeration(["queue", "reject"]), "created_at": S.integer,
                 "updated_at": S.integer, "archived_at": S.nullableInteger, "latest_run_id": S.nullableString,
-                "latest_run_status": S.nullableString, "latest_run_started_at": S.nullableInteger, "latest_run_ended_at": S.nullableInteger,
+                "latest_run_status": S.enumeration(RunStatus.allCases.map(\.rawValue), nullable: true), "latest_run_started_at": S.nullableInteger,
+                "latest_run_ended_at": S.nullableInteger,
                 "type": S.nullableString, "next_run_at": S.array(S.integer),
             ]
         ),
@@ -156,13 +157,11 @@ enum OpenAPIDocument {
             "id": S.string, "job_id": S.string, "job_name": S.nullableString, "node_id": S.string, "kind": S.ref("RunKind"),
             "operation": .object(["type": "object", "nullable": true, "additionalProperties": true]), "status": S.ref("RunStatus"),
             "started_at": S.integer, "ended_at": S.nullableInteger, "cancel_requested_at": S.nullableInteger,
-            "cancel_requested_by_user_id": S.nullableInteger, "cancel_reason": S.nullableString, "progress": S.any,
-            // A backup's summary (BackupSummary); its `consistency` part is described (docs/architecture.md,
-            // "Consistency of live files"), the rest of any summary is open.
-            "summary": .object([
-                "nullable": true,
-                "properties": .object(["consistency": S.ref("SourceConsistency")]),
-            ]),
+            "cancel_requested_by_user_id": S.nullableInteger, "cancel_reason": S.nullableString,
+            "progress": .object(["allOf": [S.ref("RunProgress")], "nullable": true]),
+            // By kind (OpenAPIDocument+Summaries.swift); a backup's `consistency` part: docs/architecture.md,
+            // "Consistency of live files".
+            "summary": runSummary,
             "error": S.nullableString, "worker_id": S.nullableString, "heartbeat_at": S.nullableInteger, "scheduled_for": S.nullableInteger,
             "warnings": S.integer,
         ]),
@@ -170,13 +169,17 @@ enum OpenAPIDocument {
             "run_id": S.string, "seq": S.integer, "ts": S.integer, "level": S.enumeration(["info", "warn", "error"]), "kind": S.string,
             "message": S.string, "fields": .object(["type": "object", "nullable": true, "additionalProperties": true]),
         ]),
-        "RunProgressCounts": S.object(["files": S.integer, "dirs": S.integer, "bytes": S.integer, "pages": S.integer]),
-        "RunProgress": S.object([
-            "v": .object(["type": "integer", "enum": .array([1])]), "kind": S.enumeration(RunKind.allCases.map(\.rawValue)), "stage": S.string,
-            "ts": S.integer,
-            "done": S.ref("RunProgressCounts"), "total": S.ref("RunProgressCounts"), "rate_bps": S.integer, "eta_seconds": S.integer,
-            "stages": S.array(S.object(["stage": S.string, "started_ms": S.integer], required: ["stage", "started_ms"])),
-        ]),
+        // Only the counts a stage has (a database dump counts pages, not files).
+        "RunProgressCounts": S.object(["files": S.integer, "dirs": S.integer, "bytes": S.integer, "pages": S.integer], required: []),
+        "RunProgress": S.object(
+            [
+                "v": .object(["type": "integer", "enum": .array([1])]), "kind": S.enumeration(RunKind.allCases.map(\.rawValue)), "stage": S.string,
+                "ts": S.integer,
+                "done": S.ref("RunProgressCounts"), "total": S.ref("RunProgressCounts"), "rate_bps": S.integer, "eta_seconds": S.integer,
+                "stages": S.array(S.object(["stage": S.string, "started_ms": S.integer], required: ["stage", "started_ms"])),
+            ],
+            required: ["v", "kind", "stage", "ts", "done"]
+        ),
         "RunProgressFrame": S.object(["type": S.enumeration(["progress"]), "run_id": S.string, "progress": S.ref("RunProgress")]),
         "NotificationSettings": S.object([
             "enabled": S.boolean,
@@ -1100,7 +1103,11 @@ enum OpenAPIDocument {
             ]),
             "paths": .object(paths.mapValues(JSONValue.object)),
             "components": .object([
-                "schemas": .object(components.reduce(into: [:]) { $0[$1.key] = requestComponents.contains($1.key) ? closed($1.value) : $1.value }),
+                "schemas": .object(
+                    components.merging(summaryComponents) { first, _ in first }.reduce(into: [:]) {
+                        $0[$1.key] = requestComponents.contains($1.key) ? closed($1.value) : $1.value
+                    }
+                ),
                 "securitySchemes": .object([
                     "session": .object(["type": "apiKey", "in": "cookie", "name": "bastion_session"]),
                     "csrf": .object(["type": "apiKey", "in": "header", "name": "x-csrf-token"]),

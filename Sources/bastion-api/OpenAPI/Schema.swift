@@ -22,10 +22,10 @@ enum Schema {
     }
 
     static func object(_ properties: [String: JSONValue], required: [String]? = nil, nullable: Bool = false) -> JSONValue {
-        var schema: [String: JSONValue] = [
-            "type": "object", "properties": .object(properties),
-            "required": .array((required ?? properties.keys.sorted()).map(JSONValue.string)),
-        ]
+        var schema: [String: JSONValue] = ["type": "object", "properties": .object(properties)]
+        // OpenAPI 3.0 forbids an empty `required` (it must hold at least one name): none required, no `required`.
+        let names = required ?? properties.keys.sorted()
+        if !names.isEmpty { schema["required"] = .array(names.map(JSONValue.string)) }
         if nullable { schema["nullable"] = true }
         return .object(schema)
     }

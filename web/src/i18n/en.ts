@@ -1098,6 +1098,27 @@ export const en = {
   // ── end names and accessibility
 
   // ── charts
+  "charts.title": "Trends",
+  "charts.empty": "No snapshots yet: the charts appear after the first backup.",
+  "charts.none": "Nothing to show yet.",
+  "charts.values": "Values",
+  "charts.column.snapshot": "Snapshot",
+  "charts.column.run": "Run",
+  "charts.column.duration": "Duration",
+  "charts.column.files": "Files changed",
+  "charts.size.title": "Snapshot size",
+  "charts.size.label": "stored and source size of the last {count} snapshots",
+  "charts.size.stored": "Stored",
+  "charts.size.source": "Source",
+  "charts.duration.title": "Backup duration",
+  "charts.duration.label": "duration of the last {count} successful backups",
+  "charts.changes.title": "Files changed per run",
+  "charts.changes.label": "files added, changed or removed in the last {count} snapshots",
+  "charts.changes.note": "Added, changed and removed since the snapshot before; the first snapshot counts every file.",
+  "charts.changes.counting": "Counting the changes…",
+  "charts.changes.first": "{count} (first snapshot)",
+  "charts.changes.unknown": "not counted",
+  "charts.changes.pending": "counting…",
   // ── end charts
 } as const;
 

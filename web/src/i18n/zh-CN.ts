@@ -1072,5 +1072,26 @@ export const zhCN: Record<MessageKey, string> = {
   // ── end names and accessibility
 
   // ── charts
+  "charts.title": "趋势",
+  "charts.empty": "还没有快照，首次备份完成后会显示图表。",
+  "charts.none": "暂无数据。",
+  "charts.values": "查看数据",
+  "charts.column.snapshot": "快照",
+  "charts.column.run": "运行",
+  "charts.column.duration": "耗时",
+  "charts.column.files": "变更文件数",
+  "charts.size.title": "快照大小",
+  "charts.size.label": "最近 {count} 个快照的存储占用与源数据大小",
+  "charts.size.stored": "存储占用",
+  "charts.size.source": "源数据",
+  "charts.duration.title": "备份耗时",
+  "charts.duration.label": "最近 {count} 次成功备份的耗时",
+  "charts.changes.title": "每次运行的文件变更",
+  "charts.changes.label": "最近 {count} 个快照中新增、修改或删除的文件数",
+  "charts.changes.note": "与上一个快照相比新增、修改和删除的文件数；首个快照计入全部文件。",
+  "charts.changes.counting": "正在统计变更…",
+  "charts.changes.first": "{count}（首个快照）",
+  "charts.changes.unknown": "未能统计",
+  "charts.changes.pending": "统计中…",
   // ── end charts
 };

@@ -1,4 +1,4 @@
-import type { Job } from "../api";
+import type { Job, JobInput, TargetInput } from "../api";
 import { t, type MessageKey } from "../i18n";
 import { fromCron, toCron, type Simple } from "./schedule";
 
@@ -336,7 +336,7 @@ export function formHooks(form: JobForm): Record<string, unknown> | null {
 }
 
 /** The `POST/PUT /api/jobs` body. */
-export function formToRequest(form: JobForm): Record<string, unknown> {
+export function formToRequest(form: JobForm): JobInput {
   const source = formSource(form);
   const hooks = formHooks(form);
   const retention: Record<string, unknown> = { enabled: form.retentionEnabled };
@@ -482,7 +482,7 @@ export function formTarget(form: JobForm): Record<string, unknown> {
 }
 
 /** A target object (primary or copy) from the editor's fields. */
-export function targetOf(fields: TargetForm): Record<string, unknown> {
+export function targetOf(fields: TargetForm): TargetInput {
   const part_size_bytes = Math.round(fields.partSizeMiB * 1024 * 1024);
   // A local_dir target is not paced: the server refuses its bandwidth (bandwidth_unsupported), so none is sent.
   const bandwidth = fields.targetType === "local_dir" ? null : formBandwidth(fields.bandwidth);

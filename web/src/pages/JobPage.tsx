@@ -7,6 +7,7 @@ import { navigate } from "../lib/router";
 import { describeBandwidth, describeHooks, describeReason, describeRetention, describeSource, describeTarget } from "../lib/jobForm";
 import { describeCron } from "../lib/schedule";
 import { browsePath } from "./Browse";
+import { JobCharts } from "./JobCharts";
 import { describeLocation, savePicks, startVerify } from "./snapshotActions";
 
 // A job's page: what it does and how it is doing, its history, its snapshots (browse, restore, verify, pin, delete),
@@ -139,6 +140,7 @@ export function JobPage(props: { jobId: string; search: string }) {
         </p>
       )}
       {job && tab === "overview" && <JobOverview job={job} runs={runs} snapshots={snapshots} />}
+      {job && tab === "overview" && <JobCharts job={job} runs={runs} snapshots={snapshots} />}
       {job && tab === "history" && <History runs={runs} />}
       {job && tab === "snapshots" && <Snapshots job={job} snapshots={snapshots} act={act} onError={setError} />}
       {job && tab === "retention" && <Retention job={job} onApplied={load} onError={setError} />}

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import { api, type Job, type Page, type RunStatus } from "../api";
+import { api, type JobListItem, type Page, type RunStatus } from "../api";
 import { ErrorBox, Link, RunStarted, StatusBadge } from "../components";
 import { t, tOr, type MessageKey } from "../i18n";
 import { formatRelative, formatTime } from "../lib/format";
@@ -21,7 +21,7 @@ export function JobsPage() {
   const [includeArchived, setIncludeArchived] = useState(false);
   const [sort, setSort] = useState<JobSort>("name_asc");
   const [page, setPage] = useState(1);
-  const [result, setResult] = useState<Page<Job> | null>(null);
+  const [result, setResult] = useState<Page<JobListItem> | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [started, setStarted] = useState<Record<string, { runId: string; status: RunStatus }>>({});
 
@@ -41,7 +41,7 @@ export function JobsPage() {
     void load();
   }, [load]);
 
-  const runNow = async (job: Job) => {
+  const runNow = async (job: JobListItem) => {
     try {
       const run = await api.runNow(job.id);
       setStarted((current) => ({ ...current, [job.id]: { runId: run.run_id, status: run.status } }));

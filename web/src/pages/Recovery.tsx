@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { api, type RecoveredJob, type TargetSecretInfo } from "../api";
+import { api, type RecoveredJob, type TargetInput, type TargetSecretInfo } from "../api";
 import { ErrorBox, Link } from "../components";
 import { t } from "../i18n";
 import { formatTime } from "../lib/format";
@@ -29,7 +29,7 @@ export function RecoveryPage() {
     api.targetSecrets(type).then(setSecrets, () => setSecrets([]));
   }, [type]);
 
-  const target = (): Record<string, unknown> =>
+  const target = (): TargetInput =>
     type === "webdav"
       ? { type, base_url: baseUrl.trim(), secret_name: secretName }
       : type === "rclone"
