@@ -203,8 +203,8 @@ public final class RawWebSocket: @unchecked Sendable {
     /// Text frames in one write (they reach the server together), then the first `partialBytes` of `partial`'s frame
     /// when given: an agent killed while sending it.
     public func sendTogether(_ texts: [String], partial: String? = nil, partialBytes: Int = 0) async throws {
-        var bytes = texts.flatMap { Self.masked(opcode: 0x1, payload: Array($0.utf8)) }
-        if let partial { bytes += Self.masked(opcode: 0x1, payload: Array(partial.utf8)).prefix(partialBytes) }
+        let whole = texts.flatMap { Self.masked(opcode: 0x1, payload: Array($0.utf8)) }
+        let bytes = whole + (partial.map { Self.masked(opcode: 0x1, payload: Array($0.utf8)).prefix(partialBytes) } ?? [])
         try await Self.blocking { [self] in
             sendLock.lock()
             defer { sendLock.unlock() }
