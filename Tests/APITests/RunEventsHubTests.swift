@@ -34,7 +34,7 @@ import Testing
         subscription.poke()
         let taken = await subscription.next() ?? []
         #expect(taken.count == 6, "five commits and a tick, all pending, in one take")
-        #expect(taken.compactMap { if case .event(let event, _) = $0 { event.seq } else { nil } } == [1, 2, 3, 4, 5])
+        #expect(taken.compactMap { if case .event(let event, _) = $0 { event.seq } else { nil } } == [Int64(1), 2, 3, 4, 5])
         #expect(taken.last == .tick)
         subscription.cancel()
         #expect(await subscription.next() == nil)
