@@ -284,9 +284,9 @@ actor AgentGateway {
         case .ping:
             guard await stillAllowed(agent.id, outbound: outbound, logger: logger) else { return false }
             try? await outbound.write(.text(AgentMessage.pong.text))
-            try? await database.agentSeen(id: agent.id)
-            // The ping keeps the leases of its runs; a cancel requested meanwhile is told again (idempotent).
-            for runId in (try? await database.agentHeartbeat(agentId: agent.id)) ?? [] {
+            // The ping marks the agent seen and keeps the leases of its runs, in one transaction; a cancel requested
+            // meanwhile is told again (idempotent).
+            for runId in (try? await database.agentHeartbeat(agentId: agent.id, seen: true)) ?? [] {
                 try? await outbound.write(.text(Self.cancelMessage(runId)))
             }
         case .rotateKeyAck:
