@@ -89,6 +89,7 @@ bench: deps
 	$(BIN_RELEASE)/bastion-bench events
 	$(BIN_RELEASE)/bastion-bench e2e
 	$(BIN_RELEASE)/bastion-bench agents
+	$(BIN_RELEASE)/bastion-bench fleet
 	$(BIN_RELEASE)/bastion-bench runs
 	$(BIN_RELEASE)/bastion-bench catalog
 	node web/build.mjs

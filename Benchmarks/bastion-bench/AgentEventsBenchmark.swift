@@ -8,7 +8,7 @@ import TestClients
 /// An agent's events through the hub (docs/agents.md, "Runs on agents"): a client speaking the agent protocol sends
 /// `run_event` frames for its run to a release bastion-api, and a browser-like WebSocket client of that run receives
 /// them. Prints the agent send → browser receipt latency at a steady rate, and how many events per second go through
-/// when the agent sends as fast as it can (each frame is one transaction on the hub, then its `event_ack`).
+/// when the agent sends as fast as it can (frames queued on the link share one transaction and one cumulative `event_ack`).
 struct AgentEventsBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "agents", abstract: "Agent run_event → hub → browser: latency and throughput.")
 

@@ -10,7 +10,7 @@ struct BastionBench: AsyncParsableCommand {
             BusLatencyBenchmark.self, ClaimThroughputBenchmark.self, ClaimWorkerCommand.self, EventAppendBenchmark.self,
             EndToEndLatencyBenchmark.self, ArchiveBenchmark.self, RunListBenchmark.self, EventFeedCommand.self, CatalogBenchmark.self,
             AgentEventsBenchmark.self, AgentFloodBenchmark.self, TargetsBenchmark.self, IncrementalBenchmark.self, DatabaseBenchmark.self,
-            BandwidthBenchmark.self,
+            BandwidthBenchmark.self, FleetBenchmark.self,
         ]
     )
 }

@@ -102,6 +102,8 @@ final class TimedAPI {
     /// The session's token (cookie `bastion_session`).
     let token = SessionToken.generate()
     let port: Int
+    /// The API's process id (the fleet benchmark reads its CPU time and memory from /proc).
+    var pid: Int32 { process.processIdentifier }
 
     init(data: DataDirectory, database: AppDatabase, arguments: [String] = []) async throws {
         port = freePort()

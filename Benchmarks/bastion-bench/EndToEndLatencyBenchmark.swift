@@ -137,8 +137,8 @@ final class Samples: Sendable {
     func add(_ batch: [UInt64]) { values.withLock { $0 += batch } }
     var count: Int { values.withLock { $0.count } }
 
-    func summary() -> (p50: Double, p99: Double, max: Double, count: Int) {
-        let sorted = values.withLock { $0 }.sorted()
+    func summary(from start: Int = 0) -> (p50: Double, p99: Double, max: Double, count: Int) {
+        let sorted = values.withLock { $0.dropFirst(start) }.sorted()
         guard !sorted.isEmpty else { return (0, 0, 0, 0) }
         return (Double(sorted[sorted.count / 2]), Double(sorted[min(sorted.count - 1, sorted.count * 99 / 100)]), Double(sorted.last!), sorted.count)
     }

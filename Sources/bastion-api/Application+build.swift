@@ -4,6 +4,8 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
+import Metrics
+import NIOCore
 import Prometheus
 import Secrets
 import ServiceLifecycle
@@ -50,11 +52,14 @@ struct WebSocketContext: RequestContext, WebSocketRequestContext {
     let webSocket: WebSocketHandlerReference<Self>
     /// The TCP peer's IP address (the HTTPS rule and the Origin check need it).
     let peerAddress: String?
+    /// The connection's channel: the run-events stream writes a client's pending frames on it together.
+    let channel: any Channel
 
     init(source: Source) {
         coreContext = .init(source: source)
         webSocket = .init()
         peerAddress = source.channel.remoteAddress?.ipAddress
+        channel = source.channel
     }
 }
 
@@ -124,7 +129,14 @@ func buildWebSocketRouter(_ services: APIServices) -> Router<WebSocketContext> {
         onUpgrade: { inbound, outbound, context in
             guard let id = context.requestContext.parameters.get("id") else { return }
             let after = (try? RunsController.afterSeq(context.request)) ?? 0
-            await runEvents.stream(runId: id, afterSeq: after, inbound: inbound, outbound: outbound, logger: context.logger)
+            await runEvents.stream(
+                runId: id,
+                afterSeq: after,
+                inbound: inbound,
+                outbound: outbound,
+                channel: context.requestContext.channel,
+                logger: context.logger
+            )
         }
     )
     let agents = services.agents
@@ -196,6 +208,9 @@ func buildServiceGroup(
         publisher: APIPublisher(hub: hub, bus: bus, agents: relay)
     )
     try await reportUnknownJobFields(database, logger: logger)
+    // Database writes per second, one of the hub's budgets (docs/agents.md, "The hub at fleet size").
+    let commits = Counter(label: "bastion_db_commits_total")
+    database.onCommit { commits.increment() }
     try await bus.start()
     let services = APIServices(database: database, bus: bus, hub: hub, config: config, metrics: metrics)
     relay.attach(services.agents)

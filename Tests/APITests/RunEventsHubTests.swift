@@ -15,13 +15,29 @@ import Testing
         let a = hub.subscribe(runId: "r")
         let b = hub.subscribe(runId: "other")
         hub.publish([Self.event(1), Self.event(1, run: "other"), Self.event(2)])
-        var iterator = a.stream.makeAsyncIterator()
-        #expect(await iterator.next() == .event(Self.event(1), frame: ByteBuffer(string: Self.event(1).json)))
-        #expect(await iterator.next() == .event(Self.event(2), frame: ByteBuffer(string: Self.event(2).json)))
-        var other = b.stream.makeAsyncIterator()
-        #expect(await other.next() == .event(Self.event(1, run: "other"), frame: ByteBuffer(string: Self.event(1, run: "other").json)))
+        #expect(
+            await a.next() == [
+                .event(Self.event(1), frame: ByteBuffer(string: Self.event(1).json)),
+                .event(Self.event(2), frame: ByteBuffer(string: Self.event(2).json)),
+            ],
+            "a commit's events reach a subscriber together, in order"
+        )
+        #expect(await b.next() == [.event(Self.event(1, run: "other"), frame: ByteBuffer(string: Self.event(1, run: "other").json))])
         a.cancel()
         b.cancel()
+    }
+
+    @Test func pendingDeliveriesAreTakenTogetherInOrder() async {
+        let hub = RunEventsHub()
+        let subscription = hub.subscribe(runId: "r")
+        for seq in 1...5 { hub.publish([Self.event(Int64(seq))]) }
+        subscription.poke()
+        let taken = await subscription.next() ?? []
+        #expect(taken.count == 6, "five commits and a tick, all pending, in one take")
+        #expect(taken.compactMap { if case .event(let event, _) = $0 { event.seq } else { nil } } == [Int64(1), 2, 3, 4, 5])
+        #expect(taken.last == .tick)
+        subscription.cancel()
+        #expect(await subscription.next() == nil)
     }
 
     @Test func overflowKeepsTheNewestAndFlagsLag() async {
@@ -30,10 +46,10 @@ import Testing
         hub.publish((1...20).map { Self.event($0) })
         #expect(subscription.takeLagged())
         #expect(!subscription.takeLagged(), "the flag is taken once")
-        subscription.continuation.finish()
+        subscription.finish()
         var seqs: [Int64] = []
-        for await delivery in subscription.stream {
-            if case .event(let event, _) = delivery { seqs.append(event.seq) }
+        while let deliveries = await subscription.next() {
+            for case .event(let event, _) in deliveries { seqs.append(event.seq) }
         }
         #expect(seqs == Array(13...20))
         subscription.cancel()
@@ -43,9 +59,9 @@ import Testing
         let hub = RunEventsHub()
         let open = hub.subscribe(runId: "r")
         hub.close()
-        for await _ in open.stream {}  // ends instead of waiting forever
+        while await open.next() != nil {}  // ends instead of waiting forever
         let late = hub.subscribe(runId: "r")
-        for await _ in late.stream {}
+        while await late.next() != nil {}
         hub.publish([Self.event(1)])
         #expect(hub.isClosed && hub.subscriberCount == 0)
     }

@@ -23,6 +23,8 @@ public final class RawWebSocket: @unchecked Sendable {
     /// Bytes of `buffer` already consumed (compacted lazily, so a frame costs no shifting).
     private var start = 0
     private var scratch = [UInt8](repeating: 0, count: 65536)
+    /// One frame on the wire at a time: a reader thread answering a ping and a sender thread may share a socket.
+    private let sendLock = NSLock()
 
     private init(fd: Int32) {
         self.fd = fd
@@ -192,6 +194,26 @@ public final class RawWebSocket: @unchecked Sendable {
 
     /// Sends one masked frame (clients must mask).
     private func send(opcode: UInt8, payload: [UInt8]) throws {
+        let frame = Self.masked(opcode: opcode, payload: payload)
+        sendLock.lock()
+        defer { sendLock.unlock() }
+        try writeAll(frame)
+    }
+
+    /// Text frames in one write (they reach the server together), then the first `partialBytes` of `partial`'s frame
+    /// when given: an agent killed while sending it.
+    public func sendTogether(_ texts: [String], partial: String? = nil, partialBytes: Int = 0) async throws {
+        let whole = texts.flatMap { Self.masked(opcode: 0x1, payload: Array($0.utf8)) }
+        let bytes = whole + (partial.map { Self.masked(opcode: 0x1, payload: Array($0.utf8)).prefix(partialBytes) } ?? [])
+        try await Self.blocking { [self] in
+            sendLock.lock()
+            defer { sendLock.unlock() }
+            try writeAll(bytes)
+        }
+    }
+
+    /// One masked frame's bytes.
+    private static func masked(opcode: UInt8, payload: [UInt8]) -> [UInt8] {
         var frame: [UInt8] = [0x80 | opcode]
         if payload.count < 126 {
             frame.append(0x80 | UInt8(payload.count))
@@ -205,7 +227,7 @@ public final class RawWebSocket: @unchecked Sendable {
         let mask = (0..<4).map { _ in UInt8.random(in: 0...255) }
         frame += mask
         frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
-        try writeAll(frame)
+        return frame
     }
 }
 

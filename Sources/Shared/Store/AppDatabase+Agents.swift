@@ -161,7 +161,12 @@ extension AppDatabase {
     /// in one IMMEDIATE transaction; nil when none is queued, or when the agent still holds a running task (one run at
     /// a time per agent: checked in the same transaction, so two dispatches racing cannot hand out two).
     public func claimAgentRun(agentId: String, now: Int64 = unixNow()) async throws -> ClaimedRun? {
-        try await write { db, after -> ClaimedRun? in
+        // Most looks find nothing queued: a read says so without the write lock (docs/agents.md, "The hub at fleet
+        // size": 1,000 idle agents looked every 5 s were 200 write transactions a second). A run queued just after it
+        // is found by its wake or the next look.
+        let queued = try await pool.read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (\(Self.nextQueuedRunSQL))", arguments: [agentId]) }
+        guard queued == true else { return nil }
+        return try await write { db, after -> ClaimedRun? in
             // A revoked agent gets nothing, even on a link that raced the revoke (docs/agents.md, "Revoking").
             let revoked = try Row.fetchOne(db, sql: "SELECT revoked_at FROM agents WHERE id = ?", arguments: [agentId]).map {
                 ($0[0] as Int64?) != nil
@@ -362,8 +367,10 @@ extension AppDatabase {
     }
 
     /// Keeps the leases of the agent's runs alive (its ping); returns the runs it holds that were canceled meanwhile.
-    public func agentHeartbeat(agentId: String, now: Int64 = unixNow()) async throws -> [String] {
+    /// With `seen`, the agent's `last_seen_at` too, in the same transaction (a `ping`: one write, not two).
+    public func agentHeartbeat(agentId: String, seen: Bool = false, now: Int64 = unixNow()) async throws -> [String] {
         try await pool.write { db in
+            if seen { try db.execute(sql: "UPDATE agents SET last_seen_at = ? WHERE id = ?", arguments: [now, agentId]) }
             try db.execute(
                 sql: """
                     UPDATE runs SET heartbeat_at = ? WHERE status = 'running' AND id IN

@@ -154,36 +154,64 @@ actor AgentGateway {
         let clock = LinkClock(idleTimeout: .seconds(3 * Self.defaultHeartbeat))
         let limits = self.limits
         await withTaskGroup(of: Void.self) { group in
+            // The reader decodes and queues frames; the processor acts on them in order, a run's queued event frames
+            // together (docs/agents.md, "Frames in one transaction"). Whichever stops first stops the other.
             group.addTask {
-                var budget = AgentBudget(limits: limits)
-                do {
-                    for try await frame in inbound.messages(maxSize: AgentMessage.Limits.agentFrameBytes) {
-                        clock.heard()
-                        // Revoked, rotated or replaced meanwhile: this connection speaks for the agent no longer, and
-                        // nothing it still sends is acted on (docs/security.md, "Agents").
-                        guard await self.isCurrent(agent.id, generation: generation) else { return }
-                        guard case .text(let text) = frame else { continue }
-                        let message: AgentMessage
+                let queue = AgentFrameQueue()
+                await withTaskGroup(of: Bool.self) { link in
+                    link.addTask {
+                        defer { queue.finish() }
+                        var budget = AgentBudget(limits: limits)
                         do {
-                            message = try AgentMessage.decode(text)
+                            for try await frame in inbound.messages(maxSize: AgentMessage.Limits.agentFrameBytes) {
+                                clock.heard()
+                                guard case .text(let text) = frame else { continue }
+                                let message: AgentMessage
+                                do {
+                                    message = try AgentMessage.decode(text)
+                                } catch {
+                                    // Nothing after a frame this hub does not understand is read: the link closes.
+                                    _ = await queue.push(.invalid("\(error)"))
+                                    return true
+                                }
+                                guard await queue.push(.message(message)) else { return true }
+                                // Over its budget, this agent's next frame waits: its socket backs up, nothing is dropped.
+                                let wait = budget.spend(events: message.eventCount, bytes: text.utf8.count)
+                                if wait > .zero {
+                                    // Its frames wait unread: the agent is not idle, the hub is pacing it, so the watchdog
+                                    // counts its silence from the end of the pause, not from before it.
+                                    clock.heard(after: wait)
+                                    try await Task.sleep(for: wait)
+                                }
+                            }
                         } catch {
-                            // Drop and close: a frame this hub does not understand is a broken or hostile agent.
-                            logger.warning("Agent protocol error: closing the link", metadata: ["error": "\(error)"])
-                            try? await outbound.close(.unknown(CloseCode.protocolError.rawValue), reason: String("\(error)".prefix(100)))
-                            return
+                            logger.debug("Agent connection read failed", metadata: ["error": "\(error)"])
                         }
-                        guard await self.receive(message, agent: agent, outbound: outbound, clock: clock, logger: logger) else { return }
-                        // Over its budget, this agent's next frame waits: its socket backs up, nothing is dropped.
-                        let wait = budget.spend(events: message.eventCount, bytes: text.utf8.count)
-                        if wait > .zero {
-                            // Its frames wait unread: the agent is not idle, the hub is pacing it, so the watchdog counts
-                            // its silence from the end of the pause, not from before it.
-                            clock.heard(after: wait)
-                            try await Task.sleep(for: wait)
-                        }
+                        return true
                     }
-                } catch {
-                    logger.debug("Agent connection read failed", metadata: ["error": "\(error)"])
+                    link.addTask {
+                        defer { queue.close() }
+                        while let items = await queue.take() {
+                            for step in AgentFrameQueue.coalesce(items) {
+                                // Revoked, rotated or replaced meanwhile: this connection speaks for the agent no longer,
+                                // and nothing it still sends is acted on (docs/security.md, "Agents").
+                                guard await self.isCurrent(agent.id, generation: generation) else { return false }
+                                switch step {
+                                case .invalid(let error):
+                                    // Drop and close: a frame this hub does not understand is a broken or hostile agent.
+                                    logger.warning("Agent protocol error: closing the link", metadata: ["error": "\(error)"])
+                                    try? await outbound.close(.unknown(CloseCode.protocolError.rawValue), reason: String(error.prefix(100)))
+                                    return false
+                                case .message(let message):
+                                    guard await self.receive(message, agent: agent, outbound: outbound, clock: clock, logger: logger) else {
+                                        return false
+                                    }
+                                }
+                            }
+                        }
+                        return false
+                    }
+                    for await isReader in link where !isReader { link.cancelAll() }
                 }
             }
             // The idle watchdog: nothing heard for 3 heartbeats closes the socket (a half-open TCP link never says so).
@@ -256,9 +284,9 @@ actor AgentGateway {
         case .ping:
             guard await stillAllowed(agent.id, outbound: outbound, logger: logger) else { return false }
             try? await outbound.write(.text(AgentMessage.pong.text))
-            try? await database.agentSeen(id: agent.id)
-            // The ping keeps the leases of its runs; a cancel requested meanwhile is told again (idempotent).
-            for runId in (try? await database.agentHeartbeat(agentId: agent.id)) ?? [] {
+            // The ping marks the agent seen and keeps the leases of its runs, in one transaction; a cancel requested
+            // meanwhile is told again (idempotent).
+            for runId in (try? await database.agentHeartbeat(agentId: agent.id, seen: true)) ?? [] {
                 try? await outbound.write(.text(Self.cancelMessage(runId)))
             }
         case .rotateKeyAck:

@@ -7,8 +7,8 @@ import Synchronization
 
 /// The API's in-process run-event fan-out (docs/architecture.md, "Run events over WebSocket": bounded buffers, idle pruning).
 ///
-/// Each subscriber gets its own bounded buffer (`capacity`, 1024 by default). `publish` never waits: a subscriber
-/// that falls behind loses its oldest buffered deliveries and is flagged `lagged`; it then re-reads the database
+/// Each subscriber gets its own bounded queue (`capacity`, 1024 by default). `publish` never waits: a subscriber
+/// that falls behind loses its oldest queued deliveries and is flagged `lagged`; it then re-reads the database
 /// (the source of truth) from the last seq it sent. Per-run entries are created on subscribe and pruned once they
 /// have had no subscriber for `idleTTL` (10 min), checked every 128 operations.
 public final class RunEventsHub: Sendable {
@@ -29,44 +29,94 @@ public final class RunEventsHub: Sendable {
         BusMessage.progress(update).jsonText
     }
 
-    /// One subscriber's end.
+    /// One subscriber's end: a bounded queue its consumer takes whole (`next()`), so a socket writes every frame
+    /// pending for it together (docs/architecture.md, "Run events over WebSocket").
     public final class Subscription: Sendable {
         public let runId: String
-        public let stream: AsyncStream<Delivery>
         let id: UInt64
-        let continuation: AsyncStream<Delivery>.Continuation
-        private let lagged = Mutex(false)
+        let capacity: Int
+        private struct Queue {
+            var pending: [Delivery] = []
+            var waiter: CheckedContinuation<[Delivery]?, Never>?
+            var finished = false
+            var lagged = false
+        }
+        private let queue = Mutex(Queue())
         private weak let hub: RunEventsHub?
 
         init(runId: String, id: UInt64, capacity: Int, hub: RunEventsHub) {
             self.runId = runId
             self.id = id
+            self.capacity = capacity
             self.hub = hub
-            (stream, continuation) = AsyncStream.makeStream(of: Delivery.self, bufferingPolicy: .bufferingNewest(capacity))
         }
 
-        func deliver(_ delivery: Delivery) {
-            if case .dropped = continuation.yield(delivery) {
-                lagged.withLock { $0 = true }
+        /// Queues deliveries, keeping the newest `capacity`; dropping any flags the subscriber `lagged`.
+        func deliver(_ deliveries: some Collection<Delivery>) {
+            let woken = queue.withLock { queue -> (CheckedContinuation<[Delivery]?, Never>, [Delivery])? in
+                guard !queue.finished else { return nil }
+                queue.pending.append(contentsOf: deliveries)
+                if queue.pending.count > capacity {
+                    queue.pending.removeFirst(queue.pending.count - capacity)
+                    queue.lagged = true
+                }
+                guard let waiter = queue.waiter else { return nil }
+                queue.waiter = nil
+                defer { queue.pending = [] }
+                return (waiter, queue.pending)
+            }
+            if let (waiter, pending) = woken { waiter.resume(returning: pending) }
+        }
+
+        func deliver(_ delivery: Delivery) { deliver(CollectionOfOne(delivery)) }
+
+        /// Everything delivered since the last call, oldest first; waits while there is nothing. Nil once finished
+        /// and taken.
+        public func next() async -> [Delivery]? {
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<[Delivery]?, Never>) in
+                    let ready = queue.withLock { queue -> [Delivery]?? in
+                        if !queue.pending.isEmpty {
+                            defer { queue.pending = [] }
+                            return .some(queue.pending)
+                        }
+                        if queue.finished { return .some(nil) }
+                        queue.waiter = continuation
+                        return nil
+                    }
+                    if let ready { continuation.resume(returning: ready) }
+                }
+            } onCancel: {
+                finish()
             }
         }
 
         /// True (once) when deliveries were dropped since the last call.
         public func takeLagged() -> Bool {
-            lagged.withLock { value in
-                defer { value = false }
-                return value
+            queue.withLock { queue in
+                defer { queue.lagged = false }
+                return queue.lagged
             }
         }
 
-        /// Wakes the consumer with a `.tick` (timers use it; it goes through the same bounded buffer).
+        /// Wakes the consumer with a `.tick` (timers use it; it goes through the same bounded queue).
         public func poke() {
             deliver(.tick)
         }
 
-        /// Ends the stream and unsubscribes.
+        /// Ends the queue: what is pending is still taken, then `next()` answers nil.
+        func finish() {
+            let waiter = queue.withLock { queue in
+                queue.finished = true
+                defer { queue.waiter = nil }
+                return queue.waiter
+            }
+            waiter?.resume(returning: nil)
+        }
+
+        /// Ends the queue and unsubscribes.
         public func cancel() {
-            continuation.finish()
+            finish()
             hub?.unsubscribe(self)
         }
     }
@@ -101,7 +151,7 @@ public final class RunEventsHub: Sendable {
             state.nextID += 1
             let subscription = Subscription(runId: runId, id: state.nextID, capacity: capacity, hub: self)
             if state.closed {
-                subscription.continuation.finish()
+                subscription.finish()
                 return subscription
             }
             state.entries[runId, default: Entry(lastUsed: .now)].subscribers[subscription.id] = subscription
@@ -125,12 +175,15 @@ public final class RunEventsHub: Sendable {
             }
             countOperation(&state)
         }
+        // Each event's frame is made once; each subscriber gets all of this commit's deliveries in one call.
         var frames: [Int: ByteBuffer] = [:]
+        var batches: [UInt64: (Subscription, [Delivery])] = [:]
         for (subscriber, index) in targets {
             let frame = frames[index] ?? ByteBuffer(string: events[index].json)
             frames[index] = frame
-            subscriber.deliver(.event(events[index], frame: frame))
+            batches[subscriber.id, default: (subscriber, [])].1.append(.event(events[index], frame: frame))
         }
+        for (subscriber, deliveries) in batches.values { subscriber.deliver(deliveries) }
     }
 
     /// Hands a progress update to its run's subscribers (dropped when there are none). Never blocks.
@@ -159,7 +212,7 @@ public final class RunEventsHub: Sendable {
             defer { state.entries.removeAll() }
             return state.entries.values.flatMap { $0.subscribers.values }
         }
-        for subscriber in subscribers { subscriber.continuation.finish() }
+        for subscriber in subscribers { subscriber.finish() }
     }
 
     public var isClosed: Bool { state.withLock { $0.closed } }

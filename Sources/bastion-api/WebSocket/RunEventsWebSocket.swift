@@ -66,7 +66,37 @@ struct RunEventsWebSocket: Sendable {
         }
     }
 
-    func stream(runId: String, afterSeq: Int64, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, logger: Logger) async {
+    /// Writes a client's frames: all of them at once on its channel's event loop with one flush (docs/architecture.md,
+    /// "Run events over WebSocket"), or one by one through the library's writer when the channel is not known.
+    struct FrameWriter: Sendable {
+        let channel: (any Channel)?
+        let outbound: WebSocketOutboundWriter
+
+        func write(_ frames: [ByteBuffer]) async throws {
+            guard let lastFrame = frames.last else { return }
+            guard let channel else {
+                for frame in frames { try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame))) }
+                return
+            }
+            try Task.checkCancellation()
+            // One hop to the event loop and one flush for the batch; done when the socket took it (a slow client
+            // holds its own writer back, and its subscription lags and resyncs from the database).
+            try await channel.eventLoop.flatSubmit {
+                for frame in frames.dropLast() { channel.write(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil) }
+                return channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .text, data: lastFrame))
+            }
+            .get()
+        }
+    }
+
+    func stream(
+        runId: String,
+        afterSeq: Int64,
+        inbound: WebSocketInboundStream,
+        outbound: WebSocketOutboundWriter,
+        channel: (any Channel)? = nil,
+        logger: Logger
+    ) async {
         let subscription = hub.subscribe(runId: runId)
         let clients = Meter(label: "bastion_websocket_clients")
         clients.increment()
@@ -74,22 +104,17 @@ struct RunEventsWebSocket: Sendable {
             subscription.cancel()
             clients.decrement()
         }
+        let writer = FrameWriter(channel: channel, outbound: outbound)
         var last = afterSeq
 
-        func send(_ event: RunEvent, frame: ByteBuffer? = nil) async throws {
-            try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame ?? ByteBuffer(string: event.json))))
-            last = event.seq
-        }
-
-        /// Sends everything after `last` from SQLite; returns whether a terminal event was among them.
+        /// Sends everything after `last` from SQLite, a page at a time; returns whether a terminal event was among them.
         func catchUp() async throws -> Bool {
             var sawTerminal = false
             while true {
                 let page = try await database.events(runId: runId, afterSeq: last, limit: Self.pageSize)
-                for event in page {
-                    try await send(event)
-                    if Self.terminalKinds.contains(event.kind) { sawTerminal = true }
-                }
+                try await writer.write(page.map { ByteBuffer(string: $0.json) })
+                if let final = page.last { last = final.seq }
+                if page.contains(where: { Self.terminalKinds.contains($0.kind) }) { sawTerminal = true }
                 if page.count < Self.pageSize { return sawTerminal }
             }
         }
@@ -102,7 +127,7 @@ struct RunEventsWebSocket: Sendable {
                 } catch {}
                 subscription.cancel()
             }
-            // A once-a-second tick through the same bounded buffer drives the close countdown and lag checks.
+            // A once-a-second tick through the same bounded queue drives the close countdown and lag checks.
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
@@ -121,40 +146,50 @@ struct RunEventsWebSocket: Sendable {
                     // A running run's latest progress at once, so a fresh page need not wait for the next update.
                     try await outbound.write(.text(RunEventsHub.progressFrame(RunProgress.Update(runId: runId, progress: stored))))
                 }
-                for await delivery in subscription.stream {
-                    switch delivery {
-                    case .progress(let frame):
-                        // Live progress is not part of the log: nothing to resync when one is missed.
-                        if terminalSince == nil { try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame))) }
-                    case .event(let event, let frame):
-                        if event.seq <= last { continue }
-                        if event.seq > last + 1 || subscription.takeLagged() {
-                            logger.debug("Run events resync", metadata: ["run.id": "\(runId)", "last_seq": "\(last)", "got_seq": "\(event.seq)"])
-                            if try await catchUp() { terminalSince = terminalSince ?? .now }
-                        } else {
-                            try await send(event, frame: frame)
-                            if Self.terminalKinds.contains(event.kind) { terminalSince = terminalSince ?? .now }
-                        }
-                    case .tick:
-                        let now = ContinuousClock.now
-                        if subscription.takeLagged() {
-                            if try await catchUp() { terminalSince = terminalSince ?? .now }
-                        }
-                        if let since = terminalSince, now - since >= closeDelay {
-                            _ = try await catchUp()
-                            guard let run = try await database.run(id: runId), !run.status.isTerminal else {
-                                try? await outbound.close(.normalClosure, reason: "run finished")
-                                group.cancelAll()
-                                return
+                // Everything pending for this client is taken at once and its frames written together.
+                while let deliveries = await subscription.next() {
+                    var frames: [ByteBuffer] = []
+                    for delivery in deliveries {
+                        switch delivery {
+                        case .progress(let frame):
+                            // Live progress is not part of the log: nothing to resync when one is missed.
+                            if terminalSince == nil { frames.append(frame) }
+                        case .event(let event, let frame):
+                            if event.seq <= last { continue }
+                            if event.seq > last + 1 || subscription.takeLagged() {
+                                logger.debug("Run events resync", metadata: ["run.id": "\(runId)", "last_seq": "\(last)", "got_seq": "\(event.seq)"])
+                                try await writer.write(frames)
+                                frames = []
+                                if try await catchUp() { terminalSince = terminalSince ?? .now }
+                            } else {
+                                frames.append(frame)
+                                last = event.seq
+                                if Self.terminalKinds.contains(event.kind) { terminalSince = terminalSince ?? .now }
                             }
-                            terminalSince = nil
-                        } else if terminalSince == nil, now - lastCheck >= safetyCheck {
-                            lastCheck = now
-                            let sawTerminal = try await catchUp()
-                            let status = try await database.run(id: runId)?.status
-                            if sawTerminal || status?.isTerminal ?? true { terminalSince = now }
+                        case .tick:
+                            try await writer.write(frames)
+                            frames = []
+                            let now = ContinuousClock.now
+                            if subscription.takeLagged() {
+                                if try await catchUp() { terminalSince = terminalSince ?? .now }
+                            }
+                            if let since = terminalSince, now - since >= closeDelay {
+                                _ = try await catchUp()
+                                guard let run = try await database.run(id: runId), !run.status.isTerminal else {
+                                    try? await outbound.close(.normalClosure, reason: "run finished")
+                                    group.cancelAll()
+                                    return
+                                }
+                                terminalSince = nil
+                            } else if terminalSince == nil, now - lastCheck >= safetyCheck {
+                                lastCheck = now
+                                let sawTerminal = try await catchUp()
+                                let status = try await database.run(id: runId)?.status
+                                if sawTerminal || status?.isTerminal ?? true { terminalSince = now }
+                            }
                         }
                     }
+                    try await writer.write(frames)
                 }
                 if hub.isClosed {
                     // The API is shutting down: tell the client to reconnect (by seq) to the next one.
