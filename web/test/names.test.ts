@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { SnapshotEntry } from "../src/api";
 import { apiName, lastComponent, nameBytes, nameHasEscapes, namePieces, readableName } from "../src/lib/names";
+import { click, emptyPick, extend, moveTo } from "../src/lib/selection";
 
 const b64 = (...bytes: number[]) => btoa(String.fromCharCode(...bytes));
 
@@ -70,4 +72,38 @@ test("the last component of a path keeps its exact bytes", () => {
 test("a 250-byte name reads whole (the table truncates it, the title and details show all of it)", () => {
   const long = "n".repeat(246) + ".txt";
   assert.equal(readableName(long), long);
+});
+
+test("the keyboard's pick: arrows move, Shift+arrows extend from the row left (or the anchor)", () => {
+  const entry = (path: string): SnapshotEntry => ({
+    name: path,
+    path,
+    kind: "file",
+    size: 1,
+    mtime: 0,
+    mtime_nsec: 0,
+    mode: 0o644,
+    uid: 0,
+    gid: 0,
+    hash: null,
+    link_target: null,
+    implied: false,
+  });
+  const rows = ["a", "b", "c", "d"].map(entry);
+  assert.equal(moveTo("ArrowDown", 0, 4), 1);
+  assert.equal(moveTo("ArrowDown", 3, 4), 3);
+  assert.equal(moveTo("ArrowUp", 0, 4), 0);
+  assert.equal(moveTo("End", 0, 4), 3);
+  assert.equal(moveTo("Home", 2, 4), 0);
+  assert.equal(moveTo("x", 2, 4), null);
+  // No anchor: Shift+↓ from row 1 picks rows 1 and 2, another picks row 3 too.
+  let state = extend(emptyPick, rows, 1, 2);
+  assert.deepEqual([...state.picked.keys()], ["b", "c"]);
+  state = extend(state, rows, 2, 3);
+  assert.deepEqual([...state.picked.keys()], ["b", "c", "d"]);
+  // Space on row 0 (a toggle) moves the anchor; Shift+↓ then extends from there.
+  state = click(emptyPick, rows, 0, false);
+  state = extend(state, rows, 0, 1);
+  assert.deepEqual([...state.picked.keys()], ["a", "b"]);
+  assert.equal(extend(state, rows, 1, 9), state, "past the end: nothing changes");
 });

@@ -39,6 +39,30 @@ export const en = {
   // ── end settings
 
   // ── names and accessibility
+  "a11y.name.copy": "Copy name",
+  "a11y.name.copyOf": "Copy the name {name}",
+  "a11y.name.copyPath": "Copy path",
+  "a11y.name.copied": "Copied.",
+  "a11y.name.copyFailed": "The browser refused the clipboard; select the name and copy it.",
+  "a11y.name.escapes": "Shown with escapes: ⏎ is a newline, \\t a tab, \\xE9 a byte that is not UTF-8. Copy gives the name as the API has it{b64}.",
+  "a11y.name.escapesB64": " (base64 of its bytes)",
+  "a11y.name.notUtf8Directory": "a directory whose name is not UTF-8",
+  "a11y.name.path": "Path",
+  "a11y.dialog.close": "Close",
+  "a11y.browse.keys": "Keyboard: ↑ ↓ move, Space picks, Shift+↑ ↓ extends the pick, Enter opens.",
+  "a11y.browse.selectRow": "Select {name}",
+  "a11y.browse.unselect": "Unselect {name}",
+  "a11y.browse.details": "Details",
+  "a11y.versions.title": "Versions of {name}",
+  "a11y.run.progress": "Progress",
+  "a11y.run.connection.loading": "loading",
+  "a11y.run.connection.connecting": "connecting",
+  "a11y.run.connection.live": "live",
+  "a11y.run.connection.reconnecting": "reconnecting",
+  "a11y.run.connection.ended": "ended",
+  "a11y.run.connection.stopped": "stopped",
+  "a11y.restore.remove": "Remove {name} from the selection",
+  "a11y.overview.strip": "Last {days} days: {success} runs succeeded, {failed} failed, {other} other",
   // ── end names and accessibility
 
   // ── charts

@@ -38,6 +38,30 @@ export const zhCN: Record<MessageKey, string> = {
   // ── end settings
 
   // ── names and accessibility
+  "a11y.name.copy": "复制名称",
+  "a11y.name.copyOf": "复制名称 {name}",
+  "a11y.name.copyPath": "复制路径",
+  "a11y.name.copied": "已复制。",
+  "a11y.name.copyFailed": "浏览器拒绝访问剪贴板，请手动选中名称后复制。",
+  "a11y.name.escapes": "含转义显示：⏎ 表示换行，\\t 表示制表符，\\xE9 表示非 UTF-8 字节。复制得到的是 API 中的名称{b64}。",
+  "a11y.name.escapesB64": "（其字节的 base64 编码）",
+  "a11y.name.notUtf8Directory": "名称不是 UTF-8 的目录",
+  "a11y.name.path": "路径",
+  "a11y.dialog.close": "关闭",
+  "a11y.browse.keys": "键盘操作：↑ ↓ 移动，空格选中，Shift+↑ ↓ 扩展选择，回车打开。",
+  "a11y.browse.selectRow": "选择 {name}",
+  "a11y.browse.unselect": "取消选择 {name}",
+  "a11y.browse.details": "详情",
+  "a11y.versions.title": "{name} 的历史版本",
+  "a11y.run.progress": "进度",
+  "a11y.run.connection.loading": "加载中",
+  "a11y.run.connection.connecting": "连接中",
+  "a11y.run.connection.live": "实时",
+  "a11y.run.connection.reconnecting": "重新连接中",
+  "a11y.run.connection.ended": "已结束",
+  "a11y.run.connection.stopped": "已停止",
+  "a11y.restore.remove": "从所选内容中移除 {name}",
+  "a11y.overview.strip": "最近 {days} 天：成功 {success} 次，失败 {failed} 次，其他 {other} 次",
   // ── end names and accessibility
 
   // ── charts

@@ -6,6 +6,7 @@ import { navigate } from "../lib/router";
 import { describeBandwidth, describeHooks, describeReason, describeRetention, describeSource, describeTarget } from "../lib/jobForm";
 import { describeCron } from "../lib/schedule";
 import { browsePath } from "./Browse";
+import { Name } from "../names";
 import { describeLocation, savePicks, startVerify } from "./snapshotActions";
 
 // A job's page: what it does and how it is doing, its history, its snapshots (browse, restore, verify, pin, delete),
@@ -652,7 +653,9 @@ function Compare(props: { job: Job; snapshots: Snapshot[]; search: string }) {
                       <span className={`badge change-${change.change}`}>{change.change}</span>
                     </td>
                     <td data-label="Path">
-                      <code>{change.path}</code>
+                      <code className="path">
+                        <Name name={change.path} b64={change.path_b64} />
+                      </code>
                       {change.kind === "dir" && "/"}
                     </td>
                     <td data-label="Details" className="muted">

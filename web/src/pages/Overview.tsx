@@ -3,6 +3,7 @@ import { api, type Dashboard, type DashboardJob, type JobState, type RunStatus }
 import { ErrorBox, Link, RunStarted, StatusBadge } from "../components";
 import { formatRelative, formatTime } from "../lib/format";
 import { describeCron } from "../lib/schedule";
+import { t } from "../i18n";
 
 // The home page: what needs attention first (failed, overdue, running), a card per job with its last 30 days, and
 // Backup now where the user already is. One request (`GET /api/dashboard`), refreshed while something runs.
@@ -240,7 +241,16 @@ function Stat(props: { label: string; value: number; tone?: "danger" }) {
 /** One square per day, oldest first: green all succeeded, red any failed, amber other outcomes, grey none. */
 export function Strip(props: { days: DashboardJob["days"] }) {
   return (
-    <div className="strip" role="img" aria-label={`Last ${props.days.length} days`}>
+    <div
+      className="strip"
+      role="img"
+      aria-label={t("a11y.overview.strip", {
+        days: props.days.length,
+        success: props.days.reduce((sum, day) => sum + day.success, 0),
+        failed: props.days.reduce((sum, day) => sum + day.failed, 0),
+        other: props.days.reduce((sum, day) => sum + day.other, 0),
+      })}
+    >
       {props.days.map((day) => {
         const tone = day.failed > 0 ? "failed" : day.success > 0 ? "success" : day.other > 0 ? "other" : "none";
         return (

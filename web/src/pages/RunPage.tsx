@@ -9,6 +9,7 @@ import { formatStageTime, stageSteps } from "../lib/stages";
 import { browsePath } from "./Browse";
 import { savePicks, startVerify } from "./snapshotActions";
 import { describeTarget } from "../lib/jobForm";
+import { t } from "../i18n";
 
 const rowHeight = 26;
 const noEvents: readonly RunEvent[] = [];
@@ -218,7 +219,7 @@ function ProgressPanel(props: { progress: RunProgress | null; active: boolean; k
           ))}
         </ol>
       )}
-      <div className="progress-bar" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={fraction === null ? undefined : Math.round(fraction * 100)}>
+      <div className="progress-bar" role="progressbar" aria-label={t("a11y.run.progress")} aria-valuemin={0} aria-valuemax={100} aria-valuenow={fraction === null ? undefined : Math.round(fraction * 100)}>
         <div style={{ width: fraction === null ? "100%" : `${(fraction * 100).toFixed(1)}%` }} className={fraction === null ? "indeterminate" : ""} />
       </div>
       <p className="progress-text">
@@ -338,7 +339,7 @@ function LogPanel(props: { log: EventLog | null; length: number; stream: RunStre
     <div className="card log-panel">
       <div className="log-toolbar">
         <span className={`connection connection-${props.stream.connection}`} data-testid="connection">
-          {props.stream.connection}
+          {t(`a11y.run.connection.${props.stream.connection}`)}
           {props.stream.connection === "reconnecting" && <RetryCountdown at={props.stream.retryAt} />}
         </span>
         {props.stream.connection === "reconnecting" && <button onClick={props.onRetry}>Retry now</button>}
