@@ -257,6 +257,18 @@ def main():
                 expect(page.get_by_test_id("entries")).to_be_visible()
                 check_names(page, 1280 if config.startswith("1280") else 390, config)
                 page.screenshot(path=os.path.join(SHOTS, f"names-{config}.png"), full_page=True)
+                # The same in Chinese (the language is remembered in localStorage), with the versions dialog open.
+                page.evaluate("() => localStorage.setItem('bastion.lang', 'zh-CN')")
+                page.reload()
+                expect(page.get_by_test_id("entries")).to_be_visible()
+                check_names(page, 1280 if config.startswith("1280") else 390, config + "-zh")
+                page.screenshot(path=os.path.join(SHOTS, f"names-{config}-zh.png"), full_page=True)
+                page.locator("tr[data-name='notes.md']").locator("td.actions button:not([data-copy])").click()
+                page.screenshot(path=os.path.join(SHOTS, f"names-versions-{config}-zh.png"), full_page=True)
+                page.keyboard.press("Escape")
+                page.evaluate("() => localStorage.setItem('bastion.lang', 'en')")
+                page.reload()
+                expect(page.get_by_test_id("entries")).to_be_visible()
             page = pages["1280-light"]
             page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
             for name, wanted in [(FF, base64.b64encode(FF).decode()), (NEWLINE, NEWLINE.decode())]:

@@ -39,7 +39,7 @@ export function LoginPage(props: { onSignedIn: () => void }) {
 
   const wait = retryAt !== null ? Math.max(0, Math.ceil((retryAt - now) / 1000)) : 0;
   return (
-    <main className="auth-page">
+    <div className="auth-page">
       <form className="card auth-card" onSubmit={submit}>
         <h1>Sign in to Bastion</h1>
         <label>
@@ -60,6 +60,6 @@ export function LoginPage(props: { onSignedIn: () => void }) {
           Sign in
         </button>
       </form>
-    </main>
+    </div>
   );
 }

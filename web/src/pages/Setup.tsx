@@ -31,7 +31,7 @@ export function SetupPage(props: { onSignedIn: () => void }) {
   };
 
   return (
-    <main className="auth-page">
+    <div className="auth-page">
       <form className="card auth-card" onSubmit={submit}>
         <h1>Welcome to Bastion</h1>
         <p className="muted">Create the administrator account. You sign in with it from now on.</p>
@@ -52,6 +52,6 @@ export function SetupPage(props: { onSignedIn: () => void }) {
           Create account
         </button>
       </form>
-    </main>
+    </div>
   );
 }
