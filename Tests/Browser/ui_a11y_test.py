@@ -276,6 +276,13 @@ def main():
                 page.get_by_role("button", name=f"Copy the name {readable}").click()
                 assert page.evaluate("() => navigator.clipboard.readText()") == wanted, f"copy of {readable}"
             print("copy: \\xE9\\xFF gives", base64.b64encode(FF).decode(), "and the newline name its text")
+            # A non-UTF-8 file's versions are read by its bytes: its one version, and the whole readable path.
+            page.locator("[data-testid=entries] tbody tr", has=page.locator(".name[data-readable='\\\\xE9\\\\xFF']")).get_by_role("button", name="Versions").click()
+            dialog = page.get_by_role("dialog")
+            expect(dialog).to_contain_text("\\xE9\\xFF")
+            expect(dialog.locator("tbody tr")).to_have_count(1)
+            expect(dialog.locator("tbody tr").first).to_contain_text("added")
+            page.keyboard.press("Escape")
 
             # Keyboard only: into the list, pick, extend, versions dialog, restore wizard.
             page.goto(f"{base}/runs/{backup}/browse?path={inside}")

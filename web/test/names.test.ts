@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { SnapshotEntry } from "../src/api";
-import { apiName, lastComponent, nameBytes, nameHasEscapes, namePieces, readableName } from "../src/lib/names";
+import { apiName, lastComponent, nameBytes, nameHasEscapes, namePieces, parentOf, readableName } from "../src/lib/names";
 import { click, emptyPick, extend, moveTo } from "../src/lib/selection";
 
 const b64 = (...bytes: number[]) => btoa(String.fromCharCode(...bytes));
@@ -106,4 +106,13 @@ test("the keyboard's pick: arrows move, Shift+arrows extend from the row left (o
   state = extend(state, rows, 0, 1);
   assert.deepEqual([...state.picked.keys()], ["a", "b"]);
   assert.equal(extend(state, rows, 1, 9), state, "past the end: nothing changes");
+});
+
+test("a path's directory: text when its bytes are UTF-8, base64 bytes when they are not", () => {
+  assert.deepEqual(parentOf("a/b/c.txt"), { path: "a/b" });
+  assert.deepEqual(parentOf("top.txt"), { path: "" });
+  const utf8Parent = b64(...new TextEncoder().encode("dir/"), 0xe9, 0xff);
+  assert.deepEqual(parentOf("dir/\uFFFD\uFFFD", utf8Parent), { path: "dir" });
+  const badParent = b64(0xe9, 0x2f, ...new TextEncoder().encode("x.txt"));
+  assert.deepEqual(parentOf("\uFFFD/x.txt", badParent), { path: "\uFFFD", path_b64: b64(0xe9) });
 });

@@ -116,3 +116,18 @@ export function lastComponent(path: string, pathB64?: string | null): { name: st
   for (const byte of tail) binary += String.fromCharCode(byte);
   return { name: path.split("/").pop() ?? path, name_b64: btoa(binary) };
 }
+
+/** The directory holding a path, in the browse link's form: text when its bytes are UTF-8, else also base64 bytes. */
+export function parentOf(path: string, pathB64?: string | null): { path: string; path_b64?: string } {
+  const textParent = path.split("/").slice(0, -1).join("/");
+  if (!pathB64) return { path: textParent };
+  const bytes = nameBytes(path, pathB64);
+  const parent = bytes.subarray(0, Math.max(0, bytes.lastIndexOf(0x2f)));
+  try {
+    return { path: new TextDecoder("utf-8", { fatal: true }).decode(parent) };
+  } catch {
+    let binary = "";
+    for (const byte of parent) binary += String.fromCharCode(byte);
+    return { path: textParent, path_b64: btoa(binary) };
+  }
+}

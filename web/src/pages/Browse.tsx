@@ -5,7 +5,7 @@ import { formatBytes, formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
 import { click, emptyPick, entryKey, extend, moveTo, pickAll, unpick, type PickState } from "../lib/selection";
 import { t } from "../i18n";
-import { readableName } from "../lib/names";
+import { parentOf, readableName } from "../lib/names";
 import { CopyName, Dialog, Name } from "../names";
 import { describeLocation, savePicks, startVerify } from "./snapshotActions";
 
@@ -147,7 +147,8 @@ export function BrowsePage(props: { runId: string; search: string }) {
   const showVersions = async (entry: SnapshotEntry) => {
     if (!run) return;
     try {
-      setVersions({ entry, items: (await api.versions(run.job_id, entry.path, wanted)).items });
+      const loaded = entry.path_b64 ? await api.versionsB64(run.job_id, entry.path_b64, wanted) : await api.versions(run.job_id, entry.path, wanted);
+      setVersions({ entry, items: loaded.items });
     } catch (caught) {
       setError(caught);
     }
@@ -329,7 +330,7 @@ const changeText: Record<PathVersion["change"], string> = {
 
 /** One file across the job's snapshots, newest first. */
 function VersionsPanel(props: { entry: SnapshotEntry; items: PathVersion[]; current: string; onClose: () => void }) {
-  const directory = props.entry.path.split("/").slice(0, -1).join("/");
+  const directory = parentOf(props.entry.path, props.entry.path_b64);
   return (
     <Dialog className="versions" title={t("a11y.versions.title", { name: readableName(props.entry.name, props.entry.name_b64) })} onClose={props.onClose}>
       <dl className="facts name-details">
@@ -353,7 +354,7 @@ function VersionsPanel(props: { entry: SnapshotEntry; items: PathVersion[]; curr
           {props.items.map((version) => (
             <tr key={version.run_id} className={version.run_id === props.current ? "picked" : undefined}>
               <td data-label="Snapshot">
-                <Link to={browsePath(version.run_id, { path: directory })}>{formatTime(version.ended_at)}</Link>
+                <Link to={browsePath(version.run_id, directory)}>{formatTime(version.ended_at)}</Link>
                 {version.pinned && <span className="badge">pinned</span>}
               </td>
               <td data-label="What happened">

@@ -7,6 +7,7 @@ import { describeBandwidth, describeHooks, describeReason, describeRetention, de
 import { describeCron } from "../lib/schedule";
 import { browsePath } from "./Browse";
 import { Name } from "../names";
+import { parentOf } from "../lib/names";
 import { describeLocation, savePicks, startVerify } from "./snapshotActions";
 
 // A job's page: what it does and how it is doing, its history, its snapshots (browse, restore, verify, pin, delete),
@@ -662,7 +663,7 @@ function Compare(props: { job: Job; snapshots: Snapshot[]; search: string }) {
                       {describeChange(change)}
                     </td>
                     <td className="actions">
-                      <Link to={browsePath(change.change === "removed" ? from : to, { path: change.path.split("/").slice(0, -1).join("/") }, location)} className="button">
+                      <Link to={browsePath(change.change === "removed" ? from : to, parentOf(change.path, change.path_b64), location)} className="button">
                         Show
                       </Link>
                     </td>
