@@ -137,7 +137,7 @@ def main():
     source = os.path.join(scratch, "source")
     target = os.path.join(scratch, "target")
     os.makedirs(os.path.join(source, "docs"))
-    for name, body in {LONG: b"long\n", NEWLINE: b"newline\n", FF: b"ff\n", FE: b"fe\n", b"notes.md": b"# notes\n", b"docs/readme.txt": b"read me\n"}.items():
+    for name, body in {b"notes.md": b"# notes\n", b"docs/readme.txt": b"read me\n"}.items():
         with open(os.path.join(source.encode(), name), "wb") as handle:
             handle.write(body)
     port = free_port()
@@ -175,6 +175,12 @@ def main():
             created = first.request.post(base + "/api/jobs", data=json.dumps({"name": "Names", "schedule": "0 3 * * *", "spec": spec}), headers=headers)
             assert created.status == 201, created.text()
             job = created.json()["id"]
+            earlier = first.request.post(f"{base}/api/jobs/{job}/run", headers=headers).json()["run_id"]
+            wait_run(first, base, earlier)
+            # The second backup adds the names (Compare lists them as added).
+            for name, body in {LONG: b"long\n", NEWLINE: b"newline\n", FF: b"ff\n", FE: b"fe\n"}.items():
+                with open(os.path.join(source.encode(), name), "wb") as handle:
+                    handle.write(body)
             backup = first.request.post(f"{base}/api/jobs/{job}/run", headers=headers).json()["run_id"]
             wait_run(first, base, backup)
             restored_all = os.path.join(scratch, "restored-all")
@@ -269,19 +275,33 @@ def main():
                 page.evaluate("() => localStorage.setItem('bastion.lang', 'en')")
                 page.reload()
                 expect(page.get_by_test_id("entries")).to_be_visible()
+            # Compare: the four added names read differently, and nothing scrolls sideways at 390 px.
+            for config in ("1280-light", "390-light"):
+                page = pages[config]
+                page.goto(f"{base}/jobs/{job}?tab=compare")
+                expect(page.get_by_test_id("totals")).to_contain_text("4")
+                texts = page.eval_on_selector_all("[data-testid=changes] tr .name", "names => names.map(name => name.innerText.split('/').pop())")
+                for wanted in ["line1⏎line2.txt", "\\xE9\\xFF", "\\xE9\\xFE", LONG.decode()]:
+                    assert wanted in texts, f"compare {config}: {wanted!r} not among {texts}"
+                width = 1280 if config.startswith("1280") else 390
+                assert page.evaluate("() => document.documentElement.scrollWidth") <= width, f"compare {config} scrolls sideways"
+                page.screenshot(path=os.path.join(SHOTS, f"names-compare-{config}.png"), full_page=True)
             page = pages["1280-light"]
+            page.goto(f"{base}/runs/{backup}/browse?path={inside}")
+            expect(page.get_by_test_id("entries")).to_be_visible()
             page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
             for name, wanted in [(FF, base64.b64encode(FF).decode()), (NEWLINE, NEWLINE.decode())]:
                 readable = "\\xE9\\xFF" if name == FF else "line1⏎line2.txt"
                 page.get_by_role("button", name=f"Copy the name {readable}").click()
                 assert page.evaluate("() => navigator.clipboard.readText()") == wanted, f"copy of {readable}"
             print("copy: \\xE9\\xFF gives", base64.b64encode(FF).decode(), "and the newline name its text")
-            # A non-UTF-8 file's versions are read by its bytes: its one version, and the whole readable path.
+            # A non-UTF-8 file's versions are read by its bytes: added in the second backup, not in the first; the readable name.
             page.locator("[data-testid=entries] tbody tr", has=page.locator(".name[data-readable='\\\\xE9\\\\xFF']")).get_by_role("button", name="Versions").click()
             dialog = page.get_by_role("dialog")
             expect(dialog).to_contain_text("\\xE9\\xFF")
-            expect(dialog.locator("tbody tr")).to_have_count(1)
-            expect(dialog.locator("tbody tr").first).to_contain_text("added")
+            expect(dialog.locator("tbody tr")).to_have_count(2)
+            expect(dialog.locator("tbody tr").nth(0)).to_contain_text("added")
+            expect(dialog.locator("tbody tr").nth(1)).to_contain_text("not there")
             page.keyboard.press("Escape")
 
             # Keyboard only: into the list, pick, extend, versions dialog, restore wizard.

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type ReactNode } from "react";
+import { useEffect, useId, useRef, useState, type KeyboardEvent, type ReactNode } from "react";
 import { t } from "./i18n";
 import { apiName, namePieces } from "./lib/names";
 
@@ -92,14 +92,14 @@ export function Dialog(props: { title: ReactNode; onClose: () => void; children:
   const box = useRef<HTMLDivElement>(null);
   const onClose = useRef(props.onClose);
   onClose.current = props.onClose;
-  const titleId = useRef(`dialog-${Math.random().toString(36).slice(2)}`).current;
+  const titleId = useId();
   useEffect(() => {
     const opener = document.activeElement as HTMLElement | null;
     const first = box.current?.querySelector<HTMLElement>(focusable);
     (first ?? box.current)?.focus();
     return () => opener?.focus?.();
   }, []);
-  const onKeyDown = (event: React.KeyboardEvent) => {
+  const onKeyDown = (event: KeyboardEvent) => {
     if (event.key === "Escape") {
       event.stopPropagation();
       onClose.current();
