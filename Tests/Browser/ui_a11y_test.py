@@ -97,6 +97,20 @@ def tab_until(page, predicate, key="Tab", limit=80):
     raise AssertionError(f"{key} never reached the element wanted; last {focused(page)}")
 
 
+def check_credentials_header(page, config):
+    """The empty credentials table's header reads as words apart, not one run-on line. 1 when the table is here."""
+    if page.locator("table[aria-label='Target credentials'] thead tr").count() == 0:
+        return 0
+    gaps = page.eval_on_selector(
+        "table[aria-label='Target credentials'] thead tr",
+        """row => [...row.children].map(cell => { const range = document.createRange(); range.selectNodeContents(cell);
+             const box = range.getBoundingClientRect(); return [box.left, box.right] })
+           .filter(box => box[1] > box[0]).map((box, index, all) => index ? box[0] - all[index - 1][1] : 99)""",
+    )
+    assert min(gaps) >= 8, f"{config}: credentials header words {gaps} px apart"
+    return 1
+
+
 def check_names(page, viewport_width, config):
     """The weird names show distinct readable texts and every column stays inside the viewport."""
     rows = page.locator("[data-testid=entries] tbody tr")
@@ -222,10 +236,21 @@ def main():
                 ("settings", "/settings"),
                 ("recovery", "/recovery"),
             ]
+            credentials_checked = 0
             for config, page in pages.items():
                 for name, path in every:
                     page.goto(base + path)
                     audit(page, name, config)
+                    if name == "run-backup":
+                        expect(page.get_by_test_id("connection")).to_have_text("ended")  # a finished run is not "live"
+                    if name == "job-overview":
+                        # The tab strip is whole on a phone (it wraps; nothing is cut or scrolled away).
+                        width = page.viewport_size["width"]
+                        rights = page.eval_on_selector_all("nav.tabs a", "links => links.map(link => link.getBoundingClientRect().right)")
+                        assert len(rights) == 5 and max(rights) <= width, f"{config}: tabs end at {rights}"
+                        assert page.eval_on_selector("nav.tabs", "nav => nav.scrollWidth <= nav.clientWidth"), f"{config}: the tab strip scrolls"
+                    if name == "settings":
+                        credentials_checked += check_credentials_header(page, config)
                     if name == "browse":
                         page.locator("tr[data-name='notes.md']").get_by_role("button", name="Versions").click()
                         expect(page.get_by_role("dialog")).to_be_visible()
@@ -238,7 +263,9 @@ def main():
                             if href and href != "/settings":
                                 page.goto(base + href)
                                 audit(page, "settings-" + href.split("=")[-1].split("/")[-1], config)
+                                credentials_checked += check_credentials_header(page, config)
 
+            assert credentials_checked >= len(pages), "the credentials table was found in settings in every configuration"
             print("\naxe-core violations by impact (critical / serious / moderate / minor):")
             for name, by_config in figures.items():
                 cells = []
