@@ -226,6 +226,12 @@ export const api = {
       "GET",
       `/api/jobs/${encodeURIComponent(jobId)}/versions?path=${encodeURIComponent(path)}${location ? `&location=${encodeURIComponent(location)}` : ""}`,
     ),
+  /** A path's versions by its exact bytes (a name that is not UTF-8: docs/formats.md, "Names are bytes"). */
+  versionsB64: (jobId: string, pathB64: string, location?: string | null) =>
+    request<{ job_id: string; path: string; items: PathVersion[] }>(
+      "GET",
+      `/api/jobs/${encodeURIComponent(jobId)}/versions?path_b64=${encodeURIComponent(pathB64)}${location ? `&location=${encodeURIComponent(location)}` : ""}`,
+    ),
   restore: (
     runId: string,
     body: RestoreBody,

@@ -123,3 +123,22 @@ test("failed reads back off with growing ceilings until the server answers", asy
   stream.stop();
   assert.equal(fake.sockets[0].closed, true);
 });
+
+test("a finished run's stream says ended, never live: at load, and when the terminal event arrives", async () => {
+  const done = new Fake();
+  done.stored = [event(1, "start"), event(2), event(3, "complete")];
+  const finished = new RunStream(done.deps(), () => {});
+  await finished.start();
+  assert.equal(finished.current.connection, "ended", "a complete log needs no socket");
+  assert.equal(done.sockets.length, 0);
+
+  const running = new Fake();
+  running.stored = [event(1, "start")];
+  const stream = new RunStream(running.deps(), () => {});
+  await stream.start();
+  running.socket.onopen?.();
+  assert.equal(stream.current.connection, "live");
+  running.send(event(2, "failed"));
+  assert.equal(stream.current.connection, "ended", "the terminal event ends it even while the socket stays open");
+  stream.stop();
+});

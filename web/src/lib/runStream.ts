@@ -72,6 +72,11 @@ export class RunStream {
       this.scheduleReconnect();
       return;
     }
+    // A finished run's log is complete: nothing will follow, so the page says "ended", never "live".
+    if (this.sawTerminal) {
+      this.update({ connection: "ended" });
+      return;
+    }
     this.connect();
   }
 
@@ -150,6 +155,7 @@ export class RunStream {
     const { appended, gap } = this.log.add([frame]);
     if (appended > 0) this.onChange(this.state, this.log);
     if (gap) this.resync();
+    if (this.sawTerminal && this.state.connection === "live") this.update({ connection: "ended" });
   }
 
   /** A gap: re-read over HTTP (once at a time), while the socket goes on. */

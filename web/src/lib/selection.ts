@@ -71,3 +71,23 @@ export function toSelection(picked: Iterable<Picked>): Selection {
   }
   return selection;
 }
+
+/**
+ * Shift+arrow from `from` to `to` (the keyboard's shift-click): picks every entry between the anchor and `to`. With
+ * no anchor yet, `from` becomes the anchor, so the first Shift+arrow picks the row left and the row reached.
+ */
+export function extend(state: PickState, entries: readonly SnapshotEntry[], from: number, to: number): PickState {
+  if (to < 0 || to >= entries.length) return state;
+  const anchored = state.anchor !== null && state.anchor < entries.length ? state : { ...state, anchor: from };
+  return click(anchored, entries, to, true);
+}
+
+/** The row a key moves to from `index` in a list of `count` (arrows, Home, End), or null for other keys. */
+export function moveTo(key: string, index: number, count: number): number | null {
+  if (count === 0) return null;
+  if (key === "ArrowDown") return Math.min(count - 1, index + 1);
+  if (key === "ArrowUp") return Math.max(0, index - 1);
+  if (key === "Home") return 0;
+  if (key === "End") return count - 1;
+  return null;
+}

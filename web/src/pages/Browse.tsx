@@ -1,10 +1,12 @@
-import { useEffect, useMemo, useState, type MouseEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent } from "react";
 import { api, chooseLocation, locationBase, type EntriesPage, type PathVersion, type Run, type SnapshotEntry, type SnapshotLocation } from "../api";
 import { ErrorBox, Link, LocationPicker } from "../components";
 import { t, tNodes, type MessageKey } from "../i18n";
 import { formatBytes, formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
-import { click, emptyPick, entryKey, pickAll, unpick, type PickState } from "../lib/selection";
+import { click, emptyPick, entryKey, extend, moveTo, pickAll, unpick, type PickState } from "../lib/selection";
+import { parentOf, readableName } from "../lib/names";
+import { CopyName, Dialog, Name } from "../names";
 import { describeLocation, savePicks, startVerify } from "./snapshotActions";
 
 // The snapshot browser: one flat list per directory (the catalog answers one level at a time, however big the
@@ -53,6 +55,9 @@ export function BrowsePage(props: { runId: string; search: string }) {
   const [search, setSearch] = useState("");
   const [pick, setPick] = useState<PickState>(emptyPick);
   const [versions, setVersions] = useState<{ entry: SnapshotEntry; items: PathVersion[] } | null>(null);
+  /** The row the keyboard is on (roving focus: only its checkbox is in the Tab order). */
+  const [focused, setFocused] = useState(0);
+  const table = useRef<HTMLTableElement>(null);
 
   useEffect(() => {
     api.run(props.runId).then((loaded) => {
@@ -96,6 +101,7 @@ export function BrowsePage(props: { runId: string; search: string }) {
       (caught) => alive && setError(caught),
     );
     setPick((current) => ({ ...current, anchor: null }));
+    setFocused(0);
     return () => {
       alive = false;
     };
@@ -118,10 +124,31 @@ export function BrowsePage(props: { runId: string; search: string }) {
     setPick((current) => click(current, items, index, event.shiftKey));
   };
 
+  /** The list by keyboard (docs/ui.md, "Accessibility"): arrows, Home and End move; Shift+arrows extend the pick;
+   * Space (on the row's checkbox) toggles; Enter opens a directory or a file's versions. */
+  const onListKey = (index: number, event: KeyboardEvent) => {
+    const entry = items[index];
+    if (event.key === "Enter" && entry && (event.target as HTMLElement).tagName === "INPUT") {
+      event.preventDefault();
+      if (entry.kind === "dir") {
+        setQuery("");
+        navigate(here(entry));
+      } else if (entry.kind === "file") void showVersions(entry);
+      return;
+    }
+    const next = moveTo(event.key, index, items.length);
+    if (next === null) return;
+    event.preventDefault();
+    if (event.shiftKey) setPick((current) => extend(current, items, index, next));
+    setFocused(next);
+    table.current?.querySelectorAll<HTMLInputElement>("tbody input[type=checkbox]")[next]?.focus();
+  };
+
   const showVersions = async (entry: SnapshotEntry) => {
     if (!run) return;
     try {
-      setVersions({ entry, items: (await api.versions(run.job_id, entry.path, wanted)).items });
+      const loaded = entry.path_b64 ? await api.versionsB64(run.job_id, entry.path_b64, wanted) : await api.versions(run.job_id, entry.path, wanted);
+      setVersions({ entry, items: loaded.items });
     } catch (caught) {
       setError(caught);
     }
@@ -175,7 +202,12 @@ export function BrowsePage(props: { runId: string; search: string }) {
             <Link to={here({ path: crumbs.slice(0, index + 1).join("/") })}>{name}</Link>
           </span>
         ))}
-        {directoryB64 && <span className="muted"> / {t("browse.notUtf8")}</span>}
+        {directoryB64 && (
+          <span>
+            {" / "}
+            <Name name={directory} b64={directoryB64} className="wrap" />
+          </span>
+        )}
       </nav>
       <div className="toolbar">
         <input type="search" placeholder={t("browse.search")} aria-label={t("browse.searchLabel")} value={query} onChange={(event) => setQuery(event.target.value)} />
@@ -184,6 +216,9 @@ export function BrowsePage(props: { runId: string; search: string }) {
           {t("browse.selectAll")}
         </label>
         <span className="muted">{t("browse.rangeHint")}</span>
+        <span className="muted" id="browse-keys">
+          {t("a11y.browse.keys")}
+        </span>
       </div>
       <ErrorBox error={error} />
       {pick.picked.size > 0 && (
@@ -191,8 +226,8 @@ export function BrowsePage(props: { runId: string; search: string }) {
           {[...pick.picked.values()].map((item) => (
             <span className="chip" key={item.key}>
               <EntryIcon kind={item.dir ? "dir" : "file"} />
-              {item.path}
-              <button className="ghost" aria-label={t("browse.unselect", { path: item.path })} onClick={() => setPick((current) => unpick(current, item.key))}>
+              <Name name={item.path} b64={item.path_b64} />
+              <button className="ghost" aria-label={t("a11y.browse.unselect", { name: readableName(item.path, item.path_b64) })} onClick={() => setPick((current) => unpick(current, item.key))}>
                 ×
               </button>
             </span>
@@ -202,7 +237,7 @@ export function BrowsePage(props: { runId: string; search: string }) {
       {page === null && !error && <p className="muted">{t("common.loading")}</p>}
       {page && items.length === 0 && <p className="muted">{search ? t("browse.noMatch") : t("browse.emptyDir")}</p>}
       {items.length > 0 && (
-        <table className="list entries" data-testid="entries">
+        <table className="list entries" data-testid="entries" ref={table}>
           <thead>
             <tr>
               <th aria-label={t("browse.selected")} />
@@ -217,9 +252,23 @@ export function BrowsePage(props: { runId: string; search: string }) {
               const key = entryKey(entry);
               const picked = pick.picked.has(key);
               return (
-                <tr key={key} className={picked ? "picked" : undefined} data-name={entry.name} onClick={(event) => onRowClick(index, event)}>
+                <tr
+                  key={key}
+                  className={picked ? "picked" : undefined}
+                  data-name={entry.name}
+                  onClick={(event) => onRowClick(index, event)}
+                  onKeyDown={(event) => onListKey(index, event)}
+                >
                   <td>
-                    <input type="checkbox" aria-label={t("browse.select", { name: entry.name })} checked={picked} readOnly />
+                    <input
+                      type="checkbox"
+                      aria-label={t("a11y.browse.selectRow", { name: readableName(search ? entry.path : entry.name, search ? entry.path_b64 : entry.name_b64) })}
+                      aria-describedby="browse-keys"
+                      tabIndex={index === Math.min(focused, items.length - 1) ? 0 : -1}
+                      onFocus={() => setFocused(index)}
+                      checked={picked}
+                      readOnly
+                    />
                   </td>
                   <td data-label={t("common.name")}>
                     <EntryIcon kind={entry.kind} />
@@ -233,16 +282,19 @@ export function BrowsePage(props: { runId: string; search: string }) {
                           navigate(here(entry));
                         }}
                       >
-                        {search ? entry.path : entry.name}
+                        {search ? <Name name={entry.path} b64={entry.path_b64} /> : <Name name={entry.name} b64={entry.name_b64} />}
                       </a>
+                    ) : search ? (
+                      <Name name={entry.path} b64={entry.path_b64} />
                     ) : (
-                      <span>{search ? entry.path : entry.name}</span>
+                      <Name name={entry.name} b64={entry.name_b64} />
                     )}
-                    {entry.link_target !== null && <span className="muted"> → {entry.link_target}</span>}
+                    {entry.link_target !== null && <span className="muted link-target"> → {entry.link_target}</span>}
                   </td>
                   <td data-label={t("common.size")}>{entry.kind === "file" ? formatBytes(entry.size) : ""}</td>
                   <td data-label={t("common.modified")}>{entry.mtime !== null && !entry.implied ? formatTime(entry.mtime) : ""}</td>
                   <td className="actions">
+                    <CopyName name={entry.name} b64={entry.name_b64} compact />
                     {entry.kind === "file" && (
                       <button
                         className="ghost"
@@ -281,15 +333,16 @@ const changeText: Record<PathVersion["change"], MessageKey> = {
 
 /** One file across the job's snapshots, newest first. */
 function VersionsPanel(props: { entry: SnapshotEntry; items: PathVersion[]; current: string; onClose: () => void }) {
-  const directory = props.entry.path.split("/").slice(0, -1).join("/");
+  const directory = parentOf(props.entry.path, props.entry.path_b64);
   return (
-    <div className="card versions" role="dialog" aria-label={t("browse.versions")}>
-      <header className="page-header">
-        <h2>
-          {tNodes("browse.versionsOf", { name: <code>{props.entry.name}</code> })}
-        </h2>
-        <button onClick={props.onClose}>{t("common.close")}</button>
-      </header>
+    <Dialog className="versions" title={t("a11y.versions.title", { name: readableName(props.entry.name, props.entry.name_b64) })} onClose={props.onClose}>
+      <dl className="facts name-details">
+        <dt>{t("a11y.name.path")}</dt>
+        <dd>
+          <Name name={props.entry.path} b64={props.entry.path_b64} className="wrap" /> <CopyName name={props.entry.name} b64={props.entry.name_b64} />{" "}
+          <CopyName name={props.entry.path} b64={props.entry.path_b64} label={t("a11y.name.copyPath")} />
+        </dd>
+      </dl>
       <table className="list">
         <thead>
           <tr>
@@ -304,7 +357,7 @@ function VersionsPanel(props: { entry: SnapshotEntry; items: PathVersion[]; curr
           {props.items.map((version) => (
             <tr key={version.run_id} className={version.run_id === props.current ? "picked" : undefined}>
               <td data-label={t("browse.col.snapshot")}>
-                <Link to={browsePath(version.run_id, { path: directory })}>{formatTime(version.ended_at)}</Link>
+                <Link to={browsePath(version.run_id, directory)}>{formatTime(version.ended_at)}</Link>
                 {version.pinned && <span className="badge">{t("browse.pinned")}</span>}
               </td>
               <td data-label={t("browse.col.change")}>
@@ -319,6 +372,6 @@ function VersionsPanel(props: { entry: SnapshotEntry; items: PathVersion[]; curr
           ))}
         </tbody>
       </table>
-    </div>
+    </Dialog>
   );
 }

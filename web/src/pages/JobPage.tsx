@@ -8,6 +8,8 @@ import { describeBandwidth, describeHooks, describeReason, describeRetention, de
 import { describeCron } from "../lib/schedule";
 import { browsePath } from "./Browse";
 import { JobCharts } from "./JobCharts";
+import { Name } from "../names";
+import { parentOf } from "../lib/names";
 import { describeLocation, savePicks, startVerify } from "./snapshotActions";
 
 // A job's page: what it does and how it is doing, its history, its snapshots (browse, restore, verify, pin, delete),
@@ -686,14 +688,16 @@ function Compare(props: { job: Job; snapshots: Snapshot[]; search: string }) {
                       <span className={`badge change-${change.change}`}>{changeWord(change.change)}</span>
                     </td>
                     <td data-label={t("job.compare.path")}>
-                      <code>{change.path}</code>
+                      <code className="path">
+                        <Name name={change.path} b64={change.path_b64} />
+                      </code>
                       {change.kind === "dir" && "/"}
                     </td>
                     <td data-label={t("job.compare.details")} className="muted">
                       {describeChange(change)}
                     </td>
                     <td className="actions">
-                      <Link to={browsePath(change.change === "removed" ? from : to, { path: change.path.split("/").slice(0, -1).join("/") }, location)} className="button">
+                      <Link to={browsePath(change.change === "removed" ? from : to, parentOf(change.path, change.path_b64), location)} className="button">
                         {t("job.compare.show")}
                       </Link>
                     </td>

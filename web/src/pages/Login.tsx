@@ -40,7 +40,7 @@ export function LoginPage(props: { onSignedIn: () => void }) {
 
   const wait = retryAt !== null ? Math.max(0, Math.ceil((retryAt - now) / 1000)) : 0;
   return (
-    <main className="auth-page">
+    <div className="auth-page">
       <form className="card auth-card" onSubmit={submit}>
         <h1>{t("pages.login.title")}</h1>
         <label>
@@ -61,6 +61,6 @@ export function LoginPage(props: { onSignedIn: () => void }) {
           {t("pages.login.submit")}
         </button>
       </form>
-    </main>
+    </div>
   );
 }

@@ -242,7 +242,16 @@ function Stat(props: { label: string; value: number; tone?: "danger" }) {
 /** One square per day, oldest first: green all succeeded, red any failed, amber other outcomes, grey none. */
 export function Strip(props: { days: DashboardJob["days"] }) {
   return (
-    <div className="strip" role="img" aria-label={t("pages.overview.days", { count: props.days.length })}>
+    <div
+      className="strip"
+      role="img"
+      aria-label={t("a11y.overview.strip", {
+        days: props.days.length,
+        success: props.days.reduce((sum, day) => sum + day.success, 0),
+        failed: props.days.reduce((sum, day) => sum + day.failed, 0),
+        other: props.days.reduce((sum, day) => sum + day.other, 0),
+      })}
+    >
       {props.days.map((day) => {
         const tone = day.failed > 0 ? "failed" : day.success > 0 ? "success" : day.other > 0 ? "other" : "none";
         return (

@@ -17,6 +17,8 @@ import { navigate } from "../lib/router";
 import { toSelection, type Picked } from "../lib/selection";
 import { browsePath, EntryIcon } from "./Browse";
 import { loadPicks } from "./snapshotActions";
+import { readableName } from "../lib/names";
+import { Name } from "../names";
 
 // The restore wizard: where to, what to do with names that already exist there, and what (the browser's pick, or
 // everything). Start queues a restore run and opens its page, which follows its progress, ETA and log.
@@ -197,9 +199,11 @@ export function RestorePage(props: { runId: string; search: string }) {
               {picked.map((item) => (
                 <li key={item.key}>
                   <EntryIcon kind={item.dir ? "dir" : "file"} />
-                  <code>{item.path}</code>
+                  <code className="path">
+                    <Name name={item.path} b64={item.path_b64} />
+                  </code>
                   {item.dir && <span className="muted"> {t("restore.below")}</span>}{" "}
-                  <button className="ghost" aria-label={t("restore.remove", { path: item.path })} onClick={() => setPicked(picked.filter((other) => other.key !== item.key))}>
+                  <button className="ghost" aria-label={t("a11y.restore.remove", { name: readableName(item.path, item.path_b64) })} onClick={() => setPicked(picked.filter((other) => other.key !== item.key))}>
                     ×
                   </button>
                 </li>

@@ -349,7 +349,7 @@ function LogPanel(props: { log: EventLog | null; length: number; stream: RunStre
     <div className="card log-panel">
       <div className="log-toolbar">
         <span className={`connection connection-${props.stream.connection}`} data-testid="connection">
-          {t(`pages.run.connection.${props.stream.connection}`)}
+          {t(`a11y.run.connection.${props.stream.connection}`)}
           {props.stream.connection === "reconnecting" && <RetryCountdown at={props.stream.retryAt} />}
         </span>
         {props.stream.connection === "reconnecting" && <button onClick={props.onRetry}>{t("pages.run.retryNow")}</button>}

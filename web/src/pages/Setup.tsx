@@ -32,7 +32,7 @@ export function SetupPage(props: { onSignedIn: () => void }) {
   };
 
   return (
-    <main className="auth-page">
+    <div className="auth-page">
       <form className="card auth-card" onSubmit={submit}>
         <h1>{t("pages.setup.title")}</h1>
         <p className="muted">{t("pages.setup.intro")}</p>
@@ -53,6 +53,6 @@ export function SetupPage(props: { onSignedIn: () => void }) {
           {t("pages.setup.submit")}
         </button>
       </form>
-    </main>
+    </div>
   );
 }
