@@ -1,23 +1,25 @@
-import { useCallback, useEffect, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { api, setCsrfToken, type SystemInfo } from "./api";
 import { Link } from "./components";
 import { languages, setLanguage, t, useLanguage, type Language } from "./i18n";
 import { match, navigate, usePath } from "./lib/router";
-import { AgentsPage } from "./pages/Agents";
-import { SettingsPage } from "./pages/Settings";
 import { BrowsePage } from "./pages/Browse";
-import { JobEditorPage } from "./pages/JobEditor";
 import { JobPage } from "./pages/JobPage";
 import { JobsPage } from "./pages/Jobs";
 import { LoginPage } from "./pages/Login";
 import { OverviewPage } from "./pages/Overview";
-import { RecoveryPage } from "./pages/Recovery";
 import { RestorePage } from "./pages/Restore";
 import { RunPage } from "./pages/RunPage";
 import { RunsPage } from "./pages/Runs";
 import { SetupPage } from "./pages/Setup";
 
 declare const __BASTION_UI_VERSION__: string;
+
+// Pages an admin opens now and then are chunks of their own, loaded on first visit (docs/ui.md, "Size").
+const SettingsPage = lazy(() => import("./pages/Settings").then((module) => ({ default: module.SettingsPage })));
+const JobEditorPage = lazy(() => import("./pages/JobEditor").then((module) => ({ default: module.JobEditorPage })));
+const RecoveryPage = lazy(() => import("./pages/Recovery").then((module) => ({ default: module.RecoveryPage })));
+const AgentsPage = lazy(() => import("./pages/Agents").then((module) => ({ default: module.AgentsPage })));
 
 type Auth = "unknown" | "setup" | "signed-out" | "signed-in";
 
@@ -192,7 +194,9 @@ export function App() {
           )}
         </div>
       </header>
-      <main className="content">{page}</main>
+      <main className="content">
+        <Suspense fallback={<p className="muted">{t("common.loading")}</p>}>{page}</Suspense>
+      </main>
       <footer className="footer muted">
         {t("footer.versions", { version: system?.version ?? "", ui: __BASTION_UI_VERSION__ })}
         {system ? t("footer.hubZone", { zone: system.hub_timezone }) : ""}
