@@ -34,6 +34,7 @@ browser-test: ui
 	python3 Tests/Browser/ui_jobtypes_test.py
 	python3 Tests/Browser/ui_dbrestore_test.py
 	python3 Tests/Browser/ui_321_test.py
+	python3 Tests/Browser/ui_settings_test.py
 
 ## Install what is missing, build release binaries and the UI, and start api + worker + janitor (Ctrl-C stops them).
 run: release ui

@@ -134,7 +134,7 @@ function describeConfig(destination: NotificationDestination): string {
 }
 
 /** An SMTP server and who gets the mail; the password is sealed with the master key and never returned. */
-function EmailForm(props: { onSaved: () => Promise<void>; editing: NotificationDestination | null }) {
+export function EmailForm(props: { onSaved: () => Promise<void>; editing: NotificationDestination | null }) {
   const [name, setName] = useState("");
   const [host, setHost] = useState("");
   const [port, setPort] = useState("587");
@@ -246,7 +246,7 @@ function EmailForm(props: { onSaved: () => Promise<void>; editing: NotificationD
 }
 
 /** An ntfy topic: one POST per message with a title, priority and tags. */
-function NtfyForm(props: { onSaved: () => Promise<void>; editing: NotificationDestination | null }) {
+export function NtfyForm(props: { onSaved: () => Promise<void>; editing: NotificationDestination | null }) {
   const [name, setName] = useState("");
   const [url, setUrl] = useState("");
   const [token, setToken] = useState("");
@@ -348,7 +348,7 @@ function NtfyForm(props: { onSaved: () => Promise<void>; editing: NotificationDe
 }
 
 /** The e-mail and ntfy message templates, with the placeholders they may use. */
-function TemplatesForm(props: { settings: NotificationSettingsInfo; onSaved: () => Promise<void> }) {
+export function TemplatesForm(props: { settings: NotificationSettingsInfo; onSaved: () => Promise<void> }) {
   const stored = props.settings.templates ?? {};
   const [emailSubject, setEmailSubject] = useState(stored.email?.subject ?? "");
   const [emailBody, setEmailBody] = useState(stored.email?.body ?? "");
