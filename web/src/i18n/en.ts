@@ -95,7 +95,7 @@ export const en = {
   "settings.notify.form.urlAgain": "saved: type it again to change it",
   "settings.notify.form.save": "Save",
   "settings.notify.form.saved": "Saved {name}. Press Test in the list above to send one.",
-  "settings.notify.templatesTitle": "Message templates",
+  "settings.notify.templatesTitle": "Templates and preview",
   "settings.notify.preview.title": "Preview",
   "settings.notify.preview.help": "The saved templates as a failed backup would fill them in. Hover a placeholder for its sample value.",
   "settings.notify.preview.which": "Template",

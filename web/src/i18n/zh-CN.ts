@@ -92,7 +92,7 @@ export const zhCN: Record<MessageKey, string> = {
   "settings.notify.form.urlAgain": "已保存：如需修改请重新填写",
   "settings.notify.form.save": "保存",
   "settings.notify.form.saved": "已保存 {name}。可在上方列表中点击“测试”发送一条。",
-  "settings.notify.templatesTitle": "消息模板",
+  "settings.notify.templatesTitle": "模板与预览",
   "settings.notify.preview.title": "预览",
   "settings.notify.preview.help": "以一次失败的备份为例，展示已保存模板的效果。鼠标悬停在占位符上可查看示例值。",
   "settings.notify.preview.which": "模板",
