@@ -197,6 +197,7 @@ export function KeysPage(props: { onChanged: () => void }) {
             {exported.identity}
           </pre>
           <p className="muted">{t("settings.keys.exportHow")}</p>
+          <pre className="preview">cat payload.part* | age -d -i key.txt | zstd -d | tar -x</pre>
           <div className="row">
             <button type="button" onClick={() => download(exported)}>
               {t("settings.keys.download")}
