@@ -124,7 +124,7 @@ export function NotificationsSection() {
 }
 
 /** A destination's stored settings in a line (no secrets). */
-function describeConfig(destination: NotificationDestination): string {
+export function describeConfig(destination: NotificationDestination): string {
   const config = destination.config ?? {};
   if (destination.channel === "email" && typeof config.host === "string")
     return `${config.host}:${String(config.port)} (${String(config.tls)}) → ${Array.isArray(config.to) ? config.to.join(", ") : ""}`;

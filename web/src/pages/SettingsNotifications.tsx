@@ -12,7 +12,7 @@ import {
   type NotificationSwitches,
   type QueuedNotification,
 } from "../lib/settingsApi";
-import { EmailForm, NtfyForm, TemplatesForm } from "./Settings26";
+import { describeConfig, EmailForm, NtfyForm, TemplatesForm } from "./Settings26";
 import { ConfirmDialog } from "./SettingsKeys";
 
 // Settings → Notifications (docs/ui.md, "Settings pages"): the global and per-channel switches, every destination of
@@ -171,6 +171,7 @@ export function NotificationsPage() {
                     <tr key={key} data-destination={key}>
                       <td>
                         <strong className="name-cell">{destination.name}</strong>
+                        <div className="muted destination-where">{describeConfig(destination)}</div>
                       </td>
                       <td>
                         <span className="badge">{channelName(destination.channel)}</span>
