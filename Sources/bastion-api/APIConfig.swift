@@ -73,6 +73,8 @@ struct APIConfig: Sendable {
     var hubTimezone = "UTC"
     /// What one agent may send (docs/agents.md, "Limits").
     var agentLimits = AgentLimits()
+    /// Every setting read at start with its source, for `GET /api/system` (the common options first, added by `main`).
+    var runtime: [RuntimeSetting] = []
 
     init(common: CommonConfig, host: String = "127.0.0.1", port: Int = 9876) {
         self.common = common
@@ -132,5 +134,60 @@ struct APIConfig: Sendable {
             throw ConfigError.invalidValue(option: "--agent-events-per-run", value: "\(perRun)", reason: "must be 1...100000000")
         }
         agentLimits = AgentLimits(eventsPerSecond: perSecond, eventsPerRun: Int64(perRun))
+        let closeDelay = RuntimeSetting.number(delay)
+        runtime = [
+            resolver.setting("host", option: "--host", env: "BASTION_HOST", flagGiven: options.host != nil, value: host),
+            resolver.setting("port", option: "--port", env: "BASTION_PORT", flagGiven: options.port != nil, value: String(port)),
+            resolver.setting(
+                "ws_close_delay_seconds",
+                option: "--ws-close-delay-seconds",
+                env: "BASTION_WS_CLOSE_DELAY_SECONDS",
+                flagGiven: options.webSocketCloseDelay != nil,
+                value: closeDelay
+            ),
+            resolver.setting(
+                "insecure_http",
+                option: "--insecure-http",
+                env: "BASTION_INSECURE_HTTP",
+                flagGiven: options.insecureHTTP,
+                value: insecure ? "true" : "false"
+            ),
+            resolver.setting(
+                "trusted_proxies",
+                option: "--trusted-proxy",
+                env: "BASTION_TRUSTED_PROXIES",
+                flagGiven: !options.trustedProxies.isEmpty,
+                value: proxies.isEmpty ? "127.0.0.1/32, ::1/128" : proxies.joined(separator: ", ")
+            ),
+            resolver.setting(
+                "allowed_hosts",
+                option: "--allowed-host",
+                env: "BASTION_ALLOWED_HOSTS",
+                flagGiven: !options.allowedHosts.isEmpty,
+                value: hosts.joined(separator: ", ")
+            ),
+            resolver.setting("ui_dir", option: "--ui-dir", env: "BASTION_UI_DIR", flagGiven: options.uiDirectory != nil, value: uiDirectory),
+            resolver.setting(
+                "hub_timezone",
+                option: "--hub-timezone",
+                env: "BASTION_HUB_TIMEZONE",
+                flagGiven: options.hubTimezone != nil,
+                value: hubTimezone
+            ),
+            resolver.setting(
+                "agent_events_per_second",
+                option: "--agent-events-per-second",
+                env: "BASTION_AGENT_EVENTS_PER_SECOND",
+                flagGiven: options.agentEventsPerSecond != nil,
+                value: String(perSecond)
+            ),
+            resolver.setting(
+                "agent_events_per_run",
+                option: "--agent-events-per-run",
+                env: "BASTION_AGENT_EVENTS_PER_RUN",
+                flagGiven: options.agentEventsPerRun != nil,
+                value: String(perRun)
+            ),
+        ]
     }
 }

@@ -29,7 +29,8 @@ struct BastionAPI: AsyncParsableCommand {
             return
         }
         PrivateFiles.restrictNewFiles()
-        let config = try APIConfig(common: common.resolve(), options: api)
+        var config = try APIConfig(common: common.resolve(), options: api)
+        config.runtime = common.runtime(config.common) + config.runtime
         if printRoutes {
             let services = APIServices(
                 database: try AppDatabase.open(in: config.common.dataDirectory),

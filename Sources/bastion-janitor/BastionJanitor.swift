@@ -1,5 +1,6 @@
 import ArgumentParser
 import Core
+import Foundation
 
 @main
 struct BastionJanitor: AsyncParsableCommand {
@@ -13,9 +14,15 @@ struct BastionJanitor: AsyncParsableCommand {
 
     func run() async throws {
         PrivateFiles.restrictNewFiles()
-        let config = try JanitorConfig(common: common.resolve(), options: janitor)
+        var config = try JanitorConfig(common: common.resolve(), options: janitor)
+        config.runtime = common.runtime(config.common) + config.runtime
         let logger = BastionLogging.bootstrap(level: config.common.logLevel, label: "bastion-janitor")
         let group = try buildServiceGroup(config, logger: logger)
+        do {
+            try RuntimeFile(pid: getpid(), settings: config.runtime).write(to: config.common.dataDirectory.janitorRuntimePath)
+        } catch {
+            logger.warning("Runtime settings not written for the system page", metadata: ["error": "\(error)"])
+        }
         try await group.run()
     }
 }

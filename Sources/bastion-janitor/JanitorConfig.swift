@@ -52,6 +52,8 @@ struct JanitorConfig: Sendable {
     var janitorID: String
     var leaseSeconds: Int64
     var agentLeaseSeconds: Int64
+    /// The janitor's own options with their sources, written to `janitor.runtime.json` for the system page.
+    var runtime: [RuntimeSetting] = []
 
     init(common: CommonConfig, options: JanitorOptions, resolver: OptionResolver = OptionResolver()) throws {
         self.common = common
@@ -85,5 +87,56 @@ struct JanitorConfig: Sendable {
             throw ConfigError.invalidValue(option: "--agent-lease-seconds", value: "\(agentLease)", reason: "must be > 0")
         }
         agentLeaseSeconds = Int64(agentLease)
+        runtime = [
+            resolver.setting(
+                "maintenance_interval",
+                option: "--maintenance-interval",
+                env: "BASTION_MAINTENANCE_INTERVAL",
+                flagGiven: options.maintenanceInterval != nil,
+                value: RuntimeSetting.number(interval)
+            ),
+            resolver.setting(
+                "run_retention_days",
+                option: "--run-retention-days",
+                env: "BASTION_RUN_RETENTION_DAYS",
+                flagGiven: options.runRetentionDays != nil,
+                value: String(days)
+            ),
+            resolver.setting(
+                "maintenance_batch_size",
+                option: "--maintenance-batch-size",
+                env: "BASTION_MAINTENANCE_BATCH_SIZE",
+                flagGiven: options.batchSize != nil,
+                value: String(batch)
+            ),
+            resolver.setting(
+                "wal_truncate_bytes",
+                option: "--wal-truncate-bytes",
+                env: "BASTION_WAL_TRUNCATE_BYTES",
+                flagGiven: options.walTruncateBytes != nil,
+                value: String(wal)
+            ),
+            resolver.setting(
+                "lease_seconds",
+                option: "--lease-seconds",
+                env: "BASTION_LEASE_SECONDS",
+                flagGiven: options.leaseSeconds != nil,
+                value: String(lease)
+            ),
+            resolver.setting(
+                "agent_lease_seconds",
+                option: "--agent-lease-seconds",
+                env: "BASTION_AGENT_LEASE_SECONDS",
+                flagGiven: options.agentLeaseSeconds != nil,
+                value: String(agentLease)
+            ),
+            resolver.setting(
+                "incomplete_cleanup_days",
+                option: "--incomplete-cleanup-days",
+                env: "BASTION_INCOMPLETE_CLEANUP_DAYS",
+                flagGiven: options.incompleteCleanupDays != nil,
+                value: RuntimeSetting.number(cleanup)
+            ),
+        ]
     }
 }

@@ -305,8 +305,8 @@ def main():
                 expect(card.get_by_test_id("attention")).to_have_count(0)
                 shoot(page, "overview-drill")
 
-                # --- Settings: e-mail and ntfy, templates, Test. ---
-                page.goto(base + "/settings")
+                # --- Settings: e-mail and ntfy, templates, Test (the Notifications tab). ---
+                page.goto(base + "/settings?tab=notifications")
                 email = page.get_by_role("form", name="E-mail destination")
                 email.locator("input[name=emailName]").fill("admins")
                 email.locator("input[name=emailHost]").fill("127.0.0.1")
@@ -348,10 +348,10 @@ def main():
                 assert saved["ntfy"] == {"title": "{{job_name}}: {{status}}", "body": "{{error}}"}, saved
                 # Test: the ntfy server receives a POST; the SMTP server a message.
                 page.locator("tr[data-destination='ntfy/phone']").get_by_role("button", name="Test").click()
-                expect(page.locator("tr[data-destination='ntfy/phone'] .test-result")).to_contain_text("sent")
+                expect(page.locator("tr[data-destination='ntfy/phone'] .test-result")).to_contain_text("Delivered")
                 assert any(item["method"] == "POST" and item["path"] == "/ntfy/backups" for item in Recorder.received)
                 page.locator("tr[data-destination='email/admins']").get_by_role("button", name="Test").click()
-                expect(page.locator("tr[data-destination='email/admins'] .test-result")).to_contain_text("sent")
+                expect(page.locator("tr[data-destination='email/admins'] .test-result")).to_contain_text("Delivered")
                 smtp_log.flush()
                 poll("the test e-mail", lambda: "ops@example.org" in open(os.path.join(scratch, "smtp.log")).read())
                 # Edit shows the stored values back, the password only as "saved".
@@ -362,7 +362,8 @@ def main():
                 expect(email.locator("input[name=emailPassword]")).to_have_attribute("placeholder", "saved (leave empty to keep it)")
                 assert SMTP_PASSWORD not in page.content()
 
-                # --- The key's recovery passphrase. ---
+                # --- The key's recovery passphrase (the Encryption keys tab). ---
+                page.goto(base + "/settings?tab=keys")
                 keys = page.get_by_role("form", name="Key default")
                 expect(keys.get_by_test_id("escrow-status")).to_contain_text("No recovery copy")
                 keys.locator("input[name=escrow-default]").fill(PASSPHRASE)

@@ -104,7 +104,7 @@ import Testing
 
         #expect(try await eventually(timeout: .seconds(40)) { try await notifications(fixture).first?["status"] as? String == "failed" })
         let queue = try await notifications(fixture)
-        #expect(queue.first?["attempts"] as? Int == 10 && queue.first?["last_error"] as? String == "HTTP 500")
+        #expect(queue.first?["attempts"] as? Int == 10 && queue.first?["last_error"] as? String == "HTTP 500: {\"ok\":true}")
         let events = try await notificationEvents(fixture, run: run)
         let delays = events.compactMap { ($0["fields"] as? [String: Any])?["retry_in_seconds"] as? Int }
         #expect(delays == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600])

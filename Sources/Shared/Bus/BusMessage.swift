@@ -19,6 +19,13 @@ public struct BusPeer: Sendable, Hashable {
     }
 }
 
+/// A connected peer with when it connected and when its last frame arrived (Unix seconds).
+public struct BusPeerContact: Sendable, Hashable {
+    public var peer: BusPeer
+    public var connectedAt: Int64
+    public var lastFrameAt: Int64
+}
+
 /// One bus frame's payload (docs/architecture.md, "The bus"). On the wire: one JSON object `{"type": "...", ...}`,
 /// read and written with the project's own JSON reader and writer.
 public enum BusMessage: Sendable, Hashable {

@@ -27,6 +27,8 @@ public final class BusServer: @unchecked Sendable {
     private let logger: Logger
     private let maxPayloadBytes: Int
     private let peers = Mutex<[Int: BusPeer]>([:])
+    /// When each connection said `hello` and when its last frame arrived (Unix seconds), for the system page.
+    private let contacts = Mutex<[Int: (connectedAt: Int64, lastFrameAt: Int64)]>([:])
     /// Frames received, by payload type (`bastion_bus_frames_received_total{type}`): how tests count that a batch of
     /// events crossed as one frame.
     private let framesReceived: [String: Counter] = Dictionary(
@@ -69,6 +71,17 @@ public final class BusServer: @unchecked Sendable {
         peers.withLock { Array($0.values) }.sorted { ($0.role.rawValue, $0.id) < ($1.role.rawValue, $1.id) }
     }
 
+    /// Connected peers with when they connected and when their last frame arrived (Unix seconds).
+    public func peerContacts() -> [BusPeerContact] {
+        let table = peers.withLock { $0 }
+        let times = contacts.withLock { $0 }
+        return table.map { id, peer in
+            let time = times[id] ?? (0, 0)
+            return BusPeerContact(peer: peer, connectedAt: time.connectedAt, lastFrameAt: time.lastFrameAt)
+        }
+        .sorted { ($0.peer.role.rawValue, $0.peer.id) < ($1.peer.role.rawValue, $1.peer.id) }
+    }
+
     /// Sends a message to every connected peer with `role` (every peer when nil). Lossy by design.
     public func broadcast(_ message: BusMessage, to role: BusRole? = .worker) {
         let frame: [UInt8]
@@ -98,6 +111,7 @@ public final class BusServer: @unchecked Sendable {
         }
         await loop.stop()
         peers.withLock { $0.removeAll() }
+        contacts.withLock { $0.removeAll() }
         continuation.finish()
         logger.info("Bus stopped", metadata: ["bus.socket": "\(socketPath)"])
     }
@@ -173,6 +187,8 @@ public final class BusServer: @unchecked Sendable {
 
     private func handle(_ message: BusMessage, payload: [UInt8], from connection: ServerConnection) {
         framesReceived[message.typeName]?.increment()
+        let now = Int64(Date().timeIntervalSince1970)
+        contacts.withLock { $0[connection.id] = ($0[connection.id]?.connectedAt ?? now, now) }
         if case .hello(let peer) = message {
             connection.peer = peer
             peers.withLock { $0[connection.id] = peer }
@@ -206,6 +222,7 @@ public final class BusServer: @unchecked Sendable {
         guard connections.removeValue(forKey: connection.id) != nil else { return }
         connection.stream.close()
         peers.withLock { _ = $0.removeValue(forKey: connection.id) }
+        contacts.withLock { _ = $0.removeValue(forKey: connection.id) }
         logger.info(
             "Bus connection closed",
             metadata: ["bus.connection": "\(connection.id)", "bus.peer": "\(connection.peer?.id ?? "-")", "reason": "\(reason)"]

@@ -57,13 +57,13 @@ public struct NotificationSender: Sendable {
             if let secret {
                 headers.append(("X-Bastion-Signature", Self.signature(secret: secret, timestamp: now, body: body)))
             }
-            let (status, _) = try await post(url, body: body, headers: headers)
-            guard (200..<300).contains(status) else { throw Failure(description: "HTTP \(status)") }
+            let (status, answer) = try await post(url, body: body, headers: headers)
+            guard (200..<300).contains(status) else { throw Self.refused(status, answer) }
         case .wecomBot(let url):
             let content = notification.render(settings.wecomMarkdown)
             let message: JSONValue = .object(["msgtype": .string("markdown"), "markdown": .object(["content": .string(content)])])
             let (status, response) = try await post(url, body: Data(message.jsonString().utf8), headers: [])
-            guard (200..<300).contains(status) else { throw Failure(description: "HTTP \(status)") }
+            guard (200..<300).contains(status) else { throw Self.refused(status, response) }
             guard case .object(let object)? = try? JSONValue.parse(String(decoding: response, as: UTF8.self)), let code = object["errcode"]?.intValue
             else {
                 throw Failure(description: "WeCom answered without an errcode")
@@ -87,8 +87,8 @@ public struct NotificationSender: Sendable {
             if !ntfy.tags.isEmpty { headers.append(("Tags", ntfy.tags.joined(separator: ","))) }
             if let token = ntfy.token { headers.append(("Authorization", "Bearer \(token)")) }
             let body = Data(notification.render(settings.ntfyBody).utf8)
-            let (status, _) = try await post(ntfy.url, body: body, headers: headers, contentType: "text/plain; charset=utf-8")
-            guard (200..<300).contains(status) else { throw Failure(description: "HTTP \(status)") }
+            let (status, answer) = try await post(ntfy.url, body: body, headers: headers, contentType: "text/plain; charset=utf-8")
+            guard (200..<300).contains(status) else { throw Self.refused(status, answer) }
         }
     }
 
@@ -96,6 +96,16 @@ public struct NotificationSender: Sendable {
     public func ping(url: String, body: Data) async throws {
         let (status, _) = try await post(url, body: body, headers: [], contentType: body.isEmpty ? "text/plain" : "application/json")
         guard (200..<300).contains(status) else { throw Failure(description: "HTTP \(status)") }
+    }
+
+    /// A receiver's refusal: `HTTP <status>`, then the start of its answer when it gave one (at most 200 characters,
+    /// control characters as spaces), so the Test button and the queue's `last_error` say what the receiver said.
+    static func refused(_ status: Int, _ answer: Data) -> Failure {
+        let text = String(decoding: answer.prefix(800), as: UTF8.self)
+            .unicodeScalars.map { CharacterSet.controlCharacters.contains($0) ? " " : String($0) }.joined()
+            .trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty else { return Failure(description: "HTTP \(status)") }
+        return Failure(description: "HTTP \(status): \(text.count > 200 ? String(text.prefix(200)) + "…" : text)")
     }
 
     /// `sha256=` + lowercase hex HMAC-SHA256 of `"<timestamp>.<body>"` under `secret`.

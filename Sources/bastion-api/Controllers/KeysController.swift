@@ -13,6 +13,7 @@ struct KeysController {
 
     func addRoutes(to group: RecordingRouterGroup) {
         group.get("keys", use: list)
+        group.post("keys", use: create)
         group.get("keys/:name", use: export)
         group.put("keys/:name/escrow", use: escrow)
     }
@@ -61,6 +62,29 @@ struct KeysController {
             }
         }
         return keys
+    }
+
+    /// `POST /api/keys {"name"}`: creates a new key (a job may also create its key on its first backup); 409
+    /// `key_exists` when the name is taken, so an existing key is never replaced.
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<KeyDTO> {
+        let body = try await RequestInput.object(request, known: ["name"])
+        guard case .string(let name)? = body["name"], JobSpec.isValidKeyName(name) else {
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_name",
+                message: "name must be 1–64 letters, digits, . _ or - (not . or ..)",
+                details: ["field": "name"]
+            )
+        }
+        let box = try SecretBox.open(in: services.config.common.dataDirectory)
+        if try await services.database.backupIdentity(name: name, box: box, create: false) != nil {
+            throw APIError(status: .conflict, code: "key_exists", message: "a backup key named \(name) exists", details: ["field": "name"])
+        }
+        guard let key = try await services.database.backupIdentity(name: name, box: box, create: true) else {
+            throw APIError(status: .internalServerError, code: "key_not_created", message: "the key was not stored")
+        }
+        context.logger.notice("Backup key created", metadata: ["key": "\(name)"])
+        return EditedResponse(status: .created, response: KeyDTO(name: name, recipient: key.recipient, escrow: .present(nil)))
     }
 
     /// `GET /api/keys/{name}`: the identity itself (`AGE-SECRET-KEY-1…`), for `age -d -i`.

@@ -67,6 +67,11 @@ enum OpenAPIDocument {
             required: ["error", "message", "details"]
         ),
         "OK": S.object(["ok": S.boolean]),
+        "BusPeerContact": S.object(["id": S.string, "pid": S.integer, "connected_at": S.integer, "last_contact_at": S.integer]),
+        "RuntimeSetting": S.object([
+            "process": S.enumeration(["api", "janitor"]), "name": S.string, "option": S.string, "env": S.string, "value": S.string,
+            "source": S.enumeration(["flag", "env", "default"]), "restart_required": S.boolean,
+        ]),
         "Job": S.object(
             [
                 "id": S.string, "name": S.string, "agent_id": S.nullableString, "schedule": S.nullableString,
@@ -453,11 +458,17 @@ enum OpenAPIDocument {
                 "200": S.object(
                     [
                         "version": S.string, "build_time_unix": S.nullableInteger, "insecure_http": S.boolean, "hub_timezone": S.string,
-                        "database": S.object(["path": S.string, "sqlite_version": S.string, "journal_mode": S.string]),
-                        "bus": S.object([
-                            "socket": S.string, "workers": S.array(S.object(["id": S.string, "pid": S.integer])),
-                            "janitors": S.array(S.object(["id": S.string, "pid": S.integer])),
+                        "database": S.object([
+                            "path": S.string, "sqlite_version": S.string, "journal_mode": S.string, "size_bytes": S.integer,
+                            "wal_bytes": S.integer,
                         ]),
+                        "bus": S.object([
+                            "socket": S.string, "workers": S.array(S.ref("BusPeerContact")), "janitors": S.array(S.ref("BusPeerContact")),
+                        ]),
+                        "agents": S.array(
+                            S.object(["id": S.string, "name": S.string, "connected": S.boolean, "last_seen_at": S.nullableInteger])
+                        ),
+                        "runtime": S.array(S.ref("RuntimeSetting")),
                     ],
                     required: ["version", "build_time_unix", "insecure_http", "hub_timezone"]
                 )
@@ -920,6 +931,19 @@ enum OpenAPIDocument {
                         "escrow": S.object(["set_at": S.integer, "targets_written": S.integer], nullable: true),
                     ])
                 )
+            ]
+        ),
+        Operation(
+            method: "post",
+            path: "/api/keys",
+            summary: "Create a backup key (409 key_exists when the name is taken)",
+            tag: "keys",
+            body: S.object(["name": S.string(minLength: 1, maxLength: 64)], required: ["name"]),
+            responses: [
+                "201": S.object([
+                    "name": S.string, "recipient": S.string,
+                    "escrow": S.object(["set_at": S.integer, "targets_written": S.integer], nullable: true),
+                ])
             ]
         ),
         Operation(

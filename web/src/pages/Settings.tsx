@@ -3,7 +3,11 @@ import { api, type IncompleteCleanup, type SecretKind, type TargetSecretInfo } f
 import { ErrorBox, Link, TestConnection } from "../components";
 import { t } from "../i18n";
 import { formatRelative, formatTime } from "../lib/format";
-import { KeysSection, NotificationsSection } from "./Settings26";
+import { usePath } from "../lib/router";
+import { KeysSection } from "./Settings26";
+import { KeysPage } from "./SettingsKeys";
+import { NotificationsPage } from "./SettingsNotifications";
+import { SystemPage } from "./SettingsSystem";
 
 // Settings (docs/targets.md): the credentials of remote targets, kept encrypted and never shown again, each with a
 // test connection; and maintenance: what the janitor removes of incomplete runs.
@@ -59,9 +63,12 @@ export function SettingsPage() {
     }
   };
 
+  const tab = settingsTab(usePath());
+  if (tab !== "general") return <SettingsTabPage tab={tab} />;
   return (
     <div className="settings">
       <h1>{t("nav.settings")}</h1>
+      <SettingsTabs current="general" />
       {error !== null && <ErrorBox error={error} />}
       <section className="card" aria-labelledby="targets-heading">
         <h2 id="targets-heading">{t("settings.credentials.title")}</h2>
@@ -112,10 +119,6 @@ export function SettingsPage() {
           <DatabasePasswordForm kind="mariadb" onSaved={load} />
         </div>
       </section>
-
-      <NotificationsSection />
-
-      <KeysSection />
 
       <section className="card" aria-labelledby="maintenance-heading">
         <h2 id="maintenance-heading">{t("settings.maintenance.title")}</h2>
@@ -358,5 +361,44 @@ function RcloneForm(props: { onSaved: () => Promise<void> }) {
       </label>
       <TestConnection target={() => ({ type: "rclone", remote: remote.trim(), secret_name: (saved ?? name).trim() })} disabled={!remote.trim() || !(saved ?? name).trim()} />
     </form>
+  );
+}
+
+// The settings tabs (docs/ui.md, "Settings pages"): `?tab=` keeps them on the one /settings route.
+type SettingsTab = "general" | "notifications" | "keys" | "system";
+const settingsTabs: SettingsTab[] = ["general", "notifications", "keys", "system"];
+
+function settingsTab(path: string): SettingsTab {
+  const tab = new URLSearchParams(path.split("?")[1] ?? "").get("tab");
+  return settingsTabs.find((candidate) => candidate === tab) ?? "general";
+}
+
+function SettingsTabs(props: { current: SettingsTab }) {
+  return (
+    <nav className="tabs settings-tabs" aria-label={t("settings.tabs.label")}>
+      {settingsTabs.map((tab) => (
+        <Link key={tab} to={tab === "general" ? "/settings" : `/settings?tab=${tab}`} className={tab === props.current ? "active" : undefined}>
+          <span aria-current={tab === props.current ? "page" : undefined}>{t(`settings.tabs.${tab}`)}</span>
+        </Link>
+      ))}
+    </nav>
+  );
+}
+
+function SettingsTabPage(props: { tab: Exclude<SettingsTab, "general"> }) {
+  const [keysVersion, setKeysVersion] = useState(0);
+  return (
+    <div className="settings">
+      <h1>{t("settings.tabs.title")}</h1>
+      <SettingsTabs current={props.tab} />
+      {props.tab === "notifications" && <NotificationsPage />}
+      {props.tab === "keys" && (
+        <>
+          <KeysPage onChanged={() => setKeysVersion((version) => version + 1)} />
+          <KeysSection key={keysVersion} />
+        </>
+      )}
+      {props.tab === "system" && <SystemPage />}
+    </div>
   );
 }

@@ -4,134 +4,14 @@ import { ErrorBox, Link } from "../components";
 import { t } from "../i18n";
 import { formatRelative, formatTime } from "../lib/format";
 
-// Settings for issue #26: notification destinations (e-mail, ntfy, and the existing ones) with their templates and a
-// Test button; the backup keys with their passphrase-protected copies on the targets (escrow).
-
-const channelLabel = (channel: string): string =>
-  ({
-    webhook: t("settings.channel.webhook"),
-    wecom_bot: t("settings.channel.wecomBot"),
-    email: t("settings.channel.email"),
-    ntfy: "ntfy",
-    ping: t("settings.channel.ping"),
-  })[channel] ?? channel;
+// Forms the settings tabs share: e-mail and ntfy destinations and the templates (the Notifications tab), and the
+// keys' passphrase-protected copies on the targets (escrow; the Encryption keys tab).
 
 /** The placeholders the templates know when the hub does not list them. */
 const fallbackVariables = ["{{job_name}}", "{{status}}", "{{run_id}}", "{{error}}", "{{started_at}}", "{{ended_at}}", "{{duration}}"];
 
-export function NotificationsSection() {
-  const [destinations, setDestinations] = useState<NotificationDestination[] | null>(null);
-  const [settings, setSettings] = useState<NotificationSettingsInfo | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const [tested, setTested] = useState<Record<string, string>>({});
-  const [editing, setEditing] = useState<NotificationDestination | null>(null);
-
-  const load = useCallback(async () => {
-    try {
-      const [list, loaded] = await Promise.all([api.destinations(), api.notificationSettings()]);
-      setDestinations(list);
-      setSettings(loaded);
-      setError(null);
-    } catch (caught) {
-      setError(caught);
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
-
-  const test = async (destination: NotificationDestination) => {
-    const key = `${destination.channel}/${destination.name}`;
-    setTested((current) => ({ ...current, [key]: t("settings.notify.sending") }));
-    try {
-      await api.testDestination(destination.channel, destination.name);
-      setTested((current) => ({ ...current, [key]: t("settings.notify.sent") }));
-    } catch (caught) {
-      setTested((current) => ({ ...current, [key]: t("settings.notify.failed", { error: caught instanceof Error ? caught.message : String(caught) }) }));
-    }
-  };
-  const remove = async (destination: NotificationDestination) => {
-    if (!window.confirm(t("settings.notify.deleteConfirm", { channel: channelLabel(destination.channel), name: destination.name }))) return;
-    try {
-      await api.deleteDestination(destination.channel, destination.name);
-      await load();
-    } catch (caught) {
-      setError(caught);
-    }
-  };
-
-  return (
-    <section className="card" aria-labelledby="notifications-heading">
-      <h2 id="notifications-heading">{t("settings.notify.title")}</h2>
-      <p className="muted">
-        {t("settings.notify.intro")}
-      </p>
-      {error !== null && <ErrorBox error={error} />}
-      {destinations === null ? (
-        <p className="muted">{t("common.a.loading")}</p>
-      ) : (
-        <table className="table list" aria-label={t("settings.notify.destinations")}>
-          <thead>
-            <tr>
-              <th>{t("common.a.name")}</th>
-              <th>{t("settings.notify.where")}</th>
-              <th>{t("common.a.state")}</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {destinations.length === 0 && (
-              <tr>
-                <td colSpan={4} className="muted">
-                  {t("settings.notify.none")}
-                </td>
-              </tr>
-            )}
-            {destinations.map((destination) => {
-              const key = `${destination.channel}/${destination.name}`;
-              return (
-                <tr key={key} data-destination={key}>
-                  <td>
-                    <strong>{destination.name}</strong> <span className="badge">{channelLabel(destination.channel)}</span>
-                  </td>
-                  <td className="muted destination-where">{describeConfig(destination)}</td>
-                  <td>{destination.enabled ? t("settings.notify.enabled") : t("settings.notify.disabled")}</td>
-                  <td>
-                    <button className="ghost" onClick={() => void test(destination)}>
-                      {t("common.a.test")}
-                    </button>{" "}
-                    {(destination.channel === "email" || destination.channel === "ntfy") && (
-                      <button className="ghost" onClick={() => setEditing(destination)}>
-                        {t("common.a.edit")}
-                      </button>
-                    )}{" "}
-                    <button className="ghost danger" onClick={() => void remove(destination)}>
-                      {t("common.a.delete")}
-                    </button>
-                    {tested[key] && (
-                      <span className="muted test-result" role="status">
-                        {" "}
-                        {tested[key]}
-                      </span>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      )}
-      <div className="settings-forms">
-        <EmailForm onSaved={load} editing={editing?.channel === "email" ? editing : null} />
-        <NtfyForm onSaved={load} editing={editing?.channel === "ntfy" ? editing : null} />
-      </div>
-      {settings && <TemplatesForm settings={settings} onSaved={load} />}
-    </section>
-  );
-}
-
 /** A destination's stored settings in a line (no secrets). */
-function describeConfig(destination: NotificationDestination): string {
+export function describeConfig(destination: NotificationDestination): string {
   const config = destination.config ?? {};
   if (destination.channel === "email" && typeof config.host === "string")
     return `${config.host}:${String(config.port)} (${String(config.tls)}) → ${Array.isArray(config.to) ? config.to.join(", ") : ""}`;
@@ -141,7 +21,7 @@ function describeConfig(destination: NotificationDestination): string {
 }
 
 /** An SMTP server and who gets the mail; the password is sealed with the master key and never returned. */
-function EmailForm(props: { onSaved: () => Promise<void>; editing: NotificationDestination | null }) {
+export function EmailForm(props: { onSaved: () => Promise<void>; editing: NotificationDestination | null }) {
   const [name, setName] = useState("");
   const [host, setHost] = useState("");
   const [port, setPort] = useState("587");
@@ -253,7 +133,7 @@ function EmailForm(props: { onSaved: () => Promise<void>; editing: NotificationD
 }
 
 /** An ntfy topic: one POST per message with a title, priority and tags. */
-function NtfyForm(props: { onSaved: () => Promise<void>; editing: NotificationDestination | null }) {
+export function NtfyForm(props: { onSaved: () => Promise<void>; editing: NotificationDestination | null }) {
   const [name, setName] = useState("");
   const [url, setUrl] = useState("");
   const [token, setToken] = useState("");
@@ -355,7 +235,7 @@ function NtfyForm(props: { onSaved: () => Promise<void>; editing: NotificationDe
 }
 
 /** The e-mail and ntfy message templates, with the placeholders they may use. */
-function TemplatesForm(props: { settings: NotificationSettingsInfo; onSaved: () => Promise<void> }) {
+export function TemplatesForm(props: { settings: NotificationSettingsInfo; onSaved: () => Promise<void> }) {
   const stored = props.settings.templates ?? {};
   const [emailSubject, setEmailSubject] = useState(stored.email?.subject ?? "");
   const [emailBody, setEmailBody] = useState(stored.email?.body ?? "");
