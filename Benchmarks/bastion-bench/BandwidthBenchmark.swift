@@ -73,15 +73,19 @@ struct BandwidthBenchmark: AsyncParsableCommand {
             let up = proxy.take().up
             print(Self.row("\(name) upload", up, limit: limit))
             if trace { print(Self.trace(up)) }
+            // One after the other, as a restore fetches parts; compared after the last (the comparison is not the
+            // transfer's time).
             for index in 0..<files {
-                let back = dir.path + "/back"
-                try await store.download("part\(index)", to: back, maxBytes: Int64(fileMiB) << 20)
+                try await store.download("part\(index)", to: dir.path + "/back\(index)", maxBytes: Int64(fileMiB) << 20)
+            }
+            let down = proxy.take().down
+            for index in 0..<files {
+                let back = dir.path + "/back\(index)"
                 guard try Shell.run("cmp '\(source)' '\(back)'").status == 0 else {
                     throw ValidationError.spec("bench", "differs", "\(name): part\(index) came back different")
                 }
                 unlink(back)
             }
-            let down = proxy.take().down
             print(Self.row("\(name) download", down, limit: limit))
             if trace { print(Self.trace(down)) }
         }
@@ -177,6 +181,7 @@ final class CountingProxy: @unchecked Sendable {
 
     private func acceptLoop() {
         signal(SIGPIPE, SIG_IGN)
+        var yes: Int32 = 1
         while true {
             let client = accept(listener, nil, nil)
             guard client >= 0 else { continue }
@@ -189,6 +194,11 @@ final class CountingProxy: @unchecked Sendable {
                 close(client)
                 close(server)
                 continue
+            }
+            // No Nagle on either side: a proxy must not hold a small segment back for an ACK (the clients and servers
+            // it stands between set TCP_NODELAY themselves, NIO and Go alike).
+            for descriptor in [client, server] {
+                setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
             }
             let pair = Connection(client: client, server: server)
             Thread.detachNewThread { [self] in
