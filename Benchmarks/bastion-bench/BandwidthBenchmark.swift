@@ -78,7 +78,7 @@ struct BandwidthBenchmark: AsyncParsableCommand {
             for index in 0..<files {
                 try await store.download("part\(index)", to: dir.path + "/back\(index)", maxBytes: Int64(fileMiB) << 20)
             }
-            let down = proxy.take().down
+            let (_, down, writes) = proxy.take()
             for index in 0..<files {
                 let back = dir.path + "/back\(index)"
                 guard try Shell.run("cmp '\(source)' '\(back)'").status == 0 else {
@@ -87,7 +87,10 @@ struct BandwidthBenchmark: AsyncParsableCommand {
                 unlink(back)
             }
             print(Self.row("\(name) download", down, limit: limit))
-            if trace { print(Self.trace(down)) }
+            if trace {
+                print(Self.trace(down))
+                print("  counted when the proxy's writes returned instead: " + Self.row("\(name) download", writes, limit: limit))
+            }
         }
     }
 
@@ -135,6 +138,10 @@ final class CountingProxy: @unchecked Sendable {
     private let lock = NSLock()
     private var up: [Int: Int] = [:]
     private var down: [Int: Int] = [:]
+    /// A download's bytes when the proxy's write returned (in its own send buffer; `--trace` shows them).
+    private var writes: [Int: Int] = [:]
+    /// Each client socket's bytes written by the proxy and delivered so far (`sample`).
+    private var outgoing: [Int32: (written: Int, delivered: Int)] = [:]
 
     init(upstreamPort: Int) throws {
         self.upstreamPort = upstreamPort
@@ -151,7 +158,35 @@ final class CountingProxy: @unchecked Sendable {
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
         port = Int(UInt16(bigEndian: address.sin_port))
         Thread.detachNewThread { [self] in acceptLoop() }
+        Thread.detachNewThread { [self] in
+            while true {
+                usleep(1000)
+                sample()
+            }
+        }
     }
+
+    /// Counts a download's bytes when they have left the proxy's socket for Bastion's (on the loopback, sent is
+    /// received): written minus what the kernel has not sent yet (SIOCOUTQNSD), every millisecond. A write returns
+    /// as soon as its bytes are in the proxy's own send buffer (megabytes, sent as the receiver's window opens), so
+    /// counting writes would count bytes still on the server's side.
+    private func sample() {
+        lock.withLock {
+            let bucket = Int(BandwidthPacer.monotonicSeconds() * 100)
+            for (descriptor, state) in outgoing {
+                var notSent: Int32 = 0
+                guard withUnsafeMutablePointer(to: &notSent, { ioctl(descriptor, UInt(Self.siocoutqnsd), $0) }) == 0 else { continue }
+                let delivered = state.written - Int(notSent)
+                if delivered > state.delivered {
+                    down[bucket, default: 0] += delivered - state.delivered
+                    outgoing[descriptor] = (state.written, delivered)
+                }
+            }
+        }
+    }
+
+    /// SIOCOUTQNSD (<linux/sockios.h>): the bytes of a TCP socket's send queue not sent yet.
+    static let siocoutqnsd = 0x894B
 
     static func loopback(_ port: Int) -> sockaddr_in {
         var address = sockaddr_in()
@@ -162,13 +197,14 @@ final class CountingProxy: @unchecked Sendable {
     }
 
     /// The buckets counted since the last call, and a fresh start.
-    func take() -> (up: [Int: Int], down: [Int: Int]) {
+    func take() -> (up: [Int: Int], down: [Int: Int], writes: [Int: Int]) {
         lock.withLock {
             defer {
                 up = [:]
                 down = [:]
+                writes = [:]
             }
-            return (up, down)
+            return (up, down, writes)
         }
     }
 
@@ -207,6 +243,14 @@ final class CountingProxy: @unchecked Sendable {
             }
             Thread.detachNewThread { [self] in
                 pump(from: server, to: client, upward: false)
+                // Until the kernel has sent the rest (at most a second), then the last sample of this socket.
+                for _ in 0..<1000 {
+                    var notSent: Int32 = 0
+                    guard withUnsafeMutablePointer(to: &notSent, { ioctl(client, UInt(Self.siocoutqnsd), $0) }) == 0, notSent > 0 else { break }
+                    usleep(1000)
+                }
+                sample()
+                _ = lock.withLock { outgoing.removeValue(forKey: client) }
                 pair.finish()
             }
         }
@@ -227,7 +271,13 @@ final class CountingProxy: @unchecked Sendable {
                     shutdown(from, Int32(SHUT_RD))
                     return
                 }
-                if !upward { self.count(written, upward: false) }
+                if !upward {
+                    let bucket = Int(BandwidthPacer.monotonicSeconds() * 100)
+                    lock.withLock {
+                        outgoing[to, default: (0, 0)].written += written
+                        writes[bucket, default: 0] += written
+                    }
+                }
                 offset += written
             }
         }
