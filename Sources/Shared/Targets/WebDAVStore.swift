@@ -152,7 +152,8 @@ public struct WebDAVStore: TargetStore {
             }
         }
         let allowance = Self.rangeHeaderAllowance
-        let first = try await firstRange(url, count: Int64(try await pacer.pace((1 << 20) + allowance) - allowance))
+        let slice = Int64(try await pacer.pace((1 << 20) + allowance) - allowance)
+        let first = try await firstRange(url, count: min(slice, maxBytes + 1))
         if first.total > maxBytes { throw TargetStores.tooLarge(name, maxBytes) }
         let total = first.total
         try Self.writeAll(first.body, to: descriptor, path: partial)
@@ -208,8 +209,8 @@ public struct WebDAVStore: TargetStore {
     }
 
     /// The first `count` bytes of `url` and the object's size, from the answer's `Content-Range: bytes 0-e/size` (an
-    /// object shorter than `count` comes back whole). An empty object answers 416; an answer without a usable size
-    /// asks a HEAD.
+    /// object shorter than `count` comes back whole). An empty object answers 416 (or 200 with no body); an answer
+    /// without a usable size asks a HEAD.
     func firstRange(_ url: String, count: Int64) async throws -> (body: ByteBuffer, total: Int64) {
         let response = try await send("GET", url, expect: [200, 206, 416], headers: [("Range", "bytes=0-\(count - 1)")]) {
             HTTPClientRequest(url: "")
@@ -220,6 +221,10 @@ public struct WebDAVStore: TargetStore {
                 throw TargetError("webdav_network", "GET \(Self.redact(url)) refused the range 0-\(count - 1) of a non-empty file", retryable: true)
             }
             return (ByteBuffer(), 0)
+        }
+        // An empty object may come back whole (Apache ignores a range of an empty file).
+        if response.status.code == 200, response.body.readableBytes == 0, response.headers.first(name: "Content-Length") == "0" {
+            return (response.body, 0)
         }
         guard response.status.code == 206 else { throw Self.rangeUnsupported(url) }
         var total = response.headers.first(name: "Content-Range").flatMap(Self.rangeTotal)
