@@ -7,9 +7,9 @@ import TestClients
 
 /// Paced transfers (docs/targets.md, "Bandwidth"): uploads and downloads through the WebDAV store and the rclone
 /// store (rclone's own webdav backend) to `rclone serve webdav` on 127.0.0.1, limited to `--limit-mib` MiB/s. The
-/// bytes are counted at the receiving side by a proxy between the two, in 10 ms buckets: for an upload, when the
-/// proxy reads them from Bastion; for a download, when the proxy's write into Bastion's connection returns. Prints
-/// the average rate (first byte to last) and the most bytes in any one-second window (100 consecutive buckets).
+/// bytes are counted at the receiving side by a proxy between the two, in 10 ms buckets: for an upload, when they
+/// arrive in the proxy's socket; for a download, when the proxy's socket sends them to Bastion's (`CountingProxy`).
+/// Prints the average rate (first byte to last) and the most bytes in any one-second window (100 consecutive buckets).
 struct BandwidthBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bandwidth",
@@ -17,7 +17,7 @@ struct BandwidthBenchmark: AsyncParsableCommand {
     )
 
     @Option(name: .customLong("limit-mib"), help: "The limit in MiB/s.") var limitMiB = 20
-    @Option(name: .customLong("file-mib"), help: "Each object's size in MiB.") var fileMiB = 64
+    @Option(name: .customLong("file-mib"), help: "Each object's size in MiB (256: a target's default part_size_bytes).") var fileMiB = 256
     @Option(name: .customLong("files"), help: "Objects per transfer (one after the other, as parts are).") var files = 3
     @Flag(name: .customLong("trace"), help: "After each row, the bytes per 100 ms (MiB) from the first byte, and where its busiest second starts.")
     var trace = false
@@ -70,15 +70,18 @@ struct BandwidthBenchmark: AsyncParsableCommand {
             try await store.prepare()
             _ = proxy.take()
             for index in 0..<files { try await store.upload("part\(index)", from: source) }
-            let up = proxy.take().up
+            let (up, _, _, reads) = proxy.take()
             print(Self.row("\(name) upload", up, limit: limit))
-            if trace { print(Self.trace(up)) }
+            if trace {
+                print(Self.trace(up))
+                print("  counted when the proxy read them instead: " + Self.row("\(name) upload", reads, limit: limit))
+            }
             // One after the other, as a restore fetches parts; compared after the last (the comparison is not the
             // transfer's time).
             for index in 0..<files {
                 try await store.download("part\(index)", to: dir.path + "/back\(index)", maxBytes: Int64(fileMiB) << 20)
             }
-            let (_, down, writes) = proxy.take()
+            let (_, down, writes, _) = proxy.take()
             for index in 0..<files {
                 let back = dir.path + "/back\(index)"
                 guard try Shell.run("cmp '\(source)' '\(back)'").status == 0 else {
@@ -128,9 +131,10 @@ struct BandwidthBenchmark: AsyncParsableCommand {
     }
 }
 
-/// A TCP proxy on 127.0.0.1 to `upstreamPort` that counts the bytes of each direction per 10 ms bucket: `up` (client
-/// to server) when read from the client, `down` (server to client) when written to the client. Two threads per
-/// connection, blocking sockets.
+/// A TCP proxy on 127.0.0.1 to `upstreamPort` that counts the bytes of each direction per 10 ms bucket where Bastion's
+/// side of the connection meets the proxy's: `up` (client to server) when they arrive in the proxy's socket, `down`
+/// (server to client) when the proxy's socket sends them to the client (`sample`). Two threads per connection,
+/// blocking sockets, and a sampler every millisecond.
 final class CountingProxy: @unchecked Sendable {
     let port: Int
     let upstreamPort: Int
@@ -142,6 +146,10 @@ final class CountingProxy: @unchecked Sendable {
     private var writes: [Int: Int] = [:]
     /// Each client socket's bytes written by the proxy and delivered so far (`sample`).
     private var outgoing: [Int32: (written: Int, delivered: Int)] = [:]
+    /// Each client socket's bytes read by the proxy and arrived so far (`sample`).
+    private var incoming: [Int32: (read: Int, arrived: Int)] = [:]
+    /// An upload's bytes when the proxy read them (`--trace` shows them).
+    private var reads: [Int: Int] = [:]
 
     init(upstreamPort: Int) throws {
         self.upstreamPort = upstreamPort
@@ -169,10 +177,21 @@ final class CountingProxy: @unchecked Sendable {
     /// Counts a download's bytes when they have left the proxy's socket for Bastion's (on the loopback, sent is
     /// received): written minus what the kernel has not sent yet (SIOCOUTQNSD), every millisecond. A write returns
     /// as soon as its bytes are in the proxy's own send buffer (megabytes, sent as the receiver's window opens), so
-    /// counting writes would count bytes still on the server's side.
+    /// counting writes would count bytes still on the server's side. An upload's bytes are counted when they arrive in
+    /// the proxy's socket: read plus what waits to be read (FIONREAD), so a proxy that reads late (its upstream busy)
+    /// does not count what arrived earlier as a burst.
     private func sample() {
         lock.withLock {
             let bucket = Int(BandwidthPacer.monotonicSeconds() * 100)
+            for (descriptor, state) in incoming {
+                var waiting: Int32 = 0
+                guard withUnsafeMutablePointer(to: &waiting, { ioctl(descriptor, UInt(FIONREAD), $0) }) == 0 else { continue }
+                let arrived = state.read + Int(waiting)
+                if arrived > state.arrived {
+                    up[bucket, default: 0] += arrived - state.arrived
+                    incoming[descriptor] = (state.read, arrived)
+                }
+            }
             for (descriptor, state) in outgoing {
                 var notSent: Int32 = 0
                 guard withUnsafeMutablePointer(to: &notSent, { ioctl(descriptor, UInt(Self.siocoutqnsd), $0) }) == 0 else { continue }
@@ -197,21 +216,15 @@ final class CountingProxy: @unchecked Sendable {
     }
 
     /// The buckets counted since the last call, and a fresh start.
-    func take() -> (up: [Int: Int], down: [Int: Int], writes: [Int: Int]) {
+    func take() -> (up: [Int: Int], down: [Int: Int], writes: [Int: Int], reads: [Int: Int]) {
         lock.withLock {
             defer {
                 up = [:]
                 down = [:]
                 writes = [:]
+                reads = [:]
             }
-            return (up, down, writes)
-        }
-    }
-
-    private func count(_ bytes: Int, upward: Bool) {
-        let bucket = Int(BandwidthPacer.monotonicSeconds() * 100)
-        lock.withLock {
-            if upward { up[bucket, default: 0] += bytes } else { down[bucket, default: 0] += bytes }
+            return (up, down, writes, reads)
         }
     }
 
@@ -239,6 +252,8 @@ final class CountingProxy: @unchecked Sendable {
             let pair = Connection(client: client, server: server)
             Thread.detachNewThread { [self] in
                 pump(from: client, to: server, upward: true)
+                sample()
+                _ = lock.withLock { incoming.removeValue(forKey: client) }
                 pair.finish()
             }
             Thread.detachNewThread { [self] in
@@ -262,7 +277,13 @@ final class CountingProxy: @unchecked Sendable {
             let count = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
             if count < 0, errno == EINTR { continue }
             guard count > 0 else { break }
-            if upward { self.count(count, upward: true) }
+            if upward {
+                let bucket = Int(BandwidthPacer.monotonicSeconds() * 100)
+                lock.withLock {
+                    incoming[from, default: (0, 0)].read += count
+                    reads[bucket, default: 0] += count
+                }
+            }
             var offset = 0
             while offset < count {
                 let written = buffer.withUnsafeBytes { write(to, $0.baseAddress! + offset, count - offset) }
