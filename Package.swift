@@ -115,6 +115,7 @@ let package = Package(
             name: "Targets",
             dependencies: [
                 "Archive",
+                "CFileSystem",
                 "Core",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -7,9 +7,9 @@ import TestClients
 
 /// Paced transfers (docs/targets.md, "Bandwidth"): uploads and downloads through the WebDAV store and the rclone
 /// store (rclone's own webdav backend) to `rclone serve webdav` on 127.0.0.1, limited to `--limit-mib` MiB/s. The
-/// bytes are counted at the receiving side by a proxy between the two, in 10 ms buckets: for an upload, when the
-/// proxy reads them from Bastion; for a download, when the proxy's write into Bastion's connection returns. Prints
-/// the average rate (first byte to last) and the most bytes in any one-second window (100 consecutive buckets).
+/// bytes are counted at the receiving side by a proxy between the two, in 10 ms buckets: for an upload, when they
+/// arrive in the proxy's socket; for a download, when the proxy's socket sends them to Bastion's (`CountingProxy`).
+/// Prints the average rate (first byte to last) and the most bytes in any one-second window (100 consecutive buckets).
 struct BandwidthBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bandwidth",
@@ -17,7 +17,7 @@ struct BandwidthBenchmark: AsyncParsableCommand {
     )
 
     @Option(name: .customLong("limit-mib"), help: "The limit in MiB/s.") var limitMiB = 20
-    @Option(name: .customLong("file-mib"), help: "Each object's size in MiB.") var fileMiB = 64
+    @Option(name: .customLong("file-mib"), help: "Each object's size in MiB (256: a target's default part_size_bytes).") var fileMiB = 256
     @Option(name: .customLong("files"), help: "Objects per transfer (one after the other, as parts are).") var files = 3
     @Flag(name: .customLong("trace"), help: "After each row, the bytes per 100 ms (MiB) from the first byte, and where its busiest second starts.")
     var trace = false
@@ -70,20 +70,30 @@ struct BandwidthBenchmark: AsyncParsableCommand {
             try await store.prepare()
             _ = proxy.take()
             for index in 0..<files { try await store.upload("part\(index)", from: source) }
-            let up = proxy.take().up
+            let (up, _, _, reads) = proxy.take()
             print(Self.row("\(name) upload", up, limit: limit))
-            if trace { print(Self.trace(up)) }
+            if trace {
+                print(Self.trace(up))
+                print("  counted when the proxy read them instead: " + Self.row("\(name) upload", reads, limit: limit))
+            }
+            // One after the other, as a restore fetches parts; compared after the last (the comparison is not the
+            // transfer's time).
             for index in 0..<files {
-                let back = dir.path + "/back"
-                try await store.download("part\(index)", to: back, maxBytes: Int64(fileMiB) << 20)
+                try await store.download("part\(index)", to: dir.path + "/back\(index)", maxBytes: Int64(fileMiB) << 20)
+            }
+            let (_, down, writes, _) = proxy.take()
+            for index in 0..<files {
+                let back = dir.path + "/back\(index)"
                 guard try Shell.run("cmp '\(source)' '\(back)'").status == 0 else {
                     throw ValidationError.spec("bench", "differs", "\(name): part\(index) came back different")
                 }
                 unlink(back)
             }
-            let down = proxy.take().down
             print(Self.row("\(name) download", down, limit: limit))
-            if trace { print(Self.trace(down)) }
+            if trace {
+                print(Self.trace(down))
+                print("  counted when the proxy's writes returned instead: " + Self.row("\(name) download", writes, limit: limit))
+            }
         }
     }
 
@@ -121,9 +131,10 @@ struct BandwidthBenchmark: AsyncParsableCommand {
     }
 }
 
-/// A TCP proxy on 127.0.0.1 to `upstreamPort` that counts the bytes of each direction per 10 ms bucket: `up` (client
-/// to server) when read from the client, `down` (server to client) when written to the client. Two threads per
-/// connection, blocking sockets.
+/// A TCP proxy on 127.0.0.1 to `upstreamPort` that counts the bytes of each direction per 10 ms bucket where Bastion's
+/// side of the connection meets the proxy's: `up` (client to server) when they arrive in the proxy's socket, `down`
+/// (server to client) when the proxy's socket sends them to the client (`sample`). Two threads per connection,
+/// blocking sockets, and a sampler every millisecond.
 final class CountingProxy: @unchecked Sendable {
     let port: Int
     let upstreamPort: Int
@@ -131,6 +142,14 @@ final class CountingProxy: @unchecked Sendable {
     private let lock = NSLock()
     private var up: [Int: Int] = [:]
     private var down: [Int: Int] = [:]
+    /// A download's bytes when the proxy's write returned (in its own send buffer; `--trace` shows them).
+    private var writes: [Int: Int] = [:]
+    /// Each client socket's bytes written by the proxy and delivered so far (`sample`).
+    private var outgoing: [Int32: (written: Int, delivered: Int)] = [:]
+    /// Each client socket's bytes read by the proxy and arrived so far (`sample`).
+    private var incoming: [Int32: (read: Int, arrived: Int)] = [:]
+    /// An upload's bytes when the proxy read them (`--trace` shows them).
+    private var reads: [Int: Int] = [:]
 
     init(upstreamPort: Int) throws {
         self.upstreamPort = upstreamPort
@@ -147,7 +166,46 @@ final class CountingProxy: @unchecked Sendable {
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) } }
         port = Int(UInt16(bigEndian: address.sin_port))
         Thread.detachNewThread { [self] in acceptLoop() }
+        Thread.detachNewThread { [self] in
+            while true {
+                usleep(1000)
+                sample()
+            }
+        }
     }
+
+    /// Counts a download's bytes when they have left the proxy's socket for Bastion's (on the loopback, sent is
+    /// received): written minus what the kernel has not sent yet (SIOCOUTQNSD), every millisecond. A write returns
+    /// as soon as its bytes are in the proxy's own send buffer (megabytes, sent as the receiver's window opens), so
+    /// counting writes would count bytes still on the server's side. An upload's bytes are counted when they arrive in
+    /// the proxy's socket: read plus what waits to be read (FIONREAD), so a proxy that reads late (its upstream busy)
+    /// does not count what arrived earlier as a burst.
+    private func sample() {
+        lock.withLock {
+            let bucket = Int(BandwidthPacer.monotonicSeconds() * 100)
+            for (descriptor, state) in incoming {
+                var waiting: Int32 = 0
+                guard withUnsafeMutablePointer(to: &waiting, { ioctl(descriptor, UInt(FIONREAD), $0) }) == 0 else { continue }
+                let arrived = state.read + Int(waiting)
+                if arrived > state.arrived {
+                    up[bucket, default: 0] += arrived - state.arrived
+                    incoming[descriptor] = (state.read, arrived)
+                }
+            }
+            for (descriptor, state) in outgoing {
+                var notSent: Int32 = 0
+                guard withUnsafeMutablePointer(to: &notSent, { ioctl(descriptor, UInt(Self.siocoutqnsd), $0) }) == 0 else { continue }
+                let delivered = state.written - Int(notSent)
+                if delivered > state.delivered {
+                    down[bucket, default: 0] += delivered - state.delivered
+                    outgoing[descriptor] = (state.written, delivered)
+                }
+            }
+        }
+    }
+
+    /// SIOCOUTQNSD (<linux/sockios.h>): the bytes of a TCP socket's send queue not sent yet.
+    static let siocoutqnsd = 0x894B
 
     static func loopback(_ port: Int) -> sockaddr_in {
         var address = sockaddr_in()
@@ -158,25 +216,21 @@ final class CountingProxy: @unchecked Sendable {
     }
 
     /// The buckets counted since the last call, and a fresh start.
-    func take() -> (up: [Int: Int], down: [Int: Int]) {
+    func take() -> (up: [Int: Int], down: [Int: Int], writes: [Int: Int], reads: [Int: Int]) {
         lock.withLock {
             defer {
                 up = [:]
                 down = [:]
+                writes = [:]
+                reads = [:]
             }
-            return (up, down)
-        }
-    }
-
-    private func count(_ bytes: Int, upward: Bool) {
-        let bucket = Int(BandwidthPacer.monotonicSeconds() * 100)
-        lock.withLock {
-            if upward { up[bucket, default: 0] += bytes } else { down[bucket, default: 0] += bytes }
+            return (up, down, writes, reads)
         }
     }
 
     private func acceptLoop() {
         signal(SIGPIPE, SIG_IGN)
+        var yes: Int32 = 1
         while true {
             let client = accept(listener, nil, nil)
             guard client >= 0 else { continue }
@@ -190,13 +244,28 @@ final class CountingProxy: @unchecked Sendable {
                 close(server)
                 continue
             }
+            // No Nagle on either side: a proxy must not hold a small segment back for an ACK (the clients and servers
+            // it stands between set TCP_NODELAY themselves, NIO and Go alike).
+            for descriptor in [client, server] {
+                setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
+            }
             let pair = Connection(client: client, server: server)
             Thread.detachNewThread { [self] in
                 pump(from: client, to: server, upward: true)
+                sample()
+                _ = lock.withLock { incoming.removeValue(forKey: client) }
                 pair.finish()
             }
             Thread.detachNewThread { [self] in
                 pump(from: server, to: client, upward: false)
+                // Until the kernel has sent the rest (at most a second), then the last sample of this socket.
+                for _ in 0..<1000 {
+                    var notSent: Int32 = 0
+                    guard withUnsafeMutablePointer(to: &notSent, { ioctl(client, UInt(Self.siocoutqnsd), $0) }) == 0, notSent > 0 else { break }
+                    usleep(1000)
+                }
+                sample()
+                _ = lock.withLock { outgoing.removeValue(forKey: client) }
                 pair.finish()
             }
         }
@@ -208,7 +277,13 @@ final class CountingProxy: @unchecked Sendable {
             let count = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
             if count < 0, errno == EINTR { continue }
             guard count > 0 else { break }
-            if upward { self.count(count, upward: true) }
+            if upward {
+                let bucket = Int(BandwidthPacer.monotonicSeconds() * 100)
+                lock.withLock {
+                    incoming[from, default: (0, 0)].read += count
+                    reads[bucket, default: 0] += count
+                }
+            }
             var offset = 0
             while offset < count {
                 let written = buffer.withUnsafeBytes { write(to, $0.baseAddress! + offset, count - offset) }
@@ -217,7 +292,13 @@ final class CountingProxy: @unchecked Sendable {
                     shutdown(from, Int32(SHUT_RD))
                     return
                 }
-                if !upward { self.count(written, upward: false) }
+                if !upward {
+                    let bucket = Int(BandwidthPacer.monotonicSeconds() * 100)
+                    lock.withLock {
+                        outgoing[to, default: (0, 0)].written += written
+                        writes[bucket, default: 0] += written
+                    }
+                }
                 offset += written
             }
         }

@@ -26,6 +26,7 @@ unsigned long long bastion_makedev(unsigned int major, unsigned int minor) { ret
 unsigned int bastion_major(unsigned long long device) { return major(device); }
 unsigned int bastion_minor(unsigned long long device) { return minor(device); }
 void bastion_malloc_trim(void) { malloc_trim(0); }
+int bastion_start_writeback(int fd, long long offset, long long count) { return sync_file_range(fd, offset, count, SYNC_FILE_RANGE_WRITE); }
 
 ssize_t bastion_flistxattr(int fd, char *list, size_t size) { return flistxattr(fd, list, size); }
 ssize_t bastion_fgetxattr(int fd, const char *name, void *value, size_t size) { return fgetxattr(fd, name, value, size); }

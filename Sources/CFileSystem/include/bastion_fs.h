@@ -15,6 +15,10 @@ unsigned long long bastion_makedev(unsigned int major, unsigned int minor);
 unsigned int bastion_major(unsigned long long device);
 unsigned int bastion_minor(unsigned long long device);
 
+/// Starts writing back the dirty pages of `count` bytes of `fd` from `offset` without waiting
+/// (sync_file_range with SYNC_FILE_RANGE_WRITE), so a later fsync has less to wait for. -1 with errno on failure.
+int bastion_start_writeback(int fd, long long offset, long long count);
+
 /// Gives memory freed in every malloc arena back to the system.
 void bastion_malloc_trim(void);
 

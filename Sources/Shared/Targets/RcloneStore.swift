@@ -212,7 +212,9 @@ public struct RcloneStore: TargetStore {
             if let pacedInput, let input, let inputPacer { try Self.feed(pacedInput, from: input, pacer: inputPacer) }
         }
         async let drained: Void = runBlocking {
-            if let pacedOutput, let output, let outputPacer { try Self.drain(pacedOutput, into: output, pacer: outputPacer) }
+            if let pacedOutput, let output, let outputPacer {
+                try Self.drain(pacedOutput, into: output, pacer: outputPacer, received: ReceiveQueues(pid: process.processIdentifier))
+            }
         }
         var status: Int32 = -1
         for await code in finished.stream {
@@ -254,10 +256,20 @@ public struct RcloneStore: TargetStore {
         }
     }
 
-    /// Reads `pipe` (rclone's stdout) into the file at `path` one paced slice at a time, until end of file. When the
-    /// first bytes are there, rclone's connection has taken in `burst` bytes at once (its buffers): they are charged to
-    /// the pacer before the first slice is read (docs/targets.md, "Bandwidth").
-    static func drain(_ pipe: Pipe, into path: String, pacer: BandwidthPacer, burst: Int64 = BandwidthPacer.downloadBurst) throws {
+    /// Reads `pipe` (rclone's stdout) into the file at `path` one paced slice at a time, until end of file, and paces
+    /// what rclone has received beyond that (docs/targets.md, "Bandwidth"): rclone's connection takes in more than is
+    /// read (its socket's receive buffer fills at once when the download starts, and grows later), so before each
+    /// slice, what waits unread (in the pipe and in rclone's sockets' receive queues, `received`) is looked at, and
+    /// whenever it is more than it ever was in this download, the difference is charged to the pacer: those bytes
+    /// crossed the network without a slice. When the receive queues cannot be seen, the first bytes are taken for
+    /// `burst` bytes at once instead.
+    static func drain(
+        _ pipe: Pipe,
+        into path: String,
+        pacer: BandwidthPacer,
+        received: ReceiveQueues? = nil,
+        burst: Int64 = BandwidthPacer.downloadBurst
+    ) throws {
         let source = pipe.fileHandleForReading.fileDescriptor
         defer { try? pipe.fileHandleForReading.close() }
         let sink = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -265,12 +277,23 @@ public struct RcloneStore: TargetStore {
         defer { close(sink) }
         var ready = pollfd(fd: source, events: Int16(POLLIN), revents: 0)
         while poll(&ready, 1, -1) < 0 && errno == EINTR {}
-        if ready.revents & Int16(POLLIN) != 0 { pacer.charge(burst) }
+        let seen = received.flatMap { $0.queued() } != nil ? received : nil
+        if seen == nil, ready.revents & Int16(POLLIN) != 0 { pacer.charge(burst) }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var highest: Int64 = 0
         var ended = false
         while !ended {
-            // A slice is read whole (a pipe gives at most 64 KiB a read) before the next one is reserved.
+            if let seen {
+                var inPipe: Int32 = 0
+                _ = ioctl(source, UInt(FIONREAD), &inPipe)
+                let unread = Int64(max(0, inPipe)) + (seen.queued() ?? 0)
+                if unread > highest {
+                    pacer.charge(unread - highest)
+                    highest = unread
+                }
+            }
             let wanted = pacer.paceBlocking(buffer.count)
+            // A slice is read whole (a pipe gives at most 64 KiB a read) before the next one.
             var filled = 0
             while filled < wanted {
                 let count = buffer.withUnsafeMutableBytes { read(source, $0.baseAddress! + filled, wanted - filled) }
@@ -322,5 +345,57 @@ public struct RcloneStore: TargetStore {
             return TargetError("rclone_network", message, retryable: true, hint: "is the remote reachable?")
         }
         return TargetError("rclone_failed", message)
+    }
+}
+
+/// The bytes a process (rclone) has received on its TCP connections and not read yet (docs/targets.md, "Bandwidth"):
+/// the receive queues of the sockets among its descriptors (`/proc/<pid>/fd`), from `/proc/<pid>/net/tcp` and
+/// `tcp6`. Linux only; nil where those cannot be read (and 0 once rclone has exited: its last bytes are in the pipe).
+struct ReceiveQueues: Sendable {
+    let pid: Int32
+
+    /// The sum of the receive queues of the process's established TCP sockets; nil when /proc does not tell.
+    func queued() -> Int64? {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else { return nil }
+        var inodes = Set<Substring>()
+        for entry in entries {
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(entry)"),
+                target.hasPrefix("socket:["), target.hasSuffix("]")
+            else { continue }
+            inodes.insert(Substring(target.dropFirst(8).dropLast()))
+        }
+        var total: Int64 = 0
+        var readable = false
+        for table in ["tcp", "tcp6"] {
+            guard let text = Self.read("/proc/\(pid)/net/\(table)") else { continue }
+            readable = true
+            guard !inodes.isEmpty else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+                // sl local remote st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode …; st 01 is ESTABLISHED.
+                guard fields.count > 9, fields[3] == "01", inodes.contains(fields[9]),
+                    let colon = fields[4].firstIndex(of: ":"), let queue = Int64(fields[4][fields[4].index(after: colon)...], radix: 16)
+                else { continue }
+                total += queue
+            }
+        }
+        return readable ? total : nil
+    }
+
+    /// A /proc file's text (its size is 0 to stat: read to the end).
+    static func read(_ path: String) -> String? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 << 10)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { break }
+            bytes += chunk[..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
