@@ -10,7 +10,7 @@ APT_PACKAGES=(
     postgresql mariadb-server mariadb-client btrfs-progs libcurl4-openssl-dev
     nodejs esbuild node-react node-react-dom node-typescript node-csstype node-prop-types chromium
 )
-PIP_PACKAGES=(honcho schemathesis playwright aiosmtpd)
+PIP_PACKAGES=(honcho schemathesis playwright aiosmtpd opentelemetry-proto)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
