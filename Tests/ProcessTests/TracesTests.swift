@@ -98,6 +98,8 @@ import Testing
         let execute = try #require(trace.first { $0.name == "execute" })
         let stages = trace.filter { $0.parentSpanId == execute.spanId && $0.name.hasPrefix("stage ") }
         #expect(!stages.isEmpty, "no stage spans: \(trace.map(\.name))")
+        // The bus hop that woke the workers, under the request.
+        #expect(trace.contains { $0.name == "bus wake runs" && $0.parentSpanId == root.spanId }, "\(trace.map(\.name))")
         // The request span ends before the run's work; the run span covers its children.
         #expect(trace.filter { $0.parentSpanId == received.spanId }.allSatisfy { $0.start >= received.start && $0.end <= received.end })
 
