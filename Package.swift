@@ -30,6 +30,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Traces (docs/observability.md): the Tracing API for spans, swift-otel's OTLP/HTTP exporter (no gRPC) behind it.
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
         // Tests only: validates the served OpenAPI document.
         // Without its default `ExternalLoading` trait, which the validation does not need and which builds slowly.
         .package(url: "https://github.com/mattpolzin/OpenAPIKit", from: "6.4.0", traits: []),
@@ -107,6 +110,7 @@ let package = Package(
                 "Targets",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             path: "Sources/Shared/Store",
             swiftSettings: swiftSettings
@@ -127,7 +131,10 @@ let package = Package(
         ),
         .target(
             name: "Runs",
-            dependencies: ["Core", "Archive", "Secrets", "Store", "Targets", "CFileSystem", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Core", "Archive", "Secrets", "Store", "Targets", "CFileSystem", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
             path: "Sources/Shared/Runs",
             swiftSettings: swiftSettings
         ),
@@ -153,9 +160,25 @@ let package = Package(
             path: "Sources/Shared/Notifications",
             swiftSettings: swiftSettings
         ),
+        // Traces' setup (docs/observability.md): the OTLP exporter from the OTEL_* environment, off by default; only
+        // the executables depend on it (swift-otel is slow to build; the fuzz target and the rooms stay without it).
+        .target(
+            name: "Telemetry",
+            dependencies: [
+                "Core",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "OTel", package: "swift-otel"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
+            path: "Sources/Shared/Telemetry",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "bastion-api",
             dependencies: [
+                "Telemetry",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 "Archive",
                 "Bus",
                 "Core",
@@ -178,6 +201,8 @@ let package = Package(
         .executableTarget(
             name: "bastion-worker",
             dependencies: [
+                "Telemetry",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 "Bus",
                 "Core",
                 "Notifications",

@@ -11,7 +11,7 @@ APT_PACKAGES=(
     nodejs esbuild node-react node-react-dom node-typescript node-csstype node-prop-types chromium
     fonts-wqy-microhei  # Chinese glyphs for Chromium (the UI in zh-CN, its screenshots)
 )
-PIP_PACKAGES=(honcho schemathesis playwright aiosmtpd openapi-spec-validator axe-playwright-python)
+PIP_PACKAGES=(honcho schemathesis playwright aiosmtpd openapi-spec-validator axe-playwright-python opentelemetry-proto)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

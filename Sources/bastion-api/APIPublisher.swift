@@ -2,6 +2,7 @@ import Bus
 import Core
 import Logging
 import Synchronization
+import Tracing
 
 /// The API's after-COMMIT publisher (docs/architecture.md, "After COMMIT"): what its own transactions commit goes to
 /// its WebSocket hub (events, progress) and, over the bus, to the workers (wakes, cancels). Workers' commits arrive
@@ -17,8 +18,17 @@ struct APIPublisher: AfterCommitPublisher {
         for update in work.progress { hub.publishProgress(update) }
         if work.wakes.contains(.runs) { agents.runsWoken() }
         if !work.cancels.isEmpty { agents.canceled(Array(work.cancels)) }
-        for topic in WakeTopic.allCases where work.wakes.contains(topic) { bus.broadcast(.wake(topic), to: topic.isForJanitor ? .janitor : .worker) }
-        for runId in work.cancels { bus.broadcast(.cancel(runId: runId)) }
+        for topic in WakeTopic.allCases where work.wakes.contains(topic) {
+            busHop("bus wake \(topic.rawValue)") { bus.broadcast(.wake(topic), to: topic.isForJanitor ? .janitor : .worker) }
+        }
+        for runId in work.cancels { busHop("bus cancel") { bus.broadcast(.cancel(runId: runId)) } }
+    }
+
+    /// A bus hop sent on behalf of a traced request: a producer span under it (docs/observability.md, "Tracing");
+    /// untraced commits (the workers' relayed ones, tracing off) send without a span.
+    private func busHop(_ name: String, _ send: () -> Void) {
+        guard ServiceContext.current != nil else { return send() }
+        withSpan(name, ofKind: .producer) { _ in send() }
     }
 }
 

@@ -66,6 +66,9 @@ struct WebSocketContext: RequestContext, WebSocketRequestContext {
 /// Builds the router with its middleware and controllers. Tests drive this directly.
 func buildRouter(_ services: APIServices) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
+    // A span for each request, named by its route pattern, continuing a caller's `traceparent` (docs/observability.md,
+    // "Tracing"); a no-op while tracing is off.
+    router.add(middleware: TracingMiddleware(redactingQueryParameters: ["token", "ticket", "key"]))
     router.add(middleware: RequestIDMiddleware())
     // Hummingbird's request metrics (count by route pattern, method and status; duration; active requests), placed
     // outside ErrorMiddleware so rendered errors count with their status.
@@ -193,7 +196,8 @@ func gatedWebSocketServer(_ services: APIServices) -> HTTPServerBuilder {
 func buildServiceGroup(
     _ config: APIConfig,
     logger: Logger,
-    metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+    metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+    tracing: (any Service)? = nil
 ) async throws
     -> ServiceGroup
 {
@@ -225,7 +229,10 @@ func buildServiceGroup(
     )
     return ServiceGroup(
         configuration: .init(
-            services: [BusServerService(bus: bus, hub: hub, agents: relay, logger: logger), app, RunEventsHubService(hub: hub)],
+            // The tracing exporter first: a group stops in reverse order, so it flushes the others' last spans.
+            services: [tracing].compactMap { $0 } + [
+                BusServerService(bus: bus, hub: hub, agents: relay, logger: logger), app, RunEventsHubService(hub: hub),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

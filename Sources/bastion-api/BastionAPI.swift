@@ -1,9 +1,11 @@
 import ArgumentParser
 import Bus
 import Core
+import Foundation
 import Metrics
 import Prometheus
 import Store
+import Telemetry
 
 @main
 struct BastionAPI: AsyncParsableCommand {
@@ -42,10 +44,16 @@ struct BastionAPI: AsyncParsableCommand {
             for route in services.routes.all { print("\(route.method.rawValue) \(route.path) \(route.access.rawValue)") }
             return
         }
-        let logger = BastionLogging.bootstrap(level: config.common.logLevel, label: "bastion-api")
+        let environment = ProcessInfo.processInfo.environment
+        let logger = BastionLogging.bootstrap(
+            level: config.common.logLevel,
+            label: "bastion-api",
+            metadataProvider: TracingSetup.logMetadataProvider(environment: environment)
+        )
+        let tracing = try TracingSetup.bootstrap(serviceName: "bastion-api", environment: environment, logger: logger)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(MetricsController.factory(registry: registry))
-        let group = try await buildServiceGroup(config, logger: logger, metrics: registry)
+        let group = try await buildServiceGroup(config, logger: logger, metrics: registry, tracing: tracing)
         try await group.run()
     }
 }

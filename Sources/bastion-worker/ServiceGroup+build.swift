@@ -34,7 +34,7 @@ func jobExecutors(_ config: WorkerConfig) -> [any JobExecutor] {
 
 /// Builds the worker's one `ServiceGroup`: the bus connection, the run loop, the cron scheduler and notification
 /// delivery.
-func buildServiceGroup(_ config: WorkerConfig, logger: Logger) throws -> ServiceGroup {
+func buildServiceGroup(_ config: WorkerConfig, logger: Logger, tracing: (any Service)? = nil) throws -> ServiceGroup {
     var logger = logger
     logger[metadataKey: "worker.id"] = "\(config.workerID)"
     let client = BusClient(
@@ -106,7 +106,8 @@ func buildServiceGroup(_ config: WorkerConfig, logger: Logger) throws -> Service
     SourceSnapshots.sweep(records: config.common.dataDirectory.snapshotsPath, logger: logger)
     return ServiceGroup(
         configuration: .init(
-            services: [bus, runLoop, scheduler, notifications],
+            // The tracing exporter first: a group stops in reverse order, so it flushes the others' last spans.
+            services: [tracing].compactMap { $0 } + [bus, runLoop, scheduler, notifications],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         )

@@ -40,8 +40,14 @@ final class Scratch: @unchecked Sendable {
 
 extension Child {
     /// Starts one of the Bastion binaries on `dataDir`.
-    static func bastion(_ binary: String, dataDir: String, logDir: String, _ extra: [String] = []) throws -> Child {
-        try Child(Binaries.path(binary), ["--data-dir", dataDir] + extra, name: binary, logDir: logDir)
+    static func bastion(
+        _ binary: String,
+        dataDir: String,
+        logDir: String,
+        _ extra: [String] = [],
+        environment: [String: String] = [:]
+    ) throws -> Child {
+        try Child(Binaries.path(binary), ["--data-dir", dataDir] + extra, name: binary, logDir: logDir, environment: environment)
     }
 }
 

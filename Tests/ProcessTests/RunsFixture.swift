@@ -18,9 +18,10 @@ final class RunsFixture: @unchecked Sendable {
     var dataDir: String { scratch.dataDir }
     var targetDir: String { scratch.path + "/target" }
 
-    init(apiArgs: [String] = [], scratch: Scratch = Scratch()) async throws {
+    /// `apiEnvironment`: added to the API's environment (the `OTEL_*` of TracesTests).
+    init(apiArgs: [String] = [], scratch: Scratch = Scratch(), apiEnvironment: [String: String] = [:]) async throws {
         self.scratch = scratch
-        try startAPI(apiArgs)
+        try startAPI(apiArgs, environment: apiEnvironment)
         guard await eventually(timeout: .seconds(15), { await HTTP.tryGet(self.base + "/api/ready")?.status == 200 }) else {
             throw FixtureError("api not ready:\n\(api.log)")
         }
@@ -49,8 +50,8 @@ final class RunsFixture: @unchecked Sendable {
         for child in children { child.kill9() }
     }
 
-    func startAPI(_ args: [String] = []) throws {
-        api = try Child.bastion("bastion-api", dataDir: dataDir, logDir: scratch.path, ["--port", "\(port)"] + args)
+    func startAPI(_ args: [String] = [], environment: [String: String] = [:]) throws {
+        api = try Child.bastion("bastion-api", dataDir: dataDir, logDir: scratch.path, ["--port", "\(port)"] + args, environment: environment)
         children.append(api)
     }
 

@@ -77,6 +77,7 @@ import Testing
                 "v7_agents", "v8_incomplete_cleanup", "v9_incremental", "v10_agent_pending_key", "v11_run_crash_attempts",
                 "v12_copies_locations", "v12_notify_channels_pings",
                 "v12_drills_scheduled_kind",
+                "v13_traces_run_trace_context",
             ]
         )
     }

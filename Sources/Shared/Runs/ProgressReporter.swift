@@ -21,6 +21,9 @@ public final class ProgressReporter: RunProgressSink {
         self.claimToken = claimToken
     }
 
+    /// The stage history so far (the run's stage spans, docs/observability.md).
+    public var stageMarks: [RunProgress.StageMark] { marks.withLock { $0 } }
+
     /// Records progress; dropped when less than a second passed since the last write and the stage is unchanged.
     public func update(_ progress: RunProgress) async {
         var progress = progress

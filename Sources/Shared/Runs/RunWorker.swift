@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Store
 import Synchronization
+import Tracing
 
 /// The worker's claim-and-execute engine: claims queued runs one at a time through the indexed claim, executes each
 /// with the executor for its job type, heartbeats while it runs, and writes the outcome with a fenced
@@ -85,17 +86,23 @@ public final class RunWorker: Sendable {
     public func drainQueue() async -> Int {
         var executed = 0
         var next: ClaimedRun?
+        // When the claim of `next` began and ended (its run's `claim` span, docs/observability.md).
+        var claimTimes = (DefaultTracerClock.now, DefaultTracerClock.now)
         while !isShuttingDown {
             if next == nil {
                 do {
+                    let started = DefaultTracerClock.now
                     next = try await database.claimNextRun(workerId: settings.workerId)
+                    claimTimes = (started, DefaultTracerClock.now)
                 } catch {
                     logger.error("Claim failed", metadata: ["error": "\(error)"])
                     return executed
                 }
             }
             guard let claimed = next else { return executed }
-            next = await execute(claimed)
+            var nextClaimTimes = claimTimes
+            next = await execute(claimed, claimTimes: claimTimes, nextClaimTimes: &nextClaimTimes)
+            claimTimes = nextClaimTimes
             executed += 1
         }
         if let next {
@@ -106,7 +113,45 @@ public final class RunWorker: Sendable {
     }
 
     /// Executes one claimed run to its terminal write; returns the next run claimed in that same transaction.
-    func execute(_ claimed: ClaimedRun) async -> ClaimedRun? {
+    ///
+    /// Traced (docs/observability.md, "Tracing"): one `run` span, child of the span that enqueued the run (its
+    /// `runs.trace_context`), from the claim to the terminal write, with `claim`, `execute` (and a span per stage the
+    /// progress history marked) and `terminal write` under it. `claimTimes`: when the claim began and ended;
+    /// `nextClaimTimes` receives the terminal write's, which claims the next run.
+    func execute(
+        _ claimed: ClaimedRun,
+        claimTimes: (DefaultTracerClock.Instant, DefaultTracerClock.Instant) = (DefaultTracerClock.now, DefaultTracerClock.now),
+        nextClaimTimes: inout (DefaultTracerClock.Instant, DefaultTracerClock.Instant)
+    ) async -> ClaimedRun? {
+        let run = claimed.run
+        let span = startSpan(
+            "run \(run.kind.rawValue)",
+            at: claimTimes.0,
+            context: RunTraceContext.context(traceparent: claimed.traceContext),
+            ofKind: .consumer
+        )
+        span.updateAttributes { attributes in
+            attributes["bastion.run.id"] = run.id
+            attributes["bastion.job.id"] = run.jobId
+            attributes["bastion.run.kind"] = run.kind.rawValue
+            attributes["bastion.worker.id"] = settings.workerId
+        }
+        let claimSpan = startSpan("claim", at: claimTimes.0, context: span.context)
+        claimSpan.end(at: claimTimes.1)
+        defer { span.end() }
+        var times = nextClaimTimes
+        let next = await ServiceContext.withValue(span.context) {
+            await executeInSpan(claimed, span: span, nextClaimTimes: &times)
+        }
+        nextClaimTimes = times
+        return next
+    }
+
+    private func executeInSpan(
+        _ claimed: ClaimedRun,
+        span: any Span,
+        nextClaimTimes: inout (DefaultTracerClock.Instant, DefaultTracerClock.Instant)
+    ) async -> ClaimedRun? {
         let run = claimed.run
         var logger = logger
         logger[metadataKey: "run.id"] = "\(run.id)"
@@ -118,18 +163,31 @@ public final class RunWorker: Sendable {
         defer { current.withLock { $0 = nil } }
 
         let sink = RunEventSink(database: database, runId: run.id)
+        let progress = ProgressReporter(database: database, runId: run.id, claimToken: claimed.claimToken)
         // The sink is stopped, never cancelled: its last events must commit before the terminal write.
         async let sinkLoop: Void = sink.run()
+        let executeSpan = startSpan("execute", context: span.context)
         let outcome: RunOutcome = await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
                 await heartbeat(run.id, claimed.claimToken, cancellation)
             }
-            let outcome = await perform(claimed, sink: sink, cancellation: cancellation, logger: logger)
+            let outcome = await ServiceContext.withValue(executeSpan.context) {
+                await perform(claimed, sink: sink, progress: progress, cancellation: cancellation, logger: logger)
+            }
             group.cancelAll()
             return outcome
         }
         sink.stop()
         await sinkLoop
+        Self.stageSpans(progress.stageMarks, under: executeSpan, endingAt: DefaultTracerClock.now)
+        executeSpan.end()
+        span.attributes["bastion.run.outcome"] = outcome.traceName
+        let writeStarted = DefaultTracerClock.now
+        let writeSpan = startSpan("terminal write", at: writeStarted, context: span.context)
+        defer {
+            writeSpan.end()
+            nextClaimTimes = (writeStarted, DefaultTracerClock.now)
+        }
 
         do {
             switch (cancellation.reason, outcome) {
@@ -159,7 +217,13 @@ public final class RunWorker: Sendable {
         return nil
     }
 
-    private func perform(_ claimed: ClaimedRun, sink: RunEventSink, cancellation: RunCancellation, logger: Logger) async -> RunOutcome {
+    private func perform(
+        _ claimed: ClaimedRun,
+        sink: RunEventSink,
+        progress: ProgressReporter,
+        cancellation: RunCancellation,
+        logger: Logger
+    ) async -> RunOutcome {
         guard let job = claimed.job else {
             return .failed(code: "job_not_found", message: "The run's job no longer exists", summary: nil)
         }
@@ -180,7 +244,7 @@ public final class RunWorker: Sendable {
             job: job,
             spec: spec,
             events: sink,
-            progress: ProgressReporter(database: database, runId: claimed.run.id, claimToken: claimed.claimToken),
+            progress: progress,
             cancellation: cancellation,
             keys: BackupKeys(
                 database: database,
@@ -207,6 +271,18 @@ public final class RunWorker: Sendable {
         }
     }
 
+    /// A span per stage of the run's progress history (`RunProgress.stages`), each ending where the next began.
+    static func stageSpans(_ marks: [RunProgress.StageMark], under parent: any Span, endingAt end: DefaultTracerClock.Instant) {
+        for (index, mark) in marks.enumerated() {
+            let start = DefaultTracerClock.Instant(nanosecondsSinceEpoch: UInt64(clamping: mark.startedMs) &* 1_000_000)
+            let stop =
+                index + 1 < marks.count
+                ? DefaultTracerClock.Instant(nanosecondsSinceEpoch: UInt64(clamping: marks[index + 1].startedMs) &* 1_000_000) : end
+            let stage = startSpan("stage \(mark.stage)", at: start, context: parent.context)
+            stage.end(at: max(start, stop))
+        }
+    }
+
     /// Heartbeats until cancelled; re-reads the cancel flag each time in case the bus hint was lost.
     private func heartbeat(_ runId: String, _ token: String, _ cancellation: RunCancellation) async {
         while !Task.isCancelled {
@@ -226,6 +302,17 @@ public final class RunWorker: Sendable {
             } catch {
                 logger.warning("Heartbeat failed", metadata: ["run.id": "\(runId)", "error": "\(error)"])
             }
+        }
+    }
+}
+
+extension RunOutcome {
+    /// The outcome as the run span's `bastion.run.outcome` attribute.
+    fileprivate var traceName: String {
+        switch self {
+        case .success: "succeeded"
+        case .failed(let code, _, _): "failed: \(code)"
+        case .canceled: "canceled"
         }
     }
 }

@@ -48,6 +48,10 @@ extension AppDatabase {
         migrator.registerMigration("v12_drills_scheduled_kind") { db in
             try db.execute(sql: Migrations.v12DrillsScheduledKind)
         }
+        // The W3C `traceparent` of the request that enqueued a run, for the worker's run span (docs/observability.md).
+        migrator.registerMigration("v13_traces_run_trace_context") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN trace_context TEXT")
+        }
         return migrator
     }
 

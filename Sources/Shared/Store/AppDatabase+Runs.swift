@@ -7,6 +7,8 @@ public struct ClaimedRun: Sendable {
     public var run: Run
     public var job: Job?
     public var claimToken: String
+    /// The W3C `traceparent` the enqueuing request stored (`runs.trace_context`), nil when it was not traced.
+    public var traceContext: String? = nil
 }
 
 /// How an execution ended, as the worker reports it.
@@ -47,10 +49,17 @@ extension AppDatabase {
 
     /// Enqueues a run of `jobId`, applying the job's overlap policy in the same IMMEDIATE transaction as the insert,
     /// and appends a `queued` or `rejected` event with `fields.source`. Nil when the job does not exist.
+    /// The caller's trace context (its W3C `traceparent`, when traced) is kept on the run for the worker's span
+    /// (docs/observability.md, "Tracing").
     public func enqueueRun(jobId: String, source: String, now: Int64 = unixNow()) async throws -> Run? {
-        try await write { db, after -> Run? in
+        let traceContext = RunTraceContext.current()
+        return try await write { db, after -> Run? in
             guard let job = try Self.fetchJob(db, id: jobId) else { return nil }
-            return try Self.insertRun(db, job: job, fields: ["source": .string(source)], scheduledFor: nil, now: now, after: &after)
+            let run = try Self.insertRun(db, job: job, fields: ["source": .string(source)], scheduledFor: nil, now: now, after: &after)
+            if let traceContext, let run {
+                try db.execute(sql: "UPDATE runs SET trace_context = ? WHERE id = ?", arguments: [traceContext, run.id])
+            }
+            return run
         }
     }
 
@@ -250,7 +259,8 @@ extension AppDatabase {
                 try db.execute(sql: "UPDATE runs SET operation_json = ? WHERE id = ?", arguments: [JSONValue.object(operation).jsonString(), id])
             }
         }
-        return ClaimedRun(run: run, job: job, claimToken: token)
+        let traceContext = try String.fetchOne(db, sql: "SELECT trace_context FROM runs WHERE id = ?", arguments: [id])
+        return ClaimedRun(run: run, job: job, claimToken: token, traceContext: traceContext)
     }
 
     /// The chain a backup of an incremental job builds on: the job's newest present snapshot of a chain on the same

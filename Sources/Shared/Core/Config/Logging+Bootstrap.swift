@@ -6,11 +6,12 @@ import Synchronization
 public enum BastionLogging {
     private static let once = BootstrapOnce()
 
-    /// Installs the stderr handler once per process; later calls only return a logger.
-    public static func bootstrap(level: Logger.Level, label: String) -> Logger {
+    /// Installs the stderr handler once per process; later calls only return a logger. `metadataProvider` adds to
+    /// every line (the current trace and span ids when tracing is on, docs/observability.md).
+    public static func bootstrap(level: Logger.Level, label: String, metadataProvider: Logger.MetadataProvider? = nil) -> Logger {
         once.run {
             LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
+                var handler = StreamLogHandler.standardError(label: label, metadataProvider: metadataProvider)
                 handler.logLevel = .trace
                 return handler
             }
