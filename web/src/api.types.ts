@@ -49,6 +49,13 @@ export type BackupSummary = {
   warnings?: number;
 };
 
+export type BusPeerContact = {
+  connected_at: number;
+  id: string;
+  last_contact_at: number;
+  pid: number;
+};
+
 export type Destination = {
   channel: "webhook" | "wecom_bot" | "email" | "ntfy";
   /** email: {host, port, tls, username, from, to, has_password, has_ca_cert}; ntfy: {server, priority, tags, has_token}; null for webhook and wecom_bot */
@@ -386,6 +393,16 @@ export type RunRef = {
 } | null;
 
 export type RunStatus = "queued" | "running" | "success" | "failed" | "rejected" | "canceled";
+
+export type RuntimeSetting = {
+  env: string;
+  name: string;
+  option: string;
+  process: "api" | "janitor";
+  restart_required: boolean;
+  source: "flag" | "env" | "default";
+  value: string;
+};
 
 export type Snapshot = {
   base_run_id: string | null;
@@ -916,6 +933,22 @@ export interface Operations {
       recipient: string;
     })[];
   };
+  /** Create a backup key (409 key_exists when the name is taken) */
+  "POST /api/keys": {
+    path: {};
+    query: {};
+    body: {
+      name: string;
+    };
+    response: {
+      escrow: {
+        set_at: number;
+        targets_written: number;
+      } | null;
+      name: string;
+      recipient: string;
+    };
+  };
   /** Export a key's identity (for age -d -i) */
   "GET /api/keys/{name}": {
     path: {
@@ -1437,25 +1470,28 @@ export interface Operations {
     query: {};
     body: never;
     response: {
+      agents?: ({
+        connected: boolean;
+        id: string;
+        last_seen_at: number | null;
+        name: string;
+      })[];
       build_time_unix: number | null;
       bus?: {
-        janitors: {
-          id: string;
-          pid: number;
-        }[];
+        janitors: BusPeerContact[];
         socket: string;
-        workers: {
-          id: string;
-          pid: number;
-        }[];
+        workers: BusPeerContact[];
       };
       database?: {
         journal_mode: string;
         path: string;
+        size_bytes: number;
         sqlite_version: string;
+        wal_bytes: number;
       };
       hub_timezone: string;
       insecure_http: boolean;
+      runtime?: RuntimeSetting[];
       version: string;
     };
   };
