@@ -109,6 +109,8 @@ import Testing
         let exported = try await HTTP.get(base + "/api/keys/offsite-1")
         #expect((exported.json?["identity"] as? String)?.hasPrefix("AGE-SECRET-KEY-1") == true)
         #expect(exported.json?["recipient"] as? String == recipient)
+        // The private key is never kept by the browser's or a proxy's cache.
+        #expect(exported.headers["cache-control"] == "no-store", "\(exported.headers)")
 
         let again = try await HTTP.send("POST", base + "/api/keys", json: ["name": "offsite-1"])
         #expect(again.status == 409 && again.json?["error"] as? String == "key_exists", "\(again.status) \(again.text)")

@@ -3,8 +3,9 @@ import Synchronization
 
 /// One agent link's decoded frames between its reader and its processor (docs/agents.md, "Frames in one transaction").
 ///
-/// The reader decodes each frame as it arrives and queues it; at most `limit` wait (past that the reader stops
-/// reading, so the agent's socket backs up as it does under its budget). The processor takes everything queued at
+/// The reader decodes each frame as it arrives and queues it; at most `limit` frames and `byteLimit` bytes of them wait
+/// (past either the reader stops reading, so the agent's socket backs up as it does under its budget: a stalled
+/// processor holds a few MiB per link, not `limit` frames of 1 MiB). The processor takes everything queued at
 /// once and `coalesce` turns consecutive event frames of one run and claim into one step: their events are stored in
 /// one transaction and acknowledged by one cumulative `event_ack`. Frames keep their order; a frame that does not
 /// decode is queued as `.invalid` after the frames before it, and nothing after it is read.
@@ -18,6 +19,8 @@ final class AgentFrameQueue: Sendable {
 
     private struct State {
         var items: [Item] = []
+        /// The frame bytes of `items`.
+        var bytes = 0
         var taker: CheckedContinuation<[Item]?, Never>?
         var pusher: CheckedContinuation<Bool, Never>?
         /// The reader is done: what is queued is still taken, then `take` answers nil.
@@ -30,26 +33,34 @@ final class AgentFrameQueue: Sendable {
     static let maxEventsPerStep = 2_000
 
     let limit: Int
+    let byteLimit: Int
     private let state = Mutex(State())
 
-    init(limit: Int = 256) {
+    init(limit: Int = 256, byteLimit: Int = 4 << 20) {
         self.limit = limit
+        self.byteLimit = byteLimit
     }
 
-    /// Queues `item`; waits while `limit` items are queued. False once the processor is done (stop reading).
-    func push(_ item: Item) async -> Bool {
+    /// Whether a push is waiting for the processor (the queue is full).
+    var isFull: Bool { state.withLock { $0.pusher != nil } }
+
+    /// Queues `item` (a frame of `bytes` bytes); waits while `limit` items or `byteLimit` bytes are queued. False once
+    /// the processor is done (stop reading).
+    func push(_ item: Item, bytes: Int = 0) async -> Bool {
         await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let (taker, items, now) = state.withLock { state -> (CheckedContinuation<[Item]?, Never>?, [Item], Bool?) in
                 guard !state.closed else { return (nil, [], false) }
                 state.items.append(item)
+                state.bytes += bytes
                 var handed: [Item] = []
                 let taker = state.taker
                 if taker != nil {
                     state.taker = nil
                     handed = state.items
                     state.items = []
+                    state.bytes = 0
                 }
-                if state.items.count >= limit {
+                if state.items.count >= limit || state.bytes >= byteLimit {
                     state.pusher = continuation
                     return (taker, handed, nil)
                 }
@@ -70,6 +81,7 @@ final class AgentFrameQueue: Sendable {
                     if !state.items.isEmpty {
                         let items = state.items
                         state.items = []
+                        state.bytes = 0
                         let pusher = state.pusher
                         state.pusher = nil
                         return (pusher, .some(items))
@@ -101,6 +113,7 @@ final class AgentFrameQueue: Sendable {
         let (taker, pusher) = state.withLock { state in
             state.closed = true
             state.items = []
+            state.bytes = 0
             defer {
                 state.taker = nil
                 state.pusher = nil

@@ -174,7 +174,7 @@ actor AgentGateway {
                                     _ = await queue.push(.invalid("\(error)"))
                                     return true
                                 }
-                                guard await queue.push(.message(message)) else { return true }
+                                guard await queue.push(.message(message), bytes: text.utf8.count) else { return true }
                                 // Over its budget, this agent's next frame waits: its socket backs up, nothing is dropped.
                                 let wait = budget.spend(events: message.eventCount, bytes: text.utf8.count)
                                 if wait > .zero {

@@ -87,15 +87,18 @@ struct KeysController {
         return EditedResponse(status: .created, response: KeyDTO(name: name, recipient: key.recipient, escrow: .present(nil)))
     }
 
-    /// `GET /api/keys/{name}`: the identity itself (`AGE-SECRET-KEY-1…`), for `age -d -i`.
-    @Sendable func export(_ request: Request, context: AppRequestContext) async throws -> KeyDTO {
+    /// `GET /api/keys/{name}`: the identity itself (`AGE-SECRET-KEY-1…`), for `age -d -i`; `Cache-Control: no-store`, so
+    /// no browser or proxy cache keeps a copy of the private key.
+    @Sendable func export(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<KeyDTO> {
         let name = try context.parameters.require("name").removingPercentEncoding ?? ""
         let box = try SecretBox.open(in: services.config.common.dataDirectory)
         guard let key = try await services.database.backupIdentity(name: name, box: box, create: false) else {
             throw APIError(status: .notFound, code: "key_not_found", message: "no backup key named \(name)")
         }
         context.logger.notice("Backup key exported", metadata: ["key": "\(name)"])
-        return KeyDTO(name: name, recipient: key.recipient, identity: .present(key.identity))
+        var headers = HTTPFields()
+        headers[.cacheControl] = "no-store"
+        return EditedResponse(headers: headers, response: KeyDTO(name: name, recipient: key.recipient, identity: .present(key.identity)))
     }
 
     /// `PUT /api/keys/{name}/escrow {"passphrase"}`: seals the identity with the passphrase (age's scrypt recipient,

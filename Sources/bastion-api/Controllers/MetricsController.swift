@@ -48,15 +48,16 @@ struct MetricsController {
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
     }
 
-    /// The backup figures people alert on, per job (docs/observability.md, "Backup metrics"), labelled `job_id` and
-    /// `job` (the name): last success time, its duration, bytes stored and source files and bytes, and whether the last
-    /// finished backup succeeded. A job that never succeeded has only the last-run series.
+    /// The backup figures people alert on, per job (docs/observability.md, "Backup metrics"), labelled `job_id` only:
+    /// `/metrics` is public (scrapers carry no session) and a job's name is not for anonymous callers (docs/security.md,
+    /// "The access list"). Last success time, its duration, bytes stored and source files and bytes, and whether the
+    /// last finished backup succeeded. A job that never succeeded has only the last-run series.
     private func setJobGauges() async throws {
         let jobs = try await services.database.jobBackupMetrics()
         var made: [Gauge] = []
         func set(_ name: String, _ job: JobBackupMetrics, _ value: Int64?) {
             guard let value else { return }
-            let gauge = registry.makeGauge(name: name, labels: [("job_id", job.jobId), ("job", job.name)])
+            let gauge = registry.makeGauge(name: name, labels: [("job_id", job.jobId)])
             gauge.set(Double(value))
             made.append(gauge)
         }
