@@ -112,7 +112,7 @@ export function KeysPage(props: { onChanged: () => void }) {
       {keys === null ? (
         <p className="muted">{t("settings.notify.loading")}</p>
       ) : (
-        <div className="table-scroll">
+        <div className="table-scroll" tabIndex={0}>
           <table className="table" aria-label={t("settings.keyList.title")}>
             <thead>
               <tr>

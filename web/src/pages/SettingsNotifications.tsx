@@ -145,7 +145,7 @@ export function NotificationsPage() {
         {destinations === null ? (
           <p className="muted">{t("settings.notify.loading")}</p>
         ) : (
-          <div className="table-scroll">
+          <div className="table-scroll" tabIndex={0}>
             <table className="table list" aria-label={t("settings.notify.destinationsTitle")}>
               <thead>
                 <tr>
@@ -531,7 +531,7 @@ function DeliveryQueue(props: { version: number }) {
       ) : items.length === 0 ? (
         <p className="muted">{t("settings.notify.queueEmpty")}</p>
       ) : (
-        <div className="table-scroll">
+        <div className="table-scroll" tabIndex={0}>
           <table className="table" aria-label={t("settings.notify.queueTitle")}>
             <thead>
               <tr>

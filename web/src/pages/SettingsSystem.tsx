@@ -92,7 +92,7 @@ export function SystemPage() {
       <section className="card" aria-labelledby="system-processes-heading">
         <h2 id="system-processes-heading">{t("settings.system.processesTitle")}</h2>
         <p className="muted">{t("settings.system.processesHelp")}</p>
-        <div className="table-scroll">
+        <div className="table-scroll" tabIndex={0}>
           <table className="table" aria-label={t("settings.system.processesTitle")}>
             <thead>
               <tr>
@@ -129,7 +129,7 @@ export function SystemPage() {
             {t("settings.system.noAgents")} <Link to="/agents">{t("settings.system.agentsLink")}</Link>
           </p>
         ) : (
-          <div className="table-scroll">
+          <div className="table-scroll" tabIndex={0}>
             <table className="table" aria-label={t("settings.system.agentsTitle")}>
               <thead>
                 <tr>
@@ -157,7 +157,7 @@ export function SystemPage() {
       <section className="card" aria-labelledby="system-runtime-heading">
         <h2 id="system-runtime-heading">{t("settings.system.runtimeTitle")}</h2>
         <p className="muted">{t("settings.system.runtimeHelp")}</p>
-        <div className="table-scroll">
+        <div className="table-scroll" tabIndex={0}>
           <table className="table runtime" aria-label={t("settings.system.runtimeTitle")}>
             <thead>
               <tr>
