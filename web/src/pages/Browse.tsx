@@ -270,7 +270,7 @@ export function BrowsePage(props: { runId: string; search: string }) {
                       readOnly
                     />
                   </td>
-                  <td data-label={t("common.name")}>
+                  <td className="name-col" data-label={t("common.name")}>
                     <EntryIcon kind={entry.kind} />
                     {entry.kind === "dir" ? (
                       <a
@@ -292,7 +292,7 @@ export function BrowsePage(props: { runId: string; search: string }) {
                     {entry.link_target !== null && <span className="muted link-target"> → {entry.link_target}</span>}
                   </td>
                   <td data-label={t("common.size")}>{entry.kind === "file" ? formatBytes(entry.size) : ""}</td>
-                  <td data-label={t("common.modified")}>{entry.mtime !== null && !entry.implied ? formatTime(entry.mtime) : ""}</td>
+                  <td className="modified-col" data-label={t("common.modified")}>{entry.mtime !== null && !entry.implied ? formatTime(entry.mtime) : ""}</td>
                   <td className="actions">
                     <CopyName name={entry.name} b64={entry.name_b64} compact />
                     {entry.kind === "file" && (

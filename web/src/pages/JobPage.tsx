@@ -363,9 +363,9 @@ function Snapshots(props: { job: Job; snapshots: Snapshot[]; act: (work: () => P
                 <td data-label={t("job.page.taken")}>
                   <Link to={`/runs/${snapshot.run_id}`}>{formatTime(snapshot.ended_at)}</Link>
                 </td>
-                <td data-label={t("job.page.files")}>{snapshot.source_files ?? "–"}</td>
-                <td data-label={t("job.page.size")}>{formatBytes(snapshot.source_bytes)}</td>
-                <td data-label={t("job.page.stored")}>{formatBytes(snapshot.transfer_bytes)}</td>
+                <td className="figure" data-label={t("job.page.files")}>{snapshot.source_files ?? "–"}</td>
+                <td className="figure" data-label={t("job.page.size")}>{formatBytes(snapshot.source_bytes)}</td>
+                <td className="figure" data-label={t("job.page.stored")}>{formatBytes(snapshot.transfer_bytes)}</td>
                 <td data-label={t("common.a.status")}>
                   <span className={`badge snapshot-${snapshot.status}`}>{statusWord(snapshot.status)}</span>
                   {snapshot.pinned_at !== null && (
