@@ -24,6 +24,14 @@ function browserSocket(runId: string, afterSeq: number): SocketLike {
   return like;
 }
 
+/** The later of two progress reports: a live frame can be older than the run's stored final progress (a short run's
+ * last stages are often only in the stored one), and a refresh can be older than the frame that just arrived. */
+function newerProgress(current: RunProgress | null, next: RunProgress | null): RunProgress | null {
+  if (!current || !next) return current ?? next;
+  if (next.ts !== current.ts) return next.ts > current.ts ? next : current;
+  return (next.stages?.length ?? 0) >= (current.stages?.length ?? 0) ? next : current;
+}
+
 /** A run as it happens: status, progress from the live frames, and its log followed over the WebSocket. */
 export function RunPage(props: { runId: string }) {
   const [run, setRun] = useState<Run | null>(null);
@@ -41,7 +49,7 @@ export function RunPage(props: { runId: string }) {
         const loaded = await api.run(props.runId);
         if (!alive) return;
         setRun(loaded);
-        setProgress((current) => current ?? loaded.progress);
+        setProgress((current) => newerProgress(current, loaded.progress));
         setError(null);
       } catch (caught) {
         if (alive) setError(caught);
@@ -63,7 +71,7 @@ export function RunPage(props: { runId: string }) {
         const last = log.events[log.events.length - 1];
         if (last && ["complete", "failed", "canceled", "rejected", "cancel_requested", "start"].includes(last.kind)) void refresh();
       },
-      (value) => alive && setProgress(value),
+      (value) => alive && setProgress((current) => newerProgress(current, value)),
     );
     streamRef.current = stream;
     void stream.start();

@@ -78,7 +78,8 @@ export function SettingsPage() {
         {secrets === null ? (
           <p className="muted">{t("common.a.loading")}</p>
         ) : (
-          <table className="table" aria-label={t("settings.credentials.title")}>
+          <div className="table-scroll" tabIndex={0}>
+<table className="table" aria-label={t("settings.credentials.title")}>
             <thead>
               <tr>
                 <th>{t("settings.credentials.kind")}</th>
@@ -111,6 +112,7 @@ export function SettingsPage() {
               ))}
             </tbody>
           </table>
+</div>
         )}
         <div className="settings-forms">
           <WebDAVForm onSaved={load} />
@@ -130,7 +132,8 @@ export function SettingsPage() {
         ) : cleanups.length === 0 ? (
           <p className="muted">{t("settings.maintenance.none")}</p>
         ) : (
-          <table className="table" aria-label={t("settings.maintenance.table")}>
+          <div className="table-scroll" tabIndex={0}>
+<table className="table" aria-label={t("settings.maintenance.table")}>
             <thead>
               <tr>
                 <th>{t("settings.maintenance.run")}</th>
@@ -177,6 +180,7 @@ export function SettingsPage() {
               ))}
             </tbody>
           </table>
+</div>
         )}
       </section>
     </div>
