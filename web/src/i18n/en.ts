@@ -1073,7 +1073,6 @@ export const en = {
   "settings.tabs.notifications": "Notifications",
   "settings.tabs.keys": "Encryption keys",
   "settings.tabs.system": "System",
-  "settings.dialog.cancel": "Cancel",
   "settings.notify.loading": "Loading…",
   "settings.notify.refresh": "Refresh",
   "settings.notify.switchesTitle": "Sending",

@@ -1048,7 +1048,6 @@ export const zhCN: Record<MessageKey, string> = {
   "settings.tabs.notifications": "通知",
   "settings.tabs.keys": "加密密钥",
   "settings.tabs.system": "系统",
-  "settings.dialog.cancel": "取消",
   "settings.notify.loading": "加载中…",
   "settings.notify.refresh": "刷新",
   "settings.notify.switchesTitle": "发送开关",

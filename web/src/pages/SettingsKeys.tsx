@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useRef, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useState } from "react";
 import { api, type KeyInfo } from "../api";
 import { ErrorBox } from "../components";
+import { ConfirmDialog } from "../dialogs";
 import { t } from "../i18n";
 import { formatRelative, formatTime } from "../lib/format";
 import { settingsApi } from "../lib/settingsApi";
@@ -13,45 +14,6 @@ import { settingsApi } from "../lib/settingsApi";
 const keyNameExample = "offsite-2027";
 const decryptCommand = `cat payload.part* | age -d -i key.txt | zstd -d | tar -x`;
 
-/** A modal confirmation (the browser's own `<dialog>`: focus stays inside, Escape cancels). */
-
-export function ConfirmDialog(props: {
-  title: string;
-  confirm: string;
-  danger?: boolean;
-  children: ReactNode;
-  onConfirm: () => void;
-  onCancel: () => void;
-}) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const dialog = ref.current;
-    if (dialog && !dialog.open) dialog.showModal();
-    return () => dialog?.close();
-  }, []);
-  return (
-    <dialog
-      ref={ref}
-      className="confirm-dialog"
-      aria-labelledby="confirm-dialog-title"
-      onCancel={(event) => {
-        event.preventDefault();
-        props.onCancel();
-      }}
-    >
-      <h2 id="confirm-dialog-title">{props.title}</h2>
-      {props.children}
-      <div className="row dialog-buttons">
-        <button type="button" className="ghost" onClick={props.onCancel} autoFocus>
-          {t("settings.dialog.cancel")}
-        </button>
-        <button type="button" className={props.danger ? "danger" : undefined} onClick={props.onConfirm}>
-          {props.confirm}
-        </button>
-      </div>
-    </dialog>
-  );
-}
 
 export function KeysPage(props: { onChanged: () => void }) {
   const [keys, setKeys] = useState<KeyInfo[] | null>(null);

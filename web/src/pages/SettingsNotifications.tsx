@@ -13,7 +13,7 @@ import {
   type QueuedNotification,
 } from "../lib/settingsApi";
 import { describeConfig, EmailForm, NtfyForm, TemplatesForm } from "./Settings26";
-import { ConfirmDialog } from "./SettingsKeys";
+import { ConfirmDialog } from "../dialogs";
 
 // Settings → Notifications (docs/ui.md, "Settings pages"): the global and per-channel switches, every destination of
 // every channel (enable, Test with its answer, edit, delete), the forms of each channel, the templates with a preview,
