@@ -143,3 +143,20 @@ export function LocationPicker(props: {
     </fieldset>
   );
 }
+
+/** A folder, a page, or an arrow for links (drawn, not an emoji: a server's browser may have no emoji font). */
+export function EntryIcon(props: { kind: string }) {
+  const shape =
+    props.kind === "dir" ? (
+      <path d="M1.5 3.5h5l1.5 2h6.5v8h-13z" fill="currentColor" fillOpacity="0.25" stroke="currentColor" />
+    ) : props.kind === "symlink" || props.kind === "hardlink" ? (
+      <path d="M3 12.5c0-5 3-7 9-7M9 2.5l3 3-3 3" fill="none" stroke="currentColor" strokeWidth="1.5" />
+    ) : (
+      <path d="M3.5 1.5h6l3 3v10h-9zM9.5 1.5v3h3" fill="none" stroke="currentColor" />
+    );
+  return (
+    <svg className={`kind-icon kind-${props.kind}`} viewBox="0 0 16 16" aria-hidden="true">
+      {shape}
+    </svg>
+  );
+}

@@ -616,7 +616,7 @@ test("#26: a snapshot's default location is the first present one, primary first
 });
 
 import { chooseLocation, sharedLocations } from "../src/api";
-import { browsePath } from "../src/pages/Browse";
+import { browsePath } from "../src/lib/router";
 
 test("#26: browse, verify and compare read at a chosen location; a compare offers only places both snapshots are", () => {
   const at = (id: string, status: SnapshotLocation["status"]): SnapshotLocation => ({ id, type: "local_dir", display: `/b/${id}/j/r`, status });

@@ -31,3 +31,14 @@ export function match(pattern: string, path: string): Record<string, string> | n
   }
   return params;
 }
+
+/** `/runs/{id}/browse?path=a/b&location=copy:…`: the query's directory, as text or base64 bytes, and where it is read
+ * (absent: the first healthy location, primary first). */
+export function browsePath(runId: string, entry?: { path: string; path_b64?: string }, location?: string | null): string {
+  const query = new URLSearchParams();
+  if (entry?.path_b64) query.set("path_b64", entry.path_b64);
+  else if (entry && entry.path !== "") query.set("path", entry.path);
+  if (location) query.set("location", location);
+  const text = query.toString();
+  return `/runs/${encodeURIComponent(runId)}/browse${text ? `?${text}` : ""}`;
+}

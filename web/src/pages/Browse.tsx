@@ -1,44 +1,16 @@
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent } from "react";
 import { api, chooseLocation, locationBase, type EntriesPage, type PathVersion, type Run, type SnapshotEntry, type SnapshotLocation } from "../api";
-import { ErrorBox, Link, LocationPicker } from "../components";
+import { EntryIcon, ErrorBox, Link, LocationPicker } from "../components";
 import { t, tNodes, type MessageKey } from "../i18n";
 import { formatBytes, formatTime } from "../lib/format";
-import { navigate } from "../lib/router";
+import { browsePath, navigate } from "../lib/router";
 import { click, emptyPick, entryKey, extend, moveTo, pickAll, unpick, type PickState } from "../lib/selection";
 import { parentOf, readableName } from "../lib/names";
 import { CopyName, Dialog, Name } from "../names";
-import { describeLocation, savePicks, startVerify } from "./snapshotActions";
+import { describeLocation, savePicks, startVerify } from "../lib/snapshotActions";
 
 // The snapshot browser: one flat list per directory (the catalog answers one level at a time, however big the
 // snapshot), breadcrumbs, name search below the current directory, and a pick that spans directories for a restore.
-
-/** A folder, a page, or an arrow for links (drawn, not an emoji: a server's browser may have no emoji font). */
-export function EntryIcon(props: { kind: string }) {
-  const shape =
-    props.kind === "dir" ? (
-      <path d="M1.5 3.5h5l1.5 2h6.5v8h-13z" fill="currentColor" fillOpacity="0.25" stroke="currentColor" />
-    ) : props.kind === "symlink" || props.kind === "hardlink" ? (
-      <path d="M3 12.5c0-5 3-7 9-7M9 2.5l3 3-3 3" fill="none" stroke="currentColor" strokeWidth="1.5" />
-    ) : (
-      <path d="M3.5 1.5h6l3 3v10h-9zM9.5 1.5v3h3" fill="none" stroke="currentColor" />
-    );
-  return (
-    <svg className={`kind-icon kind-${props.kind}`} viewBox="0 0 16 16" aria-hidden="true">
-      {shape}
-    </svg>
-  );
-}
-
-/** `/runs/{id}/browse?path=a/b&location=copy:…`: the query's directory, as text or base64 bytes, and where it is read
- * (absent: the first healthy location, primary first). */
-export function browsePath(runId: string, entry?: { path: string; path_b64?: string }, location?: string | null): string {
-  const query = new URLSearchParams();
-  if (entry?.path_b64) query.set("path_b64", entry.path_b64);
-  else if (entry && entry.path !== "") query.set("path", entry.path);
-  if (location) query.set("location", location);
-  const text = query.toString();
-  return `/runs/${encodeURIComponent(runId)}/browse${text ? `?${text}` : ""}`;
-}
 
 export function BrowsePage(props: { runId: string; search: string }) {
   const params = new URLSearchParams(props.search);

@@ -6,11 +6,11 @@ import { formatBytes, formatDuration, formatRelative, formatTime } from "../lib/
 import { navigate } from "../lib/router";
 import { describeBandwidth, describeHooks, describeReason, describeRetention, describeSource, describeTarget } from "../lib/jobForm";
 import { describeCron } from "../lib/schedule";
-import { browsePath } from "./Browse";
+import { browsePath } from "../lib/router";
 import { JobCharts } from "./JobCharts";
 import { Name } from "../names";
 import { parentOf } from "../lib/names";
-import { describeLocation, savePicks, startVerify } from "./snapshotActions";
+import { describeLocation, savePicks, startVerify } from "../lib/snapshotActions";
 
 // A job's page: what it does and how it is doing, its history, its snapshots (browse, restore, verify, pin, delete),
 // retention (preview, then apply), and Compare: what changed between any two snapshots.

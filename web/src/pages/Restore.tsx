@@ -10,13 +10,13 @@ import {
   type DatabaseRestoreForm,
   type Engine,
 } from "../lib/databaseRestore";
-import { ErrorBox, Link, LocationPicker } from "../components";
+import { EntryIcon, ErrorBox, Link, LocationPicker } from "../components";
 import { t, tNodes, type MessageKey } from "../i18n";
 import { formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
 import { toSelection, type Picked } from "../lib/selection";
-import { browsePath, EntryIcon } from "./Browse";
-import { loadPicks } from "./snapshotActions";
+import { browsePath } from "../lib/router";
+import { loadPicks } from "../lib/snapshotActions";
 import { readableName } from "../lib/names";
 import { Name } from "../names";
 

@@ -7,8 +7,8 @@ import { formatBytes, formatDuration, formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
 import { RunStream, type RunStreamState, type SocketLike } from "../lib/runStream";
 import { formatStageTime, stageName, stageSteps } from "../lib/stages";
-import { browsePath } from "./Browse";
-import { savePicks, startVerify } from "./snapshotActions";
+import { browsePath } from "../lib/router";
+import { savePicks, startVerify } from "../lib/snapshotActions";
 import { describeTarget } from "../lib/jobForm";
 
 const rowHeight = 26;

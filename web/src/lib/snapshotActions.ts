@@ -1,7 +1,7 @@
 import { api, locationBase, type SnapshotLocation } from "../api";
-import type { Picked } from "../lib/selection";
+import type { Picked } from "./selection";
 import { t } from "../i18n";
-import { navigate } from "../lib/router";
+import { navigate } from "./router";
 
 // What several pages do with a snapshot: hand a pick to the restore wizard, and start a verify.
 
