@@ -720,6 +720,29 @@ export interface Operations {
       total: number;
     };
   };
+  /** TEMP */
+  "POST /api/jobs/bulk": {
+    path: {};
+    query: {};
+    body: {
+      action: "run" | "archive" | "unarchive";
+      ids: string[];
+    };
+    response: {
+      action: "run" | "archive" | "unarchive";
+      done: number;
+      failed: number;
+      results: {
+        id: string;
+        message: string | null;
+        ok: boolean;
+        result: "done" | "unchanged" | "not_found" | "job_archived" | "rejected";
+        run_id: string | null;
+        run_status: string | null;
+      }[];
+      unchanged: number;
+    };
+  };
   /** Create a job */
   "POST /api/jobs": {
     path: {};
