@@ -22,9 +22,9 @@ export function BulkOutcome(props: { answer: BulkAnswer; names: Map<string, stri
   return (
     <div className={`banner-card ${tone} bulk-outcome`} role="status" data-testid="bulk-outcome">
       <p>
-        {plural(answer.done, doneKeys[answer.action])}
-        {answer.unchanged > 0 && <> {plural(answer.unchanged, ["pages.jobs.bulk.unchanged.one", "pages.jobs.bulk.unchanged.other"])}</>}
-        {failures.length > 0 && <> {plural(failures.length, ["pages.jobs.bulk.failed.one", "pages.jobs.bulk.failed.other"])}</>}
+        {(answer.done > 0 || answer.results.length === 0) && <>{plural(answer.done, doneKeys[answer.action])} </>}
+        {answer.unchanged > 0 && <>{plural(answer.unchanged, ["pages.jobs.bulk.unchanged.one", "pages.jobs.bulk.unchanged.other"])} </>}
+        {failures.length > 0 && plural(failures.length, ["pages.jobs.bulk.failed.one", "pages.jobs.bulk.failed.other"])}
       </p>
       {failures.length > 0 && (
         <ul>
