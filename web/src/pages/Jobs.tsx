@@ -100,6 +100,13 @@ export function JobsPage() {
   };
 
   const order = useMemo(() => items.map((job) => job.id), [items]);
+  const agentNames = useMemo(() => new Map((agents.data ?? []).map((agent): [string, string] => [agent.id, agent.name || agent.id])), [agents.data]);
+
+  // A page emptied by an action (its jobs archived away) moves to the last page that has rows.
+  useEffect(() => {
+    if (!result || result.items.length > 0 || result.total === 0 || filters.page === 1) return;
+    setFilters((current) => ({ ...current, page: Math.max(1, Math.ceil(result.total / result.page_size)) }));
+  }, [result]);
   const pageSelected = order.filter((id) => selected.has(id)).length;
   const pages = result ? Math.max(1, Math.ceil(result.total / result.page_size)) : 1;
 
@@ -217,7 +224,7 @@ export function JobsPage() {
             <option value="hub">{t("pages.jobs.filter.hub")}</option>
             {(agents.data ?? []).map((agent) => (
               <option key={agent.id} value={agent.id}>
-                {agent.name ?? agent.id}
+                {agent.name || agent.id}
               </option>
             ))}
             {filters.node !== "all" && filters.node !== "hub" && !(agents.data ?? []).some((agent) => agent.id === filters.node) && (
@@ -331,7 +338,7 @@ export function JobsPage() {
                     <strong>{job.name}</strong>
                   </Link>
                   {job.type && <span className="badge">{tOr(`common.jobType.${job.type}`, job.type)}</span>}
-                  {job.agent_id && <span className="badge">{t("common.agentShort", { id: job.agent_id.slice(0, 8) })}</span>}
+                  {job.agent_id && <span className="badge">{agentNames.get(job.agent_id) ?? t("common.agentShort", { id: job.agent_id.slice(0, 8) })}</span>}
                   {job.archived_at && <span className="badge">{t("common.archived")}</span>}
                 </td>
                 <td data-label={t("pages.jobs.col.schedule")}>
