@@ -1,6 +1,7 @@
 import Core
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Store
 
 /// The jobs list at scale (docs/ui.md, "Jobs at scale"): the list's filters, and one action over many jobs.
