@@ -205,9 +205,14 @@ def main():
                 runs_page.goto(base + "/runs")
                 expect(runs_page.locator("table.list tbody tr")).to_have_count(2)
                 expect(runs_page.locator("table.list tbody")).to_contain_text("queued")
+                took = time.time()
+                dashboard = page.request.get(base + "/api/dashboard", timeout=120000)
+                print(f"GET /api/dashboard with 500 jobs: {dashboard.status} in {time.time() - took:.1f} s")
                 overview = context.new_page()
+                overview.on("pageerror", lambda error: page_errors.append("overview: " + str(error)))
                 overview.goto(base + "/")
-                expect(overview.get_by_text("ok-alpha", exact=True)).to_be_visible()
+                # The dashboard of 500 jobs takes a while on a debug build.
+                expect(overview.get_by_text("ok-alpha", exact=True)).to_be_visible(timeout=90000)
                 expect(overview.locator("table.list tbody")).to_contain_text("queued")
                 shot(page, "queued-1280")
 
