@@ -26,7 +26,7 @@ BIN = binaries("debug")
 # Words that read the same in both languages: product and format names, units, the job's and files' names.
 SAME_IN_EVERY_LANGUAGE = {
     "Bastion", "UI", "UTC", "KiB", "MiB", "GiB", "ms", "JSON", "WebDAV", "BLAKE3", "SQLite", "PRAGMA", "cron", "URL",
-    "admin", "English", "Shift", "worker",
+    "admin", "English", "Shift", "worker", "PostgreSQL", "MariaDB", "Vaultwarden",
 }
 # Texts from files another change translates (lib/schedule.ts's cron in words); the lead empties this at the merge.
 PENDING_ELSEWHERE: set[str] = set()
