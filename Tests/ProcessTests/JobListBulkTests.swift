@@ -23,7 +23,10 @@ import Testing
             fixture.base + "/api/jobs",
             json: [
                 "name": name,
-                "spec": ["v": 1, "type": "filesystem", "source": ["paths": ["/nonexistent"]], "target": ["type": "local_dir", "base_dir": fixture.targetDir]],
+                "spec": [
+                    "v": 1, "type": "filesystem", "source": ["paths": ["/nonexistent"]],
+                    "target": ["type": "local_dir", "base_dir": fixture.targetDir],
+                ],
             ]
         )
         try #require(result.status == 201, "\(result.text)")

@@ -90,7 +90,8 @@ extension AppDatabase {
             let qualified = Self.jobColumns.split(separator: ",").map { "jobs." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
             let rows = try Row.fetchAll(
                 db,
-                sql: "SELECT \(qualified), latest.id, latest.status, latest.started_at, latest.ended_at \(from) ORDER BY \(query.sort.orderBy)\(limit)",
+                sql:
+                    "SELECT \(qualified), latest.id, latest.status, latest.started_at, latest.ended_at \(from) ORDER BY \(query.sort.orderBy)\(limit)",
                 arguments: conditions.arguments
             )
             let items = rows.map { row -> JobListItem in
