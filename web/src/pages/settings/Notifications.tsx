@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useState } from "react";
-import { api, ApiError, type NotificationDestination, type NotificationSettingsInfo } from "../api";
-import { ErrorBox, Link } from "../components";
-import { t, type MessageKey } from "../i18n";
-import { formatRelative, formatTime } from "../lib/format";
+import { api, ApiError, type NotificationDestination, type NotificationSettingsInfo } from "../../api";
+import { ErrorBox, Link } from "../../components";
+import { t, type MessageKey } from "../../i18n";
+import { formatRelative, formatTime } from "../../lib/format";
 import {
   deliveryStatuses,
   notificationChannels,
@@ -11,9 +11,9 @@ import {
   type NotificationChannel,
   type NotificationSwitches,
   type QueuedNotification,
-} from "../lib/settingsApi";
-import { describeConfig, EmailForm, NtfyForm, TemplatesForm } from "./Settings26";
-import { ConfirmDialog } from "../dialogs";
+} from "../../lib/settingsApi";
+import { describeConfig, EmailForm, NtfyForm, TemplatesForm } from "./notificationForms";
+import { ConfirmDialog } from "../../dialogs";
 
 // Settings → Notifications (docs/ui.md, "Settings pages"): the global and per-channel switches, every destination of
 // every channel (enable, Test with its answer, edit, delete), the forms of each channel, the templates with a preview,

@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useState } from "react";
-import { ErrorBox, Link } from "../components";
-import { t, type MessageKey } from "../i18n";
-import { formatBytes, formatRelative, formatTime } from "../lib/format";
-import { settingsApi, type BusPeerContact, type SystemDetails } from "../lib/settingsApi";
+import { ErrorBox, Link } from "../../components";
+import { t, type MessageKey } from "../../i18n";
+import { formatBytes, formatRelative, formatTime } from "../../lib/format";
+import { settingsApi, type BusPeerContact, type SystemDetails } from "../../lib/settingsApi";
 
 // Settings → System (docs/ui.md, "Settings pages"): versions, the hub's time zone, the database and its WAL, the
 // connected workers and janitor, the agents with their last contact, links to the OpenAPI document and the metrics,

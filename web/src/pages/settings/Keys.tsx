@@ -1,10 +1,10 @@
 import { useCallback, useEffect, useState } from "react";
-import { api, type KeyInfo } from "../api";
-import { ErrorBox } from "../components";
-import { ConfirmDialog } from "../dialogs";
-import { t } from "../i18n";
-import { formatRelative, formatTime } from "../lib/format";
-import { settingsApi } from "../lib/settingsApi";
+import { api, type KeyInfo } from "../../api";
+import { ErrorBox } from "../../components";
+import { ConfirmDialog } from "../../dialogs";
+import { t } from "../../i18n";
+import { formatRelative, formatTime } from "../../lib/format";
+import { settingsApi } from "../../lib/settingsApi";
 
 // Settings → Keys (docs/ui.md, "Settings pages"): the backup keys, a new one by name, and the export of a private key
 // behind a confirmation that says what it reveals and how to decrypt a snapshot without Bastion. The recovery
