@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "react";
+import { useMemo, useState } from "react";
 import { api, chooseLocation, locationBase, sharedLocations, type ChangeKind, type DiffPage, type Job, type Snapshot, type SnapshotChange } from "../../api";
 import { ErrorBox, Link } from "../../components";
 import { t, type MessageKey } from "../../i18n";
@@ -6,6 +6,7 @@ import { formatBytes, formatTime } from "../../lib/format";
 import { parentOf } from "../../lib/names";
 import { browsePath } from "../../lib/router";
 import { Name } from "../../names";
+import { useLoad } from "../../lib/useLoad";
 
 // The job page's Compare tab: what changed between any two snapshots (the diff, filtered by kind and text, paged),
 // read where both are (#26).
@@ -39,9 +40,6 @@ export function Compare(props: { job: Job; snapshots: Snapshot[]; search: string
   const [to, setTo] = useState(params.get("to") ?? ordered[ordered.length - 1]?.run_id ?? "");
   const [kind, setKind] = useState<ChangeKind | "all">("all");
   const [text, setText] = useState("");
-  const [diff, setDiff] = useState<DiffPage | null>(null);
-  const [items, setItems] = useState<SnapshotChange[]>([]);
-  const [error, setError] = useState<unknown>(null);
   /** Where both snapshots are read (#26): only locations both are present at; null until the user picks (the default). */
   const [picked, setPicked] = useState<string | null>(params.get("location"));
   const shared = useMemo(() => {
@@ -59,22 +57,12 @@ export function Compare(props: { job: Job; snapshots: Snapshot[]; search: string
     return parameters;
   }, [from, to, kind, text, location]);
 
-  useEffect(() => {
-    if (!from || !to) return;
-    let alive = true;
-    api.diff(props.job.id, query.toString()).then(
-      (loaded) => {
-        if (!alive) return;
-        setDiff(loaded);
-        setItems(loaded.items);
-        setError(null);
-      },
-      (caught) => alive && setError(caught),
-    );
-    return () => {
-      alive = false;
-    };
-  }, [props.job.id, query, from, to]);
+  // The first page of the diff for the picks; More appends the next pages to it.
+  const loaded = useLoad(async (): Promise<DiffPage | null> => (from && to ? api.diff(props.job.id, query.toString()) : null), [props.job.id, query, from, to]);
+  const diff = loaded.data;
+  const items: SnapshotChange[] = diff?.items ?? [];
+  const [moreError, setMoreError] = useState<unknown>(null);
+  const error = moreError ?? loaded.error;
 
   const more = async () => {
     if (!diff?.next_cursor) return;
@@ -82,10 +70,10 @@ export function Compare(props: { job: Job; snapshots: Snapshot[]; search: string
     parameters.set("cursor", diff.next_cursor);
     try {
       const next = await api.diff(props.job.id, parameters.toString());
-      setDiff(next);
-      setItems((current) => [...current, ...next.items]);
+      loaded.setData({ ...next, items: [...diff.items, ...next.items] });
+      setMoreError(null);
     } catch (caught) {
-      setError(caught);
+      setMoreError(caught);
     }
   };
 
