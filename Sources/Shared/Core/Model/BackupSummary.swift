@@ -43,9 +43,11 @@ public struct BackupSummary: Sendable, Equatable {
             ])
         }
 
+        /// Reads `changes`; nil unless all four are counts (whole, not negative): an agent's summary is outside input.
         public init?(json: JSONValue?) {
             guard let json, let new = json["new"]?.int64Value, let changed = json["changed"]?.int64Value,
-                let unchanged = json["unchanged"]?.int64Value, let removed = json["removed"]?.int64Value
+                let unchanged = json["unchanged"]?.int64Value, let removed = json["removed"]?.int64Value,
+                min(new, changed, unchanged, removed) >= 0
             else { return nil }
             self.init(new: new, changed: changed, unchanged: unchanged, removed: removed)
         }
