@@ -34,6 +34,20 @@ export function ConfirmDialog(props: {
         event.preventDefault();
         props.onCancel();
       }}
+      onKeyDown={(event) => {
+        // Tab and Shift+Tab go round inside (a modal <dialog> alone lets focus leave to the browser's own controls).
+        if (event.key !== "Tab" || !ref.current) return;
+        const items = Array.from(ref.current.querySelectorAll<HTMLElement>("button:not(:disabled), a[href], input:not(:disabled), select, textarea"));
+        const [first, last] = [items[0], items[items.length - 1]];
+        if (!first) return;
+        if (event.shiftKey && document.activeElement === first) {
+          event.preventDefault();
+          last.focus();
+        } else if (!event.shiftKey && document.activeElement === last) {
+          event.preventDefault();
+          first.focus();
+        }
+      }}
     >
       <h2 id="confirm-dialog-title">{props.title}</h2>
       {props.children}
