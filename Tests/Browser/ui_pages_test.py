@@ -262,7 +262,7 @@ def main():
                     return next(item for item in page.request.get(f"{base}/api/jobs/{slow}/snapshots").json() if item["run_id"] == run)["status"] == "present"
 
                 confirm_by_keys(page, page.get_by_role("button", name="Apply now"), "Apply now", lambda: assert_true(present(live_run), "retention ran"))
-                expect(page.get_by_role("status")).to_contain_text("queued")
+                expect(page.get_by_role("status")).to_contain_text("Queued 1 snapshot")
 
                 # Delete a snapshot.
                 page.goto(f"{base}/jobs/{slow}?tab=snapshots")
