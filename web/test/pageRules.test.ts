@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { runOutcome } from "../src/lib/runOutcome";
+import { runOutcome, shownConnection } from "../src/lib/runOutcome";
 import { loadCatalogue, setLanguage } from "../src/i18n";
 
 // web/page-rules.mjs (docs/ui.md, "The shape of web/"): the browser's dialogs and pages importing pages.
@@ -92,4 +92,15 @@ test("a run's outcome says what it did, by kind, in English and Chinese", async 
   assert.deepEqual(runOutcome(restore), ["文件：恢复 35 个，跳过 2 个"]);
   assert.deepEqual(runOutcome(verify), ["文件：校验 262 个"]);
   setLanguage("en");
+});
+
+test("a finished run's badge says ended, whatever the socket does; a running one says what the stream says", () => {
+  for (const connection of ["live", "connecting", "reconnecting", "ended"] as const) {
+    assert.deepEqual(shownConnection("success", { connection, retryAt: 5 }), { connection: "ended" }, connection);
+    assert.deepEqual(shownConnection("canceled", { connection }), { connection: "ended" }, connection);
+  }
+  assert.deepEqual(shownConnection("running", { connection: "live" }), { connection: "live" });
+  assert.deepEqual(shownConnection("queued", { connection: "reconnecting", retryAt: 9 }), { connection: "reconnecting", retryAt: 9 });
+  assert.deepEqual(shownConnection(undefined, { connection: "live" }), { connection: "live" }, "the run is not loaded yet");
+  assert.deepEqual(shownConnection("success", { connection: "loading" }), { connection: "loading" }, "the log is still loading");
 });

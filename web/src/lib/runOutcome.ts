@@ -1,4 +1,5 @@
-import { backupSummary, restoreSummary, verifySummary, type Run } from "../api";
+import { backupSummary, restoreSummary, verifySummary, type Run, type RunStatus } from "../api";
+import type { RunStreamState } from "./runStream";
 import { formatNumber, t } from "../i18n";
 import { formatBytes } from "./format";
 
@@ -38,4 +39,13 @@ export function runOutcome(run: Pick<Run, "kind" | "summary">): string[] {
     return failed > 0 ? [line, t("pages.outcome.verify.failed", { count: n(failed) })] : [line];
   }
   return [];
+}
+
+/**
+ * What the log's badge says: a finished run's log says nothing more, so "ended" whatever the socket does (a socket
+ * opened before the end, or a log whose last event is not the terminal one, would otherwise keep saying "live").
+ */
+export function shownConnection(status: RunStatus | undefined, stream: RunStreamState): RunStreamState {
+  const finished = status !== undefined && status !== "queued" && status !== "running";
+  return finished && stream.connection !== "loading" && stream.connection !== "stopped" ? { connection: "ended" } : stream;
 }

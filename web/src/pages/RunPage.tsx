@@ -11,7 +11,7 @@ import { browsePath } from "../lib/router";
 import { savePicks, startVerify } from "../lib/snapshotActions";
 import { describeTarget } from "../lib/jobForm";
 import { useConfirm } from "../dialogs";
-import { runOutcome } from "../lib/runOutcome";
+import { runOutcome, shownConnection } from "../lib/runOutcome";
 import { terminalKinds } from "../lib/eventLog";
 
 const rowHeight = 26;
@@ -101,9 +101,7 @@ export function RunPage(props: { runId: string }) {
 
   const active = run && (run.status === "queued" || run.status === "running");
   const status = run && active && run.cancel_requested_at ? "canceling" : run?.status;
-  // A finished run's log says nothing more: the badge says "ended" whatever the socket is doing (a socket that opened
-  // before the end, or a log whose last event is not the terminal one, would otherwise keep saying "live").
-  const connection: RunStreamState = run && !active && stream.connection !== "loading" ? { connection: "ended" } : stream;
+  const connection = shownConnection(run?.status, stream);
   const outcome = run && !active ? runOutcome(run) : [];
   return (
     <section>
@@ -187,8 +185,9 @@ export function RunPage(props: { runId: string }) {
                 <>
                   <dt>{t("pages.outcome.label")}</dt>
                   <dd className="run-outcome" data-testid="run-outcome">
-                    {outcome.map((line) => (
+                    {outcome.map((line, index) => (
                       <span key={line} className="outcome-line">
+                        {index > 0 && <br />}
                         {line}
                       </span>
                     ))}
