@@ -16,6 +16,12 @@ export type Agent = {
 
 export type BackupSummary = {
   artifact_format: string;
+  changes?: {
+    changed: number;
+    new: number;
+    removed: number;
+    unchanged: number;
+  };
   consistency?: SourceConsistency;
   database?: Record<string, unknown>;
   entries_count?: number;

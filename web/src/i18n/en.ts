@@ -1318,6 +1318,19 @@ export const en = {
   "pages.jobs.bulk.stopped": "A request failed: the jobs above were done, the rest were not.",
   "pages.jobs.bulk.dismiss": "Dismiss",
   // ── end jobs
+
+  // ── pages
+  "pages.outcome.label": "What it did",
+  "pages.outcome.backup.changes": "Files: {new} new, {changed} changed, {unchanged} unchanged, {removed} removed",
+  "pages.outcome.backup.full": "Files: {files} stored, {size} read (every file: the job is not incremental)",
+  "pages.outcome.backup.stored": "{size} stored on the target",
+  "pages.outcome.restore": "Files: {restored} restored, {skipped} skipped",
+  "pages.outcome.restore.failed": "{count} not restored",
+  "pages.outcome.verify": "Files: {checked} checked",
+  "pages.outcome.verify.failed": "{count} failed the check",
+  "pages.run.cancelDo": "Cancel the run",
+  "pages.run.keep": "Keep running",
+  // ── end pages
 } as const;
 
 export type MessageKey = keyof typeof en;

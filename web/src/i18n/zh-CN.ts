@@ -1286,4 +1286,17 @@ export const zhCN: Record<MessageKey, string> = {
   "pages.jobs.bulk.stopped": "有请求失败：以上任务已处理，其余未处理。",
   "pages.jobs.bulk.dismiss": "关闭",
   // ── end jobs
+
+  // ── pages
+  "pages.outcome.label": "执行结果",
+  "pages.outcome.backup.changes": "文件：新增 {new} 个，修改 {changed} 个，未变 {unchanged} 个，删除 {removed} 个",
+  "pages.outcome.backup.full": "文件：存储 {files} 个，读取 {size}（任务不是增量的，每个文件都存储）",
+  "pages.outcome.backup.stored": "目标上存储了 {size}",
+  "pages.outcome.restore": "文件：恢复 {restored} 个，跳过 {skipped} 个",
+  "pages.outcome.restore.failed": "{count} 个未能恢复",
+  "pages.outcome.verify": "文件：校验 {checked} 个",
+  "pages.outcome.verify.failed": "{count} 个校验失败",
+  "pages.run.cancelDo": "取消运行",
+  "pages.run.keep": "继续运行",
+  // ── end pages
 };
