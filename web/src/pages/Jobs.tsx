@@ -26,8 +26,8 @@ import {
 import { isActiveStatus, useActiveRefresh } from "../lib/liveRefresh";
 import { describeCron } from "../lib/schedule";
 import { useLoad } from "../lib/useLoad";
-import { BulkOutcome } from "./JobsBulk";
-import "./jobs.css";
+import { BulkOutcome } from "./jobs/Bulk";
+import "./jobs/jobs.css";
 
 /** The API's job orders (`GET /api/jobs?sort=`), as the menu names them. */
 const jobSorts: [JobSort, MessageKey][] = [

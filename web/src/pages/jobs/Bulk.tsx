@@ -1,6 +1,6 @@
-import { ErrorBox, Link } from "../components";
-import { t, tOr, type MessageKey } from "../i18n";
-import type { BulkAnswer } from "../lib/jobsList";
+import { ErrorBox, Link } from "../../components";
+import { t, tOr, type MessageKey } from "../../i18n";
+import type { BulkAnswer } from "../../lib/jobsList";
 
 // What a bulk action on the jobs list did (docs/ui.md, "Jobs at scale"): how many were done, how many were already so,
 // and each job that failed with its reason, by name. It stays until dismissed (an action on 500 jobs deserves a read).
