@@ -1334,7 +1334,7 @@ export interface Operations {
         host?: string;
         port?: number;
         secret_name?: string;
-        type: "local_fs" | "database" | "webdav";
+        type: "local_fs" | "original" | "database" | "webdav";
         user?: string;
       };
       location?: string;
@@ -1345,6 +1345,8 @@ export interface Operations {
         files?: string[];
         files_b64?: string[];
       } | null;
+      strip_prefix?: string | null;
+      strip_prefix_b64?: string | null;
     };
     response: {
       kind: RunKind;
@@ -1374,6 +1376,31 @@ export interface Operations {
     response: Snapshot;
   };
   /** Queue a verify of a finished snapshot (parts, stream, every file's hash), at a location (default: the first present) */
+  "POST /api/runs/{id}/restore/preview": {
+    path: {
+      id: string;
+    };
+    query: {};
+    body: {
+      location?: string;
+      selection?: {
+        dirs?: string[];
+        dirs_b64?: string[];
+        files?: string[];
+        files_b64?: string[];
+      } | null;
+    };
+    response: {
+      bytes: number;
+      counted: boolean;
+      dirs: number;
+      files: number;
+      node_id: string;
+      original_directory: string | null;
+      reason: string | null;
+      run_id: string;
+    };
+  };
   "POST /api/runs/{id}/verify": {
     path: {
       id: string;
