@@ -8,6 +8,12 @@ extension SnapshotCatalog {
         public var files: Int64 = 0
         public var dirs: Int64 = 0
         public var bytes: Int64 = 0
+
+        public init(files: Int64 = 0, dirs: Int64 = 0, bytes: Int64 = 0) {
+            self.files = files
+            self.dirs = dirs
+            self.bytes = bytes
+        }
     }
 
     /// The totals of `dirs` (each with everything below it) and `files`, or of the whole snapshot when both are nil;
