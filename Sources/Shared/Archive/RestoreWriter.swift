@@ -343,7 +343,7 @@ public final class RestoreWriter: TarReaderDelegate {
             skipped += 1
             return false
         case .fail:
-            throw RestoreConflict(path: destination + "/" + String(decoding: relative, as: UTF8.self))
+            throw RestoreConflict(path: (destination.hasSuffix("/") ? destination : destination + "/") + String(decoding: relative, as: UTF8.self))
         case .overwrite:
             // The chain holds only this entry's ancestors, so removing the entry's own name never leaves a stale one.
             try Self.remove(parent, name, isDirectory: info.st_mode & S_IFMT == S_IFDIR)

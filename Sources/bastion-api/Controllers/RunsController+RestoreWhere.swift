@@ -17,7 +17,7 @@ extension RunsController {
             func strings(_ key: String) throws -> [String] {
                 switch selection[key] {
                 case nil, .null?: return []
-                case .array(let items)? where items.count <= maxSelectedPaths:
+                case .array(let items)? where items.count <= RunsController.maxSelectedPaths:
                     return try items.map {
                         guard case .string(let value) = $0 else { throw APIError.invalidSelection }
                         return value
@@ -165,6 +165,8 @@ extension RunsController {
             }
         } catch let error as APIError {
             preview.reason = error.message
+        } catch {
+            preview.reason = "\(error)"
         }
         return preview
     }
