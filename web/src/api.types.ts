@@ -1354,6 +1354,32 @@ export interface Operations {
       status: RunStatus;
     };
   };
+  /** Before a restore: where its original location is, and the files, directories and bytes a selection (or the whole snapshot) holds */
+  "POST /api/runs/{id}/restore/preview": {
+    path: {
+      id: string;
+    };
+    query: {};
+    body: {
+      location?: string;
+      selection?: {
+        dirs?: string[];
+        dirs_b64?: string[];
+        files?: string[];
+        files_b64?: string[];
+      } | null;
+    } | undefined;
+    response: {
+      bytes: number;
+      counted: boolean;
+      dirs: number;
+      files: number;
+      node_id: string;
+      original_directory: string | null;
+      reason: string | null;
+      run_id: string;
+    };
+  };
   /** Queue a snapshot for deletion (the janitor deletes it at once); a pinned one, or one incremental snapshots build on, needs force=true */
   "DELETE /api/runs/{id}/snapshot": {
     path: {
@@ -1376,31 +1402,6 @@ export interface Operations {
     response: Snapshot;
   };
   /** Queue a verify of a finished snapshot (parts, stream, every file's hash), at a location (default: the first present) */
-  "POST /api/runs/{id}/restore/preview": {
-    path: {
-      id: string;
-    };
-    query: {};
-    body: {
-      location?: string;
-      selection?: {
-        dirs?: string[];
-        dirs_b64?: string[];
-        files?: string[];
-        files_b64?: string[];
-      } | null;
-    };
-    response: {
-      bytes: number;
-      counted: boolean;
-      dirs: number;
-      files: number;
-      node_id: string;
-      original_directory: string | null;
-      reason: string | null;
-      run_id: string;
-    };
-  };
   "POST /api/runs/{id}/verify": {
     path: {
       id: string;
