@@ -1371,7 +1371,7 @@ export interface Operations {
         host?: string;
         port?: number;
         secret_name?: string;
-        type: "local_fs" | "database" | "webdav";
+        type: "local_fs" | "original" | "database" | "webdav";
         user?: string;
       };
       location?: string;
@@ -1382,11 +1382,39 @@ export interface Operations {
         files?: string[];
         files_b64?: string[];
       } | null;
+      strip_prefix?: string | null;
+      strip_prefix_b64?: string | null;
     };
     response: {
       kind: RunKind;
       run_id: string;
       status: RunStatus;
+    };
+  };
+  /** Before a restore: where its original location is, and the files, directories and bytes a selection (or the whole snapshot) holds */
+  "POST /api/runs/{id}/restore/preview": {
+    path: {
+      id: string;
+    };
+    query: {};
+    body: {
+      location?: string;
+      selection?: {
+        dirs?: string[];
+        dirs_b64?: string[];
+        files?: string[];
+        files_b64?: string[];
+      } | null;
+    } | undefined;
+    response: {
+      bytes: number;
+      counted: boolean;
+      dirs: number;
+      files: number;
+      node_id: string;
+      original_directory: string | null;
+      reason: string | null;
+      run_id: string;
     };
   };
   /** Queue a snapshot for deletion (the janitor deletes it at once); a pinned one, or one incremental snapshots build on, needs force=true */

@@ -52,6 +52,20 @@ public final class RestoreWriter: TarReaderDelegate {
             self.init(files: files.map { Array($0.utf8) }, dirs: dirs.map { Array($0.utf8) })
         }
 
+        /// `raw`'s components when it can be taken off the front of every selected path (docs/formats.md, "Run
+        /// operations"): relative, no `..` or NUL, at least one component, and a proper prefix of each selected file
+        /// and directory by whole components (`home/an` is no prefix of `home/ann`; `home/ann` strips nothing from
+        /// itself). Nil otherwise.
+        public func strippable(_ raw: [UInt8]) -> [ArraySlice<UInt8>]? {
+            guard raw.first != UInt8(ascii: "/"), let prefix = RestoreWriter.components(raw), !prefix.isEmpty else { return nil }
+            for path in Array(files) + dirs {
+                guard let components = RestoreWriter.components(path), components.count > prefix.count,
+                    zip(components, prefix).allSatisfy({ $0 == $1 })
+                else { return nil }
+            }
+            return prefix
+        }
+
         public func includes(_ path: [UInt8]) -> Bool {
             files.contains(path)
                 || dirs.contains { path == $0 || (path.count > $0.count && path.starts(with: $0) && path[$0.count] == UInt8(ascii: "/")) }
@@ -70,6 +84,8 @@ public final class RestoreWriter: TarReaderDelegate {
     let destination: String
     let policy: ConflictPolicy
     let selection: Selection?
+    /// Leading components taken off every path (`Selection.strippable`); an entry not below them is not restored.
+    let stripPrefix: [ArraySlice<UInt8>]
     let progress: BuildProgress?
     let isCanceled: () -> Bool
     let restoresOwners: Bool
@@ -109,6 +125,7 @@ public final class RestoreWriter: TarReaderDelegate {
         destination: String,
         policy: ConflictPolicy,
         selection: Selection?,
+        stripPrefix: [ArraySlice<UInt8>] = [],
         ownership: OwnershipPolicy = .auto,
         progress: BuildProgress? = nil,
         isCanceled: @escaping () -> Bool = { false }
@@ -116,6 +133,7 @@ public final class RestoreWriter: TarReaderDelegate {
         self.destination = destination
         self.policy = policy
         self.selection = selection
+        self.stripPrefix = stripPrefix
         self.progress = progress
         self.isCanceled = isCanceled
         restoresOwners = ownership == .always || (ownership == .auto && geteuid() == 0)
@@ -139,6 +157,12 @@ public final class RestoreWriter: TarReaderDelegate {
             result.append(component)
         }
         return result
+    }
+
+    /// `components` without `prefix` in front; nil when they are not below it.
+    static func strip(_ prefix: [ArraySlice<UInt8>], from components: [ArraySlice<UInt8>]) -> [ArraySlice<UInt8>]? {
+        guard components.count > prefix.count, zip(components, prefix).allSatisfy({ $0 == $1 }) else { return nil }
+        return Array(components.dropFirst(prefix.count))
     }
 
     static func joined(_ components: [ArraySlice<UInt8>]) -> [UInt8] {
@@ -206,14 +230,21 @@ public final class RestoreWriter: TarReaderDelegate {
 
     public func begin(_ entry: TarEntry) throws {
         if isCanceled() { throw CancellationError() }
-        guard entry.path.first != UInt8(ascii: "/"), let components = Self.components(entry.path), let last = components.last else {
+        guard entry.path.first != UInt8(ascii: "/"), var components = Self.components(entry.path), !components.isEmpty else {
             record(failure: entry.path, ArchiveError.unsafePath(entry.displayPath).description)
             return
         }
         // Already normal (the usual case) when nothing was dropped: same length as its components and separators.
         let normal = components.reduce(components.count - 1) { $0 + $1.count } == entry.path.count
-        let relative = normal ? entry.path : Self.joined(components)
+        var relative = normal ? entry.path : Self.joined(components)
         if let selection, !selection.includes(relative) { return }
+        if !stripPrefix.isEmpty {
+            // The prefix's own directories are the destination's place, not restored.
+            guard let stripped = Self.strip(stripPrefix, from: components) else { return }
+            components = stripped
+            relative = Self.joined(components)
+        }
+        let last = components[components.count - 1]
         var created = false
         do {
             let parent = try directory(components.dropLast()[...])
@@ -251,7 +282,10 @@ public final class RestoreWriter: TarReaderDelegate {
             }
             applyMetadata(entry, descriptor: nil, parent: parent, name: name)
         case .hardlink:
-            guard let target = entry.linkTarget.flatMap(Self.components), let targetName = target.last else {
+            // The target is an archive path: it moves with the prefix taken off, and one above it was not restored.
+            guard let target = entry.linkTarget.flatMap(Self.components).flatMap({ stripPrefix.isEmpty ? $0 : Self.strip(stripPrefix, from: $0) }),
+                let targetName = target.last
+            else {
                 throw ArchiveError.unsafePath(String(decoding: entry.linkTarget ?? [], as: UTF8.self))
             }
             // The target's directory is opened on its own so the chain to this entry's parent stays as it is.
@@ -309,7 +343,7 @@ public final class RestoreWriter: TarReaderDelegate {
             skipped += 1
             return false
         case .fail:
-            throw RestoreConflict(path: destination + "/" + String(decoding: relative, as: UTF8.self))
+            throw RestoreConflict(path: (destination.hasSuffix("/") ? destination : destination + "/") + String(decoding: relative, as: UTF8.self))
         case .overwrite:
             // The chain holds only this entry's ancestors, so removing the entry's own name never leaves a stale one.
             try Self.remove(parent, name, isDirectory: info.st_mode & S_IFMT == S_IFDIR)

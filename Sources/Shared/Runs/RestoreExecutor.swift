@@ -48,6 +48,14 @@ public struct RestoreExecutor: JobExecutor {
             }
             selection = normalized
         }
+        var stripPrefix: [ArraySlice<UInt8>] = []
+        if let raw = operation.stripPrefix {
+            // The API checked it when it queued the run; checked again as the operation is read (docs/formats.md).
+            guard operation.webdav == nil, let prefix = selection?.strippable(raw) else {
+                throw RunFailure(code: "invalid_operation", message: "strip_prefix is not a leading directory of every selected path")
+            }
+            stripPrefix = prefix
+        }
         let snapshot = try await openSnapshot(context, staging: stagingDirectory)
         let remote = snapshot.fetchPart != nil
         let readDirectory = remoteReadDirectory(context, staging: stagingDirectory)
@@ -81,7 +89,9 @@ public struct RestoreExecutor: JobExecutor {
                 throw RunFailure(code: "snapshot_corrupt", message: error.description)
             }
         }
-        context.events.emit(kind: "restore", message: "Restoring into \(directory) (conflict policy \(policy.rawValue))")
+        let into = operation.original ? "to the original location \(directory)" : "into \(directory)"
+        let without = operation.stripPrefix.map { ", without the leading \(String(decoding: $0, as: UTF8.self))/" } ?? ""
+        context.events.emit(kind: "restore", message: "Restoring \(into)\(without) (conflict policy \(policy.rawValue))")
         let replacesVaultwardenDatabase = VaultwardenRestore.replacesDatabase(context, operation)
         // Progress counts stored payload bytes read: first while every part is checked, then while restoring.
         let progress = BuildProgress()
@@ -89,6 +99,7 @@ public struct RestoreExecutor: JobExecutor {
         progress.setStage("verify", total: total)
         let cancellation = context.cancellation
         let (chosenPolicy, chosenSelection, chosenOwnership, chosenChain, chosenStream) = (policy, selection, ownership, chain, stream)
+        let chosenStrip = stripPrefix
         async let restored: Outcome = runBlocking {
             defer { progress.finish() }
             let check = { if cancellation.reason != nil { throw CancellationError() } }
@@ -101,6 +112,7 @@ public struct RestoreExecutor: JobExecutor {
                 destination: directory,
                 policy: chosenPolicy,
                 selection: chosenSelection,
+                stripPrefix: chosenStrip,
                 ownership: chosenOwnership,
                 progress: progress,
                 isCanceled: isCanceled

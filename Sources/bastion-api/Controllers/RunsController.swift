@@ -16,6 +16,7 @@ struct RunsController {
         group.post("runs/:id/cancel", use: cancel)
         group.get("runs/:id/events", use: events)
         group.post("runs/:id/restore", use: restore)
+        group.post("runs/:id/restore/preview", use: restorePreview)
         group.post("runs/:id/verify", use: verify)
     }
 
@@ -256,22 +257,36 @@ extension RunsController {
         return run
     }
 
-    /// `POST /api/runs/{id}/restore {destination: {type: "local_fs", directory}, conflict_policy?, selection?}`: queues
-    /// a restore run (default conflict policy `fail`).
+    /// `POST /api/runs/{id}/restore {destination: {type: "local_fs", directory} | {type: "original"}, conflict_policy?,
+    /// selection?, strip_prefix?}`: queues a restore run (default conflict policy `fail`; docs/formats.md, "Run
+    /// operations"; the original location and the prefix in `RunsController+RestoreWhere.swift`).
     @Sendable func restore(_ request: Request, context: AppRequestContext) async throws -> OperationQueued {
-        let body = try await RequestInput.object(request, known: ["destination", "conflict_policy", "restore_ownership", "selection", "location"])
+        let body = try await RequestInput.object(
+            request,
+            known: ["destination", "conflict_policy", "restore_ownership", "selection", "location", "strip_prefix", "strip_prefix_b64"]
+        )
         if case .object(let destination)? = body["destination"], destination["type"] == .string("database") {
+            if try Self.stripPrefix(body) != nil {
+                throw APIError(
+                    status: .badRequest,
+                    code: "invalid_strip_prefix",
+                    message: "strip_prefix applies to a restore into a directory, not into a database",
+                    details: ["field": "strip_prefix"]
+                )
+            }
             return try await restoreIntoDatabase(destination, context: context)
         }
         var webdav: WebDAVTarget?
+        var original = false
         if case .object(let destination)? = body["destination"], destination["type"] == .string("webdav") {
             webdav = try await webdavDestination(destination)
+        } else if case .object(let destination)? = body["destination"], destination["type"] == .string("original") {
+            try RequestInput.refuseUnknownKeys(destination, known: ["type"], at: "destination")
+            original = true
         } else if case .object(let destination)? = body["destination"] {
             try RequestInput.refuseUnknownKeys(destination, known: ["type", "directory"], at: "destination")
         }
-        if case .object(let selection)? = body["selection"] {
-            try RequestInput.refuseUnknownKeys(selection, known: ["files", "dirs", "files_b64", "dirs_b64"], at: "selection")
-        }
+        let stripPrefix = try Self.stripPrefix(body)
         let source = try await restorableSource(context, copy: .object(["location": body["location"] ?? .null]))
         if webdav != nil, source.nodeId != AppDatabase.hubNode {
             throw APIError(
@@ -281,25 +296,26 @@ extension RunsController {
                 details: ["field": "destination.type"]
             )
         }
-        guard
-            let directory = webdav != nil
-                ? ""
-                : {
-                    guard case .object(let destination)? = body["destination"], destination["type"] == .string("local_fs"),
-                        case .string(let directory)? = destination["directory"], directory.hasPrefix("/"), RestoreWriter.normalize(directory) != nil
-                    else { return nil }
-                    return directory
-                }()
-        else {
+        let directory: String
+        if original {
+            directory = try await originalDirectory(of: source)
+        } else if webdav != nil {
+            directory = ""
+        } else if case .object(let destination)? = body["destination"], destination["type"] == .string("local_fs"),
+            case .string(let chosen)? = destination["directory"], chosen.hasPrefix("/"), RestoreWriter.normalize(chosen) != nil
+        {
+            directory = chosen
+        } else {
             throw APIError(
                 status: .badRequest,
                 code: "invalid_destination",
-                message: "destination must be {type: \"local_fs\", directory: <absolute path without ..>}",
+                message: "destination must be {type: \"local_fs\", directory: <absolute path without ..>} or {type: \"original\"}",
                 details: ["field": "destination"]
             )
         }
         var operation = RestoreOperation(directory: directory)
         operation.webdav = webdav
+        operation.original = original
         switch body["conflict_policy"] {
         case nil, .null?: break
         case .string(let raw)? where RestoreOperation.ConflictPolicy(rawValue: raw) != nil: operation.conflictPolicy = .init(rawValue: raw)!
@@ -322,35 +338,10 @@ extension RunsController {
                 details: ["field": "restore_ownership"]
             )
         }
-        switch body["selection"] {
-        case nil, .null?: break
-        case .object(let selection)?:
-            func strings(_ key: String) throws -> [String] {
-                switch selection[key] {
-                case nil, .null?: return []
-                case .array(let items)?:
-                    return try items.map {
-                        guard case .string(let value) = $0 else { throw APIError.invalidSelection }
-                        return value
-                    }
-                default: throw APIError.invalidSelection
-                }
-            }
-            // Names that are not UTF-8 come as base64 in `files_b64`/`dirs_b64` (docs/formats.md).
-            func encoded(_ key: String) throws -> [[UInt8]] {
-                try strings(key).map {
-                    guard let bytes = Data(base64Encoded: $0) else { throw APIError.invalidSelection }
-                    return Array(bytes)
-                }
-            }
-            let files = try strings("files")
-            let dirs = try strings("dirs")
-            let filesB64 = try encoded("files_b64")
-            let dirsB64 = try encoded("dirs_b64")
-            let chosen = RestoreOperation.Selection(files: files.map { Array($0.utf8) } + filesB64, dirs: dirs.map { Array($0.utf8) } + dirsB64)
-            guard RestoreWriter.Selection(files: chosen.files, dirs: chosen.dirs) != nil else { throw APIError.invalidSelection }
-            operation.selection = chosen
-        default: throw APIError.invalidSelection
+        operation.selection = try Self.selection(body["selection"])
+        if let stripPrefix {
+            try Self.checkStripPrefix(stripPrefix, operation: operation)
+            operation.stripPrefix = stripPrefix
         }
         let run = try await services.database.enqueueOperation(kind: .restore, source: source, parameters: source.withLocation(operation.json))
         return OperationQueued(runId: run.id, kind: run.kind.rawValue, status: run.status.rawValue)

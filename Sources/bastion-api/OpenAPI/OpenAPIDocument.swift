@@ -683,11 +683,12 @@ enum OpenAPIDocument {
             tag: "runs",
             body: S.object(
                 [
-                    // local_fs: {type, directory}; database (docs/databases.md): {type, databases: {dumped: new}, host?,
-                    // port?, user?, secret_name?, globals?, drop_existing?}; webdav (docs/targets.md): {type, base_url, secret_name}.
+                    // local_fs: {type, directory}; original: {type} (where the paths came from, docs/formats.md, "Run
+                    // operations"); database (docs/databases.md): {type, databases: {dumped: new}, host?, port?, user?,
+                    // secret_name?, globals?, drop_existing?}; webdav (docs/targets.md): {type, base_url, secret_name}.
                     "destination": S.object(
                         [
-                            "type": S.enumeration(["local_fs", "database", "webdav"]), "directory": S.string, "host": S.string, "port": S.integer,
+                            "type": S.enumeration(["local_fs", "original", "database", "webdav"]), "directory": S.string, "host": S.string, "port": S.integer,
                             "base_url": S.string,
                             "user": S.string, "secret_name": S.string, "databases": .object(["type": "object", "additionalProperties": S.string]),
                             "globals": S.boolean, "drop_existing": S.boolean,
@@ -705,10 +706,43 @@ enum OpenAPIDocument {
                     ),
                     "restore_ownership": S.enumeration(RestoreWriter.OwnershipPolicy.allCases.map(\.rawValue), nullable: true),
                     "location": S.string,
+                    // Leading directories taken off every selected path (local_fs only): `home/ann` restores
+                    // `home/ann/docs` as `<directory>/docs`. Relative, no `..` or NUL, a proper prefix of each path.
+                    "strip_prefix": S.nullableString, "strip_prefix_b64": S.nullableString,
                 ],
                 required: ["destination"]
             ),
             responses: ["200": S.object(["run_id": S.string, "kind": S.ref("RunKind"), "status": S.ref("RunStatus")])]
+        ),
+        Operation(
+            method: "post",
+            path: "/api/runs/{id}/restore/preview",
+            summary: "Before a restore: where its original location is, and the files, directories and bytes a selection (or the whole snapshot) holds",
+            tag: "runs",
+            body: S.object(
+                [
+                    "selection": S.object(
+                        [
+                            "files": S.array(S.string), "dirs": S.array(S.string), "files_b64": S.array(S.string),
+                            "dirs_b64": S.array(S.string),
+                        ],
+                        required: [],
+                        nullable: true
+                    ),
+                    "location": S.string,
+                ],
+                required: []
+            ),
+            bodyRequired: false,
+            responses: [
+                "200": S.object(
+                    [
+                        "run_id": S.string, "original_directory": S.nullableString, "node_id": S.string, "counted": S.boolean,
+                        "reason": S.nullableString, "files": S.integer, "dirs": S.integer, "bytes": S.integer,
+                    ],
+                    required: ["run_id", "original_directory", "node_id", "counted", "reason", "files", "dirs", "bytes"]
+                )
+            ]
         ),
         Operation(
             method: "post",

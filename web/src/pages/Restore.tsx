@@ -1,5 +1,5 @@
-import { useEffect, useState } from "react";
-import { api, ApiError, chooseLocation, locationBase, type ConflictPolicy, type Run, type SnapshotEntry, type SnapshotLocation, type TargetSecretInfo } from "../api";
+import { useState } from "react";
+import { api, ApiError, chooseLocation, locationBase, type ConflictPolicy, type Run, type SnapshotEntry, type TargetSecretInfo } from "../api";
 import {
   databaseDestination,
   databaseRestoreProblem,
@@ -11,17 +11,33 @@ import {
   type Engine,
 } from "../lib/databaseRestore";
 import { EntryIcon, ErrorBox, Link, LocationPicker } from "../components";
+import { useConfirm } from "../dialogs";
 import { t, tNodes, type MessageKey } from "../i18n";
-import { formatTime } from "../lib/format";
+import { formatBytes, formatTime } from "../lib/format";
 import { navigate } from "../lib/router";
+import {
+  commonLeadingPath,
+  needsConfirmation,
+  originalPolicyWords,
+  previewBody,
+  restoredAs,
+  restorePreview,
+  stripPrefixFields,
+  stripPrefixProblem,
+  type StripPrefix,
+} from "../lib/restoreWhere";
 import { toSelection, type Picked } from "../lib/selection";
 import { browsePath } from "../lib/router";
 import { loadPicks } from "../lib/snapshotActions";
+import { useLoad } from "../lib/useLoad";
 import { readableName } from "../lib/names";
+import { formatNumber } from "../i18n";
 import { Name } from "../names";
 
-// The restore wizard: where to, what to do with names that already exist there, and what (the browser's pick, or
-// everything). Start queues a restore run and opens its page, which follows its progress, ETA and log.
+// The restore wizard (docs/ui.md, "The restore wizard"): where to (a directory, optionally without the selection's
+// leading path; the original location; WebDAV), what to do with names that already exist there, and what (the
+// browser's pick, or everything), with what that holds counted before it starts. Start queues a restore run and opens
+// its page, which follows its progress, ETA and log.
 
 const policies: { value: ConflictPolicy; label: MessageKey; explanation: MessageKey }[] = [
   { value: "fail", label: "restore.policy.fail", explanation: "restore.policy.fail.explain" },
@@ -29,66 +45,88 @@ const policies: { value: ConflictPolicy; label: MessageKey; explanation: Message
   { value: "overwrite", label: "restore.policy.overwrite", explanation: "restore.policy.overwrite.explain" },
 ];
 
+type DestinationType = "local_fs" | "original" | "webdav";
+
+/** How many paths the "restored as" lines show. */
+const shownMappings = 3;
+
 export function RestorePage(props: { runId: string; search: string }) {
-  const everything = new URLSearchParams(props.search).get("all") === "1";
-  const [run, setRun] = useState<Run | null>(null);
+  const params = new URLSearchParams(props.search);
+  const everything = params.get("all") === "1";
+  const wantedLocation = params.get("location");
   const [picked, setPicked] = useState<Picked[]>(() => (everything ? [] : loadPicks(props.runId)));
   const [directory, setDirectory] = useState("");
   const [policy, setPolicy] = useState<ConflictPolicy>("fail");
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  /** A database job's snapshot: its engine, and whether the user restores the files or into a database. */
-  const [engine, setEngine] = useState<Engine | null>(null);
-  const [jobSource, setJobSource] = useState<unknown>(null);
   const [mode, setMode] = useState<"files" | "database">("files");
-  /** Where the snapshot is read from (#26): its locations, and the one picked (null: the server's default). */
-  const [locations, setLocations] = useState<SnapshotLocation[]>([]);
-  const [location, setLocation] = useState<string | null>(null);
-  /** Files go to a directory, or to a WebDAV folder. */
-  const [destinationType, setDestinationType] = useState<"local_fs" | "webdav">("local_fs");
+  /** The location picked by hand (#26); undefined: the browser's, else the first healthy one. */
+  const [pickedLocation, setLocation] = useState<string | null | undefined>(undefined);
+  const [destinationType, setDestinationType] = useState<DestinationType>("local_fs");
   const [webdavUrl, setWebdavUrl] = useState("");
   const [webdavSecret, setWebdavSecret] = useState("");
-  const [webdavSecrets, setWebdavSecrets] = useState<TargetSecretInfo[]>([]);
+  /** Into the directory without the leading path; the prefix typed (null: the pick's common leading directories). */
+  const [strip, setStrip] = useState(false);
+  const [typedPrefix, setTypedPrefix] = useState<string | null>(null);
+  const [confirm, confirmDialog] = useConfirm();
 
-  useEffect(() => {
-    api.targetSecrets("webdav").then(setWebdavSecrets, () => setWebdavSecrets([]));
-  }, []);
-
-  useEffect(() => {
-    api.run(props.runId).then((loaded) => {
-      setRun(loaded);
-      api.snapshots(loaded.job_id).then(
-        (list) => {
-          const found = list.find((snapshot) => snapshot.run_id === loaded.id)?.locations ?? [];
-          setLocations(found);
-          // The browser hands over where it read (`?location=`); else the first healthy one.
-          setLocation(chooseLocation(found, new URLSearchParams(props.search).get("location")));
-        },
-        () => setLocations([]),
-      );
-      api.job(loaded.job_id).then(
-        (job) => {
-          setJobSource(job.spec?.source ?? null);
-          setEngine(isEngine(job.type) ? job.type : isEngine(job.spec?.type) ? (job.spec?.type as Engine) : null);
-        },
-        () => setEngine(null),
-      );
-    }, setError);
-  }, [props.runId, props.search]);
+  const loaded = useLoad(async () => {
+    const run = await api.run(props.runId);
+    const [snapshots, job] = await Promise.all([api.snapshots(run.job_id).catch(() => []), api.job(run.job_id).catch(() => null)]);
+    return { run, job, locations: snapshots.find((snapshot) => snapshot.run_id === run.id)?.locations ?? [] };
+  }, [props.runId]);
+  const webdavSecrets = useLoad(() => api.targetSecrets("webdav").catch((): TargetSecretInfo[] => []), []).data ?? [];
+  const run = loaded.data?.run ?? null;
+  const job = loaded.data?.job ?? null;
+  const locations = loaded.data?.locations ?? [];
+  /** A database job's snapshot: its engine, and whether the user restores the files or into a database. */
+  const engine: Engine | null = job ? (isEngine(job.type) ? job.type : isEngine(job.spec?.type) ? (job.spec?.type as Engine) : null) : null;
+  const jobSource: unknown = job?.spec?.source ?? null;
+  const location = pickedLocation !== undefined ? pickedLocation : chooseLocation(locations, wantedLocation);
+  const sentLocation = location && locations.length > 1 ? location : null;
 
   const wholeSnapshot = everything || picked.length === 0;
-  const fieldError = error instanceof ApiError && error.details?.field === "destination" ? error.message : null;
+  const selection = wholeSnapshot ? undefined : toSelection(picked);
+  // What the selection holds and where "original" is, asked again when the pick or the location changes.
+  const preview = useLoad(() => restorePreview(props.runId, previewBody(selection, sentLocation)), [props.runId, JSON.stringify(selection ?? null), sentLocation]);
+  const originalDirectory = preview.data?.original_directory ?? null;
+  const machine = run && run.node_id !== "hub" ? t("restore.machine.agent", { agent: run.node_id }) : t("restore.machine.hub");
+
+  const common = commonLeadingPath(picked);
+  const prefix: StripPrefix | null = typedPrefix !== null ? { text: typedPrefix } : common;
+  const stripping = strip && destinationType === "local_fs" && !wholeSnapshot;
+  const stripProblem = stripping ? (prefix ? stripPrefixProblem(prefix, picked) : "restore.strip.problem.empty") : null;
+  const original = destinationType === "original";
+
+  const apiError = error instanceof ApiError ? error : null;
+  const fieldError = apiError && apiError.details?.field === "destination" ? apiError.message : null;
+  const stripError = apiError && apiError.details?.field === "strip_prefix" ? apiError.message : null;
   const start = async () => {
+    if (needsConfirmation(original, policy)) {
+      const counted = preview.data?.counted
+        ? t(preview.data.files === 1 ? "restore.count.files.one" : "restore.count.files.other", { count: formatNumber(preview.data.files) })
+        : t("restore.original.confirm.unknown");
+      const confirmed = await confirm({
+        title: t("restore.original.confirm.title"),
+        confirm: t("restore.original.confirm.button"),
+        danger: true,
+        body: t("restore.original.confirm.body", { directory: originalDirectory ?? "", machine, files: counted }),
+      });
+      if (!confirmed) return;
+    }
     setBusy(true);
     try {
       const queued = await api.restore(props.runId, {
         destination:
           destinationType === "webdav"
             ? { type: "webdav", base_url: webdavUrl.trim(), secret_name: webdavSecret }
-            : { type: "local_fs", directory: directory.trim() },
+            : original
+              ? { type: "original" }
+              : { type: "local_fs", directory: directory.trim() },
         conflict_policy: policy,
-        selection: wholeSnapshot ? undefined : toSelection(picked),
-        ...(location && locations.length > 1 ? { location } : {}),
+        selection,
+        ...(stripping && prefix ? stripPrefixFields(prefix) : {}),
+        ...(sentLocation ? { location: sentLocation } : {}),
       });
       navigate(`/runs/${encodeURIComponent(queued.run_id)}`);
     } catch (caught) {
@@ -99,6 +137,22 @@ export function RestorePage(props: { runId: string; search: string }) {
   };
 
   const intoDatabase = engine !== null && mode === "database";
+  const mappings = (into: string, cut: string | null) =>
+    picked.slice(0, shownMappings).map((item) => (
+      <li key={item.key}>
+        <code className="path">
+          <Name name={item.path} b64={item.path_b64} />
+        </code>{" "}
+        → <code className="path">{restoredAs(readableName(item.path, item.path_b64), cut, into)}</code>
+      </li>
+    ));
+  const startDisabled =
+    busy ||
+    (destinationType === "webdav"
+      ? webdavUrl.trim() === "" || webdavSecret === ""
+      : original
+        ? originalDirectory === null
+        : directory.trim() === "" || stripProblem !== null);
   return (
     <section>
       <header className="page-header">
@@ -112,6 +166,7 @@ export function RestorePage(props: { runId: string; search: string }) {
           {t("restore.from", { job: run.job_name ?? run.job_id, time: formatTime(run.ended_at ?? run.started_at) })}
         </p>
       )}
+      <ErrorBox error={loaded.error} />
       {engine !== null && (
         <div className="segmented restore-mode" role="radiogroup" aria-label={t("restore.mode")}>
           <label className="inline">
@@ -127,7 +182,7 @@ export function RestorePage(props: { runId: string; search: string }) {
       {locations.length > 1 && run && (
         <LocationPicker locations={locations} value={location} onChange={setLocation} describe={(item) => locationBase(item, run.job_id, run.id)} />
       )}
-      {intoDatabase && run && <DatabaseRestore run={run} engine={engine} jobSource={jobSource} location={locations.length > 1 ? location : null} />}
+      {intoDatabase && run && <DatabaseRestore run={run} engine={engine} jobSource={jobSource} location={sentLocation} />}
       {!intoDatabase && (
         <>
       <div className="editor-grid">
@@ -138,21 +193,34 @@ export function RestorePage(props: { runId: string; search: string }) {
               <input type="radio" name="destinationType" value="local_fs" checked={destinationType === "local_fs"} onChange={() => setDestinationType("local_fs")} />{" "}
               {t("restore.dest.directory")}
             </label>
+            {originalDirectory !== null && (
+              <label className="inline">
+                <input type="radio" name="destinationType" value="original" checked={original} onChange={() => setDestinationType("original")} />{" "}
+                {t("restore.dest.original")}
+              </label>
+            )}
             <label className="inline">
               <input type="radio" name="destinationType" value="webdav" checked={destinationType === "webdav"} onChange={() => setDestinationType("webdav")} />{" "}
               {t("restore.dest.webdav")}
             </label>
           </div>
           <div className={`field${fieldError ? " has-error" : ""}`}>
-            {destinationType === "local_fs" ? (
+            {destinationType === "local_fs" && (
               <>
                 <label>
                   {t("restore.directory")}
                   <input name="destination" value={directory} placeholder={t("restore.directoryPlaceholder")} onChange={(event) => setDirectory(event.target.value)} />
                 </label>
-                <p className="hint muted">{t("restore.directoryHint")}</p>
+                <p className="hint muted">{t(stripping ? "restore.strip.hint" : "restore.directoryHint")}</p>
               </>
-            ) : (
+            )}
+            {original && originalDirectory !== null && (
+              <div className="restore-original">
+                <p>{t("restore.original.where", { directory: originalDirectory, machine })}</p>
+                {!wholeSnapshot && <ul className="selection restore-mapping" aria-label={t("restore.mapping")}>{mappings(originalDirectory, null)}</ul>}
+              </div>
+            )}
+            {destinationType === "webdav" && (
               <>
                 <label>
                   {t("restore.webdavUrl")}
@@ -180,15 +248,54 @@ export function RestorePage(props: { runId: string; search: string }) {
               </p>
             )}
           </div>
+          {destinationType === "local_fs" && !wholeSnapshot && (
+            <div className={`field${stripProblem || stripError ? " has-error" : ""}`}>
+              <label className="inline">
+                <input type="checkbox" name="stripPrefix" checked={strip} onChange={(event) => setStrip(event.target.checked)} /> {t("restore.strip")}
+              </label>
+              {strip && (
+                <>
+                  <label>
+                    {t("restore.strip.prefix")}
+                    <input
+                      name="prefix"
+                      value={prefix?.text ?? ""}
+                      readOnly={typedPrefix === null && common?.b64 !== undefined}
+                      onChange={(event) => setTypedPrefix(event.target.value)}
+                    />
+                  </label>
+                  {stripProblem ? (
+                    <p className="field-error" role="alert">
+                      {t(stripProblem)}
+                    </p>
+                  ) : (
+                    directory.trim() !== "" && (
+                      <ul className="selection restore-mapping" aria-label={t("restore.mapping")}>
+                        {mappings(directory.trim(), prefix?.text ?? null)}
+                      </ul>
+                    )
+                  )}
+                </>
+              )}
+              {stripError && (
+                <p className="field-error" role="alert">
+                  {stripError}
+                </p>
+              )}
+            </div>
+          )}
           <div className="field" role="radiogroup" aria-label={t("restore.conflict")}>
-            <span>{t("restore.conflict")}</span>
+            <span>{t(original ? "restore.original.conflict" : "restore.conflict")}</span>
             {policies.map((option) => (
               <label className="inline option" key={option.value}>
                 <input type="radio" name="conflict" value={option.value} checked={policy === option.value} onChange={() => setPolicy(option.value)} />{" "}
-                <strong>{t(option.label)}</strong> <span className="muted">{t(option.explanation)}</span>
+                <strong>{t(option.label)}</strong> <span className="muted">{t(original ? originalPolicyWords[option.value] : option.explanation)}</span>
               </label>
             ))}
           </div>
+          {needsConfirmation(original, policy) && (
+            <p className="warning">{t("restore.original.overwriteWarning")}</p>
+          )}
         </fieldset>
         <fieldset className="card">
           <legend>{t("restore.what")}</legend>
@@ -210,18 +317,28 @@ export function RestorePage(props: { runId: string; search: string }) {
               ))}
             </ul>
           )}
+          <p className="restore-count" role="status">
+            {preview.loading
+              ? t("restore.count.counting")
+              : preview.data?.counted
+                ? t("restore.count.summary", {
+                    files: t(preview.data.files === 1 ? "restore.count.files.one" : "restore.count.files.other", { count: formatNumber(preview.data.files) }),
+                    dirs: t(preview.data.dirs === 1 ? "restore.count.dirs.one" : "restore.count.dirs.other", { count: formatNumber(preview.data.dirs) }),
+                    bytes: formatBytes(preview.data.bytes),
+                  })
+                : t("restore.count.notCounted", {
+                    reason: preview.data?.reason ?? (preview.error instanceof Error ? preview.error.message : t("restore.count.unknown")),
+                  })}
+          </p>
         </fieldset>
       </div>
       <ErrorBox error={error} />
       <div className="editor-actions">
-        <button
-          className="primary"
-          disabled={busy || (destinationType === "local_fs" ? directory.trim() === "" : webdavUrl.trim() === "" || webdavSecret === "")}
-          onClick={() => void start()}
-        >
-          {t("restore.start")}
+        <button className="primary" disabled={startDisabled} onClick={() => void start()}>
+          {t(original ? "restore.original.start" : "restore.start")}
         </button>
       </div>
+      {confirmDialog}
         </>
       )}
     </section>
@@ -231,26 +348,24 @@ export function RestorePage(props: { runId: string; search: string }) {
 /** Restore into a database: the server, each dumped database with the name it gets, roles, and replacing. */
 function DatabaseRestore(props: { run: Run; engine: Engine; jobSource: unknown; location: string | null }) {
   const { run, engine, jobSource } = props;
-  const [entries, setEntries] = useState<SnapshotEntry[] | null>(null);
-  const [form, setForm] = useState<DatabaseRestoreForm | null>(null);
-  const [secrets, setSecrets] = useState<TargetSecretInfo[]>([]);
-  const [error, setError] = useState<unknown>(null);
+  const loaded = useLoad(async () => {
+    const [secrets, listing] = await Promise.all([
+      api.targetSecrets(engine).catch((): TargetSecretInfo[] => []),
+      // Without the listing the form still starts from the summary's dumps, and says why it could not read more.
+      api.entries(run.id, new URLSearchParams({ prefix: engine, limit: "1000" }).toString()).then(
+        (page) => ({ items: page.items, error: null as unknown }),
+        (caught: unknown) => ({ items: [] as SnapshotEntry[], error: caught }),
+      ),
+    ]);
+    return { secrets, ...listing };
+  }, [run, engine]);
+  const [edited, setForm] = useState<DatabaseRestoreForm | null>(null);
+  const [failed, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-
-  useEffect(() => {
-    api.targetSecrets(engine).then(setSecrets, () => setSecrets([]));
-    api.entries(run.id, new URLSearchParams({ prefix: engine, limit: "1000" }).toString()).then(
-      (page) => {
-        setEntries(page.items);
-        setForm(emptyDatabaseRestore(dumpedDatabases(engine, run.summary, page.items), jobSource));
-      },
-      (caught) => {
-        setEntries([]);
-        setForm(emptyDatabaseRestore(dumpedDatabases(engine, run.summary, []), jobSource));
-        setError(caught);
-      },
-    );
-  }, [run, engine, jobSource]);
+  const entries = loaded.data?.items ?? null;
+  const secrets = loaded.data?.secrets ?? [];
+  const form = edited ?? (entries ? emptyDatabaseRestore(dumpedDatabases(engine, run.summary, entries), jobSource) : null);
+  const error = failed ?? loaded.data?.error ?? null;
 
   if (!form || !entries) return <p className="muted">{t("restore.db.reading")}</p>;
   const change = (patch: Partial<DatabaseRestoreForm>) => setForm({ ...form, ...patch });

@@ -34,6 +34,12 @@ public struct RestoreOperation: Sendable, Equatable {
     public var ownership: OwnershipPolicy
     /// Nil restores everything.
     public var selection: Selection?
+    /// Leading directories taken off every restored path (`home/ann` restores `home/ann/docs` as `<directory>/docs`;
+    /// docs/formats.md, "Run operations"). A proper prefix, by whole components, of every selected path.
+    public var stripPrefix: [UInt8]?
+    /// `directory` is where the snapshot's paths came from (`destination.type: "original"`), resolved by the API from
+    /// the job when the run was queued; kept so the run says so.
+    public var original = false
     /// A restore into a database server instead of files (`destination.type: "database"`, docs/databases.md);
     /// `directory` is empty then.
     public var database: DatabaseDestination?
@@ -64,7 +70,7 @@ public struct RestoreOperation: Sendable, Equatable {
         }
         var object: [String: JSONValue] = [
             "destination": webdav.map { .object(["type": "webdav", "base_url": .string($0.baseURL), "secret_name": .string($0.secretName)]) }
-                ?? .object(["type": "local_fs", "directory": .string(directory)]),
+                ?? .object(["type": original ? "original" : "local_fs", "directory": .string(directory)]),
             "conflict_policy": .string(conflictPolicy.rawValue), "restore_ownership": .string(ownership.rawValue),
         ]
         if let sourceRunId { object["source_run_id"] = .string(sourceRunId) }
@@ -80,6 +86,13 @@ public struct RestoreOperation: Sendable, Equatable {
                 }
             }
             object["selection"] = .object(lists.mapValues(JSONValue.array))
+        }
+        if let stripPrefix {
+            if let text = String(validating: stripPrefix, as: UTF8.self) {
+                object["strip_prefix"] = .string(text)
+            } else {
+                object["strip_prefix_b64"] = .string(Data(stripPrefix).base64EncodedString())
+            }
         }
         return .object(object)
     }
@@ -143,6 +156,13 @@ public struct RestoreOperation: Sendable, Equatable {
             selection: selection
         )
         self.webdav = webdav
+        original = webdav == nil && json["destination"]?["type"]?.stringValue == "original"
+        if let encoded = json["strip_prefix_b64"]?.stringValue {
+            guard let bytes = Data(base64Encoded: encoded) else { throw Invalid(description: "strip_prefix_b64 is not base64") }
+            stripPrefix = Array(bytes)
+        } else if let text = json["strip_prefix"]?.stringValue {
+            stripPrefix = Array(text.utf8)
+        }
     }
 }
 
