@@ -104,11 +104,14 @@ extension BrowseController {
         } catch {
             throw APIError(status: .conflict, code: "snapshot_not_restorable", message: "\(error)")
         }
-        let identity = try await identity(of: snapshot)
+        let identity = try await snapshotIdentity(of: snapshot)
         let plan: ChainPlan
         do {
             let indexIdentity = try snapshot.indexIdentity(identity)
-            let selection = RestoreWriter.Selection(files: [path], dirs: [])
+            // Never nil for a path the handler let through; without one the plan would take every entry.
+            guard let selection = RestoreWriter.Selection(files: [path], dirs: [[UInt8]]()) else {
+                throw APIError(status: .badRequest, code: "invalid_path", message: "not a path", details: ["field": "path"])
+            }
             plan = try await runBlocking { try ChainPlan(entriesIndex: try snapshot.checkedEntriesIndex(), identity: indexIdentity, selection: selection) }
         } catch let error as ArchiveError {
             throw APIError(status: .badGateway, code: "snapshot_corrupt", message: error.description)
@@ -116,11 +119,12 @@ extension BrowseController {
         if let own = plan.own.first { return FileSource(snapshot: snapshot, identity: identity, wanted: own) }
         if plan.ownWithoutOffset { return FileSource(snapshot: snapshot, identity: identity, wanted: Snapshot.Wanted(offset: -1, path: path)) }
         // Held by an earlier snapshot of the chain, on the same target.
-        guard let (run, wanted) = plan.sources.first.flatMap({ run, members in members.first.map { (run, $0) } })
-            ?? plan.unplaced.first.flatMap({ run, paths in paths.first.map { (run, Snapshot.Wanted(offset: -1, path: $0)) } })
-        else {
+        let placed = plan.sources.first.flatMap { element in element.value.first.map { (element.key, $0) } }
+        let unplaced = plan.unplaced.first.flatMap { element in element.value.first.map { (element.key, Snapshot.Wanted(offset: -1, path: $0)) } }
+        guard let found = placed ?? unplaced else {
             throw APIError(status: .badGateway, code: "snapshot_corrupt", message: "the entries index does not list \(Self.text(path).0)")
         }
+        let (run, wanted) = found
         guard (snapshot.manifest.chain?.before ?? []).contains(run),
             let earlier = RunLocation(target: location.target, jobId: location.jobId, runId: run).localDirectory
         else {
@@ -133,11 +137,11 @@ extension BrowseController {
         } catch {
             throw APIError(status: .conflict, code: "base_missing", message: "run \(run)'s snapshot, which holds this file, cannot be read: \(error)")
         }
-        return FileSource(snapshot: base, identity: try await identity(of: base), wanted: wanted)
+        return FileSource(snapshot: base, identity: try await snapshotIdentity(of: base), wanted: wanted)
     }
 
     /// The identity that decrypts an encrypted snapshot (nil for a plain one).
-    func identity(of snapshot: Snapshot) async throws -> String? {
+    func snapshotIdentity(of snapshot: Snapshot) async throws -> String? {
         guard let name = snapshot.encryptionKey else { return nil }
         let found = try await services.database.backupIdentity(
             name: name,

@@ -774,7 +774,7 @@ enum OpenAPIDocument {
                 query("path", S.string, "the file's archive path (required, or path_b64)"),
                 query("path_b64", S.string, "the path as base64 bytes (names that are not UTF-8)"),
             ],
-            responses: ["200": .object(["type": "string", "format": "binary"])],
+            responses: ["200": JSONValue.object(["type": "string", "format": "binary"])],
             description: """
                 The file's bytes as `application/octet-stream` with `Content-Disposition: attachment` (`filename` in ASCII, \
                 `filename*` in UTF-8), `Content-Length` and `X-Content-Type-Options: nosniff`. Read by frame where the \

@@ -64,9 +64,9 @@ export function BrowsePage(props: { runId: string; search: string }) {
   // query starts from its own first page).
   const first = useLoad(() => api.entries(props.runId, listing.toString()), [props.runId, listing]);
   const [extra, setExtra] = useState<{ listing: URLSearchParams; pages: EntriesPage[] }>({ listing, pages: [] });
-  const pages = first.loading || !first.data ? [] : [first.data, ...(extra.listing === listing ? extra.pages : [])];
+  const pages = first.loading || first.error || !first.data ? [] : [first.data, ...(extra.listing === listing ? extra.pages : [])];
   const page = pages.length > 0 ? pages[pages.length - 1] : null;
-  const items = useMemo(() => pages.flatMap((loaded) => loaded.items), [first.data, first.loading, extra, listing]); // eslint-disable-line react-hooks/exhaustive-deps
+  const items = pages.flatMap((loaded) => loaded.items);
   const error = actionError ?? about.error ?? first.error;
 
   useEffect(() => {
