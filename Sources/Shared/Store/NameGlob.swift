@@ -109,8 +109,10 @@ public struct NameGlob: Sendable, Equatable {
 
     /// Whether `subject` (a name, or a path below the searched directory) matches the whole pattern.
     public func matches(_ subject: [UInt8]) -> Bool {
-        // `states[i]`: the pattern's first i tokens match the subject read so far.
+        // `states[i]`: the pattern's first i tokens match the subject read so far. Two buffers, swapped each step.
         var states = [Bool](repeating: false, count: tokens.count + 1)
+        var next = states
+        var wide = states
         enter(0, into: &states)
         var index = 0
         while index < subject.count {
@@ -121,16 +123,19 @@ public struct NameGlob: Sendable, Equatable {
                 let expected = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : 2
                 while width < expected && index + width < subject.count && subject[index + width] & 0xC0 == 0x80 { width += 1 }
             }
-            var next = step(states, byte, width: width)
+            step(states, byte, width: width, questionMarks: true, into: &next)
             if width > 1 {
-                // The other states read the character byte by byte.
-                for offset in 1..<width { next = step(next, subject[index + offset], width: 1, questionMarks: false) }
-                var wide = [Bool](repeating: false, count: tokens.count + 1)
+                // The `?` states take the whole character; the others read it byte by byte.
+                for position in wide.indices { wide[position] = false }
                 for state in 0..<tokens.count where states[state] && tokens[state] == .one { enter(state + 1, into: &wide) }
+                for offset in 1..<width {
+                    swap(&states, &next)
+                    step(states, subject[index + offset], width: 1, questionMarks: false, into: &next)
+                }
                 for position in wide.indices where wide[position] { next[position] = true }
             }
             guard next.contains(true) else { return false }
-            states = next
+            swap(&states, &next)
             index += width
         }
         return states[tokens.count]
@@ -155,10 +160,10 @@ public struct NameGlob: Sendable, Equatable {
         }
     }
 
-    /// The states after reading one byte (`?` is taken only by a character of `width` 1, and never mid-character).
-    private func step(_ states: [Bool], _ raw: UInt8, width: Int, questionMarks: Bool = true) -> [Bool] {
+    /// The states after reading one byte, into `next` (`?` is taken only by a character of `width` 1, never mid-character).
+    private func step(_ states: [Bool], _ raw: UInt8, width: Int, questionMarks: Bool, into next: inout [Bool]) {
         let byte = Self.fold(raw)
-        var next = [Bool](repeating: false, count: tokens.count + 1)
+        for position in next.indices { next[position] = false }
         for state in 0..<tokens.count where states[state] {
             switch tokens[state] {
             case .byte(let wanted):
@@ -179,6 +184,5 @@ public struct NameGlob: Sendable, Equatable {
                 if skipsSlash { next[state + 1] = true } else { enter(state + 1, into: &next) }
             }
         }
-        return next
     }
 }
