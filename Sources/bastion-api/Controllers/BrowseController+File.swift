@@ -300,37 +300,43 @@ final class ByteBridge: @unchecked Sendable {
     }
 }
 
-/// The response body: the chunk the handler read first, then the rest; the reader is stopped when the body is dropped
-/// (the client went) or ends.
+/// The response body: the chunk the handler read first, then the rest. The reader is stopped once neither the body nor
+/// its iterator is held any more (the response was written, or dropped unwritten because the client went).
 struct FileBody: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
-    let bridge: ByteBridge
+    let lifetime: Lifetime
     let first: ByteBuffer?
 
-    final class AsyncIterator: AsyncIteratorProtocol {
+    init(bridge: ByteBridge, first: ByteBuffer?) {
+        lifetime = Lifetime(bridge: bridge)
+        self.first = first
+    }
+
+    /// Cancels the bridge when the last holder lets go.
+    final class Lifetime: Sendable {
         let bridge: ByteBridge
+
+        init(bridge: ByteBridge) { self.bridge = bridge }
+
+        deinit { bridge.cancel() }
+    }
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let lifetime: Lifetime
         var first: ByteBuffer?
         var done: Bool
 
-        init(bridge: ByteBridge, first: ByteBuffer?) {
-            self.bridge = bridge
-            self.first = first
-            done = first == nil
-        }
-
-        func next() async throws -> ByteBuffer? {
+        mutating func next() async throws -> ByteBuffer? {
             if let chunk = first {
                 first = nil
                 return chunk
             }
             if done { return nil }
-            let chunk = try await bridge.next()
+            let chunk = try await lifetime.bridge.next()
             if chunk == nil { done = true }
             return chunk
         }
-
-        deinit { bridge.cancel() }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(bridge: bridge, first: first) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(lifetime: lifetime, first: first, done: first == nil) }
 }
