@@ -1,6 +1,7 @@
 import Archive
 import Core
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Secrets
 import Store
@@ -282,13 +283,16 @@ final class ByteBridge: @unchecked Sendable {
     /// Consumer: the next chunk; nil at the end.
     func next() async throws -> ByteBuffer? {
         let chunk = try await iterator.next()
-        if chunk != nil {
-            condition.lock()
-            waiting -= 1
-            condition.signal()
-            condition.unlock()
-        }
+        if chunk != nil { taken() }
         return chunk
+    }
+
+    /// One chunk fewer waiting: the producer may go on.
+    private func taken() {
+        condition.lock()
+        waiting -= 1
+        condition.signal()
+        condition.unlock()
     }
 
     /// Consumer: it stops reading; the producer's next push or check throws.
