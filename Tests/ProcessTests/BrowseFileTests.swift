@@ -6,7 +6,7 @@ import Testing
 /// downloads byte for byte (a file over many frames and parts, a name that is not UTF-8, a file an incremental snapshot
 /// takes from the one before), the headers, hostile requests, a corrupt part; and the glob search.
 @Suite(.serialized) struct BrowseFileTests {
-    static func write(_ path: String, _ data: Data) throws {
+    static func save(_ path: String, _ data: Data) throws {
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try data.write(to: URL(fileURLWithPath: path))
     }
@@ -14,7 +14,8 @@ import Testing
     func backup(_ fixture: RunsFixture, _ job: String) async throws -> String {
         let run = try await fixture.enqueue(job).id
         let finished = await eventually(timeout: .seconds(90)) { await fixture.status(run) == "success" }
-        #expect(finished, "\(try await fixture.events(run))")
+        let log = try await fixture.events(run)
+        #expect(finished, "\(log)")
         return run
     }
 
@@ -26,14 +27,14 @@ import Testing
         var generator = SystemRandomNumberGenerator()
         // Random bytes do not compress: 9 MiB is nine 1 MiB parts and ~36 frames of 256 KiB.
         let big = Data((0..<(9 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        try Self.write(source + "/zz-big.bin", big)
-        try Self.write(source + "/small.txt", Data("hello, snapshot\n".utf8))
-        try Self.write(source + "/docs/readme.md", Data("# Read me\n".utf8))
-        try Self.write(source + "/docs/a.txt", Data("a".utf8))
-        try Self.write(source + "/docs/sub/x.txt", Data("x".utf8))
-        try Self.write(source + "/notes.MD", Data("notes".utf8))
-        try Self.write(source + "/report \"q\";.txt", Data("quoted".utf8))
-        try Self.write(source + "/" + String(repeating: "a", count: 250), Data("long".utf8))
+        try Self.save(source + "/zz-big.bin", big)
+        try Self.save(source + "/small.txt", Data("hello, snapshot\n".utf8))
+        try Self.save(source + "/docs/readme.md", Data("# Read me\n".utf8))
+        try Self.save(source + "/docs/a.txt", Data("a".utf8))
+        try Self.save(source + "/docs/sub/x.txt", Data("x".utf8))
+        try Self.save(source + "/notes.MD", Data("notes".utf8))
+        try Self.save(source + "/report \"q\";.txt", Data("quoted".utf8))
+        try Self.save(source + "/" + String(repeating: "a", count: 250), Data("long".utf8))
         try FileManager.default.createSymbolicLink(atPath: source + "/link", withDestinationPath: "small.txt")
         // A name that is not UTF-8: `latin1-\xE9.bin`.
         let latin1 = Array((source + "/latin1-").utf8) + [0xE9] + Array(".bin".utf8)
@@ -43,7 +44,7 @@ import Testing
             return bytes.withUnsafeMutableBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_CREAT | O_WRONLY, 0o644) }
         }
         #expect(descriptor >= 0)
-        _ = latin1Content.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        _ = latin1Content.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
         close(descriptor)
 
         try await fixture.startWorker("w0")
@@ -127,7 +128,7 @@ import Testing
         #expect(ContinuousClock.now - started < .seconds(3))
 
         // An incremental snapshot: the unchanged big file's bytes are in the first snapshot; read from there.
-        try Self.write(source + "/small.txt", Data("changed\n".utf8))
+        try Self.save(source + "/small.txt", Data("changed\n".utf8))
         let second = try await backup(fixture, job)
         let fromChain = try await HTTP.get(fixture.base + "/api/runs/\(second)/file?path=\(Self.percent(root + "/zz-big.bin"))")
         #expect(fromChain.status == 200 && fromChain.body == big, "\(fromChain.status) \(fromChain.text.prefix(200))")
