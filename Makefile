@@ -54,6 +54,8 @@ browser-test: ui
 	python3 Tests/Browser/ui_a11y_test.py
 	python3 Tests/Browser/ui_settings_test.py
 	python3 Tests/Browser/ui_browse_files_test.py
+	python3 Tests/Browser/ui_jobs_scale_test.py
+	python3 Tests/Browser/ui_pages_test.py
 
 ## Install what is missing, build release binaries and the UI, and start api + worker + janitor (Ctrl-C stops them).
 run: release ui

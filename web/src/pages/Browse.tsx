@@ -10,7 +10,8 @@ import { CopyName, Dialog, Name } from "../names";
 import { describeLocation, savePicks, startVerify } from "../lib/snapshotActions";
 import { useLoad } from "../lib/useLoad";
 import { asText, fileUrl, imageType, previewBytes, previewPlan, readStart } from "../lib/snapshotFile";
-import "./Browse.css";
+import "../browse.css";
+import { useConfirm } from "../dialogs";
 
 // The snapshot browser: one flat list per directory (the catalog answers one level at a time, however big the
 // snapshot), breadcrumbs, name or glob search below the current directory, and a pick that spans directories for a
@@ -38,6 +39,7 @@ export function BrowsePage(props: { runId: string; search: string }) {
   const [preview, setPreview] = useState<{ runId: string; entry: SnapshotEntry } | null>(null);
   /** The row the keyboard is on (roving focus: only its checkbox is in the Tab order). */
   const [focused, setFocused] = useState(0);
+  const [confirm, confirmDialog] = useConfirm();
   const table = useRef<HTMLTableElement>(null);
 
   const location = chooseLocation(locations, wanted);
@@ -132,6 +134,7 @@ export function BrowsePage(props: { runId: string; search: string }) {
   const allPicked = items.length > 0 && items.every((entry) => pick.picked.has(entryKey(entry)));
   return (
     <section>
+      {confirmDialog}
       <header className="page-header">
         <h1>
           {tNodes("browse.title", { id: <code>{props.runId.slice(0, 8)}</code> })}
@@ -142,7 +145,7 @@ export function BrowsePage(props: { runId: string; search: string }) {
               {run.job_name ?? t("browse.job")}
             </Link>
           )}
-          <button onClick={() => void startVerify(props.runId, setError, wanted ?? undefined, run ? describeLocation(locations, wanted, run.job_id, run.id) : undefined)}>
+          <button onClick={() => void startVerify(confirm, props.runId, setError, wanted ?? undefined, run ? describeLocation(locations, wanted, run.job_id, run.id) : undefined)}>
             {t("common.verify")}
           </button>
           <button onClick={() => restore(true)}>{t("browse.restoreAll")}</button>
