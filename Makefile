@@ -53,6 +53,7 @@ browser-test: ui
 	python3 Tests/Browser/ui_charts_test.py
 	python3 Tests/Browser/ui_a11y_test.py
 	python3 Tests/Browser/ui_settings_test.py
+	python3 Tests/Browser/ui_browse_files_test.py
 	python3 Tests/Browser/ui_jobs_scale_test.py
 	python3 Tests/Browser/ui_pages_test.py
 	python3 Tests/Browser/ui_restore_where_test.py

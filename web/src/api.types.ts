@@ -1298,7 +1298,7 @@ export interface Operations {
       prefix?: string;
       /** the directory as base64 bytes (names that are not UTF-8) */
       prefix_b64?: string;
-      /** search names containing this, at any depth below prefix */
+      /** search names containing this (ASCII case-insensitive), at any depth below prefix; with *, ? or [ a glob: * (not /), ** (any depth), ?, [abc], [a-z], [!a]; with a / it matches the path below prefix, else the name */
       q?: string;
       /** only entries of this kind */
       kind?: "file" | "dir" | "symlink" | "hardlink" | "fifo" | "char" | "block" | "all";
@@ -1341,6 +1341,22 @@ export interface Operations {
     query: {
       /** resume after this seq */
       after_seq?: number;
+    };
+    body: never;
+    response: void;
+  };
+  /** One regular file of a snapshot, streamed as a download */
+  "GET /api/runs/{id}/file": {
+    path: {
+      id: string;
+    };
+    query: {
+      /** read the snapshot at this location (primary or copy:<key>; default: the first present) */
+      location?: string;
+      /** the file's archive path (required, or path_b64) */
+      path?: string;
+      /** the path as base64 bytes (names that are not UTF-8) */
+      path_b64?: string;
     };
     body: never;
     response: void;

@@ -157,10 +157,12 @@ public final class SnapshotCatalog: Sendable {
         }
     }
 
-    /// Entries under `directory` (at any depth) whose name contains `query` (ASCII case-insensitive), in path order;
-    /// nil when the snapshot has no such directory.
+    /// Entries under `directory` (at any depth) whose name contains `query` (ASCII case-insensitive), or matches it
+    /// when it is a glob (`NameGlob.isGlob`: `*`, `?` or `[`; docs/ui.md, "Snapshot browser"), in path order; nil when
+    /// the snapshot has no such directory.
     public func search(under directory: [UInt8], query: String, after cursor: Cursor?, limit: Int, kind: String? = nil) throws -> Page? {
-        try queue.read { db in
+        let glob = NameGlob.isGlob(query) ? NameGlob(query) : nil
+        return try queue.read { db in
             guard try Self.directoryId(db, directory) != nil else { return nil }
             var sql = "SELECT d.path, \(Self.columns) FROM dirs d JOIN entries e ON e.dir_id = d.id WHERE "
             var arguments: StatementArguments = []
@@ -171,8 +173,10 @@ public final class SnapshotCatalog: Sendable {
                 sql += "(d.path = ? OR (d.path >= ? AND d.path < ?))"
                 arguments += [Data(directory), Data(directory + [UInt8(ascii: "/")]), Data(directory + [UInt8(ascii: "0")])]
             }
-            sql += " AND instr(lower(CAST(e.name AS TEXT)), ?) > 0"
-            arguments += [query.lowercased()]
+            if glob == nil {
+                sql += " AND instr(lower(CAST(e.name AS TEXT)), ?) > 0"
+                arguments += [query.lowercased()]
+            }
             if let kind {
                 sql += " AND e.kind = ?"
                 arguments += [kind]
@@ -181,13 +185,32 @@ public final class SnapshotCatalog: Sendable {
                 sql += " AND (d.path, e.name) > (?, ?)"
                 arguments += [Data(cursor.directory), Data(cursor.name)]
             }
-            sql += " ORDER BY d.path, e.name LIMIT ?"
-            arguments += [limit + 1]
-            let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            sql += " ORDER BY d.path, e.name"
+            var rows: [Row] = []
+            if let glob {
+                // SQL cannot run the glob: the rows in path order are matched here, one by one, until the page is full
+                // (each match costs at most name bytes × pattern tokens: NameGlob).
+                let all = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+                while rows.count <= limit, let row = try all.next() {
+                    let name = [UInt8](row[1] as Data)
+                    let subject = glob.matchesPath ? Self.relative([UInt8](row[0] as Data), to: directory) + name : name
+                    if glob.matches(subject) { rows.append(row.copy()) }
+                }
+            } else {
+                sql += " LIMIT ?"
+                arguments += [limit + 1]
+                rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+            }
             let items = rows.prefix(limit).map { Self.entry($0, directory: [UInt8]($0[0] as Data), offset: 1) }
             let next = rows.count > limit ? items.last.map { Cursor(directory: $0.directory, directoriesDone: true, name: $0.name) } : nil
             return Page(items: items, nextCursor: next)
         }
+    }
+
+    /// `path` below `directory`, with a trailing `/` when not empty (`a/b/c` below `a` → `b/c/`; `a` below `a` → ``).
+    static func relative(_ path: [UInt8], to directory: [UInt8]) -> [UInt8] {
+        let rest = directory.isEmpty ? path[...] : path.dropFirst(min(path.count, directory.count + 1))
+        return rest.isEmpty ? [] : Array(rest) + [UInt8(ascii: "/")]
     }
 
     /// The entry at `path`, if the snapshot holds it.

@@ -9,12 +9,14 @@ import Targets
 /// Reading inside snapshots without restoring them (docs/architecture.md, "Browsing snapshots"): one directory level
 /// or a name search (`GET /api/runs/{id}/entries`), what changed between two snapshots of a job
 /// (`GET /api/jobs/{id}/diff`), and one path across a job's snapshots (`GET /api/jobs/{id}/versions`). All read the
-/// snapshots' catalogs (docs/formats.md, "The snapshot catalog").
+/// snapshots' catalogs (docs/formats.md, "The snapshot catalog"); one file's bytes (`GET /api/runs/{id}/file`,
+/// BrowseController+File.swift).
 struct BrowseController {
     let services: APIServices
 
     func addRoutes(to group: RecordingRouterGroup) {
         group.get("runs/:id/entries", use: entries)
+        group.get("runs/:id/file", use: file)
         group.get("jobs/:id/diff", use: diff)
         group.get("jobs/:id/versions", use: versions)
     }
@@ -74,7 +76,7 @@ struct BrowseController {
 
     /// `GET /api/runs/{id}/entries?prefix=&prefix_b64=&cursor=&limit=&q=&kind=`: without `q`, the directory `prefix`
     /// (default: the top) one level deep, directories first; with `q`, the entries below `prefix` whose name contains
-    /// `q`. Paged by an opaque cursor.
+    /// `q`, or matches it when it is a glob (`NameGlob`). Paged by an opaque cursor.
     @Sendable func entries(_ request: Request, context: AppRequestContext) async throws -> EntriesPage {
         let (run, location) = try await snapshot(try context.parameters.require("id"), location: Self.location(request))
         let prefix = try Self.path(request, "prefix") ?? []

@@ -20,6 +20,8 @@ enum OpenAPIDocument {
         var isPublic = false
         /// Longer prose (CommonMark), when the summary is not enough.
         var description: String? = nil
+        /// The success responses' media type (a download is `application/octet-stream`).
+        var mediaType = "application/json"
     }
 
     static func pathParameter(_ name: String) -> JSONValue {
@@ -812,7 +814,11 @@ enum OpenAPIDocument {
                 query("location", S.string, "read the snapshot at this location (primary or copy:<key>; default: the first present)"),
                 query("prefix", S.string, "the directory (archive path, default the top)"),
                 query("prefix_b64", S.string, "the directory as base64 bytes (names that are not UTF-8)"),
-                query("q", .object(["type": "string", "maxLength": 256]), "search names containing this, at any depth below prefix"),
+                query(
+                    "q",
+                    .object(["type": "string", "maxLength": 256]),
+                    "search names containing this (ASCII case-insensitive), at any depth below prefix; with *, ? or [ a glob: * (not /), ** (any depth), ?, [abc], [a-z], [!a]; with a / it matches the path below prefix, else the name"
+                ),
                 query("kind", S.enumeration(BrowseController.kinds + ["all"]), "only entries of this kind"),
                 query("cursor", S.string, "next_cursor of the previous page"),
                 query("limit", .object(["type": "integer", "minimum": 1, "maximum": 1000]), "at most this many (default 200)"),
@@ -826,6 +832,29 @@ enum OpenAPIDocument {
                     required: ["run_id", "prefix", "q", "items", "next_cursor"]
                 )
             ]
+        ),
+        Operation(
+            method: "get",
+            path: "/api/runs/{id}/file",
+            summary: "One regular file of a snapshot, streamed as a download",
+            tag: "snapshots",
+            parameters: [
+                query("location", S.string, "read the snapshot at this location (primary or copy:<key>; default: the first present)"),
+                query("path", S.string, "the file's archive path (required, or path_b64)"),
+                query("path_b64", S.string, "the path as base64 bytes (names that are not UTF-8)"),
+            ],
+            responses: ["200": JSONValue.object(["type": "string", "format": "binary"])],
+            description: """
+                The file's bytes as `application/octet-stream` with `Content-Disposition: attachment` (`filename` in ASCII, \
+                `filename*` in UTF-8), `Content-Length` and `X-Content-Type-Options: nosniff`. Read by frame where the \
+                snapshot has a frame table, from the earlier snapshot of an incremental chain that holds the bytes, and \
+                checked against the entries index's size and BLAKE3 as it streams. 400 `invalid_path` (`.`, `..`, empty \
+                components), `invalid_query` (no path, NUL, over 64 KiB, a bad location), `not_a_file` (a directory, link \
+                or device); 404 `path_not_found`; 409 `snapshot_remote` (a snapshot on a remote target); 502 \
+                `snapshot_corrupt` (a part that does not match its manifest). A failure after the first byte ends the \
+                stream before its last bytes.
+                """,
+            mediaType: "application/octet-stream"
         ),
         Operation(
             method: "get",
@@ -1167,7 +1196,7 @@ enum OpenAPIDocument {
             ]
             for (status, schema) in operation.responses {
                 var response: [String: JSONValue] = ["description": .string(status.hasPrefix("2") ? "success" : "see summary")]
-                if let schema { response["content"] = .object(["application/json": .object(["schema": schema])]) }
+                if let schema { response["content"] = .object([operation.mediaType: .object(["schema": schema])]) }
                 responses[status] = .object(response)
             }
             let pathParameters = operation.path.split(separator: "/").filter { $0.hasPrefix("{") }.map {

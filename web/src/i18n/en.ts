@@ -1273,6 +1273,20 @@ export const en = {
   "charts.changes.unknown": "not counted",
   "charts.changes.pending": "counting…",
   // ── end charts
+  // ── browse
+  "browse.globHint": "A query with *, ? or [ ] is a glob: *.md, docs/**/*.txt, report-?.pdf, [abc]*.",
+  "browse.file.preview": "Preview",
+  "browse.file.previewOf": "Preview {name}",
+  "browse.file.previewVersion": "Preview the version of {time}",
+  "browse.file.previewTitle": "Preview of {name}",
+  "browse.file.download": "Download",
+  "browse.file.downloadVersion": "Download the version of {time}",
+  "browse.file.restore": "Restore",
+  "browse.file.restoreVersion": "Restore the version of {time}",
+  "browse.file.noPreview": "No preview for this file: download it to open it.",
+  "browse.file.partial": "Showing the first {shown} of {size}.",
+  "browse.file.textOf": "Contents of {name}",
+  // ── end browse
   // ── jobs
   "pages.jobs.filter.status": "Latest run",
   "pages.jobs.filter.type": "Type",

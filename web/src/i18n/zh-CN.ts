@@ -1241,6 +1241,20 @@ export const zhCN: Record<MessageKey, string> = {
   "charts.changes.unknown": "未能统计",
   "charts.changes.pending": "统计中…",
   // ── end charts
+  // ── browse
+  "browse.globHint": "含 *、? 或 [ ] 的查询按通配符匹配：*.md、docs/**/*.md、[abc]*。",
+  "browse.file.preview": "预览",
+  "browse.file.previewOf": "预览 {name}",
+  "browse.file.previewVersion": "预览 {time} 的版本",
+  "browse.file.previewTitle": "预览：{name}",
+  "browse.file.download": "下载",
+  "browse.file.downloadVersion": "下载 {time} 的版本",
+  "browse.file.restore": "恢复",
+  "browse.file.restoreVersion": "恢复 {time} 的版本",
+  "browse.file.noPreview": "此文件无法预览，请下载后打开。",
+  "browse.file.partial": "仅显示前 {shown}（共 {size}）。",
+  "browse.file.textOf": "{name} 的内容",
+  // ── end browse
   // ── jobs
   "pages.jobs.filter.status": "最近运行",
   "pages.jobs.filter.type": "类型",

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent } from "react";
-import { api, chooseLocation, locationBase, type EntriesPage, type PathVersion, type Run, type SnapshotEntry, type SnapshotLocation } from "../api";
+import { api, chooseLocation, locationBase, type EntriesPage, type PathVersion, type SnapshotEntry } from "../api";
 import { EntryIcon, ErrorBox, Link, LocationPicker } from "../components";
 import { t, tNodes, type MessageKey } from "../i18n";
 import { formatBytes, formatTime } from "../lib/format";
@@ -8,10 +8,14 @@ import { click, emptyPick, entryKey, extend, moveTo, pickAll, unpick, type PickS
 import { parentOf, readableName } from "../lib/names";
 import { CopyName, Dialog, Name } from "../names";
 import { describeLocation, savePicks, startVerify } from "../lib/snapshotActions";
+import { useLoad } from "../lib/useLoad";
+import { asText, fileUrl, imageType, previewBytes, previewPlan, readStart } from "../lib/snapshotFile";
+import "../browse.css";
 import { useConfirm } from "../dialogs";
 
 // The snapshot browser: one flat list per directory (the catalog answers one level at a time, however big the
-// snapshot), breadcrumbs, name search below the current directory, and a pick that spans directories for a restore.
+// snapshot), breadcrumbs, name or glob search below the current directory, and a pick that spans directories for a
+// restore; a file's versions, preview and download (docs/ui.md, "Snapshot browser: files, versions, search").
 
 export function BrowsePage(props: { runId: string; search: string }) {
   const params = new URLSearchParams(props.search);
@@ -19,29 +23,25 @@ export function BrowsePage(props: { runId: string; search: string }) {
   const directoryB64 = params.get("path_b64");
   /** Where the snapshot is read (#26): the URL's `location` (kept across a reload), else the server's default. */
   const wanted = params.get("location");
-  const [run, setRun] = useState<Run | null>(null);
-  const [locations, setLocations] = useState<SnapshotLocation[]>([]);
-  const [page, setPage] = useState<EntriesPage | null>(null);
-  const [items, setItems] = useState<SnapshotEntry[]>([]);
-  const [error, setError] = useState<unknown>(null);
+  /** The run, and where its snapshot is (#26); a job whose snapshot list fails still browses at the default. */
+  const about = useLoad(async () => {
+    const loaded = await api.run(props.runId);
+    const snapshots = await api.snapshots(loaded.job_id).catch(() => []);
+    return { run: loaded, locations: snapshots.find((snapshot) => snapshot.run_id === loaded.id)?.locations ?? [] };
+  }, [props.runId]);
+  const run = about.data?.run ?? null;
+  const locations = about.data?.locations ?? [];
+  const [actionError, setError] = useState<unknown>(null);
   const [query, setQuery] = useState("");
   const [search, setSearch] = useState("");
   const [pick, setPick] = useState<PickState>(emptyPick);
   const [versions, setVersions] = useState<{ entry: SnapshotEntry; items: PathVersion[] } | null>(null);
+  const [preview, setPreview] = useState<{ runId: string; entry: SnapshotEntry } | null>(null);
   /** The row the keyboard is on (roving focus: only its checkbox is in the Tab order). */
   const [focused, setFocused] = useState(0);
   const [confirm, confirmDialog] = useConfirm();
   const table = useRef<HTMLTableElement>(null);
 
-  useEffect(() => {
-    api.run(props.runId).then((loaded) => {
-      setRun(loaded);
-      api.snapshots(loaded.job_id).then(
-        (list) => setLocations(list.find((snapshot) => snapshot.run_id === loaded.id)?.locations ?? []),
-        () => setLocations([]),
-      );
-    }, setError);
-  }, [props.runId]);
   const location = chooseLocation(locations, wanted);
   const here = (entry?: { path: string; path_b64?: string }) => browsePath(props.runId, entry, wanted);
   const readFrom = (id: string) =>
@@ -62,23 +62,19 @@ export function BrowsePage(props: { runId: string; search: string }) {
     return parameters;
   }, [directory, directoryB64, search, wanted]);
 
+  // The first page of the listing or search; "Show more" adds the next ones (kept per listing, so a new directory or
+  // query starts from its own first page).
+  const first = useLoad(() => api.entries(props.runId, listing.toString()), [props.runId, listing]);
+  const [extra, setExtra] = useState<{ listing: URLSearchParams; pages: EntriesPage[] }>({ listing, pages: [] });
+  const pages = first.loading || first.error || !first.data ? [] : [first.data, ...(extra.listing === listing ? extra.pages : [])];
+  const page = pages.length > 0 ? pages[pages.length - 1] : null;
+  const items = pages.flatMap((loaded) => loaded.items);
+  const error = actionError ?? about.error ?? first.error;
+
   useEffect(() => {
-    let alive = true;
-    setPage(null);
-    api.entries(props.runId, listing.toString()).then(
-      (loaded) => {
-        if (!alive) return;
-        setPage(loaded);
-        setItems(loaded.items);
-        setError(null);
-      },
-      (caught) => alive && setError(caught),
-    );
     setPick((current) => ({ ...current, anchor: null }));
     setFocused(0);
-    return () => {
-      alive = false;
-    };
+    setError(null);
   }, [props.runId, listing]);
 
   const more = async () => {
@@ -87,8 +83,7 @@ export function BrowsePage(props: { runId: string; search: string }) {
     parameters.set("cursor", page.next_cursor);
     try {
       const next = await api.entries(props.runId, parameters.toString());
-      setPage(next);
-      setItems((current) => [...current, ...next.items]);
+      setExtra((current) => ({ listing, pages: [...(current.listing === listing ? current.pages : []), next] }));
     } catch (caught) {
       setError(caught);
     }
@@ -185,7 +180,17 @@ export function BrowsePage(props: { runId: string; search: string }) {
         )}
       </nav>
       <div className="toolbar">
-        <input type="search" placeholder={t("browse.search")} aria-label={t("browse.searchLabel")} value={query} onChange={(event) => setQuery(event.target.value)} />
+        <input
+          type="search"
+          placeholder={t("browse.search")}
+          aria-label={t("browse.searchLabel")}
+          aria-describedby="browse-glob"
+          value={query}
+          onChange={(event) => setQuery(event.target.value)}
+        />
+        <span className="muted" id="browse-glob">
+          {t("browse.globHint")}
+        </span>
         <label className="inline">
           <input type="checkbox" checked={allPicked} onChange={(event) => setPick((current) => pickAll(current, items, event.target.checked))} />{" "}
           {t("browse.selectAll")}
@@ -209,7 +214,7 @@ export function BrowsePage(props: { runId: string; search: string }) {
           ))}
         </div>
       )}
-      {page === null && !error && <p className="muted">{t("common.loading")}</p>}
+      {first.loading && !error && <p className="muted">{t("common.loading")}</p>}
       {page && items.length === 0 && <p className="muted">{search ? t("browse.noMatch") : t("browse.emptyDir")}</p>}
       {items.length > 0 && (
         <table className="list entries" data-testid="entries" ref={table}>
@@ -271,15 +276,27 @@ export function BrowsePage(props: { runId: string; search: string }) {
                   <td className="actions">
                     <CopyName name={entry.name} b64={entry.name_b64} compact />
                     {entry.kind === "file" && (
-                      <button
-                        className="ghost"
-                        onClick={(event) => {
-                          event.stopPropagation();
-                          void showVersions(entry);
-                        }}
-                      >
-                        {t("browse.versions")}
-                      </button>
+                      <>
+                        <button
+                          className="ghost"
+                          aria-label={t("browse.file.previewOf", { name: readableName(entry.name, entry.name_b64) })}
+                          onClick={(event) => {
+                            event.stopPropagation();
+                            setPreview({ runId: props.runId, entry });
+                          }}
+                        >
+                          {t("browse.file.preview")}
+                        </button>
+                        <button
+                          className="ghost"
+                          onClick={(event) => {
+                            event.stopPropagation();
+                            void showVersions(entry);
+                          }}
+                        >
+                          {t("browse.versions")}
+                        </button>
+                      </>
                     )}
                   </td>
                 </tr>
@@ -293,7 +310,17 @@ export function BrowsePage(props: { runId: string; search: string }) {
           <button onClick={() => void more()}>{t("browse.more")}</button>
         </p>
       )}
-      {versions && <VersionsPanel entry={versions.entry} items={versions.items} current={props.runId} onClose={() => setVersions(null)} />}
+      {versions && (
+        <VersionsPanel
+          entry={versions.entry}
+          items={versions.items}
+          current={props.runId}
+          location={wanted}
+          onPreview={(runId) => setPreview({ runId, entry: versions.entry })}
+          onClose={() => setVersions(null)}
+        />
+      )}
+      {preview && <PreviewDialog runId={preview.runId} entry={preview.entry} location={wanted} onClose={() => setPreview(null)} />}
     </section>
   );
 }
@@ -306,11 +333,25 @@ const changeText: Record<PathVersion["change"], MessageKey> = {
   absent: "browse.change.absent",
 };
 
-/** One file across the job's snapshots, newest first. */
-function VersionsPanel(props: { entry: SnapshotEntry; items: PathVersion[]; current: string; onClose: () => void }) {
+/** Opens the restore wizard of `runId` with this one file picked (the wizard reads the pick: `savePicks`). */
+function restoreOne(runId: string, entry: SnapshotEntry, location: string | null) {
+  savePicks(runId, [{ key: entryKey(entry), path: entry.path, path_b64: entry.path_b64, dir: false }]);
+  navigate(`/runs/${encodeURIComponent(runId)}/restore${location ? `?location=${encodeURIComponent(location)}` : ""}`);
+}
+
+/** One file across the job's snapshots, newest first; each version can be previewed, downloaded or restored. */
+function VersionsPanel(props: {
+  entry: SnapshotEntry;
+  items: PathVersion[];
+  current: string;
+  location: string | null;
+  onPreview: (runId: string) => void;
+  onClose: () => void;
+}) {
   const directory = parentOf(props.entry.path, props.entry.path_b64);
+  const name = readableName(props.entry.name, props.entry.name_b64);
   return (
-    <Dialog className="versions" title={t("a11y.versions.title", { name: readableName(props.entry.name, props.entry.name_b64) })} onClose={props.onClose}>
+    <Dialog className="versions" testId="versions" title={t("a11y.versions.title", { name })} onClose={props.onClose}>
       <dl className="facts name-details">
         <dt>{t("a11y.name.path")}</dt>
         <dd>
@@ -318,7 +359,7 @@ function VersionsPanel(props: { entry: SnapshotEntry; items: PathVersion[]; curr
           <CopyName name={props.entry.path} b64={props.entry.path_b64} label={t("a11y.name.copyPath")} />
         </dd>
       </dl>
-      <table className="list">
+      <table className="list versions-list">
         <thead>
           <tr>
             <th>{t("browse.col.snapshot")}</th>
@@ -326,27 +367,108 @@ function VersionsPanel(props: { entry: SnapshotEntry; items: PathVersion[]; curr
             <th>{t("common.size")}</th>
             <th>{t("common.modified")}</th>
             <th>{t("browse.col.content")}</th>
+            <th>{t("common.actions")}</th>
           </tr>
         </thead>
         <tbody>
-          {props.items.map((version) => (
-            <tr key={version.run_id} className={version.run_id === props.current ? "picked" : undefined}>
-              <td data-label={t("browse.col.snapshot")}>
-                <Link to={browsePath(version.run_id, directory)}>{formatTime(version.ended_at)}</Link>
-                {version.pinned && <span className="badge">{t("browse.pinned")}</span>}
-              </td>
-              <td data-label={t("browse.col.change")}>
-                <span className={`badge change-${version.change}`}>{t(changeText[version.change])}</span>
-              </td>
-              <td data-label={t("common.size")}>{version.entry ? formatBytes(version.entry.size) : ""}</td>
-              <td data-label={t("common.modified")}>{version.entry?.mtime != null ? formatTime(version.entry.mtime) : ""}</td>
-              <td data-label={t("browse.col.content")}>
-                <code title={version.entry?.hash ?? undefined}>{version.entry?.hash?.slice(0, 12) ?? ""}</code>
-              </td>
-            </tr>
-          ))}
+          {props.items.map((version) => {
+            const when = formatTime(version.ended_at);
+            const file = version.entry?.kind === "file" ? version.entry : null;
+            return (
+              <tr key={version.run_id} className={version.run_id === props.current ? "picked" : undefined}>
+                <td data-label={t("browse.col.snapshot")}>
+                  <Link to={browsePath(version.run_id, directory)}>{when}</Link>
+                  {version.pinned && <span className="badge">{t("browse.pinned")}</span>}
+                </td>
+                <td data-label={t("browse.col.change")}>
+                  <span className={`badge change-${version.change}`}>{t(changeText[version.change])}</span>
+                </td>
+                <td data-label={t("common.size")}>{version.entry ? formatBytes(version.entry.size) : ""}</td>
+                <td data-label={t("common.modified")}>{version.entry?.mtime != null ? formatTime(version.entry.mtime) : ""}</td>
+                <td data-label={t("browse.col.content")}>
+                  <code title={version.entry?.hash ?? undefined}>{version.entry?.hash?.slice(0, 12) ?? ""}</code>
+                </td>
+                <td className="version-actions" data-label={t("common.actions")}>
+                  {file && (
+                    <>
+                      <button className="ghost" aria-label={t("browse.file.previewVersion", { time: when })} onClick={() => props.onPreview(version.run_id)}>
+                        {t("browse.file.preview")}
+                      </button>
+                      <a className="button ghost" href={fileUrl(version.run_id, file, props.location)} download aria-label={t("browse.file.downloadVersion", { time: when })}>
+                        {t("browse.file.download")}
+                      </a>
+                      <button className="ghost" aria-label={t("browse.file.restoreVersion", { time: when })} onClick={() => restoreOne(version.run_id, file, props.location)}>
+                        {t("browse.file.restore")}
+                      </button>
+                    </>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
         </tbody>
       </table>
+    </Dialog>
+  );
+}
+
+type PreviewState =
+  | { state: "loading" }
+  | { state: "text"; text: string; shown: number }
+  | { state: "image"; url: string }
+  | { state: "none" }
+  | { state: "failed"; error: unknown };
+
+/** A bounded look at a file (`lib/snapshotFile.ts`): text as text, a raster image through a blob of its own type,
+ * anything else only the download. */
+function PreviewDialog(props: { runId: string; entry: SnapshotEntry; location: string | null; onClose: () => void }) {
+  const url = fileUrl(props.runId, props.entry, props.location);
+  const name = readableName(props.entry.name, props.entry.name_b64);
+  const plan = previewPlan(props.entry);
+  const [shown, setShown] = useState<PreviewState>(plan === "none" ? { state: "none" } : { state: "loading" });
+  useEffect(() => {
+    if (plan === "none") return;
+    let alive = true;
+    let blob: string | null = null;
+    readStart(url, previewBytes).then(
+      ({ bytes, truncated }) => {
+        if (!alive) return;
+        const type = imageType(props.entry.name);
+        if (plan === "image" && type && !truncated) {
+          blob = URL.createObjectURL(new Blob([bytes], { type }));
+          setShown({ state: "image", url: blob });
+          return;
+        }
+        const text = asText(bytes, truncated || props.entry.size > bytes.length);
+        setShown(text === null ? { state: "none" } : { state: "text", text, shown: bytes.length });
+      },
+      (error) => alive && setShown({ state: "failed", error }),
+    );
+    return () => {
+      alive = false;
+      if (blob) URL.revokeObjectURL(blob);
+    };
+  }, [url, plan, props.entry.name, props.entry.size]);
+  return (
+    <Dialog className="file-preview" testId="preview" title={t("browse.file.previewTitle", { name })} onClose={props.onClose}>
+      <p className="preview-actions">
+        <a className="button primary" href={url} download>
+          {t("browse.file.download")}
+        </a>{" "}
+        <span className="muted">{formatBytes(props.entry.size)}</span>
+      </p>
+      {shown.state === "loading" && <p className="muted">{t("common.loading")}</p>}
+      {shown.state === "failed" && <ErrorBox error={shown.error} />}
+      {shown.state === "none" && <p className="muted">{t("browse.file.noPreview")}</p>}
+      {shown.state === "image" && <img className="preview-image" src={shown.url} alt={name} />}
+      {shown.state === "text" && (
+        <>
+          {props.entry.size > shown.shown && <p className="muted">{t("browse.file.partial", { shown: formatBytes(shown.shown), size: formatBytes(props.entry.size) })}</p>}
+          <pre className="preview-text" tabIndex={0} aria-label={t("browse.file.textOf", { name })} data-testid="preview-text">
+            {shown.text}
+          </pre>
+        </>
+      )}
     </Dialog>
   );
 }
