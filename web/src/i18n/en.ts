@@ -1273,6 +1273,14 @@ export const en = {
   "charts.changes.unknown": "not counted",
   "charts.changes.pending": "counting…",
   // ── end charts
+  // ── editor
+  "editor.schedule.days": "Days of the week",
+  "editor.schedule.noDay": "Pick at least one day of the week.",
+  "editor.schedule.macroHint": "Five fields, or one of @hourly, @daily, @weekly, @monthly, @yearly.",
+  "editor.saved.created": "Job “{name}” created.",
+  "editor.saved.updated": "Job “{name}” saved.",
+  "editor.flash.dismiss": "Dismiss",
+  // ── end editor
 } as const;
 
 export type MessageKey = keyof typeof en;

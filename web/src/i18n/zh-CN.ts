@@ -1241,4 +1241,12 @@ export const zhCN: Record<MessageKey, string> = {
   "charts.changes.unknown": "未能统计",
   "charts.changes.pending": "统计中…",
   // ── end charts
+  // ── editor
+  "editor.schedule.days": "星期",
+  "editor.schedule.noDay": "请至少选择一天。",
+  "editor.schedule.macroHint": "五个字段，或 @hourly、@daily、@weekly、@monthly、@yearly 之一。",
+  "editor.saved.created": "已创建任务“{name}”。",
+  "editor.saved.updated": "已保存任务“{name}”。",
+  "editor.flash.dismiss": "关闭提示",
+  // ── end editor
 };
