@@ -1280,6 +1280,8 @@ export const en = {
   "editor.saved.created": "Job “{name}” created.",
   "editor.saved.updated": "Job “{name}” saved.",
   "editor.flash.dismiss": "Dismiss",
+  "editor.credential.new": "New credential…",
+  "editor.credential.title": "New credential",
   // ── end editor
 } as const;
 

@@ -1248,5 +1248,7 @@ export const zhCN: Record<MessageKey, string> = {
   "editor.saved.created": "已创建任务“{name}”。",
   "editor.saved.updated": "已保存任务“{name}”。",
   "editor.flash.dismiss": "关闭提示",
+  "editor.credential.new": "新建凭据…",
+  "editor.credential.title": "新建凭据",
   // ── end editor
 };

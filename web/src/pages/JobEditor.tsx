@@ -27,11 +27,12 @@ const secretKinds = ["webdav", "rclone", "postgres", "mariadb"] as const;
 export function JobEditorPage(props: { jobId: string | null; hubTimezone: string }) {
   const loadedJob = useLoad<Job | null>(() => (props.jobId ? api.job(props.jobId) : Promise.resolve(null)), [props.jobId]);
   // Each kind on its own: a hub without one kind still lists the others.
-  const secrets = useLoad<Secrets>(async () => {
+  const secretLists = useLoad<Secrets>(async () => {
     const secrets: Secrets = {};
     await Promise.all(secretKinds.map((kind) => api.targetSecrets(kind).then((list) => void (secrets[kind] = list), () => undefined)));
     return secrets;
-  }, []).data ?? {};
+  }, []);
+  const secrets = secretLists.data ?? {};
   const job = loadedJob.data;
 
   const [form, setForm] = useState<JobForm>(() => emptyForm(props.hubTimezone));
@@ -118,9 +119,9 @@ export function JobEditorPage(props: { jobId: string | null; hubTimezone: string
         <BasicsSection form={form} update={update} errorFor={errorFor} />
         <ScheduleSection form={form} update={update} error={errorFor("schedule")} zones={zones} />
         <SourceSection form={form} update={update} secrets={secrets} errorFor={errorFor} />
-        <TargetSection form={form} update={update} secrets={secrets} zones={zones} errorFor={errorFor} />
+        <TargetSection form={form} update={update} secrets={secrets} zones={zones} onSecretSaved={secretLists.reload} errorFor={errorFor} />
         <NotifyRetentionSection form={form} update={update} errorFor={errorFor} />
-        <CopiesSection form={form} update={update} secrets={secrets} error={errorFor("copies")} zones={zones} />
+        <CopiesSection form={form} update={update} secrets={secrets} error={errorFor("copies")} zones={zones} onSecretSaved={secretLists.reload} />
         <PingsSection form={form} update={update} error={errorFor("pings")} />
         <DrillsSection form={form} update={update} error={errorFor("drills")} />
         <HooksSection form={form} update={update} error={errorFor("hooks")} />

@@ -4,7 +4,7 @@ import { SectionError, type Secrets, type Update } from "./fields";
 import { TargetFields } from "./TargetFields";
 
 /** Copy targets: each snapshot is also copied to each of them after the backup (3-2-1). */
-export function CopiesSection(props: { form: JobForm; update: Update; secrets: Secrets; error?: string; zones: string[] }) {
+export function CopiesSection(props: { form: JobForm; update: Update; secrets: Secrets; error?: string; zones: string[]; onSecretSaved: () => Promise<void> }) {
   const { form, update } = props;
   const setCopy = (index: number, change: Partial<TargetForm>) => update({ copies: form.copies.map((copy, at) => (at === index ? { ...copy, ...change } : copy)) });
   return (
@@ -21,7 +21,7 @@ export function CopiesSection(props: { form: JobForm; update: Update; secrets: S
               {t("common.a.remove")}
             </button>
           </div>
-          <TargetFields fields={copy} onChange={(change) => setCopy(index, change)} secrets={props.secrets} zones={props.zones} prefix={`copies.${index}.`} />
+          <TargetFields fields={copy} onChange={(change) => setCopy(index, change)} secrets={props.secrets} zones={props.zones} prefix={`copies.${index}.`} onSecretSaved={props.onSecretSaved} />
         </div>
       ))}
       <SectionError error={props.error} />

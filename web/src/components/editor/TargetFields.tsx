@@ -1,5 +1,8 @@
+import { useState } from "react";
 import type { SecretKind } from "../../api";
 import { Link, TestConnection } from "../../components";
+import { CredentialForm } from "../CredentialForm";
+import { Dialog } from "../../names";
 import { t } from "../../i18n";
 import { formatBytes } from "../../lib/format";
 import { bandwidthAt, emptyBandwidthRule, targetOf, weekDays, type BandwidthForm, type BandwidthRuleForm, type JobForm, type TargetForm } from "../../lib/jobForm";
@@ -24,10 +27,13 @@ export function TargetFields(props: {
   zones: string[];
   /** Input names get this prefix (copies: `copies.0.`); the primary's names are plain. */
   prefix?: string;
+  /** A credential was stored from here: the page reloads its lists before this target picks it. */
+  onSecretSaved: () => Promise<void>;
 }) {
   const { fields, onChange } = props;
   const name = (field: string) => `${props.prefix ?? ""}${field}`;
   const available = props.secrets[fields.targetType as SecretKind] ?? [];
+  const [adding, setAdding] = useState(false);
   return (
     <>
       <Field label={t("job.page.fact.whereTo")} hint={targetHint(fields.targetType)}>
@@ -73,6 +79,24 @@ export function TargetFields(props: {
             {fields.secretName && !available.some((secret) => secret.name === fields.secretName) && <option value={fields.secretName}>{t("job.editor.missing", { name: fields.secretName })}</option>}
           </select>
         </Field>
+      )}
+      {fields.targetType !== "local_dir" && (
+        <button type="button" className="ghost" onClick={() => setAdding(true)}>
+          {t("editor.credential.new")}
+        </button>
+      )}
+      {adding && fields.targetType !== "local_dir" && (
+        <Dialog title={t("editor.credential.title")} onClose={() => setAdding(false)} testId="new-credential">
+          <CredentialForm
+            kind={fields.targetType}
+            className="credential-form"
+            onSaved={async (secretName) => {
+              await props.onSecretSaved();
+              onChange({ secretName });
+              setAdding(false);
+            }}
+          />
+        </Dialog>
       )}
       <TestConnection target={() => targetOf(fields)} disabled={fields.targetType !== "local_dir" && !fields.secretName} />
       <Field label={t("job.editor.target.partSize")}>

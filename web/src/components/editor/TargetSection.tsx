@@ -4,12 +4,12 @@ import { Field, type Secrets, type Update } from "./fields";
 import { TargetFields } from "./TargetFields";
 
 /** Where the snapshots go, how they are encrypted, and (files) whether each is full or incremental. */
-export function TargetSection(props: { form: JobForm; update: Update; secrets: Secrets; zones: string[]; errorFor: (key: string) => string | undefined }) {
+export function TargetSection(props: { form: JobForm; update: Update; secrets: Secrets; zones: string[]; onSecretSaved: () => Promise<void>; errorFor: (key: string) => string | undefined }) {
   const { form, update, errorFor } = props;
   return (
     <fieldset className="card">
       <legend>{t("job.editor.targetSecurity")}</legend>
-      <TargetFields fields={form} onChange={update} secrets={props.secrets} error={errorFor("target")} bandwidthError={errorFor("bandwidth")} zones={props.zones} />
+      <TargetFields fields={form} onChange={update} secrets={props.secrets} error={errorFor("target")} bandwidthError={errorFor("bandwidth")} zones={props.zones} onSecretSaved={props.onSecretSaved} />
       <EncryptionFields form={form} update={update} error={errorFor("encryption")} />
       {form.type === "filesystem" && (
         <Field
