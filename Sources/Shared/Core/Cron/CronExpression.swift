@@ -35,17 +35,15 @@ public struct CronExpression: Sendable, Equatable {
     ]
 
     public init(parsing text: String) throws {
-        let trimmed = text.trimmingCharacters(in: CharacterSet(charactersIn: " \t"))
-        if trimmed.hasPrefix("@") {
-            // A macro is the whole schedule: `@daily 5` or `@daily@hourly` is no macro.
-            guard let fields = Self.macros[trimmed.lowercased()] else {
-                let known = Self.macros.keys.sorted().joined(separator: ", ")
-                throw ParseError(message: "unknown schedule macro \"\(trimmed.prefix(40))\" (known: \(known))")
-            }
-            try self.init(parsing: fields)
-            return
-        }
         var fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        if let first = fields.first, first.hasPrefix("@") {
+            // A macro is the whole schedule: `@daily 5` or `@daily@hourly` is no macro.
+            guard fields.count == 1, let macro = Self.macros[first.lowercased()] else {
+                let known = Self.macros.keys.sorted().joined(separator: ", ")
+                throw ParseError(message: "unknown schedule macro \"\(text.prefix(40))\" (known: \(known))")
+            }
+            fields = macro.split(separator: " ").map(String.init)
+        }
         if fields.count == 6 {
             guard fields[0] == "0" else {
                 throw ParseError(message: "a 6-field schedule must have 0 in its seconds field")
