@@ -26,6 +26,8 @@ from playwright.sync_api import expect, sync_playwright
 from harness import ROOT, SHOTS, api_headers, binaries, free_port, set_up_admin, launch, stop, wait_ready
 
 BIN = binaries("debug")
+# The machine running this may be busy (the setup's password hash, a debug build's first answers): wait longer.
+expect.set_options(timeout=20000)
 SECTIONS = ["basics", "schedule", "source", "target", "notify-retention", "copies", "pings", "drills", "hooks"]
 axe = Axe()
 
