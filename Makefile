@@ -53,6 +53,8 @@ browser-test: ui
 	python3 Tests/Browser/ui_charts_test.py
 	python3 Tests/Browser/ui_a11y_test.py
 	python3 Tests/Browser/ui_settings_test.py
+	python3 Tests/Browser/ui_jobs_scale_test.py
+	python3 Tests/Browser/ui_pages_test.py
 	python3 Tests/Browser/ui_editor_test.py
 
 ## Install what is missing, build release binaries and the UI, and start api + worker + janitor (Ctrl-C stops them).

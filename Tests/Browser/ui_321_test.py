@@ -450,6 +450,7 @@ def main():
                 expect(row.locator("li[data-location='primary']").get_by_role("button", name="Verify here")).to_be_visible()
                 shoot(page, "snapshots-verify-here")
                 row.locator(f"li[data-location='{dav_id}']").get_by_role("button", name="Verify here").click()
+                page.get_by_role("dialog").get_by_role("button", name="Verify").click()
                 expect(page.locator(".badge.status-success")).to_be_visible(timeout=90000)
                 verify_run = page.url.rstrip("/").split("/")[-1]
                 verified = page.request.get(f"{base}/api/runs/{verify_run}").json()

@@ -35,7 +35,7 @@ from harness import PASSWORD, ROOT, SHOTS, api_headers, binaries, free_port, lau
 
 BIN = binaries("debug")
 REPORT_ONLY = os.environ.get("A11Y_REPORT_ONLY") == "1"
-LONG = ("n" * 246 + ".txt").encode()
+LONG = ("n" * 251 + ".txt").encode()  # 255 bytes: NAME_MAX
 NEWLINE = b"line1\nline2.txt"
 FF = b"\xe9\xff"
 FE = b"\xe9\xfe"

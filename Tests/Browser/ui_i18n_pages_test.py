@@ -106,7 +106,11 @@ def main():
             # Chinese from here on: the stored choice, as the top bar's switch leaves it.
             page.evaluate("localStorage.setItem('bastion.lang', 'zh-CN')")
             pages = [
-                ("settings", "/settings", ["设置", "目标凭据", "WebDAV 账户", "通知", "消息模板", "加密密钥与灾难恢复", "密钥 offsite", "维护：未完成的运行"]),
+                # The settings tabs (docs/ui.md, "Settings pages"): one route, `?tab=` for each.
+                ("settings", "/settings", ["设置", "目标凭据", "WebDAV 账户", "通知", "维护：未完成的运行"]),
+                ("settings-notifications", "/settings?tab=notifications", ["消息模板"]),
+                ("settings-keys", "/settings?tab=keys", ["加密密钥与灾难恢复", "密钥 offsite"]),
+                ("settings-system", "/settings?tab=system", ["系统"]),
                 ("job-new", "/jobs/new", ["新建任务", "基本信息", "调度计划", "备份源", "目标与安全", "通知与保留策略", "副本（其他目标）", "恢复演练", "创建任务"]),
                 ("job-edit", f"/jobs/{job}/edit", ["编辑 文档", "前后执行的命令（钩子）", "删除旧快照", "定期验证备份能够恢复"]),
                 ("job-overview", f"/jobs/{job}", ["立即备份", "任务内容", "健康状况", "工作日 09:00–17:59 每 15 分钟", "最近 1 个快照"]),

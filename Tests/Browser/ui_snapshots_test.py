@@ -175,6 +175,7 @@ def main():
                 # Verify, from the snapshot's run page.
                 page.goto(f"{base}/runs/{second}")
                 page.get_by_role("button", name="Verify").click()
+                page.get_by_role("dialog").get_by_role("button", name="Verify").click()
                 expect(page.locator(".run-summary")).to_contain_text("verify", timeout=20000)
                 expect(page.locator(".badge.status-success")).to_be_visible(timeout=60000)
 
@@ -183,6 +184,7 @@ def main():
                 expect(page.get_by_role("heading", name="Would delete (1)")).to_be_visible()
                 page.goto(f"{base}/jobs/{job}?tab=snapshots")
                 page.locator(f"tr[data-run='{first}']").get_by_role("button", name="Delete").click()
+                page.get_by_role("dialog").get_by_role("button", name="Delete").click()
                 expect(page.get_by_role("status")).to_contain_text("queued for deletion")
                 for _ in range(30):
                     page.reload()
@@ -228,8 +230,10 @@ def main():
                 expect(page.locator("tr[data-agent=far-host]")).to_contain_text("online")
                 page.screenshot(path=os.path.join(SHOTS, "agents-1280-light.png"), full_page=True)
                 page.locator("tr[data-agent=far-host]").get_by_role("button", name="Rotate key").click()
+                page.get_by_role("dialog").get_by_role("button", name="Rotate key").click()
                 expect(page.locator("tr[data-agent=far-host]")).to_contain_text("online", timeout=20000)
                 page.locator("tr[data-agent=far-host]").get_by_role("button", name="Revoke").click()
+                page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
                 expect(page.locator("tr[data-agent=far-host]")).to_contain_text("revoked")
                 assert agent.wait(timeout=20) == 3, "a revoked agent stops"
 

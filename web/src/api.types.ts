@@ -16,6 +16,12 @@ export type Agent = {
 
 export type BackupSummary = {
   artifact_format: string;
+  changes?: {
+    changed: number;
+    new: number;
+    removed: number;
+    unchanged: number;
+  };
   consistency?: SourceConsistency;
   database?: Record<string, unknown>;
   entries_count?: number;
@@ -707,10 +713,18 @@ export interface Operations {
       page_size?: number;
       /** order */
       sort?: "updated_desc" | "updated_asc" | "name_asc" | "name_desc";
-      /** name contains */
+      /** name contains (taken literally) */
       q?: string;
-      /** also archived jobs */
+      /** also archived jobs (the same as archived=all; not with archived) */
       include_archived?: "true" | "false";
+      /** which jobs by archived state (default active) */
+      archived?: "active" | "archived" | "all";
+      /** the spec's type */
+      type?: "all" | "filesystem" | "sqlite" | "postgres" | "mariadb" | "vaultwarden";
+      /** where the job runs: all, hub, or an agent's id */
+      node?: string;
+      /** the latest run's status (never: no run yet) */
+      status?: "all" | "never" | "queued" | "running" | "success" | "failed" | "rejected" | "canceled";
     };
     body: never;
     response: {
@@ -726,6 +740,29 @@ export interface Operations {
     query: {};
     body: JobInput;
     response: Job;
+  };
+  /** Run now, archive or unarchive many jobs in one transaction, with an outcome per id */
+  "POST /api/jobs/bulk": {
+    path: {};
+    query: {};
+    body: {
+      action: "run" | "archive" | "unarchive";
+      ids: string[];
+    };
+    response: {
+      action: "run" | "archive" | "unarchive";
+      done: number;
+      failed: number;
+      results: ({
+        id: string;
+        message: string | null;
+        ok: boolean;
+        result: "done" | "unchanged" | "not_found" | "job_archived" | "rejected";
+        run_id: string | null;
+        run_status: string | null;
+      })[];
+      unchanged: number;
+    };
   };
   /** A job with its next triggers */
   "GET /api/jobs/{id}": {

@@ -8,6 +8,8 @@ import { t } from "./i18n";
 export function ConfirmDialog(props: {
   title: string;
   confirm: string;
+  /** The dismissing button's text; "Cancel" unless that reads like the action (cancelling a run). */
+  cancel?: string;
   danger?: boolean;
   children?: ReactNode;
   onConfirm: () => void;
@@ -32,12 +34,26 @@ export function ConfirmDialog(props: {
         event.preventDefault();
         props.onCancel();
       }}
+      onKeyDown={(event) => {
+        // Tab and Shift+Tab go round inside (a modal <dialog> alone lets focus leave to the browser's own controls).
+        if (event.key !== "Tab" || !ref.current) return;
+        const items = Array.from(ref.current.querySelectorAll<HTMLElement>("button:not(:disabled), a[href], input:not(:disabled), select, textarea"));
+        const [first, last] = [items[0], items[items.length - 1]];
+        if (!first) return;
+        if (event.shiftKey && document.activeElement === first) {
+          event.preventDefault();
+          last.focus();
+        } else if (!event.shiftKey && document.activeElement === last) {
+          event.preventDefault();
+          first.focus();
+        }
+      }}
     >
       <h2 id="confirm-dialog-title">{props.title}</h2>
       {props.children}
       <div className="row dialog-buttons">
         <button type="button" className="ghost" onClick={props.onCancel} autoFocus>
-          {t("common.a.cancel")}
+          {props.cancel ?? t("common.a.cancel")}
         </button>
         <button type="button" className={props.danger ? "danger" : undefined} onClick={props.onConfirm}>
           {props.confirm}
@@ -51,6 +67,8 @@ export interface ConfirmOptions {
   title: string;
   /** The confirm button's text (say what it does: "Delete", "Overwrite"), never a bare "OK". */
   confirm: string;
+  /** The dismissing button's text (default "Cancel"). */
+  cancel?: string;
   body?: ReactNode;
   danger?: boolean;
 }
@@ -73,8 +91,11 @@ export function useConfirm(): [(options: ConfirmOptions) => Promise<boolean>, Re
     setOpen(null);
   };
   const element = open ? (
-    <ConfirmDialog title={open.options.title} confirm={open.options.confirm} danger={open.options.danger} onConfirm={() => answer(true)} onCancel={() => answer(false)}>
-      {open.options.body !== undefined && (typeof open.options.body === "string" ? <p>{open.options.body}</p> : open.options.body)}
+    <ConfirmDialog title={open.options.title} confirm={open.options.confirm} cancel={open.options.cancel} danger={open.options.danger} onConfirm={() => answer(true)} onCancel={() => answer(false)}>
+      {typeof open.options.body === "string"
+        ? // A catalogue text's blank lines are its paragraphs.
+          open.options.body.split(/\n\s*\n/).map((paragraph, index) => <p key={index}>{paragraph}</p>)
+        : open.options.body}
     </ConfirmDialog>
   ) : null;
   return [confirm, element];

@@ -85,6 +85,8 @@ public final class ArchiveBuilder {
         public var consistency: SourceConsistency
         /// The streamed inputs' members, in the order given.
         public var streamed: [StreamedResult] = []
+        /// With `incremental`: the files compared with the previous snapshot's; nil without.
+        public var changes: BackupSummary.FileChanges? = nil
     }
 
     /// More files changed while read than the `fail` policy allows: the snapshot is left incomplete.
@@ -131,6 +133,10 @@ public final class ArchiveBuilder {
     private var consistency: SourceConsistency
     /// What each streamed input became.
     private var streamed: [StreamedResult] = []
+    /// With `incremental`: new, changed and unchanged files so far (removed is counted at the end), and how many of the
+    /// previous snapshot's files the walk met.
+    private var changes = BackupSummary.FileChanges()
+    private var priorSeen: Int64 = 0
 
     public init(settings: Settings, progress: BuildProgress, isCanceled: @escaping () -> Bool) {
         self.settings = settings
@@ -288,7 +294,7 @@ public final class ArchiveBuilder {
             fsync(directoryDescriptor)
             close(directoryDescriptor)
         }
-        return Result(
+        var result = Result(
             parts: parts.parts,
             keptParts: parts.keptParts,
             entriesCount: entriesCount,
@@ -298,6 +304,11 @@ public final class ArchiveBuilder {
             consistency: consistency,
             streamed: streamed
         )
+        if let incremental = settings.incremental {
+            changes.removed = max(0, Int64(incremental.prior.count) - priorSeen)
+            result.changes = changes
+        }
+        return result
     }
 
     // MARK: - Streamed members
@@ -628,7 +639,10 @@ public final class ArchiveBuilder {
                 try add(entry)
                 return
             }
+            let known = settings.incremental?.prior[archivePath] != nil
+            if known { priorSeen += 1 }
             if let prior = try unchanged(parent, name, archivePath: archivePath, info: info, followingSymlink: followed) {
+                changes.unchanged += 1
                 var entry = entry(archivePath, .file, info)
                 entry.size = prior.size
                 entry.identity = self.identity(info)
@@ -640,6 +654,7 @@ public final class ArchiveBuilder {
                 progress.add(files: 1)
                 progress.add(bytes: prior.size)
             } else {
+                if known { changes.changed += 1 } else { changes.new += 1 }
                 try addFile(parent, name, path: path, archivePath: archivePath, info: info, followingSymlink: followed)
             }
             if settings.hardlinkPolicy == "keep", info.st_nlink > 1 { hardlinks[identity] = archivePath }

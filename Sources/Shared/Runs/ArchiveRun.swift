@@ -200,6 +200,7 @@ enum ArchiveRun {
         )
         summary.chain = settings.incremental.map { SnapshotChain(level: $0.level, before: $0.chain) }
         summary.consistency = result.consistency
+        summary.changes = result.changes
         // Files changed while read are a success with warnings too, unless the job ignores them.
         if result.consistency.policy != "ignore" { summary.warnings += result.consistency.changedTotal }
         adjustSummary(&summary)

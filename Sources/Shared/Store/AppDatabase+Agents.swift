@@ -337,6 +337,8 @@ extension AppDatabase {
             guard case .object(var object) = summary else { return summary }
             object["target"] = recordedJSON
             if let plan { object["incremental"] = plan.chain.json(runId: runId) }
+            // The file counts the run page shows: four counts, or none (an agent's summary is outside input).
+            object["changes"] = BackupSummary.FileChanges(json: object["changes"])?.json
             return .object(object)
         }
         func mismatch(_ why: String) -> RunOutcome {

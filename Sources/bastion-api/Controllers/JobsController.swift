@@ -11,6 +11,7 @@ struct JobsController {
     func addRoutes(to group: RecordingRouterGroup) {
         group.get("jobs", use: list)
         group.post("jobs", use: create)
+        group.post("jobs/bulk", use: bulk)
         group.get("jobs/:id", use: show)
         group.put("jobs/:id", use: update)
         group.delete("jobs/:id", use: delete)
@@ -135,36 +136,14 @@ struct JobsController {
         var total: Int
     }
 
+    /// `GET /api/jobs`: filtered (docs/ui.md, "Jobs at scale"), sorted and paged on the server, so a list of 500 jobs
+    /// ships one page, never every row.
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Page<JobDTO> {
         let paging = try RequestInput.paging(request)
-        let sortName = request.uri.queryParameters.get("sort") ?? JobSort.updatedDesc.rawValue
-        guard let sort = JobSort(rawValue: sortName) else {
-            throw APIError(
-                status: .badRequest,
-                code: "invalid_query",
-                message: "sort must be one of \(JobSort.allCases.map(\.rawValue).joined(separator: ", "))",
-                details: ["field": "sort"]
-            )
-        }
-        let includeArchived: Bool
-        switch request.uri.queryParameters.get("include_archived") {
-        case nil, "false": includeArchived = false
-        case "true": includeArchived = true
-        default:
-            throw APIError(
-                status: .badRequest,
-                code: "invalid_query",
-                message: "include_archived must be true or false",
-                details: ["field": "include_archived"]
-            )
-        }
-        let result = try await services.database.listJobs(
-            includeArchived: includeArchived,
-            query: request.uri.queryParameters.get("q"),
-            sort: sort,
-            page: paging.requested ? paging.page : nil,
-            pageSize: paging.pageSize
-        )
+        var query = try await Self.listQuery(request.uri, database: services.database)
+        query.page = paging.requested ? paging.page : nil
+        query.pageSize = paging.pageSize
+        let result = try await services.database.listJobs(query)
         return Page(
             items: result.items.map { JobDTO(listItem: $0) },
             page: paging.page,

@@ -22,6 +22,8 @@ extension OpenAPIDocument {
                 "warnings": S.integer,
                 "incremental": S.object(["level": S.integer, "base_run_id": S.nullableString, "chain": S.array(S.string)]),
                 "consistency": S.ref("SourceConsistency"),
+                // Incremental jobs: the regular files compared with the previous snapshot's (BackupSummary.FileChanges).
+                "changes": S.object(["new": S.integer, "changed": S.integer, "unchanged": S.integer, "removed": S.integer]),
                 "sqlite": S.object(
                     ["path": S.string, "snapshot_name": S.string, "integrity_check": S.any],
                     required: ["path", "snapshot_name"]

@@ -523,9 +523,44 @@ enum OpenAPIDocument {
             tag: "jobs",
             parameters: paging + [
                 query("sort", S.enumeration(JobSort.allCases.map(\.rawValue)), "order"),
-                query("q", S.string, "name contains"), query("include_archived", S.enumeration(["true", "false"]), "also archived jobs"),
+                query("q", .object(["type": "string", "maxLength": 200]), "name contains (taken literally)"),
+                query("include_archived", S.enumeration(["true", "false"]), "also archived jobs (the same as archived=all; not with archived)"),
+                query("archived", S.enumeration(JobListQuery.Archived.allCases.map(\.rawValue)), "which jobs by archived state (default active)"),
+                query("type", S.enumeration(["all"] + JobsController.jobTypes), "the spec's type"),
+                query("node", S.string, "where the job runs: all, hub, or an agent's id"),
+                query("status", S.enumeration(["all", "never"] + RunStatus.allCases.map(\.rawValue)), "the latest run's status (never: no run yet)"),
             ],
             responses: ["200": page("JobListItem")]
+        ),
+        Operation(
+            method: "post",
+            path: "/api/jobs/bulk",
+            summary: "Run now, archive or unarchive many jobs in one transaction, with an outcome per id",
+            tag: "jobs",
+            body: S.object(
+                [
+                    "action": S.enumeration(JobBulkAction.allCases.map(\.rawValue)),
+                    "ids": .object([
+                        "type": "array", "minItems": 1, "maxItems": .number(Double(JobsController.bulkMaxIds)), "uniqueItems": true,
+                        "items": .object(["type": "string", "minLength": 1, "maxLength": .number(Double(JobsController.maxIdLength))]),
+                    ]),
+                ],
+                required: ["action", "ids"]
+            ),
+            responses: [
+                "200": S.object([
+                    "action": S.enumeration(JobBulkAction.allCases.map(\.rawValue)),
+                    "done": S.integer, "unchanged": S.integer, "failed": S.integer,
+                    "results": S.array(
+                        S.object(
+                            [
+                                "id": S.string, "result": S.enumeration(["done", "unchanged", "not_found", "job_archived", "rejected"]),
+                                "ok": S.boolean, "message": S.nullableString, "run_id": S.nullableString, "run_status": S.nullableString,
+                            ]
+                        )
+                    ),
+                ])
+            ]
         ),
         Operation(method: "post", path: "/api/jobs", summary: "Create a job", tag: "jobs", body: S.ref("JobInput"), responses: ["201": S.ref("Job")]),
         Operation(method: "get", path: "/api/jobs/{id}", summary: "A job with its next triggers", tag: "jobs", responses: ["200": S.ref("Job")]),

@@ -2,6 +2,7 @@ import { api, locationBase, type SnapshotLocation } from "../api";
 import type { Picked } from "./selection";
 import { t } from "../i18n";
 import { navigate } from "./router";
+import type { ConfirmOptions } from "../dialogs";
 
 // What several pages do with a snapshot: hand a pick to the restore wizard, and start a verify.
 
@@ -28,11 +29,21 @@ export function loadPicks(runId: string): Picked[] {
 /** What Verify does, in the current language (a function: the language can change while the page is open). */
 export const verifyExplanation = (): string => t("browse.verify.explanation");
 
-/** Asks, queues a verify of the snapshot (read at `location`, described to the user as `where`), and opens its run page. */
-export async function startVerify(runId: string, onError: (error: unknown) => void, location?: string, where?: string): Promise<void> {
+/**
+ * Asks (through the page's `useConfirm()`, the UI's own dialog), queues a verify of the snapshot (read at `location`,
+ * described to the user as `where`), and opens its run page.
+ */
+export async function startVerify(
+  confirm: (options: ConfirmOptions) => Promise<boolean>,
+  runId: string,
+  onError: (error: unknown) => void,
+  location?: string,
+  where?: string,
+): Promise<void> {
   const at = where ?? location;
   const explanation = verifyExplanation();
-  if (!window.confirm(at ? t("browse.verify.confirmAt", { explanation, where: at }) : t("browse.verify.confirm", { explanation }))) return;
+  const question = at ? t("browse.verify.confirmAt", { explanation, where: at }) : t("browse.verify.confirm", { explanation });
+  if (!(await confirm({ title: t("common.verify"), body: question, confirm: t("common.verify") }))) return;
   try {
     const queued = await api.verify(runId, location);
     navigate(`/runs/${encodeURIComponent(queued.run_id)}`);

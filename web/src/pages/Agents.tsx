@@ -1,8 +1,10 @@
-import { useCallback, useEffect, useState } from "react";
+import { useEffect, useState } from "react";
 import { api, type AgentInfo } from "../api";
 import { ErrorBox } from "../components";
+import { useConfirm } from "../dialogs";
 import { t } from "../i18n";
 import { formatRelative, formatTime } from "../lib/format";
+import { useLoad } from "../lib/useLoad";
 
 // Other hosts that back up for this hub (docs/agents.md): who is online, and how to add one (a token and the exact
 // command to run there) or revoke one.
@@ -15,23 +17,17 @@ export function enrollCommand(origin: string, token: string, name: string): stri
 }
 
 export function AgentsPage() {
-  const [agents, setAgents] = useState<AgentInfo[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { data: agents, error: loadError, reload: load } = useLoad(() => api.agents(), []);
+  // An action's failure; the list's own error otherwise.
+  const [actionError, setError] = useState<unknown>(null);
+  const error = actionError ?? loadError;
   const [name, setName] = useState("");
   const [uses, setUses] = useState("1");
   const [token, setToken] = useState<{ token: string; expires_at: number } | null>(null);
+  const [confirm, confirmDialog] = useConfirm();
 
-  const load = useCallback(async () => {
-    try {
-      setAgents(await api.agents());
-      setError(null);
-    } catch (caught) {
-      setError(caught);
-    }
-  }, []);
-
+  // Who is online changes on its own: the list is read again every 5 s.
   useEffect(() => {
-    void load();
     const timer = setInterval(() => void load(), 5000);
     return () => clearInterval(timer);
   }, [load]);
@@ -46,9 +42,10 @@ export function AgentsPage() {
   };
 
   const rotate = async (agent: AgentInfo) => {
-    if (!window.confirm(t("agents.rotateConfirm", { name: agent.name }))) return;
+    if (!(await confirm({ title: t("agents.rotateConfirm", { name: agent.name }), confirm: t("agents.rotate") }))) return;
     try {
       await api.rotateAgentKey(agent.id);
+      setError(null);
       await load();
     } catch (caught) {
       setError(caught);
@@ -56,9 +53,10 @@ export function AgentsPage() {
   };
 
   const revoke = async (agent: AgentInfo) => {
-    if (!window.confirm(t("agents.revokeConfirm", { name: agent.name }))) return;
+    if (!(await confirm({ title: t("agents.revokeConfirm", { name: agent.name }), confirm: t("agents.revoke"), danger: true }))) return;
     try {
       await api.revokeAgent(agent.id);
+      setError(null);
       await load();
     } catch (caught) {
       setError(caught);
@@ -67,6 +65,7 @@ export function AgentsPage() {
 
   return (
     <section>
+      {confirmDialog}
       <header className="page-header">
         <h1>{t("nav.agents")}</h1>
       </header>

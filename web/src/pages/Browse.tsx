@@ -8,6 +8,7 @@ import { click, emptyPick, entryKey, extend, moveTo, pickAll, unpick, type PickS
 import { parentOf, readableName } from "../lib/names";
 import { CopyName, Dialog, Name } from "../names";
 import { describeLocation, savePicks, startVerify } from "../lib/snapshotActions";
+import { useConfirm } from "../dialogs";
 
 // The snapshot browser: one flat list per directory (the catalog answers one level at a time, however big the
 // snapshot), breadcrumbs, name search below the current directory, and a pick that spans directories for a restore.
@@ -29,6 +30,7 @@ export function BrowsePage(props: { runId: string; search: string }) {
   const [versions, setVersions] = useState<{ entry: SnapshotEntry; items: PathVersion[] } | null>(null);
   /** The row the keyboard is on (roving focus: only its checkbox is in the Tab order). */
   const [focused, setFocused] = useState(0);
+  const [confirm, confirmDialog] = useConfirm();
   const table = useRef<HTMLTableElement>(null);
 
   useEffect(() => {
@@ -137,6 +139,7 @@ export function BrowsePage(props: { runId: string; search: string }) {
   const allPicked = items.length > 0 && items.every((entry) => pick.picked.has(entryKey(entry)));
   return (
     <section>
+      {confirmDialog}
       <header className="page-header">
         <h1>
           {tNodes("browse.title", { id: <code>{props.runId.slice(0, 8)}</code> })}
@@ -147,7 +150,7 @@ export function BrowsePage(props: { runId: string; search: string }) {
               {run.job_name ?? t("browse.job")}
             </Link>
           )}
-          <button onClick={() => void startVerify(props.runId, setError, wanted ?? undefined, run ? describeLocation(locations, wanted, run.job_id, run.id) : undefined)}>
+          <button onClick={() => void startVerify(confirm, props.runId, setError, wanted ?? undefined, run ? describeLocation(locations, wanted, run.job_id, run.id) : undefined)}>
             {t("common.verify")}
           </button>
           <button onClick={() => restore(true)}>{t("browse.restoreAll")}</button>

@@ -1,9 +1,11 @@
-import { useCallback, useEffect, useState } from "react";
-import { api, type Dashboard, type DashboardJob, type JobState, type RunStatus } from "../api";
+import { useState } from "react";
+import { api, type DashboardJob, type JobState, type RunStatus } from "../api";
 import { ErrorBox, kindName, Link, RunStarted, StatusBadge, statusName } from "../components";
 import { t, type MessageKey } from "../i18n";
 import { formatRelative, formatTime } from "../lib/format";
+import { isActiveStatus, useActiveRefresh } from "../lib/liveRefresh";
 import { describeCron } from "../lib/schedule";
+import { useLoad } from "../lib/useLoad";
 
 // The home page: what needs attention first (failed, overdue, running), a card per job with its last 30 days, and
 // Backup now where the user already is. One request (`GET /api/dashboard`), refreshed while something runs.
@@ -18,37 +20,24 @@ const stateText: Record<JobState, MessageKey> = {
 };
 
 export function OverviewPage() {
-  const [data, setData] = useState<Dashboard | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { data, error: loadError, reload } = useLoad(() => api.dashboard(), []);
+  const [actionError, setActionError] = useState<unknown>(null);
   const [started, setStarted] = useState<Record<string, { runId: string; status: RunStatus }>>({});
 
-  const load = useCallback(async () => {
-    try {
-      setData(await api.dashboard());
-      setError(null);
-    } catch (caught) {
-      setError(caught);
-    }
-  }, []);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
-
-  const active = !!data && (data.running > 0 || data.queued > 0);
-  useEffect(() => {
-    if (!active) return;
-    const timer = setInterval(() => void load(), 3000);
-    return () => clearInterval(timer);
-  }, [active, load]);
+  // Anything on the page queued or running: reload until it ended (lib/liveRefresh.ts).
+  const active =
+    !!data &&
+    (data.running > 0 || data.queued > 0 || data.jobs.some((job) => job.state === "running" || isActiveStatus(job.latest_run?.status)) || data.recent_runs.some((run) => isActiveStatus(run.status)));
+  useActiveRefresh(active, reload);
 
   const backupNow = async (job: DashboardJob) => {
     try {
       const run = await api.runNow(job.id);
       setStarted((current) => ({ ...current, [job.id]: { runId: run.run_id, status: run.status } }));
-      void load();
+      setActionError(null);
+      void reload();
     } catch (caught) {
-      setError(caught);
+      setActionError(caught);
     }
   };
 
@@ -61,7 +50,8 @@ export function OverviewPage() {
           {t("common.newJob")}
         </Link>
       </header>
-      <ErrorBox error={error} />
+      <ErrorBox error={loadError} />
+      <ErrorBox error={actionError} />
       {data && (
         <>
           {attention.length > 0 ? (

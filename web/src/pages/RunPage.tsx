@@ -10,6 +10,9 @@ import { formatStageTime, stageName, stageSteps } from "../lib/stages";
 import { browsePath } from "../lib/router";
 import { savePicks, startVerify } from "../lib/snapshotActions";
 import { describeTarget } from "../lib/jobForm";
+import { useConfirm } from "../dialogs";
+import { runOutcome, shownConnection } from "../lib/runOutcome";
+import { terminalKinds } from "../lib/eventLog";
 
 const rowHeight = 26;
 const noEvents: readonly RunEvent[] = [];
@@ -41,6 +44,7 @@ export function RunPage(props: { runId: string }) {
   // The log is append-only: the page re-renders on its length instead of copying it per event.
   const [logView, setLogView] = useState<{ log: EventLog; length: number } | null>(null);
   const streamRef = useRef<RunStream | null>(null);
+  const [confirm, confirmDialog] = useConfirm();
 
   useEffect(() => {
     let alive = true;
@@ -56,6 +60,7 @@ export function RunPage(props: { runId: string }) {
       }
     };
     void refresh();
+    let seen = 0;
     const stream = new RunStream(
       {
         loadAfter: (afterSeq) => api.events(props.runId, afterSeq),
@@ -68,8 +73,11 @@ export function RunPage(props: { runId: string }) {
         if (!alive) return;
         setStream(state);
         setLogView((current) => (current && current.log === log && current.length === log.length ? current : { log, length: log.length }));
-        const last = log.events[log.events.length - 1];
-        if (last && ["complete", "failed", "canceled", "rejected", "cancel_requested", "start"].includes(last.kind)) void refresh();
+        // A status change is in the log: read the run again (its status, end and summary). Every new event is looked
+        // at, not only the last: a terminal event is often followed by others in the same batch (notifications).
+        const fresh = log.events.slice(seen);
+        seen = log.events.length;
+        if (fresh.some((event) => terminalKinds.has(event.kind) || event.kind === "cancel_requested" || event.kind === "start")) void refresh();
       },
       (value) => alive && setProgress((current) => newerProgress(current, value)),
     );
@@ -82,7 +90,8 @@ export function RunPage(props: { runId: string }) {
   }, [props.runId]);
 
   const cancel = async () => {
-    if (!run || !window.confirm(t("pages.run.cancelConfirm"))) return;
+    if (!run || !(await confirm({ title: t("pages.run.cancelConfirm"), confirm: t("pages.run.cancelDo"), cancel: t("pages.run.keep"), danger: true })))
+      return;
     try {
       setRun(await api.cancelRun(run.id));
     } catch (caught) {
@@ -92,8 +101,11 @@ export function RunPage(props: { runId: string }) {
 
   const active = run && (run.status === "queued" || run.status === "running");
   const status = run && active && run.cancel_requested_at ? "canceling" : run?.status;
+  const connection = shownConnection(run?.status, stream);
+  const outcome = run && !active ? runOutcome(run) : [];
   return (
     <section>
+      {confirmDialog}
       <header className="page-header">
         <h1>
           {tNodes("pages.run.title", { id: <code className="run-id">{props.runId.slice(0, 8)}</code> })} <StatusBadge status={status} />
@@ -118,7 +130,7 @@ export function RunPage(props: { runId: string }) {
                 >
                   {t("common.restore")}
                 </button>
-                <button onClick={() => void startVerify(run.id, setError)}>{t("common.verify")}</button>
+                <button onClick={() => void startVerify(confirm, run.id, setError)}>{t("common.verify")}</button>
               </>
             )}
           </div>
@@ -169,6 +181,19 @@ export function RunPage(props: { runId: string }) {
               <dd>
                 <Elapsed start={run.started_at} end={run.ended_at} running={!!active} />
               </dd>
+              {outcome.length > 0 && (
+                <>
+                  <dt>{t("pages.outcome.label")}</dt>
+                  <dd className="run-outcome" data-testid="run-outcome">
+                    {outcome.map((line, index) => (
+                      <span key={line} className="outcome-line">
+                        {index > 0 && <br />}
+                        {line}
+                      </span>
+                    ))}
+                  </dd>
+                </>
+              )}
               {run.error && (
                 <>
                   <dt>{t("pages.run.error")}</dt>
@@ -176,9 +201,9 @@ export function RunPage(props: { runId: string }) {
                 </>
               )}
             </dl>
-            <ProgressPanel progress={progress} active={!!active} kind={run.kind} endedAt={run.ended_at} />
+            <ProgressPanel progress={progress} active={!!active} kind={run.kind} endedAt={run.ended_at} counts={!!active || outcome.length === 0} />
           </div>
-          <LogPanel log={logView?.log ?? null} length={logView?.length ?? 0} stream={stream} onRetry={() => streamRef.current?.retryNow()} />
+          <LogPanel log={logView?.log ?? null} length={logView?.length ?? 0} stream={connection} onRetry={() => streamRef.current?.retryNow()} />
         </div>
       )}
       <p>
@@ -211,7 +236,8 @@ function RetryCountdown(props: { at: number | undefined }) {
   return <> {t("pages.run.retryIn", { seconds: Math.max(0, Math.ceil((props.at - now) / 1000)) })}</>;
 }
 
-function ProgressPanel(props: { progress: RunProgress | null; active: boolean; kind: RunKind; endedAt: number | null }) {
+/** `counts`: show the progress's counts (while running, or for a finished run with no outcome to say instead). */
+function ProgressPanel(props: { progress: RunProgress | null; active: boolean; kind: RunKind; endedAt: number | null; counts: boolean }) {
   const progress = props.progress;
   const now = useNow(props.active);
   if (!progress) return <p className="muted">{props.active ? t("pages.run.waiting") : t("pages.run.noProgress")}</p>;
@@ -236,12 +262,24 @@ function ProgressPanel(props: { progress: RunProgress | null; active: boolean; k
       </div>
       <p className="progress-text">
         <span className="stage-name">{stageName(progress.stage)}</span>
+        {props.counts && <ProgressCounts progress={progress} />}
+      </p>
+    </div>
+  );
+}
+
+/** How far the run got: files, bytes, pages, rate and ETA (a total the run did not know, or a 0, is left out). */
+function ProgressCounts(props: { progress: RunProgress }) {
+  const progress = props.progress;
+  const total = (value: number | undefined) => (value ? value : undefined);
+  return (
+    <>
         {progress.done.files !== undefined && (
           <span>
             {" "}
             ·{" "}
-            {progress.total?.files !== undefined
-              ? t("pages.run.filesOf", { done: formatNumber(progress.done.files), total: formatNumber(progress.total.files) })
+            {total(progress.total?.files) !== undefined
+              ? t("pages.run.filesOf", { done: formatNumber(progress.done.files), total: formatNumber(progress.total!.files!) })
               : t("pages.run.files", { done: formatNumber(progress.done.files) })}
           </span>
         )}
@@ -249,8 +287,8 @@ function ProgressPanel(props: { progress: RunProgress | null; active: boolean; k
           <span>
             {" "}
             ·{" "}
-            {progress.total?.bytes !== undefined
-              ? t("pages.run.bytesOf", { done: formatBytes(progress.done.bytes), total: formatBytes(progress.total.bytes) })
+            {total(progress.total?.bytes) !== undefined
+              ? t("pages.run.bytesOf", { done: formatBytes(progress.done.bytes), total: formatBytes(progress.total!.bytes) })
               : formatBytes(progress.done.bytes)}
           </span>
         )}
@@ -258,15 +296,14 @@ function ProgressPanel(props: { progress: RunProgress | null; active: boolean; k
           <span>
             {" "}
             ·{" "}
-            {progress.total?.pages !== undefined
-              ? t("pages.run.pagesOf", { done: formatNumber(progress.done.pages), total: formatNumber(progress.total.pages) })
+            {total(progress.total?.pages) !== undefined
+              ? t("pages.run.pagesOf", { done: formatNumber(progress.done.pages), total: formatNumber(progress.total!.pages!) })
               : t("pages.run.pages", { done: formatNumber(progress.done.pages) })}
           </span>
         )}
         {progress.rate_bps !== undefined && <span> · {t("pages.run.rate", { rate: formatBytes(progress.rate_bps) })}</span>}
         {progress.eta_seconds !== undefined && <span> · {t("pages.run.eta", { time: formatDuration(progress.eta_seconds) })}</span>}
-      </p>
-    </div>
+    </>
   );
 }
 

@@ -1,47 +1,35 @@
-import { useCallback, useEffect, useState } from "react";
-import { api, type RunListItem } from "../api";
+import { useState } from "react";
+import { api } from "../api";
 import { ErrorBox, kindName, Link, StatusBadge, statusName } from "../components";
 import { t } from "../i18n";
 import { formatDuration, formatRelative, formatTime } from "../lib/format";
+import { isActiveStatus, useActiveRefresh } from "../lib/liveRefresh";
+import { useLoad } from "../lib/useLoad";
 
 const statuses = ["all", "queued", "running", "success", "failed", "canceled", "rejected"];
 const kinds = ["all", "backup", "restore", "verify", "copy"];
 
-/** Every run, newest first, filtered by status, kind and job name; pages by cursor and refreshes while runs are active. */
+/** Every run, newest first, filtered by status, kind and job name; pages by cursor and refreshes while a run it shows is
+ * queued or running. */
 export function RunsPage() {
   const [status, setStatus] = useState("all");
   const [kind, setKind] = useState("all");
   const [jobName, setJobName] = useState("");
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
-  const [items, setItems] = useState<RunListItem[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
   const cursor = cursors[cursors.length - 1];
 
-  const load = useCallback(async () => {
-    try {
-      const params = new URLSearchParams({ page_size: "25", status, kind });
-      if (jobName.trim()) params.set("q", jobName.trim());
-      if (cursor) params.set("cursor", cursor);
-      const page = await api.runs(params.toString());
-      setItems(page.items);
-      setNext(page.next_cursor);
-      setError(null);
-    } catch (caught) {
-      setError(caught);
-    }
+  const { data, error, reload } = useLoad(() => {
+    const params = new URLSearchParams({ page_size: "25", status, kind });
+    if (jobName.trim()) params.set("q", jobName.trim());
+    if (cursor) params.set("cursor", cursor);
+    return api.runs(params.toString());
   }, [status, kind, jobName, cursor]);
+  const items = data?.items ?? [];
+  const next = data?.next_cursor ?? null;
 
-  useEffect(() => {
-    void load();
-  }, [load]);
-
-  const active = items.some((run) => run.status === "queued" || run.status === "running");
-  useEffect(() => {
-    if (!active) return;
-    const timer = setInterval(() => void load(), 3000);
-    return () => clearInterval(timer);
-  }, [active, load]);
+  // A run shown queued or running: reload until it ended (lib/liveRefresh.ts).
+  const active = items.some((run) => isActiveStatus(run.status));
+  useActiveRefresh(active, reload);
 
   const filter = (setter: (value: string) => void) => (value: string) => {
     setter(value);
@@ -78,11 +66,12 @@ export function RunsPage() {
         {active && <span className="muted">{t("pages.runs.refreshing")}</span>}
       </div>
       <ErrorBox error={error} />
-      {items.length === 0 ? (
+      {data && items.length === 0 && (
         <div className="card empty">
           <p className="muted">{t("pages.runs.empty")}</p>
         </div>
-      ) : (
+      )}
+      {items.length > 0 && (
         <table className="list">
           <thead>
             <tr>

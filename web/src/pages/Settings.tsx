@@ -1,218 +1,28 @@
-import { useCallback, useEffect, useState } from "react";
-import { api, type IncompleteCleanup, type SecretKind, type TargetSecretInfo } from "../api";
-import { ErrorBox, Link } from "../components";
-import { CredentialForm } from "../components/CredentialForm";
+import { useState } from "react";
+import { Link } from "../components";
 import { t } from "../i18n";
-import { formatRelative, formatTime } from "../lib/format";
 import { usePath } from "../lib/router";
-import { KeysSection } from "./Settings26";
-import { KeysPage } from "./SettingsKeys";
-import { NotificationsPage } from "./SettingsNotifications";
-import { SystemPage } from "./SettingsSystem";
+import { KeysSection } from "./settings/keyEscrow";
+import { KeysPage } from "./settings/Keys";
+import { NotificationsPage } from "./settings/Notifications";
+import { SystemPage } from "./settings/System";
+import { TargetsSection } from "./settings/Targets";
 
-// Settings (docs/targets.md): the credentials of remote targets, kept encrypted and never shown again, each with a
-// test connection; and maintenance: what the janitor removes of incomplete runs.
-
-type Kind = SecretKind;
-
-const kindLabels: Record<Kind, string> = { webdav: "WebDAV", rclone: "rclone", postgres: "PostgreSQL", mariadb: "MariaDB" };
+// Settings (docs/ui.md, "Settings pages"): one route, tabs by `?tab=`; this file draws the tab strip and picks the
+// tab, each tab is a file of its own under settings/.
 
 export function SettingsPage() {
-  const [secrets, setSecrets] = useState<Record<Kind, TargetSecretInfo[]> | null>(null);
-  const [cleanups, setCleanups] = useState<IncompleteCleanup[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
-
-  const load = useCallback(async () => {
-    try {
-      // Database passwords are listed where the hub knows their kinds (an older hub answers invalid_kind).
-      const orNone = (kind: Kind) => api.targetSecrets(kind).catch(() => [] as TargetSecretInfo[]);
-      const [webdav, rclone, postgres, mariadb, cleanupList] = await Promise.all([
-        api.targetSecrets("webdav"),
-        api.targetSecrets("rclone"),
-        orNone("postgres"),
-        orNone("mariadb"),
-        api.incompleteCleanups(),
-      ]);
-      setSecrets({ webdav, rclone, postgres, mariadb });
-      setCleanups(cleanupList);
-      setError(null);
-    } catch (caught) {
-      setError(caught);
-    }
-  }, []);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
-
-  const remove = async (secret: TargetSecretInfo) => {
-    if (!window.confirm(t("settings.credentials.deleteConfirm", { kind: kindLabels[secret.kind], name: secret.name }))) return;
-    try {
-      await api.deleteTargetSecret(secret.kind, secret.name);
-      await load();
-    } catch (caught) {
-      setError(caught);
-    }
-  };
-
-  const act = async (cleanup: IncompleteCleanup, action: "retry-now" | "ignore" | "unignore") => {
-    try {
-      await api.cleanupAction(cleanup.run_id, action);
-      await load();
-    } catch (caught) {
-      setError(caught);
-    }
-  };
-
   const tab = settingsTab(usePath());
-  if (tab !== "general") return <SettingsTabPage tab={tab} />;
-  return (
-    <div className="settings">
-      <h1>{t("nav.settings")}</h1>
-      <SettingsTabs current="general" />
-      {error !== null && <ErrorBox error={error} />}
-      <section className="card" aria-labelledby="targets-heading">
-        <h2 id="targets-heading">{t("settings.credentials.title")}</h2>
-        <p className="muted">
-          {t("settings.credentials.intro")}
-        </p>
-        {secrets === null ? (
-          <p className="muted">{t("common.a.loading")}</p>
-        ) : (
-          <div className="table-scroll" tabIndex={0}>
-<table className="table" aria-label={t("settings.credentials.title")}>
-            <thead>
-              <tr>
-                <th>{t("settings.credentials.kind")}</th>
-                <th>{t("common.a.name")}</th>
-                <th>{t("settings.credentials.usedBy")}</th>
-                <th>{t("settings.credentials.changed")}</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {allSecrets(secrets).length === 0 && (
-                <tr>
-                  <td colSpan={5} className="muted">
-                    {t("settings.credentials.none")}
-                  </td>
-                </tr>
-              )}
-              {allSecrets(secrets).map((secret) => (
-                <tr key={`${secret.kind}/${secret.name}`}>
-                  <td>{kindLabels[secret.kind]}</td>
-                  <td>{secret.name}</td>
-                  <td>{secret.used_by.length ? secret.used_by.join(", ") : <span className="muted">{t("settings.credentials.noJob")}</span>}</td>
-                  <td title={formatTime(secret.updated_at)}>{formatRelative(secret.updated_at)}</td>
-                  <td>
-                    <button className="ghost danger" onClick={() => void remove(secret)} disabled={secret.used_by.length > 0} title={secret.used_by.length ? t("settings.credentials.inUse") : undefined}>
-                      {t("common.a.delete")}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-</div>
-        )}
-        <div className="settings-forms">
-          {(["webdav", "rclone", "postgres", "mariadb"] as const).map((kind) => (
-            <CredentialForm key={kind} kind={kind} onSaved={load} />
-          ))}
-        </div>
-      </section>
-
-      <section className="card" aria-labelledby="maintenance-heading">
-        <h2 id="maintenance-heading">{t("settings.maintenance.title")}</h2>
-        <p className="muted">
-          {t("settings.maintenance.intro")}
-        </p>
-        {cleanups === null ? (
-          <p className="muted">{t("common.a.loading")}</p>
-        ) : cleanups.length === 0 ? (
-          <p className="muted">{t("settings.maintenance.none")}</p>
-        ) : (
-          <div className="table-scroll" tabIndex={0}>
-<table className="table" aria-label={t("settings.maintenance.table")}>
-            <thead>
-              <tr>
-                <th>{t("settings.maintenance.run")}</th>
-                <th>{t("settings.maintenance.job")}</th>
-                <th>{t("settings.maintenance.target")}</th>
-                <th>{t("common.a.status")}</th>
-                <th>{t("settings.maintenance.attempts")}</th>
-                <th>{t("settings.maintenance.lastError")}</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {cleanups.map((cleanup) => (
-                <tr key={cleanup.run_id} data-status={cleanup.status}>
-                  <td>
-                    <Link to={`/runs/${cleanup.run_id}`}>{cleanup.run_id.slice(0, 8)}</Link> <span className="muted">{runStatus(cleanup.run_status)}</span>
-                  </td>
-                  <td>{cleanup.job_name ?? cleanup.job_id}</td>
-                  <td className="mono">{cleanup.target ?? "?"}</td>
-                  <td>
-                    {cleanupStatus(cleanup.status)}
-                    {cleanup.status === "retrying" && <span className="muted"> {t("settings.maintenance.next", { when: formatRelative(cleanup.next_attempt_at) })}</span>}
-                  </td>
-                  <td>{cleanup.attempts}</td>
-                  <td className="muted">{cleanup.last_error ?? ""}</td>
-                  <td>
-                    {cleanup.status !== "done" && cleanup.status !== "ignored" && (
-                      <>
-                        <button className="ghost" onClick={() => void act(cleanup, "retry-now")}>
-                          {t("settings.maintenance.retryNow")}
-                        </button>{" "}
-                        <button className="ghost" onClick={() => void act(cleanup, "ignore")}>
-                          {t("settings.maintenance.ignore")}
-                        </button>
-                      </>
-                    )}
-                    {cleanup.status === "ignored" && (
-                      <button className="ghost" onClick={() => void act(cleanup, "unignore")}>
-                        {t("settings.maintenance.unignore")}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-</div>
-        )}
-      </section>
-    </div>
-  );
+  if (tab === "general")
+    return (
+      <div className="settings">
+        <h1>{t("nav.settings")}</h1>
+        <SettingsTabs current="general" />
+        <TargetsSection />
+      </div>
+    );
+  return <SettingsTabPage tab={tab} />;
 }
-
-/** The cleaned-up run's status in words (the runs listed here failed or were canceled). */
-function runStatus(status: string): string {
-  if (status === "failed") return t("settings.maintenance.runFailed");
-  if (status === "canceled") return t("settings.maintenance.runCanceled");
-  return status;
-}
-
-/** A cleanup's status in words (the API's value when it is one we do not know). */
-function cleanupStatus(status: string): string {
-  switch (status) {
-    case "queued":
-      return t("settings.maintenance.status.queued");
-    case "retrying":
-      return t("settings.maintenance.status.retrying");
-    case "done":
-      return t("settings.maintenance.status.done");
-    case "ignored":
-      return t("settings.maintenance.status.ignored");
-    case "abandoned":
-      return t("settings.maintenance.status.abandoned");
-    default:
-      return status;
-  }
-}
-
-const allSecrets = (secrets: Record<Kind, TargetSecretInfo[]>) => [...secrets.webdav, ...secrets.rclone, ...secrets.postgres, ...secrets.mariadb];
 
 // The settings tabs (docs/ui.md, "Settings pages"): `?tab=` keeps them on the one /settings route.
 type SettingsTab = "general" | "notifications" | "keys" | "system";

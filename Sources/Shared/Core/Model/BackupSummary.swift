@@ -16,6 +16,43 @@ public struct BackupSummary: Sendable, Equatable {
         }
     }
 
+    /// How the files of an incremental job's snapshot compare with the previous snapshot's (the run page says what the
+    /// backup did with them, docs/ui.md "Run pages"): regular files only, by the same rule that decides what is stored.
+    /// A job without `pipeline.incremental` knows no previous snapshot: it has none.
+    public struct FileChanges: Sendable, Equatable {
+        /// Not in the previous snapshot: stored.
+        public var new: Int64 = 0
+        /// In it, but changed since: stored again.
+        public var changed: Int64 = 0
+        /// Unchanged: a reference to the snapshot that holds the bytes.
+        public var unchanged: Int64 = 0
+        /// In the previous snapshot, gone (or left out) now.
+        public var removed: Int64 = 0
+
+        public init(new: Int64 = 0, changed: Int64 = 0, unchanged: Int64 = 0, removed: Int64 = 0) {
+            self.new = new
+            self.changed = changed
+            self.unchanged = unchanged
+            self.removed = removed
+        }
+
+        public var json: JSONValue {
+            .object([
+                "new": .number(Double(new)), "changed": .number(Double(changed)), "unchanged": .number(Double(unchanged)),
+                "removed": .number(Double(removed)),
+            ])
+        }
+
+        /// Reads `changes`; nil unless all four are counts (whole, not negative): an agent's summary is outside input.
+        public init?(json: JSONValue?) {
+            guard let json, let new = json["new"]?.int64Value, let changed = json["changed"]?.int64Value,
+                let unchanged = json["unchanged"]?.int64Value, let removed = json["removed"]?.int64Value,
+                min(new, changed, unchanged, removed) >= 0
+            else { return nil }
+            self.init(new: new, changed: changed, unchanged: unchanged, removed: removed)
+        }
+    }
+
     /// What a `sqlite` backup adds: the database copied and its integrity check (`null` when not asked for).
     public struct SQLiteSource: Sendable, Equatable {
         public var path: String
@@ -52,6 +89,8 @@ public struct BackupSummary: Sendable, Equatable {
     public var chain: SnapshotChain?
     /// Files that changed while they were read (filesystem and Vaultwarden backups): `consistency: {changed_total, ...}`.
     public var consistency: SourceConsistency?
+    /// Incremental jobs only: `changes: {new, changed, unchanged, removed}`.
+    public var changes: FileChanges?
 
     public init(
         location: RunLocation,
@@ -93,6 +132,7 @@ public struct BackupSummary: Sendable, Equatable {
         if let chain { object["incremental"] = chain.json(runId: location.runId) }
         if let vaultwarden { object["vaultwarden"] = vaultwarden }
         if let consistency { object["consistency"] = consistency.json }
+        if let changes { object["changes"] = changes.json }
         if let sqlite {
             object["sqlite"] = .object([
                 "path": .string(sqlite.path), "snapshot_name": .string(sqlite.snapshotName), "integrity_check": sqlite.integrityCheck,
@@ -120,6 +160,7 @@ public struct BackupSummary: Sendable, Equatable {
         chain = SnapshotChain(json: json["incremental"], runId: location.runId)
         vaultwarden = json["vaultwarden"]
         consistency = SourceConsistency(json: json["consistency"])
+        changes = FileChanges(json: json["changes"])
         if let sqlite = json["sqlite"], let path = sqlite["path"]?.stringValue, let name = sqlite["snapshot_name"]?.stringValue {
             self.sqlite = SQLiteSource(path: path, snapshotName: name, integrityCheck: sqlite["integrity_check"] ?? .null)
         }

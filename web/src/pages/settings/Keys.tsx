@@ -1,14 +1,15 @@
-import { useCallback, useEffect, useState } from "react";
-import { api, type KeyInfo } from "../api";
-import { ErrorBox } from "../components";
-import { ConfirmDialog } from "../dialogs";
-import { t } from "../i18n";
-import { formatRelative, formatTime } from "../lib/format";
-import { settingsApi } from "../lib/settingsApi";
+import { useState } from "react";
+import { api, type KeyInfo } from "../../api";
+import { ErrorBox } from "../../components";
+import { ConfirmDialog } from "../../dialogs";
+import { t } from "../../i18n";
+import { formatRelative, formatTime } from "../../lib/format";
+import { settingsApi } from "../../lib/settingsApi";
+import { useLoad } from "../../lib/useLoad";
 
 // Settings → Keys (docs/ui.md, "Settings pages"): the backup keys, a new one by name, and the export of a private key
 // behind a confirmation that says what it reveals and how to decrypt a snapshot without Bastion. The recovery
-// passphrase (escrow) forms follow on the same tab (Settings26's KeysSection).
+// passphrase (escrow) forms follow on the same tab (keyEscrow.tsx).
 
 // The same in every language: a shell command (docs/recovery.md).
 const keyNameExample = "offsite-2027";
@@ -16,24 +17,14 @@ const decryptCommand = `cat payload.part* | age -d -i key.txt | zstd -d | tar -x
 
 
 export function KeysPage(props: { onChanged: () => void }) {
-  const [keys, setKeys] = useState<KeyInfo[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const { data: keys, error: loadError, reload: load } = useLoad(() => api.keys(), []);
+  // An action's failure; the list's own error otherwise.
+  const [actionError, setError] = useState<unknown>(null);
+  const error = actionError ?? loadError;
   const [name, setName] = useState("");
   const [created, setCreated] = useState<string | null>(null);
   const [exporting, setExporting] = useState<KeyInfo | null>(null);
   const [exported, setExported] = useState<{ name: string; identity: string } | null>(null);
-
-  const load = useCallback(async () => {
-    try {
-      setKeys(await api.keys());
-      setError(null);
-    } catch (caught) {
-      setError(caught);
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   const create = async () => {
     try {

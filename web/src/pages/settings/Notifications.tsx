@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useState } from "react";
-import { api, ApiError, type NotificationDestination, type NotificationSettingsInfo } from "../api";
-import { ErrorBox, Link } from "../components";
-import { t, type MessageKey } from "../i18n";
-import { formatRelative, formatTime } from "../lib/format";
+import { useEffect, useState } from "react";
+import { api, ApiError, type NotificationDestination, type NotificationSettingsInfo } from "../../api";
+import { ErrorBox, Link } from "../../components";
+import { t, type MessageKey } from "../../i18n";
+import { formatRelative, formatTime } from "../../lib/format";
 import {
   deliveryStatuses,
   notificationChannels,
@@ -11,9 +11,10 @@ import {
   type NotificationChannel,
   type NotificationSwitches,
   type QueuedNotification,
-} from "../lib/settingsApi";
-import { describeConfig, EmailForm, NtfyForm, TemplatesForm } from "./Settings26";
-import { ConfirmDialog } from "../dialogs";
+} from "../../lib/settingsApi";
+import { describeConfig, EmailForm, NtfyForm, TemplatesForm } from "./notificationForms";
+import { ConfirmDialog } from "../../dialogs";
+import { useLoad } from "../../lib/useLoad";
 
 // Settings → Notifications (docs/ui.md, "Settings pages"): the global and per-channel switches, every destination of
 // every channel (enable, Test with its answer, edit, delete), the forms of each channel, the templates with a preview,
@@ -40,31 +41,27 @@ const statusKeys: Record<string, MessageKey> = {
 type TestState = { state: "sending" } | { state: "ok" } | { state: "failed"; message: string };
 
 export function NotificationsPage() {
-  const [switches, setSwitches] = useState<NotificationSwitches | null>(null);
-  const [destinations, setDestinations] = useState<NotificationDestination[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const loaded = useLoad(async () => {
+    const [switches, destinations] = await Promise.all([settingsApi.switches(), api.destinations()]);
+    return { switches, destinations };
+  }, []);
+  const load = loaded.reload;
+  const switches = loaded.data?.switches ?? null;
+  const destinations = loaded.data?.destinations ?? null;
+  // What a switch or a destination shows before the hub answered (put back by the reload when it refuses).
+  const setSwitches = (value: NotificationSwitches | null) => loaded.data && value && loaded.setData({ ...loaded.data, switches: value });
+  const setDestinations = (value: NotificationDestination[] | null) => loaded.data && value && loaded.setData({ ...loaded.data, destinations: value });
+  // An action's failure; the load's own error otherwise.
+  const [actionError, setError] = useState<unknown>(null);
+  const error = actionError ?? loaded.error;
   const [tested, setTested] = useState<Record<string, TestState>>({});
   const [editing, setEditing] = useState<NotificationDestination | null>(null);
   const [removing, setRemoving] = useState<NotificationDestination | null>(null);
   const [queueVersion, setQueueVersion] = useState(0);
 
-  const load = useCallback(async () => {
-    try {
-      const [loadedSwitches, list] = await Promise.all([settingsApi.switches(), api.destinations()]);
-      setSwitches(loadedSwitches);
-      setDestinations(list);
-      setError(null);
-    } catch (caught) {
-      setError(caught);
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
-
   // Switches show their new state at once; a refusal puts the stored state back.
   const saveSwitches = async (body: { enabled?: boolean; channels?: Record<string, { enabled: boolean }> }) => {
-    setSwitches((current) => current && { ...current, enabled: body.enabled ?? current.enabled, channels: { ...current.channels, ...body.channels } });
+    setSwitches(switches && { ...switches, enabled: body.enabled ?? switches.enabled, channels: { ...switches.channels, ...body.channels } });
     try {
       setSwitches(await settingsApi.saveSwitches(body));
       setError(null);
@@ -74,9 +71,10 @@ export function NotificationsPage() {
     }
   };
   const setEnabled = async (destination: NotificationDestination, enabled: boolean) => {
-    setDestinations((current) => current && current.map((item) => (item === destination ? { ...item, enabled } : item)));
+    setDestinations(destinations && destinations.map((item) => (item === destination ? { ...item, enabled } : item)));
     try {
       await settingsApi.setDestinationEnabled(destination.channel, destination.name, enabled);
+      setError(null);
       await load();
     } catch (caught) {
       setError(caught);
@@ -99,6 +97,7 @@ export function NotificationsPage() {
     setRemoving(null);
     try {
       await api.deleteDestination(destination.channel, destination.name);
+      setError(null);
       await load();
     } catch (caught) {
       setError(caught);
@@ -452,31 +451,21 @@ function TemplatePreview(props: { switches: NotificationSwitches; onSaved: () =>
 function DeliveryQueue(props: { version: number }) {
   const [status, setStatus] = useState("");
   const [channel, setChannel] = useState("");
-  const [items, setItems] = useState<QueuedNotification[] | null>(null);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  // The first page for the filters (read again when a test was sent: `version`); More appends to it.
+  const loaded = useLoad(() => settingsApi.queue(status, channel), [status, channel, props.version]);
+  const load = loaded.reload;
+  const items = loaded.data?.items ?? null;
+  const next = loaded.data?.next_cursor ?? null;
+  const [actionError, setError] = useState<unknown>(null);
+  const error = actionError ?? loaded.error;
   const [busy, setBusy] = useState<string | null>(null);
 
-  const load = useCallback(async () => {
-    try {
-      const page = await settingsApi.queue(status, channel);
-      setItems(page.items);
-      setNext(page.next_cursor);
-      setError(null);
-    } catch (caught) {
-      setError(caught);
-    }
-  }, [status, channel]);
-  useEffect(() => {
-    void load();
-  }, [load, props.version]);
-
   const more = async () => {
-    if (!next) return;
+    if (!next || !loaded.data) return;
     try {
       const page = await settingsApi.queue(status, channel, next);
-      setItems((current) => [...(current ?? []), ...page.items]);
-      setNext(page.next_cursor);
+      loaded.setData({ ...page, items: [...loaded.data.items, ...page.items] });
+      setError(null);
     } catch (caught) {
       setError(caught);
     }
@@ -486,6 +475,7 @@ function DeliveryQueue(props: { version: number }) {
     try {
       if (action === "retry") await settingsApi.retryNow(item.id);
       else await settingsApi.cancel(item.id);
+      setError(null);
       await load();
     } catch (caught) {
       setError(caught);

@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useState } from "react";
-import { ErrorBox, Link } from "../components";
-import { t, type MessageKey } from "../i18n";
-import { formatBytes, formatRelative, formatTime } from "../lib/format";
-import { settingsApi, type BusPeerContact, type SystemDetails } from "../lib/settingsApi";
+import { ErrorBox, Link } from "../../components";
+import { t, type MessageKey } from "../../i18n";
+import { formatBytes, formatRelative, formatTime } from "../../lib/format";
+import { settingsApi, type BusPeerContact } from "../../lib/settingsApi";
+import { useLoad } from "../../lib/useLoad";
 
 // Settings → System (docs/ui.md, "Settings pages"): versions, the hub's time zone, the database and its WAL, the
 // connected workers and janitor, the agents with their last contact, links to the OpenAPI document and the metrics,
@@ -17,19 +17,7 @@ const sourceKeys: Record<string, MessageKey> = {
 };
 
 export function SystemPage() {
-  const [info, setInfo] = useState<SystemDetails | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const load = useCallback(async () => {
-    try {
-      setInfo(await settingsApi.system());
-      setError(null);
-    } catch (caught) {
-      setError(caught);
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
+  const { data: info, error, reload: load } = useLoad(() => settingsApi.system(), []);
 
   if (info === null) {
     return (

@@ -1,11 +1,10 @@
-import { useCallback, useEffect, useState } from "react";
-import { api, type KeyInfo, type NotificationDestination, type NotificationSettingsInfo } from "../api";
-import { ErrorBox, Link } from "../components";
-import { t } from "../i18n";
-import { formatRelative, formatTime } from "../lib/format";
+import { useEffect, useState } from "react";
+import { api, type NotificationDestination, type NotificationSettingsInfo } from "../../api";
+import { ErrorBox } from "../../components";
+import { t } from "../../i18n";
 
-// Forms the settings tabs share: e-mail and ntfy destinations and the templates (the Notifications tab), and the
-// keys' passphrase-protected copies on the targets (escrow; the Encryption keys tab).
+// The Notifications tab's forms of its own shape: e-mail and ntfy destinations and the templates (the webhook and WeCom
+// forms, one URL each, are in Notifications.tsx).
 
 /** The placeholders the templates know when the hub does not list them. */
 const fallbackVariables = ["{{job_name}}", "{{status}}", "{{run_id}}", "{{error}}", "{{started_at}}", "{{ended_at}}", "{{duration}}"];
@@ -285,110 +284,6 @@ export function TemplatesForm(props: { settings: NotificationSettingsInfo; onSav
       </label>
       <button type="submit">{t("settings.templates.save")}</button>
       {saved && <p className="muted">{t("settings.templates.saved")}</p>}
-      {error !== null && <ErrorBox error={error} />}
-    </form>
-  );
-}
-
-/** The backup keys, each with a passphrase-protected copy on the targets so a new hub can restore without this one. */
-export function KeysSection() {
-  const [keys, setKeys] = useState<KeyInfo[] | null>(null);
-  const [error, setError] = useState<unknown>(null);
-  const load = useCallback(async () => {
-    try {
-      setKeys(await api.keys());
-      setError(null);
-    } catch (caught) {
-      setError(caught);
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
-  return (
-    <section className="card" aria-labelledby="keys-heading">
-      <h2 id="keys-heading">{t("settings.keys.title")}</h2>
-      <p className="muted">
-        {t("settings.keys.introBefore")}
-        <Link to="/recovery">{t("settings.keys.recoveryLink")}</Link>
-        {t("settings.keys.introMiddle")}
-        <code>{t("settings.keys.ageCommand")}</code>
-        {t("settings.keys.introAfter")}
-      </p>
-      {error !== null && <ErrorBox error={error} />}
-      {keys === null ? (
-        <p className="muted">{t("common.a.loading")}</p>
-      ) : keys.length === 0 ? (
-        <p className="muted">{t("settings.keys.none")}</p>
-      ) : (
-        <div className="settings-forms">
-          {keys.map((key) => (
-            <EscrowForm key={key.name} info={key} onSaved={load} />
-          ))}
-        </div>
-      )}
-    </section>
-  );
-}
-
-function EscrowForm(props: { info: KeyInfo; onSaved: () => Promise<void> }) {
-  const [passphrase, setPassphrase] = useState("");
-  const [repeat, setRepeat] = useState("");
-  const [error, setError] = useState<unknown>(null);
-  const [busy, setBusy] = useState(false);
-  const escrow = props.info.escrow;
-  const problem =
-    passphrase.length === 0 ? null : passphrase.length < 12 ? t("settings.keys.tooShort") : repeat !== passphrase ? t("settings.keys.differ") : null;
-  const save = async () => {
-    setBusy(true);
-    try {
-      await api.setEscrow(props.info.name, passphrase);
-      setPassphrase("");
-      setRepeat("");
-      setError(null);
-      await props.onSaved();
-    } catch (caught) {
-      setError(caught);
-    } finally {
-      setBusy(false);
-    }
-  };
-  return (
-    <form
-      className="subcard key-escrow"
-      aria-label={t("settings.keys.key", { name: props.info.name })}
-      data-key={props.info.name}
-      onSubmit={(event) => {
-        event.preventDefault();
-        void save();
-      }}
-    >
-      <h3>{t("settings.keys.key", { name: props.info.name })}</h3>
-      <p className="muted mono" title={t("settings.keys.recipient")}>
-        {props.info.recipient}
-      </p>
-      <p className="escrow-status" data-testid="escrow-status">
-        {escrow ? (
-          <>
-            {t("settings.keys.escrowSet")}
-            <span title={formatTime(escrow.set_at)}>{formatRelative(escrow.set_at)}</span>
-            {t(escrow.targets_written === 1 ? "settings.keys.escrowWritten.one" : "settings.keys.escrowWritten.other", { count: escrow.targets_written })}
-          </>
-        ) : (
-          <strong className="warning-text">{t("settings.keys.noEscrow")}</strong>
-        )}
-      </p>
-      <label>
-        {escrow ? t("settings.keys.newPassphrase") : t("settings.keys.passphrase")}{" "}
-        <input name={`escrow-${props.info.name}`} type="password" autoComplete="new-password" value={passphrase} onChange={(event) => setPassphrase(event.target.value)} />
-      </label>
-      <label>
-        {t("settings.keys.repeat")} <input name={`escrow-${props.info.name}-repeat`} type="password" autoComplete="new-password" value={repeat} onChange={(event) => setRepeat(event.target.value)} />
-      </label>
-      {problem && <p className="field-error">{problem}</p>}
-      <button type="submit" disabled={busy || passphrase === "" || problem !== null}>
-        {busy ? t("settings.keys.writing") : escrow ? t("settings.keys.replace") : t("settings.keys.set")}
-      </button>
       {error !== null && <ErrorBox error={error} />}
     </form>
   );

@@ -1,9 +1,9 @@
 import { useEffect, useMemo, useState, type ReactNode } from "react";
-import { api, type Job, type RunListItem, type Snapshot } from "../api";
-import { formatNumber, language, t } from "../i18n";
-import { formatBytes, formatDuration, formatTime } from "../lib/format";
-import { bars, changePairs, changeSeries, durationSeries, linePath, niceMax, sizeSeries, ticks, xAt, yAt, type Frame } from "../lib/jobCharts";
-import { Link } from "../components";
+import { api, type Job, type RunListItem, type Snapshot } from "../../api";
+import { formatNumber, language, t } from "../../i18n";
+import { formatBytes, formatDuration, formatTime } from "../../lib/format";
+import { bars, changePairs, changeSeries, durationSeries, linePath, niceMax, sizeSeries, ticks, xAt, yAt, type Frame } from "../../lib/jobCharts";
+import { Link } from "../../components";
 
 // The job page's charts (docs/ui.md, "Charts"): snapshot size (stored and source) and backup duration over time, and
 // files changed per run, as inline SVG; each chart's values are in a table under it (a <details>, read by screen
