@@ -57,6 +57,7 @@ browser-test: ui
 	python3 Tests/Browser/ui_jobs_scale_test.py
 	python3 Tests/Browser/ui_pages_test.py
 	python3 Tests/Browser/ui_restore_where_test.py
+	python3 Tests/Browser/ui_editor_test.py
 
 ## Install what is missing, build release binaries and the UI, and start api + worker + janitor (Ctrl-C stops them).
 run: release ui

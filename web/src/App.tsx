@@ -1,6 +1,7 @@
 import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import { api, setCsrfToken, type SystemInfo } from "./api";
 import { Link } from "./components";
+import { FlashStatus } from "./components/FlashStatus";
 import { languages, setLanguage, t, useLanguage, type Language } from "./i18n";
 import { match, navigate, usePath } from "./lib/router";
 import { BrowsePage } from "./pages/Browse";
@@ -195,6 +196,7 @@ export function App() {
         </div>
       </header>
       <main className="content">
+        <FlashStatus />
         <Suspense fallback={<p className="muted">{t("common.loading")}</p>}>{page}</Suspense>
       </main>
       <footer className="footer muted">

@@ -77,7 +77,7 @@ test("simple schedules and cron convert both ways", () => {
     [{ kind: "every_minutes", minutes: 15 }, "*/15 * * * *", "every 15 minutes"],
     [{ kind: "hourly", minute: 5 }, "5 * * * *", "every hour at :05"],
     [{ kind: "daily", hour: 2, minute: 30 }, "30 2 * * *", "every day at 02:30"],
-    [{ kind: "weekly", weekday: 1, hour: 23, minute: 0 }, "0 23 * * 1", "every Monday at 23:00"],
+    [{ kind: "weekly", weekdays: [1], hour: 23, minute: 0 }, "0 23 * * 1", "every Monday at 23:00"],
     [{ kind: "monthly", day: 28, hour: 4, minute: 45 }, "45 4 28 * *", "on day 28 of every month at 04:45"],
   ];
   for (const [simple, cron, words] of cases) {
@@ -85,7 +85,7 @@ test("simple schedules and cron convert both ways", () => {
     assert.deepEqual(fromCron(cron), simple);
     assert.equal(describeCron(cron), words);
   }
-  assert.deepEqual(fromCron("0 3 * * 7"), { kind: "weekly", weekday: 0, hour: 3, minute: 0 }, "7 is Sunday too");
+  assert.deepEqual(fromCron("0 3 * * 7"), { kind: "weekly", weekdays: [0], hour: 3, minute: 0 }, "7 is Sunday too");
   for (const other of ["0 3 * 1 *", "0 3 31 * *", "1,2 * * * *", "0 3 * * 1-5", "nonsense", "*/0 * * * *"]) {
     assert.equal(fromCron(other), null, other);
   }
@@ -167,7 +167,7 @@ test("the editor's form becomes the API body and comes back from a stored job", 
   form.keyName = "offsite";
   form.retentionEnabled = true;
   form.keepLast = "7";
-  form.simple = { kind: "weekly", weekday: 0, hour: 3, minute: 15 };
+  form.simple = { kind: "weekly", weekdays: [0], hour: 3, minute: 15 };
   const body = formToRequest(form) as { name: string; schedule: string; schedule_timezone: string; spec: Record<string, any> };
   assert.equal(body.name, "Home");
   assert.equal(body.schedule, "15 3 * * 0");

@@ -1379,6 +1379,16 @@ export const en = {
   "restore.count.notCounted": "Not counted: {reason}",
   "restore.count.unknown": "the snapshot's catalog could not be read",
   // ── end restore
+  // ── editor
+  "editor.schedule.days": "Days of the week",
+  "editor.schedule.noDay": "Pick at least one day of the week.",
+  "editor.schedule.macroHint": "Five fields, or one of @hourly, @daily, @weekly, @monthly, @yearly.",
+  "editor.saved.created": "Job “{name}” created.",
+  "editor.saved.updated": "Job “{name}” saved.",
+  "editor.flash.dismiss": "Dismiss",
+  "editor.credential.new": "New credential…",
+  "editor.credential.title": "New credential",
+  // ── end editor
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -1347,4 +1347,14 @@ export const zhCN: Record<MessageKey, string> = {
   "restore.count.notCounted": "未能统计：{reason}",
   "restore.count.unknown": "无法读取快照的文件索引",
   // ── end restore
+  // ── editor
+  "editor.schedule.days": "星期",
+  "editor.schedule.noDay": "请至少选择一天。",
+  "editor.schedule.macroHint": "五个字段，或 @hourly、@daily、@weekly、@monthly、@yearly 之一。",
+  "editor.saved.created": "已创建任务“{name}”。",
+  "editor.saved.updated": "已保存任务“{name}”。",
+  "editor.flash.dismiss": "关闭提示",
+  "editor.credential.new": "新建凭据…",
+  "editor.credential.title": "新建凭据",
+  // ── end editor
 };

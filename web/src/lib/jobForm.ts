@@ -324,6 +324,17 @@ export function hookProblems(form: JobForm): string[] {
   return problems;
 }
 
+/** What the editor refuses to send in the schedule: a weekly schedule without a day. */
+export function scheduleProblems(form: JobForm): string[] {
+  if (form.scheduleMode === "simple" && form.simple.kind === "weekly" && form.simple.weekdays.length === 0) return [t("editor.schedule.noDay")];
+  return [];
+}
+
+/** Everything the editor refuses to send (Save stays disabled and says why). */
+export function formProblems(form: JobForm): string[] {
+  return [...scheduleProblems(form), ...hookProblems(form)];
+}
+
 /** The spec's `hooks`, or null when the job has none (the key is then left out). */
 export function formHooks(form: JobForm): Record<string, unknown> | null {
   // Without a command there are no hooks (the server stores it so too), whatever the checkbox said.
@@ -627,7 +638,12 @@ function hookForms(value: unknown): HookForm[] {
 
 /** A draft saved by an older version of the page lacks the newer fields: they take their defaults. */
 export function completeDraft(draft: Partial<JobForm>, timezone: string): JobForm {
-  return { ...emptyForm(timezone), ...draft };
+  const form = { ...emptyForm(timezone), ...draft };
+  // Before several weekdays a weekly schedule had one `weekday`.
+  const simple = form.simple as Simple & { weekday?: unknown };
+  if (simple.kind === "weekly" && !Array.isArray(simple.weekdays))
+    form.simple = { kind: "weekly", weekdays: typeof simple.weekday === "number" ? [simple.weekday % 7] : [1], hour: simple.hour, minute: simple.minute };
+  return form;
 }
 
 /** Which form field a server error's `details.field` belongs to. */

@@ -6,9 +6,11 @@ export type Simple =
   | { kind: "every_minutes"; minutes: number }
   | { kind: "hourly"; minute: number }
   | { kind: "daily"; hour: number; minute: number }
-  | { kind: "weekly"; weekday: number; hour: number; minute: number }
+  | { kind: "weekly"; weekdays: number[]; hour: number; minute: number }
   | { kind: "monthly"; day: number; hour: number; minute: number };
 
+/** A weekly schedule's days as cron writes them: 0 (Sunday) to 6, each once, in order. */
+export const sortedWeekdays = (days: number[]): number[] => [...new Set(days.map((day) => ((day % 7) + 7) % 7))].sort((a, b) => a - b);
 
 export function toCron(simple: Simple): string {
   switch (simple.kind) {
@@ -19,7 +21,8 @@ export function toCron(simple: Simple): string {
     case "daily":
       return `${simple.minute} ${simple.hour} * * *`;
     case "weekly":
-      return `${simple.minute} ${simple.hour} * * ${simple.weekday}`;
+      // No day ticked is no schedule: `scheduleProblems` (lib/jobForm.ts) stops the save before this is sent.
+      return `${simple.minute} ${simple.hour} * * ${sortedWeekdays(simple.weekdays).join(",")}`;
     case "monthly":
       return `${simple.minute} ${simple.hour} ${simple.day} * *`;
   }
@@ -49,8 +52,10 @@ export function fromCron(cron: string): Simple | null {
   if (h === null) return null;
   if (day === "*" && weekday === "*") return { kind: "daily", hour: h, minute: m };
   if (day === "*") {
-    const w = number(weekday, 0, 7);
-    return w === null ? null : { kind: "weekly", weekday: w % 7, hour: h, minute: m };
+    // Several days are a list of numbers (what the simple editor writes); ranges and names stay cron.
+    const days = weekday.split(",").map((part) => number(part, 0, 7));
+    if (days.some((value) => value === null)) return null;
+    return { kind: "weekly", weekdays: sortedWeekdays(days as number[]), hour: h, minute: m };
   }
   if (weekday === "*") {
     const d = number(day, 1, 28);
@@ -96,8 +101,8 @@ const minutesOfHour = (values: number[]) =>
     minutes: values.map((value) => t("schedule.minuteMark", { minute: two(value), number: value })).join(t("schedule.joiner")),
   });
 
-/** `every day at 02:30`, or null when the cron is not a simple schedule. */
-function describeSimple(simple: Simple): string {
+/** `every day at 02:30`, or null when the words of any cron say it better (a week of several days). */
+function describeSimple(simple: Simple): string | null {
   switch (simple.kind) {
     case "every_minutes":
       return everyMinutes(simple.minutes);
@@ -106,10 +111,28 @@ function describeSimple(simple: Simple): string {
     case "daily":
       return t("schedule.dailyAt", { time: time(simple.hour, simple.minute) });
     case "weekly":
-      return t("schedule.weeklyAt", { day: weekdayName(simple.weekday), time: time(simple.hour, simple.minute) });
+      return simple.weekdays.length === 1 ? t("schedule.weeklyAt", { day: weekdayName(simple.weekdays[0]), time: time(simple.hour, simple.minute) }) : null;
     case "monthly":
       return t("schedule.monthlyAt", { day: simple.day, time: time(simple.hour, simple.minute) });
   }
+}
+
+// The hub's schedule macros (docs/architecture.md, "Jobs and specs"), as their five fields.
+const macros: Record<string, string> = {
+  "@yearly": "0 0 1 1 *",
+  "@annually": "0 0 1 1 *",
+  "@monthly": "0 0 1 * *",
+  "@weekly": "0 0 * * 0",
+  "@daily": "0 0 * * *",
+  "@midnight": "0 0 * * *",
+  "@hourly": "0 * * * *",
+};
+
+/** A macro's five fields; null for an `@` word the hub refuses; undefined when the text is no macro at all. */
+export function cronMacro(cron: string): string | null | undefined {
+  const text = cron.replace(/^[ \t]+|[ \t]+$/g, "");
+  if (!text.startsWith("@")) return undefined;
+  return Object.prototype.hasOwnProperty.call(macros, text.toLowerCase()) ? macros[text.toLowerCase()] : null;
 }
 
 // Cron's names of months and days (always English, whatever the UI's language).
@@ -199,8 +222,11 @@ function describeDays(dayOfMonth: Field, weekday: Field): string | null {
  * is not a cron Bastion accepts (5 fields, or 6 with a leading `0` seconds field).
  */
 export function describeCron(cron: string): string | null {
+  const macro = cronMacro(cron);
+  if (macro !== undefined) return macro === null ? null : describeCron(macro);
   const simple = fromCron(cron);
-  if (simple) return describeSimple(simple);
+  const words = simple && describeSimple(simple);
+  if (words) return words;
   let fields = cron.trim().split(/\s+/);
   if (fields.length === 6 && fields[0] === "0") fields = fields.slice(1);
   if (fields.length !== 5) return null;

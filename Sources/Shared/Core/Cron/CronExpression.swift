@@ -1,5 +1,6 @@
 /// A parsed cron expression: 5 fields (minute hour day-of-month month day-of-week), or 6 with a leading seconds
-/// field that must be exactly `0` (as the original). Supports `*`, ranges, lists, steps, and month/weekday names.
+/// field that must be exactly `0` (as the original). Supports `*`, ranges, lists, steps, and month/weekday names,
+/// and the macros of robfig/cron and Vixie cron (`@hourly`, `@daily`, …; see `macros`).
 ///
 /// Day-of-week follows the crontab convention: 0–7 with 0 and 7 both Sunday, names `SUN`–`SAT`. (The original's
 /// cron crate numbered 1=Sunday, which disagreed with its own UI; see docs/architecture.md.)
@@ -21,8 +22,28 @@ public struct CronExpression: Sendable, Equatable {
     static let monthNames = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
     static let dayNames = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
 
+    /// The macros a schedule may be instead of its fields (docs/architecture.md, "Jobs and specs"): robfig/cron's set and
+    /// the original Bastion's, case-insensitive. `@every <duration>` and `@reboot` are not schedules here: refused.
+    public static let macros: [String: String] = [
+        "@yearly": "0 0 1 1 *",
+        "@annually": "0 0 1 1 *",
+        "@monthly": "0 0 1 * *",
+        "@weekly": "0 0 * * 0",
+        "@daily": "0 0 * * *",
+        "@midnight": "0 0 * * *",
+        "@hourly": "0 * * * *",
+    ]
+
     public init(parsing text: String) throws {
         var fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        if let first = fields.first, first.hasPrefix("@") {
+            // A macro is the whole schedule: `@daily 5` or `@daily@hourly` is no macro.
+            guard fields.count == 1, let macro = Self.macros[first.lowercased()] else {
+                let known = Self.macros.keys.sorted().joined(separator: ", ")
+                throw ParseError(message: "unknown schedule macro \"\(text.prefix(40))\" (known: \(known))")
+            }
+            fields = macro.split(separator: " ").map(String.init)
+        }
         if fields.count == 6 {
             guard fields[0] == "0" else {
                 throw ParseError(message: "a 6-field schedule must have 0 in its seconds field")

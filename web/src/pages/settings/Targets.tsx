@@ -5,7 +5,8 @@ import { useConfirm } from "../../dialogs";
 import { t } from "../../i18n";
 import { formatRelative, formatTime } from "../../lib/format";
 import { useLoad } from "../../lib/useLoad";
-import { DatabasePasswordForm, kindLabels, RcloneForm, WebDAVForm } from "./credentialForms";
+import { CredentialForm } from "../../components/CredentialForm";
+import { kindLabels } from "./credentialForms";
 
 // Settings → Targets and maintenance (docs/targets.md): the credentials of remote targets, kept encrypted and never
 // shown again, each with a test connection; and maintenance: what the janitor removes of incomplete runs.
@@ -102,10 +103,9 @@ export function TargetsSection() {
 </div>
         )}
         <div className="settings-forms">
-          <WebDAVForm onSaved={load} />
-          <RcloneForm onSaved={load} />
-          <DatabasePasswordForm kind="postgres" onSaved={load} />
-          <DatabasePasswordForm kind="mariadb" onSaved={load} />
+          {(["webdav", "rclone", "postgres", "mariadb"] as const).map((kind) => (
+            <CredentialForm key={kind} kind={kind} onSaved={load} />
+          ))}
         </div>
       </section>
 
