@@ -6,7 +6,9 @@ import { t } from "../../i18n";
 import { formatRelative, formatTime } from "../../lib/format";
 import { useLoad } from "../../lib/useLoad";
 import { CredentialForm } from "../../components/CredentialForm";
-import { kindLabels } from "./credentialForms";
+
+/** A credential's kind as the table shows it (product names, the same in every language). */
+const kindLabels: Record<SecretKind, string> = { webdav: "WebDAV", rclone: "rclone", postgres: "PostgreSQL", mariadb: "MariaDB" };
 
 // Settings → Targets and maintenance (docs/targets.md): the credentials of remote targets, kept encrypted and never
 // shown again, each with a test connection; and maintenance: what the janitor removes of incomplete runs.
