@@ -19,7 +19,9 @@ import Testing
         return run
     }
 
-    static func percent(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~")))! }
+    static func percent(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-._~")))!
+    }
 
     @Test func downloadsHeadersHostileInputsCorruptPartAndGlobs() async throws {
         let fixture = try await RunsFixture()
@@ -41,7 +43,9 @@ import Testing
         let latin1Content = Data("not utf-8 name".utf8)
         let descriptor = latin1.withUnsafeBufferPointer { pointer -> Int32 in
             var bytes = Array(pointer) + [0]
-            return bytes.withUnsafeMutableBufferPointer { open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_CREAT | O_WRONLY, 0o644) }
+            return bytes.withUnsafeMutableBufferPointer {
+                open(UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), O_CREAT | O_WRONLY, 0o644)
+            }
         }
         #expect(descriptor >= 0)
         _ = latin1Content.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
@@ -104,7 +108,10 @@ import Testing
         ]
         for (query, status, code) in hostile {
             let result = try await HTTP.get(api + query)
-            #expect(result.status == status && result.json?["error"] as? String == code, "\(query.prefix(120)): \(result.status) \(result.text.prefix(300))")
+            #expect(
+                result.status == status && result.json?["error"] as? String == code,
+                "\(query.prefix(120)): \(result.status) \(result.text.prefix(300))"
+            )
         }
         #expect(try await HTTP.get(fixture.base + "/api/runs/nope/file?path=a").status == 404)
 
@@ -112,7 +119,9 @@ import Testing
         func search(_ q: String, prefix: String = root) async throws -> [String] {
             let result = try await HTTP.get(fixture.base + "/api/runs/\(first)/entries?prefix=\(Self.percent(prefix))&q=\(Self.percent(q))")
             #expect(result.status == 200, "\(q): \(result.text)")
-            return (result.json?["items"] as? [[String: Any]] ?? []).compactMap { ($0["path"] as? String)?.replacingOccurrences(of: root + "/", with: "") }
+            return (result.json?["items"] as? [[String: Any]] ?? []).compactMap {
+                ($0["path"] as? String)?.replacingOccurrences(of: root + "/", with: "")
+            }
         }
         #expect(Set(try await search("*.md")) == ["notes.MD", "docs/readme.md"])
         #expect(Set(try await search("docs/**/*.txt")) == ["docs/a.txt", "docs/sub/x.txt"])

@@ -131,10 +131,17 @@ import Testing
         let kept = try await Self.restore(
             fixture,
             snapshot,
-            ["destination": ["type": "local_fs", "directory": shorter], "selection": selection, "strip_prefix": "./" + String(source.dropFirst()) + "//home"]
+            [
+                "destination": ["type": "local_fs", "directory": shorter], "selection": selection,
+                "strip_prefix": "./" + String(source.dropFirst()) + "//home",
+            ]
         )
         #expect(kept["status"] as? String == "success", "\(kept)")
-        #expect(try Self.tree(shorter) == ["ann/", "ann/docs/", "ann/docs/sub/", "ann/docs/sub/y.txt", "ann/docs/x-link.txt", "ann/docs/x.txt", "ann/notes.txt"])
+        #expect(
+            try Self.tree(shorter) == [
+                "ann/", "ann/docs/", "ann/docs/sub/", "ann/docs/sub/y.txt", "ann/docs/x-link.txt", "ann/docs/x.txt", "ann/notes.txt",
+            ]
+        )
     }
 
     @Test(.timeLimit(.minutes(3))) func hostileBodiesAreRefusedAndNothingIsWritten() async throws {
@@ -155,9 +162,15 @@ import Testing
             ("empty", ["destination": directory, "selection": selection, "strip_prefix": ""], "invalid_strip_prefix"),
             ("only slashes", ["destination": directory, "selection": selection, "strip_prefix": "./"], "invalid_strip_prefix"),
             ("number", ["destination": directory, "selection": selection, "strip_prefix": 3], "invalid_strip_prefix"),
-            ("both forms", ["destination": directory, "selection": selection, "strip_prefix": ann, "strip_prefix_b64": "aG9tZQ=="], "invalid_strip_prefix"),
+            (
+                "both forms", ["destination": directory, "selection": selection, "strip_prefix": ann, "strip_prefix_b64": "aG9tZQ=="],
+                "invalid_strip_prefix"
+            ),
             ("not base64", ["destination": directory, "selection": selection, "strip_prefix_b64": "!!!"], "invalid_strip_prefix"),
-            ("too long", ["destination": directory, "selection": selection, "strip_prefix": String(repeating: "a/", count: 3000)], "invalid_strip_prefix"),
+            (
+                "too long", ["destination": directory, "selection": selection, "strip_prefix": String(repeating: "a/", count: 3000)],
+                "invalid_strip_prefix"
+            ),
             ("not leading", ["destination": directory, "selection": selection, "strip_prefix": String(ann.dropLast())], "invalid_strip_prefix"),
             ("the selection itself", ["destination": directory, "selection": selection, "strip_prefix": ann + "/docs"], "invalid_strip_prefix"),
             ("no selection", ["destination": directory, "strip_prefix": ann], "invalid_strip_prefix"),

@@ -7,9 +7,13 @@ import Testing
 @Suite(.serialized) struct ScheduleMacroTests {
     @Test func macrosAreSchedulesAndOtherAtWordsAreRefused() async throws {
         let fixture = try await RunsFixture()
-        let spec: [String: Any] = ["v": 1, "type": "sqlite", "source": ["path": "/srv/app.db"], "target": ["type": "local_dir", "base_dir": "/backups"]]
+        let spec: [String: Any] = [
+            "v": 1, "type": "sqlite", "source": ["path": "/srv/app.db"], "target": ["type": "local_dir", "base_dir": "/backups"],
+        ]
         let created = try await HTTP.send(
-            "POST", fixture.base + "/api/jobs", json: ["name": "nightly", "spec": spec, "schedule": " @daily ", "schedule_timezone": "America/New_York"]
+            "POST",
+            fixture.base + "/api/jobs",
+            json: ["name": "nightly", "spec": spec, "schedule": " @daily ", "schedule_timezone": "America/New_York"]
         )
         #expect(created.status == 201, "\(String(decoding: created.body, as: UTF8.self))")
         #expect(created.json?["schedule"] as? String == "@daily")
@@ -19,7 +23,11 @@ import Testing
         #expect(next.count == 5)
         // Local midnight in New York: 04:00 or 05:00 UTC, a day (23 to 25 hours) apart.
         #expect(next.allSatisfy { [4, 5].contains($0 % 86_400 / 3600) && $0 % 3600 == 0 }, "\(next)")
-        let preview = try await HTTP.send("POST", fixture.base + "/api/schedules/preview", json: ["schedule": "@Weekly", "timezone": "UTC", "count": 2])
+        let preview = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/schedules/preview",
+            json: ["schedule": "@Weekly", "timezone": "UTC", "count": 2]
+        )
         #expect(preview.status == 200)
         let weekly = try #require(preview.json?["next"] as? [Int])
         #expect(weekly.count == 2 && weekly[1] - weekly[0] == 7 * 86_400 && ((weekly[0] / 86_400) + 4) % 7 == 0, "Sundays at 00:00 UTC: \(weekly)")

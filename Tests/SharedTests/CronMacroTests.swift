@@ -61,14 +61,22 @@ import Testing
     /// A job stores the macro as typed and validates it like any schedule.
     @Test func aJobKeepsItsMacro() throws {
         let input = try JobInput(
-            name: "n", schedule: " @weekly ", scheduleTimezone: "UTC", overlapPolicy: nil,
-            spec: ["v": 1, "type": "sqlite", "source": ["path": "/a.db"], "target": ["type": "local_dir", "base_dir": "/x"]], defaultTimezone: "UTC"
+            name: "n",
+            schedule: " @weekly ",
+            scheduleTimezone: "UTC",
+            overlapPolicy: nil,
+            spec: ["v": 1, "type": "sqlite", "source": ["path": "/a.db"], "target": ["type": "local_dir", "base_dir": "/x"]],
+            defaultTimezone: "UTC"
         )
         #expect(input.schedule == "@weekly")
         #expect(throws: ValidationError.self) {
             try JobInput(
-                name: "n", schedule: "@every 1h", scheduleTimezone: "UTC", overlapPolicy: nil,
-                spec: ["v": 1, "type": "sqlite", "source": ["path": "/a.db"], "target": ["type": "local_dir", "base_dir": "/x"]], defaultTimezone: "UTC"
+                name: "n",
+                schedule: "@every 1h",
+                scheduleTimezone: "UTC",
+                overlapPolicy: nil,
+                spec: ["v": 1, "type": "sqlite", "source": ["path": "/a.db"], "target": ["type": "local_dir", "base_dir": "/x"]],
+                defaultTimezone: "UTC"
             )
         }
     }

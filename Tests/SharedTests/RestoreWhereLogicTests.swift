@@ -13,7 +13,9 @@ struct RestoreWhereLogicTests {
     @Test func theOriginalLocationIsWhereTheArchivePathsAreRelativeTo() throws {
         let plain = try JobSpec.parse(["v": 1, "type": "filesystem", "source": ["paths": ["/home/ann", "/etc"]], "target": Self.target])
         #expect(RestoreOperation.originalDirectory(spec: plain, summary: nil) == "/")
-        let rooted = try JobSpec.parse(["v": 1, "type": "filesystem", "source": ["paths": ["/srv/app/"], "root": "/srv/app/"], "target": Self.target])
+        let rooted = try JobSpec.parse([
+            "v": 1, "type": "filesystem", "source": ["paths": ["/srv/app/"], "root": "/srv/app/"], "target": Self.target,
+        ])
         #expect(RestoreOperation.originalDirectory(spec: rooted, summary: nil) == "/srv/app")
         let sqlite = try JobSpec.parse(["v": 1, "type": "sqlite", "source": ["path": "/var/lib/app/data.db"], "target": Self.target])
         #expect(RestoreOperation.originalDirectory(spec: sqlite, summary: nil) == "/var/lib/app")

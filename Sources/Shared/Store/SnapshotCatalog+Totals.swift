@@ -21,6 +21,9 @@ extension SnapshotCatalog {
     /// restored). Each directory is a range read of `dirs` joined to `entries` by key; nil when `timeout` passes
     /// first (the read is interrupted, so a million-entry selection costs at most that much time).
     public func totals(files: [[UInt8]]?, dirs: [[UInt8]]?, timeout: Duration) throws -> Totals? {
+        // The interrupt stops a statement that runs; the loops between statements check the same deadline (an
+        // interrupt that fires between two statements is lost: SQLite clears it when the next one starts).
+        let deadline = ContinuousClock.now + timeout
         let interrupt = DispatchWorkItem { [queue] in queue.interrupt() }
         let (seconds, attoseconds) = timeout.components
         DispatchQueue.global().asyncAfter(deadline: .now() + Double(seconds) + Double(attoseconds) / 1e18, execute: interrupt)
@@ -30,13 +33,24 @@ extension SnapshotCatalog {
             FROM dirs d JOIN entries e ON e.dir_id = d.id WHERE e.implied = 0
             """
         do {
-            return try queue.read { db in
+            return try queue.read { db -> Totals? in
                 var totals = Totals()
+                // Saturating, and never below zero: the sizes come from an index the target (or an agent) wrote, and
+                // an archive is not trusted to overflow a number (docs/security.md).
+                func plus(_ total: inout Int64, _ value: Int64) {
+                    let (sum, overflow) = total.addingReportingOverflow(max(0, value))
+                    total = overflow ? .max : sum
+                }
                 func add(_ row: Row?) {
                     guard let row else { return }
-                    totals.files += row[0] as Int64
-                    totals.dirs += row[1] as Int64
-                    totals.bytes += row[2] as Int64
+                    plus(&totals.files, row[0] as Int64)
+                    plus(&totals.dirs, row[1] as Int64)
+                    plus(&totals.bytes, row[2] as Int64)
+                }
+                func count(_ entry: Entry) {
+                    plus(&totals.dirs, entry.kind == "dir" ? 1 : 0)
+                    plus(&totals.files, entry.kind == "dir" ? 0 : 1)
+                    plus(&totals.bytes, entry.kind == "file" ? entry.size : 0)
                 }
                 guard files != nil || dirs != nil else {
                     add(try Row.fetchOne(db, sql: sum))
@@ -48,17 +62,14 @@ extension SnapshotCatalog {
                     counted.contains { path == $0 || (path.count > $0.count && path.starts(with: $0) && path[$0.count] == UInt8(ascii: "/")) }
                 }
                 for directory in (dirs ?? []).sorted(by: { $0.count < $1.count }) where !covered(directory) {
+                    if ContinuousClock.now > deadline { return nil }
                     counted.append(directory)
                     if directory.isEmpty {
                         add(try Row.fetchOne(db, sql: sum))
                         continue
                     }
                     // The directory's own entry, then everything below it: `dir` and `dir/` up to `dir0`.
-                    if let entry = try lookup(db, directory), !entry.implied {
-                        totals.dirs += entry.kind == "dir" ? 1 : 0
-                        totals.files += entry.kind == "dir" ? 0 : 1
-                        totals.bytes += entry.kind == "file" ? entry.size : 0
-                    }
+                    if let entry = try lookup(db, directory), !entry.implied { count(entry) }
                     add(
                         try Row.fetchOne(
                             db,
@@ -67,11 +78,10 @@ extension SnapshotCatalog {
                         )
                     )
                 }
-                for file in Set(files ?? []) where !covered(file) {
-                    guard let entry = try lookup(db, file), !entry.implied else { continue }
-                    totals.dirs += entry.kind == "dir" ? 1 : 0
-                    totals.files += entry.kind == "dir" ? 0 : 1
-                    totals.bytes += entry.kind == "file" ? entry.size : 0
+                for file in Set(files ?? []) {
+                    if ContinuousClock.now > deadline { return nil }
+                    guard !covered(file), let entry = try lookup(db, file), !entry.implied else { continue }
+                    count(entry)
                 }
                 return totals
             }

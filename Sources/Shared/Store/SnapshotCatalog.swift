@@ -160,6 +160,9 @@ public final class SnapshotCatalog: Sendable {
     /// Entries under `directory` (at any depth) whose name contains `query` (ASCII case-insensitive), or matches it
     /// when it is a glob (`NameGlob.isGlob`: `*`, `?` or `[`; docs/ui.md, "Snapshot browser"), in path order; nil when
     /// the snapshot has no such directory.
+    /// The most rows one glob search request examines (`search`).
+    static let globScanRows = 200_000
+
     public func search(under directory: [UInt8], query: String, after cursor: Cursor?, limit: Int, kind: String? = nil) throws -> Page? {
         let glob = NameGlob.isGlob(query) ? NameGlob(query) : nil
         return try queue.read { db in
@@ -190,11 +193,20 @@ public final class SnapshotCatalog: Sendable {
             if let glob {
                 // SQL cannot run the glob: the rows in path order are matched here, one by one, until the page is full
                 // (each match costs at most name bytes × pattern tokens: NameGlob).
+                // One request examines at most `globScanRows` rows: a pattern that matches little in a big snapshot
+                // answers the matches so far and a cursor at the last row examined (the next page goes on from
+                // there), so no request holds the catalog for long. A subject longer than PATH_MAX matches nothing.
                 let all = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+                var examined = 0
                 while rows.count <= limit, let row = try all.next() {
+                    examined += 1
                     let name = [UInt8](row[1] as Data)
                     let subject = glob.matchesPath ? Self.relative([UInt8](row[0] as Data), to: directory) + name : name
-                    if glob.matches(subject) { rows.append(row.copy()) }
+                    if subject.count <= 4096, glob.matches(subject) { rows.append(row.copy()) }
+                    if examined >= Self.globScanRows, rows.count <= limit {
+                        let items = rows.map { Self.entry($0, directory: [UInt8]($0[0] as Data), offset: 1) }
+                        return Page(items: items, nextCursor: Cursor(directory: [UInt8](row[0] as Data), directoriesDone: true, name: name))
+                    }
                 }
             } else {
                 sql += " LIMIT ?"

@@ -113,7 +113,9 @@ extension BrowseController {
             guard let selection = RestoreWriter.Selection(files: [path], dirs: [[UInt8]]()) else {
                 throw APIError(status: .badRequest, code: "invalid_path", message: "not a path", details: ["field": "path"])
             }
-            plan = try await runBlocking { try ChainPlan(entriesIndex: try snapshot.checkedEntriesIndex(), identity: indexIdentity, selection: selection) }
+            plan = try await runBlocking {
+                try ChainPlan(entriesIndex: try snapshot.checkedEntriesIndex(), identity: indexIdentity, selection: selection)
+            }
         } catch let error as ArchiveError {
             throw APIError(status: .badGateway, code: "snapshot_corrupt", message: error.description)
         }
@@ -129,7 +131,11 @@ extension BrowseController {
         guard (snapshot.manifest.chain?.before ?? []).contains(run),
             let earlier = RunLocation(target: location.target, jobId: location.jobId, runId: run).localDirectory
         else {
-            throw APIError(status: .badGateway, code: "snapshot_corrupt", message: "the entries index points to run \(run), not in this snapshot's chain")
+            throw APIError(
+                status: .badGateway,
+                code: "snapshot_corrupt",
+                message: "the entries index points to run \(run), not in this snapshot's chain"
+            )
         }
         let base: Snapshot
         do {
@@ -150,7 +156,11 @@ extension BrowseController {
             create: false
         )?.identity
         guard let found else {
-            throw APIError(status: .conflict, code: "key_not_found", message: "the snapshot is encrypted with key \(name), which this Bastion does not have")
+            throw APIError(
+                status: .conflict,
+                code: "key_not_found",
+                message: "the snapshot is encrypted with key \(name), which this Bastion does not have"
+            )
         }
         return found
     }

@@ -134,10 +134,19 @@ extension RunsController {
         case nil, .null?: location = nil
         case .string(let value)? where JobCopy.isLocationId(value): location = value
         default:
-            throw APIError(status: .badRequest, code: "invalid_location", message: "location must be primary or copy:<key>", details: ["field": "location"])
+            throw APIError(
+                status: .badRequest,
+                code: "invalid_location",
+                message: "location must be primary or copy:<key>",
+                details: ["field": "location"]
+            )
         }
         let source = try await restorableSource(context)
-        let original = try? await originalDirectory(of: source)
+        // The original location is offered only where the restore would write it (see `restore`: not an agent's
+        // snapshot read from a copy).
+        let original =
+            source.nodeId != AppDatabase.hubNode && (location ?? JobCopy.primaryLocationId) != JobCopy.primaryLocationId
+            ? nil : try? await originalDirectory(of: source)
         var preview = RestorePreview(
             runId: source.id,
             originalDirectory: original,

@@ -296,6 +296,16 @@ extension RunsController {
                 details: ["field": "destination.type"]
             )
         }
+        // An agent's snapshot read from a copy may be restored by a hub worker (docs/targets.md, "Copies"): its original
+        // location is on the agent, never the hub's own `/` (refused rather than written on the wrong machine).
+        if original, source.nodeId != AppDatabase.hubNode, source.operation?["read_location"] != nil {
+            throw APIError(
+                status: .badRequest,
+                code: "original_not_applicable",
+                message: "a copy of an agent's snapshot may be restored by the hub, not on the agent: choose a directory",
+                details: ["field": "destination.type"]
+            )
+        }
         let directory: String
         if original {
             directory = try await originalDirectory(of: source)

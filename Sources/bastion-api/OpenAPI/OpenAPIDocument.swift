@@ -690,7 +690,8 @@ enum OpenAPIDocument {
                     // secret_name?, globals?, drop_existing?}; webdav (docs/targets.md): {type, base_url, secret_name}.
                     "destination": S.object(
                         [
-                            "type": S.enumeration(["local_fs", "original", "database", "webdav"]), "directory": S.string, "host": S.string, "port": S.integer,
+                            "type": S.enumeration(["local_fs", "original", "database", "webdav"]), "directory": S.string, "host": S.string,
+                            "port": S.integer,
                             "base_url": S.string,
                             "user": S.string, "secret_name": S.string, "databases": .object(["type": "object", "additionalProperties": S.string]),
                             "globals": S.boolean, "drop_existing": S.boolean,
@@ -719,7 +720,8 @@ enum OpenAPIDocument {
         Operation(
             method: "post",
             path: "/api/runs/{id}/restore/preview",
-            summary: "Before a restore: where its original location is, and the files, directories and bytes a selection (or the whole snapshot) holds",
+            summary:
+                "Before a restore: where its original location is, and the files, directories and bytes a selection (or the whole snapshot) holds",
             tag: "runs",
             body: S.object(
                 [
