@@ -296,7 +296,7 @@ def main():
                 expect(page.get_by_test_id("entries")).to_be_visible()
                 check_names(page, 1280 if config.startswith("1280") else 390, config + "-zh")
                 page.screenshot(path=os.path.join(SHOTS, f"names-{config}-zh.png"), full_page=True)
-                page.locator("tr[data-name='notes.md']").locator("td.actions button:not([data-copy])").click()
+                page.locator("tr[data-name='notes.md']").locator("td.actions button:not([data-copy])").last.click()  # Versions, after Preview
                 page.screenshot(path=os.path.join(SHOTS, f"names-versions-{config}-zh.png"), full_page=True)
                 page.keyboard.press("Escape")
                 page.evaluate("() => localStorage.setItem('bastion.lang', 'en')")
