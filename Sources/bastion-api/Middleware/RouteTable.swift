@@ -21,14 +21,20 @@ final class RouteTable: Sendable {
         routes.withLock { $0.append(Route(method: method, path: path, access: access)) }
     }
 
-    /// The methods registered for routes whose pattern matches `path`.
+    /// The methods registered for the pattern the router picks for `path`: of the patterns that match, a constant
+    /// segment wins over a parameter at the first place they differ, as in the router's trie (`/api/jobs/bulk` is
+    /// POST only, not also the GET, PUT and DELETE of `/api/jobs/{id}`).
     func methods(matching path: String) -> [HTTPRequest.Method] {
         let segments = path.split(separator: "/", omittingEmptySubsequences: true)
-        return all.filter { route in
+        var candidates: [(route: Route, pattern: [Substring])] = all.compactMap { route in
             let pattern = route.path.split(separator: "/", omittingEmptySubsequences: true)
-            guard !pattern.contains("**"), pattern.count == segments.count else { return false }
-            return zip(pattern, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 }
-        }.map(\.method)
+            guard !pattern.contains("**"), pattern.count == segments.count else { return nil }
+            return zip(pattern, segments).allSatisfy { $0.hasPrefix("{") || $0 == $1 } ? (route, pattern) : nil
+        }
+        for index in segments.indices where candidates.contains(where: { !$0.pattern[index].hasPrefix("{") }) {
+            candidates.removeAll { $0.pattern[index].hasPrefix("{") }
+        }
+        return candidates.map(\.route.method)
     }
 }
 
