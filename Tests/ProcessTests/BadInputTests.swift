@@ -174,6 +174,8 @@ import Testing
         for (method, path, allowed) in [
             ("DELETE", "/api/runs", "GET"), ("PUT", "/api/runs/abc/cancel", "POST"), ("GET", "/api/schedules/preview", "POST"),
             ("PATCH", "/api/jobs/xyz", "DELETE, GET, PUT"), ("POST", "/api/health", "GET"),
+            // A constant segment wins over a parameter, as in the router: not also /api/jobs/{id}'s methods.
+            ("OPTIONS", "/api/jobs/bulk", "POST"), ("GET", "/api/jobs/bulk", "POST"),
         ] {
             let result = try await HTTP.send(method, fixture.base + path)
             #expect(result.status == 405 && result.json?["error"] as? String == "method_not_allowed", "\(method) \(path): \(result.status)")
