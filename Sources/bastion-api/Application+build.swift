@@ -242,7 +242,9 @@ func buildServiceGroup(
 /// Logs a warning for every stored job whose spec has keys the spec does not define (saved before saving refused
 /// them, docs/security.md, "Unknown fields"). The jobs are left as they are and still run; the keys are ignored.
 func reportUnknownJobFields(_ database: AppDatabase, logger: Logger) async throws {
-    let jobs = try await database.listJobs(includeArchived: true, query: nil, sort: .updatedDesc, page: nil, pageSize: 1).items
+    var every = JobListQuery()
+    every.archived = .all
+    let jobs = try await database.listJobs(every).items
     for item in jobs {
         let unknown = JobSpec.unknownFields(item.job.spec)
         guard !unknown.isEmpty else { continue }

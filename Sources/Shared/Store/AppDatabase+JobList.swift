@@ -53,7 +53,8 @@ public enum JobBulkAction: String, Sendable, CaseIterable {
 }
 
 extension AppDatabase {
-    /// The job list with its filters; each row with its latest run, in one query (no query per row).
+    /// The job list with its filters (nil `page`: every matching row); each row with its latest run, in one query (no
+    /// query per row, through runs(job_id, started_at)).
     public func listJobs(_ query: JobListQuery) async throws -> (items: [JobListItem], total: Int) {
         try await pool.read { db in
             var conditions = SQLConditions()

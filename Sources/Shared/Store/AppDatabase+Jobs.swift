@@ -106,50 +106,6 @@ extension AppDatabase {
         try await pool.read { db in try Self.fetchJob(db, id: id) }
     }
 
-    /// Lists jobs; with `page == nil` every matching row is returned (as the original).
-    public func listJobs(
-        includeArchived: Bool,
-        query: String?,
-        sort: JobSort,
-        page: Int?,
-        pageSize: Int
-    ) async throws -> (items: [JobListItem], total: Int) {
-        try await pool.read { db in
-            var conditions = SQLConditions()
-            if !includeArchived { conditions.add("jobs.archived_at IS NULL", []) }
-            if let query, !query.isEmpty { conditions.addContains("jobs.name", query) }
-            let whereClause = conditions.whereClause
-            let arguments = conditions.arguments
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs \(whereClause)", arguments: arguments) ?? 0
-            var limit = ""
-            if let page {
-                limit = " LIMIT \(pageSize) OFFSET \((page - 1) * pageSize)"
-            }
-            // One query: each job with its latest run (through runs(job_id, started_at)), no query per row.
-            let qualified = Self.jobColumns.split(separator: ",").map { "jobs." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT \(qualified), latest.id, latest.status, latest.started_at, latest.ended_at
-                    FROM jobs
-                    LEFT JOIN runs AS latest ON latest.id =
-                      (SELECT r.id FROM runs r WHERE r.job_id = jobs.id ORDER BY r.started_at DESC LIMIT 1)
-                    \(whereClause) ORDER BY \(sort.orderBy)\(limit)
-                    """,
-                arguments: arguments
-            )
-            let items = rows.map { row -> JobListItem in
-                var item = JobListItem(job: Self.job(row))
-                item.latestRunId = row[10]
-                item.latestRunStatus = row[11]
-                item.latestRunStartedAt = row[12]
-                item.latestRunEndedAt = row[13]
-                return item
-            }
-            return (items, total)
-        }
-    }
-
     /// Jobs that fire on a schedule: not archived, with a cron string.
     public func scheduledJobs() async throws -> [Job] {
         try await pool.read { db in

@@ -191,7 +191,6 @@ export const en = {
   "pages.jobs.sort.updatedAsc": "Least recently changed",
   "pages.jobs.search": "Search jobs",
   "pages.jobs.sort": "Sort",
-  "pages.jobs.includeArchived": "Include archived",
   "pages.jobs.empty.title": "No jobs yet",
   "pages.jobs.empty.text": "A job says what to back up (a directory or an SQLite database), where to, and when.",
   "pages.jobs.col.schedule": "Schedule",

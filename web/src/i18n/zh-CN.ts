@@ -189,7 +189,6 @@ export const zhCN: Record<MessageKey, string> = {
   "pages.jobs.sort.updatedAsc": "最早修改",
   "pages.jobs.search": "搜索任务",
   "pages.jobs.sort": "排序",
-  "pages.jobs.includeArchived": "包括已归档",
   "pages.jobs.empty.title": "还没有任务",
   "pages.jobs.empty.text": "任务规定备份什么（一个目录或一个 SQLite 数据库）、备份到哪里以及何时备份。",
   "pages.jobs.col.schedule": "计划",
