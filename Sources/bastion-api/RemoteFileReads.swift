@@ -41,7 +41,11 @@ final class RemoteFileReads: Sendable {
         guard taken else { return nil }
         let lease = Lease(directory: root + "/" + UUID().uuidString.lowercased(), owner: self, logger: logger)
         do {
-            try FileManager.default.createDirectory(atPath: lease.directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: lease.directory,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
         } catch {
             lease.end()
             throw error

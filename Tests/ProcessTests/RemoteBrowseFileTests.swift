@@ -137,7 +137,10 @@ import Testing
         for part in parts { try BrowseFileTests().flip(directory + "/" + part) }
         for (run, path) in [(first, "/note.txt"), (second, "/big.bin")] {
             let refused = try await download(fixture, run, root + path)
-            #expect(refused.status == 502 && refused.json?["error"] as? String == "snapshot_corrupt", "\(run)\(path): \(refused.status) \(refused.text.prefix(300))")
+            #expect(
+                refused.status == 502 && refused.json?["error"] as? String == "snapshot_corrupt",
+                "\(run)\(path): \(refused.status) \(refused.text.prefix(300))"
+            )
         }
         await expectStagingEmpty(fixture, "corrupt")
         let stillCopied = try await download(fixture, second, root + "/big.bin", location: copy)

@@ -28,7 +28,11 @@ extension TargetStores {
         }
         if snapshot.manifest.framesArtifact != nil {
             let frames = Manifest.framesName
-            try await store.download(frames, to: directory + "/" + frames, maxBytes: min(snapshot.recordedSize(of: frames), Snapshot.maxFrameTableBytes))
+            try await store.download(
+                frames,
+                to: directory + "/" + frames,
+                maxBytes: min(snapshot.recordedSize(of: frames), Snapshot.maxFrameTableBytes)
+            )
         }
         let fetcher = PartFetcher(store: store, directory: directory, parts: snapshot.parts)
         return try Snapshot(directory: directory) { part, sequential in try fetcher.fetch(part, prefetchNext: prefetch && sequential) }

@@ -168,7 +168,11 @@ extension BrowseController {
         let base: Snapshot
         do {
             // Its offsets come from the later snapshot's index: its own is not fetched.
-            base = try await openSnapshot(RunLocation(target: location.target, jobId: location.jobId, runId: run), staging: staging, entriesIndex: false)
+            base = try await openSnapshot(
+                RunLocation(target: location.target, jobId: location.jobId, runId: run),
+                staging: staging,
+                entriesIndex: false
+            )
             guard base.manifest.runId == run else { throw ArchiveError.corrupt("its manifest names run \(base.manifest.runId)") }
         } catch let error as APIError {
             throw error
@@ -188,7 +192,13 @@ extension BrowseController {
             let store = try await TargetStores.open(location, secrets: HubTargetSecrets(database: services.database))
             let directory = staging.directory + "/" + location.runId
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
-            return try await TargetStores.openSnapshot(on: store, display: location.display, into: directory, entriesIndex: entriesIndex, prefetch: false)
+            return try await TargetStores.openSnapshot(
+                on: store,
+                display: location.display,
+                into: directory,
+                entriesIndex: entriesIndex,
+                prefetch: false
+            )
         } catch let error as TargetError {
             throw APIError(status: .badGateway, code: error.code, message: error.description)
         } catch let error as ArchiveError {
