@@ -194,6 +194,11 @@ import Testing
         #expect(await eventually(timeout: .seconds(15)) { staged(fixture).count == 1 }, "\(staged(fixture))")
         let whole = try await HTTP.get(fixture.base + path)
         #expect(whole.status == 200 && whole.body == big, "\(whole.status) \(whole.body.count) \(whole.text.prefix(300))")
+        // The second client stays connected and takes nothing: after `ByteBridge.idle` (60 s) the read stops as if it
+        // had gone, so its thread, slot and staging are free while its socket is still open.
+        #expect(await eventually(timeout: .seconds(100)) { staged(fixture).isEmpty }, "a client that reads nothing is let go: \(staged(fixture))")
+        let afterIdle = try await HTTP.get(fixture.base + path)
+        #expect(afterIdle.status == 200 && afterIdle.body == big, "\(afterIdle.status)")
         stalled[1].close()
         await expectStagingEmpty(fixture, "after both clients went")
 

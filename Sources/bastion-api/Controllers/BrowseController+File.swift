@@ -315,6 +315,9 @@ final class ByteBridge: @unchecked Sendable {
     private let continuation: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
     private var iterator: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
     static let limit = 8
+    /// How long the reader waits for a client that takes nothing: then it stops as if the client had gone, so a client
+    /// that holds a download open without reading frees its thread (and a remote download's slot) after this.
+    static let idle: TimeInterval = 60
 
     struct Canceled: Error {}
 
@@ -324,10 +327,13 @@ final class ByteBridge: @unchecked Sendable {
         iterator = stream.makeAsyncIterator()
     }
 
-    /// Producer: queues a chunk, waiting while `limit` are queued.
+    /// Producer: queues a chunk, waiting while `limit` are queued (at most `idle` without the client taking one).
     func push(_ bytes: [UInt8]) throws {
         condition.lock()
-        while waiting >= Self.limit && !canceled { condition.wait() }
+        let deadline = Date(timeIntervalSinceNow: Self.idle)
+        while waiting >= Self.limit && !canceled {
+            if !condition.wait(until: deadline) { canceled = true }
+        }
         if canceled {
             condition.unlock()
             throw Canceled()
