@@ -70,7 +70,10 @@ enum FuzzRestoreBody {
     static func sorted(_ operation: RestoreOperation) -> RestoreOperation {
         var operation = operation
         operation.selection = operation.selection.map {
-            RestoreOperation.Selection(files: $0.files.sorted { $0.lexicographicallyPrecedes($1) }, dirs: $0.dirs.sorted { $0.lexicographicallyPrecedes($1) })
+            RestoreOperation.Selection(
+                files: $0.files.sorted { $0.lexicographicallyPrecedes($1) },
+                dirs: $0.dirs.sorted { $0.lexicographicallyPrecedes($1) }
+            )
         }
         return operation
     }

@@ -1,5 +1,5 @@
-import Foundation
 import Core
+import Foundation
 import Testing
 
 /// The browse search's glob (docs/ui.md, "Snapshot browser: files, versions, search"): its syntax, and its bound.

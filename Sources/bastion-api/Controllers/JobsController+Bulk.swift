@@ -99,8 +99,8 @@ extension JobsController {
 
     /// `POST /api/jobs/bulk {action, ids}`: Run now, Archive or Unarchive for up to `bulkMaxIds` jobs at once. The
     /// request is checked whole first (`JobBulkRequest`: a bad action, a non-string, empty, over-long or repeated id,
-    /// too many ids: `400`, nothing done); then every id is acted on in one transaction and answered on its own, in the order
-    /// given. 200 even when some failed: `failed` counts them and each says why.
+    /// too many ids: `400`, nothing done); then every id is acted on in one transaction and answered on its own, in
+    /// the order given. 200 even when some failed: `failed` counts them and each says why.
     @Sendable func bulk(_ request: Request, context: AppRequestContext) async throws -> BulkResponse {
         let body = try await RequestInput.object(request, known: JobBulkRequest.knownKeys)
         let bulk: JobBulkRequest

@@ -388,7 +388,6 @@ extension RunsController {
     }
 }
 
-
 extension Run {
     /// The run, carrying the copy location an operation reads (in `operation`, which a backup run's operation does
     /// not otherwise need here).
