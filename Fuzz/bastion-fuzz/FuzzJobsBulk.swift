@@ -13,7 +13,8 @@ enum FuzzJobsBulk {
             request = try JobBulkRequest(body: body)
         } catch let error as ValidationError {
             check(codes.contains(error.code), "unexpected code \(error)")
-            if case .array(let items)? = body["ids"], error.field.hasPrefix("ids[") {
+            // An item's problem names it (`ids[3]`); an unknown key may look the same (`{"ids[3]": 1}`), and is not one.
+            if case .array(let items)? = body["ids"], ["invalid_ids", "duplicate_id"].contains(error.code), error.field.hasPrefix("ids[") {
                 let index = Int(error.field.dropFirst(4).dropLast())
                 check(index.map { items.indices.contains($0) } == true, "\(error.field) names no item of \(items.count)")
             }
