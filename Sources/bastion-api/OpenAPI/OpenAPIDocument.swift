@@ -586,7 +586,7 @@ enum OpenAPIDocument {
         Operation(
             method: "post",
             path: "/api/jobs/{id}/run",
-            summary: "Enqueue a run now (overlap policy applies)",
+            summary: "Enqueue a run now (overlap policy applies); 409 `job_archived` for an archived job",
             tag: "jobs",
             responses: ["200": S.object(["run_id": S.string, "status": S.enumeration(["queued", "rejected"])])]
         ),
