@@ -2,7 +2,7 @@ import Core
 
 /// `NameGlob` (the browse search's `q`, docs/ui.md, "Snapshot browser"): the input is a pattern, a NUL, and a subject
 /// (a name or a path of any bytes, as an index may hold); without a NUL the pattern's own bytes are the subject. Time
-/// is subject bytes × pattern tokens, so the fuzzer keeps to 64 bytes of pattern and 1024 of subject (and 16 of
+/// is subject bytes × pattern tokens, so the fuzzer keeps to 64 bytes of pattern and 256 of subject (and 8 of
 /// pattern against a subject past the 4096 bytes a search tries): longer ones only make it slower (the bound itself is
 /// `NameGlobTests.hostilePatternsStayLinear`). It compiles and matches without a trap, and: ASCII
 /// case never decides a match; a pattern with every special character escaped matches its own text; `*` matches what
@@ -12,7 +12,7 @@ enum FuzzNameGlob {
         let input = Array(bytes)
         let split = input.firstIndex(of: 0)
         let pattern = String(decoding: input[..<min(split ?? input.count, 64)], as: UTF8.self)
-        let subject = split.map { Array(input[($0 + 1)...].prefix(1024)) } ?? Array(pattern.utf8)
+        let subject = split.map { Array(input[($0 + 1)...].prefix(256)) } ?? Array(pattern.utf8)
         let glob = NameGlob(pattern)
         let matched = glob.matches(subject)
         check(glob.matchesPath == pattern.contains("/"), "matchesPath for \(pattern)")
@@ -20,7 +20,7 @@ enum FuzzNameGlob {
         // The same subject many times over, past the 4096 bytes a search tries: trapping arithmetic would show.
         var long = subject
         while !subject.isEmpty && long.count <= 4096 { long += subject }
-        _ = NameGlob(String(decoding: Array(pattern.utf8.prefix(16)), as: UTF8.self)).matches(long)
+        _ = NameGlob(String(decoding: Array(pattern.utf8.prefix(8)), as: UTF8.self)).matches(long)
 
         let literal = escaped(pattern)
         check(NameGlob(literal).matches(Array(pattern.utf8)), "\(literal) does not match its own text \(pattern)")
