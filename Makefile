@@ -74,7 +74,7 @@ test: deps lint ui-test ui
 ## libFuzzer targets over every parser of outside input (docs/security.md, "Fuzzing"), built with ASan in .build-fuzz.
 ## `make fuzz` runs each for FUZZ_SECONDS and prints exec/s, time, corpus and crashes; crashing inputs go to
 ## .build-fuzz/crashes/. `make fuzz-smoke` (in `make test`) runs each for FUZZ_SMOKE_SECONDS and fails on a crash.
-FUZZ_TARGETS := json jobspec bus tar manifest frames indexline cron requestpath agentmessage mariadbdump agepassphrase
+FUZZ_TARGETS := json jobspec bus tar manifest frames indexline cron requestpath agentmessage mariadbdump agepassphrase nameglob jobsbulk restorebody
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 5
 

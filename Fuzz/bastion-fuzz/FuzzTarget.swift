@@ -2,7 +2,8 @@ import Foundation
 
 /// The targets, by the name `BASTION_FUZZ_TARGET` and `Fuzz/Corpus/<name>` use.
 enum FuzzTarget: String, CaseIterable {
-    case json, jobspec, bus, tar, manifest, frames, indexline, cron, requestpath, agentmessage, mariadbdump, agepassphrase
+    case json, jobspec, bus, tar, manifest, frames, indexline, cron, requestpath, agentmessage, mariadbdump, agepassphrase, nameglob, jobsbulk
+    case restorebody
 
     func run(_ bytes: UnsafeRawBufferPointer) {
         switch self {
@@ -18,6 +19,9 @@ enum FuzzTarget: String, CaseIterable {
         case .agentmessage: FuzzAgentMessage.run(bytes)
         case .mariadbdump: FuzzMariaDBDump.run(bytes)
         case .agepassphrase: FuzzAgePassphrase.run(bytes)
+        case .nameglob: FuzzNameGlob.run(bytes)
+        case .jobsbulk: FuzzJobsBulk.run(bytes)
+        case .restorebody: FuzzRestoreBody.run(bytes)
         }
     }
 

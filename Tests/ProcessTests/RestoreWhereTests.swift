@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import TestClients
 import Testing
 
@@ -6,6 +7,10 @@ import Testing
 /// original location under each conflict policy, into a directory without the selection's leading path (exactly the
 /// expected tree), the preview's counts, and hostile bodies refused with a 400 that queues nothing and writes nothing.
 @Suite(.serialized) struct RestoreWhereTests {
+    let links = AgentLinkTests()
+    let copies = CopiesTests()
+    let targets = TargetsTests()
+
     /// A finished backup of `source` (a filesystem job; `root` for the legacy root mode).
     static func backup(_ fixture: RunsFixture, _ name: String, source: String, root: String? = nil) async throws -> (job: String, run: String) {
         var config: [String: Any] = ["paths": [source], "hardlink_policy": "keep"]
@@ -196,5 +201,83 @@ import Testing
         let items = (runs.json?["items"] as? [[String: Any]]) ?? runs.jsonArray ?? []
         #expect(items.filter { $0["kind"] as? String == "restore" }.isEmpty, "\(runs.text)")
         #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
+    /// An agent's snapshot read from a copy is restored by whoever reads that copy (a WebDAV copy: a hub worker), so
+    /// the original location, a directory of the agent's host, would be written on the hub's own disk: a restore to
+    /// "original" at the copy is `400 original_not_applicable` and queues nothing, and the preview at the copy offers no
+    /// original directory (at the primary it still does: the agent restores there).
+    @Test(.timeLimit(.minutes(5))) func anAgentsSnapshotReadFromACopyIsNotRestoredToTheOriginalLocation() async throws {
+        let fixture = try await RunsFixture()
+        let agent = try links.startAgent(fixture, "a1", token: try await links.token(fixture, ["remaining_uses": 1]))
+        let connected = await eventually { await links.connected(fixture, "a1") }
+        #expect(connected, "\(agent.log)")
+        let agentId = try #require(await links.agents(fixture)["a1"]?["id"] as? String)
+        let davRoot = fixture.scratch.path + "/dav"
+        try FileManager.default.createDirectory(atPath: davRoot, withIntermediateDirectories: true)
+        let dav = try await TargetServers.rcloneWebDAV(
+            root: davRoot,
+            user: CopiesTests.user,
+            password: CopiesTests.password,
+            logDir: fixture.scratch.path
+        )
+        defer { dav.stop() }
+        try await targets.saveSecret(
+            fixture,
+            "webdav",
+            "nas",
+            ["username": CopiesTests.user, "password": CopiesTests.password, "url": "http://127.0.0.1:\(dav.port)/"]
+        )
+        let source = fixture.scratch.path + "/home/ann"
+        try FileManager.default.createDirectory(atPath: source + "/docs", withIntermediateDirectories: true)
+        try "x\n".write(toFile: source + "/docs/x.txt", atomically: true, encoding: .utf8)
+        let spec: [String: Any] = [
+            "v": 1, "type": "filesystem", "source": ["paths": [source]],
+            "target": ["type": "local_dir", "base_dir": fixture.scratch.path + "/target-a1"],
+            "copies": [["target": ["type": "webdav", "base_url": "http://127.0.0.1:\(dav.port)/b", "secret_name": "nas"]]],
+        ]
+        let created = try await HTTP.send("POST", fixture.base + "/api/jobs", json: ["name": "agent-home", "agent_id": agentId, "spec": spec])
+        let job = try #require(created.json?["id"] as? String, "\(created.status) \(created.text)")
+        let run = try await fixture.enqueue(job).id
+        let finished = try await targets.waitFor(fixture, run, ["success", "failed"])
+        #expect(finished["status"] as? String == "success" && finished["node_id"] as? String == agentId, "\(finished)")
+        let present = await copies.allPresent(fixture, job, run, count: 2)
+        let locations = try await copies.locations(fixture, job, run)
+        #expect(present, "\(locations)\n\(agent.log)")
+        let davCopy = try #require(locations.first { $0.value["type"] as? String == "webdav" }?.key)
+
+        // The preview: the original directory at the primary (the agent's `/`), none at the copy.
+        let preview = { (body: [String: Any]) in
+            try await HTTP.send("POST", fixture.base + "/api/runs/\(run)/restore/preview", json: body)
+        }
+        let atPrimary = try await preview([:])
+        #expect(atPrimary.status == 200 && atPrimary.json?["original_directory"] as? String == "/", "\(atPrimary.text)")
+        let atCopy = try await preview(["location": davCopy])
+        #expect(atCopy.status == 200, "\(atCopy.text)")
+        #expect(atCopy.json?["original_directory"] as? String == nil, "\(atCopy.text)")
+
+        // A restore to "original" at the copy, whole or a selection, whatever the policy: refused, nothing queued.
+        let selection: [String: Any] = ["dirs": [String(source.dropFirst()) + "/docs"]]
+        for body: [String: Any] in [
+            ["destination": ["type": "original"], "location": davCopy],
+            ["destination": ["type": "original"], "location": davCopy, "selection": selection, "conflict_policy": "overwrite"],
+        ] {
+            let answer = try await HTTP.send("POST", fixture.base + "/api/runs/\(run)/restore", json: body)
+            #expect(answer.status == 400 && answer.json?["error"] as? String == "original_not_applicable", "\(answer.status) \(answer.text)")
+            #expect((answer.json?["details"] as? [String: Any])?["field"] as? String == "destination.type", "\(answer.text)")
+        }
+        let restores = try await fixture.readDatabase { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs WHERE kind = 'restore' AND job_id = ?", arguments: [job]) ?? 0
+        }
+        #expect(restores == 0, "a restore was queued")
+
+        // A chosen directory at the copy is queued, for the hub (no hub worker runs here, so it stays queued).
+        let chosen = try await HTTP.send(
+            "POST",
+            fixture.base + "/api/runs/\(run)/restore",
+            json: ["destination": ["type": "local_fs", "directory": fixture.scratch.path + "/out"], "location": davCopy]
+        )
+        let queued = try #require(chosen.json?["run_id"] as? String, "\(chosen.status) \(chosen.text)")
+        #expect(try await fixture.run(queued)["node_id"] as? String == "hub")
     }
 }

@@ -1,5 +1,5 @@
+import Core
 import Foundation
-import Store
 import Testing
 
 /// The browse search's glob (docs/ui.md, "Snapshot browser: files, versions, search"): its syntax, and its bound.

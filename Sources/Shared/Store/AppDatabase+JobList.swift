@@ -47,11 +47,6 @@ public struct JobBulkOutcome: Sendable, Equatable {
     public var succeeded: Bool { result == "done" || result == "unchanged" }
 }
 
-/// The actions of `POST /api/jobs/bulk`.
-public enum JobBulkAction: String, Sendable, CaseIterable {
-    case run, archive, unarchive
-}
-
 extension AppDatabase {
     /// The job list with its filters (nil `page`: every matching row); each row with its latest run, in one query (no
     /// query per row, through runs(job_id, started_at)).

@@ -157,12 +157,12 @@ public final class SnapshotCatalog: Sendable {
         }
     }
 
+    /// The most rows one glob search request examines (`search`).
+    public static let globScanRows = 200_000
+
     /// Entries under `directory` (at any depth) whose name contains `query` (ASCII case-insensitive), or matches it
     /// when it is a glob (`NameGlob.isGlob`: `*`, `?` or `[`; docs/ui.md, "Snapshot browser"), in path order; nil when
     /// the snapshot has no such directory.
-    /// The most rows one glob search request examines (`search`).
-    static let globScanRows = 200_000
-
     public func search(under directory: [UInt8], query: String, after cursor: Cursor?, limit: Int, kind: String? = nil) throws -> Page? {
         let glob = NameGlob.isGlob(query) ? NameGlob(query) : nil
         return try queue.read { db in

@@ -6,11 +6,10 @@ import Store
 
 /// The jobs list at scale (docs/ui.md, "Jobs at scale"): the list's filters, and one action over many jobs.
 extension JobsController {
-    /// At most this many ids per bulk request: the UI's "every job the filter shows" of a large install is sent in
-    /// chunks of this size, and one request stays one short write transaction.
-    static let bulkMaxIds = 500
+    /// At most this many ids per bulk request (`JobBulkRequest.maxIds`).
+    static let bulkMaxIds = JobBulkRequest.maxIds
     /// Job ids are UUIDs; anything longer than this is no id this API issued.
-    static let maxIdLength = 128
+    static let maxIdLength = JobBulkRequest.maxIdLength
     /// The name search, as long as `GET /api/runs?q=` takes.
     static let maxQueryLength = 200
     /// The job types a filter may ask for (the spec's `type`).
@@ -99,20 +98,20 @@ extension JobsController {
     }
 
     /// `POST /api/jobs/bulk {action, ids}`: Run now, Archive or Unarchive for up to `bulkMaxIds` jobs at once. The
-    /// request is checked whole first (a bad action, a non-string, empty, over-long or repeated id, too many ids:
-    /// `400`, nothing done); then every id is acted on in one transaction and answered on its own, in the order
-    /// given. 200 even when some failed: `failed` counts them and each says why.
+    /// request is checked whole first (`JobBulkRequest`: a bad action, a non-string, empty, over-long or repeated id,
+    /// too many ids: `400`, nothing done); then every id is acted on in one transaction and answered on its own, in
+    /// the order given. 200 even when some failed: `failed` counts them and each says why.
     @Sendable func bulk(_ request: Request, context: AppRequestContext) async throws -> BulkResponse {
-        let body = try await RequestInput.object(request, known: ["action", "ids"])
-        guard case .string(let actionName)? = body["action"], let action = JobBulkAction(rawValue: actionName) else {
-            throw APIError(
-                status: .badRequest,
-                code: "invalid_action",
-                message: "action must be one of \(JobBulkAction.allCases.map(\.rawValue).joined(separator: ", "))",
-                details: ["field": "action"]
-            )
+        let body = try await RequestInput.object(request, known: JobBulkRequest.knownKeys)
+        let bulk: JobBulkRequest
+        do {
+            bulk = try JobBulkRequest(body: body)
+        } catch let error as ValidationError {
+            var refusal = RequestInput.badRequest(error)
+            if error.code == "too_many_ids" { refusal.details["max"] = "\(JobBulkRequest.maxIds)" }
+            throw refusal
         }
-        let ids = try Self.bulkIds(body["ids"])
+        let (action, ids) = (bulk.action, bulk.ids)
         let outcomes = try await services.database.bulkJobs(action, ids: ids)
         let results = outcomes.map { outcome in
             BulkResult(
@@ -131,46 +130,6 @@ extension JobsController {
             metadata: ["action": "\(action.rawValue)", "ids": "\(ids.count)", "done": "\(done)", "failed": "\(ids.count - done - unchanged)"]
         )
         return BulkResponse(action: action.rawValue, done: done, unchanged: unchanged, failed: ids.count - done - unchanged, results: results)
-    }
-
-    /// `ids`: 1...`bulkMaxIds` distinct non-empty strings of at most `maxIdLength` characters.
-    static func bulkIds(_ value: JSONValue?) throws -> [String] {
-        guard case .array(let items)? = value else {
-            throw APIError(status: .badRequest, code: "invalid_ids", message: "ids must be an array of job ids", details: ["field": "ids"])
-        }
-        guard !items.isEmpty else {
-            throw APIError(status: .badRequest, code: "invalid_ids", message: "ids must name at least one job", details: ["field": "ids"])
-        }
-        guard items.count <= bulkMaxIds else {
-            throw APIError(
-                status: .badRequest,
-                code: "too_many_ids",
-                message: "at most \(bulkMaxIds) ids per request (got \(items.count))",
-                details: ["field": "ids", "max": "\(bulkMaxIds)"]
-            )
-        }
-        var seen = Set<String>()
-        var ids: [String] = []
-        for (index, item) in items.enumerated() {
-            guard case .string(let id) = item, !id.isEmpty, id.count <= maxIdLength else {
-                throw APIError(
-                    status: .badRequest,
-                    code: "invalid_ids",
-                    message: "ids[\(index)] must be a job id: a non-empty string of at most \(maxIdLength) characters",
-                    details: ["field": "ids[\(index)]"]
-                )
-            }
-            guard seen.insert(id).inserted else {
-                throw APIError(
-                    status: .badRequest,
-                    code: "duplicate_id",
-                    message: "ids[\(index)] repeats \(id): name each job once",
-                    details: ["field": "ids[\(index)]"]
-                )
-            }
-            ids.append(id)
-        }
-        return ids
     }
 
     /// The server's words for a failed id (the UI shows its own for the codes it knows).

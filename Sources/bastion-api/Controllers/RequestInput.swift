@@ -112,6 +112,15 @@ enum RequestInput {
         return cursor
     }
 
+    /// `body`'s result; a model `ValidationError` it throws becomes the API's 400 (`badRequest`).
+    static func checked<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as ValidationError {
+            throw badRequest(error)
+        }
+    }
+
     /// Turns a model `ValidationError` into the API's 400.
     static func badRequest(_ error: ValidationError) -> APIError {
         APIError(status: .badRequest, code: error.code, message: error.message, details: ["field": error.field, "reason": error.reason])

@@ -259,14 +259,14 @@ extension RunsController {
 
     /// `POST /api/runs/{id}/restore {destination: {type: "local_fs", directory} | {type: "original"}, conflict_policy?,
     /// selection?, strip_prefix?}`: queues a restore run (default conflict policy `fail`; docs/formats.md, "Run
-    /// operations"; the original location and the prefix in `RunsController+RestoreWhere.swift`).
+    /// operations"; the body read by `RestoreRequest`, the original location in `RunsController+RestoreWhere.swift`).
     @Sendable func restore(_ request: Request, context: AppRequestContext) async throws -> OperationQueued {
-        let body = try await RequestInput.object(
-            request,
-            known: ["destination", "conflict_policy", "restore_ownership", "selection", "location", "strip_prefix", "strip_prefix_b64"]
-        )
-        if case .object(let destination)? = body["destination"], destination["type"] == .string("database") {
-            if try Self.stripPrefix(body) != nil {
+        // The body is read by `RestoreRequest` (Archive), as the fuzz target reads it; what needs the run or the
+        // database is checked here, in the order below (a missing run answers 404 before a bad directory answers 400).
+        let body = try await RequestInput.object(request, known: RestoreRequest.knownKeys)
+        let destination = try RequestInput.checked { try RestoreRequest.destination(body["destination"]) }
+        if case .database(let object) = destination {
+            if try RequestInput.checked({ try RestoreRequest.stripPrefix(body) }) != nil {
                 throw APIError(
                     status: .badRequest,
                     code: "invalid_strip_prefix",
@@ -274,19 +274,15 @@ extension RunsController {
                     details: ["field": "strip_prefix"]
                 )
             }
-            return try await restoreIntoDatabase(destination, context: context)
+            return try await restoreIntoDatabase(object, context: context)
         }
         var webdav: WebDAVTarget?
-        var original = false
-        if case .object(let destination)? = body["destination"], destination["type"] == .string("webdav") {
-            webdav = try await webdavDestination(destination)
-        } else if case .object(let destination)? = body["destination"], destination["type"] == .string("original") {
-            try RequestInput.refuseUnknownKeys(destination, known: ["type"], at: "destination")
-            original = true
-        } else if case .object(let destination)? = body["destination"] {
-            try RequestInput.refuseUnknownKeys(destination, known: ["type", "directory"], at: "destination")
+        if case .webdav(let target) = destination {
+            try await checkWebDAVSecret(of: target)
+            webdav = target
         }
-        let stripPrefix = try Self.stripPrefix(body)
+        let original = destination == .original
+        let stripPrefix = try RequestInput.checked { try RestoreRequest.stripPrefix(body) }
         let source = try await restorableSource(context, copy: .object(["location": body["location"] ?? .null]))
         if webdav != nil, source.nodeId != AppDatabase.hubNode {
             throw APIError(
@@ -307,67 +303,30 @@ extension RunsController {
             )
         }
         let directory: String
-        if original {
-            directory = try await originalDirectory(of: source)
-        } else if webdav != nil {
-            directory = ""
-        } else if case .object(let destination)? = body["destination"], destination["type"] == .string("local_fs"),
-            case .string(let chosen)? = destination["directory"], chosen.hasPrefix("/"), RestoreWriter.normalize(chosen) != nil
-        {
-            directory = chosen
-        } else {
-            throw APIError(
-                status: .badRequest,
-                code: "invalid_destination",
-                message: "destination must be {type: \"local_fs\", directory: <absolute path without ..>} or {type: \"original\"}",
-                details: ["field": "destination"]
-            )
+        switch destination {
+        case .original: directory = try await originalDirectory(of: source)
+        case .chosen(let object): directory = try RequestInput.checked { try RestoreRequest.directory(object) }
+        // A database destination was answered above.
+        case .webdav, .database: directory = ""
         }
         var operation = RestoreOperation(directory: directory)
         operation.webdav = webdav
         operation.original = original
-        switch body["conflict_policy"] {
-        case nil, .null?: break
-        case .string(let raw)? where RestoreOperation.ConflictPolicy(rawValue: raw) != nil: operation.conflictPolicy = .init(rawValue: raw)!
-        default:
-            throw APIError(
-                status: .badRequest,
-                code: "invalid_conflict_policy",
-                message: "conflict_policy must be overwrite, skip or fail",
-                details: ["field": "conflict_policy"]
-            )
-        }
-        switch body["restore_ownership"] {
-        case nil, .null?: break
-        case .string(let raw)? where RestoreOperation.OwnershipPolicy(rawValue: raw) != nil: operation.ownership = .init(rawValue: raw)!
-        default:
-            throw APIError(
-                status: .badRequest,
-                code: "invalid_restore_ownership",
-                message: "restore_ownership must be auto (owners restored when the worker runs as root), always or never",
-                details: ["field": "restore_ownership"]
-            )
-        }
-        operation.selection = try Self.selection(body["selection"])
-        if let stripPrefix {
-            try Self.checkStripPrefix(stripPrefix, operation: operation)
-            operation.stripPrefix = stripPrefix
+        try RequestInput.checked {
+            try RestoreRequest.policies(body, into: &operation)
+            operation.selection = try RestoreRequest.selection(body["selection"])
+            if let stripPrefix {
+                try RestoreRequest.checkStripPrefix(stripPrefix, operation: operation)
+                operation.stripPrefix = stripPrefix
+            }
         }
         let run = try await services.database.enqueueOperation(kind: .restore, source: source, parameters: source.withLocation(operation.json))
         return OperationQueued(runId: run.id, kind: run.kind.rawValue, status: run.status.rawValue)
     }
 
-    /// `destination: {type: "webdav", base_url, secret_name}` (docs/targets.md, "Restore to WebDAV"): the URL as a
-    /// target's, and the secret must exist and be bound to that URL's origin.
-    func webdavDestination(_ destination: [String: JSONValue]) async throws -> WebDAVTarget {
-        try RequestInput.refuseUnknownKeys(destination, known: ["type", "base_url", "secret_name"], at: "destination")
-        let target: JobSpec.Target
-        do {
-            target = try JobSpec.parseTarget(type: "webdav", .object(destination), field: "destination")
-        } catch let error as ValidationError {
-            throw APIError(status: .badRequest, code: "invalid_destination", message: error.message, details: ["field": error.field])
-        }
-        guard case .webdav(let webdav) = target else { throw APIError(status: .badRequest, code: "invalid_destination", message: "not webdav") }
+    /// `destination: {type: "webdav", base_url, secret_name}` (docs/targets.md, "Restore to WebDAV"; its URL read as
+    /// a target's by `RestoreRequest.destination`): the secret must exist and be bound to that URL's origin.
+    func checkWebDAVSecret(of webdav: WebDAVTarget) async throws {
         guard let secret = try await HubTargetSecrets(database: services.database).secret(kind: "webdav", name: webdav.secretName) else {
             throw APIError(
                 status: .badRequest,
@@ -381,7 +340,6 @@ extension RunsController {
         } catch let error as TargetError {
             throw APIError(status: .badRequest, code: error.code, message: error.message, details: ["field": "destination.secret_name"])
         }
-        return webdav
     }
 
     /// `POST /api/runs/{id}/restore {destination: {type: "database", host?, port?, user?, secret_name?, databases:
@@ -428,15 +386,6 @@ extension RunsController {
         let run = try await services.database.enqueueOperation(kind: .verify, source: source, parameters: source.withLocation(.object([:])))
         return OperationQueued(runId: run.id, kind: run.kind.rawValue, status: run.status.rawValue)
     }
-}
-
-extension APIError {
-    static let invalidSelection = APIError(
-        status: .badRequest,
-        code: "invalid_selection",
-        message: "selection must be {files?: [path], dirs?: [path], files_b64?: [base64], dirs_b64?: [base64]} with at least one path and no ..",
-        details: ["field": "selection"]
-    )
 }
 
 extension Run {
