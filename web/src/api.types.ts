@@ -359,6 +359,8 @@ export type RunListItem = {
   node_id: string;
   started_at: number;
   status: RunStatus;
+  /** as Run.summary, without its arrays (samples, per-file entries, the chain, dumps): the run itself has them */
+  summary: (BackupSummary | RestoreSummary | VerifySummary) | null;
   warnings: number;
 };
 

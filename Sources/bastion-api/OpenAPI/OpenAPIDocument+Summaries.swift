@@ -85,4 +85,11 @@ extension OpenAPIDocument {
         "description": "by the run's kind: BackupSummary, RestoreSummary or VerifySummary (a restore drill is a verify with `drill`)",
         "anyOf": [S.ref("BackupSummary"), S.ref("RestoreSummary"), S.ref("VerifySummary")],
     ])
+
+    /// `RunListItem.summary`: the same schemas, the arrays left out (`RunsController.RunListItemDTO.listed`).
+    static let listedRunSummary: JSONValue = .object([
+        "nullable": true,
+        "description": "as Run.summary, without its arrays (samples, per-file entries, the chain, dumps): the run itself has them",
+        "anyOf": [S.ref("BackupSummary"), S.ref("RestoreSummary"), S.ref("VerifySummary")],
+    ])
 }

@@ -150,6 +150,7 @@ enum OpenAPIDocument {
             "started_at": S.integer,
             "ended_at": S.nullableInteger,
             "error": S.nullableString, "warnings": S.integer, "node_id": S.string,
+            "summary": listedRunSummary,
         ]),
         "RunStatus": S.enumeration(RunStatus.allCases.map(\.rawValue)),
         "SourceConsistency": S.object([
