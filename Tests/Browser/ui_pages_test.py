@@ -261,7 +261,7 @@ def main():
                 page.locator("nav.tabs").get_by_role("link", name="Snapshots").click()
                 expect(page.locator(f"table.snapshots tr[data-run='{followed}']")).to_be_visible()
                 page.locator("nav.tabs").get_by_role("link", name="Overview").click()
-                expect(page.locator(f"a[href='/runs/{followed}']")).to_be_visible()
+                expect(page.locator(".fact", has_text="Last success").locator(f"a[href='/runs/{followed}']")).to_be_visible()
                 assert page.evaluate("window.followMarker") == "same document", "the page was reloaded"
 
                 # The runs list: each finished run's outcome on one line, the whole in its title, at 1280 and 390 px.
