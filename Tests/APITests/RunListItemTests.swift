@@ -1,4 +1,5 @@
 import Core
+import Foundation
 import Testing
 
 @testable import bastion_api
@@ -38,5 +39,24 @@ import Testing
                     "consistency": .object(["changed_total": .number(3)]), "sqlite": .null,
                 ])
         )
+    }
+
+    /// What makes `listed` keep to the document: no summary schema requires an array, at any depth (a new required
+    /// list would make every list row contradict its schema).
+    @Test func noSummarySchemaRequiresAnArray() throws {
+        let root = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.build().jsonString().utf8)) as? [String: Any])
+        let schemas = try #require((root["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        func check(_ schema: Any?, _ at: String) {
+            guard let schema = schema as? [String: Any] else { return }
+            let properties = schema["properties"] as? [String: Any] ?? [:]
+            for name in schema["required"] as? [String] ?? [] {
+                #expect((properties[name] as? [String: Any])?["type"] as? String != "array", "\(at).\(name) is a required array")
+            }
+            for (name, property) in properties { check(property, "\(at).\(name)") }
+            for key in ["items", "anyOf", "allOf", "oneOf"] {
+                if let list = schema[key] as? [Any] { list.forEach { check($0, "\(at).\(key)") } } else { check(schema[key], "\(at).\(key)") }
+            }
+        }
+        for name in ["BackupSummary", "RestoreSummary", "VerifySummary", "SourceConsistency"] { check(schemas[name], name) }
     }
 }

@@ -65,6 +65,11 @@ import Testing
         return object.filter { !($0.value is [Any]) }.mapValues(withoutArrays)
     }
 
+    /// JSON text with sorted keys: equal values, equal texts.
+    static func text(_ value: Any) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]), as: UTF8.self)
+    }
+
     static func hasArray(_ value: Any) -> Bool {
         guard let object = value as? [String: Any] else { return value is [Any] }
         return object.values.contains(where: hasArray)
@@ -90,7 +95,8 @@ import Testing
         }
         func finished(_ run: String) async throws {
             _ = await eventually(timeout: .seconds(60)) { !["queued", "running"].contains(await fixture.status(run) ?? "queued") }
-            #expect(await fixture.status(run) == "success", "\(try await fixture.run(run))")
+            let detail = try await fixture.run(run)
+            #expect(detail["status"] as? String == "success", "\(detail)")
         }
 
         // Queued (no worker yet): the row says so, its summary null.
@@ -117,7 +123,7 @@ import Testing
             for path in ["/api/runs?page_size=50", "/api/jobs/\(job)/runs"] {
                 let listed = try #require(try await row(run, path)["summary"] as? [String: Any], "\(path): \(run)")
                 #expect(!Self.hasArray(listed), "\(path): \(listed)")
-                #expect(NSDictionary(dictionary: listed).isEqual(to: Self.withoutArrays(detail) as! [String: Any]), "\(path): \(listed) vs \(detail)")
+                #expect(try Self.text(listed) == Self.text(Self.withoutArrays(detail)), "\(path): \(listed) vs \(detail)")
             }
         }
         // What the UI's outcome line reads (web/src/lib/runOutcome.ts) is there.

@@ -31,7 +31,7 @@ export type BackupSummary = {
   };
   incremental?: {
     base_run_id: string | null;
-    chain: string[];
+    chain?: string[];
     level: number;
   };
   metrics: {
@@ -478,7 +478,7 @@ export type SourceConsistency = {
   mtime_total: number;
   policy: "warn" | "fail" | "ignore";
   replaced_total: number;
-  sample: ({
+  sample?: ({
     path: string;
     reason: "deleted" | "replaced" | "size" | "mtime" | "ctime";
   })[];
@@ -531,7 +531,7 @@ export type VaultwardenSource = {
 
 export type VerifySummary = {
   database?: {
-    dumps: ({
+    dumps?: ({
       database: string | null;
       error: string | null;
       ok: boolean;
@@ -558,7 +558,7 @@ export type VerifySummary = {
   sample_errors?: string[];
   sample_warnings?: string[];
   sqlite?: {
-    integrity_check: string[];
+    integrity_check?: string[];
     name: string | null;
   } | null;
   sqlite_ok?: boolean | null;
