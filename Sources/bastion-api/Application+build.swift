@@ -23,6 +23,8 @@ struct APIServices: Sendable {
     let routes = RouteTable()
     /// Snapshot catalogs and diffs, built once however many requests ask (docs/formats.md, "The snapshot catalog").
     let catalogs = SnapshotCatalogs()
+    /// Single-file downloads from remote targets: their staging and their limit.
+    let fileReads: RemoteFileReads
     /// The agents' WebSockets (docs/agents.md).
     let agents: AgentGateway
 
@@ -38,6 +40,7 @@ struct APIServices: Sendable {
         self.hub = hub
         self.config = config
         self.metrics = metrics
+        fileReads = RemoteFileReads(data: config.common.dataDirectory)
         agents = AgentGateway(database: database, policy: config.network, limits: config.agentLimits)
     }
 
@@ -217,6 +220,7 @@ func buildServiceGroup(
     database.onCommit { commits.increment() }
     try await bus.start()
     let services = APIServices(database: database, bus: bus, hub: hub, config: config, metrics: metrics)
+    services.fileReads.sweep(logger: logger)
     relay.attach(services.agents)
     let app = Application(
         router: buildRouter(services),

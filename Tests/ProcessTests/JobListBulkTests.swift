@@ -106,6 +106,10 @@ import Testing
         #expect(runResults[3]["run_status"] as? String == "rejected")
         #expect(run.json?["done"] as? Int == 2 && run.json?["failed"] as? Int == 2)
         #expect(Set(try await list(fixture, "status=queued&q=job").ids) == Set([ids[3], ids[4]]))
+        // Run now of one archived job: refused the same way, nothing queued.
+        let single = try await HTTP.send("POST", fixture.base + "/api/jobs/\(ids[0])/run", json: [String: Any]())
+        #expect(single.status == 409 && single.json?["error"] as? String == "job_archived", "\(single.status) \(single.text)")
+        #expect(try await list(fixture, "archived=archived&status=queued").total == 0)
 
         // Unarchive brings them back.
         let unarchived = try #require(try await bulk(fixture, ["action": "unarchive", "ids": Array(ids[0...2])]).json)

@@ -890,7 +890,7 @@ export interface Operations {
       keep: Snapshot[];
     };
   };
-  /** Enqueue a run now (overlap policy applies) */
+  /** Enqueue a run now (overlap policy applies); 409 `job_archived` for an archived job */
   "POST /api/jobs/{id}/run": {
     path: {
       id: string;

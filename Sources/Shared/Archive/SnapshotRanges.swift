@@ -187,7 +187,7 @@ private final class MemberFilter: TarReaderDelegate {
 }
 
 /// Reads the compressed payload from any offset, part by part; each part is checked whole before its first byte is
-/// used (fetched first when remote, and kept until the read ends).
+/// used (fetched first when remote, and kept until the read moves past it).
 private final class PartCursor {
     let snapshot: Snapshot
     let progress: BuildProgress?
@@ -233,6 +233,14 @@ private final class PartCursor {
         let part = snapshot.parts[index]
         guard index == snapshot.parts.count - 1 || part.size == snapshot.manifest.splitBytes else {
             throw ArchiveError.corrupt("\(part.name) is not split_bytes long")
+        }
+        // A read only moves forward (members in offset order), so a fetched part before this one is not read again:
+        // removed now, a remote read stages one part at a time however many a file spans.
+        if snapshot.fetchPart != nil {
+            for (earlier, path) in checked where earlier < index {
+                unlink(path)
+                checked[earlier] = nil
+            }
         }
         let path: String
         if let known = checked[index] {

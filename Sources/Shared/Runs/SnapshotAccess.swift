@@ -1,7 +1,6 @@
 import Archive
 import Core
 import Foundation
-import Synchronization
 import Targets
 
 /// Where a finished backup of this job lives: the location its backup recorded (`source_target`), else
@@ -69,56 +68,7 @@ func openSnapshot(at location: RunLocation, _ context: RunContext, directory: St
     } catch {
         throw RunFailure(code: "staging_unavailable", message: "cannot create \(directory): \(error.localizedDescription)")
     }
-    guard try await store.size(of: "complete.json") != nil else { throw Snapshot.OpenError.notComplete(location.display) }
-    try await store.download("manifest.json", to: directory + "/manifest.json", maxBytes: Int64(Snapshot.maxManifestBytes))
-    FileManager.default.createFile(atPath: directory + "/complete.json", contents: Data("{}".utf8))
-    let snapshot = try Snapshot(directory: directory)
-    // No download takes more than the manifest records (docs/security.md, "Targets and secrets").
-    let index = Manifest.entriesIndexName
-    try await store.download(index, to: directory + "/" + index, maxBytes: snapshot.recordedSize(of: index))
-    if snapshot.manifest.framesArtifact != nil {
-        let frames = Manifest.framesName
-        try await store.download(frames, to: directory + "/" + frames, maxBytes: min(snapshot.recordedSize(of: frames), Snapshot.maxFrameTableBytes))
-    }
-    let fetcher = PartFetcher(store: store, directory: directory, parts: snapshot.parts)
-    return try Snapshot(directory: directory) { part, sequential in try fetcher.fetch(part, prefetchNext: sequential) }
-}
-
-/// Fetches a remote snapshot's parts in stream order, the next one downloading while the current one is read (at most
-/// two parts staged); `Snapshot` checks each before using it.
-private final class PartFetcher: @unchecked Sendable {
-    let store: any TargetStore
-    let directory: String
-    let parts: [Snapshot.Part]
-    private let next = Mutex<(index: Int, task: Task<Void, any Error>)?>(nil)
-
-    init(store: any TargetStore, directory: String, parts: [Snapshot.Part]) {
-        self.store = store
-        self.directory = directory
-        self.parts = parts
-    }
-
-    deinit { next.withLock { $0?.task.cancel() } }
-
-    func path(_ part: Snapshot.Part) -> String { "\(directory)/\(part.name)" }
-
-    func download(_ index: Int) -> Task<Void, any Error> {
-        let (store, part, path) = (store, parts[index], path(parts[index]))
-        return Task { _ = try await store.download(part.name, to: path, maxBytes: part.size) }
-    }
-
-    /// On the reading thread: the part's local path once it is fetched and checked; with `prefetchNext`, starts fetching the one after.
-    func fetch(_ part: Snapshot.Part, prefetchNext: Bool) throws -> String {
-        guard let index = parts.firstIndex(of: part) else { throw ArchiveError.corrupt("\(part.name) is not in the manifest") }
-        let pending = next.withLock { current -> Task<Void, any Error>? in
-            defer { current = nil }
-            return current?.index == index ? current?.task : nil
-        }
-        let current = pending ?? download(index)
-        if prefetchNext, index + 1 < parts.count { next.withLock { $0 = (index + 1, download(index + 1)) } }
-        try awaitFromBlocking { try await current.value }
-        return path(part)
-    }
+    return try await TargetStores.openSnapshot(on: store, display: location.display, into: directory)
 }
 
 /// Before a restore writes anything: every part is on the target with its size (the bytes are checked as each part

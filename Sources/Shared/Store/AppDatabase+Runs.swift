@@ -55,6 +55,8 @@ extension AppDatabase {
         let traceContext = RunTraceContext.current()
         return try await write { db, after -> Run? in
             guard let job = try Self.fetchJob(db, id: jobId) else { return nil }
+            // An archived job keeps its history and snapshots but runs no more (as the bulk action and the scheduler).
+            guard job.archivedAt == nil else { throw JobArchived(jobId: jobId) }
             let run = try Self.insertRun(db, job: job, fields: ["source": .string(source)], scheduledFor: nil, now: now, after: &after)
             if let traceContext, let run {
                 try db.execute(sql: "UPDATE runs SET trace_context = ? WHERE id = ?", arguments: [traceContext, run.id])
@@ -810,4 +812,9 @@ extension AppDatabase {
             return counts
         }
     }
+}
+
+/// `enqueueRun` of an archived job: refused, nothing queued.
+public struct JobArchived: Error, Sendable {
+    public let jobId: String
 }

@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import Secrets
 import Store
+import Targets
 
 /// One file of a snapshot as a download (docs/ui.md, "Snapshot browser: files, versions, search"): found in the
 /// catalog, placed by the entries index (its offset, and the earlier snapshot of the chain that holds its bytes), read
@@ -43,23 +44,28 @@ extension BrowseController {
                 details: ["field": "path", "kind": entry.kind]
             )
         }
-        guard let directory = location.localDirectory else {
-            throw APIError(
-                status: .conflict,
-                code: "snapshot_remote",
-                message: "the snapshot of run \(run.id) is on a remote target: restore the file instead; downloading from there is not built yet"
-            )
+        // A remote snapshot is staged for this request alone (docs/ui.md, "Snapshot browser: files, versions, search"):
+        // a slot of the few the hub allows, and a directory that goes when the response ends.
+        let lease = location.localDirectory == nil ? try remoteSlot(context) : nil
+        let source: FileSource
+        do {
+            source = try await fileSource(path, location: location, staging: lease)
+        } catch {
+            lease?.end()
+            throw error
         }
-        let source = try await fileSource(path, snapshotDirectory: directory, location: location)
         let bridge = ByteBridge()
         let delivery = FileDelivery(bridge: bridge, size: entry.size, hash: entry.hashHex, path: path)
-        // The read blocks (files, zstd, age): it runs on a blocking thread for as long as the client reads; the response
-        // body pulls its chunks, at most `ByteBridge.limit` ahead, and stops it when the client goes.
+        // The read blocks (files, zstd, age, a remote part's download): it runs on a blocking thread for as long as the
+        // client reads; the response body pulls its chunks, at most `ByteBridge.limit` ahead, and stops it when the
+        // client goes. Once it returns nothing reads the staging any more: it goes before the stream's end is told.
         Task {
             do {
                 try await runBlocking { try source.read(into: delivery, bridge: bridge) }
+                lease?.end()
                 bridge.finish(nil)
             } catch {
+                lease?.end()
                 bridge.finish(error)
             }
         }
@@ -69,6 +75,9 @@ extension BrowseController {
         } catch let error as ArchiveError {
             bridge.cancel()
             throw APIError(status: .badGateway, code: "snapshot_corrupt", message: error.description)
+        } catch let error as TargetError {
+            bridge.cancel()
+            throw APIError(status: .badGateway, code: error.code, message: error.description)
         } catch {
             bridge.cancel()
             throw error
@@ -96,12 +105,33 @@ extension BrowseController {
         return "attachment; filename=\"\(ascii)\"; filename*=UTF-8''\(encoded)"
     }
 
+    /// How long a client refused for the download limit is asked to wait.
+    static let busyRetrySeconds = 5
+
+    /// One of the few remote downloads the hub runs at once, or `503 remote_downloads_busy` with `Retry-After`.
+    func remoteSlot(_ context: AppRequestContext) throws -> RemoteFileReads.Lease {
+        guard let lease = try services.fileReads.begin(logger: context.logger) else {
+            var error = APIError(
+                status: .serviceUnavailable,
+                code: "remote_downloads_busy",
+                message: "\(services.fileReads.limit) downloads from remote targets are running: try again in a few seconds"
+            )
+            error.params = ["retry_after_seconds": .number(Double(Self.busyRetrySeconds))]
+            error.headers[.retryAfter] = String(Self.busyRetrySeconds)
+            throw error
+        }
+        return lease
+    }
+
     /// Where the file's bytes are: the snapshot's own payload, or the earlier snapshot of its chain the index names
-    /// (`stored_in`, docs/formats.md, "Incremental snapshots"), with its offset when the index has one.
-    func fileSource(_ path: [UInt8], snapshotDirectory: String, location: RunLocation) async throws -> FileSource {
+    /// (`stored_in`, docs/formats.md, "Incremental snapshots"), with its offset when the index has one. A remote
+    /// snapshot (and its earlier one) is opened in `staging`.
+    func fileSource(_ path: [UInt8], location: RunLocation, staging: RemoteFileReads.Lease?) async throws -> FileSource {
         let snapshot: Snapshot
         do {
-            snapshot = try Snapshot(directory: snapshotDirectory)
+            snapshot = try await openSnapshot(location, staging: staging, entriesIndex: true)
+        } catch let error as APIError {
+            throw error
         } catch {
             throw APIError(status: .conflict, code: "snapshot_not_restorable", message: "\(error)")
         }
@@ -128,9 +158,7 @@ extension BrowseController {
             throw APIError(status: .badGateway, code: "snapshot_corrupt", message: "the entries index does not list \(Self.text(path).0)")
         }
         let (run, wanted) = found
-        guard (snapshot.manifest.chain?.before ?? []).contains(run),
-            let earlier = RunLocation(target: location.target, jobId: location.jobId, runId: run).localDirectory
-        else {
+        guard (snapshot.manifest.chain?.before ?? []).contains(run) else {
             throw APIError(
                 status: .badGateway,
                 code: "snapshot_corrupt",
@@ -139,12 +167,43 @@ extension BrowseController {
         }
         let base: Snapshot
         do {
-            base = try Snapshot(directory: earlier)
+            // Its offsets come from the later snapshot's index: its own is not fetched.
+            base = try await openSnapshot(
+                RunLocation(target: location.target, jobId: location.jobId, runId: run),
+                staging: staging,
+                entriesIndex: false
+            )
             guard base.manifest.runId == run else { throw ArchiveError.corrupt("its manifest names run \(base.manifest.runId)") }
+        } catch let error as APIError {
+            throw error
         } catch {
             throw APIError(status: .conflict, code: "base_missing", message: "run \(run)'s snapshot, which holds this file, cannot be read: \(error)")
         }
         return FileSource(snapshot: base, identity: try await snapshotIdentity(of: base), wanted: wanted)
+    }
+
+    /// The snapshot at `location`: in place on a local target; on a remote one its manifest, frame table (and entries
+    /// index) fetched into `staging` now, the parts a read needs when it reaches them, one at a time, each checked whole
+    /// before a byte of it is used (docs/targets.md, "Reading a snapshot"). A target that fails is 502 with its code.
+    func openSnapshot(_ location: RunLocation, staging: RemoteFileReads.Lease?, entriesIndex: Bool) async throws -> Snapshot {
+        if let directory = location.localDirectory { return try Snapshot(directory: directory) }
+        guard let staging else { preconditionFailure("a remote snapshot is read only with a staging lease") }
+        do {
+            let store = try await TargetStores.open(location, secrets: HubTargetSecrets(database: services.database))
+            let directory = staging.directory + "/" + location.runId
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+            return try await TargetStores.openSnapshot(
+                on: store,
+                display: location.display,
+                into: directory,
+                entriesIndex: entriesIndex,
+                prefetch: false
+            )
+        } catch let error as TargetError {
+            throw APIError(status: .badGateway, code: error.code, message: error.description)
+        } catch let error as ArchiveError {
+            throw APIError(status: .badGateway, code: "snapshot_corrupt", message: error.description)
+        }
     }
 
     /// The identity that decrypts an encrypted snapshot (nil for a plain one).
@@ -256,6 +315,9 @@ final class ByteBridge: @unchecked Sendable {
     private let continuation: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
     private var iterator: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
     static let limit = 8
+    /// How long the reader waits for a client that takes nothing: then it stops as if the client had gone, so a client
+    /// that holds a download open without reading frees its thread (and a remote download's slot) after this.
+    static let idle: TimeInterval = 60
 
     struct Canceled: Error {}
 
@@ -265,10 +327,13 @@ final class ByteBridge: @unchecked Sendable {
         iterator = stream.makeAsyncIterator()
     }
 
-    /// Producer: queues a chunk, waiting while `limit` are queued.
+    /// Producer: queues a chunk, waiting while `limit` are queued (at most `idle` without the client taking one).
     func push(_ bytes: [UInt8]) throws {
         condition.lock()
-        while waiting >= Self.limit && !canceled { condition.wait() }
+        let deadline = Date(timeIntervalSinceNow: Self.idle)
+        while waiting >= Self.limit && !canceled {
+            if !condition.wait(until: deadline) { canceled = true }
+        }
         if canceled {
             condition.unlock()
             throw Canceled()

@@ -202,7 +202,13 @@ struct JobsController {
 
     @Sendable func runNow(_ request: Request, context: AppRequestContext) async throws -> Enqueued {
         let id = try context.parameters.require("id")
-        guard let run = try await services.database.enqueueRun(jobId: id, source: "manual") else { throw APIError.jobNotFound }
+        let enqueued: Run?
+        do {
+            enqueued = try await services.database.enqueueRun(jobId: id, source: "manual")
+        } catch is JobArchived {
+            throw APIError(status: .conflict, code: "job_archived", message: "job \(id) is archived: unarchive it to run it")
+        }
+        guard let run = enqueued else { throw APIError.jobNotFound }
         context.logger.info("Run enqueued", metadata: ["job.id": "\(id)", "run.id": "\(run.id)", "status": "\(run.status.rawValue)"])
         return Enqueued(runId: run.id, status: run.status.rawValue)
     }

@@ -594,7 +594,7 @@ enum OpenAPIDocument {
         Operation(
             method: "post",
             path: "/api/jobs/{id}/run",
-            summary: "Enqueue a run now (overlap policy applies)",
+            summary: "Enqueue a run now (overlap policy applies); 409 `job_archived` for an archived job",
             tag: "jobs",
             responses: ["200": S.object(["run_id": S.string, "status": S.enumeration(["queued", "rejected"])])]
         ),
@@ -858,11 +858,13 @@ enum OpenAPIDocument {
                 The file's bytes as `application/octet-stream` with `Content-Disposition: attachment` (`filename` in ASCII, \
                 `filename*` in UTF-8), `Content-Length` and `X-Content-Type-Options: nosniff`. Read by frame where the \
                 snapshot has a frame table, from the earlier snapshot of an incremental chain that holds the bytes, and \
-                checked against the entries index's size and BLAKE3 as it streams. 400 `invalid_path` (`.`, `..`, empty \
-                components), `invalid_query` (no path, NUL, over 64 KiB, a bad location), `not_a_file` (a directory, link \
-                or device); 404 `path_not_found`; 409 `snapshot_remote` (a snapshot on a remote target); 502 \
-                `snapshot_corrupt` (a part that does not match its manifest). A failure after the first byte ends the \
-                stream before its last bytes.
+                checked against the entries index's size and BLAKE3 as it streams. On a WebDAV or rclone target the parts \
+                that hold the file are fetched whole, one at a time, and checked before use. 400 `invalid_path` (`.`, \
+                `..`, empty components), `invalid_query` (no path, NUL, over 64 KiB, a bad location), `not_a_file` (a \
+                directory, link or device); 404 `path_not_found`; 409 `base_missing`, `key_not_found`; 502 \
+                `snapshot_corrupt` (a part that does not match its manifest) or the target's error code; 503 \
+                `remote_downloads_busy` with `Retry-After` (2 downloads from remote targets run at once). A failure \
+                after the first byte ends the stream before its last bytes.
                 """,
             mediaType: "application/octet-stream"
         ),

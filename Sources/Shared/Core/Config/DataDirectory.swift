@@ -22,6 +22,9 @@ public struct DataDirectory: Sendable, Equatable {
     /// Snapshot catalogs (`<run_id>.sqlite`) and cached diffs (`diff/<from>_<to>.sqlite`): derived from each
     /// snapshot's entries index, rebuilt when missing (docs/formats.md, "The snapshot catalog").
     public var catalogPath: String { path + "/catalog" }
+    /// The API's staging of single-file downloads from remote targets, one directory per download, removed when it
+    /// ends and swept at API start (docs/ui.md, "Snapshot browser: files, versions, search").
+    public var fileReadsPath: String { path + "/file-reads" }
     /// The one directory an rclone secret's key files may be read from (docs/targets.md, "rclone").
     public var rcloneKeysPath: String { path + "/rclone-keys" }
 

@@ -1,0 +1,78 @@
+import Archive
+import Core
+import Foundation
+import Synchronization
+
+extension TargetStores {
+    /// A snapshot on a remote target, read through a local staging `directory` (which exists; docs/targets.md, "Reading
+    /// a snapshot"): its manifest, entries index (unless `entriesIndex` is false: a reader that takes its offsets from
+    /// a later snapshot's index) and frame table are fetched now, each part when a read reaches it. No download takes
+    /// more than the manifest records (docs/security.md, "Targets and secrets"); `Snapshot` checks each artifact and
+    /// part against the manifest before using a byte of it. With `prefetch`, a read that goes through the parts in
+    /// order downloads the next one meanwhile (at most two parts staged); without, every download happens on the
+    /// reading thread, so none is in flight once the read returns.
+    public static func openSnapshot(
+        on store: any TargetStore,
+        display: String,
+        into directory: String,
+        entriesIndex: Bool = true,
+        prefetch: Bool = true
+    ) async throws -> Snapshot {
+        guard try await store.size(of: "complete.json") != nil else { throw Snapshot.OpenError.notComplete(display) }
+        try await store.download("manifest.json", to: directory + "/manifest.json", maxBytes: Int64(Snapshot.maxManifestBytes))
+        FileManager.default.createFile(atPath: directory + "/complete.json", contents: Data("{}".utf8))
+        let snapshot = try Snapshot(directory: directory)
+        if entriesIndex {
+            let index = Manifest.entriesIndexName
+            try await store.download(index, to: directory + "/" + index, maxBytes: snapshot.recordedSize(of: index))
+        }
+        if snapshot.manifest.framesArtifact != nil {
+            let frames = Manifest.framesName
+            try await store.download(
+                frames,
+                to: directory + "/" + frames,
+                maxBytes: min(snapshot.recordedSize(of: frames), Snapshot.maxFrameTableBytes)
+            )
+        }
+        let fetcher = PartFetcher(store: store, directory: directory, parts: snapshot.parts)
+        return try Snapshot(directory: directory) { part, sequential in try fetcher.fetch(part, prefetchNext: prefetch && sequential) }
+    }
+}
+
+/// Fetches a remote snapshot's parts when the read asks, in stream order the next one downloading while the current
+/// one is read when asked to; `Snapshot` checks each before using it.
+private final class PartFetcher: @unchecked Sendable {
+    // @unchecked Sendable: the stored properties are constants; `next` is a Mutex.
+    let store: any TargetStore
+    let directory: String
+    let parts: [Snapshot.Part]
+    private let next = Mutex<(index: Int, task: Task<Void, any Error>)?>(nil)
+
+    init(store: any TargetStore, directory: String, parts: [Snapshot.Part]) {
+        self.store = store
+        self.directory = directory
+        self.parts = parts
+    }
+
+    deinit { next.withLock { $0?.task.cancel() } }
+
+    func path(_ part: Snapshot.Part) -> String { "\(directory)/\(part.name)" }
+
+    func download(_ index: Int) -> Task<Void, any Error> {
+        let (store, part, path) = (store, parts[index], path(parts[index]))
+        return Task { _ = try await store.download(part.name, to: path, maxBytes: part.size) }
+    }
+
+    /// On the reading thread: the part's local path once it is fetched; with `prefetchNext`, starts fetching the one after.
+    func fetch(_ part: Snapshot.Part, prefetchNext: Bool) throws -> String {
+        guard let index = parts.firstIndex(of: part) else { throw ArchiveError.corrupt("\(part.name) is not in the manifest") }
+        let pending = next.withLock { current -> Task<Void, any Error>? in
+            defer { current = nil }
+            return current?.index == index ? current?.task : nil
+        }
+        let current = pending ?? download(index)
+        if prefetchNext, index + 1 < parts.count { next.withLock { $0 = (index + 1, download(index + 1)) } }
+        try awaitFromBlocking { try await current.value }
+        return path(part)
+    }
+}
