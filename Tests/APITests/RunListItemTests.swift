@@ -54,7 +54,7 @@ import Testing
             }
             for (name, property) in properties { check(property, "\(at).\(name)") }
             for key in ["items", "anyOf", "allOf", "oneOf"] {
-                if let list = schema[key] as? [Any] { list.forEach { check($0, "\(at).\(key)") } } else { check(schema[key], "\(at).\(key)") }
+                for member in schema[key] as? [Any] ?? [schema[key] as Any] { check(member, "\(at).\(key)") }
             }
         }
         for name in ["BackupSummary", "RestoreSummary", "VerifySummary", "SourceConsistency"] { check(schemas[name], name) }

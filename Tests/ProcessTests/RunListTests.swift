@@ -109,7 +109,8 @@ import Testing
         let second = try await fixture.enqueue(job).id
         try await finished(second)
         let restore = try await HTTP.send(
-            "POST", fixture.base + "/api/runs/\(second)/restore",
+            "POST",
+            fixture.base + "/api/runs/\(second)/restore",
             json: ["destination": ["type": "local_fs", "directory": fixture.scratch.path + "/out"], "conflict_policy": "fail"]
         )
         let restoreRun = try #require(restore.json?["run_id"] as? String, "\(String(decoding: restore.body, as: UTF8.self))")
@@ -129,11 +130,16 @@ import Testing
         // What the UI's outcome line reads (web/src/lib/runOutcome.ts) is there.
         let backup = try #require(try await row(second)["summary"] as? [String: Any])
         let changes = try #require(backup["changes"] as? [String: Any], "\(backup)")
-        #expect(changes["new"] as? Int == 0 && changes["changed"] as? Int == 1 && changes["unchanged"] as? Int == 2 && changes["removed"] as? Int == 0)
+        #expect(
+            changes["new"] as? Int == 0 && changes["changed"] as? Int == 1 && changes["unchanged"] as? Int == 2 && changes["removed"] as? Int == 0
+        )
         #expect(((backup["metrics"] as? [String: Any])?["transfer_total_bytes"] as? Int ?? 0) > 0, "\(backup)")
         #expect((backup["incremental"] as? [String: Any])?["level"] as? Int == 1, "\(backup)")
         let restored = try #require(try await row(restoreRun)["summary"] as? [String: Any])
-        #expect(restored["restored_files"] as? Int == 3 && restored["not_restored"] as? Int == 0 && restored["not_restored_entries"] == nil, "\(restored)")
+        #expect(
+            restored["restored_files"] as? Int == 3 && restored["not_restored"] as? Int == 0 && restored["not_restored_entries"] == nil,
+            "\(restored)"
+        )
         let verified = try #require(try await row(verify)["summary"] as? [String: Any])
         #expect(verified["files_total"] as? Int == 3 && verified["sample_errors"] == nil, "\(verified)")
     }

@@ -21,7 +21,10 @@ extension OpenAPIDocument {
                 ]),
                 "filesystem": S.object(["warnings_total": S.integer, "errors_total": S.integer]),
                 "warnings": S.integer,
-                "incremental": S.object(["level": S.integer, "base_run_id": S.nullableString, "chain": S.array(S.string)], required: ["level", "base_run_id"]),
+                "incremental": S.object(
+                    ["level": S.integer, "base_run_id": S.nullableString, "chain": S.array(S.string)],
+                    required: ["level", "base_run_id"]
+                ),
                 "consistency": S.ref("SourceConsistency"),
                 // Incremental jobs: the regular files compared with the previous snapshot's (BackupSummary.FileChanges).
                 "changes": S.object(["new": S.integer, "changed": S.integer, "unchanged": S.integer, "removed": S.integer]),
