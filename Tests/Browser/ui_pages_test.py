@@ -13,12 +13,17 @@
    delete a credential, rotate and revoke an agent. The browser's own dialog never opens.
 4. The job page's five tabs open at 1280 and 390 px without sideways scrolling; axe-core finds no serious or critical
    violation on them (light and dark at 1280, light at 390), on the run pages, or with a confirmation open.
+5. The job page follows its runs: a backup started from its Backup now goes queued -> running -> success on the
+   History tab (back from the run page, never reloaded), with its outcome line; the Snapshots and Overview tabs have
+   it. The runs list shows each finished run's outcome (backup, incremental backup, restore, verify) on one line with
+   the whole in its title, in English and Chinese, at 1280 and 390 px without sideways scrolling, axe-clean.
 Screenshots: .build/ui-screenshots/pages-*.png.
 
 Usage: python3 Tests/Browser/ui_pages_test.py   (BASTION_BIN: binaries, default .build/debug; UI built into Public/)
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -226,6 +231,71 @@ def main():
                 expect(connection).to_have_text("ended")
                 page.wait_for_timeout(1500)
                 expect(connection).to_have_text("ended")
+
+                # 5. The job page follows its runs (lib/liveRefresh.ts): a backup started from it goes queued -> running ->
+                #    success on the History tab without a reload, with its outcome line; the other tabs have it too; the
+                #    runs list says what each run did.
+                follow_source = os.path.join(scratch, "follow-source")
+                write(os.path.join(follow_source, "one.txt"), "one\n")
+                follow_spec = dict(slow_spec, source={"paths": [follow_source]}, hooks={"before": [{"argv": ["/bin/sleep", "4"]}]}, retention={"enabled": False})
+                follow = create_job(page, base, headers, "Follow", follow_spec)
+                page.goto(f"{base}/jobs/{follow}?tab=history")
+                expect(page.get_by_text("No runs yet.")).to_be_visible()
+                page.evaluate("window.followMarker = 'same document'")
+                ahead = run_job(page, base, headers, follow)  # holds the one worker: the next run waits, queued
+                page.get_by_role("button", name="Backup now").click()
+                page.wait_for_url(f"{base}/runs/**")
+                followed = page.url.rstrip("/").split("/")[-1]
+                assert followed != ahead
+                page.go_back()
+                expect(page).to_have_url(f"{base}/jobs/{follow}?tab=history")
+                badge = page.locator(f"tr[data-run='{followed}'] .badge")
+                expect(badge).to_have_text("queued")
+                expect(badge).to_have_text("running", timeout=30000)
+                expect(badge).to_have_text("success", timeout=60000)
+                line = page.locator(f"tr[data-run='{followed}']").get_by_test_id("run-outcome-line")
+                expect(line.locator("[aria-hidden=true]")).to_have_text(re.compile(r"^1 file, 4 B read · [\d.]+ (B|KiB) stored$"))
+                expect(line).to_have_attribute("title", re.compile(r"^What it did: Files: 1 stored, 4 B read .*; [\d.]+ (B|KiB) stored on the target$"))
+                expect(page.locator(f"tr[data-run='{ahead}'] .badge")).to_have_text("success")
+                page.screenshot(path=os.path.join(SHOTS, "pages-job-follow-1280-light.png"), full_page=True)
+                page.locator("nav.tabs").get_by_role("link", name="Snapshots").click()
+                expect(page.locator(f"table.snapshots tr[data-run='{followed}']")).to_be_visible()
+                page.locator("nav.tabs").get_by_role("link", name="Overview").click()
+                expect(page.locator(".fact", has_text="Last success").locator(f"a[href='/runs/{followed}']")).to_be_visible()
+                assert page.evaluate("window.followMarker") == "same document", "the page was reloaded"
+
+                # The runs list: each finished run's outcome on one line, the whole in its title, at 1280 and 390 px.
+                page.locator("nav.nav").get_by_role("link", name="Runs", exact=True).click()
+                expect(page.locator(f"tr[data-run='{followed}']").get_by_test_id("run-outcome-line")).to_contain_text("1 file, 4 B read")
+                incremental_line = page.locator(f"tr[data-run='{second}']").get_by_test_id("run-outcome-line")
+                expect(incremental_line.locator("[aria-hidden=true]")).to_have_text(re.compile(r"^1 new, 1 changed, 1 removed · .+ stored$"))
+                expect(incremental_line).to_have_attribute("title", re.compile(r"Files: 1 new, 1 changed, 3 unchanged, 1 removed; .+ stored on the target$"))
+                expect(page.locator(f"tr[data-run='{restore_run}']").get_by_test_id("run-outcome-line")).to_contain_text(
+                    f"{summary['restored_files']} restored, {summary['skipped']} skipped"
+                )
+                expect(page.locator(f"tr[data-run='{verify_run}']").get_by_test_id("run-outcome-line")).to_contain_text(f"{checked} checked")
+                expect(page.locator(f"tr[data-run='{live_run}']").get_by_test_id("run-outcome-line")).to_be_visible()
+                audit(page, "runs-1280-light")
+                page.screenshot(path=os.path.join(SHOTS, "pages-runs-1280-light.png"), full_page=True)
+                page.set_viewport_size({"width": 390, "height": 844})
+                overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                assert overflow <= 1, ("runs 390", overflow)
+                cut = page.evaluate(
+                    "() => [...document.querySelectorAll('.outcome-line')].filter((line) => line.getBoundingClientRect().right > window.innerWidth).length"
+                )
+                assert cut == 0, f"{cut} outcome lines reach past the screen"
+                audit(page, "runs-390-light")
+                page.screenshot(path=os.path.join(SHOTS, "pages-runs-390-light.png"), full_page=True)
+                page.evaluate("localStorage.setItem('bastion.lang', 'zh-CN')")
+                page.reload()
+                expect(incremental_line.locator("[aria-hidden=true]")).to_have_text(re.compile(r"^新增 1，修改 1，删除 1 · 存储 .+$"))
+                expect(incremental_line).to_have_attribute("title", re.compile(r"^执行结果：文件：新增 1 个，修改 1 个，未变 3 个，删除 1 个；目标上存储了 .+$"))
+                page.screenshot(path=os.path.join(SHOTS, "pages-runs-390-light-zh.png"), full_page=True)
+                page.goto(f"{base}/jobs/{follow}?tab=history")
+                expect(page.locator(f"tr[data-run='{followed}']").get_by_test_id("run-outcome-line")).to_contain_text("1 个文件，读取 4 B")
+                page.screenshot(path=os.path.join(SHOTS, "pages-job-follow-390-light-zh.png"), full_page=True)
+                page.evaluate("localStorage.setItem('bastion.lang', 'en')")
+                page.set_viewport_size({"width": 1280, "height": 800})
 
                 # 3. Confirmations in the UI's own dialog, by keys.
                 long_spec = dict(slow_spec, hooks={"before": [{"argv": ["/bin/sleep", "60"]}]}, retention={"enabled": False})

@@ -67,13 +67,18 @@ import Testing
         let jobs = try #require(try await HTTP.get(fixture.base + "/api/jobs").json?["items"] as? [[String: Any]])
         let listed = try #require(jobs.first)
         #expect(listed["latest_run_status"] as? String == "success", "\(listed)")
-        for (schema, value) in [("RunProgress", progress), ("JobListItem", listed)] {
-            let file = fixture.scratch.path + "/\(schema).json"
+        // The runs list's rows, each with its summary (the lists left out), against RunListItem made strict.
+        let rows = try #require(try await HTTP.get(fixture.base + "/api/runs?page_size=10").json?["items"] as? [[String: Any]])
+        #expect(rows.count == 3 && rows.allSatisfy { $0["summary"] is [String: Any] }, "\(rows)")
+        let listedRuns = rows.enumerated().map { ("RunListItem", $0.element, "RunListItem\($0.offset)") }
+        for (schema, value, name) in [("RunProgress", progress, "RunProgress"), ("JobListItem", listed, "JobListItem")] + listedRuns {
+            let file = fixture.scratch.path + "/\(name).json"
             try JSONSerialization.data(withJSONObject: value).write(to: URL(fileURLWithPath: file))
             arguments.append("\(schema)='\(file)'")
         }
         let check = try Shell.run("python3 '\(repositoryRoot)/Tests/Contract/check_summaries.py' '\(document)' \(arguments.joined(separator: " "))")
         #expect(check.status == 0, "summaries that contradict the document:\n\(check.output.suffix(4000))")
         #expect(check.output.contains("VerifySummary: checked"), "\(check.output)")
+        #expect(check.output.components(separatedBy: "RunListItem: checked").count == 4, "\(check.output)")
     }
 }

@@ -31,7 +31,7 @@ export type BackupSummary = {
   };
   incremental?: {
     base_run_id: string | null;
-    chain: string[];
+    chain?: string[];
     level: number;
   };
   metrics: {
@@ -359,6 +359,8 @@ export type RunListItem = {
   node_id: string;
   started_at: number;
   status: RunStatus;
+  /** as Run.summary, without its arrays (samples, per-file entries, the chain, dumps): the run itself has them */
+  summary: (BackupSummary | RestoreSummary | VerifySummary) | null;
   warnings: number;
 };
 
@@ -476,7 +478,7 @@ export type SourceConsistency = {
   mtime_total: number;
   policy: "warn" | "fail" | "ignore";
   replaced_total: number;
-  sample: ({
+  sample?: ({
     path: string;
     reason: "deleted" | "replaced" | "size" | "mtime" | "ctime";
   })[];
@@ -529,7 +531,7 @@ export type VaultwardenSource = {
 
 export type VerifySummary = {
   database?: {
-    dumps: ({
+    dumps?: ({
       database: string | null;
       error: string | null;
       ok: boolean;
@@ -556,7 +558,7 @@ export type VerifySummary = {
   sample_errors?: string[];
   sample_warnings?: string[];
   sqlite?: {
-    integrity_check: string[];
+    integrity_check?: string[];
     name: string | null;
   } | null;
   sqlite_ok?: boolean | null;

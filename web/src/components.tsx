@@ -1,7 +1,9 @@
 import { useState, type MouseEvent, type ReactNode } from "react";
-import { api, ApiError, type RunStatus, type SnapshotLocation, type TargetInput, type TargetTestStep } from "./api";
+import { api, ApiError, type RunListItem, type RunStatus, type SnapshotLocation, type TargetInput, type TargetTestStep } from "./api";
 import { t, tOr } from "./i18n";
+import { isActiveStatus } from "./lib/liveRefresh";
 import { navigate } from "./lib/router";
+import { runOutcomeLine } from "./lib/runOutcome";
 
 // Small shared pieces: links that use the router, status badges, error boxes that show the server's message and id.
 
@@ -21,6 +23,20 @@ export function Link(props: { to: string; children: ReactNode; className?: strin
 export function StatusBadge(props: { status: RunStatus | "canceling" | null | undefined }) {
   if (!props.status) return <span className="badge">{t("common.status.never")}</span>;
   return <span className={`badge status-${props.status}`}>{statusName(props.status)}</span>;
+}
+
+/** What a finished run did, on one line of a list (the runs list, a job's history; lib/runOutcome.ts): the short form
+ * shown and cut to its cell, the run page's sentences as its title and for screen readers. */
+export function RunOutcomeLine(props: { run: Pick<RunListItem, "kind" | "status" | "summary"> }) {
+  if (isActiveStatus(props.run.status)) return null;
+  const outcome = runOutcomeLine(props.run);
+  if (!outcome) return null;
+  return (
+    <span className="outcome-line" title={outcome.full} data-testid="run-outcome-line">
+      <span aria-hidden="true">{outcome.short}</span>
+      <span className="visually-hidden">{outcome.full}</span>
+    </span>
+  );
 }
 
 /** A run's status for people (`common.status.*`). */

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { runOutcome, shownConnection } from "../src/lib/runOutcome";
+import { runOutcome, runOutcomeLine, shownConnection } from "../src/lib/runOutcome";
 import { loadCatalogue, setLanguage } from "../src/i18n";
 
 // web/page-rules.mjs (docs/ui.md, "The shape of web/"): the browser's dialogs and pages importing pages.
@@ -91,6 +91,38 @@ test("a run's outcome says what it did, by kind, in English and Chinese", async 
   assert.deepEqual(runOutcome(incremental), ["文件：新增 1 个，修改 1 个，未变 260 个，删除 1 个", "目标上存储了 2.00 KiB"]);
   assert.deepEqual(runOutcome(restore), ["文件：恢复 35 个，跳过 2 个"]);
   assert.deepEqual(runOutcome(verify), ["文件：校验 262 个"]);
+  setLanguage("en");
+});
+
+test("a row of a list says a run's outcome on one short line, with the run page's sentences in full", async () => {
+  const incremental = backup({ metrics: { source_total: { files: 263, dirs: 3, bytes: 2017 }, transfer_total_bytes: 2048 }, changes: { new: 1, changed: 1, unchanged: 260, removed: 1 } });
+  const one = backup({ metrics: { source_total: { files: 1, dirs: 0, bytes: 4 }, transfer_total_bytes: 1234567 } });
+  const restore = { kind: "restore" as const, summary: { destination: "/tmp/r", restored_files: 1234, skipped: 2, not_restored: 3 } as never };
+  const verify = { kind: "verify" as const, summary: { files_total: 3, files_failed: 1 } as never };
+  setLanguage("en");
+  assert.deepEqual(runOutcomeLine(incremental), {
+    short: "1 new, 1 changed, 1 removed · 2.00 KiB stored",
+    full: "What it did: Files: 1 new, 1 changed, 260 unchanged, 1 removed; 2.00 KiB stored on the target",
+  });
+  assert.equal(runOutcomeLine(one)?.short, "1 file, 4 B read · 1.18 MiB stored");
+  assert.equal(runOutcomeLine(backup({ metrics: { source_total: { files: 262, dirs: 3, bytes: 2017 } } }))?.short, "262 files, 1.97 KiB read");
+  assert.deepEqual(runOutcomeLine(restore), {
+    short: "1,234 restored, 2 skipped · 3 not restored",
+    full: "What it did: Files: 1,234 restored, 2 skipped; 3 not restored",
+  });
+  assert.equal(runOutcomeLine(verify)?.short, "3 checked · 1 failed");
+  // Nothing to say: no summary yet, a summary this UI cannot read, a restore that wrote nothing countable.
+  assert.equal(runOutcomeLine({ kind: "backup", summary: null }), null);
+  assert.equal(runOutcomeLine({ kind: "copy", summary: { target: {} } as never }), null);
+  assert.equal(runOutcomeLine({ kind: "restore", summary: { destination: "/x" } as never }), null);
+  await loadCatalogue("zh-CN");
+  setLanguage("zh-CN");
+  assert.deepEqual(runOutcomeLine(incremental), {
+    short: "新增 1，修改 1，删除 1 · 存储 2.00 KiB",
+    full: "执行结果：文件：新增 1 个，修改 1 个，未变 260 个，删除 1 个；目标上存储了 2.00 KiB",
+  });
+  assert.equal(runOutcomeLine(restore)?.short, "恢复 1,234，跳过 2 · 未恢复 3");
+  assert.equal(runOutcomeLine(verify)?.short, "校验 3 · 失败 1");
   setLanguage("en");
 });
 

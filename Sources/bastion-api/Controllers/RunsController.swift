@@ -32,6 +32,8 @@ struct RunsController {
         var warnings: Int
         /// `hub`, or the agent it runs on.
         var nodeId: String
+        /// What the run did (the detail's typed summary) without its lists: see `listed(_:)`.
+        var summary: JSONValue?
 
         init(_ run: Run, jobName: String?) {
             id = run.id
@@ -44,6 +46,21 @@ struct RunsController {
             endedAt = run.endedAt
             error = run.error
             warnings = run.warnings
+            summary = run.summary.map(Self.listed)
+        }
+
+        /// A summary as a list row carries it: every array left out, at any depth. The arrays are where a summary
+        /// grows with the data (a restore's `not_restored_entries` and `warning_entries`, a verify's samples, a
+        /// backup's `consistency.sample`, `incremental.chain` and database dumps); a row needs the counts beside them
+        /// (docs/ui.md, "What a run did"), and the run's page reads the whole summary.
+        static func listed(_ value: JSONValue) -> JSONValue {
+            guard case .object(let members) = value else { return value }
+            var kept: [String: JSONValue] = [:]
+            for (key, member) in members {
+                if case .array = member { continue }
+                kept[key] = listed(member)
+            }
+            return .object(kept)
         }
     }
 

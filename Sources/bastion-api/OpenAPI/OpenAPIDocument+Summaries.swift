@@ -2,7 +2,8 @@ import Core
 
 /// The summaries a run ends with (`Run.summary`), by kind: what a backup stored, what a restore wrote, what a verify
 /// checked (docs/ui.md, "One contract"). A failed run keeps the part it got to, so few members are required, and
-/// every summary may carry more members than these (they stay open).
+/// every summary may carry more members than these (they stay open). No array is required, at any depth: a run list's
+/// row carries the summary without them (`RunsController.RunListItemDTO.listed`).
 extension OpenAPIDocument {
     /// A path in a summary's list: as text, plus `path_b64` when the bytes are not UTF-8.
     static let summaryProblem = S.object(["path": S.string, "path_b64": S.string, "reason": S.string], required: ["path", "reason"])
@@ -20,7 +21,10 @@ extension OpenAPIDocument {
                 ]),
                 "filesystem": S.object(["warnings_total": S.integer, "errors_total": S.integer]),
                 "warnings": S.integer,
-                "incremental": S.object(["level": S.integer, "base_run_id": S.nullableString, "chain": S.array(S.string)]),
+                "incremental": S.object(
+                    ["level": S.integer, "base_run_id": S.nullableString, "chain": S.array(S.string)],
+                    required: ["level", "base_run_id"]
+                ),
                 "consistency": S.ref("SourceConsistency"),
                 // Incremental jobs: the regular files compared with the previous snapshot's (BackupSummary.FileChanges).
                 "changes": S.object(["new": S.integer, "changed": S.integer, "unchanged": S.integer, "removed": S.integer]),
@@ -57,13 +61,14 @@ extension OpenAPIDocument {
                 "files_total": S.integer, "files_ok": S.integer, "files_failed": S.integer, "entries_failed": S.integer,
                 "sample_errors": S.array(S.string), "warnings": S.integer, "sample_warnings": S.array(S.string),
                 "sqlite_ok": .object(["type": "boolean", "nullable": true]),
-                "sqlite": S.object(["name": S.nullableString, "integrity_check": S.array(S.string)], nullable: true),
+                "sqlite": S.object(["name": S.nullableString, "integrity_check": S.array(S.string)], required: ["name"], nullable: true),
                 "database": S.object(
                     [
                         "dumps": S.array(
                             S.object(["path": S.string, "database": S.nullableString, "ok": S.boolean, "error": S.nullableString])
                         )
                     ],
+                    required: [],
                     nullable: true
                 ),
                 "drill": S.object(
@@ -83,6 +88,13 @@ extension OpenAPIDocument {
     static let runSummary: JSONValue = .object([
         "nullable": true,
         "description": "by the run's kind: BackupSummary, RestoreSummary or VerifySummary (a restore drill is a verify with `drill`)",
+        "anyOf": [S.ref("BackupSummary"), S.ref("RestoreSummary"), S.ref("VerifySummary")],
+    ])
+
+    /// `RunListItem.summary`: the same schemas, the arrays left out (`RunsController.RunListItemDTO.listed`).
+    static let listedRunSummary: JSONValue = .object([
+        "nullable": true,
+        "description": "as Run.summary, without its arrays (samples, per-file entries, the chain, dumps): the run itself has them",
         "anyOf": [S.ref("BackupSummary"), S.ref("RestoreSummary"), S.ref("VerifySummary")],
     ])
 }

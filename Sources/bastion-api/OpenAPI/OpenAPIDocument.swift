@@ -150,16 +150,24 @@ enum OpenAPIDocument {
             "started_at": S.integer,
             "ended_at": S.nullableInteger,
             "error": S.nullableString, "warnings": S.integer, "node_id": S.string,
+            "summary": listedRunSummary,
         ]),
         "RunStatus": S.enumeration(RunStatus.allCases.map(\.rawValue)),
-        "SourceConsistency": S.object([
-            "policy": S.enumeration(SourceConsistency.policies), "fail_threshold": S.integer, "changed_total": S.integer,
-            "deleted_total": S.integer, "replaced_total": S.integer, "size_total": S.integer, "mtime_total": S.integer,
-            "ctime_total": S.integer, "sample_truncated": S.boolean,
-            "sample": S.array(
-                S.object(["path": S.string, "reason": S.enumeration(SourceConsistency.Reason.allCases.map(\.rawValue))])
-            ),
-        ]),
+        // `sample` is not required: a run list's row leaves every array out (RunListItem.summary).
+        "SourceConsistency": S.object(
+            [
+                "policy": S.enumeration(SourceConsistency.policies), "fail_threshold": S.integer, "changed_total": S.integer,
+                "deleted_total": S.integer, "replaced_total": S.integer, "size_total": S.integer, "mtime_total": S.integer,
+                "ctime_total": S.integer, "sample_truncated": S.boolean,
+                "sample": S.array(
+                    S.object(["path": S.string, "reason": S.enumeration(SourceConsistency.Reason.allCases.map(\.rawValue))])
+                ),
+            ],
+            required: [
+                "policy", "fail_threshold", "changed_total", "deleted_total", "replaced_total", "size_total", "mtime_total", "ctime_total",
+                "sample_truncated",
+            ]
+        ),
         "Run": S.object([
             "id": S.string, "job_id": S.string, "job_name": S.nullableString, "node_id": S.string, "kind": S.ref("RunKind"),
             "operation": .object(["type": "object", "nullable": true, "additionalProperties": true]), "status": S.ref("RunStatus"),

@@ -1388,6 +1388,18 @@ export const en = {
   "editor.credential.new": "New credential…",
   "editor.credential.title": "New credential",
   // ── end editor
+  // ── history
+  "history.outcome.changes": "{new} new, {changed} changed, {removed} removed",
+  "history.outcome.full.one": "{files} file, {size} read",
+  "history.outcome.full.other": "{files} files, {size} read",
+  "history.outcome.stored": "{size} stored",
+  "history.outcome.restore": "{restored} restored, {skipped} skipped",
+  "history.outcome.restore.failed": "{count} not restored",
+  "history.outcome.verify": "{checked} checked",
+  "history.outcome.verify.failed": "{count} failed",
+  "history.outcome.full": "What it did: {text}",
+  "history.outcome.separator": "; ",
+  // ── end history
 } as const;
 
 export type MessageKey = keyof typeof en;

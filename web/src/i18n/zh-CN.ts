@@ -1356,4 +1356,16 @@ export const zhCN: Record<MessageKey, string> = {
   "editor.credential.new": "新建凭据…",
   "editor.credential.title": "新建凭据",
   // ── end editor
+  // ── history
+  "history.outcome.changes": "新增 {new}，修改 {changed}，删除 {removed}",
+  "history.outcome.full.one": "{files} 个文件，读取 {size}",
+  "history.outcome.full.other": "{files} 个文件，读取 {size}",
+  "history.outcome.stored": "存储 {size}",
+  "history.outcome.restore": "恢复 {restored}，跳过 {skipped}",
+  "history.outcome.restore.failed": "未恢复 {count}",
+  "history.outcome.verify": "校验 {checked}",
+  "history.outcome.verify.failed": "失败 {count}",
+  "history.outcome.full": "执行结果：{text}",
+  "history.outcome.separator": "；",
+  // ── end history
 };

@@ -2,6 +2,7 @@ import { useState } from "react";
 import { api, type RunListItem, type Snapshot } from "../api";
 import { ErrorBox, Link } from "../components";
 import { t, type MessageKey } from "../i18n";
+import { isActiveStatus, useActiveRefresh } from "../lib/liveRefresh";
 import { navigate } from "../lib/router";
 import { useLoad } from "../lib/useLoad";
 import { JobCharts } from "./job/Charts";
@@ -31,13 +32,21 @@ export function JobPage(props: { jobId: string; search: string }) {
   const params = new URLSearchParams(props.search);
   const tab: Tab = (tabs as readonly string[]).includes(params.get("tab") ?? "") ? (params.get("tab") as Tab) : "overview";
   const loaded = useLoad(async () => {
-    const [job, runs, snapshots] = await Promise.all([api.job(props.jobId), api.jobRuns(props.jobId), api.snapshots(props.jobId)]);
+    // The runs before the snapshots: a backup's snapshot is written in the transaction that ends it, so a load that
+    // sees the run ended sees its snapshot too (asked together, the snapshots could be read first and the refresh
+    // below would stop with the new one missing).
+    const [job, runs] = await Promise.all([api.job(props.jobId), api.jobRuns(props.jobId)]);
+    const snapshots = await api.snapshots(props.jobId);
     return { job, runs, snapshots };
   }, [props.jobId]);
   const load = loaded.reload;
   const job = loaded.data?.job ?? null;
   const runs = loaded.data?.runs ?? noRuns;
   const snapshots = loaded.data?.snapshots ?? noSnapshots;
+  // Every tab shows what the runs did (History's rows, Overview's last success and snapshot count, the charts, the
+  // snapshots): while one is queued or running the page reloads until it ended (docs/ui.md, "Lists that follow their
+  // runs").
+  useActiveRefresh(runs.some((run) => isActiveStatus(run.status)), load);
   // An action's failure (the tabs report theirs here too); the load's own error otherwise.
   const [actionError, setError] = useState<unknown>(null);
   const error = actionError ?? loaded.error;

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { api } from "../api";
-import { ErrorBox, kindName, Link, StatusBadge, statusName } from "../components";
+import { ErrorBox, kindName, Link, RunOutcomeLine, StatusBadge, statusName } from "../components";
 import { t } from "../i18n";
 import { formatDuration, formatRelative, formatTime } from "../lib/format";
 import { isActiveStatus, useActiveRefresh } from "../lib/liveRefresh";
@@ -9,8 +9,8 @@ import { useLoad } from "../lib/useLoad";
 const statuses = ["all", "queued", "running", "success", "failed", "canceled", "rejected"];
 const kinds = ["all", "backup", "restore", "verify", "copy"];
 
-/** Every run, newest first, filtered by status, kind and job name; pages by cursor and refreshes while a run it shows is
- * queued or running. */
+/** Every run, newest first, filtered by status, kind and job name, each finished one with what it did; pages by cursor
+ * and refreshes while a run it shows is queued or running. */
 export function RunsPage() {
   const [status, setStatus] = useState("all");
   const [kind, setKind] = useState("all");
@@ -84,7 +84,7 @@ export function RunsPage() {
           </thead>
           <tbody>
             {items.map((run) => (
-              <tr key={run.id}>
+              <tr key={run.id} data-run={run.id}>
                 <td data-label={t("pages.runs.col.run")}>
                   <Link to={`/runs/${run.id}`}>
                     <code>{run.id.slice(0, 8)}</code>
@@ -92,6 +92,7 @@ export function RunsPage() {
                   <StatusBadge status={run.status} />
                   {run.warnings > 0 && <span className="badge status-canceled">{t(run.warnings === 1 ? "pages.runs.warnings.one" : "pages.runs.warnings.other", { count: run.warnings })}</span>}
                   {run.error && <span className="muted"> {run.error}</span>}
+                  <RunOutcomeLine run={run} />
                 </td>
                 <td data-label={t("pages.runs.col.job")}>{run.job_name ?? run.job_id}</td>
                 <td data-label={t("pages.runs.kind")}>

@@ -1,9 +1,10 @@
 import { type RunListItem } from "../../api";
-import { Link, StatusBadge } from "../../components";
+import { Link, RunOutcomeLine, StatusBadge } from "../../components";
 import { t, type MessageKey } from "../../i18n";
 import { formatDuration, formatTime } from "../../lib/format";
 
-// The job page's History tab: the job's runs, newest first.
+// The job page's History tab: the job's runs, newest first, each finished one with what it did. JobPage reloads them
+// while one is queued or running (lib/liveRefresh.ts).
 
 const kindKeys: Record<string, MessageKey> = {
   backup: "job.page.kind.backup",
@@ -29,11 +30,12 @@ export function History(props: { runs: RunListItem[] }) {
       </thead>
       <tbody>
         {props.runs.map((run) => (
-          <tr key={run.id}>
+          <tr key={run.id} data-run={run.id}>
             <td data-label={t("common.a.status")}>
               <Link to={`/runs/${run.id}`}>
                 <StatusBadge status={run.status} />
               </Link>
+              <RunOutcomeLine run={run} />
             </td>
             <td data-label={t("job.page.kind")}>{kindWord(run.kind)}</td>
             <td data-label={t("job.page.started")}>{formatTime(run.started_at)}</td>
