@@ -21,12 +21,20 @@ public struct ChainPlan: Sendable {
 
     /// Reads the index at `path` (`identity` decrypts an encrypted one); `selection` limits the wanted entries;
     /// `verifying` keeps what each wanted member must be (a verify, and a restore, which checks every member against
-    /// the index).
-    public init(entriesIndex path: String, identity: String? = nil, selection: RestoreWriter.Selection?, verifying: Bool = false) throws {
+    /// the index); `stopAfter` ends the read after that many wanted entries.
+    public init(
+        entriesIndex path: String,
+        identity: String? = nil,
+        selection: RestoreWriter.Selection?,
+        verifying: Bool = false,
+        stopAfter: Int = .max
+    ) throws {
         let reader = try EntriesIndexReader(path: path, identity: identity)
-        while let entry = try reader.nextFields() {
+        var wanted = 0
+        while wanted < stopAfter, let entry = try reader.nextFields() {
             guard let entryPath = entry.name("path", base64: "path_b64") else { continue }
             if let selection, !selection.includes(entryPath) { continue }
+            wanted += 1
             let offset = entry.int("offset")
             if let stored = entry.string("stored_in") {
                 let source = String(decoding: stored, as: UTF8.self)

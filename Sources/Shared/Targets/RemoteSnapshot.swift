@@ -3,6 +3,10 @@ import Core
 import Foundation
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension TargetStores {
     /// A snapshot on a remote target, read through a local staging `directory` (which exists; docs/targets.md, "Reading
     /// a snapshot"): its manifest, entries index (unless `entriesIndex` is false: a reader that takes its offsets from
@@ -16,7 +20,8 @@ extension TargetStores {
         display: String,
         into directory: String,
         entriesIndex: Bool = true,
-        prefetch: Bool = true
+        prefetch: Bool = true,
+        limits: Limits? = nil
     ) async throws -> Snapshot {
         guard try await store.size(of: "complete.json") != nil else { throw Snapshot.OpenError.notComplete(display) }
         try await store.download("manifest.json", to: directory + "/manifest.json", maxBytes: Int64(Snapshot.maxManifestBytes))
@@ -24,6 +29,7 @@ extension TargetStores {
         let snapshot = try Snapshot(directory: directory)
         if entriesIndex {
             let index = Manifest.entriesIndexName
+            try limits?.room(for: snapshot.recordedSize(of: index), in: directory)
             try await store.download(index, to: directory + "/" + index, maxBytes: snapshot.recordedSize(of: index))
         }
         if snapshot.manifest.framesArtifact != nil {
@@ -34,8 +40,31 @@ extension TargetStores {
                 maxBytes: min(snapshot.recordedSize(of: frames), Snapshot.maxFrameTableBytes)
             )
         }
-        let fetcher = PartFetcher(store: store, directory: directory, parts: snapshot.parts)
+        let fetcher = PartFetcher(store: store, directory: directory, parts: snapshot.parts, limits: limits)
         return try Snapshot(directory: directory) { part, sequential in try fetcher.fetch(part, prefetchNext: prefetch && sequential) }
+    }
+}
+
+extension TargetStores {
+    /// What a reader on the hub keeps free (docs/security.md, "Targets and secrets"): the sizes a manifest records come
+    /// from the target, so before each download the disk under the staging directory must hold it and still have
+    /// `reserveBytes` free; otherwise `hub_disk_full`, and nothing is downloaded.
+    public struct Limits: Sendable {
+        public var reserveBytes: Int64
+
+        public init(reserveBytes: Int64) { self.reserveBytes = reserveBytes }
+
+        public func room(for bytes: Int64, in directory: String) throws {
+            var info = statvfs()
+            guard statvfs(directory, &info) == 0 else { return }
+            let free = Int64(clamping: UInt64(info.f_bavail).multipliedReportingOverflow(by: UInt64(info.f_frsize)).partialValue)
+            guard bytes <= free, free - bytes >= reserveBytes else {
+                throw TargetError(
+                    "hub_disk_full",
+                    "the target's manifest asks for \(bytes) bytes; the hub's disk has \(free) free and keeps \(reserveBytes) in reserve"
+                )
+            }
+        }
     }
 }
 
@@ -46,12 +75,14 @@ private final class PartFetcher: @unchecked Sendable {
     let store: any TargetStore
     let directory: String
     let parts: [Snapshot.Part]
+    let limits: TargetStores.Limits?
     private let next = Mutex<(index: Int, task: Task<Void, any Error>)?>(nil)
 
-    init(store: any TargetStore, directory: String, parts: [Snapshot.Part]) {
+    init(store: any TargetStore, directory: String, parts: [Snapshot.Part], limits: TargetStores.Limits?) {
         self.store = store
         self.directory = directory
         self.parts = parts
+        self.limits = limits
     }
 
     deinit { next.withLock { $0?.task.cancel() } }
@@ -70,6 +101,7 @@ private final class PartFetcher: @unchecked Sendable {
             defer { current = nil }
             return current?.index == index ? current?.task : nil
         }
+        if pending == nil { try limits?.room(for: part.size, in: directory) }
         let current = pending ?? download(index)
         if prefetchNext, index + 1 < parts.count { next.withLock { $0 = (index + 1, download(index + 1)) } }
         try awaitFromBlocking { try await current.value }

@@ -123,6 +123,14 @@ extension BrowseController {
         return lease
     }
 
+    /// What a remote read leaves free on the data directory's disk: 1 GiB, or a twentieth of the disk when that is more.
+    static func diskReserve(_ directory: String) -> Int64 {
+        var info = statvfs()
+        guard statvfs(directory, &info) == 0 else { return 1 << 30 }
+        let size = UInt64(info.f_blocks).multipliedReportingOverflow(by: UInt64(info.f_frsize)).partialValue
+        return max(1 << 30, Int64(clamping: size / 20))
+    }
+
     /// Where the file's bytes are: the snapshot's own payload, or the earlier snapshot of its chain the index names
     /// (`stored_in`, docs/formats.md, "Incremental snapshots"), with its offset when the index has one. A remote
     /// snapshot (and its earlier one) is opened in `staging`.
@@ -144,7 +152,9 @@ extension BrowseController {
                 throw APIError(status: .badRequest, code: "invalid_path", message: "not a path", details: ["field": "path"])
             }
             plan = try await runBlocking {
-                try ChainPlan(entriesIndex: try snapshot.checkedEntriesIndex(), identity: indexIdentity, selection: selection)
+                // One file: the first entry of its path is all the read needs (an index repeating it a billion times
+                // does not grow a list).
+                try ChainPlan(entriesIndex: try snapshot.checkedEntriesIndex(), identity: indexIdentity, selection: selection, stopAfter: 1)
             }
         } catch let error as ArchiveError {
             throw APIError(status: .badGateway, code: "snapshot_corrupt", message: error.description)
@@ -187,7 +197,9 @@ extension BrowseController {
     /// before a byte of it is used (docs/targets.md, "Reading a snapshot"). A target that fails is 502 with its code.
     func openSnapshot(_ location: RunLocation, staging: RemoteFileReads.Lease?, entriesIndex: Bool) async throws -> Snapshot {
         if let directory = location.localDirectory { return try Snapshot(directory: directory) }
-        guard let staging else { preconditionFailure("a remote snapshot is read only with a staging lease") }
+        guard let staging else {
+            throw APIError(status: .conflict, code: "snapshot_not_restorable", message: "\(location.display) is not a local directory")
+        }
         do {
             let store = try await TargetStores.open(location, secrets: HubTargetSecrets(database: services.database))
             let directory = staging.directory + "/" + location.runId
@@ -197,7 +209,9 @@ extension BrowseController {
                 display: location.display,
                 into: directory,
                 entriesIndex: entriesIndex,
-                prefetch: false
+                prefetch: false,
+                // The hub's disk keeps 1 GiB or a twentieth free, whatever sizes the target's manifest records.
+                limits: TargetStores.Limits(reserveBytes: Self.diskReserve(services.config.common.dataDirectory.path))
             )
         } catch let error as TargetError {
             throw APIError(status: .badGateway, code: error.code, message: error.description)
