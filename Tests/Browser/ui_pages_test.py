@@ -281,7 +281,7 @@ def main():
                 overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
                 assert overflow <= 1, ("runs 390", overflow)
                 cut = page.evaluate(
-                    "() => [...document.querySelectorAll('.outcome-line')].filter((line) => line.getBoundingClientRect().right > window.innerWidth).length"
+                    "() => [...document.querySelectorAll('.list-outcome')].filter((line) => line.getBoundingClientRect().right > window.innerWidth).length"
                 )
                 assert cut == 0, f"{cut} outcome lines reach past the screen"
                 audit(page, "runs-390-light")

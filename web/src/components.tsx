@@ -32,7 +32,7 @@ export function RunOutcomeLine(props: { run: Pick<RunListItem, "kind" | "status"
   const outcome = runOutcomeLine(props.run);
   if (!outcome) return null;
   return (
-    <span className="outcome-line" title={outcome.full} data-testid="run-outcome-line">
+    <span className="list-outcome" title={outcome.full} data-testid="run-outcome-line">
       <span aria-hidden="true">{outcome.short}</span>
       <span className="visually-hidden">{outcome.full}</span>
     </span>
