@@ -862,7 +862,8 @@ enum OpenAPIDocument {
                 that hold the file are fetched whole, one at a time, and checked before use. 400 `invalid_path` (`.`, \
                 `..`, empty components), `invalid_query` (no path, NUL, over 64 KiB, a bad location), `not_a_file` (a \
                 directory, link or device); 404 `path_not_found`; 409 `base_missing`, `key_not_found`; 502 \
-                `snapshot_corrupt` (a part that does not match its manifest) or the target's error code; 503 \
+                `snapshot_corrupt` (a part that does not match its manifest), `hub_disk_full` (a download would leave \
+                less than 1 GiB or a twentieth of the hub's disk free) or the target's error code; 503 \
                 `remote_downloads_busy` with `Retry-After` (2 downloads from remote targets run at once). A failure \
                 after the first byte ends the stream before its last bytes.
                 """,
