@@ -61,14 +61,25 @@ import Testing
         }
     }
 
-    @Test func downloadsFromWebDAVAndRcloneChainsEncryptedAndCopies() async throws {
+    /// A hub with one worker, and `rclone serve webdav` under the scratch directory's `dav/` with its secret stored.
+    func withWebDAV() async throws -> (RunsFixture, ServerProcess, String) {
         let fixture = try await RunsFixture()
         try await fixture.startWorker("w0")
         let davRoot = fixture.scratch.path + "/dav"
         try FileManager.default.createDirectory(atPath: davRoot, withIntermediateDirectories: true)
         let dav = try await TargetServers.rcloneWebDAV(root: davRoot, user: Self.user, password: Self.password, logDir: fixture.scratch.path)
+        do {
+            try await webDAVSecret(fixture, port: dav.port)
+        } catch {
+            dav.stop()
+            throw error
+        }
+        return (fixture, dav, davRoot)
+    }
+
+    @Test func downloadsFromWebDAVAndRcloneChainsEncryptedAndCopies() async throws {
+        let (fixture, dav, davRoot) = try await withWebDAV()
         defer { dav.stop() }
-        try await webDAVSecret(fixture, port: dav.port)
         let (sshd, key) = try await TargetServers.sshd(directory: fixture.scratch.path + "/ssh")
         defer { sshd.stop() }
         try await sftpSecret(fixture, port: sshd.port, key: key)
@@ -149,13 +160,8 @@ import Testing
     }
 
     @Test func theStagingGoesAndTheLimitHolds() async throws {
-        let fixture = try await RunsFixture()
-        try await fixture.startWorker("w0")
-        let davRoot = fixture.scratch.path + "/dav"
-        try FileManager.default.createDirectory(atPath: davRoot, withIntermediateDirectories: true)
-        let dav = try await TargetServers.rcloneWebDAV(root: davRoot, user: Self.user, password: Self.password, logDir: fixture.scratch.path)
+        let (fixture, dav, davRoot) = try await withWebDAV()
         defer { dav.stop() }
-        try await webDAVSecret(fixture, port: dav.port)
         let source = fixture.scratch.path + "/src"
         // Larger than what loopback's socket buffers and the server's 8 chunks hold: a client that stops reading holds
         // its download open.
@@ -222,22 +228,7 @@ final class StalledDownload: @unchecked Sendable {
     let status: Int
 
     init(port: Int, path: String, cookie: String) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var small: Int32 = 4096
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            Glibc.close(fd)
-            throw FixtureError("cannot connect to 127.0.0.1:\(port)")
-        }
-        var limit = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        let fd = try RawHTTP.connectLoopback(port: port, timeout: 30, receiveBuffer: 4096)
         let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nCookie: \(cookie)\r\n\r\n".utf8)
         _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         // One byte at a time up to the end of the head: nothing of the body is taken from the socket beyond it.

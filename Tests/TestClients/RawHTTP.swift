@@ -40,12 +40,11 @@ public enum RawHTTP {
         return try raw(port: port, request, headOnly: method == "HEAD", timeout: timeout)
     }
 
-    /// Sends `request` verbatim and parses the answer: read until the server closes, or the body its
-    /// `Content-Length` announces is complete (nothing after the head when `headOnly`, for `HEAD`).
-    /// A server that never answers within `timeout` seconds gives status 0.
-    public static func raw(port: Int, _ request: String, headOnly: Bool = false, timeout: Int = 5) throws -> Response {
+    /// A TCP socket connected to 127.0.0.1:`port`, reads timing out after `timeout` seconds; `receiveBuffer` (set
+    /// before connecting) makes a small window, for a client that stops reading.
+    public static func connectLoopback(port: Int, timeout: Int, receiveBuffer: Int32? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
+        if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
@@ -53,9 +52,21 @@ public enum RawHTTP {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw ConnectFailed() }
+        guard connected == 0 else {
+            close(fd)
+            throw ConnectFailed()
+        }
         var limit = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        return fd
+    }
+
+    /// Sends `request` verbatim and parses the answer: read until the server closes, or the body its
+    /// `Content-Length` announces is complete (nothing after the head when `headOnly`, for `HEAD`).
+    /// A server that never answers within `timeout` seconds gives status 0.
+    public static func raw(port: Int, _ request: String, headOnly: Bool = false, timeout: Int = 5) throws -> Response {
+        let fd = try connectLoopback(port: port, timeout: timeout)
+        defer { close(fd) }
         let bytes = Array(request.utf8)
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         var data = [UInt8]()
