@@ -198,7 +198,9 @@ public final class ArchiveBuilder {
         if mode == S_IFDIR {
             if isExcluded(path, directory: true) || Self.isSnapshotStore(parent, name) { return }
             total.dirs += 1
-            let descriptor = Self.openAt(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            // O_NOATIME as the build opens it: the scan runs beside the build, and a listing that moved a directory's
+            // access time would make the next attempt of the run archive another time (and rewrite every part).
+            let descriptor = openSource(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC, owner: info.st_uid)
             guard descriptor >= 0 else { return }
             defer { close(descriptor) }
             for child in (try? Self.list(descriptor, path, sorted: false)) ?? [] { scanTree(descriptor, child, Self.join(path, child), into: &total) }
