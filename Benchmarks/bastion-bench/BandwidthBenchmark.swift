@@ -9,7 +9,8 @@ import TestClients
 /// store (rclone's own webdav backend) to `rclone serve webdav` on 127.0.0.1, limited to `--limit-mib` MiB/s. The
 /// bytes are counted at the receiving side by a proxy between the two, in 10 ms buckets: for an upload, when they
 /// arrive in the proxy's socket; for a download, when the proxy's socket sends them to Bastion's (`CountingProxy`).
-/// Prints the average rate (first byte to last) and the most bytes in any one-second window (100 consecutive buckets).
+/// Prints the average rate (each object from its first byte to its last) and the most bytes in any one-second window
+/// (100 consecutive buckets).
 struct BandwidthBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bandwidth",
@@ -45,8 +46,8 @@ struct BandwidthBenchmark: AsyncParsableCommand {
             .object(["config": .string("type = webdav\nurl = http://127.0.0.1:\(proxy.port)/\nvendor = other\nuser = bench\npass = \(obscured)\n")])
         )
         print("limit \(limitMiB) MiB/s; \(files) objects of \(fileMiB) MiB each way; counted at the receiver in 10 ms buckets")
-        print("| transfer | bytes | average | most in any 1 s window | limit |")
-        print("|---|---|---|---|---|")
+        print("| transfer | bytes | average | each object's average | most in any 1 s window | limit |")
+        print("|---|---|---|---|---|---|")
         for (name, store) in [
             (
                 "WebDAV",
@@ -69,19 +70,31 @@ struct BandwidthBenchmark: AsyncParsableCommand {
         ] {
             try await store.prepare()
             _ = proxy.take()
-            for index in 0..<files { try await store.upload("part\(index)", from: source) }
+            // Back to back, as a backup ships parts; each object's bytes are those counted up to the moment its call
+            // returned (bucket numbers are the same monotonic clock's), so each upload's average runs from its own
+            // first byte to its own last (rclone's start before each object's first byte is not the pacer's doing),
+            // and the windows run over all of them, the seams included.
+            var ends: [Int] = []
+            for index in 0..<files {
+                try await store.upload("part\(index)", from: source)
+                ends.append(Self.bucketNow())
+            }
             let (up, _, _, reads) = proxy.take()
-            print(Self.row("\(name) upload", up, limit: limit))
+            let ups = Self.split(up, at: ends)
+            print(Self.row("\(name) upload", ups, limit: limit))
             if trace {
-                print(Self.trace(up))
-                print("  counted when the proxy read them instead: " + Self.row("\(name) upload", reads, limit: limit))
+                print(Self.trace(Self.merged(ups)))
+                print("  counted when the proxy read them instead: " + Self.row("\(name) upload", Self.split(reads, at: ends), limit: limit))
             }
             // One after the other, as a restore fetches parts; compared after the last (the comparison is not the
             // transfer's time).
+            ends = []
             for index in 0..<files {
                 try await store.download("part\(index)", to: dir.path + "/back\(index)", maxBytes: Int64(fileMiB) << 20)
+                ends.append(Self.bucketNow())
             }
             let (_, down, writes, _) = proxy.take()
+            let downs = Self.split(down, at: ends)
             for index in 0..<files {
                 let back = dir.path + "/back\(index)"
                 guard try Shell.run("cmp '\(source)' '\(back)'").status == 0 else {
@@ -89,10 +102,12 @@ struct BandwidthBenchmark: AsyncParsableCommand {
                 }
                 unlink(back)
             }
-            print(Self.row("\(name) download", down, limit: limit))
+            print(Self.row("\(name) download", downs, limit: limit))
             if trace {
-                print(Self.trace(down))
-                print("  counted when the proxy's writes returned instead: " + Self.row("\(name) download", writes, limit: limit))
+                print(Self.trace(Self.merged(downs)))
+                print(
+                    "  counted when the proxy's writes returned instead: " + Self.row("\(name) download", Self.split(writes, at: ends), limit: limit)
+                )
             }
         }
     }
@@ -113,21 +128,50 @@ struct BandwidthBenchmark: AsyncParsableCommand {
         return "  busiest second from \(Double(most.start - first) / 100) s; per 100 ms: " + tenths.joined(separator: " ")
     }
 
-    /// A table row: total, average MiB/s from the first byte's bucket to the last's, and the largest sum of 100
-    /// consecutive 10 ms buckets.
-    static func row(_ name: String, _ buckets: [Int: Int], limit: Int64) -> String {
-        guard let first = buckets.keys.min(), let last = buckets.keys.max() else { return "| \(name) | 0 | | | |" }
-        let total = buckets.values.reduce(0, +)
-        let seconds = Double(last - first + 1) / 100
+    /// The proxy's bucket number now (10 ms units of the pacer's monotonic clock).
+    static func bucketNow() -> Int { Int(BandwidthPacer.monotonicSeconds() * 100) }
+
+    /// The buckets of back-to-back transfers, cut where each one's call returned (the last takes the rest).
+    static func split(_ buckets: [Int: Int], at ends: [Int]) -> [[Int: Int]] {
+        var parts = [[Int: Int]](repeating: [:], count: max(1, ends.count))
+        for (bucket, bytes) in buckets {
+            let index = ends.firstIndex { bucket <= $0 } ?? parts.count - 1
+            parts[index][bucket] = bytes
+        }
+        return parts
+    }
+
+    /// The buckets of several transfers as one map.
+    static func merged(_ transfers: [[Int: Int]]) -> [Int: Int] {
+        transfers.reduce(into: [Int: Int]()) { $0.merge($1, uniquingKeysWith: +) }
+    }
+
+    /// A table row: the bytes; the average MiB/s while transferring (all bytes over the sum of each transfer's time from
+    /// its first byte's bucket to its last's) and the lowest and highest of the transfers' own averages; the largest sum
+    /// of 100 consecutive 10 ms buckets over all of them, across the seams between transfers too.
+    static func row(_ name: String, _ transfers: [[Int: Int]], limit: Int64) -> String {
+        let all = merged(transfers)
+        guard let first = all.keys.min(), let last = all.keys.max() else { return "| \(name) | 0 | | | | |" }
+        var rates: [Double] = []
+        var seconds = 0.0
+        for buckets in transfers {
+            guard let start = buckets.keys.min(), let end = buckets.keys.max() else { continue }
+            let time = Double(end - start + 1) / 100
+            seconds += time
+            rates.append(Double(buckets.values.reduce(0, +)) / time)
+        }
+        let total = all.values.reduce(0, +)
         var window = 0
         var most = 0
         for bucket in first...last {
-            window += buckets[bucket] ?? 0
-            if bucket - 100 >= first { window -= buckets[bucket - 100] ?? 0 }
+            window += all[bucket] ?? 0
+            if bucket - 100 >= first { window -= all[bucket - 100] ?? 0 }
             most = max(most, window)
         }
         let mib = { (bytes: Double) in String(format: "%.2f MiB", bytes / 1_048_576) }
-        return "| \(name) | \(mib(Double(total))) | \(mib(Double(total) / seconds))/s | \(mib(Double(most))) | \(mib(Double(limit)))/s |"
+        let each = String(format: "%.2f–%.2f", (rates.min() ?? 0) / 1_048_576, (rates.max() ?? 0) / 1_048_576)
+        return
+            "| \(name) | \(mib(Double(total))) | \(mib(Double(total) / seconds))/s | \(each) | \(mib(Double(most))) | \(mib(Double(limit)))/s |"
     }
 }
 
