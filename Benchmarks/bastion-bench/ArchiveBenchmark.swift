@@ -197,6 +197,8 @@ struct ArchiveBenchmark: AsyncParsableCommand {
 
         var tarZstd = Samples()
         var build = Samples()
+        var sequential = Samples()
+        var onePass = Samples()
         var workerJob = Samples()
         var restic = Samples()
         var zstdTar = Samples()
@@ -233,6 +235,38 @@ struct ArchiveBenchmark: AsyncParsableCommand {
             }
             let roots = try ArchiveBuilder.roots(paths: [corpus], root: nil, progress: progress)
             try measure(&build) { _ = try builder.build(roots) }
+
+            // What a backup does besides the archive, in process (docs/architecture.md, "One pass"): before, the scan,
+            // the build, then the catalog from the index, one after the other; now the catalog written during the
+            // build and the scan beside it. Into directories of their own: `runDir` stays for the restore below.
+            for (name, samples) in [("sequential", 0), ("one-pass", 1)] {
+                let other = dir.path + "/target/job/" + name
+                let catalog = dir.path + "/catalog-\(name).sqlite"
+                try? FileManager.default.removeItem(atPath: other)
+                unlink(catalog)
+                try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
+                var settings = ArchiveBuilder.Settings(jobId: "job", runId: name, runDirectory: other, partSize: partBytes)
+                let progress = BuildProgress()
+                if samples == 0 {
+                    try measure(&sequential) {
+                        let builder = ArchiveBuilder(settings: settings, progress: progress) { false }
+                        _ = builder.scan(roots)
+                        _ = try builder.build(roots)
+                        try SnapshotCatalog.build(entriesIndex: other + "/" + Manifest.entriesIndexName, into: catalog)
+                    }
+                } else {
+                    try measure(&onePass) {
+                        let live = SnapshotCatalog.LiveBuild(path: catalog)
+                        settings.indexObserver = live
+                        let scan = ArchiveBuilder.scanBeside(roots, settings: settings, progress: progress, stage: "packaging") { false }
+                        defer { scan.stop() }
+                        _ = try ArchiveBuilder(settings: settings, progress: progress) { false }.build(roots)
+                        _ = try live.finish()
+                    }
+                }
+                try? FileManager.default.removeItem(atPath: other)
+                unlink(catalog)
+            }
 
             // The worker: from the enqueue to the terminal status. The last round's snapshot stays for the verify.
             let (wall, cpu, finished) = try await timedRun(on: worker) { try await database.enqueueRun(jobId: job.id, source: "bench")! }
@@ -303,7 +337,17 @@ struct ArchiveBenchmark: AsyncParsableCommand {
         row("tar -cf - | zstd -3 -T0 (baseline)", tarZstd, nil)
         row("tar --format=posix --xattrs --acls | zstd", posixTar, tarZstd)
         row("archive_v1 build (tar→zstd→parts+BLAKE3)", build, tarZstd)
+        row("  + scan before, catalog after (old worker)", sequential, tarZstd)
+        row("  + catalog during, scan beside (one pass)", onePass, tarZstd)
         row("bastion-worker filesystem job (\(statuses.sorted().joined(separator: ",")))", workerJob, tarZstd)
+        let catalogEvent = try await database.events(runId: lastBackup!.id, afterSeq: 0, limit: 1000).last { $0.kind == "catalog" }
+        print(
+            String(
+                format: "  worker job ÷ in-process build: %.2f× the time; the last job's catalog: %@",
+                workerJob.median / build.median,
+                catalogEvent?.message ?? "no catalog event"
+            )
+        )
         print(
             String(
                 format: "  vs GNU tar with the same fidelity (posix, xattrs, acls): build %.2fx, worker job %.2fx (median wall)",

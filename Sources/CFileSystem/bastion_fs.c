@@ -6,9 +6,12 @@
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -27,6 +30,14 @@ unsigned int bastion_major(unsigned long long device) { return major(device); }
 unsigned int bastion_minor(unsigned long long device) { return minor(device); }
 void bastion_malloc_trim(void) { malloc_trim(0); }
 int bastion_start_writeback(int fd, long long offset, long long count) { return sync_file_range(fd, offset, count, SYNC_FILE_RANGE_WRITE); }
+
+// The calling thread only (on Linux the scheduling policy and the nice value are per thread): out of a real-time class
+// the process may run in, and to `nice`. For work that may wait, such as the pre-scan beside a backup.
+void bastion_lower_thread_priority(int nice) {
+    struct sched_param parameters = {.sched_priority = 0};
+    pthread_setschedparam(pthread_self(), SCHED_OTHER, &parameters);
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice);
+}
 
 ssize_t bastion_flistxattr(int fd, char *list, size_t size) { return flistxattr(fd, list, size); }
 ssize_t bastion_fgetxattr(int fd, const char *name, void *value, size_t size) { return fgetxattr(fd, name, value, size); }

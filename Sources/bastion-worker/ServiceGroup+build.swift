@@ -104,6 +104,8 @@ func buildServiceGroup(_ config: WorkerConfig, logger: Logger, tracing: (any Ser
     // btrfs snapshots a worker that died left behind (records no running process holds; docs/architecture.md,
     // "Filesystem snapshots").
     SourceSnapshots.sweep(records: config.common.dataDirectory.snapshotsPath, logger: logger)
+    // Catalogs a killed backup was building (never at a catalog's path; docs/architecture.md, "One pass").
+    SnapshotCatalog.sweepTemporaries(in: config.common.dataDirectory)
     return ServiceGroup(
         configuration: .init(
             // The tracing exporter first: a group stops in reverse order, so it flushes the others' last spans.

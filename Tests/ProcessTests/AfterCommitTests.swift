@@ -71,13 +71,14 @@ import Testing
         let pages = progress.compactMap { ($0["done"] as? [String: Any])?["pages"] as? Int }
         #expect(pages.count >= 2 && pages == pages.sorted() && Set(pages).count >= 2, "pages advance: \(pages)")
         #expect(progress.allSatisfy { $0["v"] as? Int == 1 && $0["kind"] as? String == "backup" && $0["stage"] is String })
-        // The stored progress of the finished run keeps each stage once, in order, with when it began; the scan of
-        // the one-file copy takes milliseconds, less than a reporting interval, and is still there.
+        // The stored progress of the finished run keeps each stage once, in order, with when it began; packaging the
+        // one-file copy takes milliseconds, less than a reporting interval, and is still there. No scan stage: the
+        // totals are counted beside packaging (docs/architecture.md, "One pass").
         let stored = try #require(try await fixture.run(run)["progress"] as? [String: Any])
         let marks = try #require(stored["stages"] as? [[String: Any]], "\(stored)")
-        #expect(marks.compactMap { $0["stage"] as? String } == ["snapshot", "scan", "packaging", "upload", "index"], "\(marks)")
+        #expect(marks.compactMap { $0["stage"] as? String } == ["snapshot", "packaging", "upload", "index"], "\(marks)")
         let starts = marks.compactMap { $0["started_ms"] as? Int }
-        #expect(starts.count == 5 && starts == starts.sorted(), "\(starts)")
+        #expect(starts.count == 4 && starts == starts.sorted(), "\(starts)")
         #expect(starts[1] - starts[0] >= 1000, "the snapshot stage took its ~2 s of paced copying: \(starts)")
     }
 

@@ -21,6 +21,7 @@ int bastion_start_writeback(int fd, long long offset, long long count);
 
 /// Gives memory freed in every malloc arena back to the system.
 void bastion_malloc_trim(void);
+void bastion_lower_thread_priority(int nice);
 
 ssize_t bastion_flistxattr(int fd, char *list, size_t size);
 ssize_t bastion_fgetxattr(int fd, const char *name, void *value, size_t size);

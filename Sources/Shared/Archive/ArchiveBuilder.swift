@@ -1,6 +1,7 @@
 import CFileSystem
 import Core
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -47,6 +48,9 @@ public final class ArchiveBuilder {
         public var streamChunkBytes = 64 << 20
         /// The manifest's `database` section, made from what the streamed inputs became (nil: none).
         public var databaseSection: (@Sendable ([StreamedResult]) -> JSONValue)?
+        /// Receives every index entry as its line is written: the catalog built in the same pass (docs/architecture.md,
+        /// "One pass").
+        public var indexObserver: (any IndexObserver)?
 
         public init(jobId: String, runId: String, runDirectory: String, partSize: Int64) {
             self.jobId = jobId
@@ -200,7 +204,9 @@ public final class ArchiveBuilder {
         if mode == S_IFDIR {
             if isExcluded(path, directory: true) || Self.isSnapshotStore(parent, name) { return }
             total.dirs += 1
-            let descriptor = Self.openAt(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            // O_NOATIME as the build opens it: the scan runs beside the build, and a listing that moved a directory's
+            // access time would make the next attempt of the run archive another time (and rewrite every part).
+            let descriptor = openSource(parent, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC, owner: info.st_uid)
             guard descriptor >= 0 else { return }
             defer { close(descriptor) }
             for child in (try? Self.list(descriptor, path, sorted: false)) ?? [] { scanTree(descriptor, child, Self.join(path, child), into: &total) }
@@ -210,6 +216,38 @@ public final class ArchiveBuilder {
         } else if mode != S_IFSOCK, !isExcluded(path, directory: false) {
             total.files += 1
         }
+    }
+
+    /// Runs `scan` on a thread of its own, beside the build, at a lower priority (nice 10, and out of a real-time
+    /// class the process may run in): the totals arrive while packaging goes on, and are set on `progress` for the
+    /// ETA if the `stage` is still current (docs/architecture.md, "One pass"). `stop` ends it early (the build is done).
+    public static func scanBeside(
+        _ roots: [Root],
+        settings: Settings,
+        progress: BuildProgress,
+        stage: String,
+        isCanceled: @escaping @Sendable () -> Bool
+    ) -> BesideScan {
+        let scan = BesideScan()
+        let thread = Thread {
+            bastion_lower_thread_priority(10)
+            let scanner = ArchiveBuilder(settings: settings, progress: BuildProgress()) { isCanceled() || scan.isStopped }
+            let total = scanner.scan(roots)
+            if !scan.isStopped && !isCanceled() { progress.setTotal(total, ifStage: stage) }
+            scan.finished()
+        }
+        thread.name = "bastion-prescan"
+        thread.start()
+        return scan
+    }
+
+    /// The scan beside a build: stopped when the build ends first.
+    public final class BesideScan: Sendable {
+        private let state = Mutex((stopped: false, done: false))
+        var isStopped: Bool { state.withLock { $0.stopped } }
+        public var isDone: Bool { state.withLock { $0.done } }
+        public func stop() { state.withLock { $0.stopped = true } }
+        func finished() { state.withLock { $0.done = true } }
     }
 
     // MARK: - Build
@@ -237,7 +275,8 @@ public final class ArchiveBuilder {
         let writer = ArchiveMemberWriter(
             tar: TarWriter(next: compressor),
             index: try ZstdCompressor(level: 3, next: indexEncryptor ?? entriesFile),
-            readBuffers: readBuffers
+            readBuffers: readBuffers,
+            observer: settings.indexObserver
         )
         // The walk and its system calls on this thread; tar, hashes and the index on another, as `tar | zstd` uses
         // two processes.

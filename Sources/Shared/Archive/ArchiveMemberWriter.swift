@@ -37,11 +37,15 @@ final class ArchiveMemberWriter: @unchecked Sendable {
     private(set) var entriesCount: Int64 = 0
     /// Where the file being written starts in the tar stream.
     private var fileOffset: Int64 = 0
+    /// Who builds the catalog beside the archive, and the entries not handed to it yet.
+    private let observer: (any IndexObserver)?
+    private var observed: [IndexedEntry] = []
 
-    init(tar: TarWriter, index: ZstdCompressor, readBuffers: ReadBuffer.Pool) {
+    init(tar: TarWriter, index: ZstdCompressor, readBuffers: ReadBuffer.Pool, observer: (any IndexObserver)? = nil) {
         self.tar = tar
         self.index = index
         self.readBuffers = readBuffers
+        self.observer = observer
     }
 
     /// Writes every item until the walk is done, then ends the tar stream and the index.
@@ -54,6 +58,8 @@ final class ArchiveMemberWriter: @unchecked Sendable {
         try tar.finish()
         try index.write(indexLines)
         try index.finish()
+        if !observed.isEmpty { observer?.indexed(observed) }
+        observed = []
     }
 
     private func write(_ item: Item, file: inout TarEntry?, hasher: inout BLAKE3) throws {
@@ -161,6 +167,27 @@ final class ArchiveMemberWriter: @unchecked Sendable {
         }
         line.append(contentsOf: "}\n".utf8)
         entriesCount += 1
+        if let observer {
+            let link = entry.kind == .symlink || entry.kind == .hardlink ? entry.linkTarget : nil
+            observed.append(
+                IndexedEntry(
+                    path: entry.path,
+                    kind: entry.kind.rawValue,
+                    size: entry.size,
+                    mtime: entry.mtime.seconds,
+                    mtimeNsec: Int64(entry.mtime.nanoseconds),
+                    mode: Int64(entry.mode),
+                    uid: Int64(entry.uid),
+                    gid: Int64(entry.gid),
+                    hash: hash,
+                    link: link
+                )
+            )
+            if observed.count >= 1024 {
+                observer.indexed(observed)
+                observed.removeAll(keepingCapacity: true)
+            }
+        }
         if line.count >= 256 << 10 {
             try index.write(line)
             line.removeAll(keepingCapacity: true)

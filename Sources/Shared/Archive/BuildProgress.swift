@@ -47,6 +47,13 @@ public final class BuildProgress: Sendable {
         }
     }
 
+    /// Totals found after the stage began (the pre-scan runs beside the build): kept only while `stage` is current.
+    public func setTotal(_ total: Counts, ifStage stage: String) {
+        state.withLock {
+            if $0.stage == stage && !$0.finished { $0.total = total }
+        }
+    }
+
     public func add(files: Int64 = 0, dirs: Int64 = 0, bytes: Int64 = 0) {
         state.withLock {
             $0.done.files += files

@@ -83,6 +83,13 @@ enum ArchiveRun {
                 ? "Packaging \(roots.count) path(s) into \(location.display)" : "Packaging \(streams.count) dump(s) into \(location.display)",
             fields: .object(["run_dir": .string(location.display), "target": .string(location.target.type)])
         )
+        // The catalog is built in the same pass (docs/architecture.md, "One pass"); it reaches its path only once
+        // the snapshot is complete, and any other end removes it.
+        let catalog = context.catalogs.map { SnapshotCatalog.LiveBuild(path: SnapshotCatalog.path(in: $0, runId: context.run.id)) }
+        defer { catalog?.abandon() }
+        settings.indexObserver = catalog
+        // Before the progress loop's first sample: no backup has a `scan` stage now.
+        progress.setStage("packaging")
         let buildSettings = settings
         let shipper = remote
         let buildRoots = roots
@@ -90,12 +97,15 @@ enum ArchiveRun {
             defer { progress.finish() }
             // Confined to this thread for the whole build.
             let builder = ArchiveBuilder(settings: buildSettings, progress: progress) { cancellation.reason != nil }
-            var total: BuildProgress.Counts?
+            // The totals (for the ETA) come from a scan beside the build rather than before it: the walk itself cannot
+            // give them until it is over.
+            var scan: ArchiveBuilder.BesideScan?
             if preScan {
-                progress.setStage("scan")
-                total = builder.scan(buildRoots)
+                scan = ArchiveBuilder.scanBeside(buildRoots, settings: buildSettings, progress: progress, stage: "packaging") {
+                    cancellation.reason != nil
+                }
             }
-            progress.setStage("packaging", total: total)
+            defer { scan?.stop() }
             do {
                 let result = try builder.build(buildRoots, streams: streams)
                 try shipper?.finish()
@@ -182,9 +192,9 @@ enum ArchiveRun {
         )
         let counts = RunProgress.Counts(files: result.source.files, dirs: result.source.dirs, bytes: transfer)
         await context.progress.update(RunProgress(kind: RunKind.backup.rawValue, stage: "upload", done: counts, total: counts))
-        if let data = context.catalogs {
+        if let catalog {
             await context.progress.update(RunProgress(kind: RunKind.backup.rawValue, stage: "index", done: counts, total: counts))
-            await buildCatalog(context, runDirectory: runDir, manifest: result.manifest, in: data)
+            await finishCatalog(catalog, context)
         }
         if remote != nil { try? FileManager.default.removeItem(atPath: runDir) }
         var summary = BackupSummary(
@@ -249,30 +259,20 @@ enum ArchiveRun {
     }
 
     /// The snapshot's catalog, so the first look in the browser or a diff is instant (docs/formats.md, "The snapshot
-    /// catalog"). Not part of the snapshot: when it cannot be built the backup still succeeds (a warning), and the API
-    /// builds it on first use.
-    static func buildCatalog(_ context: RunContext, runDirectory: String, manifest: Manifest, in data: DataDirectory) async {
+    /// catalog"): its rows were written during the build, what is left is the listing index and the rename. Not part
+    /// of the snapshot: when it cannot be built the backup still succeeds (a warning), and the API builds it on first
+    /// use.
+    static func finishCatalog(_ catalog: SnapshotCatalog.LiveBuild, _ context: RunContext) async {
         let started = ContinuousClock.now
         do {
-            // An encrypted job's index is encrypted too: the identity reads it.
-            var identity: String?
-            if manifest.entriesIndexEncrypted, let name = manifest.encryptionKey {
-                identity = try await context.keys?.identity(named: name, create: false)?.identity
-            }
-            let indexIdentity = identity
-            let entries = try await runBlocking {
-                try SnapshotCatalog.build(
-                    entriesIndex: runDirectory + "/" + Manifest.entriesIndexName,
-                    identity: indexIdentity,
-                    into: SnapshotCatalog.path(in: data, runId: context.run.id)
-                ).entriesCount()
-            }
+            let entries = try await runBlocking { try catalog.finish() }
             let elapsed = ContinuousClock.now - started
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             context.events.emit(
                 kind: "catalog",
-                message: "Catalogued \(entries) entries for browsing in \(String(format: "%.2f", seconds)) s",
-                fields: .object(["entries": .number(Double(entries))])
+                message:
+                    "Catalogued \(entries) entries for browsing while packaging; finished \(String(format: "%.2f", seconds)) s after the archive",
+                fields: .object(["entries": .number(Double(entries)), "after_archive_seconds": .number((seconds * 1000).rounded() / 1000)])
             )
         } catch {
             context.events.emit(.warn, kind: "catalog", message: "The snapshot's catalog was not built (it will be on first use): \(error)")

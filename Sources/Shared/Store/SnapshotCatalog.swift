@@ -253,14 +253,54 @@ public final class SnapshotCatalog: Sendable {
 
     /// Builds the catalog of the entries index at `entriesIndex` into `path`: into a temporary file first, renamed
     /// into place when complete, so a reader never sees half a catalog and concurrent builders do not collide.
+    /// A backup builds it in the same pass as the archive instead (`LiveBuild`), through the same `Fill`.
     @discardableResult
     public static func build(entriesIndex: String, identity: String? = nil, into path: String, maxEntries: Int64? = nil) throws -> SnapshotCatalog {
+        let temporary = try temporaryPath(for: path)
+        defer { removeTemporary(temporary) }
+        let queue = try createFile(temporary)
+        try queue.inDatabase { db in
+            try db.inTransaction {
+                let reader = try EntriesIndexReader(path: entriesIndex, identity: identity, maxEntries: maxEntries)
+                let fill = try Fill(db)
+                while let entry = try reader.next() {
+                    guard let path = IndexJSON.bytes(entry, "path") else { continue }
+                    let kind = entry["kind"]?.stringValue ?? "file"
+                    func integer(_ key: String) -> Int64? { entry[key]?.int64Value }
+                    try fill.add(
+                        path: path,
+                        kind: kind,
+                        size: integer("size"),
+                        mtime: integer("mtime"),
+                        mtimeNsec: integer("mtime_nsec"),
+                        mode: integer("mode"),
+                        uid: integer("uid"),
+                        gid: integer("gid"),
+                        hash: entry["hash"]?.stringValue,
+                        link: IndexJSON.bytes(entry, kind == "symlink" ? "symlink_target" : "hardlink_target")
+                    )
+                }
+                try fill.finish()
+                return .commit
+            }
+            try createListingIndex(db)
+        }
+        return try moveIntoPlace(queue, temporary, path)
+    }
+
+    /// `<path>.<pid>.<random>.tmp` in the catalog's directory (created): where a catalog is built before its rename.
+    static func temporaryPath(for path: String) throws -> String {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let temporary = "\(path).\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
-        defer {
-            for suffix in ["", "-journal", "-wal", "-shm"] { unlink(temporary + suffix) }
-        }
+        return "\(path).\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
+    }
+
+    static func removeTemporary(_ temporary: String) {
+        for suffix in ["", "-journal", "-wal", "-shm"] { unlink(temporary + suffix) }
+    }
+
+    /// A new, empty catalog file with its tables (no listing index yet).
+    static func createFile(_ temporary: String) throws -> DatabaseQueue {
         var configuration = Configuration()
         configuration.label = "catalog-build"
         configuration.prepareDatabase { db in
@@ -285,13 +325,17 @@ public final class SnapshotCatalog: Sendable {
                     ) WITHOUT ROWID;
                     """
             )
-            try db.inTransaction {
-                try fill(db, from: entriesIndex, identity: identity, maxEntries: maxEntries)
-                return .commit
-            }
-            // Built after the rows: one sorted pass instead of a random insert per row.
-            try db.execute(sql: "CREATE INDEX entries_listing ON entries (dir_id, dir_first, name)")
         }
+        return queue
+    }
+
+    /// Built after the rows: one sorted pass instead of a random insert per row.
+    static func createListingIndex(_ db: Database) throws {
+        try db.execute(sql: "CREATE INDEX entries_listing ON entries (dir_id, dir_first, name)")
+    }
+
+    /// Closes the built file, syncs it and renames it to `path`; the catalog opened from there.
+    static func moveIntoPlace(_ queue: DatabaseQueue, _ temporary: String, _ path: String) throws -> SnapshotCatalog {
         try queue.close()
         let descriptor = Glibc.open(temporary, O_RDONLY | O_CLOEXEC)
         if descriptor >= 0 {
@@ -303,18 +347,46 @@ public final class SnapshotCatalog: Sendable {
         return catalog
     }
 
-    private static func fill(_ db: Database, from entriesIndex: String, identity: String?, maxEntries: Int64?) throws {
-        let reader = try EntriesIndexReader(path: entriesIndex, identity: identity, maxEntries: maxEntries)
-        let insertDirectory = try db.makeStatement(sql: "INSERT INTO dirs (path) VALUES (?)")
-        let findDirectory = try db.makeStatement(sql: "SELECT id FROM dirs WHERE path = ?")
-        let insertEntry = try db.makeStatement(
-            sql: """
-                INSERT OR REPLACE INTO entries (dir_id, name, dir_first, kind, size, mtime, mtime_nsec, mode, uid, gid, hash, link)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """
-        )
-        // Recently used directories: archive order keeps a directory's members together, so this stays small.
+    /// Removes the temporary files of catalog builds whose process is gone (a worker killed during a backup leaves
+    /// one; it is never at a catalog's path, so nobody reads it). Each worker runs it when it starts.
+    public static func sweepTemporaries(in data: DataDirectory) {
+        for directory in [data.catalogPath, data.catalogPath + "/diff"] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+                // `<run>.sqlite.<pid>.<random>.tmp`, perhaps with a `-journal` suffix.
+                let parts = name.split(separator: ".")
+                guard let tmp = parts.lastIndex(where: { $0.hasPrefix("tmp") }), tmp >= 3, parts[tmp - 3] == "sqlite",
+                    let pid = Int32(parts[tmp - 2]), pid > 0,
+                    kill(pid, 0) != 0, errno == ESRCH
+                else { continue }
+                unlink(directory + "/" + name)
+            }
+        }
+    }
+
+    /// Fills a catalog's tables from the entries of an index, in index order: the one code both builds go through
+    /// (from `entries.jsonl.zst`, and in the same pass as the archive), so their catalogs are the same.
+    final class Fill {
+        let db: Database
+        let insertDirectory: Statement
+        let findDirectory: Statement
+        let insertEntry: Statement
+        /// Recently used directories: archive order keeps a directory's members together, so this stays small.
         var recent: [[UInt8]: Int64] = [:]
+        private(set) var count: Int64 = 0
+
+        init(_ db: Database) throws {
+            self.db = db
+            insertDirectory = try db.makeStatement(sql: "INSERT INTO dirs (path) VALUES (?)")
+            findDirectory = try db.makeStatement(sql: "SELECT id FROM dirs WHERE path = ?")
+            insertEntry = try db.makeStatement(
+                sql: """
+                    INSERT OR REPLACE INTO entries (dir_id, name, dir_first, kind, size, mtime, mtime_nsec, mode, uid, gid, hash, link)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            )
+            _ = try directoryId([])
+        }
+
         func directoryId(_ path: [UInt8]) throws -> Int64 {
             if let id = recent[path] { return id }
             if recent.count > 4096 { recent.removeAll(keepingCapacity: true) }
@@ -322,42 +394,57 @@ public final class SnapshotCatalog: Sendable {
             if let found = try Int64.fetchOne(findDirectory, arguments: [Data(path)]) {
                 id = found
             } else {
-                if !path.isEmpty { _ = try directoryId(split(path).directory) }
+                if !path.isEmpty { _ = try directoryId(SnapshotCatalog.split(path).directory) }
                 try insertDirectory.execute(arguments: [Data(path)])
                 id = db.lastInsertedRowID
             }
             recent[path] = id
             return id
         }
-        _ = try directoryId([])
-        var count: Int64 = 0
-        while let entry = try reader.next() {
-            guard var path = IndexJSON.bytes(entry, "path") else { continue }
+
+        /// One entry; numbers as the index's JSON gives them (nil when unknown). A path that is empty once its
+        /// slashes are trimmed is left out.
+        func add(
+            path: [UInt8],
+            kind: String,
+            size: Int64?,
+            mtime: Int64?,
+            mtimeNsec: Int64?,
+            mode: Int64?,
+            uid: Int64?,
+            gid: Int64?,
+            hash: String?,
+            link: [UInt8]?
+        ) throws {
+            var path = path
             while path.last == UInt8(ascii: "/") { path.removeLast() }
             while path.first == UInt8(ascii: "/") { path.removeFirst() }
-            guard !path.isEmpty else { continue }
-            let (directory, name) = split(path)
-            let kind = entry["kind"]?.stringValue ?? "file"
+            guard !path.isEmpty else { return }
+            let (directory, name) = SnapshotCatalog.split(path)
             if kind == "dir" { _ = try directoryId(path) }
-            func integer(_ key: String) -> Int64? { entry[key]?.int64Value }
-            let link = IndexJSON.bytes(entry, kind == "symlink" ? "symlink_target" : "hardlink_target")
             try insertEntry.execute(arguments: [
-                try directoryId(directory), Data(name), kind == "dir" ? 0 : 1, kind, integer("size") ?? 0, integer("mtime"),
-                integer("mtime_nsec"), integer("mode"), integer("uid"), integer("gid"), entry["hash"]?.stringValue.flatMap(hexBytes).map { Data($0) },
-                link.map { Data($0) },
+                try directoryId(directory), Data(name), kind == "dir" ? 0 : 1, kind, size ?? 0, mtime, mtimeNsec, mode, uid, gid,
+                hash.flatMap(SnapshotCatalog.hexBytes).map { Data($0) }, link.map { Data($0) },
             ])
             count += 1
         }
-        // Directories above the backed-up paths are not archive members: list them so the top can be walked.
-        let directories = try Row.fetchAll(db, sql: "SELECT id, path FROM dirs WHERE path != x''")
-        for row in directories {
-            let (parent, name) = split([UInt8](row[1] as Data))
+
+        /// The implied directories and the meta rows.
+        func finish() throws {
+            // Directories above the backed-up paths are not archive members: list them so the top can be walked.
+            let directories = try Row.fetchAll(db, sql: "SELECT id, path FROM dirs WHERE path != x''")
+            for row in directories {
+                let (parent, name) = SnapshotCatalog.split([UInt8](row[1] as Data))
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO entries (dir_id, name, dir_first, kind, size, implied) VALUES (?, ?, 0, 'dir', 0, 1)",
+                    arguments: [try directoryId(parent), Data(name)]
+                )
+            }
             try db.execute(
-                sql: "INSERT OR IGNORE INTO entries (dir_id, name, dir_first, kind, size, implied) VALUES (?, ?, 0, 'dir', 0, 1)",
-                arguments: [try directoryId(parent), Data(name)]
+                sql: "INSERT INTO meta (key, value) VALUES ('format_version', ?), ('entries', ?)",
+                arguments: [SnapshotCatalog.formatVersion, count]
             )
         }
-        try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('format_version', ?), ('entries', ?)", arguments: [formatVersion, count])
     }
 
     static func hexBytes(_ text: String) -> [UInt8]? {
