@@ -15,6 +15,7 @@ struct ArchiveBenchmark: AsyncParsableCommand {
     @Option(name: .customLong("rounds"), help: "Rounds of every measurement, interleaved; medians are reported.") var rounds = 3
     @Option(name: .customLong("corpus"), help: "Use this existing directory as the corpus instead of generating one.") var existingCorpus: String?
     @Flag(name: .customLong("build-only"), help: "Only time the in-process build and verify, for profiling (no baselines).") var buildOnly = false
+    @Flag(name: .customLong("one-file-only"), help: "Only the one-file read figure (bytes read for a 1 MiB file).") var oneFileOnly = false
     @Option(name: .customLong("small-files"), help: "Generate N files of about 250 bytes instead (the per-file cost).") var smallFiles: Int?
 
     static func timed(_ body: () throws -> Void) rethrows -> Double {
@@ -114,9 +115,64 @@ struct ArchiveBenchmark: AsyncParsableCommand {
         return total
     }
 
+    /// A one-file read (docs/formats.md, "Frames"): a 1 MiB file behind 400 MiB of incompressible bytes, so it sits in
+    /// the second of `partBytes` parts, read by frame with per-frame hashes (only its frames' stored bytes) and, as a
+    /// snapshot without them reads, with its parts checked whole; stored bytes read and wall time of each.
+    static func oneFileRead(_ root: String, partBytes: Int64) throws {
+        let source = root + "/src"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        _ = try Shell.run("head -c 200M /dev/urandom > '\(source)/a.bin' && head -c 200M /dev/urandom > '\(source)/b.bin'")
+        _ = try Shell.run("head -c 1M /dev/urandom > '\(source)/c-one.bin'")
+        let run = root + "/run"
+        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        let progress = BuildProgress()
+        let builder = ArchiveBuilder(settings: .init(jobId: "job", runId: "one", runDirectory: run, partSize: partBytes), progress: progress) { false }
+        _ = try builder.build(try ArchiveBuilder.roots(paths: [source], root: nil, progress: progress))
+        let snapshot = try Snapshot(directory: run)
+        var wanted: Snapshot.Wanted?
+        let reader = try EntriesIndexReader(path: run + "/" + Manifest.entriesIndexName)
+        while let entry = try reader.next() {
+            if let path = entry["path"]?.stringValue, path.hasSuffix("/c-one.bin"), let offset = entry["offset"]?.int64Value {
+                wanted = Snapshot.Wanted(offset: offset, path: Array(path.utf8))
+            }
+        }
+        guard let wanted, let frames = try snapshot.frameTable() else { throw ArchiveError.corrupt("no c-one.bin or no frame table") }
+        final class Discard: TarReaderDelegate {
+            var bytes = 0
+            func begin(_ entry: TarEntry) throws {}
+            func content(_ bytes: UnsafeRawBufferPointer) throws { self.bytes += bytes.count }
+            func hole(_ count: Int64) throws {}
+            func end(_ entry: TarEntry) throws {}
+        }
+        var withoutHashes = frames
+        withoutHashes.hashes = nil
+        let frameMiB = Double(frames.frameBytes) / 1_048_576
+        print(
+            "one-file read: a 1 MiB file at \(wanted.offset >> 20) MiB of a \(snapshot.payloadBytes >> 20) MiB payload in \(snapshot.parts.count) parts of \(partBytes >> 20) MiB, frames of \(Int(frameMiB)) MiB"
+        )
+        for (name, table) in [("by frame, per-frame hashes", frames), ("parts checked whole (no hashes)", withoutHashes)] {
+            let progress = BuildProgress()
+            let sink = Discard()
+            let wall = try timed { try snapshot.readMembers([wanted], frames: table, identity: nil, into: sink, progress: progress) }
+            let read = Double(progress.snapshot(kind: "restore", previous: nil).0.done.bytes ?? 0) / 1_048_576
+            print(
+                String(
+                    format: "  %@: %.2f MiB read (%.2f frames' bytes), %.3f s, %d bytes delivered",
+                    name.padding(toLength: 32, withPad: " ", startingAt: 0),
+                    read,
+                    read / frameMiB,
+                    wall,
+                    sink.bytes
+                )
+            )
+        }
+    }
+
     func run() async throws {
         let dir = try BenchDirectory("archive")
         defer { dir.remove() }
+        if oneFileOnly { return try Self.oneFileRead(dir.path + "/one-file", partBytes: Int64(partMiB) * 1_048_576) }
         let corpus: String
         let bytes: Int64
         if let existingCorpus {
@@ -374,6 +430,8 @@ struct ArchiveBenchmark: AsyncParsableCommand {
         print(
             "bastion-worker peak RSS over \(rounds) backups: \(rss / 1024) MiB; a fresh worker's during the verify: \(verifyRSS / 1024) MiB (VmHWM)"
         )
+
+        try Self.oneFileRead(dir.path + "/one-file", partBytes: partBytes)
 
         // Where the time goes: BLAKE3 (one core) next to b3sum (one thread) on 256 MiB.
         var buffer = [UInt8](repeating: 0, count: 256 << 20)

@@ -157,12 +157,12 @@ import Testing
         #expect(refused.status == 502 && refused.json?["error"] as? String == "snapshot_corrupt", "\(refused.status) \(refused.text)")
     }
 
-    func flip(_ path: String) throws {
+    func flip(_ path: String, at offset: UInt64 = 100) throws {
         let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
         defer { try? handle.close() }
-        try handle.seek(toOffset: 100)
+        try handle.seek(toOffset: offset)
         let byte = try handle.read(upToCount: 1)![0]
-        try handle.seek(toOffset: 100)
+        try handle.seek(toOffset: offset)
         try handle.write(contentsOf: Data([byte ^ 0xFF]))
     }
 }

@@ -140,12 +140,16 @@ import Testing
         #expect(sealedBase.status == 200 && sealedBase.body == big, "\(sealedBase.status) \(sealedBase.text.prefix(300))")
         await expectStagingEmpty(fixture, "rclone encrypted")
 
-        // A byte altered in every part on the WebDAV server: 502 snapshot_corrupt before any byte of the file, for the
-        // first snapshot's own file and for the second's file its base holds; the copy is untouched.
+        // A byte altered every 64 KiB of every part on the WebDAV server (so in every frame: a read by frame checks the
+        // frames it reads, docs/formats.md "Frames"): 502 snapshot_corrupt before any byte of the file, for the first
+        // snapshot's own file and for the second's file its base holds; the copy is untouched.
         let directory = "\(davRoot)/b/\(job)/\(first)"
         let parts = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("payload.part") }.sorted()
         #expect(parts.count >= 4, "\(parts)")
-        for part in parts { try BrowseFileTests().flip(directory + "/" + part) }
+        for part in parts {
+            let size = try FileManager.default.attributesOfItem(atPath: directory + "/" + part)[.size] as! Int
+            for offset in stride(from: 100, to: size, by: 65536) { try BrowseFileTests().flip(directory + "/" + part, at: UInt64(offset)) }
+        }
         for (run, path) in [(first, "/note.txt"), (second, "/big.bin")] {
             let refused = try await download(fixture, run, root + path)
             #expect(

@@ -265,9 +265,13 @@ public final class ArchiveBuilder {
         let parts = PartWriter(directory: directory, partSize: settings.partSize, shipper: settings.shipper) { [isCanceled] in
             if isCanceled() { throw CancellationError() }
         }
-        let encryptor = try settings.encryption.map { try AgeEncryptor(recipient: $0.recipient, next: parts) }
-        let afterCompression: any ByteSink = encryptor ?? parts
+        // Each frame's stored bytes hashed on their way to the parts (docs/formats.md, "Frames").
+        let frameHasher = FrameHasher(ageHeaderBytes: nil, next: parts)
+        let encryptor = try settings.encryption.map { try AgeEncryptor(recipient: $0.recipient, next: frameHasher) }
+        if let encryptor { frameHasher.ageHeaderBytes = encryptor.header.count }
+        let afterCompression: any ByteSink = encryptor ?? frameHasher
         let compressor = FrameCompressor(level: 3, frameBytes: settings.frameBytes, workers: settings.zstdWorkers, next: afterCompression)
+        compressor.willWriteFrame = { frameHasher.expect(compressed: $0, end: $1) }
         let entriesFile = try FileSink(path: "\(directory)/entries.jsonl.zst", hashing: true)
         // The index names every file: encrypted to the payload's recipient, so nothing on the target names a file in
         // the clear (docs/formats.md, "The entries index").
@@ -295,13 +299,17 @@ public final class ArchiveBuilder {
         )
         if consistency.exceedsThreshold { throw ConsistencyFailure(consistency: consistency, source: counts) }
         let entriesCount = writer.entriesCount
-        let frames = try FileSink(path: "\(directory)/\(Manifest.framesName)", hashing: true)
-        try frames.write(
-            Array(
-                FrameTable(frameBytes: Int64(settings.frameBytes), offsets: compressor.frameOffsets, ageHeader: encryptor?.header).json.jsonString()
-                    .utf8
-            )
+        guard frameHasher.hashes.count == compressor.frameOffsets.count else {
+            throw ArchiveError.corrupt("\(frameHasher.hashes.count) frame hashes for \(compressor.frameOffsets.count) frames")
+        }
+        let table = FrameTable(
+            frameBytes: Int64(settings.frameBytes),
+            offsets: compressor.frameOffsets,
+            ageHeader: encryptor?.header,
+            hashes: frameHasher.hashes
         )
+        let frames = try FileSink(path: "\(directory)/\(Manifest.framesName)", hashing: true)
+        try frames.write(Array(table.json.jsonString().utf8))
         try frames.finish()
         let endedAt = Date()
 

@@ -25,6 +25,10 @@ public struct Snapshot: Sendable {
     /// read); `sequential` says the read goes on through the parts in order (the next may be fetched meanwhile). Nil:
     /// the parts are in `directory`.
     public let fetchPart: (@Sendable (Part, _ sequential: Bool) throws -> String)?
+    /// A remote snapshot: `count` bytes of a part from `offset` (a ranged read; docs/targets.md, "Reading a
+    /// snapshot"), for a read by frame whose frame table has hashes. Nil: read from `directory`, or (remote) only whole
+    /// parts through `fetchPart`.
+    public let fetchRange: (@Sendable (Part, _ offset: Int64, _ count: Int) throws -> [UInt8])?
 
     /// The payload decoder chain: [age decrypt →] zstd → `next`.
     public func decoder(identity: String?, next: any ByteSink) throws -> any ByteSink {
@@ -51,9 +55,14 @@ public struct Snapshot: Sendable {
     public static let maxManifestBytes: Int = 256 << 20
 
     /// `directory` holds `manifest.json` and `complete.json` (for a remote snapshot, the copies fetched into staging).
-    public init(directory: String, fetchPart: (@Sendable (Part, _ sequential: Bool) throws -> String)? = nil) throws {
+    public init(
+        directory: String,
+        fetchPart: (@Sendable (Part, _ sequential: Bool) throws -> String)? = nil,
+        fetchRange: (@Sendable (Part, _ offset: Int64, _ count: Int) throws -> [UInt8])? = nil
+    ) throws {
         self.directory = directory
         self.fetchPart = fetchPart
+        self.fetchRange = fetchRange
         guard access(directory + "/complete.json", F_OK) == 0 else { throw OpenError.notComplete(directory) }
         // Read whole into memory: bounded, and only when it is a regular file (a target may serve anything).
         let data: [UInt8]

@@ -57,7 +57,14 @@ extension Snapshot {
     ) throws {
         let sorted = wanted.sorted { $0.offset < $1.offset }
         let filter = MemberFilter(paths: Set(sorted.map(\.path)), next: delegate)
-        let parts = PartCursor(snapshot: self, progress: progress)
+        // With per-frame hashes only the frames' own bytes are read, each checked against its hash before use; without
+        // (older snapshots, or a remote store read only whole), each part used is read and checked whole first.
+        let parts: any StoredCursor =
+            if frames.hashes != nil && (fetchPart == nil || fetchRange != nil) {
+                FrameCursor(snapshot: self, frames: frames, progress: progress)
+            } else {
+                PartCursor(snapshot: self, progress: progress)
+            }
         defer { parts.close() }
         // Where decoding is: the window counting the uncompressed position (it holds the tar reader), the sink the
         // part bytes go into, and the age decryptor when the payload is encrypted.
@@ -80,10 +87,10 @@ extension Snapshot {
                     let chunk = compressedOffset / Int64(Age.chunkSize)
                     let decryptor = try AgeDecryptor(identity: identity, next: Window(skip: compressedOffset % Int64(Age.chunkSize), next: decoder))
                     try decryptor.start(header: header, atChunk: UInt64(chunk))
-                    try parts.seek(to: AgeDecryptor.offset(ofChunk: chunk, headerBytes: header.count))
+                    try parts.seek(frame: frame, to: AgeDecryptor.offset(ofChunk: chunk, headerBytes: header.count))
                     position = (window, decryptor, decryptor)
                 } else {
-                    try parts.seek(to: compressedOffset)
+                    try parts.seek(frame: frame, to: compressedOffset)
                     position = (window, decoder, nil)
                 }
             }
@@ -186,9 +193,125 @@ private final class MemberFilter: TarReaderDelegate {
     }
 }
 
+/// The stored payload read from where a frame starts, onwards.
+private protocol StoredCursor: AnyObject {
+    /// Reads from the start of frame `frame`, which is at `offset` of the stored payload.
+    func seek(frame: Int, to offset: Int64) throws
+    /// The next bytes, nil after the last.
+    func next() throws -> ArraySlice<UInt8>?
+    func close()
+}
+
+/// Reads the stored payload frame by frame (docs/formats.md, "Frames"): only each frame's stored bytes, from the local
+/// parts or by a ranged read of a remote one (`Snapshot.fetchRange`), each frame checked against its BLAKE3 in
+/// `frames.json` before a byte of it is handed on. Holds one frame's bytes at a time. Two frames of an encrypted
+/// payload may share an age chunk: the next frame's bytes are handed on from where the last ones ended.
+private final class FrameCursor: StoredCursor {
+    let snapshot: Snapshot
+    let frames: FrameTable
+    let progress: BuildProgress?
+    private var frame = -1
+    private var bytes: [UInt8] = []
+    private var from = 0
+    /// Where the bytes handed on so far end in the stored payload.
+    private var handedOn: Int64 = 0
+    private var descriptors: [Int: Int32] = [:]
+
+    init(snapshot: Snapshot, frames: FrameTable, progress: BuildProgress?) {
+        self.snapshot = snapshot
+        self.frames = frames
+        self.progress = progress
+    }
+
+    func seek(frame: Int, to offset: Int64) throws {
+        let range = try load(frame)
+        guard range.lowerBound == offset else { throw ArchiveError.corrupt("frame \(frame) does not start where the frame table says") }
+        from = 0
+        handedOn = range.upperBound
+    }
+
+    func next() throws -> ArraySlice<UInt8>? {
+        while from >= bytes.count {
+            guard frame >= 0, frame + 1 < frames.offsets.count else { return nil }
+            let range = try load(frame + 1)
+            guard range.lowerBound <= handedOn, handedOn <= range.upperBound else {
+                throw ArchiveError.corrupt("frame \(frame) does not follow the one before")
+            }
+            from = Int(handedOn - range.lowerBound)
+            handedOn = range.upperBound
+        }
+        defer { from = bytes.count }
+        return bytes[from...]
+    }
+
+    /// Reads frame `index`'s stored bytes and checks them against its hash; its stored range.
+    private func load(_ index: Int) throws -> Range<Int64> {
+        guard let hashes = frames.hashes, index < hashes.count,
+            let range = frames.storedRange(ofFrame: index, storedBytes: snapshot.payloadBytes)
+        else { throw ArchiveError.corrupt("frame \(index) is not in the stored payload") }
+        // Bastion's frames are at most `frame_bytes` compressed (and sealed); a larger one is not Bastion's.
+        let limit = min(Int64(64 << 20), frames.frameBytes + frames.frameBytes / 64 + (1 << 18))
+        guard range.count <= limit else { throw ArchiveError.corrupt("frame \(index) has \(range.count) stored bytes") }
+        bytes = try read(range)
+        var hasher = BLAKE3()
+        hasher.update(bytes)
+        guard hasher.finalizeHex() == hashes[index] else { throw ArchiveError.corrupt("frame \(index) of the payload does not match its BLAKE3 hash") }
+        progress?.add(bytes: Int64(bytes.count))
+        frame = index
+        return range
+    }
+
+    /// The stored bytes of `range`, from the parts that hold them.
+    private func read(_ range: Range<Int64>) throws -> [UInt8] {
+        let split = snapshot.manifest.splitBytes
+        guard split > 0 else { throw ArchiveError.corrupt("the manifest has no split_bytes") }
+        var out = [UInt8](repeating: 0, count: range.count)
+        var offset = range.lowerBound
+        while offset < range.upperBound {
+            let index = Int(offset / split)
+            guard index < snapshot.parts.count else { throw ArchiveError.corrupt("an offset past the last part") }
+            let part = snapshot.parts[index]
+            guard index == snapshot.parts.count - 1 || part.size == split else { throw ArchiveError.corrupt("\(part.name) is not split_bytes long") }
+            let within = offset - Int64(index) * split
+            let count = Int(min(range.upperBound - offset, part.size - within))
+            guard count > 0 else { throw ArchiveError.corrupt("\(part.name) ends before the frame") }
+            let at = Int(offset - range.lowerBound)
+            if let fetchRange = snapshot.fetchRange {
+                let fetched = try fetchRange(part, within, count)
+                guard fetched.count == count else { throw ArchiveError.corrupt("\(part.name): \(fetched.count) bytes at \(within), not \(count)") }
+                out.replaceSubrange(at..<(at + count), with: fetched)
+            } else {
+                let descriptor = try descriptor(index)
+                var done = 0
+                while done < count {
+                    let got = out.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + at + done, count - done, off_t(within) + off_t(done)) }
+                    if got < 0 && errno == EINTR { continue }
+                    guard got > 0 else { throw ArchiveError.corrupt("\(part.name) ends before the frame") }
+                    done += got
+                }
+            }
+            offset += Int64(count)
+        }
+        return out
+    }
+
+    private func descriptor(_ index: Int) throws -> Int32 {
+        if let known = descriptors[index] { return known }
+        let part = snapshot.parts[index]
+        let descriptor = try Snapshot.openRegularFile("\(snapshot.directory)/\(part.name)", name: part.name)
+        descriptors[index] = descriptor
+        return descriptor
+    }
+
+    func close() {
+        for descriptor in descriptors.values { Glibc.close(descriptor) }
+        descriptors = [:]
+    }
+}
+
 /// Reads the compressed payload from any offset, part by part; each part is checked whole before its first byte is
 /// used (fetched first when remote, and kept until the read moves past it).
-private final class PartCursor {
+private final class PartCursor: StoredCursor {
     let snapshot: Snapshot
     let progress: BuildProgress?
     private var checked: [Int: String] = [:]
@@ -201,7 +324,7 @@ private final class PartCursor {
         self.progress = progress
     }
 
-    func seek(to offset: Int64) throws {
+    func seek(frame: Int, to offset: Int64) throws {
         let split = snapshot.manifest.splitBytes
         guard split > 0 else { throw ArchiveError.corrupt("the manifest has no split_bytes") }
         part = Int(offset / split)

@@ -95,6 +95,13 @@ public struct RcloneStore: TargetStore {
         return Int64(info.st_size)
     }
 
+    /// `rclone cat --offset --count`: every rclone backend answers it (those without ranged reads skip the bytes
+    /// before the offset on rclone's side).
+    public func readRange(_ name: String, offset: Int64, count: Int) async throws -> [UInt8]? {
+        guard count > 0 else { return [] }
+        return Array(try await run(["cat", "--offset", "\(offset)", "--count", "\(count)", "\(directory)/\(name)"]))
+    }
+
     /// One `lsjson` of the file itself (not of the whole run: a resume asks for every part).
     public func size(of name: String) async throws -> Int64? {
         try await listing("\(directory)/\(name)")[name]

@@ -41,7 +41,11 @@ extension TargetStores {
             )
         }
         let fetcher = PartFetcher(store: store, directory: directory, parts: snapshot.parts, limits: limits)
-        return try Snapshot(directory: directory) { part, sequential in try fetcher.fetch(part, prefetchNext: prefetch && sequential) }
+        return try Snapshot(
+            directory: directory,
+            fetchPart: { part, sequential in try fetcher.fetch(part, prefetchNext: prefetch && sequential) },
+            fetchRange: { part, offset, count in try fetcher.range(part, offset: offset, count: count) }
+        )
     }
 }
 
@@ -85,13 +89,49 @@ private final class PartFetcher: @unchecked Sendable {
         self.limits = limits
     }
 
-    deinit { next.withLock { $0?.task.cancel() } }
+    deinit {
+        next.withLock { $0?.task.cancel() }
+        whole.withLock { if let staged = $0 { unlink(staged.path) } }
+    }
 
     func path(_ part: Snapshot.Part) -> String { "\(directory)/\(part.name)" }
 
     func download(_ index: Int) -> Task<Void, any Error> {
         let (store, part, path) = (store, parts[index], path(parts[index]))
         return Task { _ = try await store.download(part.name, to: path, maxBytes: part.size) }
+    }
+
+    /// A part fetched whole for ranged reads because the store answered none (a WebDAV server that ignores Range),
+    /// kept while reads stay in it.
+    private let whole = Mutex<(index: Int, path: String)?>(nil)
+
+    /// On the reading thread: `count` bytes of `part` from `offset` (a read by frame, checked by the caller against the
+    /// frame's hash): a ranged read where the store has one, else from the part fetched whole.
+    func range(_ part: Snapshot.Part, offset: Int64, count: Int) throws -> [UInt8] {
+        guard let index = parts.firstIndex(of: part) else { throw ArchiveError.corrupt("\(part.name) is not in the manifest") }
+        if whole.withLock({ $0 == nil }) {
+            let (store, name) = (store, part.name)
+            if let bytes = try awaitFromBlocking({ try await store.readRange(name, offset: offset, count: count) }) { return bytes }
+        }
+        let staged = whole.withLock { $0?.index == index ? $0?.path : nil }
+        let path = try staged ?? fetch(part, prefetchNext: false)
+        if staged == nil {
+            whole.withLock { previous in
+                if let previous, previous.index != index { unlink(previous.path) }
+                previous = (index, path)
+            }
+        }
+        let descriptor = try Snapshot.openRegularFile(path, name: part.name)
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let got = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { break }
+            done += got
+        }
+        return Array(bytes[0..<done])
     }
 
     /// On the reading thread: the part's local path once it is fetched; with `prefetchNext`, starts fetching the one after.

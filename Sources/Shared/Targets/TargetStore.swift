@@ -15,6 +15,9 @@ public protocol TargetStore: Sendable {
     /// there: a target cannot fill the hub's disk (docs/security.md, "Targets and secrets").
     @discardableResult
     func download(_ name: String, to path: String, maxBytes: Int64) async throws -> Int64
+    /// `count` bytes of `name` from `offset` (a ranged read: WebDAV's Range GET, `rclone cat --offset --count`); nil
+    /// when the store reads only whole files. Fewer bytes than asked is the caller's to refuse.
+    func readRange(_ name: String, offset: Int64, count: Int) async throws -> [UInt8]?
     /// The stored size of `name`; nil when it is not there.
     func size(of name: String) async throws -> Int64?
     /// Every file of the run's collection and its size; empty when the collection does not exist.
@@ -95,6 +98,9 @@ public struct TaskSecrets: TargetSecretProvider {
 }
 
 extension TargetStore {
+    /// No ranged reads unless the store has them.
+    public func readRange(_ name: String, offset: Int64, count: Int) async throws -> [UInt8]? { nil }
+
     /// A download bounded only by `TargetStores.maxObjectBytes`.
     @discardableResult
     public func download(_ name: String, to path: String) async throws -> Int64 {

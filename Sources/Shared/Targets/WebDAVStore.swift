@@ -264,6 +264,22 @@ public struct WebDAVStore: TargetStore {
         return response.body
     }
 
+    /// One Range GET (paced like a slice of a paced download); a server that ignores the range answers nil, and the
+    /// reader takes whole parts instead.
+    public func readRange(_ name: String, offset: Int64, count: Int) async throws -> [UInt8]? {
+        guard count > 0 else { return [] }
+        if let downloadPacer {
+            var paced = 0
+            while paced < count + Self.rangeHeaderAllowance { paced += try await downloadPacer.pace(count + Self.rangeHeaderAllowance - paced) }
+        }
+        do {
+            var body = try await range(collection + Self.escape(name), start: offset, count: Int64(count))
+            return body.readBytes(length: body.readableBytes)
+        } catch let error as TargetError where error.code == "webdav_range_unsupported" {
+            return nil
+        }
+    }
+
     public func size(of name: String) async throws -> Int64? {
         let response = try await send("HEAD", collection + Self.escape(name), expect: [200, 404]) { HTTPClientRequest(url: "") }
         guard response.status.code == 200 else { return nil }
