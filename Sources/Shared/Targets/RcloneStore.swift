@@ -33,7 +33,7 @@ public struct RcloneStore: TargetStore {
         self.environment = environment
         self.logger = logger
         uploadPacer = BandwidthPacers.pacer(for: .rclone(target), .upload)
-        downloadPacer = BandwidthPacers.pacer(for: .rclone(target), .download)
+        downloadPacer = BandwidthPacers.pacer(for: .rclone(target), .download, schedule: BandwidthPacers.download)
     }
 
     /// The only variables of the host's environment rclone sees: no `RCLONE_*` (flags, another config), no
@@ -311,6 +311,7 @@ public struct RcloneStore: TargetStore {
                 }
                 filled += count
             }
+            pacer.arrived(filled, reserved: wanted)
             var offset = 0
             while offset < filled {
                 let written = buffer.withUnsafeBytes { write(sink, $0.baseAddress! + offset, filled - offset) }
