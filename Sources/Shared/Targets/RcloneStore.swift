@@ -216,10 +216,22 @@ public struct RcloneStore: TargetStore {
                 try Self.drain(pacedOutput, into: output, pacer: outputPacer, received: ReceiveQueues(pid: process.processIdentifier))
             }
         }
+        // A cancelled transfer (a run cancelled, a browser gone from a download) ends rclone rather than waiting for it:
+        // a target that trickles bytes would otherwise hold the transfer for as long as it likes.
+        let pid = process.processIdentifier
         var status: Int32 = -1
-        for await code in finished.stream {
-            status = code
-            break
+        await withTaskCancellationHandler {
+            for await code in finished.stream {
+                status = code
+                break
+            }
+        } onCancel: {
+            kill(pid, SIGTERM)
+        }
+        if status == -1 {
+            // Cancelled before rclone ended: it was asked to stop; wait for it, so its pipes close and the readers end.
+            process.waitUntilExit()
+            throw CancellationError()
         }
         let (message, printed) = try await (stderrBytes, stdoutBytes)
         var pacedError: (any Error)?
