@@ -245,12 +245,12 @@ public enum BandwidthPacers {
 
     static let pacers = Mutex<[String: BandwidthPacer]>([:])
 
-    /// A download's schedule: 97 % of the limit in slices of 1/100, making up to a second of lost time within its
+    /// A download's schedule: 97 % of the limit in slices of 1/50 (half the requests of 1/100), making up to a second of lost time within its
     /// window (a stalled range or rclone read late). A WebDAV download asks for each slice with its own ranged GET,
     /// `rangedDownloadInFlight` in flight: the window counts them until they arrive, so answers that come late and land
     /// together keep every second within the cap, and a longer round trip lowers the rate only as far as the bytes in
     /// flight take the window's room (docs/targets.md).
-    public static let download = PaceSchedule(catchUp: 1)
+    public static let download = PaceSchedule(slicesPerSecond: 50, catchUp: 1)
     public static let rangedDownloadInFlight = 8
 
     /// The pacer of `target`'s `direction`; nil when the target has no limit. A pacer whose target's limits changed
