@@ -68,11 +68,10 @@ public struct PaceSchedule: Sendable {
     /// of an rclone download, docs/targets.md, "Bandwidth"): the next slice starts no earlier than the schedule's base
     /// plus their time at the paced rate, so a window that holds the burst holds at most the rest of the second's
     /// slices. Idle time before `now` does not pay for it (a window that starts with the burst sees none of that idle
-    /// time). The window counts them as arrived.
+    /// time). The window is told what crossed separately (`arrived`).
     public mutating func charge(_ bytes: Int64, limit: Int64?, now: Double) {
         guard bytes > 0, let limit, limit > 0 else { return }
         nextStart = base(now: now) + Double(bytes) / (Double(limit) * headroom)
-        window?.arrived(bytes, reserved: 0, now: now)
     }
 
     /// Lets `bytes` of a reserved slice through the window at `now` (they count as in flight until `arrived`); nil when

@@ -308,21 +308,41 @@ public struct RcloneStore: TargetStore {
         var ready = pollfd(fd: source, events: Int16(POLLIN), revents: 0)
         while poll(&ready, 1, -1) < 0 && errno == EINTR {}
         let seen = received.flatMap { $0.queued() } != nil ? received : nil
-        if seen == nil, ready.revents & Int16(POLLIN) != 0 { pacer.charge(burst) }
+        if seen == nil, ready.revents & Int16(POLLIN) != 0 {
+            pacer.charge(burst)
+            pacer.arrived(Int(burst), reserved: 0)
+        }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var highest: Int64 = 0
+        // What crossed the network since the last look: what was read since, plus what waits unread now minus what
+        // waited then. The window is told it as it is seen, so bytes that refill the queues after a catch-up count.
+        var waited: Int64 = 0
+        var readSince: Int64 = 0
+        func look() {
+            guard let seen else { return }
+            var inPipe: Int32 = 0
+            _ = ioctl(source, UInt(FIONREAD), &inPipe)
+            let unread = Int64(max(0, inPipe)) + (seen.queued() ?? 0)
+            if unread > highest {
+                pacer.charge(unread - highest)
+                highest = unread
+            }
+            let crossed = readSince + unread - waited
+            if crossed > 0 { pacer.arrived(Int(crossed), reserved: 0) }
+            waited = unread
+            readSince = 0
+        }
         var ended = false
         while !ended {
-            if let seen {
-                var inPipe: Int32 = 0
-                _ = ioctl(source, UInt(FIONREAD), &inPipe)
-                let unread = Int64(max(0, inPipe)) + (seen.queued() ?? 0)
-                if unread > highest {
-                    pacer.charge(unread - highest)
-                    highest = unread
-                }
+            look()
+            let slice = pacer.reserve(buffer.count)
+            BandwidthPacer.sleep(slice.wait)
+            look()
+            while let wait = pacer.admit(slice.bytes) {
+                BandwidthPacer.sleep(wait)
+                look()
             }
-            let wanted = pacer.paceBlocking(buffer.count)
+            let wanted = slice.bytes
             // A slice is read whole (a pipe gives at most 64 KiB a read) before the next one.
             var filled = 0
             while filled < wanted {
@@ -334,7 +354,9 @@ public struct RcloneStore: TargetStore {
                 }
                 filled += count
             }
-            pacer.arrived(filled, reserved: wanted)
+            // Read from the queues: it crossed before (counted by the looks) unless they cannot be seen.
+            pacer.arrived(seen == nil ? filled : 0, reserved: wanted)
+            readSince += Int64(filled)
             var offset = 0
             while offset < filled {
                 let written = buffer.withUnsafeBytes { write(sink, $0.baseAddress! + offset, filled - offset) }
