@@ -178,6 +178,49 @@ import Testing
             }
         }
         #expect(WalkOrder.isWithin(Array("a/b".utf8), Array("a".utf8)) && !WalkOrder.isWithin(Array("a-b".utf8), Array("a".utf8)))
+
+        // Random trees of names from a small alphabet around `/` (`-` and `.` sort before it, `0` after), walked as the
+        // builder walks: the comparison agrees with the walk's positions for every pair.
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20 {
+            var directories: Set<[UInt8]> = [[]]
+            var files: Set<[UInt8]> = []
+            for _ in 0..<60 {
+                var path: [UInt8] = []
+                for depth in 0..<Int.random(in: 1...4, using: &generator) {
+                    if depth > 0 { path.append(UInt8(ascii: "/")) }
+                    for _ in 0..<Int.random(in: 1...2, using: &generator) { path.append(Array("a-.0\u{7f}".utf8).randomElement(using: &generator)!) }
+                }
+                let parts = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+                // Every component but the last is a directory; the last is a file unless a directory has that path.
+                var prefixes: [[UInt8]] = []
+                for part in parts.dropLast() { prefixes.append(prefixes.last.map { $0 + [UInt8(ascii: "/")] + part } ?? Array(part)) }
+                if prefixes.contains(where: files.contains) || directories.contains(path) || files.contains(path) { continue }
+                directories.formUnion(prefixes)
+                if Bool.random(using: &generator) { directories.insert(path) } else { files.insert(path) }
+            }
+            func children(_ parent: [UInt8], _ set: Set<[UInt8]>) -> [[UInt8]] {
+                set.filter { path in
+                    guard !path.isEmpty else { return false }
+                    let slash = path.lastIndex(of: UInt8(ascii: "/"))
+                    return slash.map { Array(path[..<$0]) == parent } ?? parent.isEmpty
+                }.sorted { $0.lexicographicallyPrecedes($1) }
+            }
+            var walk: [([UInt8], Bool)] = []
+            func visit(_ directory: [UInt8]) {
+                walk.append((directory, true))
+                for file in children(directory, files) { walk.append((file, false)) }
+                for sub in children(directory, directories) { visit(sub) }
+            }
+            visit([])
+            #expect(walk.count == files.count + directories.count)
+            for (i, left) in walk.enumerated() {
+                for (j, right) in walk.enumerated() {
+                    let got = WalkOrder.compare(left.0, left.1, right.0, right.1)
+                    #expect(got == (i < j ? -1 : i == j ? 0 : 1), "\(left) vs \(right)")
+                }
+            }
+        }
     }
 
     /// An incremental build merges its base's index as it walks (`PriorIndex`): on a tree with names that sort apart
