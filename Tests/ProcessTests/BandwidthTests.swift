@@ -1,4 +1,6 @@
+import Core
 import Foundation
+import Targets
 import TestClients
 import Testing
 
@@ -107,5 +109,52 @@ import Testing
         )
         let unpacedBody = String(decoding: unpaced.body, as: UTF8.self)
         #expect(unpaced.status == 400 && unpacedBody.contains("bandwidth_unsupported") && unpacedBody.contains("target.bandwidth"), "\(unpaced)")
+    }
+
+    /// A cancelled rclone transfer ends its rclone process at once (a target that trickles bytes, here a download paced
+    /// at 64 KiB/s, would otherwise hold the transfer until rclone is done): the task ends with `CancellationError` and
+    /// no `rclone cat` of it is left.
+    @Test func aCancelledRcloneDownloadEndsItsRclone() async throws {
+        let scratch = TemporaryDirectory()
+        let root = scratch.path + "/dav"
+        try FileManager.default.createDirectory(atPath: root + "/b/cancel-job/run", withIntermediateDirectories: true)
+        _ = try await Child.shell("head -c 4194304 /dev/urandom > '\(root)/b/cancel-job/run/object'", logDir: scratch.path)
+        let dav = try await TargetServers.rcloneWebDAV(root: root, user: "u", password: "p", logDir: scratch.path)
+        defer { dav.stop() }
+        let obscured = try await Child.shell("rclone obscure p", logDir: scratch.path).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let target = RcloneTarget(remote: "dav:b", secretName: "dav", bandwidth: TargetBandwidth(limitBps: 65536))
+        let secret = TargetSecret(
+            .object(["config": .string("type = webdav\nurl = http://127.0.0.1:\(dav.port)/\nvendor = other\nuser = u\npass = \(obscured)\n")])
+        )
+        let store = try RcloneStore(
+            location: RunLocation(target: .rclone(target), jobId: "cancel-job", runId: "run"),
+            target: target,
+            secret: secret,
+            logger: nil
+        )
+        let destination = scratch.path + "/back"
+        let download = Task { try await store.download("object", to: destination, maxBytes: 8 << 20) }
+        let running = await eventually(timeout: .seconds(20)) { Self.rcloneCats() > 0 }
+        #expect(running, "rclone cat never started")
+        download.cancel()
+        let ended: Result<Int64, any Error> = await { () async -> Result<Int64, any Error> in
+            do { return .success(try await download.value) } catch { return .failure(error) }
+        }()
+        if case .failure(let error) = ended {
+            #expect(error is CancellationError, "\(error)")
+        } else {
+            Issue.record("a 4 MiB download at 64 KiB/s finished although cancelled: \(ended)")
+        }
+        #expect(Self.rcloneCats() == 0)
+    }
+
+    /// The `rclone cat` processes of this test's object (their command line names it).
+    static func rcloneCats() -> Int {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.filter { pid in
+            guard Int(pid) != nil, let line = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return false }
+            let arguments = line.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return arguments.contains("cat") && arguments.contains { $0.hasSuffix("cancel-job/run/object") }
+        }.count
     }
 }

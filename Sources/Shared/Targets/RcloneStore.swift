@@ -33,7 +33,7 @@ public struct RcloneStore: TargetStore {
         self.environment = environment
         self.logger = logger
         uploadPacer = BandwidthPacers.pacer(for: .rclone(target), .upload)
-        downloadPacer = BandwidthPacers.pacer(for: .rclone(target), .download)
+        downloadPacer = BandwidthPacers.pacer(for: .rclone(target), .download, schedule: BandwidthPacers.download)
     }
 
     /// The only variables of the host's environment rclone sees: no `RCLONE_*` (flags, another config), no
@@ -216,10 +216,22 @@ public struct RcloneStore: TargetStore {
                 try Self.drain(pacedOutput, into: output, pacer: outputPacer, received: ReceiveQueues(pid: process.processIdentifier))
             }
         }
+        // A cancelled transfer (a run cancelled, a browser gone from a download) ends rclone rather than waiting for it:
+        // a target that trickles bytes would otherwise hold the transfer for as long as it likes.
+        let pid = process.processIdentifier
         var status: Int32 = -1
-        for await code in finished.stream {
-            status = code
-            break
+        await withTaskCancellationHandler {
+            for await code in finished.stream {
+                status = code
+                break
+            }
+        } onCancel: {
+            kill(pid, SIGTERM)
+        }
+        if status == -1 {
+            // Cancelled before rclone ended: it was asked to stop; wait for it, so its pipes close and the readers end.
+            process.waitUntilExit()
+            throw CancellationError()
         }
         let (message, printed) = try await (stderrBytes, stdoutBytes)
         var pacedError: (any Error)?
@@ -304,6 +316,7 @@ public struct RcloneStore: TargetStore {
                 }
                 filled += count
             }
+            pacer.arrived(filled, reserved: wanted)
             var offset = 0
             while offset < filled {
                 let written = buffer.withUnsafeBytes { write(sink, $0.baseAddress! + offset, filled - offset) }

@@ -51,7 +51,7 @@ public struct WebDAVStore: TargetStore {
         authorization = "Basic " + Data("\(username):\(password)".utf8).base64EncodedString()
         self.logger = logger
         uploadPacer = BandwidthPacers.pacer(for: .webdav(target), .upload)
-        downloadPacer = BandwidthPacers.pacer(for: .webdav(target), .download, schedule: BandwidthPacers.rangedDownload)
+        downloadPacer = BandwidthPacers.pacer(for: .webdav(target), .download, schedule: BandwidthPacers.download)
     }
 
     /// `scheme://host:port` of an http(s) URL (scheme and host lowercased, the default port written out); nil for
@@ -134,9 +134,9 @@ public struct WebDAVStore: TargetStore {
         }
     }
 
-    /// A paced download (docs/targets.md, "Bandwidth"): one ranged GET per slice, each sent at the slice's time, at most
-    /// `BandwidthPacers.rangedDownloadInFlight` in flight (a round trip longer than that many slices lowers the rate),
-    /// written in order. A receiver that merely reads slowly cannot pace a download: the server fills the connection's
+    /// A paced download (docs/targets.md, "Bandwidth"): one ranged GET per slice, each sent at the slice's time once the
+    /// pacer's window lets it through, at most `BandwidthPacers.rangedDownloadInFlight` in flight, each reported to the
+    /// window when it arrives (or fails), written in order. A receiver that merely reads slowly cannot pace a download: the server fills the connection's
     /// buffers (megabytes) at once; a range asks for no more than the slice. The first answer's Content-Range gives the
     /// size (no HEAD first: each request between two parts is time the schedule loses), and each slice is charged
     /// `rangeHeaderAllowance` bytes more than it asks for (the answer's headers cross the network too).
@@ -152,8 +152,15 @@ public struct WebDAVStore: TargetStore {
             }
         }
         let allowance = Self.rangeHeaderAllowance
-        let slice = Int64(try await pacer.pace((1 << 20) + allowance) - allowance)
-        let first = try await firstRange(url, count: min(slice, maxBytes + 1))
+        let firstSlice = try await pacer.pace((1 << 20) + allowance)
+        let first: (body: ByteBuffer, total: Int64)
+        do {
+            first = try await firstRange(url, count: min(Int64(firstSlice - allowance), maxBytes + 1))
+            pacer.arrived(first.body.readableBytes + allowance, reserved: firstSlice)
+        } catch {
+            pacer.arrived(0, reserved: firstSlice)
+            throw error
+        }
         if first.total > maxBytes { throw TargetStores.tooLarge(name, maxBytes) }
         let total = first.total
         try Self.writeAll(first.body, to: descriptor, path: partial)
@@ -165,10 +172,20 @@ public struct WebDAVStore: TargetStore {
             while written < total {
                 if requested < total && inFlight < BandwidthPacers.rangedDownloadInFlight {
                     let start = requested
-                    let count = Int64(try await pacer.pace(Int(min(total - start, 1 << 20)) + allowance) - allowance)
+                    let reserved = try await pacer.pace(Int(min(total - start, 1 << 20)) + allowance)
+                    let count = Int64(reserved - allowance)
                     requested += count
                     inFlight += 1
-                    group.addTask { (start, try await self.range(url, start: start, count: count)) }
+                    group.addTask {
+                        do {
+                            let buffer = try await self.range(url, start: start, count: count)
+                            pacer.arrived(reserved, reserved: reserved)
+                            return (start, buffer)
+                        } catch {
+                            pacer.arrived(0, reserved: reserved)
+                            throw error
+                        }
+                    }
                     continue
                 }
                 guard let (start, buffer) = try await group.next() else { break }
@@ -500,7 +517,11 @@ public struct WebDAVStore: TargetStore {
                 // sends wait on the connection's window (docs/targets.md, "Bandwidth").
                 if let pacer {
                     var left = chunk.readableBytes
-                    while left > 0 { left -= try await pacer.pace(left) }
+                    while left > 0 {
+                        let slice = try await pacer.pace(left)
+                        pacer.arrived(slice, reserved: slice)
+                        left -= slice
+                    }
                 }
             }
         } catch let error as TargetError {
