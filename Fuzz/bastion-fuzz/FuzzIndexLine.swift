@@ -9,7 +9,13 @@ import Foundation
 enum FuzzIndexLine {
     static func run(_ bytes: UnsafeRawBufferPointer) {
         let line = Array(bytes)
-        if let fields = IndexLine(line[...]) { touch(fields) }
+        if let fields = IndexLine(line[...]) {
+            touch(fields)
+            // As an incremental backup's base line (`PriorIndex`): a candidate or not, never a trap.
+            var runs: [[UInt8]: String] = [:]
+            _ = PriorEntry(fields, baseRunId: "base", runs: &runs)
+        }
+        walkOrder(line)
         if let value = try? JSONValue.parse(bytes: line), case .object = value, depth(value) <= 60 {
             let written = Array(value.jsonString().utf8)
             guard let fields = IndexLine(written[...]) else {
@@ -26,6 +32,21 @@ enum FuzzIndexLine {
         check(IndexLine(record[...])?.name("path", base64: "path_b64") == name, "a name written by IndexJSON reads back differently")
         let parsed = try? JSONValue.parse(bytes: record)
         check(parsed.flatMap { IndexJSON.bytes($0, "path") } == name, "a name written by IndexJSON reads back differently as JSON")
+    }
+
+    /// `WalkOrder` on paths from a target: the input cut in two at its first NUL (or its middle), each as a file and
+    /// as a directory: it never traps, a path is at its own place, and the order is antisymmetric.
+    static func walkOrder(_ line: [UInt8]) {
+        let cut = line.firstIndex(of: 0) ?? line.count / 2
+        let a = Array(line[..<cut].prefix(512))
+        let b = Array(line[min(line.count, cut + 1)...].prefix(512))
+        for (aDirectory, bDirectory) in [(false, false), (false, true), (true, false), (true, true)] {
+            let forward = WalkOrder.compare(a, aDirectory, b, bDirectory)
+            let backward = WalkOrder.compare(b, bDirectory, a, aDirectory)
+            check(forward == -backward, "WalkOrder is not antisymmetric on \(a) and \(b)")
+            check(WalkOrder.compare(a, aDirectory, a, aDirectory) == 0, "WalkOrder does not find \(a) at its own place")
+            _ = WalkOrder.isWithin(a, b)
+        }
     }
 
     static func touch(_ fields: IndexLine) {

@@ -164,6 +164,127 @@ import Testing
         #expect(third["edit.txt"]?["hash"] != index["edit.txt"]?["hash"])
     }
 
+    /// The walk order (docs/formats.md, "Walk order"): a directory, the names in it that are not directories, then
+    /// each directory with all it holds, components compared bytewise.
+    @Test func walkOrderComparesComponentByComponent() {
+        let order: [(String, Bool)] = [
+            ("", true), ("a", true), ("a/b-c", false), ("a/b.d", false), ("a/z", false), ("a/\u{e9}", false), ("a/b", true), ("a/b/x", false),
+            ("a/b/y", true), ("a/b/y/1", false), ("a/c", true), ("a-b", true), ("a-b/q", false),
+        ]
+        for (i, left) in order.enumerated() {
+            for (j, right) in order.enumerated() {
+                let got = WalkOrder.compare(Array(left.0.utf8), left.1, Array(right.0.utf8), right.1)
+                #expect(got == (i < j ? -1 : i == j ? 0 : 1), "\(left.0) vs \(right.0)")
+            }
+        }
+        #expect(WalkOrder.isWithin(Array("a/b".utf8), Array("a".utf8)) && !WalkOrder.isWithin(Array("a-b".utf8), Array("a".utf8)))
+
+        // Random trees of names from a small alphabet around `/` (`-` and `.` sort before it, `0` after), walked as the
+        // builder walks: the comparison agrees with the walk's positions for every pair.
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20 {
+            var directories: Set<[UInt8]> = [[]]
+            var files: Set<[UInt8]> = []
+            for _ in 0..<60 {
+                var path: [UInt8] = []
+                for depth in 0..<Int.random(in: 1...4, using: &generator) {
+                    if depth > 0 { path.append(UInt8(ascii: "/")) }
+                    for _ in 0..<Int.random(in: 1...2, using: &generator) { path.append(Array("a-.0\u{7f}".utf8).randomElement(using: &generator)!) }
+                }
+                let parts = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+                // Every component but the last is a directory; the last is a file unless a directory has that path.
+                var prefixes: [[UInt8]] = []
+                for part in parts.dropLast() { prefixes.append(prefixes.last.map { $0 + [UInt8(ascii: "/")] + part } ?? Array(part)) }
+                if prefixes.contains(where: files.contains) || directories.contains(path) || files.contains(path) { continue }
+                directories.formUnion(prefixes)
+                if Bool.random(using: &generator) { directories.insert(path) } else { files.insert(path) }
+            }
+            func children(_ parent: [UInt8], _ set: Set<[UInt8]>) -> [[UInt8]] {
+                set.filter { path in
+                    guard !path.isEmpty else { return false }
+                    let slash = path.lastIndex(of: UInt8(ascii: "/"))
+                    return slash.map { Array(path[..<$0]) == parent } ?? parent.isEmpty
+                }.sorted { $0.lexicographicallyPrecedes($1) }
+            }
+            var walk: [([UInt8], Bool)] = []
+            func visit(_ directory: [UInt8]) {
+                walk.append((directory, true))
+                for file in children(directory, files) { walk.append((file, false)) }
+                for sub in children(directory, directories) { visit(sub) }
+            }
+            visit([])
+            #expect(walk.count == files.count + directories.count)
+            for (i, left) in walk.enumerated() {
+                for (j, right) in walk.enumerated() {
+                    let got = WalkOrder.compare(left.0, left.1, right.0, right.1)
+                    #expect(got == (i < j ? -1 : i == j ? 0 : 1), "\(left) vs \(right)")
+                }
+            }
+        }
+    }
+
+    /// An incremental build merges its base's index as it walks (`PriorIndex`): on a tree with names that sort apart
+    /// bytewise and component-wise, two roots given out of order, a removed directory, and a file and a directory that
+    /// swapped kinds, it finds exactly what the base held by path finds, and writes its own index in walk order.
+    @Test func anIncrementalMergesItsBaseInWalkOrder() throws {
+        let dir = TemporaryDirectory()
+        let manager = FileManager.default
+        func write(_ path: String, _ text: String) throws {
+            try manager.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        }
+        let one = dir.path + "/one"
+        let two = dir.path + "/two"
+        for name in ["a/b", "a/b/x", "a-b", "a.c/f", "a/z", "gone/deep/f", "x", "y/f", "m/\u{e9}", "m/e\u{301}", "keep/k1", "keep/sub/k2"] {
+            try write(one + "/" + name + (name == "a/b" ? "/inner" : ""), "content of \(name)")
+        }
+        try write(two + "/t", "two")
+        func roots() throws -> [ArchiveBuilder.Root] { try ArchiveBuilder.roots(paths: [two, one], root: nil, progress: BuildProgress()) }
+        func build(_ name: String, _ incremental: IncrementalBase) throws -> ArchiveBuilder.Result {
+            try manager.createDirectory(atPath: dir.path + "/" + name, withIntermediateDirectories: true)
+            var settings = ArchiveBuilder.Settings(jobId: "job", runId: name, runDirectory: dir.path + "/" + name, partSize: 1 << 20)
+            settings.incremental = incremental
+            settings.frameBytes = 64 << 10
+            return try ArchiveBuilder(settings: settings, progress: BuildProgress()) { false }.build(try roots())
+        }
+        func lines(_ name: String) throws -> [(path: [UInt8], directory: Bool, storedIn: JSONValue?)] {
+            let reader = try EntriesIndexReader(path: dir.path + "/" + name + "/" + Manifest.entriesIndexName)
+            var result: [(path: [UInt8], directory: Bool, storedIn: JSONValue?)] = []
+            while let entry = try reader.next() {
+                result.append((IndexJSON.bytes(entry, "path") ?? [], entry["kind"] == "dir", entry["stored_in"]))
+            }
+            return result
+        }
+        let full = try build("r0", .full())
+        #expect(full.manifest.entriesInWalkOrder && full.manifest.json["entry_index"]?["order"] == "walk")
+        #expect(try Manifest(json: full.manifest.json).entriesInWalkOrder)
+        let base = dir.path + "/r0/" + Manifest.entriesIndexName
+        // Within each root, every line comes after the one before it.
+        let written = try lines("r0")
+        let rootPaths = try roots().map { Array($0.archivePath.utf8) }
+        for (before, after) in zip(written, written.dropFirst()) {
+            let sameRoot = rootPaths.firstIndex { WalkOrder.isWithin(before.path, $0) } == rootPaths.firstIndex { WalkOrder.isWithin(after.path, $0) }
+            #expect(!sameRoot || WalkOrder.compare(before.path, before.directory, after.path, after.directory) < 0)
+        }
+
+        try write(one + "/a/z", "changed")
+        try manager.removeItem(atPath: one + "/gone")
+        try manager.removeItem(atPath: one + "/x")
+        try write(one + "/x/now-a-dir", "new")
+        try manager.removeItem(atPath: one + "/y")
+        try write(one + "/y", "now a file")
+        try write(one + "/a-a", "new beside a")
+        let streamed = try build("r1", IncrementalBase(level: 1, chain: ["r0"], prior: try PriorIndex(streaming: base, baseRunId: "r0")))
+        let byPath = try build("r1d", IncrementalBase(level: 1, chain: ["r0"], prior: try IncrementalBase.loadPrior(entriesIndex: base, baseRunId: "r0")))
+        #expect(streamed.changes == byPath.changes)
+        // 13 files at first (two/t too): 9 unchanged, a/z changed, x/now-a-dir, y and a-a new, gone/deep/f, x and y/f removed.
+        #expect(streamed.changes?.unchanged == 9 && streamed.changes?.changed == 1 && streamed.changes?.new == 3 && streamed.changes?.removed == 3)
+        let left = try lines("r1")
+        let right = try lines("r1d")
+        #expect(left.map(\.path) == right.map(\.path) && left.map(\.storedIn) == right.map(\.storedIn))
+        #expect(left.filter { $0.storedIn == "r0" }.count == 9)
+    }
+
     /// A successful backup run and its snapshot record, at level `level` of a chain on `base`.
     static func record(
         _ database: AppDatabase,

@@ -140,7 +140,8 @@ public final class ArchiveBuilder {
     /// With `incremental`: new, changed and unchanged files so far (removed is counted at the end), and how many of the
     /// previous snapshot's files the walk met.
     private var changes = BackupSummary.FileChanges()
-    private var priorSeen: Int64 = 0
+    /// Which of the roots the walk is in: the previous snapshot's lines are merged root by root (`PriorIndex`).
+    private var rootIndex = 0
 
     public init(settings: Settings, progress: BuildProgress, isCanceled: @escaping () -> Bool) {
         self.settings = settings
@@ -330,6 +331,7 @@ public final class ArchiveBuilder {
             frameBytes: Int64(settings.frameBytes),
             chain: settings.incremental.map { Manifest.Chain(level: $0.level, before: $0.chain) },
             entriesIndexEncrypted: settings.encryption != nil,
+            entriesInWalkOrder: settings.incremental != nil,
             database: settings.databaseSection?(streamed)
         )
         try Self.writeFile("\(directory)/manifest.json", manifest.json.jsonString())
@@ -352,7 +354,10 @@ public final class ArchiveBuilder {
             streamed: streamed
         )
         if let incremental = settings.incremental {
-            changes.removed = max(0, Int64(incremental.prior.count) - priorSeen)
+            changes.removed = incremental.prior.removed()
+            if let failure = incremental.prior.failure {
+                progress.warning("The previous snapshot's index could not be read past \(failure); the files after it were stored again")
+            }
             result.changes = changes
         }
         return result
@@ -466,7 +471,9 @@ public final class ArchiveBuilder {
     }
 
     private func walk(_ roots: [Root]) throws {
-        for root in roots {
+        settings.incremental?.prior.begin(roots: roots.map { Array($0.archivePath.utf8) })
+        for (index, root) in roots.enumerated() {
+            rootIndex = index
             let parent: Int32
             let name: [UInt8]
             do {
@@ -587,7 +594,16 @@ public final class ArchiveBuilder {
         return names
     }
 
-    private func visit(_ parent: Int32, _ name: [UInt8], path: SourcePath, archivePath: [UInt8], known: stat? = nil) throws {
+    /// `known`: the `lstat` the parent's dumpdir took; `prior`: the previous snapshot's record of this file, when the
+    /// dumpdir asked for it already (each path is asked once, in walk order).
+    private func visit(
+        _ parent: Int32,
+        _ name: [UInt8],
+        path: SourcePath,
+        archivePath: [UInt8],
+        known: stat? = nil,
+        prior asked: PriorEntry?? = nil
+    ) throws {
         if isCanceled() { throw CancellationError() }
         var info = known ?? stat()
         guard known != nil || Self.statAt(parent, name, &info, follow: false) else {
@@ -648,33 +664,45 @@ public final class ArchiveBuilder {
             let directoryPath = path.bytes
             // An incremental snapshot's directory lists what it holds (the dumpdir), so the children are looked at
             // first; each is then visited with the `lstat` taken here.
+            // It also visits them in walk order (docs/formats.md, "Walk order"): what is not a directory first, then
+            // the directories, so the previous snapshot's files of this directory are asked for together, in order.
             var known: [stat?] = []
+            var priors: [PriorEntry?] = []
+            var order = Array(names.indices)
             if settings.incremental != nil {
                 var dumpdir: [UInt8] = []
-                for child in names {
+                var directories: [Int] = []
+                order = []
+                priors = Array(repeating: nil, count: names.count)
+                for (index, child) in names.enumerated() {
                     var childInfo = stat()
                     let found = Self.statAt(descriptor, child, &childInfo, follow: false)
                     known.append(found ? childInfo : nil)
                     let childPath = SourcePath(parent: directoryPath, name: child)
-                    if found, let code = dumpdirCode(descriptor, child, childPath, Self.join(archivePath, child), childInfo) {
+                    let code = found ? dumpdirCode(descriptor, child, childPath, Self.join(archivePath, child), childInfo, prior: &priors[index]) : nil
+                    if let code {
                         dumpdir.append(code)
                         dumpdir += child
                         dumpdir.append(0)
                     }
+                    if code == UInt8(ascii: "D") { directories.append(index) } else { order.append(index) }
                 }
+                order += directories
                 dumpdir.append(0)
                 directoryEntry.dumpdir = dumpdir
             }
             if !archivePath.isEmpty { try add(directoryEntry) }
             counts.dirs += 1
             progress.add(dirs: 1)
-            for (index, child) in names.enumerated() {
+            for index in order {
+                let child = names[index]
                 try visit(
                     descriptor,
                     child,
                     path: SourcePath(parent: directoryPath, name: child),
                     archivePath: Self.join(archivePath, child),
-                    known: known.isEmpty ? nil : known[index]
+                    known: known.isEmpty ? nil : known[index],
+                    prior: priors.isEmpty ? nil : .some(priors[index])
                 )
             }
         case S_IFREG:
@@ -686,9 +714,9 @@ public final class ArchiveBuilder {
                 try add(entry)
                 return
             }
-            let known = settings.incremental?.prior[archivePath] != nil
-            if known { priorSeen += 1 }
-            if let prior = try unchanged(parent, name, archivePath: archivePath, info: info, followingSymlink: followed) {
+            let previous = asked ?? priorFile(archivePath)
+            let known = previous != nil
+            if let prior = try unchanged(parent, name, archivePath: archivePath, info: info, followingSymlink: followed, prior: previous) {
                 changes.unchanged += 1
                 var entry = entry(archivePath, .file, info)
                 entry.size = prior.size
@@ -742,8 +770,15 @@ public final class ArchiveBuilder {
     /// The previous snapshot's record of a regular file when the file has not changed since (size, mtime, ctime,
     /// inode and device; with `rehash`, also the same content), else nil: it goes into this snapshot. A metadata change
     /// (mode, owner, attributes) moves the ctime, so the file is stored again with its new header.
-    private func unchanged(_ parent: Int32, _ name: [UInt8], archivePath: [UInt8], info: stat, followingSymlink: Bool) throws -> PriorEntry? {
-        guard let incremental = settings.incremental, let prior = incremental.prior[archivePath],
+    private func unchanged(
+        _ parent: Int32,
+        _ name: [UInt8],
+        archivePath: [UInt8],
+        info: stat,
+        followingSymlink: Bool,
+        prior: PriorEntry?
+    ) throws -> PriorEntry? {
+        guard let incremental = settings.incremental, let prior,
             prior.isUnchanged(size: Int64(info.st_size), mtime: FileTime(info.st_mtim), identity: identity(info))
         else { return nil }
         guard incremental.rehash else { return prior }
@@ -768,9 +803,22 @@ public final class ArchiveBuilder {
         return Int64(position) == prior.size && hasher.finalizeHex() == prior.hash ? prior : nil
     }
 
+    /// The previous snapshot's record of the regular file at `archivePath` (asked in walk order), or nil.
+    private func priorFile(_ archivePath: [UInt8]) -> PriorEntry? {
+        settings.incremental?.prior.file(at: archivePath, root: rootIndex)
+    }
+
     /// A name's letter in its directory's dumpdir (`Y` in this archive, `N` unchanged, `D` a directory), or nil when
-    /// the walk leaves it out; the same decisions `visit` takes.
-    private func dumpdirCode(_ parent: Int32, _ name: [UInt8], _ path: SourcePath, _ archivePath: [UInt8], _ info: stat) -> UInt8? {
+    /// the walk leaves it out; the same decisions `visit` takes. A regular file's previous record is asked for here
+    /// and kept in `prior` for the visit.
+    private func dumpdirCode(
+        _ parent: Int32,
+        _ name: [UInt8],
+        _ path: SourcePath,
+        _ archivePath: [UInt8],
+        _ info: stat,
+        prior: inout PriorEntry?
+    ) -> UInt8? {
         var info = info
         var mode = info.st_mode & S_IFMT
         if mode == S_IFLNK {
@@ -787,8 +835,9 @@ public final class ArchiveBuilder {
             return isExcluded(path, directory: true) || Self.isSnapshotStore(parent, name) ? nil : UInt8(ascii: "D")
         case S_IFREG:
             if isExcluded(path, directory: false) || !isIncluded(path) { return nil }
-            let found = (try? unchanged(parent, name, archivePath: archivePath, info: info, followingSymlink: false)) ?? nil
-            if settings.incremental?.rehash == true, settings.incremental?.prior[archivePath] != nil { rehashVerdicts[archivePath] = found != nil }
+            prior = priorFile(archivePath)
+            let found = (try? unchanged(parent, name, archivePath: archivePath, info: info, followingSymlink: false, prior: prior)) ?? nil
+            if settings.incremental?.rehash == true, prior != nil { rehashVerdicts[archivePath] = found != nil }
             return found == nil ? UInt8(ascii: "Y") : UInt8(ascii: "N")
         case S_IFIFO, S_IFCHR, S_IFBLK:
             return isExcluded(path, directory: false) ? nil : UInt8(ascii: "Y")

@@ -41,6 +41,9 @@ public struct Manifest: Sendable, Equatable {
     /// The entries index is age-encrypted to the payload's recipient (`entry_index.encryption: "age"`): every snapshot
     /// of an encrypted job written since the index was encrypted (docs/formats.md, "The entries index").
     public var entriesIndexEncrypted: Bool
+    /// The members and index lines are in walk order (`entry_index.order: "walk"`, docs/formats.md, "Walk order"): the
+    /// snapshots of incremental jobs written since, so the next snapshot merges with the index as it walks.
+    public var entriesInWalkOrder: Bool
     /// Uncompressed bytes per zstd frame when the payload is cut into independent frames (`frames.json` says where
     /// each starts); nil for snapshots written before frames.
     public var frameBytes: Int64?
@@ -65,9 +68,11 @@ public struct Manifest: Sendable, Equatable {
         frameBytes: Int64? = nil,
         chain: Chain? = nil,
         entriesIndexEncrypted: Bool = false,
+        entriesInWalkOrder: Bool = false,
         database: JSONValue? = nil
     ) {
         self.database = database
+        self.entriesInWalkOrder = entriesInWalkOrder
         self.entriesIndexEncrypted = entriesIndexEncrypted
         self.jobId = jobId
         self.runId = runId
@@ -106,6 +111,7 @@ public struct Manifest: Sendable, Equatable {
             "entry_index": .object(
                 ["name": .string(Self.entriesIndexName), "count": .number(Double(entriesCount))]
                     .merging(entriesIndexEncrypted ? ["encryption": "age"] : [:]) { $1 }
+                    .merging(entriesInWalkOrder ? ["order": "walk"] : [:]) { $1 }
             ),
         ]
         if let chain, case .object(var incremental) = chain.json(runId: runId) {
@@ -184,6 +190,8 @@ public struct Manifest: Sendable, Equatable {
         case .string("age")? where encryptionKey != nil: entriesIndexEncrypted = true
         default: throw Invalid(description: "unsupported entry_index encryption")
         }
+        // Any other value is an order this version does not know: the index is read as unordered.
+        entriesInWalkOrder = json["entry_index"]?["order"]?.stringValue == "walk"
         frameBytes = pipeline["frame_bytes"]?.int64Value.flatMap { $0 >= 512 && $0 < 4_294_967_296 ? $0 : nil }
         if let incremental = json["incremental"] {
             guard let chain = Chain(json: incremental, runId: runId) else {

@@ -26,11 +26,16 @@ enum IncrementalRun {
         let directory = "\(staging)/\(context.run.id).base"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         do {
-            let (index, identity) = try await fetchIndex(base, context, into: directory)
-            let prior = try await runBlocking { try IncrementalBase.loadPrior(entriesIndex: index, identity: identity, baseRunId: baseRunId) }
+            let (index, identity, manifest) = try await fetchIndex(base, context, into: directory)
+            // An index in walk order is merged with the walk as it goes (bounded memory); an older one is held by path.
+            // The file stays open while the build reads it, so removing the staging directory does not cut it short.
+            let prior =
+                manifest.entriesInWalkOrder
+                ? try PriorIndex(streaming: index, identity: identity, baseRunId: baseRunId)
+                : PriorIndex(try await runBlocking { try IncrementalBase.loadPrior(entriesIndex: index, identity: identity, baseRunId: baseRunId) })
             context.events.emit(
                 kind: "incremental",
-                message: "Incremental snapshot, level \(plan.chain.level), on run \(baseRunId) (\(prior.count) file(s) to compare)",
+                message: "Incremental snapshot, level \(plan.chain.level), on run \(baseRunId) (\(manifest.entriesCount) entries to compare)",
                 fields: .object([
                     "level": .number(Double(plan.chain.level)), "base_run_id": .string(baseRunId),
                     "chain": .array(plan.chain.before.map(JSONValue.string)), "rehash": .bool(plan.rehash),
@@ -51,10 +56,10 @@ enum IncrementalRun {
     /// The base's entries index as a local file (fetched with the manifest when remote), after its size and BLAKE3
     /// matched the base's manifest, and the identity that decrypts it when it is encrypted (on an agent, which holds
     /// no identity, an encrypted base cannot be read: the snapshot is full).
-    private static func fetchIndex(_ base: RunLocation, _ context: RunContext, into directory: String) async throws -> (String, String?) {
+    private static func fetchIndex(_ base: RunLocation, _ context: RunContext, into directory: String) async throws -> (String, String?, Manifest) {
         let snapshot = try await openSnapshot(at: base, context, directory: directory)
         let path = try snapshot.checkedEntriesIndex()
         let identity = snapshot.manifest.entriesIndexEncrypted ? try await snapshotIdentity(snapshot, context) : nil
-        return (path, identity)
+        return (path, identity, snapshot.manifest)
     }
 }
