@@ -53,7 +53,8 @@ import Testing
             "--checks",
             "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,"
                 + "response_headers_conformance,negative_data_rejection,unsupported_method,allow_header_conformance,missing_required_header",
-            "--max-examples", "20", "--generation-deterministic", "--request-timeout", "10",
+            // 30 s: an escrow PUT derives its scrypt key (work factor 2^18) in a debug build, over 10 s on a loaded machine.
+            "--max-examples", "20", "--generation-deterministic", "--request-timeout", "30",
         ]
         var environment = ProcessInfo.processInfo.environment
         environment["BASTION_SESSION"] = String(credential.cookie.dropFirst("bastion_session=".count))

@@ -2,6 +2,7 @@ import Archive
 import Core
 import Foundation
 import Logging
+import Synchronization
 
 /// A run's directory on any rclone remote (docs/targets.md, "rclone"): Debian's `rclone` binary, the remote's
 /// configuration handed over as `RCLONE_CONFIG_<NAME>_<KEY>` environment variables (never written to disk in clear;
@@ -33,7 +34,8 @@ public struct RcloneStore: TargetStore {
         self.environment = environment
         self.logger = logger
         uploadPacer = BandwidthPacers.pacer(for: .rclone(target), .upload)
-        downloadPacer = BandwidthPacers.pacer(for: .rclone(target), .download, schedule: BandwidthPacers.download)
+        // No catch-up for rclone: what crosses into its sockets is seen only through /proc, too late to bound one.
+        downloadPacer = BandwidthPacers.pacer(for: .rclone(target), .download)
     }
 
     /// The only variables of the host's environment rclone sees: no `RCLONE_*` (flags, another config), no
@@ -99,7 +101,16 @@ public struct RcloneStore: TargetStore {
     /// before the offset on rclone's side).
     public func readRange(_ name: String, offset: Int64, count: Int) async throws -> [UInt8]? {
         guard count > 0 else { return [] }
-        return Array(try await run(["cat", "--offset", "\(offset)", "--count", "\(count)", "\(directory)/\(name)"]))
+        let arguments = ["cat", "--offset", "\(offset)", "--count", "\(count)", "\(directory)/\(name)"]
+        guard downloadPacer != nil else { return Array(try await run(arguments)) }
+        // Paced like a part (docs/targets.md, "Bandwidth"): through the drained pipe into a file, then read back.
+        let staged = NSTemporaryDirectory() + "/bastion-range-\(UUID().uuidString)"
+        defer { unlink(staged) }
+        _ = try await run(["cat", "--buffer-size", "0"] + arguments.dropFirst(), output: staged)
+        guard let bytes = FileManager.default.contents(atPath: staged) else {
+            throw TargetError("staging_unavailable", "cannot read \(staged)")
+        }
+        return Array(bytes)
     }
 
     /// One `lsjson` of the file itself (not of the whole run: a resume asks for every part).
@@ -207,7 +218,12 @@ public struct RcloneStore: TargetStore {
         }
         defer { try? inputHandle?.close() }
         let finished = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { finished.continuation.yield($0.terminationStatus) }
+        // Set when rclone has ended (and been reaped): a cancel after that signals no pid, which may be another's now.
+        let ended = Mutex(false)
+        process.terminationHandler = {
+            ended.withLock { $0 = true }
+            finished.continuation.yield($0.terminationStatus)
+        }
         do {
             try process.run()
         } catch {
@@ -234,11 +250,16 @@ public struct RcloneStore: TargetStore {
                 break
             }
         } onCancel: {
-            kill(pid, SIGTERM)
+            ended.withLock { if !$0 { kill(pid, SIGTERM) } }
         }
         if status == -1 {
-            // Cancelled before rclone ended: it was asked to stop; wait for it, so its pipes close and the readers end.
-            process.waitUntilExit()
+            // Cancelled before rclone ended: it was asked to stop. Wait for it off the cooperative threads (so its
+            // pipes close and the readers end), killing it after 10 s.
+            _ = try? await runBlocking {
+                for _ in 0..<200 where !ended.withLock({ $0 }) { usleep(50_000) }
+                ended.withLock { if !$0 { kill(pid, SIGKILL) } }
+                for _ in 0..<200 where !ended.withLock({ $0 }) { usleep(50_000) }
+            }
             throw CancellationError()
         }
         let (message, printed) = try await (stderrBytes, stdoutBytes)

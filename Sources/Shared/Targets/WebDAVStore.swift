@@ -285,13 +285,29 @@ public struct WebDAVStore: TargetStore {
     /// reader takes whole parts instead.
     public func readRange(_ name: String, offset: Int64, count: Int) async throws -> [UInt8]? {
         guard count > 0 else { return [] }
-        if let downloadPacer {
-            var paced = 0
-            while paced < count + Self.rangeHeaderAllowance { paced += try await downloadPacer.pace(count + Self.rangeHeaderAllowance - paced) }
-        }
+        let url = collection + Self.escape(name)
         do {
-            var body = try await range(collection + Self.escape(name), start: offset, count: Int64(count))
-            return body.readBytes(length: body.readableBytes)
+            guard let downloadPacer else {
+                var body = try await range(url, start: offset, count: Int64(count))
+                return body.readBytes(length: body.readableBytes)
+            }
+            // Paced like a part (docs/targets.md, "Bandwidth"): one ranged GET per slice, each reported to the window
+            // when it arrives or fails (a slice never reported would hold its room for good).
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(count)
+            let allowance = Self.rangeHeaderAllowance
+            while bytes.count < count {
+                let reserved = try await downloadPacer.pace(min(count - bytes.count, 1 << 20) + allowance)
+                do {
+                    var body = try await range(url, start: offset + Int64(bytes.count), count: Int64(reserved - allowance))
+                    downloadPacer.arrived(reserved, reserved: reserved)
+                    bytes += body.readBytes(length: body.readableBytes) ?? []
+                } catch {
+                    downloadPacer.arrived(0, reserved: reserved)
+                    throw error
+                }
+            }
+            return bytes
         } catch let error as TargetError where error.code == "webdav_range_unsupported" {
             return nil
         }
