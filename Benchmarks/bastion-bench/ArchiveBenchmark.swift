@@ -127,7 +127,9 @@ struct ArchiveBenchmark: AsyncParsableCommand {
         let run = root + "/run"
         try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
         let progress = BuildProgress()
-        let builder = ArchiveBuilder(settings: .init(jobId: "job", runId: "one", runDirectory: run, partSize: partBytes), progress: progress) { false }
+        let builder = ArchiveBuilder(settings: .init(jobId: "job", runId: "one", runDirectory: run, partSize: partBytes), progress: progress) {
+            false
+        }
         _ = try builder.build(try ArchiveBuilder.roots(paths: [source], root: nil, progress: progress))
         let snapshot = try Snapshot(directory: run)
         var wanted: Snapshot.Wanted?

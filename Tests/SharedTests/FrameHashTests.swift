@@ -164,7 +164,9 @@ import Testing
         #expect(table.storedRange(ofFrame: 0, storedBytes: 300) == 0..<100 && table.storedRange(ofFrame: 1, storedBytes: 300) == 100..<300)
         #expect(table.storedRange(ofFrame: 1, storedBytes: 100) == nil && table.storedRange(ofFrame: 2, storedBytes: 300) == nil)
         let sealed = FrameTable(frameBytes: 65536, offsets: [0, 70000, 140000], ageHeader: [UInt8](repeating: 1, count: 10))
-        func bounds(_ frame: Int) -> [Int64] { sealed.storedRange(ofFrame: frame, storedBytes: 200_000).map { [$0.lowerBound, $0.upperBound] } ?? [] }
+        func bounds(_ frame: Int) -> [Int64] {
+            sealed.storedRange(ofFrame: frame, storedBytes: 200_000).map { [$0.lowerBound, $0.upperBound] } ?? []
+        }
         #expect(bounds(0) == [10, 10 + 2 * 65552] && bounds(1) == [10 + 65552, 10 + 3 * 65552] && bounds(2) == [10 + 2 * 65552, 200_000])
     }
 }

@@ -275,7 +275,10 @@ import Testing
         try write(one + "/y", "now a file")
         try write(one + "/a-a", "new beside a")
         let streamed = try build("r1", IncrementalBase(level: 1, chain: ["r0"], prior: try PriorIndex(streaming: base, baseRunId: "r0")))
-        let byPath = try build("r1d", IncrementalBase(level: 1, chain: ["r0"], prior: try IncrementalBase.loadPrior(entriesIndex: base, baseRunId: "r0")))
+        let byPath = try build(
+            "r1d",
+            IncrementalBase(level: 1, chain: ["r0"], prior: try IncrementalBase.loadPrior(entriesIndex: base, baseRunId: "r0"))
+        )
         #expect(streamed.changes == byPath.changes)
         // 13 files at first (two/t too): 9 unchanged, a/z changed, x/now-a-dir, y and a-a new, gone/deep/f, x and y/f removed.
         #expect(streamed.changes?.unchanged == 9 && streamed.changes?.changed == 1 && streamed.changes?.new == 3 && streamed.changes?.removed == 3)

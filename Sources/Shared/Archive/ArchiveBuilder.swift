@@ -679,7 +679,8 @@ public final class ArchiveBuilder {
                     let found = Self.statAt(descriptor, child, &childInfo, follow: false)
                     known.append(found ? childInfo : nil)
                     let childPath = SourcePath(parent: directoryPath, name: child)
-                    let code = found ? dumpdirCode(descriptor, child, childPath, Self.join(archivePath, child), childInfo, prior: &priors[index]) : nil
+                    let code =
+                        found ? dumpdirCode(descriptor, child, childPath, Self.join(archivePath, child), childInfo, prior: &priors[index]) : nil
                     if let code {
                         dumpdir.append(code)
                         dumpdir += child

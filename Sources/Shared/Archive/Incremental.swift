@@ -36,7 +36,9 @@ public struct IncrementalBase: Sendable {
         var prior: [[UInt8]: PriorEntry] = [:]
         var runs: [[UInt8]: String] = [:]
         while let entry = try reader.nextFields() {
-            guard let path = entry.name("path", base64: "path_b64"), let found = PriorEntry(entry, baseRunId: baseRunId, runs: &runs) else { continue }
+            guard let path = entry.name("path", base64: "path_b64"), let found = PriorEntry(entry, baseRunId: baseRunId, runs: &runs) else {
+                continue
+            }
             prior[path] = found
         }
         return prior

@@ -255,7 +255,9 @@ private final class FrameCursor: StoredCursor {
         bytes = try read(range)
         var hasher = BLAKE3()
         hasher.update(bytes)
-        guard hasher.finalizeHex() == hashes[index] else { throw ArchiveError.corrupt("frame \(index) of the payload does not match its BLAKE3 hash") }
+        guard hasher.finalizeHex() == hashes[index] else {
+            throw ArchiveError.corrupt("frame \(index) of the payload does not match its BLAKE3 hash")
+        }
         progress?.add(bytes: Int64(bytes.count))
         frame = index
         return range
