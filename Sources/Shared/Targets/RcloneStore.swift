@@ -329,51 +329,31 @@ public struct RcloneStore: TargetStore {
         var ready = pollfd(fd: source, events: Int16(POLLIN), revents: 0)
         while poll(&ready, 1, -1) < 0 && errno == EINTR {}
         let seen = received.flatMap { $0.queued() } != nil ? received : nil
-        if seen == nil, ready.revents & Int16(POLLIN) != 0 {
-            pacer.charge(burst)
-            pacer.arrived(Int(burst), reserved: 0)
-        }
+        if seen == nil, ready.revents & Int16(POLLIN) != 0 { pacer.charge(burst) }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var highest: Int64 = 0
-        // What crossed the network since the last look: what was read since, plus what waits unread now minus what
-        // waited then. The window is told it as it is seen, so bytes that refill the queues after a catch-up count.
-        var waited: Int64 = 0
-        var readSince: Int64 = 0
         // The sockets' queues are read from /proc at most every 50 ms: a read of /proc/<pid>/net/tcp costs the kernel a
         // walk of every socket (15 ms measured on a busy host), which, before every slice, held a download at 15 of
         // 20 MiB/s. The pipe (FIONREAD, cheap, and where most unread bytes wait) is looked at every time.
         var socketQueues: Int64 = 0
         var socketsLooked = -Double.infinity
-        func look() {
-            guard let seen else { return }
-            var inPipe: Int32 = 0
-            _ = ioctl(source, UInt(FIONREAD), &inPipe)
-            let now = BandwidthPacer.monotonicSeconds()
-            if now - socketsLooked >= 0.05 {
-                socketQueues = seen.queued() ?? socketQueues
-                socketsLooked = now
-            }
-            let unread = Int64(max(0, inPipe)) + socketQueues
-            if unread > highest {
-                pacer.charge(unread - highest)
-                highest = unread
-            }
-            let crossed = readSince + unread - waited
-            if crossed > 0 { pacer.arrived(Int(crossed), reserved: 0) }
-            waited = unread
-            readSince = 0
-        }
         var ended = false
-        look()
         while !ended {
-            let slice = pacer.reserve(buffer.count)
-            BandwidthPacer.sleep(slice.wait)
-            look()
-            while let wait = pacer.admit(slice.bytes) {
-                BandwidthPacer.sleep(wait)
-                look()
+            if let seen {
+                var inPipe: Int32 = 0
+                _ = ioctl(source, UInt(FIONREAD), &inPipe)
+                let now = BandwidthPacer.monotonicSeconds()
+                if now - socketsLooked >= 0.05 {
+                    socketQueues = seen.queued() ?? socketQueues
+                    socketsLooked = now
+                }
+                let unread = Int64(max(0, inPipe)) + socketQueues
+                if unread > highest {
+                    pacer.charge(unread - highest)
+                    highest = unread
+                }
             }
-            let wanted = slice.bytes
+            let wanted = pacer.paceBlocking(buffer.count)
             // A slice is read whole (a pipe gives at most 64 KiB a read) before the next one.
             var filled = 0
             while filled < wanted {
@@ -385,9 +365,6 @@ public struct RcloneStore: TargetStore {
                 }
                 filled += count
             }
-            // Read from the queues: it crossed before (counted by the looks) unless they cannot be seen.
-            pacer.arrived(seen == nil ? filled : 0, reserved: wanted)
-            readSince += Int64(filled)
             var offset = 0
             while offset < filled {
                 let written = buffer.withUnsafeBytes { write(sink, $0.baseAddress! + offset, filled - offset) }

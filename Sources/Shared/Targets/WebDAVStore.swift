@@ -127,7 +127,7 @@ public struct WebDAVStore: TargetStore {
                 }
                 let length = response.headers.first(name: "Content-Length").flatMap { Int64($0) }
                 if let length, length > maxBytes { throw TargetStores.tooLarge(name, maxBytes) }
-                return try await Self.write(response.body, to: path, expected: length, maxBytes: maxBytes, name: name, pacer: downloadPacer)
+                return try await Self.write(response.body, to: path, expected: length, maxBytes: maxBytes, name: name)
             } catch let error as TargetError {
                 try await retryOrThrow(error, attempt: &attempt, retryAfter: nil)
             }
@@ -135,8 +135,8 @@ public struct WebDAVStore: TargetStore {
     }
 
     /// A paced download (docs/targets.md, "Bandwidth"): one ranged GET per slice, each sent at the slice's time once the
-    /// pacer's window lets it through, at most `BandwidthPacers.rangedDownloadInFlight` in flight, each reported to the
-    /// window when it arrives (or fails), written in order. A receiver that merely reads slowly cannot pace a download: the server fills the connection's
+    /// pacer's window lets it through, at most `BandwidthPacers.rangedDownloadInFlight` in flight (`pacedRange`),
+    /// written in order. A receiver that merely reads slowly cannot pace a download: the server fills the connection's
     /// buffers (megabytes) at once; a range asks for no more than the slice. The first answer's Content-Range gives the
     /// size (no HEAD first: each request between two parts is time the schedule loses), and each slice is charged
     /// `rangeHeaderAllowance` bytes more than it asks for (the answer's headers cross the network too).
@@ -176,16 +176,7 @@ public struct WebDAVStore: TargetStore {
                     let count = Int64(reserved - allowance)
                     requested += count
                     inFlight += 1
-                    group.addTask {
-                        do {
-                            let buffer = try await self.range(url, start: start, count: count)
-                            pacer.arrived(reserved, reserved: reserved)
-                            return (start, buffer)
-                        } catch {
-                            pacer.arrived(0, reserved: reserved)
-                            throw error
-                        }
-                    }
+                    group.addTask { (start, try await self.pacedRange(url, start: start, reserved: reserved, pacer: pacer)) }
                     continue
                 }
                 guard let (start, buffer) = try await group.next() else { break }
@@ -281,6 +272,19 @@ public struct WebDAVStore: TargetStore {
         return response.body
     }
 
+    /// The range of a slice of `reserved` bytes that `pacer` let through (its bytes less the header allowance), reported
+    /// to the pacer's window when it arrives or fails: a slice never reported would hold its room for good.
+    func pacedRange(_ url: String, start: Int64, reserved: Int, pacer: BandwidthPacer) async throws -> ByteBuffer {
+        do {
+            let buffer = try await range(url, start: start, count: Int64(reserved - Self.rangeHeaderAllowance))
+            pacer.arrived(reserved, reserved: reserved)
+            return buffer
+        } catch {
+            pacer.arrived(0, reserved: reserved)
+            throw error
+        }
+    }
+
     /// One Range GET (paced like a slice of a paced download); a server that ignores the range answers nil, and the
     /// reader takes whole parts instead.
     public func readRange(_ name: String, offset: Int64, count: Int) async throws -> [UInt8]? {
@@ -291,21 +295,13 @@ public struct WebDAVStore: TargetStore {
                 var body = try await range(url, start: offset, count: Int64(count))
                 return body.readBytes(length: body.readableBytes)
             }
-            // Paced like a part (docs/targets.md, "Bandwidth"): one ranged GET per slice, each reported to the window
-            // when it arrives or fails (a slice never reported would hold its room for good).
+            // Paced like a part (docs/targets.md, "Bandwidth"): one ranged GET per slice.
             var bytes: [UInt8] = []
             bytes.reserveCapacity(count)
-            let allowance = Self.rangeHeaderAllowance
             while bytes.count < count {
-                let reserved = try await downloadPacer.pace(min(count - bytes.count, 1 << 20) + allowance)
-                do {
-                    var body = try await range(url, start: offset + Int64(bytes.count), count: Int64(reserved - allowance))
-                    downloadPacer.arrived(reserved, reserved: reserved)
-                    bytes += body.readBytes(length: body.readableBytes) ?? []
-                } catch {
-                    downloadPacer.arrived(0, reserved: reserved)
-                    throw error
-                }
+                let reserved = try await downloadPacer.pace(min(count - bytes.count, 1 << 20) + Self.rangeHeaderAllowance)
+                var body = try await pacedRange(url, start: offset + Int64(bytes.count), reserved: reserved, pacer: downloadPacer)
+                bytes += body.readBytes(length: body.readableBytes) ?? []
             }
             return bytes
         } catch let error as TargetError where error.code == "webdav_range_unsupported" {
@@ -526,8 +522,7 @@ public struct WebDAVStore: TargetStore {
         to path: String,
         expected: Int64?,
         maxBytes: Int64 = TargetStores.maxObjectBytes,
-        name: String = "",
-        pacer: BandwidthPacer? = nil
+        name: String = ""
     ) async throws -> Int64 {
         let partial = path + ".partial"
         let descriptor = open(partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -545,16 +540,6 @@ public struct WebDAVStore: TargetStore {
                 guard written + Int64(chunk.readableBytes) <= maxBytes else { throw TargetStores.tooLarge(name, maxBytes) }
                 try Self.writeAll(chunk, to: descriptor, path: partial)
                 written += Int64(chunk.readableBytes)
-                // A paced download reads the next chunk no earlier than this one's slices are due: the server's
-                // sends wait on the connection's window (docs/targets.md, "Bandwidth").
-                if let pacer {
-                    var left = chunk.readableBytes
-                    while left > 0 {
-                        let slice = try await pacer.pace(left)
-                        pacer.arrived(slice, reserved: slice)
-                        left -= slice
-                    }
-                }
             }
         } catch let error as TargetError {
             throw error
